@@ -1,0 +1,45 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import { ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { AuditPageSchema, AuditVerifyResponseSchema, ListAuditQuerySchema, type ListAuditQuery } from '@xspectre/contracts';
+import { RequirePermission } from '../auth/route-access.decorators.js';
+import { ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
+import { AppError } from '../common/errors/app-error.js';
+import { auditCsv } from './audit-csv.js';
+import { AuditService } from './audit.service.js';
+
+const CSV_EXPORT_MAX_ROWS = 100_000;
+
+@ApiTags('audit')
+@Controller('audit')
+export class AuditController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Get()
+  @RequirePermission('audit.view')
+  @ZodResponse(200, AuditPageSchema)
+  async list(@ZodQuery(ListAuditQuerySchema) query: ListAuditQuery) {
+    const { items, total } = await this.audit.list(query);
+    return { items, total, limit: query.limit, offset: query.offset };
+  }
+
+  /** The same filters as the list, as a CSV download (limit is ignored; offset still applies). */
+  @Get('export')
+  @RequirePermission('audit.view')
+  @ApiProduces('text/csv')
+  async export(@ZodQuery(ListAuditQuerySchema) query: ListAuditQuery, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+    const { items, total } = await this.audit.list({ ...query, limit: CSV_EXPORT_MAX_ROWS });
+    if (total - query.offset > CSV_EXPORT_MAX_ROWS) {
+      throw new AppError('AUDIT_EXPORT_TOO_LARGE', `${total} rows match; export at most ${CSV_EXPORT_MAX_ROWS} at a time (narrow from/to or use offset)`);
+    }
+    reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="audit.csv"');
+    return auditCsv(items);
+  }
+
+  @Get('verify')
+  @RequirePermission('audit.view')
+  @ZodResponse(200, AuditVerifyResponseSchema)
+  verify() {
+    return this.audit.verify();
+  }
+}

@@ -1,0 +1,74 @@
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { roleHasPermission } from '@xspectre/contracts';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { AppError } from '../common/errors/app-error.js';
+import { requestContext } from '../common/context/request-context.js';
+import { ACCESS_COOKIE, assertCsrf, bearerToken } from './auth-cookies.js';
+import { AUDITED_ROUTE, CRITICAL_ROUTE, ROUTE_ACCESS, type AuditedRoute, type RouteAccess } from './route-access.decorators.js';
+import { SessionsRepository } from './sessions.repository.js';
+import { TokensService } from './tokens.service.js';
+
+/**
+ * Runs before every route. The session and user are read from the database on every
+ * request, so revoking a session, disabling a user or changing a role takes effect at once.
+ */
+@Injectable()
+export class AccessGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly tokens: TokensService,
+    private readonly sessions: SessionsRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    const ctx = requestContext.get();
+    if (ctx) ctx.auditedRoute = this.reflector.getAllAndOverride<AuditedRoute | undefined>(AUDITED_ROUTE, targets);
+    const access = this.reflector.getAllAndOverride<RouteAccess | undefined>(ROUTE_ACCESS, targets);
+    if (!access) throw new AppError('AUTH_ROUTE_UNDECLARED');
+    if (access.kind === 'public') return true;
+
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const fromHeader = bearerToken(request);
+    const token = fromHeader ?? request.cookies[ACCESS_COOKIE];
+    if (!token) throw new AppError('AUTH_REQUIRED');
+    if (!fromHeader) assertCsrf(request);
+
+    const claims = await this.tokens.verifyAccess(token);
+    const principal = await this.sessions.findPrincipal(claims.sessionId);
+    if (!principal || principal.userId !== claims.userId) throw new AppError('AUTH_SESSION_REVOKED');
+    if (principal.revokedAt || principal.sessionExpiresAt <= new Date()) throw new AppError('AUTH_SESSION_REVOKED');
+    if (principal.status !== 'active') throw new AppError('AUTH_USER_DISABLED');
+
+    if (ctx) {
+      ctx.actor = {
+        userId: principal.userId,
+        email: principal.email,
+        role: principal.role,
+        sessionId: principal.sessionId,
+        stepUpAt: principal.stepUpAt,
+      };
+    }
+
+    const setupPending = principal.requireTotp && !principal.totpEnabled;
+    if (setupPending && !(access.kind === 'authenticated' && access.allowDuringTotpSetup)) {
+      throw new AppError('AUTH_TOTP_SETUP_REQUIRED', 'two-factor authentication is required: set up TOTP (POST auth/totp/setup, then auth/totp/enable)');
+    }
+    if (access.kind === 'permission' && !roleHasPermission(principal.role, access.permission)) {
+      throw new AppError('AUTH_FORBIDDEN', `this needs the ${access.permission} permission`);
+    }
+    if (this.reflector.getAllAndOverride<boolean>(CRITICAL_ROUTE, targets)) {
+      const fresh = principal.stepUpAt && Date.now() - principal.stepUpAt.getTime() <= this.config.API_STEP_UP_TTL_SECONDS * 1000;
+      if (!fresh) {
+        throw new AppError(
+          'AUTH_STEP_UP_REQUIRED',
+          `critical action: verify a TOTP code (POST auth/step-up) within ${this.config.API_STEP_UP_TTL_SECONDS} s before retrying`,
+        );
+      }
+    }
+    return true;
+  }
+}

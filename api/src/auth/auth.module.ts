@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { SettingsModule } from '../settings/settings.module.js';
+import { UsersRepository } from '../users/users.repository.js';
+import { AccessGuard } from './access.guard.js';
+import { AuthController } from './auth.controller.js';
+import { AuthService } from './auth.service.js';
+import { PasswordHasher } from './password-hasher.js';
+import { SessionsRepository } from './sessions.repository.js';
+import { TokensService } from './tokens.service.js';
+import { TotpService } from './totp.service.js';
+
+@Module({
+  imports: [SettingsModule],
+  controllers: [AuthController],
+  providers: [AuthService, TotpService, TokensService, PasswordHasher, SessionsRepository, UsersRepository, AccessGuard],
+  exports: [TotpService, TokensService, PasswordHasher, SessionsRepository, UsersRepository, AccessGuard],
+})
+export class AuthModule {}

@@ -1,0 +1,36 @@
+import { ForeignKey, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+/** One login: the family that every rotated refresh token of that login belongs to. */
+@Entity({ name: 'auth_sessions' })
+@Index('ix_auth_sessions_user', ['userId'])
+export class SessionEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @ForeignKey('UserEntity', { name: 'fk_auth_sessions_user', onDelete: 'CASCADE' })
+  @Column({ name: 'user_id', type: 'uuid' })
+  userId!: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  /** Absolute end of the session, however often it is refreshed. */
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt!: Date;
+
+  @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
+  revokedAt!: Date | null;
+
+  @Column({ name: 'revoke_reason', type: 'text', nullable: true })
+  revokeReason!: string | null;
+
+  /** Last TOTP verification in this session: critical routes need it to be recent. */
+  @Column({ name: 'step_up_at', type: 'timestamptz', nullable: true })
+  stepUpAt!: Date | null;
+
+  @Column({ name: 'source_ip', type: 'text', nullable: true })
+  sourceIp!: string | null;
+
+  @Column({ name: 'user_agent', type: 'text', nullable: true })
+  userAgent!: string | null;
+}

@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import { IsNull, Not } from 'typeorm';
+import type { Role } from '@xspectre/contracts';
+import { Database } from '../db/database.js';
+import { RefreshTokenEntity } from './refresh-token.entity.js';
+import { SessionEntity } from './session.entity.js';
+
+/** The session, its user and the policy: everything the guard needs, in one query. */
+export interface SessionPrincipal {
+  sessionId: string;
+  sessionExpiresAt: Date;
+  revokedAt: Date | null;
+  stepUpAt: Date | null;
+  userId: string;
+  email: string;
+  role: Role;
+  status: 'active' | 'disabled';
+  totpEnabled: boolean;
+  requireTotp: boolean;
+}
+
+@Injectable()
+export class SessionsRepository {
+  constructor(private readonly db: Database) {}
+
+  async create(input: { userId: string; expiresAt: Date; stepUpAt: Date | null; sourceIp: string | null; userAgent: string | null }): Promise<SessionEntity> {
+    const repo = this.db.manager().getRepository(SessionEntity);
+    return repo.save(repo.create({ ...input, revokedAt: null, revokeReason: null }));
+  }
+
+  async findPrincipal(sessionId: string): Promise<SessionPrincipal | null> {
+    const rows: Array<Record<string, unknown>> = await this.db.manager().query(
+      `SELECT s.id AS session_id, s.expires_at, s.revoked_at, s.step_up_at,
+              u.id AS user_id, u.email, u.role, u.status, u.totp_enabled,
+              COALESCE((SELECT require_totp FROM security_settings WHERE id = 1), false) AS require_totp
+         FROM auth_sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = $1`,
+      [sessionId],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      sessionId: r.session_id as string,
+      sessionExpiresAt: r.expires_at as Date,
+      revokedAt: (r.revoked_at as Date | null) ?? null,
+      stepUpAt: (r.step_up_at as Date | null) ?? null,
+      userId: r.user_id as string,
+      email: r.email as string,
+      role: r.role as Role,
+      status: r.status as 'active' | 'disabled',
+      totpEnabled: r.totp_enabled as boolean,
+      requireTotp: r.require_totp as boolean,
+    };
+  }
+
+  async setStepUp(sessionId: string, at: Date): Promise<void> {
+    await this.db.manager().getRepository(SessionEntity).update({ id: sessionId }, { stepUpAt: at });
+  }
+
+  async revoke(sessionId: string, reason: string): Promise<void> {
+    await this.db
+      .manager()
+      .getRepository(SessionEntity)
+      .update({ id: sessionId, revokedAt: IsNull() }, { revokedAt: new Date(), revokeReason: reason });
+  }
+
+  /** Ends every live session of a user, except `keepSessionId` when given. */
+  async revokeAllForUser(userId: string, reason: string, keepSessionId?: string): Promise<number> {
+    const where = { userId, revokedAt: IsNull(), ...(keepSessionId ? { id: Not(keepSessionId) } : {}) };
+    const result = await this.db.manager().getRepository(SessionEntity).update(where, { revokedAt: new Date(), revokeReason: reason });
+    return result.affected ?? 0;
+  }
+
+  async addRefreshToken(sessionId: string, tokenHash: string, expiresAt: Date): Promise<void> {
+    await this.db.manager().getRepository(RefreshTokenEntity).insert({ sessionId, tokenHash, expiresAt, usedAt: null });
+  }
+
+  findRefreshToken(tokenHash: string): Promise<RefreshTokenEntity | null> {
+    return this.db.manager().getRepository(RefreshTokenEntity).findOne({ where: { tokenHash } });
+  }
+
+  /** Marks a refresh token used; false when another request used it first (a race is reuse too). */
+  async consumeRefreshToken(id: string): Promise<boolean> {
+    const result = await this.db
+      .manager()
+      .getRepository(RefreshTokenEntity)
+      .update({ id, usedAt: IsNull() }, { usedAt: new Date() });
+    return (result.affected ?? 0) === 1;
+  }
+
+  /** Housekeeping for the worker: sessions past their end, and their tokens (cascade). */
+  async purgeExpired(olderThan: Date): Promise<number> {
+    const result = await this.db
+      .manager()
+      .createQueryBuilder()
+      .delete()
+      .from(SessionEntity)
+      .where('expires_at < :olderThan OR revoked_at < :olderThan', { olderThan })
+      .execute();
+    return result.affected ?? 0;
+  }
+}

@@ -1,0 +1,52 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { EntityManager } from 'typeorm';
+import type { Role } from '@xspectre/contracts';
+
+/** Who is acting: set by the auth guard once the session is checked. */
+export interface Actor {
+  userId: string;
+  email: string;
+  role: Role;
+  sessionId: string;
+  stepUpAt: Date | null;
+}
+
+/** What services add to the audit row of the current request. */
+export interface AuditAnnotations {
+  action?: string;
+  resourceId?: string;
+  details?: Record<string, unknown>;
+  /** For requests made before a session exists (login): who the request concerned. */
+  subjectUserId?: string;
+  subjectEmail?: string;
+}
+
+export interface RequestContext {
+  requestId: string;
+  sourceIp: string | null;
+  actor?: Actor;
+  /** The audit action of the matched route, when it records one (set by the access guard). */
+  auditedRoute?: { action: string; resourceType: string };
+  manager?: EntityManager;
+  audit: AuditAnnotations;
+}
+
+const storage = new AsyncLocalStorage<RequestContext>();
+
+export const requestContext = {
+  run<T>(ctx: RequestContext, fn: () => T): T {
+    return storage.run(ctx, fn);
+  },
+  /** Enters a context for the rest of the current async flow (used from a fastify hook). */
+  enter(ctx: RequestContext): void {
+    storage.enterWith(ctx);
+  },
+  get(): RequestContext | undefined {
+    return storage.getStore();
+  },
+  annotate(annotations: AuditAnnotations): void {
+    const ctx = storage.getStore();
+    if (!ctx) return;
+    ctx.audit = { ...ctx.audit, ...annotations, details: { ...ctx.audit.details, ...annotations.details } };
+  },
+};

@@ -1,0 +1,52 @@
+/**
+ * Every error code the API answers with, and its HTTP status and title. The one place
+ * where codes meet HTTP: `satisfies` keeps it exhaustive for the union of codes.
+ */
+export const ERROR_CATALOG = {
+  // request shape
+  VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
+  MALFORMED_JSON: { status: 400, title: 'The request body is not valid JSON' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  INTERNAL_ERROR: { status: 500, title: 'Internal error' },
+  SERVICE_UNAVAILABLE: { status: 503, title: 'A dependency is unavailable' },
+  // auth
+  AUTH_REQUIRED: { status: 401, title: 'Authentication required' },
+  AUTH_INVALID_CREDENTIALS: { status: 401, title: 'Wrong email or password' },
+  AUTH_TOKEN_INVALID: { status: 401, title: 'The token is invalid or expired' },
+  AUTH_SESSION_REVOKED: { status: 401, title: 'The session has ended' },
+  AUTH_REFRESH_REUSED: { status: 401, title: 'Refresh token reuse detected: the session was revoked' },
+  AUTH_USER_DISABLED: { status: 401, title: 'The account is disabled' },
+  AUTH_LOGIN_BACKOFF: { status: 429, title: 'Too many failed logins: wait before trying again' },
+  AUTH_ACCOUNT_LOCKED: { status: 423, title: 'The account is locked: an administrator must unlock it' },
+  AUTH_CSRF_FAILED: { status: 403, title: 'Missing or wrong CSRF token' },
+  AUTH_FORBIDDEN: { status: 403, title: 'Your role does not allow this' },
+  AUTH_ROUTE_UNDECLARED: { status: 403, title: 'This route declares no permission and is closed' },
+  AUTH_STEP_UP_REQUIRED: { status: 403, title: 'This action needs a TOTP code verified in the last minutes' },
+  AUTH_TOTP_SETUP_REQUIRED: { status: 403, title: 'Two-factor authentication must be set up first' },
+  AUTH_TOTP_INVALID: { status: 401, title: 'The code is wrong, expired or already used' },
+  AUTH_TOTP_NOT_ENABLED: { status: 409, title: 'Two-factor authentication is not enabled' },
+  AUTH_TOTP_ALREADY_ENABLED: { status: 409, title: 'Two-factor authentication is already enabled' },
+  AUTH_TOTP_NOT_STARTED: { status: 409, title: 'Start TOTP setup first' },
+  AUTH_TOTP_REQUIRED_BY_POLICY: { status: 409, title: 'Two-factor authentication is required for everyone' },
+  AUTH_INTERNAL_READ_ONLY: { status: 403, title: 'Internal infrastructure is read-only for your role' },
+  // users
+  USER_NOT_FOUND: { status: 404, title: 'No such user' },
+  USER_EMAIL_TAKEN: { status: 409, title: 'A user with this email exists' },
+  USER_LAST_SUPER_ADMIN: { status: 409, title: 'The last active Super Admin cannot be demoted or disabled' },
+  USER_SELF_CHANGE: { status: 409, title: 'You cannot change your own role or status' },
+  // organizations and sites
+  ORGANIZATION_NOT_FOUND: { status: 404, title: 'No such organization' },
+  ORGANIZATION_NAME_TAKEN: { status: 409, title: 'An organization with this name exists' },
+  ORGANIZATION_INTERNAL_EXISTS: { status: 409, title: 'The internal organization exists already' },
+  ORGANIZATION_NOT_EMPTY: { status: 409, title: 'The organization still has sites' },
+  SITE_NOT_FOUND: { status: 404, title: 'No such site' },
+  SITE_NAME_TAKEN: { status: 409, title: 'The organization has a site with this name' },
+  // audit
+  AUDIT_EXPORT_TOO_LARGE: { status: 422, title: 'Narrow the filter: the export is too large' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;

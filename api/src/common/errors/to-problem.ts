@@ -1,0 +1,74 @@
+import { HttpException } from '@nestjs/common';
+import type { Problem } from '@xspectre/contracts';
+import { AppError } from './app-error.js';
+import { ERROR_CATALOG, type ErrorCode } from './error-catalog.js';
+
+export interface ProblemResult {
+  problem: Problem;
+  /** Set for errors nobody meant: they are logged with their stack. */
+  unexpected: boolean;
+  retryAfterSeconds?: number;
+}
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+};
+
+function fromCode(code: ErrorCode, detail: string, requestId: string, extra: AppError['extra'] = {}): Problem {
+  const entry = ERROR_CATALOG[code];
+  return {
+    type: `https://xspectre.local/problems/${code.toLowerCase().replaceAll('_', '-')}`,
+    title: entry.title,
+    status: entry.status,
+    detail,
+    code,
+    requestId,
+    ...(extra.errors ? { errors: extra.errors } : {}),
+  };
+}
+
+function httpStatusCode(status: number): ErrorCode {
+  if (status === 404) return 'ROUTE_NOT_FOUND';
+  if (status === 405) return 'METHOD_NOT_ALLOWED';
+  if (status === 413) return 'PAYLOAD_TOO_LARGE';
+  if (status === 415) return 'UNSUPPORTED_MEDIA_TYPE';
+  if (status === 429) return 'RATE_LIMITED';
+  if (status === 401) return 'AUTH_REQUIRED';
+  if (status === 403) return 'AUTH_FORBIDDEN';
+  if (status >= 400 && status < 500) return 'VALIDATION_FAILED';
+  return 'INTERNAL_ERROR';
+}
+
+/** Maps anything thrown while serving a request to problem+json. */
+export function toProblem(error: unknown, requestId: string): ProblemResult {
+  if (error instanceof AppError) {
+    return {
+      problem: fromCode(error.code, error.detail, requestId, error.extra),
+      unexpected: false,
+      ...(error.extra.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.extra.retryAfterSeconds } : {}),
+    };
+  }
+  if (error instanceof HttpException) {
+    // Nest wraps Fastify's own errors (body parsing, size limit) and keeps them as the cause.
+    const cause = error.cause as { code?: string } | undefined;
+    const fromCause = cause?.code ? FASTIFY_CODES[cause.code] : undefined;
+    if (fromCause) return { problem: fromCode(fromCause, error.message, requestId), unexpected: false };
+    const code = httpStatusCode(error.getStatus());
+    return { problem: fromCode(code, error.message, requestId), unexpected: code === 'INTERNAL_ERROR' };
+  }
+  const e = error as { code?: string; statusCode?: number; message?: string } | undefined;
+  const mapped = e?.code ? FASTIFY_CODES[e.code] : undefined;
+  if (mapped) return { problem: fromCode(mapped, e?.message ?? ERROR_CATALOG[mapped].title, requestId), unexpected: false };
+  if (error instanceof SyntaxError && e?.statusCode === 400) {
+    return { problem: fromCode('MALFORMED_JSON', `The request body is not valid JSON: ${error.message}`, requestId), unexpected: false };
+  }
+  if (e?.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+    const code = httpStatusCode(e.statusCode);
+    return { problem: fromCode(code, e.message ?? ERROR_CATALOG[code].title, requestId), unexpected: false };
+  }
+  return { problem: fromCode('INTERNAL_ERROR', 'An unexpected error occurred; quote the request id when reporting it', requestId), unexpected: true };
+}

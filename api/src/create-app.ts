@@ -1,0 +1,69 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import fastifyCookie from '@fastify/cookie';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { AppModule } from './app.module.js';
+import type { AppConfig } from './config/config.js';
+import { createLogger, NestPinoLogger } from './common/logging/logger.js';
+import { requestContext, type RequestContext } from './common/context/request-context.js';
+import { setupOpenApi } from './openapi/openapi.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    xsContext?: RequestContext;
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
+
+function trustProxyOption(value: string): boolean | string | string[] {
+  if (value === 'true' || value === 'false') return value === 'true';
+  const list = value.split(',').map((v) => v.trim()).filter(Boolean);
+  return list.length === 1 ? list[0]! : list;
+}
+
+/** Builds the API: Fastify with request ids, JSON logs, body limits, cookies, problem+json everywhere. */
+export async function createApp(config: AppConfig, logger: Logger = createLogger(config.API_LOG_LEVEL)): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    loggerInstance: logger,
+    bodyLimit: config.API_BODY_LIMIT_BYTES,
+    trustProxy: trustProxyOption(config.API_TRUST_PROXY),
+    // An upstream id is kept only when it looks like one; otherwise we mint our own.
+    genReqId: (req: IncomingMessage) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
+    logger: new NestPinoLogger(logger),
+    abortOnError: false,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  await app.register(fastifyCookie);
+
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('cache-control', 'no-store');
+    const ctx: RequestContext = { requestId: String(request.id), sourceIp: request.ip ?? null, audit: {} };
+    request.xsContext = ctx;
+    requestContext.run(ctx, done);
+  });
+  // Body parsing can lose the async context; re-enter it right before the handler.
+  fastify.addHook('preHandler', (request: FastifyRequest, _reply, done) => {
+    if (request.xsContext) requestContext.run(request.xsContext, done);
+    else done();
+  });
+  app.setGlobalPrefix('api/v1');
+  setupOpenApi(app);
+  app.enableShutdownHooks();
+  return app;
+}

@@ -1,0 +1,19 @@
+import { AuditEventEntity } from '../audit/audit-event.entity.js';
+import { RefreshTokenEntity } from '../auth/refresh-token.entity.js';
+import { SessionEntity } from '../auth/session.entity.js';
+import { OrganizationEntity } from '../organizations/organization.entity.js';
+import { SiteEntity } from '../organizations/site.entity.js';
+import { SecuritySettingsEntity } from '../settings/security-settings.entity.js';
+import { RecoveryCodeEntity } from '../users/recovery-code.entity.js';
+import { UserEntity } from '../users/user.entity.js';
+
+export const ENTITIES = [
+  UserEntity,
+  RecoveryCodeEntity,
+  SessionEntity,
+  RefreshTokenEntity,
+  OrganizationEntity,
+  SiteEntity,
+  SecuritySettingsEntity,
+  AuditEventEntity,
+];

@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '../config/config.js';
+import { dataSourceOptions } from './data-source-options.js';
+
+/** Applies pending migrations (`npm run migrate`); `--revert` undoes the last one. */
+export async function runMigrations(dbUrl: string, revert = false): Promise<string[]> {
+  const dataSource = new DataSource(dataSourceOptions(dbUrl, 1));
+  await dataSource.initialize();
+  try {
+    if (revert) {
+      await dataSource.undoLastMigration({ transaction: 'each' });
+      return [];
+    }
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const config = loadConfig();
+  const applied = await runMigrations(config.DB_URL, process.argv.includes('--revert'));
+  console.log(JSON.stringify({ msg: 'migrations done', applied }));
+}

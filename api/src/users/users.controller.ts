@@ -1,0 +1,63 @@
+import { Controller, Get, Patch, Post } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { z } from 'zod';
+import { CreateUserSchema, IdParamSchema, ListUsersQuerySchema, UpdateUserSchema, UserPageSchema, UserSchema } from '@xspectre/contracts';
+import { Audited, RequirePermission } from '../auth/route-access.decorators.js';
+import { CurrentActor } from '../common/context/current-actor.decorator.js';
+import type { Actor } from '../common/context/request-context.js';
+import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
+import { UsersService } from './users.service.js';
+
+type Id = z.infer<typeof IdParamSchema>;
+
+@ApiTags('users')
+@Controller('users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get()
+  @RequirePermission('users.manage')
+  @ZodResponse(200, UserPageSchema)
+  list(@ZodQuery(ListUsersQuerySchema) query: z.infer<typeof ListUsersQuerySchema>) {
+    return this.users.list(query);
+  }
+
+  @Post()
+  @RequirePermission('users.manage')
+  @Audited('user.create', 'user')
+  @ZodResponse(201, UserSchema)
+  create(@ZodBody(CreateUserSchema) body: z.infer<typeof CreateUserSchema>) {
+    return this.users.create(body);
+  }
+
+  @Get(':id')
+  @RequirePermission('users.manage')
+  @ZodResponse(200, UserSchema)
+  get(@ZodParams(IdParamSchema) params: Id) {
+    return this.users.get(params.id);
+  }
+
+  @Patch(':id')
+  @RequirePermission('users.manage')
+  @Audited('user.update', 'user')
+  @ZodResponse(200, UserSchema)
+  update(@ZodParams(IdParamSchema) params: Id, @ZodBody(UpdateUserSchema) body: z.infer<typeof UpdateUserSchema>, @CurrentActor() actor: Actor) {
+    return this.users.update(actor, params.id, body);
+  }
+
+  @Post(':id/unlock')
+  @RequirePermission('users.manage')
+  @Audited('user.unlock', 'user')
+  @ZodResponse(201, UserSchema)
+  unlock(@ZodParams(IdParamSchema) params: Id) {
+    return this.users.unlock(params.id);
+  }
+
+  @Post(':id/totp/reset')
+  @RequirePermission('users.manage')
+  @Audited('user.totp_reset', 'user')
+  @ZodResponse(201, UserSchema)
+  resetTotp(@ZodParams(IdParamSchema) params: Id) {
+    return this.users.resetTotp(params.id);
+  }
+}

@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import type { Role, User } from '@xspectre/contracts';
+import { AppError } from '../common/errors/app-error.js';
+import { requestContext, type Actor } from '../common/context/request-context.js';
+import { isUniqueViolation } from '../db/pg-errors.js';
+import { PasswordHasher } from '../auth/password-hasher.js';
+import { SessionsRepository } from '../auth/sessions.repository.js';
+import { TotpService } from '../auth/totp.service.js';
+import type { UserEntity } from './user.entity.js';
+import { toUserDto } from './users.mapper.js';
+import { UsersRepository } from './users.repository.js';
+
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly sessions: SessionsRepository,
+    private readonly hasher: PasswordHasher,
+    private readonly totp: TotpService,
+  ) {}
+
+  async list(filter: Parameters<UsersRepository['list']>[0]) {
+    const { items, total } = await this.users.list(filter);
+    return { items: items.map(toUserDto), total, limit: filter.limit, offset: filter.offset };
+  }
+
+  async get(id: string): Promise<User> {
+    return toUserDto(await this.require(id));
+  }
+
+  async create(input: { email: string; displayName: string; role: Role; password: string }): Promise<User> {
+    const passwordHash = await this.hasher.hash(input.password);
+    try {
+      return toUserDto(await this.users.insert({ email: input.email, displayName: input.displayName, role: input.role, passwordHash }));
+    } catch (error) {
+      if (isUniqueViolation(error, 'uq_users_email')) throw new AppError('USER_EMAIL_TAKEN', `${input.email} already has an account`);
+      throw error;
+    }
+  }
+
+  /** Role and status changes apply on the user's next request: the guard reads them live. */
+  async update(actor: Actor, id: string, changes: { displayName?: string; role?: Role; status?: 'active' | 'disabled' }): Promise<User> {
+    const user = await this.require(id);
+    const roleChanges = changes.role !== undefined && changes.role !== user.role;
+    const statusChanges = changes.status !== undefined && changes.status !== user.status;
+    if ((roleChanges || statusChanges) && id === actor.userId) throw new AppError('USER_SELF_CHANGE');
+    const losesSuperAdmin = user.role === 'super_admin' && user.status === 'active' && ((roleChanges && changes.role !== 'super_admin') || changes.status === 'disabled');
+    if (losesSuperAdmin && (await this.users.countActiveSuperAdmins()) <= 1) throw new AppError('USER_LAST_SUPER_ADMIN');
+
+    await this.users.update(id, changes);
+    if (changes.status === 'disabled' && statusChanges) await this.sessions.revokeAllForUser(id, 'user_disabled');
+    if (roleChanges) requestContext.annotate({ action: 'user.role_change', details: { roleFrom: user.role, roleTo: changes.role } });
+    else if (statusChanges) requestContext.annotate({ action: changes.status === 'disabled' ? 'user.disable' : 'user.enable' });
+    return this.get(id);
+  }
+
+  async unlock(id: string): Promise<User> {
+    const user = await this.require(id);
+    await this.users.clearLoginFailures(user.id, false);
+    requestContext.annotate({ details: { wasLocked: user.isLocked, failedLoginCount: user.failedLoginCount } });
+    return this.get(id);
+  }
+
+  /** For a lost phone: clears TOTP and recovery codes and ends the user's sessions. */
+  async resetTotp(id: string): Promise<User> {
+    const user = await this.require(id);
+    if (!user.totpEnabled && !user.totpPendingSecretSealed) throw new AppError('AUTH_TOTP_NOT_ENABLED', `${user.email} has no TOTP to reset`);
+    await this.totp.clear(id);
+    await this.sessions.revokeAllForUser(id, 'totp_reset');
+    return this.get(id);
+  }
+
+  private async require(id: string): Promise<UserEntity> {
+    const user = await this.users.findById(id);
+    if (!user) throw new AppError('USER_NOT_FOUND', `no user with id ${id}`);
+    return user;
+  }
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# `npm test` (and `.ci/run`): runs every check and test suite on a fresh clone.
+# Installs what is missing, starts PostgreSQL and Redis when they are down, installs npm
+# packages, builds, lints, checks formatting, typechecks, then runs vitest from the root.
+# Extra arguments go to vitest:   npm test -- api/test/auth.spec.ts
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+cd "$REPO_ROOT"
+
+# Tests create their own databases (unique names) through this admin connection.
+export TEST_DB_ADMIN_URL="${TEST_DB_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+
+SUMMARY=()
+FAILED=()
+TOTAL_START=$SECONDS
+
+print_summary() {
+  local line
+  echo
+  echo "==> summary"
+  for line in "${SUMMARY[@]}"; do
+    printf '    %s\n' "$line"
+  done
+  printf '    %-28s %5ss\n' "total" "$((SECONDS - TOTAL_START))"
+}
+
+# step MODE NAME CMD... : runs CMD, prints and records its duration.
+#   MODE fatal    : stop everything on failure (nothing after it can work)
+#   MODE continue : record the failure, run the remaining steps, fail at the end
+step() {
+  local mode="$1" name="$2"
+  shift 2
+  local start=$SECONDS rc=0
+  printf '\n==> %s\n' "$name"
+  # A subshell with errexit on: `cmd || rc=$?` would switch errexit off inside functions.
+  set +e
+  (
+    set -e
+    "$@"
+  )
+  rc=$?
+  set -e
+  local took=$((SECONDS - start))
+  if [[ "$rc" -eq 0 ]]; then
+    printf '==> %s: ok (%ss)\n' "$name" "$took"
+    SUMMARY+=("$(printf '%-28s %5ss  ok' "$name" "$took")")
+    return 0
+  fi
+  printf '==> %s: FAILED with exit code %s (%ss)\n' "$name" "$rc" "$took" >&2
+  SUMMARY+=("$(printf '%-28s %5ss  FAILED (exit %s)' "$name" "$took" "$rc")")
+  FAILED+=("$name")
+  if [[ "$mode" == "fatal" ]]; then
+    print_summary
+    exit "$rc"
+  fi
+}
+
+step fatal "apt packages" ensure_apt_packages "${PRODUCT_APT_PACKAGES[@]}"
+step fatal "postgresql" ensure_postgres
+step fatal "redis" ensure_redis
+step fatal "npm install" npm install --no-audit --no-fund
+step fatal "npm run build" npm run build
+step continue "npm run lint" npm run lint
+step continue "npm run format:check" npm run format:check
+step continue "npm run typecheck" npm run typecheck
+step continue "vitest" npx vitest run "$@"
+
+print_summary
+if [[ ${#FAILED[@]} -gt 0 ]]; then
+  printf '==> FAILED: %s\n' "$(IFS=','; echo "${FAILED[*]}")" >&2
+  exit 1
+fi
+echo "==> all checks and tests passed"
