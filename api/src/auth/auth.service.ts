@@ -215,7 +215,7 @@ export class AuthService {
   /** Per-address login budget in Redis; when Redis is away the per-account lockout still holds. */
   private async limitAttemptsPerIp(ip: string | null): Promise<void> {
     if (!ip) return;
-    const key = `xs:login-attempts:${ip}`;
+    const key = `${this.config.REDIS_KEY_PREFIX}login-attempts:${ip}`;
     let count: number;
     try {
       const results = await this.redis.multi().incr(key).expire(key, 300, 'NX').exec();

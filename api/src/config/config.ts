@@ -11,6 +11,7 @@ const EnvSchema = z.object({
   DB_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }),
+  REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9:_-]{1,40}$/i, 'letters, digits, ":", "_" or "-"').default('xs:'),
   API_SECRET_KEY: z
     .string()
     .min(32, 'must be at least 32 characters of random data (e.g. `openssl rand -base64 48`)'),

@@ -44,9 +44,11 @@ export const requestContext = {
   get(): RequestContext | undefined {
     return storage.getStore();
   },
+  /** Mutates in place: contexts copied for a transaction share the same annotations object. */
   annotate(annotations: AuditAnnotations): void {
     const ctx = storage.getStore();
     if (!ctx) return;
-    ctx.audit = { ...ctx.audit, ...annotations, details: { ...ctx.audit.details, ...annotations.details } };
+    const details = { ...ctx.audit.details, ...annotations.details };
+    Object.assign(ctx.audit, annotations, { details });
   },
 };

@@ -1,0 +1,50 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { loadConfig, ConfigError, type AppConfig } from './config/config.js';
+import { createLogger, NestPinoLogger } from './common/logging/logger.js';
+import { MAINTENANCE_QUEUE } from './worker/maintenance.jobs.js';
+import { MaintenanceProcessor } from './worker/maintenance.processor.js';
+import { MaintenanceWorker } from './worker/maintenance.worker.js';
+import { WorkerModule } from './worker/worker.module.js';
+
+let config: AppConfig;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  throw error;
+}
+
+const logger = createLogger(config.API_LOG_LEVEL);
+const app = await NestFactory.createApplicationContext(WorkerModule.register(config), { logger: new NestPinoLogger(logger), abortOnError: false });
+const worker = await MaintenanceWorker.start(config, app.get(MaintenanceProcessor));
+logger.info({ queue: MAINTENANCE_QUEUE, concurrency: config.API_WORKER_CONCURRENCY }, 'maintenance worker started');
+
+// Our own signal handling (no enableShutdownHooks): the worker must finish its running jobs
+// before the app context closes the database pool they use. If that hangs, leave anyway.
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error('graceful shutdown timed out');
+      process.exit(1);
+    }, config.API_SHUTDOWN_GRACE_MS).unref();
+    void (async () => {
+      try {
+        await worker.close();
+        await app.close();
+        logger.info('worker stopped');
+        process.exit(0);
+      } catch (error) {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      }
+    })();
+  });
+}

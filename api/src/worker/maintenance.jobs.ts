@@ -1,0 +1,26 @@
+import type { AuditVerifyResponse } from '@xspectre/contracts';
+
+/** The BullMQ queue that carries every housekeeping job. */
+export const MAINTENANCE_QUEUE = 'maintenance';
+
+/** Job names; a job's name selects what the processor does (there is one queue for all of them). */
+export const MaintenanceJob = {
+  PurgeSessions: 'maintenance.purge-sessions',
+  VerifyAuditChain: 'maintenance.verify-audit-chain',
+} as const;
+export type MaintenanceJobName = (typeof MaintenanceJob)[keyof typeof MaintenanceJob];
+
+/** What each job carries. Both jobs are parameterless today; scheduled runs enqueue `{}`. */
+export interface MaintenancePayloads {
+  [MaintenanceJob.PurgeSessions]: Record<string, never>;
+  [MaintenanceJob.VerifyAuditChain]: Record<string, never>;
+}
+
+/** What each job returns (stored by BullMQ as the job's return value). */
+export interface MaintenanceResults {
+  [MaintenanceJob.PurgeSessions]: { purged: number };
+  [MaintenanceJob.VerifyAuditChain]: AuditVerifyResponse;
+}
+
+export type MaintenancePayload = MaintenancePayloads[MaintenanceJobName];
+export type MaintenanceResult = MaintenanceResults[MaintenanceJobName];

@@ -1,0 +1,53 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { AuditService } from '../audit/audit.service.js';
+import { SessionsRepository } from '../auth/sessions.repository.js';
+import { MaintenanceJob, type MaintenanceResult, type MaintenanceResults } from './maintenance.jobs.js';
+
+/** Ended sessions are kept this long so recent logouts and revocations can still be investigated. */
+export const SESSION_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
+/** Runs maintenance jobs; knows nothing about BullMQ beyond the job's name. */
+@Injectable()
+export class MaintenanceProcessor {
+  private readonly logger = new Logger(MaintenanceProcessor.name);
+
+  constructor(
+    private readonly sessions: SessionsRepository,
+    private readonly audit: AuditService,
+  ) {}
+
+  process(job: Pick<Job, 'name'>): Promise<MaintenanceResult> {
+    switch (job.name) {
+      case MaintenanceJob.PurgeSessions:
+        return this.purgeSessions();
+      case MaintenanceJob.VerifyAuditChain:
+        return this.verifyAuditChain();
+      default:
+        // Unrecoverable: retrying cannot teach this worker a job it does not know.
+        throw new UnrecoverableError(`unknown maintenance job "${job.name}" (known: ${Object.values(MaintenanceJob).join(', ')})`);
+    }
+  }
+
+  private async purgeSessions(): Promise<MaintenanceResults[typeof MaintenanceJob.PurgeSessions]> {
+    const purged = await this.sessions.purgeExpired(new Date(Date.now() - SESSION_RETENTION_MS));
+    return { purged };
+  }
+
+  private async verifyAuditChain(): Promise<MaintenanceResults[typeof MaintenanceJob.VerifyAuditChain]> {
+    const result = await this.audit.verify();
+    if (!result.intact) {
+      this.logger.error({ msg: 'audit chain broken', firstBrokenId: result.firstBrokenId, reason: result.reason, checked: result.checked });
+      // Recorded in the audit log itself, so the break shows up where operators look.
+      await this.audit.appendDetached({
+        action: 'audit.chain_broken',
+        resourceType: 'audit',
+        result: 'failure',
+        details: { firstBrokenId: result.firstBrokenId, reason: result.reason },
+        userId: null,
+        userEmail: 'system',
+      });
+    }
+    return result;
+  }
+}

@@ -1,0 +1,84 @@
+import { Logger } from '@nestjs/common';
+import { Queue, Worker, type DefaultJobOptions, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { AppConfig } from '../config/config.js';
+import { MAINTENANCE_QUEUE, MaintenanceJob, type MaintenanceJobName, type MaintenancePayload, type MaintenanceResult } from './maintenance.jobs.js';
+import type { MaintenanceProcessor } from './maintenance.processor.js';
+
+/** BullMQ's key prefix: under REDIS_KEY_PREFIX, so several installations (or tests) can share one Redis. */
+export function bullPrefix(config: AppConfig): string {
+  return `${config.REDIS_KEY_PREFIX}bull`;
+}
+
+const JOB_OPTIONS: DefaultJobOptions = {
+  // Transient failures (database restart, lock timeout) get two more tries: after 30 s, then 60 s.
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 30_000 },
+  // A short history is enough to inspect recent runs; Redis must not grow forever.
+  removeOnComplete: { count: 100 },
+  removeOnFail: { count: 500 },
+};
+
+type MaintenanceQueue = Queue<MaintenancePayload, MaintenanceResult, MaintenanceJobName>;
+// The worker accepts any name: an unknown one must reach the processor and fail loudly.
+type MaintenanceBullWorker = Worker<MaintenancePayload, MaintenanceResult, string>;
+
+/** The maintenance queue, its repeatable schedules, and the worker that consumes it. */
+export class MaintenanceWorker {
+  private static readonly logger = new Logger(MaintenanceWorker.name);
+
+  private constructor(
+    readonly queue: MaintenanceQueue,
+    readonly worker: MaintenanceBullWorker,
+    private readonly connection: Redis,
+  ) {}
+
+  static async start(config: AppConfig, processor: MaintenanceProcessor): Promise<MaintenanceWorker> {
+    // A connection of its own: BullMQ blocks on it and needs maxRetriesPerRequest null,
+    // unlike the shared fail-fast client of RedisModule.
+    const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+    const prefix = bullPrefix(config);
+    const queue: MaintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection, prefix, defaultJobOptions: JOB_OPTIONS });
+    const worker: MaintenanceBullWorker = new Worker(MAINTENANCE_QUEUE, (job) => processor.process(job), {
+      connection,
+      prefix,
+      concurrency: config.API_WORKER_CONCURRENCY,
+    });
+    const self = new MaintenanceWorker(queue, worker, connection);
+    self.logEvents();
+    try {
+      // Upserts are idempotent: every worker start (re)writes the same two schedules.
+      await queue.upsertJobScheduler(MaintenanceJob.PurgeSessions, { every: 3600_000 }, { name: MaintenanceJob.PurgeSessions, data: {} });
+      await queue.upsertJobScheduler(MaintenanceJob.VerifyAuditChain, { pattern: '30 3 * * *' }, { name: MaintenanceJob.VerifyAuditChain, data: {} });
+      await worker.waitUntilReady();
+    } catch (error) {
+      await self.close();
+      throw error;
+    }
+    return self;
+  }
+
+  /** Stops taking jobs, waits for running ones, then drops the Redis connection. */
+  async close(): Promise<void> {
+    try {
+      await this.worker.close();
+      await this.queue.close();
+    } finally {
+      // BullMQ does not close a connection it was given.
+      await this.connection.quit().catch(() => this.connection.disconnect());
+    }
+  }
+
+  private logEvents(): void {
+    const log = MaintenanceWorker.logger;
+    const describe = (job: Job) => ({ jobId: job.id, job: job.name, attempt: job.attemptsMade, durationMs: job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : undefined });
+    this.worker.on('completed', (job, result) => log.log({ msg: 'maintenance job completed', ...describe(job), result }));
+    this.worker.on('failed', (job, error) => {
+      const willRetry = job !== undefined && job.attemptsMade < (job.opts.attempts ?? 1) && error.name !== 'UnrecoverableError';
+      log.error({ msg: 'maintenance job failed', ...(job ? describe(job) : {}), willRetry, err: { message: error.message, stack: error.stack } });
+    });
+    // Without listeners these would be thrown as unhandled 'error' events and kill the process.
+    this.worker.on('error', (error) => log.error({ msg: 'maintenance worker error', err: { message: error.message } }));
+    this.queue.on('error', (error) => log.error({ msg: 'maintenance queue error', err: { message: error.message } }));
+  }
+}

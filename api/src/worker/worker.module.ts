@@ -1,0 +1,24 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
+import { SessionsRepository } from '../auth/sessions.repository.js';
+import type { AppConfig } from '../config/config.js';
+import { ConfigModule } from '../config/config.module.js';
+import { DatabaseModule } from '../db/database.module.js';
+import { RedisModule } from '../redis/redis.module.js';
+import { MaintenanceProcessor } from './maintenance.processor.js';
+
+/**
+ * The worker process's modules: no HTTP, and deliberately not AuthModule/UsersModule, whose
+ * startup hooks (bootstrap admin) belong to the API. SessionsRepository needs only Database.
+ */
+@Module({})
+export class WorkerModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [ConfigModule.register(config), DatabaseModule, RedisModule, AuditModule],
+      providers: [SessionsRepository, MaintenanceProcessor],
+      exports: [MaintenanceProcessor],
+    };
+  }
+}

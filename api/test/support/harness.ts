@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import pg from 'pg';
+import { generate } from 'otplib';
+import { loadConfig, type AppConfig } from '../../src/config/config.js';
+import { createApp } from '../../src/create-app.js';
+import { createLogger } from '../../src/common/logging/logger.js';
+import { runMigrations } from '../../src/db/migrate.js';
+
+export const ADMIN_EMAIL = 'admin@test.local';
+export const ADMIN_PASSWORD = 'admin-password-for-tests';
+export const TEST_PASSWORD = 'operator-password-123';
+
+const adminDbUrl = process.env.TEST_DB_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface Reply<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+  text: string;
+}
+
+export interface RequestOptions {
+  token?: string;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+/** A database of its own: every test file gets a fresh, migrated one. */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `xs_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminDbUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminDbUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminDbUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export function testEnv(dbUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    DB_URL: dbUrl,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: `xs-test-${randomBytes(4).toString('hex')}:`,
+    API_SECRET_KEY: randomBytes(48).toString('base64'),
+    API_COOKIE_SECURE: 'false',
+    API_BOOTSTRAP_ADMIN_EMAIL: ADMIN_EMAIL,
+    API_BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    API_LOG_LEVEL: 'silent',
+    API_LOGIN_RATE_LIMIT_PER_IP: '100000',
+    API_PORT: '0',
+    ...overrides,
+  };
+}
+
+/** The real API on a loopback port, over its own database, spoken to over HTTP. */
+export class TestApi {
+  private constructor(
+    readonly app: NestFastifyApplication,
+    readonly config: AppConfig,
+    readonly baseUrl: string,
+    readonly sql: pg.Pool,
+    private readonly dropDb: () => Promise<void>,
+  ) {}
+
+  static async start(overrides: Record<string, string> = {}): Promise<TestApi> {
+    const db = await createTestDatabase();
+    await runMigrations(db.url);
+    const config = loadConfig(testEnv(db.url, overrides));
+    const app = await createApp(config, createLogger('silent'));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.getHttpServer().address() as { port: number };
+    const sql = new pg.Pool({ connectionString: db.url, max: 2 });
+    return new TestApi(app, config, `http://127.0.0.1:${address.port}`, sql, db.drop);
+  }
+
+  async stop(): Promise<void> {
+    await this.app.close();
+    await this.sql.end();
+    await this.dropDb();
+  }
+
+  async request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<Reply<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let body: string | undefined = options.rawBody;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    } else if (body !== undefined) headers['content-type'] ??= 'application/json';
+    const response = await fetch(`${this.baseUrl}/api/v1/${path.replace(/^\//, '')}`, { method, headers, body, redirect: 'manual' });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON (CSV) */
+    }
+    return { status: response.status, body: parsed as T, headers: response.headers, text };
+  }
+
+  async login(email: string, password: string): Promise<Reply> {
+    return this.request('POST', 'auth/login', { body: { email, password } });
+  }
+
+  async adminToken(): Promise<string> {
+    const r = await this.login(ADMIN_EMAIL, ADMIN_PASSWORD);
+    if (r.status !== 200) throw new Error(`admin login failed: ${r.status} ${r.text}`);
+    return r.body.accessToken as string;
+  }
+
+  /** Creates an operator through the API and returns its id. */
+  async createUser(adminToken: string, role: 'super_admin' | 'soc_operator' | 'read_only', email = uniqueEmail(role)): Promise<{ id: string; email: string }> {
+    const r = await this.request('POST', 'users', { token: adminToken, body: { email, displayName: `${role} user`, role, password: TEST_PASSWORD } });
+    if (r.status !== 201) throw new Error(`create user failed: ${r.status} ${r.text}`);
+    return { id: r.body.id, email };
+  }
+
+  async tokenFor(email: string, password = TEST_PASSWORD): Promise<string> {
+    const r = await this.login(email, password);
+    if (r.status !== 200 || !r.body.accessToken) throw new Error(`login failed: ${r.status} ${r.text}`);
+    return r.body.accessToken as string;
+  }
+
+  /** Sets up and enables TOTP for the session's user; returns the secret and recovery codes. */
+  async enableTotp(token: string): Promise<{ secret: string; recoveryCodes: string[] }> {
+    const setup = await this.request('POST', 'auth/totp/setup', { token });
+    if (setup.status !== 200) throw new Error(`totp setup failed: ${setup.text}`);
+    const secret = setup.body.secret as string;
+    const enable = await this.request('POST', 'auth/totp/enable', { token, body: { code: await totpCode(secret, -1) } });
+    if (enable.status !== 200) throw new Error(`totp enable failed: ${enable.text}`);
+    return { secret, recoveryCodes: enable.body.recoveryCodes };
+  }
+
+  async auditRows(where = 'TRUE', params: unknown[] = []): Promise<any[]> {
+    const { rows } = await this.sql.query(`SELECT * FROM audit_events WHERE ${where} ORDER BY id`, params);
+    return rows;
+  }
+}
+
+export function uniqueEmail(prefix = 'user'): string {
+  return `${prefix.replace(/_/g, '-')}-${randomBytes(4).toString('hex')}@test.local`;
+}
+
+/**
+ * The code of the time step `offset` steps from now (the API accepts one step either side).
+ * Waits out the last second of a step so the step cannot roll over between making and checking.
+ */
+export async function totpCode(secret: string, offset = 0): Promise<string> {
+  const intoStep = (Date.now() / 1000) % 30;
+  if (intoStep > 28.5) await new Promise((r) => setTimeout(r, (30.2 - intoStep) * 1000));
+  return generate({ secret, epoch: Math.floor(Date.now() / 1000) + offset * 30 });
+}
