@@ -4,13 +4,15 @@ import type { IncomingMessage } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/config.js';
 import { createLogger, NestPinoLogger } from './common/logging/logger.js';
 import { requestContext, type RequestContext } from './common/context/request-context.js';
 import { setupOpenApi } from './openapi/openapi.js';
+import { AppError } from './common/errors/app-error.js';
+import { toProblem } from './common/errors/to-problem.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,6 +20,7 @@ declare module 'fastify' {
   }
 }
 
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
 function trustProxyOption(value: string): boolean | string | string[] {
@@ -38,6 +41,11 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     return503OnClosing: true,
+    // Bad URLs and over-long path parameters are refused by the router itself: problem+json there too.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      const { problem } = toProblem(error, String(request.id));
+      void reply.status(problem.status).header('content-type', 'application/problem+json; charset=utf-8').header('x-request-id', request.id).send(problem);
+    },
     forceCloseConnections: 'idle',
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
@@ -53,6 +61,12 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
     reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('cache-control', 'no-store');
+    const contentType = request.headers['content-type'];
+    if (contentType !== undefined && BODY_METHODS.has(request.method) && !/^application\/json\s*(;|$)/i.test(contentType)) {
+      // Every route speaks JSON; refuse other bodies before a parser turns them into strings.
+      done(new AppError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json, not ${contentType.slice(0, 80)}`));
+      return;
+    }
     const ctx: RequestContext = { requestId: String(request.id), sourceIp: request.ip ?? null, audit: {} };
     request.xsContext = ctx;
     requestContext.run(ctx, done);

@@ -8,6 +8,7 @@ export const ERROR_CATALOG = {
   MALFORMED_JSON: { status: 400, title: 'The request body is not valid JSON' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
+  URI_TOO_LONG: { status: 414, title: 'The URL is too long' },
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },

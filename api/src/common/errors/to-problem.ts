@@ -16,6 +16,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
   FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG',
+  FST_ERR_BAD_URL: 'VALIDATION_FAILED',
 };
 
 function fromCode(code: ErrorCode, detail: string, requestId: string, extra: AppError['extra'] = {}): Problem {
@@ -36,6 +38,7 @@ function httpStatusCode(status: number): ErrorCode {
   if (status === 405) return 'METHOD_NOT_ALLOWED';
   if (status === 413) return 'PAYLOAD_TOO_LARGE';
   if (status === 415) return 'UNSUPPORTED_MEDIA_TYPE';
+  if (status === 414) return 'URI_TOO_LONG';
   if (status === 429) return 'RATE_LIMITED';
   if (status === 401) return 'AUTH_REQUIRED';
   if (status === 403) return 'AUTH_FORBIDDEN';

@@ -1,0 +1,111 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { QueueEvents, type Queue } from 'bullmq';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditService } from '../src/audit/audit.service.js';
+import { createLogger, NestPinoLogger } from '../src/common/logging/logger.js';
+import { loadConfig, type AppConfig } from '../src/config/config.js';
+import { runMigrations } from '../src/db/migrate.js';
+import { MAINTENANCE_QUEUE, MaintenanceJob } from '../src/worker/maintenance.jobs.js';
+import { MaintenanceProcessor } from '../src/worker/maintenance.processor.js';
+import { bullPrefix, MaintenanceWorker } from '../src/worker/maintenance.worker.js';
+import { WorkerModule } from '../src/worker/worker.module.js';
+import { createTestDatabase, testEnv } from './support/harness.js';
+
+/** The worker in-process, on a real queue in Redis (own key prefix) and its own database. */
+describe('maintenance worker', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let config: AppConfig;
+  let app: INestApplicationContext;
+  let worker: MaintenanceWorker;
+  let events: QueueEvents;
+  let sql: pg.Pool;
+
+  // Enqueues a job like any producer would and waits for the worker's verdict.
+  async function run(name: string): Promise<any> {
+    const job = await (worker.queue as unknown as Queue).add(name, {});
+    return job.waitUntilFinished(events, 30_000);
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await runMigrations(db.url);
+    sql = new pg.Pool({ connectionString: db.url, max: 2 });
+    config = loadConfig(testEnv(db.url));
+    app = await NestFactory.createApplicationContext(WorkerModule.register(config), { logger: new NestPinoLogger(createLogger('silent')) });
+    events = new QueueEvents(MAINTENANCE_QUEUE, { connection: { url: config.REDIS_URL }, prefix: bullPrefix(config) });
+    await events.waitUntilReady();
+    worker = await MaintenanceWorker.start(config, app.get(MaintenanceProcessor));
+    // An `every` schedule runs once right away; let that purge finish so it cannot race the tests.
+    const deadline = Date.now() + 15_000;
+    while (!(await worker.queue.getJobs(['completed'])).some((j) => j.name === MaintenanceJob.PurgeSessions)) {
+      if (Date.now() > deadline) throw new Error('the scheduled purge never ran');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+
+  afterAll(async () => {
+    await worker?.worker.close();
+    await worker?.queue.obliterate({ force: true });
+    await worker?.close();
+    await events?.close();
+    await app?.close();
+    await sql?.end();
+    await db?.drop();
+  });
+
+  it('registers the hourly purge and the daily audit check', async () => {
+    const schedulers = await worker.queue.getJobSchedulers();
+    const byName = Object.fromEntries(schedulers.map((s) => [s.name, s]));
+    expect(byName[MaintenanceJob.PurgeSessions]?.every).toBe(3600_000);
+    expect(byName[MaintenanceJob.VerifyAuditChain]?.pattern).toBe('30 3 * * *');
+  });
+
+  it('purges sessions that ended more than 7 days ago and keeps the rest', async () => {
+    const { rows: users } = await sql.query(
+      `INSERT INTO users (email, display_name, role, password_hash) VALUES ('purge@test.local', 'Purge', 'read_only', 'x') RETURNING id`,
+    );
+    const insert = async (expiresAt: string, revokedAt: string | null): Promise<string> => {
+      const { rows } = await sql.query(
+        `INSERT INTO auth_sessions (user_id, expires_at, revoked_at) VALUES ($1, now() + $2::interval, now() + $3::interval) RETURNING id`,
+        [users[0].id, expiresAt, revokedAt],
+      );
+      return rows[0].id;
+    };
+    const expiredLongAgo = await insert('-8 days', null);
+    const revokedLongAgo = await insert('+1 day', '-8 days');
+    const expiredRecently = await insert('-1 day', null);
+    const fresh = await insert('+1 day', null);
+
+    expect(await run(MaintenanceJob.PurgeSessions)).toEqual({ purged: 2 });
+    const { rows } = await sql.query('SELECT id FROM auth_sessions');
+    const left = rows.map((r) => r.id).sort();
+    expect(left).toEqual([expiredRecently, fresh].sort());
+    expect(left).not.toContain(expiredLongAgo);
+    expect(left).not.toContain(revokedLongAgo);
+  });
+
+  it('reports an intact audit chain, then the first tampered row', async () => {
+    await app.get(AuditService).appendDetached({ action: 'test.event', resourceType: 'test', result: 'success', userId: null, userEmail: 'test' });
+    expect(await run(MaintenanceJob.VerifyAuditChain)).toMatchObject({ intact: true, checked: 1, firstBrokenId: null });
+
+    // Only a superuser who switches the append-only trigger off can do this; the chain still tells.
+    await sql.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only;
+      UPDATE audit_events SET action = 'tampered' WHERE id = 1;
+      ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only;`);
+    const result = await run(MaintenanceJob.VerifyAuditChain);
+    expect(result).toMatchObject({ intact: false, firstBrokenId: '1' });
+
+    const { rows } = await sql.query(`SELECT * FROM audit_events WHERE action = 'audit.chain_broken'`);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ resource_type: 'audit', result: 'failure', user_id: null, user_email: 'system' });
+    expect(rows[0].details).toEqual({ firstBrokenId: '1', reason: result.reason });
+  });
+
+  it('fails an unknown job at once, without retries', async () => {
+    await expect(run('maintenance.no-such-job')).rejects.toThrow(/unknown maintenance job "maintenance.no-such-job"/);
+    const [failed] = await worker.queue.getJobs(['failed']);
+    expect(failed?.attemptsMade).toBe(1);
+  });
+});
