@@ -25,7 +25,10 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
 function trustProxyOption(value: string): boolean | string | string[] {
   if (value === 'true' || value === 'false') return value === 'true';
-  const list = value.split(',').map((v) => v.trim()).filter(Boolean);
+  const list = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
   return list.length === 1 ? list[0]! : list;
 }
 
@@ -44,7 +47,11 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
     // Bad URLs and over-long path parameters are refused by the router itself: problem+json there too.
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
       const { problem } = toProblem(error, String(request.id));
-      void reply.status(problem.status).header('content-type', 'application/problem+json; charset=utf-8').header('x-request-id', request.id).send(problem);
+      void reply
+        .status(problem.status)
+        .header('content-type', 'application/problem+json; charset=utf-8')
+        .header('x-request-id', request.id)
+        .send(problem);
     },
     forceCloseConnections: 'idle',
   });
@@ -78,6 +85,7 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   });
   app.setGlobalPrefix('api/v1');
   setupOpenApi(app);
-  app.enableShutdownHooks();
+  // Exit 0 after a clean close instead of re-raising the signal (which would report a kill).
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   return app;
 }

@@ -16,7 +16,10 @@ try {
 const logger = createLogger(config.API_LOG_LEVEL);
 const app = await createApp(config, logger);
 await app.listen({ port: config.API_PORT, host: config.API_HOST });
-logger.info({ url: `http://${config.API_HOST}:${config.API_PORT}/api/v1`, docs: `http://${config.API_HOST}:${config.API_PORT}/api/docs` }, 'xSPECTRE Ops API listening');
+logger.info(
+  { url: `http://${config.API_HOST}:${config.API_PORT}/api/v1`, docs: `http://${config.API_HOST}:${config.API_PORT}/api/docs` },
+  'xSPECTRE Ops API listening',
+);
 
 // Nest closes on SIGTERM/SIGINT (enableShutdownHooks): in-flight requests finish, then pools close.
 // If that hangs, leave anyway after the grace period.

@@ -19,7 +19,10 @@ try {
 }
 
 const logger = createLogger(config.API_LOG_LEVEL);
-const app = await NestFactory.createApplicationContext(WorkerModule.register(config), { logger: new NestPinoLogger(logger), abortOnError: false });
+const app = await NestFactory.createApplicationContext(WorkerModule.register(config), {
+  logger: new NestPinoLogger(logger),
+  abortOnError: false,
+});
 const worker = await MaintenanceWorker.start(config, app.get(MaintenanceProcessor));
 logger.info({ queue: MAINTENANCE_QUEUE, concurrency: config.API_WORKER_CONCURRENCY }, 'maintenance worker started');
 

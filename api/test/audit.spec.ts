@@ -72,7 +72,9 @@ describe('audit trail', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
     const lines = csv.text.trim().split('\r\n');
-    expect(lines[0]).toBe('id,timestamp,userId,userEmail,sourceIp,requestId,action,resourceType,resourceId,result,errorMessage,details,hash');
+    expect(lines[0]).toBe(
+      'id,timestamp,userId,userEmail,sourceIp,requestId,action,resourceType,resourceId,result,errorMessage,details,hash',
+    );
     expect(lines.length).toBeGreaterThanOrEqual(3);
     expect(csv.text).not.toMatch(/,=HYPERLINK/);
 
@@ -112,7 +114,9 @@ describe('audit trail', () => {
     try {
       const token = await other.adminToken();
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => other.request('POST', 'organizations', { token, body: { name: `Parallel ${i}`, kind: 'customer' } })),
+        Array.from({ length: 20 }, (_, i) =>
+          other.request('POST', 'organizations', { token, body: { name: `Parallel ${i}`, kind: 'customer' } }),
+        ),
       );
       expect(results.every((r) => r.status === 201)).toBe(true);
       const verify = await other.request('GET', 'audit/verify', { token });

@@ -96,10 +96,14 @@ describe('auth', () => {
     const third = await api.login(user.email, TEST_PASSWORD);
     const reused = await api.request('POST', 'auth/totp/verify', { body: { mfaToken: third.body.mfaToken, recoveryCode: codes[0] } });
     expect(reused.body.code).toBe('AUTH_TOTP_INVALID');
-    const other = await api.request('POST', 'auth/totp/verify', { body: { mfaToken: third.body.mfaToken, recoveryCode: codes[1]!.toUpperCase() } });
+    const other = await api.request('POST', 'auth/totp/verify', {
+      body: { mfaToken: third.body.mfaToken, recoveryCode: codes[1]!.toUpperCase() },
+    });
     expect(other.status).toBe(200);
 
-    const both = await api.request('POST', 'auth/totp/verify', { body: { mfaToken: third.body.mfaToken, code: '123456', recoveryCode: codes[2] } });
+    const both = await api.request('POST', 'auth/totp/verify', {
+      body: { mfaToken: third.body.mfaToken, code: '123456', recoveryCode: codes[2] },
+    });
     expect(both.status).toBe(400);
     const forged = await api.request('POST', 'auth/totp/verify', { body: { mfaToken: `${third.body.mfaToken}x`, code: '123456' } });
     expect(forged.body.code).toBe('AUTH_TOKEN_INVALID');
@@ -128,7 +132,9 @@ describe('auth', () => {
 
     // Step-up belongs to the session: a new session (password only) must step up again.
     const login = await api.login(user.email, TEST_PASSWORD);
-    const fresh = await api.request('POST', 'auth/totp/verify', { body: { mfaToken: login.body.mfaToken, code: await totpCode(secret, 1) } });
+    const fresh = await api.request('POST', 'auth/totp/verify', {
+      body: { mfaToken: login.body.mfaToken, code: await totpCode(secret, 1) },
+    });
     expect(fresh.status).toBe(200);
     // ...a login with a TOTP code counts as a fresh verification.
     expect((await api.request('PUT', 'settings/security', { token: fresh.body.accessToken, body: policy })).status).toBe(200);
@@ -140,7 +146,9 @@ describe('auth', () => {
       const token = await short.adminToken();
       const { secret } = await short.enableTotp(token);
       const login = await short.login('admin@test.local', 'admin-password-for-tests');
-      const verified = await short.request('POST', 'auth/totp/verify', { body: { mfaToken: login.body.mfaToken, code: await totpCode(secret, 0) } });
+      const verified = await short.request('POST', 'auth/totp/verify', {
+        body: { mfaToken: login.body.mfaToken, code: await totpCode(secret, 0) },
+      });
       const session = verified.body.accessToken;
       expect((await short.request('PUT', 'settings/security', { token: session, body: { requireTotp: false } })).status).toBe(200);
       await short.sql.query(`UPDATE auth_sessions SET step_up_at = now() - interval '31 seconds'`);
@@ -185,7 +193,9 @@ describe('auth', () => {
     expect(reuse.status).toBe(401);
     expect(reuse.body.code).toBe('AUTH_REFRESH_REUSED');
     // Everything of that login is dead now: the newest refresh token and the access token.
-    expect((await api.request('POST', 'auth/refresh', { body: { refreshToken: r2.body.refreshToken } })).body.code).toBe('AUTH_SESSION_REVOKED');
+    expect((await api.request('POST', 'auth/refresh', { body: { refreshToken: r2.body.refreshToken } })).body.code).toBe(
+      'AUTH_SESSION_REVOKED',
+    );
     expect((await api.request('GET', 'auth/me', { token: r2.body.accessToken })).body.code).toBe('AUTH_SESSION_REVOKED');
     expect(await api.auditRows(`action = 'auth.refresh_reuse_detected'`)).not.toHaveLength(0);
     // Another login of the same user is a different family and still works.
@@ -218,7 +228,10 @@ describe('auth', () => {
 
   it('refuses passwords over 72 bytes instead of truncating them', async () => {
     const long = `${'ä'.repeat(37)}`; // 74 bytes in UTF-8, 37 characters
-    const r = await api.request('POST', 'users', { token: admin, body: { email: uniqueEmail(), displayName: 'Long', role: 'read_only', password: long } });
+    const r = await api.request('POST', 'users', {
+      token: admin,
+      body: { email: uniqueEmail(), displayName: 'Long', role: 'read_only', password: long },
+    });
     expect(r.status).toBe(400);
     expect(r.body.detail).toMatch(/72 bytes/);
     // A login with a 73+ byte password never matches an account whose password is its first 72 bytes.
@@ -243,7 +256,10 @@ describe('auth', () => {
       expect((await other.request('GET', 'auth/me', { token: opToken })).body.totpSetupRequired).toBe(true);
       const { secret: opSecret } = await other.enableTotp(opToken);
       expect((await other.request('GET', 'organizations', { token: opToken })).status).toBe(200);
-      const disable = await other.request('POST', 'auth/totp/disable', { token: opToken, body: { code: await totpCode(opSecret, 0), password: TEST_PASSWORD } });
+      const disable = await other.request('POST', 'auth/totp/disable', {
+        token: opToken,
+        body: { code: await totpCode(opSecret, 0), password: TEST_PASSWORD },
+      });
       expect(disable.body.code).toBe('AUTH_TOTP_REQUIRED_BY_POLICY');
       expect(await other.auditRows(`action = 'settings.security_update' AND result = 'success'`)).toHaveLength(1);
     } finally {
@@ -255,9 +271,15 @@ describe('auth', () => {
     const user = await api.createUser(admin, 'read_only');
     const a = await api.tokenFor(user.email);
     const b = await api.tokenFor(user.email);
-    const wrong = await api.request('POST', 'auth/password', { token: a, body: { currentPassword: 'nope-nope-nope', newPassword: 'brand-new-password-1' } });
+    const wrong = await api.request('POST', 'auth/password', {
+      token: a,
+      body: { currentPassword: 'nope-nope-nope', newPassword: 'brand-new-password-1' },
+    });
     expect(wrong.body.code).toBe('AUTH_INVALID_CREDENTIALS');
-    const ok = await api.request('POST', 'auth/password', { token: a, body: { currentPassword: TEST_PASSWORD, newPassword: 'brand-new-password-1' } });
+    const ok = await api.request('POST', 'auth/password', {
+      token: a,
+      body: { currentPassword: TEST_PASSWORD, newPassword: 'brand-new-password-1' },
+    });
     expect(ok.status).toBe(200);
     expect((await api.request('GET', 'auth/me', { token: a })).status).toBe(200);
     expect((await api.request('GET', 'auth/me', { token: b })).status).toBe(401);

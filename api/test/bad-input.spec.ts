@@ -37,7 +37,10 @@ describe('bad input', () => {
     expect(r.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['body.kind', 'body.name']);
     const badEnum = await api.request('POST', 'organizations', { token: admin, body: { name: 'X', kind: 'partner' } });
     expect(badEnum.body.errors[0].path).toBe('body.kind');
-    const badTz = await api.request('POST', 'sites', { token: admin, body: { organizationId: '00000000-0000-4000-8000-000000000000', name: 'S', timeZone: 'Mars/Olympus' } });
+    const badTz = await api.request('POST', 'sites', {
+      token: admin,
+      body: { organizationId: '00000000-0000-4000-8000-000000000000', name: 'S', timeZone: 'Mars/Olympus' },
+    });
     expect(badTz.body.detail).toMatch(/IANA time zone/);
     const array = await api.request('POST', 'organizations', { token: admin, body: [1, 2] });
     expectProblem(array, 400, 'VALIDATION_FAILED');
@@ -89,7 +92,11 @@ describe('bad input', () => {
     expectProblem(await api.request('GET', 'organizations?limit=-1', { token: admin }), 400, 'VALIDATION_FAILED');
     const nul = await api.request('POST', 'organizations', { token: admin, body: { name: 'evil\u0000name', kind: 'customer' } });
     expectProblem(nul, 400, 'VALIDATION_FAILED');
-    expectProblem(await api.request('GET', 'organizations/00000000-0000-4000-8000-000000000000', { token: admin }), 404, 'ORGANIZATION_NOT_FOUND');
+    expectProblem(
+      await api.request('GET', 'organizations/00000000-0000-4000-8000-000000000000', { token: admin }),
+      404,
+      'ORGANIZATION_NOT_FOUND',
+    );
     expectProblem(await api.request('GET', 'no-such-route', { token: admin }), 404, 'ROUTE_NOT_FOUND');
   });
 
@@ -102,7 +109,10 @@ describe('bad input', () => {
 
   it('a failure half way leaves nothing behind (the request transaction rolls back)', async () => {
     const org = await api.request('POST', 'organizations', { token: admin, body: { name: 'Rollback Co', kind: 'customer' } });
-    const site = await api.request('POST', 'sites', { token: admin, body: { organizationId: org.body.id, name: 'HQ', timeZone: 'Europe/Berlin' } });
+    const site = await api.request('POST', 'sites', {
+      token: admin,
+      body: { organizationId: org.body.id, name: 'HQ', timeZone: 'Europe/Berlin' },
+    });
     expect(site.status).toBe(201);
     const dup = await api.request('POST', 'sites', { token: admin, body: { organizationId: org.body.id, name: 'hq', timeZone: 'UTC' } });
     expectProblem(dup, 409, 'SITE_NAME_TAKEN');

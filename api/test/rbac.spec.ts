@@ -71,7 +71,12 @@ describe('RBAC', () => {
     expect(permissionOf('PUT', 'settings/security')).toBe('settings.manage');
     expect(permissionOf('GET', 'health')).toBe('public');
     expect(permissionOf('POST', 'auth/login')).toBe('public');
-    expect(routes.filter((r) => r.critical).map((r) => `${r.method} ${r.path}`).sort()).toEqual(['DELETE organizations/:id', 'PUT settings/security']);
+    expect(
+      routes
+        .filter((r) => r.critical)
+        .map((r) => `${r.method} ${r.path}`)
+        .sort(),
+    ).toEqual(['DELETE organizations/:id', 'PUT settings/security']);
   });
 
   it('every route × every role (and anonymous) gets the answer the role table implies', async () => {
@@ -90,9 +95,14 @@ describe('RBAC', () => {
         const expected = expectedCode(route, caller, steppedUp);
         const got = typeof r.body === 'object' && r.body ? (r.body.code as string | undefined) : undefined;
         // A public route's own answer may be 401 (login without a refresh token, say): only the guard's codes count.
-        const blocked = got !== undefined && (route.access?.kind === 'public' ? got === 'AUTH_FORBIDDEN' || got === 'AUTH_ROUTE_UNDECLARED' : ACCESS_CODES.has(got));
+        const blocked =
+          got !== undefined &&
+          (route.access?.kind === 'public' ? got === 'AUTH_FORBIDDEN' || got === 'AUTH_ROUTE_UNDECLARED' : ACCESS_CODES.has(got));
         const ok = expected ? got === expected : !blocked && r.status !== 500;
-        if (!ok) mismatches.push(`${route.method} /${route.path} as ${caller}${steppedUp ? ' (stepped up)' : ''}: expected ${expected ?? 'access granted'}, got ${r.status} ${got ?? ''}`);
+        if (!ok)
+          mismatches.push(
+            `${route.method} /${route.path} as ${caller}${steppedUp ? ' (stepped up)' : ''}: expected ${expected ?? 'access granted'}, got ${r.status} ${got ?? ''}`,
+          );
       }
     }
     expect(mismatches).toEqual([]);

@@ -2,6 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { QueueEvents, type Queue } from 'bullmq';
 import pg from 'pg';
+import type { AuditVerifyResponse } from '@xspectre/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditService } from '../src/audit/audit.service.js';
 import { createLogger, NestPinoLogger } from '../src/common/logging/logger.js';
@@ -23,9 +24,9 @@ describe('maintenance worker', () => {
   let sql: pg.Pool;
 
   // Enqueues a job like any producer would and waits for the worker's verdict.
-  async function run(name: string): Promise<any> {
+  async function run<T = unknown>(name: string): Promise<T> {
     const job = await (worker.queue as unknown as Queue).add(name, {});
-    return job.waitUntilFinished(events, 30_000);
+    return (await job.waitUntilFinished(events, 30_000)) as T;
   }
 
   beforeAll(async () => {
@@ -87,14 +88,16 @@ describe('maintenance worker', () => {
   });
 
   it('reports an intact audit chain, then the first tampered row', async () => {
-    await app.get(AuditService).appendDetached({ action: 'test.event', resourceType: 'test', result: 'success', userId: null, userEmail: 'test' });
+    await app
+      .get(AuditService)
+      .appendDetached({ action: 'test.event', resourceType: 'test', result: 'success', userId: null, userEmail: 'test' });
     expect(await run(MaintenanceJob.VerifyAuditChain)).toMatchObject({ intact: true, checked: 1, firstBrokenId: null });
 
     // Only a superuser who switches the append-only trigger off can do this; the chain still tells.
     await sql.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only;
       UPDATE audit_events SET action = 'tampered' WHERE id = 1;
       ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only;`);
-    const result = await run(MaintenanceJob.VerifyAuditChain);
+    const result = await run<AuditVerifyResponse>(MaintenanceJob.VerifyAuditChain);
     expect(result).toMatchObject({ intact: false, firstBrokenId: '1' });
 
     const { rows } = await sql.query(`SELECT * FROM audit_events WHERE action = 'audit.chain_broken'`);

@@ -12,11 +12,12 @@ export const PasswordSchema = z
     message: `must be at most ${PASSWORD_MAX_BYTES} bytes (UTF-8)`,
   });
 
-export const EmailSchema = z.email().max(254).transform((e) => e.toLowerCase());
+export const EmailSchema = z
+  .email()
+  .max(254)
+  .transform((e) => e.toLowerCase());
 
-export const LoginRequestSchema = z
-  .object({ email: EmailSchema, password: z.string().min(1).max(1024) })
-  .strict();
+export const LoginRequestSchema = z.object({ email: EmailSchema, password: z.string().min(1).max(1024) }).strict();
 export type LoginRequest = z.infer<typeof LoginRequestSchema>;
 
 export const SessionTokensSchema = z.object({

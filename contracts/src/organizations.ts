@@ -2,17 +2,20 @@ import { z } from 'zod';
 import { NameSchema, PageQuerySchema, pageOf } from './common.js';
 import { OrganizationKindSchema } from './permissions.js';
 
-const TimeZoneSchema = z.string().max(64).refine(
-  (tz) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'must be an IANA time zone such as Europe/Berlin' },
-);
+const TimeZoneSchema = z
+  .string()
+  .max(64)
+  .refine(
+    (tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an IANA time zone such as Europe/Berlin' },
+  );
 
 export const OrganizationSchema = z.object({
   id: z.uuid(),

@@ -34,15 +34,7 @@ export const ROLE_LABELS: Record<Role, string> = {
  */
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   super_admin: PERMISSIONS,
-  soc_operator: [
-    'devices.view',
-    'devices.manage',
-    'backups.view',
-    'backups.trigger',
-    'alerts.view',
-    'alerts.ack',
-    'audit.view',
-  ],
+  soc_operator: ['devices.view', 'devices.manage', 'backups.view', 'backups.trigger', 'alerts.view', 'alerts.ack', 'audit.view'],
   read_only: ['devices.view', 'backups.view', 'alerts.view'],
 };
 

@@ -27,9 +27,7 @@ export const UpdateUserSchema = z
   .object({ displayName: NameSchema.optional(), role: RoleSchema.optional(), status: UserStatusSchema.optional() })
   .strict()
   .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change' });
-export const ChangePasswordSchema = z
-  .object({ currentPassword: z.string().min(1).max(1024), newPassword: PasswordSchema })
-  .strict();
+export const ChangePasswordSchema = z.object({ currentPassword: z.string().min(1).max(1024), newPassword: PasswordSchema }).strict();
 export const ListUsersQuerySchema = PageQuerySchema.extend({
   role: RoleSchema.optional(),
   status: UserStatusSchema.optional(),

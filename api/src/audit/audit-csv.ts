@@ -1,6 +1,20 @@
 import type { AuditEvent } from '@xspectre/contracts';
 
-const COLUMNS = ['id', 'timestamp', 'userId', 'userEmail', 'sourceIp', 'requestId', 'action', 'resourceType', 'resourceId', 'result', 'errorMessage', 'details', 'hash'] as const;
+const COLUMNS = [
+  'id',
+  'timestamp',
+  'userId',
+  'userEmail',
+  'sourceIp',
+  'requestId',
+  'action',
+  'resourceType',
+  'resourceId',
+  'result',
+  'errorMessage',
+  'details',
+  'hash',
+] as const;
 
 /** RFC 4180 quoting, plus a leading quote on cells a spreadsheet would run as a formula. */
 export function csvCell(value: unknown): string {

@@ -38,7 +38,7 @@ export class AuditEventEntity {
   @Column({ name: 'resource_id', type: 'text', nullable: true })
   resourceId!: string | null;
 
-  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
+  @Column({ type: 'jsonb' })
   details!: Record<string, unknown>;
 
   @Column({ type: 'text' })

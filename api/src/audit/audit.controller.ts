@@ -30,7 +30,10 @@ export class AuditController {
   async export(@ZodQuery(ListAuditQuerySchema) query: ListAuditQuery, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     const { items, total } = await this.audit.list({ ...query, limit: CSV_EXPORT_MAX_ROWS });
     if (total - query.offset > CSV_EXPORT_MAX_ROWS) {
-      throw new AppError('AUDIT_EXPORT_TOO_LARGE', `${total} rows match; export at most ${CSV_EXPORT_MAX_ROWS} at a time (narrow from/to or use offset)`);
+      throw new AppError(
+        'AUDIT_EXPORT_TOO_LARGE',
+        `${total} rows match; export at most ${CSV_EXPORT_MAX_ROWS} at a time (narrow from/to or use offset)`,
+      );
     }
     reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="audit.csv"');
     return auditCsv(items);

@@ -22,7 +22,9 @@ export class AuditRepository {
 
   async insert(manager: EntityManager, row: AuditEventEntity): Promise<void> {
     // jsonb details defeat TypeORM's deep-partial typing; the row is complete by construction.
-    await manager.getRepository(AuditEventEntity).insert(row as unknown as Parameters<ReturnType<EntityManager['getRepository']>['insert']>[0]);
+    await manager
+      .getRepository(AuditEventEntity)
+      .insert(row as unknown as Parameters<ReturnType<EntityManager['getRepository']>['insert']>[0]);
   }
 
   async list(filter: AuditFilter): Promise<{ items: AuditEventEntity[]; total: number }> {

@@ -55,7 +55,10 @@ export class AccessGuard implements CanActivate {
 
     const setupPending = principal.requireTotp && !principal.totpEnabled;
     if (setupPending && !(access.kind === 'authenticated' && access.allowDuringTotpSetup)) {
-      throw new AppError('AUTH_TOTP_SETUP_REQUIRED', 'two-factor authentication is required: set up TOTP (POST auth/totp/setup, then auth/totp/enable)');
+      throw new AppError(
+        'AUTH_TOTP_SETUP_REQUIRED',
+        'two-factor authentication is required: set up TOTP (POST auth/totp/setup, then auth/totp/enable)',
+      );
     }
     if (access.kind === 'permission' && !roleHasPermission(principal.role, access.permission)) {
       throw new AppError('AUTH_FORBIDDEN', `this needs the ${access.permission} permission`);

@@ -13,7 +13,12 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export function setSessionCookies(reply: FastifyReply, config: AppConfig, tokens: { accessToken: string; refreshToken: string }): void {
   const base = { secure: config.API_COOKIE_SECURE, sameSite: 'strict' as const };
-  reply.setCookie(ACCESS_COOKIE, tokens.accessToken, { ...base, httpOnly: true, path: '/api', maxAge: config.API_ACCESS_TOKEN_TTL_SECONDS });
+  reply.setCookie(ACCESS_COOKIE, tokens.accessToken, {
+    ...base,
+    httpOnly: true,
+    path: '/api',
+    maxAge: config.API_ACCESS_TOKEN_TTL_SECONDS,
+  });
   reply.setCookie(REFRESH_COOKIE, tokens.refreshToken, {
     ...base,
     httpOnly: true,
@@ -35,7 +40,10 @@ export function assertCsrf(request: FastifyRequest): void {
   const cookie = request.cookies[CSRF_COOKIE];
   const header = request.headers[CSRF_HEADER];
   if (!cookie || typeof header !== 'string' || !safeEqual(cookie, header)) {
-    throw new AppError('AUTH_CSRF_FAILED', `cookie-authenticated ${request.method} requests must send the ${CSRF_COOKIE} cookie value in the X-CSRF-Token header`);
+    throw new AppError(
+      'AUTH_CSRF_FAILED',
+      `cookie-authenticated ${request.method} requests must send the ${CSRF_COOKIE} cookie value in the X-CSRF-Token header`,
+    );
   }
 }
 

@@ -48,7 +48,11 @@ export class AuthController {
   @Public()
   @Audited('auth.login', 'user')
   @ZodResponse(200, LoginResponseSchema, 'a session, or { mfaRequired, mfaToken } when TOTP is enabled')
-  async login(@ZodBody(LoginRequestSchema) body: z.infer<typeof LoginRequestSchema>, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async login(
+    @ZodBody(LoginRequestSchema) body: z.infer<typeof LoginRequestSchema>,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const result = await this.auth.login(body.email, body.password, clientOf(req));
     if ('accessToken' in result) setSessionCookies(reply, this.config, result);
     return result;
@@ -59,7 +63,11 @@ export class AuthController {
   @Public()
   @Audited('auth.login_totp', 'user')
   @ZodResponse(200, SessionTokensSchema)
-  async verifyTotp(@ZodBody(TotpVerifyRequestSchema) body: z.infer<typeof TotpVerifyRequestSchema>, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async verifyTotp(
+    @ZodBody(TotpVerifyRequestSchema) body: z.infer<typeof TotpVerifyRequestSchema>,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const tokens = await this.auth.completeMfa(body.mfaToken, body, clientOf(req));
     setSessionCookies(reply, this.config, tokens);
     return tokens;
@@ -71,7 +79,11 @@ export class AuthController {
   @Public()
   @Audited('auth.refresh', 'session')
   @ZodResponse(200, SessionTokensSchema)
-  async refresh(@ZodBody(RefreshRequestSchema) body: z.infer<typeof RefreshRequestSchema>, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+  async refresh(
+    @ZodBody(RefreshRequestSchema) body: z.infer<typeof RefreshRequestSchema>,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     let token = body.refreshToken;
     if (!token) {
       token = req.cookies[REFRESH_COOKIE];

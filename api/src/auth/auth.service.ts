@@ -67,10 +67,16 @@ export class AuthService {
     if (!user || user.status !== 'active') throw new AppError('AUTH_USER_DISABLED');
     requestContext.annotate({ subjectUserId: user.id, subjectEmail: user.email, resourceId: user.id });
     this.assertNotLocked(user);
-    const ok = proof.code !== undefined ? await this.totp.verifyCode(user, proof.code) : await this.totp.useRecoveryCode(user.id, proof.recoveryCode ?? '');
+    const ok =
+      proof.code !== undefined
+        ? await this.totp.verifyCode(user, proof.code)
+        : await this.totp.useRecoveryCode(user.id, proof.recoveryCode ?? '');
     if (!ok) {
       await this.recordFailure(user);
-      throw new AppError('AUTH_TOTP_INVALID', proof.code !== undefined ? 'the code is wrong, expired or already used' : 'the recovery code is wrong or already used');
+      throw new AppError(
+        'AUTH_TOTP_INVALID',
+        proof.code !== undefined ? 'the code is wrong, expired or already used' : 'the recovery code is wrong or already used',
+      );
     }
     if (proof.recoveryCode !== undefined) {
       const left = await this.users.countUnusedRecoveryCodes(user.id);
@@ -93,7 +99,12 @@ export class AuthService {
     if (!principal || principal.revokedAt || principal.sessionExpiresAt <= new Date()) throw new AppError('AUTH_SESSION_REVOKED');
     if (principal.status !== 'active') throw new AppError('AUTH_USER_DISABLED');
     requestContext.annotate({ subjectUserId: principal.userId, subjectEmail: principal.email, resourceId: principal.sessionId });
-    return this.tokensFor(principal.userId, principal.sessionId, principal.sessionExpiresAt, principal.requireTotp && !principal.totpEnabled);
+    return this.tokensFor(
+      principal.userId,
+      principal.sessionId,
+      principal.sessionExpiresAt,
+      principal.requireTotp && !principal.totpEnabled,
+    );
   }
 
   async logout(actor: Actor): Promise<void> {
@@ -130,7 +141,8 @@ export class AuthService {
 
   async changePassword(actor: Actor, currentPassword: string, newPassword: string): Promise<void> {
     const user = await this.requireUser(actor.userId);
-    if (!(await this.hasher.verify(currentPassword, user.passwordHash))) throw new AppError('AUTH_INVALID_CREDENTIALS', 'the current password is wrong');
+    if (!(await this.hasher.verify(currentPassword, user.passwordHash)))
+      throw new AppError('AUTH_INVALID_CREDENTIALS', 'the current password is wrong');
     await this.users.update(user.id, { passwordHash: await this.hasher.hash(newPassword) });
     // Other sessions may belong to whoever knew the old password.
     const ended = await this.sessions.revokeAllForUser(user.id, 'password_changed', actor.sessionId);

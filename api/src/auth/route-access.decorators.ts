@@ -4,9 +4,7 @@ import type { Permission } from '@xspectre/contracts';
 
 /** What a route demands of its caller. Every route declares exactly one (rbac tests check). */
 export type RouteAccess =
-  | { kind: 'public' }
-  | { kind: 'authenticated'; allowDuringTotpSetup: boolean }
-  | { kind: 'permission'; permission: Permission };
+  { kind: 'public' } | { kind: 'authenticated'; allowDuringTotpSetup: boolean } | { kind: 'permission'; permission: Permission };
 
 export const ROUTE_ACCESS = 'xs:route-access';
 export const CRITICAL_ROUTE = 'xs:critical';
@@ -18,11 +16,7 @@ export interface AuditedRoute {
 }
 
 const authDocs = () =>
-  applyDecorators(
-    ApiBearerAuth(),
-    ApiCookieAuth(),
-    ApiResponse({ status: 401, description: 'not signed in, or the session has ended' }),
-  );
+  applyDecorators(ApiBearerAuth(), ApiCookieAuth(), ApiResponse({ status: 401, description: 'not signed in, or the session has ended' }));
 
 /** No session needed (health, login). */
 export const Public = () => SetMetadata(ROUTE_ACCESS, { kind: 'public' } satisfies RouteAccess);
@@ -43,8 +37,7 @@ export const RequirePermission = (permission: Permission) =>
   );
 
 /** Needs a TOTP code verified in this session within API_STEP_UP_TTL_SECONDS (step-up). */
-export const Critical = () =>
-  applyDecorators(SetMetadata(CRITICAL_ROUTE, true), ApiExtension('x-critical', true));
+export const Critical = () => applyDecorators(SetMetadata(CRITICAL_ROUTE, true), ApiExtension('x-critical', true));
 
 /** The audit action a mutating route records, on success and on failure. */
 export const Audited = (action: string, resourceType: string) =>

@@ -23,7 +23,13 @@ export interface SessionPrincipal {
 export class SessionsRepository {
   constructor(private readonly db: Database) {}
 
-  async create(input: { userId: string; expiresAt: Date; stepUpAt: Date | null; sourceIp: string | null; userAgent: string | null }): Promise<SessionEntity> {
+  async create(input: {
+    userId: string;
+    expiresAt: Date;
+    stepUpAt: Date | null;
+    sourceIp: string | null;
+    userAgent: string | null;
+  }): Promise<SessionEntity> {
     const repo = this.db.manager().getRepository(SessionEntity);
     return repo.save(repo.create({ ...input, revokedAt: null, revokeReason: null }));
   }
@@ -81,10 +87,7 @@ export class SessionsRepository {
 
   /** Marks a refresh token used; false when another request used it first (a race is reuse too). */
   async consumeRefreshToken(id: string): Promise<boolean> {
-    const result = await this.db
-      .manager()
-      .getRepository(RefreshTokenEntity)
-      .update({ id, usedAt: IsNull() }, { usedAt: new Date() });
+    const result = await this.db.manager().getRepository(RefreshTokenEntity).update({ id, usedAt: IsNull() }, { usedAt: new Date() });
     return (result.affected ?? 0) === 1;
   }
 

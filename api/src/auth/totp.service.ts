@@ -51,8 +51,13 @@ export class TotpService {
   async enable(user: UserEntity, code: string): Promise<string[]> {
     if (user.totpEnabled) throw new AppError('AUTH_TOTP_ALREADY_ENABLED');
     if (!user.totpPendingSecretSealed) throw new AppError('AUTH_TOTP_NOT_STARTED', 'call auth/totp/setup first');
-    const result = await verify({ secret: unseal(this.sealKey, user.totpPendingSecretSealed), token: code, epochTolerance: EPOCH_TOLERANCE_SECONDS });
-    if (!result.valid || !('timeStep' in result)) throw new AppError('AUTH_TOTP_INVALID', 'the code does not match the new secret: check the phone clock and try the next code');
+    const result = await verify({
+      secret: unseal(this.sealKey, user.totpPendingSecretSealed),
+      token: code,
+      epochTolerance: EPOCH_TOLERANCE_SECONDS,
+    });
+    if (!result.valid || !('timeStep' in result))
+      throw new AppError('AUTH_TOTP_INVALID', 'the code does not match the new secret: check the phone clock and try the next code');
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
     await this.db.transaction(async () => {
       await this.users.update(user.id, {
@@ -61,7 +66,10 @@ export class TotpService {
         totpEnabled: true,
         totpLastStep: String(result.timeStep),
       });
-      await this.users.replaceRecoveryCodes(user.id, codes.map((c) => sha256Hex(normalizeRecoveryCode(c))));
+      await this.users.replaceRecoveryCodes(
+        user.id,
+        codes.map((c) => sha256Hex(normalizeRecoveryCode(c))),
+      );
     });
     requestContext.annotate({ action: 'auth.totp_enabled', resourceId: user.id });
     return codes;
@@ -69,7 +77,8 @@ export class TotpService {
 
   async disable(user: UserEntity, code: string, password: string): Promise<void> {
     if (!user.totpEnabled) throw new AppError('AUTH_TOTP_NOT_ENABLED');
-    if ((await this.settings.get()).requireTotp) throw new AppError('AUTH_TOTP_REQUIRED_BY_POLICY', 'a Super Admin requires two-factor authentication for everyone');
+    if ((await this.settings.get()).requireTotp)
+      throw new AppError('AUTH_TOTP_REQUIRED_BY_POLICY', 'a Super Admin requires two-factor authentication for everyone');
     if (!(await this.hasher.verify(password, user.passwordHash))) throw new AppError('AUTH_INVALID_CREDENTIALS', 'the password is wrong');
     if (!(await this.verifyCode(user, code))) throw new AppError('AUTH_TOTP_INVALID');
     await this.clear(user.id);

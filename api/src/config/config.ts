@@ -4,37 +4,44 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 const secondsOrMs = z.coerce.number().int().min(0);
 
 /** Every setting the API reads, parsed once at boot. Nothing else reads process.env. */
-const EnvSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
-  API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  API_HOST: z.string().default('127.0.0.1'),
-  DB_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
-  DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }),
-  REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9:_-]{1,40}$/i, 'letters, digits, ":", "_" or "-"').default('xs:'),
-  API_SECRET_KEY: z
-    .string()
-    .min(32, 'must be at least 32 characters of random data (e.g. `openssl rand -base64 48`)'),
-  API_PUBLIC_URL: z.url().default('http://127.0.0.1:3000'),
-  API_TRUST_PROXY: z.string().default('loopback').describe('fastify trustProxy: false, true, or a list of addresses/CIDRs'),
-  API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
-  API_COOKIE_SECURE: bool.default(true),
-  API_ACCESS_TOKEN_TTL_SECONDS: secondsOrMs.min(30).max(3600).default(600),
-  API_REFRESH_TOKEN_TTL_SECONDS: secondsOrMs.min(300).default(7 * 24 * 3600),
-  API_SESSION_MAX_AGE_SECONDS: secondsOrMs.min(300).default(30 * 24 * 3600),
-  API_MFA_TOKEN_TTL_SECONDS: secondsOrMs.min(30).max(900).default(300),
-  API_STEP_UP_TTL_SECONDS: secondsOrMs.min(30).max(3600).default(300),
-  API_BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(12),
-  API_LOGIN_BACKOFF_AFTER: z.coerce.number().int().min(1).max(10).default(5),
-  API_LOGIN_LOCK_AFTER: z.coerce.number().int().min(2).max(10).default(10),
-  API_LOGIN_BACKOFF_BASE_MS: secondsOrMs.max(3_600_000).default(15_000),
-  API_LOGIN_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(60).describe('login attempts per source IP per 5 minutes'),
-  API_BOOTSTRAP_ADMIN_EMAIL: z.email().optional(),
-  API_BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12).optional(),
-  API_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  API_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
-  API_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
-})
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+    API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    API_HOST: z.string().default('127.0.0.1'),
+    DB_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
+    DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[a-z0-9:_-]{1,40}$/i, 'letters, digits, ":", "_" or "-"')
+      .default('xs:'),
+    API_SECRET_KEY: z.string().min(32, 'must be at least 32 characters of random data (e.g. `openssl rand -base64 48`)'),
+    API_PUBLIC_URL: z.url().default('http://127.0.0.1:3000'),
+    API_TRUST_PROXY: z.string().default('loopback').describe('fastify trustProxy: false, true, or a list of addresses/CIDRs'),
+    API_BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+    API_COOKIE_SECURE: bool.default(true),
+    API_ACCESS_TOKEN_TTL_SECONDS: secondsOrMs.min(30).max(3600).default(600),
+    API_REFRESH_TOKEN_TTL_SECONDS: secondsOrMs.min(300).default(7 * 24 * 3600),
+    API_SESSION_MAX_AGE_SECONDS: secondsOrMs.min(300).default(30 * 24 * 3600),
+    API_MFA_TOKEN_TTL_SECONDS: secondsOrMs.min(30).max(900).default(300),
+    API_STEP_UP_TTL_SECONDS: secondsOrMs.min(30).max(3600).default(300),
+    API_BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(12),
+    API_LOGIN_BACKOFF_AFTER: z.coerce.number().int().min(1).max(10).default(5),
+    API_LOGIN_LOCK_AFTER: z.coerce.number().int().min(2).max(10).default(10),
+    API_LOGIN_BACKOFF_BASE_MS: secondsOrMs.max(3_600_000).default(15_000),
+    API_LOGIN_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(60).describe('login attempts per source IP per 5 minutes'),
+    API_BOOTSTRAP_ADMIN_EMAIL: z.email().optional(),
+    API_BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12).optional(),
+    API_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    API_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+    API_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  })
   .refine((e) => e.API_LOGIN_LOCK_AFTER > e.API_LOGIN_BACKOFF_AFTER, {
     message: 'API_LOGIN_LOCK_AFTER must be greater than API_LOGIN_BACKOFF_AFTER',
     path: ['API_LOGIN_LOCK_AFTER'],

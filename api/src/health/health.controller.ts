@@ -15,7 +15,10 @@ const CHECK_TIMEOUT_MS = 2_000;
 async function timed(check: () => Promise<unknown>): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
   const started = performance.now();
   try {
-    await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref())]);
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref()),
+    ]);
     return { ok: true, latencyMs: Math.round(performance.now() - started) };
   } catch (error) {
     return { ok: false, latencyMs: Math.round(performance.now() - started), error: (error as Error).message };

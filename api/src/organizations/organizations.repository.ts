@@ -15,15 +15,22 @@ export class OrganizationsRepository {
     return this.db.manager().getRepository(OrganizationEntity);
   }
 
-
   async findById(id: string): Promise<OrganizationRow | null> {
     const org = await this.repo().findOne({ where: { id } });
     if (!org) return null;
-    const siteCount = await this.db.manager().getRepository(SiteEntity).count({ where: { organizationId: id } });
+    const siteCount = await this.db
+      .manager()
+      .getRepository(SiteEntity)
+      .count({ where: { organizationId: id } });
     return Object.assign(org, { siteCount });
   }
 
-  async list(filter: { kind?: OrganizationKind; q?: string; limit: number; offset: number }): Promise<{ items: OrganizationRow[]; total: number }> {
+  async list(filter: {
+    kind?: OrganizationKind;
+    q?: string;
+    limit: number;
+    offset: number;
+  }): Promise<{ items: OrganizationRow[]; total: number }> {
     const qb = this.repo()
       .createQueryBuilder('o')
       .addSelect((sub) => sub.select('COUNT(*)::int').from(SiteEntity, 's').where('s.organization_id = o.id'), 'site_count')

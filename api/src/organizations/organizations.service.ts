@@ -43,7 +43,8 @@ export class OrganizationsService {
 
   async delete(id: string): Promise<void> {
     const org = await this.require(id);
-    if (org.siteCount > 0) throw new AppError('ORGANIZATION_NOT_EMPTY', `${org.name} still has ${org.siteCount} site(s): delete them first`);
+    if (org.siteCount > 0)
+      throw new AppError('ORGANIZATION_NOT_EMPTY', `${org.name} still has ${org.siteCount} site(s): delete them first`);
     try {
       await this.organizations.delete(id);
     } catch (error) {
@@ -95,13 +96,15 @@ export class OrganizationsService {
   }
 
   private translate(error: unknown, name: string): unknown {
-    if (isUniqueViolation(error, 'uq_organizations_name_lower')) return new AppError('ORGANIZATION_NAME_TAKEN', `an organization named "${name}" exists`);
+    if (isUniqueViolation(error, 'uq_organizations_name_lower'))
+      return new AppError('ORGANIZATION_NAME_TAKEN', `an organization named "${name}" exists`);
     if (isUniqueViolation(error, 'uq_organizations_single_internal')) return new AppError('ORGANIZATION_INTERNAL_EXISTS');
     return error;
   }
 
   private translateSite(error: unknown, name: string): unknown {
-    if (isUniqueViolation(error, 'uq_sites_organization_name_lower')) return new AppError('SITE_NAME_TAKEN', `the organization already has a site named "${name}"`);
+    if (isUniqueViolation(error, 'uq_sites_organization_name_lower'))
+      return new AppError('SITE_NAME_TAKEN', `the organization already has a site named "${name}"`);
     if (isForeignKeyViolation(error, 'fk_sites_organization')) return new AppError('ORGANIZATION_NOT_FOUND');
     return error;
   }

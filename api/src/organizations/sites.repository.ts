@@ -15,7 +15,12 @@ export class SitesRepository {
     return this.repo().findOne({ where: { id } });
   }
 
-  async list(filter: { organizationId?: string; q?: string; limit: number; offset: number }): Promise<{ items: SiteEntity[]; total: number }> {
+  async list(filter: {
+    organizationId?: string;
+    q?: string;
+    limit: number;
+    offset: number;
+  }): Promise<{ items: SiteEntity[]; total: number }> {
     const qb = this.repo().createQueryBuilder('s').orderBy('s.name', 'ASC').take(filter.limit).skip(filter.offset);
     if (filter.organizationId) qb.andWhere('s.organization_id = :organizationId', { organizationId: filter.organizationId });
     if (filter.q) qb.andWhere(`s.name ILIKE :q ESCAPE '\\'`, { q: likePattern(filter.q) });

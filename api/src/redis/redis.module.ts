@@ -1,8 +1,9 @@
-import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 
 export const REDIS = Symbol('REDIS');
+const logger = new Logger('Redis');
 
 @Global()
 @Module({
@@ -10,9 +11,23 @@ export const REDIS = Symbol('REDIS');
     {
       provide: REDIS,
       inject: [APP_CONFIG],
-      // Fail fast instead of queueing commands while Redis is away: callers decide what to do.
-      useFactory: (config: AppConfig) =>
-        new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 5_000, lazyConnect: false }),
+      // One retry per command, then the caller decides (login rate limiting fails open, readiness reports it).
+      useFactory: (config: AppConfig) => {
+        const redis = new Redis(config.REDIS_URL, {
+          maxRetriesPerRequest: 1,
+          enableOfflineQueue: true,
+          connectTimeout: 5_000,
+          lazyConnect: false,
+        });
+        // ioredis reconnects by itself; log each new kind of failure once instead of crashing on 'error'.
+        let lastError = '';
+        redis.on('error', (error: Error) => {
+          if (error.message !== lastError) logger.warn({ msg: 'redis connection problem', err: error.message });
+          lastError = error.message;
+        });
+        redis.on('ready', () => (lastError = ''));
+        return redis;
+      },
     },
   ],
   exports: [REDIS],

@@ -7,11 +7,17 @@ export class SecuritySettingsRepository {
   constructor(private readonly db: Database) {}
 
   async get(): Promise<{ requireTotp: boolean }> {
-    const row = await this.db.manager().getRepository(SecuritySettingsEntity).findOne({ where: { id: 1 } });
+    const row = await this.db
+      .manager()
+      .getRepository(SecuritySettingsEntity)
+      .findOne({ where: { id: 1 } });
     return { requireTotp: row?.requireTotp ?? false };
   }
 
   async set(values: { requireTotp: boolean }): Promise<void> {
-    await this.db.manager().getRepository(SecuritySettingsEntity).upsert({ id: 1, ...values }, ['id']);
+    await this.db
+      .manager()
+      .getRepository(SecuritySettingsEntity)
+      .upsert({ id: 1, ...values }, ['id']);
   }
 }

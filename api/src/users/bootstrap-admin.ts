@@ -30,7 +30,12 @@ export class BootstrapAdmin implements OnApplicationBootstrap {
         this.logger.warn('no operators exist and API_BOOTSTRAP_ADMIN_EMAIL/PASSWORD are not set: nobody can sign in');
         return;
       }
-      const user = await this.users.insert({ email, displayName: 'Bootstrap admin', role: 'super_admin', passwordHash: await this.hasher.hash(password) });
+      const user = await this.users.insert({
+        email,
+        displayName: 'Bootstrap admin',
+        role: 'super_admin',
+        passwordHash: await this.hasher.hash(password),
+      });
       await this.audit.append(manager, {
         action: 'user.bootstrap_admin',
         resourceType: 'user',

@@ -41,7 +41,11 @@ export class UsersController {
   @RequirePermission('users.manage')
   @Audited('user.update', 'user')
   @ZodResponse(200, UserSchema)
-  update(@ZodParams(IdParamSchema) params: Id, @ZodBody(UpdateUserSchema) body: z.infer<typeof UpdateUserSchema>, @CurrentActor() actor: Actor) {
+  update(
+    @ZodParams(IdParamSchema) params: Id,
+    @ZodBody(UpdateUserSchema) body: z.infer<typeof UpdateUserSchema>,
+    @CurrentActor() actor: Actor,
+  ) {
     return this.users.update(actor, params.id, body);
   }
 

@@ -58,8 +58,10 @@ export class UsersRepository {
     id: string,
     policy: { backoffAfter: number; lockAfter: number; backoffBaseMs: number },
   ): Promise<LoginFailureOutcome> {
-    const [rows]: [Array<{ failed_login_count: number; is_locked: boolean; backoff_until: Date | null }>, number] = await this.db.manager().query(
-      `UPDATE users
+    const [rows]: [Array<{ failed_login_count: number; is_locked: boolean; backoff_until: Date | null }>, number] = await this.db
+      .manager()
+      .query(
+        `UPDATE users
           SET failed_login_count = failed_login_count + 1,
               is_locked = is_locked OR failed_login_count + 1 >= $2,
               backoff_until = CASE WHEN failed_login_count + 1 >= $3
@@ -67,15 +69,18 @@ export class UsersRepository {
                 ELSE NULL END
         WHERE id = $1
         RETURNING failed_login_count, is_locked, backoff_until`,
-      [id, policy.lockAfter, policy.backoffAfter, policy.backoffBaseMs],
-    );
+        [id, policy.lockAfter, policy.backoffAfter, policy.backoffBaseMs],
+      );
     const row = rows[0];
     if (!row) throw new Error(`user ${id} vanished while recording a failed login`);
     return { failedLoginCount: row.failed_login_count, isLocked: row.is_locked, backoffUntil: row.backoff_until };
   }
 
   async clearLoginFailures(id: string, loggedIn: boolean): Promise<void> {
-    await this.repo().update({ id }, { failedLoginCount: 0, backoffUntil: null, isLocked: false, ...(loggedIn ? { lastLoginAt: new Date() } : {}) });
+    await this.repo().update(
+      { id },
+      { failedLoginCount: 0, backoffUntil: null, isLocked: false, ...(loggedIn ? { lastLoginAt: new Date() } : {}) },
+    );
   }
 
   /** Accepts a TOTP time step once: false when it (or a later one) was used already. */
@@ -106,6 +111,9 @@ export class UsersRepository {
   }
 
   countUnusedRecoveryCodes(userId: string): Promise<number> {
-    return this.db.manager().getRepository(RecoveryCodeEntity).count({ where: { userId, usedAt: IsNull() } });
+    return this.db
+      .manager()
+      .getRepository(RecoveryCodeEntity)
+      .count({ where: { userId, usedAt: IsNull() } });
   }
 }

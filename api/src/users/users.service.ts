@@ -44,7 +44,10 @@ export class UsersService {
     const roleChanges = changes.role !== undefined && changes.role !== user.role;
     const statusChanges = changes.status !== undefined && changes.status !== user.status;
     if ((roleChanges || statusChanges) && id === actor.userId) throw new AppError('USER_SELF_CHANGE');
-    const losesSuperAdmin = user.role === 'super_admin' && user.status === 'active' && ((roleChanges && changes.role !== 'super_admin') || changes.status === 'disabled');
+    const losesSuperAdmin =
+      user.role === 'super_admin' &&
+      user.status === 'active' &&
+      ((roleChanges && changes.role !== 'super_admin') || changes.status === 'disabled');
     if (losesSuperAdmin && (await this.users.countActiveSuperAdmins()) <= 1) throw new AppError('USER_LAST_SUPER_ADMIN');
 
     await this.users.update(id, changes);
@@ -64,7 +67,8 @@ export class UsersService {
   /** For a lost phone: clears TOTP and recovery codes and ends the user's sessions. */
   async resetTotp(id: string): Promise<User> {
     const user = await this.require(id);
-    if (!user.totpEnabled && !user.totpPendingSecretSealed) throw new AppError('AUTH_TOTP_NOT_ENABLED', `${user.email} has no TOTP to reset`);
+    if (!user.totpEnabled && !user.totpPendingSecretSealed)
+      throw new AppError('AUTH_TOTP_NOT_ENABLED', `${user.email} has no TOTP to reset`);
     await this.totp.clear(id);
     await this.sessions.revokeAllForUser(id, 'totp_reset');
     return this.get(id);

@@ -2,7 +2,13 @@ import { Logger } from '@nestjs/common';
 import { Queue, Worker, type DefaultJobOptions, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/config.js';
-import { MAINTENANCE_QUEUE, MaintenanceJob, type MaintenanceJobName, type MaintenancePayload, type MaintenanceResult } from './maintenance.jobs.js';
+import {
+  MAINTENANCE_QUEUE,
+  MaintenanceJob,
+  type MaintenanceJobName,
+  type MaintenancePayload,
+  type MaintenanceResult,
+} from './maintenance.jobs.js';
 import type { MaintenanceProcessor } from './maintenance.processor.js';
 
 /** BullMQ's key prefix: under REDIS_KEY_PREFIX, so several installations (or tests) can share one Redis. */
@@ -49,7 +55,11 @@ export class MaintenanceWorker {
     try {
       // Upserts are idempotent: every worker start (re)writes the same two schedules.
       await queue.upsertJobScheduler(MaintenanceJob.PurgeSessions, { every: 3600_000 }, { name: MaintenanceJob.PurgeSessions, data: {} });
-      await queue.upsertJobScheduler(MaintenanceJob.VerifyAuditChain, { pattern: '30 3 * * *' }, { name: MaintenanceJob.VerifyAuditChain, data: {} });
+      await queue.upsertJobScheduler(
+        MaintenanceJob.VerifyAuditChain,
+        { pattern: '30 3 * * *', tz: 'UTC' },
+        { name: MaintenanceJob.VerifyAuditChain, data: {} },
+      );
       await worker.waitUntilReady();
     } catch (error) {
       await self.close();
@@ -71,11 +81,21 @@ export class MaintenanceWorker {
 
   private logEvents(): void {
     const log = MaintenanceWorker.logger;
-    const describe = (job: Job) => ({ jobId: job.id, job: job.name, attempt: job.attemptsMade, durationMs: job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : undefined });
+    const describe = (job: Job) => ({
+      jobId: job.id,
+      job: job.name,
+      attempt: job.attemptsMade,
+      durationMs: job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : undefined,
+    });
     this.worker.on('completed', (job, result) => log.log({ msg: 'maintenance job completed', ...describe(job), result }));
     this.worker.on('failed', (job, error) => {
       const willRetry = job !== undefined && job.attemptsMade < (job.opts.attempts ?? 1) && error.name !== 'UnrecoverableError';
-      log.error({ msg: 'maintenance job failed', ...(job ? describe(job) : {}), willRetry, err: { message: error.message, stack: error.stack } });
+      log.error({
+        msg: 'maintenance job failed',
+        ...(job ? describe(job) : {}),
+        willRetry,
+        err: { message: error.message, stack: error.stack },
+      });
     });
     // Without listeners these would be thrown as unhandled 'error' events and kill the process.
     this.worker.on('error', (error) => log.error({ msg: 'maintenance worker error', err: { message: error.message } }));

@@ -122,8 +122,15 @@ export class TestApi {
   }
 
   /** Creates an operator through the API and returns its id. */
-  async createUser(adminToken: string, role: 'super_admin' | 'soc_operator' | 'read_only', email = uniqueEmail(role)): Promise<{ id: string; email: string }> {
-    const r = await this.request('POST', 'users', { token: adminToken, body: { email, displayName: `${role} user`, role, password: TEST_PASSWORD } });
+  async createUser(
+    adminToken: string,
+    role: 'super_admin' | 'soc_operator' | 'read_only',
+    email = uniqueEmail(role),
+  ): Promise<{ id: string; email: string }> {
+    const r = await this.request('POST', 'users', {
+      token: adminToken,
+      body: { email, displayName: `${role} user`, role, password: TEST_PASSWORD },
+    });
     if (r.status !== 201) throw new Error(`create user failed: ${r.status} ${r.text}`);
     return { id: r.body.id, email };
   }

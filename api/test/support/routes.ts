@@ -2,7 +2,13 @@ import type { INestApplication } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { RequestMethod } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
-import { AUDITED_ROUTE, CRITICAL_ROUTE, ROUTE_ACCESS, type AuditedRoute, type RouteAccess } from '../../src/auth/route-access.decorators.js';
+import {
+  AUDITED_ROUTE,
+  CRITICAL_ROUTE,
+  ROUTE_ACCESS,
+  type AuditedRoute,
+  type RouteAccess,
+} from '../../src/auth/route-access.decorators.js';
 
 export interface DiscoveredRoute {
   method: string;
@@ -33,7 +39,10 @@ export function discoverRoutes(app: INestApplication): DiscoveredRoute[] {
       const targets = [handler, controller];
       routes.push({
         method: RequestMethod[method],
-        path: [base, sub].map((p) => p.replace(/^\/|\/$/g, '')).filter(Boolean).join('/'),
+        path: [base, sub]
+          .map((p) => p.replace(/^\/|\/$/g, ''))
+          .filter(Boolean)
+          .join('/'),
         handler: `${controller.name}.${name}`,
         access: reflector.getAllAndOverride<RouteAccess | undefined>(ROUTE_ACCESS, targets),
         critical: reflector.getAllAndOverride<boolean | undefined>(CRITICAL_ROUTE, targets) ?? false,

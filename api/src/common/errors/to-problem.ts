@@ -73,5 +73,8 @@ export function toProblem(error: unknown, requestId: string): ProblemResult {
     const code = httpStatusCode(e.statusCode);
     return { problem: fromCode(code, e.message ?? ERROR_CATALOG[code].title, requestId), unexpected: false };
   }
-  return { problem: fromCode('INTERNAL_ERROR', 'An unexpected error occurred; quote the request id when reporting it', requestId), unexpected: true };
+  return {
+    problem: fromCode('INTERNAL_ERROR', 'An unexpected error occurred; quote the request id when reporting it', requestId),
+    unexpected: true,
+  };
 }
