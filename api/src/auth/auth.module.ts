@@ -9,6 +9,7 @@ import { SessionsRepository } from './sessions.repository.js';
 import { TokensService } from './tokens.service.js';
 import { TotpService } from './totp.service.js';
 
+// UsersRepository lives here: auth needs it and users needs auth (sessions, TOTP), so auth owns and exports it.
 @Module({
   imports: [SettingsModule],
   controllers: [AuthController],

@@ -15,7 +15,7 @@ import { randomToken, sha256Hex } from './secrets.js';
 import { SessionsRepository } from './sessions.repository.js';
 import { TokensService } from './tokens.service.js';
 import { TotpService } from './totp.service.js';
-import { SecuritySettingsRepository } from '../settings/security-settings.repository.js';
+import { SecuritySettingsService } from '../settings/security-settings.service.js';
 
 export interface ClientInfo {
   ip: string | null;
@@ -32,7 +32,7 @@ export class AuthService {
     private readonly db: Database,
     private readonly users: UsersRepository,
     private readonly sessions: SessionsRepository,
-    private readonly settings: SecuritySettingsRepository,
+    private readonly settings: SecuritySettingsService,
     private readonly hasher: PasswordHasher,
     private readonly tokens: TokensService,
     private readonly totp: TotpService,

@@ -9,7 +9,7 @@ import type { UserEntity } from '../users/user.entity.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { PasswordHasher } from './password-hasher.js';
 import { deriveKeys, seal, sha256Hex, unseal } from './secrets.js';
-import { SecuritySettingsRepository } from '../settings/security-settings.repository.js';
+import { SecuritySettingsService } from '../settings/security-settings.service.js';
 
 const ISSUER = 'xSPECTRE Ops';
 const RECOVERY_CODE_COUNT = 10;
@@ -33,7 +33,7 @@ export class TotpService {
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly users: UsersRepository,
-    private readonly settings: SecuritySettingsRepository,
+    private readonly settings: SecuritySettingsService,
     private readonly hasher: PasswordHasher,
     private readonly db: Database,
   ) {

@@ -4,13 +4,12 @@ import type { z } from 'zod';
 import { SecuritySettingsSchema, UpdateSecuritySettingsSchema } from '@xspectre/contracts';
 import { Audited, Critical, RequirePermission } from '../auth/route-access.decorators.js';
 import { ZodBody, ZodResponse } from '../common/validation/zod-decorators.js';
-import { requestContext } from '../common/context/request-context.js';
-import { SecuritySettingsRepository } from './security-settings.repository.js';
+import { SecuritySettingsService } from './security-settings.service.js';
 
 @ApiTags('settings')
 @Controller('settings/security')
 export class SettingsController {
-  constructor(private readonly settings: SecuritySettingsRepository) {}
+  constructor(private readonly settings: SecuritySettingsService) {}
 
   @Get()
   @RequirePermission('settings.manage')
@@ -19,16 +18,13 @@ export class SettingsController {
     return this.settings.get();
   }
 
-  /** Critical: the fleet-wide 2FA policy. Users without TOTP must set it up at their next request. */
+  /** Critical: the fleet-wide 2FA policy. */
   @Put()
   @RequirePermission('settings.manage')
   @Critical()
   @Audited('settings.security_update', 'settings')
   @ZodResponse(200, SecuritySettingsSchema)
-  async update(@ZodBody(UpdateSecuritySettingsSchema) body: z.infer<typeof UpdateSecuritySettingsSchema>) {
-    const before = await this.settings.get();
-    await this.settings.set(body);
-    requestContext.annotate({ resourceId: 'security', details: { requireTotpFrom: before.requireTotp, requireTotpTo: body.requireTotp } });
-    return this.settings.get();
+  update(@ZodBody(UpdateSecuritySettingsSchema) body: z.infer<typeof UpdateSecuritySettingsSchema>) {
+    return this.settings.update(body);
   }
 }
