@@ -10,6 +10,7 @@ import { UsersModule } from './users/users.module.js';
 import { OrganizationsModule } from './organizations/organizations.module.js';
 import { SettingsModule } from './settings/settings.module.js';
 import { HealthModule } from './health/health.module.js';
+import { FleetModule } from './devices/fleet.module.js';
 import { ProblemFilter } from './common/errors/problem.filter.js';
 import { UnitOfWorkInterceptor } from './common/interceptors/unit-of-work.interceptor.js';
 import { ResponseContractInterceptor } from './common/interceptors/response-contract.interceptor.js';
@@ -29,6 +30,7 @@ export class AppModule {
         AuthModule,
         UsersModule,
         OrganizationsModule,
+        FleetModule,
         HealthModule,
       ],
       providers: [

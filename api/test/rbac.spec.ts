@@ -4,7 +4,15 @@ import { TestApi, totpCode } from './support/harness.js';
 import { discoverRoutes, type DiscoveredRoute } from './support/routes.js';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const ACCESS_CODES = new Set(['AUTH_REQUIRED', 'AUTH_FORBIDDEN', 'AUTH_ROUTE_UNDECLARED', 'AUTH_STEP_UP_REQUIRED', 'AUTH_CSRF_FAILED']);
+const ACCESS_CODES = new Set([
+  'AUTH_REQUIRED',
+  'AUTH_FORBIDDEN',
+  'AUTH_ROUTE_UNDECLARED',
+  'AUTH_STEP_UP_REQUIRED',
+  'AUTH_CSRF_FAILED',
+  'DEVICE_AUTH_REQUIRED',
+  'DEVICE_AUTH_INVALID',
+]);
 type Caller = Role | 'anonymous';
 
 function urlOf(route: DiscoveredRoute): string {
@@ -15,6 +23,8 @@ function urlOf(route: DiscoveredRoute): string {
 function expectedCode(route: DiscoveredRoute, caller: Caller, steppedUp: boolean): string | null {
   const access = route.access!;
   if (access.kind === 'public') return null;
+  // Agent routes take a device credential only: an operator session is no way in.
+  if (access.kind === 'device') return caller === 'anonymous' ? 'DEVICE_AUTH_REQUIRED' : 'DEVICE_AUTH_INVALID';
   if (caller === 'anonymous') return 'AUTH_REQUIRED';
   if (access.kind === 'permission' && !roleHasPermission(caller, access.permission)) return 'AUTH_FORBIDDEN';
   if (route.critical && !steppedUp) return 'AUTH_STEP_UP_REQUIRED';
@@ -56,6 +66,8 @@ describe('RBAC', () => {
     expect(undeclared).toEqual([]);
     const unaudited = routes.filter((r) => MUTATING.has(r.method) && !r.audited).map((r) => `${r.method} ${r.path}`);
     expect(unaudited).toEqual([]);
+    // Opting out needs a reason, and stays a short, reviewed list.
+    expect(routes.filter((r) => r.audited?.notAudited).map((r) => `${r.method} ${r.path}`)).toEqual(['POST agent/heartbeats']);
   });
 
   it('pins the permissions of the routes that matter most', () => {
@@ -71,6 +83,12 @@ describe('RBAC', () => {
     expect(permissionOf('PUT', 'settings/security')).toBe('settings.manage');
     expect(permissionOf('GET', 'health')).toBe('public');
     expect(permissionOf('POST', 'auth/login')).toBe('public');
+    expect(permissionOf('POST', 'enroll')).toBe('public');
+    expect(permissionOf('POST', 'agent/heartbeats')).toBe('device');
+    expect(permissionOf('POST', 'devices')).toBe('devices.manage');
+    expect(permissionOf('POST', 'devices/:id/revoke')).toBe('devices.manage');
+    expect(permissionOf('GET', 'devices')).toBe('devices.view');
+    expect(permissionOf('GET', 'claim-codes')).toBe('devices.manage');
     expect(
       routes
         .filter((r) => r.critical)

@@ -5,3 +5,5 @@ export * from './organizations.js';
 export * from './users.js';
 export * from './audit.js';
 export * from './health.js';
+export * from './devices.js';
+export * from './agent.js';

@@ -21,6 +21,17 @@ PRODUCT_APT_PACKAGES=(
   openssl
   postgresql-client
   redis-tools
+  wireguard-tools
+)
+
+# Debian packages the test lab needs on top (`npm test`): userspace WireGuard (no kernel
+# module on these machines), network namespaces and ping for the tunnel tests, shellcheck
+# for bootstrap.sh.
+LAB_APT_PACKAGES=(
+  wireguard-go
+  iproute2
+  iputils-ping
+  shellcheck
 )
 
 PG_HOST=127.0.0.1
@@ -235,8 +246,11 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     product_apt_packages)
       ensure_apt_packages "${PRODUCT_APT_PACKAGES[@]}"
       ;;
+    lab_apt_packages)
+      ensure_apt_packages "${PRODUCT_APT_PACKAGES[@]}" "${LAB_APT_PACKAGES[@]}"
+      ;;
     *)
-      echo "usage: $0 {ensure_apt_packages PKG...|ensure_postgres|ensure_redis|ensure_node_modules|ensure_database NAME|product_apt_packages}" >&2
+      echo "usage: $0 {ensure_apt_packages PKG...|ensure_postgres|ensure_redis|ensure_node_modules|ensure_database NAME|product_apt_packages|lab_apt_packages}" >&2
       exit 2
       ;;
   esac

@@ -59,7 +59,7 @@ step() {
   fi
 }
 
-step fatal "apt packages" ensure_apt_packages "${PRODUCT_APT_PACKAGES[@]}"
+step fatal "apt packages" ensure_apt_packages "${PRODUCT_APT_PACKAGES[@]}" "${LAB_APT_PACKAGES[@]}"
 step fatal "postgresql" ensure_postgres
 step fatal "redis" ensure_redis
 step fatal "npm install" npm install --no-audit --no-fund

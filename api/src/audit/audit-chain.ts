@@ -71,7 +71,7 @@ export function findChainBreak(rows: ChainedFields[], previous: { id: string; ha
   return null;
 }
 
-const SECRET_KEY = /pass(word)?|secret|token|otp|code|authorization|cookie|private|credential|api[-_]?key/i;
+const SECRET_KEY = /pass(word)?|secret|token|otp|code|authorization|cookie|private|credential|salt|api[-_]?key/i;
 
 /** Copies `value` with every secret-looking field replaced, at any depth. */
 export function redactSecrets(value: unknown, depth = 0): unknown {

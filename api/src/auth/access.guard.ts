@@ -9,6 +9,7 @@ import { ACCESS_COOKIE, assertCsrf, bearerToken } from './auth-cookies.js';
 import { AUDITED_ROUTE, CRITICAL_ROUTE, ROUTE_ACCESS, type AuditedRoute, type RouteAccess } from './route-access.decorators.js';
 import { SessionsRepository } from './sessions.repository.js';
 import { TokensService } from './tokens.service.js';
+import { DeviceAuthenticator } from '../agent-api/device-authenticator.js';
 
 /**
  * Runs before every route. The session and user are read from the database on every
@@ -20,6 +21,7 @@ export class AccessGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly tokens: TokensService,
     private readonly sessions: SessionsRepository,
+    private readonly deviceAuth: DeviceAuthenticator,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -32,6 +34,11 @@ export class AccessGuard implements CanActivate {
     if (access.kind === 'public') return true;
 
     const request = context.switchToHttp().getRequest<FastifyRequest>();
+    if (access.kind === 'device') {
+      const device = await this.deviceAuth.authenticate(request);
+      if (ctx) ctx.device = device;
+      return true;
+    }
     const fromHeader = bearerToken(request);
     const token = fromHeader ?? request.cookies[ACCESS_COOKIE];
     if (!token) throw new AppError('AUTH_REQUIRED');

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { SettingsModule } from '../settings/settings.module.js';
 import { UsersRepository } from '../users/users.repository.js';
-import { AccessGuard } from './access.guard.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { PasswordHasher } from './password-hasher.js';
@@ -13,7 +12,7 @@ import { TotpService } from './totp.service.js';
 @Module({
   imports: [SettingsModule],
   controllers: [AuthController],
-  providers: [AuthService, TotpService, TokensService, PasswordHasher, SessionsRepository, UsersRepository, AccessGuard],
-  exports: [TotpService, TokensService, PasswordHasher, SessionsRepository, UsersRepository, AccessGuard],
+  providers: [AuthService, TotpService, TokensService, PasswordHasher, SessionsRepository, UsersRepository],
+  exports: [TotpService, TokensService, PasswordHasher, SessionsRepository, UsersRepository],
 })
 export class AuthModule {}

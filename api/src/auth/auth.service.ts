@@ -1,12 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import type { LoginResponse, MeResponse, SessionTokens } from '@xspectre/contracts';
 import { ROLE_PERMISSIONS } from '@xspectre/contracts';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext, type Actor } from '../common/context/request-context.js';
 import { Database } from '../db/database.js';
-import { REDIS } from '../redis/redis.module.js';
+import { RateLimiter } from '../redis/rate-limiter.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { UserEntity } from '../users/user.entity.js';
 import { UsersRepository } from '../users/users.repository.js';
@@ -28,7 +27,7 @@ export class AuthService {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly rateLimiter: RateLimiter,
     private readonly db: Database,
     private readonly users: UsersRepository,
     private readonly sessions: SessionsRepository,
@@ -224,20 +223,15 @@ export class AuthService {
     };
   }
 
-  /** Per-address login budget in Redis; when Redis is away the per-account lockout still holds. */
-  private async limitAttemptsPerIp(ip: string | null): Promise<void> {
-    if (!ip) return;
-    const key = `${this.config.REDIS_KEY_PREFIX}login-attempts:${ip}`;
-    let count: number;
-    try {
-      const results = await this.redis.multi().incr(key).expire(key, 300, 'NX').exec();
-      count = Number(results?.[0]?.[1] ?? 0);
-    } catch (error) {
-      this.logger.warn({ msg: 'login rate limit unavailable (redis)', err: (error as Error).message });
-      return;
-    }
-    if (count > this.config.API_LOGIN_RATE_LIMIT_PER_IP) {
-      throw new AppError('RATE_LIMITED', 'too many login attempts from this address: wait a few minutes', { retryAfterSeconds: 300 });
-    }
+  /** Per-address login budget; the per-account lockout is the second line. */
+  private limitAttemptsPerIp(ip: string | null): Promise<void> {
+    if (!ip) return Promise.resolve();
+    return this.rateLimiter.consume(
+      'login',
+      ip,
+      this.config.API_LOGIN_RATE_LIMIT_PER_IP,
+      300,
+      'too many login attempts from this address: wait a few minutes',
+    );
   }
 }

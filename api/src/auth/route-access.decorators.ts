@@ -4,7 +4,11 @@ import type { Permission } from '@xspectre/contracts';
 
 /** What a route demands of its caller. Every route declares exactly one (rbac tests check). */
 export type RouteAccess =
-  { kind: 'public' } | { kind: 'authenticated'; allowDuringTotpSetup: boolean } | { kind: 'permission'; permission: Permission };
+  | { kind: 'public' }
+  | { kind: 'authenticated'; allowDuringTotpSetup: boolean }
+  | { kind: 'permission'; permission: Permission }
+  /** An enrolled device, by its credential, from its own overlay address. */
+  | { kind: 'device' };
 
 export const ROUTE_ACCESS = 'xs:route-access';
 export const CRITICAL_ROUTE = 'xs:critical';
@@ -13,6 +17,7 @@ export const AUDITED_ROUTE = 'xs:audited';
 export interface AuditedRoute {
   action: string;
   resourceType: string;
+  notAudited?: string;
 }
 
 const authDocs = () =>
@@ -35,6 +40,21 @@ export const RequirePermission = (permission: Permission) =>
     ApiResponse({ status: 403, description: `needs ${permission}` }),
     authDocs(),
   );
+
+/** Agent routes: a device credential (Bearer), never an operator session. */
+export const DeviceAuthenticated = () =>
+  applyDecorators(
+    SetMetadata(ROUTE_ACCESS, { kind: 'device' } satisfies RouteAccess),
+    ApiBearerAuth(),
+    ApiResponse({ status: 401, description: 'missing or invalid device credential' }),
+  );
+
+/**
+ * A mutating route that deliberately writes no audit row, with the reason (telemetry at
+ * fleet rate would drown the trail; it is stored in its own tables).
+ */
+export const NotAudited = (reason: string) =>
+  SetMetadata(AUDITED_ROUTE, { action: '', resourceType: '', notAudited: reason } satisfies AuditedRoute);
 
 /** Needs a TOTP code verified in this session within API_STEP_UP_TTL_SECONDS (step-up). */
 export const Critical = () => applyDecorators(SetMetadata(CRITICAL_ROUTE, true), ApiExtension('x-critical', true));

@@ -4,12 +4,20 @@ import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, ti
 export interface DerivedKeys {
   jwt: Uint8Array;
   fieldSeal: Buffer;
+  claimCodeHmac: Buffer;
+  /** 32-byte seed of the Ed25519 command-signing key (a dedicated key store comes with the command queue). */
+  commandSigningSeed: Buffer;
 }
 
 export function deriveKeys(secret: string): DerivedKeys {
   const ikm = Buffer.from(secret, 'utf8');
   const derive = (info: string) => Buffer.from(hkdfSync('sha256', ikm, 'xspectre-ops', info, 32));
-  return { jwt: new Uint8Array(derive('jwt-hs256')), fieldSeal: derive('field-seal-aes256gcm') };
+  return {
+    jwt: new Uint8Array(derive('jwt-hs256')),
+    fieldSeal: derive('field-seal-aes256gcm'),
+    claimCodeHmac: derive('claim-code-hmac'),
+    commandSigningSeed: derive('command-signing-ed25519'),
+  };
 }
 
 /** AES-256-GCM for secrets kept in the database (TOTP seeds): `v1.iv.tag.ciphertext`, base64url. */

@@ -3,13 +3,15 @@ import { z } from 'zod';
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const secondsOrMs = z.coerce.number().int().min(0);
 
+const DbUrlSchema = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' });
+
 /** Every setting the API reads, parsed once at boot. Nothing else reads process.env. */
 const EnvSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
     API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     API_HOST: z.string().default('127.0.0.1'),
-    DB_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
+    DB_URL: DbUrlSchema,
     DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }),
     REDIS_KEY_PREFIX: z
@@ -41,6 +43,39 @@ const EnvSchema = z
     API_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     API_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
     API_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    // Fleet: claim codes, enrollment, the overlay and the hub.
+    API_CLAIM_CODE_TTL_SECONDS: secondsOrMs
+      .min(300)
+      .max(7 * 24 * 3600)
+      .default(24 * 3600),
+    API_ENROLL_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(30).describe('enrollment attempts per source IP per 10 minutes'),
+    API_OVERLAY_CIDR: z.string().default('10.10.0.0/24'),
+    API_OVERLAY_HUB_ADDRESS: z.string().default('10.10.0.1'),
+    API_OVERLAY_POOL_INTERNAL: z.string().optional().describe('first-last, e.g. 10.10.0.10-10.10.0.19'),
+    API_OVERLAY_POOL_CUSTOMER: z.string().optional(),
+    API_OVERLAY_POOL_RESERVED: z.string().optional(),
+    API_OVERLAY_POOL_RECOVERY: z.string().optional(),
+    API_OVERLAY_QUARANTINE_SECONDS: secondsOrMs.default(7 * 24 * 3600),
+    API_WG_INTERFACE: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be a network interface name')
+      .optional()
+      .describe('the hub interface; unset = this instance drives no hub'),
+    API_WG_NETNS: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a network namespace name')
+      .optional(),
+    API_WG_ENDPOINT: z
+      .string()
+      .regex(/^[A-Za-z0-9.:[\]-]+:\d{1,5}$/, 'must be host:port')
+      .default('127.0.0.1:51820')
+      .describe('where devices reach the hub on the underlay'),
+    API_WG_PERSISTENT_KEEPALIVE_SECONDS: z.coerce.number().int().min(1).max(600).default(25),
+    API_WG_RECONCILE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    API_AGENT_API_URL: z.url().default('http://10.10.0.1:3000/api/v1').describe('the API as devices reach it over the overlay'),
+    API_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+    API_AGENT_DIST_DIR: z.string().optional().describe('folder with bootstrap.sh, xspectre-agent and xspectre-agent.sha256'),
+    API_AGENT_SOURCE_CHECK: bool.default(true).describe('agent requests must come from the device overlay address'),
   })
   .refine((e) => e.API_LOGIN_LOCK_AFTER > e.API_LOGIN_BACKOFF_AFTER, {
     message: 'API_LOGIN_LOCK_AFTER must be greater than API_LOGIN_BACKOFF_AFTER',
@@ -66,6 +101,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
   }
   return Object.freeze(result.data);
+}
+
+/** Just the database URL: the migrate script needs nothing else. */
+export function loadDatabaseUrl(env: Record<string, string | undefined> = process.env): string {
+  const result = z.object({ DB_URL: DbUrlSchema }).safeParse(env);
+  if (!result.success) throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  return result.data.DB_URL;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -6,6 +6,10 @@ import { SiteEntity } from '../organizations/site.entity.js';
 import { SecuritySettingsEntity } from '../settings/security-settings.entity.js';
 import { RecoveryCodeEntity } from '../users/recovery-code.entity.js';
 import { UserEntity } from '../users/user.entity.js';
+import { DeviceEntity } from '../devices/device.entity.js';
+import { ClaimCodeEntity } from '../devices/claim-code.entity.js';
+import { OverlayLeaseEntity } from '../hub/overlay-lease.entity.js';
+import { DeviceHeartbeatEntity } from '../agent-api/device-heartbeat.entity.js';
 
 export const ENTITIES = [
   UserEntity,
@@ -16,4 +20,8 @@ export const ENTITIES = [
   SiteEntity,
   SecuritySettingsEntity,
   AuditEventEntity,
+  DeviceEntity,
+  ClaimCodeEntity,
+  OverlayLeaseEntity,
+  DeviceHeartbeatEntity,
 ];

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
-import { loadConfig } from '../config/config.js';
+import { loadDatabaseUrl } from '../config/config.js';
 import { dataSourceOptions } from './data-source-options.js';
 
 /** Applies pending migrations (`npm run migrate`); `--revert` undoes the last one. */
@@ -20,7 +20,6 @@ export async function runMigrations(dbUrl: string, revert = false): Promise<stri
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const config = loadConfig();
-  const applied = await runMigrations(config.DB_URL, process.argv.includes('--revert'));
+  const applied = await runMigrations(loadDatabaseUrl(), process.argv.includes('--revert'));
   console.log(JSON.stringify({ msg: 'migrations done', applied }));
 }

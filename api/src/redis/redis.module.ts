@@ -1,13 +1,16 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { RateLimiter } from './rate-limiter.js';
+import { REDIS } from './redis.token.js';
 
-export const REDIS = Symbol('REDIS');
+export { REDIS };
 const logger = new Logger('Redis');
 
 @Global()
 @Module({
   providers: [
+    RateLimiter,
     {
       provide: REDIS,
       inject: [APP_CONFIG],
@@ -30,7 +33,7 @@ const logger = new Logger('Redis');
       },
     },
   ],
-  exports: [REDIS],
+  exports: [REDIS, RateLimiter],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(@Inject(REDIS) private readonly redis: Redis) {}

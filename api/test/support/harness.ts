@@ -83,6 +83,8 @@ export class TestApi {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.getHttpServer().address() as { port: number };
     const sql = new pg.Pool({ connectionString: db.url, max: 2 });
+    // Dropping the database (WITH FORCE) ends idle clients; that is expected, not a test failure.
+    sql.on('error', () => undefined);
     return new TestApi(app, config, `http://127.0.0.1:${address.port}`, sql, db.drop);
   }
 
@@ -101,7 +103,10 @@ export class TestApi {
       headers['content-type'] ??= 'application/json';
     } else if (body !== undefined) headers['content-type'] ??= 'application/json';
     const response = await fetch(`${this.baseUrl}/api/v1/${path.replace(/^\//, '')}`, { method, headers, body, redirect: 'manual' });
-    const text = await response.text();
+    // Binary downloads (the agent executable) are not read into memory: callers check headers only.
+    const binary = response.headers.get('content-type')?.startsWith('application/octet-stream');
+    if (binary) await response.body?.cancel();
+    const text = binary ? '' : await response.text();
     let parsed: unknown = text;
     try {
       parsed = text ? JSON.parse(text) : undefined;

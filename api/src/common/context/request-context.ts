@@ -26,9 +26,13 @@ export interface RequestContext {
   sourceIp: string | null;
   actor?: Actor;
   /** The audit action of the matched route, when it records one (set by the access guard). */
-  auditedRoute?: { action: string; resourceType: string };
+  auditedRoute?: { action: string; resourceType: string; notAudited?: string };
+  /** The device of an agent request (set by the access guard). */
+  device?: { id: string; overlayAddress: string };
   manager?: EntityManager;
   audit: AuditAnnotations;
+  /** Run by the unit of work once the request transaction has committed. */
+  afterCommit?: Array<() => Promise<void>>;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
@@ -43,6 +47,12 @@ export const requestContext = {
   },
   get(): RequestContext | undefined {
     return storage.getStore();
+  },
+  /** Queues work for after the request commits (outside a request, runs it at once). */
+  afterCommit(fn: () => Promise<void>): void {
+    const ctx = storage.getStore();
+    if (ctx?.afterCommit) ctx.afterCommit.push(fn);
+    else void fn().catch(() => undefined);
   },
   /** Mutates in place: contexts copied for a transaction share the same annotations object. */
   annotate(annotations: AuditAnnotations): void {

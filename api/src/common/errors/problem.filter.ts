@@ -22,7 +22,7 @@ export class ProblemFilter implements ExceptionFilter {
     if (unexpected) this.logger.error({ msg: 'unhandled error', err: error, method: request.method, url: request.url });
 
     const ctx = requestContext.get();
-    if (ctx?.auditedRoute && MUTATING.has(request.method)) {
+    if (ctx?.auditedRoute && !ctx.auditedRoute.notAudited && MUTATING.has(request.method)) {
       const annotations = ctx.audit;
       await this.audit
         .appendDetached({

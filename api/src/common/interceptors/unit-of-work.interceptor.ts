@@ -1,4 +1,4 @@
-import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { Injectable, Logger, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { Observable, from, lastValueFrom } from 'rxjs';
@@ -17,6 +17,8 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  */
 @Injectable()
 export class UnitOfWorkInterceptor implements NestInterceptor {
+  private readonly logger = new Logger(UnitOfWorkInterceptor.name);
+
   constructor(
     private readonly reflector: Reflector,
     private readonly db: Database,
@@ -28,24 +30,33 @@ export class UnitOfWorkInterceptor implements NestInterceptor {
     if (!MUTATING.has(request.method)) return next.handle();
     const audited = this.reflector.getAllAndOverride<AuditedRoute | undefined>(AUDITED_ROUTE, [context.getHandler(), context.getClass()]);
 
+    const ctx = requestContext.get();
+    const afterCommit: Array<() => Promise<void>> = [];
+    if (ctx) ctx.afterCommit = afterCommit;
     return from(
-      this.db.transaction(async (manager) => {
-        const result = await lastValueFrom(next.handle(), { defaultValue: undefined });
-        if (audited) {
-          const ctx = requestContext.get();
-          const annotations = ctx?.audit ?? {};
-          const resourceId = annotations.resourceId ?? idOf(result) ?? paramId(request);
-          await this.audit.append(manager, {
-            action: annotations.action ?? audited.action,
-            resourceType: audited.resourceType,
-            resourceId,
-            result: 'success',
-            details: auditDetailsFor(request, annotations.details),
-            ...(ctx?.actor ? {} : { userId: annotations.subjectUserId ?? null, userEmail: annotations.subjectEmail ?? null }),
-          });
-        }
-        return result;
-      }),
+      this.db
+        .transaction(async (manager) => {
+          const result = await lastValueFrom(next.handle(), { defaultValue: undefined });
+          if (audited && !audited.notAudited) {
+            const ctx = requestContext.get();
+            const annotations = ctx?.audit ?? {};
+            const resourceId = annotations.resourceId ?? idOf(result) ?? paramId(request);
+            await this.audit.append(manager, {
+              action: annotations.action ?? audited.action,
+              resourceType: audited.resourceType,
+              resourceId,
+              result: 'success',
+              details: auditDetailsFor(request, annotations.details),
+              ...(ctx?.actor ? {} : { userId: annotations.subjectUserId ?? null, userEmail: annotations.subjectEmail ?? null }),
+            });
+          }
+          return result;
+        })
+        .then(async (result) => {
+          for (const fn of afterCommit)
+            await fn().catch((error: unknown) => this.logger.error({ msg: 'after-commit step failed', err: (error as Error).message }));
+          return result;
+        }),
     );
   }
 }

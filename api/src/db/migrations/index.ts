@@ -1,4 +1,5 @@
 import { Foundation1795420000000 } from './1795420000000-Foundation.js';
+import { Devices1795430000000 } from './1795430000000-Devices.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
-export const MIGRATIONS = [Foundation1795420000000];
+export const MIGRATIONS = [Foundation1795420000000, Devices1795430000000];

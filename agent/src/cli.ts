@@ -1,0 +1,74 @@
+import type { CliContext } from './cli-context.js';
+import { enrollCommand } from './enroll.js';
+import { AgentError, errorMessage, ExitCode, printable, UsageError } from './errors.js';
+import { runCommand } from './run.js';
+import { statusCommand } from './status.js';
+import { AGENT_VERSION } from './version.js';
+
+export const USAGE = `xspectre-agent ${AGENT_VERSION}: the xSPECTRE device agent
+
+Usage:
+  xspectre-agent enroll --claim CODE --api URL --wg-private-key-file FILE
+                        [--ssh-host-key-file FILE] [--wg-config-out FILE]
+                        [--config FILE] [--state-dir DIR] [--force]
+      Enrolls this device with a claim code: sends its WireGuard public key, SSH host key
+      and hardware facts to URL/enroll (URL like https://ops.example.com/api/v1), then writes
+      the WireGuard config (default /etc/wireguard/wg0.conf) and the agent config.
+  xspectre-agent run [--config FILE] [--state-dir DIR]
+      Runs the agent (the systemd service): heartbeats over the overlay; JSON log lines on stdout.
+  xspectre-agent status [--wait-for-ack SECONDS] [--max-age SECONDS] [--config FILE] [--state-dir DIR]
+      Prints the enrollment and the last acknowledged heartbeat. --wait-for-ack waits for a
+      new acknowledgement (exit 1 on timeout); --max-age exits 1 unless the last one is recent.
+  xspectre-agent --version | help
+
+Files: --config (env XSPECTRE_CONFIG, default /etc/xspectre/agent.conf),
+       --state-dir (env XSPECTRE_STATE_DIR, default /var/lib/xspectre).
+
+Exit codes: 0 ok, 1 failure/timeout, 2 usage, 3 claim code rejected, 4 API unreachable,
+  5 bad answer from the API, 6 local file problem or not enrolled, 7 already enrolled
+  (use --force), 8 API refused the request.
+`;
+
+export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      ctx.stdout(USAGE);
+      return ExitCode.OK;
+    }
+    switch (command) {
+      case 'enroll':
+        return await enrollCommand(rest, ctx);
+      case 'run':
+        return await runCommand(rest, ctx);
+      case 'status':
+        return await statusCommand(rest, ctx);
+      case 'version':
+      case '--version':
+      case '-V':
+        if (rest.length > 0) throw new UsageError(`${command} takes no arguments`);
+        ctx.stdout(`${AGENT_VERSION}\n`);
+        return ExitCode.OK;
+      case 'help':
+      case '--help':
+      case '-h':
+        ctx.stdout(USAGE);
+        return ExitCode.OK;
+      case undefined:
+        throw new UsageError('no command given');
+      default:
+        throw new UsageError(`unknown command "${printable(command, 40)}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      ctx.stderr(`xspectre-agent: ${err.message}\nRun "xspectre-agent help" for usage.\n`);
+      return err.exitCode;
+    }
+    if (err instanceof AgentError) {
+      ctx.stderr(`xspectre-agent: ${err.message}\n`);
+      return err.exitCode;
+    }
+    ctx.stderr(`xspectre-agent: unexpected error: ${errorMessage(err)}\n`);
+    return ExitCode.FAILURE;
+  }
+}

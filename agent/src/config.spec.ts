@@ -1,0 +1,88 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CREDENTIAL, sampleConfig } from '../test/fixtures.js';
+import {
+  agentConfigExists,
+  DEFAULT_CONFIG_PATH,
+  DEFAULT_STATE_DIR,
+  loadAgentConfig,
+  parseAgentConfig,
+  resolvePaths,
+  writeAgentConfig,
+} from './config.js';
+import { AgentError, ExitCode } from './errors.js';
+
+describe('resolvePaths', () => {
+  it('uses flag, then environment, then the defaults', () => {
+    expect(resolvePaths({}, {})).toEqual({ configPath: DEFAULT_CONFIG_PATH, stateDir: DEFAULT_STATE_DIR });
+    expect(resolvePaths({}, { XSPECTRE_CONFIG: '/e/agent.conf', XSPECTRE_STATE_DIR: '/e/state' })).toEqual({
+      configPath: '/e/agent.conf',
+      stateDir: '/e/state',
+    });
+    expect(
+      resolvePaths({ config: '/f/a.conf', stateDir: '/f/s' }, { XSPECTRE_CONFIG: '/e/agent.conf', XSPECTRE_STATE_DIR: '/e/state' }),
+    ).toEqual({
+      configPath: '/f/a.conf',
+      stateDir: '/f/s',
+    });
+    expect(resolvePaths({ config: '' }, { XSPECTRE_CONFIG: ' ' }).configPath).toBe(DEFAULT_CONFIG_PATH);
+  });
+});
+
+describe('agent config', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'xspectre-config-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is written with mode 0600 (directory 0700) and read back', async () => {
+    const path = join(dir, 'etc', 'xspectre', 'agent.conf');
+    expect(await agentConfigExists(path)).toBe(false);
+    await writeAgentConfig(path, sampleConfig());
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir, 'etc', 'xspectre'))).mode & 0o777).toBe(0o700);
+    expect(await loadAgentConfig(path)).toEqual(sampleConfig());
+    expect(await agentConfigExists(path)).toBe(true);
+  });
+
+  it('rejects invalid configs naming the fields, never the values', () => {
+    const bad = JSON.stringify({
+      ...sampleConfig(),
+      deviceId: 'nope',
+      apiUrl: 'ftp://x',
+      heartbeatIntervalSeconds: 1,
+      deviceCredential: `${CREDENTIAL} x`,
+    });
+    let error: unknown;
+    try {
+      parseAgentConfig(bad, '/etc/xspectre/agent.conf');
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(AgentError);
+    const { message, exitCode } = error as AgentError;
+    expect(exitCode).toBe(ExitCode.LOCAL_ERROR);
+    expect(message).toMatch(/deviceId/);
+    expect(message).toMatch(/apiUrl/);
+    expect(message).toMatch(/heartbeatIntervalSeconds/);
+    expect(message).toMatch(/deviceCredential/);
+    expect(message).not.toContain(CREDENTIAL);
+  });
+
+  it('reports missing and non-JSON files as local errors', async () => {
+    await expect(loadAgentConfig(join(dir, 'missing.conf'))).rejects.toMatchObject({
+      exitCode: ExitCode.LOCAL_ERROR,
+      message: /not enrolled/,
+    });
+    await writeFile(join(dir, 'broken.conf'), `{"deviceCredential": "${CREDENTIAL}"`);
+    const error = await loadAgentConfig(join(dir, 'broken.conf')).catch((err: AgentError) => err);
+    expect(error).toMatchObject({ exitCode: ExitCode.LOCAL_ERROR, message: /not valid JSON/ });
+    expect((error as AgentError).message).not.toContain(CREDENTIAL);
+    expect(await readFile(join(dir, 'broken.conf'), 'utf8')).toContain(CREDENTIAL); // untouched
+  });
+});

@@ -1,0 +1,87 @@
+import { readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { ensureDirectory, writeFileAtomic } from './atomic-file.js';
+import { AgentError, ExitCode } from './errors.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/xspectre/agent.conf';
+export const DEFAULT_STATE_DIR = '/var/lib/xspectre';
+
+export interface AgentPaths {
+  configPath: string;
+  stateDir: string;
+}
+
+/** Flag first, then environment (`XSPECTRE_CONFIG`, `XSPECTRE_STATE_DIR`), then the defaults. */
+export function resolvePaths(flags: { config?: string | undefined; stateDir?: string | undefined }, env: NodeJS.ProcessEnv): AgentPaths {
+  const pick = (...candidates: (string | undefined)[]) => candidates.find((c) => c !== undefined && c.trim() !== '');
+  return {
+    configPath: pick(flags.config, env.XSPECTRE_CONFIG) ?? DEFAULT_CONFIG_PATH,
+    stateDir: pick(flags.stateDir, env.XSPECTRE_STATE_DIR) ?? DEFAULT_STATE_DIR,
+  };
+}
+
+export const HttpUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+/** `/etc/xspectre/agent.conf`: written by `enroll` (mode 0600), read by `run` and `status`. */
+export const AgentConfigSchema = z.object({
+  deviceId: z.uuid(),
+  deviceName: z.string(),
+  apiUrl: HttpUrlSchema,
+  /** Sent as a bearer token: visible ASCII only. */
+  deviceCredential: z.string().regex(/^[\x21-\x7e]{1,4096}$/, 'must be 1-4096 visible ASCII characters'),
+  commandSigningPublicKey: z.string().min(1),
+  heartbeatIntervalSeconds: z.number().int().min(5).max(3600),
+  protocolVersion: z.number().int().min(1),
+  overlayAddress: z.string(),
+  overlayPrefixLength: z.number().int(),
+  hubEndpoint: z.string(),
+  modules: z.object({ docker: z.boolean(), scanner: z.boolean(), backups: z.enum(['off', 'file', 'full', 'hybrid']) }),
+  enrolledAt: z.iso.datetime({ offset: true }),
+});
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+
+/** Validation messages name the fields, never their values (the credential is one of them). */
+export function parseAgentConfig(raw: string, path: string): AgentConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new AgentError(ExitCode.LOCAL_ERROR, `agent config ${path} is not valid JSON`);
+  }
+  const parsed = AgentConfigSchema.safeParse(json);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new AgentError(ExitCode.LOCAL_ERROR, `agent config ${path} is invalid: ${fields}`);
+  }
+  return parsed.data;
+}
+
+export async function loadAgentConfig(path: string): Promise<AgentConfig> {
+  let raw: string;
+  try {
+    raw = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT')
+      throw new AgentError(ExitCode.LOCAL_ERROR, `no agent config at ${path}: this device is not enrolled (run xspectre-agent enroll)`);
+    throw new AgentError(ExitCode.LOCAL_ERROR, `cannot read agent config ${path}: ${code ?? String(err)}`);
+  }
+  return parseAgentConfig(raw, path);
+}
+
+export async function agentConfigExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes the config with mode 0600 (its directory 0700 when created). */
+export async function writeAgentConfig(path: string, config: AgentConfig): Promise<void> {
+  AgentConfigSchema.parse(config);
+  await ensureDirectory(dirname(path));
+  await writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`, 0o600);
+}

@@ -1,0 +1,189 @@
+/**
+ * A small local HTTP server that speaks the agent's side of the real wire contract
+ * (`POST /api/v1/enroll`, `POST /api/v1/agent/heartbeats`), validating every request with the
+ * @xspectre/contracts schemas and answering only schema-valid bodies. It stands in for the
+ * API in agent-protocol.spec.ts only until the real API route exists; then that test moves to
+ * the real API (and the fleet lab).
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  EnrollRequestSchema,
+  EnrollResponseSchema,
+  HeartbeatAckSchema,
+  HeartbeatBatchSchema,
+  HeartbeatSchema,
+  ProblemSchema,
+  type EnrollRequest,
+  type EnrollResponse,
+  type Heartbeat,
+} from '@xspectre/contracts';
+
+type ClaimStatus = 'active' | 'used' | 'expired' | 'revoked';
+
+interface FakeDevice {
+  id: string;
+  credential: string;
+  sequences: Set<number>;
+  lastSequence: number;
+}
+
+export interface FakeApi {
+  /** Base URL, like the real `https://ops/api/v1`. */
+  url: string;
+  enrollRequests: EnrollRequest[];
+  enrollResponses: EnrollResponse[];
+  /** Heartbeats that passed validation and authentication, in arrival order. */
+  heartbeats: Heartbeat[];
+  /** Heartbeat requests received but not answered yet. */
+  pendingHeartbeats: number;
+  /** Holds each heartbeat answer this long (to catch the agent mid-request). */
+  heartbeatDelayMs: number;
+  /** Answers the fake gave with an error: path, status, code. */
+  errors: { path: string; status: number; code: string }[];
+  addClaimCode(status?: ClaimStatus): string;
+  close(): Promise<void>;
+}
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+const HEARTBEAT_INTERVAL_SECONDS = 5; // the contract's minimum: keeps the tests short
+
+function wgPublicKey(): string {
+  const priv = createPrivateKey({
+    key: Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), randomBytes(32)]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  return createPublicKey(priv).export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64');
+}
+
+export async function startFakeApi(): Promise<FakeApi> {
+  const claimCodes = new Map<string, ClaimStatus>();
+  const devices = new Map<string, FakeDevice>(); // by credential
+  const hubPublicKey = wgPublicKey();
+  const commandSigningPublicKey = generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }).toString();
+  let nextHost = 21;
+
+  const api: FakeApi = {
+    url: '',
+    enrollRequests: [],
+    enrollResponses: [],
+    heartbeats: [],
+    pendingHeartbeats: 0,
+    heartbeatDelayMs: 0,
+    errors: [],
+    addClaimCode(status: ClaimStatus = 'active') {
+      const code = Array.from(randomBytes(20), (b) => BASE32[b % 32]).join('');
+      claimCodes.set(code, status);
+      return `${code.slice(0, 4)}-${code.slice(4, 8)}-${code.slice(8, 12)}-${code.slice(12, 16)}-${code.slice(16)}`;
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+
+  function problem(req: IncomingMessage, res: ServerResponse, status: number, code: string, detail: string) {
+    const body = ProblemSchema.parse({ type: 'about:blank', title: code.toLowerCase().replaceAll('_', ' '), status, detail, code });
+    api.errors.push({ path: req.url ?? '', status, code });
+    res.writeHead(status, { 'content-type': 'application/problem+json' }).end(JSON.stringify(body));
+  }
+
+  function json(res: ServerResponse, status: number, body: unknown) {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  }
+
+  async function readJson(req: IncomingMessage): Promise<unknown> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  }
+
+  async function enroll(req: IncomingMessage, res: ServerResponse) {
+    const parsed = EnrollRequestSchema.safeParse(await readJson(req));
+    if (!parsed.success)
+      return problem(req, res, 400, 'VALIDATION_FAILED', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    api.enrollRequests.push(parsed.data);
+    const status = claimCodes.get(parsed.data.claimCode);
+    if (status === undefined) return problem(req, res, 404, 'CLAIM_CODE_INVALID', 'No such claim code.');
+    if (status === 'used') return problem(req, res, 409, 'CLAIM_CODE_USED', 'This claim code has already been used.');
+    if (status === 'expired') return problem(req, res, 410, 'CLAIM_CODE_EXPIRED', 'This claim code has expired.');
+    if (status === 'revoked') return problem(req, res, 410, 'CLAIM_CODE_REVOKED', 'This claim code was revoked.');
+    claimCodes.set(parsed.data.claimCode, 'used');
+    const device: FakeDevice = {
+      id: randomUUID(),
+      credential: `xsd_${randomBytes(32).toString('base64url')}`,
+      sequences: new Set(),
+      lastSequence: 0,
+    };
+    devices.set(device.credential, device);
+    const host = nextHost++;
+    const answer = EnrollResponseSchema.parse({
+      deviceId: device.id,
+      deviceName: `scanner-${host}`,
+      deviceType: 'scanner',
+      tunnel: {
+        address: `10.10.0.${host}`,
+        prefixLength: 24,
+        hubPublicKey,
+        hubEndpoint: '198.18.0.1:51820',
+        hubAddress: '10.10.0.1',
+        allowedIps: ['10.10.0.1/32'],
+        persistentKeepaliveSeconds: 25,
+      },
+      apiUrl: api.url, // stands in for the overlay address of the API
+      deviceCredential: device.credential,
+      commandSigningPublicKey,
+      heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
+      modules: { docker: false, scanner: true, backups: 'off' },
+    });
+    api.enrollResponses.push(answer);
+    json(res, 201, answer);
+  }
+
+  async function heartbeats(req: IncomingMessage, res: ServerResponse) {
+    const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+    const device = match?.[1] === undefined ? undefined : devices.get(match[1]);
+    if (!device) return problem(req, res, 401, 'AUTH_UNAUTHORIZED', 'Missing or unknown device credential.');
+    const parsed = HeartbeatSchema.or(HeartbeatBatchSchema).safeParse(await readJson(req));
+    if (!parsed.success)
+      return problem(req, res, 400, 'VALIDATION_FAILED', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const batch = 'heartbeats' in parsed.data ? parsed.data.heartbeats : [parsed.data];
+    if (batch.some((hb) => hb.deviceId !== device.id))
+      return problem(req, res, 403, 'AGENT_DEVICE_MISMATCH', 'Heartbeat for another device.');
+    api.pendingHeartbeats++;
+    await new Promise((resolve) => setTimeout(resolve, api.heartbeatDelayMs));
+    api.pendingHeartbeats--;
+    let accepted = 0;
+    let duplicates = 0;
+    for (const hb of batch) {
+      if (device.sequences.has(hb.sequence)) {
+        duplicates++;
+        continue;
+      }
+      device.sequences.add(hb.sequence);
+      device.lastSequence = Math.max(device.lastSequence, hb.sequence);
+      api.heartbeats.push(hb);
+      accepted++;
+    }
+    json(
+      res,
+      200,
+      HeartbeatAckSchema.parse({
+        accepted,
+        duplicates,
+        lastSequence: device.lastSequence,
+        serverTime: new Date().toISOString(),
+        heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
+      }),
+    );
+  }
+
+  const server: Server = createServer((req, res) => {
+    const route = `${req.method} ${req.url}`;
+    const handler = route === 'POST /api/v1/enroll' ? enroll : route === 'POST /api/v1/agent/heartbeats' ? heartbeats : undefined;
+    if (!handler) return problem(req, res, 404, 'NOT_FOUND', `No route ${route}.`);
+    handler(req, res).catch((err: unknown) => problem(req, res, 400, 'BAD_REQUEST', String(err)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  api.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
+  return api;
+}

@@ -1,0 +1,66 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { AppError } from '../common/errors/app-error.js';
+import { Public } from '../auth/route-access.decorators.js';
+
+const REPO_AGENT_DIR = fileURLToPath(new URL('../../../agent/', import.meta.url));
+
+/** What bootstrap.sh fetches before the device has any credential: the script, the agent, its checksum. */
+@ApiTags('agent')
+@Controller('agent')
+export class AgentDownloadsController {
+  private readonly files: Record<string, { path: string; type: string }>;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    const dist = config.API_AGENT_DIST_DIR;
+    this.files = {
+      'bootstrap.sh': {
+        path: dist ? join(dist, 'bootstrap.sh') : join(REPO_AGENT_DIR, 'bootstrap.sh'),
+        type: 'text/x-shellscript; charset=utf-8',
+      },
+      'xspectre-agent': { path: join(dist ?? join(REPO_AGENT_DIR, 'dist/sea'), 'xspectre-agent'), type: 'application/octet-stream' },
+      'xspectre-agent.sha256': {
+        path: join(dist ?? join(REPO_AGENT_DIR, 'dist/sea'), 'xspectre-agent.sha256'),
+        type: 'text/plain; charset=utf-8',
+      },
+    };
+  }
+
+  @Get('bootstrap.sh')
+  @Public()
+  @ApiProduces('text/x-shellscript')
+  bootstrap(@Res() reply: FastifyReply) {
+    return this.send('bootstrap.sh', reply);
+  }
+
+  @Get('download/xspectre-agent')
+  @Public()
+  @ApiProduces('application/octet-stream')
+  agent(@Res() reply: FastifyReply) {
+    return this.send('xspectre-agent', reply);
+  }
+
+  @Get('download/xspectre-agent.sha256')
+  @Public()
+  @ApiProduces('text/plain')
+  checksum(@Res() reply: FastifyReply) {
+    return this.send('xspectre-agent.sha256', reply);
+  }
+
+  private async send(name: string, reply: FastifyReply): Promise<void> {
+    const file = this.files[name]!;
+    const info = await stat(file.path).catch(() => null);
+    if (!info?.isFile()) throw new AppError('AGENT_BINARY_MISSING', `${name} is not built on this server (npm run build:sea -w agent)`);
+    await reply
+      .header('content-type', file.type)
+      .header('content-length', String(info.size))
+      .header('cache-control', 'no-cache')
+      .send(createReadStream(file.path));
+  }
+}

@@ -1,0 +1,96 @@
+import { Check, Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryGeneratedColumn, Unique, UpdateDateColumn } from 'typeorm';
+import type { DeviceStatus, DeviceType, HardwareFacts } from '@xspectre/contracts';
+
+@Entity({ name: 'devices' })
+@Check('chk_devices_type', `"type" IN ('scanner', 'server')`)
+@Check('chk_devices_status', `"status" IN ('pending', 'active', 'revoked', 'retired')`)
+@Unique('uq_devices_overlay_address', ['overlayAddress'])
+@Unique('uq_devices_wg_public_key', ['wgPublicKey'])
+@Unique('uq_devices_credential_hash', ['credentialHash'])
+@Index('ix_devices_organization', ['organizationId'])
+@Index('ix_devices_site', ['siteId'])
+// Names are unique per organization, case-insensitively (expression index owned by the migration).
+@Index('uq_devices_organization_name_lower', { synchronize: false })
+export class DeviceEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ type: 'text' })
+  name!: string;
+
+  @ForeignKey('OrganizationEntity', { name: 'fk_devices_organization', onDelete: 'RESTRICT' })
+  @Column({ name: 'organization_id', type: 'uuid' })
+  organizationId!: string;
+
+  @ForeignKey('SiteEntity', { name: 'fk_devices_site', onDelete: 'RESTRICT' })
+  @Column({ name: 'site_id', type: 'uuid' })
+  siteId!: string;
+
+  @Column({ type: 'text' })
+  type!: DeviceType;
+
+  @Column({ type: 'text', default: 'pending' })
+  status!: DeviceStatus;
+
+  @Column({ type: 'text', nullable: true })
+  hostname!: string | null;
+
+  @Column({ name: 'agent_version', type: 'text', nullable: true })
+  agentVersion!: string | null;
+
+  /** SHA-256(serial | first MAC | CPU id | installation salt), bound at enrollment. */
+  @Column({ type: 'text', nullable: true })
+  fingerprint!: string | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  hardware!: HardwareFacts | null;
+
+  @Column({ name: 'local_ips', type: 'jsonb', nullable: true })
+  localIps!: string[] | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  macs!: string[] | null;
+
+  @Column({ name: 'wg_public_key', type: 'text', nullable: true })
+  wgPublicKey!: string | null;
+
+  @Column({ name: 'ssh_host_key', type: 'text', nullable: true })
+  sshHostKey!: string | null;
+
+  @Column({ name: 'overlay_address', type: 'text', nullable: true })
+  overlayAddress!: string | null;
+
+  /** SHA-256 of the device credential; null once revoked. */
+  @Column({ name: 'credential_hash', type: 'text', nullable: true })
+  credentialHash!: string | null;
+
+  @Column({ name: 'enrolled_at', type: 'timestamptz', nullable: true })
+  enrolledAt!: Date | null;
+
+  @Column({ name: 'last_heartbeat_at', type: 'timestamptz', nullable: true })
+  lastHeartbeatAt!: Date | null;
+
+  @Column({ name: 'last_sequence', type: 'bigint', nullable: true })
+  lastSequence!: string | null;
+
+  @Column({ name: 'last_handshake_at', type: 'timestamptz', nullable: true })
+  lastHandshakeAt!: Date | null;
+
+  @Column({ name: 'rx_bytes', type: 'bigint', default: 0 })
+  rxBytes!: string;
+
+  @Column({ name: 'tx_bytes', type: 'bigint', default: 0 })
+  txBytes!: string;
+
+  @Column({ name: 'tunnel_endpoint', type: 'text', nullable: true })
+  tunnelEndpoint!: string | null;
+
+  @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
+  revokedAt!: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

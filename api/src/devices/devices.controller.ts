@@ -1,0 +1,73 @@
+import { Controller, Get, Post } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { z } from 'zod';
+import {
+  CreateDeviceResponseSchema,
+  CreateDeviceSchema,
+  DevicePageSchema,
+  DeviceSchema,
+  IdParamSchema,
+  IssuedClaimCodeSchema,
+  ListDevicesQuerySchema,
+} from '@xspectre/contracts';
+import { Audited, RequirePermission } from '../auth/route-access.decorators.js';
+import { CurrentActor } from '../common/context/current-actor.decorator.js';
+import type { Actor } from '../common/context/request-context.js';
+import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
+import { DevicesService } from './devices.service.js';
+
+type Id = z.infer<typeof IdParamSchema>;
+
+@ApiTags('devices')
+@Controller('devices')
+export class DevicesController {
+  constructor(private readonly devices: DevicesService) {}
+
+  @Get()
+  @RequirePermission('devices.view')
+  @ZodResponse(200, DevicePageSchema)
+  list(@ZodQuery(ListDevicesQuerySchema) query: z.infer<typeof ListDevicesQuerySchema>) {
+    return this.devices.list(query);
+  }
+
+  /** Creates a pending device and its first claim code (the code is shown only in this answer). */
+  @Post()
+  @RequirePermission('devices.manage')
+  @Audited('device.create', 'device')
+  @ZodResponse(201, CreateDeviceResponseSchema)
+  create(@ZodBody(CreateDeviceSchema) body: z.infer<typeof CreateDeviceSchema>, @CurrentActor() actor: Actor) {
+    return this.devices.create(actor, body);
+  }
+
+  @Get(':id')
+  @RequirePermission('devices.view')
+  @ZodResponse(200, DeviceSchema)
+  get(@ZodParams(IdParamSchema) params: Id) {
+    return this.devices.get(params.id);
+  }
+
+  @Post(':id/claim-codes')
+  @RequirePermission('devices.manage')
+  @Audited('device.claim_code_issue', 'device')
+  @ZodResponse(201, IssuedClaimCodeSchema)
+  issueClaimCode(@ZodParams(IdParamSchema) params: Id, @CurrentActor() actor: Actor) {
+    return this.devices.issueClaimCode(actor, params.id);
+  }
+
+  /** Removes the hub peer at once and voids the credential; the address is quarantined. */
+  @Post(':id/revoke')
+  @RequirePermission('devices.manage')
+  @Audited('device.revoke', 'device')
+  @ZodResponse(201, DeviceSchema)
+  revoke(@ZodParams(IdParamSchema) params: Id, @CurrentActor() actor: Actor) {
+    return this.devices.endService(actor, params.id, 'revoked');
+  }
+
+  @Post(':id/retire')
+  @RequirePermission('devices.manage')
+  @Audited('device.retire', 'device')
+  @ZodResponse(201, DeviceSchema)
+  retire(@ZodParams(IdParamSchema) params: Id, @CurrentActor() actor: Actor) {
+    return this.devices.endService(actor, params.id, 'retired');
+  }
+}

@@ -1,0 +1,46 @@
+import type { ClaimCode, Device } from '@xspectre/contracts';
+import type { ClaimCodeEntity } from './claim-code.entity.js';
+import type { DeviceRow } from './devices.repository.js';
+
+export function toDeviceDto(d: DeviceRow): Device {
+  return {
+    id: d.id,
+    name: d.name,
+    organizationId: d.organizationId,
+    siteId: d.siteId,
+    type: d.type,
+    status: d.status,
+    billable: d.organizationKind === 'customer',
+    hostname: d.hostname,
+    agentVersion: d.agentVersion,
+    enrolledAt: d.enrolledAt?.toISOString() ?? null,
+    lastHeartbeatAt: d.lastHeartbeatAt?.toISOString() ?? null,
+    tunnel: {
+      overlayAddress: d.overlayAddress,
+      publicKey: d.wgPublicKey,
+      lastHandshakeAt: d.lastHandshakeAt?.toISOString() ?? null,
+      rxBytes: Number(d.rxBytes),
+      txBytes: Number(d.txBytes),
+      endpoint: d.tunnelEndpoint,
+    },
+    createdAt: d.createdAt.toISOString(),
+  };
+}
+
+export function claimCodeStatus(c: ClaimCodeEntity, now = new Date()): ClaimCode['status'] {
+  if (c.usedAt) return 'used';
+  if (c.revokedAt) return 'revoked';
+  return c.expiresAt <= now ? 'expired' : 'active';
+}
+
+export function toClaimCodeDto(c: ClaimCodeEntity): ClaimCode {
+  return {
+    id: c.id,
+    deviceId: c.deviceId,
+    status: claimCodeStatus(c),
+    expiresAt: c.expiresAt.toISOString(),
+    createdAt: c.createdAt.toISOString(),
+    usedAt: c.usedAt?.toISOString() ?? null,
+    revokedAt: c.revokedAt?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import type { DeviceStatus, DeviceType, OrganizationKind } from '@xspectre/contracts';
+import { Database } from '../db/database.js';
+import { likePattern } from '../db/pg-errors.js';
+import { DeviceEntity } from './device.entity.js';
+
+export type DeviceRow = DeviceEntity & { organizationKind: OrganizationKind };
+
+export interface DeviceFilter {
+  organizationId?: string;
+  siteId?: string;
+  type?: DeviceType;
+  status?: DeviceStatus;
+  q?: string;
+  limit: number;
+  offset: number;
+}
+
+@Injectable()
+export class DevicesRepository {
+  constructor(private readonly db: Database) {}
+
+  private repo() {
+    return this.db.manager().getRepository(DeviceEntity);
+  }
+
+  private withKind() {
+    return this.repo()
+      .createQueryBuilder('d')
+      .innerJoin('organizations', 'o', 'o.id = d.organization_id')
+      .addSelect('o.kind', 'organization_kind');
+  }
+
+  private static attachKind(entities: DeviceEntity[], raw: Array<{ organization_kind: OrganizationKind }>): DeviceRow[] {
+    return entities.map((d, i) => Object.assign(d, { organizationKind: raw[i]!.organization_kind }));
+  }
+
+  async findById(id: string, options: { lock?: boolean } = {}): Promise<DeviceRow | null> {
+    const qb = this.withKind().where('d.id = :id', { id });
+    if (options.lock) qb.setLock('pessimistic_write', undefined, ['d']);
+    const { entities, raw } = await qb.getRawAndEntities();
+    return DevicesRepository.attachKind(entities, raw)[0] ?? null;
+  }
+
+  findByCredentialHash(credentialHash: string): Promise<DeviceEntity | null> {
+    return this.repo().findOne({ where: { credentialHash } });
+  }
+
+  findByWgPublicKey(wgPublicKey: string): Promise<DeviceEntity | null> {
+    return this.repo().findOne({ where: { wgPublicKey } });
+  }
+
+  async list(filter: DeviceFilter): Promise<{ items: DeviceRow[]; total: number }> {
+    const qb = this.withKind().orderBy('d.name', 'ASC').limit(filter.limit).offset(filter.offset);
+    if (filter.organizationId) qb.andWhere('d.organization_id = :organizationId', { organizationId: filter.organizationId });
+    if (filter.siteId) qb.andWhere('d.site_id = :siteId', { siteId: filter.siteId });
+    if (filter.type) qb.andWhere('d.type = :type', { type: filter.type });
+    if (filter.status) qb.andWhere('d.status = :status', { status: filter.status });
+    if (filter.q) {
+      qb.andWhere(`(d.name ILIKE :q ESCAPE '\\' OR d.hostname ILIKE :q ESCAPE '\\' OR d.overlay_address ILIKE :q ESCAPE '\\')`, {
+        q: likePattern(filter.q),
+      });
+    }
+    const [{ entities, raw }, total] = await Promise.all([qb.getRawAndEntities(), qb.getCount()]);
+    return { items: DevicesRepository.attachKind(entities, raw), total };
+  }
+
+  insert(values: { name: string; organizationId: string; siteId: string; type: DeviceType }): Promise<DeviceEntity> {
+    return this.repo().save(this.repo().create({ ...values, status: 'pending' }));
+  }
+
+  async update(id: string, values: Partial<Omit<DeviceEntity, 'id' | 'createdAt' | 'updatedAt'>>): Promise<void> {
+    await this.repo().update({ id }, values);
+  }
+
+  /** Peers the hub must have: every active device with a key and an address. */
+  async activeTunnelPeers(): Promise<Array<{ publicKey: string; address: string }>> {
+    const rows: Array<{ wg_public_key: string; overlay_address: string }> = await this.db
+      .manager()
+      .query(
+        `SELECT wg_public_key, overlay_address FROM devices WHERE status = 'active' AND wg_public_key IS NOT NULL AND overlay_address IS NOT NULL`,
+      );
+    return rows.map((r) => ({ publicKey: r.wg_public_key, address: r.overlay_address }));
+  }
+
+  async recordTunnelStats(
+    stats: Array<{ publicKey: string; lastHandshakeAt: Date | null; rxBytes: number; txBytes: number; endpoint: string | null }>,
+  ): Promise<void> {
+    if (stats.length === 0) return;
+    await this.db.manager().query(
+      `UPDATE devices d
+          SET last_handshake_at = s.handshake, rx_bytes = s.rx, tx_bytes = s.tx, tunnel_endpoint = s.endpoint
+         FROM jsonb_to_recordset($1::jsonb) AS s(key text, handshake timestamptz, rx bigint, tx bigint, endpoint text)
+        WHERE d.wg_public_key = s.key`,
+      [
+        JSON.stringify(
+          stats.map((s) => ({ key: s.publicKey, handshake: s.lastHandshakeAt, rx: s.rxBytes, tx: s.txBytes, endpoint: s.endpoint })),
+        ),
+      ],
+    );
+  }
+}

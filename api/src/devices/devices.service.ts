@@ -1,0 +1,132 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { canMutateResource, type DeviceType, type OrganizationKind } from '@xspectre/contracts';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { AppError } from '../common/errors/app-error.js';
+import { requestContext, type Actor } from '../common/context/request-context.js';
+import { isUniqueViolation } from '../db/pg-errors.js';
+import { deriveKeys } from '../auth/secrets.js';
+import { OrganizationsService } from '../organizations/organizations.service.js';
+import { HubService } from '../hub/hub.service.js';
+import { OverlayAllocator } from '../hub/overlay-allocator.js';
+import { hashClaimCode, newClaimCode } from './claim-code-text.js';
+import { ClaimCodesRepository } from './claim-codes.repository.js';
+import { toClaimCodeDto, toDeviceDto } from './devices.mapper.js';
+import { DevicesRepository, type DeviceFilter, type DeviceRow } from './devices.repository.js';
+
+@Injectable()
+export class DevicesService {
+  private readonly claimKey: Buffer;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly devices: DevicesRepository,
+    private readonly claimCodes: ClaimCodesRepository,
+    private readonly organizations: OrganizationsService,
+    private readonly hub: HubService,
+    private readonly overlay: OverlayAllocator,
+  ) {
+    this.claimKey = deriveKeys(config.API_SECRET_KEY).claimCodeHmac;
+  }
+
+  async list(filter: DeviceFilter) {
+    const { items, total } = await this.devices.list(filter);
+    return { items: items.map(toDeviceDto), total, limit: filter.limit, offset: filter.offset };
+  }
+
+  async get(id: string) {
+    return toDeviceDto(await this.require(id));
+  }
+
+  /** Creates the device entry and its first claim code, bound to organization, site and type. */
+  async create(actor: Actor, input: { name: string; organizationId: string; siteId: string; type: DeviceType }) {
+    const org = await this.organizations.get(input.organizationId);
+    this.assertMayChange(actor, org.kind);
+    const site = await this.organizations.getSite(input.siteId);
+    if (site.organizationId !== org.id) throw new AppError('DEVICE_SITE_MISMATCH', `site ${site.name} belongs to another organization`);
+    let created;
+    try {
+      created = await this.devices.insert(input);
+    } catch (error) {
+      if (isUniqueViolation(error, 'uq_devices_organization_name_lower'))
+        throw new AppError('DEVICE_NAME_TAKEN', `${org.name} already has a device named "${input.name}"`);
+      throw error;
+    }
+    requestContext.annotate({ resourceId: created.id });
+    const claimCode = await this.issue(actor, created.id);
+    return { device: toDeviceDto(Object.assign(created, { organizationKind: org.kind })), claimCode };
+  }
+
+  /** A new code for a pending device; earlier unused codes stop working. */
+  async issueClaimCode(actor: Actor, deviceId: string) {
+    const device = await this.require(deviceId);
+    this.assertMayChange(actor, device.organizationKind);
+    if (device.status !== 'pending') throw new AppError('DEVICE_NOT_PENDING', `device ${device.name} is ${device.status}`);
+    const replaced = await this.claimCodes.revokeOpenForDevice(deviceId);
+    requestContext.annotate({ resourceId: deviceId, details: { replacedCodes: replaced } });
+    return this.issue(actor, deviceId);
+  }
+
+  async listClaimCodes(filter: Parameters<ClaimCodesRepository['list']>[0]) {
+    const { items, total } = await this.claimCodes.list(filter);
+    return { items: items.map(toClaimCodeDto), total, limit: filter.limit, offset: filter.offset };
+  }
+
+  async revokeClaimCode(actor: Actor, id: string) {
+    const code = await this.claimCodes.findById(id);
+    if (!code) throw new AppError('CLAIM_CODE_NOT_FOUND', `no claim code with id ${id}`);
+    const device = await this.require(code.deviceId);
+    this.assertMayChange(actor, device.organizationKind);
+    await this.claimCodes.revoke(id);
+    requestContext.annotate({ details: { deviceId: device.id } });
+    return toClaimCodeDto((await this.claimCodes.findById(id))!);
+  }
+
+  /**
+   * Cuts a device off at once: hub peer removed, credential void, address quarantined, open
+   * codes revoked. `retired` is the same for a decommissioned device.
+   */
+  async endService(actor: Actor, id: string, status: 'revoked' | 'retired') {
+    const device = await this.devices.findById(id, { lock: true });
+    if (!device) throw new AppError('DEVICE_NOT_FOUND', `no device with id ${id}`);
+    this.assertMayChange(actor, device.organizationKind);
+    if (device.status === 'revoked' || device.status === 'retired')
+      throw new AppError('DEVICE_ALREADY_REVOKED', `device ${device.name} is ${device.status}`);
+    await this.devices.update(id, { status, credentialHash: null, revokedAt: new Date() });
+    await this.overlay.release(id);
+    await this.claimCodes.revokeOpenForDevice(id);
+    // Inside the transaction: if the hub cannot drop the peer, nothing changes and the operator sees why.
+    if (device.status === 'active') {
+      await this.hub.sync();
+      requestContext.afterCommit(() => this.hub.sync());
+    }
+    requestContext.annotate({ details: { previousStatus: device.status, overlayAddress: device.overlayAddress } });
+    return this.get(id);
+  }
+
+  private async issue(actor: Actor, deviceId: string) {
+    const code = newClaimCode();
+    const entity = await this.claimCodes.insert({
+      deviceId,
+      codeHash: hashClaimCode(this.claimKey, code),
+      createdBy: actor.userId,
+      expiresAt: new Date(Date.now() + this.config.API_CLAIM_CODE_TTL_SECONDS * 1000),
+    });
+    const api = `${this.config.API_PUBLIC_URL.replace(/\/$/, '')}/api/v1`;
+    return {
+      ...toClaimCodeDto(entity),
+      code,
+      bootstrapCommand: `curl -fsSL ${api}/agent/bootstrap.sh | sudo bash -s -- --claim ${code} --api ${api}`,
+    };
+  }
+
+  private async require(id: string): Promise<DeviceRow> {
+    const device = await this.devices.findById(id);
+    if (!device) throw new AppError('DEVICE_NOT_FOUND', `no device with id ${id}`);
+    return device;
+  }
+
+  private assertMayChange(actor: Actor, kind: OrganizationKind): void {
+    if (!canMutateResource(actor.role, kind))
+      throw new AppError('AUTH_INTERNAL_READ_ONLY', 'internal infrastructure devices are managed by Super Admins');
+  }
+}

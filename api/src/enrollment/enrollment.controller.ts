@@ -1,0 +1,22 @@
+import { Controller, Post, Req } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { EnrollRequestSchema, EnrollResponseSchema, type EnrollRequest } from '@xspectre/contracts';
+import { Audited, Public } from '../auth/route-access.decorators.js';
+import { ZodBody, ZodResponse } from '../common/validation/zod-decorators.js';
+import { EnrollmentService } from './enrollment.service.js';
+
+/** The only route devices reach over the underlay (HTTPS in production). Rate-limited per address. */
+@ApiTags('agent')
+@Controller('enroll')
+export class EnrollmentController {
+  constructor(private readonly enrollment: EnrollmentService) {}
+
+  @Post()
+  @Public()
+  @Audited('device.enroll', 'device')
+  @ZodResponse(201, EnrollResponseSchema, 'tunnel settings and the device credential (shown once)')
+  enroll(@ZodBody(EnrollRequestSchema) body: EnrollRequest, @Req() request: FastifyRequest) {
+    return this.enrollment.enroll(body, request.ip ?? null);
+  }
+}

@@ -1,0 +1,115 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { EnrollRequest, EnrollResponse } from '@xspectre/contracts';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { AppError } from '../common/errors/app-error.js';
+import { requestContext } from '../common/context/request-context.js';
+import { Database } from '../db/database.js';
+import { deriveKeys, randomToken, sha256Hex } from '../auth/secrets.js';
+import { RateLimiter } from '../redis/rate-limiter.js';
+import { hashClaimCode } from '../devices/claim-code-text.js';
+import { ClaimCodesRepository } from '../devices/claim-codes.repository.js';
+import { DevicesRepository } from '../devices/devices.repository.js';
+import { HubService } from '../hub/hub.service.js';
+import { OverlayAllocator } from '../hub/overlay-allocator.js';
+import { commandSigningPublicKeyPem } from './command-signing-key.js';
+import { hardwareFingerprint } from './fingerprint.js';
+
+@Injectable()
+export class EnrollmentService {
+  private readonly claimKey: Buffer;
+  private readonly signingPublicKey: string;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly db: Database,
+    private readonly rateLimiter: RateLimiter,
+    private readonly claimCodes: ClaimCodesRepository,
+    private readonly devices: DevicesRepository,
+    private readonly overlay: OverlayAllocator,
+    private readonly hub: HubService,
+  ) {
+    const keys = deriveKeys(config.API_SECRET_KEY);
+    this.claimKey = keys.claimCodeHmac;
+    this.signingPublicKey = commandSigningPublicKeyPem(keys.commandSigningSeed);
+  }
+
+  /**
+   * Redeems a claim code. The code row is locked first, so of many concurrent requests with one
+   * code exactly one gets past the "unused" check; everything, hub peer included, happens in one
+   * transaction, so a failure leaves the code usable and nothing half-enrolled.
+   */
+  async enroll(request: EnrollRequest, sourceIp: string | null): Promise<EnrollResponse> {
+    await this.rateLimiter.consume(
+      'enroll',
+      sourceIp ?? 'unknown',
+      this.config.API_ENROLL_RATE_LIMIT_PER_IP,
+      600,
+      'too many enrollment attempts from this address: wait ten minutes',
+    );
+    if (!this.hub.isConfigured) throw new AppError('HUB_NOT_CONFIGURED');
+
+    return this.db.transaction(async () => {
+      // Unknown codes all get the same answer: nobody learns which codes exist.
+      const code = await this.claimCodes.findByHashForUpdate(hashClaimCode(this.claimKey, request.claimCode));
+      if (!code) throw new AppError('CLAIM_CODE_INVALID', 'the claim code is not valid: check it, or ask for a new one');
+      requestContext.annotate({ resourceId: code.deviceId, details: { claimCodeId: code.id } });
+      if (code.usedAt) throw new AppError('CLAIM_CODE_USED');
+      if (code.revokedAt) throw new AppError('CLAIM_CODE_REVOKED');
+      if (code.expiresAt <= new Date()) throw new AppError('CLAIM_CODE_EXPIRED');
+
+      const device = await this.devices.findById(code.deviceId, { lock: true });
+      if (!device || device.status !== 'pending')
+        throw new AppError('CLAIM_CODE_REVOKED', 'the device of this claim code is no longer waiting for enrollment');
+      const keyOwner = await this.devices.findByWgPublicKey(request.wgPublicKey);
+      if (keyOwner) throw new AppError('ENROLL_KEY_IN_USE');
+
+      const address = await this.overlay.allocate(device.organizationKind === 'internal' ? 'internal' : 'customer', device.id);
+      const credential = `dc_${randomToken(32)}`;
+      await this.devices.update(device.id, {
+        status: 'active',
+        hostname: request.hostname,
+        agentVersion: request.agentVersion,
+        hardware: request.hardware,
+        localIps: request.localIps,
+        macs: request.macs,
+        wgPublicKey: request.wgPublicKey,
+        sshHostKey: request.sshHostKey,
+        overlayAddress: address,
+        credentialHash: sha256Hex(credential),
+        fingerprint: hardwareFingerprint({
+          serial: request.hardware.serial,
+          macs: request.macs,
+          cpuId: request.hardware.cpu.id,
+          installationSalt: request.installationSalt,
+        }),
+        enrolledAt: new Date(),
+      });
+      await this.claimCodes.markUsed(code.id, sourceIp);
+      await this.hub.sync();
+      requestContext.afterCommit(() => this.hub.sync());
+      requestContext.annotate({ details: { hostname: request.hostname, overlayAddress: address, agentVersion: request.agentVersion } });
+
+      const overlay = this.overlay.overlay;
+      return {
+        deviceId: device.id,
+        deviceName: device.name,
+        deviceType: device.type,
+        tunnel: {
+          address,
+          prefixLength: overlay.prefixLength,
+          hubPublicKey: await this.hub.publicKey(),
+          hubEndpoint: this.config.API_WG_ENDPOINT,
+          hubAddress: overlay.hubAddress,
+          // The hub only: customer LANs are never routed through the overlay.
+          allowedIps: [`${overlay.hubAddress}/32`],
+          persistentKeepaliveSeconds: this.config.API_WG_PERSISTENT_KEEPALIVE_SECONDS,
+        },
+        apiUrl: this.config.API_AGENT_API_URL,
+        deviceCredential: credential,
+        commandSigningPublicKey: this.signingPublicKey,
+        heartbeatIntervalSeconds: this.config.API_AGENT_HEARTBEAT_SECONDS,
+        modules: { docker: true, scanner: device.type === 'scanner', backups: 'off' as const },
+      };
+    });
+  }
+}

@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { execa } from 'execa';
+import { createWireGuardInterface, generateKeyPair } from '@xspectre/wireguard';
+import type { EnrollRequest } from '@xspectre/contracts';
+
+/** A real wireguard-go hub interface in a network namespace of its own, for the API to drive. */
+export async function startLabHub(): Promise<{ netns: string; interfaceName: string; publicKey: string; stop: () => Promise<void> }> {
+  const id = randomBytes(3).toString('hex');
+  const netns = `xsa-hub-${id}`;
+  await execa('ip', ['netns', 'add', netns]);
+  const keys = generateKeyPair();
+  try {
+    const hub = await createWireGuardInterface({
+      name: `xsah${id}`,
+      netns,
+      privateKey: keys.privateKey,
+      address: '10.10.0.1',
+      prefixLength: 24,
+      listenPort: 51820,
+    });
+    return {
+      netns,
+      interfaceName: hub.name,
+      publicKey: hub.publicKey,
+      stop: async () => {
+        await hub.destroy();
+        await execa('ip', ['netns', 'delete', netns]);
+      },
+    };
+  } catch (error) {
+    await execa('ip', ['netns', 'delete', netns]).catch(() => undefined);
+    throw error;
+  }
+}
+
+export async function hubPeers(hub: { netns: string; interfaceName: string }): Promise<Array<{ publicKey: string; allowedIps: string }>> {
+  const { stdout } = await execa('ip', ['netns', 'exec', hub.netns, 'wg', 'show', hub.interfaceName, 'allowed-ips']);
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [publicKey, allowedIps] = line.split('\t');
+      return { publicKey: publicKey!, allowedIps: allowedIps! };
+    });
+}
+
+/** A plausible enrollment body for a device that does not exist anywhere but in this test. */
+export function enrollBody(claimCode: string, overrides: Partial<EnrollRequest> = {}): EnrollRequest {
+  const n = randomBytes(2).readUInt16BE();
+  return {
+    protocolVersion: 1,
+    claimCode,
+    hostname: `scanner-${n}`,
+    localIps: ['192.0.2.10'],
+    macs: [`52:54:00:${randomBytes(3).toString('hex').match(/../g)!.join(':')}`],
+    hardware: {
+      vendor: 'Lab',
+      model: 'Virtual',
+      serial: `SN-${n}`,
+      cpu: { model: 'Lab CPU', cores: 2, id: null },
+      ramBytes: 4 * 1024 ** 3,
+      disks: [{ name: 'vda', model: null, serial: null, sizeBytes: 20 * 1024 ** 3 }],
+      os: { name: 'Debian GNU/Linux', version: '12', kernel: '6.1.0' },
+    },
+    installationSalt: randomBytes(16).toString('base64url'),
+    wgPublicKey: generateKeyPair().publicKey,
+    sshHostKey: `ssh-ed25519 ${randomBytes(32).toString('base64')} root@lab`,
+    agentVersion: '0.1.0',
+    ...overrides,
+  };
+}

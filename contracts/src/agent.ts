@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { ClaimCodeTextSchema, DeviceTypeSchema } from './devices.js';
+
+/** Every agent message names the protocol version it speaks; changes are additive. */
+export const AGENT_PROTOCOL_VERSION = 1;
+export const ProtocolVersionSchema = z.literal(AGENT_PROTOCOL_VERSION, {
+  error: `unsupported agent protocol version: this API speaks ${AGENT_PROTOCOL_VERSION}`,
+});
+
+/** WireGuard keys: 32 bytes, base64 (44 characters ending in "="). */
+export const WireGuardKeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'must be a WireGuard public key (44 base64 characters)');
+const MacSchema = z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i, 'must be a MAC address like 52:54:00:12:34:56');
+const IpSchema = z.union([z.ipv4(), z.ipv6()]);
+const Text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+
+export const HardwareFactsSchema = z
+  .object({
+    vendor: Text(120).nullable(),
+    model: Text(120).nullable(),
+    serial: Text(120).nullable(),
+    cpu: z.object({ model: Text(200), cores: z.number().int().min(1).max(4096), id: Text(200).nullable() }).strict(),
+    ramBytes: z.number().int().min(0),
+    disks: z
+      .array(
+        z
+          .object({ name: Text(64), model: Text(200).nullable(), serial: Text(200).nullable(), sizeBytes: z.number().int().min(0) })
+          .strict(),
+      )
+      .max(64),
+    os: z.object({ name: Text(120), version: Text(120), kernel: Text(120) }).strict(),
+  })
+  .strict();
+export type HardwareFacts = z.infer<typeof HardwareFactsSchema>;
+
+export const EnrollRequestSchema = z
+  .object({
+    protocolVersion: ProtocolVersionSchema,
+    claimCode: ClaimCodeTextSchema,
+    hostname: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[A-Za-z0-9.-]+$/, 'must be a hostname'),
+    localIps: z.array(IpSchema).max(64),
+    macs: z.array(MacSchema).min(1, 'at least one MAC address (it is part of the hardware fingerprint)').max(64),
+    hardware: HardwareFactsSchema,
+    /** Random per installation, kept by the agent: part of the fingerprint. */
+    installationSalt: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, 'must be 16-128 url-safe characters'),
+    wgPublicKey: WireGuardKeySchema,
+    sshHostKey: z
+      .string()
+      .max(2048)
+      .regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/, 'must be an OpenSSH public host key'),
+    agentVersion: Text(40),
+  })
+  .strict();
+export type EnrollRequest = z.infer<typeof EnrollRequestSchema>;
+
+export const EnrollResponseSchema = z.object({
+  deviceId: z.uuid(),
+  deviceName: z.string(),
+  deviceType: DeviceTypeSchema,
+  tunnel: z.object({
+    address: z.string().describe('the device overlay address, e.g. 10.10.0.21'),
+    prefixLength: z.number().int().min(8).max(32),
+    hubPublicKey: WireGuardKeySchema,
+    hubEndpoint: z.string().describe('host:port of the hub on the underlay'),
+    hubAddress: z.string(),
+    allowedIps: z.array(z.string()).describe('what the device routes into the tunnel: the hub only'),
+    persistentKeepaliveSeconds: z.number().int(),
+  }),
+  apiUrl: z.string().describe('the API as reached over the overlay'),
+  deviceCredential: z.string().describe('shown once; the API keeps a hash'),
+  commandSigningPublicKey: z.string().describe('Ed25519 public key (PEM) the agent pins to verify commands'),
+  heartbeatIntervalSeconds: z.number().int().min(5).max(3600),
+  modules: z.object({ docker: z.boolean(), scanner: z.boolean(), backups: z.enum(['off', 'file', 'full', 'hybrid']) }),
+});
+export type EnrollResponse = z.infer<typeof EnrollResponseSchema>;
+
+/** Minimal heartbeat; the telemetry issue extends it (additively). */
+export const HeartbeatSchema = z
+  .object({
+    protocolVersion: ProtocolVersionSchema,
+    deviceId: z.uuid(),
+    sequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    sentAt: z.iso.datetime({ offset: true }),
+    agentVersion: Text(40),
+    uptimeSeconds: z.number().min(0),
+  })
+  .strict();
+export type Heartbeat = z.infer<typeof HeartbeatSchema>;
+
+export const HeartbeatBatchSchema = z.object({ heartbeats: z.array(HeartbeatSchema).min(1).max(1000) }).strict();
+export const HeartbeatAckSchema = z.object({
+  accepted: z.number().int(),
+  duplicates: z.number().int(),
+  lastSequence: z.number().int(),
+  serverTime: z.string(),
+  heartbeatIntervalSeconds: z.number().int(),
+});
+export type HeartbeatAck = z.infer<typeof HeartbeatAckSchema>;

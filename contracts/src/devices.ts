@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { NameSchema, PageQuerySchema, pageOf } from './common.js';
+
+export const DEVICE_TYPES = ['scanner', 'server'] as const;
+export const DeviceTypeSchema = z.enum(DEVICE_TYPES);
+export type DeviceType = z.infer<typeof DeviceTypeSchema>;
+
+/** pending: created, waiting for enrollment; active: enrolled; revoked: cut off; retired: decommissioned. */
+export const DEVICE_STATUSES = ['pending', 'active', 'revoked', 'retired'] as const;
+export const DeviceStatusSchema = z.enum(DEVICE_STATUSES);
+export type DeviceStatus = z.infer<typeof DeviceStatusSchema>;
+
+export const TunnelStateSchema = z.object({
+  overlayAddress: z.string().nullable(),
+  publicKey: z.string().nullable(),
+  lastHandshakeAt: z.string().nullable(),
+  rxBytes: z.number().int(),
+  txBytes: z.number().int(),
+  endpoint: z.string().nullable().describe('the underlay address the hub last saw the device at'),
+});
+
+export const DeviceSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  organizationId: z.uuid(),
+  siteId: z.uuid(),
+  type: DeviceTypeSchema,
+  status: DeviceStatusSchema,
+  billable: z.boolean(),
+  hostname: z.string().nullable(),
+  agentVersion: z.string().nullable(),
+  enrolledAt: z.string().nullable(),
+  lastHeartbeatAt: z.string().nullable(),
+  tunnel: TunnelStateSchema,
+  createdAt: z.string(),
+});
+export type Device = z.infer<typeof DeviceSchema>;
+
+export const CreateDeviceSchema = z
+  .object({ name: NameSchema, organizationId: z.uuid(), siteId: z.uuid(), type: DeviceTypeSchema })
+  .strict();
+export const ListDevicesQuerySchema = PageQuerySchema.extend({
+  organizationId: z.uuid().optional(),
+  siteId: z.uuid().optional(),
+  type: DeviceTypeSchema.optional(),
+  status: DeviceStatusSchema.optional(),
+  q: z.string().max(120).optional(),
+}).strict();
+export const DevicePageSchema = pageOf(DeviceSchema);
+
+/** Typed by a technician: 20 base32 characters (100 bits) in groups of four, e.g. ABCD-EFGH-JKLM-NPQR-STUV. */
+export const ClaimCodeTextSchema = z
+  .string()
+  .trim()
+  .transform((c) => c.toUpperCase().replace(/[\s-]/g, ''))
+  .pipe(z.string().regex(/^[A-Z2-7]{20}$/, 'a claim code is 20 letters and digits (A-Z, 2-7), dashes optional'));
+
+export const ClaimCodeSchema = z.object({
+  id: z.uuid(),
+  deviceId: z.uuid(),
+  status: z.enum(['active', 'used', 'expired', 'revoked']),
+  expiresAt: z.string(),
+  createdAt: z.string(),
+  usedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+export type ClaimCode = z.infer<typeof ClaimCodeSchema>;
+
+/** The code itself appears only in this answer; the API keeps only its hash. */
+export const IssuedClaimCodeSchema = ClaimCodeSchema.extend({
+  code: z.string(),
+  bootstrapCommand: z.string().describe('the one line a technician runs on the device'),
+});
+export const CreateDeviceResponseSchema = z.object({ device: DeviceSchema, claimCode: IssuedClaimCodeSchema });
+export const ListClaimCodesQuerySchema = PageQuerySchema.extend({
+  deviceId: z.uuid().optional(),
+  status: z.enum(['active', 'used', 'expired', 'revoked']).optional(),
+}).strict();
+export const ClaimCodePageSchema = pageOf(ClaimCodeSchema);
