@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import {
@@ -13,7 +12,7 @@ import { parseFlags } from './args.js';
 import { ensureDirectory, writeFileAtomic } from './atomic-file.js';
 import type { CliContext } from './cli-context.js';
 import { agentConfigExists, AgentConfigSchema, HttpUrlSchema, resolvePaths, writeAgentConfig, type AgentConfig } from './config.js';
-import { AgentError, ExitCode, printable, UsageError } from './errors.js';
+import { AgentError, ExitCode, printable, readLocalFile, UsageError } from './errors.js';
 import type { HostFacts } from './facts.js';
 import { apiEndpoint, ApiUnreachableError, postJson, type ApiResponse } from './http.js';
 import { loadOrCreateInstallationSalt, StateStore } from './state.js';
@@ -165,15 +164,7 @@ export function agentConfigFrom(enrolled: EnrollResponse, now: Date): AgentConfi
 
 /** `ssh-ed25519 AAAA… comment` → `ssh-ed25519 AAAA…` (the comment is the host's business). */
 export async function readSshHostKey(path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new AgentError(
-      ExitCode.LOCAL_ERROR,
-      `cannot read the SSH host key ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
-  }
+  const text = await readLocalFile(path, 'the SSH host key');
   const [type, key] = (text.split('\n')[0] ?? '').trim().split(/\s+/);
   const hostKey = `${type ?? ''} ${key ?? ''}`;
   if (!/^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+$/.test(hostKey) || hostKey.length > 2048) {

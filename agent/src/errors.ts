@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 /**
  * Exit codes of `xspectre-agent`. bootstrap.sh and operators rely on them: never renumber,
  * only add.
@@ -50,4 +51,13 @@ export function printable(text: string, max = 500): string {
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** Reads a local file the agent needs; a failure is a LOCAL_ERROR naming what and where. */
+export async function readLocalFile(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new AgentError(ExitCode.LOCAL_ERROR, `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
 }

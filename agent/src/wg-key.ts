@@ -1,6 +1,5 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { AgentError, ExitCode } from './errors.js';
+import { AgentError, ExitCode, readLocalFile } from './errors.js';
 
 /** DER prefix of a PKCS#8 X25519 private key; the 32 raw key bytes follow it. */
 const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
@@ -24,15 +23,7 @@ export function wireGuardPublicKey(privateKeyBase64: string): string {
 }
 
 export async function readWireGuardPrivateKey(path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new AgentError(
-      ExitCode.LOCAL_ERROR,
-      `cannot read the WireGuard private key file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
-  }
+  const text = await readLocalFile(path, 'the WireGuard private key file');
   try {
     return parseWireGuardKey(text);
   } catch (err) {

@@ -1,17 +1,8 @@
-import { loadConfig, ConfigError } from './config/config.js';
+import { loadConfigOrExit } from './config/config.js';
 import { createLogger } from './common/logging/logger.js';
 import { createApp } from './create-app.js';
 
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exit(2);
-  }
-  throw error;
-}
+const config = loadConfigOrExit();
 
 const logger = createLogger(config.API_LOG_LEVEL);
 const app = await createApp(config, logger);

@@ -1,22 +1,13 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { loadConfig, ConfigError, type AppConfig } from './config/config.js';
+import { loadConfigOrExit } from './config/config.js';
 import { createLogger, NestPinoLogger } from './common/logging/logger.js';
 import { MAINTENANCE_QUEUE } from './worker/maintenance.jobs.js';
 import { MaintenanceProcessor } from './worker/maintenance.processor.js';
 import { MaintenanceWorker } from './worker/maintenance.worker.js';
 import { WorkerModule } from './worker/worker.module.js';
 
-let config: AppConfig;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exit(2);
-  }
-  throw error;
-}
+const config = loadConfigOrExit();
 
 const logger = createLogger(config.API_LOG_LEVEL);
 const app = await NestFactory.createApplicationContext(WorkerModule.register(config), {

@@ -103,6 +103,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return Object.freeze(result.data);
 }
 
+/** For entry points: a bad environment prints every problem and exits 2 (no stack trace). */
+export function loadConfigOrExit(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(2);
+  }
+}
+
 /** Just the database URL: the migrate script needs nothing else. */
 export function loadDatabaseUrl(env: Record<string, string | undefined> = process.env): string {
   const result = z.object({ DB_URL: DbUrlSchema }).safeParse(env);
