@@ -67,9 +67,17 @@ step fatal "npm run build" npm run build
 step continue "npm run lint" npm run lint
 step continue "npm run format:check" npm run format:check
 step continue "npm run typecheck" npm run typecheck
-step continue "vitest" npx vitest run "$@"
+VITEST_REPORT="$(mktemp -t xspectre-vitest.XXXXXX.json)"
+step continue "vitest" npx vitest run --reporter=default --reporter=json --outputFile.json="$VITEST_REPORT" "$@"
 
 print_summary
+# One plain closing line with the counts, whatever the runner printed above.
+# shellcheck disable=SC2016 # the JS template literal is meant for node, not bash
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + (r.numTodoTests ?? 0)} skipped`);
+' "$VITEST_REPORT" 2>/dev/null || echo "tests: no report (vitest did not finish)"
+rm -f "$VITEST_REPORT"
 if [[ ${#FAILED[@]} -gt 0 ]]; then
   printf '==> FAILED: %s\n' "$(IFS=','; echo "${FAILED[*]}")" >&2
   exit 1
