@@ -216,6 +216,40 @@ describe('enrollment', () => {
     expect((await api.request('POST', 'agent/heartbeats', { body: hb(5) })).body.code).toBe('DEVICE_AUTH_REQUIRED');
   });
 
+  it('lists devices with filters, free-text search and paging; bad filters are 400s', async () => {
+    const all = await api.request('GET', 'devices?limit=500', { token: admin });
+    expect(all.status).toBe(200);
+    expect(all.body.total).toBeGreaterThan(5);
+    const active = await api.request('GET', `devices?status=active&organizationId=${customer.orgId}`, { token: admin });
+    expect(active.body.items.length).toBeGreaterThan(0);
+    expect(
+      active.body.items.every(
+        (d: { status: string; organizationId: string }) => d.status === 'active' && d.organizationId === customer.orgId,
+      ),
+    ).toBe(true);
+    const servers = await api.request('GET', 'devices?type=server', { token: admin });
+    expect(servers.body.items.every((d: { type: string }) => d.type === 'server')).toBe(true);
+    const byAddress = await api.request('GET', 'devices?q=10.10.0.', { token: admin });
+    expect(byAddress.body.items.every((d: { tunnel: { overlayAddress: string | null } }) => d.tunnel.overlayAddress !== null)).toBe(true);
+    expect((await api.request('GET', `devices?q=${encodeURIComponent("' OR 1=1 --")}`, { token: admin })).body.items).toEqual([]);
+    const page = await api.request('GET', 'devices?limit=2&offset=1', { token: admin });
+    expect(page.body.items).toHaveLength(2);
+    expect(page.body.items[0].id).toBe(all.body.items[1].id);
+    expect((await api.request('GET', 'devices?status=online', { token: admin })).status).toBe(400);
+    expect((await api.request('GET', 'devices?organizationId=nope', { token: admin })).status).toBe(400);
+    const ro = await api.createUser(admin, 'read_only');
+    const roToken = await api.tokenFor(ro.email);
+    expect((await api.request('GET', 'devices', { token: roToken })).status).toBe(200);
+    expect(
+      (
+        await api.request('POST', 'devices', {
+          token: roToken,
+          body: { name: 'x', organizationId: customer.orgId, siteId: customer.siteId, type: 'server' },
+        })
+      ).body.code,
+    ).toBe('AUTH_FORBIDDEN');
+  });
+
   it('revoking removes the hub peer at once, voids the credential and quarantines the address', async () => {
     const device = await newDevice('to-revoke');
     const body = enrollBody(device.code);
