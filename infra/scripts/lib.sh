@@ -22,6 +22,8 @@ PRODUCT_APT_PACKAGES=(
   postgresql-client
   redis-tools
   wireguard-tools
+  wireguard-go
+  iproute2
 )
 
 # Debian packages the test lab needs on top (`npm test`): userspace WireGuard (no kernel

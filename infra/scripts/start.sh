@@ -7,6 +7,8 @@ set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=hub.sh
+. "$(dirname "${BASH_SOURCE[0]}")/hub.sh"
 
 cd "$REPO_ROOT"
 
@@ -124,6 +126,7 @@ ensure_env_file() {
   local keys=(
     DB_URL REDIS_URL API_PORT API_HOST API_PUBLIC_URL API_COOKIE_SECURE API_SECRET_KEY
     API_BOOTSTRAP_ADMIN_EMAIL API_BOOTSTRAP_ADMIN_PASSWORD
+    API_WG_INTERFACE API_WG_ENDPOINT API_AGENT_API_URL
   )
   for key in "${keys[@]}"; do
     if grep -qE "^(export[[:space:]]+)?${key}=" "$ENV_FILE"; then
@@ -133,8 +136,13 @@ ensure_env_file() {
       DB_URL) value="postgres://postgres@127.0.0.1:5432/$DB_NAME" ;;
       REDIS_URL) value="redis://127.0.0.1:6379" ;;
       API_PORT) value="3000" ;;
-      API_HOST) value="127.0.0.1" ;;
-      API_PUBLIC_URL) value="http://127.0.0.1:3000" ;;
+      # Devices enroll over the underlay and send heartbeats to 10.10.0.1 over the tunnel.
+      # In production a reverse proxy publishes only the enrollment routes (infra/README.md).
+      API_HOST) value="0.0.0.0" ;;
+      API_PUBLIC_URL) value="http://$(hub_underlay_address):3000" ;;
+      API_WG_INTERFACE) value="$HUB_IF" ;;
+      API_WG_ENDPOINT) value="$(hub_underlay_address):$HUB_PORT" ;;
+      API_AGENT_API_URL) value="http://${HUB_CIDR%/*}:3000/api/v1" ;;
       API_COOKIE_SECURE) value="false" ;;
       API_SECRET_KEY) value="$(openssl rand -base64 48 | tr -d '\n')" ;;
       API_BOOTSTRAP_ADMIN_EMAIL) value="admin@xspectre.local" ;;
@@ -232,9 +240,13 @@ cmd_start() {
   if api_ready; then
     die "something else already answers on port $API_PORT; stop it or change API_PORT in .env.local"
   fi
+  STARTED=()
+  if [[ -n "${API_WG_INTERFACE:-}" ]]; then
+    hub_up
+    STARTED+=(hub)
+  fi
 
   local api_log="$LOG_DIR/api.log" worker_log="$LOG_DIR/worker.log" console_log="$LOG_DIR/console.log"
-  STARTED=()
   start_service api "$api_log" node api/dist/main.js
   STARTED+=(api)
   start_service worker "$worker_log" node api/dist/worker.js
@@ -259,6 +271,9 @@ cmd_start() {
   fi
   echo "  API:          $api_url/api/v1"
   echo "  OpenAPI docs: $api_url/api/docs"
+  if [[ -n "${API_WG_INTERFACE:-}" ]]; then
+    echo "  WireGuard hub: $API_WG_INTERFACE, devices connect to ${API_WG_ENDPOINT:-?}"
+  fi
   if [[ -n "${API_BOOTSTRAP_ADMIN_EMAIL:-}" && -n "${API_BOOTSTRAP_ADMIN_PASSWORD:-}" ]]; then
     local body
     body="$(node -e 'process.stdout.write(JSON.stringify({ email: process.argv[1], password: process.argv[2] }))' \
