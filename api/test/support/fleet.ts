@@ -23,8 +23,12 @@ export async function startLabHub(): Promise<{ netns: string; interfaceName: str
       interfaceName: hub.name,
       publicKey: hub.publicKey,
       stop: async () => {
-        await hub.destroy();
-        await execa('ip', ['netns', 'delete', netns]);
+        try {
+          await hub.destroy();
+        } finally {
+          // Idempotent: a second stop (after a test already stopped the hub) finds nothing to delete.
+          await execa('ip', ['netns', 'delete', netns]).catch(() => undefined);
+        }
       },
     };
   } catch (error) {
