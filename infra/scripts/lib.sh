@@ -28,12 +28,16 @@ PRODUCT_APT_PACKAGES=(
 
 # Debian packages the test lab needs on top (`npm test`): userspace WireGuard (no kernel
 # module on these machines), network namespaces and ping for the tunnel tests, shellcheck
-# for bootstrap.sh.
+# for bootstrap.sh; the fleet lab (infra/lab): Docker engine and debootstrap for device
+# containers, ssh-keygen for light devices' host keys.
 LAB_APT_PACKAGES=(
   wireguard-go
   iproute2
   iputils-ping
   shellcheck
+  docker.io
+  debootstrap
+  openssh-client
 )
 
 PG_HOST=127.0.0.1

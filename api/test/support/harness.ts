@@ -75,12 +75,16 @@ export class TestApi {
     private readonly dropDb: () => Promise<void>,
   ) {}
 
-  static async start(overrides: Record<string, string> = {}): Promise<TestApi> {
+  /**
+   * `listen.host` '0.0.0.0' makes it reachable from the fleet lab's devices (default loopback only);
+   * `listen.port` a port picked beforehand (default any free one). baseUrl stays on 127.0.0.1.
+   */
+  static async start(overrides: Record<string, string> = {}, listen: { host?: string; port?: number } = {}): Promise<TestApi> {
     const db = await createTestDatabase();
     await runMigrations(db.url);
     const config = loadConfig(testEnv(db.url, overrides));
     const app = await createApp(config, createLogger('silent'));
-    await app.listen({ port: 0, host: '127.0.0.1' });
+    await app.listen({ port: listen.port ?? 0, host: listen.host ?? '127.0.0.1' });
     const address = app.getHttpServer().address() as { port: number };
     const sql = new pg.Pool({ connectionString: db.url, max: 2 });
     // Dropping the database (WITH FORCE) ends idle clients; that is expected, not a test failure.

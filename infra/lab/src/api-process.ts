@@ -1,0 +1,92 @@
+// `lab up` runs its own API (api/dist/main.js) over a database of its own, configured for the
+// lab's hub. (Tests start the API in-process with TestApi instead.)
+import { join } from 'node:path';
+import { must, sleep } from './exec.js';
+import { REPO_ROOT } from './names.js';
+import { isRunning, spawnDaemon, stopProcess, type ProcRef } from './processes.js';
+
+export const DB_ADMIN_URL = process.env.LAB_DB_ADMIN_URL ?? process.env.TEST_DB_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env.LAB_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+function checkDatabaseName(name: string): string {
+  if (!/^xspectre_lab_[0-9a-f]{6}$/.test(name)) throw new TypeError(`not a lab database name: ${name}`);
+  return name;
+}
+
+export function databaseUrl(name: string): string {
+  const url = new URL(DB_ADMIN_URL);
+  url.pathname = `/${checkDatabaseName(name)}`;
+  return url.toString();
+}
+
+export async function createDatabase(name: string): Promise<void> {
+  await must('psql', [DB_ADMIN_URL, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE "${checkDatabaseName(name)}"`]);
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  await must('psql', [DB_ADMIN_URL, '-v', 'ON_ERROR_STOP=1', '-qc', `DROP DATABASE IF EXISTS "${checkDatabaseName(name)}" WITH (FORCE)`]);
+}
+
+/** Migrates the database, starts `node api/dist/main.js` detached and waits for /health/ready (60 s). */
+export async function startApiProcess(options: {
+  labId: string;
+  port: number;
+  env: Record<string, string>;
+  logFile: string;
+}): Promise<ProcRef> {
+  const main = join(REPO_ROOT, 'api/dist/main.js');
+  const env = { ...process.env, ...options.env, XSPECTRE_LAB: options.labId };
+  await must(process.execPath, [join(REPO_ROOT, 'api/dist/db/migrate.js')], { env, cwd: REPO_ROOT, timeoutMs: 120_000 });
+  const pid = await spawnDaemon(process.execPath, [main], { logFile: options.logFile, env, cwd: REPO_ROOT });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ready = await fetch(`http://127.0.0.1:${options.port}/api/v1/health/ready`, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) return pid;
+    if (!(await isRunning(pid))) throw new Error(`the API exited during start-up (see ${options.logFile})`);
+    if (Date.now() > deadline) {
+      await stopProcess(pid, 15_000);
+      throw new Error(`the API was not ready within 60 s (see ${options.logFile})`);
+    }
+    await sleep(500);
+  }
+}
+
+/** A minimal operator client for `lab up`: log in, create an organization, a site and devices. */
+export class AdminClient {
+  private token = '';
+  constructor(private readonly baseUrl: string) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.baseUrl}/${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text.slice(0, 500)}`);
+    return JSON.parse(text) as T;
+  }
+
+  async login(email: string, password: string): Promise<void> {
+    this.token = (await this.call<{ accessToken: string }>('POST', 'auth/login', { email, password })).accessToken;
+  }
+
+  async createSite(name: string): Promise<{ organizationId: string; siteId: string }> {
+    const org = await this.call<{ id: string }>('POST', 'organizations', { name, kind: 'customer' });
+    const site = await this.call<{ id: string }>('POST', 'sites', { organizationId: org.id, name: 'Lab', timeZone: 'UTC' });
+    return { organizationId: org.id, siteId: site.id };
+  }
+
+  async createDevice(name: string, where: { organizationId: string; siteId: string }): Promise<{ id: string; claimCode: string }> {
+    const r = await this.call<{ device: { id: string }; claimCode: { code: string } }>('POST', 'devices', {
+      name,
+      ...where,
+      type: 'server',
+    });
+    return { id: r.device.id, claimCode: r.claimCode.code };
+  }
+}
