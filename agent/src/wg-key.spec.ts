@@ -9,7 +9,6 @@ import { parseWireGuardKey, readWireGuardPrivateKey, wireGuardPublicKey } from '
 
 const PRIVATE = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
 const PUBLIC = 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=';
-const hasWg = spawnSync('wg', ['--version'], { stdio: 'ignore' }).status === 0;
 
 describe('wireGuardPublicKey', () => {
   it('derives the public key (test vector)', () => {
@@ -17,7 +16,8 @@ describe('wireGuardPublicKey', () => {
     expect(wireGuardPublicKey(`${PRIVATE}\n`)).toBe(PUBLIC);
   });
 
-  it.skipIf(!hasWg)('agrees with `wg pubkey` on random keys', () => {
+  // wireguard-tools is a product package that `npm test` installs: a missing `wg` fails here.
+  it('agrees with `wg pubkey` on random keys', () => {
     for (let i = 0; i < 5; i++) {
       const raw = randomBytes(32);
       // wg genkey clamps; X25519 clamps on use, so any 32 bytes are a valid private key.
