@@ -55,9 +55,9 @@ export interface DeviceContext {
 
 const ADDRESS_LINE = /^\s*Address\s*=\s*([0-9.]+)\/(\d+)\s*$/m;
 
-export class LightDevice implements LabDevice {
-  readonly kind = 'light';
-  constructor(private readonly ctx: DeviceContext) {}
+/** What both flavours read from their record. */
+abstract class RecordedDevice {
+  constructor(protected readonly ctx: DeviceContext) {}
 
   get name() {
     return this.ctx.record.name;
@@ -65,14 +65,19 @@ export class LightDevice implements LabDevice {
   get netns() {
     return this.ctx.record.netns;
   }
-  get container() {
-    return undefined;
-  }
   get underlayAddress() {
     return this.ctx.record.underlayAddress;
   }
   get overlayAddress() {
     return this.ctx.record.overlayAddress;
+  }
+}
+
+export class LightDevice extends RecordedDevice implements LabDevice {
+  readonly kind = 'light';
+
+  get container() {
+    return undefined;
   }
 
   /** The device's config root: agent.conf, state/, wg0.conf, wg0.key, its SSH host key, logs (all 0600). */
@@ -191,24 +196,11 @@ export class LightDevice implements LabDevice {
   }
 }
 
-export class ContainerDevice implements LabDevice {
+export class ContainerDevice extends RecordedDevice implements LabDevice {
   readonly kind = 'container';
-  constructor(private readonly ctx: DeviceContext) {}
 
-  get name() {
-    return this.ctx.record.name;
-  }
-  get netns() {
-    return this.ctx.record.netns;
-  }
   get container() {
     return this.ctx.record.container;
-  }
-  get underlayAddress() {
-    return this.ctx.record.underlayAddress;
-  }
-  get overlayAddress() {
-    return this.ctx.record.overlayAddress;
   }
 
   exec(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
