@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ClaimCodeTextSchema, DeviceTypeSchema } from './devices.js';
+import { DockerReportSchema, JournalGapSchema, ServiceStateSchema, SystemMetricsSchema } from './telemetry.js';
 
 /** Every agent message names the protocol version it speaks; changes are additive. */
 export const AGENT_PROTOCOL_VERSION = 1;
@@ -92,6 +93,13 @@ export const HeartbeatSchema = z
     sentAt: z.iso.datetime({ offset: true }),
     agentVersion: Text(40),
     uptimeSeconds: z.number().min(0),
+    // Telemetry (all optional, so protocol 1 agents without it stay valid).
+    metrics: SystemMetricsSchema.optional(),
+    services: z.array(ServiceStateSchema).max(2000).optional(),
+    docker: DockerReportSchema.optional(),
+    /** Sent at start and whenever it changed. */
+    inventory: HardwareFactsSchema.optional(),
+    journalGap: JournalGapSchema.optional(),
   })
   .strict();
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;

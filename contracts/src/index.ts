@@ -7,3 +7,4 @@ export * from './audit.js';
 export * from './health.js';
 export * from './devices.js';
 export * from './agent.js';
+export * from './telemetry.js';

@@ -6,8 +6,8 @@ import { Database } from '../db/database.js';
 export class HeartbeatsRepository {
   constructor(private readonly db: Database) {}
 
-  /** Inserts what is new; (device, sequence) already stored counts as a duplicate. Returns the number inserted. */
-  async insertNew(deviceId: string, heartbeats: Heartbeat[], receivedAt: Date): Promise<number> {
+  /** Inserts what is new; (device, sequence) already stored counts as a duplicate. Returns the sequences inserted. */
+  async insertNew(deviceId: string, heartbeats: Heartbeat[], receivedAt: Date): Promise<Set<number>> {
     const inserted: Array<{ sequence: string }> = await this.db.manager().query(
       `INSERT INTO device_heartbeats (device_id, sequence, sent_at, received_at, uptime_seconds, agent_version)
        SELECT $1, h.sequence, h.sent_at, $2, h.uptime, h.agent_version
@@ -22,7 +22,7 @@ export class HeartbeatsRepository {
         ),
       ],
     );
-    return inserted.length;
+    return new Set(inserted.map((row) => Number(row.sequence)));
   }
 
   /** Returns the highest sequence stored for the device, so an agent that lost its state can resync. */

@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Heartbeat, HeartbeatAck } from '@xspectre/contracts';
+import type { Heartbeat, HeartbeatAck, SystemMetrics } from '@xspectre/contracts';
+import { TelemetryRepository } from '../telemetry/telemetry.repository.js';
+import { sampleTime, toMetricSample } from '../telemetry/metric-sample.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { HeartbeatsRepository } from './heartbeats.repository.js';
@@ -9,6 +11,7 @@ export class HeartbeatsService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly heartbeats: HeartbeatsRepository,
+    private readonly telemetry: TelemetryRepository,
   ) {}
 
   /** Idempotent on (device, sequence): a replayed batch is acknowledged again without new rows. */
@@ -20,7 +23,24 @@ export class HeartbeatsService {
         `heartbeat ${foreign.sequence} names device ${foreign.deviceId}, but the credential is of ${deviceId}`,
       );
     const now = new Date();
-    const accepted = await this.heartbeats.insertNew(deviceId, batch, now);
+    const inserted = await this.heartbeats.insertNew(deviceId, batch, now);
+    const accepted = inserted.size;
+    const fresh = batch.filter((h) => inserted.has(h.sequence));
+    // Only new heartbeats add samples: a replayed batch never writes a row twice.
+    await this.telemetry.insertSamples(
+      deviceId,
+      fresh.filter((h): h is Heartbeat & { metrics: SystemMetrics } => h.metrics !== undefined).map((h) => toMetricSample(h, now)),
+    );
+    const newestWithTelemetry = fresh.filter((h) => h.metrics || h.services || h.docker).sort((a, b) => b.sequence - a.sequence)[0];
+    if (newestWithTelemetry) {
+      await this.telemetry.upsertLatest(deviceId, {
+        sequence: newestWithTelemetry.sequence,
+        sampledAt: sampleTime(newestWithTelemetry.sentAt, now),
+        metrics: newestWithTelemetry.metrics ?? null,
+        services: newestWithTelemetry.services ?? null,
+        docker: newestWithTelemetry.docker ?? null,
+      });
+    }
     const newest = batch.reduce((a, b) => (b.sequence > a.sequence ? b : a));
     const lastSequence = await this.heartbeats.touchDevice(deviceId, now, newest.sequence, newest.agentVersion);
     return {

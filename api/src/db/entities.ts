@@ -10,6 +10,7 @@ import { DeviceEntity } from '../devices/device.entity.js';
 import { ClaimCodeEntity } from '../devices/claim-code.entity.js';
 import { OverlayLeaseEntity } from '../hub/overlay-lease.entity.js';
 import { DeviceHeartbeatEntity } from '../agent-api/device-heartbeat.entity.js';
+import { DeviceTelemetryEntity } from '../telemetry/device-telemetry.entity.js';
 
 export const ENTITIES = [
   UserEntity,
@@ -24,4 +25,5 @@ export const ENTITIES = [
   ClaimCodeEntity,
   OverlayLeaseEntity,
   DeviceHeartbeatEntity,
+  DeviceTelemetryEntity,
 ];

@@ -15,6 +15,7 @@ import { ClaimCodesRepository } from './claim-codes.repository.js';
 import { DevicesController } from './devices.controller.js';
 import { DevicesRepository } from './devices.repository.js';
 import { DevicesService } from './devices.service.js';
+import { TelemetryRepository } from '../telemetry/telemetry.repository.js';
 
 /**
  * Devices, claim codes, enrollment, the hub and the agent API: one module because they share
@@ -34,6 +35,7 @@ import { DevicesService } from './devices.service.js';
     HeartbeatsService,
     HeartbeatsRepository,
     DeviceAuthenticator,
+    TelemetryRepository,
   ],
   exports: [DeviceAuthenticator, DevicesService, HubService],
 })

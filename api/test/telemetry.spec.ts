@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Heartbeat } from '@xspectre/contracts';
+import { TestApi } from './support/harness.js';
+import { enrollBody, startLabHub } from './support/fleet.js';
+
+/** Telemetry carried by heartbeats, stored through the real enrollment and heartbeat routes. */
+describe('telemetry ingestion', () => {
+  let hub: Awaited<ReturnType<typeof startLabHub>>;
+  let api: TestApi;
+  let deviceId: string;
+  let credential: string;
+
+  const metrics = (cpu: number) => ({
+    cpuPercent: cpu,
+    load: [0.2, 0.1, 0.05] as [number, number, number],
+    memory: { totalBytes: 4e9, usedBytes: 1e9, swapTotalBytes: 0, swapUsedBytes: 0 },
+    mounts: [{ mountpoint: '/', device: '/dev/vda1', fsType: 'ext4', totalBytes: 1000, usedBytes: 250, inodesTotal: 100, inodesUsed: 5 }],
+    network: [{ name: 'eth0', rxBytes: 10, txBytes: 20, rxBytesPerSecond: 100, txBytesPerSecond: 50 }],
+  });
+  const hb = (sequence: number, extra: Partial<Heartbeat> = {}): Heartbeat => ({
+    protocolVersion: 1,
+    deviceId,
+    sequence,
+    sentAt: new Date().toISOString(),
+    agentVersion: '0.1.0',
+    uptimeSeconds: 60,
+    ...extra,
+  });
+  const samples = async () =>
+    (
+      await api.sql.query(
+        'SELECT tableoid::regclass::text AS part, sequence::int, cpu_percent, disk_used_percent_max, sampled_at FROM metric_samples WHERE device_id = $1 ORDER BY sequence',
+        [deviceId],
+      )
+    ).rows;
+
+  beforeAll(async () => {
+    hub = await startLabHub();
+    api = await TestApi.start({ API_WG_INTERFACE: hub.interfaceName, API_WG_NETNS: hub.netns, API_AGENT_SOURCE_CHECK: 'false' });
+    const admin = await api.adminToken();
+    const org = await api.request('POST', 'organizations', { token: admin, body: { name: 'Telemetry Co', kind: 'customer' } });
+    const site = await api.request('POST', 'sites', { token: admin, body: { organizationId: org.body.id, name: 'HQ', timeZone: 'UTC' } });
+    const device = await api.request('POST', 'devices', {
+      token: admin,
+      body: { name: 'tm-1', organizationId: org.body.id, siteId: site.body.id, type: 'scanner' },
+    });
+    const enrolled = await api.request('POST', 'enroll', { body: enrollBody(device.body.claimCode.code) });
+    deviceId = enrolled.body.deviceId;
+    credential = enrolled.body.deviceCredential;
+  });
+  afterAll(async () => {
+    await api?.stop();
+    await hub?.stop();
+  });
+
+  it("stores a sample per new heartbeat in the day's partition, and the latest state", async () => {
+    const services = [{ unit: 'ssh.service', activeState: 'active', subState: 'running', since: new Date().toISOString(), watched: true }];
+    const r = await api.request('POST', 'agent/heartbeats', {
+      token: credential,
+      body: hb(1, { metrics: metrics(10), services, docker: { status: 'not_installed' } }),
+    });
+    expect(r.status).toBe(200);
+    const rows = await samples();
+    expect(rows).toHaveLength(1);
+    const day = new Date().toISOString().slice(0, 10).replaceAll('-', '');
+    expect(rows[0]).toMatchObject({ part: `metric_samples_${day}`, sequence: 1, cpu_percent: 10, disk_used_percent_max: 25 });
+    const latest = await api.sql.query('SELECT sequence::int, metrics, services, docker FROM device_telemetry WHERE device_id = $1', [
+      deviceId,
+    ]);
+    expect(latest.rows[0]).toMatchObject({ sequence: 1, services, docker: { status: 'not_installed' } });
+  });
+
+  it('a replayed batch adds no rows; an older heartbeat never overwrites the latest state', async () => {
+    await api.request('POST', 'agent/heartbeats', {
+      token: credential,
+      body: { heartbeats: [hb(3, { metrics: metrics(30) }), hb(2, { metrics: metrics(20) })] },
+    });
+    const replay = await api.request('POST', 'agent/heartbeats', {
+      token: credential,
+      body: { heartbeats: [hb(2, { metrics: metrics(99) }), hb(3, { metrics: metrics(99) })] },
+    });
+    expect(replay.body).toMatchObject({ accepted: 0, duplicates: 2 });
+    expect((await samples()).map((s) => [s.sequence, s.cpu_percent])).toEqual([
+      [1, 10],
+      [2, 20],
+      [3, 30],
+    ]);
+    const latest = await api.sql.query('SELECT sequence::int, metrics FROM device_telemetry WHERE device_id = $1', [deviceId]);
+    expect(latest.rows[0].sequence).toBe(3);
+    expect(latest.rows[0].metrics.cpuPercent).toBe(30);
+  });
+
+  it("uses the arrival time when the agent's clock is far off", async () => {
+    const before = Date.now();
+    await api.request('POST', 'agent/heartbeats', {
+      token: credential,
+      body: hb(4, { sentAt: '2030-01-01T00:00:00Z', metrics: metrics(40) }),
+    });
+    const row = (await samples()).find((s) => s.sequence === 4)!;
+    expect(row.sampled_at.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    expect(row.sampled_at.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+  });
+
+  it('refuses bad telemetry, naming the field, and stores nothing of it', async () => {
+    const before = (await samples()).length;
+    const hot = await api.request('POST', 'agent/heartbeats', { token: credential, body: hb(5, { metrics: { ...metrics(150) } }) });
+    expect(hot.status).toBe(400);
+    expect(hot.body.errors.map((e: { path: string }) => e.path)).toContain('body.metrics.cpuPercent');
+    const typo = await api.request('POST', 'agent/heartbeats', {
+      token: credential,
+      body: { ...hb(5), metrics: { ...metrics(1), cpu: 1 } },
+    });
+    expect(typo.body.detail).toMatch(/unknown field\(s\): cpu/);
+    const wrongDocker = await api.request('POST', 'agent/heartbeats', {
+      token: credential,
+      body: hb(5, { docker: { status: 'maybe' } as never }),
+    });
+    expect(wrongDocker.status).toBe(400);
+    const huge = await api.request('POST', 'agent/heartbeats', {
+      token: credential,
+      body: { heartbeats: Array.from({ length: 100_000 }, (_, i) => hb(10 + i)) },
+    });
+    expect([413, 400]).toContain(huge.status);
+    const tooMany = await api.request('POST', 'agent/heartbeats', {
+      token: credential,
+      body: { heartbeats: Array.from({ length: 1001 }, (_, i) => hb(10 + i)) },
+    });
+    expect(tooMany.status).toBe(400);
+    expect((await samples()).length).toBe(before);
+    const { rows } = await api.sql.query('SELECT count(*)::int AS n FROM device_heartbeats WHERE device_id = $1 AND sequence >= 5', [
+      deviceId,
+    ]);
+    expect(rows[0].n).toBe(0);
+  });
+});

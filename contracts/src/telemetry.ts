@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+/** Telemetry a heartbeat may carry (the telemetry issue). Every field is optional: additive to protocol 1. */
+const Text = (max: number) => z.string().max(max).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const Percent = z.number().min(0).max(100);
+
+export const SystemMetricsSchema = z
+  .object({
+    cpuPercent: Percent,
+    load: z.tuple([z.number().min(0), z.number().min(0), z.number().min(0)]),
+    memory: z.object({ totalBytes: Count, usedBytes: Count, swapTotalBytes: Count, swapUsedBytes: Count }).strict(),
+    mounts: z
+      .array(
+        z
+          .object({
+            mountpoint: Text(512),
+            device: Text(512),
+            fsType: Text(64),
+            totalBytes: Count,
+            usedBytes: Count,
+            inodesTotal: Count,
+            inodesUsed: Count,
+          })
+          .strict(),
+      )
+      .max(256),
+    network: z
+      .array(
+        z
+          .object({
+            name: Text(64),
+            rxBytes: Count,
+            txBytes: Count,
+            rxBytesPerSecond: z.number().min(0),
+            txBytesPerSecond: z.number().min(0),
+          })
+          .strict(),
+      )
+      .max(256),
+  })
+  .strict();
+export type SystemMetrics = z.infer<typeof SystemMetricsSchema>;
+
+export const ServiceStateSchema = z
+  .object({
+    unit: Text(256),
+    activeState: Text(32),
+    subState: Text(32),
+    since: z.iso.datetime({ offset: true }).nullable(),
+    watched: z.boolean().describe('on the configured watch list (else reported because it failed)'),
+  })
+  .strict();
+export type ServiceState = z.infer<typeof ServiceStateSchema>;
+
+export const ContainerStateSchema = z
+  .object({
+    id: Text(128),
+    name: Text(256),
+    image: Text(512),
+    state: Text(32),
+    health: Text(32).nullable(),
+    restartCount: Count,
+    cpuPercent: z.number().min(0).nullable(),
+    memoryBytes: Count.nullable(),
+  })
+  .strict();
+export type ContainerState = z.infer<typeof ContainerStateSchema>;
+
+/** Docker absent is a state, not an error. */
+export const DockerReportSchema = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('ok'), containers: z.array(ContainerStateSchema).max(1000) }).strict(),
+  z.object({ status: z.literal('not_installed') }).strict(),
+  z.object({ status: z.literal('error'), error: Text(500) }).strict(),
+]);
+export type DockerReport = z.infer<typeof DockerReportSchema>;
+
+/** The agent's journal dropped its oldest heartbeats (full disk budget): the API records the gap. */
+export const JournalGapSchema = z.object({ fromSequence: Count, toSequence: Count, droppedCount: Count }).strict();
