@@ -106,6 +106,30 @@ describe('maintenance worker', () => {
     expect(rows[0].details).toEqual({ firstBrokenId: '1', reason: result.reason });
   });
 
+  it('keeps metric partitions a week ahead and drops days past the retention', async () => {
+    // The hourly schedule also runs once at start; wait for it so the two runs cannot race.
+    const deadline = Date.now() + 15_000;
+    while (!(await worker.queue.getJobs(['completed'])).some((j) => j.name === MaintenanceJob.MetricPartitions)) {
+      if (Date.now() > deadline) throw new Error('the scheduled partition job never ran');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await sql.query(
+      `CREATE TABLE metric_samples_20200101 PARTITION OF metric_samples FOR VALUES FROM ('2020-01-01 00:00Z') TO ('2020-01-02 00:00Z')`,
+    );
+    const result = await run<{ created: number; dropped: string[] }>(MaintenanceJob.MetricPartitions);
+    expect(result.dropped).toEqual(['metric_samples_20200101']);
+    const { rows } = await sql.query(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'metric_samples'`,
+    );
+    const names = rows.map((r: { name: string }) => r.name);
+    const day = (offset: number) =>
+      `metric_samples_${new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '')}`;
+    expect(names).toEqual(expect.arrayContaining([day(0), day(7)]));
+    expect(names).not.toContain('metric_samples_20200101');
+    const schedulers = Object.fromEntries((await worker.queue.getJobSchedulers()).map((s) => [s.name, s]));
+    expect(schedulers[MaintenanceJob.MetricPartitions]?.every).toBe(3600_000);
+  });
+
   it('fails an unknown job at once, without retries', async () => {
     await expect(run('maintenance.no-such-job')).rejects.toThrow(/unknown maintenance job "maintenance.no-such-job"/);
     const [failed] = await worker.queue.getJobs(['failed']);

@@ -76,6 +76,13 @@ const EnvSchema = z
     API_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
     API_AGENT_DIST_DIR: z.string().optional().describe('folder with bootstrap.sh, xspectre-agent and xspectre-agent.sha256'),
     API_AGENT_SOURCE_CHECK: bool.default(true).describe('agent requests must come from the device overlay address'),
+    API_METRICS_RETENTION_DAYS: z.coerce
+      .number()
+      .int()
+      .min(2)
+      .max(3650)
+      .default(90)
+      .describe('metric samples older than this are dropped (whole days)'),
   })
   .refine((e) => e.API_LOGIN_LOCK_AFTER > e.API_LOGIN_BACKOFF_AFTER, {
     message: 'API_LOGIN_LOCK_AFTER must be greater than API_LOGIN_BACKOFF_AFTER',

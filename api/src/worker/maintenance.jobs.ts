@@ -7,19 +7,22 @@ export const MAINTENANCE_QUEUE = 'maintenance';
 export const MaintenanceJob = {
   PurgeSessions: 'maintenance.purge-sessions',
   VerifyAuditChain: 'maintenance.verify-audit-chain',
+  MetricPartitions: 'maintenance.metric-partitions',
 } as const;
 export type MaintenanceJobName = (typeof MaintenanceJob)[keyof typeof MaintenanceJob];
 
-/** What each job carries. Both jobs are parameterless today; scheduled runs enqueue `{}`. */
+/** What each job carries. All jobs are parameterless today; scheduled runs enqueue `{}`. */
 export interface MaintenancePayloads {
   [MaintenanceJob.PurgeSessions]: Record<string, never>;
   [MaintenanceJob.VerifyAuditChain]: Record<string, never>;
+  [MaintenanceJob.MetricPartitions]: Record<string, never>;
 }
 
 /** What each job returns (stored by BullMQ as the job's return value). */
 export interface MaintenanceResults {
   [MaintenanceJob.PurgeSessions]: { purged: number };
   [MaintenanceJob.VerifyAuditChain]: AuditVerifyResponse;
+  [MaintenanceJob.MetricPartitions]: { created: number; dropped: string[] };
 }
 
 export type MaintenancePayload = MaintenancePayloads[MaintenanceJobName];

@@ -1,8 +1,13 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { MetricPartitionsRepository } from '../telemetry/metric-partitions.repository.js';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { AuditService } from '../audit/audit.service.js';
 import { SessionsRepository } from '../auth/sessions.repository.js';
 import { MaintenanceJob, type MaintenanceResult, type MaintenanceResults } from './maintenance.jobs.js';
+
+/** Day partitions kept ready ahead of today, so inserts never find a missing partition. */
+export const METRIC_PARTITIONS_AHEAD_DAYS = 7;
 
 /** Ended sessions are kept this long so recent logouts and revocations can still be investigated. */
 export const SESSION_RETENTION_MS = 7 * 24 * 3600 * 1000;
@@ -15,6 +20,8 @@ export class MaintenanceProcessor {
   constructor(
     private readonly sessions: SessionsRepository,
     private readonly audit: AuditService,
+    private readonly partitions: MetricPartitionsRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   process(job: Pick<Job, 'name'>): Promise<MaintenanceResult> {
@@ -23,6 +30,8 @@ export class MaintenanceProcessor {
         return this.purgeSessions();
       case MaintenanceJob.VerifyAuditChain:
         return this.verifyAuditChain();
+      case MaintenanceJob.MetricPartitions:
+        return this.maintainMetricPartitions();
       default:
         // Unrecoverable: retrying cannot teach this worker a job it does not know.
         throw new UnrecoverableError(`unknown maintenance job "${job.name}" (known: ${Object.values(MaintenanceJob).join(', ')})`);
@@ -32,6 +41,13 @@ export class MaintenanceProcessor {
   private async purgeSessions(): Promise<MaintenanceResults[typeof MaintenanceJob.PurgeSessions]> {
     const purged = await this.sessions.purgeExpired(new Date(Date.now() - SESSION_RETENTION_MS));
     return { purged };
+  }
+
+  private async maintainMetricPartitions(): Promise<MaintenanceResults[typeof MaintenanceJob.MetricPartitions]> {
+    const created = await this.partitions.ensureAhead(METRIC_PARTITIONS_AHEAD_DAYS);
+    const dropped = await this.partitions.dropOlderThan(new Date(Date.now() - this.config.API_METRICS_RETENTION_DAYS * 24 * 3600 * 1000));
+    if (created || dropped.length) this.logger.log({ msg: 'metric partitions maintained', created, dropped });
+    return { created, dropped };
   }
 
   private async verifyAuditChain(): Promise<MaintenanceResults[typeof MaintenanceJob.VerifyAuditChain]> {

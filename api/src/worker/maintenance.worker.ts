@@ -55,6 +55,12 @@ export class MaintenanceWorker {
     try {
       // Upserts are idempotent: every worker start (re)writes the same two schedules.
       await queue.upsertJobScheduler(MaintenanceJob.PurgeSessions, { every: 3600_000 }, { name: MaintenanceJob.PurgeSessions, data: {} });
+      // Hourly is cheap (a no-op most runs) and survives a worker that was down at midnight.
+      await queue.upsertJobScheduler(
+        MaintenanceJob.MetricPartitions,
+        { every: 3600_000 },
+        { name: MaintenanceJob.MetricPartitions, data: {} },
+      );
       await queue.upsertJobScheduler(
         MaintenanceJob.VerifyAuditChain,
         { pattern: '30 3 * * *', tz: 'UTC' },

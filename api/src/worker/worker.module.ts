@@ -6,6 +6,7 @@ import { ConfigModule } from '../config/config.module.js';
 import { DatabaseModule } from '../db/database.module.js';
 import { RedisModule } from '../redis/redis.module.js';
 import { MaintenanceProcessor } from './maintenance.processor.js';
+import { MetricPartitionsRepository } from '../telemetry/metric-partitions.repository.js';
 
 /**
  * The worker process's modules: no HTTP, and deliberately not AuthModule/UsersModule, whose
@@ -17,7 +18,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [ConfigModule.register(config), DatabaseModule, RedisModule, AuditModule],
-      providers: [SessionsRepository, MaintenanceProcessor],
+      providers: [SessionsRepository, MetricPartitionsRepository, MaintenanceProcessor],
       exports: [MaintenanceProcessor],
     };
   }

@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { Database } from '../db/database.js';
+
+const PARTITION_NAME = /^metric_samples_(\d{4})(\d{2})(\d{2})$/;
+
+/** Day partitions of metric_samples: created ahead of time, dropped after the retention. */
+@Injectable()
+export class MetricPartitionsRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Creates the partitions from yesterday to `daysAhead` days ahead; returns how many were new. */
+  async ensureAhead(daysAhead: number): Promise<number> {
+    const rows: Array<{ created: number }> = await this.db
+      .manager()
+      .query(`SELECT ensure_metric_partitions((now() AT TIME ZONE 'UTC')::date - 1, $1) AS created`, [daysAhead + 2]);
+    return rows[0]?.created ?? 0;
+  }
+
+  /** Drops whole days older than the retention (dropping a partition is instant, unlike DELETE). */
+  async dropOlderThan(cutoff: Date): Promise<string[]> {
+    const rows: Array<{ name: string }> = await this.db.manager().query(
+      `SELECT c.relname AS name FROM pg_inherits i
+         JOIN pg_class c ON c.oid = i.inhrelid
+         JOIN pg_class p ON p.oid = i.inhparent
+        WHERE p.relname = 'metric_samples'`,
+    );
+    const dropped: string[] = [];
+    for (const { name } of rows) {
+      const m = PARTITION_NAME.exec(name);
+      if (!m) continue;
+      const dayEnd = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + 1));
+      if (dayEnd > cutoff) continue;
+      await this.db.manager().query(`DROP TABLE "${name}"`);
+      dropped.push(name);
+    }
+    return dropped;
+  }
+}
