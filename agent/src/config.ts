@@ -38,6 +38,11 @@ export const AgentConfigSchema = z.object({
   hubEndpoint: z.string(),
   modules: z.object({ docker: z.boolean(), scanner: z.boolean(), backups: z.enum(['off', 'file', 'full', 'hybrid']) }),
   enrolledAt: z.iso.datetime({ offset: true }),
+  /** Systemd units reported in every heartbeat (failed units are reported anyway). */
+  watchUnits: z
+    .array(z.string().regex(/^[A-Za-z0-9:_.@\\-]{1,256}$/, 'must be a systemd unit name'))
+    .max(500)
+    .optional(),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 

@@ -1,4 +1,5 @@
 import { AGENT_PROTOCOL_VERSION, HeartbeatAckSchema, HeartbeatSchema, type Heartbeat, type HeartbeatAck } from '@xspectre/contracts';
+import type { Telemetry } from './collectors/telemetry.js';
 import type { AgentConfig } from './config.js';
 import { printable } from './errors.js';
 import { apiEndpoint, postJson } from './http.js';
@@ -8,8 +9,9 @@ export const HEARTBEAT_TIMEOUT_MS = 10_000;
 export const MIN_INTERVAL_SECONDS = 5;
 export const MAX_INTERVAL_SECONDS = 3600;
 
-export function buildHeartbeat(deviceId: string, sequence: number, now: Date, uptimeSeconds: number): Heartbeat {
+export function buildHeartbeat(deviceId: string, sequence: number, now: Date, uptimeSeconds: number, telemetry: Telemetry = {}): Heartbeat {
   return HeartbeatSchema.parse({
+    ...telemetry,
     protocolVersion: AGENT_PROTOCOL_VERSION,
     deviceId,
     sequence,

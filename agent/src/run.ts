@@ -5,6 +5,11 @@ import { parseFlags } from './args.js';
 import type { CliContext } from './cli-context.js';
 import { loadAgentConfig, resolvePaths, type AgentConfig } from './config.js';
 import { errorMessage, ExitCode } from './errors.js';
+import { DEFAULT_DOCKER_SOCKET, DockerCollector } from './collectors/docker.js';
+import { InventoryTracker } from './collectors/inventory.js';
+import { ServicesCollector } from './collectors/services.js';
+import { SystemCollector } from './collectors/system.js';
+import { telemetrySource, type TelemetrySource } from './collectors/telemetry.js';
 import { buildHeartbeat, HeartbeatRejectedError, jitteredDelayMs, sendHeartbeat } from './heartbeat.js';
 import { ApiUnreachableError } from './http.js';
 import { jsonLogger, type Logger } from './log.js';
@@ -35,6 +40,15 @@ export async function runCommand(argv: readonly string[], ctx: CliContext): Prom
     now: ctx.now,
     uptimeSeconds: () => os.uptime(),
     send: sendHeartbeat,
+    telemetry: telemetrySource(
+      {
+        metrics: new SystemCollector(),
+        services: new ServicesCollector(config.watchUnits ?? [], log),
+        docker: new DockerCollector(ctx.env.XSPECTRE_DOCKER_SOCKET?.trim() || DEFAULT_DOCKER_SOCKET),
+        inventory: new InventoryTracker(paths.stateDir),
+      },
+      log,
+    ),
   });
   return ExitCode.OK;
 }
@@ -48,6 +62,8 @@ export interface HeartbeatLoopDeps {
   now: () => Date;
   uptimeSeconds: () => number;
   send: (config: AgentConfig, heartbeat: Heartbeat, signal: AbortSignal) => Promise<HeartbeatAck>;
+  /** Metrics, services, Docker and inventory for each heartbeat (none when absent). */
+  telemetry?: TelemetrySource;
   random?: () => number;
   /** Waits between heartbeats; resolves early when `signal` aborts. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -73,6 +89,7 @@ export async function heartbeatLoop(deps: HeartbeatLoopDeps): Promise<AgentState
   });
 
   while (!shutdown.aborted) {
+    const collected = deps.telemetry ? await deps.telemetry.collect() : null;
     state = takeSequence(state);
     await store.save(state);
     const sequence = state.sequence;
@@ -85,10 +102,11 @@ export async function heartbeatLoop(deps: HeartbeatLoopDeps): Promise<AgentState
     shutdown.addEventListener('abort', onShutdown, { once: true });
     if (shutdown.aborted) onShutdown();
     try {
-      const heartbeat = buildHeartbeat(config.deviceId, sequence, deps.now(), deps.uptimeSeconds());
+      const heartbeat = buildHeartbeat(config.deviceId, sequence, deps.now(), deps.uptimeSeconds(), collected?.telemetry);
       const ack = await deps.send(config, heartbeat, request.signal);
       state = recordAck(state, sequence, ack, deps.now());
       await store.save(state);
+      await collected?.acknowledged().catch((err: unknown) => log.warn('cannot record the sent inventory', { error: errorMessage(err) }));
       intervalSeconds = ack.heartbeatIntervalSeconds;
       log.info('heartbeat acknowledged', { sequence, accepted: ack.accepted, duplicates: ack.duplicates, lastSequence: ack.lastSequence });
     } catch (err) {

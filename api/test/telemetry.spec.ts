@@ -132,4 +132,20 @@ describe('telemetry ingestion', () => {
     ]);
     expect(rows[0].n).toBe(0);
   });
+
+  it('records coming online once, shows online/offline from the last heartbeat, and lists the transitions', async () => {
+    const admin = await api.adminToken();
+    const view = await api.request('GET', `devices/${deviceId}`, { token: admin });
+    expect(view.body.connectivity).toBe('online');
+    const events = await api.request('GET', `devices/${deviceId}/connectivity`, { token: admin });
+    expect(events.body.items.map((e: { state: string }) => e.state)).toEqual(['online']);
+    // Three missed intervals (30 s each by default) later the device shows as offline.
+    await api.sql.query(`UPDATE devices SET last_heartbeat_at = now() - interval '91 seconds' WHERE id = $1`, [deviceId]);
+    expect((await api.request('GET', `devices/${deviceId}`, { token: admin })).body.connectivity).toBe('offline');
+    await api.sql.query(`INSERT INTO device_connectivity_events (device_id, state, at) VALUES ($1, 'offline', now())`, [deviceId]);
+    await api.request('POST', 'agent/heartbeats', { token: credential, body: hb(50) });
+    const after = await api.request('GET', `devices/${deviceId}/connectivity`, { token: admin });
+    expect(after.body.items.map((e: { state: string }) => e.state)).toEqual(['online', 'offline', 'online']);
+    expect((await api.request('GET', `devices/${deviceId}/connectivity?limit=0`, { token: admin })).status).toBe(400);
+  });
 });

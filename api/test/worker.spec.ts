@@ -130,6 +130,37 @@ describe('maintenance worker', () => {
     expect(schedulers[MaintenanceJob.MetricPartitions]?.every).toBe(3600_000);
   });
 
+  it('marks a device offline once, three intervals after its last heartbeat', async () => {
+    const { rows: orgs } = await sql.query(`INSERT INTO organizations (name, kind) VALUES ('Offline Co', 'customer') RETURNING id`);
+    const { rows: sites } = await sql.query(`INSERT INTO sites (organization_id, name, time_zone) VALUES ($1, 'S', 'UTC') RETURNING id`, [
+      orgs[0].id,
+    ]);
+    const insertDevice = async (name: string, lastSeen: string) =>
+      (
+        await sql.query(
+          `INSERT INTO devices (name, organization_id, site_id, type, status, last_heartbeat_at) VALUES ($1, $2, $3, 'server', 'active', now() - $4::interval) RETURNING id`,
+          [name, orgs[0].id, sites[0].id, lastSeen],
+        )
+      ).rows[0].id as string;
+    const silent = await insertDevice('silent', '10 minutes');
+    const alive = await insertDevice('alive', '10 seconds');
+    for (const id of [silent, alive])
+      await sql.query(`INSERT INTO device_connectivity_events (device_id, state, at) VALUES ($1, 'online', now() - interval '1 hour')`, [
+        id,
+      ]);
+
+    const first = await run<{ wentOffline: string[] }>(MaintenanceJob.DetectOffline);
+    expect(first.wentOffline).toContain(silent);
+    expect(first.wentOffline).not.toContain(alive);
+    expect((await run<{ wentOffline: string[] }>(MaintenanceJob.DetectOffline)).wentOffline).not.toContain(silent);
+    const { rows } = await sql.query(
+      `SELECT state, extract(epoch FROM (e.at - d.last_heartbeat_at))::int AS after FROM device_connectivity_events e JOIN devices d ON d.id = e.device_id WHERE e.device_id = $1 ORDER BY e.at`,
+      [silent],
+    );
+    expect(rows.map((r: { state: string }) => r.state)).toEqual(['online', 'offline']);
+    expect(rows[1].after).toBe(90);
+  });
+
   it('fails an unknown job at once, without retries', async () => {
     await expect(run('maintenance.no-such-job')).rejects.toThrow(/unknown maintenance job "maintenance.no-such-job"/);
     const [failed] = await worker.queue.getJobs(['failed']);

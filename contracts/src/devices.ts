@@ -31,6 +31,9 @@ export const DeviceSchema = z.object({
   agentVersion: z.string().nullable(),
   enrolledAt: z.string().nullable(),
   lastHeartbeatAt: z.string().nullable(),
+  connectivity: z
+    .enum(['online', 'offline', 'never_seen'])
+    .describe('offline after three missed heartbeat intervals; only active devices are online'),
   tunnel: TunnelStateSchema,
   createdAt: z.string(),
 });
@@ -77,3 +80,6 @@ export const ListClaimCodesQuerySchema = PageQuerySchema.extend({
   status: z.enum(['active', 'used', 'expired', 'revoked']).optional(),
 }).strict();
 export const ClaimCodePageSchema = pageOf(ClaimCodeSchema);
+
+export const ConnectivityEventSchema = z.object({ state: z.enum(['online', 'offline']), at: z.string() });
+export const ConnectivityEventPageSchema = pageOf(ConnectivityEventSchema);

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 
 /** Telemetry a heartbeat may carry (the telemetry issue). Every field is optional: additive to protocol 1. */
-const Text = (max: number) => z.string().max(max).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+const Text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Percent = z.number().min(0).max(100);
 

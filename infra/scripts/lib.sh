@@ -38,6 +38,7 @@ LAB_APT_PACKAGES=(
   docker.io
   debootstrap
   openssh-client
+  busybox
 )
 
 PG_HOST=127.0.0.1

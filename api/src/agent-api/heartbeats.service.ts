@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Heartbeat, HeartbeatAck, SystemMetrics } from '@xspectre/contracts';
 import { TelemetryRepository } from '../telemetry/telemetry.repository.js';
+import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
 import { sampleTime, toMetricSample } from '../telemetry/metric-sample.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
@@ -12,6 +13,7 @@ export class HeartbeatsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly heartbeats: HeartbeatsRepository,
     private readonly telemetry: TelemetryRepository,
+    private readonly connectivity: ConnectivityRepository,
   ) {}
 
   /** Idempotent on (device, sequence): a replayed batch is acknowledged again without new rows. */
@@ -42,6 +44,8 @@ export class HeartbeatsService {
       });
     }
     const newest = batch.reduce((a, b) => (b.sequence > a.sequence ? b : a));
+    if (accepted > 0 && (await this.connectivity.latestState(deviceId)) !== 'online')
+      await this.connectivity.record(deviceId, 'online', now);
     const lastSequence = await this.heartbeats.touchDevice(deviceId, now, newest.sequence, newest.agentVersion);
     return {
       accepted,

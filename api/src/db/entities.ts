@@ -11,6 +11,7 @@ import { ClaimCodeEntity } from '../devices/claim-code.entity.js';
 import { OverlayLeaseEntity } from '../hub/overlay-lease.entity.js';
 import { DeviceHeartbeatEntity } from '../agent-api/device-heartbeat.entity.js';
 import { DeviceTelemetryEntity } from '../telemetry/device-telemetry.entity.js';
+import { ConnectivityEventEntity } from '../telemetry/connectivity-event.entity.js';
 
 export const ENTITIES = [
   UserEntity,
@@ -26,4 +27,5 @@ export const ENTITIES = [
   OverlayLeaseEntity,
   DeviceHeartbeatEntity,
   DeviceTelemetryEntity,
+  ConnectivityEventEntity,
 ];

@@ -2,7 +2,9 @@ import { Controller, Get, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import {
+  ConnectivityEventPageSchema,
   CreateDeviceResponseSchema,
+  PageQuerySchema,
   CreateDeviceSchema,
   DevicePageSchema,
   DeviceSchema,
@@ -44,6 +46,13 @@ export class DevicesController {
   @ZodResponse(200, DeviceSchema)
   get(@ZodParams(IdParamSchema) params: Id) {
     return this.devices.get(params.id);
+  }
+
+  @Get(':id/connectivity')
+  @RequirePermission('devices.view')
+  @ZodResponse(200, ConnectivityEventPageSchema)
+  connectivity(@ZodParams(IdParamSchema) params: Id, @ZodQuery(PageQuerySchema.strict()) page: z.infer<typeof PageQuerySchema>) {
+    return this.devices.connectivityEvents(params.id, page.limit, page.offset);
   }
 
   @Post(':id/claim-codes')

@@ -1,8 +1,9 @@
 import type { ClaimCode, Device } from '@xspectre/contracts';
 import type { ClaimCodeEntity } from './claim-code.entity.js';
 import type { DeviceRow } from './devices.repository.js';
+import { connectivityOf } from '../telemetry/connectivity.js';
 
-export function toDeviceDto(d: DeviceRow): Device {
+export function toDeviceDto(d: DeviceRow, heartbeatIntervalSeconds: number): Device {
   return {
     id: d.id,
     name: d.name,
@@ -15,6 +16,7 @@ export function toDeviceDto(d: DeviceRow): Device {
     agentVersion: d.agentVersion,
     enrolledAt: d.enrolledAt?.toISOString() ?? null,
     lastHeartbeatAt: d.lastHeartbeatAt?.toISOString() ?? null,
+    connectivity: connectivityOf(d.status, d.lastHeartbeatAt, heartbeatIntervalSeconds),
     tunnel: {
       overlayAddress: d.overlayAddress,
       publicKey: d.wgPublicKey,

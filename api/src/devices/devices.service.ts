@@ -8,6 +8,7 @@ import { deriveKeys } from '../auth/secrets.js';
 import { OrganizationsService } from '../organizations/organizations.service.js';
 import { HubService } from '../hub/hub.service.js';
 import { OverlayAllocator } from '../hub/overlay-allocator.js';
+import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
 import { hashClaimCode, newClaimCode } from './claim-code-text.js';
 import { ClaimCodesRepository } from './claim-codes.repository.js';
 import { toClaimCodeDto, toDeviceDto } from './devices.mapper.js';
@@ -24,17 +25,30 @@ export class DevicesService {
     private readonly organizations: OrganizationsService,
     private readonly hub: HubService,
     private readonly overlay: OverlayAllocator,
+    private readonly connectivity: ConnectivityRepository,
   ) {
     this.claimKey = deriveKeys(config.API_SECRET_KEY).claimCodeHmac;
   }
 
   async list(filter: DeviceFilter) {
     const { items, total } = await this.devices.list(filter);
-    return { items: items.map(toDeviceDto), total, limit: filter.limit, offset: filter.offset };
+    return {
+      items: items.map((d) => toDeviceDto(d, this.config.API_AGENT_HEARTBEAT_SECONDS)),
+      total,
+      limit: filter.limit,
+      offset: filter.offset,
+    };
   }
 
   async get(id: string) {
-    return toDeviceDto(await this.require(id));
+    return toDeviceDto(await this.require(id), this.config.API_AGENT_HEARTBEAT_SECONDS);
+  }
+
+  /** When the device went online and offline, newest first. */
+  async connectivityEvents(id: string, limit: number, offset: number) {
+    await this.require(id);
+    const { items, total } = await this.connectivity.list(id, limit, offset);
+    return { items: items.map((e) => ({ state: e.state, at: e.at.toISOString() })), total, limit, offset };
   }
 
   /** Creates the device entry and its first claim code, bound to organization, site and type. */
@@ -53,7 +67,10 @@ export class DevicesService {
     }
     requestContext.annotate({ resourceId: created.id });
     const claimCode = await this.issue(actor, created.id);
-    return { device: toDeviceDto(Object.assign(created, { organizationKind: org.kind })), claimCode };
+    return {
+      device: toDeviceDto(Object.assign(created, { organizationKind: org.kind }), this.config.API_AGENT_HEARTBEAT_SECONDS),
+      claimCode,
+    };
   }
 
   /** A new code for a pending device; earlier unused codes stop working. */

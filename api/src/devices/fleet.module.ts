@@ -16,6 +16,7 @@ import { DevicesController } from './devices.controller.js';
 import { DevicesRepository } from './devices.repository.js';
 import { DevicesService } from './devices.service.js';
 import { TelemetryRepository } from '../telemetry/telemetry.repository.js';
+import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
 
 /**
  * Devices, claim codes, enrollment, the hub and the agent API: one module because they share
@@ -36,6 +37,7 @@ import { TelemetryRepository } from '../telemetry/telemetry.repository.js';
     HeartbeatsRepository,
     DeviceAuthenticator,
     TelemetryRepository,
+    ConnectivityRepository,
   ],
   exports: [DeviceAuthenticator, DevicesService, HubService],
 })

@@ -8,6 +8,7 @@ export const MaintenanceJob = {
   PurgeSessions: 'maintenance.purge-sessions',
   VerifyAuditChain: 'maintenance.verify-audit-chain',
   MetricPartitions: 'maintenance.metric-partitions',
+  DetectOffline: 'maintenance.detect-offline',
 } as const;
 export type MaintenanceJobName = (typeof MaintenanceJob)[keyof typeof MaintenanceJob];
 
@@ -16,6 +17,7 @@ export interface MaintenancePayloads {
   [MaintenanceJob.PurgeSessions]: Record<string, never>;
   [MaintenanceJob.VerifyAuditChain]: Record<string, never>;
   [MaintenanceJob.MetricPartitions]: Record<string, never>;
+  [MaintenanceJob.DetectOffline]: Record<string, never>;
 }
 
 /** What each job returns (stored by BullMQ as the job's return value). */
@@ -23,6 +25,7 @@ export interface MaintenanceResults {
   [MaintenanceJob.PurgeSessions]: { purged: number };
   [MaintenanceJob.VerifyAuditChain]: AuditVerifyResponse;
   [MaintenanceJob.MetricPartitions]: { created: number; dropped: string[] };
+  [MaintenanceJob.DetectOffline]: { wentOffline: string[] };
 }
 
 export type MaintenancePayload = MaintenancePayloads[MaintenanceJobName];

@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { MetricPartitionsRepository } from '../telemetry/metric-partitions.repository.js';
+import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
+import { offlineAfterMs } from '../telemetry/connectivity.js';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { AuditService } from '../audit/audit.service.js';
 import { SessionsRepository } from '../auth/sessions.repository.js';
@@ -21,6 +23,7 @@ export class MaintenanceProcessor {
     private readonly sessions: SessionsRepository,
     private readonly audit: AuditService,
     private readonly partitions: MetricPartitionsRepository,
+    private readonly connectivity: ConnectivityRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -32,6 +35,8 @@ export class MaintenanceProcessor {
         return this.verifyAuditChain();
       case MaintenanceJob.MetricPartitions:
         return this.maintainMetricPartitions();
+      case MaintenanceJob.DetectOffline:
+        return this.detectOffline();
       default:
         // Unrecoverable: retrying cannot teach this worker a job it does not know.
         throw new UnrecoverableError(`unknown maintenance job "${job.name}" (known: ${Object.values(MaintenanceJob).join(', ')})`);
@@ -41,6 +46,13 @@ export class MaintenanceProcessor {
   private async purgeSessions(): Promise<MaintenanceResults[typeof MaintenanceJob.PurgeSessions]> {
     const purged = await this.sessions.purgeExpired(new Date(Date.now() - SESSION_RETENTION_MS));
     return { purged };
+  }
+
+  /** Marks devices offline once three heartbeat intervals passed without one (the alert engine will read these). */
+  private async detectOffline(): Promise<MaintenanceResults[typeof MaintenanceJob.DetectOffline]> {
+    const wentOffline = await this.connectivity.markSilentOffline(offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
+    if (wentOffline.length) this.logger.warn({ msg: 'devices went offline', devices: wentOffline });
+    return { wentOffline };
   }
 
   private async maintainMetricPartitions(): Promise<MaintenanceResults[typeof MaintenanceJob.MetricPartitions]> {

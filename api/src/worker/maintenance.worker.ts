@@ -55,6 +55,8 @@ export class MaintenanceWorker {
     try {
       // Upserts are idempotent: every worker start (re)writes the same two schedules.
       await queue.upsertJobScheduler(MaintenanceJob.PurgeSessions, { every: 3600_000 }, { name: MaintenanceJob.PurgeSessions, data: {} });
+      // Offline is noticed within 30 s of the third missed interval.
+      await queue.upsertJobScheduler(MaintenanceJob.DetectOffline, { every: 30_000 }, { name: MaintenanceJob.DetectOffline, data: {} });
       // Hourly is cheap (a no-op most runs) and survives a worker that was down at midnight.
       await queue.upsertJobScheduler(
         MaintenanceJob.MetricPartitions,

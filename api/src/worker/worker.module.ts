@@ -7,6 +7,7 @@ import { DatabaseModule } from '../db/database.module.js';
 import { RedisModule } from '../redis/redis.module.js';
 import { MaintenanceProcessor } from './maintenance.processor.js';
 import { MetricPartitionsRepository } from '../telemetry/metric-partitions.repository.js';
+import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
 
 /**
  * The worker process's modules: no HTTP, and deliberately not AuthModule/UsersModule, whose
@@ -18,7 +19,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [ConfigModule.register(config), DatabaseModule, RedisModule, AuditModule],
-      providers: [SessionsRepository, MetricPartitionsRepository, MaintenanceProcessor],
+      providers: [SessionsRepository, MetricPartitionsRepository, ConnectivityRepository, MaintenanceProcessor],
       exports: [MaintenanceProcessor],
     };
   }

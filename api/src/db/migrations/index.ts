@@ -1,6 +1,7 @@
 import { Foundation1795420000000 } from './1795420000000-Foundation.js';
 import { Devices1795430000000 } from './1795430000000-Devices.js';
 import { Telemetry1795440000000 } from './1795440000000-Telemetry.js';
+import { Connectivity1795450000000 } from './1795450000000-Connectivity.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
-export const MIGRATIONS = [Foundation1795420000000, Devices1795430000000, Telemetry1795440000000];
+export const MIGRATIONS = [Foundation1795420000000, Devices1795430000000, Telemetry1795440000000, Connectivity1795450000000];

@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HardwareFactsSchema, type HardwareFacts } from '@xspectre/contracts';
+import { ensureDirectory, writeFileAtomic } from '../atomic-file.js';
+import { collectFacts } from '../facts.js';
+
+export const INVENTORY_HASH_FILE = 'inventory.sha256';
+
+export const inventoryHash = (hardware: HardwareFacts) => createHash('sha256').update(JSON.stringify(hardware)).digest('hex');
+
+export interface DueInventory {
+  inventory: HardwareFacts;
+  hash: string;
+}
+
+/**
+ * The hardware inventory goes out at start (until one heartbeat carrying it is acknowledged)
+ * and whenever it changed. The hash of the last acknowledged inventory is kept in the state dir.
+ */
+export class InventoryTracker {
+  private sentThisRun = false;
+  private lastHash: string | null | undefined;
+
+  constructor(
+    private readonly stateDir: string,
+    private readonly hardware: () => Promise<HardwareFacts> = async () => (await collectFacts()).hardware,
+  ) {}
+
+  private get path() {
+    return join(this.stateDir, INVENTORY_HASH_FILE);
+  }
+
+  /** The inventory when it is due in this heartbeat, else null. */
+  async due(): Promise<DueInventory | null> {
+    const inventory = HardwareFactsSchema.parse(await this.hardware());
+    const hash = inventoryHash(inventory);
+    this.lastHash ??= await readFile(this.path, 'utf8').then(
+      (text) => text.trim(),
+      () => null,
+    );
+    return !this.sentThisRun || hash !== this.lastHash ? { inventory, hash } : null;
+  }
+
+  /** A heartbeat carrying the inventory with this hash was acknowledged. */
+  async acknowledged(hash: string): Promise<void> {
+    this.sentThisRun = true;
+    if (hash === this.lastHash) return;
+    await ensureDirectory(this.stateDir);
+    await writeFileAtomic(this.path, `${hash}\n`, 0o600);
+    this.lastHash = hash;
+  }
+}

@@ -1,0 +1,74 @@
+import type { DockerReport, HardwareFacts, ServiceState, SystemMetrics } from '@xspectre/contracts';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { DueInventory } from './inventory.js';
+
+/** What a heartbeat carries besides its header. */
+export interface Telemetry {
+  metrics?: SystemMetrics;
+  services?: ServiceState[];
+  docker?: DockerReport;
+  inventory?: HardwareFacts;
+}
+
+export interface CollectedTelemetry {
+  telemetry: Telemetry;
+  /** Call once the heartbeat carrying `telemetry` was acknowledged. */
+  acknowledged: () => Promise<void>;
+}
+
+export interface TelemetrySource {
+  collect(): Promise<CollectedTelemetry>;
+}
+
+export interface Collectors {
+  metrics?: { collect(): Promise<SystemMetrics> };
+  services?: { collect(): Promise<ServiceState[]> };
+  docker?: { collect(): Promise<DockerReport> };
+  inventory?: { due(): Promise<DueInventory | null>; acknowledged(hash: string): Promise<void> };
+}
+
+/** No collector may hold the heartbeat back longer than this. */
+export const COLLECTOR_TIMEOUT_MS = 20_000;
+
+/**
+ * Runs the collectors side by side. One that throws or times out is left out of this heartbeat
+ * and logged; the others still go.
+ */
+export function telemetrySource(collectors: Collectors, log: Logger, timeoutMs = COLLECTOR_TIMEOUT_MS): TelemetrySource {
+  const guarded = async <T>(name: string, run: (() => Promise<T>) | undefined): Promise<T | undefined> => {
+    if (!run) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        run(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      log.warn('collector failed; left out of this heartbeat', { collector: name, error: errorMessage(err) });
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const { metrics, services, docker, inventory } = collectors;
+  return {
+    async collect() {
+      const [m, s, d, inv] = await Promise.all([
+        guarded('metrics', metrics && (() => metrics.collect())),
+        guarded('services', services && (() => services.collect())),
+        guarded('docker', docker && (() => docker.collect())),
+        guarded('inventory', inventory && (() => inventory.due())),
+      ]);
+      const telemetry: Telemetry = {
+        ...(m !== undefined ? { metrics: m } : {}),
+        ...(s !== undefined ? { services: s } : {}),
+        ...(d !== undefined ? { docker: d } : {}),
+        ...(inv ? { inventory: inv.inventory } : {}),
+      };
+      return { telemetry, acknowledged: async () => (inv && inventory ? inventory.acknowledged(inv.hash) : undefined) };
+    },
+  };
+}
