@@ -148,4 +148,46 @@ describe('telemetry ingestion', () => {
     expect(after.body.items.map((e: { state: string }) => e.state)).toEqual(['online', 'offline', 'online']);
     expect((await api.request('GET', `devices/${deviceId}/connectivity?limit=0`, { token: admin })).status).toBe(400);
   });
+
+  it('serves chart series from samples, 1-minute and 1-hour rollups by step, and refuses bad ranges', async () => {
+    const admin = await api.adminToken();
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const q = (params: string) => api.request('GET', `devices/${deviceId}/metrics?${params}`, { token: admin });
+    const raw = await q(`metric=cpu&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&step=30`);
+    expect(raw.status).toBe(200);
+    expect(raw.body.source).toBe('samples');
+    expect(raw.body.points.length).toBeGreaterThan(0);
+    expect(Object.keys(raw.body.points[0].values)).toEqual(['avg', 'max']);
+
+    const bucket = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 120_000);
+    await api.sql.query(
+      `INSERT INTO metric_rollups_1m (device_id, bucket, samples, cpu_avg, cpu_max, load1_avg, mem_used_avg, mem_total_max, swap_used_avg, disk_used_percent_max, net_rx_bps_avg, net_tx_bps_avg)
+       VALUES ($1, $2, 2, 40, 55, 1, 100, 1000, 0, 25, 7, 9)`,
+      [deviceId, bucket],
+    );
+    const minute = await q(`metric=network&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&step=60`);
+    expect(minute.body.source).toBe('rollup_1m');
+    expect(minute.body.points).toContainEqual({ t: bucket.toISOString(), values: { rxBytesPerSecond: 7, txBytesPerSecond: 9 } });
+    const longRange = new Date(Date.now() - 30 * 86_400_000).toISOString();
+    const hourly = await q(`metric=memory&from=${encodeURIComponent(longRange)}&to=${encodeURIComponent(to)}&step=3600`);
+    expect(hourly.body.source).toBe('rollup_1h');
+
+    expect((await q(`metric=cpu&from=${encodeURIComponent(to)}&to=${encodeURIComponent(from)}&step=60`)).body.detail).toMatch(
+      /from must be before to/,
+    );
+    expect((await q(`metric=cpu&from=${encodeURIComponent(longRange)}&to=${encodeURIComponent(to)}&step=1`)).body.detail).toMatch(
+      /at most 2000 points/,
+    );
+    expect((await q(`metric=temperature&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&step=60`)).status).toBe(400);
+    expect(
+      (
+        await api.request(
+          'GET',
+          `devices/00000000-0000-4000-8000-000000000000/metrics?metric=cpu&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&step=60`,
+          { token: admin },
+        )
+      ).body.code,
+    ).toBe('DEVICE_NOT_FOUND');
+  });
 });

@@ -161,6 +161,46 @@ describe('maintenance worker', () => {
     expect(rows[1].after).toBe(90);
   });
 
+  it('rolls samples up into minutes and hours, folding in late arrivals', async () => {
+    const { rows: orgs } = await sql.query(`INSERT INTO organizations (name, kind) VALUES ('Rollup Co', 'customer') RETURNING id`);
+    const { rows: sites } = await sql.query(`INSERT INTO sites (organization_id, name, time_zone) VALUES ($1, 'S', 'UTC') RETURNING id`, [
+      orgs[0].id,
+    ]);
+    const { rows: devices } = await sql.query(
+      `INSERT INTO devices (name, organization_id, site_id, type, status) VALUES ('roll', $1, $2, 'server', 'active') RETURNING id`,
+      [orgs[0].id, sites[0].id],
+    );
+    const id = devices[0].id as string;
+    const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000); // the previous full hour
+    const at = (minute: number, second: number) => new Date(hour.getTime() + minute * 60_000 + second * 1000);
+    const sample = (seq: number, t: Date, cpu: number) =>
+      sql.query(
+        `INSERT INTO metric_samples (device_id, sampled_at, sequence, received_at, cpu_percent, load1, mem_used_bytes, mem_total_bytes, swap_used_bytes, disk_used_percent_max, net_rx_bps, net_tx_bps)
+         VALUES ($1, $2, $3, now(), $4, 1, 100, 1000, 0, 50, 10, 20)`,
+        [id, t, seq, cpu],
+      );
+    await sample(1, at(5, 0), 10);
+    await sample(2, at(5, 20), 20);
+    await sample(3, at(5, 40), 60);
+    await sample(4, at(6, 0), 90);
+    await run(MaintenanceJob.MetricRollups);
+    const minutes = async () =>
+      (await sql.query(`SELECT bucket, samples, cpu_avg, cpu_max FROM metric_rollups_1m WHERE device_id = $1 ORDER BY bucket`, [id])).rows;
+    expect(await minutes()).toEqual([
+      { bucket: at(5, 0), samples: 3, cpu_avg: 30, cpu_max: 60 },
+      { bucket: at(6, 0), samples: 1, cpu_avg: 90, cpu_max: 90 },
+    ]);
+    const hours = async () =>
+      (await sql.query(`SELECT bucket, samples, cpu_avg, cpu_max FROM metric_rollups_1h WHERE device_id = $1`, [id])).rows;
+    expect(await hours()).toEqual([{ bucket: hour, samples: 4, cpu_avg: 45, cpu_max: 90 }]);
+
+    // A late sample for minute 5 (a replayed journal) arrives now: its minute and hour are recomputed.
+    await sample(5, at(5, 50), 10);
+    await run(MaintenanceJob.MetricRollups);
+    expect((await minutes())[0]).toEqual({ bucket: at(5, 0), samples: 4, cpu_avg: 25, cpu_max: 60 });
+    expect(await hours()).toEqual([{ bucket: hour, samples: 5, cpu_avg: 38, cpu_max: 90 }]);
+  });
+
   it('fails an unknown job at once, without retries', async () => {
     await expect(run('maintenance.no-such-job')).rejects.toThrow(/unknown maintenance job "maintenance.no-such-job"/);
     const [failed] = await worker.queue.getJobs(['failed']);

@@ -81,3 +81,33 @@ export type DockerReport = z.infer<typeof DockerReportSchema>;
 
 /** The agent's journal dropped its oldest heartbeats (full disk budget): the API records the gap. */
 export const JournalGapSchema = z.object({ fromSequence: Count, toSequence: Count, droppedCount: Count }).strict();
+
+/** Chart queries: raw samples for fine steps, 1-minute and 1-hour rollups for coarse ones. */
+export const METRIC_NAMES = ['cpu', 'memory', 'disk', 'network', 'load'] as const;
+export const MetricsQuerySchema = z
+  .object({
+    metric: z.enum(METRIC_NAMES),
+    from: z.iso.datetime({ offset: true }),
+    to: z.iso.datetime({ offset: true }),
+    step: z.coerce.number().int().min(1).max(86_400).describe('seconds per point'),
+  })
+  .strict()
+  .refine((q) => new Date(q.from) < new Date(q.to), { message: 'from must be before to', path: ['from'] })
+  .refine((q) => (new Date(q.to).getTime() - new Date(q.from).getTime()) / 1000 / q.step <= 2000, {
+    message: 'at most 2000 points: widen the step or narrow the range',
+    path: ['step'],
+  });
+export type MetricsQuery = z.infer<typeof MetricsQuerySchema>;
+
+export const MetricPointSchema = z.object({
+  t: z.string(),
+  /** cpu: percent avg/max; memory: used/total bytes; disk: fullest mount percent; network: rx/tx bytes per second; load: 1-minute load. */
+  values: z.record(z.string(), z.number().nullable()),
+});
+export const MetricSeriesSchema = z.object({
+  metric: z.enum(METRIC_NAMES),
+  step: z.number().int(),
+  source: z.enum(['samples', 'rollup_1m', 'rollup_1h']),
+  points: z.array(MetricPointSchema),
+});
+export type MetricSeries = z.infer<typeof MetricSeriesSchema>;

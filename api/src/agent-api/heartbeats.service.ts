@@ -32,6 +32,7 @@ export class HeartbeatsService {
     await this.telemetry.insertSamples(
       deviceId,
       fresh.filter((h): h is Heartbeat & { metrics: SystemMetrics } => h.metrics !== undefined).map((h) => toMetricSample(h, now)),
+      now,
     );
     const newestWithTelemetry = fresh.filter((h) => h.metrics || h.services || h.docker).sort((a, b) => b.sequence - a.sequence)[0];
     if (newestWithTelemetry) {

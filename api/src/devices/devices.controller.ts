@@ -3,6 +3,9 @@ import { ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import {
   ConnectivityEventPageSchema,
+  MetricSeriesSchema,
+  MetricsQuerySchema,
+  type MetricsQuery,
   CreateDeviceResponseSchema,
   PageQuerySchema,
   CreateDeviceSchema,
@@ -46,6 +49,14 @@ export class DevicesController {
   @ZodResponse(200, DeviceSchema)
   get(@ZodParams(IdParamSchema) params: Id) {
     return this.devices.get(params.id);
+  }
+
+  /** Chart data: raw samples for steps under a minute, 1-minute rollups up to an hour, 1-hour rollups above. */
+  @Get(':id/metrics')
+  @RequirePermission('devices.view')
+  @ZodResponse(200, MetricSeriesSchema)
+  metrics(@ZodParams(IdParamSchema) params: Id, @ZodQuery(MetricsQuerySchema) query: MetricsQuery) {
+    return this.devices.metrics(params.id, query);
   }
 
   @Get(':id/connectivity')

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { canMutateResource, type DeviceType, type OrganizationKind } from '@xspectre/contracts';
+import { canMutateResource, type DeviceType, type MetricsQuery, type OrganizationKind } from '@xspectre/contracts';
+import { MetricsService } from '../telemetry/metrics.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext, type Actor } from '../common/context/request-context.js';
@@ -26,6 +27,7 @@ export class DevicesService {
     private readonly hub: HubService,
     private readonly overlay: OverlayAllocator,
     private readonly connectivity: ConnectivityRepository,
+    private readonly metricsService: MetricsService,
   ) {
     this.claimKey = deriveKeys(config.API_SECRET_KEY).claimCodeHmac;
   }
@@ -42,6 +44,11 @@ export class DevicesService {
 
   async get(id: string) {
     return toDeviceDto(await this.require(id), this.config.API_AGENT_HEARTBEAT_SECONDS);
+  }
+
+  async metrics(id: string, query: MetricsQuery) {
+    await this.require(id);
+    return this.metricsService.query(id, query);
   }
 
   /** When the device went online and offline, newest first. */

@@ -17,6 +17,8 @@ import { DevicesRepository } from './devices.repository.js';
 import { DevicesService } from './devices.service.js';
 import { TelemetryRepository } from '../telemetry/telemetry.repository.js';
 import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
+import { MetricSeriesRepository } from '../telemetry/metric-series.repository.js';
+import { MetricsService } from '../telemetry/metrics.service.js';
 
 /**
  * Devices, claim codes, enrollment, the hub and the agent API: one module because they share
@@ -38,6 +40,8 @@ import { ConnectivityRepository } from '../telemetry/connectivity.repository.js'
     DeviceAuthenticator,
     TelemetryRepository,
     ConnectivityRepository,
+    MetricSeriesRepository,
+    MetricsService,
   ],
   exports: [DeviceAuthenticator, DevicesService, HubService],
 })

@@ -8,11 +8,11 @@ export class TelemetryRepository {
   constructor(private readonly db: Database) {}
 
   /** One multi-row INSERT; replays of a stored (device, time, sequence) are skipped. */
-  async insertSamples(deviceId: string, samples: MetricSample[]): Promise<void> {
+  async insertSamples(deviceId: string, samples: MetricSample[], receivedAt: Date): Promise<void> {
     if (samples.length === 0) return;
     await this.db.manager().query(
-      `INSERT INTO metric_samples (device_id, sampled_at, sequence, cpu_percent, load1, mem_used_bytes, mem_total_bytes, swap_used_bytes, disk_used_percent_max, net_rx_bps, net_tx_bps)
-       SELECT $1, s.sampled_at, s.sequence, s.cpu, s.load1, s.mem_used, s.mem_total, s.swap_used, s.disk_max, s.rx, s.tx
+      `INSERT INTO metric_samples (device_id, sampled_at, sequence, received_at, cpu_percent, load1, mem_used_bytes, mem_total_bytes, swap_used_bytes, disk_used_percent_max, net_rx_bps, net_tx_bps)
+       SELECT $1, s.sampled_at, s.sequence, $3, s.cpu, s.load1, s.mem_used, s.mem_total, s.swap_used, s.disk_max, s.rx, s.tx
          FROM jsonb_to_recordset($2::jsonb) AS s(sampled_at timestamptz, sequence bigint, cpu real, load1 real, mem_used bigint, mem_total bigint, swap_used bigint, disk_max real, rx double precision, tx double precision)
        ON CONFLICT DO NOTHING`,
       [
@@ -31,6 +31,7 @@ export class TelemetryRepository {
             tx: s.netTxBps,
           })),
         ),
+        receivedAt,
       ],
     );
   }

@@ -9,6 +9,7 @@ export const MaintenanceJob = {
   VerifyAuditChain: 'maintenance.verify-audit-chain',
   MetricPartitions: 'maintenance.metric-partitions',
   DetectOffline: 'maintenance.detect-offline',
+  MetricRollups: 'maintenance.metric-rollups',
 } as const;
 export type MaintenanceJobName = (typeof MaintenanceJob)[keyof typeof MaintenanceJob];
 
@@ -18,6 +19,7 @@ export interface MaintenancePayloads {
   [MaintenanceJob.VerifyAuditChain]: Record<string, never>;
   [MaintenanceJob.MetricPartitions]: Record<string, never>;
   [MaintenanceJob.DetectOffline]: Record<string, never>;
+  [MaintenanceJob.MetricRollups]: Record<string, never>;
 }
 
 /** What each job returns (stored by BullMQ as the job's return value). */
@@ -26,6 +28,7 @@ export interface MaintenanceResults {
   [MaintenanceJob.VerifyAuditChain]: AuditVerifyResponse;
   [MaintenanceJob.MetricPartitions]: { created: number; dropped: string[] };
   [MaintenanceJob.DetectOffline]: { wentOffline: string[] };
+  [MaintenanceJob.MetricRollups]: { minutes: number; hours: number };
 }
 
 export type MaintenancePayload = MaintenancePayloads[MaintenanceJobName];

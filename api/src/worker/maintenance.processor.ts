@@ -2,11 +2,17 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { MetricPartitionsRepository } from '../telemetry/metric-partitions.repository.js';
 import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
+import { MetricRollupsRepository } from '../telemetry/metric-rollups.repository.js';
 import { offlineAfterMs } from '../telemetry/connectivity.js';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { AuditService } from '../audit/audit.service.js';
 import { SessionsRepository } from '../auth/sessions.repository.js';
 import { MaintenanceJob, type MaintenanceResult, type MaintenanceResults } from './maintenance.jobs.js';
+
+/** Each run re-aggregates what arrived in the last ten minutes (runs are every minute: overlap is harmless). */
+export const ROLLUP_LOOKBACK_MS = 10 * 60_000;
+/** 1-minute rollups serve ranges up to a week; longer ranges read the hourly ones. */
+export const MINUTE_ROLLUP_RETENTION_MS = 8 * 24 * 3600 * 1000;
 
 /** Day partitions kept ready ahead of today, so inserts never find a missing partition. */
 export const METRIC_PARTITIONS_AHEAD_DAYS = 7;
@@ -24,6 +30,7 @@ export class MaintenanceProcessor {
     private readonly audit: AuditService,
     private readonly partitions: MetricPartitionsRepository,
     private readonly connectivity: ConnectivityRepository,
+    private readonly rollups: MetricRollupsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -37,6 +44,8 @@ export class MaintenanceProcessor {
         return this.maintainMetricPartitions();
       case MaintenanceJob.DetectOffline:
         return this.detectOffline();
+      case MaintenanceJob.MetricRollups:
+        return this.rollUpMetrics();
       default:
         // Unrecoverable: retrying cannot teach this worker a job it does not know.
         throw new UnrecoverableError(`unknown maintenance job "${job.name}" (known: ${Object.values(MaintenanceJob).join(', ')})`);
@@ -46,6 +55,14 @@ export class MaintenanceProcessor {
   private async purgeSessions(): Promise<MaintenanceResults[typeof MaintenanceJob.PurgeSessions]> {
     const purged = await this.sessions.purgeExpired(new Date(Date.now() - SESSION_RETENTION_MS));
     return { purged };
+  }
+
+  /** Folds recently received samples into 1-minute and 1-hour rollups; prunes old 1-minute ones. */
+  private async rollUpMetrics(): Promise<MaintenanceResults[typeof MaintenanceJob.MetricRollups]> {
+    const result = await this.rollups.rollUpReceivedSince(new Date(Date.now() - ROLLUP_LOOKBACK_MS));
+    await this.rollups.pruneMinutes(new Date(Date.now() - MINUTE_ROLLUP_RETENTION_MS));
+    await this.rollups.pruneHours(new Date(Date.now() - this.config.API_METRICS_RETENTION_DAYS * 24 * 3600 * 1000));
+    return result;
   }
 
   /** Marks devices offline once three heartbeat intervals passed without one (the alert engine will read these). */

@@ -55,6 +55,7 @@ export class MaintenanceWorker {
     try {
       // Upserts are idempotent: every worker start (re)writes the same two schedules.
       await queue.upsertJobScheduler(MaintenanceJob.PurgeSessions, { every: 3600_000 }, { name: MaintenanceJob.PurgeSessions, data: {} });
+      await queue.upsertJobScheduler(MaintenanceJob.MetricRollups, { every: 60_000 }, { name: MaintenanceJob.MetricRollups, data: {} });
       // Offline is noticed within 30 s of the third missed interval.
       await queue.upsertJobScheduler(MaintenanceJob.DetectOffline, { every: 30_000 }, { name: MaintenanceJob.DetectOffline, data: {} });
       // Hourly is cheap (a no-op most runs) and survives a worker that was down at midnight.

@@ -8,6 +8,7 @@ import { RedisModule } from '../redis/redis.module.js';
 import { MaintenanceProcessor } from './maintenance.processor.js';
 import { MetricPartitionsRepository } from '../telemetry/metric-partitions.repository.js';
 import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
+import { MetricRollupsRepository } from '../telemetry/metric-rollups.repository.js';
 
 /**
  * The worker process's modules: no HTTP, and deliberately not AuthModule/UsersModule, whose
@@ -19,7 +20,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [ConfigModule.register(config), DatabaseModule, RedisModule, AuditModule],
-      providers: [SessionsRepository, MetricPartitionsRepository, ConnectivityRepository, MaintenanceProcessor],
+      providers: [SessionsRepository, MetricPartitionsRepository, ConnectivityRepository, MetricRollupsRepository, MaintenanceProcessor],
       exports: [MaintenanceProcessor],
     };
   }

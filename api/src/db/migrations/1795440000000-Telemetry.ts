@@ -1,7 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Latest telemetry per device, and metric samples in a table partitioned by day. TypeORM does
+ * Latest telemetry per device, metric samples in a table partitioned by day, and their
+ * 1-minute and 1-hour rollups. TypeORM does
  * not model partitioned tables, so metric_samples has no entity: its repository speaks SQL.
  */
 export class Telemetry1795440000000 implements MigrationInterface {
@@ -18,6 +19,7 @@ export class Telemetry1795440000000 implements MigrationInterface {
       "device_id" uuid NOT NULL REFERENCES "devices"("id") ON DELETE CASCADE,
       "sampled_at" TIMESTAMP WITH TIME ZONE NOT NULL,
       "sequence" bigint NOT NULL,
+      "received_at" TIMESTAMP WITH TIME ZONE NOT NULL,
       "cpu_percent" real,
       "load1" real,
       "mem_used_bytes" bigint,
@@ -28,6 +30,18 @@ export class Telemetry1795440000000 implements MigrationInterface {
       "net_tx_bps" double precision,
       PRIMARY KEY ("device_id", "sampled_at", "sequence")
     ) PARTITION BY RANGE ("sampled_at")`);
+    // The rollup job finds late rows (a replayed journal) by when they arrived.
+    await queryRunner.query(`CREATE INDEX "ix_metric_samples_received_at" ON "metric_samples" ("received_at")`);
+    for (const table of ['metric_rollups_1m', 'metric_rollups_1h']) {
+      await queryRunner.query(`CREATE TABLE "${table}" (
+        "device_id" uuid NOT NULL REFERENCES "devices"("id") ON DELETE CASCADE,
+        "bucket" TIMESTAMP WITH TIME ZONE NOT NULL,
+        "samples" integer NOT NULL,
+        "cpu_avg" real, "cpu_max" real, "load1_avg" real,
+        "mem_used_avg" double precision, "mem_total_max" bigint, "swap_used_avg" double precision,
+        "disk_used_percent_max" real, "net_rx_bps_avg" double precision, "net_tx_bps_avg" double precision,
+        PRIMARY KEY ("device_id", "bucket"))`);
+    }
     // One partition per UTC day; the worker keeps them created ahead and drops expired ones.
     await queryRunner.query(`CREATE FUNCTION "ensure_metric_partitions"(first_day date, days integer) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
@@ -50,6 +64,8 @@ $$`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE "metric_rollups_1h"`);
+    await queryRunner.query(`DROP TABLE "metric_rollups_1m"`);
     await queryRunner.query(`DROP TABLE "metric_samples"`);
     await queryRunner.query(`DROP FUNCTION "ensure_metric_partitions"(date, integer)`);
     await queryRunner.query(`DROP TABLE "device_telemetry"`);
