@@ -1,4 +1,11 @@
-import { AGENT_PROTOCOL_VERSION, HeartbeatAckSchema, HeartbeatSchema, type Heartbeat, type HeartbeatAck } from '@xspectre/contracts';
+import {
+  AGENT_PROTOCOL_VERSION,
+  HeartbeatAckSchema,
+  HeartbeatBatchSchema,
+  HeartbeatSchema,
+  type Heartbeat,
+  type HeartbeatAck,
+} from '@xspectre/contracts';
 import type { Telemetry } from './collectors/telemetry.js';
 import type { AgentConfig } from './config.js';
 import { printable } from './errors.js';
@@ -41,7 +48,16 @@ export class HeartbeatRejectedError extends Error {
 
 /** POSTs one heartbeat to `<apiUrl>/agent/heartbeats`. Throws ApiUnreachableError or HeartbeatRejectedError. */
 export async function sendHeartbeat(config: AgentConfig, heartbeat: Heartbeat, signal?: AbortSignal): Promise<HeartbeatAck> {
-  const response = await postJson(apiEndpoint(config.apiUrl, 'agent/heartbeats'), heartbeat, {
+  return postHeartbeats(config, heartbeat, signal);
+}
+
+/** POSTs `{ heartbeats }` (1..1000, oldest first) to `<apiUrl>/agent/heartbeats`. Throws like sendHeartbeat. */
+export async function sendHeartbeats(config: AgentConfig, heartbeats: readonly Heartbeat[], signal?: AbortSignal): Promise<HeartbeatAck> {
+  return postHeartbeats(config, HeartbeatBatchSchema.parse({ heartbeats }), signal);
+}
+
+async function postHeartbeats(config: AgentConfig, payload: unknown, signal?: AbortSignal): Promise<HeartbeatAck> {
+  const response = await postJson(apiEndpoint(config.apiUrl, 'agent/heartbeats'), payload, {
     timeoutMs: HEARTBEAT_TIMEOUT_MS,
     bearer: config.deviceCredential,
     ...(signal ? { signal } : {}),

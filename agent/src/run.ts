@@ -10,7 +10,8 @@ import { InventoryTracker } from './collectors/inventory.js';
 import { ServicesCollector } from './collectors/services.js';
 import { SystemCollector } from './collectors/system.js';
 import { telemetrySource, type TelemetrySource } from './collectors/telemetry.js';
-import { buildHeartbeat, HeartbeatRejectedError, jitteredDelayMs, sendHeartbeat } from './heartbeat.js';
+import { buildHeartbeat, HeartbeatRejectedError, jitteredDelayMs, sendHeartbeat, sendHeartbeats } from './heartbeat.js';
+import { BATCH_MAX_BYTES, BATCH_MAX_COUNT, DEFAULT_JOURNAL_MAX_BYTES, HeartbeatJournal } from './journal.js';
 import { ApiUnreachableError } from './http.js';
 import { jsonLogger, type Logger } from './log.js';
 import { recordAck, StateStore, takeSequence, type AgentState } from './state.js';
@@ -30,6 +31,9 @@ export async function runCommand(argv: readonly string[], ctx: CliContext): Prom
   const store = new StateStore(paths.stateDir);
   const loaded = await store.load();
   if (loaded.warning) log.warn(loaded.warning);
+  const opened = await HeartbeatJournal.open(paths.stateDir, { maxBytes: journalMaxBytes(ctx.env) });
+  for (const warning of opened.warnings) log.warn(warning);
+  const journal = opened.journal;
 
   await heartbeatLoop({
     config,
@@ -40,6 +44,8 @@ export async function runCommand(argv: readonly string[], ctx: CliContext): Prom
     now: ctx.now,
     uptimeSeconds: () => os.uptime(),
     send: sendHeartbeat,
+    sendBatch: sendHeartbeats,
+    journal,
     telemetry: telemetrySource(
       {
         metrics: new SystemCollector(),
@@ -53,6 +59,12 @@ export async function runCommand(argv: readonly string[], ctx: CliContext): Prom
   return ExitCode.OK;
 }
 
+/** `XSPECTRE_JOURNAL_MAX_BYTES` (at least 64 KiB), else 20 MiB. */
+export function journalMaxBytes(env: NodeJS.ProcessEnv): number {
+  const value = Number(env.XSPECTRE_JOURNAL_MAX_BYTES?.trim() || NaN);
+  return Number.isSafeInteger(value) && value >= 64 * 1024 ? value : DEFAULT_JOURNAL_MAX_BYTES;
+}
+
 export interface HeartbeatLoopDeps {
   config: AgentConfig;
   store: Pick<StateStore, 'save'>;
@@ -61,7 +73,20 @@ export interface HeartbeatLoopDeps {
   shutdown: AbortSignal;
   now: () => Date;
   uptimeSeconds: () => number;
+  /** Sends one heartbeat (used when `sendBatch` is absent). */
   send: (config: AgentConfig, heartbeat: Heartbeat, signal: AbortSignal) => Promise<HeartbeatAck>;
+  /** Sends a batch (oldest first); with it, the journal's backlog goes out in batches. */
+  sendBatch?: (config: AgentConfig, heartbeats: readonly Heartbeat[], signal: AbortSignal) => Promise<HeartbeatAck>;
+  /**
+   * The offline journal: each heartbeat is appended (fsync'd) before it is first sent and kept
+   * until acknowledged. Without one, a heartbeat that fails is not retried.
+   */
+  journal?: HeartbeatBacklog;
+  /** Per batch (defaults: 256 KiB, 1000 heartbeats). */
+  batchMaxBytes?: number;
+  batchMaxCount?: number;
+  /** While backlogged, at most this many batches go out per interval (default 20). */
+  maxBatchesPerTick?: number;
   /** Metrics, services, Docker and inventory for each heartbeat (none when absent). */
   telemetry?: TelemetrySource;
   random?: () => number;
@@ -69,16 +94,52 @@ export interface HeartbeatLoopDeps {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
+/** What the loop needs of a journal (HeartbeatJournal). */
+export type HeartbeatBacklog = Pick<HeartbeatJournal, 'highestSequence' | 'count' | 'append' | 'pending' | 'acknowledge'>;
+
+export const MAX_BATCHES_PER_TICK = 20;
+
+/** No journal: only the latest heartbeat is kept, and only until the end of its tick. */
+class LatestOnly implements HeartbeatBacklog {
+  private latest: Heartbeat | undefined;
+  highestSequence = 0;
+  get count() {
+    return this.latest ? 1 : 0;
+  }
+  append(heartbeat: Heartbeat) {
+    this.latest = heartbeat;
+    this.highestSequence = heartbeat.sequence;
+    return Promise.resolve();
+  }
+  pending() {
+    return this.latest ? [this.latest] : [];
+  }
+  acknowledge(upTo: number) {
+    const done = this.latest && this.latest.sequence <= upTo ? 1 : 0;
+    if (done) this.latest = undefined;
+    return Promise.resolve(done);
+  }
+}
+
 const abortableSleep = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => undefined);
 
 /**
  * Sends a heartbeat right away, then every interval (±10 %) until `shutdown` aborts.
  * The sequence number is persisted before the heartbeat leaves, so it never repeats, even
- * across a crash. A failed heartbeat is logged and the next one goes out at the next interval.
+ * across a crash. Each heartbeat is journaled before it is sent; then the oldest
+ * unacknowledged ones go out in batches (several per interval while backlogged) and each
+ * acknowledged batch leaves the journal. A failed batch is logged and retried, from the
+ * oldest, at the next interval.
  */
 export async function heartbeatLoop(deps: HeartbeatLoopDeps): Promise<AgentState> {
   const { config, store, log, shutdown } = deps;
+  const journal = deps.journal ?? new LatestOnly();
+  const batchMaxCount = deps.sendBatch ? (deps.batchMaxCount ?? BATCH_MAX_COUNT) : 1;
+  const batchMaxBytes = deps.batchMaxBytes ?? BATCH_MAX_BYTES;
+  const maxBatches = deps.maxBatchesPerTick ?? MAX_BATCHES_PER_TICK;
   let state = deps.state;
+  // A lost or older state file must not hand out sequences the journal already holds.
+  if (journal.highestSequence > state.sequence) state = { ...state, sequence: journal.highestSequence };
   let intervalSeconds = config.heartbeatIntervalSeconds;
   log.info('agent started', {
     version: AGENT_VERSION,
@@ -86,6 +147,7 @@ export async function heartbeatLoop(deps: HeartbeatLoopDeps): Promise<AgentState
     apiUrl: config.apiUrl,
     sequence: state.sequence,
     intervalSeconds,
+    ...(deps.journal ? { journaled: journal.count } : {}),
   });
 
   while (!shutdown.aborted) {
@@ -93,6 +155,7 @@ export async function heartbeatLoop(deps: HeartbeatLoopDeps): Promise<AgentState
     state = takeSequence(state);
     await store.save(state);
     const sequence = state.sequence;
+    await journal.append(buildHeartbeat(config.deviceId, sequence, deps.now(), deps.uptimeSeconds(), collected?.telemetry));
 
     const request = new AbortController();
     let grace: NodeJS.Timeout | undefined;
@@ -102,18 +165,42 @@ export async function heartbeatLoop(deps: HeartbeatLoopDeps): Promise<AgentState
     shutdown.addEventListener('abort', onShutdown, { once: true });
     if (shutdown.aborted) onShutdown();
     try {
-      const heartbeat = buildHeartbeat(config.deviceId, sequence, deps.now(), deps.uptimeSeconds(), collected?.telemetry);
-      const ack = await deps.send(config, heartbeat, request.signal);
-      state = recordAck(state, sequence, ack, deps.now());
-      await store.save(state);
-      await collected?.acknowledged().catch((err: unknown) => log.warn('cannot record the sent inventory', { error: errorMessage(err) }));
-      intervalSeconds = ack.heartbeatIntervalSeconds;
-      log.info('heartbeat acknowledged', { sequence, accepted: ack.accepted, duplicates: ack.duplicates, lastSequence: ack.lastSequence });
+      for (let round = 0; round < maxBatches && !(round > 0 && shutdown.aborted); round++) {
+        const batch = journal.pending(batchMaxBytes, batchMaxCount);
+        const first = batch[0];
+        const last = batch.at(-1);
+        if (!first || !last) break;
+        const ack = deps.sendBatch ? await deps.sendBatch(config, batch, request.signal) : await deps.send(config, first, request.signal);
+        intervalSeconds = ack.heartbeatIntervalSeconds;
+        // lastSequence is the highest the API holds for the device, maybe above this batch:
+        // only what was in the batch is acknowledged.
+        const upTo = Math.min(ack.lastSequence, last.sequence);
+        if (upTo < first.sequence) {
+          log.warn('heartbeats not acknowledged', { sequence: first.sequence, count: batch.length, lastSequence: ack.lastSequence });
+          break;
+        }
+        await journal.acknowledge(upTo);
+        state = recordAck(state, upTo, ack, deps.now());
+        await store.save(state);
+        if (upTo >= sequence) {
+          await collected
+            ?.acknowledged()
+            .catch((err: unknown) => log.warn('cannot record the sent inventory', { error: errorMessage(err) }));
+        }
+        log.info('heartbeat acknowledged', {
+          sequence: upTo,
+          accepted: ack.accepted,
+          duplicates: ack.duplicates,
+          lastSequence: ack.lastSequence,
+          ...(deps.journal ? { batch: batch.length, backlog: journal.count } : {}),
+        });
+        if (upTo < last.sequence) break; // partly acknowledged: the rest at the next interval
+      }
     } catch (err) {
-      const fields = { sequence, error: errorMessage(err) };
+      const fields = { sequence, error: errorMessage(err), ...(deps.journal ? { backlog: journal.count } : {}) };
       if (err instanceof HeartbeatRejectedError) log.warn('heartbeat rejected', { ...fields, status: err.status, code: err.code });
       else if (err instanceof ApiUnreachableError) log.warn('heartbeat not delivered: API unreachable', fields);
-      else throw err; // local trouble (state file): let systemd restart us
+      else throw err; // local trouble (state file, journal): let systemd restart us
     } finally {
       shutdown.removeEventListener('abort', onShutdown);
       if (grace) clearTimeout(grace);

@@ -40,6 +40,15 @@ export interface FakeApi {
   pendingHeartbeats: number;
   /** Holds each heartbeat answer this long (to catch the agent mid-request). */
   heartbeatDelayMs: number;
+  /**
+   * Refuse heartbeat requests, as an unreachable API would: `'close'` destroys the socket
+   * without an answer, `503` answers a gateway-style 503 (no problem body). Default false.
+   */
+  refuseHeartbeats: false | 'close' | 503;
+  /** Heartbeat requests refused so far. */
+  refusedHeartbeats: number;
+  /** Sequences of each accepted heartbeat request (one array per request, duplicates included). */
+  heartbeatRequests: number[][];
   /** Answers the fake gave with an error: path, status, code. */
   errors: { path: string; status: number; code: string }[];
   addClaimCode(status?: ClaimStatus): string;
@@ -72,6 +81,9 @@ export async function startFakeApi(): Promise<FakeApi> {
     heartbeats: [],
     pendingHeartbeats: 0,
     heartbeatDelayMs: 0,
+    refuseHeartbeats: false,
+    refusedHeartbeats: 0,
+    heartbeatRequests: [],
     errors: [],
     addClaimCode(status: ClaimStatus = 'active') {
       const code = Array.from(randomBytes(20), (b) => BASE32[b % 32]).join('');
@@ -140,6 +152,11 @@ export async function startFakeApi(): Promise<FakeApi> {
   }
 
   async function heartbeats(req: IncomingMessage, res: ServerResponse) {
+    if (api.refuseHeartbeats) {
+      api.refusedHeartbeats++;
+      if (api.refuseHeartbeats === 'close') return void req.socket.destroy();
+      return void res.writeHead(503, { 'content-type': 'text/plain' }).end('service unavailable');
+    }
     const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
     const device = match?.[1] === undefined ? undefined : devices.get(match[1]);
     if (!device) return problem(req, res, 401, 'AUTH_UNAUTHORIZED', 'Missing or unknown device credential.');
@@ -154,6 +171,7 @@ export async function startFakeApi(): Promise<FakeApi> {
     api.pendingHeartbeats--;
     let accepted = 0;
     let duplicates = 0;
+    api.heartbeatRequests.push(batch.map((hb) => hb.sequence));
     for (const hb of batch) {
       if (device.sequences.has(hb.sequence)) {
         duplicates++;
