@@ -35,7 +35,8 @@ export async function ensureDirectory(dir: string, mode = 0o700): Promise<void> 
   await mkdir(dir, { recursive: true, mode });
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+/** fsyncs a directory, so a file created or renamed in it survives a crash. */
+export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();

@@ -22,7 +22,7 @@ import { open, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { HeartbeatSchema, JournalGapSchema, type Heartbeat } from '@xspectre/contracts';
-import { ensureDirectory, writeFileAtomic } from './atomic-file.js';
+import { ensureDirectory, syncDirectory, writeFileAtomic } from './atomic-file.js';
 import { AgentError, ExitCode } from './errors.js';
 
 export type JournalGap = z.infer<typeof JournalGapSchema>;
@@ -310,14 +310,5 @@ function safeJson(raw: string): unknown {
     return JSON.parse(raw);
   } catch {
     return undefined;
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
