@@ -1,69 +1,18 @@
 /**
  * The built agent (`node agent/dist/main.js`) against a local server that speaks the real
- * contract (fake-api.ts). Stands in for the real API route until it exists.
+ * contract (fake-api.ts), so the agent's side is tested alone; the real API is exercised by
+ * api/test/enrollment.spec.ts and the fleet lab.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AgentConfigSchema } from '../src/config.js';
 import { startFakeApi, type FakeApi } from './fake-api.js';
+import { PRIVATE_KEY, PUBLIC_KEY, SSH_HOST_KEY, buildAgent, killAgents, startAgent, waitFor } from './built-agent.js';
 
-const agentDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const repoRoot = resolve(agentDir, '..');
-const agentMain = join(agentDir, 'dist', 'main.js');
-
-const PRIVATE_KEY = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
-const PUBLIC_KEY = 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=';
-const SSH_HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBq8hMkn4mGqL0jJpRkvZcbQn8gZ5Qe2Zs8G2gq3vJ4y root@device';
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Running {
-  child: ChildProcess;
-  output: () => { stdout: string; stderr: string };
-  exited: Promise<Result>;
-}
-
-const children = new Set<ChildProcess>();
-
-function start(args: string[], env: Record<string, string> = {}): Running {
-  const child = spawn(process.execPath, [agentMain, ...args], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<Result>((resolve) =>
-    child.on('close', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal, stdout, stderr });
-    }),
-  );
-  return { child, output: () => ({ stdout, stderr }), exited };
-}
-
-const runAgent = (args: string[], env?: Record<string, string>) => start(args, env).exited;
-
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
+const runAgent = (args: string[], env?: Record<string, string>) => startAgent(args, env).exited;
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 
 describe('agent protocol against a contract-speaking stand-in API', () => {
@@ -73,10 +22,7 @@ describe('agent protocol against a contract-speaking stand-in API', () => {
 
   beforeAll(async () => {
     // The test runs the built agent: build it (incremental, quick when up to date).
-    execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', 'agent'], {
-      cwd: repoRoot,
-      stdio: 'inherit',
-    });
+    buildAgent();
     api = await startFakeApi();
   });
 
@@ -98,7 +44,7 @@ describe('agent protocol against a contract-speaking stand-in API', () => {
   });
 
   afterEach(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    killAgents();
     await rm(work, { recursive: true, force: true });
   });
 
@@ -214,7 +160,7 @@ describe('agent protocol against a contract-speaking stand-in API', () => {
     const mine = () => api.heartbeats.filter((hb) => hb.deviceId === deviceId).map((hb) => hb.sequence);
 
     // First run: the first heartbeat goes out at once, the next one an interval (5 s ±10 %) later.
-    const first = start(['run'], env);
+    const first = startAgent(['run'], env);
     await waitFor('two heartbeats', () => mine().length >= 2);
     first.child.kill('SIGTERM');
     const firstResult = await first.exited;
@@ -239,8 +185,8 @@ describe('agent protocol against a contract-speaking stand-in API', () => {
 
     // Second run: the sequence continues; SIGTERM while a heartbeat is in flight lets it finish.
     api.heartbeatDelayMs = 1000;
-    const waiting = start(['status', '--wait-for-ack', '20'], env);
-    const second = start(['run'], env);
+    const waiting = startAgent(['status', '--wait-for-ack', '20'], env);
+    const second = startAgent(['run'], env);
     try {
       await waitFor('a heartbeat in flight', () => api.pendingHeartbeats > 0);
       second.child.kill('SIGTERM');

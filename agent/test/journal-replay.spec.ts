@@ -2,60 +2,20 @@
  * The built agent against the contract-speaking fake API while the API is down: heartbeats go
  * to the journal, survive a SIGKILL, and are replayed in order, in batches, exactly once.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HeartbeatJournal, JOURNAL_DIR, JOURNAL_FILE } from '../src/journal.js';
 import { startFakeApi, type FakeApi } from './fake-api.js';
-
-const agentDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const repoRoot = resolve(agentDir, '..');
-const agentMain = join(agentDir, 'dist', 'main.js');
-
-const PRIVATE_KEY = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
-const SSH_HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBq8hMkn4mGqL0jJpRkvZcbQn8gZ5Qe2Zs8G2gq3vJ4y root@device';
-
-const children = new Set<ChildProcess>();
-
-function start(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [agentMain, ...args], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((done) =>
-    child.on('close', (code, signal) => {
-      children.delete(child);
-      done({ code, signal, stdout, stderr });
-    }),
-  );
-  return { child, exited };
-}
-
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { PRIVATE_KEY, SSH_HOST_KEY, buildAgent, killAgents, startAgent, waitFor } from './built-agent.js';
 
 describe('offline journal against the fake API', () => {
   let api: FakeApi;
   let work: string;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', 'agent'], {
-      cwd: repoRoot,
-      stdio: 'inherit',
-    });
+    buildAgent();
     api = await startFakeApi();
     work = await mkdtemp(join(tmpdir(), 'xspectre-journal-it-'));
   });
@@ -66,7 +26,7 @@ describe('offline journal against the fake API', () => {
   });
 
   afterEach(() => {
-    for (const child of children) child.kill('SIGKILL');
+    killAgents();
   });
 
   it('keeps heartbeats while the API is down, across a SIGKILL, and delivers each exactly once, in order, in batches', async () => {
@@ -76,7 +36,7 @@ describe('offline journal against the fake API', () => {
     const state = join(work, 'state');
     await writeFile(key, `${PRIVATE_KEY}\n`, { mode: 0o600 });
     await writeFile(ssh, `${SSH_HOST_KEY}\n`);
-    const enrolled = await start([
+    const enrolled = await startAgent([
       'enroll',
       '--claim',
       api.addClaimCode(),
@@ -104,8 +64,8 @@ describe('offline journal against the fake API', () => {
 
     // The API is down (connections dropped): heartbeats pile up in the journal.
     api.refuseHeartbeats = 'close';
-    const first = start(['run'], env);
-    await waitFor('two journaled heartbeats', async () => (await journaled()).length >= 2 && api.refusedHeartbeats >= 2);
+    const first = startAgent(['run'], env);
+    await waitFor('two journaled heartbeats', async () => (await journaled()).length >= 2 && api.refusedHeartbeats >= 2, 20_000);
     first.child.kill('SIGKILL');
     const killed = await first.exited;
     expect(killed.signal).toBe('SIGKILL');
@@ -117,10 +77,11 @@ describe('offline journal against the fake API', () => {
     // Restarted while still down (a 503 this time): the sequence goes on, nothing is lost.
     api.refuseHeartbeats = 503;
     const refusedBefore = api.refusedHeartbeats;
-    const second = start(['run'], env);
+    const second = startAgent(['run'], env);
     await waitFor(
       'the restarted agent to journal and try',
       async () => (await journaled()).length > beforeRestart.length && api.refusedHeartbeats > refusedBefore,
+      20_000,
     );
     const backlog = await journaled();
     expect(backlog.slice(0, beforeRestart.length)).toEqual(beforeRestart);
