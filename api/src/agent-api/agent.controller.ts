@@ -24,6 +24,6 @@ export class AgentController {
   ingest(@ZodBody(HeartbeatOrBatchSchema) body: z.infer<typeof HeartbeatOrBatchSchema>) {
     const device = requestContext.get()?.device;
     if (!device) throw new AppError('DEVICE_AUTH_REQUIRED');
-    return this.heartbeats.ingest(device.id, 'heartbeats' in body ? body.heartbeats : [body]);
+    return this.heartbeats.ingest(device, 'heartbeats' in body ? body.heartbeats : [body]);
   }
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
+import type { AuthenticatedDevice } from '../common/context/request-context.js';
 import { sha256Hex } from '../auth/secrets.js';
 import { DevicesRepository } from '../devices/devices.repository.js';
 
@@ -16,7 +17,7 @@ export class DeviceAuthenticator {
     private readonly devices: DevicesRepository,
   ) {}
 
-  async authenticate(request: FastifyRequest): Promise<{ id: string; overlayAddress: string }> {
+  async authenticate(request: FastifyRequest): Promise<AuthenticatedDevice> {
     const match = /^Bearer\s+(dc_[A-Za-z0-9_-]{20,100})$/.exec(request.headers.authorization ?? '');
     if (!request.headers.authorization) throw new AppError('DEVICE_AUTH_REQUIRED');
     if (!match) throw new AppError('DEVICE_AUTH_INVALID', 'send the device credential as "Authorization: Bearer dc_…"');
@@ -25,6 +26,6 @@ export class DeviceAuthenticator {
     if (this.config.API_AGENT_SOURCE_CHECK && request.ip !== device.overlayAddress) {
       throw new AppError('DEVICE_SOURCE_MISMATCH', `agent requests must come from the device's overlay address, not ${request.ip}`);
     }
-    return { id: device.id, overlayAddress: device.overlayAddress };
+    return { id: device.id, overlayAddress: device.overlayAddress, lastHeartbeatAt: device.lastHeartbeatAt };
   }
 }

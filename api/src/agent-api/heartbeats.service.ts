@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Heartbeat, HeartbeatAck, SystemMetrics } from '@xspectre/contracts';
 import { TelemetryRepository } from '../telemetry/telemetry.repository.js';
 import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
+import { offlineAfterMs } from '../telemetry/connectivity.js';
+import type { AuthenticatedDevice } from '../common/context/request-context.js';
 import { sampleTime, toMetricSample } from '../telemetry/metric-sample.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
@@ -17,7 +19,8 @@ export class HeartbeatsService {
   ) {}
 
   /** Idempotent on (device, sequence): a replayed batch is acknowledged again without new rows. */
-  async ingest(deviceId: string, batch: Heartbeat[]): Promise<HeartbeatAck> {
+  async ingest(device: AuthenticatedDevice, batch: Heartbeat[]): Promise<HeartbeatAck> {
+    const deviceId = device.id;
     const foreign = batch.find((h) => h.deviceId !== deviceId);
     if (foreign)
       throw new AppError(
@@ -45,8 +48,7 @@ export class HeartbeatsService {
       });
     }
     const newest = batch.reduce((a, b) => (b.sequence > a.sequence ? b : a));
-    if (accepted > 0 && (await this.connectivity.latestState(deviceId)) !== 'online')
-      await this.connectivity.record(deviceId, 'online', now);
+    if (accepted > 0 && (await this.cameBackOnline(device, now))) await this.connectivity.record(deviceId, 'online', now);
     const lastSequence = await this.heartbeats.touchDevice(deviceId, now, newest.sequence, newest.agentVersion);
     return {
       accepted,
@@ -55,5 +57,16 @@ export class HeartbeatsService {
       serverTime: now.toISOString(),
       heartbeatIntervalSeconds: this.config.API_AGENT_HEARTBEAT_SECONDS,
     };
+  }
+
+  /**
+   * Whether this heartbeat ends a silence. Only a device never heard from, or silent longer
+   * than the offline window, can be marked anything but online, so only then is the recorded
+   * state read: the hot path skips the query.
+   */
+  private async cameBackOnline(device: AuthenticatedDevice, now: Date): Promise<boolean> {
+    const silent =
+      !device.lastHeartbeatAt || now.getTime() - device.lastHeartbeatAt.getTime() > offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS);
+    return silent && (await this.connectivity.latestState(device.id)) !== 'online';
   }
 }

@@ -21,6 +21,13 @@ export interface AuditAnnotations {
   subjectEmail?: string;
 }
 
+/** An agent request's device, as the access guard found it. */
+export interface AuthenticatedDevice {
+  id: string;
+  overlayAddress: string;
+  lastHeartbeatAt: Date | null;
+}
+
 export interface RequestContext {
   requestId: string;
   sourceIp: string | null;
@@ -28,7 +35,7 @@ export interface RequestContext {
   /** The audit action of the matched route, when it records one (set by the access guard). */
   auditedRoute?: { action: string; resourceType: string; notAudited?: string };
   /** The device of an agent request (set by the access guard). */
-  device?: { id: string; overlayAddress: string };
+  device?: AuthenticatedDevice;
   manager?: EntityManager;
   audit: AuditAnnotations;
   /** Run by the unit of work once the request transaction has committed. */
