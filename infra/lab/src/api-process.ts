@@ -1,5 +1,6 @@
-// `lab up` runs its own API (api/dist/main.js) over a database of its own, configured for the
-// lab's hub. (Tests start the API in-process with TestApi instead.)
+// Running the API as a process (api/dist/main.js) over a database of its own, configured for the
+// lab's hub: `lab up` and tests that must kill it (see lab-api.ts). Other tests start the API
+// in-process with TestApi.
 import { join } from 'node:path';
 import { must, sleep } from './exec.js';
 import { REPO_ROOT } from './names.js';
@@ -27,29 +28,42 @@ export async function dropDatabase(name: string): Promise<void> {
   await must('psql', [DB_ADMIN_URL, '-v', 'ON_ERROR_STOP=1', '-qc', `DROP DATABASE IF EXISTS "${checkDatabaseName(name)}" WITH (FORCE)`]);
 }
 
-/** Migrates the database, starts `node api/dist/main.js` detached and waits for /health/ready (60 s). */
+/**
+ * Migrates the database (unless `migrate` is false), starts `node api/dist/main.js` detached and
+ * waits for /health/ready (60 s). `onSpawned` gets the process as soon as it exists.
+ */
 export async function startApiProcess(options: {
   labId: string;
   port: number;
   env: Record<string, string>;
   logFile: string;
+  migrate?: boolean;
+  onSpawned?: (pid: ProcRef) => Promise<void>;
 }): Promise<ProcRef> {
   const main = join(REPO_ROOT, 'api/dist/main.js');
   const env = { ...process.env, ...options.env, XSPECTRE_LAB: options.labId };
-  await must(process.execPath, [join(REPO_ROOT, 'api/dist/db/migrate.js')], { env, cwd: REPO_ROOT, timeoutMs: 120_000 });
+  if (options.migrate ?? true)
+    await must(process.execPath, [join(REPO_ROOT, 'api/dist/db/migrate.js')], { env, cwd: REPO_ROOT, timeoutMs: 120_000 });
   const pid = await spawnDaemon(process.execPath, [main], { logFile: options.logFile, env, cwd: REPO_ROOT });
-  const deadline = Date.now() + 60_000;
+  await options.onSpawned?.(pid);
+  if (await waitForApiReady(options.port, pid, 60_000)) return pid;
+  const exited = !(await isRunning(pid));
+  await stopProcess(pid, 15_000);
+  throw new Error(
+    exited ? `the API exited during start-up (see ${options.logFile})` : `the API was not ready within 60 s (see ${options.logFile})`,
+  );
+}
+
+/** Polls /health/ready on loopback until it answers 200; false after `timeoutMs` or when the process is gone. */
+export async function waitForApiReady(port: number, pid: ProcRef, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const ready = await fetch(`http://127.0.0.1:${options.port}/api/v1/health/ready`, { signal: AbortSignal.timeout(2000) }).then(
+    const ready = await fetch(`http://127.0.0.1:${port}/api/v1/health/ready`, { signal: AbortSignal.timeout(2000) }).then(
       (r) => r.ok,
       () => false,
     );
-    if (ready) return pid;
-    if (!(await isRunning(pid))) throw new Error(`the API exited during start-up (see ${options.logFile})`);
-    if (Date.now() > deadline) {
-      await stopProcess(pid, 15_000);
-      throw new Error(`the API was not ready within 60 s (see ${options.logFile})`);
-    }
+    if (ready) return true;
+    if (!(await isRunning(pid)) || Date.now() > deadline) return false;
     await sleep(500);
   }
 }

@@ -2,12 +2,10 @@
 //                           -- down [ID] | status | sweep
 // `up` starts a lab plus its own API (own database), creates N devices through the API, enrolls
 // them from their claim codes and leaves everything running; `down` removes it again.
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AdminClient, createDatabase, databaseUrl, REDIS_URL, startApiProcess } from './api-process.js';
 import { DOCKER_CLI_HINT } from './docker.js';
 import { startLab } from './lab.js';
+import { mapLimit } from './map-limit.js';
 import { labNames } from './names.js';
 import { activeLabId, listStates, readState, stateIsLive, type LabState } from './state.js';
 import { findLeftovers, sweepLab, teardownState } from './sweep.js';
@@ -21,20 +19,6 @@ const USAGE = `usage: npm run lab -w infra/lab -- <command>
   sweep       remove what crashed labs left behind`;
 
 const log = (line: string) => console.log(`lab: ${line}`);
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return results;
-}
 
 async function up(argv: string[]): Promise<number> {
   let values: { devices: string; flavour: string; 'heartbeat-seconds': string };
@@ -59,45 +43,10 @@ async function up(argv: string[]): Promise<number> {
 
   const lab = await startLab({ containers: flavour === 'container', log, waitForOtherLabMs: 0 });
   try {
-    const names = labNames(lab.id);
-    const adminEmail = 'admin@lab.local';
-    const adminPassword = randomBytes(12).toString('base64url');
-    await createDatabase(names.database);
-    lab.state.api = {
-      pid: { pid: 0, startTime: '' },
-      database: names.database,
-      url: `http://127.0.0.1:${lab.apiPort}/api/v1`,
-      adminEmail,
-      adminPassword,
-      logFile: join(names.dir, 'api.log'),
-    };
-    await lab.save();
-    log(`starting the API on port ${lab.apiPort} (database ${names.database}, log ${lab.state.api.logFile})`);
-    lab.state.api.pid = await startApiProcess({
-      labId: lab.id,
-      port: lab.apiPort,
-      logFile: lab.state.api.logFile,
-      env: {
-        NODE_ENV: 'production',
-        DB_URL: databaseUrl(names.database),
-        REDIS_URL,
-        REDIS_KEY_PREFIX: `xs-lab-${lab.id}:`,
-        API_SECRET_KEY: randomBytes(48).toString('base64'),
-        API_HOST: '0.0.0.0',
-        API_PORT: String(lab.apiPort),
-        API_PUBLIC_URL: `http://127.0.0.1:${lab.apiPort}`,
-        API_COOKIE_SECURE: 'false',
-        API_BOOTSTRAP_ADMIN_EMAIL: adminEmail,
-        API_BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
-        API_AGENT_HEARTBEAT_SECONDS: String(heartbeat),
-        API_WG_RECONCILE_SECONDS: '10',
-        ...lab.apiEnv(),
-      },
-    });
-    await lab.save();
-
-    const admin = new AdminClient(lab.state.api.url);
-    await admin.login(adminEmail, adminPassword);
+    log(`starting the API on port ${lab.apiPort} (database ${labNames(lab.id).database})`);
+    const api = await lab.startApi({ env: { API_AGENT_HEARTBEAT_SECONDS: String(heartbeat) } });
+    log(`API ready (log ${api.logFile})`);
+    const admin = await api.admin();
     const site = await admin.createSite(`Fleet lab ${lab.id}`);
     const numbers = Array.from({ length: count }, (_, i) => i + 1);
     await mapLimit(numbers, flavour === 'light' ? 8 : 3, async () => {

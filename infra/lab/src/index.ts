@@ -7,3 +7,6 @@ export { DOCKER_SOCKET, DOCKER_CLI_HINT } from './docker.js';
 export { DEVICE_IMAGE, DEVICE_ROOTFS_TARBALL, DEVICE_PACKAGES } from './image.js';
 export { LAB_PREFIX, RUN_ROOT, CACHE_ROOT } from './names.js';
 export type { RunResult, RunOptions } from './exec.js';
+export { LabApi, type LabApiOptions } from './lab-api.js';
+export { AdminClient } from './api-process.js';
+export { mapLimit } from './map-limit.js';

@@ -7,6 +7,7 @@ import { must } from './exec.js';
 import { ensureAgentExecutable } from './agent-build.js';
 import { ensureDockerd, containerPid, runDeviceContainer, waitForSystemd } from './docker.js';
 import { ensureDeviceImage } from './image.js';
+import { startLabApi, type LabApi, type LabApiOptions } from './lab-api.js';
 import { ContainerDevice, LightDevice, destroyDevice, type BootstrapOptions, type DeviceContext, type LabDevice } from './devices.js';
 import {
   deviceNames,
@@ -64,6 +65,7 @@ export class Lab {
   private containersReady: Promise<void> | undefined;
   private nextDevice = 1;
   private tornDown = false;
+  private labApi: LabApi | undefined;
 
   /** @internal use startLab() */
   constructor(
@@ -107,6 +109,22 @@ export class Lab {
       API_WG_ENDPOINT: this.hub.endpoint,
       API_AGENT_API_URL: this.overlayApiUrl,
     };
+  }
+
+  /**
+   * Starts the lab's own API as a process (`node api/dist/main.js`, database `xspectre_lab_ID`,
+   * listening on apiPort on all addresses, settings from apiEnv() plus `options.env`). Teardown
+   * stops it and drops the database. Tests that need not kill the API use TestApi instead.
+   */
+  async startApi(options: LabApiOptions = {}): Promise<LabApi> {
+    if (this.tornDown) throw new Error(`fleet lab ${this.id} is torn down`);
+    this.labApi = await startLabApi(this, options);
+    return this.labApi;
+  }
+
+  /** The API started by startApi(), if any. */
+  get api(): LabApi | undefined {
+    return this.labApi;
   }
 
   get devices(): readonly LabDevice[] {
