@@ -15,6 +15,8 @@ import { ProblemFilter } from './common/errors/problem.filter.js';
 import { UnitOfWorkInterceptor } from './common/interceptors/unit-of-work.interceptor.js';
 import { ResponseContractInterceptor } from './common/interceptors/response-contract.interceptor.js';
 import { ConfigModule } from './config/config.module.js';
+import { LiveModule } from './live/live.module.js';
+import { LiveEndpointModule } from './live/live-endpoint.module.js';
 
 @Module({})
 export class AppModule {
@@ -25,6 +27,7 @@ export class AppModule {
         ConfigModule.register(config),
         DatabaseModule,
         RedisModule,
+        LiveModule,
         AuditModule,
         SettingsModule,
         AuthModule,
@@ -32,6 +35,7 @@ export class AppModule {
         OrganizationsModule,
         FleetModule,
         HealthModule,
+        LiveEndpointModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AccessGuard },

@@ -8,3 +8,4 @@ export * from './health.js';
 export * from './devices.js';
 export * from './agent.js';
 export * from './telemetry.js';
+export * from './live.js';

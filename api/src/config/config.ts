@@ -3,6 +3,30 @@ import { z } from 'zod';
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const secondsOrMs = z.coerce.number().int().min(0);
 
+/** `scheme://host[:port]` entries, as browsers send them in `Origin` (no path, no trailing slash). */
+function parseOrigins(value: string, ctx: z.RefinementCtx): readonly string[] {
+  const origins = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    // Exact matches only: a "*" would read like a wildcard but could never match.
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin || parsed.hostname.includes('*')) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${origin.slice(0, 100)}" is not an origin like https://console.example.com or http://localhost:3001`,
+      });
+    }
+  }
+  return Object.freeze(origins);
+}
+
 const DbUrlSchema = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' });
 
 /** Every setting the API reads, parsed once at boot. Nothing else reads process.env. */
@@ -83,6 +107,21 @@ const EnvSchema = z
       .max(3650)
       .default(90)
       .describe('metric samples older than this are dropped (whole days)'),
+    // Live updates (GET /api/v1/live, a WebSocket).
+    API_CONSOLE_ORIGINS: z
+      .string()
+      .default('http://localhost:3001,http://127.0.0.1:3001')
+      .transform((value, ctx) => parseOrigins(value, ctx))
+      .describe('browser origins allowed to open the live WebSocket, comma-separated'),
+    API_LIVE_SESSION_RECHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    API_LIVE_PING_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
+    API_LIVE_MAX_BUFFERED_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024)
+      .describe('a connection whose unsent data exceeds this is closed (1013)'),
   })
   .refine((e) => e.API_LOGIN_LOCK_AFTER > e.API_LOGIN_BACKOFF_AFTER, {
     message: 'API_LOGIN_LOCK_AFTER must be greater than API_LOGIN_BACKOFF_AFTER',

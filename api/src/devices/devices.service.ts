@@ -10,6 +10,7 @@ import { OrganizationsService } from '../organizations/organizations.service.js'
 import { HubService } from '../hub/hub.service.js';
 import { OverlayAllocator } from '../hub/overlay-allocator.js';
 import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
+import { LivePublisher } from '../live/live-publisher.js';
 import { hashClaimCode, newClaimCode } from './claim-code-text.js';
 import { ClaimCodesRepository } from './claim-codes.repository.js';
 import { toClaimCodeDto, toDeviceDto } from './devices.mapper.js';
@@ -28,6 +29,7 @@ export class DevicesService {
     private readonly overlay: OverlayAllocator,
     private readonly connectivity: ConnectivityRepository,
     private readonly metricsService: MetricsService,
+    private readonly live: LivePublisher,
   ) {
     this.claimKey = deriveKeys(config.API_SECRET_KEY).claimCodeHmac;
   }
@@ -74,6 +76,15 @@ export class DevicesService {
     }
     requestContext.annotate({ resourceId: created.id });
     const claimCode = await this.issue(actor, created.id);
+    this.live.announceAfterCommit(
+      { id: created.id, status: 'pending' },
+      {
+        type: 'device.created',
+        severity: 'info',
+        at: created.createdAt.toISOString(),
+        details: { name: created.name, organizationId: org.id, siteId: site.id, type: created.type },
+      },
+    );
     return {
       device: toDeviceDto(Object.assign(created, { organizationKind: org.kind }), this.config.API_AGENT_HEARTBEAT_SECONDS),
       claimCode,
@@ -124,6 +135,15 @@ export class DevicesService {
       requestContext.afterCommit(() => this.hub.sync());
     }
     requestContext.annotate({ details: { previousStatus: device.status, overlayAddress: device.overlayAddress } });
+    this.live.announceAfterCommit(
+      { id, status },
+      {
+        type: `device.${status}`,
+        severity: status === 'revoked' ? 'warning' : 'info',
+        at: new Date().toISOString(),
+        details: { previousStatus: device.status },
+      },
+    );
     return this.get(id);
   }
 

@@ -11,6 +11,7 @@ import { ClaimCodesRepository } from '../devices/claim-codes.repository.js';
 import { DevicesRepository } from '../devices/devices.repository.js';
 import { HubService } from '../hub/hub.service.js';
 import { OverlayAllocator } from '../hub/overlay-allocator.js';
+import { LivePublisher } from '../live/live-publisher.js';
 import { commandSigningPublicKeyPem } from './command-signing-key.js';
 import { hardwareFingerprint } from './fingerprint.js';
 
@@ -27,6 +28,7 @@ export class EnrollmentService {
     private readonly devices: DevicesRepository,
     private readonly overlay: OverlayAllocator,
     private readonly hub: HubService,
+    private readonly live: LivePublisher,
   ) {
     const keys = deriveKeys(config.API_SECRET_KEY);
     this.claimKey = keys.claimCodeHmac;
@@ -65,6 +67,7 @@ export class EnrollmentService {
 
       const address = await this.overlay.allocate(device.organizationKind === 'internal' ? 'internal' : 'customer', device.id);
       const credential = `dc_${randomToken(32)}`;
+      const enrolledAt = new Date();
       await this.devices.update(device.id, {
         status: 'active',
         hostname: request.hostname,
@@ -82,12 +85,28 @@ export class EnrollmentService {
           cpuId: request.hardware.cpu.id,
           installationSalt: request.installationSalt,
         }),
-        enrolledAt: new Date(),
+        enrolledAt,
       });
       await this.claimCodes.markUsed(code.id, sourceIp);
       await this.hub.sync();
       requestContext.afterCommit(() => this.hub.sync());
       requestContext.annotate({ details: { hostname: request.hostname, overlayAddress: address, agentVersion: request.agentVersion } });
+      this.live.announceAfterCommit(
+        {
+          id: device.id,
+          status: 'active',
+          hostname: request.hostname,
+          agentVersion: request.agentVersion,
+          overlayAddress: address,
+          enrolledAt: enrolledAt.toISOString(),
+        },
+        {
+          type: 'device.enrolled',
+          severity: 'info',
+          at: enrolledAt.toISOString(),
+          details: { hostname: request.hostname, overlayAddress: address },
+        },
+      );
 
       const overlay = this.overlay.overlay;
       return {

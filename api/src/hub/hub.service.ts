@@ -3,6 +3,7 @@ import { WgCliHubDriver, type HubDriver } from '@xspectre/wireguard';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { DevicesRepository } from '../devices/devices.repository.js';
+import { LivePublisher } from '../live/live-publisher.js';
 
 /**
  * Keeps the hub interface's peers equal to the active devices (AllowedIPs exactly the /32),
@@ -20,6 +21,7 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly devices: DevicesRepository,
+    private readonly live: LivePublisher,
   ) {
     this.driver = config.API_WG_INTERFACE
       ? new WgCliHubDriver({ interfaceName: config.API_WG_INTERFACE, ...(config.API_WG_NETNS ? { netns: config.API_WG_NETNS } : {}) })
@@ -57,7 +59,7 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
   async refreshTunnelStats(): Promise<void> {
     const driver = this.requireDriver();
     const status = await this.serialized(() => driver.status());
-    await this.devices.recordTunnelStats(
+    await this.recordTunnelStats(
       status.peers.map((p) => ({
         publicKey: p.publicKey,
         lastHandshakeAt: p.latestHandshakeAt,
@@ -65,6 +67,16 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
         txBytes: p.txBytes,
         endpoint: p.endpoint,
       })),
+    );
+  }
+
+  /** Stores the counters of `wg show`; consoles hear of handshakes that changed (rx/tx change constantly and are not pushed). */
+  async recordTunnelStats(stats: Parameters<DevicesRepository['recordTunnelStats']>[0]): Promise<void> {
+    const changed = await this.devices.recordTunnelStats(stats);
+    if (changed.length === 0) return;
+    await this.live.devicesChanged(
+      changed.map((c) => ({ id: c.id, lastHandshakeAt: c.lastHandshakeAt?.toISOString() ?? null })),
+      'fleet',
     );
   }
 

@@ -7,6 +7,7 @@ import { offlineAfterMs } from '../telemetry/connectivity.js';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { AuditService } from '../audit/audit.service.js';
 import { SessionsRepository } from '../auth/sessions.repository.js';
+import { LivePublisher } from '../live/live-publisher.js';
 import { MaintenanceJob, type MaintenanceResult, type MaintenanceResults } from './maintenance.jobs.js';
 
 /** Each run re-aggregates what arrived in the last ten minutes (runs are every minute: overlap is harmless). */
@@ -31,6 +32,7 @@ export class MaintenanceProcessor {
     private readonly partitions: MetricPartitionsRepository,
     private readonly connectivity: ConnectivityRepository,
     private readonly rollups: MetricRollupsRepository,
+    private readonly live: LivePublisher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -67,8 +69,17 @@ export class MaintenanceProcessor {
 
   /** Marks devices offline once three heartbeat intervals passed without one (the alert engine will read these). */
   private async detectOffline(): Promise<MaintenanceResults[typeof MaintenanceJob.DetectOffline]> {
-    const wentOffline = await this.connectivity.markSilentOffline(offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
+    const transitions = await this.connectivity.markSilentOffline(offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
+    const wentOffline = transitions.map((t) => t.deviceId);
     if (wentOffline.length) this.logger.warn({ msg: 'devices went offline', devices: wentOffline });
+    // The insert has committed (one statement, no transaction around it): consoles may hear of it now.
+    await this.live.devicesChanged(
+      transitions.map((t) => ({ id: t.deviceId, connectivity: 'offline' as const })),
+      'fleet',
+    );
+    for (const t of transitions) {
+      await this.live.deviceEvent(t.deviceId, { type: 'connectivity.offline', severity: 'warning', at: t.at.toISOString() });
+    }
     return { wentOffline };
   }
 

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/config.js';
 import { ConfigModule } from '../config/config.module.js';
 import { DatabaseModule } from '../db/database.module.js';
 import { RedisModule } from '../redis/redis.module.js';
+import { LiveModule } from '../live/live.module.js';
 import { MaintenanceProcessor } from './maintenance.processor.js';
 import { MetricPartitionsRepository } from '../telemetry/metric-partitions.repository.js';
 import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
@@ -19,7 +20,7 @@ export class WorkerModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.register(config), DatabaseModule, RedisModule, AuditModule],
+      imports: [ConfigModule.register(config), DatabaseModule, RedisModule, LiveModule, AuditModule],
       providers: [SessionsRepository, MetricPartitionsRepository, ConnectivityRepository, MetricRollupsRepository, MaintenanceProcessor],
       exports: [MaintenanceProcessor],
     };

@@ -92,6 +92,22 @@ export class TestApi {
     return new TestApi(app, config, `http://127.0.0.1:${address.port}`, sql, db.drop);
   }
 
+  /**
+   * Another API instance of the same installation, as behind a load balancer: same database,
+   * Redis prefix and secret key (a token of one is valid at the other). Stop it before `first`;
+   * its stop() leaves the database to `first`.
+   */
+  static async startSibling(first: TestApi, overrides: Record<string, string> = {}): Promise<TestApi> {
+    const shared = { REDIS_KEY_PREFIX: first.config.REDIS_KEY_PREFIX, API_SECRET_KEY: first.config.API_SECRET_KEY };
+    const config = loadConfig(testEnv(first.config.DB_URL, { ...shared, ...overrides }));
+    const app = await createApp(config, createLogger('silent'));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.getHttpServer().address() as { port: number };
+    const sql = new pg.Pool({ connectionString: first.config.DB_URL, max: 2 });
+    sql.on('error', () => undefined);
+    return new TestApi(app, config, `http://127.0.0.1:${address.port}`, sql, async () => undefined);
+  }
+
   async stop(): Promise<void> {
     await this.app.close();
     await this.sql.end();

@@ -66,6 +66,11 @@ export const ERROR_CATALOG = {
   DEVICE_SOURCE_MISMATCH: { status: 403, title: 'Agent requests must come through the device tunnel' },
   DEVICE_ID_MISMATCH: { status: 403, title: 'The message names another device' },
   AGENT_BINARY_MISSING: { status: 404, title: 'The agent executable has not been built on this server' },
+  // live updates (GET live, a WebSocket)
+  LIVE_UPGRADE_REQUIRED: { status: 426, title: 'Open this URL as a WebSocket' },
+  LIVE_ORIGIN_FORBIDDEN: { status: 403, title: 'This origin may not open the live connection' },
+  /** Sent in a live `error` message (with MALFORMED_JSON and VALIDATION_FAILED); never an HTTP answer. */
+  LIVE_MESSAGE_UNSUPPORTED: { status: 400, title: 'Unknown live message type' },
   // audit
   AUDIT_EXPORT_TOO_LARGE: { status: 422, title: 'Narrow the filter: the export is too large' },
 } as const satisfies Record<string, { status: number; title: string }>;

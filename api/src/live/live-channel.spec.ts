@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { messageFor, type LiveEnvelope } from './live-channel.js';
+
+const [x, y, z] = ['00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b', '00000000-0000-4000-8000-00000000000c'];
+
+describe('messageFor', () => {
+  const telemetry: LiveEnvelope = {
+    scope: 'telemetry',
+    message: {
+      type: 'devices.changed',
+      devices: [
+        { id: x, lastSequence: 1 },
+        { id: y, lastSequence: 2 },
+      ],
+    },
+  };
+
+  it('sends fleet messages to everyone, unchanged', () => {
+    const fleet: LiveEnvelope = { scope: 'fleet', message: { type: 'devices.changed', devices: [{ id: x, status: 'revoked' }] } };
+    expect(messageFor(fleet, new Set())).toBe(fleet.message);
+    expect(messageFor(fleet, new Set([y]))).toBe(fleet.message);
+  });
+
+  it('sends telemetry patches only for subscribed devices', () => {
+    expect(messageFor(telemetry, new Set())).toBeNull();
+    expect(messageFor(telemetry, new Set([z]))).toBeNull();
+    expect(messageFor(telemetry, new Set([y, z]))).toEqual({ type: 'devices.changed', devices: [{ id: y, lastSequence: 2 }] });
+    // All of them: the same object, so fan-out can serialize it once.
+    expect(messageFor(telemetry, new Set([x, y]))).toBe(telemetry.message);
+  });
+
+  it('sends a telemetry-scoped event only to subscribers of its device', () => {
+    const event: LiveEnvelope = {
+      scope: 'telemetry',
+      message: { type: 'device.event', deviceId: x, event: { type: 'service.failed', severity: 'warning', at: '2026-01-01T00:00:00Z' } },
+    };
+    expect(messageFor(event, new Set([y]))).toBeNull();
+    expect(messageFor(event, new Set([x]))).toBe(event.message);
+  });
+});

@@ -1,0 +1,78 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { LIVE_MAX_PATCHES_PER_MESSAGE, type DeviceLiveEvent, type DeviceLivePatch } from '@xspectre/contracts';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { requestContext } from '../common/context/request-context.js';
+import { REDIS } from '../redis/redis.token.js';
+import { LiveEnvelopeSchema, liveChannel, type LiveEnvelope, type LiveScope } from './live-channel.js';
+
+type PublishKind = 'devices.changed:fleet' | 'devices.changed:telemetry' | 'device.event';
+
+/**
+ * Tells every API instance's live connections what changed, through Redis pub/sub. Best-effort:
+ * the database is the truth, a console refetches after reconnecting, so a publish that fails is
+ * logged (once per kind until it works again) and dropped, never thrown into the caller.
+ * Call it after the change committed; on a request path there is no need to await it.
+ */
+@Injectable()
+export class LivePublisher {
+  private readonly logger = new Logger(LivePublisher.name);
+  private readonly channel: string;
+  private readonly failing = new Set<PublishKind>();
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.channel = liveChannel(config);
+  }
+
+  /**
+   * `fleet`: status, connectivity, enrollment, tunnel changes, sent to every console.
+   * `telemetry`: per-heartbeat fields (lastHeartbeatAt, lastSequence, metrics), sent only to
+   * connections subscribed to the device.
+   */
+  async devicesChanged(patches: DeviceLivePatch[], scope: LiveScope): Promise<void> {
+    for (let i = 0; i < patches.length; i += LIVE_MAX_PATCHES_PER_MESSAGE) {
+      const devices = patches.slice(i, i + LIVE_MAX_PATCHES_PER_MESSAGE);
+      await this.publish(`devices.changed:${scope}`, { scope, message: { type: 'devices.changed', devices } });
+    }
+  }
+
+  /** Something happened to a device (connectivity, lifecycle, fingerprint): sent to every console. */
+  async deviceEvent(deviceId: string, event: DeviceLiveEvent): Promise<void> {
+    await this.publish('device.event', { scope: 'fleet', message: { type: 'device.event', deviceId, event } });
+  }
+
+  /**
+   * A device's fleet patch and its event, sent once the current request commits (at once outside
+   * a request). Not awaited there: the response does not wait on Redis.
+   */
+  announceAfterCommit(patch: DeviceLivePatch, event: DeviceLiveEvent): void {
+    requestContext.afterCommit(async () => {
+      void this.devicesChanged([patch], 'fleet');
+      void this.deviceEvent(patch.id, event);
+    });
+  }
+
+  private async publish(kind: PublishKind, envelope: LiveEnvelope): Promise<void> {
+    const parsed = LiveEnvelopeSchema.safeParse(envelope);
+    if (!parsed.success) {
+      // A bug in the caller; consoles must never receive what the contract does not describe.
+      this.logger.error({ msg: 'live message dropped: it does not match the contract', kind, issues: parsed.error.issues.slice(0, 5) });
+      return;
+    }
+    try {
+      await this.redis.publish(this.channel, JSON.stringify(parsed.data));
+      if (this.failing.delete(kind)) this.logger.log({ msg: 'live publishing works again', kind });
+    } catch (error) {
+      if (this.failing.has(kind)) return;
+      this.failing.add(kind);
+      this.logger.warn({
+        msg: 'live update dropped: redis publish failed (further failures of this kind are not logged)',
+        kind,
+        err: (error as Error).message,
+      });
+    }
+  }
+}
