@@ -14,6 +14,7 @@ const facts: HostFacts = {
   hostname: 'scanner-01',
   localIps: ['192.0.2.5'],
   macs: ['52:54:00:12:34:56'],
+  nics: [{ name: 'eth0', mac: '52:54:00:12:34:56', physical: true, addresses: ['192.0.2.5'] }],
   hardware: {
     vendor: null,
     model: null,

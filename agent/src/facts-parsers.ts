@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { NetworkInterfaceInfo } from 'node:os';
+import type { Nic } from '@xspectre/contracts';
 
 /** Printable, single-spaced, trimmed, at most `max` characters; empty → null. */
 export function cleanText(value: string | null | undefined, max: number): string | null {
@@ -135,6 +136,7 @@ const ZERO_MAC = '00:00:00:00:00:00';
 export interface NetworkFacts {
   localIps: string[];
   macs: string[];
+  nics: Nic[];
 }
 
 /**
@@ -146,15 +148,24 @@ export function networkFacts(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>, ph
   const names = Object.keys(interfaces).sort((a, b) => Number(physical.has(b)) - Number(physical.has(a)) || a.localeCompare(b));
   const localIps = new Set<string>();
   const macs = new Set<string>();
+  const nics: Nic[] = [];
   for (const name of names) {
-    for (const info of interfaces[name] ?? []) {
-      if (info.internal) continue;
+    const external = (interfaces[name] ?? []).filter((info) => !info.internal);
+    if (external.length === 0) continue;
+    let nicMac: string | null = null;
+    for (const info of external) {
       localIps.add(info.address);
       const mac = info.mac.toLowerCase();
-      if (/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac) && mac !== ZERO_MAC) macs.add(mac);
+      if (/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac) && mac !== ZERO_MAC) {
+        macs.add(mac);
+        nicMac ??= mac;
+      }
+    }
+    if (/^[^\p{Cc}]{1,64}$/u.test(name)) {
+      nics.push({ name, mac: nicMac, physical: physical.has(name), addresses: [...new Set(external.map((i) => i.address))].slice(0, 64) });
     }
   }
-  return { localIps: [...localIps].slice(0, 64), macs: [...macs].slice(0, 64) };
+  return { localIps: [...localIps].slice(0, 64), macs: [...macs].slice(0, 64), nics: nics.slice(0, 64) };
 }
 
 /** A hostname the contract accepts ([A-Za-z0-9.-], 1–253 characters). */

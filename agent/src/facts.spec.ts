@@ -2,8 +2,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnrollRequestSchema, HardwareFactsSchema } from '@xspectre/contracts';
+import { EnrollRequestSchema, HardwareFactsSchema, InventoryReportSchema } from '@xspectre/contracts';
 import { collectFacts, type FactSources } from './facts.js';
+import { collectInventory } from './collectors/inventory.js';
+import { AGENT_VERSION } from './version.js';
 
 describe('collectFacts', () => {
   let root: string;
@@ -86,7 +88,21 @@ describe('collectFacts', () => {
   it('collects contract-valid facts from this machine', async () => {
     const facts = await collectFacts();
     expect(HardwareFactsSchema.safeParse(facts.hardware).error).toBeUndefined();
-    const hostPart = EnrollRequestSchema.pick({ hostname: true, localIps: true, macs: true, hardware: true }).safeParse(facts);
+    const { hostname, localIps, macs, hardware } = facts;
+    const hostPart = EnrollRequestSchema.pick({ hostname: true, localIps: true, macs: true, hardware: true }).safeParse({
+      hostname,
+      localIps,
+      macs,
+      hardware,
+    });
     expect(hostPart.error).toBeUndefined();
+  });
+
+  it('reports an inventory with the NICs, whose MACs appear in the order enrollment fingerprints them', async () => {
+    const report = await collectInventory();
+    expect(InventoryReportSchema.safeParse(report).error).toBeUndefined();
+    const nicMacs = report.nics!.map((n) => n.mac).filter((m): m is string => m !== null);
+    expect([...new Set(nicMacs)]).toEqual(report.macs);
+    expect(report.agentVersion).toBe(AGENT_VERSION);
   });
 });

@@ -1,7 +1,7 @@
 import { access, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import type { HardwareFacts } from '@xspectre/contracts';
+import type { HardwareFacts, Nic } from '@xspectre/contracts';
 import {
   cleanHostname,
   cleanIdentifier,
@@ -18,6 +18,7 @@ export interface HostFacts {
   hostname: string;
   localIps: string[];
   macs: string[];
+  nics: Nic[];
   hardware: HardwareFacts;
 }
 
@@ -59,6 +60,7 @@ export async function collectFacts(sources: FactSources = HOST_SOURCES): Promise
     hostname: cleanHostname(sources.hostname()),
     localIps: network.localIps,
     macs: network.macs,
+    nics: network.nics,
     hardware: {
       vendor: cleanIdentifier(vendor, 120),
       model: cleanIdentifier(model, 120),

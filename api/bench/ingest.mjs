@@ -1,77 +1,27 @@
 // Ingestion benchmark (issue: telemetry at fleet scale). Run: npm run bench:ingest -w api
-// Loopback only, bounded in time and count. Prints heartbeats/s and latency percentiles of the
-// real HTTP route beside a baseline: the same rows written straight into PostgreSQL with
-// multi-row INSERTs, in this same process.
+// Loopback only, bounded in time. The API runs in this process; the HTTP load comes from a
+// second process (load-generator.mjs) so it does not share the API's event loop. Prints
+// heartbeats/s and latency percentiles of the real route beside a baseline run in this same
+// process: the same rows (heartbeat, sample, latest state, device) written straight into
+// PostgreSQL with multi-row statements, 100 heartbeats per statement.
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../dist/config/config.js';
 import { createApp } from '../dist/create-app.js';
 import { createLogger } from '../dist/common/logging/logger.js';
 import { runMigrations } from '../dist/db/migrate.js';
+import { heartbeat } from './heartbeat-fixture.mjs';
 
-const DEVICES = Number(process.env.BENCH_DEVICES ?? 200);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const DEVICES = Number(process.env.BENCH_DEVICES ?? 2000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const PACED_RATE = 333; // 10,000 devices at a 30 s interval
 const adminUrl = process.env.TEST_DB_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-function heartbeat(deviceId, sequence) {
-  const now = new Date().toISOString();
-  return {
-    protocolVersion: 1,
-    deviceId,
-    sequence,
-    sentAt: now,
-    agentVersion: '0.1.0',
-    uptimeSeconds: 1000 + sequence,
-    metrics: {
-      cpuPercent: (sequence * 7) % 100,
-      load: [0.5, 0.4, 0.3],
-      memory: { totalBytes: 16e9, usedBytes: 6e9, swapTotalBytes: 2e9, swapUsedBytes: 1e7 },
-      mounts: Array.from({ length: 5 }, (_, i) => ({
-        mountpoint: `/mnt/m${i}`,
-        device: `/dev/vd${i}`,
-        fsType: 'ext4',
-        totalBytes: 1e11,
-        usedBytes: 4e10 + i,
-        inodesTotal: 6e6,
-        inodesUsed: 1e5,
-      })),
-      network: Array.from({ length: 3 }, (_, i) => ({
-        name: `eth${i}`,
-        rxBytes: 1e9,
-        txBytes: 5e8,
-        rxBytesPerSecond: 1200 + i,
-        txBytesPerSecond: 800 + i,
-      })),
-    },
-    services: Array.from({ length: 20 }, (_, i) => ({
-      unit: `svc-${i}.service`,
-      activeState: 'active',
-      subState: 'running',
-      since: now,
-      watched: true,
-    })),
-    docker: {
-      status: 'ok',
-      containers: Array.from({ length: 10 }, (_, i) => ({
-        id: `c${i}`.padEnd(64, '0'),
-        name: `gvm-${i}`,
-        image: 'greenbone/gvmd:stable',
-        state: 'running',
-        health: 'healthy',
-        restartCount: 0,
-        cpuPercent: 1.5,
-        memoryBytes: 2e8,
-      })),
-    },
-  };
-}
-
-function percentile(sorted, p) {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
-}
+const run = promisify(execFile);
 
 async function setup() {
   const name = `xs_bench_${randomBytes(4).toString('hex')}`;
@@ -106,70 +56,58 @@ async function drop(name) {
   await admin.end();
 }
 
-/** Sends heartbeats as fast as CONCURRENCY loops allow (or at `rate` per second) until `seconds` pass. */
+/** Runs the load generator process; it sends as fast as CONCURRENCY allows, or at `rate` per second. */
 async function load(baseUrl, devices, seconds, rate) {
-  const latencies = [];
-  let errors = 0;
-  let next = 0;
-  const deadline = performance.now() + seconds * 1000;
-  const started = performance.now();
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      const n = next++;
-      if (rate) {
-        const due = started + (n / rate) * 1000;
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        if (performance.now() >= deadline) break;
-      }
-      const device = devices[n % devices.length];
-      device.sequence += 1;
-      const t0 = performance.now();
-      const res = await fetch(`${baseUrl}/api/v1/agent/heartbeats`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${device.credential}` },
-        body: JSON.stringify(heartbeat(device.id, device.sequence)),
-      });
-      await res.arrayBuffer();
-      latencies.push(performance.now() - t0);
-      if (res.status !== 200) errors++;
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    count: latencies.length,
-    errors,
-    perSecond: latencies.length / elapsed,
-    p50: percentile(latencies, 50),
-    p95: percentile(latencies, 95),
-    p99: percentile(latencies, 99),
-  };
+  const script = fileURLToPath(new URL('./load-generator.mjs', import.meta.url));
+  const { stdout } = await run(process.execPath, [script, JSON.stringify({ baseUrl, devices, seconds, rate, concurrency: CONCURRENCY })], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const result = JSON.parse(stdout);
+  result.sequences.forEach((s, i) => (devices[i].sequence = s));
+  return result;
 }
 
-/** The baseline: the rows the route writes (heartbeat + sample), straight in, 100 per INSERT. */
+/** The baseline: the same four row kinds per heartbeat, 100 heartbeats per statement. */
 async function baseline(sql, devices, seconds) {
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
-  let rows = 0;
-  let seq = 1_000_000;
+  let written = 0;
+  let seq = 1_000_000_000;
   while (performance.now() < deadline) {
-    const batch = Array.from({ length: 100 }, (_, i) => ({ d: devices[(rows + i) % devices.length].id, s: seq++ }));
     const now = new Date();
+    const batch = Array.from({ length: 100 }, (_, i) => {
+      const h = heartbeat(devices[(written + i) % devices.length].id, seq++);
+      return { d: h.deviceId, s: h.sequence, metrics: h.metrics, services: h.services, docker: h.docker };
+    });
+    // Like the route: the small rows in one parameter, the telemetry documents in another.
+    const json = JSON.stringify(batch.map(({ d, s }) => ({ d, s })));
+    const documents = JSON.stringify(batch);
     await sql.query(
       `INSERT INTO device_heartbeats (device_id, sequence, sent_at, received_at, uptime_seconds, agent_version)
        SELECT x.d, x.s, $2, $2, 1, '0.1.0' FROM jsonb_to_recordset($1::jsonb) AS x(d uuid, s bigint)`,
-      [JSON.stringify(batch), now],
+      [json, now],
     );
     await sql.query(
       `INSERT INTO metric_samples (device_id, sampled_at, sequence, received_at, cpu_percent, load1, mem_used_bytes, mem_total_bytes, swap_used_bytes, disk_used_percent_max, net_rx_bps, net_tx_bps)
        SELECT x.d, $2, x.s, $2, 5, 0.5, 6e9, 16e9, 1e7, 40, 1200, 800 FROM jsonb_to_recordset($1::jsonb) AS x(d uuid, s bigint)`,
-      [JSON.stringify(batch), now],
+      [json, now],
     );
-    rows += batch.length;
+    await sql.query(
+      `INSERT INTO device_telemetry (device_id, sequence, sampled_at, metrics, services, docker)
+       SELECT DISTINCT ON (x.d) x.d, x.s, $2, x.metrics, x.services, x.docker
+         FROM jsonb_to_recordset($1::jsonb) AS x(d uuid, s bigint, metrics jsonb, services jsonb, docker jsonb) ORDER BY x.d, x.s DESC
+       ON CONFLICT (device_id) DO UPDATE SET sequence = EXCLUDED.sequence, sampled_at = EXCLUDED.sampled_at,
+         metrics = EXCLUDED.metrics, services = EXCLUDED.services, docker = EXCLUDED.docker`,
+      [documents, now],
+    );
+    await sql.query(
+      `UPDATE devices d SET last_heartbeat_at = $2, last_sequence = x.s
+         FROM (SELECT x.d, max(x.s) AS s FROM jsonb_to_recordset($1::jsonb) AS x(d uuid, s bigint) GROUP BY x.d) x WHERE d.id = x.d`,
+      [json, now],
+    );
+    written += batch.length;
   }
-  return rows / ((performance.now() - started) / 1000);
+  return written / ((performance.now() - started) / 1000);
 }
 
 const env = await setup();
@@ -180,31 +118,31 @@ const config = loadConfig({
   API_SECRET_KEY: randomBytes(48).toString('base64'),
   API_LOG_LEVEL: 'silent',
   API_AGENT_SOURCE_CHECK: 'false',
-  DB_POOL_SIZE: '20',
+  DB_POOL_SIZE: '10',
   NODE_ENV: 'production',
 });
 const app = await createApp(config, createLogger('silent'));
 await app.listen({ port: 0, host: '127.0.0.1' });
 const baseUrl = `http://127.0.0.1:${app.getHttpServer().address().port}`;
 try {
-  await load(baseUrl, env.devices, 2, 0); // warm-up
+  await load(baseUrl, env.devices, 3, 0); // warm-up
   const max = await load(baseUrl, env.devices, SECONDS, 0);
   const paced = await load(baseUrl, env.devices, SECONDS, PACED_RATE);
+  const acknowledged = (await env.sql.query('SELECT count(*)::int AS n FROM device_heartbeats')).rows[0].n;
   const base = await baseline(env.sql, env.devices, SECONDS);
   const f = (n) => n.toFixed(1);
+  const line = (label, r) =>
+    `  ${label}${f(r.perSecond)} heartbeats/s  p50 ${f(r.p50)} ms  p95 ${f(r.p95)} ms  p99 ${f(r.p99)} ms  (${r.count} sent, ${r.errors} errors)`;
   console.log(
     `ingest bench: ${DEVICES} devices, ${SECONDS} s per run, concurrency ${CONCURRENCY}, heartbeat = 5 mounts, 3 NICs, 20 services, 10 containers`,
   );
-  console.log(
-    `  HTTP max rate:   ${f(max.perSecond)} heartbeats/s  p50 ${f(max.p50)} ms  p95 ${f(max.p95)} ms  p99 ${f(max.p99)} ms  (${max.count} sent, ${max.errors} errors)`,
-  );
-  console.log(
-    `  HTTP at ${PACED_RATE}/s:    ${f(paced.perSecond)} heartbeats/s  p50 ${f(paced.p50)} ms  p95 ${f(paced.p95)} ms  p99 ${f(paced.p99)} ms  (${paced.count} sent, ${paced.errors} errors)`,
-  );
-  console.log(`  baseline (multi-row INSERT, same rows): ${f(base)} rows/s`);
+  console.log(line('HTTP max rate:   ', max));
+  console.log(line(`HTTP at ${PACED_RATE}/s:    `, paced));
+  console.log(`  baseline (multi-row statements, same rows): ${f(base)} heartbeats/s`);
   console.log(
     `  ratio HTTP max / baseline: ${(max.perSecond / base).toFixed(3)}   goals: >= 2000/s sustained; p99 < 50 ms at ${PACED_RATE}/s`,
   );
+  console.log(`  stored heartbeat rows after the HTTP runs: ${acknowledged} (warm-up included)`);
 } finally {
   await app.close();
   await env.sql.end();

@@ -39,6 +39,28 @@ export const HardwareFactsSchema = z
   .strict();
 export type HardwareFacts = z.infer<typeof HardwareFactsSchema>;
 
+export const NicSchema = z
+  .object({
+    name: Text(64),
+    mac: MacSchema.nullable(),
+    physical: z.boolean().describe('backed by a device (not a bridge, veth or tunnel)'),
+    addresses: z.array(IpSchema).max(64),
+  })
+  .strict();
+export type Nic = z.infer<typeof NicSchema>;
+
+/**
+ * What a heartbeat's `inventory` carries: the hardware facts plus the network cards, the MAC
+ * list in the order enrollment used (the API recomputes the fingerprint from it) and the
+ * agent version. The additions are optional so early protocol-1 agents stay valid.
+ */
+export const InventoryReportSchema = HardwareFactsSchema.extend({
+  macs: z.array(MacSchema).max(64).optional(),
+  nics: z.array(NicSchema).max(64).optional(),
+  agentVersion: Text(40).optional(),
+}).strict();
+export type InventoryReport = z.infer<typeof InventoryReportSchema>;
+
 export const EnrollRequestSchema = z
   .object({
     protocolVersion: ProtocolVersionSchema,
@@ -98,7 +120,7 @@ export const HeartbeatSchema = z
     services: z.array(ServiceStateSchema).max(2000).optional(),
     docker: DockerReportSchema.optional(),
     /** Sent at start and whenever it changed. */
-    inventory: HardwareFactsSchema.optional(),
+    inventory: InventoryReportSchema.optional(),
     journalGap: JournalGapSchema.optional(),
   })
   .strict();

@@ -7,6 +7,16 @@ export type DeviceType = z.infer<typeof DeviceTypeSchema>;
 
 /** pending: created, waiting for enrollment; active: enrolled; revoked: cut off; retired: decommissioned. */
 export const DEVICE_STATUSES = ['pending', 'active', 'revoked', 'retired'] as const;
+export const DEVICE_SORTS = [
+  'name',
+  '-name',
+  'lastHeartbeatAt',
+  '-lastHeartbeatAt',
+  'createdAt',
+  '-createdAt',
+  'status',
+  '-status',
+] as const;
 export const DeviceStatusSchema = z.enum(DEVICE_STATUSES);
 export type DeviceStatus = z.infer<typeof DeviceStatusSchema>;
 
@@ -35,6 +45,10 @@ export const DeviceSchema = z.object({
     .enum(['online', 'offline', 'never_seen'])
     .describe('offline after three missed heartbeat intervals; only active devices are online'),
   tunnel: TunnelStateSchema,
+  quarantine: z
+    .object({ since: z.string(), reason: z.string() })
+    .nullable()
+    .describe('set when the hardware fingerprint changed: no commands until an operator accepts the new hardware'),
   createdAt: z.string(),
 });
 export type Device = z.infer<typeof DeviceSchema>;
@@ -47,7 +61,10 @@ export const ListDevicesQuerySchema = PageQuerySchema.extend({
   siteId: z.uuid().optional(),
   type: DeviceTypeSchema.optional(),
   status: DeviceStatusSchema.optional(),
+  connectivity: z.enum(['online', 'offline', 'never_seen']).optional(),
+  quarantined: z.enum(['true', 'false']).optional().describe('only quarantined (true) or only not quarantined (false) devices'),
   q: z.string().max(120).optional(),
+  sort: z.enum(DEVICE_SORTS).default('name').describe('a leading "-" sorts descending'),
 }).strict();
 export const DevicePageSchema = pageOf(DeviceSchema);
 

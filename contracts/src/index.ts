@@ -8,4 +8,5 @@ export * from './health.js';
 export * from './devices.js';
 export * from './agent.js';
 export * from './telemetry.js';
+export * from './inventory.js';
 export * from './live.js';

@@ -111,3 +111,14 @@ export const MetricSeriesSchema = z.object({
   points: z.array(MetricPointSchema),
 });
 export type MetricSeries = z.infer<typeof MetricSeriesSchema>;
+
+/** The newest telemetry a device reported: what its page shows beside the charts. */
+export const DeviceTelemetrySchema = z.object({
+  deviceId: z.uuid(),
+  sequence: z.number().int().nullable(),
+  sampledAt: z.string().nullable(),
+  metrics: SystemMetricsSchema.nullable(),
+  services: z.array(ServiceStateSchema).nullable(),
+  docker: DockerReportSchema.nullable(),
+});
+export type DeviceTelemetry = z.infer<typeof DeviceTelemetrySchema>;

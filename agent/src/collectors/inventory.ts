@@ -1,17 +1,24 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HardwareFactsSchema, type HardwareFacts } from '@xspectre/contracts';
+import { InventoryReportSchema, type InventoryReport } from '@xspectre/contracts';
+import { AGENT_VERSION } from '../version.js';
 import { ensureDirectory, writeFileAtomic } from '../atomic-file.js';
 import { collectFacts } from '../facts.js';
 
 export const INVENTORY_HASH_FILE = 'inventory.sha256';
 
-export const inventoryHash = (hardware: HardwareFacts) => createHash('sha256').update(JSON.stringify(hardware)).digest('hex');
+export const inventoryHash = (report: InventoryReport) => createHash('sha256').update(JSON.stringify(report)).digest('hex');
 
 export interface DueInventory {
-  inventory: HardwareFacts;
+  inventory: InventoryReport;
   hash: string;
+}
+
+/** What the inventory reports: the hardware facts, the NICs and MACs (for the fingerprint) and the agent version. */
+export async function collectInventory(): Promise<InventoryReport> {
+  const facts = await collectFacts();
+  return { ...facts.hardware, macs: facts.macs, nics: facts.nics, agentVersion: AGENT_VERSION };
 }
 
 /**
@@ -24,7 +31,7 @@ export class InventoryTracker {
 
   constructor(
     private readonly stateDir: string,
-    private readonly hardware: () => Promise<HardwareFacts> = async () => (await collectFacts()).hardware,
+    private readonly hardware: () => Promise<InventoryReport> = collectInventory,
   ) {}
 
   private get path() {
@@ -33,7 +40,7 @@ export class InventoryTracker {
 
   /** The inventory when it is due in this heartbeat, else null. */
   async due(): Promise<DueInventory | null> {
-    const inventory = HardwareFactsSchema.parse(await this.hardware());
+    const inventory = InventoryReportSchema.parse(await this.hardware());
     const hash = inventoryHash(inventory);
     this.lastHash ??= await readFile(this.path, 'utf8').then(
       (text) => text.trim(),

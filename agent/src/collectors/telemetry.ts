@@ -1,4 +1,4 @@
-import type { DockerReport, HardwareFacts, ServiceState, SystemMetrics } from '@xspectre/contracts';
+import type { DockerReport, InventoryReport, ServiceState, SystemMetrics } from '@xspectre/contracts';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DueInventory } from './inventory.js';
@@ -8,7 +8,7 @@ export interface Telemetry {
   metrics?: SystemMetrics;
   services?: ServiceState[];
   docker?: DockerReport;
-  inventory?: HardwareFacts;
+  inventory?: InventoryReport;
 }
 
 export interface CollectedTelemetry {

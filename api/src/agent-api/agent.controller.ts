@@ -2,7 +2,7 @@ import { Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { HeartbeatAckSchema, HeartbeatBatchSchema, HeartbeatSchema } from '@xspectre/contracts';
-import { DeviceAuthenticated, NotAudited } from '../auth/route-access.decorators.js';
+import { DeviceAuthenticated, NotAudited, OwnTransaction } from '../auth/route-access.decorators.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
 import { ZodBody, ZodResponse } from '../common/validation/zod-decorators.js';
@@ -20,6 +20,7 @@ export class AgentController {
   @HttpCode(200)
   @DeviceAuthenticated()
   @NotAudited('telemetry at fleet rate; stored in device_heartbeats')
+  @OwnTransaction('written in group commits shared by many requests (HeartbeatWriter)')
   @ZodResponse(200, HeartbeatAckSchema)
   ingest(@ZodBody(HeartbeatOrBatchSchema) body: z.infer<typeof HeartbeatOrBatchSchema>) {
     const device = requestContext.get()?.device;

@@ -6,12 +6,21 @@ import type { AuthenticatedDevice } from '../common/context/request-context.js';
 import { sha256Hex } from '../auth/secrets.js';
 import { DevicesRepository } from '../devices/devices.repository.js';
 
+/** Bound on remembered credentials: a fleet of this size fits, an attacker's garbage does not grow it. */
+const CACHE_MAX_ENTRIES = 100_000;
+
 /**
  * Checks an agent request: a device credential, an active device, and (WireGuard's cryptokey
  * routing makes this unforgeable) the request's source is that device's own overlay address.
+ *
+ * Verified credentials are remembered for API_DEVICE_AUTH_CACHE_SECONDS so heartbeats at fleet
+ * rate skip a query. Safe because every write re-checks that the device is still active (the
+ * heartbeat group commit), and a revoked device's tunnel peer is removed at once.
  */
 @Injectable()
 export class DeviceAuthenticator {
+  private readonly cache = new Map<string, { device: AuthenticatedDevice; expiresAt: number }>();
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly devices: DevicesRepository,
@@ -21,11 +30,27 @@ export class DeviceAuthenticator {
     const match = /^Bearer\s+(dc_[A-Za-z0-9_-]{20,100})$/.exec(request.headers.authorization ?? '');
     if (!request.headers.authorization) throw new AppError('DEVICE_AUTH_REQUIRED');
     if (!match) throw new AppError('DEVICE_AUTH_INVALID', 'send the device credential as "Authorization: Bearer dc_…"');
-    const device = await this.devices.findByCredentialHash(sha256Hex(match[1]!));
-    if (!device || device.status !== 'active' || !device.overlayAddress) throw new AppError('DEVICE_AUTH_INVALID');
+    const device = await this.lookup(sha256Hex(match[1]!));
     if (this.config.API_AGENT_SOURCE_CHECK && request.ip !== device.overlayAddress) {
       throw new AppError('DEVICE_SOURCE_MISMATCH', `agent requests must come from the device's overlay address, not ${request.ip}`);
     }
-    return { id: device.id, overlayAddress: device.overlayAddress, lastHeartbeatAt: device.lastHeartbeatAt };
+    return device;
+  }
+
+  private async lookup(credentialHash: string): Promise<AuthenticatedDevice> {
+    const now = Date.now();
+    const cached = this.cache.get(credentialHash);
+    if (cached && cached.expiresAt > now) return cached.device;
+    this.cache.delete(credentialHash);
+
+    const row = await this.devices.findByCredentialHash(credentialHash);
+    if (!row || row.status !== 'active' || !row.overlayAddress) throw new AppError('DEVICE_AUTH_INVALID');
+    const device: AuthenticatedDevice = { id: row.id, overlayAddress: row.overlayAddress };
+    const ttlMs = this.config.API_DEVICE_AUTH_CACHE_SECONDS * 1000;
+    if (ttlMs > 0) {
+      if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(credentialHash, { device, expiresAt: now + ttlMs });
+    }
+    return device;
   }
 }

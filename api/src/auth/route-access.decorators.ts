@@ -56,6 +56,14 @@ export const DeviceAuthenticated = () =>
 export const NotAudited = (reason: string) =>
   SetMetadata(AUDITED_ROUTE, { action: '', resourceType: '', notAudited: reason } satisfies AuditedRoute);
 
+export const OWN_TRANSACTION_ROUTE = 'xs:own-transaction';
+
+/**
+ * A mutating route that manages its own transactions instead of the request unit of work,
+ * with the reason (heartbeats are written in group commits shared by many requests).
+ */
+export const OwnTransaction = (reason: string) => SetMetadata(OWN_TRANSACTION_ROUTE, reason);
+
 /** Needs a TOTP code verified in this session within API_STEP_UP_TTL_SECONDS (step-up). */
 export const Critical = () => applyDecorators(SetMetadata(CRITICAL_ROUTE, true), ApiExtension('x-critical', true));
 

@@ -107,6 +107,22 @@ const EnvSchema = z
       .max(3650)
       .default(90)
       .describe('metric samples older than this are dropped (whole days)'),
+    // Heartbeat ingestion: requests are written together in group commits.
+    API_HEARTBEAT_BATCH_MAX: z.coerce.number().int().min(1).max(5000).default(500).describe('heartbeats per group commit'),
+    API_HEARTBEAT_QUEUE_MAX: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(20_000)
+      .describe('heartbeats waiting to be written before agents are told to retry later (503)'),
+    API_DEVICE_AUTH_CACHE_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(30)
+      .describe('how long a verified device credential is remembered (every write re-checks that the device is active)'),
     // Live updates (GET /api/v1/live, a WebSocket).
     API_CONSOLE_ORIGINS: z
       .string()

@@ -12,6 +12,8 @@ import { OverlayLeaseEntity } from '../hub/overlay-lease.entity.js';
 import { DeviceHeartbeatEntity } from '../agent-api/device-heartbeat.entity.js';
 import { DeviceTelemetryEntity } from '../telemetry/device-telemetry.entity.js';
 import { ConnectivityEventEntity } from '../telemetry/connectivity-event.entity.js';
+import { InventoryVersionEntity } from '../inventory/inventory-version.entity.js';
+import { DeviceEventEntity } from '../device-events/device-event.entity.js';
 
 export const ENTITIES = [
   UserEntity,
@@ -28,4 +30,6 @@ export const ENTITIES = [
   DeviceHeartbeatEntity,
   DeviceTelemetryEntity,
   ConnectivityEventEntity,
+  InventoryVersionEntity,
+  DeviceEventEntity,
 ];

@@ -42,6 +42,17 @@ export class DeviceEntity {
   @Column({ type: 'text', nullable: true })
   fingerprint!: string | null;
 
+  /** Kept so the API can recompute the fingerprint from later inventory reports. */
+  @Column({ name: 'installation_salt', type: 'text', nullable: true })
+  installationSalt!: string | null;
+
+  /** Set when a report no longer reproduces the fingerprint: no commands until accepted. */
+  @Column({ name: 'quarantined_at', type: 'timestamptz', nullable: true })
+  quarantinedAt!: Date | null;
+
+  @Column({ name: 'quarantine_reason', type: 'text', nullable: true })
+  quarantineReason!: string | null;
+
   @Column({ type: 'jsonb', nullable: true })
   hardware!: HardwareFacts | null;
 

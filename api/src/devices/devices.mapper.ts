@@ -25,6 +25,7 @@ export function toDeviceDto(d: DeviceRow, heartbeatIntervalSeconds: number): Dev
       txBytes: Number(d.txBytes),
       endpoint: d.tunnelEndpoint,
     },
+    quarantine: d.quarantinedAt ? { since: d.quarantinedAt.toISOString(), reason: d.quarantineReason ?? '' } : null,
     createdAt: d.createdAt.toISOString(),
   };
 }

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { DeviceStatus, DeviceType, OrganizationKind } from '@xspectre/contracts';
+import type { DEVICE_SORTS, DeviceStatus, DeviceType, OrganizationKind } from '@xspectre/contracts';
+
+type DeviceSort = (typeof DEVICE_SORTS)[number];
 import { Database } from '../db/database.js';
 import { likePattern } from '../db/pg-errors.js';
 import { DeviceEntity } from './device.entity.js';
@@ -11,10 +13,20 @@ export interface DeviceFilter {
   siteId?: string;
   type?: DeviceType;
   status?: DeviceStatus;
+  connectivity?: 'online' | 'offline' | 'never_seen';
+  quarantined?: 'true' | 'false';
   q?: string;
+  sort: DeviceSort;
   limit: number;
   offset: number;
 }
+
+const SORT_COLUMNS: Record<string, string> = {
+  name: 'd.name',
+  lastHeartbeatAt: 'd.last_heartbeat_at',
+  createdAt: 'd.created_at',
+  status: 'd.status',
+};
 
 @Injectable()
 export class DevicesRepository {
@@ -50,8 +62,22 @@ export class DevicesRepository {
     return this.repo().findOne({ where: { wgPublicKey } });
   }
 
-  async list(filter: DeviceFilter): Promise<{ items: DeviceRow[]; total: number }> {
-    const qb = this.withKind().orderBy('d.name', 'ASC').limit(filter.limit).offset(filter.offset);
+  /** `offlineAfterMs`: silence after which an active device counts as offline (the connectivity filter). */
+  async list(filter: DeviceFilter, offlineAfterMs: number): Promise<{ items: DeviceRow[]; total: number }> {
+    const descending = filter.sort.startsWith('-');
+    const column = SORT_COLUMNS[filter.sort.replace(/^-/, '')]!;
+    const qb = this.withKind()
+      .orderBy(column, descending ? 'DESC' : 'ASC', descending ? 'NULLS LAST' : 'NULLS FIRST')
+      .addOrderBy('d.id', 'ASC')
+      .limit(filter.limit)
+      .offset(filter.offset);
+    const onlineSince = new Date(Date.now() - offlineAfterMs);
+    if (filter.connectivity === 'never_seen') qb.andWhere('d.last_heartbeat_at IS NULL');
+    if (filter.connectivity === 'online') qb.andWhere(`d.status = 'active' AND d.last_heartbeat_at >= :onlineSince`, { onlineSince });
+    if (filter.connectivity === 'offline')
+      qb.andWhere(`d.last_heartbeat_at IS NOT NULL AND (d.status <> 'active' OR d.last_heartbeat_at < :onlineSince)`, { onlineSince });
+    if (filter.quarantined === 'true') qb.andWhere('d.quarantined_at IS NOT NULL');
+    if (filter.quarantined === 'false') qb.andWhere('d.quarantined_at IS NULL');
     if (filter.organizationId) qb.andWhere('d.organization_id = :organizationId', { organizationId: filter.organizationId });
     if (filter.siteId) qb.andWhere('d.site_id = :siteId', { siteId: filter.siteId });
     if (filter.type) qb.andWhere('d.type = :type', { type: filter.type });

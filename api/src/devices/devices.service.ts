@@ -10,6 +10,7 @@ import { OrganizationsService } from '../organizations/organizations.service.js'
 import { HubService } from '../hub/hub.service.js';
 import { OverlayAllocator } from '../hub/overlay-allocator.js';
 import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
+import { offlineAfterMs } from '../telemetry/connectivity.js';
 import { LivePublisher } from '../live/live-publisher.js';
 import { hashClaimCode, newClaimCode } from './claim-code-text.js';
 import { ClaimCodesRepository } from './claim-codes.repository.js';
@@ -35,7 +36,7 @@ export class DevicesService {
   }
 
   async list(filter: DeviceFilter) {
-    const { items, total } = await this.devices.list(filter);
+    const { items, total } = await this.devices.list(filter, offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
     return {
       items: items.map((d) => toDeviceDto(d, this.config.API_AGENT_HEARTBEAT_SECONDS)),
       total,

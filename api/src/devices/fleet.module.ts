@@ -2,7 +2,18 @@ import { Module } from '@nestjs/common';
 import { AgentController } from '../agent-api/agent.controller.js';
 import { AgentDownloadsController } from '../agent-api/agent-downloads.controller.js';
 import { DeviceAuthenticator } from '../agent-api/device-authenticator.js';
-import { HeartbeatsRepository } from '../agent-api/heartbeats.repository.js';
+import { HeartbeatBatchRepository } from '../agent-api/heartbeat-batch.repository.js';
+import { HeartbeatStore } from '../agent-api/heartbeat-store.js';
+import { HeartbeatWriter } from '../agent-api/heartbeat-writer.js';
+import { InventoryController } from '../inventory/inventory.controller.js';
+import { InventoryRepository } from '../inventory/inventory.repository.js';
+import { InventoryService } from '../inventory/inventory.service.js';
+import { DeviceEventsController } from '../device-events/device-events.controller.js';
+import { DeviceEventsRepository } from '../device-events/device-events.repository.js';
+import { DeviceEventsService } from '../device-events/device-events.service.js';
+import { DeviceTelemetryController } from '../telemetry/device-telemetry.controller.js';
+import { DeviceTelemetryService } from '../telemetry/device-telemetry.service.js';
+import { MetricPartitionsRepository } from '../telemetry/metric-partitions.repository.js';
 import { HeartbeatsService } from '../agent-api/heartbeats.service.js';
 import { EnrollmentController } from '../enrollment/enrollment.controller.js';
 import { EnrollmentService } from '../enrollment/enrollment.service.js';
@@ -26,7 +37,16 @@ import { MetricsService } from '../telemetry/metrics.service.js';
  */
 @Module({
   imports: [OrganizationsModule],
-  controllers: [DevicesController, ClaimCodesController, EnrollmentController, AgentController, AgentDownloadsController],
+  controllers: [
+    DevicesController,
+    ClaimCodesController,
+    EnrollmentController,
+    AgentController,
+    AgentDownloadsController,
+    InventoryController,
+    DeviceEventsController,
+    DeviceTelemetryController,
+  ],
   providers: [
     DevicesService,
     DevicesRepository,
@@ -36,7 +56,15 @@ import { MetricsService } from '../telemetry/metrics.service.js';
     OverlayAllocator,
     OverlayLeasesRepository,
     HeartbeatsService,
-    HeartbeatsRepository,
+    HeartbeatWriter,
+    HeartbeatStore,
+    HeartbeatBatchRepository,
+    MetricPartitionsRepository,
+    InventoryService,
+    InventoryRepository,
+    DeviceEventsService,
+    DeviceEventsRepository,
+    DeviceTelemetryService,
     DeviceAuthenticator,
     TelemetryRepository,
     ConnectivityRepository,

@@ -85,6 +85,7 @@ export class EnrollmentService {
           cpuId: request.hardware.cpu.id,
           installationSalt: request.installationSalt,
         }),
+        installationSalt: request.installationSalt,
         enrolledAt,
       });
       await this.claimCodes.markUsed(code.id, sourceIp);

@@ -25,7 +25,6 @@ export interface AuditAnnotations {
 export interface AuthenticatedDevice {
   id: string;
   overlayAddress: string;
-  lastHeartbeatAt: Date | null;
 }
 
 export interface RequestContext {

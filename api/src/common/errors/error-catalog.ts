@@ -65,6 +65,9 @@ export const ERROR_CATALOG = {
   DEVICE_AUTH_INVALID: { status: 401, title: 'The device credential is not valid' },
   DEVICE_SOURCE_MISMATCH: { status: 403, title: 'Agent requests must come through the device tunnel' },
   DEVICE_ID_MISMATCH: { status: 403, title: 'The message names another device' },
+  HEARTBEAT_QUEUE_FULL: { status: 503, title: 'Too many heartbeats are waiting to be written: retry later' },
+  DEVICE_NOT_QUARANTINED: { status: 409, title: 'The device is not quarantined' },
+  INVENTORY_NOT_REPORTED: { status: 409, title: 'The device has not reported an inventory that can be fingerprinted' },
   AGENT_BINARY_MISSING: { status: 404, title: 'The agent executable has not been built on this server' },
   // live updates (GET live, a WebSocket)
   LIVE_UPGRADE_REQUIRED: { status: 426, title: 'Open this URL as a WebSocket' },

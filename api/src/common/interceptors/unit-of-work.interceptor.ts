@@ -2,7 +2,7 @@ import { Injectable, Logger, type CallHandler, type ExecutionContext, type NestI
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { Observable, from, lastValueFrom } from 'rxjs';
-import { AUDITED_ROUTE, type AuditedRoute } from '../../auth/route-access.decorators.js';
+import { AUDITED_ROUTE, OWN_TRANSACTION_ROUTE, type AuditedRoute } from '../../auth/route-access.decorators.js';
 import { AuditService } from '../../audit/audit.service.js';
 import { Database } from '../../db/database.js';
 import { requestContext } from '../context/request-context.js';
@@ -28,6 +28,7 @@ export class UnitOfWorkInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     if (!MUTATING.has(request.method)) return next.handle();
+    if (this.reflector.get<string | undefined>(OWN_TRANSACTION_ROUTE, context.getHandler())) return next.handle();
     const audited = this.reflector.getAllAndOverride<AuditedRoute | undefined>(AUDITED_ROUTE, [context.getHandler(), context.getClass()]);
 
     const ctx = requestContext.get();

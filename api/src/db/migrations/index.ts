@@ -2,6 +2,15 @@ import { Foundation1795420000000 } from './1795420000000-Foundation.js';
 import { Devices1795430000000 } from './1795430000000-Devices.js';
 import { Telemetry1795440000000 } from './1795440000000-Telemetry.js';
 import { Connectivity1795450000000 } from './1795450000000-Connectivity.js';
+import { Inventory1795460000000 } from './1795460000000-Inventory.js';
+import { IngestTuning1795470000000 } from './1795470000000-IngestTuning.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
-export const MIGRATIONS = [Foundation1795420000000, Devices1795430000000, Telemetry1795440000000, Connectivity1795450000000];
+export const MIGRATIONS = [
+  Foundation1795420000000,
+  Devices1795430000000,
+  Telemetry1795440000000,
+  Connectivity1795450000000,
+  Inventory1795460000000,
+  IngestTuning1795470000000,
+];

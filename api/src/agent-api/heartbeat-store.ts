@@ -1,0 +1,95 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Heartbeat } from '@xspectre/contracts';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { Database } from '../db/database.js';
+import { DeviceEventsRepository } from '../device-events/device-events.repository.js';
+import type { DeviceEventEntity } from '../device-events/device-event.entity.js';
+import { InventoryService } from '../inventory/inventory.service.js';
+import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
+import { offlineAfterMs } from '../telemetry/connectivity.js';
+import { MetricPartitionsRepository } from '../telemetry/metric-partitions.repository.js';
+import { HeartbeatBatchRepository } from './heartbeat-batch.repository.js';
+import { buildBatchRows, outcomesOf, type HeartbeatSubmission, type SubmissionOutcome } from './heartbeat-batch.js';
+
+/** A submission's result: its outcome, or null when its device is no longer active. */
+export type StoredSubmission = SubmissionOutcome | null;
+
+export interface StoredBatch {
+  outcomes: StoredSubmission[];
+  receivedAt: Date;
+  /** Devices that were offline (or never seen) and spoke again. */
+  cameOnline: string[];
+  events: DeviceEventEntity[];
+  /** The newest stored heartbeat per device, for live updates. */
+  newest: Map<string, Heartbeat>;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Writes a group of heartbeat submissions in one transaction. */
+@Injectable()
+export class HeartbeatStore {
+  /** UTC days whose metric partition is known to exist (created ahead by the worker, or here). */
+  private readonly knownDays = new Set<string>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly db: Database,
+    private readonly batches: HeartbeatBatchRepository,
+    private readonly partitions: MetricPartitionsRepository,
+    private readonly inventory: InventoryService,
+    private readonly events: DeviceEventsRepository,
+    private readonly connectivity: ConnectivityRepository,
+  ) {}
+
+  async write(submissions: HeartbeatSubmission[]): Promise<StoredBatch> {
+    const receivedAt = new Date();
+    const retentionCutoff = new Date(Math.floor(receivedAt.getTime() / DAY_MS - this.config.API_METRICS_RETENTION_DAYS + 1) * DAY_MS);
+    const rows = buildBatchRows(submissions, receivedAt, retentionCutoff);
+    const missingDays = rows.sampleDays.filter((day) => !this.knownDays.has(day));
+    if (missingDays.length > 0) {
+      await this.partitions.ensureDays(missingDays);
+      for (const day of missingDays) this.knownDays.add(day);
+    }
+
+    return this.db.detached(async () => {
+      const written = await this.batches.write(rows, receivedAt);
+      const newest = new Map<string, Heartbeat>();
+      const inventories = [];
+      const events: DeviceEventEntity[] = [];
+      for (const { deviceId, heartbeats } of submissions) {
+        for (const h of heartbeats) {
+          if (!written.inserted.has(`${deviceId}:${h.sequence}`)) continue;
+          if ((newest.get(deviceId)?.sequence ?? -1) < h.sequence) newest.set(deviceId, h);
+          if (h.inventory) inventories.push({ deviceId, sequence: h.sequence, reportedAt: receivedAt, report: h.inventory });
+          if (h.journalGap) {
+            events.push(
+              await this.events.append({
+                deviceId,
+                type: 'journal.gap',
+                severity: 'warning',
+                at: receivedAt,
+                details: { ...h.journalGap, reportedInSequence: h.sequence },
+              }),
+            );
+          }
+        }
+      }
+      events.push(...(await this.inventory.record(inventories)));
+
+      // Only a device never heard from, or silent past the offline window, can be marked anything but online.
+      const offlineWindow = offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS);
+      const silent = [...newest.keys()].filter((id) => {
+        const previous = written.devices.get(id)?.previousHeartbeatAt;
+        return !previous || receivedAt.getTime() - previous.getTime() > offlineWindow;
+      });
+      const cameOnline = await this.connectivity.recordOnline(silent, receivedAt);
+
+      const lastSequences = new Map([...written.devices].map(([id, d]) => [id, d.lastSequence]));
+      const outcomes = outcomesOf(submissions, written.inserted, lastSequences).map((outcome, i) =>
+        written.devices.has(submissions[i]!.deviceId) ? outcome : null,
+      );
+      return { outcomes, receivedAt, cameOnline, events, newest };
+    });
+  }
+}

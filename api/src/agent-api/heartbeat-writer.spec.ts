@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { QueryFailedError } from 'typeorm';
+import type { Heartbeat } from '@xspectre/contracts';
+import type { AppConfig } from '../config/config.js';
+import { AppError } from '../common/errors/app-error.js';
+import { buildBatchRows, outcomesOf, type HeartbeatSubmission } from './heartbeat-batch.js';
+import type { HeartbeatStore, StoredBatch } from './heartbeat-store.js';
+import { HeartbeatWriter } from './heartbeat-writer.js';
+
+// Unit tests of the group-commit mechanics and row building (pure logic). The database path is
+// covered end to end in api/test/heartbeat-ingestion.spec.ts.
+
+const hb = (deviceId: string, sequence: number, extra: Partial<Heartbeat> = {}): Heartbeat => ({
+  protocolVersion: 1,
+  deviceId,
+  sequence,
+  sentAt: new Date().toISOString(),
+  agentVersion: '0.1.0',
+  uptimeSeconds: 1,
+  ...extra,
+});
+
+/** A store that records the batches it is given; `fail` decides per batch. */
+function recordingStore(fail: (submissions: HeartbeatSubmission[]) => unknown = () => undefined) {
+  const batches: HeartbeatSubmission[][] = [];
+  const store = {
+    async write(submissions: HeartbeatSubmission[]): Promise<StoredBatch> {
+      batches.push(submissions);
+      const error = fail(submissions);
+      if (error) throw error;
+      const inserted = new Set(submissions.flatMap((s) => s.heartbeats.map((h) => `${s.deviceId}:${h.sequence}`)));
+      return {
+        outcomes: outcomesOf(submissions, inserted, new Map()),
+        receivedAt: new Date(),
+        cameOnline: [],
+        events: [],
+        newest: new Map(),
+      };
+    },
+  };
+  return { store: store as unknown as HeartbeatStore, batches };
+}
+
+const config = (batchMax = 500, queueMax = 10_000) =>
+  ({ API_HEARTBEAT_BATCH_MAX: batchMax, API_HEARTBEAT_QUEUE_MAX: queueMax }) as AppConfig;
+const dataError = () => Object.assign(new QueryFailedError('INSERT', [], new Error('bad')), { driverError: { code: '22003' } });
+
+describe('HeartbeatWriter (group commit)', () => {
+  it('writes requests submitted in the same turn as one batch, bounded by the batch size', async () => {
+    const { store, batches } = recordingStore();
+    const writer = new HeartbeatWriter(config(3), store);
+    const results = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((d, i) => writer.submit({ deviceId: d, heartbeats: [hb(d, i + 1)] })));
+    expect(results.map((r) => r?.accepted)).toEqual([1, 1, 1, 1, 1]);
+    expect(batches.map((b) => b.map((s) => s.deviceId))).toEqual([
+      ['a', 'b', 'c'],
+      ['d', 'e'],
+    ]);
+  });
+
+  it('isolates a submission whose data the database refuses; its neighbours are stored', async () => {
+    const { store } = recordingStore((subs) => (subs.some((s) => s.deviceId === 'poison') ? dataError() : undefined));
+    const writer = new HeartbeatWriter(config(), store);
+    const results = await Promise.allSettled(['ok1', 'poison', 'ok2'].map((d) => writer.submit({ deviceId: d, heartbeats: [hb(d, 1)] })));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(((results[1] as PromiseRejectedResult).reason as AppError).code).toBe('VALIDATION_FAILED');
+  });
+
+  it('answers 503 with a retry hint when the database is down, for every waiting request', async () => {
+    const { store } = recordingStore(() => new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    const writer = new HeartbeatWriter(config(), store);
+    const results = await Promise.allSettled(['a', 'b'].map((d) => writer.submit({ deviceId: d, heartbeats: [hb(d, 1)] })));
+    for (const r of results) {
+      const error = (r as PromiseRejectedResult).reason as AppError;
+      expect(error.code).toBe('SERVICE_UNAVAILABLE');
+      expect(error.extra.retryAfterSeconds).toBe(5);
+    }
+  });
+
+  it('retries a deadlock and then succeeds', async () => {
+    let calls = 0;
+    const { store } = recordingStore(() =>
+      ++calls === 1
+        ? Object.assign(new QueryFailedError('UPDATE', [], new Error('deadlock')), { driverError: { code: '40P01' } })
+        : undefined,
+    );
+    const writer = new HeartbeatWriter(config(), store);
+    expect(await writer.submit({ deviceId: 'a', heartbeats: [hb('a', 1)] })).toMatchObject({ accepted: 1 });
+    expect(calls).toBe(2);
+  });
+
+  it('refuses with HEARTBEAT_QUEUE_FULL when the backlog is over the bound', async () => {
+    const { store } = recordingStore();
+    const writer = new HeartbeatWriter(config(500, 2), store);
+    expect(() => writer.submit({ deviceId: 'a', heartbeats: [hb('a', 1), hb('a', 2), hb('a', 3)] })).toThrow(
+      expect.objectContaining({ code: 'HEARTBEAT_QUEUE_FULL' }),
+    );
+  });
+});
+
+describe('buildBatchRows / outcomesOf', () => {
+  const metrics = {
+    cpuPercent: 5,
+    load: [0.1, 0.1, 0.1] as [number, number, number],
+    memory: { totalBytes: 100, usedBytes: 50, swapTotalBytes: 0, swapUsedBytes: 0 },
+    mounts: [],
+    network: [],
+  };
+
+  it('deduplicates a sequence sent twice in one batch, keeps one latest row per device and lists sample days', () => {
+    const now = new Date('2026-11-23T12:00:00Z');
+    const rows = buildBatchRows(
+      [
+        { deviceId: 'a', heartbeats: [hb('a', 1, { metrics }), hb('a', 2, { metrics })] },
+        { deviceId: 'a', heartbeats: [hb('a', 2, { metrics })] },
+        { deviceId: 'b', heartbeats: [hb('b', 7, { sentAt: '2026-11-22T23:59:00Z', metrics })] },
+      ],
+      now,
+      new Date('2026-09-01T00:00:00Z'),
+    );
+    expect(rows.heartbeats.map((h) => `${h.d}:${h.s}`)).toEqual(['a:1', 'a:2', 'b:7']);
+    expect(rows.latest.map((l) => `${l.d}:${l.s}`)).toEqual(['a:2', 'b:7']);
+    expect(rows.devices).toEqual([
+      { d: 'a', s: 2, ver: '0.1.0' },
+      { d: 'b', s: 7, ver: '0.1.0' },
+    ]);
+    expect(rows.sampleDays).toEqual(['2026-11-22', '2026-11-23']);
+  });
+
+  it('leaves out samples older than the retention but keeps their heartbeats', () => {
+    const now = new Date('2026-11-23T12:00:00Z');
+    const rows = buildBatchRows(
+      [{ deviceId: 'a', heartbeats: [hb('a', 1, { sentAt: '2026-11-01T00:00:00Z', metrics })] }],
+      now,
+      new Date('2026-11-10T00:00:00Z'),
+    );
+    expect(rows.heartbeats).toHaveLength(1);
+    expect(rows.samples).toHaveLength(0);
+  });
+
+  it('credits a sequence inserted once to the first submission that carried it', () => {
+    const subs = [
+      { deviceId: 'a', heartbeats: [hb('a', 1)] },
+      { deviceId: 'a', heartbeats: [hb('a', 1), hb('a', 2)] },
+    ];
+    expect(outcomesOf(subs, new Set(['a:1', 'a:2']), new Map([['a', 2]]))).toEqual([
+      { accepted: 1, duplicates: 0, lastSequence: 2 },
+      { accepted: 1, duplicates: 1, lastSequence: 2 },
+    ]);
+  });
+});

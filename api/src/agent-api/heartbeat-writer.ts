@@ -1,0 +1,141 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { AppError } from '../common/errors/app-error.js';
+import { requestContext } from '../common/context/request-context.js';
+import type { HeartbeatSubmission } from './heartbeat-batch.js';
+import { HeartbeatStore, type StoredBatch, type StoredSubmission } from './heartbeat-store.js';
+
+interface Pending {
+  submission: HeartbeatSubmission;
+  resolve: (result: StoredSubmission) => void;
+  reject: (error: unknown) => void;
+}
+
+/** PostgreSQL says "try again": deadlock or serialization failure. */
+const RETRYABLE = new Set(['40P01', '40001']);
+/** The data of one submission is at fault (data exception, constraint): isolate it. */
+const isDataError = (error: unknown) =>
+  error instanceof QueryFailedError && /^(22|23)/.test(String((error.driverError as { code?: string }).code));
+const MAX_ATTEMPTS = 3;
+
+/**
+ * Group commit for heartbeats. Requests queue their heartbeats; one writer takes everything
+ * queued (up to API_HEARTBEAT_BATCH_MAX) and writes it in one transaction, then answers each
+ * request. Under load, batches grow by themselves while the previous write runs; when idle, a
+ * heartbeat is written at once. A request is answered only after its rows committed, so an
+ * acknowledgement never outruns the database.
+ */
+@Injectable()
+export class HeartbeatWriter implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(HeartbeatWriter.name);
+  private queue: Pending[] = [];
+  private queuedHeartbeats = 0;
+  private running = false;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: () => void = () => undefined;
+  /** Called with each committed batch (live updates); never fails the write. */
+  onCommitted: (batch: StoredBatch) => void = () => undefined;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly store: HeartbeatStore,
+  ) {}
+
+  submit(submission: HeartbeatSubmission): Promise<StoredSubmission> {
+    if (this.queuedHeartbeats + submission.heartbeats.length > this.config.API_HEARTBEAT_QUEUE_MAX) {
+      throw new AppError('HEARTBEAT_QUEUE_FULL', 'the API is writing a backlog; keep the heartbeats journaled and retry', {
+        retryAfterSeconds: 5,
+      });
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ submission, resolve, reject });
+      this.queuedHeartbeats += submission.heartbeats.length;
+      this.start();
+    });
+  }
+
+  private start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.idle = new Promise((resolve) => (this.markIdle = resolve));
+    // setImmediate lets the requests already parsed in this turn join the first batch; the
+    // writer's own context keeps the first request's id out of the shared transaction.
+    setImmediate(() => requestContext.run({ requestId: 'heartbeat-writer', sourceIp: null, audit: {} }, () => void this.drain()));
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.take();
+      await this.flush(batch);
+    }
+    this.running = false;
+    this.markIdle();
+  }
+
+  /** Takes queued submissions up to the batch size (always at least one). */
+  private take(): Pending[] {
+    let count = 0;
+    let n = 0;
+    while (
+      n < this.queue.length &&
+      (n === 0 || count + this.queue[n]!.submission.heartbeats.length <= this.config.API_HEARTBEAT_BATCH_MAX)
+    ) {
+      count += this.queue[n]!.submission.heartbeats.length;
+      n += 1;
+    }
+    const batch = this.queue.slice(0, n);
+    this.queue = this.queue.slice(n);
+    this.queuedHeartbeats -= count;
+    return batch;
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    let stored: StoredBatch;
+    try {
+      stored = await this.writeWithRetry(batch.map((p) => p.submission));
+    } catch (error) {
+      if (batch.length > 1 && isDataError(error)) {
+        // One bad submission must not fail its neighbours: write each alone.
+        for (const pending of batch) await this.flush([pending]);
+        return;
+      }
+      const failure = toAgentError(error);
+      this.logger.error({ msg: 'heartbeat write failed', submissions: batch.length, err: (error as Error).message });
+      for (const pending of batch) pending.reject(failure);
+      return;
+    }
+    batch.forEach((pending, i) => pending.resolve(stored.outcomes[i] ?? null));
+    try {
+      this.onCommitted(stored);
+    } catch (error) {
+      this.logger.warn({ msg: 'after-commit hook failed', err: (error as Error).message });
+    }
+  }
+
+  private async writeWithRetry(submissions: HeartbeatSubmission[]): Promise<StoredBatch> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.store.write(submissions);
+      } catch (error) {
+        const code = error instanceof QueryFailedError ? (error.driverError as { code?: string }).code : undefined;
+        if (attempt >= MAX_ATTEMPTS || !code || !RETRYABLE.has(code)) throw error;
+      }
+    }
+  }
+
+  /** Lets queued heartbeats finish before the database pool closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.idle;
+  }
+}
+
+/** Agents retry anything but a 4xx; database trouble is a 503 with a hint, never a stack. */
+function toAgentError(error: unknown): unknown {
+  if (error instanceof AppError) return error;
+  if (isDataError(error))
+    return new AppError('VALIDATION_FAILED', 'the heartbeat could not be stored: its data was refused by the database');
+  return new AppError('SERVICE_UNAVAILABLE', 'the database is unavailable; keep the heartbeats journaled and retry', {
+    retryAfterSeconds: 5,
+  });
+}

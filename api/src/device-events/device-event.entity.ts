@@ -1,0 +1,32 @@
+import { Check, Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { DeviceEvent, DeviceEventType, EventSeverity } from '@xspectre/contracts';
+
+/**
+ * Security and health events of a device, appended in the transaction that detected them.
+ * The alert engine reads them in id order (an outbox), so an event is never lost between the
+ * write and the alert.
+ */
+@Entity({ name: 'device_events' })
+@Check('chk_device_events_type', `"type" IN ('fingerprint.changed', 'fingerprint.accepted', 'hardware.changed', 'journal.gap')`)
+@Check('chk_device_events_severity', `"severity" IN ('info', 'warning', 'critical')`)
+@Index('ix_device_events_device_at', ['deviceId', 'at'])
+export class DeviceEventEntity {
+  @PrimaryGeneratedColumn('increment', { type: 'bigint' })
+  id!: string;
+
+  @ForeignKey('DeviceEntity', { name: 'fk_device_events_device', onDelete: 'CASCADE' })
+  @Column({ name: 'device_id', type: 'uuid' })
+  deviceId!: string;
+
+  @Column({ type: 'text' })
+  type!: DeviceEventType;
+
+  @Column({ type: 'text' })
+  severity!: EventSeverity;
+
+  @Column({ type: 'timestamptz' })
+  at!: Date;
+
+  @Column({ type: 'jsonb', default: () => `'{}'` })
+  details!: DeviceEvent['details'];
+}

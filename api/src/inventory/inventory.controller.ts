@@ -1,0 +1,40 @@
+import { Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { z } from 'zod';
+import {
+  AcceptFingerprintSchema,
+  DeviceEventSchema,
+  DeviceInventorySchema,
+  IdParamSchema,
+  InventoryHistoryQuerySchema,
+} from '@xspectre/contracts';
+import { Audited, Critical, RequirePermission } from '../auth/route-access.decorators.js';
+import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
+import { InventoryService, toDeviceEventDto } from './inventory.service.js';
+
+type Id = z.infer<typeof IdParamSchema>;
+
+@ApiTags('devices')
+@Controller('devices')
+export class InventoryController {
+  constructor(private readonly inventory: InventoryService) {}
+
+  /** The current inventory and the hardware change history (newest first). */
+  @Get(':id/inventory')
+  @RequirePermission('devices.view')
+  @ZodResponse(200, DeviceInventorySchema)
+  get(@ZodParams(IdParamSchema) params: Id, @ZodQuery(InventoryHistoryQuerySchema) page: z.infer<typeof InventoryHistoryQuerySchema>) {
+    return this.inventory.get(params.id, page);
+  }
+
+  /** Critical: trusts the device's new hardware, binds its fingerprint and ends the quarantine. */
+  @Post(':id/fingerprint/accept')
+  @HttpCode(200)
+  @RequirePermission('devices.critical_actions')
+  @Critical()
+  @Audited('device.fingerprint_accept', 'device')
+  @ZodResponse(200, DeviceEventSchema)
+  async accept(@ZodParams(IdParamSchema) params: Id, @ZodBody(AcceptFingerprintSchema) body: z.infer<typeof AcceptFingerprintSchema>) {
+    return toDeviceEventDto(await this.inventory.acceptFingerprint(params.id, body.reason));
+  }
+}

@@ -1,0 +1,140 @@
+import { Injectable } from '@nestjs/common';
+import type { DeviceEvent, DeviceInventory, InventoryReport, InventoryVersion } from '@xspectre/contracts';
+import { AppError } from '../common/errors/app-error.js';
+import { requestContext } from '../common/context/request-context.js';
+import { DevicesRepository } from '../devices/devices.repository.js';
+import { DeviceEventsRepository } from '../device-events/device-events.repository.js';
+import type { DeviceEventEntity } from '../device-events/device-event.entity.js';
+import type { InventoryVersionEntity } from './inventory-version.entity.js';
+import { InventoryRepository } from './inventory.repository.js';
+import { diffInventory, fingerprintOf, inventoryHash, isHardwareChange, reproducesFingerprint } from './inventory-diff.js';
+
+export interface ReportedInventory {
+  deviceId: string;
+  sequence: number;
+  reportedAt: Date;
+  report: InventoryReport;
+}
+
+@Injectable()
+export class InventoryService {
+  constructor(
+    private readonly inventory: InventoryRepository,
+    private readonly devices: DevicesRepository,
+    private readonly events: DeviceEventsRepository,
+  ) {}
+
+  /**
+   * Records inventory reports in the caller's transaction (the heartbeat write, which holds the
+   * device rows locked). A report equal to the latest version adds nothing; one older than it
+   * (a late replay) is ignored. A report that no longer reproduces the bound fingerprint
+   * quarantines the device and appends a critical `fingerprint.changed` event.
+   */
+  async record(reports: ReportedInventory[]): Promise<DeviceEventEntity[]> {
+    const sorted = [...reports].sort((a, b) => a.deviceId.localeCompare(b.deviceId) || a.sequence - b.sequence);
+    const events: DeviceEventEntity[] = [];
+    for (const reported of sorted) events.push(...(await this.recordOne(reported)));
+    return events;
+  }
+
+  private async recordOne({ deviceId, sequence, reportedAt, report }: ReportedInventory): Promise<DeviceEventEntity[]> {
+    const latest = await this.inventory.latest(deviceId);
+    if (latest && sequence <= Number(latest.sequence)) return [];
+    const hash = inventoryHash(report);
+    if (latest?.hash === hash) return [];
+    const device = await this.devices.findById(deviceId);
+    if (!device) return [];
+
+    const changes = latest ? diffInventory(latest.inventory, report) : [];
+    const fingerprintMatches = reproducesFingerprint(device, report);
+    const version = (latest?.version ?? 0) + 1;
+    await this.inventory.insert({
+      deviceId,
+      version,
+      sequence: String(sequence),
+      reportedAt,
+      hash,
+      inventory: report,
+      fingerprintMatches,
+      changes,
+    });
+
+    const events: DeviceEventEntity[] = [];
+    const hardwareChanges = changes.filter(isHardwareChange);
+    if (hardwareChanges.length > 0) {
+      events.push(
+        await this.events.append({
+          deviceId,
+          type: 'hardware.changed',
+          severity: 'warning',
+          at: reportedAt,
+          details: { inventoryVersion: version, paths: hardwareChanges.map((c) => c.path) },
+        }),
+      );
+    }
+    if (fingerprintMatches === false && !device.quarantinedAt) {
+      const reason = `hardware fingerprint changed (inventory version ${version})`;
+      await this.devices.update(deviceId, { quarantinedAt: reportedAt, quarantineReason: reason });
+      events.push(
+        await this.events.append({
+          deviceId,
+          type: 'fingerprint.changed',
+          severity: 'critical',
+          at: reportedAt,
+          details: { inventoryVersion: version, serial: report.serial, macs: report.macs ?? [], cpuId: report.cpu.id },
+        }),
+      );
+    }
+    return events;
+  }
+
+  async get(deviceId: string, page: { limit: number; offset: number }): Promise<DeviceInventory> {
+    if (!(await this.devices.findById(deviceId))) throw new AppError('DEVICE_NOT_FOUND');
+    const [latest, history] = await Promise.all([
+      this.inventory.latest(deviceId),
+      this.inventory.history(deviceId, page.limit, page.offset),
+    ]);
+    return {
+      deviceId,
+      current: latest ? { ...toVersionDto(latest), inventory: latest.inventory } : null,
+      history: { items: history.items.map(toVersionDto), total: history.total, ...page },
+    };
+  }
+
+  /**
+   * An operator vouches for the new hardware: the latest inventory's fingerprint becomes the
+   * bound one and the quarantine ends. Runs in the request's transaction (audited with it).
+   */
+  async acceptFingerprint(deviceId: string, reason: string): Promise<DeviceEventEntity> {
+    const device = await this.devices.findById(deviceId, { lock: true });
+    if (!device) throw new AppError('DEVICE_NOT_FOUND');
+    if (!device.quarantinedAt) throw new AppError('DEVICE_NOT_QUARANTINED');
+    const latest = await this.inventory.latest(deviceId);
+    const fingerprint = latest && device.installationSalt ? fingerprintOf(latest.inventory, device.installationSalt) : null;
+    if (!fingerprint) throw new AppError('INVENTORY_NOT_REPORTED', 'the latest inventory report carries no MAC addresses to fingerprint');
+    await this.devices.update(deviceId, { fingerprint, quarantinedAt: null, quarantineReason: null });
+    const actor = requestContext.get()?.actor;
+    requestContext.annotate({ resourceId: deviceId, details: { reason, inventoryVersion: latest!.version } });
+    return this.events.append({
+      deviceId,
+      type: 'fingerprint.accepted',
+      severity: 'info',
+      at: new Date(),
+      details: { reason, inventoryVersion: latest!.version, acceptedBy: actor?.email ?? null },
+    });
+  }
+}
+
+function toVersionDto(v: InventoryVersionEntity): InventoryVersion {
+  return {
+    version: v.version,
+    reportedAt: v.reportedAt.toISOString(),
+    sequence: Number(v.sequence),
+    fingerprintMatches: v.fingerprintMatches,
+    changes: v.changes,
+  };
+}
+
+export function toDeviceEventDto(e: DeviceEventEntity): DeviceEvent {
+  return { id: e.id, deviceId: e.deviceId, type: e.type, severity: e.severity, at: e.at.toISOString(), details: e.details };
+}

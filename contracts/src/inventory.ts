@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { PageQuerySchema, pageOf } from './common.js';
+import { InventoryReportSchema } from './agent.js';
+
+/** One difference between two inventory versions, e.g. `disks[sda].serial`: "S1" → "S2". */
+export const HardwareChangeSchema = z.object({
+  path: z.string(),
+  before: z.string().nullable(),
+  after: z.string().nullable(),
+});
+export type HardwareChange = z.infer<typeof HardwareChangeSchema>;
+
+export const InventoryVersionSchema = z.object({
+  version: z.number().int().min(1),
+  reportedAt: z.string(),
+  sequence: z.number().int().describe('the heartbeat that carried it'),
+  fingerprintMatches: z
+    .boolean()
+    .nullable()
+    .describe('whether this inventory reproduces the fingerprint bound at enrollment (null: the report lacks the MACs to tell)'),
+  changes: z.array(HardwareChangeSchema).describe('against the previous version; empty for the first'),
+});
+export type InventoryVersion = z.infer<typeof InventoryVersionSchema>;
+
+export const DeviceInventorySchema = z.object({
+  deviceId: z.uuid(),
+  current: InventoryVersionSchema.extend({ inventory: InventoryReportSchema }).nullable(),
+  history: pageOf(InventoryVersionSchema).describe('newest first'),
+});
+export type DeviceInventory = z.infer<typeof DeviceInventorySchema>;
+export const InventoryHistoryQuerySchema = PageQuerySchema.strict();
+
+/** What happened to a device that the alert engine and operators act on. */
+export const DEVICE_EVENT_TYPES = ['fingerprint.changed', 'fingerprint.accepted', 'hardware.changed', 'journal.gap'] as const;
+export const DeviceEventTypeSchema = z.enum(DEVICE_EVENT_TYPES);
+export type DeviceEventType = z.infer<typeof DeviceEventTypeSchema>;
+export const EventSeveritySchema = z.enum(['info', 'warning', 'critical']);
+export type EventSeverity = z.infer<typeof EventSeveritySchema>;
+
+export const DeviceEventSchema = z.object({
+  id: z.string(),
+  deviceId: z.uuid(),
+  type: DeviceEventTypeSchema,
+  severity: EventSeveritySchema,
+  at: z.string(),
+  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.string())])),
+});
+export type DeviceEvent = z.infer<typeof DeviceEventSchema>;
+export const DeviceEventPageSchema = pageOf(DeviceEventSchema);
+export const ListDeviceEventsQuerySchema = PageQuerySchema.extend({ type: DeviceEventTypeSchema.optional() }).strict();
+
+export const AcceptFingerprintSchema = z
+  .object({
+    reason: z
+      .string()
+      .trim()
+      .min(3, 'say why the new hardware is trusted (at least 3 characters)')
+      .max(500)
+      .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters'),
+  })
+  .strict();
