@@ -201,6 +201,66 @@ describe('live updates', () => {
     expect(patchesOf(followsX.messages.slice(from), x)).toEqual([]);
   });
 
+  it('real heartbeats through another instance reach subscribed consoles: telemetry, back online, fingerprint quarantine', async () => {
+    // Heartbeats come from 127.0.0.1 here, so this instance skips the overlay source check.
+    const agentApi = await TestApi.startSibling(a, { API_AGENT_SOURCE_CHECK: 'false' });
+    try {
+      const created = await createDevice('live-hb');
+      const enroll = enrollBody(created.claimCode.code);
+      const enrolled = await a.request('POST', 'enroll', { body: enroll });
+      expect(enrolled.status).toBe(201);
+      const id = enrolled.body.deviceId as string;
+      const console_ = await connect(b, { origin: CONSOLE, cookie: admin });
+      console_.sendJson({ type: 'subscribe', deviceIds: [id] });
+      await console_.next('subscribed');
+      const heartbeat = (sequence: number, inventory?: object) => ({
+        protocolVersion: 1,
+        deviceId: id,
+        sequence,
+        sentAt: new Date().toISOString(),
+        agentVersion: '0.1.0',
+        uptimeSeconds: 5,
+        metrics: {
+          cpuPercent: 37,
+          load: [0.1, 0.1, 0.1],
+          memory: { totalBytes: 1000, usedBytes: 250, swapTotalBytes: 0, swapUsedBytes: 0 },
+          mounts: [
+            { mountpoint: '/', device: '/dev/vda1', fsType: 'ext4', totalBytes: 100, usedBytes: 60, inodesTotal: 10, inodesUsed: 1 },
+          ],
+          network: [{ name: 'eth0', rxBytes: 1, txBytes: 1, rxBytesPerSecond: 10, txBytesPerSecond: 5 }],
+        },
+        ...(inventory ? { inventory } : {}),
+      });
+      const send = async (body: unknown) => {
+        const r = await agentApi.request('POST', 'agent/heartbeats', { token: enrolled.body.deviceCredential, body });
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+      };
+
+      await send(heartbeat(1));
+      // Published in this order: telemetry patches, fleet patches, events.
+      const telemetry = await console_.next('devices.changed', (m) => m.devices.some((d) => d.id === id && d.lastSequence === 1));
+      expect(telemetry.devices.find((d) => d.id === id && d.metrics)).toMatchObject({
+        metrics: { cpuPercent: 37, memUsedPercent: 25, diskUsedPercentMax: 60, netRxBps: 10, netTxBps: 5 },
+      });
+      await console_.next('devices.changed', (m) => m.devices.some((d) => d.id === id && d.connectivity === 'online'));
+      const online = await console_.next('device.event', (m) => m.deviceId === id && m.event.type === 'connectivity.online');
+      expect(online.event.severity).toBe('info');
+
+      // An inventory whose serial differs from enrollment's: quarantined, announced to every console.
+      const other = await connect(a, { origin: CONSOLE, cookie: admin });
+      await send(heartbeat(2, { ...enroll.hardware, serial: 'SN-SWAPPED', macs: enroll.macs, nics: [] }));
+      for (const c of [console_, other]) {
+        await c.next('devices.changed', (m) => m.devices.some((d) => d.id === id && d.quarantined === true));
+        const event = await c.next('device.event', (m) => m.deviceId === id && m.event.type === 'fingerprint.changed');
+        expect(event.event.severity).toBe('critical');
+      }
+      // The unsubscribed console got no per-heartbeat telemetry of the device.
+      expect(patchesOf(other.messages, id).filter((p) => p.lastSequence !== undefined)).toEqual([]);
+    } finally {
+      await agentApi.stop();
+    }
+  });
+
   it('a patch that breaks the contract is dropped by the publisher, never sent', async () => {
     const client = await connect(b, { origin: CONSOLE, cookie: admin });
     const publisher = a.app.get(LivePublisher);
