@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findLeftovers, mapLimit, startLab, type Lab, type LabApi, type LightDevice } from '@xspectre/lab';
-import { agentDeviceId, readAgentRecord, type AgentRecord } from './support/agent-records.js';
+import { agentDeviceId, failedDeliveries, readAgentRecord, type AgentRecord } from './support/agent-records.js';
 import { compareSequences } from './support/heartbeat-ledger.js';
 import {
   ensurePostgresRunning,
@@ -380,6 +380,10 @@ describe(`fleet lab resilience: ${DEVICES} light devices, API killed, PostgreSQL
       `outages: ${outages.map((o, k) => `${o.name} ${((o.to.getTime() - o.from.getTime()) / 1000).toFixed(1)} s (${perOutage[k]}/${DEVICES} devices journaled during it)`).join('; ')}`,
     );
     log(`metric samples checked against journaled heartbeats with metrics: ${samplesChecked}`);
+    const failures = new Map<string, number>();
+    for (const device of devices)
+      for (const [kind, n] of await failedDeliveries(device.lab.configDir)) failures.set(kind, (failures.get(kind) ?? 0) + n);
+    log(`failed deliveries the agents logged (then retried): ${[...failures].map(([kind, n]) => `${kind} ×${n}`).join(', ') || 'none'}`);
     log(
       `${DEVICES} devices, ${assigned} heartbeats assigned, ${stored} stored, lost ${lost}, duplicated ${duplicated}, ` +
         `replayed after outages ${late}` +

@@ -62,3 +62,29 @@ export async function readAgentRecord(configDir: string): Promise<AgentRecord> {
     journaled,
   };
 }
+
+/**
+ * Failed deliveries in an agent's log (`<config dir>/agent.log`, JSON lines), by kind:
+ * `unreachable` (no HTTP answer) or `HTTP <status> <code>` (the API answered with an error).
+ */
+export async function failedDeliveries(configDir: string): Promise<Map<string, number>> {
+  const text = await readFile(join(configDir, 'agent.log'), 'utf8').catch(() => '');
+  const counts = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let entry: { msg?: string; status?: number; code?: string };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      continue;
+    }
+    const kind =
+      entry.msg === 'heartbeat not delivered: API unreachable'
+        ? 'unreachable'
+        : entry.msg === 'heartbeat rejected'
+          ? `HTTP ${entry.status} ${entry.code}`
+          : undefined;
+    if (kind) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return counts;
+}
