@@ -7,7 +7,7 @@ import { loadAgentConfig, resolvePaths, type AgentConfig } from './config.js';
 import { errorMessage, ExitCode } from './errors.js';
 import { DEFAULT_DOCKER_SOCKET, DockerCollector } from './collectors/docker.js';
 import { InventoryTracker } from './collectors/inventory.js';
-import { ServicesCollector } from './collectors/services.js';
+import { defaultWatchUnits, ServicesCollector } from './collectors/services.js';
 import { SystemCollector } from './collectors/system.js';
 import { telemetrySource, type TelemetrySource } from './collectors/telemetry.js';
 import { buildHeartbeat, HeartbeatRejectedError, jitteredDelayMs, sendHeartbeat, sendHeartbeats } from './heartbeat.js';
@@ -49,7 +49,9 @@ export async function runCommand(argv: readonly string[], ctx: CliContext): Prom
     telemetry: telemetrySource(
       {
         metrics: new SystemCollector(),
-        services: new ServicesCollector(config.watchUnits ?? [], log),
+        services: config.watchUnits
+          ? new ServicesCollector(config.watchUnits, log)
+          : new ServicesCollector(defaultWatchUnits(config.modules), log, undefined, { onlyLoaded: true }),
         docker: new DockerCollector(ctx.env.XSPECTRE_DOCKER_SOCKET?.trim() || DEFAULT_DOCKER_SOCKET),
         inventory: new InventoryTracker(paths.stateDir),
       },

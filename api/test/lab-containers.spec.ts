@@ -100,6 +100,35 @@ describe('fleet lab: device containers end to end', () => {
     10 * 60_000,
   );
 
+  it("reports the container's real systemd units (a failed one too), metrics, no Docker, and its inventory", async () => {
+    const { id, device } = fleet[0]!;
+    const broken = await device.exec('systemd-run', ['--unit=lab-broken', '--', '/bin/sh', '-c', 'exit 3']);
+    expect(broken.exitCode, broken.stderr).toBe(0);
+    let telemetry: any;
+    const deadline = Date.now() + 6 * HEARTBEAT_SECONDS * 1000;
+    for (;;) {
+      telemetry = (await api!.request('GET', `devices/${id}/telemetry`, { token: admin })).body;
+      if (telemetry.services?.some((s: any) => s.unit === 'lab-broken.service') || Date.now() > deadline) break;
+      await sleep(1000);
+    }
+    const byUnit = new Map(telemetry.services.map((s: any) => [s.unit, s]));
+    expect(byUnit.get('xspectre-agent.service')).toMatchObject({ activeState: 'active', subState: 'running', watched: true });
+    expect(byUnit.get('wg-quick@wg0.service')).toMatchObject({ activeState: 'active', watched: true });
+    expect(byUnit.get('ssh.service')).toMatchObject({ activeState: 'active', subState: 'running', watched: true });
+    expect(byUnit.get('lab-broken.service')).toMatchObject({ activeState: 'failed', watched: false });
+    expect(byUnit.has('gvmd.service')).toBe(false); // watched by default on scanners, but not installed here
+    expect(telemetry.docker).toEqual({ status: 'not_installed' });
+    expect(telemetry.metrics.memory.totalBytes).toBeGreaterThan(0);
+    expect(telemetry.metrics.network.map((n: any) => n.name)).toContain('eth0');
+
+    const inventory = (await api!.request('GET', `devices/${id}/inventory`, { token: admin })).body;
+    expect(inventory.current).toMatchObject({ version: 1, fingerprintMatches: true, inventory: { agentVersion: expect.any(String) } });
+    const eth0 = inventory.current.inventory.nics.find((n: any) => n.name === 'eth0');
+    expect(eth0.addresses).toContain(device.underlayAddress);
+    expect((await api!.request('GET', `devices/${id}`, { token: admin })).body.quarantine).toBeNull();
+    await device.exec('systemctl', ['reset-failed', 'lab-broken.service']);
+  });
+
   it('a device cannot reach another device: not over the overlay, not over the underlay', async () => {
     const [a, b] = [fleet[0]!.device, fleet[1]!.device];
     expect(await b.exec('mkdir', ['-p', '/srv/lab'])).toMatchObject({ exitCode: 0 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ServiceStateSchema } from '@xspectre/contracts';
 import { jsonLogger } from '../log.js';
 import { parseListUnits, parseShow, parseSystemdTimestamp, selectUnits, serviceStates } from './services-parsers.js';
-import { ServicesCollector } from './services.js';
+import { defaultWatchUnits, ServicesCollector } from './services.js';
 
 const LIST_UNITS = JSON.stringify([
   { unit: 'nginx.service', load: 'loaded', active: 'active', sub: 'running', description: 'A high performance web server' },
@@ -92,6 +92,32 @@ describe('ServicesCollector', () => {
       ['backup.service', 'failed', false],
     ]);
     expect(calls[1]?.slice(-3)).toEqual(['nginx.service', 'postgresql.service', 'backup.service']);
+  });
+
+  it('the default watch list (onlyLoaded) skips units systemd does not know, an explicit one reports them', async () => {
+    const calls: string[][] = [];
+    const { log } = logger();
+    const sources = {
+      systemdRunning: () => Promise.resolve(true),
+      systemctl: (args: string[]) => {
+        calls.push(args);
+        return Promise.resolve(args[0] === 'list-units' ? LIST_UNITS : SHOW);
+      },
+    };
+    const defaults = defaultWatchUnits({ docker: true, scanner: true });
+    expect(defaults).toEqual([
+      'xspectre-agent.service',
+      'wg-quick@wg0.service',
+      'ssh.service',
+      'docker.service',
+      'gvmd.service',
+      'ospd-openvas.service',
+      'gsad.service',
+    ]);
+    await new ServicesCollector(defaults, log, sources, { onlyLoaded: true }).collect();
+    expect(calls[1]?.slice(-2)).toEqual(['ssh.service', 'backup.service']);
+    await new ServicesCollector(['gvmd.service'], log, sources).collect();
+    expect(calls[3]?.slice(-2)).toEqual(['gvmd.service', 'backup.service']);
   });
 
   it('returns [] without systemd and says so once', async () => {

@@ -27,6 +27,20 @@ export const HOST_SERVICES_SOURCES: ServicesSources = {
     ),
 };
 
+/**
+ * Watched when the config names none: what keeps the device reachable and managed, plus the
+ * Greenbone and Docker services its modules imply.
+ */
+export function defaultWatchUnits(modules: { docker: boolean; scanner: boolean }): string[] {
+  return [
+    'xspectre-agent.service',
+    'wg-quick@wg0.service',
+    'ssh.service',
+    ...(modules.docker ? ['docker.service'] : []),
+    ...(modules.scanner ? ['gvmd.service', 'ospd-openvas.service', 'gsad.service'] : []),
+  ];
+}
+
 /** Systemd units: the configured watch list plus every failed unit. Without systemd: [] (logged once). */
 export class ServicesCollector {
   private saidAbsent = false;
@@ -35,6 +49,8 @@ export class ServicesCollector {
     private readonly watch: readonly string[],
     private readonly log: Logger,
     private readonly sources: ServicesSources = HOST_SERVICES_SOURCES,
+    /** Watch only those units systemd has loaded (the default list: no noise for what is not installed). */
+    private readonly options: { onlyLoaded?: boolean } = {},
   ) {}
 
   async collect(): Promise<ServiceState[]> {
@@ -46,7 +62,10 @@ export class ServicesCollector {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.absent('systemctl is not installed');
       throw err;
     }
-    const selected = selectUnits(parseListUnits(listing), this.watch).slice(0, MAX_UNITS);
+    const listed = parseListUnits(listing);
+    const loaded = new Set(listed.map((u) => u.unit));
+    const watch = this.options.onlyLoaded ? this.watch.filter((unit) => loaded.has(unit)) : this.watch;
+    const selected = selectUnits(listed, watch).slice(0, MAX_UNITS);
     if (selected.length === 0) return [];
     const show = await this.sources.systemctl([
       'show',
