@@ -1,4 +1,5 @@
 import { BadRequestException, HttpException, NotFoundException } from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
 import { describe, expect, it } from 'vitest';
 import { AppError } from './app-error.js';
 import { ERROR_CATALOG } from './error-catalog.js';
@@ -23,6 +24,20 @@ describe('toProblem', () => {
     expect(problem.status).toBe(500);
     expect(problem.detail).not.toContain('hunter2');
     expect(unexpected).toBe(true);
+  });
+
+  it('answers 503 with a retry hint when PostgreSQL is unreachable or restarting, and 500 for other database errors', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const shutdown = new QueryFailedError('SELECT 1', [], Object.assign(new Error('terminating connection'), { code: '57P01' }));
+    const terminated = new QueryFailedError('SELECT 1', [], new Error('Connection terminated unexpectedly'));
+    for (const error of [refused, shutdown, terminated]) {
+      const result = toProblem(error, 'r');
+      expect(result.problem.code).toBe('SERVICE_UNAVAILABLE');
+      expect(result.retryAfterSeconds).toBe(5);
+      expect(result.unexpected).toBe(false);
+    }
+    const syntax = new QueryFailedError('SELEC 1', [], Object.assign(new Error('syntax error'), { code: '42601' }));
+    expect(toProblem(syntax, 'r').problem.code).toBe('INTERNAL_ERROR');
   });
 
   it('every catalog entry is a 4xx or 5xx with a title', () => {

@@ -73,8 +73,25 @@ export function toProblem(error: unknown, requestId: string): ProblemResult {
     const code = httpStatusCode(e.statusCode);
     return { problem: fromCode(code, e.message ?? ERROR_CATALOG[code].title, requestId), unexpected: false };
   }
+  if (isDatabaseUnavailable(error)) {
+    return {
+      problem: fromCode('SERVICE_UNAVAILABLE', 'the database is unavailable; retry shortly', requestId),
+      unexpected: false,
+      retryAfterSeconds: 5,
+    };
+  }
   return {
     problem: fromCode('INTERNAL_ERROR', 'An unexpected error occurred; quote the request id when reporting it', requestId),
     unexpected: true,
   };
+}
+
+/** Connection-level failures (PostgreSQL restarting or unreachable): a 503, not a bug. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03']);
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: string; driverError?: { code?: string; message?: string }; message?: string } | undefined;
+  const code = e?.driverError?.code ?? e?.code;
+  if (code && (UNREACHABLE.has(code) || code.startsWith('08'))) return true;
+  const message = e?.driverError?.message ?? e?.message ?? '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
 }
