@@ -1,5 +1,6 @@
 // The agent as the lab runs it: `node agent/dist/main.js` for light devices, the single
 // executable (agent/dist/sea/xspectre-agent, served by the API to bootstrap.sh) for containers.
+import { readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from './exec.js';
@@ -8,6 +9,8 @@ import { REPO_ROOT } from './names.js';
 export const AGENT_MAIN = join(REPO_ROOT, 'agent/dist/main.js');
 export const AGENT_SEA = join(REPO_ROOT, 'agent/dist/sea/xspectre-agent');
 export const BOOTSTRAP_SH = join(REPO_ROOT, 'agent/bootstrap.sh');
+/** The Node.js flags built into the executable (its SEA execArgv): light devices run main.js with them too. */
+export const AGENT_NODE_FLAGS: readonly string[] = JSON.parse(readFileSync(join(REPO_ROOT, 'agent/node-flags.json'), 'utf8')) as string[];
 
 async function mtime(path: string): Promise<number | null> {
   return stat(path).then(
@@ -20,9 +23,11 @@ async function mtime(path: string): Promise<number | null> {
 export async function ensureAgentExecutable(log: (line: string) => void): Promise<void> {
   const built = await mtime(AGENT_SEA);
   const dist = join(REPO_ROOT, 'agent/dist');
+  // Every compiled module counts (collectors/ and the like), not the executable's own folder.
   let newest = 0;
-  for (const entry of await readdir(dist).catch(() => [] as string[])) {
-    if (entry.endsWith('.js')) newest = Math.max(newest, (await mtime(join(dist, entry))) ?? 0);
+  const entries = await readdir(dist, { recursive: true }).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (entry.endsWith('.js') && !entry.startsWith('sea/')) newest = Math.max(newest, (await mtime(join(dist, entry))) ?? 0);
   }
   if (newest === 0) throw new Error(`${AGENT_MAIN} is missing: build first (npx tsc -b)`);
   if (built !== null && built >= newest) return;
