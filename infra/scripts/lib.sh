@@ -39,6 +39,7 @@ LAB_APT_PACKAGES=(
   debootstrap
   openssh-client
   busybox
+  chromium
 )
 
 PG_HOST=127.0.0.1

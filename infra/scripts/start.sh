@@ -233,6 +233,10 @@ cmd_start() {
 
   log "npm run build"
   npm run build
+  if [[ -f "$REPO_ROOT/console/package.json" ]]; then
+    log "npm run build -w console (next build)"
+    npm run build -w console
+  fi
   log "npm run migrate"
   npm run migrate
 

@@ -64,6 +64,8 @@ step fatal "postgresql" ensure_postgres
 step fatal "redis" ensure_redis
 step fatal "npm install" npm install --no-audit --no-fund
 step fatal "npm run build" npm run build
+# The console's end-to-end tests serve its production build (next build also typechecks it).
+step fatal "console build" npm run build -w console
 step continue "npm run lint" npm run lint
 step continue "npm run format:check" npm run format:check
 step continue "npm run typecheck" npm run typecheck

@@ -1,0 +1,206 @@
+'use client';
+
+import { ROLES, ROLE_LABELS, ROLE_PERMISSIONS, UserPageSchema, UserSchema, type Role, type User } from '@xspectre/contracts';
+import { useState, type FormEvent } from 'react';
+import { TimeAgo } from '../../../../components/device-badges';
+import { PageHeader } from '../../../../components/page-header';
+import { Badge, Button, Card, Empty, Field, Forbidden, Loading, ProblemView, uiStyles } from '../../../../components/ui';
+import { api } from '../../../../lib/api-client';
+import { useSession } from '../../../../lib/session';
+import { useResource } from '../../../../lib/use-api';
+
+export function Users() {
+  const { can, me } = useSession();
+  const allowed = can('users.manage');
+  const users = useResource(allowed ? 'users' : null, (signal) => api('users', { query: { limit: 500 }, schema: UserPageSchema, signal }));
+  const [form, setForm] = useState({ email: '', displayName: '', role: 'soc_operator' as Role, password: '' });
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  if (!allowed) {
+    return (
+      <>
+        <PageHeader title="Users & roles" />
+        <Forbidden permission="users.manage" what="manage users and roles" />
+      </>
+    );
+  }
+
+  async function run(action: () => Promise<unknown>) {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+      users.reload();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function create(event: FormEvent) {
+    event.preventDefault();
+    void run(async () => {
+      await api('users', { method: 'POST', body: form, schema: UserSchema });
+      setForm({ ...form, email: '', displayName: '', password: '' });
+    });
+  }
+
+  const update = (u: User, body: Record<string, unknown>) => run(() => api(`users/${u.id}`, { method: 'PATCH', body, schema: UserSchema }));
+
+  return (
+    <>
+      <PageHeader title="Users & roles" subtitle="Operators of this console and what their role lets them do." />
+      {error ? <ProblemView error={error} /> : null}
+      <Card title="New user">
+        <form
+          onSubmit={create}
+          style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(170px, 1fr))', gap: 10, alignItems: 'end' }}
+        >
+          <Field label="Email">
+            <input
+              type="email"
+              required
+              value={form.email}
+              onChange={(e) => setForm({ ...form, email: e.target.value })}
+              autoComplete="off"
+            />
+          </Field>
+          <Field label="Display name">
+            <input required maxLength={120} value={form.displayName} onChange={(e) => setForm({ ...form, displayName: e.target.value })} />
+          </Field>
+          <Field label="Role">
+            <select value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
+              {ROLES.map((r) => (
+                <option key={r} value={r}>
+                  {ROLE_LABELS[r]}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label="Initial password" hint="at least 12 characters">
+            <input
+              type="password"
+              required
+              minLength={12}
+              value={form.password}
+              onChange={(e) => setForm({ ...form, password: e.target.value })}
+              autoComplete="new-password"
+            />
+          </Field>
+          <Button type="submit" variant="primary" disabled={busy}>
+            Create user
+          </Button>
+        </form>
+      </Card>
+      <Card title="Users">
+        {users.error ? (
+          <ProblemView error={users.error} onRetry={users.reload} />
+        ) : !users.data ? (
+          <Loading />
+        ) : users.data.items.length === 0 ? (
+          <Empty>No users.</Empty>
+        ) : (
+          <table className={uiStyles.table}>
+            <thead>
+              <tr>
+                <th>User</th>
+                <th>Role</th>
+                <th>Status</th>
+                <th>2FA</th>
+                <th>Last sign-in</th>
+                <th>
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {users.data.items.map((u) => {
+                const self = u.id === me.id;
+                return (
+                  <tr key={u.id}>
+                    <td>
+                      {u.displayName}
+                      <div className={uiStyles.faint}>{u.email}</div>
+                    </td>
+                    <td>
+                      <select
+                        aria-label={`Role of ${u.email}`}
+                        value={u.role}
+                        disabled={self || busy}
+                        onChange={(e) => void update(u, { role: e.target.value })}
+                      >
+                        {ROLES.map((r) => (
+                          <option key={r} value={r}>
+                            {ROLE_LABELS[r]}
+                          </option>
+                        ))}
+                      </select>
+                    </td>
+                    <td>
+                      {u.status === 'active' ? <Badge tone="ok">active</Badge> : <Badge tone="neutral">disabled</Badge>}{' '}
+                      {u.isLocked && <Badge tone="bad">locked</Badge>}
+                    </td>
+                    <td>{u.totpEnabled ? <Badge tone="ok">on</Badge> : <Badge tone="warn">off</Badge>}</td>
+                    <td>
+                      <TimeAgo iso={u.lastLoginAt} />
+                    </td>
+                    <td style={{ textAlign: 'right', whiteSpace: 'nowrap' }}>
+                      {!self && (
+                        <Button
+                          size="small"
+                          onClick={() => void update(u, { status: u.status === 'active' ? 'disabled' : 'active' })}
+                          disabled={busy}
+                        >
+                          {u.status === 'active' ? 'Disable' : 'Enable'}
+                        </Button>
+                      )}{' '}
+                      {u.isLocked && (
+                        <Button
+                          size="small"
+                          onClick={() => void run(() => api(`users/${u.id}/unlock`, { method: 'POST' }))}
+                          disabled={busy}
+                        >
+                          Unlock
+                        </Button>
+                      )}{' '}
+                      {u.totpEnabled && !self && (
+                        <Button
+                          size="small"
+                          variant="danger"
+                          onClick={() => void run(() => api(`users/${u.id}/totp/reset`, { method: 'POST' }))}
+                          disabled={busy}
+                        >
+                          Reset 2FA
+                        </Button>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        )}
+      </Card>
+      <Card title="Roles">
+        <table className={uiStyles.table}>
+          <thead>
+            <tr>
+              <th>Role</th>
+              <th>Permissions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {ROLES.map((r) => (
+              <tr key={r}>
+                <td>{ROLE_LABELS[r]}</td>
+                <td className="mono">{ROLE_PERMISSIONS[r].join(', ')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Card>
+    </>
+  );
+}

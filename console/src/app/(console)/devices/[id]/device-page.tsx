@@ -1,0 +1,215 @@
+'use client';
+
+import { DeviceSchema, canMutateResource, type DeviceLiveMetrics } from '@xspectre/contracts';
+import Link from 'next/link';
+import { useParams } from 'next/navigation';
+import { useRef, useState } from 'react';
+import { ConnectivityBadge, StatusBadge, TimeAgo } from '../../../../components/device-badges';
+import { PageHeader } from '../../../../components/page-header';
+import { Badge, Button, Card, ConfirmDialog, KeyValues, Loading, ProblemView } from '../../../../components/ui';
+import { api } from '../../../../lib/api-client';
+import { applyDevicePatch } from '../../../../lib/device-patch';
+import { bitsPerSecond, dateTime, percent } from '../../../../lib/format';
+import { useOrganizationsAndSites } from '../../../../lib/reference-data';
+import { useSession } from '../../../../lib/session';
+import { useResource } from '../../../../lib/use-api';
+import { useLive, useLiveSubscription } from '../../../../lib/use-live';
+import { DeviceCharts } from './device-charts';
+import { ContainersCard, DeviceAuditCard, EventsCard, InventoryCard, ServicesCard, TunnelCard, useTelemetry } from './device-sections';
+
+type EndAction = 'revoke' | 'retire';
+const END_TEXT: Record<EndAction, { title: string; body: string; button: string }> = {
+  revoke: {
+    title: 'Revoke this device?',
+    body: 'The tunnel peer is removed at once and the device credential stops working. The device must be enrolled again with a new claim code to come back.',
+    button: 'Revoke device',
+  },
+  retire: {
+    title: 'Retire this device?',
+    body: 'Use this when the device is decommissioned: it is cut off like a revoke and leaves the active fleet for good.',
+    button: 'Retire device',
+  },
+};
+
+export function DevicePage() {
+  const { id } = useParams<{ id: string }>();
+  const { me, can } = useSession();
+  const refs = useOrganizationsAndSites();
+  const device = useResource(`device:${id}`, (signal) => api(`devices/${id}`, { schema: DeviceSchema, signal }));
+  const telemetry = useTelemetry(id);
+  // Bumped by events that change inventory, events and audit (they are refetched, not patched).
+  const [version, setVersion] = useState(0);
+  const [live, setLive] = useState<{ at: string; metrics: DeviceLiveMetrics } | null>(null);
+  const [ending, setEnding] = useState<EndAction | null>(null);
+  const [endError, setEndError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const lastSequence = useRef<number | null>(null);
+
+  useLiveSubscription([id]);
+  useLive(
+    (message) => {
+      if (message.type === 'devices.changed') {
+        for (const patch of message.devices) {
+          if (patch.id !== id) continue;
+          if (device.data) {
+            const outcome = applyDevicePatch(device.data, patch);
+            device.mutate(() => outcome.device);
+            if (outcome.needsRefetch) device.reload();
+          }
+          if (patch.metrics && patch.lastHeartbeatAt) setLive({ at: patch.lastHeartbeatAt, metrics: patch.metrics });
+          // Services and containers ride on heartbeats: refetch them when a new one arrived.
+          if (patch.lastSequence !== undefined && patch.lastSequence !== lastSequence.current) {
+            lastSequence.current = patch.lastSequence;
+            telemetry.reload();
+          }
+        }
+      } else if (message.type === 'device.event' && message.deviceId === id) {
+        setVersion((v) => v + 1);
+      }
+    },
+    () => {
+      device.reload();
+      telemetry.reload();
+      setVersion((v) => v + 1);
+    },
+  );
+
+  if (device.error) {
+    return (
+      <>
+        <PageHeader title="Device" subtitle={<Link href="/devices">← All devices</Link>} />
+        <ProblemView error={device.error} onRetry={device.reload} />
+      </>
+    );
+  }
+  if (!device.data) return <Loading label="Loading the device…" />;
+  const d = device.data;
+  const org = refs.data?.orgById.get(d.organizationId);
+  const site = refs.data?.siteById.get(d.siteId);
+  const mayManage = can('devices.manage') && org !== undefined && canMutateResource(me.role, org.kind);
+  const inService = d.status === 'active' || d.status === 'pending';
+  const latest = live?.metrics ?? null;
+
+  async function endService(action: EndAction) {
+    setBusy(true);
+    setEndError(null);
+    try {
+      const updated = await api(`devices/${id}/${action}`, { method: 'POST', schema: DeviceSchema });
+      device.mutate(() => updated);
+      setEnding(null);
+      setVersion((v) => v + 1);
+    } catch (e) {
+      setEndError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <>
+      <PageHeader
+        title={
+          <span style={{ display: 'flex', gap: 10, alignItems: 'center', flexWrap: 'wrap' }}>
+            <span data-testid="device-name">{d.name}</span>
+            <StatusBadge status={d.status} />
+            <ConnectivityBadge connectivity={d.connectivity} />
+            {d.quarantine && (
+              <Badge tone="warn" title={d.quarantine.reason}>
+                quarantined since {dateTime(d.quarantine.since)}
+              </Badge>
+            )}
+          </span>
+        }
+        subtitle={
+          <>
+            <Link href="/devices">← All devices</Link> · {d.type} · {org?.name ?? '…'} / {site?.name ?? '…'} · host{' '}
+            <span data-testid="device-hostname">{d.hostname ?? '—'}</span> · last seen <TimeAgo iso={d.lastHeartbeatAt} />
+          </>
+        }
+        actions={
+          mayManage && inService ? (
+            <>
+              <Button variant="danger" onClick={() => setEnding('revoke')}>
+                Revoke
+              </Button>
+              <Button variant="danger" onClick={() => setEnding('retire')}>
+                Retire
+              </Button>
+            </>
+          ) : null
+        }
+      />
+      {d.quarantine && (
+        <ProblemView
+          problem={{
+            type: 'about:blank',
+            title: 'Quarantined: the hardware fingerprint changed',
+            status: 0,
+            detail: `${d.quarantine.reason}. Commands are held until a Super Admin accepts the new hardware.`,
+            code: 'DEVICE_QUARANTINED',
+          }}
+        />
+      )}
+      {latest && (
+        <Card>
+          <KeyValues
+            rows={[
+              [
+                'Now',
+                `CPU ${percent(latest.cpuPercent)} · memory ${percent(latest.memUsedPercent)} · fullest disk ${percent(latest.diskUsedPercentMax)}`,
+              ],
+              ['Network', `↓ ${bitsPerSecond(latest.netRxBps)} · ↑ ${bitsPerSecond(latest.netTxBps)}`],
+            ]}
+          />
+        </Card>
+      )}
+      <DeviceCharts deviceId={id} live={live} />
+      <div style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(420px, 1fr))', gap: 16, alignItems: 'start' }}>
+        <Card title="Device">
+          <KeyValues
+            rows={[
+              ['Name', d.name],
+              ['Hostname', d.hostname ?? '—'],
+              ['Type', d.type],
+              ['Organization', org ? `${org.name} (${org.kind})` : '…'],
+              ['Site', site?.name ?? '…'],
+              ['Billable', d.billable ? 'yes' : 'no'],
+              ['Agent', d.agentVersion ?? '—'],
+              ['Enrolled', dateTime(d.enrolledAt)],
+              ['Created', dateTime(d.createdAt)],
+              [
+                'Id',
+                <span className="mono" key="id">
+                  {d.id}
+                </span>,
+              ],
+            ]}
+          />
+        </Card>
+        <TunnelCard device={d} />
+        <ServicesCard telemetry={telemetry} />
+        <ContainersCard telemetry={telemetry} />
+      </div>
+      <InventoryCard deviceId={id} version={version} />
+      <EventsCard deviceId={id} version={version} />
+      {can('audit.view') && <DeviceAuditCard deviceId={id} version={version} />}
+      <ConfirmDialog
+        open={ending !== null}
+        title={ending ? END_TEXT[ending].title : ''}
+        confirmLabel={ending ? END_TEXT[ending].button : ''}
+        danger
+        busy={busy}
+        onCancel={() => {
+          setEnding(null);
+          setEndError(null);
+        }}
+        onConfirm={() => ending && void endService(ending)}
+      >
+        <p>
+          <strong>{d.name}</strong>: {ending ? END_TEXT[ending].body : ''}
+        </p>
+        {endError ? <ProblemView error={endError} /> : null}
+      </ConfirmDialog>
+    </>
+  );
+}

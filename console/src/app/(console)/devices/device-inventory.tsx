@@ -1,0 +1,233 @@
+'use client';
+
+import { DEVICE_STATUSES, DEVICE_TYPES, DevicePageSchema, type Device, type DeviceLiveMetrics } from '@xspectre/contracts';
+import Link from 'next/link';
+import { useEffect, useState } from 'react';
+import { ConnectivityBadge, QuarantineBadge, StatusBadge, TimeAgo, TunnelBadge } from '../../../components/device-badges';
+import { PageHeader } from '../../../components/page-header';
+import { Button, Card, Empty, Field, Loading, Pager, ProblemView, uiStyles } from '../../../components/ui';
+import { api } from '../../../lib/api-client';
+import { percent } from '../../../lib/format';
+import { useOrganizationsAndSites } from '../../../lib/reference-data';
+import { useSession } from '../../../lib/session';
+import { useResource } from '../../../lib/use-api';
+import { useLive } from '../../../lib/use-live';
+import { useLiveDevices } from '../../../lib/use-live-devices';
+import { useUrlState } from '../../../lib/use-url-state';
+import styles from './devices.module.css';
+
+const PAGE_SIZE = 50;
+const FILTER_KEYS = ['organizationId', 'siteId', 'type', 'status', 'connectivity', 'quarantined', 'q', 'sort', 'offset'] as const;
+
+function SortHeader({ column, label, sort, onSort }: { column: string; label: string; sort: string; onSort: (s: string) => void }) {
+  const active = sort === column || sort === `-${column}`;
+  const descending = sort === `-${column}`;
+  return (
+    <th aria-sort={active ? (descending ? 'descending' : 'ascending') : 'none'}>
+      <button className={uiStyles.sortButton} onClick={() => onSort(active && !descending ? `-${column}` : column)}>
+        {label} {active ? (descending ? '▼' : '▲') : ''}
+      </button>
+    </th>
+  );
+}
+
+export function DeviceInventory() {
+  const { can } = useSession();
+  const [params, setParams] = useUrlState();
+  const refs = useOrganizationsAndSites();
+  const query = Object.fromEntries(FILTER_KEYS.map((k) => [k, params.get(k) ?? undefined]));
+  const sort = query.sort ?? 'name';
+  const offset = Number(query.offset ?? 0) || 0;
+  const key = JSON.stringify(query);
+  const devices = useResource(key, (signal) =>
+    api('devices', { query: { ...query, sort, limit: PAGE_SIZE, offset }, schema: DevicePageSchema, signal }),
+  );
+  const filtered = Boolean(query.status || query.connectivity || query.quarantined || sort.includes('status'));
+  useLiveDevices(devices, { filtered });
+
+  // Per-heartbeat metrics arrive only as live patches; kept beside the page for the CPU/RAM/disk column.
+  const [metrics, setMetrics] = useState<Record<string, DeviceLiveMetrics>>({});
+  useLive((m) => {
+    if (m.type !== 'devices.changed') return;
+    const fresh = m.devices.filter((p) => p.metrics);
+    if (fresh.length) setMetrics((old) => ({ ...old, ...Object.fromEntries(fresh.map((p) => [p.id, p.metrics!])) }));
+  });
+
+  // The search box updates the URL 300 ms after the last keystroke.
+  const [q, setQ] = useState(query.q ?? '');
+  useEffect(() => {
+    if ((query.q ?? '') === q) return;
+    const t = setTimeout(() => setParams({ q: q || null }), 300);
+    return () => clearTimeout(t);
+  }, [q, query.q, setParams]);
+
+  const orgs = refs.data?.organizations ?? [];
+  const sites = (refs.data?.sites ?? []).filter((s) => !query.organizationId || s.organizationId === query.organizationId);
+  const anyFilter = FILTER_KEYS.some((k) => k !== 'sort' && k !== 'offset' && query[k]);
+
+  return (
+    <>
+      <PageHeader
+        title="Devices"
+        subtitle={
+          devices.data ? `${devices.data.total} device${devices.data.total === 1 ? '' : 's'}${anyFilter ? ' match the filters' : ''}` : ' '
+        }
+        actions={
+          can('devices.manage') && (
+            <Link href="/enroll" className={`${uiStyles.button} ${uiStyles.primary}`}>
+              + Enroll a device
+            </Link>
+          )
+        }
+      />
+      <Card>
+        <div className={styles.filters} role="search">
+          <Field label="Search">
+            <input type="search" placeholder="Name or hostname" value={q} onChange={(e) => setQ(e.target.value)} maxLength={120} />
+          </Field>
+          <Field label="Organization">
+            <select
+              value={query.organizationId ?? ''}
+              onChange={(e) => setParams({ organizationId: e.target.value || null, siteId: null })}
+            >
+              <option value="">All</option>
+              {orgs.map((o) => (
+                <option key={o.id} value={o.id}>
+                  {o.name}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label="Site">
+            <select value={query.siteId ?? ''} onChange={(e) => setParams({ siteId: e.target.value || null })}>
+              <option value="">All</option>
+              {sites.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label="Type">
+            <select value={query.type ?? ''} onChange={(e) => setParams({ type: e.target.value || null })}>
+              <option value="">All</option>
+              {DEVICE_TYPES.map((t) => (
+                <option key={t}>{t}</option>
+              ))}
+            </select>
+          </Field>
+          <Field label="Status">
+            <select value={query.status ?? ''} onChange={(e) => setParams({ status: e.target.value || null })}>
+              <option value="">All</option>
+              {DEVICE_STATUSES.map((s) => (
+                <option key={s}>{s}</option>
+              ))}
+            </select>
+          </Field>
+          <Field label="Connectivity">
+            <select value={query.connectivity ?? ''} onChange={(e) => setParams({ connectivity: e.target.value || null })}>
+              <option value="">All</option>
+              <option value="online">online</option>
+              <option value="offline">offline</option>
+              <option value="never_seen">never seen</option>
+            </select>
+          </Field>
+          <Field label="Quarantine">
+            <select value={query.quarantined ?? ''} onChange={(e) => setParams({ quarantined: e.target.value || null })}>
+              <option value="">All</option>
+              <option value="true">quarantined</option>
+              <option value="false">not quarantined</option>
+            </select>
+          </Field>
+          <Button
+            onClick={() => {
+              setQ('');
+              setParams(Object.fromEntries(FILTER_KEYS.map((k) => [k, null])));
+            }}
+            disabled={!anyFilter}
+          >
+            Clear
+          </Button>
+        </div>
+        {devices.error ? (
+          <ProblemView error={devices.error} onRetry={devices.reload} />
+        ) : !devices.data ? (
+          <Loading label="Loading devices…" />
+        ) : devices.data.items.length === 0 ? (
+          <Empty>{anyFilter ? 'No device matches these filters.' : 'No devices yet. Enroll the first one.'}</Empty>
+        ) : (
+          <div className={styles.tableWrap}>
+            <table className={uiStyles.table} data-testid="device-table" aria-busy={devices.loading}>
+              <thead>
+                <tr>
+                  <SortHeader column="name" label="Name" sort={sort} onSort={(s) => setParams({ sort: s })} />
+                  <th>Organization / site</th>
+                  <th>Type</th>
+                  <SortHeader column="status" label="Status" sort={sort} onSort={(s) => setParams({ sort: s })} />
+                  <th>Connectivity</th>
+                  <SortHeader column="lastHeartbeatAt" label="Last seen" sort={sort} onSort={(s) => setParams({ sort: s })} />
+                  <th>CPU · RAM · disk</th>
+                  <th>Overlay</th>
+                  <th>Tunnel</th>
+                </tr>
+              </thead>
+              <tbody>
+                {devices.data.items.map((d) => (
+                  <DeviceRow
+                    key={d.id}
+                    device={d}
+                    metrics={metrics[d.id]}
+                    org={refs.data?.orgById.get(d.organizationId)?.name}
+                    site={refs.data?.siteById.get(d.siteId)?.name}
+                  />
+                ))}
+              </tbody>
+            </table>
+            <Pager
+              total={devices.data.total}
+              limit={PAGE_SIZE}
+              offset={offset}
+              onOffset={(o) => setParams({ offset: o ? String(o) : null }, false)}
+            />
+          </div>
+        )}
+      </Card>
+    </>
+  );
+}
+
+function DeviceRow({ device, metrics, org, site }: { device: Device; metrics?: DeviceLiveMetrics; org?: string; site?: string }) {
+  return (
+    <tr data-device-id={device.id}>
+      <td>
+        <Link href={`/devices/${device.id}`} className={styles.name}>
+          {device.name}
+        </Link>
+        <span className={styles.sub} data-testid="hostname">
+          {device.hostname ?? '—'}
+        </span>
+      </td>
+      <td>
+        {org ?? '…'}
+        <span className={styles.sub}>{site ?? ''}</span>
+      </td>
+      <td>{device.type}</td>
+      <td>
+        <StatusBadge status={device.status} /> <QuarantineBadge quarantine={device.quarantine} />
+      </td>
+      <td>
+        <ConnectivityBadge connectivity={device.connectivity} />
+      </td>
+      <td>
+        <TimeAgo iso={device.lastHeartbeatAt} />
+      </td>
+      <td className={styles.metricsCell}>
+        {metrics ? `${percent(metrics.cpuPercent)} · ${percent(metrics.memUsedPercent)} · ${percent(metrics.diskUsedPercentMax)}` : '—'}
+      </td>
+      <td className="mono">{device.tunnel.overlayAddress ?? '—'}</td>
+      <td>
+        <TunnelBadge device={device} />
+      </td>
+    </tr>
+  );
+}

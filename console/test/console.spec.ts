@@ -1,0 +1,357 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Heartbeat } from '@xspectre/contracts';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger, NestPinoLogger } from '../../api/src/common/logging/logger.js';
+import { MaintenanceJob } from '../../api/src/worker/maintenance.jobs.js';
+import { MaintenanceProcessor } from '../../api/src/worker/maintenance.processor.js';
+import { WorkerModule } from '../../api/src/worker/worker.module.js';
+import { enrollBody, startLabHub } from '../../api/test/support/fleet.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, TEST_PASSWORD, TestApi, totpCode } from '../../api/test/support/harness.js';
+import { CONSOLE_DIR, ConsoleServer, ensureConsoleBuilt, freePort } from './support/console-server.js';
+
+const ARTIFACTS = join(CONSOLE_DIR, 'test-artifacts');
+const XSS = '<img src=x onerror="window.__xss=1">';
+const HEARTBEAT_SECONDS = 5;
+
+/**
+ * The console end to end: the real API (own database, a lab WireGuard hub), the built console
+ * behind its own server, Debian's Chromium driving it as an operator would.
+ */
+describe('console', () => {
+  let hub: Awaited<ReturnType<typeof startLabHub>>;
+  let api: TestApi;
+  let web: ConsoleServer;
+  let browser: Browser;
+  let worker: INestApplicationContext;
+  let admin: string;
+  let adminSecret: string;
+  let organizationId: string;
+  let device: { id: string; name: string; credential: string } | undefined;
+  let sequence = 0;
+  let adminContext: BrowserContext;
+  let page: Page;
+
+  const shot = (name: string, p: Page = page) => p.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+  const metrics = (cpu: number) => ({
+    cpuPercent: cpu,
+    load: [0.4, 0.3, 0.2] as [number, number, number],
+    memory: { totalBytes: 8e9, usedBytes: 3.2e9 + cpu * 1e7, swapTotalBytes: 0, swapUsedBytes: 0 },
+    mounts: [
+      { mountpoint: '/', device: '/dev/vda1', fsType: 'ext4', totalBytes: 100e9, usedBytes: 41e9, inodesTotal: 1e6, inodesUsed: 1e5 },
+    ],
+    network: [{ name: 'eth0', rxBytes: 1e6, txBytes: 2e6, rxBytesPerSecond: 120_000 + cpu * 1000, txBytesPerSecond: 40_000 }],
+  });
+
+  async function heartbeat(extra: Partial<Heartbeat> = {}): Promise<void> {
+    const body: Heartbeat = {
+      protocolVersion: 1,
+      deviceId: device!.id,
+      sequence: ++sequence,
+      sentAt: new Date().toISOString(),
+      agentVersion: '0.1.0',
+      uptimeSeconds: 100 + sequence,
+      metrics: metrics(20 + ((sequence * 7) % 50)),
+      ...extra,
+    };
+    const r = await api.request('POST', 'agent/heartbeats', { token: device!.credential, body });
+    expect(r.status, r.text).toBe(200);
+  }
+
+  async function signIn(p: Page, email: string, password: string): Promise<void> {
+    await p.getByLabel('Email').fill(email);
+    await p.getByLabel('Password').fill(password);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await ensureConsoleBuilt();
+    const consolePort = await freePort();
+    hub = await startLabHub();
+    api = await TestApi.start({
+      API_WG_INTERFACE: hub.interfaceName,
+      API_WG_NETNS: hub.netns,
+      API_AGENT_SOURCE_CHECK: 'false',
+      API_AGENT_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
+      API_CONSOLE_ORIGINS: `http://127.0.0.1:${consolePort}`,
+    });
+    worker = await NestFactory.createApplicationContext(WorkerModule.register(api.config), {
+      logger: new NestPinoLogger(createLogger('silent')),
+    });
+    web = await ConsoleServer.start(consolePort, api.baseUrl);
+    const asRoot = process.getuid?.() === 0;
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: asRoot ? ['--no-sandbox'] : [] });
+
+    admin = await api.adminToken();
+    // The session that enabled TOTP stays valid; the browser signs in with password and code.
+    adminSecret = (await api.enableTotp(admin)).secret;
+    const org = await api.request('POST', 'organizations', { token: admin, body: { name: 'Acme Security GmbH', kind: 'customer' } });
+    organizationId = org.body.id;
+    const site = await api.request('POST', 'sites', {
+      token: admin,
+      body: { organizationId, name: 'Berlin HQ', timeZone: 'Europe/Berlin' },
+    });
+    expect(site.status).toBe(201);
+    await api.request('POST', 'organizations', { token: admin, body: { name: 'xSPECTRE Internal', kind: 'internal' } });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.stop();
+    await worker?.close();
+    await api?.stop();
+    await hub?.stop();
+  });
+
+  it('serves pages with a nonce CSP and the security headers, and proxies the API', async () => {
+    const r = await fetch(`${web.url}/sign-in`);
+    const csp = r.headers.get('content-security-policy') ?? '';
+    const nonce = /'nonce-([^']+)'/.exec(csp)?.[1];
+    expect(nonce).toBeTruthy();
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toMatch(/script-src[^;]*'unsafe-inline'/);
+    expect(r.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    const html = await r.text();
+    // Every script Next.js emits carries this response's nonce.
+    const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const tag of scripts) expect(tag).toContain(`nonce="${nonce}"`);
+
+    const health = await fetch(`${web.url}/api/v1/health`);
+    expect(health.status).toBe(200);
+    const refused = await fetch(`${web.url}/api/v1/devices`);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect((await refused.json()).code).toBe('AUTH_REQUIRED');
+  });
+
+  it('signs the admin in with password and TOTP, then returns to the page asked for', async () => {
+    adminContext = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    adminContext.setDefaultTimeout(15_000);
+    page = await adminContext.newPage();
+    await page.goto(`${web.url}/devices`);
+    await page.waitForURL(/\/sign-in\?next=%2Fdevices/);
+    await page.getByLabel('Email').fill(ADMIN_EMAIL);
+    await shot('01-sign-in');
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByTestId('problem').innerText()).toContain('AUTH_INVALID_CREDENTIALS');
+
+    await signIn(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+    await page.getByLabel('Authentication code').fill(await totpCode(adminSecret));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForURL(`${web.url}/devices`);
+    await expect.poll(() => page.getByTestId('live-status').getAttribute('data-status')).toBe('live');
+  });
+
+  it('creates a device and shows its claim code, expiry countdown and bootstrap command', async () => {
+    await page.getByRole('link', { name: 'Enrollment' }).click();
+    await page.waitForURL(`${web.url}/enroll`);
+    await page.getByLabel('Device name').waitFor();
+    await page.getByLabel('Organization').selectOption({ label: 'Acme Security GmbH' });
+    await page.getByLabel('Site').selectOption({ label: 'Berlin HQ' });
+    await page.getByLabel('Type').selectOption('scanner');
+    await page.getByLabel('Device name').fill('acme-scanner-01');
+    await page.getByRole('button', { name: 'Create device and claim code' }).click();
+    const issued = page.getByTestId('issued-code');
+    await issued.waitFor();
+    const code = (await page.getByLabel('Claim code', { exact: true }).innerText()).trim();
+    expect(code).toMatch(/^[A-Z2-7]{4}(-[A-Z2-7]{4}){4}$|^[A-Z2-7]{20}$/);
+    expect(await page.getByLabel('Bootstrap command').innerText()).toContain(code);
+    expect(await page.getByTestId('code-expiry').innerText()).toMatch(/^2[34]:\d\d:\d\d$/);
+    await expect.poll(() => page.getByTestId('pending-devices').innerText()).toContain('acme-scanner-01');
+    await shot('05-enrollment');
+
+    // The inventory of active devices is open when the device enrolls: it must appear there by itself.
+    await page.goto(`${web.url}/devices?status=active`);
+    await page.getByText('No device matches these filters.').waitFor();
+    await expect.poll(() => page.getByTestId('live-status').getAttribute('data-status')).toBe('live');
+    const enrolled = await api.request('POST', 'enroll', { body: enrollBody(code, { hostname: 'acme-scan-01' }) });
+    expect(enrolled.status, enrolled.text).toBe(201);
+    device = { id: enrolled.body.deviceId, name: 'acme-scanner-01', credential: enrolled.body.deviceCredential };
+    const row = page.locator(`tr[data-device-id="${device.id}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    expect(await row.innerText()).toContain('acme-scanner-01');
+  });
+
+  it('shows heartbeats live in the inventory: online, last seen, metrics, overlay address', async () => {
+    const row = page.locator(`tr[data-device-id="${device!.id}"]`);
+    await heartbeat({
+      services: [
+        {
+          unit: 'ssh.service',
+          activeState: 'active',
+          subState: 'running',
+          since: new Date(Date.now() - 3600_000).toISOString(),
+          watched: true,
+        },
+        { unit: `${XSS}.service`, activeState: 'failed', subState: 'failed', since: null, watched: false },
+      ],
+      docker: {
+        status: 'ok',
+        containers: [
+          {
+            id: 'c1',
+            name: 'gvmd',
+            image: 'greenbone/gvmd:stable',
+            state: 'running',
+            health: 'healthy',
+            restartCount: 0,
+            cpuPercent: 3.5,
+            memoryBytes: 512e6,
+          },
+          {
+            id: 'c2',
+            name: XSS,
+            image: `evil/${XSS}`,
+            state: 'exited',
+            health: null,
+            restartCount: 4,
+            cpuPercent: null,
+            memoryBytes: null,
+          },
+        ],
+      },
+      inventory: { ...enrollBody('X').hardware, vendor: XSS, model: `Model ${XSS}`, agentVersion: '0.1.0' },
+    });
+    await expect.poll(() => row.getByTestId('connectivity').innerText(), { timeout: 15_000 }).toBe('online');
+    for (let i = 0; i < 5; i++) {
+      await heartbeat();
+      await new Promise((r) => setTimeout(r, 1200));
+    }
+    await expect.poll(() => row.innerText()).toMatch(/\d+(\.\d)? % · \d+(\.\d)? % · 41 %/);
+    expect(await row.innerText()).toMatch(/just now|\d+ s ago/);
+    expect(await row.innerText()).toMatch(/10\.10\.0\.\d+/);
+    await shot('03-inventory');
+  });
+
+  it('shows the device page with charts from the API and device strings as text', async () => {
+    await page.getByRole('link', { name: 'acme-scanner-01' }).click();
+    await page.waitForURL(`${web.url}/devices/${device!.id}`);
+    for (const metric of ['cpu', 'memory', 'disk', 'network']) {
+      await expect.poll(() => page.getByTestId(`chart-${metric}`).getAttribute('data-has-values'), { timeout: 15_000 }).toBe('true');
+    }
+    const points = Number(await page.getByTestId('chart-cpu').getAttribute('data-points'));
+    expect(points).toBeGreaterThanOrEqual(1);
+    // uPlot drew on its canvas.
+    expect(await page.locator('[data-testid="chart-cpu"] canvas').count()).toBe(1);
+    // A live heartbeat extends the chart without a reload.
+    await new Promise((r) => setTimeout(r, HEARTBEAT_SECONDS * 1000));
+    await heartbeat();
+    await expect.poll(async () => Number(await page.getByTestId('chart-cpu').getAttribute('data-points'))).toBeGreaterThan(points);
+
+    await page.getByTestId('services').waitFor();
+    expect(await page.getByTestId('services').innerText()).toContain(`${XSS}.service`);
+    expect(await page.getByTestId('containers').innerText()).toContain(XSS);
+    await expect.poll(() => page.getByText(`${XSS} Model ${XSS}`).count()).toBe(1);
+    expect(await page.locator('img[src="x"]').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    await page.getByTestId('device-audit').waitFor();
+    expect(await page.getByTestId('device-audit').innerText()).toContain('device.create');
+    await shot('04-device');
+  });
+
+  it('turns the device offline on screen when its heartbeats stop', async () => {
+    // Offline after three missed intervals; the worker's detection job publishes the change.
+    await new Promise((r) => setTimeout(r, 3 * HEARTBEAT_SECONDS * 1000 + 1500));
+    const result = await worker.get(MaintenanceProcessor).process({ name: MaintenanceJob.DetectOffline });
+    expect(result).toMatchObject({ wentOffline: [device!.id] });
+    await expect.poll(() => page.getByTestId('connectivity').first().innerText(), { timeout: 15_000 }).toBe('offline');
+  });
+
+  it('shows the overview with numbers that link to the filtered list', async () => {
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByTestId('count-total').waitFor();
+    expect(await page.getByTestId('count-total').innerText()).toContain('1');
+    expect(await page.getByTestId('count-offline').innerText()).toContain('1');
+    expect(await page.getByTestId('count-online').innerText()).toContain('0');
+    await heartbeat();
+    // Back online through the live connection: the counts follow without a reload.
+    await expect.poll(async () => (await page.getByTestId('count-online').innerText()).split('\n')[0]).toBe('1');
+    await expect.poll(() => page.getByTestId('health-strip').innerText()).toContain('acme-scanner-01');
+    await shot('02-overview');
+    await page.getByTestId('count-offline').click();
+    await page.waitForURL(/\/devices\?connectivity=offline/);
+  });
+
+  it('shows the audit log with the chain verification', async () => {
+    await page.goto(`${web.url}/admin/audit`);
+    await expect.poll(() => page.getByTestId('chain-status').innerText()).toMatch(/chain intact · \d+ entries checked/);
+    expect(await page.getByTestId('audit-table').innerText()).toContain('device.create');
+    expect(await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href')).toBe('/api/v1/audit/export');
+    await shot('06-audit');
+  });
+
+  it('offers a Read-Only operator no management and explains a forbidden deep link', async () => {
+    const reader = await api.createUser(admin, 'read_only');
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    context.setDefaultTimeout(15_000);
+    const p = await context.newPage();
+    await p.goto(`${web.url}/devices/${device!.id}`);
+    await p.waitForURL(/\/sign-in/);
+    await signIn(p, reader.email, TEST_PASSWORD);
+    await p.waitForURL(`${web.url}/devices/${device!.id}`);
+    await p.getByTestId('device-name').waitFor();
+    expect(await p.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
+    expect(await p.getByRole('button', { name: 'Retire' }).count()).toBe(0);
+    const nav = await p.getByRole('navigation', { name: 'Main' }).innerText();
+    expect(nav).not.toContain('Enrollment');
+    expect(nav).not.toContain('Audit log');
+    expect(nav).not.toContain('Users');
+    await p.goto(`${web.url}/devices`);
+    await p.getByTestId('device-table').waitFor();
+    expect(await p.getByRole('link', { name: /Enroll a device/ }).count()).toBe(0);
+
+    await p.goto(`${web.url}/enroll`);
+    await expect.poll(() => p.getByTestId('problem').innerText()).toContain('needs the devices.manage permission');
+    expect(await p.getByLabel('Device name').count()).toBe(0);
+    await p.goto(`${web.url}/admin/audit`);
+    await expect.poll(() => p.getByTestId('problem').innerText()).toContain('needs the audit.view permission');
+    await shot('07-read-only-forbidden', p);
+
+    // TOTP setup: QR code, the key, and recovery codes shown once.
+    await p.goto(`${web.url}/account/security`);
+    await p.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+    await p.getByRole('img', { name: /QR code/ }).waitFor();
+    const secret = (await p.getByTestId('totp-secret').innerText()).trim();
+    await p.getByLabel('Code from the app').fill(await totpCode(secret));
+    await p.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
+    await p.getByTestId('recovery-codes').waitFor();
+    expect(await p.locator('[data-testid="recovery-codes"] li').count()).toBe(10);
+    await context.close();
+  });
+
+  it('sends an operator whose session ended to sign in, then back to the same page', async () => {
+    await page.goto(`${web.url}/devices?type=scanner`);
+    await page.getByTestId('device-table').waitFor();
+    // The session ends (cookies gone, as after expiry): the next API call cannot refresh.
+    await adminContext.clearCookies();
+    await page.getByLabel('Status').selectOption('active');
+    await page.waitForURL(/\/sign-in\?next=.*expired=1/);
+    await page.getByText('Your session ended').waitFor();
+    await signIn(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+    await page.getByLabel('Authentication code').fill(await totpCode(adminSecret, 1));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForURL(`${web.url}/devices?type=scanner&status=active`);
+    await page.getByTestId('device-table').waitFor();
+  });
+
+  it('keeps working after the access token expired: one refresh, no sign-in', async () => {
+    const cookies = await adminContext.cookies();
+    expect(cookies.some((c) => c.name === 'xs_refresh')).toBe(true);
+    await adminContext.clearCookies({ name: 'xs_access' });
+    await page.getByLabel('Type').selectOption('');
+    await page.waitForURL(`${web.url}/devices?status=active`);
+    await page.getByTestId('device-table').waitFor();
+    expect(page.url()).not.toContain('sign-in');
+    await expect.poll(async () => (await adminContext.cookies()).some((c) => c.name === 'xs_access')).toBe(true);
+    await expect.poll(() => page.getByTestId('device-table').getAttribute('aria-busy')).toBe('false');
+    expect(page.url()).not.toContain('sign-in');
+  });
+});
