@@ -43,8 +43,9 @@ function forwardedHeaders(req) {
   for (const [name, value] of Object.entries(req.headers)) {
     if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
   }
-  const client = req.socket.remoteAddress ?? '';
-  headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${client}` : client;
+  // The console is the edge: what a client claims in X-Forwarded-For is replaced, never passed on
+  // (the API trusts loopback proxies, so a forwarded claim would choose the rate-limit bucket).
+  headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
   headers['x-forwarded-proto'] = req.socket.encrypted ? 'https' : 'http';
   if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;
   headers.host = apiUrl.host;

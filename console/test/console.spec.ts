@@ -4,7 +4,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Heartbeat } from '@xspectre/contracts';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, NestPinoLogger } from '../../api/src/common/logging/logger.js';
 import { MaintenanceJob } from '../../api/src/worker/maintenance.jobs.js';
 import { MaintenanceProcessor } from '../../api/src/worker/maintenance.processor.js';
@@ -16,6 +16,8 @@ import { CONSOLE_DIR, ConsoleServer, ensureConsoleBuilt, freePort } from './supp
 const ARTIFACTS = join(CONSOLE_DIR, 'test-artifacts');
 const XSS = '<img src=x onerror="window.__xss=1">';
 const HEARTBEAT_SECONDS = 5;
+/** The shortest step-up window the API allows: a sign-in with TOTP counts as a step-up for this long. */
+const STEP_UP_SECONDS = 30;
 
 /**
  * The console end to end: the real API (own database, a lab WireGuard hub), the built console
@@ -25,13 +27,17 @@ describe('console', () => {
   let hub: Awaited<ReturnType<typeof startLabHub>>;
   let api: TestApi;
   let web: ConsoleServer;
+  let consolePort: number;
   let browser: Browser;
   let worker: INestApplicationContext;
   let admin: string;
   let adminSecret: string;
+  let adminRecoveryCodes: string[];
   let organizationId: string;
+  let siteId: string;
   let device: { id: string; name: string; credential: string } | undefined;
   let sequence = 0;
+  let signedInAt = 0;
   let adminContext: BrowserContext;
   let page: Page;
 
@@ -71,7 +77,7 @@ describe('console', () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await ensureConsoleBuilt();
-    const consolePort = await freePort();
+    consolePort = await freePort();
     hub = await startLabHub();
     api = await TestApi.start({
       API_WG_INTERFACE: hub.interfaceName,
@@ -79,6 +85,7 @@ describe('console', () => {
       API_AGENT_SOURCE_CHECK: 'false',
       API_AGENT_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
       API_CONSOLE_ORIGINS: `http://127.0.0.1:${consolePort}`,
+      API_STEP_UP_TTL_SECONDS: String(STEP_UP_SECONDS),
     });
     worker = await NestFactory.createApplicationContext(WorkerModule.register(api.config), {
       logger: new NestPinoLogger(createLogger('silent')),
@@ -89,15 +96,21 @@ describe('console', () => {
 
     admin = await api.adminToken();
     // The session that enabled TOTP stays valid; the browser signs in with password and code.
-    adminSecret = (await api.enableTotp(admin)).secret;
+    ({ secret: adminSecret, recoveryCodes: adminRecoveryCodes } = await api.enableTotp(admin));
     const org = await api.request('POST', 'organizations', { token: admin, body: { name: 'Acme Security GmbH', kind: 'customer' } });
     organizationId = org.body.id;
     const site = await api.request('POST', 'sites', {
       token: admin,
       body: { organizationId, name: 'Berlin HQ', timeZone: 'Europe/Berlin' },
     });
-    expect(site.status).toBe(201);
+    siteId = site.body.id;
     await api.request('POST', 'organizations', { token: admin, body: { name: 'xSPECTRE Internal', kind: 'internal' } });
+  });
+
+  // What the operator saw when a test failed, for whoever reads the CI log.
+  afterEach(async (context) => {
+    if (context.task.result?.state !== 'fail' || !page || page.isClosed()) return;
+    await shot(`failed-${context.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
   });
 
   afterAll(async () => {
@@ -147,6 +160,7 @@ describe('console', () => {
     await page.getByLabel('Authentication code').fill(await totpCode(adminSecret));
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.waitForURL(`${web.url}/devices`);
+    signedInAt = Date.now();
     await expect.poll(() => page.getByTestId('live-status').getAttribute('data-status')).toBe('live');
   });
 
@@ -265,19 +279,76 @@ describe('console', () => {
     await expect.poll(() => page.getByTestId('connectivity').first().innerText(), { timeout: 15_000 }).toBe('offline');
   });
 
+  it('quarantines on changed hardware and lets a Super Admin accept it after a fresh TOTP check', async () => {
+    // The sign-in's TOTP check no longer counts as a fresh one.
+    const stale = signedInAt + (STEP_UP_SECONDS + 2) * 1000 - Date.now();
+    if (stale > 0) await new Promise((r) => setTimeout(r, stale));
+    const hardware = enrollBody('X').hardware;
+    await heartbeat({ inventory: { ...hardware, serial: 'SWAPPED-BOARD', macs: ['52:54:00:aa:bb:cc'], agentVersion: '0.1.0' } });
+    // The live patch says "quarantined"; the page fetches the reason.
+    await page.getByText('Quarantined: the hardware fingerprint changed').waitFor();
+    await page.getByRole('button', { name: 'Accept the new hardware…' }).click();
+    await page.getByLabel('Why is the new hardware trusted?').fill('mainboard replaced under RMA 4711');
+    await page.getByRole('button', { name: 'Accept and end the quarantine' }).click();
+    // Critical: the API asks for a step-up, the console asks for a code and retries by itself.
+    await page.getByRole('heading', { name: 'Confirm a critical action' }).waitFor();
+    await page
+      .getByRole('dialog', { name: 'Confirm a critical action' })
+      .getByLabel('Authentication code')
+      .fill(await totpCode(adminSecret, 1));
+    await page.getByRole('button', { name: 'Verify and continue' }).click();
+    await expect.poll(() => page.getByText('Quarantined: the hardware fingerprint changed').count()).toBe(0);
+    const audit = await api.auditRows(`action = 'device.fingerprint_accept'`);
+    // First refused for want of a step-up, then done after it.
+    expect(audit.map((row) => row.result)).toEqual(['failure', 'success']);
+    expect(audit[0].error_message).toContain('AUTH_STEP_UP_REQUIRED');
+  });
+
   it('shows the overview with numbers that link to the filtered list', async () => {
     await page.getByRole('link', { name: 'Overview' }).click();
     await page.getByTestId('count-total').waitFor();
-    expect(await page.getByTestId('count-total').innerText()).toContain('1');
-    expect(await page.getByTestId('count-offline').innerText()).toContain('1');
-    expect(await page.getByTestId('count-online').innerText()).toContain('0');
+    expect((await page.getByTestId('count-total').innerText()).split('\n')[0]).toBe('1');
+    expect(await page.getByTestId('count-online').innerText()).toContain('1');
+    expect(await page.getByTestId('count-pending').innerText()).toContain('0');
+    // A device created elsewhere: the count follows through the live connection, without a reload.
+    const created = await api.request('POST', 'devices', {
+      token: admin,
+      body: { name: 'acme-spare-01', organizationId, siteId, type: 'server' },
+    });
+    expect(created.status).toBe(201);
+    await expect.poll(async () => (await page.getByTestId('count-pending').innerText()).split('\n')[0]).toBe('1');
     await heartbeat();
-    // Back online through the live connection: the counts follow without a reload.
-    await expect.poll(async () => (await page.getByTestId('count-online').innerText()).split('\n')[0]).toBe('1');
     await expect.poll(() => page.getByTestId('health-strip').innerText()).toContain('acme-scanner-01');
     await shot('02-overview');
     await page.getByTestId('count-offline').click();
     await page.waitForURL(/\/devices\?connectivity=offline/);
+  });
+
+  it('reconnects the live connection by itself and refetches what changed meanwhile', async () => {
+    await page.goto(`${web.url}/devices`);
+    await page.getByTestId('device-table').waitFor();
+    await expect.poll(() => page.getByTestId('live-status').getAttribute('data-status')).toBe('live');
+    await web.stop();
+    await expect.poll(() => page.getByTestId('live-status').getAttribute('data-status')).toBe('reconnecting');
+    // Created while the console was away: no live message about it reached this page.
+    const created = await api.request('POST', 'devices', {
+      token: admin,
+      body: { name: 'acme-server-02', organizationId, siteId, type: 'server' },
+    });
+    expect(created.status).toBe(201);
+    web = await ConsoleServer.start(consolePort, api.baseUrl);
+    await expect.poll(() => page.getByTestId('live-status').getAttribute('data-status'), { timeout: 20_000 }).toBe('live');
+    await page.locator(`tr[data-device-id="${created.body.device.id}"]`).waitFor();
+  });
+
+  it('remembers the light theme', async () => {
+    await page.getByRole('button', { name: 'Switch to the light theme' }).click();
+    await page.goto(`${web.url}/`);
+    expect(await page.locator('html').getAttribute('data-theme')).toBe('light');
+    await page.getByTestId('count-total').waitFor();
+    await shot('08-overview-light');
+    await page.getByRole('button', { name: 'Switch to the dark theme' }).click();
+    expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
   });
 
   it('shows the audit log with the chain verification', async () => {
@@ -336,7 +407,9 @@ describe('console', () => {
     await page.waitForURL(/\/sign-in\?next=.*expired=1/);
     await page.getByText('Your session ended').waitFor();
     await signIn(page, ADMIN_EMAIL, ADMIN_PASSWORD);
-    await page.getByLabel('Authentication code').fill(await totpCode(adminSecret, 1));
+    // The authenticator is "lost": one of the recovery codes shown at setup signs in once.
+    await page.getByRole('button', { name: /Use a recovery code/ }).click();
+    await page.getByLabel('Recovery code').fill(adminRecoveryCodes[0]!);
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.waitForURL(`${web.url}/devices?type=scanner&status=active`);
     await page.getByTestId('device-table').waitFor();

@@ -24,6 +24,7 @@ export function MetricChart({
   series,
   data,
   format,
+  axisFormat,
   yRange,
   testId,
 }: {
@@ -31,6 +32,8 @@ export function MetricChart({
   series: ChartSeries[];
   data: uPlot.AlignedData;
   format: (value: number) => string;
+  /** Tick labels, when shorter than the legend's values. */
+  axisFormat?: (value: number) => string;
   yRange?: [number, number];
   testId?: string;
 }) {
@@ -56,7 +59,14 @@ export function MetricChart({
         scales: { x: { time: true }, y: yRange ? { range: yRange } : { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
         axes: [
           { stroke: axisStroke, grid, ticks: grid },
-          { stroke: axisStroke, grid, ticks: grid, size: 64, values: (_u, splits) => splits.map((v) => format(v)) },
+          {
+            stroke: axisStroke,
+            grid,
+            ticks: grid,
+            values: (_u, splits) => splits.map((v) => (axisFormat ?? format)(v)),
+            // Wide enough for the longest tick label ("120.5 Mbit/s"), about 7 px per character.
+            size: (_u, values) => (values?.length ? Math.max(...values.map((v) => String(v).length)) * 7 + 20 : 40),
+          },
         ],
         series: [
           {},

@@ -12,6 +12,7 @@ import { useResource } from '../lib/use-api';
 import { useLiveStatus } from '../lib/use-live';
 import { Logo } from './logo';
 import styles from './shell.module.css';
+import { StepUpProvider } from './step-up';
 import { Button, Loading, ProblemView } from './ui';
 
 const NAV: Array<{ group?: string; href: string; label: string; permission?: Permission }> = [
@@ -107,49 +108,51 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
       <a className="skip-link" href="#main">
         Skip to content
       </a>
-      <div className={styles.layout}>
-        <aside className={styles.sidebar}>
-          <Link href="/" className={styles.brand}>
-            <Logo />
-            <span>
-              xSPECTRE Ops
-              <small>Fleet console</small>
-            </span>
-          </Link>
-          <nav className={styles.nav} aria-label="Main">
-            {NAV.filter((item) => !item.permission || session.can(item.permission)).map((item) => (
-              <div key={item.href}>
-                {item.group && <div className={styles.navGroup}>{item.group}</div>}
-                <Link
-                  href={item.href}
-                  className={`${styles.navLink} ${isActive(pathname, item.href) ? styles.active : ''}`}
-                  aria-current={isActive(pathname, item.href) ? 'page' : undefined}
-                >
-                  {item.label}
-                </Link>
-              </div>
-            ))}
-          </nav>
-        </aside>
-        <div className={styles.main}>
-          <header className={styles.topbar}>
-            <LiveIndicator />
-            <ThemeToggle />
-            <div className={styles.user}>
-              {session.me.displayName}
-              <span data-testid="role">
-                {session.me.email} · {ROLE_LABELS[session.me.role]}
+      <StepUpProvider>
+        <div className={styles.layout}>
+          <aside className={styles.sidebar}>
+            <Link href="/" className={styles.brand}>
+              <Logo />
+              <span>
+                xSPECTRE Ops
+                <small>Fleet console</small>
               </span>
-            </div>
-            <Button size="small" onClick={signOut}>
-              Sign out
-            </Button>
-          </header>
-          <main id="main" className={styles.content} tabIndex={-1}>
-            {children}
-          </main>
+            </Link>
+            <nav className={styles.nav} aria-label="Main">
+              {NAV.filter((item) => !item.permission || session.can(item.permission)).map((item) => (
+                <div key={item.href}>
+                  {item.group && <div className={styles.navGroup}>{item.group}</div>}
+                  <Link
+                    href={item.href}
+                    className={`${styles.navLink} ${isActive(pathname, item.href) ? styles.active : ''}`}
+                    aria-current={isActive(pathname, item.href) ? 'page' : undefined}
+                  >
+                    {item.label}
+                  </Link>
+                </div>
+              ))}
+            </nav>
+          </aside>
+          <div className={styles.main}>
+            <header className={styles.topbar}>
+              <LiveIndicator />
+              <ThemeToggle />
+              <div className={styles.user}>
+                {session.me.displayName}
+                <span data-testid="role">
+                  {session.me.email} · {ROLE_LABELS[session.me.role]}
+                </span>
+              </div>
+              <Button size="small" onClick={signOut}>
+                Sign out
+              </Button>
+            </header>
+            <main id="main" className={styles.content} tabIndex={-1}>
+              {children}
+            </main>
+          </div>
         </div>
-      </div>
+      </StepUpProvider>
     </SessionContext.Provider>
   );
 }

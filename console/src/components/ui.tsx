@@ -41,7 +41,7 @@ export function Card({
           {actions}
         </div>
       )}
-      {children}
+      <div className={styles.cardBody}>{children}</div>
     </section>
   );
 }
@@ -60,7 +60,17 @@ export function Empty({ children }: { children: ReactNode }) {
 }
 
 /** An API problem as the operator should read it: what went wrong (detail) and the code to search for. */
-export function ProblemView({ error, problem, onRetry }: { error?: unknown; problem?: Problem; onRetry?: () => void }) {
+export function ProblemView({
+  error,
+  problem,
+  onRetry,
+  action,
+}: {
+  error?: unknown;
+  problem?: Problem;
+  onRetry?: () => void;
+  action?: ReactNode;
+}) {
   const p = problem ?? problemOf(error);
   const forbidden = p.code === 'AUTH_FORBIDDEN' || p.code === 'AUTH_INTERNAL_READ_ONLY';
   return (
@@ -89,6 +99,7 @@ export function ProblemView({ error, problem, onRetry }: { error?: unknown; prob
           </>
         )}
       </div>
+      {action && <div style={{ marginTop: 8 }}>{action}</div>}
     </div>
   );
 }

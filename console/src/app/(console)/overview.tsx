@@ -75,7 +75,7 @@ export function Overview() {
           <Link
             key={c.key}
             href={devicesLink(c.query)}
-            className={`${styles.stat} ${c.tone === 'ok' ? styles.statOk : c.tone === 'bad' ? styles.statBad : c.tone === 'warn' ? styles.statWarn : ''}`}
+            className={`${styles.stat} ${!counts[c.key] ? '' : c.tone === 'ok' ? styles.statOk : c.tone === 'bad' ? styles.statBad : c.tone === 'warn' ? styles.statWarn : ''}`}
             data-testid={`count-${c.key}`}
           >
             <div className={styles.statValue}>{counts[c.key]}</div>

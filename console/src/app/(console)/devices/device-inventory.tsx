@@ -70,7 +70,9 @@ export function DeviceInventory() {
       <PageHeader
         title="Devices"
         subtitle={
-          devices.data ? `${devices.data.total} device${devices.data.total === 1 ? '' : 's'}${anyFilter ? ' match the filters' : ''}` : ' '
+          devices.data
+            ? `${devices.data.total} device${devices.data.total === 1 ? '' : 's'}${anyFilter ? (devices.data.total === 1 ? ' matches the filters' : ' match the filters') : ''}`
+            : ' '
         }
         actions={
           can('devices.manage') && (

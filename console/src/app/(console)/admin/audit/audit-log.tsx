@@ -194,7 +194,7 @@ function AuditRow({ event: a, open, onToggle }: { event: AuditEvent; open: boole
   return (
     <>
       <tr>
-        <td className={uiStyles.faint}>
+        <td className={uiStyles.faint} style={{ whiteSpace: 'nowrap' }}>
           <button className={uiStyles.sortButton} onClick={onToggle} aria-expanded={open} aria-label={`Details of entry ${a.id}`}>
             {open ? '▾' : '▸'} {a.id}
           </button>

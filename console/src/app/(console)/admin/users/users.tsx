@@ -1,9 +1,19 @@
 'use client';
 
-import { ROLES, ROLE_LABELS, ROLE_PERMISSIONS, UserPageSchema, UserSchema, type Role, type User } from '@xspectre/contracts';
+import {
+  ROLES,
+  ROLE_LABELS,
+  ROLE_PERMISSIONS,
+  SecuritySettingsSchema,
+  UserPageSchema,
+  UserSchema,
+  type Role,
+  type User,
+} from '@xspectre/contracts';
 import { useState, type FormEvent } from 'react';
 import { TimeAgo } from '../../../../components/device-badges';
 import { PageHeader } from '../../../../components/page-header';
+import { useCritical } from '../../../../components/step-up';
 import { Badge, Button, Card, Empty, Field, Forbidden, Loading, ProblemView, uiStyles } from '../../../../components/ui';
 import { api } from '../../../../lib/api-client';
 import { useSession } from '../../../../lib/session';
@@ -183,6 +193,7 @@ export function Users() {
           </table>
         )}
       </Card>
+      {can('settings.manage') && <SignInPolicy />}
       <Card title="Roles">
         <table className={uiStyles.table}>
           <thead>
@@ -202,5 +213,44 @@ export function Users() {
         </table>
       </Card>
     </>
+  );
+}
+
+/** The installation-wide sign-in policy; changing it is a critical action (fresh TOTP code). */
+function SignInPolicy() {
+  const critical = useCritical();
+  const settings = useResource('security-settings', (signal) => api('settings/security', { schema: SecuritySettingsSchema, signal }));
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function toggle(requireTotp: boolean) {
+    setBusy(true);
+    setError(null);
+    try {
+      const saved = await critical(() =>
+        api('settings/security', { method: 'PUT', body: { requireTotp }, schema: SecuritySettingsSchema }),
+      );
+      settings.mutate(() => saved);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Card title="Sign-in policy">
+      {settings.error ? (
+        <ProblemView error={settings.error} onRetry={settings.reload} />
+      ) : !settings.data ? (
+        <Loading />
+      ) : (
+        <label style={{ display: 'flex', gap: 10, alignItems: 'center' }}>
+          <input type="checkbox" checked={settings.data.requireTotp} disabled={busy} onChange={(e) => void toggle(e.target.checked)} />
+          Require two-factor authentication (TOTP) for every operator
+        </label>
+      )}
+      {error ? <ProblemView error={error} /> : null}
+    </Card>
   );
 }

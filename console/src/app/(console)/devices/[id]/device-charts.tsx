@@ -11,11 +11,14 @@ import { liveClient } from '../../../../lib/live-client';
 import { METRIC_RANGES, pickStep, rangeSeconds, type MetricRangeKey } from '../../../../lib/metric-ranges';
 import { useResource } from '../../../../lib/use-api';
 
+const wholePercent = (v: number) => `${Math.round(v)} %`;
+
 const CHARTS: Array<{
   metric: ChartMetric;
   title: string;
   series: ChartSeries[];
   format: (v: number) => string;
+  axisFormat?: (v: number) => string;
   yRange?: [number, number];
 }> = [
   {
@@ -26,10 +29,25 @@ const CHARTS: Array<{
       { label: 'peak', color: '--chart-2' },
     ],
     format: percent,
+    axisFormat: wholePercent,
     yRange: [0, 100],
   },
-  { metric: 'memory', title: 'Memory used', series: [{ label: 'used', color: '--chart-1' }], format: percent, yRange: [0, 100] },
-  { metric: 'disk', title: 'Disk (fullest mount)', series: [{ label: 'used', color: '--chart-1' }], format: percent, yRange: [0, 100] },
+  {
+    metric: 'memory',
+    title: 'Memory used',
+    series: [{ label: 'used', color: '--chart-1' }],
+    format: percent,
+    axisFormat: wholePercent,
+    yRange: [0, 100],
+  },
+  {
+    metric: 'disk',
+    title: 'Disk (fullest mount)',
+    series: [{ label: 'used', color: '--chart-1' }],
+    format: percent,
+    axisFormat: wholePercent,
+    yRange: [0, 100],
+  },
   {
     metric: 'network',
     title: 'Network',
@@ -95,7 +113,10 @@ export function DeviceCharts({ deviceId, live }: { deviceId: string; live: { at:
       }
     >
       {series.error ? <ProblemView error={series.error} onRetry={series.reload} /> : null}
-      <div style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(380px, 1fr))', gap: 12 }} aria-busy={series.loading}>
+      <div
+        style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(min(420px, 100%), 1fr))', gap: 12 }}
+        aria-busy={series.loading}
+      >
         {CHARTS.map((c) => (
           <MetricChart
             key={c.metric}
@@ -103,6 +124,7 @@ export function DeviceCharts({ deviceId, live }: { deviceId: string; live: { at:
             title={c.title}
             series={c.series}
             format={c.format}
+            axisFormat={c.axisFormat}
             yRange={c.yRange}
             data={series.data?.[c.metric] ?? [[], ...c.series.map(() => [])]}
           />

@@ -1,13 +1,15 @@
 'use client';
 
-import { DeviceSchema, canMutateResource, type DeviceLiveMetrics } from '@xspectre/contracts';
+import { DeviceEventSchema, DeviceSchema, canMutateResource, type DeviceLiveMetrics } from '@xspectre/contracts';
 import Link from 'next/link';
 import { useParams } from 'next/navigation';
 import { useRef, useState } from 'react';
 import { ConnectivityBadge, StatusBadge, TimeAgo } from '../../../../components/device-badges';
 import { PageHeader } from '../../../../components/page-header';
-import { Badge, Button, Card, ConfirmDialog, KeyValues, Loading, ProblemView } from '../../../../components/ui';
+import { useCritical } from '../../../../components/step-up';
+import { Badge, Button, Card, ConfirmDialog, Field, KeyValues, Loading, ProblemView } from '../../../../components/ui';
 import { api } from '../../../../lib/api-client';
+import { headlineOf } from '../../../../lib/chart-data';
 import { applyDevicePatch } from '../../../../lib/device-patch';
 import { bitsPerSecond, dateTime, percent } from '../../../../lib/format';
 import { useOrganizationsAndSites } from '../../../../lib/reference-data';
@@ -44,6 +46,9 @@ export function DevicePage() {
   const [endError, setEndError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const lastSequence = useRef<number | null>(null);
+  const critical = useCritical();
+  const [accepting, setAccepting] = useState(false);
+  const [reason, setReason] = useState('');
 
   useLiveSubscription([id]);
   useLive(
@@ -88,7 +93,24 @@ export function DevicePage() {
   const site = refs.data?.siteById.get(d.siteId);
   const mayManage = can('devices.manage') && org !== undefined && canMutateResource(me.role, org.kind);
   const inService = d.status === 'active' || d.status === 'pending';
-  const latest = live?.metrics ?? null;
+  const reported = telemetry.data?.metrics;
+  const latest = live?.metrics ?? (reported ? headlineOf(reported) : null);
+
+  async function acceptHardware() {
+    setBusy(true);
+    setEndError(null);
+    try {
+      await critical(() => api(`devices/${id}/fingerprint/accept`, { method: 'POST', body: { reason }, schema: DeviceEventSchema }));
+      setAccepting(false);
+      setReason('');
+      device.reload();
+      setVersion((v) => v + 1);
+    } catch (e) {
+      setEndError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
 
   async function endService(action: EndAction) {
     setBusy(true);
@@ -148,6 +170,13 @@ export function DevicePage() {
             detail: `${d.quarantine.reason}. Commands are held until a Super Admin accepts the new hardware.`,
             code: 'DEVICE_QUARANTINED',
           }}
+          action={
+            can('devices.critical_actions') ? (
+              <Button size="small" onClick={() => setAccepting(true)}>
+                Accept the new hardware…
+              </Button>
+            ) : undefined
+          }
         />
       )}
       {latest && (
@@ -164,7 +193,9 @@ export function DevicePage() {
         </Card>
       )}
       <DeviceCharts deviceId={id} live={live} />
-      <div style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(420px, 1fr))', gap: 16, alignItems: 'start' }}>
+      <div
+        style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(min(440px, 100%), 1fr))', gap: 16, alignItems: 'start' }}
+      >
         <Card title="Device">
           <KeyValues
             rows={[
@@ -187,12 +218,32 @@ export function DevicePage() {
           />
         </Card>
         <TunnelCard device={d} />
-        <ServicesCard telemetry={telemetry} />
-        <ContainersCard telemetry={telemetry} />
       </div>
+      <ServicesCard telemetry={telemetry} />
+      <ContainersCard telemetry={telemetry} />
       <InventoryCard deviceId={id} version={version} />
       <EventsCard deviceId={id} version={version} />
       {can('audit.view') && <DeviceAuditCard deviceId={id} version={version} />}
+      <ConfirmDialog
+        open={accepting}
+        title="Accept the new hardware?"
+        confirmLabel="Accept and end the quarantine"
+        busy={busy}
+        onCancel={() => {
+          setAccepting(false);
+          setEndError(null);
+        }}
+        onConfirm={() => void acceptHardware()}
+      >
+        <p>
+          The fingerprint of <strong>{d.name}</strong> is bound to its current hardware and the quarantine ends. Do this only when you know
+          why the hardware changed (a repair, a replaced disk).
+        </p>
+        <Field label="Why is the new hardware trusted?">
+          <textarea rows={3} minLength={3} maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} />
+        </Field>
+        {endError ? <ProblemView error={endError} /> : null}
+      </ConfirmDialog>
       <ConfirmDialog
         open={ending !== null}
         title={ending ? END_TEXT[ending].title : ''}

@@ -322,7 +322,7 @@ export function DeviceAuditCard({ deviceId, version }: { deviceId: string; versi
               {page.items.map((a) => (
                 <tr key={a.id}>
                   <td>{dateTime(a.timestamp)}</td>
-                  <td>{a.userEmail ?? '—'}</td>
+                  <td>{a.userEmail ?? <span className={uiStyles.faint}>device / system</span>}</td>
                   <td className="mono">{a.action}</td>
                   <td>
                     <Badge tone={a.result === 'success' ? 'ok' : 'bad'}>{a.result}</Badge>
