@@ -4,11 +4,11 @@
 // heartbeats/s and latency percentiles of the real route beside a baseline run in this same
 // process: the same rows (heartbeat, sample, latest state, device) written straight into
 // PostgreSQL with multi-row statements, 100 heartbeats per statement.
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../dist/config/config.js';
 import { createApp } from '../dist/create-app.js';
@@ -21,7 +21,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const PACED_RATE = 333; // 10,000 devices at a 30 s interval
 const adminUrl = process.env.TEST_DB_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const run = promisify(execFile);
 
 async function setup() {
   const name = `xs_bench_${randomBytes(4).toString('hex')}`;
@@ -59,9 +58,12 @@ async function drop(name) {
 /** Runs the load generator process; it sends as fast as CONCURRENCY allows, or at `rate` per second. */
 async function load(baseUrl, devices, seconds, rate) {
   const script = fileURLToPath(new URL('./load-generator.mjs', import.meta.url));
-  const { stdout } = await run(process.execPath, [script, JSON.stringify({ baseUrl, devices, seconds, rate, concurrency: CONCURRENCY })], {
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin.end(JSON.stringify({ baseUrl, devices, seconds, rate, concurrency: CONCURRENCY }));
+  let stdout = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  const [code] = await once(child, 'close');
+  if (code !== 0) throw new Error(`load generator exited with ${code}`);
   const result = JSON.parse(stdout);
   result.sequences.forEach((s, i) => (devices[i].sequence = s));
   return result;

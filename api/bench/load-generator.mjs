@@ -1,11 +1,13 @@
 // The ingestion benchmark's load generator, run as its own process so its CPU is not the API's
-// event loop. Reads {baseUrl, devices, seconds, rate, concurrency} as JSON from argv[2], prints
-// one JSON line of results. Loopback only.
+// event loop. Reads {baseUrl, devices, seconds, rate, concurrency} as JSON on stdin, prints one
+// JSON line of results. Loopback only.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { heartbeat } from './heartbeat-fixture.mjs';
 
-const { baseUrl, devices, seconds, rate, concurrency } = JSON.parse(process.argv[2]);
+let input = '';
+for await (const chunk of process.stdin) input += chunk;
+const { baseUrl, devices, seconds, rate, concurrency } = JSON.parse(input);
 const url = new URL('/api/v1/agent/heartbeats', baseUrl);
 if (url.hostname !== '127.0.0.1') throw new Error('the load generator only targets 127.0.0.1');
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });

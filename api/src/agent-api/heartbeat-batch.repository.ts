@@ -5,8 +5,10 @@ import type { BatchRows } from './heartbeat-batch.js';
 export interface BatchWriteResult {
   /** `${deviceId}:${sequence}` of every heartbeat stored by this write. */
   inserted: Set<string>;
-  /** Devices still active, with their highest stored sequence and when they were last heard before this write. */
-  devices: Map<string, { lastSequence: number; previousHeartbeatAt: Date | null }>;
+  /** Devices still active, with their highest stored sequence. */
+  lastSequences: Map<string, number>;
+  /** Devices recorded as online again (they were offline or never seen). */
+  cameOnline: string[];
 }
 
 /**
@@ -50,23 +52,38 @@ WITH input_devices AS (
         services = COALESCE(EXCLUDED.services, device_telemetry.services),
         docker = COALESCE(EXCLUDED.docker, device_telemetry.docker)
   WHERE device_telemetry.sequence < EXCLUDED.sequence
+), came_online AS (
+  -- A device never heard from, or silent past the offline window, and not marked online.
+  INSERT INTO device_connectivity_events (device_id, state, at)
+  SELECT p.id, 'online', $5 FROM previous p
+   WHERE p.id IN (SELECT device_id FROM ins)
+     AND (p.last_heartbeat_at IS NULL OR p.last_heartbeat_at < $5::timestamptz - make_interval(secs => $6::double precision / 1000))
+     AND (SELECT e.state FROM device_connectivity_events e WHERE e.device_id = p.id ORDER BY e.at DESC, e.id DESC LIMIT 1)
+         IS DISTINCT FROM 'online'
+  RETURNING device_id
 ), touched AS (
   UPDATE devices dv
      SET last_heartbeat_at = $5, agent_version = i.ver, last_sequence = GREATEST(COALESCE(dv.last_sequence, 0), i.s)
     FROM input_devices i, previous p
    WHERE dv.id = i.d AND p.id = i.d
-  RETURNING dv.id, dv.last_sequence, p.last_heartbeat_at AS previous_heartbeat_at
+  RETURNING dv.id, dv.last_sequence
 )
-SELECT 'inserted' AS kind, device_id::text AS id, sequence, NULL::timestamptz AS previous_heartbeat_at FROM ins
+SELECT 'inserted' AS kind, device_id::text AS id, sequence FROM ins
 UNION ALL
-SELECT 'device', id::text, last_sequence, previous_heartbeat_at FROM touched`;
+SELECT 'device', id::text, last_sequence FROM touched
+UNION ALL
+SELECT 'online', device_id::text, NULL FROM came_online`;
 
 @Injectable()
 export class HeartbeatBatchRepository {
   constructor(private readonly db: Database) {}
 
-  async write(rows: BatchRows, receivedAt: Date): Promise<BatchWriteResult> {
-    const result: Array<{ kind: 'inserted' | 'device'; id: string; sequence: string; previous_heartbeat_at: Date | null }> = await this.db
+  /**
+   * One statement, so atomic on its own: the common batch needs no explicit transaction (one
+   * round trip). `offlineAfterMs` is the silence after which a heartbeat means "back online".
+   */
+  async write(rows: BatchRows, receivedAt: Date, offlineAfterMs: number): Promise<BatchWriteResult> {
+    const result: Array<{ kind: 'inserted' | 'device' | 'online'; id: string; sequence: string | null }> = await this.db
       .manager()
       .query(WRITE_BATCH_SQL, [
         JSON.stringify(rows.heartbeats),
@@ -74,13 +91,14 @@ export class HeartbeatBatchRepository {
         JSON.stringify(rows.latest),
         JSON.stringify(rows.devices),
         receivedAt,
+        offlineAfterMs,
       ]);
-    const inserted = new Set<string>();
-    const devices = new Map<string, { lastSequence: number; previousHeartbeatAt: Date | null }>();
+    const written: BatchWriteResult = { inserted: new Set(), lastSequences: new Map(), cameOnline: [] };
     for (const row of result) {
-      if (row.kind === 'inserted') inserted.add(`${row.id}:${Number(row.sequence)}`);
-      else devices.set(row.id, { lastSequence: Number(row.sequence), previousHeartbeatAt: row.previous_heartbeat_at });
+      if (row.kind === 'inserted') written.inserted.add(`${row.id}:${Number(row.sequence)}`);
+      else if (row.kind === 'device') written.lastSequences.set(row.id, Number(row.sequence));
+      else written.cameOnline.push(row.id);
     }
-    return { inserted, devices };
+    return written;
   }
 }

@@ -5,11 +5,10 @@ import { Database } from '../db/database.js';
 import { DeviceEventsRepository } from '../device-events/device-events.repository.js';
 import type { DeviceEventEntity } from '../device-events/device-event.entity.js';
 import { InventoryService } from '../inventory/inventory.service.js';
-import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
 import { offlineAfterMs } from '../telemetry/connectivity.js';
 import { MetricPartitionsRepository } from '../telemetry/metric-partitions.repository.js';
 import { HeartbeatBatchRepository } from './heartbeat-batch.repository.js';
-import { buildBatchRows, outcomesOf, type HeartbeatSubmission, type SubmissionOutcome } from './heartbeat-batch.js';
+import { buildBatchRows, outcomesOf, type BatchRows, type HeartbeatSubmission, type SubmissionOutcome } from './heartbeat-batch.js';
 
 /** A submission's result: its outcome, or null when its device is no longer active. */
 export type StoredSubmission = SubmissionOutcome | null;
@@ -39,7 +38,6 @@ export class HeartbeatStore {
     private readonly partitions: MetricPartitionsRepository,
     private readonly inventory: InventoryService,
     private readonly events: DeviceEventsRepository,
-    private readonly connectivity: ConnectivityRepository,
   ) {}
 
   async write(submissions: HeartbeatSubmission[]): Promise<StoredBatch> {
@@ -52,44 +50,41 @@ export class HeartbeatStore {
       for (const day of missingDays) this.knownDays.add(day);
     }
 
-    return this.db.detached(async () => {
-      const written = await this.batches.write(rows, receivedAt);
-      const newest = new Map<string, Heartbeat>();
-      const inventories = [];
-      const events: DeviceEventEntity[] = [];
-      for (const { deviceId, heartbeats } of submissions) {
-        for (const h of heartbeats) {
-          if (!written.inserted.has(`${deviceId}:${h.sequence}`)) continue;
-          if ((newest.get(deviceId)?.sequence ?? -1) < h.sequence) newest.set(deviceId, h);
-          if (h.inventory) inventories.push({ deviceId, sequence: h.sequence, reportedAt: receivedAt, report: h.inventory });
-          if (h.journalGap) {
-            events.push(
-              await this.events.append({
-                deviceId,
-                type: 'journal.gap',
-                severity: 'warning',
-                at: receivedAt,
-                details: { ...h.journalGap, reportedInSequence: h.sequence },
-              }),
-            );
-          }
+    // The common batch is one statement (atomic by itself); inventory reports and journal gaps
+    // add statements, so such a batch runs in a transaction.
+    const needsTransaction = submissions.some((s) => s.heartbeats.some((h) => h.inventory || h.journalGap));
+    const write = () => this.writeRows(submissions, rows, receivedAt);
+    return needsTransaction ? this.db.detached(write) : write();
+  }
+
+  private async writeRows(submissions: HeartbeatSubmission[], rows: BatchRows, receivedAt: Date): Promise<StoredBatch> {
+    const written = await this.batches.write(rows, receivedAt, offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
+    const newest = new Map<string, Heartbeat>();
+    const inventories = [];
+    const events: DeviceEventEntity[] = [];
+    for (const { deviceId, heartbeats } of submissions) {
+      for (const h of heartbeats) {
+        if (!written.inserted.has(`${deviceId}:${h.sequence}`)) continue;
+        if ((newest.get(deviceId)?.sequence ?? -1) < h.sequence) newest.set(deviceId, h);
+        if (h.inventory) inventories.push({ deviceId, sequence: h.sequence, reportedAt: receivedAt, report: h.inventory });
+        if (h.journalGap) {
+          events.push(
+            await this.events.append({
+              deviceId,
+              type: 'journal.gap',
+              severity: 'warning',
+              at: receivedAt,
+              details: { ...h.journalGap, reportedInSequence: h.sequence },
+            }),
+          );
         }
       }
-      events.push(...(await this.inventory.record(inventories)));
+    }
+    if (inventories.length > 0) events.push(...(await this.inventory.record(inventories)));
 
-      // Only a device never heard from, or silent past the offline window, can be marked anything but online.
-      const offlineWindow = offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS);
-      const silent = [...newest.keys()].filter((id) => {
-        const previous = written.devices.get(id)?.previousHeartbeatAt;
-        return !previous || receivedAt.getTime() - previous.getTime() > offlineWindow;
-      });
-      const cameOnline = await this.connectivity.recordOnline(silent, receivedAt);
-
-      const lastSequences = new Map([...written.devices].map(([id, d]) => [id, d.lastSequence]));
-      const outcomes = outcomesOf(submissions, written.inserted, lastSequences).map((outcome, i) =>
-        written.devices.has(submissions[i]!.deviceId) ? outcome : null,
-      );
-      return { outcomes, receivedAt, cameOnline, events, newest };
-    });
+    const outcomes = outcomesOf(submissions, written.inserted, written.lastSequences).map((outcome, i) =>
+      written.lastSequences.has(submissions[i]!.deviceId) ? outcome : null,
+    );
+    return { outcomes, receivedAt, cameOnline: written.cameOnline, events, newest };
   }
 }

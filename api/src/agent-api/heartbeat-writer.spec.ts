@@ -41,8 +41,8 @@ function recordingStore(fail: (submissions: HeartbeatSubmission[]) => unknown = 
   return { store: store as unknown as HeartbeatStore, batches };
 }
 
-const config = (batchMax = 500, queueMax = 10_000) =>
-  ({ API_HEARTBEAT_BATCH_MAX: batchMax, API_HEARTBEAT_QUEUE_MAX: queueMax }) as AppConfig;
+const config = (batchMax = 500, queueMax = 10_000, writers = 1) =>
+  ({ API_HEARTBEAT_BATCH_MAX: batchMax, API_HEARTBEAT_QUEUE_MAX: queueMax, API_HEARTBEAT_WRITERS: writers }) as AppConfig;
 const dataError = () => Object.assign(new QueryFailedError('INSERT', [], new Error('bad')), { driverError: { code: '22003' } });
 
 describe('HeartbeatWriter (group commit)', () => {
@@ -55,6 +55,29 @@ describe('HeartbeatWriter (group commit)', () => {
       ['a', 'b', 'c'],
       ['d', 'e'],
     ]);
+  });
+
+  it('runs a second writer only when a backlog exists, never more than configured', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const base = recordingStore();
+    const store = {
+      async write(submissions: HeartbeatSubmission[]) {
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 5));
+        inFlight -= 1;
+        return (base.store as unknown as { write: (s: HeartbeatSubmission[]) => Promise<StoredBatch> }).write(submissions);
+      },
+    } as unknown as HeartbeatStore;
+    const single = new HeartbeatWriter(config(1, 10_000, 2), store);
+    await single.submit({ deviceId: 'a', heartbeats: [hb('a', 1)] });
+    expect(most).toBe(1);
+    const busy = new HeartbeatWriter(config(1, 10_000, 2), store);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => busy.submit({ deviceId: `d${i}`, heartbeats: [hb(`d${i}`, 1)] })),
+    );
+    expect(results.every((r) => r?.accepted === 1)).toBe(true);
+    expect(most).toBe(2);
   });
 
   it('isolates a submission whose data the database refuses; its neighbours are stored', async () => {

@@ -20,9 +20,10 @@ const isDataError = (error: unknown) =>
 const MAX_ATTEMPTS = 3;
 
 /**
- * Group commit for heartbeats. Requests queue their heartbeats; one writer takes everything
+ * Group commit for heartbeats. Requests queue their heartbeats; a writer takes everything
  * queued (up to API_HEARTBEAT_BATCH_MAX) and writes it in one transaction, then answers each
- * request. Under load, batches grow by themselves while the previous write runs; when idle, a
+ * request (API_HEARTBEAT_WRITERS writers at most; device rows are locked in id order, so
+ * concurrent batches never deadlock and a device's heartbeats still apply in order). Under load, batches grow by themselves while the previous write runs; when idle, a
  * heartbeat is written at once. A request is answered only after its rows committed, so an
  * acknowledgement never outruns the database.
  */
@@ -31,7 +32,8 @@ export class HeartbeatWriter implements BeforeApplicationShutdown {
   private readonly logger = new Logger(HeartbeatWriter.name);
   private queue: Pending[] = [];
   private queuedHeartbeats = 0;
-  private running = false;
+  /** Writers running; two overlap one commit's flush to disk with the next batch's statement. */
+  private writers = 0;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
   /** Called with each committed batch (live updates); never fails the write. */
@@ -56,9 +58,10 @@ export class HeartbeatWriter implements BeforeApplicationShutdown {
   }
 
   private start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.idle = new Promise((resolve) => (this.markIdle = resolve));
+    // A second writer starts only once a backlog exists: an idle API writes each heartbeat at once.
+    if (this.writers >= this.config.API_HEARTBEAT_WRITERS || (this.writers > 0 && this.queue.length < 2)) return;
+    if (this.writers === 0) this.idle = new Promise((resolve) => (this.markIdle = resolve));
+    this.writers += 1;
     // setImmediate lets the requests already parsed in this turn join the first batch; the
     // writer's own context keeps the first request's id out of the shared transaction.
     setImmediate(() => requestContext.run({ requestId: 'heartbeat-writer', sourceIp: null, audit: {} }, () => void this.drain()));
@@ -69,8 +72,8 @@ export class HeartbeatWriter implements BeforeApplicationShutdown {
       const batch = this.take();
       await this.flush(batch);
     }
-    this.running = false;
-    this.markIdle();
+    this.writers -= 1;
+    if (this.writers === 0) this.markIdle();
   }
 
   /** Takes queued submissions up to the batch size (always at least one). */

@@ -109,6 +109,7 @@ const EnvSchema = z
       .describe('metric samples older than this are dropped (whole days)'),
     // Heartbeat ingestion: requests are written together in group commits.
     API_HEARTBEAT_BATCH_MAX: z.coerce.number().int().min(1).max(5000).default(500).describe('heartbeats per group commit'),
+    API_HEARTBEAT_WRITERS: z.coerce.number().int().min(1).max(16).default(2).describe('group commits in flight at once'),
     API_HEARTBEAT_QUEUE_MAX: z.coerce
       .number()
       .int()

@@ -18,20 +18,6 @@ export class ConnectivityRepository {
     await this.db.manager().getRepository(ConnectivityEventEntity).insert({ deviceId, state, at });
   }
 
-  /** Records "online" for each of these devices not already marked online; returns those marked. */
-  async recordOnline(deviceIds: string[], at: Date): Promise<string[]> {
-    if (deviceIds.length === 0) return [];
-    const rows: Array<{ device_id: string }> = await this.db.manager().query(
-      `INSERT INTO device_connectivity_events (device_id, state, at)
-       SELECT d, 'online', $2 FROM unnest($1::uuid[]) AS d
-        WHERE (SELECT e.state FROM device_connectivity_events e WHERE e.device_id = d ORDER BY e.at DESC, e.id DESC LIMIT 1)
-              IS DISTINCT FROM 'online'
-       RETURNING device_id`,
-      [deviceIds, at],
-    );
-    return rows.map((r) => r.device_id);
-  }
-
   /** Records "offline" for every active device silent for longer than `afterMs` that is still marked online. */
   async markSilentOffline(afterMs: number): Promise<Array<{ deviceId: string; at: Date }>> {
     const rows: Array<{ device_id: string; at: Date }> = await this.db.manager().query(
