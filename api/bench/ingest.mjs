@@ -6,6 +6,8 @@
 // PostgreSQL with multi-row statements, 100 heartbeats per statement.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -128,7 +130,15 @@ await app.listen({ port: 0, host: '127.0.0.1' });
 const baseUrl = `http://127.0.0.1:${app.getHttpServer().address().port}`;
 try {
   await load(baseUrl, env.devices, 3, 0); // warm-up
+  // BENCH_PROFILE=file.cpuprofile: a CPU profile of the API process during the max-rate run only.
+  const profiler = process.env.BENCH_PROFILE ? new inspector.Session() : null;
+  profiler?.connect();
+  if (profiler) await new Promise((r) => profiler.post('Profiler.enable', () => profiler.post('Profiler.start', r)));
   const max = await load(baseUrl, env.devices, SECONDS, 0);
+  if (profiler) {
+    const { profile } = await new Promise((r) => profiler.post('Profiler.stop', (_e, result) => r(result)));
+    writeFileSync(process.env.BENCH_PROFILE, JSON.stringify(profile));
+  }
   const paced = await load(baseUrl, env.devices, SECONDS, PACED_RATE);
   const acknowledged = (await env.sql.query('SELECT count(*)::int AS n FROM device_heartbeats')).rows[0].n;
   const base = await baseline(env.sql, env.devices, SECONDS);
