@@ -150,6 +150,8 @@ describe('console', () => {
     page = await adminContext.newPage();
     await page.goto(`${web.url}/devices`);
     await page.waitForURL(/\/sign-in\?next=%2Fdevices/);
+    // A first visit is not an expired session.
+    expect(await page.getByText('Your session ended').count()).toBe(0);
     await page.getByLabel('Email').fill(ADMIN_EMAIL);
     await shot('01-sign-in');
     await page.getByLabel('Password').fill('wrong password');
@@ -359,6 +361,27 @@ describe('console', () => {
     await shot('06-audit');
   });
 
+  it('revokes a device after a confirmation', async () => {
+    const spare = (await api.request('GET', 'devices?q=acme-spare-01', { token: admin })).body.items[0];
+    await page.goto(`${web.url}/devices/${spare.id}`);
+    await page.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog', { name: 'Revoke this device?' }).waitFor();
+    await page.getByRole('button', { name: 'Revoke device' }).click();
+    await expect.poll(() => page.getByTestId('device-status').innerText()).toBe('revoked');
+    expect(await page.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
+    expect((await api.request('GET', `devices/${spare.id}`, { token: admin })).body.status).toBe('revoked');
+  });
+
+  it('shows the administration pages', async () => {
+    await page.getByRole('link', { name: 'Organizations & sites' }).click();
+    await expect.poll(() => page.getByRole('table').first().innerText()).toContain('Acme Security GmbH');
+    await shot('09-organizations');
+    await page.getByRole('link', { name: 'Users & roles' }).click();
+    await expect.poll(() => page.getByRole('table').first().innerText()).toContain(ADMIN_EMAIL);
+    await page.getByLabel('Require two-factor authentication (TOTP) for every operator').waitFor();
+    await shot('10-users');
+  });
+
   it('offers a Read-Only operator no management and explains a forbidden deep link', async () => {
     const reader = await api.createUser(admin, 'read_only');
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
@@ -401,8 +424,9 @@ describe('console', () => {
   it('sends an operator whose session ended to sign in, then back to the same page', async () => {
     await page.goto(`${web.url}/devices?type=scanner`);
     await page.getByTestId('device-table').waitFor();
-    // The session ends (cookies gone, as after expiry): the next API call cannot refresh.
-    await adminContext.clearCookies();
+    // The session ends (access and refresh tokens gone, as after expiry): the next API call cannot refresh.
+    await adminContext.clearCookies({ name: 'xs_access' });
+    await adminContext.clearCookies({ name: 'xs_refresh' });
     await page.getByLabel('Status').selectOption('active');
     await page.waitForURL(/\/sign-in\?next=.*expired=1/);
     await page.getByText('Your session ended').waitFor();

@@ -10,7 +10,11 @@ const CONNECTIVITY_TONE: Record<Device['connectivity'], Tone> = { online: 'ok', 
 const CONNECTIVITY_LABEL: Record<Device['connectivity'], string> = { online: 'online', offline: 'offline', never_seen: 'never seen' };
 
 export function StatusBadge({ status }: { status: Device['status'] }) {
-  return <Badge tone={STATUS_TONE[status]}>{status}</Badge>;
+  return (
+    <Badge tone={STATUS_TONE[status]}>
+      <span data-testid="device-status">{status}</span>
+    </Badge>
+  );
 }
 
 export function ConnectivityBadge({ connectivity }: { connectivity: Device['connectivity'] }) {

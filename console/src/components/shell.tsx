@@ -68,7 +68,10 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
   const me = useResource('me', (signal) => api('auth/me', { schema: MeResponseSchema, signal }));
 
   // An ended session (refresh refused) sends the operator to sign in, then back here.
-  useEffect(() => onSessionEnded(() => router.replace(signInUrl(window.location.pathname + window.location.search, true))), [router]);
+  useEffect(
+    () => onSessionEnded((end) => router.replace(signInUrl(window.location.pathname + window.location.search, end === 'expired'))),
+    [router],
+  );
 
   const setupPending = me.data?.totpSetupRequired ?? false;
   useEffect(() => {

@@ -1,7 +1,7 @@
 'use client';
 
 import type { Problem } from '@xspectre/contracts';
-import { useEffect, useRef, useState, type ButtonHTMLAttributes, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ButtonHTMLAttributes, type ReactNode } from 'react';
 import { problemOf } from '../lib/api-client';
 import styles from './ui.module.css';
 
@@ -189,6 +189,7 @@ export function ConfirmDialog({
   onCancel: () => void;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
@@ -196,8 +197,8 @@ export function ConfirmDialog({
     if (!open && dialog.open) dialog.close();
   }, [open]);
   return (
-    <dialog ref={ref} onCancel={onCancel} aria-labelledby="confirm-title">
-      <h2 id="confirm-title">{title}</h2>
+    <dialog ref={ref} onCancel={onCancel} aria-labelledby={titleId}>
+      <h2 id={titleId}>{title}</h2>
       <div>{children}</div>
       <div className={styles.dialogActions}>
         <Button onClick={onCancel} disabled={busy}>

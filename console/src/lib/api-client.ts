@@ -62,7 +62,9 @@ export interface RequestOptions<S extends z.ZodType> {
   signal?: AbortSignal;
 }
 
-type SessionEndedListener = () => void;
+/** `expired`: there was a session and it could not be refreshed; `none`: this browser never signed in. */
+export type SessionEnd = 'expired' | 'none';
+type SessionEndedListener = (end: SessionEnd) => void;
 const sessionEndedListeners = new Set<SessionEndedListener>();
 
 /** Called when the session cannot be refreshed any more: the shell sends the operator to sign in. */
@@ -100,7 +102,8 @@ export function refreshSession(): Promise<boolean> {
 }
 
 export function notifySessionEnded(): void {
-  for (const listener of sessionEndedListeners) listener();
+  const end: SessionEnd = readCookie(CSRF_COOKIE) === null ? 'none' : 'expired';
+  for (const listener of sessionEndedListeners) listener(end);
 }
 
 async function send(path: string, options: RequestOptions<z.ZodType>): Promise<Response> {

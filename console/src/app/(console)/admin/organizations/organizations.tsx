@@ -9,7 +9,11 @@ import { api } from '../../../../lib/api-client';
 import { useOrganizationsAndSites } from '../../../../lib/reference-data';
 import { useSession } from '../../../../lib/session';
 
-const TIME_ZONES = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : ['UTC'];
+// UTC first: browsers do not list it among the canonical zones, yet it is the usual choice for a data centre.
+const TIME_ZONES = [
+  'UTC',
+  ...(typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : []).filter((z) => z !== 'UTC'),
+];
 
 export function Organizations() {
   const { can } = useSession();

@@ -89,8 +89,9 @@ export function Users() {
               ))}
             </select>
           </Field>
-          <Field label="Initial password" hint="at least 12 characters">
+          <Field label="Initial password">
             <input
+              placeholder="at least 12 characters"
               type="password"
               required
               minLength={12}
