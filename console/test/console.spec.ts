@@ -141,7 +141,7 @@ describe('console', () => {
     const refused = await fetch(`${web.url}/api/v1/devices`);
     expect(refused.status).toBe(401);
     expect(refused.headers.get('content-type')).toContain('application/problem+json');
-    expect((await refused.json()).code).toBe('AUTH_REQUIRED');
+    expect(((await refused.json()) as { code: string }).code).toBe('AUTH_REQUIRED');
   });
 
   it('signs the admin in with password and TOTP, then returns to the page asked for', async () => {
@@ -267,7 +267,7 @@ describe('console', () => {
     expect(await page.getByTestId('containers').innerText()).toContain(XSS);
     await expect.poll(() => page.getByText(`${XSS} Model ${XSS}`).count()).toBe(1);
     expect(await page.locator('img[src="x"]').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
     await page.getByTestId('device-audit').waitFor();
     expect(await page.getByTestId('device-audit').innerText()).toContain('device.create');
     await shot('04-device');
