@@ -279,6 +279,8 @@ describe('console', () => {
     const result = await worker.get(MaintenanceProcessor).process({ name: MaintenanceJob.DetectOffline });
     expect(result).toMatchObject({ wentOffline: [device!.id] });
     await expect.poll(() => page.getByTestId('connectivity').first().innerText(), { timeout: 15_000 }).toBe('offline');
+    // The transition is recorded and the history on the page follows (refetched on the live event).
+    await expect.poll(() => page.getByTestId('connectivity-history').innerText()).toMatch(/offline[\s\S]*online/);
   });
 
   it('quarantines on changed hardware and lets a Super Admin accept it after a fresh TOTP check', async () => {
@@ -418,6 +420,15 @@ describe('console', () => {
     await p.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
     await p.getByTestId('recovery-codes').waitFor();
     expect(await p.locator('[data-testid="recovery-codes"] li').count()).toBe(10);
+
+    await p.getByLabel('Current password').fill(TEST_PASSWORD);
+    await p.getByLabel('New password', { exact: true }).fill('a-new-password-for-reader');
+    await p.getByLabel('New password again').fill('a-new-password-for-reader');
+    await p.getByRole('button', { name: 'Change password' }).click();
+    await p.getByText('Use the new password at your next sign-in.').waitFor();
+    const relogin = await api.login(reader.email, 'a-new-password-for-reader');
+    expect(relogin.status).toBe(200);
+    expect(relogin.body.mfaRequired).toBe(true);
     await context.close();
   });
 

@@ -2,7 +2,7 @@
 
 import { DEVICE_STATUSES, DEVICE_TYPES, DevicePageSchema, type Device, type DeviceLiveMetrics } from '@xspectre/contracts';
 import Link from 'next/link';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { ConnectivityBadge, QuarantineBadge, StatusBadge, TimeAgo, TunnelBadge } from '../../../components/device-badges';
 import { PageHeader } from '../../../components/page-header';
 import { Button, Card, Empty, Field, Loading, Pager, ProblemView, uiStyles } from '../../../components/ui';
@@ -55,11 +55,14 @@ export function DeviceInventory() {
 
   // The search box updates the URL 300 ms after the last keystroke.
   const [q, setQ] = useState(query.q ?? '');
+  const setParamsRef = useRef(setParams);
+  setParamsRef.current = setParams;
+  const urlQ = query.q ?? '';
   useEffect(() => {
-    if ((query.q ?? '') === q) return;
-    const t = setTimeout(() => setParams({ q: q || null }), 300);
+    if (urlQ === q) return;
+    const t = setTimeout(() => setParamsRef.current({ q: q || null }), 300);
     return () => clearTimeout(t);
-  }, [q, query.q, setParams]);
+  }, [q, urlQ]);
 
   const orgs = refs.data?.organizations ?? [];
   const sites = (refs.data?.sites ?? []).filter((s) => !query.organizationId || s.organizationId === query.organizationId);

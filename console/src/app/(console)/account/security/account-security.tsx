@@ -1,6 +1,6 @@
 'use client';
 
-import { TotpEnableResponseSchema, TotpSetupResponseSchema } from '@xspectre/contracts';
+import { PASSWORD_MIN_LENGTH, TotpEnableResponseSchema, TotpSetupResponseSchema } from '@xspectre/contracts';
 import { useRouter, useSearchParams } from 'next/navigation';
 import QRCode from 'qrcode';
 import { useEffect, useState, type FormEvent } from 'react';
@@ -151,6 +151,76 @@ export function AccountSecurity() {
           </div>
         )}
       </Card>
+      <ChangePassword />
     </>
+  );
+}
+
+function ChangePassword() {
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [repeat, setRepeat] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState(false);
+  const mismatch = repeat !== '' && next !== repeat;
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    if (mismatch) return;
+    setBusy(true);
+    setError(null);
+    setDone(false);
+    try {
+      await api('auth/password', { method: 'POST', body: { currentPassword: current, newPassword: next } });
+      setCurrent('');
+      setNext('');
+      setRepeat('');
+      setDone(true);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Card title="Password">
+      <form
+        onSubmit={submit}
+        style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(200px, 1fr))', gap: 12, alignItems: 'end' }}
+      >
+        <Field label="Current password">
+          <input type="password" autoComplete="current-password" required value={current} onChange={(e) => setCurrent(e.target.value)} />
+        </Field>
+        <Field label="New password">
+          <input
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={PASSWORD_MIN_LENGTH}
+            placeholder={`at least ${PASSWORD_MIN_LENGTH} characters`}
+            value={next}
+            onChange={(e) => setNext(e.target.value)}
+          />
+        </Field>
+        <Field label="New password again" error={mismatch ? 'does not match' : null}>
+          <input type="password" autoComplete="new-password" required value={repeat} onChange={(e) => setRepeat(e.target.value)} />
+        </Field>
+        <Button type="submit" variant="primary" disabled={busy || mismatch}>
+          {busy ? 'Changing…' : 'Change password'}
+        </Button>
+      </form>
+      {done && (
+        <p role="status" style={{ margin: '10px 0 0' }}>
+          <Badge tone="ok">changed</Badge> Use the new password at your next sign-in.
+        </p>
+      )}
+      {error ? (
+        <div style={{ marginTop: 10 }}>
+          <ProblemView error={error} />
+        </div>
+      ) : null}
+    </Card>
   );
 }

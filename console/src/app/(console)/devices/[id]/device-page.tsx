@@ -17,7 +17,16 @@ import { useSession } from '../../../../lib/session';
 import { useResource } from '../../../../lib/use-api';
 import { useLive, useLiveSubscription } from '../../../../lib/use-live';
 import { DeviceCharts } from './device-charts';
-import { ContainersCard, DeviceAuditCard, EventsCard, InventoryCard, ServicesCard, TunnelCard, useTelemetry } from './device-sections';
+import {
+  ConnectivityCard,
+  ContainersCard,
+  DeviceAuditCard,
+  EventsCard,
+  InventoryCard,
+  ServicesCard,
+  TunnelCard,
+  useTelemetry,
+} from './device-sections';
 
 type EndAction = 'revoke' | 'retire';
 const END_TEXT: Record<EndAction, { title: string; body: string; button: string }> = {
@@ -217,7 +226,10 @@ export function DevicePage() {
             ]}
           />
         </Card>
-        <TunnelCard device={d} />
+        <div style={{ display: 'flex', flexDirection: 'column', gap: 16 }}>
+          <TunnelCard device={d} />
+          <ConnectivityCard deviceId={id} version={version} />
+        </div>
       </div>
       <ServicesCard telemetry={telemetry} />
       <ContainersCard telemetry={telemetry} />

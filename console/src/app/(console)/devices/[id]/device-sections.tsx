@@ -2,6 +2,7 @@
 
 import {
   AuditPageSchema,
+  ConnectivityEventPageSchema,
   DeviceEventPageSchema,
   DeviceInventorySchema,
   DeviceTelemetrySchema,
@@ -326,6 +327,45 @@ export function DeviceAuditCard({ deviceId, version }: { deviceId: string; versi
                   <td className="mono">{a.action}</td>
                   <td>
                     <Badge tone={a.result === 'success' ? 'ok' : 'bad'}>{a.result}</Badge>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )
+      }
+    </Section>
+  );
+}
+
+export function ConnectivityCard({ deviceId, version }: { deviceId: string; version: number }) {
+  const history = useResource(`connectivity:${deviceId}:${version}`, (signal) =>
+    api(`devices/${deviceId}/connectivity`, { query: { limit: 10 }, schema: ConnectivityEventPageSchema, signal }),
+  );
+  return (
+    <Section resource={history} title="Connectivity history">
+      {(page) =>
+        page.items.length === 0 ? (
+          <Empty>No online or offline transition recorded yet.</Empty>
+        ) : (
+          <table className={uiStyles.table} data-testid="connectivity-history">
+            <thead>
+              <tr>
+                <th>When</th>
+                <th>Became</th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.items.map((e, i) => (
+                <tr key={`${e.at}-${i}`}>
+                  <td>
+                    {dateTime(e.at)}{' '}
+                    <span className={uiStyles.faint}>
+                      (<TimeAgo iso={e.at} />)
+                    </span>
+                  </td>
+                  <td>
+                    <Badge tone={e.state === 'online' ? 'ok' : 'bad'}>{e.state}</Badge>
                   </td>
                 </tr>
               ))}
