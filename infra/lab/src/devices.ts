@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { must, run, sleep, type RunOptions, type RunResult } from './exec.js';
 import { docker, removeContainer } from './docker.js';
-import { AGENT_MAIN } from './agent-build.js';
+import { AGENT_MAIN, AGENT_NODE_FLAGS } from './agent-build.js';
 import { wgKeyPair } from './keys.js';
 import { deviceNames } from './names.js';
 import { deleteLink, deleteNetns, listLinks, listNetns, netnsPids } from './net.js';
@@ -115,6 +115,7 @@ export class LightDevice extends RecordedDevice implements LabDevice {
     const enroll = await this.exec(
       process.execPath,
       [
+        ...AGENT_NODE_FLAGS,
         AGENT_MAIN,
         'enroll',
         '--claim',
@@ -153,7 +154,19 @@ export class LightDevice extends RecordedDevice implements LabDevice {
     await this.ctx.save();
     record.agent = await spawnDaemon(
       'ip',
-      ['netns', 'exec', this.netns, process.execPath, AGENT_MAIN, 'run', '--config', paths.agentConfig, '--state-dir', paths.stateDir],
+      [
+        'netns',
+        'exec',
+        this.netns,
+        process.execPath,
+        ...AGENT_NODE_FLAGS,
+        AGENT_MAIN,
+        'run',
+        '--config',
+        paths.agentConfig,
+        '--state-dir',
+        paths.stateDir,
+      ],
       { logFile: paths.agentLog, env: { ...process.env, XSPECTRE_LAB: this.ctx.labId } },
     );
     await this.ctx.save();
