@@ -345,6 +345,26 @@ describe('console', () => {
     await page.locator(`tr[data-device-id="${created.body.device.id}"]`).waitFor();
   });
 
+  it('searches, filters and sorts the inventory through the URL', async () => {
+    await page.getByLabel('Search').fill('server-02');
+    await page.waitForURL(/[?&]q=server-02/);
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+    await page.getByLabel('Search').fill('no-such-device');
+    await page.getByText('No device matches these filters.').waitFor();
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(3);
+    await page.getByRole('button', { name: /^Name/ }).click();
+    await page.waitForURL(/sort=-name/);
+    await expect.poll(async () => (await page.locator('tbody tr').first().innerText()).split('\n')[0]).toBe('acme-spare-01');
+    await page.getByLabel('Connectivity').selectOption('never_seen');
+    await page.waitForURL(/connectivity=never_seen/);
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
+    // The URL is the state: opening it again shows the same view.
+    await page.goto(page.url());
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
+    expect(await page.getByLabel('Connectivity').inputValue()).toBe('never_seen');
+  });
+
   it('remembers the light theme', async () => {
     await page.getByRole('button', { name: 'Switch to the light theme' }).click();
     await page.goto(`${web.url}/`);
@@ -361,10 +381,32 @@ describe('console', () => {
     expect(await page.getByTestId('audit-table').innerText()).toContain('device.create');
     expect(await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href')).toBe('/api/v1/audit/export');
     await shot('06-audit');
+    await page.getByLabel('Action', { exact: true }).fill('device.create');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/action=device.create/);
+    await expect
+      .poll(async () =>
+        (await page.getByTestId('audit-table').locator('tbody tr').allInnerTexts()).every((t) => t.includes('device.create')),
+      )
+      .toBe(true);
+    const href = await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
+    expect(href).toBe('/api/v1/audit/export?action=device.create');
+    // The export link works with the browser's own session cookie.
+    const csv = await page.request.get(`${web.url}${href}`);
+    expect(csv.status()).toBe(200);
+    expect(csv.headers()['content-type']).toContain('text/csv');
+    expect(await csv.text()).toContain('device.create');
   });
 
   it('revokes a device after a confirmation', async () => {
     const spare = (await api.request('GET', 'devices?q=acme-spare-01', { token: admin })).body.items[0];
+    await page.goto(`${web.url}/enroll`);
+    const row = page.getByTestId('pending-devices').locator('tr', { hasText: 'acme-spare-01' });
+    await row.getByRole('button', { name: 'Revoke code' }).click();
+    await page.getByRole('button', { name: 'Revoke code' }).last().click();
+    await expect.poll(() => row.innerText()).toContain('no active code');
+    const codes = await api.request('GET', `claim-codes?deviceId=${spare.id}`, { token: admin });
+    expect(codes.body.items.map((c: { status: string }) => c.status)).toEqual(['revoked']);
     await page.goto(`${web.url}/devices/${spare.id}`);
     await page.getByRole('button', { name: 'Revoke' }).click();
     await page.getByRole('dialog', { name: 'Revoke this device?' }).waitFor();
@@ -429,6 +471,20 @@ describe('console', () => {
     const relogin = await api.login(reader.email, 'a-new-password-for-reader');
     expect(relogin.status).toBe(200);
     expect(relogin.body.mfaRequired).toBe(true);
+    await context.close();
+  });
+
+  it('offers a SOC operator enrollment into customer organizations only', async () => {
+    const operator = await api.createUser(admin, 'soc_operator');
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    context.setDefaultTimeout(15_000);
+    const p = await context.newPage();
+    await p.goto(`${web.url}/enroll`);
+    await signIn(p, operator.email, TEST_PASSWORD);
+    await p.waitForURL(`${web.url}/enroll`);
+    const options = p.getByLabel('Organization').locator('option');
+    await expect.poll(() => options.allInnerTexts()).toContain('Acme Security GmbH');
+    expect((await options.allInnerTexts()).join()).not.toContain('xSPECTRE Internal');
     await context.close();
   });
 
