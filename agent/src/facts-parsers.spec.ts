@@ -177,6 +177,25 @@ describe('networkFacts', () => {
     expect(facts.macs).toEqual(['52:54:00:12:34:56', '02:42:ac:11:00:01']);
     expect(facts.localIps).toEqual(['192.0.2.10', 'fe80::5054:ff:fe12:3456', '172.17.0.1', '10.10.0.21']);
   });
+
+  it('lists NICs without the bridges, veths and tunnels that containers create (their MACs stay in macs)', () => {
+    const facts = networkFacts(
+      {
+        eth0: [iface('192.0.2.10', '52:54:00:12:34:56')],
+        docker0: [iface('172.17.0.1', '02:42:ac:11:00:01')],
+        veth1a2b3c: [iface('fe80::1', '7a:11:22:33:44:55')],
+        'br-0f1e2d': [iface('172.18.0.1', '02:42:ac:12:00:01')],
+        wg0: [iface('10.10.0.21', '00:00:00:00:00:00')],
+        ens4: [iface('198.51.100.7', '52:54:00:aa:bb:cc')],
+      },
+      new Set(['eth0']),
+    );
+    expect(facts.nics).toEqual([
+      { name: 'eth0', mac: '52:54:00:12:34:56', physical: true, addresses: ['192.0.2.10'] },
+      { name: 'ens4', mac: '52:54:00:aa:bb:cc', physical: false, addresses: ['198.51.100.7'] },
+    ]);
+    expect(facts.macs).toContain('7a:11:22:33:44:55');
+  });
 });
 
 describe('cleanHostname', () => {

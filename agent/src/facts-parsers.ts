@@ -132,6 +132,11 @@ export function parseBlockSize(text: string | null): number {
 }
 
 const ZERO_MAC = '00:00:00:00:00:00';
+/**
+ * Interfaces that containers, bridges and tunnels create and remove: left out of the inventory's
+ * NIC list, so a container starting is not a hardware change.
+ */
+const VIRTUAL_INTERFACE = /^(veth|docker\d|br-|virbr|cni|flannel|cali|vxlan|tun|tap|wg|vnet|kube)/;
 
 export interface NetworkFacts {
   localIps: string[];
@@ -161,7 +166,7 @@ export function networkFacts(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>, ph
         nicMac ??= mac;
       }
     }
-    if (/^[^\p{Cc}]{1,64}$/u.test(name)) {
+    if (/^[^\p{Cc}]{1,64}$/u.test(name) && (physical.has(name) || !VIRTUAL_INTERFACE.test(name))) {
       nics.push({ name, mac: nicMac, physical: physical.has(name), addresses: [...new Set(external.map((i) => i.address))].slice(0, 64) });
     }
   }

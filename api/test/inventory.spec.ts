@@ -78,6 +78,8 @@ describe('inventory and hardware fingerprint', () => {
   it('stores the first report as version 1 and adds no version for an unchanged one', async () => {
     await send(hb({ inventory: report() }));
     await send(hb({ inventory: report() }));
+    // A container's veth appearing adds a MAC (kept for the fingerprint) but is no inventory change.
+    await send(hb({ inventory: report({ macs: [ENROLLED_MAC, '7a:11:22:33:44:55'] }) }));
     const inv = await inventory();
     expect(inv.current).toMatchObject({ version: 1, fingerprintMatches: true, changes: [], inventory: { serial: 'SN-ORIGINAL' } });
     expect(inv.history.total).toBe(1);

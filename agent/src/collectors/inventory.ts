@@ -8,7 +8,9 @@ import { collectFacts } from '../facts.js';
 
 export const INVENTORY_HASH_FILE = 'inventory.sha256';
 
-export const inventoryHash = (report: InventoryReport) => createHash('sha256').update(JSON.stringify(report)).digest('hex');
+/** The MAC list (every interface, for the fingerprint) is left out: veths coming and going change nothing. */
+export const inventoryHash = ({ macs: _macs, ...report }: InventoryReport) =>
+  createHash('sha256').update(JSON.stringify(report)).digest('hex');
 
 export interface DueInventory {
   inventory: InventoryReport;

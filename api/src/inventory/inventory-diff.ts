@@ -45,8 +45,11 @@ export function isHardwareChange(change: HardwareChange): boolean {
   return /^(vendor|model|serial|cpu\.|ramBytes|disks\[|nics\[[^\]]+\]\.mac)/.test(change.path);
 }
 
-/** Hash of the report with keys sorted: equal content, equal hash, whatever the key order. */
-export function inventoryHash(report: InventoryReport): string {
+/**
+ * Hash of the report with keys sorted: equal content, equal hash, whatever the key order. The
+ * MAC list (all interfaces, containers' veths included) is only for the fingerprint: left out.
+ */
+export function inventoryHash({ macs: _macs, ...report }: InventoryReport): string {
   return createHash('sha256').update(canonicalJson(report)).digest('hex');
 }
 
