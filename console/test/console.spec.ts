@@ -74,6 +74,7 @@ describe('console', () => {
     await p.getByRole('button', { name: 'Sign in' }).click();
   }
 
+  // Building the console (when a lone run finds no build) takes a minute or two on two cores.
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await ensureConsoleBuilt();
@@ -92,7 +93,11 @@ describe('console', () => {
     });
     web = await ConsoleServer.start(consolePort, api.baseUrl);
     const asRoot = process.getuid?.() === 0;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: asRoot ? ['--no-sandbox'] : [] });
+    // Root cannot use Chromium's sandbox; small /dev/shm in containers would crash the renderer.
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [...(asRoot ? ['--no-sandbox'] : []), '--disable-dev-shm-usage'],
+    });
 
     admin = await api.adminToken();
     // The session that enabled TOTP stays valid; the browser signs in with password and code.
@@ -105,7 +110,7 @@ describe('console', () => {
     });
     siteId = site.body.id;
     await api.request('POST', 'organizations', { token: admin, body: { name: 'xSPECTRE Internal', kind: 'internal' } });
-  });
+  }, 300_000);
 
   // What the operator saw when a test failed, for whoever reads the CI log.
   afterEach(async (context) => {
