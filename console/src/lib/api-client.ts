@@ -7,6 +7,8 @@ const CSRF_COOKIE = 'xs_csrf';
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Codes that mean "the access token is gone or stale": one refresh, then retry. */
 const REFRESHABLE = new Set(['AUTH_REQUIRED', 'AUTH_TOKEN_INVALID']);
+/** Codes after which no refresh can help: back to sign-in. */
+const ENDED = new Set(['AUTH_SESSION_REVOKED', 'AUTH_USER_DISABLED', 'AUTH_REFRESH_REUSED']);
 
 /** An API refusal, carrying the problem+json body so screens can show `detail` and `code`. */
 export class ApiError extends Error {
@@ -149,7 +151,7 @@ export async function api<S extends z.ZodType = z.ZodType<unknown>>(path: string
   let response = await send(path, options);
   if (response.status === 401) {
     const first = await problemFrom(response.clone());
-    if (REFRESHABLE.has(first.code) || first.code === 'AUTH_SESSION_REVOKED') {
+    if (REFRESHABLE.has(first.code) || ENDED.has(first.code)) {
       // No CSRF cookie: there never was a session in this browser, nothing to refresh.
       if (REFRESHABLE.has(first.code) && readCookie(CSRF_COOKIE) !== null && (await refreshSession())) {
         response = await send(path, options);

@@ -6,7 +6,7 @@ import {
   type LiveClientMessage,
   type LiveServerMessage,
 } from '@xspectre/contracts';
-import { notifySessionEnded, refreshSession } from './api-client';
+import { api, notifySessionEnded, refreshSession } from './api-client';
 import { nextBackoffMs } from './backoff';
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'stopped';
@@ -117,15 +117,16 @@ export class LiveClient {
       this.socket = null;
       this.clearTimers();
       if (this.status === 'stopped') return;
-      // A refused upgrade (expired access cookie) looks like 1006 before hello; 4401 is an ended session.
-      if (event.code === LiveCloseCode.SessionEnded || !helloSeen) {
-        void refreshSession().then((ok) => {
-          if (!ok && event.code === LiveCloseCode.SessionEnded) {
-            notifySessionEnded();
-            return;
-          }
-          this.scheduleReconnect();
-        });
+      if (event.code === LiveCloseCode.SessionEnded) {
+        // The server re-checked the session and it ended: a refresh tells whether it can go on.
+        void refreshSession().then((ok) => (ok ? this.scheduleReconnect() : notifySessionEnded()));
+      } else if (!helloSeen) {
+        // A refused upgrade looks the same as a network failure (1006). A cheap authenticated GET
+        // refreshes a stale access cookie when that was the reason, and does nothing otherwise.
+        void api('auth/me').then(
+          () => this.scheduleReconnect(),
+          () => this.scheduleReconnect(),
+        );
       } else {
         this.scheduleReconnect();
       }

@@ -1,6 +1,6 @@
 'use client';
 
-import { MeResponseSchema, type MeResponse, type Permission } from '@xspectre/contracts';
+import type { MeResponse, Permission } from '@xspectre/contracts';
 import { createContext, useContext } from 'react';
 
 export interface Session {
@@ -22,5 +22,3 @@ export function sessionOf(me: MeResponse, reload: () => void): Session {
   const granted = new Set(me.permissions);
   return { me, can: (p) => granted.has(p), reload };
 }
-
-export { MeResponseSchema };
