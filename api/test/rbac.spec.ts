@@ -94,7 +94,9 @@ describe('RBAC', () => {
         .filter((r) => r.critical)
         .map((r) => `${r.method} ${r.path}`)
         .sort(),
-    ).toEqual(['DELETE organizations/:id', 'PUT settings/security']);
+    ).toEqual(['DELETE organizations/:id', 'POST devices/:id/fingerprint/accept', 'PUT settings/security']);
+    expect(permissionOf('POST', 'devices/:id/fingerprint/accept')).toBe('devices.critical_actions');
+    expect(permissionOf('GET', 'devices/:id/inventory')).toBe('devices.view');
   });
 
   it('every route × every role (and anonymous) gets the answer the role table implies', async () => {
