@@ -49,7 +49,14 @@ export class LiveSubscriber implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationShutdown(): Promise<void> {
     const redis = this.redis;
     this.redis = undefined;
-    await redis?.quit().catch(() => redis.disconnect());
+    if (!redis) return;
+    // QUIT on a connection that never came up would wait in the offline queue forever.
+    if (redis.status === 'ready') {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([redis.quit().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+      clearTimeout(timer);
+    }
+    redis.disconnect();
   }
 
   private deliver(text: string): void {
