@@ -124,7 +124,9 @@ function proxyUpgrade(req, socket, head) {
     // A refusal: relay the HTTP answer and close.
     const pairs = [];
     for (let i = 0; i < apiRes.rawHeaders.length; i += 2) {
-      if (!HOP_BY_HOP.has(apiRes.rawHeaders[i].toLowerCase())) pairs.push(apiRes.rawHeaders[i], apiRes.rawHeaders[i + 1]);
+      const name = apiRes.rawHeaders[i].toLowerCase();
+      // The body is relayed whole, with a Content-Length of its own.
+      if (!HOP_BY_HOP.has(name) && name !== 'content-length') pairs.push(apiRes.rawHeaders[i], apiRes.rawHeaders[i + 1]);
     }
     const chunks = [];
     apiRes.on('data', (c) => chunks.push(c));

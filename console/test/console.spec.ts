@@ -4,6 +4,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Heartbeat } from '@xspectre/contracts';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { WebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, NestPinoLogger } from '../../api/src/common/logging/logger.js';
 import { MaintenanceJob } from '../../api/src/worker/maintenance.jobs.js';
@@ -136,8 +137,10 @@ describe('console', () => {
 
   // What the operator saw when a test failed, for whoever reads the CI log.
   afterEach(async (context) => {
-    if (context.task.result?.state !== 'fail' || !page || page.isClosed()) return;
-    await shot(`failed-${context.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
+    if (context.task.result?.state !== 'fail' || !browser) return;
+    const name = `failed-${context.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`;
+    const pages = browser.contexts().flatMap((c) => c.pages());
+    await Promise.all(pages.map((p, i) => shot(`${name}-${i}`, p).catch(() => undefined)));
   });
 
   afterAll(async () => {
@@ -169,6 +172,24 @@ describe('console', () => {
     expect(refused.status).toBe(401);
     expect(refused.headers.get('content-type')).toContain('application/problem+json');
     expect(((await refused.json()) as { code: string }).code).toBe('AUTH_REQUIRED');
+
+    // A refused live upgrade reaches the client as the API's own answer, not a bare hang-up.
+    const status = await new Promise<number>((resolve, reject) => {
+      const socket = new WebSocket(`${web.url.replace('http', 'ws')}/api/v1/live`, { origin: web.url });
+      socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.on('open', () => reject(new Error('the upgrade was accepted without a session')));
+      socket.on('error', (error) => reject(error));
+    });
+    expect(status).toBe(401);
+
+    // The console is the edge: a client's X-Forwarded-For claim does not reach the API's rate limits or audit.
+    await fetch(`${web.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.9' },
+      body: JSON.stringify({ email: 'nobody@test.local', password: 'wrong password' }),
+    });
+    const [row] = await api.auditRows(`action = 'auth.login' AND result = 'failure'`);
+    expect(row.source_ip).toBe('127.0.0.1');
   });
 
   it('signs the admin in with password and TOTP, then returns to the page asked for', async () => {

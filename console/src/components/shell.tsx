@@ -3,7 +3,7 @@
 import { MeResponseSchema, ROLE_LABELS, type Permission } from '@xspectre/contracts';
 import Link from 'next/link';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
-import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api, onSessionEnded } from '../lib/api-client';
 import { liveClient } from '../lib/live-client';
 import { signInUrl } from '../lib/safe-next';
@@ -87,7 +87,12 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
     return () => client.stop();
   }, [ready]);
 
-  const session = useMemo(() => (me.data ? sessionOf(me.data, me.reload) : null), [me.data, me.reload]);
+  const { mutate } = me;
+  const reloadMe = useCallback(async () => {
+    const fresh = await api('auth/me', { schema: MeResponseSchema });
+    mutate(() => fresh);
+  }, [mutate]);
+  const session = useMemo(() => (me.data ? sessionOf(me.data, reloadMe) : null), [me.data, reloadMe]);
 
   if (!session) {
     return (

@@ -6,7 +6,8 @@ import { createContext, useContext } from 'react';
 export interface Session {
   me: MeResponse;
   can: (permission: Permission) => boolean;
-  reload: () => void;
+  /** Reads the operator again (role, TOTP state); resolves once the new answer is in place. */
+  reload: () => Promise<void>;
 }
 
 export const SessionContext = createContext<Session | null>(null);
@@ -18,7 +19,7 @@ export function useSession(): Session {
   return session;
 }
 
-export function sessionOf(me: MeResponse, reload: () => void): Session {
+export function sessionOf(me: MeResponse, reload: () => Promise<void>): Session {
   const granted = new Set(me.permissions);
   return { me, can: (p) => granted.has(p), reload };
 }

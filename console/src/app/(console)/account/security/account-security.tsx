@@ -91,8 +91,14 @@ export function AccountSecurity() {
             <div>
               <Button
                 variant="primary"
-                onClick={() => {
-                  reload();
+                onClick={async () => {
+                  // The shell must know TOTP is on before leaving, or it would send the operator back here.
+                  try {
+                    await reload();
+                  } catch (e) {
+                    setError(e);
+                    return;
+                  }
                   setStage({ kind: 'idle' });
                   router.replace(safeNext(params.get('next')));
                 }}
