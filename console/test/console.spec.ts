@@ -232,7 +232,10 @@ describe('console', () => {
     await eventually(() => page.getByTestId('pending-devices').innerText()).toContain('acme-scanner-01');
     await shot('05-enrollment');
 
-    // The inventory of active devices is open when the device enrolls: it must appear there by itself.
+    // A second tab shows the inventory of active devices when the device enrolls: it must appear
+    // there by itself, and the enrollment tab must tell the operator it arrived.
+    const enrollment = page;
+    page = await adminContext.newPage();
     await page.goto(`${web.url}/devices?status=active`);
     await page.getByText('No device matches these filters.').waitFor();
     await eventually(() => page.getByTestId('live-status').getAttribute('data-status')).toBe('live');
@@ -242,6 +245,8 @@ describe('console', () => {
     const row = page.locator(`tr[data-device-id="${device.id}"]`);
     await row.waitFor({ timeout: 15_000 });
     expect(await row.innerText()).toContain('acme-scanner-01');
+    await enrollment.getByTestId('enrolled-notice').waitFor();
+    await enrollment.close();
   });
 
   it('shows heartbeats live in the inventory: online, last seen, metrics, overlay address', async () => {

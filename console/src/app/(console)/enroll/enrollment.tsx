@@ -33,6 +33,7 @@ import { countdown, dateTime } from '../../../lib/format';
 import { useOrganizationsAndSites } from '../../../lib/reference-data';
 import { useSession } from '../../../lib/session';
 import { useResource } from '../../../lib/use-api';
+import { useLive } from '../../../lib/use-live';
 import { useLiveDevices } from '../../../lib/use-live-devices';
 import { useNow } from '../../../lib/use-now';
 
@@ -41,6 +42,29 @@ type IssuedCode = z.infer<typeof IssuedClaimCodeSchema>;
 function IssuedCodePanel({ deviceName, code, onClose }: { deviceName: string; code: IssuedCode; onClose: () => void }) {
   const now = useNow();
   const left = countdown(code.expiresAt, now);
+  // The technician runs the command; the operator sees the device arrive here.
+  const [enrolled, setEnrolled] = useState(false);
+  useLive((m) => {
+    if (m.type === 'devices.changed' && m.devices.some((p) => p.id === code.deviceId && p.status === 'active')) setEnrolled(true);
+    if (m.type === 'device.event' && m.deviceId === code.deviceId && m.event.type === 'device.enrolled') setEnrolled(true);
+  });
+  if (enrolled) {
+    return (
+      <Card
+        title={`${deviceName} enrolled`}
+        actions={
+          <Button size="small" onClick={onClose}>
+            Done
+          </Button>
+        }
+      >
+        <p style={{ margin: 0 }} data-testid="enrolled-notice">
+          <Badge tone="ok">enrolled</Badge> The device used its claim code and is joining the fleet.{' '}
+          <Link href={`/devices/${code.deviceId}`}>Open {deviceName} →</Link>
+        </p>
+      </Card>
+    );
+  }
   return (
     <Card
       title={`Claim code for ${deviceName}`}
