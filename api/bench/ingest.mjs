@@ -6,7 +6,8 @@
 // PostgreSQL with multi-row statements, 100 heartbeats per statement.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import inspector from 'node:inspector';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +56,22 @@ async function drop(name) {
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await admin.end();
+}
+
+/** CPU seconds used so far by every PostgreSQL server process (from /proc; ticks of CLK_TCK = 100). */
+function postgresCpuSeconds() {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks / 100;
 }
 
 /** Runs the load generator process; it sends as fast as CONCURRENCY allows, or at `rate` per second. */
@@ -134,7 +151,14 @@ try {
   const profiler = process.env.BENCH_PROFILE ? new inspector.Session() : null;
   profiler?.connect();
   if (profiler) await new Promise((r) => profiler.post('Profiler.enable', () => profiler.post('Profiler.start', r)));
+  const cpuBefore = { api: process.cpuUsage(), pg: postgresCpuSeconds() };
   const max = await load(baseUrl, env.devices, SECONDS, 0);
+  const apiCpu = process.cpuUsage(cpuBefore.api);
+  const cpuPerHeartbeat = {
+    api: (apiCpu.user + apiCpu.system) / 1000 / max.count,
+    load: max.cpuMs / max.count,
+    pg: ((postgresCpuSeconds() - cpuBefore.pg) * 1000) / max.count,
+  };
   if (profiler) {
     const { profile } = await new Promise((r) => profiler.post('Profiler.stop', (_e, result) => r(result)));
     writeFileSync(process.env.BENCH_PROFILE, JSON.stringify(profile));
@@ -150,6 +174,11 @@ try {
   );
   console.log(line('HTTP max rate:   ', max));
   console.log(line(`HTTP at ${PACED_RATE}/s:    `, paced));
+  const total = cpuPerHeartbeat.api + cpuPerHeartbeat.load + cpuPerHeartbeat.pg;
+  console.log(
+    `  CPU per heartbeat at max rate: API ${cpuPerHeartbeat.api.toFixed(2)} ms, load generator ${cpuPerHeartbeat.load.toFixed(2)} ms, ` +
+      `PostgreSQL ${cpuPerHeartbeat.pg.toFixed(2)} ms = ${total.toFixed(2)} ms; ${cpus().length} cores bound this machine at ~${f((cpus().length * 1000) / total)}/s`,
+  );
   console.log(`  baseline (multi-row statements, same rows): ${f(base)} heartbeats/s`);
   console.log(
     `  ratio HTTP max / baseline: ${(max.perSecond / base).toFixed(3)}   goals: >= 2000/s sustained; p99 < 50 ms at ${PACED_RATE}/s`,

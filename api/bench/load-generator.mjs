@@ -72,5 +72,6 @@ process.stdout.write(
     p95: pct(95),
     p99: pct(99),
     sequences: devices.map((d) => d.sequence),
+    cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
   })}\n`,
 );
