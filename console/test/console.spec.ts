@@ -473,6 +473,32 @@ describe('console', () => {
     await page.getByRole('link', { name: 'Organizations & sites' }).click();
     await eventually(() => page.getByRole('table').first().innerText()).toContain('Acme Security GmbH');
     await shot('09-organizations');
+    // Create an organization and a site through the forms, then delete both (the organization is critical).
+    await page.getByLabel('Name', { exact: true }).first().fill('Short-lived Customer');
+    await page.getByRole('button', { name: 'Create' }).first().click();
+    await eventually(() => page.getByRole('table').first().innerText()).toContain('Short-lived Customer');
+    const siteForm = page.locator('form', { has: page.getByLabel('Time zone') });
+    await siteForm.getByLabel('Organization').selectOption({ label: 'Short-lived Customer' });
+    await siteForm.getByLabel('Name', { exact: true }).fill('Pop-up site');
+    await siteForm.getByLabel('Time zone').selectOption('Europe/Vienna');
+    await siteForm.getByRole('button', { name: 'Create' }).click();
+    const siteRow = page.getByTestId('sites-table').locator('tr', { hasText: 'Pop-up site' });
+    await eventually(() => siteRow.innerText()).toContain('Europe/Vienna');
+    await siteRow.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog', { name: 'Delete site Pop-up site?' }).getByRole('button', { name: 'Delete' }).click();
+    await eventually(() => siteRow.count()).toBe(0);
+    const orgRow = page.getByTestId('organizations-table').locator('tr', { hasText: 'Short-lived Customer' });
+    await orgRow.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog', { name: 'Delete organization Short-lived Customer?' }).getByRole('button', { name: 'Delete' }).click();
+    // The step-up dialog appears only when the last TOTP check is older than the step-up window.
+    const stepUp = page.getByRole('dialog', { name: 'Confirm a critical action' });
+    await eventually(async () => (await orgRow.count()) === 0 || (await stepUp.isVisible())).toBe(true);
+    if (await stepUp.isVisible()) {
+      await stepUp.getByLabel('Authentication code').fill(await adminCode());
+      await page.getByRole('button', { name: 'Verify and continue' }).click();
+    }
+    await eventually(() => orgRow.count()).toBe(0);
+    expect((await api.auditRows(`action = 'organization.delete' AND result = 'success'`)).length).toBe(1);
     await page.getByRole('link', { name: 'Users & roles' }).click();
     await eventually(() => page.getByRole('table').first().innerText()).toContain(ADMIN_EMAIL);
     await page.getByLabel('Require two-factor authentication (TOTP) for every operator').waitFor();

@@ -4,7 +4,8 @@ import { ORGANIZATION_KINDS, OrganizationSchema, SiteSchema, type OrganizationKi
 import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { PageHeader } from '../../../../components/page-header';
-import { Badge, Button, Card, Empty, Field, Loading, ProblemView, uiStyles } from '../../../../components/ui';
+import { useCritical } from '../../../../components/step-up';
+import { Badge, Button, Card, ConfirmDialog, Empty, Field, Loading, ProblemView, uiStyles } from '../../../../components/ui';
 import { api } from '../../../../lib/api-client';
 import { useOrganizationsAndSites } from '../../../../lib/reference-data';
 import { useSession } from '../../../../lib/session';
@@ -24,6 +25,8 @@ export function Organizations() {
   const [site, setSite] = useState({ organizationId: '', name: '', timeZone: 'UTC' });
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const critical = useCritical();
+  const [deleting, setDeleting] = useState<{ kind: 'organization' | 'site'; id: string; name: string } | null>(null);
 
   async function run(action: () => Promise<unknown>) {
     setBusy(true);
@@ -36,6 +39,18 @@ export function Organizations() {
     } finally {
       setBusy(false);
     }
+  }
+
+  function remove() {
+    if (!deleting) return;
+    const target = deleting;
+    setDeleting(null);
+    // Removing a customer is critical (fresh TOTP); a site is not.
+    void run(() =>
+      target.kind === 'organization'
+        ? critical(() => api(`organizations/${target.id}`, { method: 'DELETE' }))
+        : api(`sites/${target.id}`, { method: 'DELETE' }),
+    );
   }
 
   function createOrg(event: FormEvent) {
@@ -117,13 +132,18 @@ export function Organizations() {
         ) : refs.data.organizations.length === 0 ? (
           <Empty>No organizations yet.</Empty>
         ) : (
-          <table className={uiStyles.table}>
+          <table className={uiStyles.table} data-testid="organizations-table">
             <thead>
               <tr>
                 <th>Organization</th>
                 <th>Kind</th>
                 <th>Sites</th>
                 <th>Devices</th>
+                {manage && (
+                  <th>
+                    <span className="sr-only">Actions</span>
+                  </th>
+                )}
               </tr>
             </thead>
             <tbody>
@@ -140,12 +160,74 @@ export function Organizations() {
                   <td>
                     <Link href={`/devices?organizationId=${o.id}`}>devices →</Link>
                   </td>
+                  {manage && (
+                    <td style={{ textAlign: 'right' }}>
+                      <Button size="small" variant="danger" onClick={() => setDeleting({ kind: 'organization', id: o.id, name: o.name })}>
+                        Delete
+                      </Button>
+                    </td>
+                  )}
                 </tr>
               ))}
             </tbody>
           </table>
         )}
       </Card>
+      <Card title="Sites">
+        {!refs.data ? (
+          <Loading />
+        ) : refs.data.sites.length === 0 ? (
+          <Empty>No sites yet.</Empty>
+        ) : (
+          <table className={uiStyles.table} data-testid="sites-table">
+            <thead>
+              <tr>
+                <th>Site</th>
+                <th>Organization</th>
+                <th>Time zone</th>
+                {manage && (
+                  <th>
+                    <span className="sr-only">Actions</span>
+                  </th>
+                )}
+              </tr>
+            </thead>
+            <tbody>
+              {refs.data.sites.map((s) => (
+                <tr key={s.id}>
+                  <td>
+                    <Link href={`/devices?organizationId=${s.organizationId}&siteId=${s.id}`}>{s.name}</Link>
+                  </td>
+                  <td>{refs.data!.orgById.get(s.organizationId)?.name ?? '…'}</td>
+                  <td>{s.timeZone}</td>
+                  {manage && (
+                    <td style={{ textAlign: 'right' }}>
+                      <Button size="small" variant="danger" onClick={() => setDeleting({ kind: 'site', id: s.id, name: s.name })}>
+                        Delete
+                      </Button>
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+      <ConfirmDialog
+        open={deleting !== null}
+        title={deleting ? `Delete ${deleting.kind} ${deleting.name}?` : ''}
+        confirmLabel="Delete"
+        danger
+        busy={busy}
+        onCancel={() => setDeleting(null)}
+        onConfirm={remove}
+      >
+        <p>
+          {deleting?.kind === 'organization'
+            ? 'Only an organization without sites can be deleted. This cannot be undone and needs a fresh authenticator code.'
+            : 'Only a site without devices can be deleted. This cannot be undone.'}
+        </p>
+      </ConfirmDialog>
     </>
   );
 }

@@ -14,7 +14,7 @@ import { useState, type FormEvent } from 'react';
 import { TimeAgo } from '../../../../components/device-badges';
 import { PageHeader } from '../../../../components/page-header';
 import { useCritical } from '../../../../components/step-up';
-import { Badge, Button, Card, Empty, Field, Forbidden, Loading, ProblemView, uiStyles } from '../../../../components/ui';
+import { Badge, Button, Card, ConfirmDialog, Empty, Field, Forbidden, Loading, ProblemView, uiStyles } from '../../../../components/ui';
 import { api } from '../../../../lib/api-client';
 import { useSession } from '../../../../lib/session';
 import { useResource } from '../../../../lib/use-api';
@@ -26,6 +26,8 @@ export function Users() {
   const [form, setForm] = useState({ email: '', displayName: '', role: 'soc_operator' as Role, password: '' });
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // Disabling someone or resetting their 2FA is confirmed first.
+  const [confirming, setConfirming] = useState<{ title: string; body: string; label: string; action: () => Promise<unknown> } | null>(null);
 
   if (!allowed) {
     return (
@@ -161,7 +163,16 @@ export function Users() {
                       {!self && (
                         <Button
                           size="small"
-                          onClick={() => void update(u, { status: u.status === 'active' ? 'disabled' : 'active' })}
+                          onClick={() =>
+                            u.status === 'active'
+                              ? setConfirming({
+                                  title: `Disable ${u.email}?`,
+                                  body: 'Their sessions stop working at once and they cannot sign in until enabled again.',
+                                  label: 'Disable user',
+                                  action: () => api(`users/${u.id}`, { method: 'PATCH', body: { status: 'disabled' }, schema: UserSchema }),
+                                })
+                              : void update(u, { status: 'active' })
+                          }
                           disabled={busy}
                         >
                           {u.status === 'active' ? 'Disable' : 'Enable'}
@@ -180,7 +191,14 @@ export function Users() {
                         <Button
                           size="small"
                           variant="danger"
-                          onClick={() => void run(() => api(`users/${u.id}/totp/reset`, { method: 'POST' }))}
+                          onClick={() =>
+                            setConfirming({
+                              title: `Reset two-factor authentication of ${u.email}?`,
+                              body: 'Their authenticator and recovery codes stop working; they set up a new authenticator at their next sign-in.',
+                              label: 'Reset 2FA',
+                              action: () => api(`users/${u.id}/totp/reset`, { method: 'POST' }),
+                            })
+                          }
                           disabled={busy}
                         >
                           Reset 2FA
@@ -194,6 +212,21 @@ export function Users() {
           </table>
         )}
       </Card>
+      <ConfirmDialog
+        open={confirming !== null}
+        title={confirming?.title ?? ''}
+        confirmLabel={confirming?.label ?? ''}
+        danger
+        busy={busy}
+        onCancel={() => setConfirming(null)}
+        onConfirm={() => {
+          const action = confirming?.action;
+          setConfirming(null);
+          if (action) void run(action);
+        }}
+      >
+        <p>{confirming?.body}</p>
+      </ConfirmDialog>
       {can('settings.manage') && <SignInPolicy />}
       <Card title="Roles">
         <table className={uiStyles.table}>
