@@ -424,6 +424,10 @@ describe('console', () => {
     expect(await page.locator('html').getAttribute('data-theme')).toBe('light');
     await page.getByTestId('count-total').waitFor();
     await shot('08-overview-light');
+    // A phone on call: the same page, navigation above the content.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot('11-overview-phone');
+    await page.setViewportSize({ width: 1440, height: 900 });
     await page.getByRole('button', { name: 'Switch to the dark theme' }).click();
     expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
   });
