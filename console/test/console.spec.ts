@@ -600,6 +600,20 @@ describe('console', () => {
     await eventually(async () => (await adminContext.cookies()).some((c) => c.name === 'xs_access')).toBe(true);
     await eventually(() => page.getByTestId('device-table').getAttribute('aria-busy')).toBe('false');
     expect(page.url()).not.toContain('sign-in');
+
+    // A page that fires a dozen requests at once: all get 401, one shared refresh serves them all
+    // (two would present the same single-use refresh token, and the API would end the session).
+    const refreshes = async () => (await api.auditRows(`action = 'auth.refresh'`)).map((r) => `${r.result}:${r.error_message ?? ''}`);
+    const before = await refreshes();
+    await adminContext.clearCookies({ name: 'xs_access' });
+    await page.getByRole('link', { name: 'acme-scanner-01' }).click();
+    await page.getByTestId('device-name').waitFor();
+    for (const metric of ['cpu', 'memory', 'disk', 'network']) {
+      await eventually(() => page.getByTestId(`chart-${metric}`).getAttribute('data-has-values')).toBe('true');
+    }
+    await page.getByTestId('device-audit').waitFor();
+    expect((await refreshes()).slice(before.length)).toEqual(['success:']);
+    expect(page.url()).not.toContain('sign-in');
   });
 
   it('enforces the two-factor policy: a new operator sets up TOTP first, then continues', async () => {
