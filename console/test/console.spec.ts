@@ -453,6 +453,12 @@ describe('console', () => {
     expect(csv.status()).toBe(200);
     expect(csv.headers()['content-type']).toContain('text/csv');
     expect(await csv.text()).toContain('device.create');
+    // A resource id on a row opens that resource's whole history, and the form shows the filter.
+    await page.getByTestId('audit-table').locator('tbody tr').first().getByRole('link').click();
+    await page.waitForURL(/resourceId=/);
+    const resourceId = new URL(page.url()).searchParams.get('resourceId')!;
+    await eventually(() => page.getByLabel('Resource id').inputValue()).toBe(resourceId);
+    await eventually(() => page.getByLabel('Action', { exact: true }).inputValue()).toBe('');
   });
 
   it('revokes a device after a confirmation', async () => {

@@ -1,7 +1,8 @@
 'use client';
 
 import { AuditPageSchema, AuditVerifyResponseSchema, type AuditEvent } from '@xspectre/contracts';
-import { useState } from 'react';
+import Link from 'next/link';
+import { useEffect, useState } from 'react';
 import { PageHeader } from '../../../../components/page-header';
 import { Badge, Button, Card, Empty, Field, Forbidden, Loading, Pager, ProblemView, uiStyles } from '../../../../components/ui';
 import { API_BASE, api, withQuery } from '../../../../lib/api-client';
@@ -45,9 +46,14 @@ function ChainStatus() {
 export function AuditLog() {
   const { can } = useSession();
   const [params, setParams] = useUrlState();
-  const [draft, setDraft] = useState(
-    () => Object.fromEntries(FILTERS.map((k) => [k, params.get(k) ?? ''])) as Record<(typeof FILTERS)[number], string>,
-  );
+  const fromUrl = () => Object.fromEntries(FILTERS.map((k) => [k, params.get(k) ?? ''])) as Record<(typeof FILTERS)[number], string>;
+  const [draft, setDraft] = useState(fromUrl);
+  // A link (a resource id, back/forward) changes the filters: the form follows the URL.
+  const urlFilters = FILTERS.map((k) => params.get(k) ?? '').join('\u0000');
+  useEffect(() => {
+    setDraft(fromUrl());
+    // fromUrl reads the same params urlFilters was built from.
+  }, [urlFilters]);
   const offset = Number(params.get('offset') ?? 0) || 0;
   const query = {
     action: params.get('action') ?? undefined,
@@ -202,9 +208,17 @@ function AuditRow({ event: a, open, onToggle }: { event: AuditEvent; open: boole
         <td style={{ whiteSpace: 'nowrap' }}>{dateTime(a.timestamp)}</td>
         <td>{a.userEmail ?? <span className={uiStyles.faint}>system</span>}</td>
         <td className="mono">{a.action}</td>
-        <td>
+        <td style={{ whiteSpace: 'nowrap' }}>
           {a.resourceType}
-          {a.resourceId && <div className={`${uiStyles.faint} mono`}>{a.resourceId}</div>}
+          {a.resourceId && (
+            <>
+              {' · '}
+              {/* Short id on the row (the full one in the tooltip and the details); a click shows its whole history. */}
+              <Link href={`/admin/audit?resourceId=${encodeURIComponent(a.resourceId)}`} className="mono" title={a.resourceId}>
+                {a.resourceId.slice(0, 8)}
+              </Link>
+            </>
+          )}
         </td>
         <td>
           <Badge tone={a.result === 'success' ? 'ok' : 'bad'}>{a.result}</Badge>
