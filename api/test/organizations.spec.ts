@@ -63,6 +63,31 @@ describe('organizations and sites', () => {
     );
   });
 
+  it('refuses to delete a site that has devices (a retired one too), and counts them', async () => {
+    const org = await api.request('POST', 'organizations', { token: admin, body: { name: 'Northwind', kind: 'customer' } });
+    const site = await api.request('POST', 'sites', {
+      token: admin,
+      body: { organizationId: org.body.id, name: 'Oslo', timeZone: 'Europe/Oslo' },
+    });
+    expect(site.body.deviceCount).toBe(0);
+    const device = await api.request('POST', 'devices', {
+      token: admin,
+      body: { name: 'oslo-scan-1', organizationId: org.body.id, siteId: site.body.id, type: 'scanner' },
+    });
+    expect(device.status).toBe(201);
+    expect((await api.request('GET', `sites/${site.body.id}`, { token: admin })).body.deviceCount).toBe(1);
+    expect((await api.request('POST', `devices/${device.body.device.id}/retire`, { token: admin })).status).toBe(201);
+
+    const refused = await api.request('DELETE', `sites/${site.body.id}`, { token: admin });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'SITE_NOT_EMPTY' });
+    expect(refused.body.detail).toContain('Oslo still has 1 device(s)');
+    const listed = await api.request('GET', `sites?organizationId=${org.body.id}`, { token: admin });
+    expect(listed.body.items).toMatchObject([{ name: 'Oslo', deviceCount: 1 }]);
+    expect((await api.request('GET', `devices/${device.body.device.id}`, { token: admin })).body.siteId).toBe(site.body.id);
+    expect(await api.auditRows(`action = 'site.delete' AND resource_id = $1 AND result <> 'success'`, [site.body.id])).toHaveLength(1);
+  });
+
   it('a site needs an existing organization', async () => {
     const r = await api.request('POST', 'sites', {
       token: admin,

@@ -14,8 +14,16 @@ export const DEVICE_SORTS = [
   '-lastHeartbeatAt',
   'createdAt',
   '-createdAt',
+  'enrolledAt',
+  '-enrolledAt',
   'status',
   '-status',
+  'cpu',
+  '-cpu',
+  'memory',
+  '-memory',
+  'disk',
+  '-disk',
 ] as const;
 export const DeviceStatusSchema = z.enum(DEVICE_STATUSES);
 export type DeviceStatus = z.infer<typeof DeviceStatusSchema>;
@@ -28,6 +36,21 @@ export const TunnelStateSchema = z.object({
   txBytes: z.number().int(),
   endpoint: z.string().nullable().describe('the underlay address the hub last saw the device at'),
 });
+
+const Percent = z.number().min(0).max(100);
+const Rate = z.number().min(0);
+
+/** The few numbers a fleet table shows, from the newest heartbeat with metrics. */
+export const DeviceHeadlineMetricsSchema = z
+  .object({
+    cpuPercent: Percent,
+    memUsedPercent: Percent,
+    diskUsedPercentMax: Percent.nullable().describe('fullest mount; null when the device reports no mounts'),
+    netRxBps: Rate,
+    netTxBps: Rate,
+  })
+  .strict();
+export type DeviceHeadlineMetrics = z.infer<typeof DeviceHeadlineMetricsSchema>;
 
 export const DeviceSchema = z.object({
   id: z.uuid(),
@@ -49,6 +72,8 @@ export const DeviceSchema = z.object({
     .object({ since: z.string(), reason: z.string() })
     .nullable()
     .describe('set when the hardware fingerprint changed: no commands until an operator accepts the new hardware'),
+  metrics: DeviceHeadlineMetricsSchema.nullable().describe('from the newest heartbeat that carried metrics; null before the first'),
+  metricsSampledAt: z.string().nullable().describe('when those metrics were sampled (old for an offline device)'),
   createdAt: z.string(),
 });
 export type Device = z.infer<typeof DeviceSchema>;
@@ -64,7 +89,10 @@ export const ListDevicesQuerySchema = PageQuerySchema.extend({
   connectivity: z.enum(['online', 'offline', 'never_seen']).optional(),
   quarantined: z.enum(['true', 'false']).optional().describe('only quarantined (true) or only not quarantined (false) devices'),
   q: z.string().max(120).optional(),
-  sort: z.enum(DEVICE_SORTS).default('name').describe('a leading "-" sorts descending'),
+  sort: z
+    .enum(DEVICE_SORTS)
+    .default('name')
+    .describe('a leading "-" sorts descending; cpu, memory and disk (fullest mount) sort by the newest metrics, devices without any last'),
 }).strict();
 export const DevicePageSchema = pageOf(DeviceSchema);
 

@@ -10,3 +10,4 @@ export * from './agent.js';
 export * from './telemetry.js';
 export * from './inventory.js';
 export * from './live.js';
+export * from './fleet-summary.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IsoDateTimeSchema } from './common.js';
-import { DeviceStatusSchema } from './devices.js';
+import { DeviceHeadlineMetricsSchema, DeviceStatusSchema, type DeviceHeadlineMetrics } from './devices.js';
 
 /**
  * Live updates: one WebSocket per console at `GET /api/v1/live` (JSON text frames). The server
@@ -25,20 +25,9 @@ export const LiveCloseCode = {
   SessionEnded: 4401,
 } as const;
 
-const Percent = z.number().min(0).max(100);
-const Rate = z.number().min(0);
-
-/** The few numbers a fleet table shows, from the newest heartbeat with metrics. */
-export const DeviceLiveMetricsSchema = z
-  .object({
-    cpuPercent: Percent,
-    memUsedPercent: Percent,
-    diskUsedPercentMax: Percent.nullable().describe('fullest mount; null when the device reports no mounts'),
-    netRxBps: Rate,
-    netTxBps: Rate,
-  })
-  .strict();
-export type DeviceLiveMetrics = z.infer<typeof DeviceLiveMetricsSchema>;
+/** The few numbers a fleet table shows, from the newest heartbeat with metrics (the same shape as in `GET devices`). */
+export const DeviceLiveMetricsSchema = DeviceHeadlineMetricsSchema;
+export type DeviceLiveMetrics = DeviceHeadlineMetrics;
 
 /**
  * What changed on one device: only the fields present changed. A patch for a device the console

@@ -41,6 +41,7 @@ export const SiteSchema = z.object({
   organizationId: z.uuid(),
   name: z.string(),
   timeZone: z.string(),
+  deviceCount: z.number().int().describe('devices of every status (retired ones too: they keep their history here)'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -11,6 +11,8 @@ import {
   CreateDeviceSchema,
   DevicePageSchema,
   DeviceSchema,
+  DeviceSummaryQuerySchema,
+  DeviceSummarySchema,
   IdParamSchema,
   IssuedClaimCodeSchema,
   ListDevicesQuerySchema,
@@ -42,6 +44,14 @@ export class DevicesController {
   @ZodResponse(201, CreateDeviceResponseSchema)
   create(@ZodBody(CreateDeviceSchema) body: z.infer<typeof CreateDeviceSchema>, @CurrentActor() actor: Actor) {
     return this.devices.create(actor, body);
+  }
+
+  /** Counts, billable devices per organization and the worst online devices, for the overview. */
+  @Get('summary')
+  @RequirePermission('devices.view')
+  @ZodResponse(200, DeviceSummarySchema)
+  summary(@ZodQuery(DeviceSummaryQuerySchema) query: z.infer<typeof DeviceSummaryQuerySchema>) {
+    return this.devices.summary(query);
   }
 
   @Get(':id')

@@ -26,6 +26,16 @@ export function toDeviceDto(d: DeviceRow, heartbeatIntervalSeconds: number): Dev
       endpoint: d.tunnelEndpoint,
     },
     quarantine: d.quarantinedAt ? { since: d.quarantinedAt.toISOString(), reason: d.quarantineReason ?? '' } : null,
+    metrics: d.headline
+      ? {
+          cpuPercent: d.headline.cpuPercent,
+          memUsedPercent: d.headline.memUsedPercent,
+          diskUsedPercentMax: d.headline.diskUsedPercentMax,
+          netRxBps: d.headline.netRxBps,
+          netTxBps: d.headline.netTxBps,
+        }
+      : null,
+    metricsSampledAt: d.headline?.sampledAt.toISOString() ?? null,
     createdAt: d.createdAt.toISOString(),
   };
 }

@@ -6,7 +6,27 @@ import { Database } from '../db/database.js';
 import { likePattern } from '../db/pg-errors.js';
 import { DeviceEntity } from './device.entity.js';
 
-export type DeviceRow = DeviceEntity & { organizationKind: OrganizationKind };
+/** The headline numbers of the newest metrics, computed in the database (the documents stay there). */
+export interface HeadlineMetricsRow {
+  sampledAt: Date;
+  cpuPercent: number;
+  memUsedPercent: number;
+  diskUsedPercentMax: number | null;
+  netRxBps: number;
+  netTxBps: number;
+}
+
+export type DeviceRow = DeviceEntity & { organizationKind: OrganizationKind; headline: HeadlineMetricsRow | null };
+
+type HeadlineRaw = {
+  organization_kind: OrganizationKind;
+  h_sampled_at: Date | null;
+  h_cpu: number | null;
+  h_mem: number | null;
+  h_disk: number | null;
+  h_rx: number | null;
+  h_tx: number | null;
+};
 
 export interface DeviceFilter {
   organizationId?: string;
@@ -21,12 +41,68 @@ export interface DeviceFilter {
   offset: number;
 }
 
+// Over device_telemetry `t`; each is NULL when the device never sent metrics.
+const CPU_SQL = `(t.metrics->>'cpuPercent')::float8`;
+const MEM_SQL = `(CASE WHEN (t.metrics->'memory'->>'totalBytes')::float8 > 0
+  THEN LEAST(100, (t.metrics->'memory'->>'usedBytes')::float8 * 100 / (t.metrics->'memory'->>'totalBytes')::float8)
+  WHEN t.metrics IS NOT NULL THEN 0 END)`;
+const DISK_SQL = `(SELECT LEAST(100, MAX((m->>'usedBytes')::float8 * 100 / (m->>'totalBytes')::float8))
+  FROM jsonb_array_elements(t.metrics->'mounts') m WHERE (m->>'totalBytes')::float8 > 0)`;
+const NET_SQL = (field: 'rxBytesPerSecond' | 'txBytesPerSecond') =>
+  `(SELECT SUM((n->>'${field}')::float8) FROM jsonb_array_elements(t.metrics->'network') n)`;
+
 const SORT_COLUMNS: Record<string, string> = {
   name: 'd.name',
   lastHeartbeatAt: 'd.last_heartbeat_at',
   createdAt: 'd.created_at',
+  enrolledAt: 'd.enrolled_at',
   status: 'd.status',
+  cpu: CPU_SQL,
+  memory: MEM_SQL,
+  disk: DISK_SQL,
 };
+
+/** The devices `GET devices/summary` counts: the same classes as the list's connectivity filter. */
+export interface SummaryScope {
+  organizationId?: string;
+  siteId?: string;
+  type?: DeviceType;
+}
+
+export interface FleetCounts {
+  total: number;
+  pending: number;
+  active: number;
+  revoked: number;
+  retired: number;
+  online: number;
+  offline: number;
+  neverSeen: number;
+  quarantined: number;
+}
+
+export interface OrganizationCounts {
+  organizationId: string;
+  name: string;
+  kind: OrganizationKind;
+  active: number;
+  online: number;
+  pending: number;
+}
+
+export interface WorstRow {
+  metric: 'cpu' | 'mem' | 'disk';
+  id: string;
+  name: string;
+  value: number;
+  sampledAt: Date;
+}
+
+// Parameters $2..$4 of the summary statements ($1 is the online cut-off).
+const SCOPE_SQL = `($2::uuid IS NULL OR d.organization_id = $2::uuid) AND ($3::uuid IS NULL OR d.site_id = $3::uuid) AND ($4::text IS NULL OR d.type = $4::text)`;
+function scopeParams(scope: SummaryScope): Array<string | null> {
+  return [scope.organizationId ?? null, scope.siteId ?? null, scope.type ?? null];
+}
 
 @Injectable()
 export class DevicesRepository {
@@ -40,11 +116,32 @@ export class DevicesRepository {
     return this.repo()
       .createQueryBuilder('d')
       .innerJoin('organizations', 'o', 'o.id = d.organization_id')
-      .addSelect('o.kind', 'organization_kind');
+      .leftJoin('device_telemetry', 't', 't.device_id = d.id')
+      .addSelect('o.kind', 'organization_kind')
+      .addSelect(`CASE WHEN t.metrics IS NOT NULL THEN t.sampled_at END`, 'h_sampled_at')
+      .addSelect(CPU_SQL, 'h_cpu')
+      .addSelect(MEM_SQL, 'h_mem')
+      .addSelect(DISK_SQL, 'h_disk')
+      .addSelect(NET_SQL('rxBytesPerSecond'), 'h_rx')
+      .addSelect(NET_SQL('txBytesPerSecond'), 'h_tx');
   }
 
-  private static attachKind(entities: DeviceEntity[], raw: Array<{ organization_kind: OrganizationKind }>): DeviceRow[] {
-    return entities.map((d, i) => Object.assign(d, { organizationKind: raw[i]!.organization_kind }));
+  private static attachKind(entities: DeviceEntity[], raw: HeadlineRaw[]): DeviceRow[] {
+    return entities.map((d, i) => {
+      const r = raw[i]!;
+      const headline =
+        r.h_sampled_at === null || r.h_cpu === null
+          ? null
+          : {
+              sampledAt: r.h_sampled_at,
+              cpuPercent: Number(r.h_cpu),
+              memUsedPercent: Number(r.h_mem ?? 0),
+              diskUsedPercentMax: r.h_disk === null ? null : Number(r.h_disk),
+              netRxBps: Number(r.h_rx ?? 0),
+              netTxBps: Number(r.h_tx ?? 0),
+            };
+      return Object.assign(d, { organizationKind: r.organization_kind, headline });
+    });
   }
 
   async findById(id: string, options: { lock?: boolean } = {}): Promise<DeviceRow | null> {
@@ -65,9 +162,12 @@ export class DevicesRepository {
   /** `offlineAfterMs`: silence after which an active device counts as offline (the connectivity filter). */
   async list(filter: DeviceFilter, offlineAfterMs: number): Promise<{ items: DeviceRow[]; total: number }> {
     const descending = filter.sort.startsWith('-');
-    const column = SORT_COLUMNS[filter.sort.replace(/^-/, '')]!;
+    const key = filter.sort.replace(/^-/, '');
+    const column = SORT_COLUMNS[key]!;
+    // Metric sorts put devices without metrics last both ways: "lowest CPU" should not start with silent devices.
+    const nulls = descending || key === 'cpu' || key === 'memory' || key === 'disk' ? 'NULLS LAST' : 'NULLS FIRST';
     const qb = this.withKind()
-      .orderBy(column, descending ? 'DESC' : 'ASC', descending ? 'NULLS LAST' : 'NULLS FIRST')
+      .orderBy(column, descending ? 'DESC' : 'ASC', nulls)
       .addOrderBy('d.id', 'ASC')
       .limit(filter.limit)
       .offset(filter.offset);
@@ -89,6 +189,60 @@ export class DevicesRepository {
     }
     const [{ entities, raw }, total] = await Promise.all([qb.getRawAndEntities(), qb.getCount()]);
     return { items: DevicesRepository.attachKind(entities, raw), total };
+  }
+
+  /** Counts by status, connectivity and quarantine in one pass. `onlineSince`: the oldest heartbeat that still counts as online. */
+  async summaryCounts(scope: SummaryScope, onlineSince: Date): Promise<FleetCounts> {
+    const [row]: Array<Record<keyof FleetCounts, number>> = await this.db.manager().query(
+      `SELECT COUNT(*)::int AS total,
+              COUNT(*) FILTER (WHERE status = 'pending')::int AS pending,
+              COUNT(*) FILTER (WHERE status = 'active')::int AS active,
+              COUNT(*) FILTER (WHERE status = 'revoked')::int AS revoked,
+              COUNT(*) FILTER (WHERE status = 'retired')::int AS retired,
+              COUNT(*) FILTER (WHERE status = 'active' AND last_heartbeat_at >= $1)::int AS online,
+              COUNT(*) FILTER (WHERE last_heartbeat_at IS NOT NULL AND (status <> 'active' OR last_heartbeat_at < $1))::int AS offline,
+              COUNT(*) FILTER (WHERE last_heartbeat_at IS NULL)::int AS "neverSeen",
+              COUNT(*) FILTER (WHERE quarantined_at IS NOT NULL)::int AS quarantined
+         FROM devices d
+        WHERE ${SCOPE_SQL}`,
+      [onlineSince, ...scopeParams(scope)],
+    );
+    return row!;
+  }
+
+  /** Every organization in scope (zeros included), with its active, online and pending devices. */
+  organizationCounts(scope: SummaryScope, onlineSince: Date): Promise<OrganizationCounts[]> {
+    return this.db.manager().query(
+      `SELECT o.id AS "organizationId", o.name, o.kind,
+              COUNT(d.id) FILTER (WHERE d.status = 'active')::int AS active,
+              COUNT(d.id) FILTER (WHERE d.status = 'active' AND d.last_heartbeat_at >= $1)::int AS online,
+              COUNT(d.id) FILTER (WHERE d.status = 'pending')::int AS pending
+         FROM organizations o
+         LEFT JOIN devices d ON d.organization_id = o.id AND ${SCOPE_SQL}
+        WHERE ($2::uuid IS NULL OR o.id = $2::uuid)
+          AND ($3::uuid IS NULL OR o.id = (SELECT s.organization_id FROM sites s WHERE s.id = $3::uuid))
+        GROUP BY o.id
+        ORDER BY lower(o.name), o.id`,
+      [onlineSince, ...scopeParams(scope)],
+    );
+  }
+
+  /** The online devices with the highest CPU, memory and fullest disk in their newest metrics. */
+  async worst(scope: SummaryScope, onlineSince: Date, limit: number): Promise<WorstRow[]> {
+    const rows: Array<Omit<WorstRow, 'value'> & { value: number | string }> = await this.db.manager().query(
+      `WITH h AS MATERIALIZED (
+         SELECT d.id, d.name, t.sampled_at, ${CPU_SQL} AS cpu, ${MEM_SQL} AS mem, ${DISK_SQL} AS disk
+           FROM devices d JOIN device_telemetry t ON t.device_id = d.id
+          WHERE d.status = 'active' AND d.last_heartbeat_at >= $1 AND t.metrics IS NOT NULL AND ${SCOPE_SQL}
+       )
+       (SELECT 'cpu' AS metric, id, name, cpu AS value, sampled_at AS "sampledAt" FROM h ORDER BY cpu DESC, name, id LIMIT $5)
+       UNION ALL
+       (SELECT 'mem', id, name, mem, sampled_at FROM h ORDER BY mem DESC, name, id LIMIT $5)
+       UNION ALL
+       (SELECT 'disk', id, name, disk, sampled_at FROM h WHERE disk IS NOT NULL ORDER BY disk DESC, name, id LIMIT $5)`,
+      [onlineSince, ...scopeParams(scope), limit],
+    );
+    return rows.map((r) => ({ ...r, value: Number(r.value) }));
   }
 
   insert(values: { name: string; organizationId: string; siteId: string; type: DeviceType }): Promise<DeviceEntity> {

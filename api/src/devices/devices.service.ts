@@ -1,5 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { canMutateResource, type DeviceType, type MetricsQuery, type OrganizationKind } from '@xspectre/contracts';
+import {
+  canMutateResource,
+  SUMMARY_WORST_LIMIT,
+  type DeviceSummary,
+  type DeviceType,
+  type MetricsQuery,
+  type OrganizationKind,
+} from '@xspectre/contracts';
 import { MetricsService } from '../telemetry/metrics.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
@@ -15,7 +22,7 @@ import { LivePublisher } from '../live/live-publisher.js';
 import { hashClaimCode, newClaimCode } from './claim-code-text.js';
 import { ClaimCodesRepository } from './claim-codes.repository.js';
 import { toClaimCodeDto, toDeviceDto } from './devices.mapper.js';
-import { DevicesRepository, type DeviceFilter, type DeviceRow } from './devices.repository.js';
+import { DevicesRepository, type DeviceFilter, type DeviceRow, type SummaryScope, type WorstRow } from './devices.repository.js';
 
 @Injectable()
 export class DevicesService {
@@ -42,6 +49,35 @@ export class DevicesService {
       total,
       limit: filter.limit,
       offset: filter.offset,
+    };
+  }
+
+  /** The overview's numbers over the whole fleet (or one organization, site or type). */
+  async summary(scope: SummaryScope): Promise<DeviceSummary> {
+    const onlineSince = new Date(Date.now() - offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
+    const [counts, organizations, worst] = await Promise.all([
+      this.devices.summaryCounts(scope, onlineSince),
+      this.devices.organizationCounts(scope, onlineSince),
+      this.devices.worst(scope, onlineSince, SUMMARY_WORST_LIMIT),
+    ]);
+    const worstOf = (metric: WorstRow['metric']) =>
+      worst
+        .filter((w) => w.metric === metric)
+        .map((w) => ({ id: w.id, name: w.name, value: w.value, sampledAt: w.sampledAt.toISOString() }));
+    return {
+      total: counts.total,
+      byStatus: { pending: counts.pending, active: counts.active, revoked: counts.revoked, retired: counts.retired },
+      connectivity: { online: counts.online, offline: counts.offline, neverSeen: counts.neverSeen },
+      quarantined: counts.quarantined,
+      organizations: organizations.map((o) => ({
+        organizationId: o.organizationId,
+        name: o.name,
+        billable: o.kind === 'customer',
+        active: o.active,
+        online: o.online,
+        pending: o.pending,
+      })),
+      worst: { cpuPercent: worstOf('cpu'), memUsedPercent: worstOf('mem'), diskUsedPercentMax: worstOf('disk') },
     };
   }
 
@@ -87,7 +123,7 @@ export class DevicesService {
       },
     );
     return {
-      device: toDeviceDto(Object.assign(created, { organizationKind: org.kind }), this.config.API_AGENT_HEARTBEAT_SECONDS),
+      device: toDeviceDto(Object.assign(created, { organizationKind: org.kind, headline: null }), this.config.API_AGENT_HEARTBEAT_SECONDS),
       claimCode,
     };
   }

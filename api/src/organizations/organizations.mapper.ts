@@ -1,6 +1,6 @@
 import type { Organization, Site } from '@xspectre/contracts';
 import type { OrganizationRow } from './organizations.repository.js';
-import type { SiteEntity } from './site.entity.js';
+import type { SiteRow } from './sites.repository.js';
 
 export function toOrganizationDto(org: OrganizationRow): Organization {
   return {
@@ -15,12 +15,13 @@ export function toOrganizationDto(org: OrganizationRow): Organization {
   };
 }
 
-export function toSiteDto(site: SiteEntity): Site {
+export function toSiteDto(site: SiteRow): Site {
   return {
     id: site.id,
     organizationId: site.organizationId,
     name: site.name,
     timeZone: site.timeZone,
+    deviceCount: site.deviceCount,
     createdAt: site.createdAt.toISOString(),
     updatedAt: site.updatedAt.toISOString(),
   };

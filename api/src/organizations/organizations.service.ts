@@ -85,8 +85,21 @@ export class OrganizationsService {
   }
 
   async deleteSite(id: string): Promise<void> {
-    await this.getSite(id);
-    await this.sites.delete(id);
+    const site = await this.sites.findById(id);
+    if (!site) throw new AppError('SITE_NOT_FOUND', `no site with id ${id}`);
+    // Retired devices count too: their history (audit, telemetry) stays attached to the site.
+    if (site.deviceCount > 0)
+      throw new AppError(
+        'SITE_NOT_EMPTY',
+        `${site.name} still has ${site.deviceCount} device(s), retired ones included: a site with history is kept`,
+      );
+    try {
+      await this.sites.delete(id);
+    } catch (error) {
+      // A device created concurrently: the foreign key refuses, nothing is lost.
+      if (isForeignKeyViolation(error, 'fk_devices_site')) throw new AppError('SITE_NOT_EMPTY');
+      throw error;
+    }
   }
 
   private async require(id: string): Promise<OrganizationRow> {

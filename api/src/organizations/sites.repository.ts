@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../db/database.js';
 import { likePattern } from '../db/pg-errors.js';
+import { DeviceEntity } from '../devices/device.entity.js';
 import { SiteEntity } from './site.entity.js';
+
+export type SiteRow = SiteEntity & { deviceCount: number };
 
 @Injectable()
 export class SitesRepository {
@@ -11,25 +14,32 @@ export class SitesRepository {
     return this.db.manager().getRepository(SiteEntity);
   }
 
-  findById(id: string): Promise<SiteEntity | null> {
-    return this.repo().findOne({ where: { id } });
+  private withDeviceCount() {
+    return this.repo()
+      .createQueryBuilder('s')
+      .addSelect((sub) => sub.select('COUNT(*)::int').from(DeviceEntity, 'd').where('d.site_id = s.id'), 'device_count');
   }
 
-  async list(filter: {
-    organizationId?: string;
-    q?: string;
-    limit: number;
-    offset: number;
-  }): Promise<{ items: SiteEntity[]; total: number }> {
-    const qb = this.repo().createQueryBuilder('s').orderBy('s.name', 'ASC').take(filter.limit).skip(filter.offset);
+  private static attachCount(entities: SiteEntity[], raw: Array<{ device_count: number }>): SiteRow[] {
+    return entities.map((site, i) => Object.assign(site, { deviceCount: Number(raw[i]!.device_count) }));
+  }
+
+  async findById(id: string): Promise<SiteRow | null> {
+    const { entities, raw } = await this.withDeviceCount().where('s.id = :id', { id }).getRawAndEntities();
+    return SitesRepository.attachCount(entities, raw)[0] ?? null;
+  }
+
+  async list(filter: { organizationId?: string; q?: string; limit: number; offset: number }): Promise<{ items: SiteRow[]; total: number }> {
+    const qb = this.withDeviceCount().orderBy('s.name', 'ASC').addOrderBy('s.id', 'ASC').limit(filter.limit).offset(filter.offset);
     if (filter.organizationId) qb.andWhere('s.organization_id = :organizationId', { organizationId: filter.organizationId });
     if (filter.q) qb.andWhere(`s.name ILIKE :q ESCAPE '\\'`, { q: likePattern(filter.q) });
-    const [items, total] = await qb.getManyAndCount();
-    return { items, total };
+    const [{ entities, raw }, total] = await Promise.all([qb.getRawAndEntities(), qb.getCount()]);
+    return { items: SitesRepository.attachCount(entities, raw), total };
   }
 
-  insert(values: { organizationId: string; name: string; timeZone: string }): Promise<SiteEntity> {
-    return this.repo().save(this.repo().create(values));
+  async insert(values: { organizationId: string; name: string; timeZone: string }): Promise<SiteRow> {
+    const site = await this.repo().save(this.repo().create(values));
+    return Object.assign(site, { deviceCount: 0 });
   }
 
   async update(id: string, values: { name?: string; timeZone?: string }): Promise<void> {

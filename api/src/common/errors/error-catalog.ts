@@ -46,6 +46,7 @@ export const ERROR_CATALOG = {
   ORGANIZATION_NOT_EMPTY: { status: 409, title: 'The organization still has sites' },
   SITE_NOT_FOUND: { status: 404, title: 'No such site' },
   SITE_NAME_TAKEN: { status: 409, title: 'The organization has a site with this name' },
+  SITE_NOT_EMPTY: { status: 409, title: 'The site still has devices' },
   // devices and enrollment
   DEVICE_NOT_FOUND: { status: 404, title: 'No such device' },
   DEVICE_NAME_TAKEN: { status: 409, title: 'The organization has a device with this name' },
