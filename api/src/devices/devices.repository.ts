@@ -46,7 +46,7 @@ const CPU_SQL = `(t.metrics->>'cpuPercent')::float8`;
 const MEM_SQL = `(CASE WHEN (t.metrics->'memory'->>'totalBytes')::float8 > 0
   THEN LEAST(100, (t.metrics->'memory'->>'usedBytes')::float8 * 100 / (t.metrics->'memory'->>'totalBytes')::float8)
   WHEN t.metrics IS NOT NULL THEN 0 END)`;
-const DISK_SQL = `(SELECT LEAST(100, MAX((m->>'usedBytes')::float8 * 100 / (m->>'totalBytes')::float8))
+const DISK_SQL = `(SELECT MAX(LEAST(100, (m->>'usedBytes')::float8 * 100 / (m->>'totalBytes')::float8))
   FROM jsonb_array_elements(t.metrics->'mounts') m WHERE (m->>'totalBytes')::float8 > 0)`;
 const NET_SQL = (field: 'rxBytesPerSecond' | 'txBytesPerSecond') =>
   `(SELECT SUM((n->>'${field}')::float8) FROM jsonb_array_elements(t.metrics->'network') n)`;
