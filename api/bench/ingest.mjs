@@ -13,6 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { pino } from 'pino';
 import { loadConfig } from '../dist/config/config.js';
 import { createApp } from '../dist/create-app.js';
 import { createLogger } from '../dist/common/logging/logger.js';
@@ -142,7 +143,11 @@ const config = loadConfig({
   DB_POOL_SIZE: '10',
   NODE_ENV: 'production',
 });
-const app = await createApp(config, createLogger('silent'));
+// BENCH_LOG_LEVEL=info: the API logs as in production, to /dev/null (the cost without the terminal).
+const app = await createApp(
+  config,
+  createLogger(process.env.BENCH_LOG_LEVEL ?? 'silent', pino.destination({ dest: '/dev/null', sync: false })),
+);
 await app.listen({ port: 0, host: '127.0.0.1' });
 const baseUrl = `http://127.0.0.1:${app.getHttpServer().address().port}`;
 try {

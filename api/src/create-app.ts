@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/config.js';
 import { createLogger, NestPinoLogger } from './common/logging/logger.js';
+import { RequestLogController } from './common/logging/request-log.js';
 import { requestContext, type RequestContext } from './common/context/request-context.js';
 import { setupOpenApi } from './openapi/openapi.js';
 import { AppError } from './common/errors/app-error.js';
@@ -36,6 +37,8 @@ function trustProxyOption(value: string): boolean | string | string[] {
 export async function createApp(config: AppConfig, logger: Logger = createLogger(config.API_LOG_LEVEL)): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
+    // No line per successful heartbeat (fleet rate); errors and slow requests are still logged.
+    logController: new RequestLogController(),
     bodyLimit: config.API_BODY_LIMIT_BYTES,
     trustProxy: trustProxyOption(config.API_TRUST_PROXY),
     // An upstream id is kept only when it looks like one; otherwise we mint our own.

@@ -1,10 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { requestContext } from '../context/request-context.js';
 
-/** JSON logs; credentials are cut out wherever they could appear. */
-export function createLogger(level: string): Logger {
-  return pino({
+/** JSON logs (stdout unless `destination` is given); credentials are cut out wherever they could appear. */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
     level,
     base: { service: 'xspectre-api' },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -20,7 +20,8 @@ export function createLogger(level: string): Logger {
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Nest's logger interface over pino; adds the request id of the current request. */
