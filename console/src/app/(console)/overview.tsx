@@ -1,28 +1,36 @@
 'use client';
 
-import { DevicePageSchema, type Device, type DeviceLiveMetrics } from '@xspectre/contracts';
+import { DevicePageSchema, DeviceSummarySchema, type DeviceSummary } from '@xspectre/contracts';
 import Link from 'next/link';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { ConnectivityBadge, TimeAgo } from '../../components/device-badges';
 import { PageHeader } from '../../components/page-header';
 import { Card, Empty, Loading, ProblemView, uiStyles } from '../../components/ui';
 import { api, type Query } from '../../lib/api-client';
+import { billable, changesFleet, withLiveValues, worstDeviceIds, type LiveSample, type WorstMetric } from '../../lib/fleet-summary';
 import { percent } from '../../lib/format';
 import { useOrganizationsAndSites } from '../../lib/reference-data';
 import { useResource } from '../../lib/use-api';
-import { useLive } from '../../lib/use-live';
+import { useLive, useLiveSubscription } from '../../lib/use-live';
 import { useLiveDevices } from '../../lib/use-live-devices';
 import styles from './overview.module.css';
 
-/** The fleet sample behind "billable per customer", "recent enrollments" and the health strip. */
-const SAMPLE_LIMIT = 500;
+/** Live changes to the fleet are gathered for this long before the summary is read again. */
+const SUMMARY_DEBOUNCE_MS = 1500;
+const RECENT_LIMIT = 6;
 
-const COUNTS: Array<{ key: string; label: string; query: Query; tone?: 'ok' | 'bad' | 'warn' }> = [
-  { key: 'total', label: 'Devices', query: {} },
-  { key: 'online', label: 'Online', query: { connectivity: 'online' }, tone: 'ok' },
-  { key: 'offline', label: 'Offline', query: { connectivity: 'offline' }, tone: 'bad' },
-  { key: 'quarantined', label: 'Quarantined', query: { quarantined: 'true' }, tone: 'warn' },
-  { key: 'pending', label: 'Pending enrollment', query: { status: 'pending' } },
+const COUNTS: Array<{ key: string; label: string; query: Query; value: (s: DeviceSummary) => number; tone?: 'ok' | 'bad' | 'warn' }> = [
+  { key: 'total', label: 'Devices', query: {}, value: (s) => s.total },
+  { key: 'online', label: 'Online', query: { connectivity: 'online' }, value: (s) => s.connectivity.online, tone: 'ok' },
+  { key: 'offline', label: 'Offline', query: { connectivity: 'offline' }, value: (s) => s.connectivity.offline, tone: 'bad' },
+  { key: 'quarantined', label: 'Quarantined', query: { quarantined: 'true' }, value: (s) => s.quarantined, tone: 'warn' },
+  { key: 'pending', label: 'Pending enrollment', query: { status: 'pending' }, value: (s) => s.byStatus.pending },
+];
+
+const HEALTH: Array<{ metric: WorstMetric; label: string; sort: string }> = [
+  { metric: 'cpuPercent', label: 'CPU', sort: '-cpu' },
+  { metric: 'memUsedPercent', label: 'Memory', sort: '-memory' },
+  { metric: 'diskUsedPercentMax', label: 'Disk (fullest mount)', sort: '-disk' },
 ];
 
 function devicesLink(query: Query): string {
@@ -31,100 +39,155 @@ function devicesLink(query: Query): string {
   return qs ? `/devices?${qs}` : '/devices';
 }
 
-async function loadOverview(signal: AbortSignal) {
-  // Exact counts from the list's `total` (limit 1): one request per number, independent of fleet size.
-  const counts = await Promise.all(
-    COUNTS.map((c) => api('devices', { query: { ...c.query, limit: 1 }, schema: DevicePageSchema, signal }).then((p) => p.total)),
-  );
-  const active = await api('devices', {
-    query: { status: 'active', sort: '-createdAt', limit: SAMPLE_LIMIT },
-    schema: DevicePageSchema,
-    signal,
-  });
-  return { counts: Object.fromEntries(COUNTS.map((c, i) => [c.key, counts[i] ?? 0])), items: active.items, activeTotal: active.total };
+/** The summary and when it was asked for (live heartbeats received later are newer than it). */
+async function loadSummary(signal: AbortSignal) {
+  const requestedAt = Date.now();
+  const summary = await api('devices/summary', { schema: DeviceSummarySchema, signal });
+  return { summary, requestedAt };
 }
 
 export function Overview() {
-  const overview = useResource('overview', loadOverview);
+  const overview = useResource('overview-summary', loadSummary);
+  const recent = useResource('overview-recent', (signal) =>
+    api('devices', { query: { status: 'active', sort: '-enrolledAt', limit: RECENT_LIMIT }, schema: DevicePageSchema, signal }),
+  );
   const refs = useOrganizationsAndSites();
-  useLiveDevices(overview, { filtered: true });
-  const [metrics, setMetrics] = useState<Record<string, DeviceLiveMetrics>>({});
-  useLive((m) => {
-    if (m.type !== 'devices.changed') return;
-    const fresh = m.devices.filter((p) => p.metrics);
-    if (fresh.length) setMetrics((old) => ({ ...old, ...Object.fromEntries(fresh.map((p) => [p.id, p.metrics!])) }));
-  });
+  useLiveDevices(recent, { filtered: true });
+
+  // Heartbeats of the devices in the health strip move its values between summary reads.
+  const [live, setLive] = useState<Record<string, LiveSample>>({});
+  useLiveSubscription(overview.data ? worstDeviceIds(overview.data.summary) : []);
+
+  // Counts change with status, connectivity, quarantine and enrollment: read the summary again, debounced.
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const reload = useRef(overview.reload);
+  reload.current = overview.reload;
+  useEffect(() => () => void (timer.current && clearTimeout(timer.current)), []);
+  function scheduleSummary() {
+    if (timer.current) return;
+    timer.current = setTimeout(() => {
+      timer.current = null;
+      reload.current();
+    }, SUMMARY_DEBOUNCE_MS);
+  }
+  useLive(
+    (m) => {
+      if (m.type === 'device.event') {
+        scheduleSummary();
+        return;
+      }
+      if (m.type !== 'devices.changed') return;
+      if (m.devices.some(changesFleet)) scheduleSummary();
+      const fresh = m.devices.filter((p) => p.metrics);
+      if (fresh.length) {
+        const now = Date.now();
+        setLive((old) => ({ ...old, ...Object.fromEntries(fresh.map((p) => [p.id, { metrics: p.metrics!, receivedAt: now }])) }));
+      }
+    },
+    () => reload.current(),
+  );
 
   if (overview.error) return <ProblemView error={overview.error} onRetry={overview.reload} />;
   if (!overview.data) return <Loading label="Loading the fleet…" />;
-  const { counts, items, activeTotal } = overview.data;
-
-  const billable = new Map<string, number>();
-  for (const d of items) if (d.billable) billable.set(d.organizationId, (billable.get(d.organizationId) ?? 0) + 1);
-  const customers = (refs.data?.organizations ?? []).filter((o) => o.kind === 'customer').sort((a, b) => a.name.localeCompare(b.name));
-  const recent = [...items]
-    .filter((d) => d.enrolledAt)
-    .sort((a, b) => Date.parse(b.enrolledAt!) - Date.parse(a.enrolledAt!))
-    .slice(0, 6);
+  const { summary, requestedAt } = overview.data;
+  const customers = billable(summary);
 
   return (
     <>
       <PageHeader title="Overview" subtitle="The fleet at a glance. Every number opens the matching device list." />
-      <div className={styles.stats}>
-        {COUNTS.map((c) => (
-          <Link
-            key={c.key}
-            href={devicesLink(c.query)}
-            className={`${styles.stat} ${!counts[c.key] ? '' : c.tone === 'ok' ? styles.statOk : c.tone === 'bad' ? styles.statBad : c.tone === 'warn' ? styles.statWarn : ''}`}
-            data-testid={`count-${c.key}`}
-          >
-            <div className={styles.statValue}>{counts[c.key]}</div>
-            <div className={styles.statLabel}>{c.label}</div>
-          </Link>
-        ))}
+      <div className={styles.stats} aria-busy={overview.loading}>
+        {COUNTS.map((c) => {
+          const value = c.value(summary);
+          return (
+            <Link
+              key={c.key}
+              href={devicesLink(c.query)}
+              className={`${styles.stat} ${!value ? '' : c.tone === 'ok' ? styles.statOk : c.tone === 'bad' ? styles.statBad : c.tone === 'warn' ? styles.statWarn : ''}`}
+              data-testid={`count-${c.key}`}
+            >
+              <div className={styles.statValue}>{value}</div>
+              <div className={styles.statLabel}>{c.label}</div>
+            </Link>
+          );
+        })}
       </div>
       <Card
         title="Fleet health"
-        actions={<span className={uiStyles.muted}>worst of the active devices, from their latest heartbeats</span>}
+        actions={<span className={uiStyles.muted}>the online devices with the highest load, from their newest heartbeats</span>}
       >
-        <HealthStrip items={items} metrics={metrics} />
+        {summary.connectivity.online === 0 ? (
+          <Empty>No device is online.</Empty>
+        ) : (
+          <div className={styles.health} data-testid="health-strip">
+            {HEALTH.map((h) => (
+              <HealthItem
+                key={h.metric}
+                label={h.label}
+                sort={h.sort}
+                devices={withLiveValues(summary.worst[h.metric], h.metric, live, requestedAt)}
+              />
+            ))}
+          </div>
+        )}
       </Card>
       <div className={styles.grid}>
         <Card title="Billable devices per customer">
-          {activeTotal > SAMPLE_LIMIT && (
-            <p className={uiStyles.muted}>Counted over the {SAMPLE_LIMIT} newest active devices (the API has no per-customer count yet).</p>
-          )}
-          {customers.length === 0 ? (
+          {customers.rows.length === 0 ? (
             <Empty>No customer organizations yet.</Empty>
           ) : (
-            <table className={uiStyles.table}>
+            <table className={uiStyles.table} data-testid="billable">
               <thead>
                 <tr>
                   <th>Customer</th>
                   <th className={styles.right}>Billable active devices</th>
+                  <th className={styles.right}>Online</th>
+                  <th className={styles.right}>Pending</th>
                 </tr>
               </thead>
               <tbody>
-                {customers.map((o) => (
-                  <tr key={o.id}>
+                {customers.rows.map((o) => (
+                  <tr key={o.organizationId} data-organization-id={o.organizationId}>
                     <td>{o.name}</td>
                     <td className={styles.right}>
-                      <Link href={devicesLink({ organizationId: o.id, status: 'active' })}>{billable.get(o.id) ?? 0}</Link>
+                      <Link href={devicesLink({ organizationId: o.organizationId, status: 'active' })} data-testid="billable-active">
+                        {o.active}
+                      </Link>
+                    </td>
+                    <td className={styles.right}>
+                      <Link href={devicesLink({ organizationId: o.organizationId, connectivity: 'online' })}>{o.online}</Link>
+                    </td>
+                    <td className={styles.right}>
+                      <Link href={devicesLink({ organizationId: o.organizationId, status: 'pending' })}>{o.pending}</Link>
                     </td>
                   </tr>
                 ))}
               </tbody>
+              {customers.rows.length > 1 && (
+                <tfoot>
+                  <tr>
+                    <td>All customers</td>
+                    <td className={styles.right} data-testid="billable-total">
+                      {customers.active}
+                    </td>
+                    <td colSpan={2} />
+                  </tr>
+                </tfoot>
+              )}
             </table>
           )}
         </Card>
         <Card
           title="Recent enrollments"
-          actions={<Link href={devicesLink({ status: 'active', sort: '-createdAt' })}>All active devices →</Link>}
+          actions={<Link href={devicesLink({ status: 'active', sort: '-enrolledAt' })}>All active devices →</Link>}
         >
-          {recent.length === 0 ? (
+          {recent.error ? (
+            <ProblemView error={recent.error} onRetry={recent.reload} />
+          ) : !recent.data ? (
+            <Loading />
+          ) : recent.data.items.length === 0 ? (
             <Empty>No device has enrolled yet.</Empty>
           ) : (
-            <table className={uiStyles.table}>
+            <table className={uiStyles.table} data-testid="recent-enrollments">
               <thead>
                 <tr>
                   <th>Device</th>
@@ -133,7 +196,7 @@ export function Overview() {
                 </tr>
               </thead>
               <tbody>
-                {recent.map((d) => (
+                {recent.data.items.map((d) => (
                   <tr key={d.id}>
                     <td>
                       <Link href={`/devices/${d.id}`}>{d.name}</Link>
@@ -160,48 +223,41 @@ function tone(value: number): string {
   return value >= 90 ? 'var(--bad)' : value >= 75 ? 'var(--warn)' : 'var(--ok)';
 }
 
-function HealthStrip({ items, metrics }: { items: Device[]; metrics: Record<string, DeviceLiveMetrics> }) {
-  const names = new Map(items.map((d) => [d.id, d.name]));
-  const reporting = items.filter((d) => metrics[d.id]);
-  const worst = (pick: (m: DeviceLiveMetrics) => number | null) => {
-    let best: { id: string; value: number } | null = null;
-    for (const d of reporting) {
-      const v = pick(metrics[d.id]!);
-      if (v !== null && (!best || v > best.value)) best = { id: d.id, value: v };
-    }
-    return best;
-  };
-  const rows = [
-    { label: 'CPU', top: worst((m) => m.cpuPercent) },
-    { label: 'Memory', top: worst((m) => m.memUsedPercent) },
-    { label: 'Disk (fullest mount)', top: worst((m) => m.diskUsedPercentMax) },
-  ];
-  if (items.length === 0) return <Empty>No active devices.</Empty>;
+function HealthItem({ label, sort, devices }: { label: string; sort: string; devices: DeviceSummary['worst'][WorstMetric] }) {
+  const [top, ...rest] = devices;
   return (
-    <>
-      <div className={styles.health} data-testid="health-strip">
-        {rows.map((r) => (
-          <div key={r.label} className={styles.healthItem}>
-            <div className={uiStyles.muted}>Worst {r.label}</div>
-            {r.top ? (
-              <>
-                <div style={{ fontSize: 20, fontWeight: 600 }}>{percent(r.top.value)}</div>
-                <div className={styles.bar}>
-                  <div className={styles.barFill} style={{ width: `${Math.min(100, r.top.value)}%`, background: tone(r.top.value) }} />
-                </div>
-                <Link href={`/devices/${r.top.id}`}>{names.get(r.top.id)}</Link>
-              </>
-            ) : (
-              <div className={uiStyles.faint} style={{ marginTop: 6 }}>
-                waiting for heartbeats…
-              </div>
-            )}
-          </div>
-        ))}
+    <div className={styles.healthItem} data-testid={`health-${sort.slice(1)}`}>
+      <div className={styles.healthHead}>
+        <span className={uiStyles.muted}>Highest {label}</span>
+        <Link href={devicesLink({ sort })} className={styles.healthAll}>
+          all by {label.split(' ')[0]!.toLowerCase()} →
+        </Link>
       </div>
-      <p className={uiStyles.faint} style={{ margin: '10px 0 0', fontSize: 12 }}>
-        {reporting.length} of {items.length} active devices reported since this page opened.
-      </p>
-    </>
+      {top ? (
+        <>
+          <div className={styles.healthValue}>{percent(top.value)}</div>
+          <div className={styles.bar}>
+            <div className={styles.barFill} style={{ width: `${Math.min(100, top.value)}%`, background: tone(top.value) }} />
+          </div>
+          <Link href={`/devices/${top.id}`} className={styles.healthTop}>
+            {top.name}
+          </Link>
+          {rest.length > 0 && (
+            <ol className={styles.healthRest}>
+              {rest.map((d) => (
+                <li key={d.id}>
+                  <Link href={`/devices/${d.id}`}>{d.name}</Link>
+                  <span style={{ color: tone(d.value) }}>{percent(d.value)}</span>
+                </li>
+              ))}
+            </ol>
+          )}
+        </>
+      ) : (
+        <div className={uiStyles.faint} style={{ marginTop: 6 }}>
+          no values reported
+        </div>
+      )}
+    </div>
   );
 }
