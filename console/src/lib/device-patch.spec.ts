@@ -17,6 +17,8 @@ const device: Device = {
   connectivity: 'online',
   tunnel: { overlayAddress: '10.10.0.20', publicKey: null, lastHandshakeAt: null, rxBytes: 0, txBytes: 0, endpoint: null },
   quarantine: null,
+  metrics: null,
+  metricsSampledAt: null,
   createdAt: '2026-01-01T00:00:00.000Z',
 };
 
@@ -52,5 +54,15 @@ describe('applyDevicePatch', () => {
 
   it('takes explicit nulls (hostname cleared) as values', () => {
     expect(applyDevicePatch(device, { id: device.id, hostname: null }).device.hostname).toBeNull();
+  });
+
+  it('takes the headline metrics of a heartbeat, stamped with its time', () => {
+    const metrics = { cpuPercent: 93, memUsedPercent: 40, diskUsedPercentMax: 41, netRxBps: 1, netTxBps: 2 };
+    const out = applyDevicePatch(device, { id: device.id, lastHeartbeatAt: '2026-01-01T00:02:00.000Z', metrics });
+    expect(out.device.metrics).toEqual(metrics);
+    expect(out.device.metricsSampledAt).toBe('2026-01-01T00:02:00.000Z');
+    expect(out.membershipChanged).toBe(false);
+    // A patch without metrics keeps the ones the list carried.
+    expect(applyDevicePatch(out.device, { id: device.id, hostname: 'x' }).device.metrics).toEqual(metrics);
   });
 });

@@ -27,6 +27,10 @@ export function applyDevicePatch(device: Device, patch: DeviceLivePatch): PatchO
   if (patch.lastHeartbeatAt !== undefined) next.lastHeartbeatAt = patch.lastHeartbeatAt;
   if (patch.lastHandshakeAt !== undefined) next.tunnel.lastHandshakeAt = patch.lastHandshakeAt;
   if (patch.overlayAddress !== undefined) next.tunnel.overlayAddress = patch.overlayAddress;
+  if (patch.metrics !== undefined) {
+    next.metrics = patch.metrics;
+    next.metricsSampledAt = patch.lastHeartbeatAt ?? device.metricsSampledAt;
+  }
   if (patch.quarantined !== undefined && patch.quarantined !== (device.quarantine !== null)) {
     membershipChanged = true;
     if (patch.quarantined) needsRefetch = true;

@@ -1,17 +1,16 @@
 'use client';
 
-import { DEVICE_STATUSES, DEVICE_TYPES, DevicePageSchema, type Device, type DeviceLiveMetrics } from '@xspectre/contracts';
+import { DEVICE_STATUSES, DEVICE_TYPES, DevicePageSchema, type Device } from '@xspectre/contracts';
 import Link from 'next/link';
 import { useEffect, useRef, useState } from 'react';
 import { ConnectivityBadge, QuarantineBadge, StatusBadge, TimeAgo, TunnelBadge } from '../../../components/device-badges';
 import { PageHeader } from '../../../components/page-header';
 import { Button, Card, Empty, Field, Loading, Pager, ProblemView, uiStyles } from '../../../components/ui';
 import { api } from '../../../lib/api-client';
-import { percent } from '../../../lib/format';
+import { dateTime, percent } from '../../../lib/format';
 import { useOrganizationsAndSites } from '../../../lib/reference-data';
 import { useSession } from '../../../lib/session';
 import { useResource } from '../../../lib/use-api';
-import { useLive } from '../../../lib/use-live';
 import { useLiveDevices } from '../../../lib/use-live-devices';
 import { useUrlState } from '../../../lib/use-url-state';
 import styles from './devices.module.css';
@@ -19,14 +18,79 @@ import styles from './devices.module.css';
 const PAGE_SIZE = 50;
 const FILTER_KEYS = ['organizationId', 'siteId', 'type', 'status', 'connectivity', 'quarantined', 'q', 'sort', 'offset'] as const;
 
-function SortHeader({ column, label, sort, onSort }: { column: string; label: string; sort: string; onSort: (s: string) => void }) {
+function SortButton({
+  column,
+  label,
+  sort,
+  onSort,
+  descendingFirst = false,
+}: {
+  column: string;
+  label: string;
+  sort: string;
+  onSort: (s: string) => void;
+  descendingFirst?: boolean;
+}) {
   const active = sort === column || sort === `-${column}`;
   const descending = sort === `-${column}`;
+  const first = descendingFirst ? `-${column}` : column;
+  const second = descendingFirst ? column : `-${column}`;
   return (
-    <th aria-sort={active ? (descending ? 'descending' : 'ascending') : 'none'}>
-      <button className={uiStyles.sortButton} onClick={() => onSort(active && !descending ? `-${column}` : column)}>
-        {label} {active ? (descending ? '▼' : '▲') : ''}
-      </button>
+    <button className={uiStyles.sortButton} onClick={() => onSort(active && sort === first ? second : first)} data-active={active}>
+      {label} {active ? (descending ? '▼' : '▲') : ''}
+    </button>
+  );
+}
+
+function ariaSort(sort: string, columns: string[]): 'ascending' | 'descending' | 'none' {
+  for (const c of columns) {
+    if (sort === c) return 'ascending';
+    if (sort === `-${c}`) return 'descending';
+  }
+  return 'none';
+}
+
+function SortHeader({ column, label, sort, onSort }: { column: string; label: string; sort: string; onSort: (s: string) => void }) {
+  return (
+    <th aria-sort={ariaSort(sort, [column])}>
+      <SortButton column={column} label={label} sort={sort} onSort={onSort} />
+    </th>
+  );
+}
+
+const SORT_LABELS: Record<string, string> = {
+  name: 'name',
+  status: 'status',
+  lastHeartbeatAt: 'last seen',
+  createdAt: 'creation',
+  enrolledAt: 'enrollment',
+  cpu: 'CPU',
+  memory: 'memory',
+  disk: 'fullest disk',
+};
+
+/** CPU, RAM and disk share a column; each sorts on its own, highest first (devices without metrics last). */
+const METRIC_SORTS = [
+  { column: 'cpu', label: 'CPU' },
+  { column: 'memory', label: 'RAM' },
+  { column: 'disk', label: 'disk' },
+];
+
+function MetricsHeader({ sort, onSort }: { sort: string; onSort: (s: string) => void }) {
+  return (
+    <th
+      aria-sort={ariaSort(
+        sort,
+        METRIC_SORTS.map((m) => m.column),
+      )}
+      data-testid="metrics-header"
+    >
+      {METRIC_SORTS.map((m, i) => (
+        <span key={m.column}>
+          {i > 0 && ' · '}
+          <SortButton column={m.column} label={m.label} sort={sort} onSort={onSort} descendingFirst />
+        </span>
+      ))}
     </th>
   );
 }
@@ -44,14 +108,6 @@ export function DeviceInventory() {
   );
   const filtered = Boolean(query.status || query.connectivity || query.quarantined || sort.includes('status'));
   useLiveDevices(devices, { filtered });
-
-  // Per-heartbeat metrics arrive only as live patches; kept beside the page for the CPU/RAM/disk column.
-  const [metrics, setMetrics] = useState<Record<string, DeviceLiveMetrics>>({});
-  useLive((m) => {
-    if (m.type !== 'devices.changed') return;
-    const fresh = m.devices.filter((p) => p.metrics);
-    if (fresh.length) setMetrics((old) => ({ ...old, ...Object.fromEntries(fresh.map((p) => [p.id, p.metrics!])) }));
-  });
 
   // The search box updates the URL 300 ms after the last keystroke.
   const [q, setQ] = useState(query.q ?? '');
@@ -74,7 +130,7 @@ export function DeviceInventory() {
         title="Devices"
         subtitle={
           devices.data
-            ? `${devices.data.total} device${devices.data.total === 1 ? '' : 's'}${anyFilter ? (devices.data.total === 1 ? ' matches the filters' : ' match the filters') : ''}`
+            ? `${devices.data.total} device${devices.data.total === 1 ? '' : 's'}${anyFilter ? (devices.data.total === 1 ? ' matches the filters' : ' match the filters') : ''} · sorted by ${SORT_LABELS[sort.replace(/^-/, '')] ?? sort}${sort.startsWith('-') ? ', descending' : ''}`
             : ' '
         }
         actions={
@@ -171,7 +227,7 @@ export function DeviceInventory() {
                   <SortHeader column="status" label="Status" sort={sort} onSort={(s) => setParams({ sort: s })} />
                   <th>Connectivity</th>
                   <SortHeader column="lastHeartbeatAt" label="Last seen" sort={sort} onSort={(s) => setParams({ sort: s })} />
-                  <th>CPU · RAM · disk</th>
+                  <MetricsHeader sort={sort} onSort={(s) => setParams({ sort: s })} />
                   <th>Overlay</th>
                   <th>Tunnel</th>
                 </tr>
@@ -181,7 +237,6 @@ export function DeviceInventory() {
                   <DeviceRow
                     key={d.id}
                     device={d}
-                    metrics={metrics[d.id]}
                     org={refs.data?.orgById.get(d.organizationId)?.name}
                     site={refs.data?.siteById.get(d.siteId)?.name}
                   />
@@ -201,7 +256,8 @@ export function DeviceInventory() {
   );
 }
 
-function DeviceRow({ device, metrics, org, site }: { device: Device; metrics?: DeviceLiveMetrics; org?: string; site?: string }) {
+function DeviceRow({ device, org, site }: { device: Device; org?: string; site?: string }) {
+  const metrics = device.metrics;
   return (
     <tr data-device-id={device.id}>
       <td>
@@ -226,7 +282,11 @@ function DeviceRow({ device, metrics, org, site }: { device: Device; metrics?: D
       <td>
         <TimeAgo iso={device.lastHeartbeatAt} />
       </td>
-      <td className={styles.metricsCell}>
+      <td
+        className={styles.metricsCell}
+        data-testid="metrics"
+        title={device.metricsSampledAt ? `sampled ${dateTime(device.metricsSampledAt)}` : undefined}
+      >
         {metrics ? `${percent(metrics.cpuPercent)} · ${percent(metrics.memUsedPercent)} · ${percent(metrics.diskUsedPercentMax)}` : '—'}
       </td>
       <td className="mono">{device.tunnel.overlayAddress ?? '—'}</td>
