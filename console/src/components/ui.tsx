@@ -1,7 +1,7 @@
 'use client';
 
 import type { Problem } from '@xspectre/contracts';
-import { useEffect, useId, useRef, useState, type ButtonHTMLAttributes, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ButtonHTMLAttributes, type FormEvent, type ReactNode } from 'react';
 import { problemOf } from '../lib/api-client';
 import styles from './ui.module.css';
 
@@ -212,6 +212,57 @@ export function ConfirmDialog({
   );
 }
 
+/** A small form in a dialog (rename, edit): the fields are the children; the API's problem shows inside. */
+export function FormDialog({
+  open,
+  title,
+  children,
+  submitLabel,
+  busy,
+  error,
+  onSubmit,
+  onCancel,
+}: {
+  open: boolean;
+  title: string;
+  children: ReactNode;
+  submitLabel: string;
+  busy?: boolean;
+  error?: unknown;
+  onSubmit: () => void;
+  onCancel: () => void;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (open && !dialog.open) dialog.showModal();
+    if (!open && dialog.open) dialog.close();
+  }, [open]);
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    onSubmit();
+  }
+  return (
+    <dialog ref={ref} onCancel={onCancel} aria-labelledby={titleId}>
+      <form onSubmit={submit} className={styles.dialogForm}>
+        <h2 id={titleId}>{title}</h2>
+        {children}
+        {error ? <ProblemView error={error} /> : null}
+        <div className={styles.dialogActions}>
+          <Button onClick={onCancel} disabled={busy}>
+            Cancel
+          </Button>
+          <Button type="submit" variant="primary" disabled={busy}>
+            {busy ? 'Saving…' : submitLabel}
+          </Button>
+        </div>
+      </form>
+    </dialog>
+  );
+}
+
 export function Pager({
   total,
   limit,
@@ -238,6 +289,37 @@ export function Pager({
           Next →
         </Button>
       </div>
+    </nav>
+  );
+}
+
+/** "20 of 57" and a button for the next older page of a newest-first list. */
+export function ShowMore({
+  shown,
+  total,
+  next,
+  busy,
+  onMore,
+  what,
+}: {
+  shown: number;
+  total: number;
+  next: number;
+  busy?: boolean;
+  onMore: () => void;
+  what: string;
+}) {
+  if (total === 0) return null;
+  return (
+    <nav className={styles.pager} aria-label={`More ${what}`}>
+      <span data-testid="shown-count">
+        {shown} of {total} {what}
+      </span>
+      {next > 0 && (
+        <Button size="small" onClick={onMore} disabled={busy}>
+          {busy ? 'Loading…' : `Show ${next} more`}
+        </Button>
+      )}
     </nav>
   );
 }

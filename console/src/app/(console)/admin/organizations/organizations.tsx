@@ -2,19 +2,32 @@
 
 import { ORGANIZATION_KINDS, OrganizationSchema, SiteSchema, type OrganizationKind } from '@xspectre/contracts';
 import Link from 'next/link';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { PageHeader } from '../../../../components/page-header';
 import { useCritical } from '../../../../components/step-up';
-import { Badge, Button, Card, ConfirmDialog, Empty, Field, Loading, ProblemView, uiStyles } from '../../../../components/ui';
+import { Badge, Button, Card, ConfirmDialog, Empty, Field, FormDialog, Loading, ProblemView, uiStyles } from '../../../../components/ui';
 import { api } from '../../../../lib/api-client';
 import { useOrganizationsAndSites } from '../../../../lib/reference-data';
 import { useSession } from '../../../../lib/session';
+import styles from './organizations.module.css';
 
 // UTC first: browsers do not list it among the canonical zones, yet it is the usual choice for a data centre.
 const TIME_ZONES = [
   'UTC',
   ...(typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : []).filter((z) => z !== 'UTC'),
 ];
+
+interface Editing {
+  kind: 'organization' | 'site';
+  id: string;
+  name: string;
+  /** Sites only. */
+  timeZone: string;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
 
 export function Organizations() {
   const { can } = useSession();
@@ -27,6 +40,37 @@ export function Organizations() {
   const [busy, setBusy] = useState(false);
   const critical = useCritical();
   const [deleting, setDeleting] = useState<{ kind: 'organization' | 'site'; id: string; name: string } | null>(null);
+  const [editing, setEditing] = useState<Editing | null>(null);
+  const [editError, setEditError] = useState<unknown>(null);
+  const problemRef = useRef<HTMLDivElement>(null);
+  // A refusal (a site that gained a device meanwhile: SITE_NOT_EMPTY) is shown where the operator looks.
+  useEffect(() => {
+    if (error) problemRef.current?.scrollIntoView({ block: 'nearest' });
+  }, [error]);
+
+  function startEdit(target: Editing) {
+    setEditError(null);
+    setEditing(target);
+  }
+
+  async function saveEdit() {
+    if (!editing) return;
+    setBusy(true);
+    setEditError(null);
+    try {
+      if (editing.kind === 'organization') {
+        await api(`organizations/${editing.id}`, { method: 'PATCH', body: { name: editing.name }, schema: OrganizationSchema });
+      } else {
+        await api(`sites/${editing.id}`, { method: 'PATCH', body: { name: editing.name, timeZone: editing.timeZone }, schema: SiteSchema });
+      }
+      setEditing(null);
+      refs.reload();
+    } catch (e) {
+      setEditError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
 
   async function run(action: () => Promise<unknown>) {
     setBusy(true);
@@ -75,7 +119,7 @@ export function Organizations() {
         title="Organizations & sites"
         subtitle="Customers (billable) and our internal infrastructure, and the sites their devices stand at."
       />
-      {error ? <ProblemView error={error} /> : null}
+      <div ref={problemRef}>{error ? <ProblemView error={error} /> : null}</div>
       {manage && (
         <div style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(380px, 1fr))', gap: 16 }}>
           <Card title="New organization">
@@ -161,8 +205,17 @@ export function Organizations() {
                     <Link href={`/devices?organizationId=${o.id}`}>devices →</Link>
                   </td>
                   {manage && (
-                    <td style={{ textAlign: 'right' }}>
-                      <Button size="small" variant="danger" onClick={() => setDeleting({ kind: 'organization', id: o.id, name: o.name })}>
+                    <td className={styles.actions}>
+                      <Button size="small" onClick={() => startEdit({ kind: 'organization', id: o.id, name: o.name, timeZone: '' })}>
+                        Rename
+                      </Button>
+                      <Button
+                        size="small"
+                        variant="danger"
+                        disabled={o.siteCount > 0}
+                        title={o.siteCount > 0 ? `${o.name} still has ${plural(o.siteCount, 'site')}: delete them first` : undefined}
+                        onClick={() => setDeleting({ kind: 'organization', id: o.id, name: o.name })}
+                      >
                         Delete
                       </Button>
                     </td>
@@ -185,6 +238,7 @@ export function Organizations() {
                 <th>Site</th>
                 <th>Organization</th>
                 <th>Time zone</th>
+                <th>Devices</th>
                 {manage && (
                   <th>
                     <span className="sr-only">Actions</span>
@@ -200,9 +254,25 @@ export function Organizations() {
                   </td>
                   <td>{refs.data!.orgById.get(s.organizationId)?.name ?? '…'}</td>
                   <td>{s.timeZone}</td>
+                  <td data-testid="site-devices">
+                    <Link href={`/devices?organizationId=${s.organizationId}&siteId=${s.id}`}>{plural(s.deviceCount, 'device')}</Link>
+                  </td>
                   {manage && (
-                    <td style={{ textAlign: 'right' }}>
-                      <Button size="small" variant="danger" onClick={() => setDeleting({ kind: 'site', id: s.id, name: s.name })}>
+                    <td className={styles.actions}>
+                      <Button size="small" onClick={() => startEdit({ kind: 'site', id: s.id, name: s.name, timeZone: s.timeZone })}>
+                        Edit
+                      </Button>
+                      <Button
+                        size="small"
+                        variant="danger"
+                        disabled={s.deviceCount > 0}
+                        title={
+                          s.deviceCount > 0
+                            ? `${s.name} still has ${plural(s.deviceCount, 'device')} (retired ones keep their history here): only an empty site can be deleted`
+                            : undefined
+                        }
+                        onClick={() => setDeleting({ kind: 'site', id: s.id, name: s.name })}
+                      >
                         Delete
                       </Button>
                     </td>
@@ -213,6 +283,32 @@ export function Organizations() {
           </table>
         )}
       </Card>
+      <FormDialog
+        open={editing !== null}
+        title={editing?.kind === 'organization' ? 'Rename the organization' : 'Edit the site'}
+        submitLabel="Save"
+        busy={busy}
+        error={editError}
+        onCancel={() => setEditing(null)}
+        onSubmit={() => void saveEdit()}
+      >
+        {editing && (
+          <>
+            <Field label={editing.kind === 'organization' ? 'Organization name' : 'Site name'}>
+              <input required maxLength={120} value={editing.name} onChange={(e) => setEditing({ ...editing, name: e.target.value })} />
+            </Field>
+            {editing.kind === 'site' && (
+              <Field label="Site time zone">
+                <select value={editing.timeZone} onChange={(e) => setEditing({ ...editing, timeZone: e.target.value })}>
+                  {(TIME_ZONES.includes(editing.timeZone) ? TIME_ZONES : [editing.timeZone, ...TIME_ZONES]).map((z) => (
+                    <option key={z}>{z}</option>
+                  ))}
+                </select>
+              </Field>
+            )}
+          </>
+        )}
+      </FormDialog>
       <ConfirmDialog
         open={deleting !== null}
         title={deleting ? `Delete ${deleting.kind} ${deleting.name}?` : ''}

@@ -14,13 +14,25 @@ import { useState, type FormEvent } from 'react';
 import { TimeAgo } from '../../../../components/device-badges';
 import { PageHeader } from '../../../../components/page-header';
 import { useCritical } from '../../../../components/step-up';
-import { Badge, Button, Card, ConfirmDialog, Empty, Field, Forbidden, Loading, ProblemView, uiStyles } from '../../../../components/ui';
+import {
+  Badge,
+  Button,
+  Card,
+  ConfirmDialog,
+  Empty,
+  Field,
+  Forbidden,
+  FormDialog,
+  Loading,
+  ProblemView,
+  uiStyles,
+} from '../../../../components/ui';
 import { api } from '../../../../lib/api-client';
 import { useSession } from '../../../../lib/session';
 import { useResource } from '../../../../lib/use-api';
 
 export function Users() {
-  const { can, me } = useSession();
+  const { can, me, reload: reloadSession } = useSession();
   const allowed = can('users.manage');
   const users = useResource(allowed ? 'users' : null, (signal) => api('users', { query: { limit: 500 }, schema: UserPageSchema, signal }));
   const [form, setForm] = useState({ email: '', displayName: '', role: 'soc_operator' as Role, password: '' });
@@ -28,6 +40,8 @@ export function Users() {
   const [busy, setBusy] = useState(false);
   // Disabling someone or resetting their 2FA is confirmed first.
   const [confirming, setConfirming] = useState<{ title: string; body: string; label: string; action: () => Promise<unknown> } | null>(null);
+  const [renaming, setRenaming] = useState<{ user: User; displayName: string } | null>(null);
+  const [renameError, setRenameError] = useState<unknown>(null);
 
   if (!allowed) {
     return (
@@ -57,6 +71,23 @@ export function Users() {
       await api('users', { method: 'POST', body: form, schema: UserSchema });
       setForm({ ...form, email: '', displayName: '', password: '' });
     });
+  }
+
+  async function saveName() {
+    if (!renaming) return;
+    setBusy(true);
+    setRenameError(null);
+    try {
+      await api(`users/${renaming.user.id}`, { method: 'PATCH', body: { displayName: renaming.displayName }, schema: UserSchema });
+      // The operator's own name is also in the shell.
+      if (renaming.user.id === me.id) await reloadSession();
+      setRenaming(null);
+      users.reload();
+    } catch (e) {
+      setRenameError(e);
+    } finally {
+      setBusy(false);
+    }
   }
 
   const update = (u: User, body: Record<string, unknown>) => run(() => api(`users/${u.id}`, { method: 'PATCH', body, schema: UserSchema }));
@@ -134,7 +165,7 @@ export function Users() {
                 return (
                   <tr key={u.id}>
                     <td>
-                      {u.displayName}
+                      <span data-testid="user-display-name">{u.displayName}</span>
                       <div className={uiStyles.faint}>{u.email}</div>
                     </td>
                     <td>
@@ -160,6 +191,17 @@ export function Users() {
                       <TimeAgo iso={u.lastLoginAt} />
                     </td>
                     <td style={{ textAlign: 'right', whiteSpace: 'nowrap' }}>
+                      <Button
+                        size="small"
+                        onClick={() => {
+                          setRenameError(null);
+                          setRenaming({ user: u, displayName: u.displayName });
+                        }}
+                        disabled={busy}
+                        aria-label={`Edit the display name of ${u.email}`}
+                      >
+                        Edit name
+                      </Button>{' '}
                       {!self && (
                         <Button
                           size="small"
@@ -212,6 +254,26 @@ export function Users() {
           </table>
         )}
       </Card>
+      <FormDialog
+        open={renaming !== null}
+        title={renaming ? `Display name of ${renaming.user.email}` : ''}
+        submitLabel="Save"
+        busy={busy}
+        error={renameError}
+        onCancel={() => setRenaming(null)}
+        onSubmit={() => void saveName()}
+      >
+        {renaming && (
+          <Field label="Display name" hint="How the console shows this operator; they still sign in with their email.">
+            <input
+              required
+              maxLength={120}
+              value={renaming.displayName}
+              onChange={(e) => setRenaming({ ...renaming, displayName: e.target.value })}
+            />
+          </Field>
+        )}
+      </FormDialog>
       <ConfirmDialog
         open={confirming !== null}
         title={confirming?.title ?? ''}
