@@ -11,11 +11,63 @@ import {
 } from '@xspectre/contracts';
 import Link from 'next/link';
 import { TimeAgo } from '../../../../components/device-badges';
-import { Badge, Card, Empty, KeyValues, Loading, ProblemView, uiStyles, type Tone } from '../../../../components/ui';
+import { Badge, Card, Empty, KeyValues, Loading, ProblemView, ShowMore, uiStyles, type Tone } from '../../../../components/ui';
 import { api } from '../../../../lib/api-client';
 import { bytes, dateTime, percent } from '../../../../lib/format';
+import { nextPageSize } from '../../../../lib/paged-list';
 import type { Resource } from '../../../../lib/use-api';
 import { useResource } from '../../../../lib/use-api';
+import { usePagedList, type PagedList } from '../../../../lib/use-paged-list';
+
+const EVENTS_PAGE = 20;
+const AUDIT_PAGE = 20;
+const CONNECTIVITY_PAGE = 10;
+
+/** A card over a newest-first list read a page at a time, with "Show more" under it. */
+function PagedSection<T>({
+  list,
+  title,
+  what,
+  pageSize,
+  empty,
+  actions,
+  children,
+}: {
+  list: PagedList<T>;
+  title: string;
+  what: string;
+  pageSize: number;
+  empty: string;
+  actions?: React.ReactNode;
+  children: (items: T[]) => React.ReactNode;
+}) {
+  return (
+    <Card title={title} actions={actions}>
+      {list.items === undefined ? (
+        list.error ? (
+          <ProblemView error={list.error} onRetry={list.reload} />
+        ) : (
+          <Loading />
+        )
+      ) : list.items.length === 0 ? (
+        <Empty>{empty}</Empty>
+      ) : (
+        <>
+          {children(list.items)}
+          {list.error ? <ProblemView error={list.error} onRetry={list.more} /> : null}
+          <ShowMore
+            shown={list.items.length}
+            total={list.total}
+            next={nextPageSize(list.items.length, list.total, pageSize)}
+            busy={list.loadingMore}
+            onMore={list.more}
+            what={what}
+          />
+        </>
+      )}
+    </Card>
+  );
+}
 
 function stateTone(state: string): Tone {
   if (state === 'active' || state === 'running' || state === 'healthy') return 'ok';
@@ -262,117 +314,130 @@ export function InventoryCard({ deviceId, version }: { deviceId: string; version
 }
 
 export function EventsCard({ deviceId, version }: { deviceId: string; version: number }) {
-  const events = useResource(`events:${deviceId}:${version}`, (signal) =>
-    api(`devices/${deviceId}/events`, { query: { limit: 20 }, schema: DeviceEventPageSchema, signal }),
+  const events = usePagedList(
+    `events:${deviceId}`,
+    version,
+    EVENTS_PAGE,
+    (page, signal) => api(`devices/${deviceId}/events`, { query: page, schema: DeviceEventPageSchema, signal }),
+    (e) => e.id,
   );
   const tone = { info: 'info', warning: 'warn', critical: 'bad' } as const;
   return (
-    <Section resource={events} title="Events">
-      {(page) =>
-        page.items.length === 0 ? (
-          <Empty>No events for this device.</Empty>
-        ) : (
-          <table className={uiStyles.table}>
-            <thead>
-              <tr>
-                <th>When</th>
-                <th>Event</th>
-                <th>Details</th>
+    <PagedSection list={events} title="Events" what="events" pageSize={EVENTS_PAGE} empty="No events for this device.">
+      {(items) => (
+        <table className={uiStyles.table} data-testid="device-events">
+          <thead>
+            <tr>
+              <th>When</th>
+              <th>Event</th>
+              <th>Details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((e) => (
+              <tr key={e.id}>
+                <td>{dateTime(e.at)}</td>
+                <td>
+                  <Badge tone={tone[e.severity]}>{e.type}</Badge>
+                </td>
+                <td>
+                  <code>{JSON.stringify(e.details)}</code>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {page.items.map((e) => (
-                <tr key={e.id}>
-                  <td>{dateTime(e.at)}</td>
-                  <td>
-                    <Badge tone={tone[e.severity]}>{e.type}</Badge>
-                  </td>
-                  <td>
-                    <code>{JSON.stringify(e.details)}</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )
-      }
-    </Section>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </PagedSection>
   );
 }
 
 export function DeviceAuditCard({ deviceId, version }: { deviceId: string; version: number }) {
-  const audit = useResource(`audit:${deviceId}:${version}`, (signal) =>
-    api('audit', { query: { resourceId: deviceId, limit: 20 }, schema: AuditPageSchema, signal }),
+  const audit = usePagedList(
+    `audit:${deviceId}`,
+    version,
+    AUDIT_PAGE,
+    (page, signal) => api('audit', { query: { resourceId: deviceId, ...page }, schema: AuditPageSchema, signal }),
+    (a) => a.id,
   );
   return (
-    <Section resource={audit} title="Audit trail" actions={<Link href={`/admin/audit?resourceId=${deviceId}`}>Full audit log →</Link>}>
-      {(page) =>
-        page.items.length === 0 ? (
-          <Empty>No audited actions on this device.</Empty>
-        ) : (
-          <table className={uiStyles.table} data-testid="device-audit">
-            <thead>
-              <tr>
-                <th>When</th>
-                <th>Who</th>
-                <th>Action</th>
-                <th>Result</th>
+    <PagedSection
+      list={audit}
+      title="Audit trail"
+      what="entries"
+      pageSize={AUDIT_PAGE}
+      empty="No audited actions on this device."
+      actions={<Link href={`/admin/audit?resourceId=${deviceId}`}>Full audit log →</Link>}
+    >
+      {(items) => (
+        <table className={uiStyles.table} data-testid="device-audit">
+          <thead>
+            <tr>
+              <th>When</th>
+              <th>Who</th>
+              <th>Action</th>
+              <th>Result</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((a) => (
+              <tr key={a.id}>
+                <td>{dateTime(a.timestamp)}</td>
+                <td>{a.userEmail ?? <span className={uiStyles.faint}>device / system</span>}</td>
+                <td className="mono">{a.action}</td>
+                <td>
+                  <Badge tone={a.result === 'success' ? 'ok' : 'bad'}>{a.result}</Badge>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {page.items.map((a) => (
-                <tr key={a.id}>
-                  <td>{dateTime(a.timestamp)}</td>
-                  <td>{a.userEmail ?? <span className={uiStyles.faint}>device / system</span>}</td>
-                  <td className="mono">{a.action}</td>
-                  <td>
-                    <Badge tone={a.result === 'success' ? 'ok' : 'bad'}>{a.result}</Badge>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )
-      }
-    </Section>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </PagedSection>
   );
 }
 
 export function ConnectivityCard({ deviceId, version }: { deviceId: string; version: number }) {
-  const history = useResource(`connectivity:${deviceId}:${version}`, (signal) =>
-    api(`devices/${deviceId}/connectivity`, { query: { limit: 10 }, schema: ConnectivityEventPageSchema, signal }),
+  const history = usePagedList(
+    `connectivity:${deviceId}`,
+    version,
+    CONNECTIVITY_PAGE,
+    (page, signal) => api(`devices/${deviceId}/connectivity`, { query: page, schema: ConnectivityEventPageSchema, signal }),
+    (e) => `${e.at}|${e.state}`,
   );
   return (
-    <Section resource={history} title="Connectivity history">
-      {(page) =>
-        page.items.length === 0 ? (
-          <Empty>No online or offline transition recorded yet.</Empty>
-        ) : (
-          <table className={uiStyles.table} data-testid="connectivity-history">
-            <thead>
-              <tr>
-                <th>When</th>
-                <th>Became</th>
+    <PagedSection
+      list={history}
+      title="Connectivity history"
+      what="transitions"
+      pageSize={CONNECTIVITY_PAGE}
+      empty="No online or offline transition recorded yet."
+    >
+      {(items) => (
+        <table className={uiStyles.table} data-testid="connectivity-history">
+          <thead>
+            <tr>
+              <th>When</th>
+              <th>Became</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((e) => (
+              <tr key={`${e.at}|${e.state}`}>
+                <td>
+                  {dateTime(e.at)}{' '}
+                  <span className={uiStyles.faint}>
+                    (<TimeAgo iso={e.at} />)
+                  </span>
+                </td>
+                <td>
+                  <Badge tone={e.state === 'online' ? 'ok' : 'bad'}>{e.state}</Badge>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {page.items.map((e, i) => (
-                <tr key={`${e.at}-${i}`}>
-                  <td>
-                    {dateTime(e.at)}{' '}
-                    <span className={uiStyles.faint}>
-                      (<TimeAgo iso={e.at} />)
-                    </span>
-                  </td>
-                  <td>
-                    <Badge tone={e.state === 'online' ? 'ok' : 'bad'}>{e.state}</Badge>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )
-      }
-    </Section>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </PagedSection>
   );
 }
