@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { Heartbeat } from '@xspectre/contracts';
+import type { DeviceSummary, Heartbeat } from '@xspectre/contracts';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { WebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { MaintenanceProcessor } from '../../api/src/worker/maintenance.processor
 import { WorkerModule } from '../../api/src/worker/worker.module.js';
 import { enrollBody, startLabHub } from '../../api/test/support/fleet.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, TEST_PASSWORD, TestApi, totpCode } from '../../api/test/support/harness.js';
+import { percent } from '../src/lib/format.js';
 import { CONSOLE_DIR, ConsoleServer, ensureConsoleBuilt, freePort } from './support/console-server.js';
 
 const ARTIFACTS = join(CONSOLE_DIR, 'test-artifacts');
@@ -376,6 +377,43 @@ describe('console', () => {
     await eventually(async () => (await page.getByTestId('count-pending').innerText()).split('\n')[0]).toBe('1');
     await heartbeat();
     await eventually(() => page.getByTestId('health-strip').innerText()).toContain('acme-scanner-01');
+
+    // Every number is the API's summary: the counts, the billable devices per customer, the health strip.
+    const summary = async (): Promise<DeviceSummary> => (await api.request('GET', 'devices/summary', { token: admin })).body;
+    const count = async (key: string) => Number((await page.getByTestId(`count-${key}`).innerText()).split('\n')[0]);
+    await eventually(async () => {
+      const s = await summary();
+      const onScreen = [
+        await count('total'),
+        await count('online'),
+        await count('offline'),
+        await count('quarantined'),
+        await count('pending'),
+      ];
+      return (
+        JSON.stringify(onScreen) ===
+        JSON.stringify([s.total, s.connectivity.online, s.connectivity.offline, s.quarantined, s.byStatus.pending])
+      );
+    }).toBe(true);
+    const s = await summary();
+    const acme = s.organizations.find((o) => o.organizationId === organizationId)!;
+    expect(acme).toMatchObject({ billable: true, active: 1 });
+    const billable = page.locator(`[data-organization-id="${organizationId}"]`).getByTestId('billable-active');
+    expect(await billable.innerText()).toBe(String(acme.active));
+    expect(await billable.getAttribute('href')).toBe(`/devices?organizationId=${organizationId}&status=active`);
+    // The internal organization is not billable: not listed among the customers.
+    expect(await page.getByTestId('billable').innerText()).not.toContain('xSPECTRE Internal');
+    // The strip names the busiest device with the value of its newest heartbeat (live patches keep it current).
+    await eventually(async () => {
+      const top = (await summary()).worst.cpuPercent[0];
+      const strip = await page.getByTestId('health-cpu').innerText();
+      return top !== undefined && top.name === 'acme-scanner-01' && strip.includes(top.name) && strip.includes(percent(top.value));
+    }).toBe(true);
+    expect(await page.getByTestId('health-cpu').getByRole('link', { name: 'acme-scanner-01' }).getAttribute('href')).toBe(
+      `/devices/${device!.id}`,
+    );
+    expect(await page.getByTestId('recent-enrollments').innerText()).toContain('acme-scanner-01');
+    expect(await page.getByText('Counted over the').count()).toBe(0);
     await shot('02-overview');
     await page.getByTestId('count-offline').click();
     await page.waitForURL(/\/devices\?connectivity=offline/);
@@ -416,6 +454,26 @@ describe('console', () => {
     await page.goto(page.url());
     await eventually(() => page.locator('tbody tr').count()).toBe(2);
     expect(await page.getByLabel('Connectivity').inputValue()).toBe('never_seen');
+
+    // Sorted by CPU from the URL: the same order as the API's, the device with metrics first, shown at once.
+    await page.goto(`${web.url}/devices?sort=-cpu`);
+    await page.getByTestId('device-table').waitFor();
+    const byCpu = (await api.request('GET', 'devices?sort=-cpu', { token: admin })).body.items.map((d: { id: string }) => d.id);
+    expect(byCpu[0]).toBe(device!.id);
+    await eventually(() => page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-device-id')))).toEqual(
+      byCpu,
+    );
+    expect(await page.locator('tbody tr').first().getByTestId('metrics').innerText()).toMatch(/^\d+(\.\d)? % · \d+(\.\d)? % · 41 %$/);
+    expect(await page.locator('tbody tr').last().getByTestId('metrics').innerText()).toBe('—');
+    expect(await page.getByTestId('metrics-header').getAttribute('aria-sort')).toBe('descending');
+    await page.getByText('sorted by CPU, descending').waitFor();
+    // The header switches the direction; devices without metrics stay last.
+    await page.getByTestId('metrics-header').getByRole('button', { name: /^CPU/ }).click();
+    await page.waitForURL(/sort=cpu/);
+    await eventually(() => page.getByTestId('metrics-header').getAttribute('aria-sort')).toBe('ascending');
+    expect(await page.locator('tbody tr').first().getAttribute('data-device-id')).toBe(device!.id);
+    await page.getByTestId('metrics-header').getByRole('button', { name: /^RAM/ }).click();
+    await page.waitForURL(/sort=-memory/);
   });
 
   it('remembers the light theme', async () => {
@@ -479,6 +537,47 @@ describe('console', () => {
     expect((await api.request('GET', `devices/${spare.id}`, { token: admin })).body.status).toBe('revoked');
   });
 
+  it("pages through a device's audit trail", async () => {
+    const created = await api.request('POST', 'devices', {
+      token: admin,
+      body: { name: 'acme-paging-01', organizationId, siteId, type: 'server' },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.device.id;
+    // device.create and 24 claim codes: more audit entries than one page of 20.
+    for (let i = 0; i < 24; i++) {
+      const r = await api.request('POST', `devices/${id}/claim-codes`, { token: admin });
+      expect(r.status, r.text).toBe(201);
+    }
+    const auditTotal = async (): Promise<number> =>
+      (await api.request('GET', `audit?resourceId=${id}&limit=1`, { token: admin })).body.total;
+    const total = await auditTotal();
+    expect(total).toBeGreaterThanOrEqual(25);
+    await page.goto(`${web.url}/devices/${id}`);
+    const audit = page.getByTestId('device-audit');
+    await audit.waitFor();
+    const card = page.locator('section', { has: audit });
+    expect(await audit.locator('tbody tr').count()).toBe(20);
+    expect(await card.getByTestId('shown-count').innerText()).toBe(`20 of ${total} entries`);
+    expect(await audit.innerText()).not.toContain('device.create');
+    for (let shown = 20; shown < total; shown += 20) {
+      await card.getByRole('button', { name: `Show ${Math.min(20, total - shown)} more` }).click();
+      await eventually(() => audit.locator('tbody tr').count()).toBe(Math.min(shown + 20, total));
+    }
+    expect(await card.getByTestId('shown-count').innerText()).toBe(`${total} of ${total} entries`);
+    expect(await card.getByRole('button', { name: /Show \d+ more/ }).count()).toBe(0);
+    // The oldest entry is last; nothing shown twice.
+    expect(await audit.locator('tbody tr').last().innerText()).toContain('device.create');
+    // A live device event (the device is revoked elsewhere) refetches the first page: the new entry lands on top, the expanded pages stay.
+    expect((await api.request('POST', `devices/${id}/revoke`, { token: admin })).status).toBe(201);
+    const after = await auditTotal();
+    expect(after).toBeGreaterThan(total);
+    await eventually(() => card.getByTestId('shown-count').innerText()).toBe(`${after} of ${after} entries`);
+    expect(await audit.locator('tbody tr').count()).toBe(after);
+    expect(await audit.locator('tbody tr').first().innerText()).toContain('device.revoke');
+    await shot('12-device-audit-paged');
+  });
+
   it('shows the administration pages', async () => {
     await page.getByRole('link', { name: 'Organizations & sites' }).click();
     await eventually(() => page.getByRole('table').first().innerText()).toContain('Acme Security GmbH');
@@ -509,10 +608,79 @@ describe('console', () => {
     }
     await eventually(() => orgRow.count()).toBe(0);
     expect((await api.auditRows(`action = 'organization.delete' AND result = 'success'`)).length).toBe(1);
+
+    // Sites show their devices; one with devices cannot be deleted, and the console says why instead of offering it.
+    const berlin = (await api.request('GET', `sites/${siteId}`, { token: admin })).body;
+    expect(berlin.deviceCount).toBeGreaterThan(0);
+    const berlinRow = page.getByTestId('sites-table').locator('tr', { hasText: 'Berlin HQ' });
+    expect(await berlinRow.getByTestId('site-devices').innerText()).toBe(`${berlin.deviceCount} devices`);
+    const berlinDelete = berlinRow.getByRole('button', { name: 'Delete' });
+    expect(await berlinDelete.isDisabled()).toBe(true);
+    expect(await berlinDelete.getAttribute('title')).toContain(`still has ${berlin.deviceCount} devices`);
+    // The organization with sites neither.
+    const acmeRow = page.getByTestId('organizations-table').locator('tr', { hasText: 'Acme Security GmbH' });
+    expect(await acmeRow.getByRole('button', { name: 'Delete' }).isDisabled()).toBe(true);
+    // A site that gains a device after the page loaded: the API refuses, the console shows its detail.
+    const race = await api.request('POST', 'sites', { token: admin, body: { organizationId, name: 'Race site', timeZone: 'UTC' } });
+    await page.reload();
+    const raceRow = page.getByTestId('sites-table').locator('tr', { hasText: 'Race site' });
+    await eventually(() => raceRow.getByTestId('site-devices').innerText()).toBe('0 devices');
+    await api.request('POST', 'devices', {
+      token: admin,
+      body: { name: 'acme-race-01', organizationId, siteId: race.body.id, type: 'server' },
+    });
+    await raceRow.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog', { name: 'Delete site Race site?' }).getByRole('button', { name: 'Delete' }).click();
+    await eventually(() => page.getByTestId('problem').innerText()).toContain('SITE_NOT_EMPTY');
+    expect(await page.getByTestId('problem').innerText()).toContain('HTTP 409');
+    expect(await page.getByTestId('problem').innerText()).toContain('Race site');
+    await eventually(() => raceRow.getByTestId('site-devices').innerText()).toBe('1 device');
+    expect(await raceRow.getByRole('button', { name: 'Delete' }).isDisabled()).toBe(true);
+
+    // Rename an organization and edit a site (name and time zone) through the dialog.
+    const internalRow = page.getByTestId('organizations-table').locator('tr', { hasText: 'xSPECTRE Internal' });
+    await internalRow.getByRole('button', { name: 'Rename' }).click();
+    const renameOrg = page.getByRole('dialog', { name: 'Rename the organization' });
+    expect(await renameOrg.getByLabel('Organization name').inputValue()).toBe('xSPECTRE Internal');
+    await renameOrg.getByLabel('Organization name').fill('xSPECTRE Internal Infrastructure');
+    await renameOrg.getByRole('button', { name: 'Save' }).click();
+    await eventually(() => internalRow.first().innerText()).toContain('xSPECTRE Internal Infrastructure');
+    expect(await renameOrg.isVisible()).toBe(false);
+    const orgs = (await api.request('GET', 'organizations?kind=internal', { token: admin })).body.items;
+    expect(orgs.map((o: { name: string }) => o.name)).toEqual(['xSPECTRE Internal Infrastructure']);
+    await raceRow.getByRole('button', { name: 'Edit' }).click();
+    const editSite = page.getByRole('dialog', { name: 'Edit the site' });
+    await editSite.getByLabel('Site name').fill('Race site Vienna');
+    await editSite.getByLabel('Site time zone').selectOption('Europe/Vienna');
+    await shot('13-site-edit');
+    await editSite.getByRole('button', { name: 'Save' }).click();
+    const vienna = page.getByTestId('sites-table').locator('tr', { hasText: 'Race site Vienna' });
+    await eventually(() => vienna.innerText()).toContain('Europe/Vienna');
+    expect((await api.request('GET', `sites/${race.body.id}`, { token: admin })).body).toMatchObject({
+      name: 'Race site Vienna',
+      timeZone: 'Europe/Vienna',
+    });
+    // An empty name is refused by the form, not sent.
+    await internalRow.getByRole('button', { name: 'Rename' }).click();
+    await renameOrg.getByLabel('Organization name').fill('');
+    await renameOrg.getByRole('button', { name: 'Save' }).click();
+    expect(await renameOrg.isVisible()).toBe(true);
+    await renameOrg.getByRole('button', { name: 'Cancel' }).click();
+    await shot('09-organizations');
     await page.getByRole('link', { name: 'Users & roles' }).click();
     await eventually(() => page.getByRole('table').first().innerText()).toContain(ADMIN_EMAIL);
     await page.getByLabel('Require two-factor authentication (TOTP) for every operator').waitFor();
     await shot('10-users');
+    // The operator's own display name, edited in a dialog: the table and the shell show the new one.
+    await page.getByRole('button', { name: `Edit the display name of ${ADMIN_EMAIL}` }).click();
+    const rename = page.getByRole('dialog', { name: `Display name of ${ADMIN_EMAIL}` });
+    await rename.getByLabel('Display name').fill('Night Shift Lead');
+    await rename.getByRole('button', { name: 'Save' }).click();
+    const adminRow = page.getByRole('row', { name: new RegExp(ADMIN_EMAIL.replace(/[.]/g, '\\.')) });
+    await eventually(() => adminRow.getByTestId('user-display-name').innerText()).toBe('Night Shift Lead');
+    await eventually(() => page.locator('header').first().innerText()).toContain('Night Shift Lead');
+    const users = (await api.request('GET', 'users?limit=500', { token: admin })).body.items;
+    expect(users.find((u: { email: string }) => u.email === ADMIN_EMAIL).displayName).toBe('Night Shift Lead');
   });
 
   it('offers a Read-Only operator no management and explains a forbidden deep link', async () => {

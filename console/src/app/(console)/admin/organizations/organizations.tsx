@@ -77,11 +77,12 @@ export function Organizations() {
     setError(null);
     try {
       await action();
-      refs.reload();
     } catch (e) {
       setError(e);
     } finally {
       setBusy(false);
+      // Also after a refusal: a raced change (a site that gained a device) shows as it is now.
+      refs.reload();
     }
   }
 
