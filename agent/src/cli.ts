@@ -26,7 +26,7 @@ Files: --config (env XSPECTRE_CONFIG, default /etc/xspectre/agent.conf),
 
 Exit codes: 0 ok, 1 failure/timeout, 2 usage, 3 claim code rejected, 4 API unreachable,
   5 bad answer from the API, 6 local file problem or not enrolled, 7 already enrolled
-  (use --force), 8 API refused the request.
+  (use --force), 8 API refused the request, 9 another agent runs on the same state directory.
 `;
 
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {

@@ -21,6 +21,8 @@ export const ExitCode = {
   ALREADY_ENROLLED: 7,
   /** The API refused the request for another reason (VALIDATION_FAILED, RATE_LIMITED, ...). */
   API_REFUSED: 8,
+  /** `run` while another agent runs on the same state directory. */
+  ALREADY_RUNNING: 9,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -13,6 +13,7 @@ import { telemetrySource, type TelemetrySource } from './collectors/telemetry.js
 import { buildHeartbeat, HeartbeatRejectedError, jitteredDelayMs, sendHeartbeat, sendHeartbeats } from './heartbeat.js';
 import { BATCH_MAX_BYTES, BATCH_MAX_COUNT, DEFAULT_JOURNAL_MAX_BYTES, HeartbeatJournal } from './journal.js';
 import { ApiUnreachableError } from './http.js';
+import { lockStateDirectory } from './instance-lock.js';
 import { jsonLogger, type Logger } from './log.js';
 import { recordAck, StateStore, takeSequence, type AgentState } from './state.js';
 import { AGENT_VERSION } from './version.js';
@@ -28,6 +29,22 @@ export async function runCommand(argv: readonly string[], ctx: CliContext): Prom
   const shutdown = ctx.shutdownSignal();
   const log = jsonLogger(ctx.stdout, ctx.now);
   const config = await loadAgentConfig(paths.configPath);
+  const lock = await lockStateDirectory(paths.stateDir);
+  try {
+    await runLocked(paths, config, ctx, log, shutdown);
+  } finally {
+    await lock.release();
+  }
+  return ExitCode.OK;
+}
+
+async function runLocked(
+  paths: ReturnType<typeof resolvePaths>,
+  config: AgentConfig,
+  ctx: CliContext,
+  log: Logger,
+  shutdown: AbortSignal,
+): Promise<void> {
   const store = new StateStore(paths.stateDir);
   const loaded = await store.load();
   if (loaded.warning) log.warn(loaded.warning);
@@ -58,7 +75,6 @@ export async function runCommand(argv: readonly string[], ctx: CliContext): Prom
       log,
     ),
   });
-  return ExitCode.OK;
 }
 
 /** `XSPECTRE_JOURNAL_MAX_BYTES` (at least 64 KiB), else 20 MiB. */

@@ -3,7 +3,7 @@
  * contract (fake-api.ts), so the agent's side is tested alone; the real API is exercised by
  * api/test/enrollment.spec.ts and the fleet lab.
  */
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -205,5 +205,32 @@ describe('agent protocol against a contract-speaking stand-in API', () => {
     const timedOut = await runAgent(['status', '--wait-for-ack', '1'], env);
     expect(timedOut.code).toBe(1);
     expect(timedOut.stderr).toContain('no acknowledged heartbeat within 1 s');
+  }, 60_000);
+
+  it('refuses a second run on the same state directory (exit 9), and a killed agent leaves no stale lock', async () => {
+    const { deviceId } = await enroll();
+    const env = { XSPECTRE_CONFIG: paths.config, XSPECTRE_STATE_DIR: paths.state };
+    const mine = () => api.heartbeats.filter((hb) => hb.deviceId === deviceId).map((hb) => hb.sequence);
+    const first = startAgent(['run'], env);
+    await waitFor('a heartbeat', () => mine().length >= 1);
+
+    // The same directory through a symlink is the same lock.
+    const alias = join(work, 'state-link');
+    await symlink(paths.state, alias);
+    const second = await runAgent(['run'], { ...env, XSPECTRE_STATE_DIR: alias });
+    expect(second.code).toBe(9);
+    expect(second.stderr).toContain('another xspectre-agent is already running');
+    expect(first.child.exitCode).toBeNull();
+    const sent = mine();
+    expect(new Set(sent).size).toBe(sent.length);
+
+    // SIGKILL: no cleanup ran, yet the next agent starts and continues the sequence.
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const third = startAgent(['run'], env);
+    await waitFor('a heartbeat from the restarted agent', () => mine().length > sent.length);
+    third.child.kill('SIGTERM');
+    expect((await third.exited).code).toBe(0);
+    expect(mine()[sent.length]).toBeGreaterThan(sent.at(-1)!);
   }, 60_000);
 });
