@@ -297,24 +297,24 @@ export function Pager({
 export function ShowMore({
   shown,
   total,
-  next,
+  pageSize,
   busy,
   onMore,
   what,
 }: {
   shown: number;
   total: number;
-  next: number;
+  pageSize: number;
   busy?: boolean;
   onMore: () => void;
   what: string;
 }) {
-  if (total === 0) return null;
+  const next = Math.max(0, Math.min(pageSize, total - shown));
+  // A list that fits on one page needs no count under it.
+  if (shown >= total && total <= pageSize) return null;
   return (
     <nav className={styles.pager} aria-label={`More ${what}`}>
-      <span data-testid="shown-count">
-        {shown} of {total} {what}
-      </span>
+      <span data-testid="shown-count">{shown >= total ? `all ${total} ${what}` : `${shown} of ${total} ${what}`}</span>
       {next > 0 && (
         <Button size="small" onClick={onMore} disabled={busy}>
           {busy ? 'Loading…' : `Show ${next} more`}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendOlder, mergeNewest, nextPageSize } from './paged-list';
+import { appendOlder, mergeNewest } from './paged-list';
 
 const key = (n: number) => String(n);
 
@@ -18,11 +18,5 @@ describe('paged lists (newest first)', () => {
   it('keeps only the fresh page when it does not reach the loaded entries (no gap shown)', () => {
     expect(mergeNewest([5, 4, 3], [9, 8, 7], key)).toEqual([9, 8, 7]);
     expect(mergeNewest([], [2, 1], key)).toEqual([2, 1]);
-  });
-
-  it('says how many entries the next page brings', () => {
-    expect(nextPageSize(20, 57, 20)).toBe(20);
-    expect(nextPageSize(40, 57, 20)).toBe(17);
-    expect(nextPageSize(57, 57, 20)).toBe(0);
   });
 });

@@ -20,8 +20,3 @@ export function mergeNewest<T>(loaded: readonly T[], fresh: readonly T[], keyOf:
   if (!loaded.some((item) => freshKeys.has(keyOf(item)))) return [...fresh];
   return [...fresh, ...loaded.filter((item) => !freshKeys.has(keyOf(item)))];
 }
-
-/** How many more entries one more page brings. */
-export function nextPageSize(loaded: number, total: number, pageSize: number): number {
-  return Math.max(0, Math.min(pageSize, total - loaded));
-}

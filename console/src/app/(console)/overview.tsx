@@ -27,10 +27,10 @@ const COUNTS: Array<{ key: string; label: string; query: Query; value: (s: Devic
   { key: 'pending', label: 'Pending enrollment', query: { status: 'pending' }, value: (s) => s.byStatus.pending },
 ];
 
-const HEALTH: Array<{ metric: WorstMetric; label: string; sort: string }> = [
-  { metric: 'cpuPercent', label: 'CPU', sort: '-cpu' },
-  { metric: 'memUsedPercent', label: 'Memory', sort: '-memory' },
-  { metric: 'diskUsedPercentMax', label: 'Disk (fullest mount)', sort: '-disk' },
+const HEALTH: Array<{ metric: WorstMetric; label: string; short: string; sort: string }> = [
+  { metric: 'cpuPercent', label: 'CPU', short: 'CPU', sort: '-cpu' },
+  { metric: 'memUsedPercent', label: 'memory', short: 'memory', sort: '-memory' },
+  { metric: 'diskUsedPercentMax', label: 'disk (fullest mount)', short: 'disk', sort: '-disk' },
 ];
 
 function devicesLink(query: Query): string {
@@ -111,10 +111,7 @@ export function Overview() {
           );
         })}
       </div>
-      <Card
-        title="Fleet health"
-        actions={<span className={uiStyles.muted}>the online devices with the highest load, from their newest heartbeats</span>}
-      >
+      <Card title="Fleet health" actions={<span className={uiStyles.muted}>online devices, newest heartbeats</span>}>
         {summary.connectivity.online === 0 ? (
           <Empty>No device is online.</Empty>
         ) : (
@@ -123,6 +120,7 @@ export function Overview() {
               <HealthItem
                 key={h.metric}
                 label={h.label}
+                short={h.short}
                 sort={h.sort}
                 devices={withLiveValues(summary.worst[h.metric], h.metric, live, requestedAt)}
               />
@@ -139,7 +137,7 @@ export function Overview() {
               <thead>
                 <tr>
                   <th>Customer</th>
-                  <th className={styles.right}>Billable active devices</th>
+                  <th className={styles.right}>Active</th>
                   <th className={styles.right}>Online</th>
                   <th className={styles.right}>Pending</th>
                 </tr>
@@ -223,14 +221,24 @@ function tone(value: number): string {
   return value >= 90 ? 'var(--bad)' : value >= 75 ? 'var(--warn)' : 'var(--ok)';
 }
 
-function HealthItem({ label, sort, devices }: { label: string; sort: string; devices: DeviceSummary['worst'][WorstMetric] }) {
+function HealthItem({
+  label,
+  short,
+  sort,
+  devices,
+}: {
+  label: string;
+  short: string;
+  sort: string;
+  devices: DeviceSummary['worst'][WorstMetric];
+}) {
   const [top, ...rest] = devices;
   return (
     <div className={styles.healthItem} data-testid={`health-${sort.slice(1)}`}>
       <div className={styles.healthHead}>
         <span className={uiStyles.muted}>Highest {label}</span>
         <Link href={devicesLink({ sort })} className={styles.healthAll}>
-          all by {label.split(' ')[0]!.toLowerCase()} →
+          all by {short} →
         </Link>
       </div>
       {top ? (

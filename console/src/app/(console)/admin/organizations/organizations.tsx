@@ -64,6 +64,7 @@ export function Organizations() {
         await api(`sites/${editing.id}`, { method: 'PATCH', body: { name: editing.name, timeZone: editing.timeZone }, schema: SiteSchema });
       }
       setEditing(null);
+      setError(null);
       refs.reload();
     } catch (e) {
       setEditError(e);

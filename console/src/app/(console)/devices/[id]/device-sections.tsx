@@ -14,7 +14,6 @@ import { TimeAgo } from '../../../../components/device-badges';
 import { Badge, Card, Empty, KeyValues, Loading, ProblemView, ShowMore, uiStyles, type Tone } from '../../../../components/ui';
 import { api } from '../../../../lib/api-client';
 import { bytes, dateTime, percent } from '../../../../lib/format';
-import { nextPageSize } from '../../../../lib/paged-list';
 import type { Resource } from '../../../../lib/use-api';
 import { useResource } from '../../../../lib/use-api';
 import { usePagedList, type PagedList } from '../../../../lib/use-paged-list';
@@ -58,7 +57,7 @@ function PagedSection<T>({
           <ShowMore
             shown={list.items.length}
             total={list.total}
-            next={nextPageSize(list.items.length, list.total, pageSize)}
+            pageSize={pageSize}
             busy={list.loadingMore}
             onMore={list.more}
             what={what}
