@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../db/database.js';
-import type { BatchRows } from './heartbeat-batch.js';
+import { latestRowsJson, type BatchRows } from './heartbeat-batch.js';
 
 export interface BatchWriteResult {
   /** `${deviceId}:${sequence}` of every heartbeat stored by this write. */
@@ -9,7 +9,12 @@ export interface BatchWriteResult {
   lastSequences: Map<string, number>;
   /** Devices recorded as online again (they were offline or never seen). */
   cameOnline: string[];
+  /** Devices whose latest telemetry row this write replaced. */
+  latest: Set<string>;
 }
+
+/** SQLSTATE of xs_telemetry_document_stale: an unchanged-document claim no longer holds. */
+export const STALE_DOCUMENT_CLAIM = 'XS409';
 
 /**
  * One group commit in one statement: heartbeats (idempotent on device + sequence), their metric
@@ -42,16 +47,39 @@ WITH input_devices AS (
     JOIN ins ON ins.device_id = m.d AND ins.sequence = m.s
   ON CONFLICT DO NOTHING
 ), latest AS (
-  INSERT INTO device_telemetry (device_id, sequence, sampled_at, metrics, services, docker)
-  SELECT l.d, l.s, l.t, l.metrics, l.services, l.docker
-    FROM jsonb_to_recordset($3::jsonb) AS l(d uuid, s bigint, t timestamptz, metrics jsonb, services jsonb, docker jsonb)
+  -- A document sent as NULL with a claim (*_seq) is unchanged since the heartbeat of that sequence
+  -- wrote it: kept if the stored document is still that one, else the statement fails (XS409).
+  INSERT INTO device_telemetry (device_id, sequence, sampled_at, metrics, services, services_sequence, docker, docker_sequence, container_stats)
+  SELECT l.d, l.s, l.t, l.metrics,
+         l.services,
+         CASE WHEN l.services IS NOT NULL THEN l.s
+              WHEN l.services_seq IS NULL OR EXISTS (SELECT 1 FROM device_telemetry t WHERE t.device_id = l.d) THEN l.services_seq
+              ELSE xs_telemetry_document_stale(l.d, NULL::bigint) END,
+         l.docker,
+         CASE WHEN l.docker IS NOT NULL THEN l.s
+              WHEN l.docker_seq IS NULL OR EXISTS (SELECT 1 FROM device_telemetry t WHERE t.device_id = l.d) THEN l.docker_seq
+              ELSE xs_telemetry_document_stale(l.d, NULL::bigint) END,
+         l.stats
+    FROM jsonb_to_recordset($3::jsonb) AS l(d uuid, s bigint, t timestamptz, metrics jsonb, services jsonb, services_seq bigint,
+                                           docker jsonb, docker_seq bigint, stats jsonb)
     JOIN ins ON ins.device_id = l.d AND ins.sequence = l.s
   ON CONFLICT (device_id) DO UPDATE
     SET sequence = EXCLUDED.sequence, sampled_at = EXCLUDED.sampled_at,
         metrics = COALESCE(EXCLUDED.metrics, device_telemetry.metrics),
-        services = COALESCE(EXCLUDED.services, device_telemetry.services),
-        docker = COALESCE(EXCLUDED.docker, device_telemetry.docker)
+        services = CASE
+          WHEN EXCLUDED.services IS NOT NULL OR EXCLUDED.services_sequence IS NULL
+            OR EXCLUDED.services_sequence = device_telemetry.services_sequence THEN COALESCE(EXCLUDED.services, device_telemetry.services)
+          ELSE xs_telemetry_document_stale(EXCLUDED.device_id, NULL::jsonb) END,
+        services_sequence = COALESCE(EXCLUDED.services_sequence, device_telemetry.services_sequence),
+        docker = CASE
+          WHEN EXCLUDED.docker IS NOT NULL OR EXCLUDED.docker_sequence IS NULL
+            OR EXCLUDED.docker_sequence = device_telemetry.docker_sequence THEN COALESCE(EXCLUDED.docker, device_telemetry.docker)
+          ELSE xs_telemetry_document_stale(EXCLUDED.device_id, NULL::jsonb) END,
+        docker_sequence = COALESCE(EXCLUDED.docker_sequence, device_telemetry.docker_sequence),
+        -- A heartbeat with a docker report replaces the stats (NULL when docker is not running).
+        container_stats = CASE WHEN EXCLUDED.docker_sequence IS NOT NULL THEN EXCLUDED.container_stats ELSE device_telemetry.container_stats END
   WHERE device_telemetry.sequence < EXCLUDED.sequence
+  RETURNING device_id
 ), came_online AS (
   -- A device never heard from, or silent past the offline window, and not marked online.
   INSERT INTO device_connectivity_events (device_id, state, at)
@@ -72,7 +100,9 @@ SELECT 'inserted' AS kind, device_id::text AS id, sequence FROM ins
 UNION ALL
 SELECT 'device', id::text, last_sequence FROM touched
 UNION ALL
-SELECT 'online', device_id::text, NULL FROM came_online`;
+SELECT 'online', device_id::text, NULL FROM came_online
+UNION ALL
+SELECT 'latest', device_id::text, NULL FROM latest`;
 
 @Injectable()
 export class HeartbeatBatchRepository {
@@ -83,21 +113,22 @@ export class HeartbeatBatchRepository {
    * round trip). `offlineAfterMs` is the silence after which a heartbeat means "back online".
    */
   async write(rows: BatchRows, receivedAt: Date, offlineAfterMs: number): Promise<BatchWriteResult> {
-    const result: Array<{ kind: 'inserted' | 'device' | 'online'; id: string; sequence: string | null }> = await this.db
+    const result: Array<{ kind: 'inserted' | 'device' | 'online' | 'latest'; id: string; sequence: string | null }> = await this.db
       .manager()
       .query(WRITE_BATCH_SQL, [
         JSON.stringify(rows.heartbeats),
         JSON.stringify(rows.samples),
-        JSON.stringify(rows.latest),
+        latestRowsJson(rows.latest),
         JSON.stringify(rows.devices),
         receivedAt,
         offlineAfterMs,
       ]);
-    const written: BatchWriteResult = { inserted: new Set(), lastSequences: new Map(), cameOnline: [] };
+    const written: BatchWriteResult = { inserted: new Set(), lastSequences: new Map(), cameOnline: [], latest: new Set() };
     for (const row of result) {
       if (row.kind === 'inserted') written.inserted.add(`${row.id}:${Number(row.sequence)}`);
       else if (row.kind === 'device') written.lastSequences.set(row.id, Number(row.sequence));
-      else written.cameOnline.push(row.id);
+      else if (row.kind === 'online') written.cameOnline.push(row.id);
+      else written.latest.add(row.id);
     }
     return written;
   }

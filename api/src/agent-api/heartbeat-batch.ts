@@ -1,5 +1,7 @@
 import type { Heartbeat } from '@xspectre/contracts';
 import { sampleTime, toMetricSample } from '../telemetry/metric-sample.js';
+import { splitContainerStats } from '../telemetry/container-stats.js';
+import { documentHash, type DocumentKind, type TelemetryDocumentCache } from './telemetry-document-cache.js';
 
 /** One request's heartbeats, waiting in the group commit. */
 export interface HeartbeatSubmission {
@@ -27,13 +29,24 @@ export interface SampleRow {
   rx: number;
   tx: number;
 }
+/**
+ * The latest state of a device, documents as JSON text. A document is null when the heartbeat
+ * did not carry it, or when it is the one this instance wrote before: then its claim is the
+ * sequence it was written with (the write keeps the stored document if that still holds).
+ */
 export interface LatestRow {
   d: string;
   s: number;
   t: string;
-  metrics: unknown;
-  services: unknown;
-  docker: unknown;
+  metrics: string | null;
+  services: string | null;
+  servicesClaim: number | null;
+  /** Without the containers' CPU and memory: those are `containerStats`. */
+  docker: string | null;
+  dockerClaim: number | null;
+  containerStats: string | null;
+  /** Hashes of the documents sent in full, remembered once the write committed. */
+  written: Partial<Record<DocumentKind, string>>;
 }
 export interface DeviceRow {
   d: string;
@@ -57,11 +70,16 @@ export interface BatchRows {
  * Turns submissions into rows. Samples older than `retentionCutoff` are left out (their
  * partition is gone or about to be); the heartbeat itself is still recorded.
  */
-export function buildBatchRows(submissions: HeartbeatSubmission[], receivedAt: Date, retentionCutoff: Date): BatchRows {
+export function buildBatchRows(
+  submissions: HeartbeatSubmission[],
+  receivedAt: Date,
+  retentionCutoff: Date,
+  documents?: TelemetryDocumentCache,
+): BatchRows {
   const seen = new Set<string>();
   const heartbeats: HeartbeatRow[] = [];
   const samples: SampleRow[] = [];
-  const latest = new Map<string, { heartbeat: Heartbeat; row: LatestRow }>();
+  const latest = new Map<string, { heartbeat: Heartbeat; t: string }>();
   const devices = new Map<string, DeviceRow>();
   const days = new Set<string>();
 
@@ -97,29 +115,62 @@ export function buildBatchRows(submissions: HeartbeatSubmission[], receivedAt: D
       }
       if (h.metrics || h.services || h.docker) {
         const current = latest.get(deviceId);
-        if (!current || h.sequence > current.heartbeat.sequence) {
-          latest.set(deviceId, {
-            heartbeat: h,
-            row: {
-              d: deviceId,
-              s: h.sequence,
-              t: sampleTime(h.sentAt, receivedAt).toISOString(),
-              metrics: h.metrics ?? null,
-              services: h.services ?? null,
-              docker: h.docker ?? null,
-            },
-          });
-        }
+        if (!current || h.sequence > current.heartbeat.sequence)
+          latest.set(deviceId, { heartbeat: h, t: sampleTime(h.sentAt, receivedAt).toISOString() });
       }
     }
   }
   return {
     heartbeats,
     samples,
-    latest: [...latest.values()].map((l) => l.row),
+    latest: [...latest.entries()].map(([deviceId, { heartbeat, t }]) => latestRow(deviceId, heartbeat, t, documents)),
     devices: [...devices.values()],
     sampleDays: [...days].sort(),
   };
+}
+
+function latestRow(deviceId: string, h: Heartbeat, t: string, documents: TelemetryDocumentCache | undefined): LatestRow {
+  const row: LatestRow = {
+    d: deviceId,
+    s: h.sequence,
+    t,
+    metrics: h.metrics ? JSON.stringify(h.metrics) : null,
+    services: null,
+    servicesClaim: null,
+    docker: null,
+    dockerClaim: null,
+    containerStats: null,
+    written: {},
+  };
+  const document = (kind: DocumentKind, value: unknown): void => {
+    const json = JSON.stringify(value);
+    const hash = documentHash(json);
+    const previous = documents?.get(deviceId, kind);
+    if (previous && previous.hash === hash && previous.sequence < h.sequence) {
+      row[kind === 'services' ? 'servicesClaim' : 'dockerClaim'] = previous.sequence;
+    } else {
+      row[kind] = json;
+      row.written[kind] = hash;
+    }
+  };
+  if (h.services) document('services', h.services);
+  if (h.docker) {
+    const { stable, stats } = splitContainerStats(h.docker);
+    document('docker', stable);
+    row.containerStats = stats ? JSON.stringify(stats) : null;
+  }
+  return row;
+}
+
+/** The latest rows as the JSON array the write statement reads (documents are already JSON text). */
+export function latestRowsJson(rows: LatestRow[]): string {
+  const parts = rows.map(
+    (l) =>
+      `{"d":${JSON.stringify(l.d)},"s":${l.s},"t":"${l.t}","metrics":${l.metrics ?? 'null'},"services":${l.services ?? 'null'},` +
+      `"services_seq":${l.servicesClaim ?? 'null'},"docker":${l.docker ?? 'null'},"docker_seq":${l.dockerClaim ?? 'null'},` +
+      `"stats":${l.containerStats ?? 'null'}}`,
+  );
+  return `[${parts.join(',')}]`;
 }
 
 /** What a submission learns from the commit: which of its sequences were new. */

@@ -7,7 +7,9 @@ import type { DeviceEventEntity } from '../device-events/device-event.entity.js'
 import { InventoryService } from '../inventory/inventory.service.js';
 import { offlineAfterMs } from '../telemetry/connectivity.js';
 import { MetricPartitionsRepository } from '../telemetry/metric-partitions.repository.js';
-import { HeartbeatBatchRepository } from './heartbeat-batch.repository.js';
+import { QueryFailedError } from 'typeorm';
+import { HeartbeatBatchRepository, STALE_DOCUMENT_CLAIM, type BatchWriteResult } from './heartbeat-batch.repository.js';
+import { TelemetryDocumentCache } from './telemetry-document-cache.js';
 import { buildBatchRows, outcomesOf, type BatchRows, type HeartbeatSubmission, type SubmissionOutcome } from './heartbeat-batch.js';
 
 /** A submission's result: its outcome, or null when its device is no longer active. */
@@ -30,6 +32,8 @@ const DAY_MS = 86_400_000;
 export class HeartbeatStore {
   /** UTC days whose metric partition is known to exist (created ahead by the worker, or here). */
   private readonly knownDays = new Set<string>();
+  /** The latest-state documents this instance wrote: unchanged ones are not sent again. */
+  private readonly documents = new TelemetryDocumentCache();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -41,9 +45,21 @@ export class HeartbeatStore {
   ) {}
 
   async write(submissions: HeartbeatSubmission[]): Promise<StoredBatch> {
+    try {
+      return await this.writeOnce(submissions);
+    } catch (error) {
+      if (!(error instanceof QueryFailedError && (error.driverError as { code?: string }).code === STALE_DOCUMENT_CLAIM)) throw error;
+      // Another instance wrote a device's document since this one did: nothing was stored; write
+      // the batch again with every document in full.
+      for (const { deviceId } of submissions) this.documents.forget(deviceId);
+      return this.writeOnce(submissions);
+    }
+  }
+
+  private async writeOnce(submissions: HeartbeatSubmission[]): Promise<StoredBatch> {
     const receivedAt = new Date();
     const retentionCutoff = new Date(Math.floor(receivedAt.getTime() / DAY_MS - this.config.API_METRICS_RETENTION_DAYS + 1) * DAY_MS);
-    const rows = buildBatchRows(submissions, receivedAt, retentionCutoff);
+    const rows = buildBatchRows(submissions, receivedAt, retentionCutoff, this.documents);
     const missingDays = rows.sampleDays.filter((day) => !this.knownDays.has(day));
     if (missingDays.length > 0) {
       await this.partitions.ensureDays(missingDays);
@@ -54,10 +70,21 @@ export class HeartbeatStore {
     // add statements, so such a batch runs in a transaction.
     const needsTransaction = submissions.some((s) => s.heartbeats.some((h) => h.inventory || h.journalGap));
     const write = () => this.writeRows(submissions, rows, receivedAt);
-    return needsTransaction ? this.db.detached(write) : write();
+    const { stored, written } = await (needsTransaction ? this.db.detached(write) : write());
+    // Committed: the documents sent in full are now the stored ones, with their heartbeat's sequence.
+    for (const row of rows.latest) {
+      if (!written.latest.has(row.d)) continue;
+      for (const [kind, hash] of Object.entries(row.written) as Array<[keyof typeof row.written, string]>)
+        this.documents.remember(row.d, kind, { hash, sequence: row.s });
+    }
+    return stored;
   }
 
-  private async writeRows(submissions: HeartbeatSubmission[], rows: BatchRows, receivedAt: Date): Promise<StoredBatch> {
+  private async writeRows(
+    submissions: HeartbeatSubmission[],
+    rows: BatchRows,
+    receivedAt: Date,
+  ): Promise<{ stored: StoredBatch; written: BatchWriteResult }> {
     const written = await this.batches.write(rows, receivedAt, offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
     const newest = new Map<string, Heartbeat>();
     const inventories = [];
@@ -85,6 +112,6 @@ export class HeartbeatStore {
     const outcomes = outcomesOf(submissions, written.inserted, written.lastSequences).map((outcome, i) =>
       written.lastSequences.has(submissions[i]!.deviceId) ? outcome : null,
     );
-    return { outcomes, receivedAt, cameOnline: written.cameOnline, events, newest };
+    return { stored: { outcomes, receivedAt, cameOnline: written.cameOnline, events, newest }, written };
   }
 }

@@ -3,7 +3,8 @@ import { QueryFailedError } from 'typeorm';
 import type { Heartbeat } from '@xspectre/contracts';
 import type { AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
-import { buildBatchRows, outcomesOf, type HeartbeatSubmission } from './heartbeat-batch.js';
+import { buildBatchRows, latestRowsJson, outcomesOf, type HeartbeatSubmission } from './heartbeat-batch.js';
+import { TelemetryDocumentCache } from './telemetry-document-cache.js';
 import type { HeartbeatStore, StoredBatch } from './heartbeat-store.js';
 import { HeartbeatWriter } from './heartbeat-writer.js';
 
@@ -169,5 +170,32 @@ describe('buildBatchRows / outcomesOf', () => {
       { accepted: 1, duplicates: 0, lastSequence: 2 },
       { accepted: 1, duplicates: 1, lastSequence: 2 },
     ]);
+  });
+
+  it('sends a document this instance wrote before as a claim on its sequence, the container numbers always', () => {
+    const now = new Date('2026-11-23T12:00:00Z');
+    const services = [{ unit: 'a.service', activeState: 'active', subState: 'running', since: null, watched: true }];
+    const container = { id: 'c', name: 'n', image: 'i', state: 'running', health: null, restartCount: 0 };
+    const docker = (cpu: number) => ({ status: 'ok' as const, containers: [{ ...container, cpuPercent: cpu, memoryBytes: 10 }] });
+    const documents = new TelemetryDocumentCache();
+    const first = buildBatchRows([{ deviceId: 'a', heartbeats: [hb('a', 1, { services, docker: docker(1) })] }], now, now, documents);
+    expect(first.latest[0]).toMatchObject({ servicesClaim: null, dockerClaim: null, containerStats: '[[1,10]]' });
+    expect(JSON.parse(first.latest[0]!.docker!)).toEqual({ status: 'ok', containers: [container] });
+    for (const [kind, hash] of Object.entries(first.latest[0]!.written)) documents.remember('a', kind as 'services', { hash, sequence: 1 });
+
+    const next = buildBatchRows([{ deviceId: 'a', heartbeats: [hb('a', 2, { services, docker: docker(2) })] }], now, now, documents);
+    expect(next.latest[0]).toMatchObject({ services: null, servicesClaim: 1, docker: null, dockerClaim: 1, containerStats: '[[2,10]]' });
+    expect(JSON.parse(latestRowsJson(next.latest))).toEqual([
+      { d: 'a', s: 2, t: now.toISOString(), metrics: null, services: null, services_seq: 1, docker: null, docker_seq: 1, stats: [[2, 10]] },
+    ]);
+
+    const changed = buildBatchRows(
+      [{ deviceId: 'a', heartbeats: [hb('a', 3, { services: [{ ...services[0]!, activeState: 'failed' }] })] }],
+      now,
+      now,
+      documents,
+    );
+    expect(changed.latest[0]).toMatchObject({ servicesClaim: null, docker: null, dockerClaim: null, containerStats: null });
+    expect(JSON.parse(changed.latest[0]!.services!)[0].activeState).toBe('failed');
   });
 });

@@ -3,6 +3,7 @@ import type { DeviceTelemetry } from '@xspectre/contracts';
 import { AppError } from '../common/errors/app-error.js';
 import { DevicesRepository } from '../devices/devices.repository.js';
 import { TelemetryRepository } from './telemetry.repository.js';
+import { withContainerStats } from './container-stats.js';
 
 @Injectable()
 export class DeviceTelemetryService {
@@ -20,7 +21,7 @@ export class DeviceTelemetryService {
       sampledAt: row?.sampledAt.toISOString() ?? null,
       metrics: row?.metrics ?? null,
       services: row?.services ?? null,
-      docker: row?.docker ?? null,
+      docker: withContainerStats(row?.docker ?? null, row?.containerStats ?? null),
     };
   }
 }

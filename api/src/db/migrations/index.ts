@@ -4,6 +4,7 @@ import { Telemetry1795440000000 } from './1795440000000-Telemetry.js';
 import { Connectivity1795450000000 } from './1795450000000-Connectivity.js';
 import { Inventory1795460000000 } from './1795460000000-Inventory.js';
 import { IngestTuning1795470000000 } from './1795470000000-IngestTuning.js';
+import { TelemetryDocuments1795480000000 } from './1795480000000-TelemetryDocuments.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   Connectivity1795450000000,
   Inventory1795460000000,
   IngestTuning1795470000000,
+  TelemetryDocuments1795480000000,
 ];
