@@ -121,7 +121,11 @@ export function Organizations() {
         title="Organizations & sites"
         subtitle="Customers (billable) and our internal infrastructure, and the sites their devices stand at."
       />
-      <div ref={problemRef}>{error ? <ProblemView error={error} /> : null}</div>
+      {error ? (
+        <div ref={problemRef}>
+          <ProblemView error={error} />
+        </div>
+      ) : null}
       {manage && (
         <div style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(380px, 1fr))', gap: 16 }}>
           <Card title="New organization">
