@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -8,11 +8,16 @@ import { basename, dirname, join } from 'node:path';
  * The file is created with `mode` (the temp file never has wider permissions).
  */
 export async function writeFileAtomic(path: string, data: string, mode: number): Promise<void> {
+  await replaceFileAtomic(path, mode, (handle) => handle.writeFile(data, 'utf8'));
+}
+
+/** As writeFileAtomic, with the content written by `write` (for content too large to hold as one string). */
+export async function replaceFileAtomic(path: string, mode: number, write: (handle: FileHandle) => Promise<void>): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', mode);
   try {
-    await handle.writeFile(data, 'utf8');
+    await write(handle);
     await handle.chmod(mode); // the umask may have narrowed it further; make it exact
     await handle.sync();
   } catch (err) {

@@ -14,7 +14,7 @@ import {
   JOURNAL_DIR,
   JOURNAL_FILE,
   mergeGaps,
-  parseJournal,
+  indexJournal,
 } from './journal.js';
 import { jsonLogger } from './log.js';
 import { heartbeatLoop, journalMaxBytes } from './run.js';
@@ -26,15 +26,27 @@ const line = (sequence: number) => `${JSON.stringify(hb(sequence))}\n`;
 const LINE_BYTES = Buffer.byteLength(line(1000)); // sequences 1000..9999 have the same size
 
 describe('journal helpers', () => {
-  it('parseJournal skips acknowledged and unreadable lines and reports a torn tail', () => {
+  it('indexJournal skips acknowledged and unreadable lines, keeps the last copy of a duplicate and reports a torn tail', async () => {
     const torn = line(4).slice(0, 30);
-    const parsed = parseJournal(line(1) + line(3) + line(2) + '{"nope":1}\n' + line(3) + torn, 1);
-    expect(parsed.entries.map((e) => e.heartbeat.sequence)).toEqual([2, 3]);
-    expect(parsed.entries[0]?.line).toBe(line(2));
-    expect(parsed.entries[0]?.bytes).toBe(Buffer.byteLength(line(2)));
-    expect(parsed.invalidLines).toBe(2);
-    expect(parsed.tornTail).toBe(true);
-    expect(parseJournal('', 0)).toEqual({ entries: [], invalidLines: 0, tornTail: false });
+    const text = line(1) + line(3) + line(2) + '{"nope":1}\n\n' + line(3) + torn;
+    const file = Buffer.from(text);
+    // Whole, and in 7-byte chunks (lines cross chunk boundaries): the same index.
+    const chunked = Array.from({ length: Math.ceil(file.length / 7) }, (_, i) => file.subarray(i * 7, i * 7 + 7));
+    for (const chunks of [[file], chunked]) {
+      const index = await indexJournal(chunks, 1);
+      expect(index.entries.map((e) => e.sequence)).toEqual([2, 3]);
+      const [two, three] = index.entries;
+      expect(file.subarray(two!.offset, two!.offset + two!.bytes).toString()).toBe(line(2));
+      expect(two!.length).toBe(Buffer.byteLength(line(2)) - 1);
+      expect(three!.offset).toBe(text.lastIndexOf(line(3)));
+      expect(index.invalidLines).toBe(2);
+      expect(index.tornTail).toBe(true);
+    }
+    expect(await indexJournal([], 0)).toEqual({ entries: [], invalidLines: 0, tornTail: false });
+    // A last line complete but for its newline is a heartbeat (compaction adds the newline).
+    const whole = await indexJournal([Buffer.from(line(5) + line(6).trimEnd())], 0);
+    expect(whole.entries.map((e) => e.sequence)).toEqual([5, 6]);
+    expect(whole.tornTail).toBe(true);
   });
 
   it('batchSize bounds a batch by bytes and count, but always takes one', () => {
@@ -99,6 +111,23 @@ describe('HeartbeatJournal', () => {
     await reopened.journal.append(hb(3));
     expect(seqs((await HeartbeatJournal.open(dir)).journal.pending())).toEqual([1, 2, 3]);
     expect(await readFile(file(), 'utf8')).toBe(line(1) + line(2) + line(3));
+  });
+
+  it('reads heartbeats back from where they lie: duplicates and disorder in the file, before and after a repair', async () => {
+    await HeartbeatJournal.open(dir); // creates the directory
+    await appendFile(file(), line(3) + line(1) + line(2) + line(1));
+    const unordered = (await HeartbeatJournal.open(dir)).journal;
+    expect(unordered.pending()).toEqual([hb(1), hb(2), hb(3)]);
+    expect(unordered.pending(1_000_000, 1)).toEqual([hb(1)]);
+
+    await appendFile(file(), '{"damaged":\n');
+    const repaired = await HeartbeatJournal.open(dir);
+    expect(repaired.warnings.join()).toMatch(/1 unreadable line/);
+    expect(await readFile(file(), 'utf8')).toBe(line(1) + line(2) + line(3));
+    expect(repaired.journal.pending()).toEqual([hb(1), hb(2), hb(3)]);
+    await repaired.journal.append(hb(4));
+    expect(await repaired.journal.acknowledge(2)).toBe(2);
+    expect(repaired.journal.pending()).toEqual([hb(3), hb(4)]);
   });
 
   it('when full drops the oldest, reports the gap on the next batch and clears it once acknowledged', async () => {

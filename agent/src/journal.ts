@@ -18,11 +18,12 @@
  * bound counts the file's bytes; when a new heartbeat does not fit, the OLDEST unacknowledged
  * heartbeats are dropped (the gap is persisted before they go), never the new one.
  */
-import { open, readFile } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { HeartbeatSchema, JournalGapSchema, type Heartbeat } from '@xspectre/contracts';
-import { ensureDirectory, syncDirectory, writeFileAtomic } from './atomic-file.js';
+import { ensureDirectory, replaceFileAtomic, syncDirectory, writeFileAtomic } from './atomic-file.js';
 import { AgentError, ExitCode } from './errors.js';
 
 export type JournalGap = z.infer<typeof JournalGapSchema>;
@@ -48,40 +49,61 @@ const JournalMetaSchema = z.object({
 export type JournalMeta = z.infer<typeof JournalMetaSchema>;
 const INITIAL_META: JournalMeta = Object.freeze({ acknowledged: 0, gap: null });
 
+/**
+ * Where one unacknowledged heartbeat lies in the journal file. Only this index stays in
+ * memory: the heartbeats themselves are read back from the file when a batch goes out, so a
+ * full journal costs the agent kilobytes, not the tens of megabytes its parsed objects would.
+ */
 export interface JournalEntry {
-  heartbeat: Heartbeat;
-  /** The line as stored, with its newline. */
-  line: string;
-  /** UTF-8 length of `line`. */
+  sequence: number;
+  /** Byte offset of the line in the file. */
+  offset: number;
+  /** UTF-8 length of the line without its newline. */
+  length: number;
+  /** `length` + 1: what the line takes in the file and in a batch. */
   bytes: number;
 }
 
-export interface ParsedJournal {
-  /** Valid heartbeats above `acknowledged`, ascending by sequence, without duplicates. */
+export interface JournalIndex {
+  /** Valid heartbeats above `acknowledged`, ascending by sequence; of a duplicate, the last copy. */
   entries: JournalEntry[];
   /** Lines that are not a valid heartbeat (a torn last line after a crash, or damage). */
   invalidLines: number;
-  /** The text does not end with a newline (the last write was torn). */
+  /** The file does not end with a newline (the last write was torn). */
   tornTail: boolean;
 }
 
-/** Parses the journal file's text. Never throws: bad lines are counted and skipped. */
-export function parseJournal(text: string, acknowledged: number): ParsedJournal {
+const NEWLINE = 0x0a;
+
+/**
+ * Indexes the journal file, given as consecutive chunks. Every line is validated, then only its
+ * place is kept; one line is held at a time. Never throws: bad lines are counted and skipped.
+ */
+export async function indexJournal(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, acknowledged: number): Promise<JournalIndex> {
   const bySequence = new Map<number, JournalEntry>();
   let invalidLines = 0;
-  const tornTail = text.length > 0 && !text.endsWith('\n');
-  for (const raw of text.split('\n')) {
-    if (raw.trim() === '') continue;
-    const heartbeat = parseLine(raw);
-    if (!heartbeat) {
-      invalidLines++;
-      continue;
+  const take = (raw: Buffer, offset: number) => {
+    const text = raw.toString('utf8');
+    if (text.trim() === '') return;
+    const sequence = parseLine(text)?.sequence;
+    if (sequence === undefined) invalidLines++;
+    else if (sequence > acknowledged) bySequence.set(sequence, { sequence, offset, length: raw.length, bytes: raw.length + 1 });
+  };
+  let carry = Buffer.alloc(0);
+  let carryOffset = 0;
+  for await (const chunk of chunks) {
+    const data = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    let start = 0;
+    for (let nl = data.indexOf(NEWLINE); nl !== -1; nl = data.indexOf(NEWLINE, start)) {
+      take(data.subarray(start, nl), carryOffset + start);
+      start = nl + 1;
     }
-    if (heartbeat.sequence <= acknowledged) continue;
-    const line = `${raw}\n`;
-    bySequence.set(heartbeat.sequence, { heartbeat, line, bytes: Buffer.byteLength(line) });
+    carry = Buffer.from(data.subarray(start)); // a copy: the chunk is not pinned
+    carryOffset += start;
   }
-  const entries = [...bySequence.values()].sort((a, b) => a.heartbeat.sequence - b.heartbeat.sequence);
+  const tornTail = carry.length > 0;
+  if (tornTail) take(carry, carryOffset);
+  const entries = [...bySequence.values()].sort((a, b) => a.sequence - b.sequence);
   return { entries, invalidLines, tornTail };
 }
 
@@ -170,13 +192,19 @@ export class HeartbeatJournal {
       // Acknowledged heartbeats may be sent again: the API counts them as duplicates.
       else warnings.push(`${this.metaFile} was unreadable; starting from the oldest journaled heartbeat`);
     }
-    const text = await readOptional(this.file);
-    if (text === undefined) return warnings;
+    const handle = await openOptional(this.file);
+    if (handle === undefined) return warnings;
+    let parsed: JournalIndex;
+    const size = { bytes: 0 };
+    try {
+      parsed = await indexJournal(readChunks(handle, size), this.meta.acknowledged);
+    } finally {
+      await handle.close();
+    }
     this.fileExists = true;
-    const parsed = parseJournal(text, this.meta.acknowledged);
     this.entries = parsed.entries;
     this.liveBytes = sum(this.entries);
-    this.fileBytes = Buffer.byteLength(text);
+    this.fileBytes = size.bytes;
     if (parsed.invalidLines > 0 || parsed.tornTail) {
       warnings.push(`journal: ignored ${parsed.invalidLines} unreadable line(s)${parsed.tornTail ? ' (torn last write)' : ''}`);
       await this.compact(); // appending after a torn line would glue the next heartbeat onto it
@@ -201,7 +229,7 @@ export class HeartbeatJournal {
 
   /** The highest sequence the journal has seen (a new heartbeat must be above it). */
   get highestSequence(): number {
-    return Math.max(this.meta.acknowledged, this.entries.at(-1)?.heartbeat.sequence ?? 0);
+    return Math.max(this.meta.acknowledged, this.entries.at(-1)?.sequence ?? 0);
   }
 
   /** Writes `heartbeat` durably (fsync). When the journal is full, the oldest heartbeats are dropped first and the gap recorded. */
@@ -211,19 +239,19 @@ export class HeartbeatJournal {
       throw new AgentError(ExitCode.LOCAL_ERROR, `journal: sequence ${valid.sequence} is not above ${this.highestSequence}`);
     }
     const line = `${JSON.stringify(valid)}\n`;
-    const entry: JournalEntry = { heartbeat: valid, line, bytes: Buffer.byteLength(line) };
+    const lineBytes = Buffer.byteLength(line);
 
-    if (this.fileBytes + entry.bytes > this.maxBytes) {
+    if (this.fileBytes + lineBytes > this.maxBytes) {
       const drop = entriesToDrop(
         this.entries.map((e) => e.bytes),
-        entry.bytes,
+        lineBytes,
         this.maxBytes,
       );
       if (drop > 0) {
         const dropped = this.entries.slice(0, drop);
         const gap = {
-          fromSequence: dropped[0]!.heartbeat.sequence,
-          toSequence: dropped.at(-1)!.heartbeat.sequence,
+          fromSequence: dropped[0]!.sequence,
+          toSequence: dropped.at(-1)!.sequence,
           droppedCount: drop,
         };
         // The gap is on disk before the heartbeats go: a crash in between over-reports, never hides.
@@ -236,7 +264,10 @@ export class HeartbeatJournal {
 
     const created = !this.fileExists;
     const handle = await open(this.file, 'a', 0o600);
+    let offset: number;
     try {
+      // The file's real size, not our count: a failed earlier write may have left a torn line.
+      offset = (await handle.stat()).size;
       await handle.write(line);
       await handle.sync();
     } finally {
@@ -244,9 +275,9 @@ export class HeartbeatJournal {
     }
     if (created) await syncDirectory(this.dir);
     this.fileExists = true;
-    this.entries.push(entry);
-    this.liveBytes += entry.bytes;
-    this.fileBytes += entry.bytes;
+    this.entries.push({ sequence: valid.sequence, offset, length: lineBytes - 1, bytes: lineBytes });
+    this.liveBytes += lineBytes;
+    this.fileBytes = offset + lineBytes;
   }
 
   /**
@@ -259,7 +290,7 @@ export class HeartbeatJournal {
       maxBytes,
       maxCount,
     );
-    const batch = this.entries.slice(0, count).map((e) => e.heartbeat);
+    const batch = this.read(this.entries.slice(0, count));
     const gap = this.meta.gap;
     if (gap && batch[0]) batch[0] = { ...batch[0], journalGap: gap };
     return batch;
@@ -268,7 +299,7 @@ export class HeartbeatJournal {
   /** Drops every heartbeat with a sequence ≤ `upToSequence` (durably). Returns how many went. */
   async acknowledge(upToSequence: number): Promise<number> {
     let count = 0;
-    while (count < this.entries.length && this.entries[count]!.heartbeat.sequence <= upToSequence) count++;
+    while (count < this.entries.length && this.entries[count]!.sequence <= upToSequence) count++;
     if (count === 0) return 0;
     // The oldest entry carried the gap (see pending()): acknowledged, so the API has it.
     await this.saveMeta({ acknowledged: Math.max(this.meta.acknowledged, upToSequence), gap: null });
@@ -279,9 +310,41 @@ export class HeartbeatJournal {
     return count;
   }
 
-  /** Rewrites the file with the unacknowledged heartbeats only (atomic rename). */
+  /**
+   * Reads heartbeats back from the file (synchronously: a batch is at most 256 KiB of local
+   * disk, and `pending()` stays a plain call). They were validated when written or loaded.
+   */
+  private read(entries: readonly JournalEntry[]): Heartbeat[] {
+    if (entries.length === 0) return [];
+    const fd = openSync(this.file, 'r');
+    try {
+      return entries.map((e) => JSON.parse(readLine(fd, e, this.file).toString('utf8')) as Heartbeat);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Rewrites the file with the unacknowledged heartbeats only, in sequence order (atomic rename). */
   private async compact(): Promise<void> {
-    await writeFileAtomic(this.file, this.entries.map((e) => e.line).join(''), 0o600);
+    const source = this.fileExists && this.entries.length > 0 ? await open(this.file, 'r') : undefined;
+    const moved: JournalEntry[] = [];
+    try {
+      await replaceFileAtomic(this.file, 0o600, async (target) => {
+        let offset = 0;
+        for (const entry of this.entries) {
+          const line = Buffer.allocUnsafe(entry.bytes);
+          const { bytesRead } = await source!.read(line, 0, entry.length, entry.offset);
+          if (bytesRead !== entry.length) throw shorterThanIndex(this.file, entry);
+          line[entry.length] = NEWLINE; // also ends a torn last line that was whole but for its newline
+          await target.write(line, 0, entry.bytes);
+          moved.push({ ...entry, offset });
+          offset += entry.bytes;
+        }
+      });
+    } finally {
+      await source?.close();
+    }
+    this.entries = moved;
     this.fileExists = true;
     this.fileBytes = this.liveBytes;
   }
@@ -294,6 +357,36 @@ export class HeartbeatJournal {
 
 function sum(entries: readonly JournalEntry[]): number {
   return entries.reduce((total, e) => total + e.bytes, 0);
+}
+
+function readLine(fd: number, entry: JournalEntry, file: string): Buffer {
+  const line = Buffer.allocUnsafe(entry.length);
+  if (readSync(fd, line, 0, entry.length, entry.offset) !== entry.length) throw shorterThanIndex(file, entry);
+  return line;
+}
+
+function shorterThanIndex(file: string, entry: JournalEntry): AgentError {
+  return new AgentError(ExitCode.LOCAL_ERROR, `journal: ${file} changed under the agent (sequence ${entry.sequence} is gone)`);
+}
+
+/** The file in 1 MiB chunks; `size.bytes` ends as the file's length. */
+async function* readChunks(handle: FileHandle, size: { bytes: number }): AsyncGenerator<Buffer> {
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(1024 * 1024);
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, size.bytes);
+    if (bytesRead === 0) return;
+    size.bytes += bytesRead;
+    yield chunk.subarray(0, bytesRead);
+  }
+}
+
+async function openOptional(path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new AgentError(ExitCode.LOCAL_ERROR, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
 }
 
 async function readOptional(path: string): Promise<string | undefined> {
