@@ -74,7 +74,15 @@ describe('fleet summary and headline metrics', () => {
     emptyCustomerId = empty.id;
     customerSiteId = customer.siteId;
 
-    await enrollAndBeat('hot', customer.id, customer.siteId, metrics(91.5, 500, [[95, 100], [10, 100]]));
+    await enrollAndBeat(
+      'hot',
+      customer.id,
+      customer.siteId,
+      metrics(91.5, 500, [
+        [95, 100],
+        [10, 100],
+      ]),
+    );
     await enrollAndBeat('cool', customer.id, customer.siteId, metrics(12, 900, []));
     await enrollAndBeat('silent', customer.id, customer.siteId);
     await enrollAndBeat('infra', internal.id, internal.siteId, metrics(50, 100, [[50, 100]]));
