@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestApi } from './support/harness.js';
+import { ADMIN_EMAIL, TestApi } from './support/harness.js';
 import { enrollBody, hubPeers, startLabHub } from './support/fleet.js';
 
 type Hub = Awaited<ReturnType<typeof startLabHub>>;
@@ -277,6 +277,14 @@ describe('enrollment', () => {
     const r = await api.request('POST', 'enroll', { body: enrollBody(next.code) });
     expect(r.body.tunnel.address).not.toBe(address);
     expect(await api.auditRows(`action = 'device.revoke' AND resource_id = $1 AND result = 'success'`, [device.id])).toHaveLength(1);
+    // The device's own history tells it too, newest first.
+    const events = await api.request('GET', `devices/${device.id}/events`, { token: admin });
+    expect(events.body.items.map((e: { type: string; severity: string }) => [e.type, e.severity])).toEqual([
+      ['device.revoked', 'warning'],
+      ['device.enrolled', 'info'],
+    ]);
+    expect(events.body.items[0].details).toMatchObject({ previousStatus: 'active', overlayAddress: address, by: ADMIN_EMAIL });
+    expect(events.body.items[1].details).toMatchObject({ overlayAddress: address, hostname: body.hostname });
   });
 });
 
@@ -321,6 +329,7 @@ describe('enrollment limits and failures', () => {
       const revoke = await api.request('POST', `devices/${d1.id}/revoke`, { token: admin });
       expect([revoke.status, revoke.body.code]).toEqual([503, 'HUB_UNAVAILABLE']);
       expect((await api.request('GET', `devices/${d1.id}`, { token: admin })).body.status).toBe('active');
+      expect((await api.request('GET', `devices/${d1.id}/events?type=device.revoked`, { token: admin })).body.total).toBe(0);
       const infra = await device('infra', intl);
       const failed = await api.request('POST', 'enroll', { body: enrollBody(infra.code) });
       expect(failed.body.code).toBe('HUB_UNAVAILABLE');

@@ -31,7 +31,15 @@ export type DeviceInventory = z.infer<typeof DeviceInventorySchema>;
 export const InventoryHistoryQuerySchema = PageQuerySchema.strict();
 
 /** What happened to a device that the alert engine and operators act on. */
-export const DEVICE_EVENT_TYPES = ['fingerprint.changed', 'fingerprint.accepted', 'hardware.changed', 'journal.gap'] as const;
+export const DEVICE_EVENT_TYPES = [
+  'fingerprint.changed',
+  'fingerprint.accepted',
+  'hardware.changed',
+  'journal.gap',
+  'device.enrolled',
+  'device.revoked',
+  'device.retired',
+] as const;
 export const DeviceEventTypeSchema = z.enum(DEVICE_EVENT_TYPES);
 export type DeviceEventType = z.infer<typeof DeviceEventTypeSchema>;
 export const EventSeveritySchema = z.enum(['info', 'warning', 'critical']);

@@ -7,7 +7,10 @@ import type { DeviceEvent, DeviceEventType, EventSeverity } from '@xspectre/cont
  * write and the alert.
  */
 @Entity({ name: 'device_events' })
-@Check('chk_device_events_type', `"type" IN ('fingerprint.changed', 'fingerprint.accepted', 'hardware.changed', 'journal.gap')`)
+@Check(
+  'chk_device_events_type',
+  `"type" IN ('fingerprint.changed', 'fingerprint.accepted', 'hardware.changed', 'journal.gap', 'device.enrolled', 'device.revoked', 'device.retired')`,
+)
 @Check('chk_device_events_severity', `"severity" IN ('info', 'warning', 'critical')`)
 @Index('ix_device_events_device_at', ['deviceId', 'at'])
 export class DeviceEventEntity {

@@ -19,6 +19,7 @@ import { OverlayAllocator } from '../hub/overlay-allocator.js';
 import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
 import { offlineAfterMs } from '../telemetry/connectivity.js';
 import { LivePublisher } from '../live/live-publisher.js';
+import { DeviceEventsRepository } from '../device-events/device-events.repository.js';
 import { hashClaimCode, newClaimCode } from './claim-code-text.js';
 import { ClaimCodesRepository } from './claim-codes.repository.js';
 import { toClaimCodeDto, toDeviceDto } from './devices.mapper.js';
@@ -38,6 +39,7 @@ export class DevicesService {
     private readonly connectivity: ConnectivityRepository,
     private readonly metricsService: MetricsService,
     private readonly live: LivePublisher,
+    private readonly events: DeviceEventsRepository,
   ) {
     this.claimKey = deriveKeys(config.API_SECRET_KEY).claimCodeHmac;
   }
@@ -172,12 +174,20 @@ export class DevicesService {
       requestContext.afterCommit(() => this.hub.sync());
     }
     requestContext.annotate({ details: { previousStatus: device.status, overlayAddress: device.overlayAddress } });
+    const at = new Date();
+    await this.events.append({
+      deviceId: id,
+      type: `device.${status}`,
+      severity: status === 'revoked' ? 'warning' : 'info',
+      at,
+      details: { previousStatus: device.status, overlayAddress: device.overlayAddress, by: actor.email },
+    });
     this.live.announceAfterCommit(
       { id, status },
       {
         type: `device.${status}`,
         severity: status === 'revoked' ? 'warning' : 'info',
-        at: new Date().toISOString(),
+        at: at.toISOString(),
         details: { previousStatus: device.status },
       },
     );

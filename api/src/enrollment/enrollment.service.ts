@@ -12,6 +12,7 @@ import { DevicesRepository } from '../devices/devices.repository.js';
 import { HubService } from '../hub/hub.service.js';
 import { OverlayAllocator } from '../hub/overlay-allocator.js';
 import { LivePublisher } from '../live/live-publisher.js';
+import { DeviceEventsRepository } from '../device-events/device-events.repository.js';
 import { commandSigningPublicKeyPem } from './command-signing-key.js';
 import { hardwareFingerprint } from './fingerprint.js';
 
@@ -29,6 +30,7 @@ export class EnrollmentService {
     private readonly overlay: OverlayAllocator,
     private readonly hub: HubService,
     private readonly live: LivePublisher,
+    private readonly events: DeviceEventsRepository,
   ) {
     const keys = deriveKeys(config.API_SECRET_KEY);
     this.claimKey = keys.claimCodeHmac;
@@ -92,6 +94,13 @@ export class EnrollmentService {
       await this.hub.sync();
       requestContext.afterCommit(() => this.hub.sync());
       requestContext.annotate({ details: { hostname: request.hostname, overlayAddress: address, agentVersion: request.agentVersion } });
+      await this.events.append({
+        deviceId: device.id,
+        type: 'device.enrolled',
+        severity: 'info',
+        at: enrolledAt,
+        details: { hostname: request.hostname, overlayAddress: address, agentVersion: request.agentVersion },
+      });
       this.live.announceAfterCommit(
         {
           id: device.id,

@@ -5,6 +5,7 @@ import { Connectivity1795450000000 } from './1795450000000-Connectivity.js';
 import { Inventory1795460000000 } from './1795460000000-Inventory.js';
 import { IngestTuning1795470000000 } from './1795470000000-IngestTuning.js';
 import { TelemetryDocuments1795480000000 } from './1795480000000-TelemetryDocuments.js';
+import { DeviceLifecycleEvents1795490000000 } from './1795490000000-DeviceLifecycleEvents.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   Inventory1795460000000,
   IngestTuning1795470000000,
   TelemetryDocuments1795480000000,
+  DeviceLifecycleEvents1795490000000,
 ];
