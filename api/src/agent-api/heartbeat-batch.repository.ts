@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { PoolClient } from 'pg';
+import { QueryFailedError } from 'typeorm';
 import { Database } from '../db/database.js';
 import { latestRowsJson, type BatchRows } from './heartbeat-batch.js';
 
@@ -104,6 +106,8 @@ SELECT 'online', device_id::text, NULL FROM came_online
 UNION ALL
 SELECT 'latest', device_id::text, NULL FROM latest`;
 
+const WRITE_BATCH_STATEMENT = 'xs_heartbeat_batch';
+
 @Injectable()
 export class HeartbeatBatchRepository {
   constructor(private readonly db: Database) {}
@@ -113,16 +117,18 @@ export class HeartbeatBatchRepository {
    * round trip). `offlineAfterMs` is the silence after which a heartbeat means "back online".
    */
   async write(rows: BatchRows, receivedAt: Date, offlineAfterMs: number): Promise<BatchWriteResult> {
-    const result: Array<{ kind: 'inserted' | 'device' | 'online' | 'latest'; id: string; sequence: string | null }> = await this.db
-      .manager()
-      .query(WRITE_BATCH_SQL, [
+    const result = await this.prepared<{ kind: 'inserted' | 'device' | 'online' | 'latest'; id: string; sequence: string | null }>(
+      WRITE_BATCH_STATEMENT,
+      WRITE_BATCH_SQL,
+      [
         JSON.stringify(rows.heartbeats),
         JSON.stringify(rows.samples),
         latestRowsJson(rows.latest),
         JSON.stringify(rows.devices),
         receivedAt,
         offlineAfterMs,
-      ]);
+      ],
+    );
     const written: BatchWriteResult = { inserted: new Set(), lastSequences: new Map(), cameOnline: [], latest: new Set() };
     for (const row of result) {
       if (row.kind === 'inserted') written.inserted.add(`${row.id}:${Number(row.sequence)}`);
@@ -131,5 +137,23 @@ export class HeartbeatBatchRepository {
       else written.latest.add(row.id);
     }
     return written;
+  }
+
+  /**
+   * Runs `text` as a named prepared statement (parsed and planned once per connection: planning
+   * this statement costs more than running it for a few heartbeats), in the current transaction
+   * if one is open. Errors are TypeORM's QueryFailedError, as from `manager.query`.
+   */
+  private async prepared<T>(name: string, text: string, values: unknown[]): Promise<T[]> {
+    const manager = this.db.manager();
+    const runner = manager.queryRunner ?? this.db.dataSource.createQueryRunner();
+    try {
+      const client = (await runner.connect()) as PoolClient;
+      return (await client.query<T & object>({ name, text, values })).rows;
+    } catch (error) {
+      throw error instanceof QueryFailedError ? error : new QueryFailedError(text, values, error as Error);
+    } finally {
+      if (runner !== manager.queryRunner) await runner.release();
+    }
   }
 }
