@@ -59,19 +59,33 @@ async function drop(name) {
   await admin.end();
 }
 
-/** CPU seconds used so far by every PostgreSQL server process (from /proc; ticks of CLK_TCK = 100). */
-function postgresCpuSeconds() {
-  let ticks = 0;
+/**
+ * CPU ticks (CLK_TCK = 100) used so far by this benchmark's PostgreSQL processes, per pid: the
+ * backends connected to the bench database and the server's own processes (WAL writer,
+ * checkpointer, ...), not the backends of other databases (a test run may share the server).
+ */
+function postgresCpuTicks(database) {
+  const ticks = new Map();
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (!stat.includes('(postgres)')) continue;
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const clientBackend = /^postgres: [^:]+: \S+ \S+ [\d.:a-f[\]]+\(\d+\)/.test(cmdline);
+      if (clientBackend && !cmdline.includes(` ${database} `)) continue;
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+      ticks.set(pid, Number(fields[11]) + Number(fields[12])); // utime, stime
     } catch {
       // the process ended meanwhile
     }
   }
+  return ticks;
+}
+
+/** CPU seconds the processes of `postgresCpuTicks` used since `before` (processes started since count from zero). */
+function postgresCpuSecondsSince(before, database) {
+  let ticks = 0;
+  for (const [pid, now] of postgresCpuTicks(database)) ticks += now - (before.get(pid) ?? 0);
   return ticks / 100;
 }
 
@@ -156,19 +170,26 @@ try {
   const profiler = process.env.BENCH_PROFILE ? new inspector.Session() : null;
   profiler?.connect();
   if (profiler) await new Promise((r) => profiler.post('Profiler.enable', () => profiler.post('Profiler.start', r)));
-  const cpuBefore = { api: process.cpuUsage(), pg: postgresCpuSeconds() };
+  const cpuBefore = { api: process.cpuUsage(), pg: postgresCpuTicks(env.name) };
   const max = await load(baseUrl, env.devices, SECONDS, 0);
   const apiCpu = process.cpuUsage(cpuBefore.api);
   const cpuPerHeartbeat = {
     api: (apiCpu.user + apiCpu.system) / 1000 / max.count,
     load: max.cpuMs / max.count,
-    pg: ((postgresCpuSeconds() - cpuBefore.pg) * 1000) / max.count,
+    pg: (postgresCpuSecondsSince(cpuBefore.pg, env.name) * 1000) / max.count,
   };
   if (profiler) {
     const { profile } = await new Promise((r) => profiler.post('Profiler.stop', (_e, result) => r(result)));
     writeFileSync(process.env.BENCH_PROFILE, JSON.stringify(profile));
   }
+  const pacedBefore = { api: process.cpuUsage(), pg: postgresCpuTicks(env.name) };
   const paced = await load(baseUrl, env.devices, SECONDS, PACED_RATE);
+  const pacedApiCpu = process.cpuUsage(pacedBefore.api);
+  const pacedCpu = {
+    api: (pacedApiCpu.user + pacedApiCpu.system) / 1000 / paced.count,
+    load: paced.cpuMs / paced.count,
+    pg: (postgresCpuSecondsSince(pacedBefore.pg, env.name) * 1000) / paced.count,
+  };
   const acknowledged = (await env.sql.query('SELECT count(*)::int AS n FROM device_heartbeats')).rows[0].n;
   const base = await baseline(env.sql, env.devices, SECONDS);
   const f = (n) => n.toFixed(1);
@@ -183,6 +204,10 @@ try {
   console.log(
     `  CPU per heartbeat at max rate: API ${cpuPerHeartbeat.api.toFixed(2)} ms, load generator ${cpuPerHeartbeat.load.toFixed(2)} ms, ` +
       `PostgreSQL ${cpuPerHeartbeat.pg.toFixed(2)} ms = ${total.toFixed(2)} ms; ${cpus().length} cores bound this machine at ~${f((cpus().length * 1000) / total)}/s`,
+  );
+  console.log(
+    `  CPU per heartbeat at ${PACED_RATE}/s: API ${pacedCpu.api.toFixed(2)} ms, load generator ${pacedCpu.load.toFixed(2)} ms, ` +
+      `PostgreSQL ${pacedCpu.pg.toFixed(2)} ms`,
   );
   console.log(`  baseline (multi-row statements, same rows): ${f(base)} heartbeats/s`);
   console.log(
