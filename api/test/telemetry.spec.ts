@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Heartbeat } from '@xspectre/contracts';
 import { TestApi } from './support/harness.js';
-import { enrollBody, startLabHub } from './support/fleet.js';
+import { enrollTestDevice, startLabHub } from './support/fleet.js';
 
 /** Telemetry carried by heartbeats, stored through the real enrollment and heartbeat routes. */
 describe('telemetry ingestion', () => {
@@ -38,15 +38,7 @@ describe('telemetry ingestion', () => {
     hub = await startLabHub();
     api = await TestApi.start({ API_WG_INTERFACE: hub.interfaceName, API_WG_NETNS: hub.netns, API_AGENT_SOURCE_CHECK: 'false' });
     const admin = await api.adminToken();
-    const org = await api.request('POST', 'organizations', { token: admin, body: { name: 'Telemetry Co', kind: 'customer' } });
-    const site = await api.request('POST', 'sites', { token: admin, body: { organizationId: org.body.id, name: 'HQ', timeZone: 'UTC' } });
-    const device = await api.request('POST', 'devices', {
-      token: admin,
-      body: { name: 'tm-1', organizationId: org.body.id, siteId: site.body.id, type: 'scanner' },
-    });
-    const enrolled = await api.request('POST', 'enroll', { body: enrollBody(device.body.claimCode.code) });
-    deviceId = enrolled.body.deviceId;
-    credential = enrolled.body.deviceCredential;
+    ({ deviceId, credential } = await enrollTestDevice(api, admin, { organization: 'Telemetry Co', device: 'tm-1' }));
   });
   afterAll(async () => {
     await api?.stop();

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { createWireGuardInterface, generateKeyPair } from '@xspectre/wireguard';
 import type { EnrollRequest } from '@xspectre/contracts';
+import type { TestApi } from './harness.js';
 
 /** A real wireguard-go hub interface in a network namespace of its own, for the API to drive. */
 export async function startLabHub(): Promise<{ netns: string; interfaceName: string; publicKey: string; stop: () => Promise<void> }> {
@@ -72,4 +73,21 @@ export function enrollBody(claimCode: string, overrides: Partial<EnrollRequest> 
     agentVersion: '0.1.0',
     ...overrides,
   };
+}
+
+/** A customer organization with one site and one device, enrolled through the real routes. */
+export async function enrollTestDevice(
+  api: TestApi,
+  admin: string,
+  names: { organization: string; device: string },
+): Promise<{ deviceId: string; credential: string }> {
+  const org = await api.request('POST', 'organizations', { token: admin, body: { name: names.organization, kind: 'customer' } });
+  const site = await api.request('POST', 'sites', { token: admin, body: { organizationId: org.body.id, name: 'HQ', timeZone: 'UTC' } });
+  const device = await api.request('POST', 'devices', {
+    token: admin,
+    body: { name: names.device, organizationId: org.body.id, siteId: site.body.id, type: 'scanner' },
+  });
+  const enrolled = await api.request('POST', 'enroll', { body: enrollBody(device.body.claimCode.code) });
+  if (enrolled.status !== 201) throw new Error(`enrollment failed: ${enrolled.status} ${enrolled.text}`);
+  return { deviceId: enrolled.body.deviceId, credential: enrolled.body.deviceCredential };
 }

@@ -2,9 +2,9 @@
 
 import { StepUpResponseSchema } from '@xspectre/contracts';
 import Link from 'next/link';
-import { createContext, useCallback, useContext, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useState, type FormEvent, type ReactNode } from 'react';
 import { api, isApiError } from '../lib/api-client';
-import { Button, Field, ProblemView, uiStyles } from './ui';
+import { Button, Field, ProblemView, uiStyles, useModalDialog } from './ui';
 
 type Critical = <T>(action: () => Promise<T>) => Promise<T>;
 
@@ -26,14 +26,7 @@ export function StepUpProvider({ children }: { children: ReactNode }) {
   const [code, setCode] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const dialog = useRef<HTMLDialogElement>(null);
-
-  useEffect(() => {
-    const d = dialog.current;
-    if (!d) return;
-    if (pending && !d.open) d.showModal();
-    if (!pending && d.open) d.close();
-  }, [pending]);
+  const dialog = useModalDialog(pending !== null);
 
   const critical = useCallback<Critical>(async <T,>(action: () => Promise<T>) => {
     try {

@@ -188,14 +188,8 @@ export function ConfirmDialog({
   onConfirm: () => void;
   onCancel: () => void;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
+  const ref = useModalDialog(open);
   const titleId = useId();
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
-    if (!open && dialog.open) dialog.close();
-  }, [open]);
   return (
     <dialog ref={ref} onCancel={onCancel} aria-labelledby={titleId}>
       <h2 id={titleId}>{title}</h2>
@@ -232,14 +226,8 @@ export function FormDialog({
   onSubmit: () => void;
   onCancel: () => void;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
+  const ref = useModalDialog(open);
   const titleId = useId();
-  useEffect(() => {
-    const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
-    if (!open && dialog.open) dialog.close();
-  }, [open]);
   function submit(event: FormEvent) {
     event.preventDefault();
     onSubmit();
@@ -338,3 +326,15 @@ export function KeyValues({ rows }: { rows: Array<[string, ReactNode]> }) {
 }
 
 export const uiStyles = styles;
+
+/** A native `<dialog>` shown modally while `open` (focus trap, Escape and backdrop from the browser). */
+export function useModalDialog(open: boolean) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (open && !dialog.open) dialog.showModal();
+    if (!open && dialog.open) dialog.close();
+  }, [open]);
+  return ref;
+}
