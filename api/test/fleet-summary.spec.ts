@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Heartbeat } from '@xspectre/contracts';
 import { TestApi } from './support/harness.js';
-import { enrollBody, startLabHub } from './support/fleet.js';
+import { enrollBody, startLabHub, testHeartbeat } from './support/fleet.js';
 
 /** `GET devices/summary` and the headline metrics in `GET devices`, from real enrollments and heartbeats. */
 describe('fleet summary and headline metrics', () => {
@@ -44,15 +43,7 @@ describe('fleet summary and headline metrics', () => {
     const code = await createDevice(name, organizationId, siteId);
     const enrolled = await api.request('POST', 'enroll', { body: enrollBody(code) });
     expect(enrolled.status).toBe(201);
-    const heartbeat: Heartbeat = {
-      protocolVersion: 1,
-      deviceId: ids[name]!,
-      sequence: 1,
-      sentAt: new Date().toISOString(),
-      agentVersion: '0.1.0',
-      uptimeSeconds: 60,
-      ...(m ? { metrics: m } : {}),
-    };
+    const heartbeat = testHeartbeat(ids[name]!, 1, m ? { metrics: m } : {});
     const r = await api.request('POST', 'agent/heartbeats', { token: enrolled.body.deviceCredential, body: heartbeat });
     expect(r.status).toBe(200);
   }

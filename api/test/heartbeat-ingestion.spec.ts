@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Heartbeat } from '@xspectre/contracts';
 import { TestApi } from './support/harness.js';
-import { enrollBody, startLabHub } from './support/fleet.js';
+import { enrollBody, startLabHub, testHeartbeat } from './support/fleet.js';
 
 const DEVICES = 8;
 
@@ -12,15 +11,7 @@ describe('heartbeat ingestion (group commit)', () => {
   let admin: string;
   let devices: Array<{ id: string; credential: string }>;
 
-  const hb = (deviceId: string, sequence: number, extra: Partial<Heartbeat> = {}): Heartbeat => ({
-    protocolVersion: 1,
-    deviceId,
-    sequence,
-    sentAt: new Date().toISOString(),
-    agentVersion: '0.1.0',
-    uptimeSeconds: 60,
-    ...extra,
-  });
+  const hb = testHeartbeat;
   const post = (device: { credential: string }, body: unknown) =>
     api.request('POST', 'agent/heartbeats', { token: device.credential, body });
   const stored = async (deviceId: string) =>

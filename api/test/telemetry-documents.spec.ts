@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DockerReport, Heartbeat, ServiceState } from '@xspectre/contracts';
 import { TestApi } from './support/harness.js';
-import { enrollTestDevice, startLabHub } from './support/fleet.js';
+import { enrollTestDevice, startLabHub, testHeartbeat } from './support/fleet.js';
 
 /**
  * Unchanged services and docker documents are not rewritten (the API remembers what it wrote and
@@ -34,15 +34,7 @@ describe('latest-state documents', () => {
       { id: 'c2', name: 'old', image: 'redis', state: 'exited', health: null, restartCount: 2, cpuPercent: null, memoryBytes: null },
     ],
   });
-  const hb = (sequence: number, extra: Partial<Heartbeat> = {}): Heartbeat => ({
-    protocolVersion: 1,
-    deviceId,
-    sequence,
-    sentAt: new Date().toISOString(),
-    agentVersion: '0.1.0',
-    uptimeSeconds: 60,
-    ...extra,
-  });
+  const hb = (sequence: number, extra: Partial<Heartbeat> = {}): Heartbeat => testHeartbeat(deviceId, sequence, extra);
   const send = async (to: TestApi, heartbeat: Heartbeat) => {
     const r = await to.request('POST', 'agent/heartbeats', { token: credential, body: heartbeat });
     expect(r.status, JSON.stringify(r.body)).toBe(200);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Heartbeat } from '@xspectre/contracts';
 import { TestApi } from './support/harness.js';
-import { enrollTestDevice, startLabHub } from './support/fleet.js';
+import { enrollTestDevice, startLabHub, testHeartbeat } from './support/fleet.js';
 
 /** Telemetry carried by heartbeats, stored through the real enrollment and heartbeat routes. */
 describe('telemetry ingestion', () => {
@@ -17,15 +17,7 @@ describe('telemetry ingestion', () => {
     mounts: [{ mountpoint: '/', device: '/dev/vda1', fsType: 'ext4', totalBytes: 1000, usedBytes: 250, inodesTotal: 100, inodesUsed: 5 }],
     network: [{ name: 'eth0', rxBytes: 10, txBytes: 20, rxBytesPerSecond: 100, txBytesPerSecond: 50 }],
   });
-  const hb = (sequence: number, extra: Partial<Heartbeat> = {}): Heartbeat => ({
-    protocolVersion: 1,
-    deviceId,
-    sequence,
-    sentAt: new Date().toISOString(),
-    agentVersion: '0.1.0',
-    uptimeSeconds: 60,
-    ...extra,
-  });
+  const hb = (sequence: number, extra: Partial<Heartbeat> = {}): Heartbeat => testHeartbeat(deviceId, sequence, extra);
   const samples = async () =>
     (
       await api.sql.query(

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { createWireGuardInterface, generateKeyPair } from '@xspectre/wireguard';
-import type { EnrollRequest } from '@xspectre/contracts';
+import type { EnrollRequest, Heartbeat } from '@xspectre/contracts';
 import type { TestApi } from './harness.js';
 
 /** A real wireguard-go hub interface in a network namespace of its own, for the API to drive. */
@@ -90,4 +90,9 @@ export async function enrollTestDevice(
   const enrolled = await api.request('POST', 'enroll', { body: enrollBody(device.body.claimCode.code) });
   if (enrolled.status !== 201) throw new Error(`enrollment failed: ${enrolled.status} ${enrolled.text}`);
   return { deviceId: enrolled.body.deviceId, credential: enrolled.body.deviceCredential };
+}
+
+/** A protocol-1 heartbeat sent now, with whatever telemetry `extra` adds. */
+export function testHeartbeat(deviceId: string, sequence: number, extra: Partial<Heartbeat> = {}): Heartbeat {
+  return { protocolVersion: 1, deviceId, sequence, sentAt: new Date().toISOString(), agentVersion: '0.1.0', uptimeSeconds: 60, ...extra };
 }
