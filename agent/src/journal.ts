@@ -19,7 +19,7 @@
  * heartbeats are dropped (the gap is persisted before they go), never the new one.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { HeartbeatSchema, JournalGapSchema, type Heartbeat } from '@xspectre/contracts';
@@ -390,11 +390,12 @@ async function openOptional(path: string): Promise<FileHandle | undefined> {
 }
 
 async function readOptional(path: string): Promise<string | undefined> {
+  const handle = await openOptional(path);
+  if (!handle) return undefined;
   try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new AgentError(ExitCode.LOCAL_ERROR, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
   }
 }
 

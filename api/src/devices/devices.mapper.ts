@@ -1,9 +1,9 @@
 import type { ClaimCode, Device } from '@xspectre/contracts';
 import type { ClaimCodeEntity } from './claim-code.entity.js';
-import type { DeviceRow } from './devices.repository.js';
+import type { DeviceView } from './devices.repository.js';
 import { connectivityOf } from '../telemetry/connectivity.js';
 
-export function toDeviceDto(d: DeviceRow, heartbeatIntervalSeconds: number): Device {
+export function toDeviceDto(d: DeviceView, heartbeatIntervalSeconds: number): Device {
   return {
     id: d.id,
     name: d.name,

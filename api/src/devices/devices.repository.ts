@@ -16,10 +16,12 @@ export interface HeadlineMetricsRow {
   netTxBps: number;
 }
 
-export type DeviceRow = DeviceEntity & { organizationKind: OrganizationKind; headline: HeadlineMetricsRow | null };
+export type DeviceRow = DeviceEntity & { organizationKind: OrganizationKind };
+/** A device as the API shows it: with the headline numbers of its newest metrics. */
+export type DeviceView = DeviceRow & { headline: HeadlineMetricsRow | null };
 
-type HeadlineRaw = {
-  organization_kind: OrganizationKind;
+type KindRaw = { organization_kind: OrganizationKind };
+type HeadlineRaw = KindRaw & {
   h_sampled_at: Date | null;
   h_cpu: number | null;
   h_mem: number | null;
@@ -116,8 +118,13 @@ export class DevicesRepository {
     return this.repo()
       .createQueryBuilder('d')
       .innerJoin('organizations', 'o', 'o.id = d.organization_id')
+      .addSelect('o.kind', 'organization_kind');
+  }
+
+  /** Also the latest telemetry's headline numbers (only where a device is shown: not for lookups and locks). */
+  private withHeadline() {
+    return this.withKind()
       .leftJoin('device_telemetry', 't', 't.device_id = d.id')
-      .addSelect('o.kind', 'organization_kind')
       .addSelect(`CASE WHEN t.metrics IS NOT NULL THEN t.sampled_at END`, 'h_sampled_at')
       .addSelect(CPU_SQL, 'h_cpu')
       .addSelect(MEM_SQL, 'h_mem')
@@ -126,8 +133,12 @@ export class DevicesRepository {
       .addSelect(NET_SQL('txBytesPerSecond'), 'h_tx');
   }
 
-  private static attachKind(entities: DeviceEntity[], raw: HeadlineRaw[]): DeviceRow[] {
-    return entities.map((d, i) => {
+  private static attachKind(entities: DeviceEntity[], raw: KindRaw[]): DeviceRow[] {
+    return entities.map((d, i) => Object.assign(d, { organizationKind: raw[i]!.organization_kind }));
+  }
+
+  private static attachHeadline(entities: DeviceEntity[], raw: HeadlineRaw[]): DeviceView[] {
+    return DevicesRepository.attachKind(entities, raw).map((d, i) => {
       const r = raw[i]!;
       const headline =
         r.h_sampled_at === null || r.h_cpu === null
@@ -140,7 +151,7 @@ export class DevicesRepository {
               netRxBps: Number(r.h_rx ?? 0),
               netTxBps: Number(r.h_tx ?? 0),
             };
-      return Object.assign(d, { organizationKind: r.organization_kind, headline });
+      return Object.assign(d, { headline });
     });
   }
 
@@ -149,6 +160,11 @@ export class DevicesRepository {
     if (options.lock) qb.setLock('pessimistic_write', undefined, ['d']);
     const { entities, raw } = await qb.getRawAndEntities();
     return DevicesRepository.attachKind(entities, raw)[0] ?? null;
+  }
+
+  async findViewById(id: string): Promise<DeviceView | null> {
+    const { entities, raw } = await this.withHeadline().where('d.id = :id', { id }).getRawAndEntities();
+    return DevicesRepository.attachHeadline(entities, raw)[0] ?? null;
   }
 
   findByCredentialHash(credentialHash: string): Promise<DeviceEntity | null> {
@@ -160,13 +176,13 @@ export class DevicesRepository {
   }
 
   /** `offlineAfterMs`: silence after which an active device counts as offline (the connectivity filter). */
-  async list(filter: DeviceFilter, offlineAfterMs: number): Promise<{ items: DeviceRow[]; total: number }> {
+  async list(filter: DeviceFilter, offlineAfterMs: number): Promise<{ items: DeviceView[]; total: number }> {
     const descending = filter.sort.startsWith('-');
     const key = filter.sort.replace(/^-/, '');
     const column = SORT_COLUMNS[key]!;
     // Metric sorts put devices without metrics last both ways: "lowest CPU" should not start with silent devices.
     const nulls = descending || key === 'cpu' || key === 'memory' || key === 'disk' ? 'NULLS LAST' : 'NULLS FIRST';
-    const qb = this.withKind()
+    const qb = this.withHeadline()
       .orderBy(column, descending ? 'DESC' : 'ASC', nulls)
       .addOrderBy('d.id', 'ASC')
       .limit(filter.limit)
@@ -188,7 +204,7 @@ export class DevicesRepository {
       });
     }
     const [{ entities, raw }, total] = await Promise.all([qb.getRawAndEntities(), qb.getCount()]);
-    return { items: DevicesRepository.attachKind(entities, raw), total };
+    return { items: DevicesRepository.attachHeadline(entities, raw), total };
   }
 
   /** Counts by status, connectivity and quarantine in one pass. `onlineSince`: the oldest heartbeat that still counts as online. */

@@ -84,7 +84,9 @@ export class DevicesService {
   }
 
   async get(id: string) {
-    return toDeviceDto(await this.require(id), this.config.API_AGENT_HEARTBEAT_SECONDS);
+    const device = await this.devices.findViewById(id);
+    if (!device) throw new AppError('DEVICE_NOT_FOUND', `no device with id ${id}`);
+    return toDeviceDto(device, this.config.API_AGENT_HEARTBEAT_SECONDS);
   }
 
   async metrics(id: string, query: MetricsQuery) {

@@ -1,11 +1,12 @@
 'use client';
 
 import { DeviceSchema, type Device } from '@xspectre/contracts';
-import { useEffect, useRef } from 'react';
+import { useRef } from 'react';
 import { api } from './api-client';
 import { applyDevicePatch } from './device-patch';
 import type { Resource } from './use-api';
 import { useLive, useLiveSubscription } from './use-live';
+import { useCoalesced } from './use-coalesced';
 
 interface DeviceList {
   items: Device[];
@@ -22,21 +23,12 @@ const MEMBERSHIP_FIELDS = ['status', 'connectivity', 'quarantined', 'enrolledAt'
 export function useLiveDevices<T extends DeviceList>(resource: Resource<T>, options: { filtered: boolean }): void {
   const ids = resource.data?.items.map((d) => d.id) ?? [];
   useLiveSubscription(ids);
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const latest = useRef(resource);
   latest.current = resource;
   const filtered = useRef(options.filtered);
   filtered.current = options.filtered;
 
-  useEffect(() => () => void (timer.current && clearTimeout(timer.current)), []);
-
-  function scheduleReload() {
-    if (timer.current) return;
-    timer.current = setTimeout(() => {
-      timer.current = null;
-      latest.current.reload();
-    }, RELOAD_DEBOUNCE_MS);
-  }
+  const scheduleReload = useCoalesced(() => latest.current.reload(), RELOAD_DEBOUNCE_MS);
 
   function refetchOne(id: string) {
     api(`devices/${id}`, { schema: DeviceSchema }).then(

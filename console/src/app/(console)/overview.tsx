@@ -2,7 +2,7 @@
 
 import { DevicePageSchema, DeviceSummarySchema, type DeviceSummary } from '@xspectre/contracts';
 import Link from 'next/link';
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import { ConnectivityBadge, TimeAgo } from '../../components/device-badges';
 import { PageHeader } from '../../components/page-header';
 import { Card, Empty, Loading, ProblemView, uiStyles } from '../../components/ui';
@@ -13,6 +13,7 @@ import { useOrganizationsAndSites } from '../../lib/reference-data';
 import { useResource } from '../../lib/use-api';
 import { useLive, useLiveSubscription } from '../../lib/use-live';
 import { useLiveDevices } from '../../lib/use-live-devices';
+import { useCoalesced } from '../../lib/use-coalesced';
 import styles from './overview.module.css';
 
 /** Live changes to the fleet are gathered for this long before the summary is read again. */
@@ -59,33 +60,20 @@ export function Overview() {
   useLiveSubscription(overview.data ? worstDeviceIds(overview.data.summary) : []);
 
   // Counts change with status, connectivity, quarantine and enrollment: read the summary again, debounced.
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const reload = useRef(overview.reload);
-  reload.current = overview.reload;
-  useEffect(() => () => void (timer.current && clearTimeout(timer.current)), []);
-  function scheduleSummary() {
-    if (timer.current) return;
-    timer.current = setTimeout(() => {
-      timer.current = null;
-      reload.current();
-    }, SUMMARY_DEBOUNCE_MS);
-  }
-  useLive(
-    (m) => {
-      if (m.type === 'device.event') {
-        scheduleSummary();
-        return;
-      }
-      if (m.type !== 'devices.changed') return;
-      if (m.devices.some(changesFleet)) scheduleSummary();
-      const fresh = m.devices.filter((p) => p.metrics);
-      if (fresh.length) {
-        const now = Date.now();
-        setLive((old) => ({ ...old, ...Object.fromEntries(fresh.map((p) => [p.id, { metrics: p.metrics!, receivedAt: now }])) }));
-      }
-    },
-    () => reload.current(),
-  );
+  const scheduleSummary = useCoalesced(overview.reload, SUMMARY_DEBOUNCE_MS);
+  useLive((m) => {
+    if (m.type === 'device.event') {
+      scheduleSummary();
+      return;
+    }
+    if (m.type !== 'devices.changed') return;
+    if (m.devices.some(changesFleet)) scheduleSummary();
+    const fresh = m.devices.filter((p) => p.metrics);
+    if (fresh.length) {
+      const now = Date.now();
+      setLive((old) => ({ ...old, ...Object.fromEntries(fresh.map((p) => [p.id, { metrics: p.metrics!, receivedAt: now }])) }));
+    }
+  }, overview.reload);
 
   if (overview.error) return <ProblemView error={overview.error} onRetry={overview.reload} />;
   if (!overview.data) return <Loading label="Loading the fleet…" />;
