@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UNSTORABLE_TEXT_MESSAGE, isStorableText } from './storable-text.js';
 
 /** RFC 9457 problem details, the body of every API error. */
 export const ProblemSchema = z.object({
@@ -21,7 +22,8 @@ export const NameSchema = z
   .trim()
   .min(1, 'must not be empty')
   .max(120, 'must be at most 120 characters')
-  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
+  .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
 
 export const PageQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),

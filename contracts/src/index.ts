@@ -11,3 +11,4 @@ export * from './telemetry.js';
 export * from './inventory.js';
 export * from './live.js';
 export * from './fleet-summary.js';
+export * from './storable-text.js';

@@ -1,6 +1,8 @@
 import { Body, Param, Query, SetMetadata, applyDecorators, type PipeTransform } from '@nestjs/common';
 import { ApiBody, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import type { z } from 'zod';
+import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from '@xspectre/contracts';
+import { AppError } from '../errors/app-error.js';
 import { parseOrThrow, toOpenApiSchema } from './zod-validation.js';
 
 class ZodPipe implements PipeTransform {
@@ -9,8 +11,20 @@ class ZodPipe implements PipeTransform {
     private readonly where: 'body' | 'query' | 'path',
   ) {}
   transform(value: unknown): unknown {
+    refuseUnstorableText(value, this.where);
     return parseOrThrow(this.schema, value ?? {}, this.where);
   }
+}
+
+/**
+ * Before any schema: text PostgreSQL cannot store (NUL, unpaired surrogates) is a 400 naming
+ * the field, from operators and devices alike, whichever field it is in (an unknown one too).
+ */
+function refuseUnstorableText(value: unknown, where: 'body' | 'query' | 'path'): void {
+  const findings = findUnstorableText(value);
+  if (findings.length === 0) return;
+  const errors = findings.map((f) => ({ path: [where, ...f.path].join('.'), message: UNSTORABLE_TEXT_MESSAGE }));
+  throw new AppError('VALIDATION_FAILED', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
 }
 
 /** Applies method-level swagger metadata from inside a parameter decorator. */

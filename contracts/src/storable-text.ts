@@ -1,0 +1,57 @@
+/**
+ * Text PostgreSQL cannot store: NUL (text and jsonb refuse U+0000) and unpaired UTF-16
+ * surrogates (they have no UTF-8 encoding). JSON and query strings can carry both, so every
+ * string a client sends, keys included, is checked before it reaches a schema or the database.
+ */
+const NUL = '\u0000';
+// Without the `u` flag the regex sees UTF-16 code units: a high surrogate not followed by a low
+// one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export const UNSTORABLE_TEXT_MESSAGE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
+
+export function isStorableText(text: string): boolean {
+  return !text.includes(NUL) && !LONE_SURROGATE.test(text);
+}
+
+export interface UnstorableText {
+  /** Where the text is, e.g. `["services", "3", "unit"]`; a bad key is named by its position. */
+  path: string[];
+}
+
+const MAX_FINDINGS = 20;
+const MAX_DEPTH = 64;
+const MAX_SEGMENT = 64;
+
+/** A path segment as reported: long keys are cut so the error stays small. */
+const segment = (key: string): string => (key.length > MAX_SEGMENT ? `${key.slice(0, MAX_SEGMENT)}…` : key);
+
+/**
+ * Every unstorable string in a parsed JSON value (at most 20 findings, so a hostile body
+ * cannot make the answer large). Keys are checked too: a bad key is reported as `<key #N>`
+ * because echoing it would carry the same bad text into the error.
+ */
+export function findUnstorableText(value: unknown): UnstorableText[] {
+  const findings: UnstorableText[] = [];
+  const walk = (v: unknown, path: string[], depth: number): void => {
+    if (findings.length >= MAX_FINDINGS) return;
+    if (typeof v === 'string') {
+      if (!isStorableText(v)) findings.push({ path });
+      return;
+    }
+    if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return;
+    if (Array.isArray(v)) {
+      v.forEach((item, i) => walk(item, [...path, String(i)], depth + 1));
+      return;
+    }
+    let index = 0;
+    for (const [key, item] of Object.entries(v as Record<string, unknown>)) {
+      if (!isStorableText(key)) findings.push({ path: [...path, `<key #${index}>`] });
+      else walk(item, [...path, segment(key)], depth + 1);
+      index += 1;
+      if (findings.length >= MAX_FINDINGS) return;
+    }
+  };
+  walk(value, [], 0);
+  return findings;
+}
