@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { ClaimCodeTextSchema, DeviceTypeSchema } from './devices.js';
-import { DockerReportSchema, JournalGapSchema, ServiceStateSchema, SystemMetricsSchema } from './telemetry.js';
+import {
+  DockerReportSchema,
+  JournalGapSchema,
+  MAX_CPU_CORES,
+  MAX_MEMORY_BYTES,
+  MAX_STORAGE_BYTES,
+  MAX_UPTIME_SECONDS,
+  ServiceStateSchema,
+  SystemMetricsSchema,
+} from './telemetry.js';
 
 /** Every agent message names the protocol version it speaks; changes are additive. */
 export const AGENT_PROTOCOL_VERSION = 1;
@@ -25,12 +34,17 @@ export const HardwareFactsSchema = z
     vendor: Text(120).nullable(),
     model: Text(120).nullable(),
     serial: Text(120).nullable(),
-    cpu: z.object({ model: Text(200), cores: z.number().int().min(1).max(4096), id: Text(200).nullable() }).strict(),
-    ramBytes: z.number().int().min(0),
+    cpu: z.object({ model: Text(200), cores: z.number().int().min(1).max(MAX_CPU_CORES), id: Text(200).nullable() }).strict(),
+    ramBytes: z.number().int().min(0).max(MAX_MEMORY_BYTES),
     disks: z
       .array(
         z
-          .object({ name: Text(64), model: Text(200).nullable(), serial: Text(200).nullable(), sizeBytes: z.number().int().min(0) })
+          .object({
+            name: Text(64),
+            model: Text(200).nullable(),
+            serial: Text(200).nullable(),
+            sizeBytes: z.number().int().min(0).max(MAX_STORAGE_BYTES),
+          })
           .strict(),
       )
       .max(64),
@@ -114,7 +128,7 @@ export const HeartbeatSchema = z
     sequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     sentAt: z.iso.datetime({ offset: true }),
     agentVersion: Text(40),
-    uptimeSeconds: z.number().min(0),
+    uptimeSeconds: z.number().min(0).max(MAX_UPTIME_SECONDS),
     // Telemetry (all optional, so protocol 1 agents without it stay valid).
     metrics: SystemMetricsSchema.optional(),
     services: z.array(ServiceStateSchema).max(2000).optional(),
