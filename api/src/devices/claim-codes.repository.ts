@@ -19,9 +19,14 @@ export class ClaimCodesRepository {
     return this.repo().findOne({ where: { id } });
   }
 
-  /** Locks the row: concurrent enrollments with one code queue here, and only the first finds it unused. */
-  findByHashForUpdate(codeHash: string): Promise<ClaimCodeEntity | null> {
-    return this.repo().createQueryBuilder('c').where('c.code_hash = :codeHash', { codeHash }).setLock('pessimistic_write').getOne();
+  /** Without a lock: enrollment locks the device row first and the code after it (findByIdForUpdate). */
+  findByHash(codeHash: string): Promise<ClaimCodeEntity | null> {
+    return this.repo().findOne({ where: { codeHash } });
+  }
+
+  /** Locks the row (after its device row: the one lock order, see devices.service.ts); returns the committed state. */
+  findByIdForUpdate(id: string): Promise<ClaimCodeEntity | null> {
+    return this.repo().createQueryBuilder('c').where('c.id = :id', { id }).setLock('pessimistic_write').getOne();
   }
 
   async list(filter: { deviceId?: string; status?: 'active' | 'used' | 'expired' | 'revoked'; limit: number; offset: number }) {

@@ -14,6 +14,7 @@ export const ERROR_CATALOG = {
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL_ERROR: { status: 500, title: 'Internal error' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'A dependency is unavailable' },
+  CONCURRENT_CHANGE: { status: 409, title: 'A concurrent request changed the same records: retry' },
   // auth
   AUTH_REQUIRED: { status: 401, title: 'Authentication required' },
   AUTH_INVALID_CREDENTIALS: { status: 401, title: 'Wrong email or password' },
@@ -59,6 +60,7 @@ export const ERROR_CATALOG = {
   CLAIM_CODE_USED: { status: 409, title: 'The claim code was used already: create a new one' },
   CLAIM_CODE_REVOKED: { status: 410, title: 'The claim code was revoked: create a new one' },
   ENROLL_KEY_IN_USE: { status: 409, title: 'This WireGuard key belongs to another device: generate a new key pair' },
+  ENROLL_KEY_IS_HUB: { status: 409, title: "This WireGuard key is the hub's own key: generate a new key pair" },
   OVERLAY_POOL_EXHAUSTED: { status: 503, title: 'No overlay address is free in this pool' },
   HUB_UNAVAILABLE: { status: 503, title: 'The WireGuard hub could not be updated' },
   HUB_NOT_CONFIGURED: { status: 503, title: 'This API instance drives no WireGuard hub (API_WG_INTERFACE)' },
