@@ -1,9 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import type { DEVICE_SORTS, DeviceStatus, DeviceType, OrganizationKind } from '@xspectre/contracts';
+import {
+  MAX_RATE_BYTES_PER_SECOND,
+  MAX_STORAGE_BYTES,
+  type DEVICE_SORTS,
+  type DeviceStatus,
+  type DeviceType,
+  type OrganizationKind,
+} from '@xspectre/contracts';
 
 type DeviceSort = (typeof DEVICE_SORTS)[number];
 import { Database } from '../db/database.js';
 import { likePattern } from '../db/pg-errors.js';
+import { jsonElementsSql, jsonNumberSql, percentSql } from '../telemetry/bounded-sql.js';
 import { DeviceEntity } from './device.entity.js';
 
 /** The headline numbers of the newest metrics, computed in the database (the documents stay there). */
@@ -43,15 +51,15 @@ export interface DeviceFilter {
   offset: number;
 }
 
-// Over device_telemetry `t`; each is NULL when the device never sent metrics.
-const CPU_SQL = `(t.metrics->>'cpuPercent')::float8`;
-const MEM_SQL = `(CASE WHEN (t.metrics->'memory'->>'totalBytes')::float8 > 0
-  THEN LEAST(100, (t.metrics->'memory'->>'usedBytes')::float8 * 100 / (t.metrics->'memory'->>'totalBytes')::float8)
-  WHEN t.metrics IS NOT NULL THEN 0 END)`;
-const DISK_SQL = `(SELECT MAX(LEAST(100, (m->>'usedBytes')::float8 * 100 / (m->>'totalBytes')::float8))
-  FROM jsonb_array_elements(t.metrics->'mounts') m WHERE (m->>'totalBytes')::float8 > 0)`;
+// Over device_telemetry `t`; each is NULL when the device never sent metrics. Every number is read
+// bounded (bounded-sql.ts): one device's stored document must not fail the whole fleet's query.
+const CPU_SQL = jsonNumberSql(`t.metrics->'cpuPercent'`, 100);
+const bytes = (json: string) => jsonNumberSql(json, MAX_STORAGE_BYTES);
+const MEM_SQL = `COALESCE(${percentSql(bytes(`t.metrics->'memory'->'usedBytes'`), bytes(`t.metrics->'memory'->'totalBytes'`))},
+  CASE WHEN t.metrics IS NOT NULL THEN 0 END)`;
+const DISK_SQL = `(SELECT MAX(${percentSql(bytes(`m->'usedBytes'`), bytes(`m->'totalBytes'`))}) FROM ${jsonElementsSql(`t.metrics->'mounts'`)} m)`;
 const NET_SQL = (field: 'rxBytesPerSecond' | 'txBytesPerSecond') =>
-  `(SELECT SUM((n->>'${field}')::float8) FROM jsonb_array_elements(t.metrics->'network') n)`;
+  `(SELECT SUM(${jsonNumberSql(`n->'${field}'`, MAX_RATE_BYTES_PER_SECOND)}) FROM ${jsonElementsSql(`t.metrics->'network'`)} n)`;
 
 const SORT_COLUMNS: Record<string, string> = {
   name: 'd.name',
@@ -270,13 +278,13 @@ export class DevicesRepository {
   }
 
   /** Peers the hub must have: every active device with a key and an address. */
-  async activeTunnelPeers(): Promise<Array<{ publicKey: string; address: string }>> {
-    const rows: Array<{ wg_public_key: string; overlay_address: string }> = await this.db
+  async activeTunnelPeers(): Promise<Array<{ deviceId: string; publicKey: string; address: string }>> {
+    const rows: Array<{ id: string; wg_public_key: string; overlay_address: string }> = await this.db
       .manager()
       .query(
-        `SELECT wg_public_key, overlay_address FROM devices WHERE status = 'active' AND wg_public_key IS NOT NULL AND overlay_address IS NOT NULL`,
+        `SELECT id, wg_public_key, overlay_address FROM devices WHERE status = 'active' AND wg_public_key IS NOT NULL AND overlay_address IS NOT NULL`,
       );
-    return rows.map((r) => ({ publicKey: r.wg_public_key, address: r.overlay_address }));
+    return rows.map((r) => ({ deviceId: r.id, publicKey: r.wg_public_key, address: r.overlay_address }));
   }
 
   /** Stores the hub's counters; returns the devices whose latest handshake changed. */

@@ -1,36 +1,27 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../db/database.js';
+import { ROLLUP_READ, SAMPLE } from './metric-bounds.js';
 
 export type SeriesSource = 'samples' | 'rollup_1m' | 'rollup_1h';
 
-/** Raw column expressions per source; rollups weight averages by their sample counts. */
+/**
+ * Raw column expressions per source; rollups weight averages by their sample counts. Every stored
+ * value is read bounded (bounded-sql.ts), so an old row cannot overflow a sum or answer NaN.
+ */
 const EXPRESSIONS: Record<SeriesSource, Record<string, string>> = {
   samples: {
-    cpu_avg: 'avg(cpu_percent)',
-    cpu_max: 'max(cpu_percent)',
-    load1: 'avg(load1)',
-    mem_used: 'avg(mem_used_bytes)',
-    mem_total: 'max(mem_total_bytes)',
-    disk_max: 'max(disk_used_percent_max)',
-    rx: 'avg(net_rx_bps)',
-    tx: 'avg(net_tx_bps)',
+    cpu_avg: `avg(${SAMPLE.cpu})`,
+    cpu_max: `max(${SAMPLE.cpu})`,
+    load1: `avg(${SAMPLE.load1})`,
+    mem_used: `avg(${SAMPLE.memUsed})`,
+    mem_total: `max(${SAMPLE.memTotal})`,
+    disk_max: `max(${SAMPLE.disk})`,
+    rx: `avg(${SAMPLE.rx})`,
+    tx: `avg(${SAMPLE.tx})`,
   },
-  rollup_1m: weighted(),
-  rollup_1h: weighted(),
+  rollup_1m: ROLLUP_READ,
+  rollup_1h: ROLLUP_READ,
 };
-
-function weighted(): Record<string, string> {
-  return {
-    cpu_avg: 'sum(cpu_avg * samples) / sum(samples)',
-    cpu_max: 'max(cpu_max)',
-    load1: 'sum(load1_avg * samples) / sum(samples)',
-    mem_used: 'sum(mem_used_avg * samples) / sum(samples)',
-    mem_total: 'max(mem_total_max)',
-    disk_max: 'max(disk_used_percent_max)',
-    rx: 'sum(net_rx_bps_avg * samples) / sum(samples)',
-    tx: 'sum(net_tx_bps_avg * samples) / sum(samples)',
-  };
-}
 
 const TABLE: Record<SeriesSource, { table: string; time: string }> = {
   samples: { table: 'metric_samples', time: 'sampled_at' },
