@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, canonicalJson, chainHash, findChainBreak, redactSecrets, type ChainedFields } from './audit-chain.js';
+import { GENESIS_HASH, canonicalJson, chainHash, findChainBreak, type ChainedFields } from './audit-chain.js';
+import { AUDIT_BOUNDS, boundDetails, cappedText, storableText } from './audit-bounds.js';
 import { csvCell, auditCsv } from './audit-csv.js';
 
 function chain(n: number): Array<ChainedFields & { hash: string }> {
@@ -53,8 +54,8 @@ describe('audit chain', () => {
     expect(findChainBreak(forged, null)).toEqual({ id: '3', reason: 'prev_hash does not match the previous row' });
   });
 
-  it('redacts secrets at any depth and strips NUL', () => {
-    const out = redactSecrets({
+  it('redacts secrets at any depth and escapes NUL', () => {
+    const out = boundDetails({
       password: 'x',
       nested: [{ refreshToken: 'y', name: 'ok\u0000' }],
       totpCode: '1',
@@ -68,6 +69,29 @@ describe('audit chain', () => {
       apiKey: '[redacted]',
       kind: 'customer',
     });
+  });
+
+  it('makes any text storable: unpaired surrogates become U+FFFD, NUL a visible escape, keys too', () => {
+    expect(storableText('a\ud800b\udc00c\ud83d\ude00')).toBe('a\ufffdb\ufffdc\ud83d\ude00');
+    expect(storableText('x\u0000y')).toBe('x\\u0000y');
+    expect(boundDetails({ 'k\u0000\ud800': 'v\udfff' })).toEqual({ 'k\\u0000\ufffd': 'v\ufffd' });
+    expect(cappedText('\ud83d\ude00'.repeat(3), 3)).toBe('\ud83d\ude00\ufffd…');
+  });
+
+  it('bounds keys, arrays, strings, depth and the serialized size', () => {
+    const many = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`key${i}`, 'v'.repeat(1000)]));
+    const out = boundDetails({ route: '/x', errorCode: 'VALIDATION_FAILED', body: many, list: Array.from({ length: 50 }, () => 1) });
+    expect(Buffer.byteLength(JSON.stringify(out))).toBeLessThanOrEqual(AUDIT_BOUNDS.detailsBytes);
+    expect(out.route).toBe('/x');
+    expect(out.errorCode).toBe('VALIDATION_FAILED');
+    const body = out.body as Record<string, unknown>;
+    expect(Object.keys(body)).toHaveLength(AUDIT_BOUNDS.keysPerObject + 1);
+    expect(body['…']).toBe(`${5000 - AUDIT_BOUNDS.keysPerObject} more keys`);
+    expect(out.list).toHaveLength(AUDIT_BOUNDS.arrayItems + 1);
+    expect(boundDetails({ a: { b: { c: { d: { e: { f: 1 } } } } } })).toEqual({ a: { b: { c: { d: { e: '[object]' } } } } });
+    expect(JSON.stringify(boundDetails(JSON.parse('{"body":{"__proto__":{"x":1}}}') as Record<string, unknown>))).toBe(
+      '{"body":{"__proto__":{"x":1}}}',
+    );
   });
 });
 

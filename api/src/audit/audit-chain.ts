@@ -70,25 +70,3 @@ export function findChainBreak(rows: ChainedFields[], previous: { id: string; ha
   }
   return null;
 }
-
-const SECRET_KEY = /pass(word)?|secret|token|otp|code|authorization|cookie|private|credential|salt|api[-_]?key/i;
-
-/** Copies `value` with every secret-looking field replaced, at any depth. */
-export function redactSecrets(value: unknown, depth = 0): unknown {
-  if (depth > 8) return '[truncated]';
-  if (Array.isArray(value)) return value.slice(0, 100).map((v) => redactSecrets(v, depth + 1));
-  if (value && typeof value === 'object' && !(value instanceof Date)) {
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>).map(([k, v]) => [
-        k,
-        SECRET_KEY.test(k) ? '[redacted]' : redactSecrets(v, depth + 1),
-      ]),
-    );
-  }
-  if (typeof value === 'string') {
-    // jsonb cannot store NUL; long strings are cut so one request cannot bloat the trail.
-    const clean = value.replaceAll('\u0000', '\\u0000');
-    return clean.length > 2000 ? `${clean.slice(0, 2000)}…` : clean;
-  }
-  return value;
-}

@@ -2,7 +2,12 @@ import { Global, Module } from '@nestjs/common';
 import { AuditController } from './audit.controller.js';
 import { AuditRepository } from './audit.repository.js';
 import { AuditService } from './audit.service.js';
+import { AuditFailureBudget } from './audit-failure-budget.js';
 
 @Global()
-@Module({ controllers: [AuditController], providers: [AuditRepository, AuditService], exports: [AuditService] })
+@Module({
+  controllers: [AuditController],
+  providers: [AuditRepository, AuditService, AuditFailureBudget],
+  exports: [AuditService, AuditFailureBudget],
+})
 export class AuditModule {}

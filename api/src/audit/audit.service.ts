@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { AuditEvent, AuditVerifyResponse } from '@xspectre/contracts';
 import { requestContext } from '../common/context/request-context.js';
 import { Database } from '../db/database.js';
 import { AuditEventEntity } from './audit-event.entity.js';
-import { GENESIS_HASH, chainHash, findChainBreak, redactSecrets } from './audit-chain.js';
+import { GENESIS_HASH, chainHash, findChainBreak } from './audit-chain.js';
+import { AUDIT_BOUNDS, boundDetails, cappedColumn } from './audit-bounds.js';
 import { AuditRepository, type AuditFilter } from './audit.repository.js';
 
 export interface AuditInput {
@@ -17,12 +18,16 @@ export interface AuditInput {
   /** Defaults to the signed-in operator of the current request. */
   userId?: string | null;
   userEmail?: string | null;
+  /** For the minimal fallback row: the error code alone, when the full row cannot be stored. */
+  errorCode?: string;
 }
 
 const VERIFY_PAGE = 2000;
 
 @Injectable()
 export class AuditService {
+  private readonly logger = new Logger(AuditService.name);
+
   constructor(
     private readonly repo: AuditRepository,
     private readonly db: Database,
@@ -30,29 +35,55 @@ export class AuditService {
 
   /** Appends within `manager`'s transaction; the row commits or rolls back with it. */
   async append(manager: EntityManager, input: AuditInput): Promise<void> {
-    const ctx = requestContext.get();
+    // Everything is bounded and made storable before the chain lock, which every audited write waits for.
+    const row = this.rowFor(input);
     const tail = await this.repo.lockChainAndReadTail(manager);
-    const row = new AuditEventEntity();
     row.id = tail ? (BigInt(tail.id) + 1n).toString() : '1';
     row.occurredAt = new Date();
-    row.userId = input.userId !== undefined ? input.userId : (ctx?.actor?.userId ?? null);
-    row.userEmail = input.userEmail !== undefined ? input.userEmail : (ctx?.actor?.email ?? null);
-    row.sourceIp = ctx?.sourceIp ?? null;
-    row.requestId = ctx?.requestId ?? null;
-    row.action = input.action;
-    row.resourceType = input.resourceType;
-    row.resourceId = input.resourceId ?? null;
-    row.details = redactSecrets(input.details ?? {}) as Record<string, unknown>;
-    row.result = input.result;
-    row.errorMessage = input.errorMessage ?? null;
     row.prevHash = tail?.hash ?? GENESIS_HASH;
     row.hash = chainHash(row);
     await this.repo.insert(manager, row);
   }
 
-  /** In a transaction of its own: for events that must be kept although the request fails. */
-  appendDetached(input: AuditInput): Promise<void> {
-    return this.db.detached((manager) => this.append(manager, input));
+  /**
+   * In a transaction of its own: for events that must be kept although the request fails.
+   * Should the row still be refused, a minimal one (action, actor, result, error code) is
+   * appended instead, so a denied attempt always leaves a trace.
+   */
+  async appendDetached(input: AuditInput): Promise<void> {
+    try {
+      await this.db.detached((manager) => this.append(manager, input));
+    } catch (error) {
+      this.logger.error({ msg: 'audit row refused: appending a minimal row instead', action: input.action, err: (error as Error).message });
+      const code = input.errorCode ?? input.errorMessage?.split(':', 1)[0] ?? null;
+      await this.db.detached((manager) =>
+        this.append(manager, {
+          action: input.action,
+          resourceType: input.resourceType,
+          result: input.result,
+          errorMessage: code,
+          details: { minimal: true, ...(code ? { errorCode: code } : {}) },
+          ...(input.userId !== undefined ? { userId: input.userId } : {}),
+          ...(input.userEmail !== undefined ? { userEmail: input.userEmail } : {}),
+        }),
+      );
+    }
+  }
+
+  private rowFor(input: AuditInput): AuditEventEntity {
+    const ctx = requestContext.get();
+    const row = new AuditEventEntity();
+    row.userId = input.userId !== undefined ? input.userId : (ctx?.actor?.userId ?? null);
+    row.userEmail = cappedColumn(input.userEmail !== undefined ? input.userEmail : (ctx?.actor?.email ?? null));
+    row.sourceIp = cappedColumn(ctx?.sourceIp ?? null);
+    row.requestId = cappedColumn(ctx?.requestId ?? null);
+    row.action = cappedColumn(input.action) ?? '';
+    row.resourceType = cappedColumn(input.resourceType) ?? '';
+    row.resourceId = cappedColumn(input.resourceId ?? null);
+    row.details = boundDetails(input.details ?? {});
+    row.result = input.result;
+    row.errorMessage = cappedColumn(input.errorMessage ?? null, AUDIT_BOUNDS.errorChars);
+    return row;
   }
 
   async list(filter: AuditFilter): Promise<{ items: AuditEvent[]; total: number }> {

@@ -37,6 +37,8 @@ const EnvSchema = z
     API_HOST: z.string().default('127.0.0.1'),
     DB_URL: DbUrlSchema,
     DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    // Migrations run as the schema owner; the API and worker connect as DB_URL's role, which owns nothing (db/migrations/*AppRole*).
+    DB_OWNER_URL: DbUrlSchema.optional().describe('the schema owner, for migrations only; unset = DB_URL'),
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }),
     REDIS_KEY_PREFIX: z
       .string()
@@ -67,6 +69,20 @@ const EnvSchema = z
     API_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     API_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
     API_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    // Audit trail: failure rows per source address, and where the chain's signed checkpoints are kept.
+    API_AUDIT_FAILURES_PER_IP: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(60)
+      .describe('failed requests recorded one by one per source address per minute; beyond, one summary row'),
+    API_AUDIT_ANCHOR_DIR: z
+      .string()
+      .min(1)
+      .refine((v) => !v.includes('\0'), 'must be a directory path')
+      .default('var/audit-anchors')
+      .describe('directory of the signed audit checkpoints (append-only JSON lines); keep it out of the database role’s reach'),
     // Fleet: claim codes, enrollment, the overlay and the hub.
     API_CLAIM_CODE_TTL_SECONDS: secondsOrMs
       .min(300)
@@ -177,11 +193,11 @@ export function loadConfigOrExit(): AppConfig {
   }
 }
 
-/** Just the database URL: the migrate script needs nothing else. */
+/** Just the database URL the migrate script needs: the owner's (DB_OWNER_URL), else DB_URL. */
 export function loadDatabaseUrl(env: Record<string, string | undefined> = process.env): string {
-  const result = z.object({ DB_URL: DbUrlSchema }).safeParse(env);
+  const result = z.object({ DB_URL: DbUrlSchema, DB_OWNER_URL: DbUrlSchema.optional() }).safeParse(env);
   if (!result.success) throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  return result.data.DB_URL;
+  return result.data.DB_OWNER_URL ?? result.data.DB_URL;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pg from 'pg';
 import { generate } from 'otplib';
@@ -48,6 +51,11 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
   };
 }
 
+/** The audit checkpoint directory of a test database (removed with it). */
+export function anchorDirFor(dbUrl: string): string {
+  return join(tmpdir(), `xs-audit-anchors-${new URL(dbUrl).pathname.slice(1)}`);
+}
+
 export function testEnv(dbUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
   return {
     NODE_ENV: 'test',
@@ -60,6 +68,10 @@ export function testEnv(dbUrl: string, overrides: Record<string, string> = {}): 
     API_BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
     API_LOG_LEVEL: 'silent',
     API_LOGIN_RATE_LIMIT_PER_IP: '100000',
+    // Tests send many failing requests from loopback; audit-hardening.spec.ts sets a small budget itself.
+    API_AUDIT_FAILURES_PER_IP: '100000',
+    // Per database, so instances of one installation (startSibling, spawned processes) share their checkpoints.
+    API_AUDIT_ANCHOR_DIR: anchorDirFor(dbUrl),
     API_PORT: '0',
     ...overrides,
   };
@@ -89,7 +101,11 @@ export class TestApi {
     const sql = new pg.Pool({ connectionString: db.url, max: 2 });
     // Dropping the database (WITH FORCE) ends idle clients; that is expected, not a test failure.
     sql.on('error', () => undefined);
-    return new TestApi(app, config, `http://127.0.0.1:${address.port}`, sql, db.drop);
+    const drop = async () => {
+      await db.drop();
+      await rm(config.API_AUDIT_ANCHOR_DIR, { recursive: true, force: true });
+    };
+    return new TestApi(app, config, `http://127.0.0.1:${address.port}`, sql, drop);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AuditService } from '../../audit/audit.service.js';
+import { AuditFailureBudget } from '../../audit/audit-failure-budget.js';
+import { AuditService, type AuditInput } from '../../audit/audit.service.js';
 import { requestContext } from '../context/request-context.js';
 import { auditDetailsFor } from '../interceptors/audit-details.js';
 import { paramId } from '../interceptors/unit-of-work.interceptor.js';
@@ -13,7 +14,10 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemFilter');
 
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly budget: AuditFailureBudget,
+  ) {}
 
   async catch(error: unknown, host: ArgumentsHost): Promise<void> {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
@@ -24,20 +28,51 @@ export class ProblemFilter implements ExceptionFilter {
     const ctx = requestContext.get();
     if (ctx?.auditedRoute && !ctx.auditedRoute.notAudited && MUTATING.has(request.method)) {
       const annotations = ctx.audit;
-      await this.audit
-        .appendDetached({
-          action: annotations.action ?? ctx.auditedRoute.action,
-          resourceType: ctx.auditedRoute.resourceType,
-          resourceId: annotations.resourceId ?? paramId(request) ?? null,
-          result: 'failure',
-          errorMessage: `${problem.code}: ${problem.detail}`,
-          details: auditDetailsFor(request, { ...annotations.details, status: problem.status, errorCode: problem.code }),
-          ...(ctx.actor ? {} : { userId: annotations.subjectUserId ?? null, userEmail: annotations.subjectEmail ?? null }),
-        })
-        .catch((auditError: unknown) => this.logger.error({ msg: 'could not record failed request in the audit trail', err: auditError }));
+      // Nobody signed in and refused for it (401, CSRF): the body says nothing worth keeping forever.
+      const anonymous = !ctx.actor && !ctx.device;
+      const refusedAnonymous = anonymous && (problem.status === 401 || problem.code === 'AUTH_CSRF_FAILED');
+      const input: AuditInput = {
+        action: annotations.action ?? ctx.auditedRoute.action,
+        resourceType: ctx.auditedRoute.resourceType,
+        resourceId: annotations.resourceId ?? paramId(request) ?? null,
+        result: 'failure',
+        errorMessage: `${problem.code}: ${problem.detail}`,
+        errorCode: problem.code,
+        details: auditDetailsFor(
+          request,
+          { status: problem.status, errorCode: problem.code, ...annotations.details },
+          { withBody: !refusedAnonymous },
+        ),
+        ...(ctx.actor ? {} : { userId: annotations.subjectUserId ?? null, userEmail: annotations.subjectEmail ?? null }),
+      };
+      await this.recordFailure(input, ctx.sourceIp).catch((auditError: unknown) =>
+        this.logger.error({ msg: 'could not record failed request in the audit trail', err: auditError }),
+      );
     }
 
     if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
     await reply.status(problem.status).header('content-type', 'application/problem+json; charset=utf-8').send(problem);
+  }
+
+  /** Within the source address's budget: the row itself; over it, one summary row per window (audit-failure-budget.ts). */
+  private async recordFailure(input: AuditInput, sourceIp: string | null): Promise<void> {
+    const decision = await this.budget.take(sourceIp);
+    if (decision.kind === 'record') return this.audit.appendDetached(input);
+    if (decision.kind === 'count') return;
+    await this.audit.appendDetached({
+      action: 'audit.failures_rate_limited',
+      resourceType: 'audit',
+      result: 'failure',
+      errorMessage: `${input.errorCode ?? 'failure'}: more than ${decision.limit} failed requests from this address in ${decision.windowSeconds} s; further failures in this window are counted, not recorded one by one`,
+      errorCode: 'RATE_LIMITED',
+      details: {
+        limit: decision.limit,
+        windowStart: decision.windowStart.toISOString(),
+        windowSeconds: decision.windowSeconds,
+        previousWindowFailures: decision.previousWindowFailures,
+        firstSuppressed: { action: input.action, errorCode: input.errorCode, route: input.details?.route },
+      },
+      ...(input.userId !== undefined ? { userId: input.userId, userEmail: input.userEmail ?? null } : {}),
+    });
   }
 }

@@ -1,15 +1,33 @@
 import { z } from 'zod';
 import { AppError } from '../errors/app-error.js';
 
-/** Parses `value` or throws VALIDATION_FAILED naming every bad field. */
+/** At most this many problems are listed; a body of thousands of unknown keys must not echo them all. */
+const MAX_ERRORS = 20;
+const MAX_LISTED_KEYS = 20;
+const MAX_NAME_CHARS = 64;
+
+/** Parses `value` or throws VALIDATION_FAILED naming the bad fields (the first MAX_ERRORS of them). */
 export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, where: 'body' | 'query' | 'path'): z.output<T> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const errors = flatten(result.error.issues).map((issue) => ({
-    path: [where, ...issue.path.map(String)].join('.'),
-    message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
+  const issues = flatten(result.error.issues);
+  const errors = issues.slice(0, MAX_ERRORS).map((issue) => ({
+    path: shortName([where, ...issue.path.map(String)].join('.'), 200),
+    message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${listed(issue.keys)}` : shortName(issue.message, 500),
   }));
-  throw new AppError('VALIDATION_FAILED', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
+  const more = issues.length - errors.length;
+  const detail = errors.map((e) => `${e.path}: ${e.message}`).join('; ') + (more > 0 ? `; and ${more} more problem(s)` : '');
+  throw new AppError('VALIDATION_FAILED', detail, { errors });
+}
+
+/** The first MAX_LISTED_KEYS names, each cut short, then how many were left out. */
+function listed(keys: string[]): string {
+  const shown = keys.slice(0, MAX_LISTED_KEYS).map((k) => shortName(k, MAX_NAME_CHARS));
+  return shown.join(', ') + (keys.length > shown.length ? ` and ${keys.length - shown.length} more` : '');
+}
+
+function shortName(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 /**

@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestApi } from './support/harness.js';
+
+/** Budget of failure rows per source address per minute in this file's API. */
+const FAILURE_BUDGET = 10;
+/** What one failure row may weigh (details are capped at 4 KiB; jsonb adds a little). */
+const ROW_BYTES_MAX = 6 * 1024;
+
+/** ~900 KB of unknown keys (the body limit is 1 MiB). */
+function floodBody(): string {
+  const keys = Array.from({ length: 50_000 }, (_, i) => `"unknown_${String(i).padStart(5, '0')}":1`);
+  return `{"name":"Flood","kind":"customer",${keys.join(',')}}`;
+}
+
+describe('audit trail hardening', () => {
+  let api: TestApi;
+  let admin: string;
+  let address = 0;
+  /** Each test speaks from an address of its own (X-Forwarded-For from loopback is trusted), so budgets do not mix. */
+  const from = () => ({ 'x-forwarded-for': `198.51.100.${++address}` });
+
+  beforeAll(async () => {
+    api = await TestApi.start({ API_AUDIT_FAILURES_PER_IP: String(FAILURE_BUDGET) });
+    admin = await api.adminToken();
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  async function rowFor(requestId: string | null) {
+    const { rows } = await api.sql.query(
+      `SELECT *, pg_column_size(details) AS details_bytes, pg_column_size(a.*) AS row_bytes FROM audit_events a WHERE request_id = $1`,
+      [requestId],
+    );
+    return rows;
+  }
+
+  it('stores a bounded row and a bounded error for a 1 MB body of unknown keys (signed in and anonymous)', async () => {
+    const body = floodBody();
+    expect(body.length).toBeGreaterThan(800_000);
+    const signedIn = await api.request('POST', 'organizations', { token: admin, rawBody: body, headers: from() });
+    expect(signedIn.status).toBe(400);
+    // The answer names a few of the keys, not all 50,000.
+    expect(signedIn.text.length).toBeLessThan(8 * 1024);
+    expect(signedIn.body.detail).toMatch(/and 49980 more/);
+    const anonymous = await api.request('POST', 'organizations', { rawBody: body, headers: from() });
+    expect(anonymous.status).toBe(401);
+
+    for (const reply of [signedIn, anonymous]) {
+      const rows = await rowFor(reply.headers.get('x-request-id'));
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ action: 'organization.create', result: 'failure' });
+      expect(rows[0].row_bytes).toBeLessThan(ROW_BYTES_MAX);
+      expect(Buffer.byteLength(JSON.stringify(rows[0].details))).toBeLessThanOrEqual(4096);
+      expect(rows[0].error_message.length).toBeLessThanOrEqual(501);
+    }
+    const [signedInRow] = await rowFor(signedIn.headers.get('x-request-id'));
+    expect(signedInRow.details).toMatchObject({ status: 400, errorCode: 'VALIDATION_FAILED', route: '/api/v1/organizations' });
+    expect(signedInRow.details.body.name).toBe('Flood');
+  });
+
+  it('stores no body of an anonymous request to a protected route', async () => {
+    const r = await api.request('POST', 'organizations', { body: { name: 'Anonymous Secret Plan', kind: 'customer' }, headers: from() });
+    expect(r.status).toBe(401);
+    const rows = await rowFor(r.headers.get('x-request-id'));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ result: 'failure', user_id: null });
+    expect(rows[0].error_message).toMatch(/^AUTH_REQUIRED/);
+    expect(rows[0].details.body).toBeUndefined();
+    expect(JSON.stringify(rows[0])).not.toContain('Anonymous Secret Plan');
+  });
+
+  it('records a failure whatever text arrives: unpaired surrogates in body keys and values, NUL in a path parameter', async () => {
+    const requests = [
+      api.request('POST', 'organizations', { token: admin, rawBody: '{"name":"x","kind":"customer","\\ud800":1}', headers: from() }),
+      api.request('POST', 'organizations', { token: admin, rawBody: '{"name":"\\udc00\\ud800","kind":"nope"}', headers: from() }),
+      api.request('PATCH', 'users/%00', { token: admin, body: { displayName: 'x' }, headers: from() }),
+      api.request('PATCH', 'users/%00', { token: admin, rawBody: '{"displayName":"\\ud800","\\u0000":1}', headers: from() }),
+    ];
+    for (const r of await Promise.all(requests)) {
+      expect(r.status).toBeGreaterThanOrEqual(400);
+      expect(r.status).toBeLessThan(500);
+      const rows = await rowFor(r.headers.get('x-request-id'));
+      expect(rows, `request ${r.headers.get('x-request-id')} (${r.status}) left no row`).toHaveLength(1);
+      expect(rows[0].result).toBe('failure');
+    }
+    const [nulRow] = await rowFor((await requests[2]!).headers.get('x-request-id'));
+    expect(nulRow).toMatchObject({ action: 'user.update', resource_id: '\\u0000' });
+    expect((await api.request('GET', 'audit/verify', { token: admin })).body).toMatchObject({ intact: true, firstBrokenId: null });
+  });
+
+  it('writes at most its budget of failure rows per source address, then one summary row', async () => {
+    const headers = from();
+    const source = headers['x-forwarded-for'];
+    const replies = [];
+    for (let i = 0; i < 4 * FAILURE_BUDGET; i++) {
+      replies.push(await api.request('POST', 'organizations', { body: { name: `x${i}`, kind: 'customer' }, headers }));
+    }
+    expect(replies.every((r) => r.status === 401)).toBe(true);
+    const rows = await api.auditRows(`source_ip = $1`, [source]);
+    // One window holds budget + 1 rows; the minute may roll over once during the burst.
+    expect(rows.length).toBeLessThanOrEqual(2 * (FAILURE_BUDGET + 1));
+    const summaries = rows.filter((r) => r.action === 'audit.failures_rate_limited');
+    expect(summaries.length).toBeGreaterThanOrEqual(1);
+    expect(summaries[0]).toMatchObject({ result: 'failure', resource_type: 'audit' });
+    expect(summaries[0].details).toMatchObject({ limit: FAILURE_BUDGET, windowSeconds: 60 });
+    expect(summaries[0].details.firstSuppressed).toMatchObject({ action: 'organization.create', errorCode: 'AUTH_REQUIRED' });
+    expect((await api.request('GET', 'audit/verify', { token: admin })).body.intact).toBe(true);
+  });
+});
