@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { forwardedHeadersFor, parseTrustedProxies } from './server/forwarded.mjs';
 
 const dev = process.argv.includes('--dev');
 // React and Next.js pick their production builds from NODE_ENV: set it before loading them.
@@ -21,6 +22,15 @@ if (apiUrl.protocol !== 'http:') {
 }
 if (!Number.isInteger(port) || port < 1 || port > 65535) {
   console.error(`PORT must be a TCP port (got ${process.env.PORT})`);
+  process.exit(1);
+}
+// The proxies in front (a TLS terminator) whose X-Forwarded-For names the client; default loopback,
+// as the API's API_TRUST_PROXY: a remote client's own claim is never believed.
+let trustedProxy;
+try {
+  trustedProxy = parseTrustedProxies(process.env.CONSOLE_TRUST_PROXY ?? 'loopback');
+} catch (error) {
+  console.error(`CONSOLE_TRUST_PROXY: ${error.message}`);
   process.exit(1);
 }
 
@@ -43,11 +53,12 @@ function forwardedHeaders(req) {
   for (const [name, value] of Object.entries(req.headers)) {
     if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
   }
-  // The console is the edge: what a client claims in X-Forwarded-For is replaced, never passed on
-  // (the API trusts loopback proxies, so a forwarded claim would choose the rate-limit bucket).
-  headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
-  headers['x-forwarded-proto'] = req.socket.encrypted ? 'https' : 'http';
-  if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;
+  // The client's X-Forwarded-* are replaced, never passed on as sent: the API trusts this server,
+  // so a passed-on claim would choose the rate-limit bucket and the audited address.
+  Object.assign(
+    headers,
+    forwardedHeadersFor({ peer: req.socket.remoteAddress, encrypted: Boolean(req.socket.encrypted), headers: req.headers }, trustedProxy),
+  );
   headers.host = apiUrl.host;
   return headers;
 }

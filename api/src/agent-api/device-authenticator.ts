@@ -31,8 +31,11 @@ export class DeviceAuthenticator {
     if (!request.headers.authorization) throw new AppError('DEVICE_AUTH_REQUIRED');
     if (!match) throw new AppError('DEVICE_AUTH_INVALID', 'send the device credential as "Authorization: Bearer dc_…"');
     const device = await this.lookup(sha256Hex(match[1]!));
-    if (this.config.API_AGENT_SOURCE_CHECK && request.ip !== device.overlayAddress) {
-      throw new AppError('DEVICE_SOURCE_MISMATCH', `agent requests must come from the device's overlay address, not ${request.ip}`);
+    // The TCP peer itself, never request.ip: a trusted proxy's X-Forwarded-For (API_TRUST_PROXY)
+    // must not vouch for an overlay address. Agents reach the API directly over the tunnel.
+    const peer = (request.raw.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+    if (this.config.API_AGENT_SOURCE_CHECK && peer !== device.overlayAddress) {
+      throw new AppError('DEVICE_SOURCE_MISMATCH', `agent requests must come from the device's overlay address, not ${peer}`);
     }
     return device;
   }

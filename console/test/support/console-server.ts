@@ -32,7 +32,8 @@ export class ConsoleServer {
     readonly output: () => string,
   ) {}
 
-  static async start(port: number, apiUrl: string): Promise<ConsoleServer> {
+  /** `env` adds settings; CONSOLE_TRUST_PROXY defaults to none here: the browser is the direct client. */
+  static async start(port: number, apiUrl: string, env: Record<string, string> = {}): Promise<ConsoleServer> {
     let output = '';
     const child = spawn(process.execPath, [join(CONSOLE_DIR, 'server.mjs')], {
       cwd: CONSOLE_DIR,
@@ -43,6 +44,8 @@ export class ConsoleServer {
         API_URL: apiUrl,
         CONSOLE_HOST: '127.0.0.1',
         NEXT_TELEMETRY_DISABLED: '1',
+        CONSOLE_TRUST_PROXY: 'none',
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
