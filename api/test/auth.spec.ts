@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_PASSWORD, TestApi, totpCode, uniqueEmail } from './support/harness.js';
+import { stepUp } from './support/step-up.js';
 
 /** Auth flows against the real API, PostgreSQL and Redis. Backoff is shortened so lockout runs in seconds. */
 describe('auth', () => {
@@ -9,6 +10,8 @@ describe('auth', () => {
   beforeAll(async () => {
     api = await TestApi.start({ API_LOGIN_BACKOFF_BASE_MS: '50', API_LOGIN_BACKOFF_AFTER: '5', API_LOGIN_LOCK_AFTER: '10' });
     admin = await api.adminToken();
+    // Unlocking and creating Super Admins are critical actions.
+    await stepUp(api, admin);
   });
   afterAll(async () => {
     await api?.stop();
@@ -108,6 +111,39 @@ describe('auth', () => {
     const forged = await api.request('POST', 'auth/totp/verify', { body: { mfaToken: `${third.body.mfaToken}x`, code: '123456' } });
     expect(forged.body.code).toBe('AUTH_TOKEN_INVALID');
     expect(await api.auditRows(`action = 'auth.totp_enabled' AND resource_id = $1`, [user.id])).toHaveLength(1);
+  });
+
+  it('accepts the MFA token of a two-step login once', async () => {
+    const user = await api.createUser(admin, 'soc_operator');
+    const { secret, recoveryCodes } = await api.enableTotp(await api.tokenFor(user.email));
+    const verify = (mfaToken: string, proof: { code: string } | { recoveryCode: string }) =>
+      api.request('POST', 'auth/totp/verify', { body: { mfaToken, ...proof } });
+    const mfaToken = async () => (await api.login(user.email, TEST_PASSWORD)).body.mfaToken as string;
+
+    // A wrong code leaves the token usable (wrong codes count as failed logins instead).
+    const first = await mfaToken();
+    expect((await verify(first, { code: '000000' })).body.code).toBe('AUTH_TOTP_INVALID');
+    expect((await verify(first, { code: await totpCode(secret, 0) })).status).toBe(200);
+    // Once it opened a session, nothing gets through with it: a fresh code, a recovery code, a wrong code.
+    for (const proof of [{ code: await totpCode(secret, 1) }, { recoveryCode: recoveryCodes[0]! }, { code: '000000' }]) {
+      const again = await verify(first, proof);
+      expect([again.status, again.body.code]).toEqual([401, 'AUTH_TOKEN_INVALID']);
+    }
+    // The refused attempts used up nothing.
+    expect((await verify(await mfaToken(), { recoveryCode: recoveryCodes[0]! })).status).toBe(200);
+
+    // Two uses at once, each with a valid recovery code: one session, and the loser's code stays unused.
+    const raced = await mfaToken();
+    const both = await Promise.all([
+      verify(raced, { recoveryCode: recoveryCodes[1]! }),
+      verify(raced, { recoveryCode: recoveryCodes[2]! }),
+    ]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 401]);
+    expect(both.find((r) => r.status === 401)?.body.code).toBe('AUTH_TOKEN_INVALID');
+    const used = await api.sql.query('SELECT count(*)::int AS n FROM user_recovery_codes WHERE user_id = $1 AND used_at IS NOT NULL', [
+      user.id,
+    ]);
+    expect(used.rows[0].n).toBe(2);
   });
 
   it('requires a fresh TOTP (step-up) on a critical route', async () => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, roleHasPermission, type Role } from '@xspectre/contracts';
-import { TestApi, totpCode } from './support/harness.js';
+import { TEST_PASSWORD, TestApi, uniqueEmail } from './support/harness.js';
 import { discoverRoutes, type DiscoveredRoute } from './support/routes.js';
+import { stepUp } from './support/step-up.js';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const ACCESS_CODES = new Set([
@@ -41,16 +42,15 @@ describe('RBAC', () => {
     api = await TestApi.start();
     routes = discoverRoutes(api.app);
     const admin = await api.adminToken();
-    tokens.super_admin = admin;
     for (const role of ['soc_operator', 'read_only'] as const) {
       const user = await api.createUser(admin, role);
       tokens[role] = await api.tokenFor(user.email);
     }
-    const totpAdmin = await api.createUser(admin, 'super_admin');
-    const totpToken = await api.tokenFor(totpAdmin.email);
-    const { secret } = await api.enableTotp(totpToken);
-    await api.request('POST', 'auth/step-up', { token: totpToken, body: { code: await totpCode(secret, 0) } });
-    steppedUpAdmin = totpToken;
+    // Creating a Super Admin is itself critical: the bootstrap admin steps up first.
+    await stepUp(api, admin);
+    steppedUpAdmin = admin;
+    const plainAdmin = await api.createUser(admin, 'super_admin');
+    tokens.super_admin = await api.tokenFor(plainAdmin.email);
   });
   afterAll(async () => {
     await api?.stop();
@@ -94,7 +94,13 @@ describe('RBAC', () => {
         .filter((r) => r.critical)
         .map((r) => `${r.method} ${r.path}`)
         .sort(),
-    ).toEqual(['DELETE organizations/:id', 'POST devices/:id/fingerprint/accept', 'PUT settings/security']);
+    ).toEqual([
+      'DELETE organizations/:id',
+      'POST devices/:id/fingerprint/accept',
+      'POST users/:id/totp/reset',
+      'POST users/:id/unlock',
+      'PUT settings/security',
+    ]);
     expect(permissionOf('POST', 'devices/:id/fingerprint/accept')).toBe('devices.critical_actions');
     expect(permissionOf('GET', 'devices/:id/inventory')).toBe('devices.view');
   });
@@ -126,6 +132,60 @@ describe('RBAC', () => {
       }
     }
     expect(mismatches).toEqual([]);
+  });
+
+  // Critical by what the body asks for (users.service.ts): granting or removing Super Admin.
+  it('needs step-up to create, promote, demote, disable or enable a Super Admin, not for other user changes', async () => {
+    const plain = tokens.super_admin;
+    const refusals: string[] = [];
+    const expectRefused = async (what: string, method: string, path: string, body: object) => {
+      const r = await api.request(method, path, { token: plain, body });
+      if (r.status !== 403 || r.body.code !== 'AUTH_STEP_UP_REQUIRED') refusals.push(`${what}: ${r.status} ${r.body?.code ?? ''}`);
+    };
+    const expectOk = async (what: string, token: string, method: string, path: string, body: object, status = 200) => {
+      const r = await api.request(method, path, { token, body });
+      if (r.status !== status) refusals.push(`${what}: expected ${status}, got ${r.status} ${r.body?.code ?? ''}`);
+    };
+    const roleOf = async (id: string) => (await api.sql.query('SELECT role, status FROM users WHERE id = $1', [id])).rows[0];
+
+    const newAdmin = { email: uniqueEmail('sa'), displayName: 'New admin', role: 'super_admin', password: TEST_PASSWORD };
+    await expectRefused('create super_admin', 'POST', 'users', newAdmin);
+    expect((await api.sql.query('SELECT 1 FROM users WHERE email = $1', [newAdmin.email])).rows).toHaveLength(0);
+
+    // Not critical: a SOC operator, and renaming anyone.
+    const op = await api.createUser(plain, 'soc_operator');
+    await expectOk('rename operator', plain, 'PATCH', `users/${op.id}`, { displayName: 'Renamed operator' });
+    await expectRefused('promote', 'PATCH', `users/${op.id}`, { role: 'super_admin' });
+    expect(await roleOf(op.id)).toEqual({ role: 'soc_operator', status: 'active' });
+
+    const sa = await api.createUser(steppedUpAdmin, 'super_admin');
+    await expectOk('rename super admin', plain, 'PATCH', `users/${sa.id}`, { displayName: 'Renamed admin' });
+    await expectRefused('demote', 'PATCH', `users/${sa.id}`, { role: 'read_only' });
+    await expectRefused('disable super admin', 'PATCH', `users/${sa.id}`, { status: 'disabled' });
+    expect(await roleOf(sa.id)).toEqual({ role: 'super_admin', status: 'active' });
+
+    // A stepped-up session may do all of it.
+    await expectOk('create super_admin stepped up', steppedUpAdmin, 'POST', 'users', newAdmin, 201);
+    await expectOk('promote stepped up', steppedUpAdmin, 'PATCH', `users/${op.id}`, { role: 'super_admin' });
+    await expectOk('disable stepped up', steppedUpAdmin, 'PATCH', `users/${sa.id}`, { status: 'disabled' });
+    await expectRefused('enable super admin', 'PATCH', `users/${sa.id}`, { status: 'active' });
+    expect(await roleOf(sa.id)).toEqual({ role: 'super_admin', status: 'disabled' });
+    await expectOk('enable stepped up', steppedUpAdmin, 'PATCH', `users/${sa.id}`, { status: 'active' });
+    await expectOk('demote stepped up', steppedUpAdmin, 'PATCH', `users/${op.id}`, { role: 'soc_operator' });
+    expect(refusals).toEqual([]);
+
+    // Each refusal is in the audit trail like any other failed request.
+    const failed = await api.auditRows(
+      `result = 'failure' AND error_message LIKE 'AUTH_STEP_UP_REQUIRED:%' AND (resource_id = ANY($1) OR action = 'user.create')`,
+      [[op.id, sa.id]],
+    );
+    expect(failed.map((row) => row.action).sort()).toEqual([
+      'user.create',
+      'user.disable',
+      'user.enable',
+      'user.role_change',
+      'user.role_change',
+    ]);
   });
 
   it('makes internal infrastructure read-only for SOC operators (helper for later features)', async () => {

@@ -1,13 +1,13 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { roleHasPermission } from '@xspectre/contracts';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
 import { ACCESS_COOKIE, assertCsrf, bearerToken } from './auth-cookies.js';
 import { AUDITED_ROUTE, CRITICAL_ROUTE, ROUTE_ACCESS, type AuditedRoute, type RouteAccess } from './route-access.decorators.js';
 import { SessionsRepository } from './sessions.repository.js';
+import { StepUp } from './step-up.js';
 import { TokensService } from './tokens.service.js';
 import { DeviceAuthenticator } from '../agent-api/device-authenticator.js';
 
@@ -22,7 +22,7 @@ export class AccessGuard implements CanActivate {
     private readonly tokens: TokensService,
     private readonly sessions: SessionsRepository,
     private readonly deviceAuth: DeviceAuthenticator,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly stepUp: StepUp,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -70,15 +70,7 @@ export class AccessGuard implements CanActivate {
     if (access.kind === 'permission' && !roleHasPermission(principal.role, access.permission)) {
       throw new AppError('AUTH_FORBIDDEN', `this needs the ${access.permission} permission`);
     }
-    if (this.reflector.getAllAndOverride<boolean>(CRITICAL_ROUTE, targets)) {
-      const fresh = principal.stepUpAt && Date.now() - principal.stepUpAt.getTime() <= this.config.API_STEP_UP_TTL_SECONDS * 1000;
-      if (!fresh) {
-        throw new AppError(
-          'AUTH_STEP_UP_REQUIRED',
-          `critical action: verify a TOTP code (POST auth/step-up) within ${this.config.API_STEP_UP_TTL_SECONDS} s before retrying`,
-        );
-      }
-    }
+    if (this.reflector.getAllAndOverride<boolean>(CRITICAL_ROUTE, targets)) this.stepUp.require(principal);
     return true;
   }
 }

@@ -5,6 +5,7 @@ import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { PasswordHasher } from './password-hasher.js';
 import { SessionsRepository } from './sessions.repository.js';
+import { StepUp } from './step-up.js';
 import { TokensService } from './tokens.service.js';
 import { TotpService } from './totp.service.js';
 
@@ -12,7 +13,7 @@ import { TotpService } from './totp.service.js';
 @Module({
   imports: [SettingsModule],
   controllers: [AuthController],
-  providers: [AuthService, TotpService, TokensService, PasswordHasher, SessionsRepository, UsersRepository],
-  exports: [TotpService, TokensService, PasswordHasher, SessionsRepository, UsersRepository],
+  providers: [AuthService, TotpService, TokensService, PasswordHasher, SessionsRepository, UsersRepository, StepUp],
+  exports: [TotpService, TokensService, PasswordHasher, SessionsRepository, UsersRepository, StepUp],
 })
 export class AuthModule {}

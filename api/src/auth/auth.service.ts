@@ -61,8 +61,8 @@ export class AuthService {
 
   /** Second login step: a TOTP code, or one recovery code. */
   async completeMfa(mfaToken: string, proof: { code?: string; recoveryCode?: string }, client: ClientInfo): Promise<SessionTokens> {
-    const userId = await this.tokens.verifyMfa(mfaToken);
-    const user = await this.users.findById(userId);
+    const claims = await this.tokens.verifyMfa(mfaToken);
+    const user = await this.users.findById(claims.userId);
     if (!user || user.status !== 'active') throw new AppError('AUTH_USER_DISABLED');
     requestContext.annotate({ subjectUserId: user.id, subjectEmail: user.email, resourceId: user.id });
     this.assertNotLocked(user);
@@ -71,12 +71,14 @@ export class AuthService {
         ? await this.totp.verifyCode(user, proof.code)
         : await this.totp.useRecoveryCode(user.id, proof.recoveryCode ?? '');
     if (!ok) {
+      // The token stays usable: wrong codes are limited by the failure counter (backoff, lock).
       await this.recordFailure(user);
       throw new AppError(
         'AUTH_TOTP_INVALID',
         proof.code !== undefined ? 'the code is wrong, expired or already used' : 'the recovery code is wrong or already used',
       );
     }
+    await this.tokens.consumeMfa(claims);
     if (proof.recoveryCode !== undefined) {
       const left = await this.users.countUnusedRecoveryCodes(user.id);
       requestContext.annotate({ details: { usedRecoveryCode: true, recoveryCodesLeft: left } });

@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
+import { REDIS } from '../redis/redis.token.js';
 import { deriveKeys } from './secrets.js';
 
 const ISSUER = 'xspectre-ops-api';
@@ -11,12 +14,25 @@ export interface AccessClaims {
   sessionId: string;
 }
 
+/** The MFA-step token of a two-step login: whose it is, and which one (single use). */
+export interface MfaClaims {
+  userId: string;
+  jti: string;
+  /** Expiry, seconds since the epoch. */
+  exp: number;
+}
+
+const MFA_USED = 'this sign-in step was completed already: sign in again';
+
 /** Short-lived JWTs: access tokens, and the token that links the two login steps. */
 @Injectable()
 export class TokensService {
   private readonly key: Uint8Array;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(REDIS) private readonly redis: Redis,
+  ) {
     this.key = deriveKeys(config.API_SECRET_KEY).jwt;
   }
 
@@ -40,6 +56,7 @@ export class TokensService {
   signMfa(userId: string): Promise<string> {
     return new SignJWT({})
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setJti(randomUUID())
       .setSubject(userId)
       .setIssuer(ISSUER)
       .setAudience('mfa')
@@ -48,10 +65,40 @@ export class TokensService {
       .sign(this.key);
   }
 
-  async verifyMfa(token: string): Promise<string> {
+  /** Valid, unexpired and not used yet; consumeMfa marks it used once the second factor checked out. */
+  async verifyMfa(token: string): Promise<MfaClaims> {
     const payload = await this.verify(token, 'mfa');
-    if (typeof payload.sub !== 'string') throw new AppError('AUTH_TOKEN_INVALID');
-    return payload.sub;
+    if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number')
+      throw new AppError('AUTH_TOKEN_INVALID');
+    const claims = { userId: payload.sub, jti: payload.jti, exp: payload.exp };
+    // Checked before the code, so a used token is refused without spending a code or counting a failure.
+    if ((await this.redisOrUnavailable(() => this.redis.exists(this.mfaUsedKey(claims)))) > 0)
+      throw new AppError('AUTH_TOKEN_INVALID', MFA_USED);
+    return claims;
+  }
+
+  /**
+   * Marks the token used, atomically (SET NX): of concurrent uses exactly one gets through; the
+   * others fail and their request transaction rolls back the code they spent. The mark lives as
+   * long as the token could.
+   */
+  async consumeMfa(claims: MfaClaims): Promise<void> {
+    const ttlMs = Math.max(1000, claims.exp * 1000 - Date.now());
+    const set = await this.redisOrUnavailable(() => this.redis.set(this.mfaUsedKey(claims), '1', 'PX', ttlMs, 'NX'));
+    if (set !== 'OK') throw new AppError('AUTH_TOKEN_INVALID', MFA_USED);
+  }
+
+  private mfaUsedKey(claims: MfaClaims): string {
+    return `${this.config.REDIS_KEY_PREFIX}mfa-used:${claims.jti}`;
+  }
+
+  /** Single use cannot be enforced without Redis: the second login step fails closed. */
+  private async redisOrUnavailable<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch {
+      throw new AppError('SERVICE_UNAVAILABLE', 'sign-in cannot be completed right now: try again shortly');
+    }
   }
 
   private async verify(token: string, audience: 'access' | 'mfa') {

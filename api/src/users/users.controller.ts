@@ -2,7 +2,7 @@ import { Controller, Get, Patch, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import { CreateUserSchema, IdParamSchema, ListUsersQuerySchema, UpdateUserSchema, UserPageSchema, UserSchema } from '@xspectre/contracts';
-import { Audited, RequirePermission } from '../auth/route-access.decorators.js';
+import { Audited, Critical, RequirePermission } from '../auth/route-access.decorators.js';
 import { CurrentActor } from '../common/context/current-actor.decorator.js';
 import type { Actor } from '../common/context/request-context.js';
 import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
@@ -26,8 +26,8 @@ export class UsersController {
   @RequirePermission('users.manage')
   @Audited('user.create', 'user')
   @ZodResponse(201, UserSchema)
-  create(@ZodBody(CreateUserSchema) body: z.infer<typeof CreateUserSchema>) {
-    return this.users.create(body);
+  create(@ZodBody(CreateUserSchema) body: z.infer<typeof CreateUserSchema>, @CurrentActor() actor: Actor) {
+    return this.users.create(actor, body);
   }
 
   @Get(':id')
@@ -51,6 +51,7 @@ export class UsersController {
 
   @Post(':id/unlock')
   @RequirePermission('users.manage')
+  @Critical()
   @Audited('user.unlock', 'user')
   @ZodResponse(201, UserSchema)
   unlock(@ZodParams(IdParamSchema) params: Id) {
@@ -59,6 +60,7 @@ export class UsersController {
 
   @Post(':id/totp/reset')
   @RequirePermission('users.manage')
+  @Critical()
   @Audited('user.totp_reset', 'user')
   @ZodResponse(201, UserSchema)
   resetTotp(@ZodParams(IdParamSchema) params: Id) {

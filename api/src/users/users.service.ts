@@ -5,6 +5,7 @@ import { requestContext, type Actor } from '../common/context/request-context.js
 import { isUniqueViolation } from '../db/pg-errors.js';
 import { PasswordHasher } from '../auth/password-hasher.js';
 import { SessionsRepository } from '../auth/sessions.repository.js';
+import { StepUp } from '../auth/step-up.js';
 import { TotpService } from '../auth/totp.service.js';
 import type { UserEntity } from './user.entity.js';
 import { toUserDto } from './users.mapper.js';
@@ -17,6 +18,7 @@ export class UsersService {
     private readonly sessions: SessionsRepository,
     private readonly hasher: PasswordHasher,
     private readonly totp: TotpService,
+    private readonly stepUp: StepUp,
   ) {}
 
   async list(filter: Parameters<UsersRepository['list']>[0]) {
@@ -28,7 +30,9 @@ export class UsersService {
     return toUserDto(await this.require(id));
   }
 
-  async create(input: { email: string; displayName: string; role: Role; password: string }): Promise<User> {
+  async create(actor: Actor, input: { email: string; displayName: string; role: Role; password: string }): Promise<User> {
+    // A new Super Admin could set up its own TOTP and step up: creating one is as critical as being one.
+    if (input.role === 'super_admin') this.stepUp.require(actor);
     const passwordHash = await this.hasher.hash(input.password);
     try {
       return toUserDto(await this.users.insert({ email: input.email, displayName: input.displayName, role: input.role, passwordHash }));
@@ -44,6 +48,14 @@ export class UsersService {
     const roleChanges = changes.role !== undefined && changes.role !== user.role;
     const statusChanges = changes.status !== undefined && changes.status !== user.status;
     if ((roleChanges || statusChanges) && id === actor.userId) throw new AppError('USER_SELF_CHANGE');
+    // Named before the checks, so a refused change is audited under what it tried to do.
+    if (roleChanges) requestContext.annotate({ action: 'user.role_change', details: { roleFrom: user.role, roleTo: changes.role } });
+    else if (statusChanges) requestContext.annotate({ action: changes.status === 'disabled' ? 'user.disable' : 'user.enable' });
+    // Granting or removing Super Admin (role or status) is critical; the check precedes every write.
+    const superAdminChanges = roleChanges
+      ? user.role === 'super_admin' || changes.role === 'super_admin'
+      : statusChanges && user.role === 'super_admin';
+    if (superAdminChanges) this.stepUp.require(actor);
     const losesSuperAdmin =
       user.role === 'super_admin' &&
       user.status === 'active' &&
@@ -52,8 +64,6 @@ export class UsersService {
 
     await this.users.update(id, changes);
     if (changes.status === 'disabled' && statusChanges) await this.sessions.revokeAllForUser(id, 'user_disabled');
-    if (roleChanges) requestContext.annotate({ action: 'user.role_change', details: { roleFrom: user.role, roleTo: changes.role } });
-    else if (statusChanges) requestContext.annotate({ action: changes.status === 'disabled' ? 'user.disable' : 'user.enable' });
     return this.get(id);
   }
 
