@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { NetworkInterfaceInfo } from 'node:os';
-import type { Nic } from '@xspectre/contracts';
+import { MAX_MEMORY_BYTES, type Nic } from '@xspectre/contracts';
 
 /** Printable, single-spaced, trimmed, at most `max` characters; empty → null. */
 export function cleanText(value: string | null | undefined, max: number): string | null {
@@ -82,10 +82,10 @@ export function parseCpuInfo(text: string, fallbackCores: number): CpuFacts {
   return { model, cores, id: flags === undefined ? null : sha256(`flags|${flags}`) };
 }
 
-/** /proc/meminfo → MemTotal in bytes, or null. */
+/** /proc/meminfo → MemTotal in bytes (at most the contract's MAX_MEMORY_BYTES), or null. */
 export function parseMemInfo(text: string): number | null {
   const match = /^MemTotal:\s+(\d+)\s*kB\s*$/m.exec(text);
-  return match?.[1] === undefined ? null : Number(match[1]) * 1024;
+  return match?.[1] === undefined ? null : Math.min(MAX_MEMORY_BYTES, Number(match[1]) * 1024);
 }
 
 /** /etc/os-release (shell-style KEY=value, values optionally quoted) → its variables. */

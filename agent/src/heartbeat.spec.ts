@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HeartbeatSchema, type Heartbeat } from '@xspectre/contracts';
+import { HeartbeatSchema, MAX_UPTIME_SECONDS, type Heartbeat } from '@xspectre/contracts';
 import { CREDENTIAL, sampleAck, sampleConfig } from '../test/fixtures.js';
 import { buildHeartbeat, HeartbeatRejectedError, jitteredDelayMs } from './heartbeat.js';
 import { ApiUnreachableError } from './http.js';
@@ -22,6 +22,10 @@ describe('buildHeartbeat', () => {
       agentVersion: AGENT_VERSION,
       uptimeSeconds: 1234,
     });
+  });
+
+  it('bounds the uptime as the API does (a clock gone wild must not get every heartbeat refused)', () => {
+    expect(buildHeartbeat(sampleConfig().deviceId, 1, new Date(), 1e300).uptimeSeconds).toBe(MAX_UPTIME_SECONDS);
   });
 });
 

@@ -3,6 +3,7 @@ import {
   HeartbeatAckSchema,
   HeartbeatBatchSchema,
   HeartbeatSchema,
+  MAX_UPTIME_SECONDS,
   type Heartbeat,
   type HeartbeatAck,
 } from '@xspectre/contracts';
@@ -24,7 +25,7 @@ export function buildHeartbeat(deviceId: string, sequence: number, now: Date, up
     sequence,
     sentAt: now.toISOString(),
     agentVersion: AGENT_VERSION,
-    uptimeSeconds: Math.max(0, Math.floor(uptimeSeconds)),
+    uptimeSeconds: Math.min(MAX_UPTIME_SECONDS, Math.max(0, Math.floor(uptimeSeconds))),
   });
 }
 

@@ -1,5 +1,5 @@
 /** Pure computations on Docker Engine API bodies (containers/json, containers/{id}/json, stats). */
-import type { ContainerState } from '@xspectre/contracts';
+import { MAX_CONTAINER_CPU_PERCENT, MAX_MEMORY_BYTES, MAX_RESTART_COUNT, type ContainerState } from '@xspectre/contracts';
 import { cleanText } from '../facts-parsers.js';
 
 type Obj = Record<string, unknown>;
@@ -33,7 +33,9 @@ export function statsCpuPercent(prev: CpuCounters | null, cur: CpuCounters | nul
   const container = cur.container - prev.container;
   const system = cur.system - prev.system;
   if (system <= 0 || container < 0) return null;
-  return Math.round((container / system) * cur.onlineCpus * 100 * 100) / 100;
+  // Within the contract's bound whatever the daemon reported (a container cannot use more than every core).
+  const percent = Math.round((container / system) * cur.onlineCpus * 100 * 100) / 100;
+  return Math.max(0, Math.min(percent, cur.onlineCpus * 100, MAX_CONTAINER_CPU_PERCENT));
 }
 
 /** Memory like `docker stats`: usage minus the page cache (cgroup v2 inactive_file, v1 total_inactive_file). */
@@ -43,7 +45,7 @@ export function statsMemoryBytes(body: unknown): number | null {
   if (usage === null) return null;
   const stats = obj(m.stats);
   const cache = num(stats.inactive_file) ?? num(stats.total_inactive_file) ?? 0;
-  return Math.max(0, Math.round(cache < usage ? usage - cache : usage));
+  return Math.min(MAX_MEMORY_BYTES, Math.max(0, Math.round(cache < usage ? usage - cache : usage)));
 }
 
 export interface ContainerSummary {
@@ -69,7 +71,10 @@ export function parseContainerList(body: unknown): ContainerSummary[] {
 export function parseInspect(body: unknown): { restartCount: number; health: string | null } {
   const b = obj(body);
   const restarts = num(b.RestartCount);
-  return { restartCount: restarts !== null && restarts >= 0 ? Math.floor(restarts) : 0, health: str(obj(obj(b.State).Health).Status) };
+  return {
+    restartCount: restarts !== null && restarts >= 0 ? Math.min(MAX_RESTART_COUNT, Math.floor(restarts)) : 0,
+    health: str(obj(obj(b.State).Health).Status),
+  };
 }
 
 const text = (value: string, max: number, fallback: string) => cleanText(value, max) ?? fallback;

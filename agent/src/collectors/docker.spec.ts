@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerReportSchema } from '@xspectre/contracts';
+import { DockerReportSchema, MAX_MEMORY_BYTES, MAX_RESTART_COUNT } from '@xspectre/contracts';
 import { containerState, cpuCounters, parseContainerList, parseInspect, statsCpuPercent, statsMemoryBytes } from './docker-parsers.js';
 import { DockerCollector } from './docker.js';
 
@@ -32,6 +32,14 @@ describe('docker parsers', () => {
     expect(cpuCounters({ cpu_usage: { total_usage: 0 }, throttling_data: {} })).toBeNull();
     expect(statsCpuPercent(null, cpuCounters(STATS.cpu_stats))).toBeNull();
     expect(statsMemoryBytes({ memory_stats: {} })).toBeNull();
+  });
+
+  it('keeps numbers within the bounds the API accepts, whatever the daemon answers', () => {
+    const reading = (container: number, system: number) => ({ container, system, onlineCpus: 4 });
+    // More container time than host time (a daemon bug, a counter glitch): at most every core busy.
+    expect(statsCpuPercent(reading(0, 0), reading(1e15, 1))).toBe(400);
+    expect(statsMemoryBytes({ memory_stats: { usage: 1e300 } })).toBe(MAX_MEMORY_BYTES);
+    expect(parseInspect({ RestartCount: 1e12 }).restartCount).toBe(MAX_RESTART_COUNT);
   });
 
   it('parses the container list and inspect bodies', () => {

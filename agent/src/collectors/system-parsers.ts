@@ -1,4 +1,8 @@
 /** Pure parsers for the system metrics (/proc/stat, /proc/meminfo, /proc/self/mountinfo, /proc/net/dev). */
+import { MAX_MEMORY_BYTES, MAX_RATE_BYTES_PER_SECOND, MAX_STORAGE_BYTES } from '@xspectre/contracts';
+
+/** Within [0, max], and 0 for what is not a finite number: the API refuses a heartbeat with any number out of its bounds. */
+export const bounded = (value: number, max: number): number => (Number.isFinite(value) ? Math.min(max, Math.max(0, value)) : 0);
 
 export interface CpuSample {
   total: number;
@@ -43,9 +47,9 @@ export function parseMemoryUsage(text: string): MemoryUsage {
     if (match[1] !== undefined && match[2] !== undefined) kb.set(match[1], Number(match[2]) * 1024);
   }
   const get = (key: string) => kb.get(key) ?? 0;
-  const total = get('MemTotal');
+  const total = bounded(get('MemTotal'), MAX_MEMORY_BYTES);
   const available = kb.get('MemAvailable') ?? get('MemFree') + get('Buffers') + get('Cached');
-  const swapTotal = get('SwapTotal');
+  const swapTotal = bounded(get('SwapTotal'), MAX_STORAGE_BYTES);
   return {
     totalBytes: total,
     usedBytes: Math.max(0, Math.min(total, total - available)),
@@ -109,6 +113,11 @@ export interface NetCounters {
   txBytes: number;
 }
 
+/** 2^53: interface counters are 64-bit; reported modulo this they stay exact in JSON (a wrap reads as a counter reset). */
+const COUNTER_MODULUS = 2n ** 53n;
+const counter = (field: string | undefined): number | null =>
+  field !== undefined && /^\d+$/.test(field) ? Number(BigInt(field) % COUNTER_MODULUS) : null;
+
 /** /proc/net/dev → byte counters per interface, loopback skipped. */
 export function parseNetDev(text: string): NetCounters[] {
   const result: NetCounters[] = [];
@@ -119,12 +128,11 @@ export function parseNetDev(text: string): NetCounters[] {
     const fields = line
       .slice(colon + 1)
       .trim()
-      .split(/\s+/)
-      .map(Number);
+      .split(/\s+/);
     if (name === '' || name === 'lo' || fields.length < 9) continue;
-    const rxBytes = fields[0] ?? NaN;
-    const txBytes = fields[8] ?? NaN;
-    if (!Number.isSafeInteger(rxBytes) || !Number.isSafeInteger(txBytes)) continue;
+    const rxBytes = counter(fields[0]);
+    const txBytes = counter(fields[8]);
+    if (rxBytes === null || txBytes === null) continue;
     result.push({ name, rxBytes, txBytes });
   }
   return result;
@@ -135,11 +143,16 @@ export interface NetRates extends NetCounters {
   txBytesPerSecond: number;
 }
 
-/** Rates between two samples `seconds` apart; a new interface or a counter reset gives 0. */
+/**
+ * Rates between two samples `seconds` apart; a new interface or a counter reset gives 0, and no
+ * rate exceeds the contract's bound (samples taken almost at once could compute anything).
+ */
 export function rates(prev: readonly NetCounters[], cur: readonly NetCounters[], seconds: number): NetRates[] {
   const before = new Map(prev.map((c) => [c.name, c]));
   const rate = (now: number, then: number | undefined) =>
-    then === undefined || seconds <= 0 || now < then ? 0 : Math.round(((now - then) / seconds) * 100) / 100;
+    then === undefined || seconds <= 0 || now < then
+      ? 0
+      : bounded(Math.round(((now - then) / seconds) * 100) / 100, MAX_RATE_BYTES_PER_SECOND);
   return cur.map((c) => {
     const p = before.get(c.name);
     return { ...c, rxBytesPerSecond: rate(c.rxBytes, p?.rxBytes), txBytesPerSecond: rate(c.txBytes, p?.txBytes) };

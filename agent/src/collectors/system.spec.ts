@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SystemMetricsSchema } from '@xspectre/contracts';
+import { MAX_MEMORY_BYTES, MAX_RATE_BYTES_PER_SECOND, MAX_STORAGE_BYTES, SystemMetricsSchema } from '@xspectre/contracts';
 import { cpuPercent, parseMemoryUsage, parseMountInfo, parseNetDev, parseProcStat, rates } from './system-parsers.js';
 import { SystemCollector } from './system.js';
 
@@ -101,6 +101,22 @@ describe('system parsers', () => {
       { ...second[2], rxBytesPerSecond: 0, txBytesPerSecond: 0 },
     ]);
     expect(rates([], first, 0).every((r) => r.rxBytesPerSecond === 0)).toBe(true);
+  });
+
+  it('keeps every number within the bounds the API accepts (a heartbeat out of them is refused)', () => {
+    // 64-bit counters past 2^53 are reported modulo 2^53 instead of dropping the interface.
+    const huge = parseNetDev(`eth9: 18446744073709551615 1 0 0 0 0 0 0 9007199254740993 1 0 0 0 0 0 0\n`);
+    expect(huge).toEqual([{ name: 'eth9', rxBytes: 9007199254740991, txBytes: 1 }]);
+    // Two samples a microsecond apart: no rate beyond the contract's bound.
+    const [fast] = rates([{ name: 'eth0', rxBytes: 0, txBytes: 0 }], [{ name: 'eth0', rxBytes: 1e12, txBytes: 5 }], 1e-6);
+    expect(fast).toMatchObject({ rxBytesPerSecond: MAX_RATE_BYTES_PER_SECOND, txBytesPerSecond: 5e6 });
+    const memory = parseMemoryUsage(`MemTotal: 9007199254740 kB\nMemAvailable: 0 kB\nSwapTotal: 9007199254740990 kB\nSwapFree: 0 kB\n`);
+    expect(memory).toEqual({
+      totalBytes: MAX_MEMORY_BYTES,
+      usedBytes: MAX_MEMORY_BYTES,
+      swapTotalBytes: MAX_STORAGE_BYTES,
+      swapUsedBytes: MAX_STORAGE_BYTES,
+    });
   });
 });
 

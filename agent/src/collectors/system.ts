@@ -1,9 +1,10 @@
 import { readFile, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SystemMetricsSchema, type SystemMetrics } from '@xspectre/contracts';
+import { MAX_LOAD_AVERAGE, MAX_STORAGE_BYTES, SystemMetricsSchema, type SystemMetrics } from '@xspectre/contracts';
 import { cleanText } from '../facts-parsers.js';
 import {
+  bounded,
   cpuPercent,
   parseMemoryUsage,
   parseMountInfo,
@@ -41,7 +42,7 @@ export const HOST_SYSTEM_SOURCES: SystemSources = {
 };
 
 const text = (value: string, max: number) => cleanText(value, max) ?? '?';
-const num = (v: number | bigint) => Math.max(0, Math.min(Number.MAX_SAFE_INTEGER, Number(v)));
+const num = (v: number | bigint) => bounded(Number(v), MAX_STORAGE_BYTES);
 
 /** Collects SystemMetrics; keeps the previous CPU and network samples between calls. */
 export class SystemCollector {
@@ -68,7 +69,7 @@ export class SystemCollector {
     const [l1 = 0, l5 = 0, l15 = 0] = this.sources.loadavg();
     return SystemMetricsSchema.parse({
       cpuPercent: prevCpu && cpu ? cpuPercent(prevCpu, cpu) : 0,
-      load: [Math.max(0, l1), Math.max(0, l5), Math.max(0, l15)],
+      load: [bounded(l1, MAX_LOAD_AVERAGE), bounded(l5, MAX_LOAD_AVERAGE), bounded(l15, MAX_LOAD_AVERAGE)],
       memory: parseMemoryUsage(meminfo),
       mounts: await this.mounts(parseMountInfo(mountinfo).slice(0, MAX_ENTRIES)),
       network: network.slice(0, MAX_ENTRIES).map((n) => ({ ...n, name: text(n.name, 64) })),
