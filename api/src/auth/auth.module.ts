@@ -8,12 +8,13 @@ import { SessionsRepository } from './sessions.repository.js';
 import { StepUp } from './step-up.js';
 import { TokensService } from './tokens.service.js';
 import { TotpService } from './totp.service.js';
+import { UnknownLoginFailures } from './unknown-login-failures.js';
 
 // UsersRepository lives here: auth needs it and users needs auth (sessions, TOTP), so auth owns and exports it.
 @Module({
   imports: [SettingsModule],
   controllers: [AuthController],
-  providers: [AuthService, TotpService, TokensService, PasswordHasher, SessionsRepository, UsersRepository, StepUp],
+  providers: [AuthService, TotpService, TokensService, PasswordHasher, SessionsRepository, UsersRepository, StepUp, UnknownLoginFailures],
   exports: [TotpService, TokensService, PasswordHasher, SessionsRepository, UsersRepository, StepUp],
 })
 export class AuthModule {}

@@ -14,6 +14,7 @@ import { randomToken, sha256Hex } from './secrets.js';
 import { SessionsRepository } from './sessions.repository.js';
 import { TokensService } from './tokens.service.js';
 import { TotpService } from './totp.service.js';
+import { UnknownLoginFailures, type LoginFailureState } from './unknown-login-failures.js';
 import { SecuritySettingsService } from '../settings/security-settings.service.js';
 
 export interface ClientInfo {
@@ -36,18 +37,19 @@ export class AuthService {
     private readonly tokens: TokensService,
     private readonly totp: TotpService,
     private readonly audit: AuditService,
+    private readonly unknownFailures: UnknownLoginFailures,
   ) {}
 
   async login(email: string, password: string, client: ClientInfo): Promise<LoginResponse> {
     await this.limitAttemptsPerIp(client.ip);
     requestContext.annotate({ subjectEmail: email });
     const user = await this.users.findByEmail(email);
-    if (user) {
-      requestContext.annotate({ subjectUserId: user.id, resourceId: user.id });
-      this.assertNotLocked(user);
-    }
+    if (user) requestContext.annotate({ subjectUserId: user.id, resourceId: user.id });
+    // An unknown email backs off and locks like an account, so the answers do not reveal which exist.
+    this.assertNotLocked(user ?? (await this.unknownFailures.state(email)));
     if (!(await this.hasher.verify(password, user?.passwordHash ?? null)) || !user) {
       if (user) await this.recordFailure(user);
+      else requestContext.annotate({ details: { failedLoginCount: await this.unknownFailures.record(email), unknownEmail: true } });
       throw new AppError('AUTH_INVALID_CREDENTIALS');
     }
     if (user.status !== 'active') throw new AppError('AUTH_USER_DISABLED');
@@ -156,10 +158,10 @@ export class AuthService {
     return user;
   }
 
-  private assertNotLocked(user: UserEntity): void {
-    if (user.isLocked) throw new AppError('AUTH_ACCOUNT_LOCKED');
-    if (user.backoffUntil && user.backoffUntil > new Date()) {
-      const retryAfterSeconds = Math.max(1, Math.ceil((user.backoffUntil.getTime() - Date.now()) / 1000));
+  private assertNotLocked(state: LoginFailureState): void {
+    if (state.isLocked) throw new AppError('AUTH_ACCOUNT_LOCKED');
+    if (state.backoffUntil && state.backoffUntil > new Date()) {
+      const retryAfterSeconds = Math.max(1, Math.ceil((state.backoffUntil.getTime() - Date.now()) / 1000));
       throw new AppError('AUTH_LOGIN_BACKOFF', `too many failed logins: try again in ${retryAfterSeconds} s`, { retryAfterSeconds });
     }
   }

@@ -5,10 +5,16 @@ import { APP_CONFIG, type AppConfig } from '../config/config.js';
 
 @Injectable()
 export class PasswordHasher {
-  /** Compared against when the account does not exist, so both paths cost one bcrypt. */
-  private dummyHash: Promise<string> | undefined;
+  /**
+   * Compared against when the account does not exist, so both paths cost one bcrypt compare at
+   * the configured cost. Made at construction: made at the first unknown email, it would make
+   * that answer cost a hash on top (measurably slower than a wrong password for an account).
+   */
+  private readonly dummyHash: Promise<string>;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.dummyHash = bcrypt.hash('timing-equalizer-not-a-password', config.API_BCRYPT_COST);
+  }
 
   hash(password: string): Promise<string> {
     if (Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES) throw new Error('password longer than bcrypt can take');
@@ -17,7 +23,6 @@ export class PasswordHasher {
 
   /** False for passwords bcrypt would truncate: they could never have been set. */
   async verify(password: string, hash: string | null): Promise<boolean> {
-    this.dummyHash ??= bcrypt.hash('timing-equalizer-not-a-password', this.config.API_BCRYPT_COST);
     const tooLong = Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES;
     const ok = await bcrypt.compare(tooLong ? '' : password, hash ?? (await this.dummyHash));
     return ok && !tooLong && hash !== null;

@@ -5,6 +5,8 @@ export interface DerivedKeys {
   jwt: Uint8Array;
   fieldSeal: Buffer;
   claimCodeHmac: Buffer;
+  /** Names the failure state of unknown login emails in Redis without storing the emails. */
+  loginEmailHmac: Buffer;
   /** 32-byte seed of the Ed25519 command-signing key (a dedicated key store comes with the command queue). */
   commandSigningSeed: Buffer;
 }
@@ -16,6 +18,7 @@ export function deriveKeys(secret: string): DerivedKeys {
     jwt: new Uint8Array(derive('jwt-hs256')),
     fieldSeal: derive('field-seal-aes256gcm'),
     claimCodeHmac: derive('claim-code-hmac'),
+    loginEmailHmac: derive('login-email-hmac'),
     commandSigningSeed: derive('command-signing-ed25519'),
   };
 }

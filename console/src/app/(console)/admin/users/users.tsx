@@ -42,6 +42,9 @@ export function Users() {
   const [confirming, setConfirming] = useState<{ title: string; body: string; label: string; action: () => Promise<unknown> } | null>(null);
   const [renaming, setRenaming] = useState<{ user: User; displayName: string } | null>(null);
   const [renameError, setRenameError] = useState<unknown>(null);
+  // Creating, promoting, demoting, disabling or enabling a Super Admin, unlocking and resetting 2FA
+  // are critical: the API answers AUTH_STEP_UP_REQUIRED and the step-up dialog asks for a code.
+  const critical = useCritical();
 
   if (!allowed) {
     return (
@@ -56,7 +59,7 @@ export function Users() {
     setBusy(true);
     setError(null);
     try {
-      await action();
+      await critical(action);
       users.reload();
     } catch (e) {
       setError(e);
