@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { AuditService } from '../src/audit/audit.service.js';
 import { TestApi } from './support/harness.js';
 
 /** Budget of failure rows per source address per minute in this file's API. */
@@ -106,5 +108,42 @@ describe('audit trail hardening', () => {
     expect(summaries[0].details).toMatchObject({ limit: FAILURE_BUDGET, windowSeconds: 60 });
     expect(summaries[0].details.firstSuppressed).toMatchObject({ action: 'organization.create', errorCode: 'AUTH_REQUIRED' });
     expect((await api.request('GET', 'audit/verify', { token: admin })).body.intact).toBe(true);
+  });
+
+  // Last: it breaks this database's chain on purpose.
+  it('detects deleted newest rows through the signed checkpoint outside the database', async () => {
+    for (const name of ['Anchor A', 'Anchor B', 'Anchor C']) {
+      expect((await api.request('POST', 'organizations', { token: admin, body: { name, kind: 'customer' } })).status).toBe(201);
+    }
+    // An intact verification checkpoints the head it reached.
+    expect((await api.request('GET', 'audit/verify', { token: admin })).body.intact).toBe(true);
+    const [head] = (await api.sql.query(`SELECT max(id)::text AS id FROM audit_events`)).rows;
+    const lines = (await readFile(`${api.config.API_AUDIT_ANCHOR_DIR}/audit-anchors.jsonl`, 'utf8')).trim().split('\n');
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ id: head.id, mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
+
+    // Someone with more power than the API's role deletes the newest rows: the rest still chains.
+    const client = await api.sql.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only');
+      await client.query('DELETE FROM audit_events WHERE id > $1', [BigInt(head.id) - 2n]);
+      await client.query('ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only');
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    const end = (BigInt(head.id) - 2n).toString();
+    const verify = await api.request('GET', 'audit/verify', { token: admin });
+    expect(verify.body).toMatchObject({ intact: false, firstBrokenId: (BigInt(end) + 1n).toString() });
+    expect(verify.body.reason).toMatch(
+      new RegExp(`^the chain ends at row ${end} but the checkpoint signed at \\S+ records row ${head.id}$`),
+    );
+
+    // New rows after the cut do not make it whole again, and no checkpoint papers over it.
+    await api.request('POST', 'organizations', { token: admin, body: { name: 'After the cut', kind: 'customer' } });
+    expect((await api.request('GET', 'audit/verify', { token: admin })).body.intact).toBe(false);
+    const checkpoint = await api.app.get(AuditService).checkpoint();
+    expect(checkpoint.written).toBeNull();
+    expect(checkpoint.refused).toMatch(new RegExp(`no longer holds row ${head.id}`));
   });
 });

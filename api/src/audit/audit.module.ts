@@ -3,11 +3,12 @@ import { AuditController } from './audit.controller.js';
 import { AuditRepository } from './audit.repository.js';
 import { AuditService } from './audit.service.js';
 import { AuditFailureBudget } from './audit-failure-budget.js';
+import { AuditAnchors } from './audit-anchors.js';
 
 @Global()
 @Module({
   controllers: [AuditController],
-  providers: [AuditRepository, AuditService, AuditFailureBudget],
+  providers: [AuditRepository, AuditService, AuditFailureBudget, AuditAnchors],
   exports: [AuditService, AuditFailureBudget],
 })
 export class AuditModule {}

@@ -51,4 +51,23 @@ export class AuditRepository {
       .take(size)
       .getMany();
   }
+
+  /** The database's name: checkpoints name the installation's database they anchor. */
+  async databaseName(): Promise<string> {
+    const rows: Array<{ name: string }> = await this.db.manager().query('SELECT current_database() AS name');
+    return rows[0]!.name;
+  }
+
+  /** The newest row (no lock: a checkpoint of a committed head). */
+  async head(): Promise<{ id: string; hash: string } | null> {
+    const rows: Array<{ id: string; hash: string }> = await this.db
+      .manager()
+      .query('SELECT a.id::text AS id, a.hash FROM audit_events a ORDER BY a.id DESC LIMIT 1');
+    return rows[0] ?? null;
+  }
+
+  async hashAt(id: string): Promise<string | null> {
+    const rows: Array<{ hash: string }> = await this.db.manager().query('SELECT hash FROM audit_events WHERE id = $1', [id]);
+    return rows[0]?.hash ?? null;
+  }
 }

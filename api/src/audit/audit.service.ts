@@ -7,6 +7,7 @@ import { AuditEventEntity } from './audit-event.entity.js';
 import { GENESIS_HASH, chainHash, findChainBreak } from './audit-chain.js';
 import { AUDIT_BOUNDS, boundDetails, cappedColumn } from './audit-bounds.js';
 import { AuditRepository, type AuditFilter } from './audit.repository.js';
+import { AuditAnchors, type AuditAnchor } from './audit-anchors.js';
 
 export interface AuditInput {
   action: string;
@@ -31,6 +32,7 @@ export class AuditService {
   constructor(
     private readonly repo: AuditRepository,
     private readonly db: Database,
+    private readonly anchors: AuditAnchors,
   ) {}
 
   /** Appends within `manager`'s transaction; the row commits or rolls back with it. */
@@ -91,9 +93,16 @@ export class AuditService {
     return { items: items.map(toAuditEvent), total };
   }
 
-  /** Walks the whole chain in pages and reports the first row that does not fit. */
+  /**
+   * Walks the whole chain in pages and reports the first row that does not fit; then checks
+   * that the chain still reaches the newest signed checkpoint with the same hash there (a chain
+   * whose newest rows were deleted is intact but shorter). An intact chain is checkpointed.
+   */
   async verify(): Promise<AuditVerifyResponse> {
+    // Read before the walk: every row a checkpoint names had committed before it was written.
+    const anchor = await this.anchors.newest(await this.repo.databaseName());
     let previous: { id: string; hash: string } | null = null;
+    let anchoredHash: string | null = null;
     let checked = 0;
     for (;;) {
       const page = await this.repo.readChainPage(previous?.id ?? '0', VERIFY_PAGE);
@@ -103,12 +112,50 @@ export class AuditService {
         const index = page.findIndex((r) => r.id === broken.id);
         return { intact: false, checked: checked + Math.max(index, 0), firstBrokenId: broken.id, reason: broken.reason };
       }
+      if (anchor) anchoredHash = page.find((r) => r.id === anchor.id)?.hash ?? anchoredHash;
       checked += page.length;
       const last = page[page.length - 1]!;
       previous = { id: last.id, hash: last.hash };
     }
+    if (anchor && anchoredHash !== anchor.hash) return anchorBreak(anchor, previous, anchoredHash, checked);
+    await this.checkpoint().catch((error: unknown) =>
+      this.logger.error({ msg: 'could not write an audit checkpoint', err: (error as Error).message }),
+    );
     return { intact: true, checked, firstBrokenId: null, reason: null };
   }
+
+  /**
+   * Appends a signed checkpoint of the chain's head, unless the head did not move or the chain
+   * no longer holds the previous checkpoint's row (then a new one would hide the truncation).
+   */
+  async checkpoint(): Promise<{ written: AuditAnchor | null; line?: string; refused?: string }> {
+    const database = await this.repo.databaseName();
+    const last = await this.anchors.newest(database);
+    const head = await this.repo.head();
+    if (last) {
+      const hash = await this.repo.hashAt(last.id);
+      if (hash !== last.hash) {
+        const refused = `the chain no longer holds row ${last.id} of the checkpoint signed at ${last.at} (head is ${head?.id ?? 'none'})`;
+        this.logger.error({ msg: 'audit checkpoint refused: chain truncated or rewritten', reason: refused });
+        return { written: null, refused };
+      }
+      if (head?.id === last.id) return { written: null };
+    }
+    if (!head) return { written: null };
+    const anchor: AuditAnchor = { database, id: head.id, hash: head.hash, at: new Date().toISOString() };
+    const line = await this.anchors.append(anchor);
+    return { written: anchor, line };
+  }
+}
+
+function anchorBreak(anchor: AuditAnchor, end: { id: string } | null, hashThere: string | null, checked: number): AuditVerifyResponse {
+  const endId = end?.id ?? '0';
+  const reason =
+    hashThere === null
+      ? `the chain ends at row ${endId} but the checkpoint signed at ${anchor.at} records row ${anchor.id}`
+      : `row ${anchor.id} does not match the checkpoint signed at ${anchor.at} (hash ${anchor.hash.slice(0, 12)}…)`;
+  const firstBrokenId = hashThere === null ? (BigInt(endId) + 1n).toString() : anchor.id;
+  return { intact: false, checked, firstBrokenId, reason };
 }
 
 export function toAuditEvent(row: AuditEventEntity): AuditEvent {

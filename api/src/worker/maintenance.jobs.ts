@@ -10,6 +10,7 @@ export const MaintenanceJob = {
   MetricPartitions: 'maintenance.metric-partitions',
   DetectOffline: 'maintenance.detect-offline',
   MetricRollups: 'maintenance.metric-rollups',
+  AuditCheckpoint: 'maintenance.audit-checkpoint',
 } as const;
 export type MaintenanceJobName = (typeof MaintenanceJob)[keyof typeof MaintenanceJob];
 
@@ -20,6 +21,7 @@ export interface MaintenancePayloads {
   [MaintenanceJob.MetricPartitions]: Record<string, never>;
   [MaintenanceJob.DetectOffline]: Record<string, never>;
   [MaintenanceJob.MetricRollups]: Record<string, never>;
+  [MaintenanceJob.AuditCheckpoint]: Record<string, never>;
 }
 
 /** What each job returns (stored by BullMQ as the job's return value). */
@@ -29,6 +31,8 @@ export interface MaintenanceResults {
   [MaintenanceJob.MetricPartitions]: { created: number; dropped: string[] };
   [MaintenanceJob.DetectOffline]: { wentOffline: string[] };
   [MaintenanceJob.MetricRollups]: { minutes: number; hours: number };
+  /** The checkpoint written (null: head unchanged, or refused because the chain lost the previous one). */
+  [MaintenanceJob.AuditCheckpoint]: { id: string | null; refused: string | null };
 }
 
 export type MaintenancePayload = MaintenancePayloads[MaintenanceJobName];

@@ -48,6 +48,8 @@ export class MaintenanceProcessor {
         return this.detectOffline();
       case MaintenanceJob.MetricRollups:
         return this.rollUpMetrics();
+      case MaintenanceJob.AuditCheckpoint:
+        return this.checkpointAuditChain();
       default:
         // Unrecoverable: retrying cannot teach this worker a job it does not know.
         throw new UnrecoverableError(`unknown maintenance job "${job.name}" (known: ${Object.values(MaintenanceJob).join(', ')})`);
@@ -88,6 +90,23 @@ export class MaintenanceProcessor {
     const dropped = await this.partitions.dropOlderThan(new Date(Date.now() - this.config.API_METRICS_RETENTION_DAYS * 24 * 3600 * 1000));
     if (created || dropped.length) this.logger.log({ msg: 'metric partitions maintained', created, dropped });
     return { created, dropped };
+  }
+
+  /** Signs the chain's head into API_AUDIT_ANCHOR_DIR; the line also goes to this log, a second copy out of the database's reach. */
+  private async checkpointAuditChain(): Promise<MaintenanceResults[typeof MaintenanceJob.AuditCheckpoint]> {
+    const result = await this.audit.checkpoint();
+    if (result.line) this.logger.log({ msg: 'audit checkpoint', checkpoint: result.line });
+    if (result.refused) {
+      await this.audit.appendDetached({
+        action: 'audit.chain_broken',
+        resourceType: 'audit',
+        result: 'failure',
+        details: { reason: result.refused },
+        userId: null,
+        userEmail: 'system',
+      });
+    }
+    return { id: result.written?.id ?? null, refused: result.refused ?? null };
   }
 
   private async verifyAuditChain(): Promise<MaintenanceResults[typeof MaintenanceJob.VerifyAuditChain]> {

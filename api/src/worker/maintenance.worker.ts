@@ -53,9 +53,11 @@ export class MaintenanceWorker {
     const self = new MaintenanceWorker(queue, worker, connection);
     self.logEvents();
     try {
-      // Upserts are idempotent: every worker start (re)writes the same two schedules.
+      // Upserts are idempotent: every worker start (re)writes the same schedules.
       await queue.upsertJobScheduler(MaintenanceJob.PurgeSessions, { every: 3600_000 }, { name: MaintenanceJob.PurgeSessions, data: {} });
       await queue.upsertJobScheduler(MaintenanceJob.MetricRollups, { every: 60_000 }, { name: MaintenanceJob.MetricRollups, data: {} });
+      // A truncation of the audit trail is detectable back to the last checkpoint: keep it a minute old at most.
+      await queue.upsertJobScheduler(MaintenanceJob.AuditCheckpoint, { every: 60_000 }, { name: MaintenanceJob.AuditCheckpoint, data: {} });
       // Offline is noticed within 30 s of the third missed interval.
       await queue.upsertJobScheduler(MaintenanceJob.DetectOffline, { every: 30_000 }, { name: MaintenanceJob.DetectOffline, data: {} });
       // Hourly is cheap (a no-op most runs) and survives a worker that was down at midnight.

@@ -1,0 +1,90 @@
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { appendFile, mkdir, open } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+
+/** A signed record, outside the database, of the chain's head at one moment. */
+export interface AuditAnchor {
+  database: string;
+  id: string;
+  hash: string;
+  at: string;
+}
+
+const FILE = 'audit-anchors.jsonl';
+/** The newest checkpoint is near the end: only this much of the file is read. */
+const TAIL_BYTES = 64 * 1024;
+
+/**
+ * Checkpoints of the audit chain (head id and hash), appended as HMAC-signed JSON lines to
+ * API_AUDIT_ANCHOR_DIR: a file the database role cannot reach, so deleting the newest rows
+ * (which leaves an intact but shorter chain) no longer goes unnoticed. The key is derived from
+ * API_SECRET_KEY for this purpose only, as api/src/auth/secrets.ts derives its keys.
+ */
+@Injectable()
+export class AuditAnchors {
+  private readonly key: Buffer;
+  readonly file: string;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.key = Buffer.from(hkdfSync('sha256', Buffer.from(config.API_SECRET_KEY, 'utf8'), 'xspectre-ops', 'audit-anchor-hmac', 32));
+    this.file = resolve(config.API_AUDIT_ANCHOR_DIR, FILE);
+  }
+
+  private mac(anchor: AuditAnchor): string {
+    return createHmac('sha256', this.key).update(['v1', anchor.database, anchor.id, anchor.hash, anchor.at].join('\n')).digest('hex');
+  }
+
+  /** Appends one signed line (O_APPEND: concurrent writers never interleave a short line). */
+  async append(anchor: AuditAnchor): Promise<string> {
+    await mkdir(resolve(this.config.API_AUDIT_ANCHOR_DIR), { recursive: true, mode: 0o700 });
+    const line = JSON.stringify({ v: 1, ...anchor, mac: this.mac(anchor) });
+    await appendFile(this.file, `${line}\n`, { mode: 0o600, flag: 'a' });
+    return line;
+  }
+
+  /** The newest correctly signed checkpoint of `database`, or null (no file yet, or none valid). */
+  async newest(database: string): Promise<AuditAnchor | null> {
+    let text: string;
+    try {
+      const handle = await open(this.file, 'r');
+      try {
+        const { size } = await handle.stat();
+        const start = Math.max(0, size - TAIL_BYTES);
+        const buffer = Buffer.alloc(size - start);
+        await handle.read(buffer, 0, buffer.length, start);
+        text = buffer.toString('utf8');
+        // The first line of a tail read is usually cut: skip it.
+        if (start > 0) text = text.slice(text.indexOf('\n') + 1);
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    const lines = text.split('\n').filter(Boolean);
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const anchor = this.parse(lines[i]!);
+      if (anchor && anchor.database === database) return anchor;
+    }
+    return null;
+  }
+
+  private parse(line: string): AuditAnchor | null {
+    let value: Record<string, unknown>;
+    try {
+      value = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return null;
+    }
+    const { database, id, hash, at, mac } = value;
+    if (typeof database !== 'string' || typeof id !== 'string' || typeof hash !== 'string' || typeof at !== 'string') return null;
+    if (typeof mac !== 'string' || !/^\d+$/.test(id)) return null;
+    const anchor = { database, id, hash, at };
+    const expected = Buffer.from(this.mac(anchor), 'hex');
+    const given = Buffer.from(mac, 'hex');
+    return given.length === expected.length && timingSafeEqual(given, expected) ? anchor : null;
+  }
+}
