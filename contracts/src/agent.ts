@@ -10,6 +10,7 @@ import {
   ServiceStateSchema,
   SystemMetricsSchema,
 } from './telemetry.js';
+import { isSmallOrderWireGuardKey } from './wireguard-keys.js';
 
 /** Every agent message names the protocol version it speaks; changes are additive. */
 export const AGENT_PROTOCOL_VERSION = 1;
@@ -17,10 +18,14 @@ export const ProtocolVersionSchema = z.literal(AGENT_PROTOCOL_VERSION, {
   error: `unsupported agent protocol version: this API speaks ${AGENT_PROTOCOL_VERSION}`,
 });
 
-/** WireGuard keys: 32 bytes, base64 (44 characters ending in "="). */
+/** WireGuard keys: 32 bytes, base64 (44 characters ending in "="), never a small-order point. */
 export const WireGuardKeySchema = z
   .string()
-  .regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'must be a WireGuard public key (44 base64 characters)');
+  .regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, 'must be a WireGuard public key (44 base64 characters)')
+  .refine(
+    (key) => !isSmallOrderWireGuardKey(key),
+    'must not be a small-order Curve25519 point (e.g. all zeros): no handshake can complete with it, generate a new key pair',
+  );
 const MacSchema = z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i, 'must be a MAC address like 52:54:00:12:34:56');
 const IpSchema = z.union([z.ipv4(), z.ipv6()]);
 const Text = (max: number) =>

@@ -12,3 +12,4 @@ export * from './inventory.js';
 export * from './live.js';
 export * from './fleet-summary.js';
 export * from './storable-text.js';
+export * from './wireguard-keys.js';

@@ -4,8 +4,13 @@ import { checkInterfaceName, checkNetnsName } from './names.js';
 import { planPeerChanges, validateHubPeers, type HubPeer, type PeerChangePlan } from './plan.js';
 import { runIn, type CommandTarget } from './wg-command.js';
 
+/** What apply() changed, and the desired peers the interface did not take (e.g. its own public key). */
+export interface AppliedPeerChanges extends PeerChangePlan {
+  refused: HubPeer[];
+}
+
 export interface HubDriver {
-  apply(desired: HubPeer[]): Promise<PeerChangePlan>;
+  apply(desired: HubPeer[]): Promise<AppliedPeerChanges>;
   status(): Promise<HubInterfaceStatus>;
 }
 
@@ -22,9 +27,12 @@ export interface WgCliHubDriverOptions {
 /**
  * Drives an existing interface with `wg` through argument arrays. apply() reads the current
  * peers (`wg show IF dump`), plans, then runs one `wg set IF peer K remove` per removal and one
- * `wg set IF peer K allowed-ips X` per update/addition (in that order). Idempotent: a second
- * apply of the same set plans nothing and runs no `wg set`. Calls on one driver are serialized;
- * several processes must not drive the same interface at once.
+ * `wg set IF peer K allowed-ips X` per update/addition (in that order). `wg set` succeeds even
+ * when the interface ignores a peer (its own public key: wireguard-go and the kernel skip it),
+ * so after any change the peers are read back and the desired ones still missing are returned
+ * as `refused`. Idempotent: a second apply of the same set runs no `wg set`, except for refused
+ * peers, which are planned again each time (the caller decides to stop asking). Calls on one
+ * driver are serialized; several processes must not drive the same interface at once.
  */
 export class WgCliHubDriver implements HubDriver {
   private readonly interfaceName: string;
@@ -41,15 +49,18 @@ export class WgCliHubDriver implements HubDriver {
   }
 
   /** Validates `desired` (see validateHubPeers) before touching the interface. */
-  async apply(desired: HubPeer[]): Promise<PeerChangePlan> {
+  async apply(desired: HubPeer[]): Promise<AppliedPeerChanges> {
     validateHubPeers(desired);
     return await this.serialized(async () => {
       const current = (await this.readStatus()).peers.map(({ publicKey, allowedIps }) => ({ publicKey, allowedIps }));
       const plan = planPeerChanges(current, desired);
       for (const key of plan.remove) await this.wg(['set', this.interfaceName, 'peer', key, 'remove']);
-      for (const peer of [...plan.update, ...plan.add])
-        await this.wg(['set', this.interfaceName, 'peer', peer.publicKey, 'allowed-ips', peer.allowedIps.join(',')]);
-      return plan;
+      const set = [...plan.update, ...plan.add];
+      for (const peer of set) await this.wg(['set', this.interfaceName, 'peer', peer.publicKey, 'allowed-ips', peer.allowedIps.join(',')]);
+      if (set.length === 0) return { ...plan, refused: [] };
+      const after = (await this.readStatus()).peers.map(({ publicKey, allowedIps }) => ({ publicKey, allowedIps }));
+      const missed = planPeerChanges(after, set);
+      return { ...plan, refused: [...missed.add, ...missed.update] };
     });
   }
 

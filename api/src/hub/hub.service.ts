@@ -1,9 +1,18 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { WgCliHubDriver, type HubDriver } from '@xspectre/wireguard';
+import { isSmallOrderWireGuardKey } from '@xspectre/contracts';
+import { WgCliHubDriver, isWireGuardKey, type HubDriver } from '@xspectre/wireguard';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { DevicesRepository } from '../devices/devices.repository.js';
 import { LivePublisher } from '../live/live-publisher.js';
+
+/** An active device the hub cannot have as a peer; it stays cut off until re-enrolled with a new key. */
+export interface RefusedPeer {
+  deviceId: string;
+  publicKey: string;
+  address: string;
+  reason: 'invalid key' | 'small-order key' | "the hub's own key" | 'not kept by the hub';
+}
 
 /**
  * Keeps the hub interface's peers equal to the active devices (AllowedIPs exactly the /32),
@@ -17,6 +26,8 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
   /** Serializes `wg` runs from concurrent requests and the periodic reconcile. */
   private queue: Promise<unknown> = Promise.resolve();
   private cachedPublicKey: string | undefined;
+  /** By public key: each is logged once, when first refused. */
+  private refused = new Map<string, RefusedPeer>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -33,26 +44,73 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   async publicKey(): Promise<string> {
-    if (!this.cachedPublicKey) this.cachedPublicKey = (await this.requireDriver().status()).publicKey;
+    const driver = this.requireDriver();
+    if (!this.cachedPublicKey) {
+      try {
+        this.cachedPublicKey = (await driver.status()).publicKey;
+      } catch (error) {
+        this.logger.error({ msg: 'hub status failed', err: (error as Error).message });
+        throw new AppError('HUB_UNAVAILABLE', 'the WireGuard hub could not be read');
+      }
+    }
     return this.cachedPublicKey;
   }
 
-  /** Applies the desired peer set as the current transaction sees it; throws HUB_UNAVAILABLE when wg fails. */
+  /** Active devices the hub cannot take as peers (found by the last sync); enrollment refuses such keys today. */
+  get refusedPeers(): RefusedPeer[] {
+    return [...this.refused.values()];
+  }
+
+  /**
+   * Applies the desired peer set as the current transaction sees it; throws HUB_UNAVAILABLE when wg fails.
+   * Peers the hub can never take are left out and reported (refusedPeers), not retried silently.
+   */
   async sync(): Promise<void> {
     const driver = this.requireDriver();
+    const hubKey = await this.publicKey();
     await this.serialized(async () => {
       // Read inside the queue, so the newest caller's view is the one applied last.
       const peers = await this.devices.activeTunnelPeers();
+      const refused: RefusedPeer[] = [];
+      const usable = peers.filter((p) => {
+        const reason = !isWireGuardKey(p.publicKey)
+          ? 'invalid key'
+          : isSmallOrderWireGuardKey(p.publicKey)
+            ? 'small-order key'
+            : p.publicKey === hubKey
+              ? "the hub's own key"
+              : null;
+        if (reason) refused.push({ ...p, reason });
+        return reason === null;
+      });
       try {
-        const plan = await driver.apply(peers.map((p) => ({ publicKey: p.publicKey, allowedIps: [`${p.address}/32`] })));
-        if (plan.add.length + plan.remove.length + plan.update.length > 0) {
+        const plan = await driver.apply(usable.map((p) => ({ publicKey: p.publicKey, allowedIps: [`${p.address}/32`] })));
+        const notKept = new Set(plan.refused.map((r) => r.publicKey));
+        for (const p of usable) if (notKept.has(p.publicKey)) refused.push({ ...p, reason: 'not kept by the hub' });
+        const changed = plan.add.length + plan.remove.length + plan.update.length - notKept.size;
+        if (changed > 0) {
           this.logger.log({ msg: 'hub peers updated', added: plan.add.length, removed: plan.remove.length, updated: plan.update.length });
         }
       } catch (error) {
         this.logger.error({ msg: 'hub update failed', err: (error as Error).message });
         throw new AppError('HUB_UNAVAILABLE', 'the WireGuard hub could not be updated; nothing was changed');
       }
+      this.noteRefused(refused);
     });
+  }
+
+  private noteRefused(refused: RefusedPeer[]): void {
+    const next = new Map(refused.map((r) => [r.publicKey, r]));
+    for (const [key, peer] of next) {
+      if (this.refused.get(key)?.deviceId === peer.deviceId) continue;
+      this.logger.warn({
+        msg: 'the hub refuses a desired peer: the device cannot connect until it is re-enrolled with a new key pair',
+        deviceId: peer.deviceId,
+        publicKey: peer.publicKey,
+        reason: peer.reason,
+      });
+    }
+    this.refused = next;
   }
 
   /** Reads `wg show` and stores each device's latest handshake and rx/tx. */
@@ -95,12 +153,14 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   /** Repairs drift (a restarted hub, a crash between commit and apply) and refreshes the counters. */
-  async reconcile(): Promise<void> {
+  async reconcile(): Promise<{ ok: boolean; refused: RefusedPeer[] }> {
     try {
       await this.sync();
       await this.refreshTunnelStats();
+      return { ok: true, refused: this.refusedPeers };
     } catch (error) {
       this.logger.error({ msg: 'hub reconcile failed', err: (error as Error).message });
+      return { ok: false, refused: this.refusedPeers };
     }
   }
 
