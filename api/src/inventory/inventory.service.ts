@@ -1,5 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import type { DeviceEvent, DeviceInventory, InventoryReport, InventoryVersion } from '@xspectre/contracts';
+import {
+  InventoryReportSchema,
+  type DeviceEvent,
+  type DeviceInventory,
+  type InventoryReport,
+  type InventoryVersion,
+} from '@xspectre/contracts';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
 import { DevicesRepository } from '../devices/devices.repository.js';
@@ -94,9 +100,11 @@ export class InventoryService {
       this.inventory.latest(deviceId),
       this.inventory.history(deviceId, page.limit, page.offset),
     ]);
+    // A report stored under an older, looser contract must not fail the page: shown as absent.
+    const shown = latest && InventoryReportSchema.safeParse(latest.inventory).success ? latest : null;
     return {
       deviceId,
-      current: latest ? { ...toVersionDto(latest), inventory: latest.inventory } : null,
+      current: shown ? { ...toVersionDto(shown), inventory: shown.inventory } : null,
       history: { items: history.items.map(toVersionDto), total: history.total, ...page },
     };
   }
