@@ -222,9 +222,27 @@ describe('hostile device data', () => {
     for (const sort of ['cpu', '-cpu', 'memory', '-memory', 'disk', '-disk']) await ok(`devices?sort=${sort}`);
     const summary = await ok('devices/summary');
     expect(JSON.stringify(summary)).toContain(legacy.deviceId);
+    // An inventory stored under the older, looser contract (RAM above today's cap).
+    await api.sql.query(
+      `INSERT INTO device_inventory_versions (device_id, version, sequence, reported_at, hash, inventory)
+       VALUES ($1, 1, 1, now(), 'legacy', $2::jsonb)`,
+      [
+        legacy.deviceId,
+        JSON.stringify({
+          vendor: null,
+          model: null,
+          serial: null,
+          cpu: { model: 'x', cores: 1, id: null },
+          ramBytes: Number.MAX_SAFE_INTEGER,
+          disks: [],
+          os: { name: 'x', version: '1', kernel: '6' },
+        }),
+      ],
+    );
     for (const d of [legacy, odd]) {
       await ok(`devices/${d.deviceId}`);
       await ok(`devices/${d.deviceId}/telemetry`);
+      await ok(`devices/${d.deviceId}/inventory`);
     }
     const from = encodeURIComponent(new Date(Date.now() - 6 * 3600_000).toISOString());
     const to = encodeURIComponent(new Date(Date.now() + 60_000).toISOString());
