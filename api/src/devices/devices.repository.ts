@@ -277,6 +277,16 @@ export class DevicesRepository {
     await this.repo().update({ id }, values);
   }
 
+  /**
+   * An address back from quarantine: the revoked or retired device that last had it gives it up
+   * (the unique column would refuse it otherwise; overlay_leases and device events keep the history).
+   */
+  async releaseAddressOfEnded(address: string): Promise<void> {
+    await this.db
+      .manager()
+      .query(`UPDATE devices SET overlay_address = NULL WHERE overlay_address = $1 AND status IN ('revoked', 'retired')`, [address]);
+  }
+
   /** Peers the hub must have: every active device with a key and an address. */
   async activeTunnelPeers(): Promise<Array<{ deviceId: string; publicKey: string; address: string }>> {
     const rows: Array<{ id: string; wg_public_key: string; overlay_address: string }> = await this.db

@@ -79,6 +79,7 @@ export class EnrollmentService {
     if (keyOwner) throw new AppError('ENROLL_KEY_IN_USE');
 
     const address = await this.overlay.allocate(device.organizationKind === 'internal' ? 'internal' : 'customer', device.id);
+    await this.devices.releaseAddressOfEnded(address);
     const credential = `dc_${randomToken(32)}`;
     const enrolledAt = new Date();
     await this.activate(device.id, {
