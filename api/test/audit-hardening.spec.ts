@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
+import pg from 'pg';
 import { AuditService } from '../src/audit/audit.service.js';
+import { Database } from '../src/db/database.js';
+import { MetricPartitionsRepository } from '../src/telemetry/metric-partitions.repository.js';
 import { TestApi } from './support/harness.js';
 
 /** Budget of failure rows per source address per minute in this file's API. */
@@ -108,6 +111,39 @@ describe('audit trail hardening', () => {
     expect(summaries[0].details).toMatchObject({ limit: FAILURE_BUDGET, windowSeconds: 60 });
     expect(summaries[0].details.firstSuppressed).toMatchObject({ action: 'organization.create', errorCode: 'AUTH_REQUIRED' });
     expect((await api.request('GET', 'audit/verify', { token: admin })).body.intact).toBe(true);
+  });
+
+  it('runs the API as a role that can neither disable the audit triggers nor delete rows, yet keeps partitions', async () => {
+    const db = api.app.get(Database).dataSource;
+    const [{ user }] = (await db.query('SELECT current_user AS user')) as Array<{ user: string }>;
+    expect(user).toBe('xspectre_api');
+    const owned = await api.sql.query(`SELECT count(*)::int AS n FROM pg_class WHERE relowner = 'xspectre_api'::regrole`);
+    expect(owned.rows[0].n).toBe(0);
+
+    const asApp = new pg.Client({ connectionString: api.config.DB_URL });
+    await asApp.connect();
+    try {
+      for (const statement of [
+        'ALTER TABLE audit_events DISABLE TRIGGER ALL',
+        'ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only',
+        'DROP TRIGGER audit_events_append_only ON audit_events',
+        'DELETE FROM audit_events',
+        `UPDATE audit_events SET action = 'x'`,
+        'TRUNCATE audit_events',
+        'DROP TABLE audit_events',
+      ]) {
+        await expect(asApp.query(statement), statement).rejects.toMatchObject({ code: '42501' });
+      }
+      // Appending still works for it (the trail is its to write, not to rewrite).
+      expect((await asApp.query('SELECT count(*)::int AS n FROM audit_events')).rows[0].n).toBeGreaterThan(0);
+    } finally {
+      await asApp.end();
+    }
+
+    // Day partitions are created and dropped through the owner's functions.
+    const partitions = api.app.get(MetricPartitionsRepository);
+    await partitions.ensureDays(['2020-01-01']);
+    expect(await partitions.dropOlderThan(new Date('2020-01-03T00:00:00Z'))).toEqual(['metric_samples_20200101']);
   });
 
   // Last: it breaks this database's chain on purpose.

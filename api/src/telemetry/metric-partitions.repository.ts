@@ -48,7 +48,8 @@ export class MetricPartitionsRepository {
       if (!m) continue;
       const dayEnd = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + 1));
       if (dayEnd > cutoff) continue;
-      await this.db.manager().query(`DROP TABLE "${name}"`);
+      // The API's role does not own the partitions: a function of the owner drops them (db/migrations/*AppRole*).
+      await this.db.manager().query('SELECT drop_metric_partition($1)', [name]);
       dropped.push(name);
     }
     return dropped;

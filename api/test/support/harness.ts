@@ -9,6 +9,7 @@ import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { createApp } from '../../src/create-app.js';
 import { createLogger } from '../../src/common/logging/logger.js';
 import { runMigrations } from '../../src/db/migrate.js';
+import { APP_ROLE } from '../../src/db/migrations/1795505000000-AppRole.js';
 
 export const ADMIN_EMAIL = 'admin@test.local';
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
@@ -49,6 +50,14 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
       await c.end();
     },
   };
+}
+
+/** The same database as the API's own role (api/src/db/migrations/*AppRole*: it owns nothing). */
+export function appRoleUrl(ownerUrl: string): string {
+  const url = new URL(ownerUrl);
+  url.username = APP_ROLE;
+  url.password = '';
+  return url.toString();
 }
 
 /** The audit checkpoint directory of a test database (removed with it). */
@@ -94,7 +103,8 @@ export class TestApi {
   static async start(overrides: Record<string, string> = {}, listen: { host?: string; port?: number } = {}): Promise<TestApi> {
     const db = await createTestDatabase();
     await runMigrations(db.url);
-    const config = loadConfig(testEnv(db.url, overrides));
+    // Migrations ran as the owner; the API connects as the role that owns nothing, as in production.
+    const config = loadConfig(testEnv(appRoleUrl(db.url), overrides));
     const app = await createApp(config, createLogger('silent'));
     await app.listen({ port: listen.port ?? 0, host: listen.host ?? '127.0.0.1' });
     const address = app.getHttpServer().address() as { port: number };
@@ -119,7 +129,7 @@ export class TestApi {
     const app = await createApp(config, createLogger('silent'));
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.getHttpServer().address() as { port: number };
-    const sql = new pg.Pool({ connectionString: first.config.DB_URL, max: 2 });
+    const sql = new pg.Pool({ connectionString: first.sql.options.connectionString, max: 2 });
     sql.on('error', () => undefined);
     return new TestApi(app, config, `http://127.0.0.1:${address.port}`, sql, async () => undefined);
   }

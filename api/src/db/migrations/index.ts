@@ -6,6 +6,7 @@ import { Inventory1795460000000 } from './1795460000000-Inventory.js';
 import { IngestTuning1795470000000 } from './1795470000000-IngestTuning.js';
 import { TelemetryDocuments1795480000000 } from './1795480000000-TelemetryDocuments.js';
 import { DeviceLifecycleEvents1795490000000 } from './1795490000000-DeviceLifecycleEvents.js';
+import { AppRole1795505000000 } from './1795505000000-AppRole.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   IngestTuning1795470000000,
   TelemetryDocuments1795480000000,
   DeviceLifecycleEvents1795490000000,
+  AppRole1795505000000,
 ];
