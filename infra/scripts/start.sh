@@ -16,6 +16,9 @@ ENV_FILE="$REPO_ROOT/.env.local"
 RUN_DIR="$REPO_ROOT/var/run"
 LOG_DIR="$REPO_ROOT/var/log"
 DB_NAME=xspectre
+# The API and worker connect as this role, which owns nothing (created and granted by the
+# migration api/src/db/migrations/1795505000000-AppRole.ts); migrations run as the owner.
+APP_DB_ROLE=xspectre_api
 CONSOLE_PORT=3001
 READY_TIMEOUT=60
 STOP_TIMEOUT=15
@@ -111,7 +114,8 @@ shell_quote() {
   printf "'%s'" "${s//\'/\'\\\'\'}"
 }
 
-# Writes any missing default setting to .env.local; existing values are never changed.
+# Writes any missing default setting to .env.local; existing values are never changed, except
+# DB_URL still at its old default (the owner), which moves to the API's own role.
 ensure_env_file() {
   local created=0
   if [[ ! -f "$ENV_FILE" ]]; then
@@ -124,7 +128,7 @@ ensure_env_file() {
   chmod 600 "$ENV_FILE"
   local key value added=()
   local keys=(
-    DB_URL REDIS_URL API_PORT API_HOST API_PUBLIC_URL API_COOKIE_SECURE API_SECRET_KEY
+    DB_URL DB_OWNER_URL REDIS_URL API_PORT API_HOST API_PUBLIC_URL API_COOKIE_SECURE API_SECRET_KEY
     API_BOOTSTRAP_ADMIN_EMAIL API_BOOTSTRAP_ADMIN_PASSWORD
     API_WG_INTERFACE API_WG_ENDPOINT API_AGENT_API_URL
   )
@@ -133,7 +137,8 @@ ensure_env_file() {
       continue
     fi
     case "$key" in
-      DB_URL) value="postgres://postgres@127.0.0.1:5432/$DB_NAME" ;;
+      DB_URL) value="postgres://$APP_DB_ROLE@127.0.0.1:5432/$DB_NAME" ;;
+      DB_OWNER_URL) value="postgres://$PG_ADMIN_USER@127.0.0.1:5432/$DB_NAME" ;;
       REDIS_URL) value="redis://127.0.0.1:6379" ;;
       API_PORT) value="3000" ;;
       # Devices enroll over the underlay and send heartbeats to 10.10.0.1 over the tunnel.
@@ -151,6 +156,20 @@ ensure_env_file() {
     printf '%s=%s\n' "$key" "$value" >>"$ENV_FILE"
     added+=("$key")
   done
+  local owner_default="DB_URL=postgres://$PG_ADMIN_USER@127.0.0.1:5432/$DB_NAME" line tmp
+  if grep -qxF "$owner_default" "$ENV_FILE"; then
+    tmp="$(mktemp "$ENV_FILE.XXXXXX")"
+    while IFS= read -r line || [[ -n "$line" ]]; do
+      if [[ "$line" == "$owner_default" ]]; then
+        printf 'DB_URL=postgres://%s@127.0.0.1:5432/%s\n' "$APP_DB_ROLE" "$DB_NAME"
+      else
+        printf '%s\n' "$line"
+      fi
+    done <"$ENV_FILE" >"$tmp"
+    chmod 600 "$tmp"
+    mv "$tmp" "$ENV_FILE"
+    log "DB_URL in .env.local now connects as $APP_DB_ROLE (migrations use DB_OWNER_URL)"
+  fi
   if [[ "$created" -eq 1 ]]; then
     log "created .env.local (mode 0600) with generated secrets"
   elif [[ ${#added[@]} -gt 0 ]]; then
