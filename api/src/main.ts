@@ -1,14 +1,48 @@
 import { loadConfigOrExit } from './config/config.js';
 import { createLogger } from './common/logging/logger.js';
 import { createApp } from './create-app.js';
+import { describeDatabase, waitForDatabase } from './db/wait-for-database.js';
+import { WaitingServer } from './health/waiting-server.js';
 
 const config = loadConfigOrExit();
 
 const logger = createLogger(config.API_LOG_LEVEL);
+
+// PostgreSQL may come up after us (a host reboot, a restarted container): wait for it and its
+// migrated schema instead of exiting. Meanwhile a placeholder holds the port (liveness 200,
+// readiness 503), so supervisors see a live instance that is not ready yet.
+let waiting: WaitingServer | undefined;
+const leaveWhileWaiting = (signal: NodeJS.Signals) => {
+  logger.info({ signal }, 'shutting down while waiting for PostgreSQL');
+  process.exit(0);
+};
+process.once('SIGTERM', leaveWhileWaiting);
+process.once('SIGINT', leaveWhileWaiting);
+try {
+  await waitForDatabase(config.DB_URL, {
+    logger,
+    maxWaitSeconds: config.DB_WAIT_SECONDS,
+    onWaiting: async (reason) => {
+      waiting ??= await WaitingServer.listen(config.API_HOST, config.API_PORT, describeDatabase(config.DB_URL));
+      waiting.setReason(reason);
+    },
+  });
+} catch (error) {
+  logger.fatal({ err: error }, 'PostgreSQL did not become ready');
+  process.exit(1);
+}
+
 const app = await createApp(config, logger);
-await app.listen({ port: config.API_PORT, host: config.API_HOST });
+// Everything that can be slow (pools, bootstrap) happens before the port changes hands, so the
+// gap between the placeholder closing and the app listening is a few milliseconds.
+await app.init();
+process.off('SIGTERM', leaveWhileWaiting);
+process.off('SIGINT', leaveWhileWaiting);
+const port = waiting?.port ?? config.API_PORT;
+await waiting?.close();
+await app.listen({ port, host: config.API_HOST });
 logger.info(
-  { url: `http://${config.API_HOST}:${config.API_PORT}/api/v1`, docs: `http://${config.API_HOST}:${config.API_PORT}/api/docs` },
+  { url: `http://${config.API_HOST}:${port}/api/v1`, docs: `http://${config.API_HOST}:${port}/api/docs` },
   'xSPECTRE Ops API listening',
 );
 

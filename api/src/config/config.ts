@@ -37,6 +37,12 @@ const EnvSchema = z
     API_HOST: z.string().default('127.0.0.1'),
     DB_URL: DbUrlSchema,
     DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    DB_WAIT_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('how long the API and worker wait at boot for PostgreSQL and its migrated schema; 0 = forever'),
     // Migrations run as the schema owner; the API and worker connect as DB_URL's role, which owns nothing (db/migrations/*AppRole*).
     DB_OWNER_URL: DbUrlSchema.optional().describe('the schema owner, for migrations only; unset = DB_URL'),
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }),
