@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
+import { AuditRepository } from '../src/audit/audit.repository.js';
 import { AuditService } from '../src/audit/audit.service.js';
 import { Database } from '../src/db/database.js';
 import { MetricPartitionsRepository } from '../src/telemetry/metric-partitions.repository.js';
@@ -115,8 +116,9 @@ describe('audit trail hardening', () => {
 
   it('runs the API as a role that can neither disable the audit triggers nor delete rows, yet keeps partitions', async () => {
     const db = api.app.get(Database).dataSource;
-    const [{ user }] = (await db.query('SELECT current_user AS user')) as Array<{ user: string }>;
-    expect(user).toBe('xspectre_api');
+    const [row] = (await db.query('SELECT current_user AS user')) as Array<{ user: string }>;
+    expect(row?.user).toBe('xspectre_api');
+    expect(await api.app.get(AuditRepository).roleCanRewriteTrail()).toBe(false);
     const owned = await api.sql.query(`SELECT count(*)::int AS n FROM pg_class WHERE relowner = 'xspectre_api'::regrole`);
     expect(owned.rows[0].n).toBe(0);
 

@@ -70,4 +70,14 @@ export class AuditRepository {
     const rows: Array<{ hash: string }> = await this.db.manager().query('SELECT hash FROM audit_events WHERE id = $1', [id]);
     return rows[0]?.hash ?? null;
   }
+
+  /** Whether this connection's role could disable or drop the append-only triggers (superuser, or owner of the table). */
+  async roleCanRewriteTrail(): Promise<boolean> {
+    const rows: Array<{ can: boolean }> = await this.db.manager().query(
+      `SELECT r.rolsuper OR pg_has_role(current_user, c.relowner, 'USAGE') AS can
+         FROM pg_roles r, pg_class c
+        WHERE r.rolname = current_user AND c.oid = 'audit_events'::regclass`,
+    );
+    return rows[0]?.can ?? false;
+  }
 }

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { AuditEvent, AuditVerifyResponse } from '@xspectre/contracts';
 import { requestContext } from '../common/context/request-context.js';
@@ -26,7 +26,7 @@ export interface AuditInput {
 const VERIFY_PAGE = 2000;
 
 @Injectable()
-export class AuditService {
+export class AuditService implements OnApplicationBootstrap {
   private readonly logger = new Logger(AuditService.name);
 
   constructor(
@@ -34,6 +34,16 @@ export class AuditService {
     private readonly db: Database,
     private readonly anchors: AuditAnchors,
   ) {}
+
+  /** The append-only triggers only hold against a role that does not own audit_events (db/migrations/*AppRole*). */
+  async onApplicationBootstrap(): Promise<void> {
+    const unsafe = await this.repo.roleCanRewriteTrail().catch(() => false);
+    if (unsafe) {
+      this.logger.warn({
+        msg: 'connected to PostgreSQL as a role that owns the audit trail (or a superuser): it could disable its append-only triggers; set DB_URL to the xspectre_api role and DB_OWNER_URL to the owner',
+      });
+    }
+  }
 
   /** Appends within `manager`'s transaction; the row commits or rolls back with it. */
   async append(manager: EntityManager, input: AuditInput): Promise<void> {
