@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '@xspectre/wireguard';
-import { TestApi, type Reply } from './support/harness.js';
+import { ADMIN_EMAIL, TestApi, type Reply } from './support/harness.js';
+import { stepUp } from './support/step-up.js';
 import { enrollBody, hubPeers, startLabHub } from './support/fleet.js';
 
 type Hub = Awaited<ReturnType<typeof startLabHub>>;
@@ -170,6 +171,37 @@ describe('races', () => {
         expect([created.status, created.body.code], `round ${round}`).toEqual([404, 'SITE_NOT_FOUND']);
         expect(deleted.status).toBe(204);
       }
+    }
+  });
+  it('two Super Admins demoting each other at once: one wins, a Super Admin always remains', async () => {
+    await stepUp(api, admin);
+    const other = await api.createUser(admin, 'super_admin');
+    const otherToken = await api.tokenFor(other.email);
+    await stepUp(api, otherToken);
+    const adminId = (await api.sql.query('SELECT id FROM users WHERE email = $1', [ADMIN_EMAIL])).rows[0].id as string;
+    const sessions = [
+      { token: admin, id: adminId },
+      { token: otherToken, id: other.id },
+    ];
+    const activeSuperAdmins = async () =>
+      Number((await api.sql.query(`SELECT count(*) FROM users WHERE role = 'super_admin' AND status = 'active'`)).rows[0].count);
+    for (let round = 1; round <= 10; round++) {
+      const replies = await Promise.all(
+        sessions.map((s, i) => api.request('PATCH', `users/${sessions[1 - i]!.id}`, { token: s.token, body: { role: 'soc_operator' } })),
+      );
+      expectNo5xx(round, replies);
+      expect(
+        replies.filter((r) => r.status === 200),
+        `round ${round}`,
+      ).toHaveLength(1);
+      expect(await activeSuperAdmins(), `round ${round}`).toBe(1);
+      // The winner promotes the other back for the next round.
+      const winner = replies.findIndex((r) => r.status === 200);
+      const back = await api.request('PATCH', `users/${sessions[1 - winner]!.id}`, {
+        token: sessions[winner]!.token,
+        body: { role: 'super_admin' },
+      });
+      expect(back.status).toBe(200);
     }
   });
 });

@@ -32,8 +32,15 @@ export class UsersRepository {
     return this.repo().count();
   }
 
-  countActiveSuperAdmins(): Promise<number> {
-    return this.repo().count({ where: { role: 'super_admin', status: 'active' } });
+  /**
+   * Locks the active Super Admins (in id order, inside the caller's transaction) and counts them:
+   * two concurrent demotions of the last two then run one after the other, and the second sees one.
+   */
+  async lockAndCountActiveSuperAdmins(): Promise<number> {
+    const rows: Array<{ id: string }> = await this.db
+      .manager()
+      .query(`SELECT id FROM users WHERE role = 'super_admin' AND status = 'active' ORDER BY id FOR UPDATE`);
+    return rows.length;
   }
 
   insert(values: Pick<UserEntity, 'email' | 'displayName' | 'role' | 'passwordHash'>): Promise<UserEntity> {

@@ -60,7 +60,7 @@ export class UsersService {
       user.role === 'super_admin' &&
       user.status === 'active' &&
       ((roleChanges && changes.role !== 'super_admin') || changes.status === 'disabled');
-    if (losesSuperAdmin && (await this.users.countActiveSuperAdmins()) <= 1) throw new AppError('USER_LAST_SUPER_ADMIN');
+    if (losesSuperAdmin && (await this.users.lockAndCountActiveSuperAdmins()) <= 1) throw new AppError('USER_LAST_SUPER_ADMIN');
 
     await this.users.update(id, changes);
     if (changes.status === 'disabled' && statusChanges) await this.sessions.revokeAllForUser(id, 'user_disabled');

@@ -40,6 +40,15 @@ describe('toProblem', () => {
     expect(toProblem(syntax, 'r').problem.code).toBe('INTERNAL_ERROR');
   });
 
+  it('answers a lost race (deadlock, serialization failure) from any route with 409 CONCURRENT_CHANGE', () => {
+    for (const code of ['40P01', '40001']) {
+      const error = new QueryFailedError('UPDATE x', [], Object.assign(new Error('deadlock detected'), { code }));
+      const result = toProblem(error, 'r');
+      expect(result.problem).toMatchObject({ status: 409, code: 'CONCURRENT_CHANGE' });
+      expect(result.unexpected).toBe(false);
+    }
+  });
+
   it('every catalog entry is a 4xx or 5xx with a title', () => {
     for (const [code, entry] of Object.entries(ERROR_CATALOG)) {
       expect(entry.status, code).toBeGreaterThanOrEqual(400);

@@ -73,6 +73,17 @@ export function toProblem(error: unknown, requestId: string): ProblemResult {
     const code = httpStatusCode(e.statusCode);
     return { problem: fromCode(code, e.message ?? ERROR_CATALOG[code].title, requestId), unexpected: false };
   }
+  if (isConcurrencyConflict(error)) {
+    // A lost race (deadlock, serialization failure) rolled the transaction back: nothing was written.
+    return {
+      problem: fromCode(
+        'CONCURRENT_CHANGE',
+        'another request changed the same records at the same moment: send the request again',
+        requestId,
+      ),
+      unexpected: false,
+    };
+  }
   if (isDatabaseUnavailable(error)) {
     return {
       problem: fromCode('SERVICE_UNAVAILABLE', 'the database is unavailable; retry shortly', requestId),
@@ -84,6 +95,12 @@ export function toProblem(error: unknown, requestId: string): ProblemResult {
     problem: fromCode('INTERNAL_ERROR', 'An unexpected error occurred; quote the request id when reporting it', requestId),
     unexpected: true,
   };
+}
+
+/** deadlock_detected (40P01) or serialization_failure (40001), from any route. */
+function isConcurrencyConflict(error: unknown): boolean {
+  const code = (error as { driverError?: { code?: string } } | undefined)?.driverError?.code;
+  return code === '40P01' || code === '40001';
 }
 
 /** Connection-level failures (PostgreSQL restarting or unreachable): a 503, not a bug. */
