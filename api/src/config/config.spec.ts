@@ -27,4 +27,9 @@ describe('config', () => {
     expect(() => loadConfig({ ...valid, API_BOOTSTRAP_ADMIN_EMAIL: 'a@b.c' })).toThrow(/API_BOOTSTRAP_ADMIN_PASSWORD/);
     expect(() => loadConfig({ ...valid, API_LOGIN_BACKOFF_AFTER: '8', API_LOGIN_LOCK_AFTER: '5' })).toThrow(/API_LOGIN_LOCK_AFTER/);
   });
+
+  it('refuses to believe every X-Forwarded-For (trust proxy true): the proxies must be listed', () => {
+    expect(() => loadConfig({ ...valid, API_TRUST_PROXY: 'true' })).toThrow(/API_TRUST_PROXY/);
+    expect(loadConfig({ ...valid, API_TRUST_PROXY: '127.0.0.1,10.0.0.0/8' }).API_TRUST_PROXY).toBe('127.0.0.1,10.0.0.0/8');
+  });
 });

@@ -52,7 +52,12 @@ const EnvSchema = z
       .default('xs:'),
     API_SECRET_KEY: z.string().min(32, 'must be at least 32 characters of random data (e.g. `openssl rand -base64 48`)'),
     API_PUBLIC_URL: z.url().default('http://127.0.0.1:3000'),
-    API_TRUST_PROXY: z.string().default('loopback').describe('fastify trustProxy: false, true, or a list of addresses/CIDRs'),
+    API_TRUST_PROXY: z
+      .string()
+      .default('loopback')
+      // `true` would believe the left-most X-Forwarded-For entry, which any client writes itself.
+      .refine((v) => v.trim() !== 'true', 'list the proxies (addresses/CIDRs, loopback, linklocal, uniquelocal) instead of true')
+      .describe('whose X-Forwarded-For is believed: false, or a list of addresses/CIDRs'),
     API_BODY_LIMIT_BYTES: z.coerce
       .number()
       .int()
