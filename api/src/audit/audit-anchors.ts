@@ -1,8 +1,9 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { appendFile, mkdir, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { deriveKeys } from '../auth/secrets.js';
 
 /** A signed record, outside the database, of the chain's head at one moment. */
 export interface AuditAnchor {
@@ -20,7 +21,7 @@ const TAIL_BYTES = 64 * 1024;
  * Checkpoints of the audit chain (head id and hash), appended as HMAC-signed JSON lines to
  * API_AUDIT_ANCHOR_DIR: a file the database role cannot reach, so deleting the newest rows
  * (which leaves an intact but shorter chain) no longer goes unnoticed. The key is derived from
- * API_SECRET_KEY for this purpose only, as api/src/auth/secrets.ts derives its keys.
+ * API_SECRET_KEY for this purpose only (api/src/auth/secrets.ts).
  */
 @Injectable()
 export class AuditAnchors {
@@ -28,7 +29,7 @@ export class AuditAnchors {
   readonly file: string;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.key = Buffer.from(hkdfSync('sha256', Buffer.from(config.API_SECRET_KEY, 'utf8'), 'xspectre-ops', 'audit-anchor-hmac', 32));
+    this.key = deriveKeys(config.API_SECRET_KEY).auditAnchorHmac;
     this.file = resolve(config.API_AUDIT_ANCHOR_DIR, FILE);
   }
 

@@ -7,6 +7,8 @@ export interface DerivedKeys {
   claimCodeHmac: Buffer;
   /** Names the failure state of unknown login emails in Redis without storing the emails. */
   loginEmailHmac: Buffer;
+  /** Signs the audit chain's checkpoints kept outside the database (api/src/audit/audit-anchors.ts). */
+  auditAnchorHmac: Buffer;
   /** 32-byte seed of the Ed25519 command-signing key (a dedicated key store comes with the command queue). */
   commandSigningSeed: Buffer;
 }
@@ -19,6 +21,7 @@ export function deriveKeys(secret: string): DerivedKeys {
     fieldSeal: derive('field-seal-aes256gcm'),
     claimCodeHmac: derive('claim-code-hmac'),
     loginEmailHmac: derive('login-email-hmac'),
+    auditAnchorHmac: derive('audit-anchor-hmac'),
     commandSigningSeed: derive('command-signing-ed25519'),
   };
 }
