@@ -1,7 +1,7 @@
 import { loadConfigOrExit } from './config/config.js';
 import { createLogger } from './common/logging/logger.js';
 import { createApp } from './create-app.js';
-import { describeDatabase, waitForDatabase } from './db/wait-for-database.js';
+import { describeDatabase, waitForDatabaseAtBoot } from './db/wait-for-database.js';
 import { WaitingServer } from './health/waiting-server.js';
 
 const config = loadConfigOrExit();
@@ -12,32 +12,20 @@ const logger = createLogger(config.API_LOG_LEVEL);
 // migrated schema instead of exiting. Meanwhile a placeholder holds the port (liveness 200,
 // readiness 503), so supervisors see a live instance that is not ready yet.
 let waiting: WaitingServer | undefined;
-const leaveWhileWaiting = (signal: NodeJS.Signals) => {
-  logger.info({ signal }, 'shutting down while waiting for PostgreSQL');
-  process.exit(0);
-};
-process.once('SIGTERM', leaveWhileWaiting);
-process.once('SIGINT', leaveWhileWaiting);
-try {
-  await waitForDatabase(config.DB_URL, {
-    logger,
-    maxWaitSeconds: config.DB_WAIT_SECONDS,
-    onWaiting: async (reason) => {
-      waiting ??= await WaitingServer.listen(config.API_HOST, config.API_PORT, describeDatabase(config.DB_URL));
-      waiting.setReason(reason);
-    },
-  });
-} catch (error) {
-  logger.fatal({ err: error }, 'PostgreSQL did not become ready');
-  process.exit(1);
-}
+const handleSignalsFromHereOn = await waitForDatabaseAtBoot(config.DB_URL, {
+  logger,
+  maxWaitSeconds: config.DB_WAIT_SECONDS,
+  onWaiting: async (reason) => {
+    waiting ??= await WaitingServer.listen(config.API_HOST, config.API_PORT, describeDatabase(config.DB_URL));
+    waiting.setReason(reason);
+  },
+});
 
 const app = await createApp(config, logger);
 // Everything that can be slow (pools, bootstrap) happens before the port changes hands, so the
 // gap between the placeholder closing and the app listening is a few milliseconds.
 await app.init();
-process.off('SIGTERM', leaveWhileWaiting);
-process.off('SIGINT', leaveWhileWaiting);
+handleSignalsFromHereOn();
 const port = waiting?.port ?? config.API_PORT;
 await waiting?.close();
 await app.listen({ port, host: config.API_HOST });

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { loadConfigOrExit } from './config/config.js';
 import { createLogger, NestPinoLogger } from './common/logging/logger.js';
-import { waitForDatabase } from './db/wait-for-database.js';
+import { waitForDatabaseAtBoot } from './db/wait-for-database.js';
 import { MAINTENANCE_QUEUE } from './worker/maintenance.jobs.js';
 import { MaintenanceProcessor } from './worker/maintenance.processor.js';
 import { MaintenanceWorker } from './worker/maintenance.worker.js';
@@ -11,22 +11,9 @@ import { WorkerModule } from './worker/worker.module.js';
 const config = loadConfigOrExit();
 
 const logger = createLogger(config.API_LOG_LEVEL);
-// As the API (main.ts): wait for PostgreSQL and its migrated schema rather than exit; a signal
-// meanwhile just leaves (nothing runs yet).
-const leaveWhileWaiting = (signal: NodeJS.Signals) => {
-  logger.info({ signal }, 'shutting down while waiting for PostgreSQL');
-  process.exit(0);
-};
-process.once('SIGTERM', leaveWhileWaiting);
-process.once('SIGINT', leaveWhileWaiting);
-try {
-  await waitForDatabase(config.DB_URL, { logger, maxWaitSeconds: config.DB_WAIT_SECONDS });
-} catch (error) {
-  logger.fatal({ err: error }, 'PostgreSQL did not become ready');
-  process.exit(1);
-}
-process.off('SIGTERM', leaveWhileWaiting);
-process.off('SIGINT', leaveWhileWaiting);
+// As the API (main.ts): wait for PostgreSQL and its migrated schema rather than exit.
+const handleSignalsFromHereOn = await waitForDatabaseAtBoot(config.DB_URL, { logger, maxWaitSeconds: config.DB_WAIT_SECONDS });
+handleSignalsFromHereOn();
 const app = await NestFactory.createApplicationContext(WorkerModule.register(config), {
   logger: new NestPinoLogger(logger),
   abortOnError: false,

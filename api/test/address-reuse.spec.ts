@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestApi } from './support/harness.js';
-import { enrollBody, hubPeers, startLabHub } from './support/fleet.js';
+import { enrollBody, hubPeers, startApiWithLabHub, type LabHub } from './support/fleet.js';
 
-type Hub = Awaited<ReturnType<typeof startLabHub>>;
+type Hub = LabHub;
 
 /** An overlay address back from quarantine goes to a new device, though the revoked one still shows it. */
 describe('overlay address reuse', () => {
@@ -10,14 +10,7 @@ describe('overlay address reuse', () => {
   let api: TestApi;
 
   beforeAll(async () => {
-    hub = await startLabHub();
-    api = await TestApi.start({
-      API_WG_INTERFACE: hub.interfaceName,
-      API_WG_NETNS: hub.netns,
-      API_AGENT_SOURCE_CHECK: 'false',
-      API_OVERLAY_POOL_CUSTOMER: '10.10.0.20-10.10.0.21',
-      API_OVERLAY_QUARANTINE_SECONDS: '0',
-    });
+    ({ api, hub } = await startApiWithLabHub({ API_OVERLAY_POOL_CUSTOMER: '10.10.0.20-10.10.0.21', API_OVERLAY_QUARANTINE_SECONDS: '0' }));
   });
   afterAll(async () => {
     await api?.stop();

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_EMAIL, TestApi } from './support/harness.js';
-import { enrollBody, hubPeers, startLabHub } from './support/fleet.js';
+import { enrollBody, hubPeers, startApiWithLabHub, type LabHub, startLabHub } from './support/fleet.js';
 
-type Hub = Awaited<ReturnType<typeof startLabHub>>;
+type Hub = LabHub;
 
 /** Enrollment against the real API, PostgreSQL, Redis and a real wireguard-go hub interface. */
 describe('enrollment', () => {
@@ -31,14 +31,7 @@ describe('enrollment', () => {
   }
 
   beforeAll(async () => {
-    hub = await startLabHub();
-    api = await TestApi.start({
-      API_WG_INTERFACE: hub.interfaceName,
-      API_WG_NETNS: hub.netns,
-      API_WG_ENDPOINT: '198.18.0.1:51820',
-      API_ENROLL_RATE_LIMIT_PER_IP: '1000',
-      API_AGENT_SOURCE_CHECK: 'false',
-    });
+    ({ api, hub } = await startApiWithLabHub({ API_WG_ENDPOINT: '198.18.0.1:51820', API_ENROLL_RATE_LIMIT_PER_IP: '1000' }));
     admin = await api.adminToken();
     customer = await orgWithSite(admin, 'Acme Corp', 'customer');
     internal = await orgWithSite(admin, 'xSPECTRE', 'internal');

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestApi } from './support/harness.js';
-import { enrollBody, startLabHub, testHeartbeat } from './support/fleet.js';
+import { enrollBody, startApiWithLabHub, testHeartbeat, type LabHub } from './support/fleet.js';
 
 /** `GET devices/summary` and the headline metrics in `GET devices`, from real enrollments and heartbeats. */
 describe('fleet summary and headline metrics', () => {
-  let hub: Awaited<ReturnType<typeof startLabHub>>;
+  let hub: LabHub;
   let api: TestApi;
   let admin: string;
   const ids: Record<string, string> = {};
@@ -49,8 +49,7 @@ describe('fleet summary and headline metrics', () => {
   }
 
   beforeAll(async () => {
-    hub = await startLabHub();
-    api = await TestApi.start({ API_WG_INTERFACE: hub.interfaceName, API_WG_NETNS: hub.netns, API_AGENT_SOURCE_CHECK: 'false' });
+    ({ api, hub } = await startApiWithLabHub());
     admin = await api.adminToken();
     const org = async (name: string, kind: 'customer' | 'internal') => {
       const o = await api.request('POST', 'organizations', { token: admin, body: { name, kind } });

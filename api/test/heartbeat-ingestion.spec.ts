@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestApi } from './support/harness.js';
-import { enrollBody, startLabHub, testHeartbeat } from './support/fleet.js';
+import { enrollBody, startApiWithLabHub, testHeartbeat, type LabHub } from './support/fleet.js';
 
 const DEVICES = 8;
 
 /** The heartbeat group commit through the real route, database and hub. */
 describe('heartbeat ingestion (group commit)', () => {
-  let hub: Awaited<ReturnType<typeof startLabHub>>;
+  let hub: LabHub;
   let api: TestApi;
   let admin: string;
   let devices: Array<{ id: string; credential: string }>;
@@ -27,8 +27,7 @@ describe('heartbeat ingestion (group commit)', () => {
   };
 
   beforeAll(async () => {
-    hub = await startLabHub();
-    api = await TestApi.start({ API_WG_INTERFACE: hub.interfaceName, API_WG_NETNS: hub.netns, API_AGENT_SOURCE_CHECK: 'false' });
+    ({ api, hub } = await startApiWithLabHub());
     admin = await api.adminToken();
     const org = await api.request('POST', 'organizations', { token: admin, body: { name: 'Ingest Co', kind: 'customer' } });
     const site = await api.request('POST', 'sites', { token: admin, body: { organizationId: org.body.id, name: 'HQ', timeZone: 'UTC' } });

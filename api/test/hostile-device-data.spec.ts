@@ -3,7 +3,7 @@ import type { Heartbeat } from '@xspectre/contracts';
 import { Database } from '../src/db/database.js';
 import { MetricRollupsRepository } from '../src/telemetry/metric-rollups.repository.js';
 import { TestApi } from './support/harness.js';
-import { enrollBody, enrollTestDevice, startLabHub, testHeartbeat } from './support/fleet.js';
+import { enrollBody, enrollTestDevice, startApiWithLabHub, testHeartbeat, type LabHub } from './support/fleet.js';
 
 /**
  * What one device reports must not break what every operator sees: absurd numbers are refused
@@ -11,7 +11,7 @@ import { enrollBody, enrollTestDevice, startLabHub, testHeartbeat } from './supp
  * cannot make a fleet-wide query fail.
  */
 describe('hostile device data', () => {
-  let hub: Awaited<ReturnType<typeof startLabHub>>;
+  let hub: LabHub;
   let api: TestApi;
   let admin: string;
   let device: { deviceId: string; credential: string };
@@ -53,8 +53,7 @@ describe('hostile device data', () => {
     ).rows[0];
 
   beforeAll(async () => {
-    hub = await startLabHub();
-    api = await TestApi.start({ API_WG_INTERFACE: hub.interfaceName, API_WG_NETNS: hub.netns, API_AGENT_SOURCE_CHECK: 'false' });
+    ({ api, hub } = await startApiWithLabHub());
     admin = await api.adminToken();
     device = await enrollTestDevice(api, admin, { organization: 'Hostile Co', device: 'hostile-1' });
   });

@@ -2,14 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Heartbeat, InventoryReport } from '@xspectre/contracts';
 import { TestApi, totpCode } from './support/harness.js';
-import { enrollBody, startLabHub } from './support/fleet.js';
+import { enrollBody, startApiWithLabHub, type LabHub } from './support/fleet.js';
 
 const ENROLLED_MAC = '52:54:00:aa:bb:01';
 const DOCKER_MAC = '02:42:ac:11:00:02';
 
 /** Inventory versions, the hardware change history and the fingerprint quarantine, through the real routes. */
 describe('inventory and hardware fingerprint', () => {
-  let hub: Awaited<ReturnType<typeof startLabHub>>;
+  let hub: LabHub;
   let api: TestApi;
   let admin: string;
   let totpSecret: string;
@@ -50,8 +50,7 @@ describe('inventory and hardware fingerprint', () => {
   const device = async () => (await api.request('GET', `devices/${deviceId}`, { token: admin })).body;
 
   beforeAll(async () => {
-    hub = await startLabHub();
-    api = await TestApi.start({ API_WG_INTERFACE: hub.interfaceName, API_WG_NETNS: hub.netns, API_AGENT_SOURCE_CHECK: 'false' });
+    ({ api, hub } = await startApiWithLabHub());
     admin = await api.adminToken();
     totpSecret = (await api.enableTotp(admin)).secret;
     const org = await api.request('POST', 'organizations', { token: admin, body: { name: 'Inventory Co', kind: 'customer' } });

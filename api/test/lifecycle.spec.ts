@@ -1,7 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
@@ -9,51 +7,22 @@ import { runMigrations } from '../src/db/migrate.js';
 import { MAINTENANCE_QUEUE } from '../src/worker/maintenance.jobs.js';
 import { bullPrefix } from '../src/worker/maintenance.worker.js';
 import { createTestDatabase, testEnv } from './support/harness.js';
+import { MAIN, WORKER, freePort, jsonLines, startBuilt, waitForProcess, type BuiltProcess } from './support/built-process.js';
 
 // The built entry points, as `npm start` runs them: this catches what in-process tests cannot
 // (top-level startup code, signal handling, exit codes, what reaches stdout).
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = `${ROOT}api/dist/main.js`;
-const WORKER = `${ROOT}api/dist/worker.js`;
 const GRACE_MS = 5_000;
-
-interface Proc {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  /** Settles once the process has exited and its output is fully read. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Proc = BuiltProcess;
 
 const spawned: ChildProcess[] = [];
 
 function start(script: string, env: Record<string, string>): Proc {
-  // Only PATH is inherited: the variables under test must not leak in from the caller's shell.
-  const child = spawn(process.execPath, [script], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  spawned.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('close', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, stdout: () => out, stderr: () => err, exited };
+  const proc = startBuilt(script, env);
+  spawned.push(proc.child);
+  return proc;
 }
 
-async function waitFor(proc: Proc, what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null)
-      throw new Error(`exited before ${what}:\n${proc.stdout()}\n${proc.stderr()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${proc.stdout()}\n${proc.stderr()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = waitForProcess;
 
 /** SIGTERM, then the exit status and how long it took (null status: still running after the grace period). */
 async function terminate(proc: Proc): Promise<{ exit: { code: number | null; signal: string | null } | null; ms: number }> {
@@ -62,21 +31,6 @@ async function terminate(proc: Proc): Promise<{ exit: { code: number | null; sig
   const timeout = new Promise<null>((r) => setTimeout(() => r(null), GRACE_MS + 1_000));
   const exit = await Promise.race([proc.exited, timeout]);
   return { exit, ms: Date.now() - t0 };
-}
-
-function jsonLines(text: string): Array<Record<string, unknown>> {
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 describe('process lifecycle (built entry points)', () => {

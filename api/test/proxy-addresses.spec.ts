@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, TestApi, uniqueEmail } from './support/harness.js';
-import { enrollBody, enrollTestDevice, startLabHub, testHeartbeat } from './support/fleet.js';
+import { enrollBody, enrollTestDevice, startApiWithLabHub, testHeartbeat, type LabHub } from './support/fleet.js';
 import { httpFrom } from './support/http-from.js';
 
-type Hub = Awaited<ReturnType<typeof startLabHub>>;
+type Hub = LabHub;
 
 /**
  * Client addresses behind proxies. The API trusts only 127.0.0.2 here (API_TRUST_PROXY), so a test
@@ -31,14 +31,13 @@ describe('client addresses behind a proxy', () => {
   }
 
   beforeAll(async () => {
-    hub = await startLabHub();
-    api = await TestApi.start({
+    ({ api, hub } = await startApiWithLabHub({
       API_TRUST_PROXY: PROXY,
       API_LOGIN_RATE_LIMIT_PER_IP: '3',
       API_ENROLL_RATE_LIMIT_PER_IP: '2',
-      API_WG_INTERFACE: hub.interfaceName,
-      API_WG_NETNS: hub.netns,
-    });
+      // The device source check is under test here.
+      API_AGENT_SOURCE_CHECK: 'true',
+    }));
     const r = await httpFrom(PROXY, `${api.baseUrl}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'x-forwarded-for': '192.0.2.200' },

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '@xspectre/wireguard';
 import { ADMIN_EMAIL, TestApi, type Reply } from './support/harness.js';
 import { stepUp } from './support/step-up.js';
-import { enrollBody, hubPeers, startLabHub } from './support/fleet.js';
+import { enrollBody, hubPeers, startApiWithLabHub, type LabHub } from './support/fleet.js';
 
-type Hub = Awaited<ReturnType<typeof startLabHub>>;
+type Hub = LabHub;
 
 /** Rounds per race: enough to hit each interleaving several times, bounded for a 2-core machine. */
 const ROUNDS = 20;
@@ -52,16 +52,12 @@ describe('races', () => {
   }
 
   beforeAll(async () => {
-    hub = await startLabHub();
-    api = await TestApi.start({
-      API_WG_INTERFACE: hub.interfaceName,
-      API_WG_NETNS: hub.netns,
+    ({ api, hub } = await startApiWithLabHub({
       API_ENROLL_RATE_LIMIT_PER_IP: '100000',
-      API_AGENT_SOURCE_CHECK: 'false',
       // Every round takes addresses: the customer pool (.20-.99) would run dry.
       API_OVERLAY_CIDR: '10.10.0.0/16',
       API_OVERLAY_POOL_CUSTOMER: '10.10.1.0-10.10.9.255',
-    });
+    }));
     admin = await api.adminToken();
     const org = await api.request('POST', 'organizations', { token: admin, body: { name: 'Race Corp', kind: 'customer' } });
     const site = await api.request('POST', 'sites', { token: admin, body: { organizationId: org.body.id, name: 'HQ', timeZone: 'UTC' } });

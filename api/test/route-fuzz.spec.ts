@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '@xspectre/wireguard';
 import { buildOpenApiDocument } from '../src/openapi/openapi.js';
 import { TestApi, totpCode, uniqueEmail } from './support/harness.js';
-import { enrollTestDevice, startLabHub } from './support/fleet.js';
+import { enrollTestDevice, startApiWithLabHub, type LabHub } from './support/fleet.js';
 import {
   HOSTILE_PATH_VALUES,
   HOSTILE_QUERY_VALUES,
@@ -33,7 +33,7 @@ interface Operation {
  */
 describe('route fuzzing', () => {
   let api: TestApi;
-  let hub: Awaited<ReturnType<typeof startLabHub>>;
+  let hub: LabHub;
   const tokens = {} as Record<Caller, string | undefined>;
   const ids: Record<string, string> = {};
   let operations: Operation[];
@@ -45,16 +45,12 @@ describe('route fuzzing', () => {
   const shapeless: string[] = [];
 
   beforeAll(async () => {
-    hub = await startLabHub();
-    api = await TestApi.start({
-      API_WG_INTERFACE: hub.interfaceName,
-      API_WG_NETNS: hub.netns,
-      API_AGENT_SOURCE_CHECK: 'false',
+    ({ api, hub } = await startApiWithLabHub({
       API_ACCESS_TOKEN_TTL_SECONDS: '3600',
       API_STEP_UP_TTL_SECONDS: '3600',
       API_BCRYPT_COST: '10',
       API_LOG_LEVEL: 'silent',
-    });
+    }));
     // The bootstrap Super Admin, with TOTP and a step-up, can do everything, critical routes included.
     const admin = await api.adminToken();
     const { secret } = await api.enableTotp(admin);

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DockerReport, Heartbeat, ServiceState } from '@xspectre/contracts';
 import { TestApi } from './support/harness.js';
-import { enrollTestDevice, startLabHub, testHeartbeat } from './support/fleet.js';
+import { enrollTestDevice, startApiWithLabHub, testHeartbeat, type LabHub } from './support/fleet.js';
 
 /**
  * Unchanged services and docker documents are not rewritten (the API remembers what it wrote and
  * the database checks the claim); the telemetry answer is what the newest heartbeat carried.
  */
 describe('latest-state documents', () => {
-  let hub: Awaited<ReturnType<typeof startLabHub>>;
+  let hub: LabHub;
   let api: TestApi;
   let admin: string;
   let deviceId: string;
@@ -54,8 +54,7 @@ describe('latest-state documents', () => {
     ).rows[0];
 
   beforeAll(async () => {
-    hub = await startLabHub();
-    api = await TestApi.start({ API_WG_INTERFACE: hub.interfaceName, API_WG_NETNS: hub.netns, API_AGENT_SOURCE_CHECK: 'false' });
+    ({ api, hub } = await startApiWithLabHub());
     admin = await api.adminToken();
     ({ deviceId, credential } = await enrollTestDevice(api, admin, { organization: 'Docs Co', device: 'docs-1' }));
   });

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Heartbeat } from '@xspectre/contracts';
 import { TestApi } from './support/harness.js';
-import { enrollTestDevice, startLabHub, testHeartbeat } from './support/fleet.js';
+import { enrollTestDevice, startApiWithLabHub, testHeartbeat, type LabHub } from './support/fleet.js';
 
 /** Telemetry carried by heartbeats, stored through the real enrollment and heartbeat routes. */
 describe('telemetry ingestion', () => {
-  let hub: Awaited<ReturnType<typeof startLabHub>>;
+  let hub: LabHub;
   let api: TestApi;
   let deviceId: string;
   let credential: string;
@@ -27,8 +27,7 @@ describe('telemetry ingestion', () => {
     ).rows;
 
   beforeAll(async () => {
-    hub = await startLabHub();
-    api = await TestApi.start({ API_WG_INTERFACE: hub.interfaceName, API_WG_NETNS: hub.netns, API_AGENT_SOURCE_CHECK: 'false' });
+    ({ api, hub } = await startApiWithLabHub());
     const admin = await api.adminToken();
     ({ deviceId, credential } = await enrollTestDevice(api, admin, { organization: 'Telemetry Co', device: 'tm-1' }));
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestApi } from './support/harness.js';
-import { enrollBody, enrollTestDevice, startLabHub, testHeartbeat } from './support/fleet.js';
+import { enrollBody, enrollTestDevice, startApiWithLabHub, testHeartbeat, type LabHub } from './support/fleet.js';
 
 /**
  * Text PostgreSQL cannot store (NUL, unpaired UTF-16 surrogates) is refused at validation with a
@@ -14,14 +14,13 @@ const NUL = '\u0000';
 describe('text the database cannot store', () => {
   let api: TestApi;
   let admin: string;
-  let hub: Awaited<ReturnType<typeof startLabHub>>;
+  let hub: LabHub;
   let orgId: string;
   let siteId: string;
   const count = async (table: string) => Number((await api.sql.query(`SELECT count(*) FROM ${table}`)).rows[0].count);
 
   beforeAll(async () => {
-    hub = await startLabHub();
-    api = await TestApi.start({ API_WG_INTERFACE: hub.interfaceName, API_WG_NETNS: hub.netns, API_AGENT_SOURCE_CHECK: 'false' });
+    ({ api, hub } = await startApiWithLabHub());
     admin = await api.adminToken();
     const org = await api.request('POST', 'organizations', { token: admin, body: { name: 'Text Org', kind: 'customer' } });
     orgId = org.body.id;
@@ -100,8 +99,8 @@ describe('text the database cannot store', () => {
   });
 
   it('refuses NUL in path parameters', async () => {
-    for (const path of ['devices/%00', 'organizations/a%00', 'users/%00/unlock']) {
-      const method = path.endsWith('unlock') ? 'POST' : 'GET';
+    for (const path of ['devices/%00', 'organizations/a%00', 'devices/%00/revoke']) {
+      const method = path.endsWith('revoke') ? 'POST' : 'GET';
       const r = await api.request(method, path, { token: admin, ...(method === 'POST' ? { body: {} } : {}) });
       expect(r.status, `${path}: ${r.text}`).toBe(400);
       expect(r.body.errors[0].path).toMatch(/^path\./);

@@ -3,9 +3,9 @@ import { Logger } from '@nestjs/common';
 import { WgCliHubDriver, generateKeyPair } from '@xspectre/wireguard';
 import { HubService } from '../src/hub/hub.service.js';
 import { TestApi } from './support/harness.js';
-import { enrollBody, hubPeers, startLabHub } from './support/fleet.js';
+import { enrollBody, hubPeers, startApiWithLabHub, type LabHub } from './support/fleet.js';
 
-type Hub = Awaited<ReturnType<typeof startLabHub>>;
+type Hub = LabHub;
 
 // Small-order Curve25519 points (contracts/src/wireguard-keys.spec.ts has all 14 encodings).
 const SMALL_ORDER = [
@@ -34,13 +34,7 @@ describe('WireGuard keys the hub cannot use', () => {
   }
 
   beforeAll(async () => {
-    hub = await startLabHub();
-    api = await TestApi.start({
-      API_WG_INTERFACE: hub.interfaceName,
-      API_WG_NETNS: hub.netns,
-      API_ENROLL_RATE_LIMIT_PER_IP: '1000',
-      API_AGENT_SOURCE_CHECK: 'false',
-    });
+    ({ api, hub } = await startApiWithLabHub({ API_ENROLL_RATE_LIMIT_PER_IP: '1000' }));
     admin = await api.adminToken();
     const org = await api.request('POST', 'organizations', { token: admin, body: { name: 'Keys Corp', kind: 'customer' } });
     const site = await api.request('POST', 'sites', { token: admin, body: { organizationId: org.body.id, name: 'HQ', timeZone: 'UTC' } });

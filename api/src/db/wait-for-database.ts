@@ -65,3 +65,27 @@ export async function waitForDatabase(
     delayMs = Math.min(delayMs * 2, MAX_DELAY_MS);
   }
 }
+
+/**
+ * The boot step of the API and the worker: waits as waitForDatabase does, leaving with 0 on a
+ * signal meanwhile (nothing runs yet) and with 1 once DB_WAIT_SECONDS has run out. Returns what
+ * removes those signal handlers, for when the process handles signals itself.
+ */
+export async function waitForDatabaseAtBoot(dbUrl: string, options: Parameters<typeof waitForDatabase>[1]): Promise<() => void> {
+  const leave = (signal: NodeJS.Signals) => {
+    options.logger.info({ signal }, 'shutting down while waiting for PostgreSQL');
+    process.exit(0);
+  };
+  process.once('SIGTERM', leave);
+  process.once('SIGINT', leave);
+  try {
+    await waitForDatabase(dbUrl, options);
+  } catch (error) {
+    options.logger.fatal({ err: error }, 'PostgreSQL did not become ready');
+    process.exit(1);
+  }
+  return () => {
+    process.off('SIGTERM', leave);
+    process.off('SIGINT', leave);
+  };
+}

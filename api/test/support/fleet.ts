@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { createWireGuardInterface, generateKeyPair } from '@xspectre/wireguard';
 import type { EnrollRequest, Heartbeat } from '@xspectre/contracts';
-import type { TestApi } from './harness.js';
+import { TestApi } from './harness.js';
 
 /** A real wireguard-go hub interface in a network namespace of its own, for the API to drive. */
 export async function startLabHub(): Promise<{ netns: string; interfaceName: string; publicKey: string; stop: () => Promise<void> }> {
@@ -34,6 +34,28 @@ export async function startLabHub(): Promise<{ netns: string; interfaceName: str
     };
   } catch (error) {
     await execa('ip', ['netns', 'delete', netns]).catch(() => undefined);
+    throw error;
+  }
+}
+
+export type LabHub = Awaited<ReturnType<typeof startLabHub>>;
+
+/**
+ * A lab hub and an API driving it. The agent source check is off: tests send as devices from
+ * loopback, not through a tunnel. `overrides` add or replace settings.
+ */
+export async function startApiWithLabHub(overrides: Record<string, string> = {}): Promise<{ api: TestApi; hub: LabHub }> {
+  const hub = await startLabHub();
+  try {
+    const api = await TestApi.start({
+      API_WG_INTERFACE: hub.interfaceName,
+      API_WG_NETNS: hub.netns,
+      API_AGENT_SOURCE_CHECK: 'false',
+      ...overrides,
+    });
+    return { api, hub };
+  } catch (error) {
+    await hub.stop();
     throw error;
   }
 }
