@@ -107,8 +107,8 @@ afterAll(async () => {
 
 describe('WgCliHubDriver against wireguard-go', () => {
   it('adds the device peer once; a second apply is a no-op', async () => {
-    expect(await driver.apply([dev1Peer])).toEqual({ add: [dev1Peer], remove: [], update: [] });
-    expect(await driver.apply([dev1Peer])).toEqual({ add: [], remove: [], update: [] });
+    expect(await driver.apply([dev1Peer])).toEqual({ add: [dev1Peer], remove: [], update: [], refused: [] });
+    expect(await driver.apply([dev1Peer])).toEqual({ add: [], remove: [], update: [], refused: [] });
     const status = await driver.status();
     expect(status.publicKey).toBe(keys.hub.publicKey);
     expect(status.listenPort).toBe(51820);
@@ -129,7 +129,7 @@ describe('WgCliHubDriver against wireguard-go', () => {
 
   it('does not route one device to another', async () => {
     // Device 2 misbehaves: it sends the whole overlay into its tunnel.
-    expect(await driver.apply([dev1Peer, dev2Peer])).toEqual({ add: [dev2Peer], remove: [], update: [] });
+    expect(await driver.apply([dev1Peer, dev2Peer])).toEqual({ add: [dev2Peer], remove: [], update: [], refused: [] });
     await configureDevice(ns.dev2, ifName.dev2, deviceConfig('dev2', '10.10.0.22', '198.18.2.1', ['10.10.0.0/24']));
     expect(await waitFor(() => ping(ns.dev2, HUB), 20_000)).toBe(true);
     expect(await ping(ns.hub, '10.10.0.21')).toBe(true); // device 1 is up and reachable from the hub
@@ -140,9 +140,9 @@ describe('WgCliHubDriver against wireguard-go', () => {
 
   it('updates allowed IPs: the hub then drops the old source address', async () => {
     const moved = { ...dev1Peer, allowedIps: ['10.10.0.23/32'] };
-    expect(await driver.apply([moved, dev2Peer])).toEqual({ add: [], remove: [], update: [moved] });
+    expect(await driver.apply([moved, dev2Peer])).toEqual({ add: [], remove: [], update: [moved], refused: [] });
     expect(await ping(ns.dev1, HUB)).toBe(false);
-    expect(await driver.apply([dev2Peer, dev1Peer])).toEqual({ add: [], remove: [], update: [dev1Peer] });
+    expect(await driver.apply([dev2Peer, dev1Peer])).toEqual({ add: [], remove: [], update: [dev1Peer], refused: [] });
     expect(await waitFor(() => ping(ns.dev1, HUB), 20_000)).toBe(true);
   });
 
@@ -151,10 +151,19 @@ describe('WgCliHubDriver against wireguard-go', () => {
       add: [],
       remove: expect.arrayContaining([keys.dev1.publicKey, keys.dev2.publicKey]),
       update: [],
+      refused: [],
     });
     expect((await driver.status()).peers).toEqual([]);
     expect(await ping(ns.dev1, HUB)).toBe(false);
-    expect(await driver.apply([])).toEqual({ add: [], remove: [], update: [] });
+    expect(await driver.apply([])).toEqual({ add: [], remove: [], update: [], refused: [] });
+  });
+
+  it("reports a desired peer the interface silently did not keep (the hub's own key) as refused", async () => {
+    const own = { publicKey: keys.hub.publicKey, allowedIps: ['10.10.0.23/32'] };
+    const result = await driver.apply([dev1Peer, own]);
+    expect(result.refused).toEqual([own]);
+    expect((await driver.status()).peers.map((p) => p.publicKey)).toEqual([keys.dev1.publicKey]);
+    expect((await driver.apply([])).refused).toEqual([]);
   });
 
   it('reports wg failures as WgCommandError and refuses unsafe peer sets before running anything', async () => {
