@@ -111,6 +111,10 @@ describe('audit trail hardening', () => {
     expect(summaries[0]).toMatchObject({ result: 'failure', resource_type: 'audit' });
     expect(summaries[0].details).toMatchObject({ limit: FAILURE_BUDGET, windowSeconds: 60 });
     expect(summaries[0].details.firstSuppressed).toMatchObject({ action: 'organization.create', errorCode: 'AUTH_REQUIRED' });
+    // A signed-in operator behind the same address (a shared NAT) has a budget of its own.
+    const denied = await api.request('POST', 'organizations', { token: admin, body: { name: '', kind: 'customer' }, headers });
+    expect(denied.status).toBe(400);
+    expect(await api.auditRows(`request_id = $1`, [denied.headers.get('x-request-id')])).toHaveLength(1);
     expect((await api.request('GET', 'audit/verify', { token: admin })).body.intact).toBe(true);
   });
 

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { REDIS } from '../redis/redis.token.js';
 
-/** The budget's window: failure rows per source address per minute. */
+/** The budget's window: failure rows per caller per minute. */
 export const AUDIT_FAILURE_WINDOW_SECONDS = 60;
 
 export type FailureBudgetDecision =
@@ -14,8 +14,8 @@ export type FailureBudgetDecision =
   | { kind: 'count' };
 
 /**
- * Failure rows cost a turn of the chain lock each, so one source address gets a budget of them
- * per window (shared by all instances through Redis). When Redis is away every failure is
+ * Failure rows cost a turn of the chain lock each, so one caller (an operator, a device, else a
+ * source address) gets a budget of them per window (shared by all instances through Redis). When Redis is away every failure is
  * recorded: losing a denied attempt is worse than a slow trail.
  */
 @Injectable()
@@ -27,10 +27,11 @@ export class AuditFailureBudget {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async take(sourceIp: string | null): Promise<FailureBudgetDecision> {
+  /** `caller`: `user:<id>`, `device:<id>` or `ip:<address>`. */
+  async take(caller: string): Promise<FailureBudgetDecision> {
     const limit = this.config.API_AUDIT_FAILURES_PER_IP;
     const window = Math.floor(Date.now() / 1000 / AUDIT_FAILURE_WINDOW_SECONDS);
-    const base = `${this.config.REDIS_KEY_PREFIX}auditfail:${sourceIp ?? 'unknown'}:`;
+    const base = `${this.config.REDIS_KEY_PREFIX}auditfail:${caller}:`;
     let count: number;
     let previous: number | null;
     try {
@@ -49,7 +50,7 @@ export class AuditFailureBudget {
     }
     if (count <= limit) return { kind: 'record' };
     if (count === limit + 1) {
-      this.logger.warn({ msg: 'audit failure budget exceeded: further failures from this address are counted, not recorded', sourceIp });
+      this.logger.warn({ msg: 'audit failure budget exceeded: further failures from this caller are counted, not recorded', caller });
       return {
         kind: 'summarize',
         limit,

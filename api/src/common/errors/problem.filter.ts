@@ -45,7 +45,10 @@ export class ProblemFilter implements ExceptionFilter {
         ),
         ...(ctx.actor ? {} : { userId: annotations.subjectUserId ?? null, userEmail: annotations.subjectEmail ?? null }),
       };
-      await this.recordFailure(input, ctx.sourceIp).catch((auditError: unknown) =>
+      // A signed-in operator (or device) has a budget of its own: an anonymous flood from the same
+      // address (a shared NAT) cannot push an operator's denied attempts out of the trail.
+      const budgetKey = ctx.actor ? `user:${ctx.actor.userId}` : ctx.device ? `device:${ctx.device.id}` : `ip:${ctx.sourceIp ?? 'unknown'}`;
+      await this.recordFailure(input, budgetKey).catch((auditError: unknown) =>
         this.logger.error({ msg: 'could not record failed request in the audit trail', err: auditError }),
       );
     }
@@ -54,16 +57,16 @@ export class ProblemFilter implements ExceptionFilter {
     await reply.status(problem.status).header('content-type', 'application/problem+json; charset=utf-8').send(problem);
   }
 
-  /** Within the source address's budget: the row itself; over it, one summary row per window (audit-failure-budget.ts). */
-  private async recordFailure(input: AuditInput, sourceIp: string | null): Promise<void> {
-    const decision = await this.budget.take(sourceIp);
+  /** Within the caller's budget: the row itself; over it, one summary row per window (audit-failure-budget.ts). */
+  private async recordFailure(input: AuditInput, budgetKey: string): Promise<void> {
+    const decision = await this.budget.take(budgetKey);
     if (decision.kind === 'record') return this.audit.appendDetached(input);
     if (decision.kind === 'count') return;
     await this.audit.appendDetached({
       action: 'audit.failures_rate_limited',
       resourceType: 'audit',
       result: 'failure',
-      errorMessage: `${input.errorCode ?? 'failure'}: more than ${decision.limit} failed requests from this address in ${decision.windowSeconds} s; further failures in this window are counted, not recorded one by one`,
+      errorMessage: `${input.errorCode ?? 'failure'}: more than ${decision.limit} failed requests from this caller in ${decision.windowSeconds} s; further failures in this window are counted, not recorded one by one`,
       errorCode: 'RATE_LIMITED',
       details: {
         limit: decision.limit,
