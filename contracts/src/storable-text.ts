@@ -10,7 +10,12 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 export const UNSTORABLE_TEXT_MESSAGE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
 
+/** Cheap first look: most text has neither NUL nor any surrogate at all. */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
+const SUSPECT = /[\u0000\uD800-\uDFFF]/;
+
 export function isStorableText(text: string): boolean {
+  if (!SUSPECT.test(text)) return true;
   return !text.includes(NUL) && !LONE_SURROGATE.test(text);
 }
 
@@ -33,25 +38,36 @@ const segment = (key: string): string => (key.length > MAX_SEGMENT ? `${key.slic
  */
 export function findUnstorableText(value: unknown): UnstorableText[] {
   const findings: UnstorableText[] = [];
-  const walk = (v: unknown, path: string[], depth: number): void => {
+  // One path stack, copied only for a finding: this runs on every heartbeat.
+  const path: string[] = [];
+  const walk = (v: unknown, depth: number): void => {
     if (findings.length >= MAX_FINDINGS) return;
     if (typeof v === 'string') {
-      if (!isStorableText(v)) findings.push({ path });
+      if (!isStorableText(v)) findings.push({ path: [...path] });
       return;
     }
     if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return;
     if (Array.isArray(v)) {
-      v.forEach((item, i) => walk(item, [...path, String(i)], depth + 1));
+      for (let i = 0; i < v.length; i++) {
+        path.push(String(i));
+        walk(v[i], depth + 1);
+        path.pop();
+      }
       return;
     }
     let index = 0;
-    for (const [key, item] of Object.entries(v as Record<string, unknown>)) {
+    for (const key in v) {
+      if (!Object.hasOwn(v, key)) continue;
       if (!isStorableText(key)) findings.push({ path: [...path, `<key #${index}>`] });
-      else walk(item, [...path, segment(key)], depth + 1);
+      else {
+        path.push(segment(key));
+        walk((v as Record<string, unknown>)[key], depth + 1);
+        path.pop();
+      }
       index += 1;
       if (findings.length >= MAX_FINDINGS) return;
     }
   };
-  walk(value, [], 0);
+  walk(value, 0);
   return findings;
 }
