@@ -1,3 +1,5 @@
+import { isSecretKey } from './audit-redaction.js';
+
 /**
  * What one audit row may hold. The trail is append-only, so whatever a request sends is kept
  * forever: every row is a bounded summary, and every text is made storable (PostgreSQL text
@@ -40,13 +42,8 @@ export function cappedColumn(text: string | null | undefined, max: number = AUDI
   return text === null || text === undefined ? null : cappedText(text, max);
 }
 
-/** Keys that name secrets: their values are never stored. */
-const SECRET_KEY = /pass(word)?|secret|token|otp|code|authorization|cookie|private|credential|salt|api[-_]?key/i;
-/** Our own fields that only look like secrets. */
-const NOT_SECRET = new Set(['errorCode']);
-
 /**
- * A bounded, storable copy of `value`: secrets redacted, at most `keysPerObject` keys per
+ * A bounded, storable copy of `value`: secrets redacted (by key name, audit-redaction.ts), at most `keysPerObject` keys per
  * object (the number left out is recorded under "…"), short arrays and strings, limited depth.
  */
 function boundValue(value: unknown, depth: number, chars: number = AUDIT_BOUNDS.stringChars): unknown {
@@ -72,8 +69,7 @@ function boundValue(value: unknown, depth: number, chars: number = AUDIT_BOUNDS.
     }
     count++;
     const v = (value as Record<string, unknown>)[key];
-    out[cappedText(key, AUDIT_BOUNDS.keyChars)] =
-      SECRET_KEY.test(key) && !NOT_SECRET.has(key) ? '[redacted]' : boundValue(v, depth + 1, chars);
+    out[cappedText(key, AUDIT_BOUNDS.keyChars)] = isSecretKey(key) ? '[redacted]' : boundValue(v, depth + 1, chars);
   }
   if (omitted) out['…'] = `${omitted} more keys`;
   return out;
@@ -97,7 +93,7 @@ export function boundDetails(details: Record<string, unknown>): Record<string, u
     if (rawValue === undefined) continue;
     if (kept++ >= AUDIT_BOUNDS.keysPerObject) break;
     const key = cappedText(rawKey, AUDIT_BOUNDS.keyChars);
-    const secret = SECRET_KEY.test(rawKey) && !NOT_SECRET.has(rawKey);
+    const secret = isSecretKey(rawKey);
     const candidates = secret ? ['[redacted]'] : [boundValue(rawValue, 0), boundValue(rawValue, 0, SHORT_STRING_CHARS), OMITTED];
     for (const value of candidates) {
       const entrySize = Buffer.byteLength(JSON.stringify({ [key]: value }), 'utf8');
