@@ -4,14 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findLeftovers, mapLimit, startLab, type Lab, type LabApi, type LightDevice } from '@xspectre/lab';
 import { agentDeviceId, failedDeliveries, readAgentRecord, type AgentRecord } from './support/agent-records.js';
 import { compareSequences } from './support/heartbeat-ledger.js';
-import {
-  ensurePostgresRunning,
-  localPostgresCluster,
-  postgresAnswers,
-  startPostgres,
-  stopPostgres,
-  type PostgresCluster,
-} from './support/postgres-cluster.js';
+import { freePort } from './support/built-process.js';
+import { PrivatePostgres } from './support/private-postgres.js';
 
 const DEVICES = 50;
 const HEARTBEAT_SECONDS = 5;
@@ -69,6 +63,17 @@ async function pollUntil<T>(
   }
 }
 
+async function machinePostgresStartedAt(): Promise<string> {
+  const client = new pg.Client({ connectionString: process.env.TEST_DB_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return (await client.query<{ at: string }>(`SELECT pg_postmaster_start_time()::text AS at`)).rows[0]!.at;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 async function tail(file: string, lines: number): Promise<string> {
   const text = await readFile(file, 'utf8').catch((error: Error) => `(${error.message})`);
   return text.split('\n').slice(-lines).join('\n');
@@ -121,17 +126,20 @@ describe('heartbeat ledger (agent sequences against stored rows)', () => {
 });
 
 /**
- * The telemetry issue's lab test: light devices heartbeat through WireGuard while the API
- * process is SIGKILLed and restarted and PostgreSQL is stopped and started under it; afterwards
- * every sequence each agent handed out is stored exactly once. Black box: agents' files on one
- * side, the API's tables on the other.
+ * Light devices heartbeat through WireGuard while the API process is SIGKILLed and restarted and
+ * PostgreSQL is stopped and started under it; afterwards every sequence each agent handed out is
+ * stored exactly once. Black box: agents' files on one side, the API's tables on the other. The
+ * PostgreSQL that fails is a cluster of this test's own (support/private-postgres.ts): the
+ * machine's cluster, which other work uses, is never stopped.
  */
 describe(`fleet lab resilience: ${DEVICES} light devices, API killed, PostgreSQL restarted`, () => {
   let lab: Lab | undefined;
   let api: LabApi;
-  let cluster: PostgresCluster | undefined;
+  let cluster: PrivatePostgres | undefined;
   let devices: FleetDevice[] = [];
   let enrolledAt: number;
+  /** When the machine's cluster started: unchanged at the end, so this test never restarted it. */
+  let machineStartedAt: string;
 
   /** A connection of its own per call: PostgreSQL restarts during this test. */
   async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -187,10 +195,15 @@ describe(`fleet lab resilience: ${DEVICES} light devices, API killed, PostgreSQL
   }
 
   beforeAll(async () => {
-    cluster = await localPostgresCluster();
+    machineStartedAt = await machinePostgresStartedAt();
+    cluster = await PrivatePostgres.create(await freePort());
+    await cluster.start();
     lab = await startLab({ log: (line) => log(`lab: ${line}`) });
-    api = await lab.startApi({ env: { API_AGENT_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS) } });
-    log(`lab ${lab.id}: API pid ${api.pid} on port ${lab.apiPort} (log ${api.logFile}); PostgreSQL ${cluster.version}/${cluster.name}`);
+    api = await lab.startApi({
+      env: { API_AGENT_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS) },
+      databaseAdminUrl: cluster.url(),
+    });
+    log(`lab ${lab.id}: API pid ${api.pid} on port ${lab.apiPort} (log ${api.logFile}); private PostgreSQL on port ${cluster.port}`);
     const admin = await api.admin();
     const site = await admin.createSite(`Resilience ${lab.id}`);
     const started = Date.now();
@@ -212,9 +225,13 @@ describe(`fleet lab resilience: ${DEVICES} light devices, API killed, PostgreSQL
   }, 20 * 60_000);
 
   afterAll(async () => {
-    // Never leave the machine's PostgreSQL stopped, whatever failed.
-    if (cluster) await ensurePostgresRunning(cluster);
-    await lab?.teardown();
+    // Teardown drops the lab's database in the private cluster: it must run for that.
+    if (cluster && !cluster.running) await cluster.start().catch(() => undefined);
+    try {
+      await lab?.teardown();
+    } finally {
+      await cluster?.destroy();
+    }
   }, 5 * 60_000);
 
   it(
@@ -241,34 +258,26 @@ describe(`fleet lab resilience: ${DEVICES} light devices, API killed, PostgreSQL
         await catchUp('the API restart');
 
         // 2. PostgreSQL stops and starts again under the running API, which must recover by itself.
-        try {
-          await stopPostgres(cluster!);
-          from = new Date();
-          log('PostgreSQL stopped');
-          await sleep(PG_DOWN_MS);
-          outages.push({ name: 'PostgreSQL stopped under the API', from, to: new Date() });
-          await startPostgres(cluster!);
-          log('PostgreSQL started');
-        } finally {
-          await ensurePostgresRunning(cluster!);
-        }
+        await cluster!.stop();
+        from = new Date();
+        log('PostgreSQL stopped');
+        await sleep(PG_DOWN_MS);
+        outages.push({ name: 'PostgreSQL stopped under the API', from, to: new Date() });
+        await cluster!.start();
+        log('PostgreSQL started');
         await apiRecoversAlone();
         await catchUp('the PostgreSQL restart');
 
         // 3. The API crashes while PostgreSQL is down; both come back.
-        try {
-          await stopPostgres(cluster!);
-          from = new Date();
-          log('PostgreSQL stopped');
-          await sleep(PG_DOWN_MS / 2);
-          await killApi();
-          await sleep(PG_DOWN_MS / 2);
-          outages.push({ name: 'API killed during a PostgreSQL outage', from, to: new Date() });
-          await startPostgres(cluster!);
-          log('PostgreSQL started');
-        } finally {
-          await ensurePostgresRunning(cluster!);
-        }
+        await cluster!.stop();
+        from = new Date();
+        log('PostgreSQL stopped');
+        await sleep(PG_DOWN_MS / 2);
+        await killApi();
+        await sleep(PG_DOWN_MS / 2);
+        outages.push({ name: 'API killed during a PostgreSQL outage', from, to: new Date() });
+        await cluster!.start();
+        log('PostgreSQL started');
         await restartApi();
         await catchUp('the API restart after the PostgreSQL outage');
         const lastRecovery = new Date();
@@ -406,8 +415,9 @@ describe(`fleet lab resilience: ${DEVICES} light devices, API killed, PostgreSQL
       lab = undefined;
       expect(await findLeftovers(id)).toEqual([]);
       expect(() => process.kill(pid, 0), `API pid ${pid}`).toThrow();
-      expect(await postgresAnswers()).toBe(true);
-      const admin = new pg.Client({ connectionString: process.env.TEST_DB_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
+      expect(await machinePostgresStartedAt()).toBe(machineStartedAt);
+      const admin = new pg.Client({ connectionString: cluster!.url() });
+      admin.on('error', () => undefined);
       await admin.connect();
       try {
         expect((await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [database])).rowCount).toBe(0);

@@ -69,12 +69,24 @@ export class PrivatePostgres {
     }
   }
 
+  /** Whether the server is running (started and not yet exited). */
+  get running(): boolean {
+    return this.server?.pid !== undefined && this.server.exitCode === null && this.server.signalCode === null;
+  }
+
+  /**
+   * Fast shutdown (SIGINT: open sessions are ended with 57P01, as an operator's `pg_ctl stop`
+   * would) and waits until the server has exited; the data stays, start() brings it back.
+   */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.server!.kill('SIGINT');
+    await this.server!.catch(() => undefined);
+  }
+
   /** Fast shutdown of the server (if started), then the directory is removed. */
   async destroy(): Promise<void> {
-    if (this.server?.pid !== undefined && this.server.exitCode === null) {
-      this.server.kill('SIGINT');
-      await this.server.catch(() => undefined);
-    }
+    await this.stop();
     await rm(this.dir, { recursive: true, force: true });
   }
 

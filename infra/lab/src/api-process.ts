@@ -14,18 +14,19 @@ function checkDatabaseName(name: string): string {
   return name;
 }
 
-export function databaseUrl(name: string): string {
-  const url = new URL(DB_ADMIN_URL);
+/** `adminUrl`: the cluster that holds the lab's database (default DB_ADMIN_URL, the machine's). */
+export function databaseUrl(name: string, adminUrl = DB_ADMIN_URL): string {
+  const url = new URL(adminUrl);
   url.pathname = `/${checkDatabaseName(name)}`;
   return url.toString();
 }
 
-export async function createDatabase(name: string): Promise<void> {
-  await must('psql', [DB_ADMIN_URL, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE "${checkDatabaseName(name)}"`]);
+export async function createDatabase(name: string, adminUrl = DB_ADMIN_URL): Promise<void> {
+  await must('psql', [adminUrl, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE "${checkDatabaseName(name)}"`]);
 }
 
-export async function dropDatabase(name: string): Promise<void> {
-  await must('psql', [DB_ADMIN_URL, '-v', 'ON_ERROR_STOP=1', '-qc', `DROP DATABASE IF EXISTS "${checkDatabaseName(name)}" WITH (FORCE)`]);
+export async function dropDatabase(name: string, adminUrl = DB_ADMIN_URL): Promise<void> {
+  await must('psql', [adminUrl, '-v', 'ON_ERROR_STOP=1', '-qc', `DROP DATABASE IF EXISTS "${checkDatabaseName(name)}" WITH (FORCE)`]);
 }
 
 /**

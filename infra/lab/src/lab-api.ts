@@ -12,6 +12,12 @@ import type { ApiRecord, LabState } from './state.js';
 export interface LabApiOptions {
   /** API settings merged over the lab's defaults (e.g. API_AGENT_HEARTBEAT_SECONDS). */
   env?: Record<string, string>;
+  /**
+   * Admin URL of the PostgreSQL cluster that gets the API's database (default the machine's,
+   * LAB_DB_ADMIN_URL / TEST_DB_ADMIN_URL): fault-injection tests pass a cluster of their own,
+   * which they may stop and start. The API connects as that URL's user (the owner).
+   */
+  databaseAdminUrl?: string;
 }
 
 /** What the API needs of its lab (the Lab class). */
@@ -42,7 +48,7 @@ export class LabApi {
   }
 
   get databaseUrl(): string {
-    return databaseUrl(this.record.database);
+    return databaseUrl(this.record.database, this.record.databaseAdminUrl);
   }
 
   get logFile(): string {
@@ -136,16 +142,19 @@ export async function startLabApi(host: LabApiHost, options: LabApiOptions = {})
   host.state.api = {
     pid: { pid: 0, startTime: '' },
     database: names.database,
+    databaseAdminUrl: options.databaseAdminUrl,
     url: `http://127.0.0.1:${host.apiPort}/api/v1`,
     adminEmail,
     adminPassword,
     logFile: join(names.dir, 'api.log'),
   };
   await host.save();
-  await createDatabase(names.database);
+  await createDatabase(names.database, options.databaseAdminUrl);
   const api = new LabApi(host, {
     NODE_ENV: 'production',
-    DB_URL: databaseUrl(names.database),
+    DB_URL: databaseUrl(names.database, options.databaseAdminUrl),
+    // Migrations too: an owner URL inherited from the caller's environment would name another cluster.
+    DB_OWNER_URL: databaseUrl(names.database, options.databaseAdminUrl),
     REDIS_URL,
     REDIS_KEY_PREFIX: `xs-lab-${host.id}:`,
     API_SECRET_KEY: randomBytes(48).toString('base64'),

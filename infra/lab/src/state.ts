@@ -28,6 +28,8 @@ export interface DeviceRecord {
 export interface ApiRecord {
   pid: ProcRef;
   database: string;
+  /** The cluster holding `database` (an admin URL), when not the machine's (DB_ADMIN_URL). */
+  databaseAdminUrl?: string;
   url: string;
   adminEmail: string;
   adminPassword: string;

@@ -33,7 +33,7 @@ export async function teardownState(state: LabState, log: Log = () => undefined)
     const api = state.api;
     log(`stopping the API (pid ${api.pid.pid}) and dropping database ${api.database}`);
     await attempt('API process', () => stopProcess(api.pid, 15_000));
-    await attempt('API database', () => dropDatabase(api.database));
+    await attempt('API database', () => dropDatabase(api.database, api.databaseAdminUrl));
   }
   if (state.hub) {
     const hub = state.hub;
