@@ -85,6 +85,8 @@ describe('enrollment', () => {
     expect(rows[0].fingerprint).toMatch(/^[0-9a-f]{64}$/);
     const row = (await api.auditRows(`action = 'device.enroll' AND result = 'success' AND resource_id = $1`, [device.id]))[0];
     expect(row.details.overlayAddress).toBe(r.body.tunnel.address);
+    // Redaction goes by whole key name (api/src/audit/audit-redaction.ts): an id is not a secret.
+    expect(row.details.claimCodeId).toBe(device.codeId);
     expect(JSON.stringify(row)).not.toContain(r.body.deviceCredential);
     expect(JSON.stringify(row)).not.toContain(device.code);
     expect(JSON.stringify(row)).not.toContain(req.installationSalt);
@@ -93,6 +95,22 @@ describe('enrollment', () => {
     const again = await api.request('POST', 'enroll', { body: enrollBody(device.code) });
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('CLAIM_CODE_USED');
+  });
+
+  it("hands the agent the device's stored modules (defaults by type at creation, then the device's own)", async () => {
+    const scanner = await newDevice('modules-scanner');
+    expect(scanner.body.device.modules).toEqual({ docker: true, scanner: true, backups: 'off' });
+    const server = await newDevice('modules-server', customer, 'server');
+    expect(server.body.device.modules).toEqual({ docker: true, scanner: false, backups: 'off' });
+    const { rows } = await api.sql.query('SELECT modules FROM devices WHERE id = $1', [server.id]);
+    expect(rows[0].modules).toEqual({ docker: true, scanner: false, backups: 'off' });
+
+    const changed = { docker: false, scanner: true, backups: 'hybrid' };
+    await api.sql.query('UPDATE devices SET modules = $2 WHERE id = $1', [server.id, JSON.stringify(changed)]);
+    const r = await api.request('POST', 'enroll', { body: enrollBody(server.code) });
+    expect(r.status).toBe(201);
+    expect(r.body.modules).toEqual(changed);
+    expect((await api.request('GET', `devices/${server.id}`, { token: admin })).body.modules).toEqual(changed);
   });
 
   it('answers unknown, malformed, expired and revoked codes with their own clear errors', async () => {

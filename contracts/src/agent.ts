@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ClaimCodeTextSchema, DeviceTypeSchema } from './devices.js';
+import { ClaimCodeTextSchema, DeviceModulesSchema, DeviceTypeSchema } from './devices.js';
 import {
   DockerReportSchema,
   JournalGapSchema,
@@ -121,7 +121,7 @@ export const EnrollResponseSchema = z.object({
   deviceCredential: z.string().describe('shown once; the API keeps a hash'),
   commandSigningPublicKey: z.string().describe('Ed25519 public key (PEM) the agent pins to verify commands'),
   heartbeatIntervalSeconds: z.number().int().min(5).max(3600),
-  modules: z.object({ docker: z.boolean(), scanner: z.boolean(), backups: z.enum(['off', 'file', 'full', 'hybrid']) }),
+  modules: DeviceModulesSchema,
 });
 export type EnrollResponse = z.infer<typeof EnrollResponseSchema>;
 

@@ -52,6 +52,14 @@ export const DeviceHeadlineMetricsSchema = z
   .strict();
 export type DeviceHeadlineMetrics = z.infer<typeof DeviceHeadlineMetricsSchema>;
 
+/** What a device's agent runs; stored per device (defaults by type at creation) and handed out at enrollment. */
+export const DeviceModulesSchema = z.object({
+  docker: z.boolean(),
+  scanner: z.boolean(),
+  backups: z.enum(['off', 'file', 'full', 'hybrid']),
+});
+export type DeviceModules = z.infer<typeof DeviceModulesSchema>;
+
 export const DeviceSchema = z.object({
   id: z.uuid(),
   name: z.string(),
@@ -74,6 +82,7 @@ export const DeviceSchema = z.object({
     .describe('set when the hardware fingerprint changed: no commands until an operator accepts the new hardware'),
   metrics: DeviceHeadlineMetricsSchema.nullable().describe('from the newest heartbeat that carried metrics; null before the first'),
   metricsSampledAt: z.string().nullable().describe('when those metrics were sampled (old for an offline device)'),
+  modules: DeviceModulesSchema.describe('what the agent runs; given to the agent at enrollment'),
   createdAt: z.string(),
 });
 export type Device = z.infer<typeof DeviceSchema>;

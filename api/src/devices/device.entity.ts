@@ -1,5 +1,5 @@
 import { Check, Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryGeneratedColumn, Unique, UpdateDateColumn } from 'typeorm';
-import type { DeviceStatus, DeviceType, HardwareFacts } from '@xspectre/contracts';
+import type { DeviceModules, DeviceStatus, DeviceType, HardwareFacts } from '@xspectre/contracts';
 
 @Entity({ name: 'devices' })
 @Check('chk_devices_type', `"type" IN ('scanner', 'server')`)
@@ -98,6 +98,10 @@ export class DeviceEntity {
 
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt!: Date | null;
+
+  /** What the agent runs (device-modules.ts); set to the type's defaults at creation. */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  modules!: Partial<DeviceModules>;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

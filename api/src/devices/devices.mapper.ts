@@ -2,6 +2,7 @@ import type { ClaimCode, Device } from '@xspectre/contracts';
 import type { ClaimCodeEntity } from './claim-code.entity.js';
 import type { DeviceView } from './devices.repository.js';
 import { connectivityOf } from '../telemetry/connectivity.js';
+import { modulesOf } from './device-modules.js';
 
 export function toDeviceDto(d: DeviceView, heartbeatIntervalSeconds: number): Device {
   return {
@@ -36,6 +37,7 @@ export function toDeviceDto(d: DeviceView, heartbeatIntervalSeconds: number): De
         }
       : null,
     metricsSampledAt: d.headline?.sampledAt.toISOString() ?? null,
+    modules: modulesOf(d.type, d.modules),
     createdAt: d.createdAt.toISOString(),
   };
 }

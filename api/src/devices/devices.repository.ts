@@ -269,7 +269,13 @@ export class DevicesRepository {
     return rows.map((r) => ({ ...r, value: Number(r.value) }));
   }
 
-  insert(values: { name: string; organizationId: string; siteId: string; type: DeviceType }): Promise<DeviceEntity> {
+  insert(values: {
+    name: string;
+    organizationId: string;
+    siteId: string;
+    type: DeviceType;
+    modules: DeviceEntity['modules'];
+  }): Promise<DeviceEntity> {
     return this.repo().save(this.repo().create({ ...values, status: 'pending' }));
   }
 

@@ -22,6 +22,7 @@ import { LivePublisher } from '../live/live-publisher.js';
 import { DeviceEventsRepository } from '../device-events/device-events.repository.js';
 import { hashClaimCode, newClaimCode } from './claim-code-text.js';
 import { ClaimCodesRepository } from './claim-codes.repository.js';
+import { defaultModules } from './device-modules.js';
 import { toClaimCodeDto, toDeviceDto } from './devices.mapper.js';
 import { DevicesRepository, type DeviceFilter, type DeviceRow, type SummaryScope, type WorstRow } from './devices.repository.js';
 
@@ -109,7 +110,7 @@ export class DevicesService {
     if (site.organizationId !== org.id) throw new AppError('DEVICE_SITE_MISMATCH', `site ${site.name} belongs to another organization`);
     let created;
     try {
-      created = await this.devices.insert(input);
+      created = await this.devices.insert({ ...input, modules: defaultModules(input.type) });
     } catch (error) {
       if (isUniqueViolation(error, 'uq_devices_organization_name_lower'))
         throw new AppError('DEVICE_NAME_TAKEN', `${org.name} already has a device named "${input.name}"`);

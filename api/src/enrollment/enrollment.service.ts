@@ -10,6 +10,7 @@ import { RateLimiter } from '../redis/rate-limiter.js';
 import { hashClaimCode } from '../devices/claim-code-text.js';
 import { ClaimCodesRepository } from '../devices/claim-codes.repository.js';
 import { DevicesRepository } from '../devices/devices.repository.js';
+import { modulesOf } from '../devices/device-modules.js';
 import { HubService } from '../hub/hub.service.js';
 import { OverlayAllocator } from '../hub/overlay-allocator.js';
 import { LivePublisher } from '../live/live-publisher.js';
@@ -149,7 +150,7 @@ export class EnrollmentService {
       deviceCredential: credential,
       commandSigningPublicKey: this.signingPublicKey,
       heartbeatIntervalSeconds: this.config.API_AGENT_HEARTBEAT_SECONDS,
-      modules: { docker: true, scanner: device.type === 'scanner', backups: 'off' as const },
+      modules: modulesOf(device.type, device.modules),
     };
   }
 

@@ -19,6 +19,7 @@ const device: Device = {
   quarantine: null,
   metrics: null,
   metricsSampledAt: null,
+  modules: { docker: true, scanner: true, backups: 'off' },
   createdAt: '2026-01-01T00:00:00.000Z',
 };
 

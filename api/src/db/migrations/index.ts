@@ -7,6 +7,7 @@ import { IngestTuning1795470000000 } from './1795470000000-IngestTuning.js';
 import { TelemetryDocuments1795480000000 } from './1795480000000-TelemetryDocuments.js';
 import { DeviceLifecycleEvents1795490000000 } from './1795490000000-DeviceLifecycleEvents.js';
 import { AppRole1795505000000 } from './1795505000000-AppRole.js';
+import { DeviceModules1795512000000 } from './1795512000000-DeviceModules.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   TelemetryDocuments1795480000000,
   DeviceLifecycleEvents1795490000000,
   AppRole1795505000000,
+  DeviceModules1795512000000,
 ];
