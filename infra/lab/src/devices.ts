@@ -51,6 +51,8 @@ export interface DeviceContext {
   underlayApiUrl: string;
   record: DeviceRecord;
   save(): Promise<void>;
+  /** Where the tunnel reaches the hub, when not the endpoint the API announces (a lab on an existing hub). */
+  hubEndpoint?: string;
 }
 
 const ADDRESS_LINE = /^\s*Address\s*=\s*([0-9.]+)\/(\d+)\s*$/m;
@@ -144,7 +146,7 @@ export class LightDevice extends RecordedDevice implements LabDevice {
       name: deviceNames(this.ctx.labId, record.n).wireguard,
       netns: this.netns,
       cidr: `${address[1]}/${address[2]}`,
-      setup: { kind: 'wg-quick', configFile: paths.wgConfig },
+      setup: { kind: 'wg-quick', configFile: paths.wgConfig, ...(this.ctx.hubEndpoint ? { endpoint: this.ctx.hubEndpoint } : {}) },
       logFile: paths.wireguardLog,
       workDir: record.dir,
       labId: this.ctx.labId,
@@ -198,6 +200,19 @@ export class LightDevice extends RecordedDevice implements LabDevice {
 
   async stopAgent(): Promise<void> {
     await stopProcess(this.ctx.record.agent, 5000);
+  }
+
+  /** Starts a long-running process in the device (detached, marked and recorded, so teardown and the sweeper stop it). */
+  async startProcess(file: string, args: readonly string[], logName: string): Promise<number> {
+    if (!/^[a-z0-9][a-z0-9.-]*$/.test(logName)) throw new TypeError(`log name must be a plain file name, got ${JSON.stringify(logName)}`);
+    const record = this.ctx.record;
+    const ref = await spawnDaemon('ip', ['netns', 'exec', this.netns, file, ...args], {
+      logFile: join(record.dir, logName),
+      env: { ...process.env, XSPECTRE_LAB: this.ctx.labId },
+    });
+    (record.processes ??= []).push(ref);
+    await this.ctx.save();
+    return ref.pid;
   }
 
   async pids() {
@@ -265,6 +280,7 @@ export async function destroyDevice(record: DeviceRecord): Promise<void> {
       errors.push(`${what}: ${(error as Error).message}`);
     }
   };
+  for (const ref of record.processes ?? []) await attempt(`process ${ref.pid}`, () => stopProcess(ref, 2000));
   await attempt('agent', () => stopProcess(record.agent, 5000));
   if (record.wireguard) {
     const wg = record.wireguard;

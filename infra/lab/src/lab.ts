@@ -3,7 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseWgDump, type HubInterfaceStatus } from '@xspectre/wireguard';
-import { must } from './exec.js';
+import { must, run } from './exec.js';
 import { ensureAgentExecutable } from './agent-build.js';
 import { ensureDockerd, containerPid, runDeviceContainer, waitForSystemd } from './docker.js';
 import { ensureDeviceImage } from './image.js';
@@ -39,6 +39,12 @@ export interface StartLabOptions {
   waitForOtherLabMs?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /**
+   * Use this running WireGuard hub in the root namespace (e.g. `npm start`'s xs-hub0, 10.10.0.1/24)
+   * instead of creating one: the lab adds only the underlay and devices, never changes or removes
+   * the hub. Light devices only; they reach it at 198.18.0.1:its port whatever endpoint the API announces.
+   */
+  existingHub?: string;
 }
 
 export interface LabHub {
@@ -78,7 +84,7 @@ export class Lab {
   }
 
   get hub(): LabHub {
-    const hub = this.state.hub!;
+    const hub = this.state.hub ?? this.state.attachedHub!;
     return {
       interfaceName: hub.name,
       publicKey: hub.publicKey,
@@ -156,6 +162,8 @@ export class Lab {
 
   /** A device container: Debian with systemd as PID 1 and sshd, on its own underlay network namespace. */
   async addContainerDevice(options: AddDeviceOptions = {}): Promise<ContainerDevice> {
+    // bootstrap.sh configures the tunnel with the endpoint the API announces, which need not be on the lab's underlay.
+    if (this.state.attachedHub) throw new Error('a lab on an existing hub has light devices only');
     await this.prepareContainers();
     const record = await this.newRecord('container');
     const names = deviceNames(this.id, record.n);
@@ -259,7 +267,13 @@ export class Lab {
   }
 
   private context(record: DeviceRecord): DeviceContext {
-    return { labId: this.id, underlayApiUrl: this.underlayApiUrl, record, save: () => this.save() };
+    return {
+      labId: this.id,
+      underlayApiUrl: this.underlayApiUrl,
+      record,
+      save: () => this.save(),
+      ...(this.state.attachedHub ? { hubEndpoint: this.hub.endpoint } : {}),
+    };
   }
 
   private async mustBootstrap(device: LabDevice, claimCode: string, options?: BootstrapOptions): Promise<void> {
@@ -269,6 +283,19 @@ export class Lab {
         `bootstrap of ${device.name} failed (exit ${result.exitCode}): ${`${result.stdout}\n${result.stderr}`.trim().slice(-3000)}`,
       );
   }
+}
+
+/** A running hub in the root namespace: 10.10.0.1/24, listening, forwarding off; read, never changed. */
+async function existingHub(name: string): Promise<NonNullable<LabState['attachedHub']>> {
+  const shown = await run('wg', ['show', name, 'dump']);
+  if (shown.exitCode !== 0) throw new Error(`no WireGuard hub ${name} in the root namespace: ${shown.stderr.trim()}`);
+  const hub = parseWgDump(shown.stdout);
+  const address = await must('ip', ['-4', '-o', 'address', 'show', 'dev', name]);
+  if (!address.includes(` inet ${OVERLAY_HUB_ADDRESS}/${OVERLAY_PREFIX} `))
+    throw new Error(`hub ${name} does not have ${OVERLAY_HUB_ADDRESS}/${OVERLAY_PREFIX}`);
+  if ((await readSysctl(`net/ipv4/conf/${name}/forwarding`)) !== '0') throw new Error(`forwarding is on for hub ${name}`);
+  if (!hub.listenPort) throw new Error(`hub ${name} has no listen port`);
+  return { name, listenPort: hub.listenPort, publicKey: hub.publicKey };
 }
 
 /**
@@ -304,12 +331,21 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     await sweepLab({ keep: id, log });
     const taken = (await must('ip', ['-4', '-o', 'address', 'show']))
       .split('\n')
-      .filter((line) => / inet (10\.10\.0\.|198\.1[89]\.)/.test(line));
+      .filter((line) => / inet (10\.10\.0\.|198\.1[89]\.)/.test(line))
+      .filter((line) => options.existingHub === undefined || !line.includes(` ${options.existingHub} `));
     if (taken.length > 0)
       throw new Error(`the root namespace already uses the lab's address ranges (10.10.0.0/24, 198.18.0.0/15): ${taken.join('; ')}`);
     await mkdir(names.dir, { recursive: true, mode: 0o700 });
     await lab.save();
     await createBridge(names.bridge);
+    if (options.existingHub !== undefined) {
+      state.attachedHub = await existingHub(options.existingHub);
+      await lab.save();
+      log(
+        `lab ${id}: on hub ${state.attachedHub.name} (udp ${UNDERLAY_HUB_ADDRESS}:${state.attachedHub.listenPort}), API port ${state.apiPort}`,
+      );
+      return lab;
+    }
     const keys = await wgKeyPair();
     const listenPort = await freeUdpPort();
     const wg = await startWireGuard({

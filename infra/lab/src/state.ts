@@ -6,7 +6,7 @@ import { chmod, link, mkdir, readFile, readdir, rename, rm, writeFile } from 'no
 import { join } from 'node:path';
 import { labNames, RUN_ROOT } from './names.js';
 import { isRunning, procRef, type ProcRef } from './processes.js';
-import { sleep } from './exec.js';
+import { run, sleep } from './exec.js';
 
 export type DeviceKind = 'light' | 'container';
 
@@ -22,6 +22,8 @@ export interface DeviceRecord {
   container?: string;
   wireguard?: { name: string; pid: ProcRef };
   agent?: ProcRef;
+  /** Other processes started in the device (LightDevice.startProcess). */
+  processes?: ProcRef[];
   overlayAddress?: string;
 }
 
@@ -47,6 +49,8 @@ export interface LabState {
   apiPort: number;
   bridge: string | null;
   hub: { name: string; listenPort: number; publicKey: string; pid: ProcRef } | null;
+  /** A hub the lab uses but did not create (startLab's existingHub): never stopped by the lab. */
+  attachedHub?: { name: string; listenPort: number; publicKey: string };
   /** A dockerd this lab started or adopted: stopped at teardown. */
   dockerd: ProcRef | null;
   devices: DeviceRecord[];
@@ -113,10 +117,12 @@ async function readActive(): Promise<ActiveRecord | null | 'unreadable'> {
   }
 }
 
-/** A lab is live while its owner runs, or, once detached, while its hub's wireguard-go runs. */
+/** A lab is live while its owner runs, or, once detached, while its hub's wireguard-go (or the hub it attached to) runs. */
 export async function stateIsLive(state: LabState): Promise<boolean> {
   if (await isRunning(state.owner)) return true;
-  return state.detached && (await isRunning(state.hub?.pid));
+  if (!state.detached) return false;
+  if (state.attachedHub) return (await run('ip', ['link', 'show', 'dev', state.attachedHub.name])).exitCode === 0;
+  return isRunning(state.hub?.pid);
 }
 
 /** The id of the lab holding the machine, if that lab is live. */

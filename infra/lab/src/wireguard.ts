@@ -23,7 +23,10 @@ export interface LabWireGuard {
 }
 
 /** How to configure the new interface: a key and port (the hub), or a wg-quick file (a device). */
-export type WireGuardSetup = { kind: 'key'; privateKey: string; listenPort: number } | { kind: 'wg-quick'; configFile: string };
+export type WireGuardSetup =
+  | { kind: 'key'; privateKey: string; listenPort: number }
+  /** `endpoint` (host:port) replaces the file's peer Endpoint: where the lab's hub is on its underlay. */
+  | { kind: 'wg-quick'; configFile: string; endpoint?: string };
 
 export interface StartWireGuardOptions {
   name: string;
@@ -70,7 +73,10 @@ export async function startWireGuard(options: StartWireGuardOptions): Promise<La
       } else {
         // What wg-quick does, minus wg-quick: strip the wg-quick-only keys, then `wg setconf`.
         const stripped = join(dir, 'setconf.conf');
-        await writeFile(stripped, await must('wg-quick', ['strip', options.setup.configFile]), { mode: 0o600 });
+        let config = await must('wg-quick', ['strip', options.setup.configFile]);
+        const endpoint = options.setup.endpoint;
+        if (endpoint !== undefined) config = config.replace(/^Endpoint\s*=.*$/gm, () => `Endpoint = ${endpoint}`);
+        await writeFile(stripped, config, { mode: 0o600 });
         await inNs(netns, 'wg', ['setconf', name, stripped]);
       }
     } finally {
