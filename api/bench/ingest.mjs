@@ -29,6 +29,8 @@ const adminUrl = process.env.TEST_DB_ADMIN_URL ?? 'postgres://postgres@127.0.0.1
 async function setup() {
   const name = `xs_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
+  // A connection PostgreSQL ends while idle emits 'error': handled here, never an uncaught exception.
+  admin.on('error', () => undefined);
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
@@ -36,6 +38,7 @@ async function setup() {
   url.pathname = `/${name}`;
   await runMigrations(url.toString());
   const sql = new pg.Pool({ connectionString: url.toString(), max: 4 });
+  sql.on('error', (error) => console.error(`bench pool: ${error.message}`));
   const org = (await sql.query(`INSERT INTO organizations (name, kind) VALUES ('Bench', 'customer') RETURNING id`)).rows[0].id;
   const site = (await sql.query(`INSERT INTO sites (organization_id, name, time_zone) VALUES ($1, 'S', 'UTC') RETURNING id`, [org])).rows[0]
     .id;
@@ -54,6 +57,7 @@ async function setup() {
 
 async function drop(name) {
   const admin = new pg.Client({ connectionString: adminUrl });
+  admin.on('error', () => undefined);
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await admin.end();

@@ -79,6 +79,7 @@ describe('boot while PostgreSQL is away', () => {
     // PostgreSQL comes up, but the database is not created and migrated yet: still waiting.
     await cluster.start();
     const admin = new pg.Client({ connectionString: cluster.url() });
+    admin.on('error', () => undefined);
     await admin.connect();
     await admin.query('CREATE DATABASE xs_boot');
     await admin.end();

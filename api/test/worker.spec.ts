@@ -33,6 +33,8 @@ describe('maintenance worker', () => {
     db = await createTestDatabase();
     await runMigrations(db.url);
     sql = new pg.Pool({ connectionString: db.url, max: 2 });
+    // Dropping the database (WITH FORCE) ends idle clients: expected, never an uncaught exception.
+    sql.on('error', () => undefined);
     config = loadConfig(testEnv(db.url));
     app = await NestFactory.createApplicationContext(WorkerModule.register(config), { logger: new NestPinoLogger(createLogger('silent')) });
     events = new QueueEvents(MAINTENANCE_QUEUE, { connection: { url: config.REDIS_URL }, prefix: bullPrefix(config) });

@@ -36,6 +36,8 @@ export interface RequestOptions {
 export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `xs_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminDbUrl });
+  // A connection PostgreSQL ends (57P01) emits 'error': without a listener that would crash the run.
+  admin.on('error', () => undefined);
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
@@ -45,6 +47,7 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
     url: url.toString(),
     drop: async () => {
       const c = new pg.Client({ connectionString: adminDbUrl });
+      c.on('error', () => undefined);
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
