@@ -8,6 +8,7 @@ import type { FastifyReply } from 'fastify';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { Public } from '../auth/route-access.decorators.js';
+import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 const REPO_AGENT_DIR = fileURLToPath(new URL('../../../agent/', import.meta.url));
 
@@ -33,6 +34,7 @@ export class AgentDownloadsController {
   }
 
   @Get('bootstrap.sh')
+  @ApiSummary('Download the bootstrap script', { ok: { status: 200, description: 'the script' }, errors: ['AGENT_BINARY_MISSING'] })
   @Public()
   @ApiProduces('text/x-shellscript')
   bootstrap(@Res() reply: FastifyReply) {
@@ -40,6 +42,7 @@ export class AgentDownloadsController {
   }
 
   @Get('download/xspectre-agent')
+  @ApiSummary('Download the agent executable', { ok: { status: 200, description: 'the executable' }, errors: ['AGENT_BINARY_MISSING'] })
   @Public()
   @ApiProduces('application/octet-stream')
   agent(@Res() reply: FastifyReply) {
@@ -47,6 +50,10 @@ export class AgentDownloadsController {
   }
 
   @Get('download/xspectre-agent.sha256')
+  @ApiSummary("Download the agent executable's SHA-256", {
+    ok: { status: 200, description: 'its SHA-256 checksum' },
+    errors: ['AGENT_BINARY_MISSING'],
+  })
   @Public()
   @ApiProduces('text/plain')
   checksum(@Res() reply: FastifyReply) {

@@ -7,6 +7,7 @@ import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
 import { ZodBody, ZodResponse } from '../common/validation/zod-decorators.js';
 import { HeartbeatsService } from './heartbeats.service.js';
+import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 const HeartbeatOrBatchSchema = z.union([HeartbeatSchema, HeartbeatBatchSchema]);
 
@@ -17,6 +18,7 @@ export class AgentController {
 
   /** One heartbeat, or a batch replayed from the agent's offline journal. */
   @Post('heartbeats')
+  @ApiSummary('Send heartbeats (agent)')
   @HttpCode(200)
   @DeviceAuthenticated()
   @NotAudited('telemetry at fleet rate; stored in device_heartbeats')

@@ -7,6 +7,7 @@ import { ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
 import { AppError } from '../common/errors/app-error.js';
 import { auditCsv } from './audit-csv.js';
 import { AuditService } from './audit.service.js';
+import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 const CSV_EXPORT_MAX_ROWS = 100_000;
 
@@ -16,6 +17,7 @@ export class AuditController {
   constructor(private readonly audit: AuditService) {}
 
   @Get()
+  @ApiSummary('Search the audit log')
   @RequirePermission('audit.view')
   @ZodResponse(200, AuditPageSchema)
   async list(@ZodQuery(ListAuditQuerySchema) query: ListAuditQuery) {
@@ -25,6 +27,10 @@ export class AuditController {
 
   /** The same filters as the list, as a CSV download (limit is ignored; offset still applies). */
   @Get('export')
+  @ApiSummary('Export the audit log as CSV', {
+    ok: { status: 200, description: 'the matching rows as CSV (attachment audit.csv)' },
+    errors: ['VALIDATION_FAILED', 'AUDIT_EXPORT_TOO_LARGE'],
+  })
   @RequirePermission('audit.view')
   @ApiProduces('text/csv')
   async export(@ZodQuery(ListAuditQuerySchema) query: ListAuditQuery, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
@@ -40,6 +46,7 @@ export class AuditController {
   }
 
   @Get('verify')
+  @ApiSummary('Verify the audit hash chain')
   @RequirePermission('audit.view')
   @ZodResponse(200, AuditVerifyResponseSchema)
   verify() {

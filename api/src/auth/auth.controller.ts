@@ -26,6 +26,7 @@ import { REFRESH_COOKIE, assertCsrf, clearSessionCookies, setSessionCookies } fr
 import { AuthService, type ClientInfo } from './auth.service.js';
 import { Audited, Authenticated, Public } from './route-access.decorators.js';
 import { TotpService } from './totp.service.js';
+import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 const OkSchema = z.object({ ok: z.literal(true) });
 
@@ -44,6 +45,16 @@ export class AuthController {
   ) {}
 
   @Post('login')
+  @ApiSummary('Sign in with email and password', {
+    errors: [
+      'VALIDATION_FAILED',
+      'AUTH_INVALID_CREDENTIALS',
+      'AUTH_USER_DISABLED',
+      'AUTH_ACCOUNT_LOCKED',
+      'AUTH_LOGIN_BACKOFF',
+      'RATE_LIMITED',
+    ],
+  })
   @HttpCode(200)
   @Public()
   @Audited('auth.login', 'user')
@@ -59,6 +70,9 @@ export class AuthController {
   }
 
   @Post('totp/verify')
+  @ApiSummary('Complete a sign-in with a TOTP or recovery code', {
+    errors: ['VALIDATION_FAILED', 'AUTH_TOKEN_INVALID', 'AUTH_TOTP_INVALID'],
+  })
   @HttpCode(200)
   @Public()
   @Audited('auth.login_totp', 'user')
@@ -75,6 +89,9 @@ export class AuthController {
 
   /** Rotates the refresh token: from the body (API clients) or the cookie (console, with CSRF header). */
   @Post('refresh')
+  @ApiSummary('Rotate the refresh token for new session tokens', {
+    errors: ['VALIDATION_FAILED', 'AUTH_REQUIRED', 'AUTH_TOKEN_INVALID', 'AUTH_REFRESH_REUSED', 'AUTH_SESSION_REVOKED', 'AUTH_CSRF_FAILED'],
+  })
   @HttpCode(200)
   @Public()
   @Audited('auth.refresh', 'session')
@@ -96,6 +113,7 @@ export class AuthController {
   }
 
   @Post('logout')
+  @ApiSummary('Sign out (ends the session)')
   @HttpCode(200)
   @Authenticated({ allowDuringTotpSetup: true })
   @Audited('auth.logout', 'session')
@@ -107,6 +125,7 @@ export class AuthController {
   }
 
   @Get('me')
+  @ApiSummary('The signed-in operator and their permissions')
   @Authenticated({ allowDuringTotpSetup: true })
   @ZodResponse(200, MeResponseSchema)
   me(@CurrentActor() actor: Actor) {
@@ -114,6 +133,7 @@ export class AuthController {
   }
 
   @Post('password')
+  @ApiSummary('Change your password')
   @HttpCode(200)
   @Authenticated()
   @Audited('auth.password_change', 'user')
@@ -124,6 +144,7 @@ export class AuthController {
   }
 
   @Post('totp/setup')
+  @ApiSummary('Start two-factor setup')
   @HttpCode(200)
   @Authenticated({ allowDuringTotpSetup: true })
   @Audited('auth.totp_setup', 'user')
@@ -133,6 +154,7 @@ export class AuthController {
   }
 
   @Post('totp/enable')
+  @ApiSummary('Turn on two-factor authentication')
   @HttpCode(200)
   @Authenticated({ allowDuringTotpSetup: true })
   @Audited('auth.totp_enable', 'user')
@@ -143,6 +165,7 @@ export class AuthController {
   }
 
   @Post('totp/disable')
+  @ApiSummary('Turn off two-factor authentication')
   @HttpCode(200)
   @Authenticated()
   @Audited('auth.totp_disable', 'user')
@@ -154,6 +177,7 @@ export class AuthController {
 
   /** Verifies a fresh TOTP code so critical routes accept this session for a few minutes. */
   @Post('step-up')
+  @ApiSummary('Verify a fresh TOTP code for critical actions')
   @HttpCode(200)
   @Authenticated()
   @Audited('auth.step_up', 'session')

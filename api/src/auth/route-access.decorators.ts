@@ -1,5 +1,5 @@
 import { SetMetadata, applyDecorators } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiExtension, ApiResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth, ApiExtension, ApiResponse, DECORATORS } from '@nestjs/swagger';
 import type { Permission } from '@xspectre/contracts';
 
 /** What a route demands of its caller. Every route declares exactly one (rbac tests check). */
@@ -23,8 +23,18 @@ export interface AuditedRoute {
 const authDocs = () =>
   applyDecorators(ApiBearerAuth(), ApiCookieAuth(), ApiResponse({ status: 401, description: 'not signed in, or the session has ended' }));
 
+/**
+ * `security: []` on the operation: says the route needs no credential. Set in the operation
+ * metadata (merged, so a summary next to it stays) because @nestjs/swagger drops an empty
+ * ApiSecurity list.
+ */
+const noSecurityDocs = (): MethodDecorator => (_target, _key, descriptor) => {
+  const operation: object | undefined = Reflect.getMetadata(DECORATORS.API_OPERATION, descriptor.value as object);
+  Reflect.defineMetadata(DECORATORS.API_OPERATION, { ...operation, security: [] }, descriptor.value as object);
+};
+
 /** No session needed (health, login). */
-export const Public = () => SetMetadata(ROUTE_ACCESS, { kind: 'public' } satisfies RouteAccess);
+export const Public = () => applyDecorators(SetMetadata(ROUTE_ACCESS, { kind: 'public' } satisfies RouteAccess), noSecurityDocs());
 
 /** Any signed-in operator. `allowDuringTotpSetup` keeps the route open while 2FA setup is pending. */
 export const Authenticated = (options: { allowDuringTotpSetup?: boolean } = {}) =>

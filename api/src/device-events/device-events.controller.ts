@@ -5,6 +5,7 @@ import { DeviceEventPageSchema, IdParamSchema, ListDeviceEventsQuerySchema } fro
 import { RequirePermission } from '../auth/route-access.decorators.js';
 import { ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
 import { DeviceEventsService } from './device-events.service.js';
+import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 @ApiTags('devices')
 @Controller('devices')
@@ -13,6 +14,7 @@ export class DeviceEventsController {
 
   /** Fingerprint changes, hardware changes and journal gaps, newest first. */
   @Get(':id/events')
+  @ApiSummary('Events of a device')
   @RequirePermission('devices.view')
   @ZodResponse(200, DeviceEventPageSchema)
   list(

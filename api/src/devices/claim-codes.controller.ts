@@ -7,6 +7,7 @@ import { CurrentActor } from '../common/context/current-actor.decorator.js';
 import type { Actor } from '../common/context/request-context.js';
 import { ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
 import { DevicesService } from './devices.service.js';
+import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 /** Codes are listed without their secret (only hashes are stored); issuing happens under devices/:id. */
 @ApiTags('claim-codes')
@@ -15,6 +16,7 @@ export class ClaimCodesController {
   constructor(private readonly devices: DevicesService) {}
 
   @Get()
+  @ApiSummary('List claim codes')
   @RequirePermission('devices.manage')
   @ZodResponse(200, ClaimCodePageSchema)
   list(@ZodQuery(ListClaimCodesQuerySchema) query: z.infer<typeof ListClaimCodesQuerySchema>) {
@@ -22,6 +24,7 @@ export class ClaimCodesController {
   }
 
   @Post(':id/revoke')
+  @ApiSummary('Revoke a claim code')
   @RequirePermission('devices.manage')
   @Audited('claim_code.revoke', 'claim_code')
   @ZodResponse(201, ClaimCodeSchema)

@@ -22,6 +22,7 @@ import { CurrentActor } from '../common/context/current-actor.decorator.js';
 import type { Actor } from '../common/context/request-context.js';
 import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
 import { DevicesService } from './devices.service.js';
+import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 type Id = z.infer<typeof IdParamSchema>;
 
@@ -31,6 +32,7 @@ export class DevicesController {
   constructor(private readonly devices: DevicesService) {}
 
   @Get()
+  @ApiSummary('List devices')
   @RequirePermission('devices.view')
   @ZodResponse(200, DevicePageSchema)
   list(@ZodQuery(ListDevicesQuerySchema) query: z.infer<typeof ListDevicesQuerySchema>) {
@@ -39,6 +41,7 @@ export class DevicesController {
 
   /** Creates a pending device and its first claim code (the code is shown only in this answer). */
   @Post()
+  @ApiSummary('Create a device and its first claim code')
   @RequirePermission('devices.manage')
   @Audited('device.create', 'device')
   @ZodResponse(201, CreateDeviceResponseSchema)
@@ -48,6 +51,7 @@ export class DevicesController {
 
   /** Counts, billable devices per organization and the worst online devices, for the overview. */
   @Get('summary')
+  @ApiSummary('Fleet summary for the overview')
   @RequirePermission('devices.view')
   @ZodResponse(200, DeviceSummarySchema)
   summary(@ZodQuery(DeviceSummaryQuerySchema) query: z.infer<typeof DeviceSummaryQuerySchema>) {
@@ -55,6 +59,7 @@ export class DevicesController {
   }
 
   @Get(':id')
+  @ApiSummary('Get a device')
   @RequirePermission('devices.view')
   @ZodResponse(200, DeviceSchema)
   get(@ZodParams(IdParamSchema) params: Id) {
@@ -63,6 +68,7 @@ export class DevicesController {
 
   /** Chart data: raw samples for steps under a minute, 1-minute rollups up to an hour, 1-hour rollups above. */
   @Get(':id/metrics')
+  @ApiSummary('Metric series of a device (charts)')
   @RequirePermission('devices.view')
   @ZodResponse(200, MetricSeriesSchema)
   metrics(@ZodParams(IdParamSchema) params: Id, @ZodQuery(MetricsQuerySchema) query: MetricsQuery) {
@@ -70,6 +76,7 @@ export class DevicesController {
   }
 
   @Get(':id/connectivity')
+  @ApiSummary('Online/offline history of a device')
   @RequirePermission('devices.view')
   @ZodResponse(200, ConnectivityEventPageSchema)
   connectivity(@ZodParams(IdParamSchema) params: Id, @ZodQuery(PageQuerySchema.strict()) page: z.infer<typeof PageQuerySchema>) {
@@ -77,6 +84,7 @@ export class DevicesController {
   }
 
   @Post(':id/claim-codes')
+  @ApiSummary('Issue a new claim code for a pending device')
   @RequirePermission('devices.manage')
   @Audited('device.claim_code_issue', 'device')
   @ZodResponse(201, IssuedClaimCodeSchema)
@@ -86,6 +94,7 @@ export class DevicesController {
 
   /** Removes the hub peer at once and voids the credential; the address is quarantined. */
   @Post(':id/revoke')
+  @ApiSummary('Revoke a device')
   @RequirePermission('devices.manage')
   @Audited('device.revoke', 'device')
   @ZodResponse(201, DeviceSchema)
@@ -94,6 +103,7 @@ export class DevicesController {
   }
 
   @Post(':id/retire')
+  @ApiSummary('Retire a device')
   @RequirePermission('devices.manage')
   @Audited('device.retire', 'device')
   @ZodResponse(201, DeviceSchema)

@@ -5,6 +5,7 @@ import { EnrollRequestSchema, EnrollResponseSchema, type EnrollRequest } from '@
 import { Audited, Public } from '../auth/route-access.decorators.js';
 import { ZodBody, ZodResponse } from '../common/validation/zod-decorators.js';
 import { EnrollmentService } from './enrollment.service.js';
+import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 /** The only route devices reach over the underlay (HTTPS in production). Rate-limited per address. */
 @ApiTags('agent')
@@ -13,6 +14,18 @@ export class EnrollmentController {
   constructor(private readonly enrollment: EnrollmentService) {}
 
   @Post()
+  @ApiSummary('Enroll a device with a claim code', {
+    errors: [
+      'VALIDATION_FAILED',
+      'CLAIM_CODE_INVALID',
+      'CLAIM_CODE_USED',
+      'CLAIM_CODE_EXPIRED',
+      'CLAIM_CODE_REVOKED',
+      'ENROLL_KEY_IN_USE',
+      'ENROLL_KEY_IS_HUB',
+      'RATE_LIMITED',
+    ],
+  })
   @Public()
   @Audited('device.enroll', 'device')
   @ZodResponse(201, EnrollResponseSchema, 'tunnel settings and the device credential (shown once)')

@@ -9,6 +9,7 @@ import { Public } from '../auth/route-access.decorators.js';
 import { ZodResponse } from '../common/validation/zod-decorators.js';
 import { REDIS } from '../redis/redis.module.js';
 import { API_VERSION } from '../version.js';
+import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -35,6 +36,7 @@ export class HealthController {
 
   /** Liveness: the process answers. */
   @Get()
+  @ApiSummary('Liveness')
   @Public()
   @ZodResponse(200, HealthSchema)
   live() {
@@ -43,6 +45,7 @@ export class HealthController {
 
   /** Readiness: PostgreSQL and Redis both answer a real query; 503 otherwise. */
   @Get('ready')
+  @ApiSummary('Readiness (PostgreSQL and Redis)')
   @Public()
   @ZodResponse(200, ReadinessSchema)
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {

@@ -11,6 +11,7 @@ import {
 import { Audited, Critical, RequirePermission } from '../auth/route-access.decorators.js';
 import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
 import { InventoryService, toDeviceEventDto } from './inventory.service.js';
+import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 type Id = z.infer<typeof IdParamSchema>;
 
@@ -21,6 +22,7 @@ export class InventoryController {
 
   /** The current inventory and the hardware change history (newest first). */
   @Get(':id/inventory')
+  @ApiSummary('Inventory and hardware history of a device')
   @RequirePermission('devices.view')
   @ZodResponse(200, DeviceInventorySchema)
   get(@ZodParams(IdParamSchema) params: Id, @ZodQuery(InventoryHistoryQuerySchema) page: z.infer<typeof InventoryHistoryQuerySchema>) {
@@ -29,6 +31,7 @@ export class InventoryController {
 
   /** Critical: trusts the device's new hardware, binds its fingerprint and ends the quarantine. */
   @Post(':id/fingerprint/accept')
+  @ApiSummary("Accept a device's new hardware fingerprint")
   @HttpCode(200)
   @RequirePermission('devices.critical_actions')
   @Critical()

@@ -10,6 +10,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'Authenticate with `Authorization: Bearer <accessToken>` or the session cookies (then send X-CSRF-Token on writes).',
     )
     .setVersion(API_VERSION)
+    // Relative: the document is served by the API it describes, at whatever address clients use.
+    .addServer('/', 'this API, at the address the document was fetched from')
     .addBearerAuth()
     .addCookieAuth('xs_access')
     .build();

@@ -12,6 +12,7 @@ import {
 import { Audited, Critical, RequirePermission } from '../auth/route-access.decorators.js';
 import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
 import { OrganizationsService } from './organizations.service.js';
+import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 type Id = z.infer<typeof IdParamSchema>;
 
@@ -22,6 +23,7 @@ export class OrganizationsController {
   constructor(private readonly organizations: OrganizationsService) {}
 
   @Get()
+  @ApiSummary('List organizations')
   @RequirePermission('devices.view')
   @ZodResponse(200, OrganizationPageSchema)
   list(@ZodQuery(ListOrganizationsQuerySchema) query: z.infer<typeof ListOrganizationsQuerySchema>) {
@@ -29,6 +31,7 @@ export class OrganizationsController {
   }
 
   @Post()
+  @ApiSummary('Create an organization')
   @RequirePermission('settings.manage')
   @Audited('organization.create', 'organization')
   @ZodResponse(201, OrganizationSchema)
@@ -37,6 +40,7 @@ export class OrganizationsController {
   }
 
   @Get(':id')
+  @ApiSummary('Get an organization')
   @RequirePermission('devices.view')
   @ZodResponse(200, OrganizationSchema)
   get(@ZodParams(IdParamSchema) params: Id) {
@@ -44,6 +48,7 @@ export class OrganizationsController {
   }
 
   @Patch(':id')
+  @ApiSummary('Change an organization')
   @RequirePermission('settings.manage')
   @Audited('organization.update', 'organization')
   @ZodResponse(200, OrganizationSchema)
@@ -53,6 +58,7 @@ export class OrganizationsController {
 
   /** Critical: removing a customer is irreversible, so it needs a fresh TOTP. */
   @Delete(':id')
+  @ApiSummary('Delete an organization without sites', { ok: { status: 204, description: 'deleted' } })
   @HttpCode(204)
   @RequirePermission('settings.manage')
   @Critical()

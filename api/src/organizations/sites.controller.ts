@@ -5,6 +5,7 @@ import { CreateSiteSchema, IdParamSchema, ListSitesQuerySchema, SitePageSchema, 
 import { Audited, RequirePermission } from '../auth/route-access.decorators.js';
 import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
 import { OrganizationsService } from './organizations.service.js';
+import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 type Id = z.infer<typeof IdParamSchema>;
 
@@ -14,6 +15,7 @@ export class SitesController {
   constructor(private readonly organizations: OrganizationsService) {}
 
   @Get()
+  @ApiSummary('List sites')
   @RequirePermission('devices.view')
   @ZodResponse(200, SitePageSchema)
   list(@ZodQuery(ListSitesQuerySchema) query: z.infer<typeof ListSitesQuerySchema>) {
@@ -21,6 +23,7 @@ export class SitesController {
   }
 
   @Post()
+  @ApiSummary('Create a site')
   @RequirePermission('settings.manage')
   @Audited('site.create', 'site')
   @ZodResponse(201, SiteSchema)
@@ -29,6 +32,7 @@ export class SitesController {
   }
 
   @Get(':id')
+  @ApiSummary('Get a site')
   @RequirePermission('devices.view')
   @ZodResponse(200, SiteSchema)
   get(@ZodParams(IdParamSchema) params: Id) {
@@ -36,6 +40,7 @@ export class SitesController {
   }
 
   @Patch(':id')
+  @ApiSummary('Change a site')
   @RequirePermission('settings.manage')
   @Audited('site.update', 'site')
   @ZodResponse(200, SiteSchema)
@@ -44,6 +49,7 @@ export class SitesController {
   }
 
   @Delete(':id')
+  @ApiSummary('Delete an empty site', { ok: { status: 204, description: 'deleted' } })
   @HttpCode(204)
   @RequirePermission('settings.manage')
   @Audited('site.delete', 'site')

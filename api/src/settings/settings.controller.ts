@@ -5,6 +5,7 @@ import { SecuritySettingsSchema, UpdateSecuritySettingsSchema } from '@xspectre/
 import { Audited, Critical, RequirePermission } from '../auth/route-access.decorators.js';
 import { ZodBody, ZodResponse } from '../common/validation/zod-decorators.js';
 import { SecuritySettingsService } from './security-settings.service.js';
+import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 @ApiTags('settings')
 @Controller('settings/security')
@@ -12,6 +13,7 @@ export class SettingsController {
   constructor(private readonly settings: SecuritySettingsService) {}
 
   @Get()
+  @ApiSummary('Get the security settings')
   @RequirePermission('settings.manage')
   @ZodResponse(200, SecuritySettingsSchema)
   get() {
@@ -20,6 +22,7 @@ export class SettingsController {
 
   /** Critical: the fleet-wide 2FA policy. */
   @Put()
+  @ApiSummary('Change the security settings')
   @RequirePermission('settings.manage')
   @Critical()
   @Audited('settings.security_update', 'settings')

@@ -7,6 +7,7 @@ import { CurrentActor } from '../common/context/current-actor.decorator.js';
 import type { Actor } from '../common/context/request-context.js';
 import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
 import { UsersService } from './users.service.js';
+import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 type Id = z.infer<typeof IdParamSchema>;
 
@@ -16,6 +17,7 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Get()
+  @ApiSummary('List users')
   @RequirePermission('users.manage')
   @ZodResponse(200, UserPageSchema)
   list(@ZodQuery(ListUsersQuerySchema) query: z.infer<typeof ListUsersQuerySchema>) {
@@ -23,6 +25,7 @@ export class UsersController {
   }
 
   @Post()
+  @ApiSummary('Create a user')
   @RequirePermission('users.manage')
   @Audited('user.create', 'user')
   @ZodResponse(201, UserSchema)
@@ -31,6 +34,7 @@ export class UsersController {
   }
 
   @Get(':id')
+  @ApiSummary('Get a user')
   @RequirePermission('users.manage')
   @ZodResponse(200, UserSchema)
   get(@ZodParams(IdParamSchema) params: Id) {
@@ -38,6 +42,7 @@ export class UsersController {
   }
 
   @Patch(':id')
+  @ApiSummary('Change a user (role, status, name)')
   @RequirePermission('users.manage')
   @Audited('user.update', 'user')
   @ZodResponse(200, UserSchema)
@@ -50,6 +55,7 @@ export class UsersController {
   }
 
   @Post(':id/unlock')
+  @ApiSummary('Unlock a locked account')
   @RequirePermission('users.manage')
   @Critical()
   @Audited('user.unlock', 'user')
@@ -59,6 +65,7 @@ export class UsersController {
   }
 
   @Post(':id/totp/reset')
+  @ApiSummary("Reset a user's two-factor authentication")
   @RequirePermission('users.manage')
   @Critical()
   @Audited('user.totp_reset', 'user')

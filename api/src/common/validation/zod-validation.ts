@@ -46,5 +46,33 @@ function flatten(issues: z.core.$ZodIssue[], prefix: PropertyKey[] = []): z.core
 export function toOpenApiSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
   const json = z.toJSONSchema(schema, { target: 'openapi-3.0', io, unrepresentable: 'any' }) as Record<string, unknown>;
   delete json.$schema;
-  return json;
+  return tidyForOpenApi30(json) as Record<string, unknown>;
+}
+
+type JsonNode = unknown;
+
+/**
+ * Two shapes zod emits that OpenAPI 3.0 readers misread: `nullable` beside a union without a
+ * `type` (3.0 ignores `nullable` there, so null looks invalid; the branches' common type is
+ * added), and a tuple of identical positions as `items.anyOf` of copies (collapsed to one).
+ */
+function tidyForOpenApi30(node: JsonNode): JsonNode {
+  if (Array.isArray(node)) return node.map(tidyForOpenApi30);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, JsonNode> = {};
+  for (const [key, value] of Object.entries(node)) out[key] = tidyForOpenApi30(value);
+  for (const union of ['anyOf', 'oneOf'] as const) {
+    const branches = out[union];
+    if (!Array.isArray(branches) || branches.length < 2) continue;
+    const first = JSON.stringify(branches[0]);
+    if (!branches.every((b) => JSON.stringify(b) === first)) continue;
+    if (Object.keys(out).length === 1) return branches[0];
+    out[union] = [branches[0]];
+  }
+  if (out.nullable === true && out.type === undefined) {
+    const branches = [out.anyOf, out.oneOf, out.allOf].find(Array.isArray) as Array<{ type?: unknown }> | undefined;
+    const types = new Set(branches?.map((b) => b.type));
+    if (types.size === 1 && typeof [...types][0] === 'string') out.type = [...types][0];
+  }
+  return out;
 }
