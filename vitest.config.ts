@@ -1,13 +1,34 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three lanes, chosen by where a spec lives; every spec belongs to exactly one, so `npm test`
+ * (all projects) runs each once. `npx vitest run --project unit|integration|lab`, or
+ * `npm run test:unit|test:integration|test:lab`.
+ * - unit: specs next to the code (`src/`): no PostgreSQL, Redis, root or network.
+ * - lab: the fleet lab and real devices (root: WireGuard namespaces, wireguard-go, Docker).
+ * - integration: every other spec under `test/`: PostgreSQL, Redis, built processes, a browser.
+ */
+const UNIT = ['**/src/**/*.spec.ts'];
+const LAB = ['api/test/lab-*.spec.ts', 'wireguard/test/**/*.spec.ts', 'agent/test/collectors-docker.spec.ts'];
+const ALL_TESTS = ['**/test/**/*.spec.ts'];
+const EXCLUDE = ['**/node_modules/**', '**/dist/**'];
+
 export default defineConfig({
   test: {
-    include: ['**/src/**/*.spec.ts', '**/test/**/*.spec.ts'],
-    exclude: ['**/node_modules/**', '**/dist/**'],
+    exclude: EXCLUDE,
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // 2 cores shared with PostgreSQL: one test file at a time.
     fileParallelism: false,
+    projects: [
+      // groupOrder: one lane after the other, never two at once.
+      { extends: true, test: { name: 'unit', include: UNIT, sequence: { groupOrder: 0 } } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ALL_TESTS, exclude: [...EXCLUDE, ...LAB, ...UNIT], sequence: { groupOrder: 1 } },
+      },
+      { extends: true, test: { name: 'lab', include: LAB, sequence: { groupOrder: 2 } } },
+    ],
   },
 });
