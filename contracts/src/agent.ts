@@ -77,6 +77,13 @@ export const InventoryReportSchema = HardwareFactsSchema.extend({
   macs: z.array(MacSchema).max(64).optional(),
   nics: z.array(NicSchema).max(64).optional(),
   agentVersion: Text(40).optional(),
+  agentBuildId: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')
+    .optional()
+    .describe(
+      'SHA-256 of the JavaScript bundle built into the executable (agent/build-sea.mjs); absent when not run from a built executable',
+    ),
 }).strict();
 export type InventoryReport = z.infer<typeof InventoryReportSchema>;
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InventoryReportSchema, type InventoryReport } from '@xspectre/contracts';
-import { AGENT_VERSION } from '../version.js';
+import { AGENT_BUILD_ID, AGENT_VERSION } from '../version.js';
 import { ensureDirectory, writeFileAtomic } from '../atomic-file.js';
 import { collectFacts } from '../facts.js';
 
@@ -17,10 +17,11 @@ export interface DueInventory {
   hash: string;
 }
 
-/** What the inventory reports: the hardware facts, the NICs and MACs (for the fingerprint) and the agent version. */
+/** What the inventory reports: the hardware facts, the NICs and MACs (for the fingerprint), the agent version and build id. */
 export async function collectInventory(): Promise<InventoryReport> {
   const facts = await collectFacts();
-  return { ...facts.hardware, macs: facts.macs, nics: facts.nics, agentVersion: AGENT_VERSION };
+  const build = AGENT_BUILD_ID === null ? {} : { agentBuildId: AGENT_BUILD_ID };
+  return { ...facts.hardware, macs: facts.macs, nics: facts.nics, agentVersion: AGENT_VERSION, ...build };
 }
 
 /**

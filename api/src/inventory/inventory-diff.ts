@@ -29,6 +29,7 @@ export function flattenInventory(report: InventoryReport): Map<string, string> {
   put('os.version', report.os.version);
   put('os.kernel', report.os.kernel);
   put('agentVersion', report.agentVersion);
+  put('agentBuildId', report.agentBuildId);
   return out;
 }
 
