@@ -2,8 +2,8 @@
  * A small local HTTP server that speaks the agent's side of the real wire contract
  * (`POST /api/v1/enroll`, `POST /api/v1/agent/heartbeats`), validating every request with the
  * @xspectre/contracts schemas and answering only schema-valid bodies. It stands in for the
- * API in agent-protocol.spec.ts only until the real API route exists; then that test moves to
- * the real API (and the fleet lab).
+ * API so agent-protocol.spec.ts and journal-replay.spec.ts test the agent's side alone; the
+ * fleet lab specs (api/test/lab-*.spec.ts) run the agent against the real API.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -1,4 +1,4 @@
-// Ingestion benchmark (issue: telemetry at fleet scale). Run: npm run bench:ingest -w api
+// Ingestion benchmark (telemetry at fleet scale). Run: npm run bench:ingest -w api
 // Loopback only, bounded in time. The API runs in this process; the HTTP load comes from a
 // second process (load-generator.mjs) so it does not share the API's event loop. Prints
 // heartbeats/s and latency percentiles of the real route beside a baseline run in this same

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_PASSWORD, TestApi, uniqueEmail, type Reply } from './support/harness.js';
 
-/** Login answers must not tell an existing account from an unknown email (issue 10, item 8). */
+/** Login answers must not tell an existing account from an unknown email. */
 describe('auth: no account enumeration', () => {
   let api: TestApi;
 

@@ -7,7 +7,7 @@ import { enrollBody, enrollTestDevice, startApiWithLabHub, testHeartbeat, type L
 
 /**
  * What one device reports must not break what every operator sees: absurd numbers are refused
- * at the door (issue 10, item 1), and numbers already stored (older rows, a future contract bug)
+ * at the door, and numbers already stored (older rows, a future contract bug)
  * cannot make a fleet-wide query fail.
  */
 describe('hostile device data', () => {

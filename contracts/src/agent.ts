@@ -132,7 +132,7 @@ export const EnrollResponseSchema = z.object({
 });
 export type EnrollResponse = z.infer<typeof EnrollResponseSchema>;
 
-/** Minimal heartbeat; the telemetry issue extends it (additively). */
+/** A heartbeat: the minimal fields plus optional telemetry (`telemetry.ts`), added without a new protocol version. */
 export const HeartbeatSchema = z
   .object({
     protocolVersion: ProtocolVersionSchema,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Every permission an operator can hold (seed §Security, plus users.manage). */
+/** Every permission an operator can hold; `ROLE_PERMISSIONS` below grants them by role. */
 export const PERMISSIONS = [
   'devices.view',
   'devices.manage',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Telemetry a heartbeat may carry (the telemetry issue). Every field is optional: additive to protocol 1. */
+/** Telemetry a heartbeat may carry. Every field is optional: additive to protocol 1. */
 const Text = (max: number) =>
   z
     .string()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The single-node WireGuard hub (DESIGN.md §8: API, PostgreSQL, Redis and hub on one server).
+# The single-node WireGuard hub (API, PostgreSQL, Redis and hub on one server).
 # Sourced by start.sh: defines hub_up, which needs start.sh's start_service and log/die.
 # The kernel module is used when present; otherwise userspace wireguard-go runs as one of
 # start.sh's services, so `npm stop` takes the hub down with the API.

@@ -130,7 +130,7 @@ export interface RunContainerOptions {
   labId: string;
 }
 
-/** A device container: systemd as PID 1, no network until the lab attaches a veth (the flags of LAB.md). */
+/** A device container: systemd as PID 1, no network until the lab attaches a veth (the flags systemd needs inside Docker). */
 export async function runDeviceContainer(options: RunContainerOptions): Promise<void> {
   await mustDocker(
     [

@@ -65,6 +65,6 @@ export function underlayAddress(n: number): string {
   return `198.18.${1 + Math.floor((n - 1) / 250)}.${1 + ((n - 1) % 250)}`;
 }
 
-/** Overlay (DESIGN §3): the hub is 10.10.0.1/24. */
+/** Overlay (the address plan in ARCHITECTURE.md): the hub is 10.10.0.1/24. */
 export const OVERLAY_HUB_ADDRESS = '10.10.0.1';
 export const OVERLAY_PREFIX = 24;
