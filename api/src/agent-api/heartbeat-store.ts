@@ -7,8 +7,7 @@ import type { DeviceEventEntity } from '../device-events/device-event.entity.js'
 import { InventoryService } from '../inventory/inventory.service.js';
 import { offlineAfterMs } from '../telemetry/connectivity.js';
 import { MetricPartitionsRepository } from '../telemetry/metric-partitions.repository.js';
-import { QueryFailedError } from 'typeorm';
-import { HeartbeatBatchRepository, STALE_DOCUMENT_CLAIM, type BatchWriteResult } from './heartbeat-batch.repository.js';
+import { HeartbeatBatchRepository, type BatchWriteResult } from './heartbeat-batch.repository.js';
 import { TelemetryDocumentCache } from './telemetry-document-cache.js';
 import { buildBatchRows, outcomesOf, type BatchRows, type HeartbeatSubmission, type SubmissionOutcome } from './heartbeat-batch.js';
 
@@ -44,19 +43,17 @@ export class HeartbeatStore {
     private readonly events: DeviceEventsRepository,
   ) {}
 
-  async write(submissions: HeartbeatSubmission[]): Promise<StoredBatch> {
-    try {
-      return await this.writeOnce(submissions);
-    } catch (error) {
-      if (!(error instanceof QueryFailedError && (error.driverError as { code?: string }).code === STALE_DOCUMENT_CLAIM)) throw error;
-      // Another instance wrote a device's document since this one did: nothing was stored; write
-      // the batch again with every document in full.
-      for (const { deviceId } of submissions) this.documents.forget(deviceId);
-      return this.writeOnce(submissions);
-    }
+  /** Drops what this instance remembers of the devices' documents: the next write sends them in full. */
+  forgetDocuments(submissions: HeartbeatSubmission[]): void {
+    for (const { deviceId } of submissions) this.documents.forget(deviceId);
   }
 
-  private async writeOnce(submissions: HeartbeatSubmission[]): Promise<StoredBatch> {
+  /**
+   * Writes the batch once. An unchanged document is sent as a claim on the sequence this instance
+   * wrote it with; when another instance wrote it since, the write fails with STALE_DOCUMENT_CLAIM
+   * and stores nothing (heartbeat-retry.ts decides what follows).
+   */
+  async write(submissions: HeartbeatSubmission[]): Promise<StoredBatch> {
     const receivedAt = new Date();
     const retentionCutoff = new Date(Math.floor(receivedAt.getTime() / DAY_MS - this.config.API_METRICS_RETENTION_DAYS + 1) * DAY_MS);
     const rows = buildBatchRows(submissions, receivedAt, retentionCutoff, this.documents);

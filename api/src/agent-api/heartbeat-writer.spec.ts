@@ -7,6 +7,7 @@ import { buildBatchRows, latestRowsJson, outcomesOf, type HeartbeatSubmission } 
 import { TelemetryDocumentCache } from './telemetry-document-cache.js';
 import type { HeartbeatStore, StoredBatch } from './heartbeat-store.js';
 import { HeartbeatWriter } from './heartbeat-writer.js';
+import { STALE_DOCUMENT_CLAIM } from './heartbeat-batch.repository.js';
 
 // Unit tests of the group-commit mechanics and row building (pure logic). The database path is
 // covered end to end in api/test/heartbeat-ingestion.spec.ts.
@@ -24,7 +25,11 @@ const hb = (deviceId: string, sequence: number, extra: Partial<Heartbeat> = {}):
 /** A store that records the batches it is given; `fail` decides per batch. */
 function recordingStore(fail: (submissions: HeartbeatSubmission[]) => unknown = () => undefined) {
   const batches: HeartbeatSubmission[][] = [];
+  const forgotten: string[] = [];
   const store = {
+    forgetDocuments(submissions: HeartbeatSubmission[]) {
+      forgotten.push(...submissions.map((s) => s.deviceId));
+    },
     async write(submissions: HeartbeatSubmission[]): Promise<StoredBatch> {
       batches.push(submissions);
       const error = fail(submissions);
@@ -39,17 +44,19 @@ function recordingStore(fail: (submissions: HeartbeatSubmission[]) => unknown = 
       };
     },
   };
-  return { store: store as unknown as HeartbeatStore, batches };
+  return { store: store as unknown as HeartbeatStore, batches, forgotten };
 }
 
 const config = (batchMax = 500, queueMax = 10_000, writers = 1) =>
   ({ API_HEARTBEAT_BATCH_MAX: batchMax, API_HEARTBEAT_QUEUE_MAX: queueMax, API_HEARTBEAT_WRITERS: writers }) as AppConfig;
+const listener = { committed: () => undefined };
+const sqlError = (code: string) => Object.assign(new QueryFailedError('INSERT', [], new Error(code)), { driverError: { code } });
 const dataError = () => Object.assign(new QueryFailedError('INSERT', [], new Error('bad')), { driverError: { code: '22003' } });
 
 describe('HeartbeatWriter (group commit)', () => {
   it('writes requests submitted in the same turn as one batch, bounded by the batch size', async () => {
     const { store, batches } = recordingStore();
-    const writer = new HeartbeatWriter(config(3), store);
+    const writer = new HeartbeatWriter(config(3), store, listener);
     const results = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((d, i) => writer.submit({ deviceId: d, heartbeats: [hb(d, i + 1)] })));
     expect(results.map((r) => r?.accepted)).toEqual([1, 1, 1, 1, 1]);
     expect(batches.map((b) => b.map((s) => s.deviceId))).toEqual([
@@ -70,10 +77,10 @@ describe('HeartbeatWriter (group commit)', () => {
         return (base.store as unknown as { write: (s: HeartbeatSubmission[]) => Promise<StoredBatch> }).write(submissions);
       },
     } as unknown as HeartbeatStore;
-    const single = new HeartbeatWriter(config(1, 10_000, 2), store);
+    const single = new HeartbeatWriter(config(1, 10_000, 2), store, listener);
     await single.submit({ deviceId: 'a', heartbeats: [hb('a', 1)] });
     expect(most).toBe(1);
-    const busy = new HeartbeatWriter(config(1, 10_000, 2), store);
+    const busy = new HeartbeatWriter(config(1, 10_000, 2), store, listener);
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) => busy.submit({ deviceId: `d${i}`, heartbeats: [hb(`d${i}`, 1)] })),
     );
@@ -83,7 +90,7 @@ describe('HeartbeatWriter (group commit)', () => {
 
   it('isolates a submission whose data the database refuses; its neighbours are stored', async () => {
     const { store } = recordingStore((subs) => (subs.some((s) => s.deviceId === 'poison') ? dataError() : undefined));
-    const writer = new HeartbeatWriter(config(), store);
+    const writer = new HeartbeatWriter(config(), store, listener);
     const results = await Promise.allSettled(['ok1', 'poison', 'ok2'].map((d) => writer.submit({ deviceId: d, heartbeats: [hb(d, 1)] })));
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(((results[1] as PromiseRejectedResult).reason as AppError).code).toBe('VALIDATION_FAILED');
@@ -91,7 +98,7 @@ describe('HeartbeatWriter (group commit)', () => {
 
   it('answers 503 with a retry hint when the database is down, for every waiting request', async () => {
     const { store } = recordingStore(() => new Error('connect ECONNREFUSED 127.0.0.1:5432'));
-    const writer = new HeartbeatWriter(config(), store);
+    const writer = new HeartbeatWriter(config(), store, listener);
     const results = await Promise.allSettled(['a', 'b'].map((d) => writer.submit({ deviceId: d, heartbeats: [hb(d, 1)] })));
     for (const r of results) {
       const error = (r as PromiseRejectedResult).reason as AppError;
@@ -107,14 +114,47 @@ describe('HeartbeatWriter (group commit)', () => {
         ? Object.assign(new QueryFailedError('UPDATE', [], new Error('deadlock')), { driverError: { code: '40P01' } })
         : undefined,
     );
-    const writer = new HeartbeatWriter(config(), store);
+    const writer = new HeartbeatWriter(config(), store, listener);
     expect(await writer.submit({ deviceId: 'a', heartbeats: [hb('a', 1)] })).toMatchObject({ accepted: 1 });
     expect(calls).toBe(2);
   });
 
+  it('gives up on a deadlock after three writes with a 503', async () => {
+    const { store, batches } = recordingStore(() => sqlError('40001'));
+    const writer = new HeartbeatWriter(config(), store, listener);
+    await expect(writer.submit({ deviceId: 'a', heartbeats: [hb('a', 1)] })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    expect(batches).toHaveLength(3);
+  });
+
+  it('writes the batch again with every document in full when a document claim went stale, once', async () => {
+    let calls = 0;
+    const { store, forgotten } = recordingStore(() => (++calls === 1 ? sqlError(STALE_DOCUMENT_CLAIM) : undefined));
+    const writer = new HeartbeatWriter(config(), store, listener);
+    expect(await writer.submit({ deviceId: 'a', heartbeats: [hb('a', 1)] })).toMatchObject({ accepted: 1 });
+    expect(forgotten).toEqual(['a']);
+
+    const { store: stale } = recordingStore(() => sqlError(STALE_DOCUMENT_CLAIM));
+    const again = new HeartbeatWriter(config(), stale, listener);
+    await expect(again.submit({ deviceId: 'a', heartbeats: [hb('a', 1)] })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+  });
+
+  it('tells the injected listener about each committed batch; a failing listener fails no request', async () => {
+    const committed: number[] = [];
+    const { store } = recordingStore();
+    const writer = new HeartbeatWriter(config(), store, {
+      committed: (batch) => {
+        committed.push(batch.outcomes.length);
+        throw new Error('listener down');
+      },
+    });
+    const results = await Promise.all(['a', 'b'].map((d) => writer.submit({ deviceId: d, heartbeats: [hb(d, 1)] })));
+    expect(results.map((r) => r?.accepted)).toEqual([1, 1]);
+    expect(committed).toEqual([2]);
+  });
+
   it('refuses with HEARTBEAT_QUEUE_FULL when the backlog is over the bound', async () => {
     const { store } = recordingStore();
-    const writer = new HeartbeatWriter(config(500, 2), store);
+    const writer = new HeartbeatWriter(config(500, 2), store, listener);
     expect(() => writer.submit({ deviceId: 'a', heartbeats: [hb('a', 1), hb('a', 2), hb('a', 3)] })).toThrow(
       expect.objectContaining({ code: 'HEARTBEAT_QUEUE_FULL' }),
     );

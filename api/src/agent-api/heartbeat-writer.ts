@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { QueryFailedError } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
 import type { HeartbeatSubmission } from './heartbeat-batch.js';
+import { HEARTBEAT_COMMIT_LISTENER, type HeartbeatCommitListener } from './heartbeat-commit-listener.js';
+import { heartbeatRetry, type RetryHistory } from './heartbeat-retry.js';
 import { HeartbeatStore, type StoredBatch, type StoredSubmission } from './heartbeat-store.js';
 
 interface Pending {
@@ -11,13 +12,6 @@ interface Pending {
   resolve: (result: StoredSubmission) => void;
   reject: (error: unknown) => void;
 }
-
-/** PostgreSQL says "try again": deadlock or serialization failure. */
-const RETRYABLE = new Set(['40P01', '40001']);
-/** The data of one submission is at fault (data exception, constraint): isolate it. */
-const isDataError = (error: unknown) =>
-  error instanceof QueryFailedError && /^(22|23)/.test(String((error.driverError as { code?: string }).code));
-const MAX_ATTEMPTS = 3;
 
 /**
  * Group commit for heartbeats. Requests queue their heartbeats; a writer takes everything
@@ -36,12 +30,12 @@ export class HeartbeatWriter implements BeforeApplicationShutdown {
   private writers = 0;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
-  /** Called with each committed batch (live updates); never fails the write. */
-  onCommitted: (batch: StoredBatch) => void = () => undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly store: HeartbeatStore,
+    /** Told about each committed batch (live updates); its failure never fails the write. */
+    @Inject(HEARTBEAT_COMMIT_LISTENER) private readonly listener: HeartbeatCommitListener,
   ) {}
 
   submit(submission: HeartbeatSubmission): Promise<StoredSubmission> {
@@ -94,36 +88,34 @@ export class HeartbeatWriter implements BeforeApplicationShutdown {
   }
 
   private async flush(batch: Pending[]): Promise<void> {
-    let stored: StoredBatch;
-    try {
-      stored = await this.writeWithRetry(batch.map((p) => p.submission));
-    } catch (error) {
-      if (batch.length > 1 && isDataError(error)) {
-        // One bad submission must not fail its neighbours: write each alone.
-        for (const pending of batch) await this.flush([pending]);
-        return;
+    const submissions = batch.map((p) => p.submission);
+    const history: RetryHistory = { submissions: batch.length, transient: 0, inFull: 0 };
+    let stored: StoredBatch | undefined;
+    while (!stored) {
+      try {
+        stored = await this.store.write(submissions);
+      } catch (error) {
+        const next = heartbeatRetry(error, history);
+        if (next.action === 'again') history.transient += 1;
+        else if (next.action === 'again-in-full') {
+          this.store.forgetDocuments(submissions);
+          history.inFull += 1;
+        } else if (next.action === 'each-alone') {
+          for (const pending of batch) await this.flush([pending]);
+          return;
+        } else {
+          this.logger.error({ msg: 'heartbeat write failed', submissions: batch.length, err: (error as Error).message });
+          for (const pending of batch) pending.reject(next.error);
+          return;
+        }
       }
-      const failure = toAgentError(error);
-      this.logger.error({ msg: 'heartbeat write failed', submissions: batch.length, err: (error as Error).message });
-      for (const pending of batch) pending.reject(failure);
-      return;
     }
-    batch.forEach((pending, i) => pending.resolve(stored.outcomes[i] ?? null));
+    const committed = stored;
+    batch.forEach((pending, i) => pending.resolve(committed.outcomes[i] ?? null));
     try {
-      this.onCommitted(stored);
+      this.listener.committed(committed);
     } catch (error) {
       this.logger.warn({ msg: 'after-commit hook failed', err: (error as Error).message });
-    }
-  }
-
-  private async writeWithRetry(submissions: HeartbeatSubmission[]): Promise<StoredBatch> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.store.write(submissions);
-      } catch (error) {
-        const code = error instanceof QueryFailedError ? (error.driverError as { code?: string }).code : undefined;
-        if (attempt >= MAX_ATTEMPTS || !code || !RETRYABLE.has(code)) throw error;
-      }
     }
   }
 
@@ -131,14 +123,4 @@ export class HeartbeatWriter implements BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     await this.idle;
   }
-}
-
-/** Agents retry anything but a 4xx; database trouble is a 503 with a hint, never a stack. */
-function toAgentError(error: unknown): unknown {
-  if (error instanceof AppError) return error;
-  if (isDataError(error))
-    return new AppError('VALIDATION_FAILED', 'the heartbeat could not be stored: its data was refused by the database');
-  return new AppError('SERVICE_UNAVAILABLE', 'the database is unavailable; keep the heartbeats journaled and retry', {
-    retryAfterSeconds: 5,
-  });
 }

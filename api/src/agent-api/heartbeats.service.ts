@@ -3,8 +3,6 @@ import type { Heartbeat, HeartbeatAck } from '@xspectre/contracts';
 import type { AuthenticatedDevice } from '../common/context/request-context.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
-import { LivePublisher } from '../live/live-publisher.js';
-import { liveUpdatesOf } from './heartbeat-live.js';
 import { HeartbeatWriter } from './heartbeat-writer.js';
 
 @Injectable()
@@ -12,16 +10,7 @@ export class HeartbeatsService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly writer: HeartbeatWriter,
-    live: LivePublisher,
-  ) {
-    // Consoles hear about each committed group once, not per request.
-    writer.onCommitted = (batch) => {
-      const updates = liveUpdatesOf(batch);
-      if (updates.telemetry.length) void live.devicesChanged(updates.telemetry, 'telemetry');
-      if (updates.fleet.length) void live.devicesChanged(updates.fleet, 'fleet');
-      for (const { deviceId, event } of updates.events) void live.deviceEvent(deviceId, event);
-    };
-  }
+  ) {}
 
   /** Idempotent on (device, sequence): a replayed batch is acknowledged again without new rows. */
   async ingest(device: AuthenticatedDevice, heartbeats: Heartbeat[]): Promise<HeartbeatAck> {

@@ -5,6 +5,8 @@ import { DeviceAuthenticator } from '../agent-api/device-authenticator.js';
 import { HeartbeatBatchRepository } from '../agent-api/heartbeat-batch.repository.js';
 import { HeartbeatStore } from '../agent-api/heartbeat-store.js';
 import { HeartbeatWriter } from '../agent-api/heartbeat-writer.js';
+import { HEARTBEAT_COMMIT_LISTENER } from '../agent-api/heartbeat-commit-listener.js';
+import { HeartbeatLiveListener } from '../agent-api/heartbeat-live-listener.js';
 import { InventoryController } from '../inventory/inventory.controller.js';
 import { InventoryRepository } from '../inventory/inventory.repository.js';
 import { InventoryService } from '../inventory/inventory.service.js';
@@ -57,6 +59,7 @@ import { MetricsService } from '../telemetry/metrics.service.js';
     OverlayLeasesRepository,
     HeartbeatsService,
     HeartbeatWriter,
+    { provide: HEARTBEAT_COMMIT_LISTENER, useClass: HeartbeatLiveListener },
     HeartbeatStore,
     HeartbeatBatchRepository,
     MetricPartitionsRepository,
