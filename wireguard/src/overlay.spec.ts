@@ -9,7 +9,7 @@ function expectConfigError(input: Parameters<typeof parseOverlayConfig>[0], mess
 }
 
 describe('parseOverlayConfig', () => {
-  it('has the design defaults', () => {
+  it('has the 10.10.0.0/24 defaults', () => {
     expect(config).toEqual({
       cidr: '10.10.0.0/24',
       prefixLength: 24,
