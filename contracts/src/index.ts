@@ -13,3 +13,4 @@ export * from './live.js';
 export * from './fleet-summary.js';
 export * from './storable-text.js';
 export * from './wireguard-keys.js';
+export * from './headline-metrics.js';

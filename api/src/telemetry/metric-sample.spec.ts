@@ -36,6 +36,14 @@ describe('metric samples', () => {
     });
   });
 
+  it('never stores a fullest disk over 100 % (as the fleet table shows it)', () => {
+    const overfull = { ...metrics.mounts[0]!, usedBytes: 130 };
+    const hb = { sequence: 8, sentAt: '2026-11-23T11:59:58Z', metrics: { ...metrics, mounts: [overfull] } } as Heartbeat & {
+      metrics: SystemMetrics;
+    };
+    expect(toMetricSample(hb, received).diskUsedPercentMax).toBe(100);
+  });
+
   it("trusts the agent's clock unless it is implausible", () => {
     expect(sampleTime('2026-11-23T11:00:00Z', received)).toEqual(new Date('2026-11-23T11:00:00Z'));
     expect(sampleTime('2026-11-23T12:04:00Z', received)).toEqual(new Date('2026-11-23T12:04:00Z'));

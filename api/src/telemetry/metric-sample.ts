@@ -1,4 +1,4 @@
-import type { Heartbeat, SystemMetrics } from '@xspectre/contracts';
+import { headlineMetrics, type Heartbeat, type SystemMetrics } from '@xspectre/contracts';
 
 /** One row of metric_samples: the few numbers charts and alert rules need, per heartbeat. */
 export interface MetricSample {
@@ -29,17 +29,17 @@ export function sampleTime(sentAt: string, receivedAt: Date): Date {
 
 export function toMetricSample(heartbeat: Heartbeat & { metrics: SystemMetrics }, receivedAt: Date): MetricSample {
   const m = heartbeat.metrics;
-  const diskPercents = m.mounts.filter((d) => d.totalBytes > 0).map((d) => (d.usedBytes / d.totalBytes) * 100);
+  const headline = headlineMetrics(m);
   return {
     sequence: heartbeat.sequence,
     sampledAt: sampleTime(heartbeat.sentAt, receivedAt),
-    cpuPercent: m.cpuPercent,
+    cpuPercent: headline.cpuPercent,
     load1: m.load[0],
     memUsedBytes: m.memory.usedBytes,
     memTotalBytes: m.memory.totalBytes,
     swapUsedBytes: m.memory.swapUsedBytes,
-    diskUsedPercentMax: diskPercents.length ? Math.max(...diskPercents) : null,
-    netRxBps: m.network.reduce((sum, n) => sum + n.rxBytesPerSecond, 0),
-    netTxBps: m.network.reduce((sum, n) => sum + n.txBytesPerSecond, 0),
+    diskUsedPercentMax: headline.diskUsedPercentMax,
+    netRxBps: headline.netRxBps,
+    netTxBps: headline.netTxBps,
   };
 }

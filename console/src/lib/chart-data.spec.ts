@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alignSeries, appendLive, headlineOf, type Aligned } from './chart-data';
+import { alignSeries, appendLive, type Aligned } from './chart-data';
 
 describe('chart data', () => {
   it('aligns API points per chart, memory as a percentage, gaps as null', () => {
@@ -35,23 +35,5 @@ describe('chart data', () => {
       [2, 3],
     ]);
     expect(appendLive([[], []], 10, [5], 30, 3600)).toEqual([[10], [5]]);
-  });
-
-  it('derives the headline numbers of a full report', () => {
-    const headline = headlineOf({
-      cpuPercent: 12,
-      load: [0, 0, 0],
-      memory: { totalBytes: 200, usedBytes: 50, swapTotalBytes: 0, swapUsedBytes: 0 },
-      mounts: [
-        { mountpoint: '/', device: 'a', fsType: 'ext4', totalBytes: 100, usedBytes: 30, inodesTotal: 0, inodesUsed: 0 },
-        { mountpoint: '/var', device: 'b', fsType: 'ext4', totalBytes: 100, usedBytes: 90, inodesTotal: 0, inodesUsed: 0 },
-        { mountpoint: '/empty', device: 'c', fsType: 'tmpfs', totalBytes: 0, usedBytes: 0, inodesTotal: 0, inodesUsed: 0 },
-      ],
-      network: [
-        { name: 'eth0', rxBytes: 0, txBytes: 0, rxBytesPerSecond: 10, txBytesPerSecond: 1 },
-        { name: 'eth1', rxBytes: 0, txBytes: 0, rxBytesPerSecond: 5, txBytesPerSecond: 2 },
-      ],
-    });
-    expect(headline).toEqual({ cpuPercent: 12, memUsedPercent: 25, diskUsedPercentMax: 90, netRxBps: 15, netTxBps: 3 });
   });
 });

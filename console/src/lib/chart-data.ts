@@ -1,4 +1,4 @@
-import type { DeviceLiveMetrics, MetricSeries, SystemMetrics } from '@xspectre/contracts';
+import type { DeviceLiveMetrics, MetricSeries } from '@xspectre/contracts';
 
 export type ChartMetric = 'cpu' | 'memory' | 'disk' | 'network';
 /** uPlot's aligned data: x in unix seconds, then one array per series. */
@@ -55,17 +55,4 @@ export function appendLive(data: Aligned, t: number, values: Array<number | null
   const next: Aligned = [[...xs.slice(start), t]];
   for (let i = 1; i < data.length; i++) next.push([...data[i]!.slice(start), values[i - 1] ?? null]);
   return next;
-}
-
-/** The headline numbers of a full telemetry report, as a live patch carries them (before the first patch arrives). */
-export function headlineOf(m: SystemMetrics): DeviceLiveMetrics {
-  const memUsedPercent = m.memory.totalBytes > 0 ? (m.memory.usedBytes / m.memory.totalBytes) * 100 : 0;
-  const disks = m.mounts.filter((x) => x.totalBytes > 0).map((x) => (x.usedBytes / x.totalBytes) * 100);
-  return {
-    cpuPercent: m.cpuPercent,
-    memUsedPercent: Math.min(100, memUsedPercent),
-    diskUsedPercentMax: disks.length ? Math.min(100, Math.max(...disks)) : null,
-    netRxBps: m.network.reduce((sum, n) => sum + n.rxBytesPerSecond, 0),
-    netTxBps: m.network.reduce((sum, n) => sum + n.txBytesPerSecond, 0),
-  };
 }

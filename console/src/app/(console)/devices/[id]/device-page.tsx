@@ -1,6 +1,6 @@
 'use client';
 
-import { DeviceEventSchema, DeviceSchema, canMutateResource, type DeviceLiveMetrics } from '@xspectre/contracts';
+import { DeviceEventSchema, DeviceSchema, canMutateResource, headlineMetrics, type DeviceLiveMetrics } from '@xspectre/contracts';
 import Link from 'next/link';
 import { useParams } from 'next/navigation';
 import { useRef, useState } from 'react';
@@ -9,7 +9,6 @@ import { PageHeader } from '../../../../components/page-header';
 import { useCritical } from '../../../../components/step-up';
 import { Badge, Button, Card, ConfirmDialog, Field, KeyValues, Loading, ProblemView } from '../../../../components/ui';
 import { api } from '../../../../lib/api-client';
-import { headlineOf } from '../../../../lib/chart-data';
 import { applyDevicePatch } from '../../../../lib/device-patch';
 import { bitsPerSecond, dateTime, percent } from '../../../../lib/format';
 import { useOrganizationsAndSites } from '../../../../lib/reference-data';
@@ -103,7 +102,7 @@ export function DevicePage() {
   const mayManage = can('devices.manage') && org !== undefined && canMutateResource(me.role, org.kind);
   const inService = d.status === 'active' || d.status === 'pending';
   const reported = telemetry.data?.metrics;
-  const latest = live?.metrics ?? (reported ? headlineOf(reported) : null);
+  const latest = live?.metrics ?? (reported ? headlineMetrics(reported) : null);
 
   async function acceptHardware() {
     setBusy(true);
