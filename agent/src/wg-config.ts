@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { WireGuardKeySchema, type EnrollResponse } from '@xspectre/contracts';
+import { renderDeviceConfig } from '@xspectre/wireguard/pure';
 import { parseWireGuardKey } from './wg-key.js';
 
 /**
@@ -31,20 +32,22 @@ export interface WgQuickConfigInput {
   deviceId: string;
 }
 
-/** Renders `/etc/wireguard/wg0.conf` for wg-quick. Pure; `tunnel` must have passed TunnelSchema. */
+/**
+ * Renders `/etc/wireguard/wg0.conf` for wg-quick with @xspectre/wireguard's renderer (which checks
+ * every value again). Pure; `tunnel` must have passed TunnelSchema.
+ */
 export function renderWgQuickConfig({ privateKey, tunnel, deviceId }: WgQuickConfigInput): string {
   const checked = TunnelSchema.parse(tunnel);
   return [
     `# Written by xspectre-agent enroll for device ${z.uuid().parse(deviceId)}. Re-enrolling rewrites it.`,
-    '[Interface]',
-    `PrivateKey = ${parseWireGuardKey(privateKey)}`,
-    `Address = ${checked.address}/${checked.prefixLength}`,
-    '',
-    '[Peer]',
-    `PublicKey = ${checked.hubPublicKey}`,
-    `Endpoint = ${checked.hubEndpoint}`,
-    `AllowedIPs = ${checked.allowedIps.join(', ')}`,
-    `PersistentKeepalive = ${checked.persistentKeepaliveSeconds}`,
-    '',
+    renderDeviceConfig({
+      privateKey: parseWireGuardKey(privateKey),
+      address: checked.address,
+      prefixLength: checked.prefixLength,
+      hubPublicKey: checked.hubPublicKey,
+      hubEndpoint: checked.hubEndpoint,
+      allowedIps: checked.allowedIps,
+      persistentKeepaliveSeconds: checked.persistentKeepaliveSeconds,
+    }),
   ].join('\n');
 }

@@ -38,6 +38,14 @@ PersistentKeepalive = 25
     expect(() => renderDeviceConfig({ ...device, privateKey: 'x' })).toThrow(/privateKey/);
     expect(() => renderDeviceConfig({ ...device, address: '10.10.0.21/24' })).toThrow(/address/);
     expect(() => renderDeviceConfig({ ...device, persistentKeepaliveSeconds: 1.5 })).toThrow(/persistentKeepaliveSeconds/);
+    expect(() => renderDeviceConfig({ ...device, allowedIps: ['fd00::1/129'] })).toThrow(/allowed IP/);
+    expect(() => renderDeviceConfig({ ...device, allowedIps: ['fd00::1/128\nPostUp = id'] })).toThrow(/allowed IP/);
+  });
+
+  it('lets a device route IPv6 networks and takes an IPv6 endpoint', () => {
+    const text = renderDeviceConfig({ ...device, hubEndpoint: '[2001:db8::1]:51820', allowedIps: ['10.10.0.1/32', 'fd00::1/128'] });
+    expect(text).toContain('Endpoint = [2001:db8::1]:51820\n');
+    expect(text).toContain('AllowedIPs = 10.10.0.1/32, fd00::1/128\n');
   });
 });
 

@@ -1,5 +1,5 @@
 // wg-quick config files. Inputs are validated; output is deterministic (the given order).
-import { checkAddress, checkAllowedIps, checkEndpoint, checkInt, checkKey } from './validate.js';
+import { checkAddress, checkDeviceAllowedIps, checkEndpoint, checkInt, checkKey } from './validate.js';
 import { validateHubPeers, type HubPeer } from './plan.js';
 
 export interface DeviceConfigInput {
@@ -26,7 +26,7 @@ export function renderDeviceConfig(input: DeviceConfigInput): string {
   checkAddress(input.address, input.prefixLength);
   checkKey(input.hubPublicKey, 'hubPublicKey');
   checkEndpoint(input.hubEndpoint);
-  checkAllowedIps(input.allowedIps, 'hub');
+  checkDeviceAllowedIps(input.allowedIps);
   checkInt(input.persistentKeepaliveSeconds, 0, 65535, 'persistentKeepaliveSeconds');
   return [
     '[Interface]',
