@@ -73,12 +73,7 @@ describe('console: device page', () => {
     await page.getByLabel('Why is the new hardware trusted?').fill('mainboard replaced under RMA 4711');
     await page.getByRole('button', { name: 'Accept and end the quarantine' }).click();
     // Critical: the API asks for a step-up, the console asks for a code and retries by itself.
-    await page.getByRole('heading', { name: 'Confirm a critical action' }).waitFor();
-    await page
-      .getByRole('dialog', { name: 'Confirm a critical action' })
-      .getByLabel('Authentication code')
-      .fill(await e.adminCode());
-    await page.getByRole('button', { name: 'Verify and continue' }).click();
+    await e.confirmStepUp(page);
     await eventually(() => page.getByText('Quarantined: the hardware fingerprint changed').count()).toBe(0);
     const audit = await api.auditRows(`action = 'device.fingerprint_accept'`);
     // First refused for want of a step-up, then done after it.

@@ -74,12 +74,7 @@ describe('console: roles and permissions', () => {
     const policy = page.getByLabel('Require two-factor authentication (TOTP) for every operator');
     await policy.click();
     // A critical setting: the step-up window from earlier has passed.
-    await page.getByRole('heading', { name: 'Confirm a critical action' }).waitFor();
-    await page
-      .getByRole('dialog', { name: 'Confirm a critical action' })
-      .getByLabel('Authentication code')
-      .fill(await e.adminCode());
-    await page.getByRole('button', { name: 'Verify and continue' }).click();
+    await e.confirmStepUp(page);
     await eventually(() => policy.isChecked()).toBe(true);
     expect((await api.request('GET', 'settings/security', { token: admin })).body.requireTotp).toBe(true);
 

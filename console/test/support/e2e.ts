@@ -234,6 +234,16 @@ export class ConsoleE2e {
     if (stale > 0) await sleep(stale);
   }
 
+  /** Answers the console's "Confirm a critical action" dialog on `p` with a fresh admin code. */
+  async confirmStepUp(p: Page = this.page): Promise<void> {
+    await p.getByRole('heading', { name: 'Confirm a critical action' }).waitFor();
+    await p
+      .getByRole('dialog', { name: 'Confirm a critical action' })
+      .getByLabel('Authentication code')
+      .fill(await this.adminCode());
+    await p.getByRole('button', { name: 'Verify and continue' }).click();
+  }
+
   shot(name: string, p: Page = this.page): Promise<Buffer> {
     return p.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   }
