@@ -7,6 +7,7 @@ const NUL = '\u0000';
 // Without the `u` flag the regex sees UTF-16 code units: a high surrogate not followed by a low
 // one, or a low one not preceded by a high one.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
 
 export const UNSTORABLE_TEXT_MESSAGE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
 
@@ -17,6 +18,12 @@ const SUSPECT = /[\u0000\uD800-\uDFFF]/;
 export function isStorableText(text: string): boolean {
   if (!SUSPECT.test(text)) return true;
   return !text.includes(NUL) && !LONE_SURROGATE.test(text);
+}
+
+/** For what must be kept whatever arrives (the audit trail): NUL as a visible escape, unpaired surrogates as U+FFFD. */
+export function toStorableText(text: string): string {
+  if (!SUSPECT.test(text)) return text;
+  return text.replace(LONE_SURROGATES, '\uFFFD').replaceAll(NUL, '\\u0000');
 }
 
 export interface UnstorableText {

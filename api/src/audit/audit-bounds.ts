@@ -1,3 +1,4 @@
+import { toStorableText } from '@xspectre/contracts';
 import { isSecretKey } from './audit-redaction.js';
 
 /**
@@ -22,20 +23,12 @@ export const AUDIT_BOUNDS = {
   columnChars: 200,
 } as const;
 
-/** A high surrogate not followed by a low one, or a low one not preceded by a high one (code units, no `u` flag). */
-const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/** NUL becomes a visible escape, unpaired surrogates U+FFFD: both make PostgreSQL refuse the row. */
-export function storableText(text: string): string {
-  return text.replace(UNPAIRED_SURROGATE, '\uFFFD').replaceAll('\u0000', '\\u0000');
-}
-
 /** A storable text cut to `max` characters (marked with an ellipsis when cut). */
 export function cappedText(text: string, max: number): string {
-  const clean = storableText(text);
+  const clean = toStorableText(text);
   if (clean.length <= max) return clean;
   // Cutting may split a surrogate pair: make the cut end well-formed again.
-  return `${storableText(clean.slice(0, max))}…`;
+  return `${toStorableText(clean.slice(0, max))}…`;
 }
 
 export function cappedColumn(text: string | null | undefined, max: number = AUDIT_BOUNDS.columnChars): string | null {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GENESIS_HASH, canonicalJson, chainHash, findChainBreak, type ChainedFields } from './audit-chain.js';
-import { AUDIT_BOUNDS, boundDetails, cappedText, storableText } from './audit-bounds.js';
+import { toStorableText } from '@xspectre/contracts';
+import { AUDIT_BOUNDS, boundDetails, cappedText } from './audit-bounds.js';
 import { csvCell, auditCsv } from './audit-csv.js';
 
 function chain(n: number): Array<ChainedFields & { hash: string }> {
@@ -72,8 +73,8 @@ describe('audit chain', () => {
   });
 
   it('makes any text storable: unpaired surrogates become U+FFFD, NUL a visible escape, keys too', () => {
-    expect(storableText('a\ud800b\udc00c\ud83d\ude00')).toBe('a\ufffdb\ufffdc\ud83d\ude00');
-    expect(storableText('x\u0000y')).toBe('x\\u0000y');
+    expect(toStorableText('a\ud800b\udc00c\ud83d\ude00')).toBe('a\ufffdb\ufffdc\ud83d\ude00');
+    expect(toStorableText('x\u0000y')).toBe('x\\u0000y');
     expect(boundDetails({ 'k\u0000\ud800': 'v\udfff' })).toEqual({ 'k\\u0000\ufffd': 'v\ufffd' });
     expect(cappedText('\ud83d\ude00'.repeat(3), 3)).toBe('\ud83d\ude00\ufffd…');
   });

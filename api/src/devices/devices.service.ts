@@ -11,7 +11,7 @@ import { MetricsService } from '../telemetry/metrics.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext, type Actor } from '../common/context/request-context.js';
-import { isForeignKeyViolation, isUniqueViolation, mapConcurrencyConflict } from '../db/pg-errors.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../db/pg-errors.js';
 import { deriveKeys } from '../auth/secrets.js';
 import { OrganizationsService } from '../organizations/organizations.service.js';
 import { HubService } from '../hub/hub.service.js';
@@ -139,15 +139,13 @@ export class DevicesService {
 
   /** A new code for a pending device; earlier unused codes stop working. */
   async issueClaimCode(actor: Actor, deviceId: string) {
-    return mapConcurrencyConflict(async () => {
-      // Under the device lock, so an enrollment in flight either finishes first (no longer pending) or waits.
-      const device = await this.require(deviceId, { lock: true });
-      this.assertMayChange(actor, device.organizationKind);
-      if (device.status !== 'pending') throw new AppError('DEVICE_NOT_PENDING', `device ${device.name} is ${device.status}`);
-      const replaced = await this.claimCodes.revokeOpenForDevice(deviceId);
-      requestContext.annotate({ resourceId: deviceId, details: { replacedCodes: replaced } });
-      return this.issue(actor, deviceId);
-    });
+    // Under the device lock, so an enrollment in flight either finishes first (no longer pending) or waits.
+    const device = await this.require(deviceId, { lock: true });
+    this.assertMayChange(actor, device.organizationKind);
+    if (device.status !== 'pending') throw new AppError('DEVICE_NOT_PENDING', `device ${device.name} is ${device.status}`);
+    const replaced = await this.claimCodes.revokeOpenForDevice(deviceId);
+    requestContext.annotate({ resourceId: deviceId, details: { replacedCodes: replaced } });
+    return this.issue(actor, deviceId);
   }
 
   async listClaimCodes(filter: Parameters<ClaimCodesRepository['list']>[0]) {
@@ -156,27 +154,21 @@ export class DevicesService {
   }
 
   async revokeClaimCode(actor: Actor, id: string) {
-    return mapConcurrencyConflict(async () => {
-      const code = await this.claimCodes.findById(id);
-      if (!code) throw new AppError('CLAIM_CODE_NOT_FOUND', `no claim code with id ${id}`);
-      const device = await this.require(code.deviceId, { lock: true });
-      this.assertMayChange(actor, device.organizationKind);
-      await this.claimCodes.revoke(id);
-      requestContext.annotate({ details: { deviceId: device.id } });
-      return toClaimCodeDto((await this.claimCodes.findById(id))!);
-    });
+    const code = await this.claimCodes.findById(id);
+    if (!code) throw new AppError('CLAIM_CODE_NOT_FOUND', `no claim code with id ${id}`);
+    const device = await this.require(code.deviceId, { lock: true });
+    this.assertMayChange(actor, device.organizationKind);
+    await this.claimCodes.revoke(id);
+    requestContext.annotate({ details: { deviceId: device.id } });
+    return toClaimCodeDto((await this.claimCodes.findById(id))!);
   }
 
   /**
    * Cuts a device off at once: hub peer removed, credential void, address quarantined, open
    * codes revoked. `retired` is the same for a decommissioned device.
    */
-  endService(actor: Actor, id: string, status: 'revoked' | 'retired') {
-    return mapConcurrencyConflict(() => this.endServiceLocked(actor, id, status));
-  }
-
-  /** Device row first, then its codes and lease: the lock order of enrollment (enrollment.service.ts). */
-  private async endServiceLocked(actor: Actor, id: string, status: 'revoked' | 'retired') {
+  // Device row first, then its codes and lease: the lock order of enrollment (enrollment.service.ts).
+  async endService(actor: Actor, id: string, status: 'revoked' | 'retired') {
     const device = await this.devices.findById(id, { lock: true });
     if (!device) throw new AppError('DEVICE_NOT_FOUND', `no device with id ${id}`);
     this.assertMayChange(actor, device.organizationKind);

@@ -4,7 +4,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
 import { Database } from '../db/database.js';
-import { isUniqueViolation, mapConcurrencyConflict } from '../db/pg-errors.js';
+import { isUniqueViolation } from '../db/pg-errors.js';
 import { deriveKeys, randomToken, sha256Hex } from '../auth/secrets.js';
 import { RateLimiter } from '../redis/rate-limiter.js';
 import { hashClaimCode } from '../devices/claim-code-text.js';
@@ -59,7 +59,7 @@ export class EnrollmentService {
     // The hub silently ignores a peer with its own key: the device could never connect.
     if (request.wgPublicKey === (await this.hub.publicKey())) throw new AppError('ENROLL_KEY_IS_HUB');
 
-    return this.db.transaction(() => mapConcurrencyConflict(() => this.enrollLocked(request, sourceIp)));
+    return this.db.transaction(() => this.enrollLocked(request, sourceIp));
   }
 
   private async enrollLocked(request: EnrollRequest, sourceIp: string | null): Promise<EnrollResponse> {

@@ -47,6 +47,8 @@ describe('toProblem', () => {
       expect(result.problem).toMatchObject({ status: 409, code: 'CONCURRENT_CHANGE' });
       expect(result.unexpected).toBe(false);
     }
+    const unique = new QueryFailedError('INSERT x', [], Object.assign(new Error('duplicate key'), { code: '23505' }));
+    expect(toProblem(unique, 'r').problem.code).toBe('INTERNAL_ERROR');
   });
 
   it('every catalog entry is a 4xx or 5xx with a title', () => {
