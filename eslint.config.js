@@ -3,6 +3,7 @@
 import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
+import apiBoundaries from './api/lint/feature-boundaries.mjs';
 
 // Node.js globals for plain JS/MJS scripts (TypeScript files get them from @types/node).
 const nodeGlobals = Object.fromEntries(
@@ -49,5 +50,11 @@ export default defineConfig(
     // Tests read arbitrary JSON answers; typing every body would add noise, not safety.
     files: ['**/test/**/*.ts', '**/*.spec.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    // Folder layering of the API (api/lint/layers.mjs); `npm run lint:boundaries -w api` counts the same.
+    files: ['api/src/**/*.ts'],
+    plugins: { 'api-boundaries': apiBoundaries },
+    rules: { 'api-boundaries/feature-boundaries': 'error' },
   },
 );

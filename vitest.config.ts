@@ -4,11 +4,11 @@ import { defineConfig } from 'vitest/config';
  * Three lanes, chosen by where a spec lives; every spec belongs to exactly one, so `npm test`
  * (all projects) runs each once. `npx vitest run --project unit|integration|lab`, or
  * `npm run test:unit|test:integration|test:lab`.
- * - unit: specs next to the code (`src/`): no PostgreSQL, Redis, root or network.
+ * - unit: specs next to the code (`src/`, and api's lint rules in `api/lint/`): no PostgreSQL, Redis, root or network.
  * - lab: the fleet lab and real devices (root: WireGuard namespaces, wireguard-go, Docker).
  * - integration: every other spec under `test/`: PostgreSQL, Redis, built processes, a browser.
  */
-const UNIT = ['**/src/**/*.spec.ts'];
+const UNIT = ['**/src/**/*.spec.ts', 'api/lint/*.spec.ts'];
 const LAB = ['api/test/lab-*.spec.ts', 'wireguard/test/**/*.spec.ts', 'agent/test/collectors-docker.spec.ts'];
 const ALL_TESTS = ['**/test/**/*.spec.ts'];
 const EXCLUDE = ['**/node_modules/**', '**/dist/**'];
