@@ -6,13 +6,16 @@ import { RedisModule } from './redis/redis.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { AccessGuard } from './auth/access.guard.js';
+import { DEVICE_REQUEST_AUTHENTICATOR } from './auth/device-request-authenticator.js';
+import { DeviceAuthenticator } from './ingest/device-authenticator.js';
+import { ENTITIES } from './entities.js';
 import { UsersModule } from './users/users.module.js';
 import { OrganizationsModule } from './organizations/organizations.module.js';
 import { SettingsModule } from './settings/settings.module.js';
 import { HealthModule } from './health/health.module.js';
 import { FleetModule } from './devices/fleet.module.js';
-import { ProblemFilter } from './common/errors/problem.filter.js';
-import { UnitOfWorkInterceptor } from './common/interceptors/unit-of-work.interceptor.js';
+import { ProblemFilter } from './request-pipeline/problem.filter.js';
+import { UnitOfWorkInterceptor } from './request-pipeline/unit-of-work.interceptor.js';
 import { ResponseContractInterceptor } from './common/interceptors/response-contract.interceptor.js';
 import { ConfigModule } from './config/config.module.js';
 import { LiveModule } from './live/live.module.js';
@@ -25,7 +28,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.register(config),
-        DatabaseModule,
+        DatabaseModule.register(ENTITIES),
         RedisModule,
         LiveModule,
         AuditModule,
@@ -38,6 +41,8 @@ export class AppModule {
         LiveEndpointModule,
       ],
       providers: [
+        // The guard's check of agent requests, declared by auth and implemented by ingest.
+        { provide: DEVICE_REQUEST_AUTHENTICATOR, useExisting: DeviceAuthenticator },
         { provide: APP_GUARD, useClass: AccessGuard },
         // Order matters: the unit of work wraps the response check, so a bad response rolls back.
         { provide: APP_INTERCEPTOR, useClass: UnitOfWorkInterceptor },

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataSourceOptions } from '../src/db/data-source-options.js';
 import { runMigrations } from '../src/db/migrate.js';
+import { ENTITIES } from '../src/entities.js';
 import { MIGRATIONS } from '../src/db/migrations/index.js';
 import { buildOpenApiDocument } from '../src/openapi/openapi.js';
 import { OPENAPI_PATH, serializeOpenApi } from '../src/openapi/write-openapi.js';
@@ -21,7 +22,7 @@ describe('schema and contract drift', () => {
 
   it('the migrations produce exactly the schema the entities describe', async () => {
     await runMigrations(db.url);
-    const ds = new DataSource(dataSourceOptions(db.url, 1));
+    const ds = new DataSource(dataSourceOptions(db.url, ENTITIES, 1));
     await ds.initialize();
     try {
       const pending = await ds.driver.createSchemaBuilder().log();
@@ -34,7 +35,7 @@ describe('schema and contract drift', () => {
 
   it('every migration can be reverted and re-applied', async () => {
     for (let i = 0; i < MIGRATIONS.length; i++) await runMigrations(db.url, true);
-    const ds = new DataSource(dataSourceOptions(db.url, 1));
+    const ds = new DataSource(dataSourceOptions(db.url, ENTITIES, 1));
     await ds.initialize();
     const tables = await ds.query(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'schema_migrations'`,

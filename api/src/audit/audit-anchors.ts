@@ -3,7 +3,7 @@ import { appendFile, mkdir, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import { deriveKeys } from '../auth/secrets.js';
+import { deriveKeys } from '../common/crypto/secrets.js';
 
 /** A signed record, outside the database, of the chain's head at one moment. */
 export interface AuditAnchor {
@@ -21,7 +21,7 @@ const TAIL_BYTES = 64 * 1024;
  * Checkpoints of the audit chain (head id and hash), appended as HMAC-signed JSON lines to
  * API_AUDIT_ANCHOR_DIR: a file the database role cannot reach, so deleting the newest rows
  * (which leaves an intact but shorter chain) no longer goes unnoticed. The key is derived from
- * API_SECRET_KEY for this purpose only (api/src/auth/secrets.ts).
+ * API_SECRET_KEY for this purpose only (api/src/common/crypto/secrets.ts).
  */
 @Injectable()
 export class AuditAnchors {

@@ -2,7 +2,7 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AuditPageSchema, AuditVerifyResponseSchema, ListAuditQuerySchema, type ListAuditQuery } from '@xspectre/contracts';
-import { RequirePermission } from '../auth/route-access.decorators.js';
+import { RequirePermission } from '../common/http/route-access.decorators.js';
 import { ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
 import { AppError } from '../common/errors/app-error.js';
 import { auditCsv } from './audit-csv.js';

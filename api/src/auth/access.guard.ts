@@ -1,15 +1,15 @@
-import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { roleHasPermission } from '@xspectre/contracts';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
 import { ACCESS_COOKIE, assertCsrf, bearerToken } from './auth-cookies.js';
-import { AUDITED_ROUTE, CRITICAL_ROUTE, ROUTE_ACCESS, type AuditedRoute, type RouteAccess } from './route-access.decorators.js';
-import { SessionsRepository } from './sessions.repository.js';
+import { AUDITED_ROUTE, CRITICAL_ROUTE, ROUTE_ACCESS, type AuditedRoute, type RouteAccess } from '../common/http/route-access.decorators.js';
+import { DEVICE_REQUEST_AUTHENTICATOR, type DeviceRequestAuthenticator } from './device-request-authenticator.js';
+import { SessionsService } from './sessions.service.js';
 import { StepUp } from './step-up.js';
 import { TokensService } from './tokens.service.js';
-import { DeviceAuthenticator } from '../agent-api/device-authenticator.js';
 
 /**
  * Runs before every route. The session and user are read from the database on every
@@ -20,8 +20,8 @@ export class AccessGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: TokensService,
-    private readonly sessions: SessionsRepository,
-    private readonly deviceAuth: DeviceAuthenticator,
+    private readonly sessions: SessionsService,
+    @Inject(DEVICE_REQUEST_AUTHENTICATOR) private readonly deviceAuth: DeviceRequestAuthenticator,
     private readonly stepUp: StepUp,
   ) {}
 

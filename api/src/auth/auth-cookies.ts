@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
-import { randomToken, safeEqual } from './secrets.js';
+import { randomToken, safeEqual } from '../common/crypto/secrets.js';
 
 export const ACCESS_COOKIE = 'xs_access';
 export const REFRESH_COOKIE = 'xs_refresh';

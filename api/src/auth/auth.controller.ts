@@ -24,7 +24,7 @@ import type { Actor } from '../common/context/request-context.js';
 import { ZodBody, ZodResponse } from '../common/validation/zod-decorators.js';
 import { REFRESH_COOKIE, assertCsrf, clearSessionCookies, setSessionCookies } from './auth-cookies.js';
 import { AuthService, type ClientInfo } from './auth.service.js';
-import { Audited, Authenticated, Public } from './route-access.decorators.js';
+import { Audited, Authenticated, Public } from '../common/http/route-access.decorators.js';
 import { TotpService } from './totp.service.js';
 import { ApiSummary } from '../openapi/api-summary.decorator.js';
 

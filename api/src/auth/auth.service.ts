@@ -7,10 +7,10 @@ import { requestContext, type Actor } from '../common/context/request-context.js
 import { Database } from '../db/database.js';
 import { RateLimiter } from '../redis/rate-limiter.js';
 import { AuditService } from '../audit/audit.service.js';
-import type { UserEntity } from '../users/user.entity.js';
-import { UsersRepository } from '../users/users.repository.js';
+import type { UserEntity } from './user.entity.js';
+import { UsersRepository } from './users.repository.js';
 import { PasswordHasher } from './password-hasher.js';
-import { randomToken, sha256Hex } from './secrets.js';
+import { randomToken, sha256Hex } from '../common/crypto/secrets.js';
 import { SessionsRepository } from './sessions.repository.js';
 import { TokensService } from './tokens.service.js';
 import { TotpService } from './totp.service.js';

@@ -4,20 +4,7 @@ import type { Role } from '@xspectre/contracts';
 import { Database } from '../db/database.js';
 import { RefreshTokenEntity } from './refresh-token.entity.js';
 import { SessionEntity } from './session.entity.js';
-
-/** The session, its user and the policy: everything the guard needs, in one query. */
-export interface SessionPrincipal {
-  sessionId: string;
-  sessionExpiresAt: Date;
-  revokedAt: Date | null;
-  stepUpAt: Date | null;
-  userId: string;
-  email: string;
-  role: Role;
-  status: 'active' | 'disabled';
-  totpEnabled: boolean;
-  requireTotp: boolean;
-}
+import type { SessionPrincipal } from './session-principal.js';
 
 @Injectable()
 export class SessionsRepository {

@@ -5,7 +5,7 @@ import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { REDIS } from '../redis/redis.token.js';
-import { deriveKeys } from './secrets.js';
+import { deriveKeys } from '../common/crypto/secrets.js';
 
 const ISSUER = 'xspectre-ops-api';
 

@@ -5,10 +5,10 @@ import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
 import { Database } from '../db/database.js';
-import type { UserEntity } from '../users/user.entity.js';
-import { UsersRepository } from '../users/users.repository.js';
+import type { UserEntity } from './user.entity.js';
+import { UsersRepository } from './users.repository.js';
 import { PasswordHasher } from './password-hasher.js';
-import { deriveKeys, seal, sha256Hex, unseal } from './secrets.js';
+import { deriveKeys, seal, sha256Hex, unseal } from '../common/crypto/secrets.js';
 import { SecuritySettingsService } from '../settings/security-settings.service.js';
 
 const ISSUER = 'xSPECTRE Ops';

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { REDIS } from '../redis/redis.token.js';
-import { deriveKeys } from './secrets.js';
+import { deriveKeys } from '../common/crypto/secrets.js';
 
 /** What login checks before a password: the same shape for an account and an unknown email. */
 export interface LoginFailureState {

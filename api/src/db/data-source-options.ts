@@ -1,14 +1,19 @@
 import type { DataSourceOptions } from 'typeorm';
-import { ENTITIES } from './entities.js';
 import { MIGRATIONS } from './migrations/index.js';
 
-/** One definition of the database connection, for the app, the migrate script and tests. */
-export function dataSourceOptions(dbUrl: string, poolSize = 10): DataSourceOptions {
+/** The entity classes a data source maps; the composition roots pass theirs (api/src/entities.ts). */
+export type EntityList = NonNullable<DataSourceOptions['entities']>;
+
+/**
+ * One definition of the database connection, for the app, the worker, the migrate script and
+ * tests. db knows no feature: the caller names the entities.
+ */
+export function dataSourceOptions(dbUrl: string, entities: EntityList, poolSize = 10): DataSourceOptions {
   return {
     type: 'postgres',
     uuidExtension: 'pgcrypto',
     url: dbUrl,
-    entities: ENTITIES,
+    entities,
     migrations: MIGRATIONS,
     migrationsTableName: 'schema_migrations',
     migrationsTransactionMode: 'each',

@@ -3,9 +3,12 @@ import { DataSource } from 'typeorm';
 import { loadDatabaseUrl } from '../config/config.js';
 import { dataSourceOptions } from './data-source-options.js';
 
-/** Applies pending migrations (`npm run migrate`); `--revert` undoes the last one. */
+/**
+ * Applies pending migrations (`npm run migrate`); `--revert` undoes the last one. The migrations
+ * are plain SQL, so this data source maps no entities (and db needs no feature's).
+ */
 export async function runMigrations(dbUrl: string, revert = false): Promise<string[]> {
-  const dataSource = new DataSource(dataSourceOptions(dbUrl, 1));
+  const dataSource = new DataSource(dataSourceOptions(dbUrl, [], 1));
   await dataSource.initialize();
   try {
     if (revert) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SessionPrincipal } from '../auth/sessions.repository.js';
+import type { SessionPrincipal } from '../auth/session-principal.js';
 import { liveSessionRefusal } from './live-authenticator.js';
 
 const userId = '00000000-0000-4000-8000-000000000001';

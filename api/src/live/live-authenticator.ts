@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { roleHasPermission, type Role } from '@xspectre/contracts';
 import { AppError } from '../common/errors/app-error.js';
-import { SessionsRepository, type SessionPrincipal } from '../auth/sessions.repository.js';
+import type { SessionPrincipal } from '../auth/session-principal.js';
+import { SessionsService } from '../auth/sessions.service.js';
 import { TokensService } from '../auth/tokens.service.js';
 
 /** The operator behind a live connection. */
@@ -37,7 +38,7 @@ export function liveSessionRefusal(principal: SessionPrincipal | null, userId: s
 export class LiveAuthenticator {
   constructor(
     private readonly tokens: TokensService,
-    private readonly sessions: SessionsRepository,
+    private readonly sessions: SessionsService,
   ) {}
 
   /** Verifies an access token (cookie or Bearer) and its session; throws the guard's error codes. */

@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiExtension, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { LiveClientMessageSchema, LiveServerMessageSchema } from '@xspectre/contracts';
-import { RequirePermission } from '../auth/route-access.decorators.js';
+import { RequirePermission } from '../common/http/route-access.decorators.js';
 import { AppError } from '../common/errors/app-error.js';
 import { toOpenApiSchema } from '../common/validation/zod-validation.js';
 import { LIVE_PERMISSION } from './live-authenticator.js';

@@ -2,7 +2,7 @@ import { Controller, Get, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import { SecuritySettingsSchema, UpdateSecuritySettingsSchema } from '@xspectre/contracts';
-import { Audited, Critical, RequirePermission } from '../auth/route-access.decorators.js';
+import { Audited, Critical, RequirePermission } from '../common/http/route-access.decorators.js';
 import { ZodBody, ZodResponse } from '../common/validation/zod-decorators.js';
 import { SecuritySettingsService } from './security-settings.service.js';
 import { ApiSummary } from '../openapi/api-summary.decorator.js';

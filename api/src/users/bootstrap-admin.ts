@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AuditService } from '../audit/audit.service.js';
-import { PasswordHasher } from '../auth/password-hasher.js';
+import { AccountsService } from '../auth/accounts.service.js';
 import { Database } from '../db/database.js';
-import { UsersRepository } from './users.repository.js';
 
 const BOOTSTRAP_LOCK_KEY = 0x5853_4244; // "XSBD": one instance creates the first admin
 
@@ -15,8 +14,7 @@ export class BootstrapAdmin implements OnApplicationBootstrap {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly db: Database,
-    private readonly users: UsersRepository,
-    private readonly hasher: PasswordHasher,
+    private readonly accounts: AccountsService,
     private readonly audit: AuditService,
   ) {}
 
@@ -25,17 +23,12 @@ export class BootstrapAdmin implements OnApplicationBootstrap {
     const password = this.config.API_BOOTSTRAP_ADMIN_PASSWORD;
     await this.db.transaction(async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK_KEY]);
-      if ((await this.users.count()) > 0) return;
+      if ((await this.accounts.count()) > 0) return;
       if (!email || !password) {
         this.logger.warn('no operators exist and API_BOOTSTRAP_ADMIN_EMAIL/PASSWORD are not set: nobody can sign in');
         return;
       }
-      const user = await this.users.insert({
-        email,
-        displayName: 'Bootstrap admin',
-        role: 'super_admin',
-        passwordHash: await this.hasher.hash(password),
-      });
+      const user = await this.accounts.create({ email, displayName: 'Bootstrap admin', role: 'super_admin', password });
       await this.audit.append(manager, {
         action: 'user.bootstrap_admin',
         resourceType: 'user',

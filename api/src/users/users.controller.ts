@@ -2,7 +2,7 @@ import { Controller, Get, Patch, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import { CreateUserSchema, IdParamSchema, ListUsersQuerySchema, UpdateUserSchema, UserPageSchema, UserSchema } from '@xspectre/contracts';
-import { Audited, Critical, RequirePermission } from '../auth/route-access.decorators.js';
+import { Audited, Critical, RequirePermission } from '../common/http/route-access.decorators.js';
 import { CurrentActor } from '../common/context/current-actor.decorator.js';
 import type { Actor } from '../common/context/request-context.js';
 import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';

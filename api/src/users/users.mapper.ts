@@ -1,7 +1,7 @@
 import type { User } from '@xspectre/contracts';
-import type { UserEntity } from './user.entity.js';
+import type { Account } from '../auth/accounts.service.js';
 
-export function toUserDto(user: UserEntity): User {
+export function toUserDto(user: Account): User {
   const backoff = user.backoffUntil && user.backoffUntil > new Date() ? user.backoffUntil.toISOString() : null;
   return {
     id: user.id,

@@ -2,27 +2,23 @@ import { Injectable } from '@nestjs/common';
 import type { Role, User } from '@xspectre/contracts';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext, type Actor } from '../common/context/request-context.js';
-import { isUniqueViolation } from '../db/pg-errors.js';
-import { PasswordHasher } from '../auth/password-hasher.js';
-import { SessionsRepository } from '../auth/sessions.repository.js';
+import { AccountsService, type Account, type AccountFilter } from '../auth/accounts.service.js';
+import { SessionsService } from '../auth/sessions.service.js';
 import { StepUp } from '../auth/step-up.js';
 import { TotpService } from '../auth/totp.service.js';
-import type { UserEntity } from './user.entity.js';
 import { toUserDto } from './users.mapper.js';
-import { UsersRepository } from './users.repository.js';
 
 @Injectable()
 export class UsersService {
   constructor(
-    private readonly users: UsersRepository,
-    private readonly sessions: SessionsRepository,
-    private readonly hasher: PasswordHasher,
+    private readonly accounts: AccountsService,
+    private readonly sessions: SessionsService,
     private readonly totp: TotpService,
     private readonly stepUp: StepUp,
   ) {}
 
-  async list(filter: Parameters<UsersRepository['list']>[0]) {
-    const { items, total } = await this.users.list(filter);
+  async list(filter: AccountFilter) {
+    const { items, total } = await this.accounts.list(filter);
     return { items: items.map(toUserDto), total, limit: filter.limit, offset: filter.offset };
   }
 
@@ -33,13 +29,7 @@ export class UsersService {
   async create(actor: Actor, input: { email: string; displayName: string; role: Role; password: string }): Promise<User> {
     // A new Super Admin could set up its own TOTP and step up: creating one is as critical as being one.
     if (input.role === 'super_admin') this.stepUp.require(actor);
-    const passwordHash = await this.hasher.hash(input.password);
-    try {
-      return toUserDto(await this.users.insert({ email: input.email, displayName: input.displayName, role: input.role, passwordHash }));
-    } catch (error) {
-      if (isUniqueViolation(error, 'uq_users_email')) throw new AppError('USER_EMAIL_TAKEN', `${input.email} already has an account`);
-      throw error;
-    }
+    return toUserDto(await this.accounts.create(input));
   }
 
   /** Role and status changes apply on the user's next request: the guard reads them live. */
@@ -60,16 +50,16 @@ export class UsersService {
       user.role === 'super_admin' &&
       user.status === 'active' &&
       ((roleChanges && changes.role !== 'super_admin') || changes.status === 'disabled');
-    if (losesSuperAdmin && (await this.users.lockAndCountActiveSuperAdmins()) <= 1) throw new AppError('USER_LAST_SUPER_ADMIN');
+    if (losesSuperAdmin && (await this.accounts.lockAndCountActiveSuperAdmins()) <= 1) throw new AppError('USER_LAST_SUPER_ADMIN');
 
-    await this.users.update(id, changes);
+    await this.accounts.update(id, changes);
     if (changes.status === 'disabled' && statusChanges) await this.sessions.revokeAllForUser(id, 'user_disabled');
     return this.get(id);
   }
 
   async unlock(id: string): Promise<User> {
     const user = await this.require(id);
-    await this.users.clearLoginFailures(user.id, false);
+    await this.accounts.unlock(user.id);
     requestContext.annotate({ details: { wasLocked: user.isLocked, failedLoginCount: user.failedLoginCount } });
     return this.get(id);
   }
@@ -77,15 +67,15 @@ export class UsersService {
   /** For a lost phone: clears TOTP and recovery codes and ends the user's sessions. */
   async resetTotp(id: string): Promise<User> {
     const user = await this.require(id);
-    if (!user.totpEnabled && !user.totpPendingSecretSealed)
+    if (!user.totpEnabled && !user.totpSetupPending)
       throw new AppError('AUTH_TOTP_NOT_ENABLED', `${user.email} has no TOTP to reset`);
     await this.totp.clear(id);
     await this.sessions.revokeAllForUser(id, 'totp_reset');
     return this.get(id);
   }
 
-  private async require(id: string): Promise<UserEntity> {
-    const user = await this.users.findById(id);
+  private async require(id: string): Promise<Account> {
+    const user = await this.accounts.findById(id);
     if (!user) throw new AppError('USER_NOT_FOUND', `no user with id ${id}`);
     return user;
   }

@@ -6,7 +6,7 @@ import { MetricRollupsRepository } from '../telemetry/metric-rollups.repository.
 import { offlineAfterMs } from '../telemetry/connectivity.js';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { AuditService } from '../audit/audit.service.js';
-import { SessionsRepository } from '../auth/sessions.repository.js';
+import { SessionsService } from '../auth/sessions.service.js';
 import { LivePublisher } from '../live/live-publisher.js';
 import { MaintenanceJob, type MaintenanceResult, type MaintenanceResults } from './maintenance.jobs.js';
 
@@ -27,7 +27,7 @@ export class MaintenanceProcessor {
   private readonly logger = new Logger(MaintenanceProcessor.name);
 
   constructor(
-    private readonly sessions: SessionsRepository,
+    private readonly sessions: SessionsService,
     private readonly audit: AuditService,
     private readonly partitions: MetricPartitionsRepository,
     private readonly connectivity: ConnectivityRepository,

@@ -8,7 +8,7 @@ import {
   ROUTE_ACCESS,
   type AuditedRoute,
   type RouteAccess,
-} from '../../src/auth/route-access.decorators.js';
+} from '../../src/common/http/route-access.decorators.js';
 
 export interface DiscoveredRoute {
   method: string;

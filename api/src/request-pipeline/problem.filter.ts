@@ -1,11 +1,11 @@
 import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AuditFailureBudget } from '../../audit/audit-failure-budget.js';
-import { AuditService, type AuditInput } from '../../audit/audit.service.js';
-import { requestContext } from '../context/request-context.js';
-import { auditDetailsFor } from '../interceptors/audit-details.js';
-import { paramId } from '../interceptors/unit-of-work.interceptor.js';
-import { toProblem } from './to-problem.js';
+import { AuditFailureBudget } from '../audit/audit-failure-budget.js';
+import { AuditService, type AuditInput } from '../audit/audit.service.js';
+import { requestContext } from '../common/context/request-context.js';
+import { auditDetailsFor } from './audit-details.js';
+import { paramId } from './unit-of-work.interceptor.js';
+import { toProblem } from '../common/errors/to-problem.js';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

@@ -2,10 +2,10 @@ import { Injectable, Logger, type CallHandler, type ExecutionContext, type NestI
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { Observable, from, lastValueFrom } from 'rxjs';
-import { AUDITED_ROUTE, OWN_TRANSACTION_ROUTE, type AuditedRoute } from '../../auth/route-access.decorators.js';
-import { AuditService } from '../../audit/audit.service.js';
-import { Database } from '../../db/database.js';
-import { requestContext } from '../context/request-context.js';
+import { AUDITED_ROUTE, OWN_TRANSACTION_ROUTE, type AuditedRoute } from '../common/http/route-access.decorators.js';
+import { AuditService } from '../audit/audit.service.js';
+import { Database } from '../db/database.js';
+import { requestContext } from '../common/context/request-context.js';
 import { auditDetailsFor } from './audit-details.js';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

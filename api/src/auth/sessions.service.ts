@@ -1,0 +1,28 @@
+import { Injectable } from '@nestjs/common';
+import type { SessionPrincipal } from './session-principal.js';
+import { SessionsRepository } from './sessions.repository.js';
+
+/**
+ * Operator sessions as other features use them: the access guard and live updates read the
+ * principal, the users feature ends a user's sessions, the worker purges ended ones. Runs in
+ * the caller's transaction, if any.
+ */
+@Injectable()
+export class SessionsService {
+  constructor(private readonly sessions: SessionsRepository) {}
+
+  /** The session with its user and the TOTP policy; null when the session does not exist. */
+  findPrincipal(sessionId: string): Promise<SessionPrincipal | null> {
+    return this.sessions.findPrincipal(sessionId);
+  }
+
+  /** Ends every live session of a user, except `keepSessionId` when given; returns how many. */
+  revokeAllForUser(userId: string, reason: string, keepSessionId?: string): Promise<number> {
+    return this.sessions.revokeAllForUser(userId, reason, keepSessionId);
+  }
+
+  /** Housekeeping: deletes sessions (and their refresh tokens) that ended before `olderThan`. */
+  purgeExpired(olderThan: Date): Promise<number> {
+    return this.sessions.purgeExpired(olderThan);
+  }
+}

@@ -1,0 +1,39 @@
+import { AuditEventEntity } from './audit/audit-event.entity.js';
+import { RefreshTokenEntity } from './auth/refresh-token.entity.js';
+import { SessionEntity } from './auth/session.entity.js';
+import { RecoveryCodeEntity } from './auth/recovery-code.entity.js';
+import { UserEntity } from './auth/user.entity.js';
+import { OrganizationEntity } from './organizations/organization.entity.js';
+import { SiteEntity } from './organizations/site.entity.js';
+import { SecuritySettingsEntity } from './settings/security-settings.entity.js';
+import { DeviceEntity } from './devices/device.entity.js';
+import { ClaimCodeEntity } from './devices/claim-code.entity.js';
+import { OverlayLeaseEntity } from './hub/overlay-lease.entity.js';
+import { DeviceHeartbeatEntity } from './ingest/device-heartbeat.entity.js';
+import { DeviceTelemetryEntity } from './telemetry/device-telemetry.entity.js';
+import { ConnectivityEventEntity } from './telemetry/connectivity-event.entity.js';
+import { InventoryVersionEntity } from './inventory/inventory-version.entity.js';
+import { DeviceEventEntity } from './device-events/device-event.entity.js';
+
+/**
+ * Every entity the API and the worker map, for DatabaseModule.register and dataSourceOptions. A
+ * composition root: db imports no feature, so its callers pass this list.
+ */
+export const ENTITIES = [
+  UserEntity,
+  RecoveryCodeEntity,
+  SessionEntity,
+  RefreshTokenEntity,
+  OrganizationEntity,
+  SiteEntity,
+  SecuritySettingsEntity,
+  AuditEventEntity,
+  DeviceEntity,
+  ClaimCodeEntity,
+  OverlayLeaseEntity,
+  DeviceHeartbeatEntity,
+  DeviceTelemetryEntity,
+  ConnectivityEventEntity,
+  InventoryVersionEntity,
+  DeviceEventEntity,
+];
