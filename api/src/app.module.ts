@@ -13,7 +13,11 @@ import { UsersModule } from './users/users.module.js';
 import { OrganizationsModule } from './organizations/organizations.module.js';
 import { SettingsModule } from './settings/settings.module.js';
 import { HealthModule } from './health/health.module.js';
-import { FleetModule } from './devices/fleet.module.js';
+import { DevicesModule } from './devices/devices.module.js';
+import { EnrollmentModule } from './enrollment/enrollment.module.js';
+import { IngestModule } from './ingest/ingest.module.js';
+import { InventoryModule } from './inventory/inventory.module.js';
+import { TelemetryModule } from './telemetry/telemetry.module.js';
 import { ProblemFilter } from './request-pipeline/problem.filter.js';
 import { UnitOfWorkInterceptor } from './request-pipeline/unit-of-work.interceptor.js';
 import { ResponseContractInterceptor } from './common/interceptors/response-contract.interceptor.js';
@@ -36,7 +40,11 @@ export class AppModule {
         AuthModule,
         UsersModule,
         OrganizationsModule,
-        FleetModule,
+        DevicesModule,
+        EnrollmentModule,
+        InventoryModule,
+        TelemetryModule,
+        IngestModule,
         HealthModule,
         LiveEndpointModule,
       ],

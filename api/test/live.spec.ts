@@ -15,6 +15,7 @@ import { WorkerModule } from '../src/worker/worker.module.js';
 import { enrollBody, startLabHub } from './support/fleet.js';
 import { TestApi, testEnv } from './support/harness.js';
 import { LiveClient, type LiveRefusal } from './support/live-client.js';
+import { stepUp } from './support/step-up.js';
 import { discoverRoutes } from './support/routes.js';
 
 const CONSOLE = 'http://console.test:3001';
@@ -201,7 +202,7 @@ describe('live updates', () => {
     expect(patchesOf(followsX.messages.slice(from), x)).toEqual([]);
   });
 
-  it('real heartbeats through another instance reach subscribed consoles: telemetry, back online, fingerprint quarantine', async () => {
+  it('real heartbeats through another instance reach subscribed consoles: telemetry, back online, fingerprint quarantine and its end', async () => {
     // Heartbeats come from 127.0.0.1 here, so this instance skips the overlay source check.
     const agentApi = await TestApi.startSibling(a, { API_AGENT_SOURCE_CHECK: 'false' });
     try {
@@ -256,6 +257,16 @@ describe('live updates', () => {
       }
       // The unsubscribed console got no per-heartbeat telemetry of the device.
       expect(patchesOf(other.messages, id).filter((p) => p.lastSequence !== undefined)).toEqual([]);
+
+      // Accepting the hardware is written and announced by the same path: every console sees the quarantine end.
+      await stepUp(a, admin);
+      const accepted = await a.request('POST', `devices/${id}/fingerprint/accept`, { token: admin, body: { reason: 'board swapped' } });
+      expect(accepted.status).toBe(200);
+      for (const c of [console_, other]) {
+        await c.next('devices.changed', (m) => m.devices.some((d) => d.id === id && d.quarantined === false));
+        const event = await c.next('device.event', (m) => m.deviceId === id && m.event.type === 'fingerprint.accepted');
+        expect(event.event.details).toMatchObject({ reason: 'board swapped', acceptedBy: expect.any(String) });
+      }
     } finally {
       await agentApi.stop();
     }

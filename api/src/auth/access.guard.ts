@@ -5,7 +5,13 @@ import { roleHasPermission } from '@xspectre/contracts';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
 import { ACCESS_COOKIE, assertCsrf, bearerToken } from './auth-cookies.js';
-import { AUDITED_ROUTE, CRITICAL_ROUTE, ROUTE_ACCESS, type AuditedRoute, type RouteAccess } from '../common/http/route-access.decorators.js';
+import {
+  AUDITED_ROUTE,
+  CRITICAL_ROUTE,
+  ROUTE_ACCESS,
+  type AuditedRoute,
+  type RouteAccess,
+} from '../common/http/route-access.decorators.js';
 import { DEVICE_REQUEST_AUTHENTICATOR, type DeviceRequestAuthenticator } from './device-request-authenticator.js';
 import { SessionsService } from './sessions.service.js';
 import { StepUp } from './step-up.js';

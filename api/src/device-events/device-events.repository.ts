@@ -3,7 +3,7 @@ import type { DeviceEventType } from '@xspectre/contracts';
 import { Database } from '../db/database.js';
 import { DeviceEventEntity } from './device-event.entity.js';
 
-export type NewDeviceEvent = Omit<DeviceEventEntity, 'id'>;
+type NewDeviceEvent = Omit<DeviceEventEntity, 'id'>;
 
 @Injectable()
 export class DeviceEventsRepository {

@@ -1,20 +1,75 @@
 import { Injectable } from '@nestjs/common';
-import type { DeviceEventType } from '@xspectre/contracts';
-import { AppError } from '../common/errors/app-error.js';
-import { DevicesRepository } from '../devices/devices.repository.js';
-import { toDeviceEventDto } from '../inventory/inventory.service.js';
+import type { DeviceEvent, DeviceEventType, DeviceLiveEvent, DeviceLivePatch, EventSeverity } from '@xspectre/contracts';
+import { LivePublisher } from '../live/live-publisher.js';
 import { DeviceEventsRepository } from './device-events.repository.js';
 
+/** A device event as stored: what `record` and `append` give back. */
+export interface RecordedDeviceEvent {
+  id: string;
+  deviceId: string;
+  type: DeviceEventType;
+  severity: EventSeverity;
+  at: Date;
+  details: DeviceEvent['details'];
+}
+
+export type NewDeviceEvent = Omit<RecordedDeviceEvent, 'id'>;
+type FleetPatch = Omit<DeviceLivePatch, 'id'>;
+
+export function toDeviceEventDto(e: RecordedDeviceEvent): DeviceEvent {
+  return { id: e.id, deviceId: e.deviceId, type: e.type, severity: e.severity, at: e.at.toISOString(), details: e.details };
+}
+
+/**
+ * The one place device events are written and announced. An event row commits with what caused
+ * it (the caller's transaction); consoles hear of it only once that transaction committed.
+ */
 @Injectable()
 export class DeviceEventsService {
   constructor(
     private readonly events: DeviceEventsRepository,
-    private readonly devices: DevicesRepository,
+    private readonly live: LivePublisher,
   ) {}
 
+  /**
+   * On a request path: appends the event and announces it with the device's changed fields
+   * (`patch`) once the request's transaction commits.
+   */
+  async record(event: NewDeviceEvent, patch: FleetPatch = {}): Promise<RecordedDeviceEvent> {
+    const stored = await this.events.append(event);
+    this.live.announceAfterCommit({ ...patchOf(stored), ...patch, id: stored.deviceId }, liveEventOf(stored));
+    return stored;
+  }
+
+  /**
+   * In a transaction that is not a request's (the heartbeat group commit): appends only; the
+   * writer passes what it got back to `announceCommitted` once its transaction committed.
+   */
+  append(event: NewDeviceEvent): Promise<RecordedDeviceEvent> {
+    return this.events.append(event);
+  }
+
+  /** Announces events whose transaction has committed. */
+  announceCommitted(events: RecordedDeviceEvent[]): void {
+    const patches = events.filter(changesFleetView).map((e) => ({ ...patchOf(e), id: e.deviceId }));
+    if (patches.length > 0) void this.live.devicesChanged(patches, 'fleet');
+    for (const e of events) void this.live.deviceEvent(e.deviceId, liveEventOf(e));
+  }
+
+  /** Newest first. The caller checks that the device exists. */
   async list(deviceId: string, filter: { type?: DeviceEventType; limit: number; offset: number }) {
-    if (!(await this.devices.findById(deviceId))) throw new AppError('DEVICE_NOT_FOUND');
     const { items, total } = await this.events.list(deviceId, filter);
     return { items: items.map(toDeviceEventDto), total, limit: filter.limit, offset: filter.offset };
   }
+}
+
+/** What an event changes in the fleet view by itself. */
+function patchOf(e: RecordedDeviceEvent): FleetPatch {
+  return e.type === 'fingerprint.changed' ? { quarantined: true } : {};
+}
+
+const changesFleetView = (e: RecordedDeviceEvent) => Object.keys(patchOf(e)).length > 0;
+
+function liveEventOf(e: RecordedDeviceEvent): DeviceLiveEvent {
+  return { type: e.type, severity: e.severity, at: e.at.toISOString(), details: e.details };
 }

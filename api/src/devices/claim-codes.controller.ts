@@ -2,7 +2,7 @@ import { Controller, Get, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import { ClaimCodePageSchema, ClaimCodeSchema, IdParamSchema, ListClaimCodesQuerySchema } from '@xspectre/contracts';
-import { Audited, RequirePermission } from '../auth/route-access.decorators.js';
+import { Audited, RequirePermission } from '../common/http/route-access.decorators.js';
 import { CurrentActor } from '../common/context/current-actor.decorator.js';
 import type { Actor } from '../common/context/request-context.js';
 import { ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';

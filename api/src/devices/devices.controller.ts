@@ -2,12 +2,9 @@ import { Controller, Get, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import {
-  ConnectivityEventPageSchema,
-  MetricSeriesSchema,
-  MetricsQuerySchema,
-  type MetricsQuery,
   CreateDeviceResponseSchema,
-  PageQuerySchema,
+  DeviceEventPageSchema,
+  ListDeviceEventsQuerySchema,
   CreateDeviceSchema,
   DevicePageSchema,
   DeviceSchema,
@@ -17,7 +14,7 @@ import {
   IssuedClaimCodeSchema,
   ListDevicesQuerySchema,
 } from '@xspectre/contracts';
-import { Audited, RequirePermission } from '../auth/route-access.decorators.js';
+import { Audited, RequirePermission } from '../common/http/route-access.decorators.js';
 import { CurrentActor } from '../common/context/current-actor.decorator.js';
 import type { Actor } from '../common/context/request-context.js';
 import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
@@ -66,21 +63,13 @@ export class DevicesController {
     return this.devices.get(params.id);
   }
 
-  /** Chart data: raw samples for steps under a minute, 1-minute rollups up to an hour, 1-hour rollups above. */
-  @Get(':id/metrics')
-  @ApiSummary('Metric series of a device (charts)')
+  /** Fingerprint changes, hardware changes, journal gaps and lifecycle events, newest first. */
+  @Get(':id/events')
+  @ApiSummary('Events of a device')
   @RequirePermission('devices.view')
-  @ZodResponse(200, MetricSeriesSchema)
-  metrics(@ZodParams(IdParamSchema) params: Id, @ZodQuery(MetricsQuerySchema) query: MetricsQuery) {
-    return this.devices.metrics(params.id, query);
-  }
-
-  @Get(':id/connectivity')
-  @ApiSummary('Online/offline history of a device')
-  @RequirePermission('devices.view')
-  @ZodResponse(200, ConnectivityEventPageSchema)
-  connectivity(@ZodParams(IdParamSchema) params: Id, @ZodQuery(PageQuerySchema.strict()) page: z.infer<typeof PageQuerySchema>) {
-    return this.devices.connectivityEvents(params.id, page.limit, page.offset);
+  @ZodResponse(200, DeviceEventPageSchema)
+  events(@ZodParams(IdParamSchema) params: Id, @ZodQuery(ListDeviceEventsQuerySchema) query: z.infer<typeof ListDeviceEventsQuerySchema>) {
+    return this.devices.events(params.id, query);
   }
 
   @Post(':id/claim-codes')

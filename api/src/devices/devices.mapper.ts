@@ -1,7 +1,7 @@
 import type { ClaimCode, Device } from '@xspectre/contracts';
 import type { ClaimCodeEntity } from './claim-code.entity.js';
-import type { DeviceView } from './devices.repository.js';
-import { connectivityOf } from '../telemetry/connectivity.js';
+import type { DeviceView } from './fleet-view.repository.js';
+import { connectivityOf } from './connectivity.js';
 import { modulesOf } from './device-modules.js';
 
 export function toDeviceDto(d: DeviceView, heartbeatIntervalSeconds: number): Device {

@@ -3,28 +3,46 @@ import {
   canMutateResource,
   SUMMARY_WORST_LIMIT,
   type DeviceSummary,
+  type DeviceEventType,
   type DeviceType,
-  type MetricsQuery,
   type OrganizationKind,
 } from '@xspectre/contracts';
-import { MetricsService } from '../telemetry/metrics.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext, type Actor } from '../common/context/request-context.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/pg-errors.js';
-import { deriveKeys } from '../auth/secrets.js';
+import { deriveKeys } from '../common/crypto/secrets.js';
 import { OrganizationsService } from '../organizations/organizations.service.js';
 import { HubService } from '../hub/hub.service.js';
 import { OverlayAllocator } from '../hub/overlay-allocator.js';
-import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
-import { offlineAfterMs } from '../telemetry/connectivity.js';
 import { LivePublisher } from '../live/live-publisher.js';
-import { DeviceEventsRepository } from '../device-events/device-events.repository.js';
+import { DeviceEventsService } from '../device-events/device-events.service.js';
+import { offlineAfterMs } from './connectivity.js';
 import { hashClaimCode, newClaimCode } from './claim-code-text.js';
 import { ClaimCodesRepository } from './claim-codes.repository.js';
 import { defaultModules } from './device-modules.js';
 import { toClaimCodeDto, toDeviceDto } from './devices.mapper.js';
-import { DevicesRepository, type DeviceFilter, type DeviceRow, type SummaryScope, type WorstRow } from './devices.repository.js';
+import { DevicesRepository, type DeviceRow } from './devices.repository.js';
+import { FleetViewRepository, type DeviceFilter, type SummaryScope, type WorstRow } from './fleet-view.repository.js';
+
+/** A device row with its organization's kind, as other features get it from `requireDevice`. */
+export type DeviceRecord = DeviceRow;
+
+/** What enrollment learns about a device and stores on it. */
+export type EnrolledDeviceValues = Pick<
+  DeviceRow,
+  | 'hostname'
+  | 'agentVersion'
+  | 'hardware'
+  | 'localIps'
+  | 'macs'
+  | 'wgPublicKey'
+  | 'sshHostKey'
+  | 'credentialHash'
+  | 'fingerprint'
+  | 'installationSalt'
+  | 'enrolledAt'
+>;
 
 @Injectable()
 export class DevicesService {
@@ -33,20 +51,19 @@ export class DevicesService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly devices: DevicesRepository,
+    private readonly fleetView: FleetViewRepository,
     private readonly claimCodes: ClaimCodesRepository,
     private readonly organizations: OrganizationsService,
     private readonly hub: HubService,
     private readonly overlay: OverlayAllocator,
-    private readonly connectivity: ConnectivityRepository,
-    private readonly metricsService: MetricsService,
     private readonly live: LivePublisher,
-    private readonly events: DeviceEventsRepository,
+    private readonly deviceEvents: DeviceEventsService,
   ) {
     this.claimKey = deriveKeys(config.API_SECRET_KEY).claimCodeHmac;
   }
 
   async list(filter: DeviceFilter) {
-    const { items, total } = await this.devices.list(filter, offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
+    const { items, total } = await this.fleetView.list(filter, offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
     return {
       items: items.map((d) => toDeviceDto(d, this.config.API_AGENT_HEARTBEAT_SECONDS)),
       total,
@@ -59,9 +76,9 @@ export class DevicesService {
   async summary(scope: SummaryScope): Promise<DeviceSummary> {
     const onlineSince = new Date(Date.now() - offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
     const [counts, organizations, worst] = await Promise.all([
-      this.devices.summaryCounts(scope, onlineSince),
-      this.devices.organizationCounts(scope, onlineSince),
-      this.devices.worst(scope, onlineSince, SUMMARY_WORST_LIMIT),
+      this.fleetView.summaryCounts(scope, onlineSince),
+      this.fleetView.organizationCounts(scope, onlineSince),
+      this.fleetView.worst(scope, onlineSince, SUMMARY_WORST_LIMIT),
     ]);
     const worstOf = (metric: WorstRow['metric']) =>
       worst
@@ -85,21 +102,15 @@ export class DevicesService {
   }
 
   async get(id: string) {
-    const device = await this.devices.findViewById(id);
+    const device = await this.fleetView.findViewById(id);
     if (!device) throw new AppError('DEVICE_NOT_FOUND', `no device with id ${id}`);
     return toDeviceDto(device, this.config.API_AGENT_HEARTBEAT_SECONDS);
   }
 
-  async metrics(id: string, query: MetricsQuery) {
-    await this.require(id);
-    return this.metricsService.query(id, query);
-  }
-
-  /** When the device went online and offline, newest first. */
-  async connectivityEvents(id: string, limit: number, offset: number) {
-    await this.require(id);
-    const { items, total } = await this.connectivity.list(id, limit, offset);
-    return { items: items.map((e) => ({ state: e.state, at: e.at.toISOString() })), total, limit, offset };
+  /** Fingerprint changes, hardware changes, journal gaps and lifecycle events, newest first. */
+  async events(id: string, filter: { type?: DeviceEventType; limit: number; offset: number }) {
+    await this.requireDevice(id);
+    return this.deviceEvents.list(id, filter);
   }
 
   /** Creates the device entry and its first claim code, bound to organization, site and type. */
@@ -140,7 +151,7 @@ export class DevicesService {
   /** A new code for a pending device; earlier unused codes stop working. */
   async issueClaimCode(actor: Actor, deviceId: string) {
     // Under the device lock, so an enrollment in flight either finishes first (no longer pending) or waits.
-    const device = await this.require(deviceId, { lock: true });
+    const device = await this.requireDevice(deviceId, { lock: true });
     this.assertMayChange(actor, device.organizationKind);
     if (device.status !== 'pending') throw new AppError('DEVICE_NOT_PENDING', `device ${device.name} is ${device.status}`);
     const replaced = await this.claimCodes.revokeOpenForDevice(deviceId);
@@ -156,7 +167,7 @@ export class DevicesService {
   async revokeClaimCode(actor: Actor, id: string) {
     const code = await this.claimCodes.findById(id);
     if (!code) throw new AppError('CLAIM_CODE_NOT_FOUND', `no claim code with id ${id}`);
-    const device = await this.require(code.deviceId, { lock: true });
+    const device = await this.requireDevice(code.deviceId, { lock: true });
     this.assertMayChange(actor, device.organizationKind);
     await this.claimCodes.revoke(id);
     requestContext.annotate({ details: { deviceId: device.id } });
@@ -183,24 +194,81 @@ export class DevicesService {
       requestContext.afterCommit(() => this.hub.sync());
     }
     requestContext.annotate({ details: { previousStatus: device.status, overlayAddress: device.overlayAddress } });
-    const at = new Date();
-    await this.events.append({
-      deviceId: id,
-      type: `device.${status}`,
-      severity: status === 'revoked' ? 'warning' : 'info',
-      at,
-      details: { previousStatus: device.status, overlayAddress: device.overlayAddress, by: actor.email },
-    });
-    this.live.announceAfterCommit(
-      { id, status },
+    await this.deviceEvents.record(
       {
+        deviceId: id,
         type: `device.${status}`,
         severity: status === 'revoked' ? 'warning' : 'info',
-        at: at.toISOString(),
-        details: { previousStatus: device.status },
+        at: new Date(),
+        details: { previousStatus: device.status, overlayAddress: device.overlayAddress, by: actor.email },
       },
+      { status },
     );
     return this.get(id);
+  }
+
+  /**
+   * Enrollment's first step, in its transaction: the device row is locked first, then the code
+   * row (the order revoke, retire and new codes use too, so they never deadlock with an
+   * enrollment); of many concurrent requests with one code exactly one gets past "unused".
+   */
+  async lockClaimForEnrollment(claimCode: string): Promise<{ device: DeviceRecord; claimCodeId: string }> {
+    // Unknown codes all get the same answer: nobody learns which codes exist.
+    const invalid = () => new AppError('CLAIM_CODE_INVALID', 'the claim code is not valid: check it, or ask for a new one');
+    const found = await this.claimCodes.findByHash(hashClaimCode(this.claimKey, claimCode));
+    if (!found) throw invalid();
+    const device = await this.devices.findById(found.deviceId, { lock: true });
+    const code = await this.claimCodes.findByIdForUpdate(found.id);
+    if (!code) throw invalid();
+    requestContext.annotate({ resourceId: code.deviceId, details: { claimCodeId: code.id } });
+    if (code.usedAt) throw new AppError('CLAIM_CODE_USED');
+    if (code.revokedAt) throw new AppError('CLAIM_CODE_REVOKED');
+    if (code.expiresAt <= new Date()) throw new AppError('CLAIM_CODE_EXPIRED');
+    if (!device || device.status !== 'pending')
+      throw new AppError('CLAIM_CODE_REVOKED', 'the device of this claim code is no longer waiting for enrollment');
+    return { device, claimCodeId: code.id };
+  }
+
+  async isWgKeyInUse(wgPublicKey: string): Promise<boolean> {
+    return (await this.devices.findByWgPublicKey(wgPublicKey)) !== null;
+  }
+
+  /**
+   * Enrollment's write, under the locks of `lockClaimForEnrollment`: the address is taken from
+   * an ended device that last had it, the device becomes active, the code is used.
+   */
+  async activateEnrolled(
+    deviceId: string,
+    claimCodeId: string,
+    sourceIp: string | null,
+    values: EnrolledDeviceValues & { overlayAddress: string },
+  ): Promise<void> {
+    await this.devices.releaseAddressOfEnded(values.overlayAddress);
+    try {
+      await this.devices.update(deviceId, { ...values, status: 'active' });
+    } catch (error) {
+      // The key check cannot see a concurrent enrollment's uncommitted key; the unique index can.
+      if (isUniqueViolation(error, 'uq_devices_wg_public_key')) throw new AppError('ENROLL_KEY_IN_USE');
+      throw error;
+    }
+    await this.claimCodes.markUsed(claimCodeId, sourceIp);
+  }
+
+  /** The agent API's credential check: the active device holding this credential, if any. */
+  async findActiveByCredentialHash(credentialHash: string): Promise<{ id: string; overlayAddress: string } | null> {
+    const row = await this.devices.findByCredentialHash(credentialHash);
+    if (!row || row.status !== 'active' || !row.overlayAddress) return null;
+    return { id: row.id, overlayAddress: row.overlayAddress };
+  }
+
+  /** Marks a device whose hardware no longer matches its bound fingerprint; an operator ends it (`bindFingerprint`). */
+  async quarantine(deviceId: string, at: Date, reason: string): Promise<void> {
+    await this.devices.update(deviceId, { quarantinedAt: at, quarantineReason: reason });
+  }
+
+  /** Binds a new hardware fingerprint and ends the quarantine (the caller holds the device lock). */
+  async bindFingerprint(deviceId: string, fingerprint: string): Promise<void> {
+    await this.devices.update(deviceId, { fingerprint, quarantinedAt: null, quarantineReason: null });
   }
 
   private async issue(actor: Actor, deviceId: string) {
@@ -223,13 +291,18 @@ export class DevicesService {
    * With `lock`, the device row is locked before anything of the device (claim codes, lease):
    * every path that changes a device and its codes takes them in this order, so none deadlock.
    */
-  private async require(id: string, options: { lock?: boolean } = {}): Promise<DeviceRow> {
-    const device = await this.devices.findById(id, options);
+  async requireDevice(id: string, options: { lock?: boolean } = {}): Promise<DeviceRecord> {
+    const device = await this.findDevice(id, options);
     if (!device) throw new AppError('DEVICE_NOT_FOUND', `no device with id ${id}`);
     return device;
   }
 
-  private assertMayChange(actor: Actor, kind: OrganizationKind): void {
+  findDevice(id: string, options: { lock?: boolean } = {}): Promise<DeviceRecord | null> {
+    return this.devices.findById(id, options);
+  }
+
+  /** The one rule for changing a device or anything of it: internal infrastructure is for Super Admins. */
+  assertMayChange(actor: Actor, kind: OrganizationKind): void {
     if (!canMutateResource(actor.role, kind))
       throw new AppError('AUTH_INTERNAL_READ_ONLY', 'internal infrastructure devices are managed by Super Admins');
   }

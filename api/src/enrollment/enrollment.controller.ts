@@ -2,7 +2,7 @@ import { Controller, Post, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { EnrollRequestSchema, EnrollResponseSchema, type EnrollRequest } from '@xspectre/contracts';
-import { Audited, Public } from '../auth/route-access.decorators.js';
+import { Audited, Public } from '../common/http/route-access.decorators.js';
 import { ZodBody, ZodResponse } from '../common/validation/zod-decorators.js';
 import { EnrollmentService } from './enrollment.service.js';
 import { ApiSummary } from '../openapi/api-summary.decorator.js';

@@ -5,7 +5,7 @@ import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { HealthSchema, ReadinessSchema } from '@xspectre/contracts';
-import { Public } from '../auth/route-access.decorators.js';
+import { Public } from '../common/http/route-access.decorators.js';
 import { ZodResponse } from '../common/validation/zod-decorators.js';
 import { REDIS } from '../redis/redis.module.js';
 import { API_VERSION } from '../version.js';

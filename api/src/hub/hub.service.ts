@@ -3,7 +3,7 @@ import { isSmallOrderWireGuardKey } from '@xspectre/contracts';
 import { WgCliHubDriver, isWireGuardKey, type HubDriver } from '@xspectre/wireguard';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
-import { DevicesRepository } from '../devices/devices.repository.js';
+import { TunnelPeersRepository, type TunnelStats } from './tunnel-peers.repository.js';
 import { LivePublisher } from '../live/live-publisher.js';
 
 /** An active device the hub cannot have as a peer; it stays cut off until re-enrolled with a new key. */
@@ -31,7 +31,7 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly devices: DevicesRepository,
+    private readonly peers: TunnelPeersRepository,
     private readonly live: LivePublisher,
   ) {
     this.driver = config.API_WG_INTERFACE
@@ -70,7 +70,7 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
     const hubKey = await this.publicKey();
     await this.serialized(async () => {
       // Read inside the queue, so the newest caller's view is the one applied last.
-      const peers = await this.devices.activeTunnelPeers();
+      const peers = await this.peers.activeTunnelPeers();
       const refused: RefusedPeer[] = [];
       const usable = peers.filter((p) => {
         const reason = !isWireGuardKey(p.publicKey)
@@ -129,8 +129,8 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   /** Stores the counters of `wg show`; consoles hear of handshakes that changed (rx/tx change constantly and are not pushed). */
-  async recordTunnelStats(stats: Parameters<DevicesRepository['recordTunnelStats']>[0]): Promise<void> {
-    const changed = await this.devices.recordTunnelStats(stats);
+  async recordTunnelStats(stats: TunnelStats[]): Promise<void> {
+    const changed = await this.peers.recordTunnelStats(stats);
     if (changed.length === 0) return;
     await this.live.devicesChanged(
       changed.map((c) => ({ id: c.id, lastHandshakeAt: c.lastHandshakeAt?.toISOString() ?? null })),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { HardwareChange, InventoryReport } from '@xspectre/contracts';
-import { hardwareFingerprint } from '../enrollment/fingerprint.js';
+import { hardwareFingerprint } from '../devices/fingerprint.js';
 
 /** Flattens a report to `path → text`: disks and NICs keyed by name, so reordering is no change. */
 export function flattenInventory(report: InventoryReport): Map<string, string> {

@@ -8,9 +8,10 @@ import {
   IdParamSchema,
   InventoryHistoryQuerySchema,
 } from '@xspectre/contracts';
-import { Audited, Critical, RequirePermission } from '../auth/route-access.decorators.js';
+import { Audited, Critical, RequirePermission } from '../common/http/route-access.decorators.js';
 import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
-import { InventoryService, toDeviceEventDto } from './inventory.service.js';
+import { toDeviceEventDto } from '../device-events/device-events.service.js';
+import { InventoryService } from './inventory.service.js';
 import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 type Id = z.infer<typeof IdParamSchema>;

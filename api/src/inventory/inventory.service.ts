@@ -1,16 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import {
-  InventoryReportSchema,
-  type DeviceEvent,
-  type DeviceInventory,
-  type InventoryReport,
-  type InventoryVersion,
-} from '@xspectre/contracts';
+import { InventoryReportSchema, type DeviceInventory, type InventoryReport, type InventoryVersion } from '@xspectre/contracts';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
-import { DevicesRepository } from '../devices/devices.repository.js';
-import { DeviceEventsRepository } from '../device-events/device-events.repository.js';
-import type { DeviceEventEntity } from '../device-events/device-event.entity.js';
+import { DevicesService } from '../devices/devices.service.js';
+import { DeviceEventsService, type RecordedDeviceEvent } from '../device-events/device-events.service.js';
 import type { InventoryVersionEntity } from './inventory-version.entity.js';
 import { InventoryRepository } from './inventory.repository.js';
 import { diffInventory, fingerprintOf, inventoryHash, isHardwareChange, reproducesFingerprint } from './inventory-diff.js';
@@ -26,8 +19,8 @@ export interface ReportedInventory {
 export class InventoryService {
   constructor(
     private readonly inventory: InventoryRepository,
-    private readonly devices: DevicesRepository,
-    private readonly events: DeviceEventsRepository,
+    private readonly devices: DevicesService,
+    private readonly events: DeviceEventsService,
   ) {}
 
   /**
@@ -36,19 +29,19 @@ export class InventoryService {
    * (a late replay) is ignored. A report that no longer reproduces the bound fingerprint
    * quarantines the device and appends a critical `fingerprint.changed` event.
    */
-  async record(reports: ReportedInventory[]): Promise<DeviceEventEntity[]> {
+  async record(reports: ReportedInventory[]): Promise<RecordedDeviceEvent[]> {
     const sorted = [...reports].sort((a, b) => a.deviceId.localeCompare(b.deviceId) || a.sequence - b.sequence);
-    const events: DeviceEventEntity[] = [];
+    const events: RecordedDeviceEvent[] = [];
     for (const reported of sorted) events.push(...(await this.recordOne(reported)));
     return events;
   }
 
-  private async recordOne({ deviceId, sequence, reportedAt, report }: ReportedInventory): Promise<DeviceEventEntity[]> {
+  private async recordOne({ deviceId, sequence, reportedAt, report }: ReportedInventory): Promise<RecordedDeviceEvent[]> {
     const latest = await this.inventory.latest(deviceId);
     if (latest && sequence <= Number(latest.sequence)) return [];
     const hash = inventoryHash(report);
     if (latest?.hash === hash) return [];
-    const device = await this.devices.findById(deviceId);
+    const device = await this.devices.findDevice(deviceId);
     if (!device) return [];
 
     const changes = latest ? diffInventory(latest.inventory, report) : [];
@@ -65,7 +58,7 @@ export class InventoryService {
       changes,
     });
 
-    const events: DeviceEventEntity[] = [];
+    const events: RecordedDeviceEvent[] = [];
     const hardwareChanges = changes.filter(isHardwareChange);
     if (hardwareChanges.length > 0) {
       events.push(
@@ -80,7 +73,7 @@ export class InventoryService {
     }
     if (fingerprintMatches === false && !device.quarantinedAt) {
       const reason = `hardware fingerprint changed (inventory version ${version})`;
-      await this.devices.update(deviceId, { quarantinedAt: reportedAt, quarantineReason: reason });
+      await this.devices.quarantine(deviceId, reportedAt, reason);
       events.push(
         await this.events.append({
           deviceId,
@@ -95,7 +88,7 @@ export class InventoryService {
   }
 
   async get(deviceId: string, page: { limit: number; offset: number }): Promise<DeviceInventory> {
-    if (!(await this.devices.findById(deviceId))) throw new AppError('DEVICE_NOT_FOUND');
+    await this.devices.requireDevice(deviceId);
     const [latest, history] = await Promise.all([
       this.inventory.latest(deviceId),
       this.inventory.history(deviceId, page.limit, page.offset),
@@ -113,23 +106,25 @@ export class InventoryService {
    * An operator vouches for the new hardware: the latest inventory's fingerprint becomes the
    * bound one and the quarantine ends. Runs in the request's transaction (audited with it).
    */
-  async acceptFingerprint(deviceId: string, reason: string): Promise<DeviceEventEntity> {
-    const device = await this.devices.findById(deviceId, { lock: true });
-    if (!device) throw new AppError('DEVICE_NOT_FOUND');
+  async acceptFingerprint(deviceId: string, reason: string): Promise<RecordedDeviceEvent> {
+    const device = await this.devices.requireDevice(deviceId, { lock: true });
     if (!device.quarantinedAt) throw new AppError('DEVICE_NOT_QUARANTINED');
     const latest = await this.inventory.latest(deviceId);
     const fingerprint = latest && device.installationSalt ? fingerprintOf(latest.inventory, device.installationSalt) : null;
     if (!fingerprint) throw new AppError('INVENTORY_NOT_REPORTED', 'the latest inventory report carries no MAC addresses to fingerprint');
-    await this.devices.update(deviceId, { fingerprint, quarantinedAt: null, quarantineReason: null });
+    await this.devices.bindFingerprint(deviceId, fingerprint);
     const actor = requestContext.get()?.actor;
     requestContext.annotate({ resourceId: deviceId, details: { reason, inventoryVersion: latest!.version } });
-    return this.events.append({
-      deviceId,
-      type: 'fingerprint.accepted',
-      severity: 'info',
-      at: new Date(),
-      details: { reason, inventoryVersion: latest!.version, acceptedBy: actor?.email ?? null },
-    });
+    return this.events.record(
+      {
+        deviceId,
+        type: 'fingerprint.accepted',
+        severity: 'info',
+        at: new Date(),
+        details: { reason, inventoryVersion: latest!.version, acceptedBy: actor?.email ?? null },
+      },
+      { quarantined: false },
+    );
   }
 }
 
@@ -141,8 +136,4 @@ function toVersionDto(v: InventoryVersionEntity): InventoryVersion {
     fingerprintMatches: v.fingerprintMatches,
     changes: v.changes,
   };
-}
-
-export function toDeviceEventDto(e: DeviceEventEntity): DeviceEvent {
-  return { id: e.id, deviceId: e.deviceId, type: e.type, severity: e.severity, at: e.at.toISOString(), details: e.details };
 }

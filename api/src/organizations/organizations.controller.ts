@@ -9,7 +9,7 @@ import {
   OrganizationSchema,
   UpdateOrganizationSchema,
 } from '@xspectre/contracts';
-import { Audited, Critical, RequirePermission } from '../auth/route-access.decorators.js';
+import { Audited, Critical, RequirePermission } from '../common/http/route-access.decorators.js';
 import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
 import { OrganizationsService } from './organizations.service.js';
 import { ApiSummary } from '../openapi/api-summary.decorator.js';

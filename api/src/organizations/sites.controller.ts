@@ -2,7 +2,7 @@ import { Controller, Delete, Get, HttpCode, Patch, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import { CreateSiteSchema, IdParamSchema, ListSitesQuerySchema, SitePageSchema, SiteSchema, UpdateSiteSchema } from '@xspectre/contracts';
-import { Audited, RequirePermission } from '../auth/route-access.decorators.js';
+import { Audited, RequirePermission } from '../common/http/route-access.decorators.js';
 import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
 import { OrganizationsService } from './organizations.service.js';
 import { ApiSummary } from '../openapi/api-summary.decorator.js';

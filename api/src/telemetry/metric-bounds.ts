@@ -1,5 +1,5 @@
 import { MAX_LOAD_AVERAGE, MAX_STORAGE_BYTES } from '@xspectre/contracts';
-import { clampSql, MAX_HOST_RATE_BYTES_PER_SECOND } from './bounded-sql.js';
+import { clampSql, MAX_HOST_RATE_BYTES_PER_SECOND } from '../db/bounded-sql.js';
 
 /** metric_samples columns, read bounded (see bounded-sql.ts). */
 export const SAMPLE = {

@@ -67,8 +67,7 @@ export class UsersService {
   /** For a lost phone: clears TOTP and recovery codes and ends the user's sessions. */
   async resetTotp(id: string): Promise<User> {
     const user = await this.require(id);
-    if (!user.totpEnabled && !user.totpSetupPending)
-      throw new AppError('AUTH_TOTP_NOT_ENABLED', `${user.email} has no TOTP to reset`);
+    if (!user.totpEnabled && !user.totpSetupPending) throw new AppError('AUTH_TOTP_NOT_ENABLED', `${user.email} has no TOTP to reset`);
     await this.totp.clear(id);
     await this.sessions.revokeAllForUser(id, 'totp_reset');
     return this.get(id);

@@ -1,9 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import { MetricPartitionsRepository } from '../telemetry/metric-partitions.repository.js';
-import { ConnectivityRepository } from '../telemetry/connectivity.repository.js';
-import { MetricRollupsRepository } from '../telemetry/metric-rollups.repository.js';
-import { offlineAfterMs } from '../telemetry/connectivity.js';
+import { TelemetryMaintenanceService } from '../telemetry/telemetry-maintenance.service.js';
+import { offlineAfterMs } from '../devices/connectivity.js';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { AuditService } from '../audit/audit.service.js';
 import { SessionsService } from '../auth/sessions.service.js';
@@ -29,9 +27,7 @@ export class MaintenanceProcessor {
   constructor(
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
-    private readonly partitions: MetricPartitionsRepository,
-    private readonly connectivity: ConnectivityRepository,
-    private readonly rollups: MetricRollupsRepository,
+    private readonly telemetry: TelemetryMaintenanceService,
     private readonly live: LivePublisher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -63,15 +59,17 @@ export class MaintenanceProcessor {
 
   /** Folds recently received samples into 1-minute and 1-hour rollups; prunes old 1-minute ones. */
   private async rollUpMetrics(): Promise<MaintenanceResults[typeof MaintenanceJob.MetricRollups]> {
-    const result = await this.rollups.rollUpReceivedSince(new Date(Date.now() - ROLLUP_LOOKBACK_MS));
-    await this.rollups.pruneMinutes(new Date(Date.now() - MINUTE_ROLLUP_RETENTION_MS));
-    await this.rollups.pruneHours(new Date(Date.now() - this.config.API_METRICS_RETENTION_DAYS * 24 * 3600 * 1000));
+    const result = await this.telemetry.rollUpReceivedSince(new Date(Date.now() - ROLLUP_LOOKBACK_MS));
+    await this.telemetry.pruneRollups(
+      new Date(Date.now() - MINUTE_ROLLUP_RETENTION_MS),
+      new Date(Date.now() - this.config.API_METRICS_RETENTION_DAYS * 24 * 3600 * 1000),
+    );
     return result;
   }
 
   /** Marks devices offline once three heartbeat intervals passed without one (the alert engine will read these). */
   private async detectOffline(): Promise<MaintenanceResults[typeof MaintenanceJob.DetectOffline]> {
-    const transitions = await this.connectivity.markSilentOffline(offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
+    const transitions = await this.telemetry.markSilentOffline(offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
     const wentOffline = transitions.map((t) => t.deviceId);
     if (wentOffline.length) this.logger.warn({ msg: 'devices went offline', devices: wentOffline });
     // The insert has committed (one statement, no transaction around it): consoles may hear of it now.
@@ -86,8 +84,10 @@ export class MaintenanceProcessor {
   }
 
   private async maintainMetricPartitions(): Promise<MaintenanceResults[typeof MaintenanceJob.MetricPartitions]> {
-    const created = await this.partitions.ensureAhead(METRIC_PARTITIONS_AHEAD_DAYS);
-    const dropped = await this.partitions.dropOlderThan(new Date(Date.now() - this.config.API_METRICS_RETENTION_DAYS * 24 * 3600 * 1000));
+    const created = await this.telemetry.ensurePartitionsAhead(METRIC_PARTITIONS_AHEAD_DAYS);
+    const dropped = await this.telemetry.dropPartitionsOlderThan(
+      new Date(Date.now() - this.config.API_METRICS_RETENTION_DAYS * 24 * 3600 * 1000),
+    );
     if (created || dropped.length) this.logger.log({ msg: 'metric partitions maintained', created, dropped });
     return { created, dropped };
   }

@@ -7,7 +7,7 @@ export interface HeartbeatLiveUpdates {
   events: Array<{ deviceId: string; event: DeviceLiveEvent }>;
 }
 
-/** What consoles learn from one committed group of heartbeats. */
+/** What consoles learn from one committed group of heartbeats (its device events: DeviceEventsService.announceCommitted). */
 export function liveUpdatesOf(batch: StoredBatch): HeartbeatLiveUpdates {
   const at = batch.receivedAt.toISOString();
   const telemetry = [...batch.newest].map(([id, h]: [string, Heartbeat]) => ({
@@ -21,9 +21,5 @@ export function liveUpdatesOf(batch: StoredBatch): HeartbeatLiveUpdates {
     deviceId,
     event: { type: 'connectivity.online', severity: 'info', at },
   }));
-  for (const e of batch.events) {
-    if (e.type === 'fingerprint.changed') fleet.push({ id: e.deviceId, quarantined: true });
-    events.push({ deviceId: e.deviceId, event: { type: e.type, severity: e.severity, at: e.at.toISOString(), details: e.details } });
-  }
   return { telemetry, fleet, events };
 }

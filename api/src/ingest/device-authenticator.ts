@@ -3,8 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import type { AuthenticatedDevice } from '../common/context/request-context.js';
-import { sha256Hex } from '../auth/secrets.js';
-import { DevicesRepository } from '../devices/devices.repository.js';
+import { sha256Hex } from '../common/crypto/secrets.js';
+import { DevicesService } from '../devices/devices.service.js';
 
 /** Bound on remembered credentials: a fleet of this size fits, an attacker's garbage does not grow it. */
 const CACHE_MAX_ENTRIES = 100_000;
@@ -23,7 +23,7 @@ export class DeviceAuthenticator {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly devices: DevicesRepository,
+    private readonly devices: DevicesService,
   ) {}
 
   async authenticate(request: FastifyRequest): Promise<AuthenticatedDevice> {
@@ -46,9 +46,9 @@ export class DeviceAuthenticator {
     if (cached && cached.expiresAt > now) return cached.device;
     this.cache.delete(credentialHash);
 
-    const row = await this.devices.findByCredentialHash(credentialHash);
-    if (!row || row.status !== 'active' || !row.overlayAddress) throw new AppError('DEVICE_AUTH_INVALID');
-    const device: AuthenticatedDevice = { id: row.id, overlayAddress: row.overlayAddress };
+    const found = await this.devices.findActiveByCredentialHash(credentialHash);
+    if (!found) throw new AppError('DEVICE_AUTH_INVALID');
+    const device: AuthenticatedDevice = { id: found.id, overlayAddress: found.overlayAddress };
     const ttlMs = this.config.API_DEVICE_AUTH_CACHE_SECONDS * 1000;
     if (ttlMs > 0) {
       if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);

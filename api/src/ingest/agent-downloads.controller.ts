@@ -7,7 +7,7 @@ import { ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
-import { Public } from '../auth/route-access.decorators.js';
+import { Public } from '../common/http/route-access.decorators.js';
 import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 const REPO_AGENT_DIR = fileURLToPath(new URL('../../../agent/', import.meta.url));

@@ -2,7 +2,7 @@ import { Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { HeartbeatAckSchema, HeartbeatBatchSchema, HeartbeatSchema } from '@xspectre/contracts';
-import { DeviceAuthenticated, NotAudited, OwnTransaction } from '../auth/route-access.decorators.js';
+import { DeviceAuthenticated, NotAudited, OwnTransaction } from '../common/http/route-access.decorators.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
 import { ZodBody, ZodResponse } from '../common/validation/zod-decorators.js';

@@ -2,11 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Heartbeat } from '@xspectre/contracts';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { Database } from '../db/database.js';
-import { DeviceEventsRepository } from '../device-events/device-events.repository.js';
-import type { DeviceEventEntity } from '../device-events/device-event.entity.js';
+import { DeviceEventsService, type RecordedDeviceEvent } from '../device-events/device-events.service.js';
 import { InventoryService } from '../inventory/inventory.service.js';
-import { offlineAfterMs } from '../telemetry/connectivity.js';
-import { MetricPartitionsRepository } from '../telemetry/metric-partitions.repository.js';
+import { offlineAfterMs } from '../devices/connectivity.js';
+import { TelemetryMaintenanceService } from '../telemetry/telemetry-maintenance.service.js';
 import { HeartbeatBatchRepository, type BatchWriteResult } from './heartbeat-batch.repository.js';
 import { TelemetryDocumentCache } from './telemetry-document-cache.js';
 import { buildBatchRows, outcomesOf, type BatchRows, type HeartbeatSubmission, type SubmissionOutcome } from './heartbeat-batch.js';
@@ -19,7 +18,7 @@ export interface StoredBatch {
   receivedAt: Date;
   /** Devices that were offline (or never seen) and spoke again. */
   cameOnline: string[];
-  events: DeviceEventEntity[];
+  events: RecordedDeviceEvent[];
   /** The newest stored heartbeat per device, for live updates. */
   newest: Map<string, Heartbeat>;
 }
@@ -38,9 +37,9 @@ export class HeartbeatStore {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly db: Database,
     private readonly batches: HeartbeatBatchRepository,
-    private readonly partitions: MetricPartitionsRepository,
+    private readonly telemetry: TelemetryMaintenanceService,
     private readonly inventory: InventoryService,
-    private readonly events: DeviceEventsRepository,
+    private readonly events: DeviceEventsService,
   ) {}
 
   /** Drops what this instance remembers of the devices' documents: the next write sends them in full. */
@@ -59,7 +58,7 @@ export class HeartbeatStore {
     const rows = buildBatchRows(submissions, receivedAt, retentionCutoff, this.documents);
     const missingDays = rows.sampleDays.filter((day) => !this.knownDays.has(day));
     if (missingDays.length > 0) {
-      await this.partitions.ensureDays(missingDays);
+      await this.telemetry.ensureMetricDays(missingDays);
       for (const day of missingDays) this.knownDays.add(day);
     }
 
@@ -85,7 +84,7 @@ export class HeartbeatStore {
     const written = await this.batches.write(rows, receivedAt, offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
     const newest = new Map<string, Heartbeat>();
     const inventories = [];
-    const events: DeviceEventEntity[] = [];
+    const events: RecordedDeviceEvent[] = [];
     for (const { deviceId, heartbeats } of submissions) {
       for (const h of heartbeats) {
         if (!written.inserted.has(`${deviceId}:${h.sequence}`)) continue;

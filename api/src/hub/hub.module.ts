@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { HubService } from './hub.service.js';
+import { OverlayAllocator } from './overlay-allocator.js';
+import { OverlayLeasesRepository } from './overlay-leases.repository.js';
+import { TunnelPeersRepository } from './tunnel-peers.repository.js';
+
+/** The WireGuard hub (peers = active devices) and the overlay address pools. */
+@Module({
+  providers: [HubService, OverlayAllocator, OverlayLeasesRepository, TunnelPeersRepository],
+  exports: [HubService, OverlayAllocator],
+})
+export class HubModule {}

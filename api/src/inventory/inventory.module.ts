@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { DeviceEventsModule } from '../device-events/device-events.module.js';
+import { DevicesModule } from '../devices/devices.module.js';
+import { InventoryController } from './inventory.controller.js';
+import { InventoryRepository } from './inventory.repository.js';
+import { InventoryService } from './inventory.service.js';
+
+/** Versioned hardware and software inventory, fingerprint checks and the quarantine they start. */
+@Module({
+  imports: [DevicesModule, DeviceEventsModule],
+  controllers: [InventoryController],
+  providers: [InventoryService, InventoryRepository],
+  exports: [InventoryService],
+})
+export class InventoryModule {}
