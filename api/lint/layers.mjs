@@ -20,6 +20,7 @@ export const LAYERS = {
   // Features.
   audit: 3,
   settings: 3,
+  keys: 3,
   auth: 4,
   users: 5,
   live: 5,
@@ -29,6 +30,7 @@ export const LAYERS = {
   devices: 8,
   inventory: 9,
   telemetry: 9,
+  commands: 9,
   enrollment: 10,
   ingest: 10,
   health: 11,
