@@ -14,3 +14,5 @@ export * from './fleet-summary.js';
 export * from './storable-text.js';
 export * from './wireguard-keys.js';
 export * from './headline-metrics.js';
+export * from './canonical-json.js';
+export * from './command-envelope.js';
