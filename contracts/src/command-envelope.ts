@@ -7,7 +7,7 @@
  *     UTF-8( "xspectre-command-v1\n" + JCS(envelope) )
  *
  * - the prefix separates these signatures from anything else the key might ever sign;
- * - JCS is RFC 8785 canonical JSON (./canonical-json.ts) of exactly the ten envelope fields
+ * - JCS is RFC 8785 canonical JSON (./canonical-json.ts) of exactly the nine envelope fields
  *   below (`v`, `keyId`, `commandId`, `deviceId`, `action`, `params`, `nonce`, `issuedAt`,
  *   `expiresAt`; never `signature`, never any other field);
  * - the signature is Ed25519 (RFC 8032, pure, no pre-hash) over those bytes, sent as standard
@@ -135,7 +135,7 @@ export function commandEnvelopeFields(envelope: CommandEnvelope): CommandEnvelop
 }
 
 /**
- * The bytes that are signed: UTF-8 of the prefix and the canonical JSON of the envelope's ten
+ * The bytes that are signed: UTF-8 of the prefix and the canonical JSON of the envelope's nine
  * fields. Expects an envelope that passed CommandEnvelopeSchema (signCommand and verifyCommand
  * check that first); throws CanonicalJsonError for values that are not JSON.
  */
