@@ -1,4 +1,9 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandKeyId } from '@xspectre/contracts/command-signature';
+import { deriveKeys } from '../src/common/crypto/secrets.js';
 import { ADMIN_EMAIL, TestApi } from './support/harness.js';
 import { enrollBody, hubPeers, startApiWithLabHub, type LabHub, startLabHub } from './support/fleet.js';
 
@@ -95,6 +100,30 @@ describe('enrollment', () => {
     const again = await api.request('POST', 'enroll', { body: enrollBody(device.code) });
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('CLAIM_CODE_USED');
+  });
+
+  it('hands out the command-signing keys of the key store: first the key devices enrolled before it pinned', async () => {
+    // Before the key store the API derived the key from API_SECRET_KEY: an HKDF seed as an Ed25519 PKCS#8 key.
+    const seed = deriveKeys(api.config.API_SECRET_KEY).commandSigningSeed;
+    const legacy = createPublicKey(
+      createPrivateKey({
+        key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]),
+        format: 'der',
+        type: 'pkcs8',
+      }),
+    );
+    const legacyPem = legacy.export({ format: 'pem', type: 'spki' }).toString();
+
+    const device = await newDevice('scanner-keys');
+    const r = await api.request('POST', 'enroll', { body: enrollBody(device.code) });
+    expect(r.status).toBe(201);
+    expect(r.body.commandSigningKeys).toEqual([{ keyId: commandKeyId(legacy), publicKeyPem: legacyPem }]);
+    expect(r.body.commandSigningPublicKey).toBe(legacyPem);
+
+    // The key lives in API_KEY_STORE_DIR, in a 0600 file.
+    const keyFile = join(api.config.API_KEY_STORE_DIR, 'command-signing', `${commandKeyId(legacy)}.pem`);
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    expect(await readFile(keyFile, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
   });
 
   it("hands the agent the device's stored modules (defaults by type at creation, then the device's own)", async () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ClaimCodeTextSchema, DeviceModulesSchema, DeviceTypeSchema } from './devices.js';
+import { CommandKeyIdSchema } from './command-envelope.js';
 import {
   DockerReportSchema,
   JournalGapSchema,
@@ -111,6 +112,13 @@ export const EnrollRequestSchema = z
   .strict();
 export type EnrollRequest = z.infer<typeof EnrollRequestSchema>;
 
+/** A command-signing public key as the agent pins it; the id is commandKeyId of the key (contracts/src/node/command-signature.ts). */
+export const CommandSigningKeySchema = z.object({
+  keyId: CommandKeyIdSchema,
+  publicKeyPem: z.string().max(4096).describe('Ed25519 public key, SPKI PEM'),
+});
+export type CommandSigningKey = z.infer<typeof CommandSigningKeySchema>;
+
 export const EnrollResponseSchema = z.object({
   deviceId: z.uuid(),
   deviceName: z.string(),
@@ -126,7 +134,12 @@ export const EnrollResponseSchema = z.object({
   }),
   apiUrl: z.string().describe('the API as reached over the overlay'),
   deviceCredential: z.string().describe('shown once; the API keeps a hash'),
-  commandSigningPublicKey: z.string().describe('Ed25519 public key (PEM) the agent pins to verify commands'),
+  commandSigningPublicKey: z.string().describe('the current command-signing key (Ed25519 public key, PEM); kept for protocol 1 agents'),
+  commandSigningKeys: z
+    .array(CommandSigningKeySchema)
+    .min(1)
+    .max(16)
+    .describe('every command-signing key valid now, the current one first: the agent pins them all (several during a rotation)'),
   heartbeatIntervalSeconds: z.number().int().min(5).max(3600),
   modules: DeviceModulesSchema,
 });

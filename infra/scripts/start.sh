@@ -130,7 +130,7 @@ ensure_env_file() {
   local keys=(
     DB_URL DB_OWNER_URL REDIS_URL API_PORT API_HOST API_PUBLIC_URL API_COOKIE_SECURE API_SECRET_KEY
     API_BOOTSTRAP_ADMIN_EMAIL API_BOOTSTRAP_ADMIN_PASSWORD
-    API_WG_INTERFACE API_WG_ENDPOINT API_AGENT_API_URL
+    API_WG_INTERFACE API_WG_ENDPOINT API_AGENT_API_URL API_KEY_STORE_DIR
   )
   for key in "${keys[@]}"; do
     if grep -qE "^(export[[:space:]]+)?${key}=" "$ENV_FILE"; then
@@ -152,6 +152,8 @@ ensure_env_file() {
       API_SECRET_KEY) value="$(openssl rand -base64 48 | tr -d '\n')" ;;
       API_BOOTSTRAP_ADMIN_EMAIL) value="admin@xspectre.local" ;;
       API_BOOTSTRAP_ADMIN_PASSWORD) value="$(openssl rand -base64 18 | tr -d '/+=\n')" ;;
+      # Absolute: the same keys whatever directory the API is started from (npm run start:api runs in api/).
+      API_KEY_STORE_DIR) value="$(shell_quote "$REPO_ROOT/var/keys")" ;;
     esac
     printf '%s=%s\n' "$key" "$value" >>"$ENV_FILE"
     added+=("$key")

@@ -94,6 +94,13 @@ const EnvSchema = z
       .refine((v) => !v.includes('\0'), 'must be a directory path')
       .default('var/audit-anchors')
       .describe('directory of the signed audit checkpoints (append-only JSON lines); keep it out of the database role’s reach'),
+    // Signing keys (api/src/keys/key-store.ts): files, never in the database.
+    API_KEY_STORE_DIR: z
+      .string()
+      .min(1)
+      .refine((v) => !v.includes('\0'), 'must be a directory path')
+      .default('var/keys')
+      .describe('directory of the signing keys, one sub-directory per purpose (0700, files 0600); every API instance mounts the same one'),
     // Fleet: claim codes, enrollment, the overlay and the hub.
     API_CLAIM_CODE_TTL_SECONDS: secondsOrMs
       .min(300)

@@ -4,20 +4,18 @@ import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
 import { Database } from '../db/database.js';
-import { deriveKeys, randomToken, sha256Hex } from '../common/crypto/secrets.js';
+import { randomToken, sha256Hex } from '../common/crypto/secrets.js';
 import { RateLimiter } from '../redis/rate-limiter.js';
 import { DevicesService } from '../devices/devices.service.js';
 import { modulesOf } from '../devices/device-modules.js';
 import { HubService } from '../hub/hub.service.js';
 import { OverlayAllocator } from '../hub/overlay-allocator.js';
 import { DeviceEventsService } from '../device-events/device-events.service.js';
-import { commandSigningPublicKeyPem } from './command-signing-key.js';
 import { hardwareFingerprint } from '../devices/fingerprint.js';
+import { KeyStore } from '../keys/key-store.js';
 
 @Injectable()
 export class EnrollmentService {
-  private readonly signingPublicKey: string;
-
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly db: Database,
@@ -26,10 +24,8 @@ export class EnrollmentService {
     private readonly overlay: OverlayAllocator,
     private readonly hub: HubService,
     private readonly events: DeviceEventsService,
-  ) {
-    const keys = deriveKeys(config.API_SECRET_KEY);
-    this.signingPublicKey = commandSigningPublicKeyPem(keys.commandSigningSeed);
-  }
+    private readonly keys: KeyStore,
+  ) {}
 
   /**
    * Redeems a claim code. The device row is locked first, then the code row (the order revoke,
@@ -51,10 +47,16 @@ export class EnrollmentService {
     // The hub silently ignores a peer with its own key: the device could never connect.
     if (request.wgPublicKey === (await this.hub.publicKey())) throw new AppError('ENROLL_KEY_IS_HUB');
 
-    return this.db.transaction(() => this.enrollLocked(request, sourceIp));
+    // Read before the transaction: file reads need not hold the device row's lock.
+    const commandSigningKeys = await this.keys.validPublicKeys('command-signing');
+    return this.db.transaction(() => this.enrollLocked(request, sourceIp, commandSigningKeys));
   }
 
-  private async enrollLocked(request: EnrollRequest, sourceIp: string | null): Promise<EnrollResponse> {
+  private async enrollLocked(
+    request: EnrollRequest,
+    sourceIp: string | null,
+    commandSigningKeys: EnrollResponse['commandSigningKeys'],
+  ): Promise<EnrollResponse> {
     // Unknown, used, revoked and expired codes: devices.service.ts (unknown ones all get one answer).
     const { device, claimCodeId } = await this.devices.lockClaimForEnrollment(request.claimCode);
     if (await this.devices.isWgKeyInUse(request.wgPublicKey)) throw new AppError('ENROLL_KEY_IN_USE');
@@ -118,7 +120,9 @@ export class EnrollmentService {
       },
       apiUrl: this.config.API_AGENT_API_URL,
       deviceCredential: credential,
-      commandSigningPublicKey: this.signingPublicKey,
+      // The current key first; the single field is kept for protocol 1 agents that read only it.
+      commandSigningKeys,
+      commandSigningPublicKey: commandSigningKeys[0]!.publicKeyPem,
       heartbeatIntervalSeconds: this.config.API_AGENT_HEARTBEAT_SECONDS,
       modules: modulesOf(device.type, device.modules),
     };

@@ -68,6 +68,11 @@ export function anchorDirFor(dbUrl: string): string {
   return join(tmpdir(), `xs-audit-anchors-${new URL(dbUrl).pathname.slice(1)}`);
 }
 
+/** The signing key store of a test database (removed with it); siblings share it, as instances of one installation do. */
+export function keyStoreDirFor(dbUrl: string): string {
+  return join(tmpdir(), `xs-keys-${new URL(dbUrl).pathname.slice(1)}`);
+}
+
 export function testEnv(dbUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
   return {
     NODE_ENV: 'test',
@@ -84,6 +89,7 @@ export function testEnv(dbUrl: string, overrides: Record<string, string> = {}): 
     API_AUDIT_FAILURES_PER_IP: '100000',
     // Per database, so instances of one installation (startSibling, spawned processes) share their checkpoints.
     API_AUDIT_ANCHOR_DIR: anchorDirFor(dbUrl),
+    API_KEY_STORE_DIR: keyStoreDirFor(dbUrl),
     API_PORT: '0',
     ...overrides,
   };
@@ -117,6 +123,7 @@ export class TestApi {
     const drop = async () => {
       await db.drop();
       await rm(config.API_AUDIT_ANCHOR_DIR, { recursive: true, force: true });
+      await rm(config.API_KEY_STORE_DIR, { recursive: true, force: true });
     };
     return new TestApi(app, config, `http://127.0.0.1:${address.port}`, sql, drop);
   }
