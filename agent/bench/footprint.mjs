@@ -170,7 +170,9 @@ async function main() {
       deviceName: 'footprint-bench',
       apiUrl: api.url,
       deviceCredential: credential,
-      commandSigningPublicKey: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n',
+      // A config as written before commandSigningKeys: the agent pins this one key (a real Ed25519 key, checked at load).
+      commandSigningPublicKey:
+        '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA3sFrLiORpwiLLiNDL3ertH4IVjs687m9dmCl4O2bsyQ=\n-----END PUBLIC KEY-----\n',
       heartbeatIntervalSeconds: INTERVAL_SECONDS,
       protocolVersion: 1,
       overlayAddress: '10.10.0.21',

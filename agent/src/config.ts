@@ -1,6 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { commandKeyId, parsePinnedPublicKey } from '@xspectre/contracts/command-signature';
+import { CommandSigningKeySchema, type CommandSigningKey } from '@xspectre/contracts';
 import { ensureDirectory, writeFileAtomic } from './atomic-file.js';
 import { AgentError, ExitCode } from './errors.js';
 
@@ -23,28 +25,66 @@ export function resolvePaths(flags: { config?: string | undefined; stateDir?: st
 
 export const HttpUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
+/** The key's material as a KeyObject, or an issue at `path` saying why it cannot be pinned (never the PEM itself). */
+function pinnedKey(pem: string, ctx: z.RefinementCtx, path: (string | number)[]) {
+  try {
+    return parsePinnedPublicKey(pem);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path, message: err instanceof Error ? err.message : String(err) });
+    return undefined;
+  }
+}
+
+/**
+ * Every pinned command-signing key must be Ed25519 SPKI PEM whose id is its own. A config
+ * written before `commandSigningKeys` existed has only `commandSigningPublicKey`: that key
+ * becomes the one pinned key, its id computed.
+ */
+function pinCommandSigningKeys<T extends { commandSigningPublicKey: string; commandSigningKeys?: CommandSigningKey[] | undefined }>(
+  config: T,
+  ctx: z.RefinementCtx,
+): T & { commandSigningKeys: CommandSigningKey[] } {
+  const single = pinnedKey(config.commandSigningPublicKey, ctx, ['commandSigningPublicKey']);
+  if (config.commandSigningKeys === undefined) {
+    return { ...config, commandSigningKeys: single ? [{ keyId: commandKeyId(single), publicKeyPem: config.commandSigningPublicKey }] : [] };
+  }
+  config.commandSigningKeys.forEach(({ keyId, publicKeyPem }, i) => {
+    const key = pinnedKey(publicKeyPem, ctx, ['commandSigningKeys', i, 'publicKeyPem']);
+    if (key && commandKeyId(key) !== keyId) {
+      ctx.addIssue({ code: 'custom', path: ['commandSigningKeys', i, 'keyId'], message: 'is not the id of the key beside it' });
+    }
+  });
+  return { ...config, commandSigningKeys: config.commandSigningKeys };
+}
+
 /** `/etc/xspectre/agent.conf`: written by `enroll` (mode 0600), read by `run` and `status`. */
-export const AgentConfigSchema = z.object({
-  deviceId: z.uuid(),
-  deviceName: z.string(),
-  apiUrl: HttpUrlSchema,
-  /** Sent as a bearer token: visible ASCII only. */
-  deviceCredential: z.string().regex(/^[\x21-\x7e]{1,4096}$/, 'must be 1-4096 visible ASCII characters'),
-  commandSigningPublicKey: z.string().min(1),
-  heartbeatIntervalSeconds: z.number().int().min(5).max(3600),
-  protocolVersion: z.number().int().min(1),
-  overlayAddress: z.string(),
-  overlayPrefixLength: z.number().int(),
-  hubEndpoint: z.string(),
-  modules: z.object({ docker: z.boolean(), scanner: z.boolean(), backups: z.enum(['off', 'file', 'full', 'hybrid']) }),
-  enrolledAt: z.iso.datetime({ offset: true }),
-  /** Systemd units reported in every heartbeat (failed units are reported anyway). */
-  watchUnits: z
-    .array(z.string().regex(/^[A-Za-z0-9:_.@\\-]{1,256}$/, 'must be a systemd unit name'))
-    .max(500)
-    .optional(),
-});
-export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+export const AgentConfigSchema = z
+  .object({
+    deviceId: z.uuid(),
+    deviceName: z.string(),
+    apiUrl: HttpUrlSchema,
+    /** Sent as a bearer token: visible ASCII only. */
+    deviceCredential: z.string().regex(/^[\x21-\x7e]{1,4096}$/, 'must be 1-4096 visible ASCII characters'),
+    /** The current key when the device enrolled (the only one in configs written before commandSigningKeys). */
+    commandSigningPublicKey: z.string().min(1),
+    /** Every key commands may be signed with, as the enroll answer listed them. */
+    commandSigningKeys: z.array(CommandSigningKeySchema).min(1).max(16).optional(),
+    heartbeatIntervalSeconds: z.number().int().min(5).max(3600),
+    protocolVersion: z.number().int().min(1),
+    overlayAddress: z.string(),
+    overlayPrefixLength: z.number().int(),
+    hubEndpoint: z.string(),
+    modules: z.object({ docker: z.boolean(), scanner: z.boolean(), backups: z.enum(['off', 'file', 'full', 'hybrid']) }),
+    enrolledAt: z.iso.datetime({ offset: true }),
+    /** Systemd units reported in every heartbeat (failed units are reported anyway). */
+    watchUnits: z
+      .array(z.string().regex(/^[A-Za-z0-9:_.@\\-]{1,256}$/, 'must be a systemd unit name'))
+      .max(500)
+      .optional(),
+  })
+  .transform(pinCommandSigningKeys);
+/** As loaded: `commandSigningKeys` always present. */
+export type AgentConfig = z.output<typeof AgentConfigSchema>;
 
 /** Validation messages name the fields, never their values (the credential is one of them). */
 export function parseAgentConfig(raw: string, path: string): AgentConfig {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EnrollResponse } from '@xspectre/contracts';
-import { CREDENTIAL } from '../test/fixtures.js';
+import { COMMAND_KEY_ID, COMMAND_KEY_PEM, CREDENTIAL } from '../test/fixtures.js';
 import { agentConfigFrom, buildEnrollRequest, interpretEnrollAnswer, readSshHostKey } from './enroll.js';
 import { AgentError, ExitCode } from './errors.js';
 import type { HostFacts } from './facts.js';
@@ -41,7 +41,8 @@ const answer = (): EnrollResponse => ({
   },
   apiUrl: 'http://10.10.0.1:3000/api/v1',
   deviceCredential: CREDENTIAL,
-  commandSigningPublicKey: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n',
+  commandSigningPublicKey: COMMAND_KEY_PEM,
+  commandSigningKeys: [{ keyId: COMMAND_KEY_ID, publicKeyPem: COMMAND_KEY_PEM }],
   heartbeatIntervalSeconds: 30,
   modules: { docker: true, scanner: true, backups: 'file' },
 });
@@ -96,6 +97,16 @@ describe('interpretEnrollAnswer', () => {
     expect(failure(() => interpretEnrollAnswer({ status: 201, body: injected, problem: undefined })).message).toContain(
       'tunnel.hubEndpoint',
     );
+  });
+
+  it('pins every command-signing key of the answer, refusing key material that is not Ed25519', () => {
+    expect(agentConfigFrom(answer(), new Date()).commandSigningKeys).toEqual([{ keyId: COMMAND_KEY_ID, publicKeyPem: COMMAND_KEY_PEM }]);
+    const fake = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n';
+    const error = failure(() =>
+      agentConfigFrom({ ...answer(), commandSigningKeys: [{ keyId: COMMAND_KEY_ID, publicKeyPem: fake }] }, new Date()),
+    );
+    expect(error.exitCode).toBe(ExitCode.BAD_ANSWER);
+    expect(error.message).toContain('commandSigningKeys.0.publicKeyPem');
   });
 
   it('refuses an API URL that is not http(s) before anything is written', () => {

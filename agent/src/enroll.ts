@@ -148,6 +148,8 @@ export function agentConfigFrom(enrolled: EnrollResponse, now: Date): AgentConfi
     apiUrl: enrolled.apiUrl,
     deviceCredential: enrolled.deviceCredential,
     commandSigningPublicKey: enrolled.commandSigningPublicKey,
+    // All of them: during a rotation commands may still come signed with the outgoing key.
+    commandSigningKeys: enrolled.commandSigningKeys,
     heartbeatIntervalSeconds: enrolled.heartbeatIntervalSeconds,
     protocolVersion: AGENT_PROTOCOL_VERSION,
     overlayAddress: enrolled.tunnel.address,

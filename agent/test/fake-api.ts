@@ -19,6 +19,7 @@ import {
   type EnrollResponse,
   type Heartbeat,
 } from '@xspectre/contracts';
+import { commandKeyId } from '@xspectre/contracts/command-signature';
 
 type ClaimStatus = 'active' | 'used' | 'expired' | 'revoked';
 
@@ -71,7 +72,8 @@ export async function startFakeApi(): Promise<FakeApi> {
   const claimCodes = new Map<string, ClaimStatus>();
   const devices = new Map<string, FakeDevice>(); // by credential
   const hubPublicKey = wgPublicKey();
-  const commandSigningPublicKey = generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }).toString();
+  const commandKey = generateKeyPairSync('ed25519').publicKey;
+  const commandSigningPublicKey = commandKey.export({ format: 'pem', type: 'spki' }).toString();
   let nextHost = 21;
 
   const api: FakeApi = {
@@ -144,6 +146,7 @@ export async function startFakeApi(): Promise<FakeApi> {
       apiUrl: api.url, // stands in for the overlay address of the API
       deviceCredential: device.credential,
       commandSigningPublicKey,
+      commandSigningKeys: [{ keyId: commandKeyId(commandKey), publicKeyPem: commandSigningPublicKey }],
       heartbeatIntervalSeconds: HEARTBEAT_INTERVAL_SECONDS,
       modules: { docker: false, scanner: true, backups: 'off' },
     });

@@ -3,6 +3,10 @@ import type { AgentConfig } from '../src/config.js';
 
 /** Sample values shared by the tests. */
 export const CREDENTIAL = 'dc_test_Zm9vYmFyLXNlY3JldC1jcmVkZW50aWFs';
+/** A real Ed25519 public key (its private half was thrown away) and its commandKeyId. */
+export const COMMAND_KEY_PEM =
+  '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA3sFrLiORpwiLLiNDL3ertH4IVjs687m9dmCl4O2bsyQ=\n-----END PUBLIC KEY-----\n';
+export const COMMAND_KEY_ID = 'd70f5acbd3b0e07d';
 
 export function sampleConfig(overrides: Partial<AgentConfig> = {}): AgentConfig {
   return {
@@ -10,7 +14,8 @@ export function sampleConfig(overrides: Partial<AgentConfig> = {}): AgentConfig 
     deviceName: 'scanner-01',
     apiUrl: 'http://10.10.0.1:3000/api/v1',
     deviceCredential: CREDENTIAL,
-    commandSigningPublicKey: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n',
+    commandSigningPublicKey: COMMAND_KEY_PEM,
+    commandSigningKeys: [{ keyId: COMMAND_KEY_ID, publicKeyPem: COMMAND_KEY_PEM }],
     heartbeatIntervalSeconds: 30,
     protocolVersion: 1,
     overlayAddress: '10.10.0.21',
