@@ -9,7 +9,7 @@ export interface DerivedKeys {
   loginEmailHmac: Buffer;
   /** Signs the audit chain's checkpoints kept outside the database (api/src/audit/audit-anchors.ts). */
   auditAnchorHmac: Buffer;
-  /** 32-byte seed of the Ed25519 command-signing key (a dedicated key store comes with the command queue). */
+  /** Seed of the Ed25519 command key used before the key store: imported once into an empty store (api/src/keys/key-store.ts), never used otherwise. */
   commandSigningSeed: Buffer;
 }
 
