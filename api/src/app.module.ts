@@ -16,6 +16,7 @@ import { HealthModule } from './health/health.module.js';
 import { DevicesModule } from './devices/devices.module.js';
 import { EnrollmentModule } from './enrollment/enrollment.module.js';
 import { IngestModule } from './ingest/ingest.module.js';
+import { CommandsModule } from './commands/commands.module.js';
 import { InventoryModule } from './inventory/inventory.module.js';
 import { TelemetryModule } from './telemetry/telemetry.module.js';
 import { ProblemFilter } from './request-pipeline/problem.filter.js';
@@ -44,6 +45,7 @@ export class AppModule {
         EnrollmentModule,
         InventoryModule,
         TelemetryModule,
+        CommandsModule,
         IngestModule,
         HealthModule,
         LiveEndpointModule,

@@ -14,6 +14,7 @@ import { DeviceTelemetryEntity } from './telemetry/device-telemetry.entity.js';
 import { ConnectivityEventEntity } from './telemetry/connectivity-event.entity.js';
 import { InventoryVersionEntity } from './inventory/inventory-version.entity.js';
 import { DeviceEventEntity } from './device-events/device-event.entity.js';
+import { CommandEntity } from './commands/command.entity.js';
 
 /**
  * Every entity the API and the worker map, for DatabaseModule.register and dataSourceOptions. A
@@ -36,4 +37,5 @@ export const ENTITIES = [
   ConnectivityEventEntity,
   InventoryVersionEntity,
   DeviceEventEntity,
+  CommandEntity,
 ];

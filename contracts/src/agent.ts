@@ -172,5 +172,10 @@ export const HeartbeatAckSchema = z.object({
   lastSequence: z.number().int(),
   serverTime: z.string(),
   heartbeatIntervalSeconds: z.number().int(),
+  /**
+   * Signed commands waiting for the device: fetch them even when the long poll is broken. This
+   * API always sends it; optional so an agent still accepts acks of an API that predates it.
+   */
+  pendingCommands: z.number().int().min(0).optional(),
 });
 export type HeartbeatAck = z.infer<typeof HeartbeatAckSchema>;

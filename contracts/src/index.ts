@@ -16,3 +16,4 @@ export * from './wireguard-keys.js';
 export * from './headline-metrics.js';
 export * from './canonical-json.js';
 export * from './command-envelope.js';
+export * from './commands.js';

@@ -3,6 +3,7 @@ import type { Heartbeat, HeartbeatAck } from '@xspectre/contracts';
 import type { AuthenticatedDevice } from '../common/context/request-context.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
+import { CommandsService } from '../commands/commands.service.js';
 import { HeartbeatWriter } from './heartbeat-writer.js';
 
 @Injectable()
@@ -10,6 +11,7 @@ export class HeartbeatsService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly writer: HeartbeatWriter,
+    private readonly commands: CommandsService,
   ) {}
 
   /** Idempotent on (device, sequence): a replayed batch is acknowledged again without new rows. */
@@ -27,6 +29,7 @@ export class HeartbeatsService {
       ...outcome,
       serverTime: new Date().toISOString(),
       heartbeatIntervalSeconds: this.config.API_AGENT_HEARTBEAT_SECONDS,
+      pendingCommands: await this.commands.pendingCount(device.id),
     };
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CommandsModule } from '../commands/commands.module.js';
 import { DeviceEventsModule } from '../device-events/device-events.module.js';
 import { DevicesModule } from '../devices/devices.module.js';
 import { InventoryModule } from '../inventory/inventory.module.js';
@@ -18,7 +19,7 @@ import { HeartbeatsService } from './heartbeats.service.js';
  * Exports the device authenticator, which the access guard uses for agent routes.
  */
 @Module({
-  imports: [DevicesModule, DeviceEventsModule, InventoryModule, TelemetryStoreModule],
+  imports: [DevicesModule, DeviceEventsModule, InventoryModule, TelemetryStoreModule, CommandsModule],
   controllers: [AgentController, AgentDownloadsController],
   providers: [
     DeviceAuthenticator,

@@ -11,6 +11,7 @@ export const MaintenanceJob = {
   DetectOffline: 'maintenance.detect-offline',
   MetricRollups: 'maintenance.metric-rollups',
   AuditCheckpoint: 'maintenance.audit-checkpoint',
+  ExpireCommands: 'maintenance.expire-commands',
 } as const;
 export type MaintenanceJobName = (typeof MaintenanceJob)[keyof typeof MaintenanceJob];
 
@@ -22,6 +23,7 @@ export interface MaintenancePayloads {
   [MaintenanceJob.DetectOffline]: Record<string, never>;
   [MaintenanceJob.MetricRollups]: Record<string, never>;
   [MaintenanceJob.AuditCheckpoint]: Record<string, never>;
+  [MaintenanceJob.ExpireCommands]: Record<string, never>;
 }
 
 /** What each job returns (stored by BullMQ as the job's return value). */
@@ -33,6 +35,8 @@ export interface MaintenanceResults {
   [MaintenanceJob.MetricRollups]: { minutes: number; hours: number };
   /** The checkpoint written (null: head unchanged, or refused because the chain lost the previous one). */
   [MaintenanceJob.AuditCheckpoint]: { id: string | null; refused: string | null };
+  /** Commands that were never fetched within their validity. */
+  [MaintenanceJob.ExpireCommands]: { expired: string[] };
 }
 
 export type MaintenancePayload = MaintenancePayloads[MaintenanceJobName];

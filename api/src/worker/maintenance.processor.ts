@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { TelemetryMaintenanceService } from '../telemetry/telemetry-maintenance.service.js';
+import { CommandExpiry } from '../commands/command-expiry.js';
 import { offlineAfterMs } from '../devices/connectivity.js';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { AuditService } from '../audit/audit.service.js';
@@ -28,6 +29,7 @@ export class MaintenanceProcessor {
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
     private readonly telemetry: TelemetryMaintenanceService,
+    private readonly commandExpiry: CommandExpiry,
     private readonly live: LivePublisher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -46,6 +48,8 @@ export class MaintenanceProcessor {
         return this.rollUpMetrics();
       case MaintenanceJob.AuditCheckpoint:
         return this.checkpointAuditChain();
+      case MaintenanceJob.ExpireCommands:
+        return this.expireCommands();
       default:
         // Unrecoverable: retrying cannot teach this worker a job it does not know.
         throw new UnrecoverableError(`unknown maintenance job "${job.name}" (known: ${Object.values(MaintenanceJob).join(', ')})`);
@@ -81,6 +85,13 @@ export class MaintenanceProcessor {
       await this.live.deviceEvent(t.deviceId, { type: 'connectivity.offline', severity: 'warning', at: t.at.toISOString() });
     }
     return { wentOffline };
+  }
+
+  /** Commands their device never fetched within their 5 minutes: the agent would refuse them now anyway. */
+  private async expireCommands(): Promise<MaintenanceResults[typeof MaintenanceJob.ExpireCommands]> {
+    const expired = await this.commandExpiry.expireOverdue();
+    if (expired.length) this.logger.log({ msg: 'commands expired undelivered', commands: expired.map((c) => c.id) });
+    return { expired: expired.map((c) => c.id) };
   }
 
   private async maintainMetricPartitions(): Promise<MaintenanceResults[typeof MaintenanceJob.MetricPartitions]> {

@@ -9,6 +9,7 @@ import { RedisModule } from '../redis/redis.module.js';
 import { LiveModule } from '../live/live.module.js';
 import { MaintenanceProcessor } from './maintenance.processor.js';
 import { TelemetryStoreModule } from '../telemetry/telemetry-store.module.js';
+import { CommandsStoreModule } from '../commands/commands-store.module.js';
 
 /**
  * The worker process's modules: no HTTP, and deliberately not AuthModule/UsersModule, whose
@@ -27,6 +28,7 @@ export class WorkerModule {
         AuditModule,
         SessionsModule,
         TelemetryStoreModule,
+        CommandsStoreModule,
       ],
       providers: [MaintenanceProcessor],
       exports: [MaintenanceProcessor],

@@ -71,6 +71,15 @@ export const ERROR_CATALOG = {
   HEARTBEAT_QUEUE_FULL: { status: 503, title: 'Too many heartbeats are waiting to be written: retry later' },
   DEVICE_NOT_QUARANTINED: { status: 409, title: 'The device is not quarantined' },
   INVENTORY_NOT_REPORTED: { status: 409, title: 'The device has not reported an inventory that can be fingerprinted' },
+  // commands
+  DEVICE_NOT_ACTIVE: { status: 409, title: 'The device is not enrolled and in service' },
+  DEVICE_QUARANTINED: { status: 409, title: 'The device is quarantined: no commands until an operator accepts its hardware' },
+  COMMAND_WRONG_ROUTE: {
+    status: 400,
+    title: 'Critical actions use POST devices/:id/critical-commands, the others POST devices/:id/commands',
+  },
+  COMMAND_NOT_FOUND: { status: 404, title: 'No such command' },
+  COMMAND_TRANSITION_INVALID: { status: 409, title: 'The command cannot move to this status' },
   AGENT_BINARY_MISSING: { status: 404, title: 'The agent executable has not been built on this server' },
   // live updates (GET live, a WebSocket)
   LIVE_UPGRADE_REQUIRED: { status: 426, title: 'Open this URL as a WebSocket' },

@@ -8,6 +8,7 @@ import { TelemetryDocuments1795480000000 } from './1795480000000-TelemetryDocume
 import { DeviceLifecycleEvents1795490000000 } from './1795490000000-DeviceLifecycleEvents.js';
 import { AppRole1795505000000 } from './1795505000000-AppRole.js';
 import { DeviceModules1795512000000 } from './1795512000000-DeviceModules.js';
+import { Commands1795520000000 } from './1795520000000-Commands.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   DeviceLifecycleEvents1795490000000,
   AppRole1795505000000,
   DeviceModules1795512000000,
+  Commands1795520000000,
 ];

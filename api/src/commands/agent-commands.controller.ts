@@ -1,0 +1,55 @@
+import { Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import {
+  AgentCommandsQuerySchema,
+  AgentCommandsResponseSchema,
+  CommandSchema,
+  CommandStatusReportSchema,
+  IdParamSchema,
+  type CommandStatusReport,
+} from '@xspectre/contracts';
+import { Audited, DeviceAuthenticated } from '../common/http/route-access.decorators.js';
+import { AppError } from '../common/errors/app-error.js';
+import { requestContext } from '../common/context/request-context.js';
+import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
+import { ApiSummary } from '../openapi/api-summary.decorator.js';
+import { CommandsService } from './commands.service.js';
+
+function currentDevice() {
+  const device = requestContext.get()?.device;
+  if (!device) throw new AppError('DEVICE_AUTH_REQUIRED');
+  return device;
+}
+
+@ApiTags('agent')
+@Controller('agent/commands')
+export class AgentCommandsController {
+  constructor(private readonly commands: CommandsService) {}
+
+  /** Long poll: answers at once when commands wait, else holds the request up to `waitSeconds`. */
+  @Get()
+  @ApiSummary('Fetch signed commands (agent, long poll)')
+  @DeviceAuthenticated()
+  @ZodResponse(200, AgentCommandsResponseSchema)
+  async poll(@ZodQuery(AgentCommandsQuerySchema) query: z.infer<typeof AgentCommandsQuerySchema>, @Req() request: FastifyRequest) {
+    const device = currentDevice();
+    // A poll whose agent went away stops waiting at once instead of holding its slot.
+    const gone = new AbortController();
+    request.raw.once('close', () => gone.abort());
+    const commands = await this.commands.poll(device, query.waitSeconds, gone.signal);
+    return { commands, serverTime: new Date().toISOString() };
+  }
+
+  /** Running, then the result; or rejected with the agent's reason. */
+  @Post(':id/status')
+  @ApiSummary('Report the status of a command (agent)')
+  @HttpCode(200)
+  @DeviceAuthenticated()
+  @Audited('command.status', 'command')
+  @ZodResponse(200, CommandSchema)
+  report(@ZodParams(IdParamSchema) params: z.infer<typeof IdParamSchema>, @ZodBody(CommandStatusReportSchema) body: CommandStatusReport) {
+    return this.commands.report(currentDevice(), params.id, body);
+  }
+}

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { SignedCommandSchema } from './command-envelope.js';
+import { IsoDateTimeSchema, PageQuerySchema, pageOf } from './common.js';
+
+/**
+ * Remote actions: what an operator may ask a device to do. Each action's parameters are a
+ * strict schema; they are signed as they are (command-envelope.ts), so the agent sees exactly
+ * what the operator asked for. Script runs, settings pushes, credential rotation and agent
+ * updates join this list with their own schemas.
+ */
+
+/** A systemd unit name (systemd.unit(5)): no paths, no leading dash (an option), no spaces; `\x2d`-style escapes allowed. */
+export const SystemdUnitNameSchema = z
+  .string()
+  .max(256)
+  .regex(/^[A-Za-z0-9_@:][A-Za-z0-9:_.@\\-]*\.(service|socket|timer|target|mount|path)$/, 'a systemd unit name such as nginx.service');
+
+/** A Docker container name or id. */
+export const ContainerRefSchema = z
+  .string()
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a container name or id');
+
+const NoParams = z.object({}).strict();
+const UnitParams = z.object({ unit: SystemdUnitNameSchema }).strict();
+const ContainerParams = z.object({ container: ContainerRefSchema }).strict();
+
+export const COMMAND_ACTION_PARAMS = {
+  reboot: NoParams,
+  'service.restart': UnitParams,
+  'service.start': UnitParams,
+  'service.stop': UnitParams,
+  'container.restart': ContainerParams,
+  'container.start': ContainerParams,
+  'container.stop': ContainerParams,
+  'diagnostics.collect': NoParams,
+} as const;
+
+export type CommandAction = keyof typeof COMMAND_ACTION_PARAMS;
+export const COMMAND_ACTIONS = Object.keys(COMMAND_ACTION_PARAMS) as CommandAction[];
+export const KnownCommandActionSchema = z.enum(COMMAND_ACTIONS as [CommandAction, ...CommandAction[]]);
+
+/** Actions that need `devices.critical_actions` and a fresh TOTP step-up (their own route). */
+export const CRITICAL_COMMAND_ACTIONS: readonly CommandAction[] = ['reboot'];
+export const isCriticalCommandAction = (action: CommandAction): boolean => CRITICAL_COMMAND_ACTIONS.includes(action);
+
+/** What an operator sends: one action and its parameters. */
+export const CommandRequestSchema = z.discriminatedUnion(
+  'action',
+  COMMAND_ACTIONS.map((action) => z.object({ action: z.literal(action), params: COMMAND_ACTION_PARAMS[action] }).strict()) as unknown as [
+    z.ZodObject<{ action: z.ZodLiteral<CommandAction>; params: z.ZodType }>,
+  ],
+);
+export type CommandRequest = { [A in CommandAction]: { action: A; params: z.infer<(typeof COMMAND_ACTION_PARAMS)[A]> } }[CommandAction];
+
+export const COMMAND_STATUSES = ['queued', 'delivered', 'running', 'succeeded', 'failed', 'rejected', 'expired', 'interrupted'] as const;
+export const CommandStatusSchema = z.enum(COMMAND_STATUSES);
+export type CommandStatus = z.infer<typeof CommandStatusSchema>;
+/** Statuses a command never leaves. */
+export const FINAL_COMMAND_STATUSES: readonly CommandStatus[] = ['succeeded', 'failed', 'rejected', 'expired', 'interrupted'];
+
+/** Each of stdout and stderr is kept up to this many bytes (UTF-8); the rest is cut and flagged. */
+export const COMMAND_OUTPUT_MAX_BYTES = 64 * 1024;
+
+export const CommandSchema = z.object({
+  id: z.uuid(),
+  deviceId: z.uuid(),
+  action: KnownCommandActionSchema,
+  params: z.record(z.string(), z.unknown()),
+  critical: z.boolean(),
+  status: CommandStatusSchema,
+  requestedBy: z.string().describe("the operator's e-mail"),
+  keyId: z.string(),
+  issuedAt: IsoDateTimeSchema,
+  expiresAt: IsoDateTimeSchema,
+  deliveredAt: IsoDateTimeSchema.nullable(),
+  startedAt: IsoDateTimeSchema.nullable(),
+  finishedAt: IsoDateTimeSchema.nullable(),
+  exitCode: z.number().int().nullable(),
+  stdout: z.string().nullable(),
+  stderr: z.string().nullable(),
+  stdoutTruncated: z.boolean(),
+  stderrTruncated: z.boolean(),
+  reason: z.string().nullable().describe('why the agent rejected it, or what interrupted it'),
+});
+export type Command = z.infer<typeof CommandSchema>;
+export const CommandPageSchema = pageOf(CommandSchema);
+
+export const ListCommandsQuerySchema = PageQuerySchema.extend({
+  status: CommandStatusSchema.optional(),
+  action: KnownCommandActionSchema.optional(),
+  deviceId: z.uuid().optional(),
+}).strict();
+export const ListDeviceCommandsQuerySchema = PageQuerySchema.extend({
+  status: CommandStatusSchema.optional(),
+  action: KnownCommandActionSchema.optional(),
+}).strict();
+
+/** `GET agent/commands`: how long the API may hold the poll when nothing waits. */
+export const AgentCommandsQuerySchema = z.object({ waitSeconds: z.coerce.number().int().min(0).max(30).default(25) }).strict();
+
+/** What the agent reports about one command. Output is cut by the agent to COMMAND_OUTPUT_MAX_BYTES each. */
+export const CommandStatusReportSchema = z
+  .object({
+    status: z.enum(['running', 'succeeded', 'failed', 'rejected', 'interrupted']),
+    exitCode: z.number().int().min(-2_147_483_648).max(2_147_483_647).optional(),
+    stdout: z.string().optional(),
+    stderr: z.string().optional(),
+    stdoutTruncated: z.boolean().optional(),
+    stderrTruncated: z.boolean().optional(),
+    reason: z.string().max(500).optional(),
+  })
+  .strict()
+  .refine((r) => utf8Length(r.stdout) <= COMMAND_OUTPUT_MAX_BYTES && utf8Length(r.stderr) <= COMMAND_OUTPUT_MAX_BYTES, {
+    message: `stdout and stderr are each at most ${COMMAND_OUTPUT_MAX_BYTES} bytes (UTF-8)`,
+  })
+  .refine((r) => r.status !== 'rejected' || (r.reason !== undefined && r.reason.length > 0), {
+    message: 'a rejection names its reason',
+    path: ['reason'],
+  });
+export type CommandStatusReport = z.infer<typeof CommandStatusReportSchema>;
+
+function utf8Length(text: string | undefined): number {
+  return text === undefined ? 0 : new TextEncoder().encode(text).length;
+}
+
+/** The long poll's answer: signed commands to verify, and the server's clock for the expiry check. */
+export const AgentCommandsResponseSchema = z.object({
+  commands: z.array(SignedCommandSchema),
+  serverTime: IsoDateTimeSchema,
+});
+export type AgentCommandsResponse = z.infer<typeof AgentCommandsResponseSchema>;
