@@ -2,12 +2,20 @@
 # bootstrap.sh: enrolls this machine as an xSPECTRE device. Run once, as root, by a technician:
 #
 #   bootstrap.sh --claim CODE --api URL [--agent-url URL] [--force]
+#                [--allow-actions A,B] [--deny-actions C,D]
 #
 #   --claim CODE      the one-time claim code from the console (ABCD-EFGH-JKLM-NPQR-STUV)
 #   --api URL         the Ops API as this machine reaches it, e.g. https://ops.example.com/api/v1
 #   --agent-url URL   where to download the agent (default URL/agent/download/xspectre-agent);
 #                     its SHA-256 is always checked against URL/agent/download/xspectre-agent.sha256
 #   --force           enroll again with a new claim code even if this device is enrolled
+#   --allow-actions   remote actions this device accepts (comma-separated action names, or *)
+#   --deny-actions    remote actions this device refuses (deny wins over allow)
+#
+# The two action flags write the local policy /etc/xspectre/policy.json (0644, root): only a
+# technician sets it, here or by hand; enrollment and commands never touch it. Given flags
+# replace the whole file; without them an existing file is left as it is, and without a file
+# every action is accepted except those that need an explicit allow (agent/README.md).
 #
 # Installs WireGuard tools when missing (apt or dnf), downloads and verifies the agent,
 # generates the WireGuard key pair (the private key never leaves this machine), enrolls,
@@ -30,6 +38,10 @@ readonly WG_CONF=/etc/wireguard/wg0.conf
 readonly SSH_HOST_KEY=/etc/ssh/ssh_host_ed25519_key.pub
 readonly UNIT_FILE=/etc/systemd/system/xspectre-agent.service
 readonly WG_DROPIN_DIR=/etc/systemd/system/wg-quick@wg0.service.d
+readonly POLICY_FILE=/etc/xspectre/policy.json
+# The agent's actions (COMMAND_ACTIONS in contracts/src/commands.ts; agent/test/bootstrap.spec.ts
+# keeps the two equal). Other well-formed names are accepted with a warning: actions to come.
+readonly KNOWN_ACTIONS="reboot service.restart service.start service.stop container.restart container.start container.stop diagnostics.collect"
 readonly RECENT_ACK_SECONDS=300
 readonly TUNNEL_WAIT_SECONDS=30
 readonly ACK_WAIT_SECONDS=90
@@ -47,6 +59,10 @@ CLAIM=""
 API=""
 AGENT_URL=""
 FORCE=0
+ALLOW_ACTIONS=""
+DENY_ACTIONS=""
+SET_ALLOW=0
+SET_DENY=0
 PKG=""
 USERSPACE=0
 WORK_DIR=""
@@ -63,10 +79,14 @@ die() {
 usage() {
   cat <<'USAGE'
 usage: bootstrap.sh --claim CODE --api URL [--agent-url URL] [--force]
-  --claim CODE      one-time claim code from the console
-  --api URL         the Ops API, e.g. https://ops.example.com/api/v1
-  --agent-url URL   download the agent from here (checksum still from the API)
-  --force           re-enroll an already enrolled device with a new claim code
+                    [--allow-actions A,B] [--deny-actions C,D]
+  --claim CODE          one-time claim code from the console
+  --api URL             the Ops API, e.g. https://ops.example.com/api/v1
+  --agent-url URL       download the agent from here (checksum still from the API)
+  --force               re-enroll an already enrolled device with a new claim code
+  --allow-actions LIST  remote actions this device accepts (e.g. service.restart,diagnostics.collect or *)
+  --deny-actions LIST   remote actions this device refuses (e.g. reboot); deny wins
+  The action flags (re)write /etc/xspectre/policy.json as a whole.
 USAGE
 }
 
@@ -80,7 +100,7 @@ trap cleanup EXIT
 parse_args() {
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --claim | --api | --agent-url)
+      --claim | --api | --agent-url | --allow-actions | --deny-actions)
         [[ $# -ge 2 && -n "$2" ]] || {
           usage >&2
           die "$EXIT_USAGE" "$1 needs a value"
@@ -89,12 +109,16 @@ parse_args() {
           --claim) CLAIM="$2" ;;
           --api) API="$2" ;;
           --agent-url) AGENT_URL="$2" ;;
+          --allow-actions) ALLOW_ACTIONS="$2" && SET_ALLOW=1 ;;
+          --deny-actions) DENY_ACTIONS="$2" && SET_DENY=1 ;;
         esac
         shift 2
         ;;
       --claim=*) CLAIM="${1#*=}" && shift ;;
       --api=*) API="${1#*=}" && shift ;;
       --agent-url=*) AGENT_URL="${1#*=}" && shift ;;
+      --allow-actions=*) ALLOW_ACTIONS="${1#*=}" && SET_ALLOW=1 && shift ;;
+      --deny-actions=*) DENY_ACTIONS="${1#*=}" && SET_DENY=1 && shift ;;
       --force) FORCE=1 && shift ;;
       -h | --help)
         usage
@@ -116,6 +140,59 @@ parse_args() {
     AGENT_URL="${API}/agent/download/xspectre-agent"
   fi
   [[ "$AGENT_URL" =~ ^https?://[^[:space:]]+$ ]] || die "$EXIT_USAGE" "--agent-url must be an http(s) URL"
+  if [[ "$SET_ALLOW" -eq 1 ]]; then check_actions --allow-actions "$ALLOW_ACTIONS"; fi
+  if [[ "$SET_DENY" -eq 1 ]]; then check_actions --deny-actions "$DENY_ACTIONS"; fi
+}
+
+# check_actions FLAG LIST: every comma-separated name is `*` or a dotted lower-case action name
+# (the policy's schema, agent/src/commands/policy.ts); a name the agent does not know is a warning.
+check_actions() {
+  local flag="$1" name
+  local -a names
+  IFS=',' read -r -a names <<<"$2"
+  [[ "${#names[@]}" -gt 0 ]] || die "$EXIT_USAGE" "$flag needs at least one action name"
+  for name in "${names[@]}"; do
+    [[ "$name" == "*" || ("${#name}" -le 64 && "$name" =~ ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$) ]] ||
+      die "$EXIT_USAGE" "$flag: '$name' is not an action name (e.g. service.restart) or *"
+    if [[ "$name" != "*" && " $KNOWN_ACTIONS " != *" $name "* ]]; then
+      warn "$flag: '$name' is not an action this agent knows today (known: $KNOWN_ACTIONS)"
+    fi
+  done
+}
+
+# json_list LIST: ["a","b"] from a checked comma-separated list (names hold no quote or backslash).
+json_list() {
+  local out="" name
+  local -a names
+  IFS=',' read -r -a names <<<"$1"
+  for name in "${names[@]}"; do
+    out+="${out:+,}\"$name\""
+  done
+  printf '[%s]' "$out"
+}
+
+# write_policy PATH: the local policy from --allow-actions/--deny-actions, replacing the file
+# atomically (0644, root-owned); unchanged content is left alone. No flags: nothing is touched.
+write_policy() {
+  local path="$1" json="" tmp
+  [[ "$SET_ALLOW" -eq 1 || "$SET_DENY" -eq 1 ]] || return 0
+  if [[ "$SET_ALLOW" -eq 1 ]]; then json+="\"allow\":$(json_list "$ALLOW_ACTIONS")"; fi
+  if [[ "$SET_DENY" -eq 1 ]]; then json+="${json:+,}\"deny\":$(json_list "$DENY_ACTIONS")"; fi
+  json="{${json}}"
+  if [[ -f "$path" && "$(cat -- "$path")" == "$json" ]]; then
+    chmod 0644 "$path"
+    info "local policy $path unchanged: $json"
+    return 0
+  fi
+  install -d -m 0700 "$(dirname -- "$path")"
+  tmp="$(mktemp "${path}.XXXXXX")"
+  printf '%s\n' "$json" >"$tmp"
+  chmod 0644 "$tmp"
+  if [[ "$(id -u)" -eq 0 ]]; then
+    chown 0:0 "$tmp"
+  fi
+  mv -f -- "$tmp" "$path"
+  info "wrote the local policy $path: $json"
 }
 
 os_field() {
@@ -356,6 +433,7 @@ summary() {
 main() {
   parse_args "$@"
   check_system
+  write_policy "$POLICY_FILE"
 
   if [[ -f "$AGENT_CONF" && "$FORCE" -eq 0 ]]; then
     [[ -x "$AGENT_BIN" ]] || die 6 "$AGENT_CONF exists but $AGENT_BIN is missing; run again with --force and a new claim code"
@@ -387,4 +465,7 @@ main() {
   info "API: $API"
 }
 
-main "$@"
+# Sourced (agent/test/bootstrap.spec.ts tests the functions): define only.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi

@@ -50,9 +50,12 @@ const node = seaNodePath();
 if (!existsSync(node)) fail(`${node} is missing: run \`npm run build:sea -w agent\` first`);
 const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
-/** The stand-in API: validates heartbeats with the contract and acknowledges them (interval 30 s). */
+/**
+ * The stand-in API: validates heartbeats with the contract and acknowledges them (interval 30 s),
+ * and holds the agent's command long poll as the API does when no command waits.
+ */
 async function startAckServer(deviceId, credential) {
-  const received = { requests: 0, heartbeats: 0, withMetrics: 0, withInventory: 0, services: null, docker: null, rejected: [] };
+  const received = { requests: 0, heartbeats: 0, withMetrics: 0, withInventory: 0, services: null, docker: null, polls: 0, rejected: [] };
   let lastSequence = 0;
   const server = createServer(async (req, res) => {
     const chunks = [];
@@ -61,6 +64,18 @@ async function startAckServer(deviceId, credential) {
       received.rejected.push(`${status} ${why}`);
       res.writeHead(status, { 'content-type': 'text/plain' }).end(why);
     };
+    if (req.method === 'GET' && req.url?.startsWith('/api/v1/agent/commands?')) {
+      if (req.headers.authorization !== `Bearer ${credential}`) return reject(401, 'bad credential');
+      received.polls++;
+      const wait = Number(new URL(req.url, 'http://x').searchParams.get('waitSeconds') ?? 0) * 1000;
+      const answer = () =>
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ commands: [], serverTime: new Date().toISOString() }));
+      const timer = setTimeout(answer, wait);
+      res.once('close', () => clearTimeout(timer));
+      return;
+    }
     if (req.method !== 'POST' || req.url !== '/api/v1/agent/heartbeats') return reject(404, `no route ${req.method} ${req.url}`);
     if (req.headers.authorization !== `Bearer ${credential}`) return reject(401, 'bad credential');
     let body;
@@ -92,7 +107,11 @@ async function startAckServer(deviceId, credential) {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(ack));
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}/api/v1`, received, close: () => new Promise((r) => server.close(r)) };
+  const close = () => {
+    server.closeAllConnections(); // held polls
+    return new Promise((r) => server.close(r));
+  };
+  return { url: `http://127.0.0.1:${server.address().port}/api/v1`, received, close };
 }
 
 /** Starts a process and keeps its output (the agent's JSON log lines) for the report. */
@@ -237,7 +256,8 @@ async function main() {
 
   console.log(
     `heartbeats received: ${received.heartbeats} in ${received.requests} requests (${received.withMetrics} with metrics, ` +
-      `${received.withInventory} with inventory; services: ${received.services ?? 'none'} units; docker: ${received.docker ?? 'none'})` +
+      `${received.withInventory} with inventory; services: ${received.services ?? 'none'} units; docker: ${received.docker ?? 'none'}; ` +
+      `${received.polls} command polls)` +
       (received.rejected.length ? `; rejected: ${received.rejected.join(', ')}` : ''),
   );
   console.log(

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiUnreachableError, postJson } from './http.js';
+import { ApiUnreachableError, getJson, postJson } from './http.js';
 import { AGENT_VERSION } from './version.js';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
@@ -169,5 +169,48 @@ describe('postJson', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('getJson', () => {
+  it('GETs with the bearer token and no body, and returns status and parsed body', async () => {
+    let seen: { method?: string; url?: string; headers?: IncomingMessage['headers']; body?: string } = {};
+    const url = await serve((req, body, res) => {
+      seen = { method: req.method, url: req.url, headers: req.headers, body };
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"commands":[],"serverTime":"2026-01-01T00:00:00.000Z"}');
+    });
+    const answer = await getJson(`${url}?waitSeconds=25`, { timeoutMs: 5000, bearer: 'xsd_token' });
+    expect(answer).toEqual({ status: 200, body: { commands: [], serverTime: '2026-01-01T00:00:00.000Z' }, problem: undefined });
+    expect(seen.method).toBe('GET');
+    expect(seen.url).toBe('/api/v1/agent/heartbeats?waitSeconds=25');
+    expect(seen.body).toBe('');
+    expect(seen.headers).toMatchObject({ authorization: 'Bearer xsd_token', accept: 'application/json, application/problem+json' });
+    expect(seen.headers?.['content-type']).toBeUndefined();
+    expect(seen.headers?.['content-length']).toBeUndefined();
+  });
+
+  it('waits for a held answer (long poll) and gives up after its timeout', async () => {
+    const held = await serve((_req, _body, res) => {
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"late":true}'), 300);
+    });
+    expect((await getJson(held, { timeoutMs: 5000 })).body).toEqual({ late: true });
+    const silent = await serve(() => undefined);
+    expect(await unreachable(getJson(silent, { timeoutMs: 600 }))).toBe('no answer within 1 s');
+  });
+
+  it('stops at once when the caller aborts, and treats gateways and problems as postJson does', async () => {
+    const silent = await serve(() => undefined);
+    const controller = new AbortController();
+    const pending = getJson(silent, { timeoutMs: 30_000, signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    expect(await unreachable(pending)).toBe('aborted');
+
+    const gateway = await serve((_req, _body, res) => res.writeHead(502).end('<h1>Bad gateway</h1>'));
+    expect(await unreachable(getJson(gateway, { timeoutMs: 5000 }))).toBe('HTTP 502 from a gateway');
+    const problem = { type: 'about:blank', title: 'not found', status: 404, detail: 'No route.', code: 'NOT_FOUND' };
+    const missing = await serve((_req, _body, res) =>
+      res.writeHead(404, { 'content-type': 'application/problem+json' }).end(JSON.stringify(problem)),
+    );
+    expect(await getJson(missing, { timeoutMs: 5000 })).toMatchObject({ status: 404, problem: { code: 'NOT_FOUND' } });
   });
 });

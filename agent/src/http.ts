@@ -36,14 +36,29 @@ export interface PostOptions {
   signal?: AbortSignal;
 }
 
+/** As for postJson. */
+export type GetOptions = PostOptions;
+
 /**
  * POSTs JSON. Throws ApiUnreachableError when no HTTP answer arrives (or a gateway says the API is down).
  * node:http(s) rather than fetch: fetch loads undici and compiles its WebAssembly HTTP parser,
  * ~10 MB of resident memory that the agent, idle between heartbeats, would carry all day.
  */
 export async function postJson(url: string, payload: unknown, options: PostOptions): Promise<ApiResponse> {
+  return exchange('POST', url, JSON.stringify(payload), options);
+}
+
+/**
+ * GETs JSON (the command long poll: `timeoutMs` must exceed the time the API may hold the
+ * request). Errors as postJson.
+ */
+export async function getJson(url: string, options: GetOptions): Promise<ApiResponse> {
+  return exchange('GET', url, undefined, options);
+}
+
+async function exchange(method: 'GET' | 'POST', url: string, body: string | undefined, options: PostOptions): Promise<ApiResponse> {
   const headers: Record<string, string> = {
-    'content-type': 'application/json',
+    ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     accept: 'application/json, application/problem+json',
     'user-agent': `xspectre-agent/${AGENT_VERSION}`,
   };
@@ -53,7 +68,7 @@ export async function postJson(url: string, payload: unknown, options: PostOptio
 
   let answer: { status: number; text: string };
   try {
-    answer = await post(url, headers, JSON.stringify(payload), signal);
+    answer = await request(method, url, headers, body, signal);
   } catch (err) {
     throw new ApiUnreachableError(
       url,
@@ -61,26 +76,27 @@ export async function postJson(url: string, payload: unknown, options: PostOptio
     );
   }
 
-  let body: unknown;
+  let parsed: unknown;
   try {
-    body = answer.text === '' ? undefined : JSON.parse(answer.text);
+    parsed = answer.text === '' ? undefined : JSON.parse(answer.text);
   } catch {
-    body = undefined;
+    parsed = undefined;
   }
-  const problem = ProblemSchema.safeParse(body);
+  const problem = ProblemSchema.safeParse(parsed);
   if (!problem.success && [502, 503, 504].includes(answer.status)) {
     throw new ApiUnreachableError(url, `HTTP ${answer.status} from a gateway`);
   }
-  return { status: answer.status, body, problem: problem.success ? problem.data : undefined };
+  return { status: answer.status, body: parsed, problem: problem.success ? problem.data : undefined };
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-/** One POST; resolves the status and the body (at most MAX_BODY_BYTES), rejects on any failure or when `signal` aborts. */
-async function post(
+/** One request; resolves the status and the body (at most MAX_BODY_BYTES), rejects on any failure or when `signal` aborts. */
+async function request(
+  method: 'GET' | 'POST',
   url: string,
   headers: Record<string, string>,
-  body: string,
+  body: string | undefined,
   signal: AbortSignal,
 ): Promise<{ status: number; text: string }> {
   const target = new URL(url);
@@ -88,8 +104,8 @@ async function post(
   const send = target.protocol === 'https:' ? httpsModule().request : httpModule().request;
   signal.throwIfAborted();
   return new Promise((resolve, reject) => {
-    const headersWithLength = { ...headers, 'content-length': String(Buffer.byteLength(body)) };
-    const req = send(target, { method: 'POST', headers: headersWithLength }, (res) => {
+    const allHeaders = body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+    const req = send(target, { method, headers: allHeaders }, (res) => {
       const status = res.statusCode ?? 0;
       if (REDIRECT_STATUSES.has(status) && res.headers.location !== undefined) return fail(new Error('unexpected redirect'));
       const chunks: Buffer[] = [];

@@ -14,6 +14,7 @@ import { buildHeartbeat, HeartbeatRejectedError, jitteredDelayMs, sendHeartbeat,
 import { BATCH_MAX_BYTES, BATCH_MAX_COUNT, DEFAULT_JOURNAL_MAX_BYTES, HeartbeatJournal } from './journal.js';
 import { ApiUnreachableError } from './http.js';
 import { lockStateDirectory } from './instance-lock.js';
+import { openCommandLoop } from './commands/start.js';
 import { jsonLogger, type Logger } from './log.js';
 import { recordAck, StateStore, takeSequence, type AgentState } from './state.js';
 import { AGENT_BUILD_ID, AGENT_VERSION } from './version.js';
@@ -52,16 +53,34 @@ async function runLocked(
   for (const warning of opened.warnings) log.warn(warning);
   const journal = opened.journal;
 
-  await heartbeatLoop({
+  // The command loop runs beside the heartbeat loop; either failing stops both (systemd restarts us).
+  const stop = new AbortController();
+  const running = AbortSignal.any([shutdown, stop.signal]);
+  const dockerSocket = ctx.env.XSPECTRE_DOCKER_SOCKET?.trim() || DEFAULT_DOCKER_SOCKET;
+  const commands = await openCommandLoop({
+    stateDir: paths.stateDir,
+    config,
+    env: ctx.env,
+    log,
+    shutdown: running,
+    now: ctx.now,
+    lastAck: loaded.state.lastAck,
+    dockerSocket,
+  });
+  const seen = (ack: HeartbeatAck) => {
+    commands.onAck(ack);
+    return ack;
+  };
+  const heartbeats = heartbeatLoop({
     config,
     store,
     state: loaded.state,
     log,
-    shutdown,
+    shutdown: running,
     now: ctx.now,
     uptimeSeconds: () => os.uptime(),
-    send: sendHeartbeat,
-    sendBatch: sendHeartbeats,
+    send: (c, heartbeat, signal) => sendHeartbeat(c, heartbeat, signal).then(seen),
+    sendBatch: (c, batch, signal) => sendHeartbeats(c, batch, signal).then(seen),
     journal,
     telemetry: telemetrySource(
       {
@@ -69,12 +88,15 @@ async function runLocked(
         services: config.watchUnits
           ? new ServicesCollector(config.watchUnits, log)
           : new ServicesCollector(defaultWatchUnits(config.modules), log, undefined, { onlyLoaded: true }),
-        docker: new DockerCollector(ctx.env.XSPECTRE_DOCKER_SOCKET?.trim() || DEFAULT_DOCKER_SOCKET),
+        docker: new DockerCollector(dockerSocket),
         inventory: new InventoryTracker(paths.stateDir),
       },
       log,
     ),
   });
+  const results = await Promise.allSettled([heartbeats, commands.run()].map((loop) => loop.finally(() => stop.abort())));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** `XSPECTRE_JOURNAL_MAX_BYTES` (at least 64 KiB), else 20 MiB. */

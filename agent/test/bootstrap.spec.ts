@@ -1,8 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { COMMAND_ACTIONS } from '@xspectre/contracts';
+import { loadLocalPolicy } from '../src/commands/policy.js';
 
 const agentDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const script = join(agentDir, 'bootstrap.sh');
@@ -50,6 +53,80 @@ describe('bootstrap.sh', () => {
     expect(text).not.toMatch(/^\s*set -[a-z]*x/m);
     expect(text).not.toMatch(/\beval\b/);
     expect(text).toMatch(/^set -euo pipefail$/m);
+  });
+});
+
+describe('bootstrap.sh: the local policy (--allow-actions, --deny-actions)', () => {
+  /** Sources the script (main does not run) and writes the policy to `path` with these flags. */
+  const writePolicy = (path: string, flags: string[]) =>
+    spawnSync(
+      'bash',
+      [
+        '--norc',
+        '-c',
+        'source "$1"; shift; path="$1"; shift; parse_args --api http://127.0.0.1:9/api/v1 "$@"; write_policy "$path"',
+        '_',
+        script,
+        path,
+        ...flags,
+      ],
+      // stdin not a socket: bash would read ~/.bashrc for `-c` (its remote-shell heuristic)
+      { encoding: 'utf8', env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+
+  it('writes validated JSON the agent reads, 0644, atomically, and leaves an unchanged file alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xspectre-bootstrap-policy-'));
+    try {
+      const path = join(dir, 'etc', 'xspectre', 'policy.json');
+      const first = writePolicy(path, ['--allow-actions', 'service.restart,diagnostics.collect', '--deny-actions=reboot']);
+      expect(first.stderr).toBe('');
+      expect(first.status).toBe(0);
+      expect(readFileSync(path, 'utf8')).toBe('{"allow":["service.restart","diagnostics.collect"],"deny":["reboot"]}\n');
+      expect(statSync(path).mode & 0o777).toBe(0o644);
+      if (process.getuid?.() === 0) expect(statSync(path).uid).toBe(0);
+      expect(await loadLocalPolicy(path)).toEqual({
+        ok: true,
+        absent: false,
+        policy: { allow: ['service.restart', 'diagnostics.collect'], deny: ['reboot'] },
+      });
+      const before = statSync(path).mtimeMs;
+      const again = writePolicy(path, ['--allow-actions', 'service.restart,diagnostics.collect', '--deny-actions=reboot']);
+      expect(again.stdout).toContain('unchanged');
+      expect(statSync(path).mtimeMs).toBe(before);
+
+      // The given flags replace the whole file; `*` is a name too.
+      expect(writePolicy(path, ['--deny-actions', '*']).status).toBe(0);
+      expect(await loadLocalPolicy(path)).toEqual({ ok: true, absent: false, policy: { deny: ['*'] } });
+      // No action flag: the file is not touched.
+      expect(writePolicy(path, []).status).toBe(0);
+      expect(readFileSync(path, 'utf8')).toBe('{"deny":["*"]}\n');
+      expect(writePolicy(join(dir, 'other.json'), []).status).toBe(0);
+      expect(() => statSync(join(dir, 'other.json'))).toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses names that are not action names (exit 2) and warns about names it does not know', () => {
+    for (const bad of ['Reboot', 'service restart', 'a,,b', '"x"', 'x\\y', '../x']) {
+      const result = bootstrap(['--api', 'http://127.0.0.1:9/api/v1', '--deny-actions', bad]);
+      expect(result.status, bad).toBe(2);
+      expect(result.stderr).toContain('is not an action name');
+    }
+    expect(bootstrap(['--api', 'http://127.0.0.1:9/api/v1', '--allow-actions']).status).toBe(2);
+    const dir = mkdtempSync(join(tmpdir(), 'xspectre-bootstrap-policy-'));
+    try {
+      const result = writePolicy(join(dir, 'policy.json'), ['--allow-actions', 'script.run']);
+      expect(result.status).toBe(0);
+      expect(result.stderr).toContain("'script.run' is not an action this agent knows today");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('knows exactly the actions of the contract', () => {
+    const known = /^readonly KNOWN_ACTIONS="([^"]*)"$/m.exec(readFileSync(script, 'utf8'))?.[1];
+    expect(known?.split(' ')).toEqual(COMMAND_ACTIONS);
   });
 });
 

@@ -1,0 +1,279 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CommandStatusReport, HeartbeatAck } from '@xspectre/contracts';
+import { DEFAULT_MAX_CLOCK_SKEW_MS, type PinnedCommandKey } from '@xspectre/contracts/command-signature';
+import { errorMessage } from '../errors.js';
+import { ApiUnreachableError } from '../http.js';
+import type { Logger } from '../log.js';
+import { CommandApiError, POLL_WAIT_SECONDS, type CommandApi, type ReportOutcome } from './command-api.js';
+import type { CommandJournal, FinalResult, JournalEntry } from './command-journal.js';
+import type { CommandExecutor } from './executor.js';
+import type { PolicyDecision } from './policy.js';
+import { NONCE_RETENTION_MARGIN_MS, ReplayGuardFullError, type ReplayGuard } from './replay-guard.js';
+import type { ServerClock } from './server-clock.js';
+import { verifySignedCommand, type Verdict } from './verify.js';
+
+/** After SIGTERM an in-flight report gets this long to finish (as the heartbeat loop's requests). */
+export const REPORT_GRACE_MS = 3000;
+export const MIN_BACKOFF_MS = 1000;
+export const MAX_BACKOFF_MS = 60_000;
+/** An API without the command routes (404) is asked again this rarely. */
+export const NO_ROUTE_BACKOFF_MS = 5 * 60_000;
+/** A poll held at least this long is dropped and made again when an ack says commands wait. */
+const STALE_POLL_MS = 2000;
+
+export interface CommandLoopDeps {
+  deviceId: string;
+  pinnedKeys: readonly PinnedCommandKey[];
+  api: CommandApi;
+  journal: CommandJournal;
+  guard: ReplayGuard;
+  executor: Pick<CommandExecutor, 'unsupported' | 'unitFor' | 'bootMarker' | 'run' | 'resume' | 'cleanup'>;
+  policy: { check(action: string): Promise<PolicyDecision> };
+  clock: ServerClock;
+  log: Logger;
+  shutdown: AbortSignal;
+  /** The local clock (the journal's timestamps). */
+  now: () => Date;
+  maxClockSkewMs?: number;
+  waitSeconds?: number;
+  /** Resolves after `ms`, or early when `signal` aborts. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+const abortableSleep = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => undefined);
+
+/**
+ * The signed command loop, beside the heartbeat loop in `run`: resolves what a previous run
+ * left started or unreported, then long-polls `GET agent/commands`; each command is verified
+ * (verify.ts) and either reported `rejected` with its reason, or recorded (nonce, then the
+ * journal's `started`), reported `running`, executed once, and its result reported, retried
+ * until the API has it. One command at a time, in the order the API hands them out.
+ */
+export class CommandLoop {
+  private wake = new AbortController();
+  private pollStartedAt: number | undefined;
+  private readonly skew: number;
+  private readonly reportSignal: AbortSignal;
+
+  constructor(private readonly deps: CommandLoopDeps) {
+    this.skew = deps.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
+    // Reports in flight at shutdown get a grace period; no new attempt starts after it.
+    const grace = new AbortController();
+    deps.shutdown.addEventListener('abort', () => setTimeout(() => grace.abort(), REPORT_GRACE_MS).unref(), { once: true });
+    this.reportSignal = grace.signal;
+  }
+
+  /** Every heartbeat ack: its server time corrects the clock; waiting commands wake the poll. */
+  onAck(ack: Pick<HeartbeatAck, 'serverTime' | 'pendingCommands'>): void {
+    this.deps.clock.observe(ack.serverTime);
+    if ((ack.pendingCommands ?? 0) > 0) {
+      const held = this.pollStartedAt === undefined ? Infinity : Date.now() - this.pollStartedAt;
+      if (held >= STALE_POLL_MS) this.wake.abort();
+    }
+  }
+
+  async run(): Promise<void> {
+    const { log, shutdown } = this.deps;
+    await this.recover();
+    await this.prune();
+    let failures = 0;
+    while (!shutdown.aborted) {
+      this.wake = new AbortController();
+      const signal = AbortSignal.any([shutdown, this.wake.signal]);
+      this.pollStartedAt = Date.now();
+      let answer;
+      try {
+        answer = await this.deps.api.poll(this.deps.waitSeconds ?? POLL_WAIT_SECONDS, signal);
+      } catch (err) {
+        this.pollStartedAt = undefined;
+        if (shutdown.aborted) break;
+        if (this.wake.signal.aborted) continue; // an ack said commands wait: poll again at once
+        failures++;
+        const noRoute = err instanceof CommandApiError && err.status === 404;
+        if (failures === 1) {
+          log.warn(noRoute ? 'command poll: this API has no command queue' : 'command poll failed', {
+            error: errorMessage(err),
+            ...(err instanceof CommandApiError ? { status: err.status, code: err.code } : {}),
+          });
+        }
+        if (!(err instanceof ApiUnreachableError) && !(err instanceof CommandApiError)) throw err;
+        await (this.deps.sleep ?? abortableSleep)(noRoute ? NO_ROUTE_BACKOFF_MS : this.backoff(failures), signal);
+        continue;
+      }
+      this.pollStartedAt = undefined;
+      if (failures > 0) log.info('command poll works again', { failures });
+      failures = 0;
+      this.deps.clock.observe(answer.serverTime);
+      for (const raw of answer.commands) {
+        if (shutdown.aborted) break;
+        await this.handle(raw);
+      }
+      if (answer.commands.length > 0) await this.prune();
+    }
+  }
+
+  /** A previous run's commands: started without a result are resolved (never run again); results the API lacks are sent. */
+  private async recover(): Promise<void> {
+    const { journal, executor, log, shutdown } = this.deps;
+    for (const entry of journal.unfinished()) {
+      if (shutdown.aborted) return;
+      const result = await executor.resume(entry, shutdown);
+      if (!result) return; // shutdown while waiting for its unit: the next start resumes it
+      log.info('command resolved after a restart', { commandId: entry.commandId, action: entry.action, status: result.status });
+      await this.finish(entry, result);
+    }
+    for (const entry of journal.unreported()) {
+      if (shutdown.aborted) return;
+      await this.reportFinal(entry);
+    }
+  }
+
+  private async handle(raw: unknown): Promise<void> {
+    const { journal, log } = this.deps;
+    const verdict = await verifySignedCommand(raw, {
+      deviceId: this.deps.deviceId,
+      pinnedKeys: this.deps.pinnedKeys,
+      now: this.deps.clock.now(),
+      maxClockSkewMs: this.skew,
+      guard: this.deps.guard,
+      policy: this.deps.policy,
+      unsupported: (action) => this.deps.executor.unsupported(action),
+    });
+    // The journal decides what ran: an authentic command it holds (same id, same nonce) is this
+    // very command delivered again, whatever the other checks say now (expired, policy changed).
+    const authentic = verdict.kind === 'accept' ? verdict.envelope : verdict.authentic ? verdict : undefined;
+    const entry = authentic?.commandId ? journal.get(authentic.commandId) : undefined;
+    if (entry && entry.nonce === authentic?.nonce) return this.redelivered(entry);
+    if (verdict.kind === 'reject') return this.reject(verdict);
+
+    const { envelope } = verdict;
+    try {
+      await this.deps.guard.record(envelope.commandId, envelope.nonce, envelope.expiresAt, this.deps.clock.now());
+    } catch (err) {
+      if (!(err instanceof ReplayGuardFullError)) throw err; // cannot record the nonce: never run without it
+      return this.reject({
+        kind: 'reject',
+        reason: `too many recent commands (${err.max}) are kept; try again later`,
+        commandId: envelope.commandId,
+        authentic: true,
+        redelivery: false,
+      });
+    }
+    const started = await journal.begin(
+      {
+        commandId: envelope.commandId,
+        action: envelope.action,
+        params: envelope.params,
+        nonce: envelope.nonce,
+        expiresAt: envelope.expiresAt,
+        bootMarker: await this.deps.executor.bootMarker(),
+        unit: this.deps.executor.unitFor(envelope.commandId, envelope.action),
+      },
+      this.deps.now(),
+    );
+    log.info('command accepted', { commandId: envelope.commandId, action: envelope.action });
+
+    // Not run until the API knows it runs (a reboot could not report it otherwise); not run late either.
+    const runningUntil = Date.parse(envelope.expiresAt) + this.skew;
+    const running = await this.report(started.commandId, { status: 'running' }, runningUntil);
+    if (running === 'aborted') return; // shutdown before anything ran: the next start reports it interrupted
+    if (running === 'too-late' || running.kind === 'refused') {
+      const why =
+        running === 'too-late' ? 'the API could not be told it started before it expired' : `the API answered ${running.code} to running`;
+      log.warn('command not run', { commandId: started.commandId, reason: why });
+      await journal.finish(started.commandId, { status: 'interrupted', reason: `not run: ${why}` }, this.deps.now());
+      if (running !== 'too-late') await journal.markReported(started.commandId);
+      else await this.reportFinal(journal.get(started.commandId)!);
+      return;
+    }
+    const entry2 = await journal.markRunningReported(started.commandId);
+    const result = await this.deps.executor.run(entry2, this.deps.shutdown);
+    if (!result) return; // shutdown (or the reboot) came first: resolved at the next start
+    await this.finish(entry2, result);
+  }
+
+  /** This very command was accepted before: report what is known again, never run it again. */
+  private async redelivered(entry: JournalEntry): Promise<void> {
+    this.deps.log.info('command delivered again: its known status is reported', { commandId: entry.commandId });
+    if (entry.result) return this.reportFinal(entry, true);
+    const outcome = await this.report(entry.commandId, { status: 'running' });
+    if (typeof outcome === 'object' && outcome.kind === 'accepted') await this.deps.journal.markRunningReported(entry.commandId);
+  }
+
+  private async reject(verdict: Extract<Verdict, { kind: 'reject' }>): Promise<void> {
+    this.deps.log.warn('command rejected', { commandId: verdict.commandId ?? null, reason: verdict.reason, authentic: verdict.authentic });
+    if (!verdict.commandId) return; // nothing the API could match it to
+    const outcome = await this.report(verdict.commandId, { status: 'rejected', reason: verdict.reason.slice(0, 500) });
+    if (typeof outcome === 'object' && outcome.kind === 'refused') {
+      this.deps.log.warn('the API refused the rejection report', {
+        commandId: verdict.commandId,
+        status: outcome.status,
+        code: outcome.code,
+      });
+    }
+  }
+
+  private async finish(entry: JournalEntry, result: FinalResult): Promise<void> {
+    const finished = await this.deps.journal.finish(entry.commandId, result, this.deps.now());
+    this.deps.log.info('command finished', {
+      commandId: entry.commandId,
+      action: entry.action,
+      status: result.status,
+      exitCode: result.exitCode ?? null,
+    });
+    await this.deps.executor
+      .cleanup(finished)
+      .catch((err: unknown) =>
+        this.deps.log.warn('cannot clean up after a command', { commandId: entry.commandId, error: errorMessage(err) }),
+      );
+    await this.reportFinal(finished);
+  }
+
+  /** The final status, until the API has it (or refuses it for good); `interrupted` needs `running` first. */
+  private async reportFinal(entry: JournalEntry, again = false): Promise<void> {
+    const result = entry.result!;
+    if (!entry.runningReported && result.status === 'interrupted') {
+      const running = await this.report(entry.commandId, { status: 'running' });
+      if (typeof running !== 'object') return;
+      if (running.kind === 'accepted') await this.deps.journal.markRunningReported(entry.commandId);
+    }
+    const outcome = await this.report(entry.commandId, result);
+    if (typeof outcome !== 'object') return;
+    if (outcome.kind === 'refused' && !again) {
+      this.deps.log.warn('the API refused the result', { commandId: entry.commandId, status: outcome.status, code: outcome.code });
+    }
+    if (!entry.reported) await this.deps.journal.markReported(entry.commandId);
+  }
+
+  /**
+   * Sends one status, retried with backoff until the API answers for good; 'aborted' at
+   * shutdown; 'too-late' once the estimate of the API's clock passes `until`.
+   */
+  private async report(commandId: string, report: CommandStatusReport, until?: number): Promise<ReportOutcome | 'aborted' | 'too-late'> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.deps.shutdown.aborted && attempt > 1) return 'aborted';
+      if (until !== undefined && attempt > 1 && this.deps.clock.now().getTime() > until) return 'too-late';
+      try {
+        return await this.deps.api.report(commandId, report, this.reportSignal);
+      } catch (err) {
+        if (!(err instanceof ApiUnreachableError) && !(err instanceof CommandApiError)) throw err;
+        if (attempt === 1)
+          this.deps.log.warn('command status not delivered; retrying', { commandId, status: report.status, error: errorMessage(err) });
+        if (this.deps.shutdown.aborted) return 'aborted';
+        await (this.deps.sleep ?? abortableSleep)(this.backoff(attempt), this.deps.shutdown);
+      }
+    }
+  }
+
+  private backoff(failures: number): number {
+    const base = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(failures - 1, 16));
+    return Math.round(base * (0.5 + 0.5 * (this.deps.random ?? Math.random)()));
+  }
+
+  private async prune(): Promise<void> {
+    const now = this.deps.clock.now();
+    await this.deps.guard.prune(now);
+    await this.deps.journal.prune(now, this.skew + NONCE_RETENTION_MARGIN_MS);
+  }
+}

@@ -1,0 +1,56 @@
+import { join, resolve } from 'node:path';
+import type { AgentConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import type { AgentState } from '../state.js';
+import { httpCommandApi } from './command-api.js';
+import { CommandJournal, JOURNAL_DIR } from './command-journal.js';
+import { CommandLoop } from './command-loop.js';
+import { CommandExecutor, hostExecutorHost } from './executor.js';
+import { DEFAULT_POLICY_PATH, LocalPolicyFile } from './policy.js';
+import { ReplayGuard } from './replay-guard.js';
+import { ServerClock } from './server-clock.js';
+import { pinnedCommandKeys } from './verify.js';
+import { DEFAULT_MAX_CLOCK_SKEW_MS } from '@xspectre/contracts/command-signature';
+
+export interface CommandLoopSetup {
+  stateDir: string;
+  config: AgentConfig;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  shutdown: AbortSignal;
+  now: () => Date;
+  /** state.json's last acknowledgement: the API's clock is known before the first answer. */
+  lastAck: AgentState['lastAck'];
+  dockerSocket: string;
+}
+
+/**
+ * The command loop as `run` starts it: its files under `<state dir>/commands/` (nonces.json,
+ * journal/, output/), the policy at `XSPECTRE_POLICY_FILE` or /etc/xspectre/policy.json.
+ */
+export async function openCommandLoop(setup: CommandLoopSetup): Promise<CommandLoop> {
+  const { log, now } = setup;
+  const dir = resolve(setup.stateDir, 'commands');
+  const clock = new ServerClock(now, setup.lastAck);
+  const opened = await ReplayGuard.open(dir, clock.now(), { maxClockSkewMs: DEFAULT_MAX_CLOCK_SKEW_MS });
+  if (opened.warning) log.warn(opened.warning);
+  const journal = await CommandJournal.open(join(dir, JOURNAL_DIR), now());
+  for (const warning of journal.warnings) log.warn(warning);
+  return new CommandLoop({
+    deviceId: setup.config.deviceId,
+    pinnedKeys: pinnedCommandKeys(setup.config),
+    api: httpCommandApi(setup.config),
+    journal: journal.journal,
+    guard: opened.guard,
+    executor: new CommandExecutor(hostExecutorHost(setup.dockerSocket), {
+      outputDir: join(dir, 'output'),
+      dockerSocket: setup.dockerSocket,
+    }),
+    policy: new LocalPolicyFile(setup.env.XSPECTRE_POLICY_FILE?.trim() || DEFAULT_POLICY_PATH, log),
+    clock,
+    log,
+    shutdown: setup.shutdown,
+    now,
+    maxClockSkewMs: DEFAULT_MAX_CLOCK_SKEW_MS,
+  });
+}
