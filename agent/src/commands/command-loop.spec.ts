@@ -48,6 +48,8 @@ function sign(overrides: Partial<CommandEnvelope> = {}, signer = key.privateKey)
   });
 }
 
+const pick = ({ commandId, action, params, nonce, expiresAt }: SignedCommand) => ({ commandId, action, params, nonce, expiresAt });
+
 // The API's transition table (api/src/commands/command-transitions.ts), so a repeated final status is a retry.
 const ALLOWED: Record<CommandStatus, readonly string[]> = {
   queued: ['running', 'succeeded', 'failed', 'rejected'],
@@ -330,14 +332,14 @@ describe('CommandLoop', () => {
     const { guard } = await ReplayGuard.open(stateDir, new Date(), { maxClockSkewMs: 30_000 });
     await guard.record(command.commandId, command.nonce, command.expiresAt, new Date());
     const { journal } = await CommandJournal.open(join(stateDir, 'journal'), new Date());
-    await journal.begin({ ...command, params: command.params, bootMarker: 'boot:1', unit: null }, new Date());
+    await journal.begin({ ...pick(command), bootMarker: 'boot:1', unit: null }, new Date());
     const id = api.queue(command);
     api.commands[0]!.status = 'delivered';
 
     await startLoop();
     await until(() => api.statusOf(id) === 'interrupted', 'interrupted');
     expect(api.reportsOf(id)).toEqual(['running', 'interrupted']); // interrupted needs running first
-    expect(executor.resumes.map((e) => e.commandId)).toEqual([id]);
+    expect(api.reports.at(-1)!.report.reason).toBe('not run: the agent stopped before it started');
     expect(executor.runs).toEqual([]);
     // The API delivers it again: still never run.
     api.commands[0]!.status = 'delivered';
@@ -345,14 +347,25 @@ describe('CommandLoop', () => {
     expect(executor.runs).toEqual([]);
   });
 
+  it('a crash while a Docker call was in flight: interrupted, never called again', async () => {
+    const command = sign({ action: 'container.restart', params: { container: 'web' } });
+    const { journal } = await CommandJournal.open(join(dir, 'commands', 'journal'), new Date());
+    await journal.begin({ ...pick(command), bootMarker: 'boot:1', unit: null }, new Date());
+    await journal.markRunningReported(command.commandId);
+    const id = api.queue(command);
+    api.commands[0]!.status = 'running';
+    await startLoop();
+    await until(() => api.statusOf(id) === 'interrupted', 'interrupted');
+    expect(api.reportsOf(id)).toEqual(['interrupted']);
+    expect(executor.resumes.map((e) => e.commandId)).toEqual([id]);
+    expect(executor.runs).toEqual([]);
+  });
+
   it('a unit that finished while the agent was down: resumed, its result reported', async () => {
     const command = sign();
     const stateDir = join(dir, 'commands');
     const { journal } = await CommandJournal.open(join(stateDir, 'journal'), new Date());
-    await journal.begin(
-      { ...command, params: command.params, bootMarker: 'boot:1', unit: `xspectre-cmd-${command.commandId}.service` },
-      new Date(),
-    );
+    await journal.begin({ ...pick(command), bootMarker: 'boot:1', unit: `xspectre-cmd-${command.commandId}.service` }, new Date());
     await journal.markRunningReported(command.commandId);
     const id = api.queue(command);
     api.commands[0]!.status = 'running';

@@ -118,7 +118,10 @@ export class CommandLoop {
     const { journal, executor, log, shutdown } = this.deps;
     for (const entry of journal.unfinished()) {
       if (shutdown.aborted) return;
-      const result = await executor.resume(entry, shutdown);
+      // An action starts only after `running` is recorded: without it, it never started.
+      const result = entry.runningReported
+        ? await executor.resume(entry, shutdown)
+        : { status: 'interrupted' as const, reason: 'not run: the agent stopped before it started' };
       if (!result) return; // shutdown while waiting for its unit: the next start resumes it
       log.info('command resolved after a restart', { commandId: entry.commandId, action: entry.action, status: result.status });
       await this.finish(entry, result);

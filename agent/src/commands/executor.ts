@@ -173,7 +173,7 @@ export class CommandExecutor {
 
   /** Stops and unloads the transient unit and removes its output files, once the result is in the journal. */
   async cleanup(entry: JournalEntry): Promise<void> {
-    if (entry.unit && entry.action !== 'reboot') {
+    if (entry.unit) {
       for (const args of cleanupArgs(entry.unit)) {
         await this.host.run('systemctl', args, { timeoutMs: STOP_TIMEOUT_MS, maxBytes: SMALL_OUTPUT });
       }
