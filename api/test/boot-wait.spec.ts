@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import pg from 'pg';
@@ -32,6 +33,8 @@ describe('boot while PostgreSQL is away', () => {
       const queue = new Queue(MAINTENANCE_QUEUE, { connection: { url: env.REDIS_URL! }, prefix: bullPrefix(loadConfig(env)) });
       await queue.obliterate({ force: true });
       await queue.close();
+      await rm(env.API_AUDIT_ANCHOR_DIR!, { recursive: true, force: true });
+      await rm(env.API_KEY_STORE_DIR!, { recursive: true, force: true });
     }
     await cluster?.destroy();
   });

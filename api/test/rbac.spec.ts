@@ -89,6 +89,11 @@ describe('RBAC', () => {
     expect(permissionOf('POST', 'devices/:id/revoke')).toBe('devices.manage');
     expect(permissionOf('GET', 'devices')).toBe('devices.view');
     expect(permissionOf('GET', 'claim-codes')).toBe('devices.manage');
+    expect(permissionOf('POST', 'devices/:id/commands')).toBe('devices.manage');
+    expect(permissionOf('POST', 'devices/:id/critical-commands')).toBe('devices.critical_actions');
+    expect(permissionOf('GET', 'commands')).toBe('devices.view');
+    expect(permissionOf('GET', 'agent/commands')).toBe('device');
+    expect(permissionOf('POST', 'agent/commands/:id/status')).toBe('device');
     expect(
       routes
         .filter((r) => r.critical)
@@ -96,6 +101,7 @@ describe('RBAC', () => {
         .sort(),
     ).toEqual([
       'DELETE organizations/:id',
+      'POST devices/:id/critical-commands',
       'POST devices/:id/fingerprint/accept',
       'POST users/:id/totp/reset',
       'POST users/:id/unlock',

@@ -51,6 +51,9 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
+      // What API instances of this database wrote beside it, whoever started them (TestApi, spawned processes).
+      await rm(anchorDirFor(url.toString()), { recursive: true, force: true });
+      await rm(keyStoreDirFor(url.toString()), { recursive: true, force: true });
     },
   };
 }
