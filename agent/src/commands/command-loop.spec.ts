@@ -211,6 +211,7 @@ afterEach(async () => {
 interface StartOptions {
   localNow?: () => Date;
   sleeps?: number[];
+  startDelayMs?: number;
 }
 
 /** A loop as `run` wires it: real journal, nonce file and policy file in a temp state dir, real HTTP. */
@@ -234,9 +235,10 @@ async function startLoop(options: StartOptions = {}) {
     shutdown: shutdown.signal,
     now: localNow,
     waitSeconds: 1,
+    startDelayMs: options.startDelayMs ?? 0,
     sleep: (ms, signal) => {
       options.sleeps?.push(ms);
-      return delay(Math.min(ms, 20), undefined, { signal }).catch(() => undefined);
+      return delay(ms === options.startDelayMs ? ms : Math.min(ms, 20), undefined, { signal }).catch(() => undefined);
     },
   };
   const loop = new CommandLoop(deps);
@@ -407,6 +409,14 @@ describe('CommandLoop', () => {
     handle.loop.onAck({ serverTime: new Date().toISOString(), pendingCommands: 1 });
     await until(() => api.statusOf(id) === 'succeeded', 'succeeded', 5000);
     expect(api.polls).toBeGreaterThanOrEqual(2);
+  });
+
+  it('starts polling after the first heartbeat ack (or its start delay)', async () => {
+    const handle = await startLoop({ startDelayMs: 60_000 });
+    await delay(300);
+    expect(api.polls).toBe(0);
+    handle.loop.onAck({ serverTime: new Date().toISOString(), pendingCommands: 0 });
+    await until(() => api.polls === 1, 'first poll');
   });
 
   it('backs off on poll errors, and logs the streak once', async () => {

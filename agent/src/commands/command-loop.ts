@@ -36,6 +36,11 @@ export interface CommandLoopDeps {
   now: () => Date;
   maxClockSkewMs?: number;
   waitSeconds?: number;
+  /**
+   * The loop starts after the first heartbeat ack or this long (default 10 s): the agent's
+   * startup (the first telemetry and inventory) and the loop's do not add up to one memory peak.
+   */
+  startDelayMs?: number;
   /** Resolves after `ms`, or early when `signal` aborts. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
@@ -52,6 +57,8 @@ const abortableSleep = (ms: number, signal: AbortSignal) => sleep(ms, undefined,
  */
 export class CommandLoop {
   private wake = new AbortController();
+  private firstAck!: () => void;
+  private readonly acked = new Promise<void>((resolve) => (this.firstAck = resolve));
   private pollStartedAt: number | undefined;
   private readonly skew: number;
   private readonly reportSignal: AbortSignal;
@@ -67,6 +74,7 @@ export class CommandLoop {
   /** Every heartbeat ack: its server time corrects the clock; waiting commands wake the poll. */
   onAck(ack: Pick<HeartbeatAck, 'serverTime' | 'pendingCommands'>): void {
     this.deps.clock.observe(ack.serverTime);
+    this.firstAck();
     if ((ack.pendingCommands ?? 0) > 0) {
       const held = this.pollStartedAt === undefined ? Infinity : Date.now() - this.pollStartedAt;
       if (held >= STALE_POLL_MS) this.wake.abort();
@@ -75,6 +83,8 @@ export class CommandLoop {
 
   async run(): Promise<void> {
     const { log, shutdown } = this.deps;
+    const startDelay = this.deps.startDelayMs ?? 10_000;
+    if (startDelay > 0) await Promise.race([this.acked, (this.deps.sleep ?? abortableSleep)(startDelay, shutdown)]);
     await this.recover();
     await this.prune();
     let failures = 0;
