@@ -17,3 +17,4 @@ export * from './headline-metrics.js';
 export * from './canonical-json.js';
 export * from './command-envelope.js';
 export * from './commands.js';
+export * from './command-transitions.js';

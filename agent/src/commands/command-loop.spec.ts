@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   COMMAND_TTL_MS,
   CommandStatusReportSchema,
+  decideCommandTransition,
   type CommandEnvelope,
   type CommandStatus,
   type CommandStatusReport,
@@ -49,18 +50,6 @@ function sign(overrides: Partial<CommandEnvelope> = {}, signer = key.privateKey)
 }
 
 const pick = ({ commandId, action, params, nonce, expiresAt }: SignedCommand) => ({ commandId, action, params, nonce, expiresAt });
-
-// The API's transition table (api/src/commands/command-transitions.ts), so a repeated final status is a retry.
-const ALLOWED: Record<CommandStatus, readonly string[]> = {
-  queued: ['running', 'succeeded', 'failed', 'rejected'],
-  delivered: ['running', 'succeeded', 'failed', 'rejected'],
-  expired: ['running', 'succeeded', 'failed', 'rejected'],
-  running: ['succeeded', 'failed', 'interrupted'],
-  succeeded: [],
-  failed: [],
-  rejected: [],
-  interrupted: [],
-};
 
 interface FakeCommand {
   signed: unknown;
@@ -144,7 +133,7 @@ class FakeCommandApi {
       const command = this.commands.find((c) => c.id === match[1]);
       if (!command) return problem(404, 'COMMAND_NOT_FOUND');
       this.reports.push({ id: command.id, report: parsed.data });
-      if (ALLOWED[command.status].includes(parsed.data.status)) command.status = parsed.data.status;
+      if (decideCommandTransition(command.status, parsed.data.status) === 'apply') command.status = parsed.data.status;
       else if (command.status !== parsed.data.status) return problem(409, 'COMMAND_TRANSITION_INVALID');
       return send(200, { id: command.id, status: command.status });
     }

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import {
   COMMAND_TTL_MS,
+  decideCommandTransition,
   isCriticalCommandAction,
   type Command,
   type CommandRequest,
@@ -14,7 +15,6 @@ import { requestContext, type Actor, type AuthenticatedDevice } from '../common/
 import { DevicesService } from '../devices/devices.service.js';
 import { KeyStore } from '../keys/key-store.js';
 import type { CommandEntity } from './command.entity.js';
-import { decideTransition } from './command-transitions.js';
 import { CommandWakeups } from './command-wakeups.js';
 import { toCommandDto, toSignedCommand } from './commands.mapper.js';
 import { CommandsRepository, type CommandFilter, type CommandProgress } from './commands.repository.js';
@@ -136,7 +136,7 @@ export class CommandsService {
     });
     const command = await this.commands.findForDeviceLocked(id, device.id);
     if (!command) throw new AppError('COMMAND_NOT_FOUND', `device ${device.id} has no command ${id}`);
-    const decision = decideTransition(command.status, report.status);
+    const decision = decideCommandTransition(command.status, report.status);
     if (decision === 'refuse')
       throw new AppError('COMMAND_TRANSITION_INVALID', `command ${id} is ${command.status}; it cannot become ${report.status}`);
     if (decision === 'repeat') return toCommandDto(command);

@@ -1,4 +1,4 @@
-import type { CommandStatus, CommandStatusReport } from '@xspectre/contracts';
+import type { CommandStatus, CommandStatusReport } from './commands.js';
 
 type Reported = CommandStatusReport['status'];
 
@@ -8,7 +8,7 @@ type Reported = CommandStatusReport['status'];
  * command it took just before expiry and reports late really ran. A final status repeated is an
  * idempotent retry (its answer was lost), not a change.
  */
-const ALLOWED: Record<CommandStatus, readonly Reported[]> = {
+export const COMMAND_TRANSITIONS: Record<CommandStatus, readonly Reported[]> = {
   queued: ['running', 'succeeded', 'failed', 'rejected'],
   delivered: ['running', 'succeeded', 'failed', 'rejected'],
   expired: ['running', 'succeeded', 'failed', 'rejected'],
@@ -19,9 +19,9 @@ const ALLOWED: Record<CommandStatus, readonly Reported[]> = {
   interrupted: [],
 };
 
-export type TransitionDecision = 'apply' | 'repeat' | 'refuse';
+export type CommandTransitionDecision = 'apply' | 'repeat' | 'refuse';
 
-export function decideTransition(from: CommandStatus, to: Reported): TransitionDecision {
-  if (ALLOWED[from].includes(to)) return 'apply';
+export function decideCommandTransition(from: CommandStatus, to: Reported): CommandTransitionDecision {
+  if (COMMAND_TRANSITIONS[from].includes(to)) return 'apply';
   return from === to ? 'repeat' : 'refuse';
 }
