@@ -229,6 +229,11 @@ describe('signed command queue', () => {
     const other = await enroll('cmd-bad-other');
     expect((await report(other.credential, queued.body.id, { status: 'running' })).body.code).toBe('COMMAND_NOT_FOUND');
     expect((await poll(device.credential, 31)).status).toBe(400);
+    for (const query of ['commands?status=done', 'commands?action=shell', 'commands?deviceId=x', 'commands?limit=0', 'commands?surprise=1'])
+      expect((await api.request('GET', query, { token: admin })).status, query).toBe(400);
+    expect((await api.request('GET', `devices/${device.id}/commands?deviceId=${device.id}`, { token: admin })).status).toBe(400);
+    expect((await api.request('GET', `commands/${crypto.randomUUID()}`, { token: admin })).body.code).toBe('COMMAND_NOT_FOUND');
+    expect((await api.request('GET', `devices/${crypto.randomUUID()}/commands`, { token: admin })).body.code).toBe('DEVICE_NOT_FOUND');
     expect((await api.request('GET', `commands/${queued.body.id}`, { token: admin })).body.status).toBe('queued');
   });
 
