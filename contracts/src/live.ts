@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IsoDateTimeSchema } from './common.js';
+import { CommandSchema } from './commands.js';
 import { DeviceHeadlineMetricsSchema, DeviceStatusSchema, type DeviceHeadlineMetrics } from './devices.js';
 
 /**
@@ -98,6 +99,13 @@ export const LiveDevicesChangedSchema = z
 export const LiveDeviceEventMessageSchema = z
   .object({ type: z.literal('device.event'), deviceId: z.uuid(), event: DeviceLiveEventSchema })
   .strict();
+/**
+ * A command changed status (queued, delivered, running, a result, expired by the worker). Output
+ * is not carried: a console fetches `GET commands/:id` once the status is final.
+ */
+export const LiveCommandSchema = CommandSchema.omit({ stdout: true, stderr: true });
+export type LiveCommand = z.infer<typeof LiveCommandSchema>;
+export const LiveCommandChangedSchema = z.object({ type: z.literal('command.changed'), command: LiveCommandSchema }).strict();
 /** Codes: MALFORMED_JSON, VALIDATION_FAILED, LIVE_MESSAGE_UNSUPPORTED. The connection stays open. */
 export const LiveErrorSchema = z.object({ type: z.literal('error'), code: z.string(), message: z.string() }).strict();
 
@@ -107,6 +115,7 @@ export const LiveServerMessageSchema = z.discriminatedUnion('type', [
   LiveSubscribedSchema,
   LiveDevicesChangedSchema,
   LiveDeviceEventMessageSchema,
+  LiveCommandChangedSchema,
   LiveErrorSchema,
 ]);
 export type LiveServerMessage = z.infer<typeof LiveServerMessageSchema>;
