@@ -1,11 +1,15 @@
 'use client';
 
 import type { Problem } from '@xspectre/contracts';
-import { useEffect, useId, useRef, useState, type ButtonHTMLAttributes, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ButtonHTMLAttributes, type FormEvent, type ReactNode, type Ref } from 'react';
 import { problemOf } from '../lib/api-client';
 import styles from './ui.module.css';
 
-type ButtonProps = ButtonHTMLAttributes<HTMLButtonElement> & { variant?: 'primary' | 'danger' | 'default'; size?: 'small' | 'normal' };
+type ButtonProps = ButtonHTMLAttributes<HTMLButtonElement> & {
+  variant?: 'primary' | 'danger' | 'default';
+  size?: 'small' | 'normal';
+  ref?: Ref<HTMLButtonElement>;
+};
 
 export function Button({ variant = 'default', size = 'normal', className, type = 'button', ...rest }: ButtonProps) {
   const classes = [styles.button, variant !== 'default' && styles[variant], size === 'small' && styles.small, className].filter(Boolean);

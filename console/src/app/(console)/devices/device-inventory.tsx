@@ -3,6 +3,7 @@
 import { DEVICE_STATUSES, DEVICE_TYPES, DevicePageSchema, type Device } from '@xspectre/contracts';
 import Link from 'next/link';
 import { useEffect, useRef, useState } from 'react';
+import { CommandActions, type CommandTarget } from '../../../components/command-actions';
 import { ConnectivityBadge, QuarantineBadge, StatusBadge, TimeAgo, TunnelBadge } from '../../../components/device-badges';
 import { PageHeader } from '../../../components/page-header';
 import { Button, Card, Empty, Field, Loading, Pager, ProblemView, uiStyles } from '../../../components/ui';
@@ -97,6 +98,8 @@ function MetricsHeader({ sort, onSort }: { sort: string; onSort: (s: string) => 
 
 export function DeviceInventory() {
   const { can } = useSession();
+  // The bulk selection, kept across pages and filters until cleared; refreshed from the page on screen.
+  const [selection, setSelection] = useState<ReadonlyMap<string, CommandTarget>>(new Map());
   const [params, setParams] = useUrlState();
   const refs = useOrganizationsAndSites();
   const query = Object.fromEntries(FILTER_KEYS.map((k) => [k, params.get(k) ?? undefined]));
@@ -123,6 +126,39 @@ export function DeviceInventory() {
   const orgs = refs.data?.organizations ?? [];
   const sites = (refs.data?.sites ?? []).filter((s) => !query.organizationId || s.organizationId === query.organizationId);
   const anyFilter = FILTER_KEYS.some((k) => k !== 'sort' && k !== 'offset' && query[k]);
+  // Checkboxes only for operators who may ask for actions at all.
+  const selectable = can('devices.manage');
+  const targetOf = (d: Device): CommandTarget => ({
+    id: d.id,
+    name: d.name,
+    status: d.status,
+    quarantine: d.quarantine,
+    ownerKind: refs.data?.orgById.get(d.organizationId)?.kind,
+  });
+  const onPage = devices.data?.items ?? [];
+  const targets = [...selection.values()].map((t) => {
+    const fresh = onPage.find((d) => d.id === t.id);
+    return fresh ? targetOf(fresh) : t;
+  });
+  const pageSelected = onPage.filter((d) => selection.has(d.id)).length;
+  function toggle(d: Device, on: boolean) {
+    setSelection((old) => {
+      const next = new Map(old);
+      if (on) next.set(d.id, targetOf(d));
+      else next.delete(d.id);
+      return next;
+    });
+  }
+  function togglePage(on: boolean) {
+    setSelection((old) => {
+      const next = new Map(old);
+      for (const d of onPage) {
+        if (on) next.set(d.id, targetOf(d));
+        else next.delete(d.id);
+      }
+      return next;
+    });
+  }
 
   return (
     <>
@@ -141,6 +177,18 @@ export function DeviceInventory() {
           )
         }
       />
+      {selectable && targets.length > 0 && (
+        <div className={styles.bulkBar} role="region" aria-label="Selected devices" data-testid="bulk-bar">
+          <strong>
+            {targets.length} device{targets.length === 1 ? '' : 's'} selected
+          </strong>
+          <span className={styles.bulkNames}>{targets.map((t) => t.name).join(', ')}</span>
+          <CommandActions targets={targets} label={targets.length === 1 ? 'Actions' : 'Bulk actions'} />
+          <Button size="small" onClick={() => setSelection(new Map())}>
+            Clear selection
+          </Button>
+        </div>
+      )}
       <Card>
         <div className={styles.filters} role="search">
           <Field label="Search">
@@ -221,6 +269,19 @@ export function DeviceInventory() {
             <table className={uiStyles.table} data-testid="device-table" aria-busy={devices.loading}>
               <thead>
                 <tr>
+                  {selectable && (
+                    <th className={styles.check}>
+                      <input
+                        type="checkbox"
+                        aria-label="Select every device on this page"
+                        checked={pageSelected > 0 && pageSelected === onPage.length}
+                        ref={(el) => {
+                          if (el) el.indeterminate = pageSelected > 0 && pageSelected < onPage.length;
+                        }}
+                        onChange={(e) => togglePage(e.target.checked)}
+                      />
+                    </th>
+                  )}
                   <SortHeader column="name" label="Name" sort={sort} onSort={(s) => setParams({ sort: s })} />
                   <th>Organization / site</th>
                   <th>Type</th>
@@ -239,6 +300,8 @@ export function DeviceInventory() {
                     device={d}
                     org={refs.data?.orgById.get(d.organizationId)?.name}
                     site={refs.data?.siteById.get(d.siteId)?.name}
+                    selected={selectable ? selection.has(d.id) : undefined}
+                    onSelect={(on) => toggle(d, on)}
                   />
                 ))}
               </tbody>
@@ -256,10 +319,28 @@ export function DeviceInventory() {
   );
 }
 
-function DeviceRow({ device, org, site }: { device: Device; org?: string; site?: string }) {
+function DeviceRow({
+  device,
+  org,
+  site,
+  selected,
+  onSelect,
+}: {
+  device: Device;
+  org?: string;
+  site?: string;
+  /** undefined: no checkbox (the role asks for no actions). */
+  selected?: boolean;
+  onSelect: (on: boolean) => void;
+}) {
   const metrics = device.metrics;
   return (
-    <tr data-device-id={device.id}>
+    <tr data-device-id={device.id} aria-selected={selected}>
+      {selected !== undefined && (
+        <td className={styles.check}>
+          <input type="checkbox" aria-label={`Select ${device.name}`} checked={selected} onChange={(e) => onSelect(e.target.checked)} />
+        </td>
+      )}
       <td>
         <Link href={`/devices/${device.id}`} className={styles.name}>
           {device.name}

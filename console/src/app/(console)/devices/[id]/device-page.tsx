@@ -1,192 +1,23 @@
 'use client';
 
-import { DeviceEventSchema, DeviceSchema, canMutateResource, headlineMetrics, type DeviceLiveMetrics } from '@xspectre/contracts';
-import Link from 'next/link';
-import { useParams } from 'next/navigation';
-import { useRef, useState } from 'react';
-import { ConnectivityBadge, StatusBadge, TimeAgo } from '../../../../components/device-badges';
-import { PageHeader } from '../../../../components/page-header';
-import { useCritical } from '../../../../components/step-up';
-import { Badge, Button, Card, ConfirmDialog, Field, KeyValues, Loading, ProblemView } from '../../../../components/ui';
-import { api } from '../../../../lib/api-client';
-import { applyDevicePatch } from '../../../../lib/device-patch';
+import { headlineMetrics } from '@xspectre/contracts';
+import { Card, KeyValues } from '../../../../components/ui';
 import { bitsPerSecond, dateTime, percent } from '../../../../lib/format';
-import { useOrganizationsAndSites } from '../../../../lib/reference-data';
 import { useSession } from '../../../../lib/session';
-import { useResource } from '../../../../lib/use-api';
-import { useLive, useLiveSubscription } from '../../../../lib/use-live';
 import { DeviceCharts } from './device-charts';
-import {
-  ConnectivityCard,
-  ContainersCard,
-  DeviceAuditCard,
-  EventsCard,
-  InventoryCard,
-  ServicesCard,
-  TunnelCard,
-  useTelemetry,
-} from './device-sections';
+import { useDeviceFrame } from './device-frame';
+import { ConnectivityCard, ContainersCard, DeviceAuditCard, EventsCard, InventoryCard, ServicesCard, TunnelCard } from './device-sections';
 
-type EndAction = 'revoke' | 'retire';
-const END_TEXT: Record<EndAction, { title: string; body: string; button: string }> = {
-  revoke: {
-    title: 'Revoke this device?',
-    body: 'The tunnel peer is removed at once and the device credential stops working. The device must be enrolled again with a new claim code to come back.',
-    button: 'Revoke device',
-  },
-  retire: {
-    title: 'Retire this device?',
-    body: 'Use this when the device is decommissioned: it is cut off like a revoke and leaves the active fleet for good.',
-    button: 'Retire device',
-  },
-};
-
+/** The overview tab: live numbers, charts, the device's facts, tunnel, services, containers, inventory, events and audit. */
 export function DevicePage() {
-  const { id } = useParams<{ id: string }>();
-  const { me, can } = useSession();
-  const refs = useOrganizationsAndSites();
-  const device = useResource(`device:${id}`, (signal) => api(`devices/${id}`, { schema: DeviceSchema, signal }));
-  const telemetry = useTelemetry(id);
-  // Bumped by events that change inventory, events and audit (they are refetched, not patched).
-  const [version, setVersion] = useState(0);
-  const [live, setLive] = useState<{ at: string; metrics: DeviceLiveMetrics } | null>(null);
-  const [ending, setEnding] = useState<EndAction | null>(null);
-  const [endError, setEndError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const lastSequence = useRef<number | null>(null);
-  const critical = useCritical();
-  const [accepting, setAccepting] = useState(false);
-  const [reason, setReason] = useState('');
-
-  useLiveSubscription([id]);
-  useLive(
-    (message) => {
-      if (message.type === 'devices.changed') {
-        for (const patch of message.devices) {
-          if (patch.id !== id) continue;
-          if (device.data) {
-            const outcome = applyDevicePatch(device.data, patch);
-            device.mutate(() => outcome.device);
-            if (outcome.needsRefetch) device.reload();
-          }
-          if (patch.metrics && patch.lastHeartbeatAt) setLive({ at: patch.lastHeartbeatAt, metrics: patch.metrics });
-          // Services and containers ride on heartbeats: refetch them when a new one arrived.
-          if (patch.lastSequence !== undefined && patch.lastSequence !== lastSequence.current) {
-            lastSequence.current = patch.lastSequence;
-            telemetry.reload();
-          }
-        }
-      } else if (message.type === 'device.event' && message.deviceId === id) {
-        setVersion((v) => v + 1);
-      }
-    },
-    () => {
-      device.reload();
-      telemetry.reload();
-      setVersion((v) => v + 1);
-    },
-  );
-
-  if (device.error) {
-    return (
-      <>
-        <PageHeader title="Device" subtitle={<Link href="/devices">← All devices</Link>} />
-        <ProblemView error={device.error} onRetry={device.reload} />
-      </>
-    );
-  }
-  if (!device.data) return <Loading label="Loading the device…" />;
-  const d = device.data;
-  const org = refs.data?.orgById.get(d.organizationId);
-  const site = refs.data?.siteById.get(d.siteId);
-  const mayManage = can('devices.manage') && org !== undefined && canMutateResource(me.role, org.kind);
-  const inService = d.status === 'active' || d.status === 'pending';
+  const { can } = useSession();
+  const { device: d, org, site, telemetry, version, live } = useDeviceFrame();
+  const id = d.id;
   const reported = telemetry.data?.metrics;
   const latest = live?.metrics ?? (reported ? headlineMetrics(reported) : null);
 
-  async function acceptHardware() {
-    setBusy(true);
-    setEndError(null);
-    try {
-      await critical(() => api(`devices/${id}/fingerprint/accept`, { method: 'POST', body: { reason }, schema: DeviceEventSchema }));
-      setAccepting(false);
-      setReason('');
-      device.reload();
-      setVersion((v) => v + 1);
-    } catch (e) {
-      setEndError(e);
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  async function endService(action: EndAction) {
-    setBusy(true);
-    setEndError(null);
-    try {
-      const updated = await api(`devices/${id}/${action}`, { method: 'POST', schema: DeviceSchema });
-      device.mutate(() => updated);
-      setEnding(null);
-      setVersion((v) => v + 1);
-    } catch (e) {
-      setEndError(e);
-    } finally {
-      setBusy(false);
-    }
-  }
-
   return (
     <>
-      <PageHeader
-        title={
-          <span style={{ display: 'flex', gap: 10, alignItems: 'center', flexWrap: 'wrap' }}>
-            <span data-testid="device-name">{d.name}</span>
-            <StatusBadge status={d.status} />
-            <ConnectivityBadge connectivity={d.connectivity} />
-            {d.quarantine && (
-              <Badge tone="warn" title={d.quarantine.reason}>
-                quarantined since {dateTime(d.quarantine.since)}
-              </Badge>
-            )}
-          </span>
-        }
-        subtitle={
-          <>
-            <Link href="/devices">← All devices</Link> · {d.type} · {org?.name ?? '…'} / {site?.name ?? '…'} · host{' '}
-            <span data-testid="device-hostname">{d.hostname ?? '—'}</span> · last seen <TimeAgo iso={d.lastHeartbeatAt} />
-          </>
-        }
-        actions={
-          mayManage && inService ? (
-            <>
-              <Button variant="danger" onClick={() => setEnding('revoke')}>
-                Revoke
-              </Button>
-              <Button variant="danger" onClick={() => setEnding('retire')}>
-                Retire
-              </Button>
-            </>
-          ) : null
-        }
-      />
-      {d.quarantine && (
-        <ProblemView
-          problem={{
-            type: 'about:blank',
-            title: 'Quarantined: the hardware fingerprint changed',
-            status: 0,
-            detail: `${d.quarantine.reason}. Commands are held until a Super Admin accepts the new hardware.`,
-            code: 'DEVICE_QUARANTINED',
-          }}
-          action={
-            can('devices.critical_actions') ? (
-              <Button size="small" onClick={() => setAccepting(true)}>
-                Accept the new hardware…
-              </Button>
-            ) : undefined
-          }
-        />
-      )}
       {latest && (
         <Card>
           <KeyValues
@@ -235,43 +66,6 @@ export function DevicePage() {
       <InventoryCard deviceId={id} version={version} />
       <EventsCard deviceId={id} version={version} />
       {can('audit.view') && <DeviceAuditCard deviceId={id} version={version} />}
-      <ConfirmDialog
-        open={accepting}
-        title="Accept the new hardware?"
-        confirmLabel="Accept and end the quarantine"
-        busy={busy}
-        onCancel={() => {
-          setAccepting(false);
-          setEndError(null);
-        }}
-        onConfirm={() => void acceptHardware()}
-      >
-        <p>
-          The fingerprint of <strong>{d.name}</strong> is bound to its current hardware and the quarantine ends. Do this only when you know
-          why the hardware changed (a repair, a replaced disk).
-        </p>
-        <Field label="Why is the new hardware trusted?">
-          <textarea rows={3} minLength={3} maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} />
-        </Field>
-        {endError ? <ProblemView error={endError} /> : null}
-      </ConfirmDialog>
-      <ConfirmDialog
-        open={ending !== null}
-        title={ending ? END_TEXT[ending].title : ''}
-        confirmLabel={ending ? END_TEXT[ending].button : ''}
-        danger
-        busy={busy}
-        onCancel={() => {
-          setEnding(null);
-          setEndError(null);
-        }}
-        onConfirm={() => ending && void endService(ending)}
-      >
-        <p>
-          <strong>{d.name}</strong>: {ending ? END_TEXT[ending].body : ''}
-        </p>
-        {endError ? <ProblemView error={endError} /> : null}
-      </ConfirmDialog>
     </>
   );
 }
