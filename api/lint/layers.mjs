@@ -21,6 +21,8 @@ export const LAYERS = {
   audit: 3,
   settings: 3,
   keys: 3,
+  // The script library: commands (9) asks it for what a script run signs.
+  scripts: 3,
   auth: 4,
   users: 5,
   live: 5,

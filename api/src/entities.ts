@@ -15,6 +15,8 @@ import { ConnectivityEventEntity } from './telemetry/connectivity-event.entity.j
 import { InventoryVersionEntity } from './inventory/inventory-version.entity.js';
 import { DeviceEventEntity } from './device-events/device-event.entity.js';
 import { CommandEntity } from './commands/command.entity.js';
+import { ScriptEntity } from './scripts/script.entity.js';
+import { ScriptVersionEntity } from './scripts/script-version.entity.js';
 
 /**
  * Every entity the API and the worker map, for DatabaseModule.register and dataSourceOptions. A
@@ -38,4 +40,6 @@ export const ENTITIES = [
   InventoryVersionEntity,
   DeviceEventEntity,
   CommandEntity,
+  ScriptEntity,
+  ScriptVersionEntity,
 ];

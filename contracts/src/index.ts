@@ -18,3 +18,4 @@ export * from './canonical-json.js';
 export * from './command-envelope.js';
 export * from './commands.js';
 export * from './command-transitions.js';
+export * from './scripts.js';

@@ -13,6 +13,8 @@ export const PERMISSIONS = [
   'audit.view',
   'settings.manage',
   'users.manage',
+  // The script library: code that devices run as root (Super Admin only, with step-up on changes).
+  'scripts.manage',
 ] as const;
 export const PermissionSchema = z.enum(PERMISSIONS);
 export type Permission = z.infer<typeof PermissionSchema>;

@@ -80,6 +80,10 @@ export const ERROR_CATALOG = {
   },
   COMMAND_NOT_FOUND: { status: 404, title: 'No such command' },
   COMMAND_TRANSITION_INVALID: { status: 409, title: 'The command cannot move to this status' },
+  // script library
+  SCRIPT_NOT_FOUND: { status: 404, title: 'No such script' },
+  SCRIPT_NAME_TAKEN: { status: 409, title: 'A script with this name exists' },
+  SCRIPT_ARCHIVED: { status: 409, title: 'The script is archived: it cannot be run or changed' },
   AGENT_BINARY_MISSING: { status: 404, title: 'The agent executable has not been built on this server' },
   // live updates (GET live, a WebSocket)
   LIVE_UPGRADE_REQUIRED: { status: 426, title: 'Open this URL as a WebSocket' },

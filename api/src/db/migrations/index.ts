@@ -9,6 +9,7 @@ import { DeviceLifecycleEvents1795490000000 } from './1795490000000-DeviceLifecy
 import { AppRole1795505000000 } from './1795505000000-AppRole.js';
 import { DeviceModules1795512000000 } from './1795512000000-DeviceModules.js';
 import { Commands1795520000000 } from './1795520000000-Commands.js';
+import { Scripts1795530000000 } from './1795530000000-Scripts.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   AppRole1795505000000,
   DeviceModules1795512000000,
   Commands1795520000000,
+  Scripts1795530000000,
 ];
