@@ -53,6 +53,36 @@ export const CommandRequestSchema = z.discriminatedUnion(
 );
 export type CommandRequest = { [A in CommandAction]: { action: A; params: z.infer<(typeof COMMAND_ACTION_PARAMS)[A]> } }[CommandAction];
 
+/** Most devices one bulk request may name. */
+export const BULK_COMMAND_MAX_DEVICES = 500;
+
+/** Distinct device ids, 1..BULK_COMMAND_MAX_DEVICES; a repeated id is refused (naming both places), not merged. */
+export const BulkDeviceIdsSchema = z
+  .array(z.uuid())
+  .min(1, 'name at least one device')
+  .max(BULK_COMMAND_MAX_DEVICES, `at most ${BULK_COMMAND_MAX_DEVICES} devices per request`)
+  .superRefine((ids, ctx) => {
+    const first = new Map<string, number>();
+    ids.forEach((id, index) => {
+      const seen = first.get(id.toLowerCase());
+      if (seen === undefined) first.set(id.toLowerCase(), index);
+      else ctx.addIssue({ code: 'custom', path: [index], message: `repeats deviceIds[${seen}] (${id}): name each device once` });
+    });
+  });
+
+/**
+ * `POST commands/bulk` and `POST critical-commands/bulk`: one action and its parameters for many
+ * devices, one command per device. Each branch is CommandRequestSchema's (strict, same params)
+ * with `deviceIds` added, so the single and the bulk routes never disagree on an action.
+ */
+export const BulkCommandRequestSchema = z.discriminatedUnion(
+  'action',
+  CommandRequestSchema.options.map((branch) => branch.extend({ deviceIds: BulkDeviceIdsSchema })) as unknown as [
+    z.ZodObject<{ deviceIds: typeof BulkDeviceIdsSchema; action: z.ZodLiteral<CommandAction>; params: z.ZodType }>,
+  ],
+);
+export type BulkCommandRequest = CommandRequest & { deviceIds: string[] };
+
 export const COMMAND_STATUSES = ['queued', 'delivered', 'running', 'succeeded', 'failed', 'rejected', 'expired', 'interrupted'] as const;
 export const CommandStatusSchema = z.enum(COMMAND_STATUSES);
 export type CommandStatus = z.infer<typeof CommandStatusSchema>;
@@ -85,6 +115,27 @@ export const CommandSchema = z.object({
 });
 export type Command = z.infer<typeof CommandSchema>;
 export const CommandPageSchema = pageOf(CommandSchema);
+
+/** Why one device of a bulk request got no command: the error code and message its single route would answer. */
+export const BulkCommandErrorSchema = z.object({ code: z.string(), message: z.string() });
+
+/** One device of a bulk request, in request order: its command, or why it got none. */
+export const BulkCommandOutcomeSchema = z.object({
+  deviceId: z.uuid(),
+  command: CommandSchema.optional().describe('the queued command (absent when refused)'),
+  error: BulkCommandErrorSchema.optional().describe(
+    'why this device got no command: DEVICE_NOT_FOUND, DEVICE_NOT_ACTIVE, DEVICE_QUARANTINED, AUTH_INTERNAL_READ_ONLY',
+  ),
+});
+export type BulkCommandOutcome = z.infer<typeof BulkCommandOutcomeSchema>;
+
+export const BulkCommandResultSchema = z.object({
+  items: z.array(BulkCommandOutcomeSchema).describe('one entry per requested device, in request order'),
+  requested: z.number().int().min(0),
+  queued: z.number().int().min(0),
+  refused: z.number().int().min(0),
+});
+export type BulkCommandResult = z.infer<typeof BulkCommandResultSchema>;
 
 export const ListCommandsQuerySchema = PageQuerySchema.extend({
   status: CommandStatusSchema.optional(),

@@ -1,9 +1,14 @@
-import type { Command } from '@xspectre/contracts';
+import type { Command, LiveCommand } from '@xspectre/contracts';
 import type { CommandEntity } from './command.entity.js';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
 export function toCommandDto(c: CommandEntity): Command {
+  return { ...toLiveCommand(c), stdout: c.stdout, stderr: c.stderr };
+}
+
+/** What a live `command.changed` carries: the command without its output (fetched with GET commands/:id). */
+export function toLiveCommand(c: CommandEntity): LiveCommand {
   return {
     id: c.id,
     deviceId: c.deviceId,
@@ -19,8 +24,6 @@ export function toCommandDto(c: CommandEntity): Command {
     startedAt: iso(c.startedAt),
     finishedAt: iso(c.finishedAt),
     exitCode: c.exitCode,
-    stdout: c.stdout,
-    stderr: c.stderr,
     stdoutTruncated: c.stdoutTruncated,
     stderrTruncated: c.stderrTruncated,
     reason: c.reason,

@@ -92,19 +92,26 @@ export class CommandsRepository {
    * Re-checks the device here (the agent's credential check may be cached): a device that is not
    * active, or is quarantined, gets nothing. A command delivered before and not yet reported is
    * handed out again (its answer may have been lost); the agent recognises it by its id.
+   * `newlyDelivered` are the ids that were `queued` until this statement (their status changed).
    */
-  async deliver(deviceId: string): Promise<CommandEntity[]> {
-    const [rows]: [Array<{ id: string }>, number] = await this.db.manager().query(
-      `UPDATE commands c SET status = 'delivered', delivered_at = COALESCE(c.delivered_at, now())
-         FROM devices d
-        WHERE c.device_id = $1 AND d.id = c.device_id AND d.status = 'active' AND d.quarantined_at IS NULL
-          AND c.status IN ${OPEN} AND c.expires_at > now()
-        RETURNING c.id`,
+  async deliver(deviceId: string): Promise<{ commands: CommandEntity[]; newlyDelivered: Set<string> }> {
+    // The CTE reads each row's status before the update (RETURNING sees only the new one); its
+    // row locks make a concurrent report wait, and a row it changed meanwhile is re-checked.
+    const [rows]: [Array<{ id: string; previous: string }>, number] = await this.db.manager().query(
+      `WITH due AS (
+         SELECT c.id, c.status FROM commands c JOIN devices d ON d.id = c.device_id
+          WHERE c.device_id = $1 AND d.status = 'active' AND d.quarantined_at IS NULL
+            AND c.status IN ${OPEN} AND c.expires_at > now()
+          FOR UPDATE OF c)
+       UPDATE commands c SET status = 'delivered', delivered_at = COALESCE(c.delivered_at, now())
+         FROM due WHERE c.id = due.id
+       RETURNING c.id, due.status AS previous`,
       [deviceId],
     );
-    if (rows.length === 0) return [];
+    if (rows.length === 0) return { commands: [], newlyDelivered: new Set() };
     const commands = await this.repo().findBy(rows.map((r) => ({ id: r.id })));
-    return commands.sort((a, b) => a.issuedAt.getTime() - b.issuedAt.getTime() || a.id.localeCompare(b.id));
+    commands.sort((a, b) => a.issuedAt.getTime() - b.issuedAt.getTime() || a.id.localeCompare(b.id));
+    return { commands, newlyDelivered: new Set(rows.filter((r) => r.previous === 'queued').map((r) => r.id)) };
   }
 
   async countOpen(deviceId: string): Promise<number> {
@@ -119,13 +126,15 @@ export class CommandsRepository {
     await this.repo().update({ id }, values);
   }
 
-  /** Open commands past their expiry become `expired`; returns them. */
-  async expireOverdue(): Promise<Array<{ id: string; deviceId: string }>> {
-    const [rows]: [Array<{ id: string; device_id: string }>, number] = await this.db.manager().query(
+  /** Open commands past their expiry become `expired`; returns them as they are now. */
+  async expireOverdue(): Promise<CommandEntity[]> {
+    const [rows]: [Array<{ id: string }>, number] = await this.db.manager().query(
       `UPDATE commands SET status = 'expired', finished_at = expires_at
         WHERE status IN ${OPEN} AND expires_at <= now()
-        RETURNING id, device_id`,
+        RETURNING id`,
     );
-    return rows.map((r) => ({ id: r.id, deviceId: r.device_id }));
+    if (rows.length === 0) return [];
+    // Final: nothing changes them between the update and this read.
+    return this.repo().findBy(rows.map((r) => ({ id: r.id })));
   }
 }

@@ -2,6 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import {
   COMMAND_TTL_MS,
+  type BulkCommandOutcome,
+  type BulkCommandRequest,
+  type BulkCommandResult,
   decideCommandTransition,
   isCriticalCommandAction,
   type Command,
@@ -10,13 +13,16 @@ import {
   type SignedCommand,
 } from '@xspectre/contracts';
 import { signCommand } from '@xspectre/contracts/command-signature';
+import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext, type Actor, type AuthenticatedDevice } from '../common/context/request-context.js';
+import { Database } from '../db/database.js';
 import { DevicesService } from '../devices/devices.service.js';
 import { KeyStore } from '../keys/key-store.js';
+import { LivePublisher } from '../live/live-publisher.js';
 import type { CommandEntity } from './command.entity.js';
 import { CommandWakeups } from './command-wakeups.js';
-import { toCommandDto, toSignedCommand } from './commands.mapper.js';
+import { toCommandDto, toLiveCommand, toSignedCommand } from './commands.mapper.js';
 import { CommandsRepository, type CommandFilter, type CommandProgress } from './commands.repository.js';
 
 export type CommandRoute = 'normal' | 'critical';
@@ -32,6 +38,9 @@ export class CommandsService {
     private readonly devices: DevicesService,
     private readonly keys: KeyStore,
     private readonly wakeups: CommandWakeups,
+    private readonly live: LivePublisher,
+    private readonly db: Database,
+    private readonly audit: AuditService,
   ) {}
 
   /**
@@ -40,14 +49,71 @@ export class CommandsService {
    * matrix sees every action's class.
    */
   async queue(actor: Actor, deviceId: string, request: CommandRequest, route: CommandRoute): Promise<Command> {
-    const critical = isCriticalCommandAction(request.action);
-    if (critical !== (route === 'critical'))
-      throw new AppError(
-        'COMMAND_WRONG_ROUTE',
-        critical
-          ? `${request.action} is critical: POST devices/${deviceId}/critical-commands`
-          : `${request.action} is not critical: POST devices/${deviceId}/commands`,
-      );
+    assertRoute(request.action, route, { single: deviceId });
+    const stored = await this.insertSigned(actor, deviceId, request);
+    requestContext.annotate({ resourceId: deviceId, details: { commandId: stored.id, action: stored.action, params: stored.params } });
+    requestContext.afterCommit(() => this.announce(stored, { wake: true }));
+    return toCommandDto(stored);
+  }
+
+  /**
+   * One command per device, each in a transaction of its own with its audit row (the route opts
+   * out of the request's single transaction and single audit row): a device that cannot take the
+   * command (unknown, not active, quarantined, internal for a SOC operator) gets an error entry
+   * and a failure audit row, and does not stop the others. Entries are in request order. An
+   * unexpected error (the database gone) ends the request as a 500; the devices before it keep
+   * their commands (listed by GET commands).
+   */
+  async queueBulk(actor: Actor, request: BulkCommandRequest, route: CommandRoute): Promise<BulkCommandResult> {
+    assertRoute(request.action, route, { bulk: true });
+    const { deviceIds, ...command } = request;
+    const action = route === 'critical' ? 'command.queue_critical' : 'command.queue';
+    const path = route === 'critical' ? 'critical-commands/bulk' : 'commands/bulk';
+    const batch = { route: path, devices: deviceIds.length };
+    const items: BulkCommandOutcome[] = [];
+    for (const deviceId of deviceIds) {
+      try {
+        const stored = await this.db.transaction(async (manager) => {
+          const inserted = await this.insertSigned(actor, deviceId, command as CommandRequest);
+          await this.audit.append(manager, {
+            action,
+            resourceType: 'device',
+            resourceId: deviceId,
+            result: 'success',
+            details: { method: 'POST', commandId: inserted.id, action: inserted.action, params: inserted.params, bulk: batch },
+          });
+          return inserted;
+        });
+        // Committed: the device's poll may be woken and consoles told.
+        await this.announce(stored, { wake: true });
+        items.push({ deviceId, command: toCommandDto(stored) });
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        await this.audit.appendDetached({
+          action,
+          resourceType: 'device',
+          resourceId: deviceId,
+          result: 'failure',
+          errorMessage: `${error.code}: ${error.detail}`,
+          errorCode: error.code,
+          details: {
+            method: 'POST',
+            status: error.status,
+            errorCode: error.code,
+            action: command.action,
+            params: command.params,
+            bulk: batch,
+          },
+        });
+        items.push({ deviceId, error: { code: error.code, message: error.detail } });
+      }
+    }
+    const queued = items.filter((i) => i.command).length;
+    return { items, requested: items.length, queued, refused: items.length - queued };
+  }
+
+  /** Checks the device (locked) and stores the signed command, in the caller's transaction. */
+  private async insertSigned(actor: Actor, deviceId: string, request: CommandRequest): Promise<CommandEntity> {
     // Locked: a concurrent quarantine or revoke either commits first (and is seen) or waits.
     const device = await this.devices.requireDevice(deviceId, { lock: true });
     this.devices.assertMayChange(actor, device.organizationKind);
@@ -60,19 +126,19 @@ export class CommandsService {
       v: 1,
       keyId: key.keyId,
       commandId: randomUUID(),
-      deviceId,
+      deviceId: device.id,
       action: request.action,
       params: request.params,
       nonce: randomBytes(16).toString('hex'),
       issuedAt: issuedAt.toISOString(),
       expiresAt: new Date(issuedAt.getTime() + COMMAND_TTL_MS).toISOString(),
     });
-    const stored = await this.commands.insert({
+    return this.commands.insert({
       id: signed.commandId,
-      deviceId,
+      deviceId: device.id,
       action: request.action,
       params: signed.params,
-      critical,
+      critical: isCriticalCommandAction(request.action),
       keyId: signed.keyId,
       nonce: signed.nonce,
       issuedAt,
@@ -82,9 +148,12 @@ export class CommandsService {
       requestedByUserId: actor.userId,
       requestedBy: actor.email,
     });
-    requestContext.annotate({ resourceId: deviceId, details: { commandId: stored.id, action: stored.action, params: stored.params } });
-    requestContext.afterCommit(() => this.wakeups.wake(deviceId));
-    return toCommandDto(stored);
+  }
+
+  /** After the change committed: consoles hear of the new status; a queued command also wakes its device's poll. */
+  private async announce(command: CommandEntity, options: { wake?: boolean } = {}): Promise<void> {
+    // Neither waits on the other, nor does the caller wait on Redis for long: both are best-effort.
+    await Promise.all([options.wake ? this.wakeups.wake(command.deviceId) : undefined, this.live.commandChanged(toLiveCommand(command))]);
   }
 
   async get(id: string): Promise<Command> {
@@ -111,12 +180,14 @@ export class CommandsService {
   async poll(device: AuthenticatedDevice, waitSeconds: number, signal?: AbortSignal): Promise<SignedCommand[]> {
     const waiter = this.wakeups.waiter(device.id, waitSeconds * 1000, signal);
     try {
-      let commands = await this.commands.deliver(device.id);
-      if (commands.length === 0 && waitSeconds > 0 && !signal?.aborted) {
+      let delivery = await this.commands.deliver(device.id);
+      if (delivery.commands.length === 0 && waitSeconds > 0 && !signal?.aborted) {
         await waiter.wait;
-        if (!signal?.aborted) commands = await this.commands.deliver(device.id);
+        if (!signal?.aborted) delivery = await this.commands.deliver(device.id);
       }
-      return commands.map(toSignedCommand);
+      // The delivery statement has committed (a GET runs outside any transaction).
+      for (const command of delivery.commands) if (delivery.newlyDelivered.has(command.id)) void this.announce(command);
+      return delivery.commands.map(toSignedCommand);
     } finally {
       waiter.cancel();
     }
@@ -143,8 +214,24 @@ export class CommandsService {
     const now = new Date();
     const changes = resultOf(command, report, now);
     await this.commands.update(id, changes);
-    return toCommandDto({ ...command, ...changes });
+    const updated = Object.assign(command, changes);
+    requestContext.afterCommit(() => this.announce(updated));
+    return toCommandDto(updated);
   }
+}
+
+/** Which route an action belongs on; the message names the other one. */
+function assertRoute(action: CommandRequest['action'], route: CommandRoute, on: { single: string } | { bulk: true }): void {
+  const critical = isCriticalCommandAction(action);
+  if (critical === (route === 'critical')) return;
+  const [criticalPath, normalPath] =
+    'single' in on
+      ? [`devices/${on.single}/critical-commands`, `devices/${on.single}/commands`]
+      : ['critical-commands/bulk', 'commands/bulk'];
+  throw new AppError(
+    'COMMAND_WRONG_ROUTE',
+    critical ? `${action} is critical: POST ${criticalPath}` : `${action} is not critical: POST ${normalPath}`,
+  );
 }
 
 function resultOf(command: CommandEntity, report: CommandStatusReport, now: Date): CommandProgress {

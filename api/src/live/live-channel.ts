@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { LiveDeviceEventMessageSchema, LiveDevicesChangedSchema, type LiveServerMessage } from '@xspectre/contracts';
+import {
+  LiveCommandChangedSchema,
+  LiveDeviceEventMessageSchema,
+  LiveDevicesChangedSchema,
+  type LiveServerMessage,
+} from '@xspectre/contracts';
 import type { AppConfig } from '../config/config.js';
 
 /**
@@ -14,7 +19,7 @@ export type LiveScope = z.infer<typeof LiveScopeSchema>;
 export const LiveEnvelopeSchema = z
   .object({
     scope: LiveScopeSchema,
-    message: z.discriminatedUnion('type', [LiveDevicesChangedSchema, LiveDeviceEventMessageSchema]),
+    message: z.discriminatedUnion('type', [LiveDevicesChangedSchema, LiveDeviceEventMessageSchema, LiveCommandChangedSchema]),
   })
   .strict();
 export type LiveEnvelope = z.infer<typeof LiveEnvelopeSchema>;
@@ -32,6 +37,7 @@ export function messageFor(envelope: LiveEnvelope, subscriptions: ReadonlySet<st
   if (envelope.scope === 'fleet') return envelope.message;
   const message = envelope.message;
   if (message.type === 'device.event') return subscriptions.has(message.deviceId) ? message : null;
+  if (message.type === 'command.changed') return subscriptions.has(message.command.deviceId) ? message : null;
   if (subscriptions.size === 0) return null;
   const devices = message.devices.filter((patch) => subscriptions.has(patch.id));
   if (devices.length === 0) return null;

@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { LIVE_MAX_PATCHES_PER_MESSAGE, type DeviceLiveEvent, type DeviceLivePatch } from '@xspectre/contracts';
+import { LIVE_MAX_PATCHES_PER_MESSAGE, type DeviceLiveEvent, type DeviceLivePatch, type LiveCommand } from '@xspectre/contracts';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { requestContext } from '../common/context/request-context.js';
 import { REDIS } from '../redis/redis.token.js';
 import { LiveEnvelopeSchema, liveChannel, type LiveEnvelope, type LiveScope } from './live-channel.js';
 
-type PublishKind = 'devices.changed:fleet' | 'devices.changed:telemetry' | 'device.event';
+type PublishKind = 'devices.changed:fleet' | 'devices.changed:telemetry' | 'device.event' | 'command.changed';
 
 /**
  * Tells every API instance's live connections what changed, through Redis pub/sub. Best-effort:
@@ -42,6 +42,14 @@ export class LivePublisher {
   /** Something happened to a device (connectivity, lifecycle, fingerprint): sent to every console. */
   async deviceEvent(deviceId: string, event: DeviceLiveEvent): Promise<void> {
     await this.publish('device.event', { scope: 'fleet', message: { type: 'device.event', deviceId, event } });
+  }
+
+  /**
+   * A command's new status (without its output): sent to every console, like device events (every
+   * role that may open the live connection may view every device and its commands).
+   */
+  async commandChanged(command: LiveCommand): Promise<void> {
+    await this.publish('command.changed', { scope: 'fleet', message: { type: 'command.changed', command } });
   }
 
   /**
