@@ -15,14 +15,7 @@ import {
 import Link from 'next/link';
 import { useId, useState } from 'react';
 import { api } from '../lib/api-client';
-import {
-  ACTION_CHOICES,
-  buildCommandRequest,
-  commandBlocker,
-  commandPath,
-  mayRunAction,
-  type ActionChoice,
-} from '../lib/commands';
+import { ACTION_CHOICES, buildCommandRequest, commandBlocker, commandPath, mayRunAction, type ActionChoice } from '../lib/commands';
 import { useSession } from '../lib/session';
 import styles from './command-actions.module.css';
 import { MenuButton } from './menu';
@@ -239,13 +232,14 @@ function CommandDialog({
               </ul>
             </div>
             <p className={uiStyles.muted} style={{ margin: 0 }}>
-              The command is signed for {bulk ? 'each device' : 'the device'} and valid for {TTL_MINUTES} minutes: a device that does
-              not fetch it by then never runs it. {bulk && blocked.length > 0 ? 'Devices that take no commands are refused; the others go on.' : ''}
+              The command is signed for {bulk ? 'each device' : 'the device'} and valid for {TTL_MINUTES} minutes: a device that does not
+              fetch it by then never runs it.{' '}
+              {bulk && blocked.length > 0 ? 'Devices that take no commands are refused; the others go on.' : ''}
             </p>
             {isCritical && (
               <p className={styles.critical} role="note">
-                {choice.verb} is a critical action: it needs a fresh code from your authenticator app. You are asked for it before
-                anything is queued, unless you confirmed one in the last few minutes.
+                {choice.verb} is a critical action: it needs a fresh code from your authenticator app. You are asked for it before anything
+                is queued, unless you confirmed one in the last few minutes.
               </p>
             )}
           </>
@@ -330,4 +324,3 @@ function BulkOutcome({ result, names }: { result: BulkCommandResult; names: Map<
     </div>
   );
 }
-

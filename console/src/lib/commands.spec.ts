@@ -12,7 +12,10 @@ import {
 } from './commands';
 
 const now = Date.parse('2026-01-01T12:00:00.000Z');
-const granted = (...permissions: string[]) => (p: string) => permissions.includes(p);
+const granted =
+  (...permissions: string[]) =>
+  (p: string) =>
+    permissions.includes(p);
 
 describe('commands', () => {
   it('offers every action once, critical ones on their own route', () => {

@@ -15,7 +15,7 @@ import { TimeAgo } from '../../../../../components/device-badges';
 import { Badge, Button, Card, Empty, Field, KeyValues, Loading, ProblemView, ShowMore, uiStyles } from '../../../../../components/ui';
 import { api } from '../../../../../lib/api-client';
 import { actionLabel, expiryText, isFinalStatus, isProblemStatus, newerCommand, paramsText, statusTone } from '../../../../../lib/commands';
-import { bytes, dateTime } from '../../../../../lib/format';
+import { dateTime } from '../../../../../lib/format';
 import { useResource } from '../../../../../lib/use-api';
 import { useLive } from '../../../../../lib/use-live';
 import { useNow } from '../../../../../lib/use-now';
@@ -25,6 +25,7 @@ import { useDeviceFrame } from '../device-frame';
 import styles from './device-commands.module.css';
 
 const PAGE = 20;
+const OUTPUT_KIB = COMMAND_OUTPUT_MAX_BYTES / 1024;
 
 function StatusBadge({ status }: { status: CommandStatus }) {
   return (
@@ -152,16 +153,25 @@ export function DeviceCommands() {
                     <td>
                       <StatusBadge status={c.status} /> <Expiry command={c} connectivity={device.connectivity} />
                     </td>
-                    <td>
+                    <td className={styles.nowrap}>
                       <TimeAgo iso={c.issuedAt} />
                     </td>
-                    <td>{c.finishedAt ? <TimeAgo iso={c.finishedAt} /> : <span className={uiStyles.faint}>—</span>}</td>
+                    <td className={styles.nowrap}>
+                      {c.finishedAt ? <TimeAgo iso={c.finishedAt} /> : <span className={uiStyles.faint}>—</span>}
+                    </td>
                   </tr>
                 ))}
               </tbody>
             </table>
             {list.error ? <ProblemView error={list.error} onRetry={list.more} /> : null}
-            <ShowMore shown={list.items.length} total={list.total} pageSize={PAGE} busy={list.loadingMore} onMore={list.more} what="commands" />
+            <ShowMore
+              shown={list.items.length}
+              total={list.total}
+              pageSize={PAGE}
+              busy={list.loadingMore}
+              onMore={list.more}
+              what="commands"
+            />
           </>
         )}
       </Card>
@@ -171,7 +181,7 @@ export function DeviceCommands() {
           commandId={selected}
           live={live.get(selected)}
           resync={version}
-          connectivity={device.connectivity}
+          device={device}
           onClose={() => setParams({ command: null }, false)}
         />
       )}
@@ -191,15 +201,16 @@ function CommandDetail({
   commandId,
   live,
   resync,
-  connectivity,
+  device,
   onClose,
 }: {
   commandId: string;
   live: LiveCommand | undefined;
   resync: number;
-  connectivity: Device['connectivity'];
+  device: Device;
   onClose: () => void;
 }) {
+  const connectivity = device.connectivity;
   // Read when selected, again once a live message says it is final (the output comes with that read), and after a reconnect.
   const final = live ? isFinalStatus(live.status) : false;
   const fetched = useResource(`command:${commandId}:${final}:${resync}`, (signal) =>
@@ -226,7 +237,12 @@ function CommandDetail({
           <div style={{ display: 'flex', gap: 8, alignItems: 'center', flexWrap: 'wrap' }}>
             <StatusBadge status={c.status} />
             <Expiry command={c} connectivity={connectivity} />
-            {c.status === 'queued' && connectivity === 'online' && <span className={uiStyles.muted}>waiting for the device to fetch it</span>}
+            {c.status === 'queued' &&
+              (device.quarantine ? (
+                <span className={uiStyles.muted}>held: not delivered while the device is quarantined</span>
+              ) : connectivity === 'online' ? (
+                <span className={uiStyles.muted}>waiting for the device to fetch it</span>
+              ) : null)}
             {c.status === 'running' && <span className={uiStyles.muted}>running on the device</span>}
           </div>
           {isProblemStatus(c.status) && (
@@ -292,10 +308,10 @@ function Output({ label, text, truncated }: { label: string; text: string | null
   return (
     <section>
       <h3 className={styles.outputTitle}>
-        {label}
+        <span className={styles.outputLabel}>{label}</span>
         {truncated && (
-          <Badge tone="warn" title={`the device kept the first ${bytes(COMMAND_OUTPUT_MAX_BYTES)}`}>
-            truncated at {bytes(COMMAND_OUTPUT_MAX_BYTES)}
+          <Badge tone="warn" title="the device kept the first part and cut the rest">
+            truncated at {OUTPUT_KIB} KiB
           </Badge>
         )}
       </h3>
