@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { SignedCommandSchema } from './command-envelope.js';
 import { IsoDateTimeSchema, PageQuerySchema, pageOf } from './common.js';
+import { ScriptRunParamsSchema, ScriptRunRequestParamsSchema } from './scripts.js';
 
 /**
  * Remote actions: what an operator may ask a device to do. Each action's parameters are a
  * strict schema; they are signed as they are (command-envelope.ts), so the agent sees exactly
- * what the operator asked for. Script runs, settings pushes, credential rotation and agent
- * updates join this list with their own schemas.
+ * what the operator asked for (a script run gets the script's hash, interpreter and timeout
+ * added by the API: COMMAND_REQUEST_PARAMS below). Settings pushes, credential rotation and
+ * agent updates join this list with their own schemas.
  */
 
 /** A systemd unit name (systemd.unit(5)): no paths, no leading dash (an option), no spaces; `\x2d`-style escapes allowed. */
@@ -34,6 +36,7 @@ export const COMMAND_ACTION_PARAMS = {
   'container.start': ContainerParams,
   'container.stop': ContainerParams,
   'diagnostics.collect': NoParams,
+  'script.run': ScriptRunParamsSchema,
 } as const;
 
 export type CommandAction = keyof typeof COMMAND_ACTION_PARAMS;
@@ -41,17 +44,27 @@ export const COMMAND_ACTIONS = Object.keys(COMMAND_ACTION_PARAMS) as CommandActi
 export const KnownCommandActionSchema = z.enum(COMMAND_ACTIONS as [CommandAction, ...CommandAction[]]);
 
 /** Actions that need `devices.critical_actions` and a fresh TOTP step-up (their own route). */
-export const CRITICAL_COMMAND_ACTIONS: readonly CommandAction[] = ['reboot'];
+export const CRITICAL_COMMAND_ACTIONS: readonly CommandAction[] = ['reboot', 'script.run'];
 export const isCriticalCommandAction = (action: CommandAction): boolean => CRITICAL_COMMAND_ACTIONS.includes(action);
+
+/**
+ * What an operator sends per action: the signed params, except where the API fills some in at
+ * queue time (a script run names the script; its hash, interpreter and timeout come from the
+ * library, so they are in the signed payload).
+ */
+export const COMMAND_REQUEST_PARAMS = {
+  ...COMMAND_ACTION_PARAMS,
+  'script.run': ScriptRunRequestParamsSchema,
+} as const satisfies Record<CommandAction, z.ZodType>;
 
 /** What an operator sends: one action and its parameters. */
 export const CommandRequestSchema = z.discriminatedUnion(
   'action',
-  COMMAND_ACTIONS.map((action) => z.object({ action: z.literal(action), params: COMMAND_ACTION_PARAMS[action] }).strict()) as unknown as [
+  COMMAND_ACTIONS.map((action) => z.object({ action: z.literal(action), params: COMMAND_REQUEST_PARAMS[action] }).strict()) as unknown as [
     z.ZodObject<{ action: z.ZodLiteral<CommandAction>; params: z.ZodType }>,
   ],
 );
-export type CommandRequest = { [A in CommandAction]: { action: A; params: z.infer<(typeof COMMAND_ACTION_PARAMS)[A]> } }[CommandAction];
+export type CommandRequest = { [A in CommandAction]: { action: A; params: z.infer<(typeof COMMAND_REQUEST_PARAMS)[A]> } }[CommandAction];
 
 /** Most devices one bulk request may name. */
 export const BULK_COMMAND_MAX_DEVICES = 500;

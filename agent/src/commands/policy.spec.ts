@@ -17,9 +17,19 @@ function recordingLog() {
 }
 
 describe('decideAction', () => {
-  it('allows every action of the registry when the policy is empty (absent file)', () => {
-    expect(REQUIRES_EXPLICIT_ALLOW.size).toBe(0); // today: no action needs an explicit allow
-    for (const action of COMMAND_ACTIONS) expect(decideAction({}, action)).toEqual({ allowed: true });
+  it('allows every action of the registry but script runs when the policy is empty (absent file)', () => {
+    expect([...REQUIRES_EXPLICIT_ALLOW]).toEqual(['script.run']);
+    for (const action of COMMAND_ACTIONS.filter((a) => a !== 'script.run')) expect(decideAction({}, action)).toEqual({ allowed: true });
+  });
+
+  it('runs scripts only where the policy names script.run in allow (not by an absent file, not by *)', () => {
+    const needs = { allowed: false, why: 'this action needs an explicit allow' };
+    expect(decideAction({}, 'script.run')).toEqual(needs);
+    expect(decideAction({ allow: ['*'] }, 'script.run')).toEqual(needs);
+    expect(decideAction({ allow: ['reboot'] }, 'script.run')).toEqual(needs);
+    expect(decideAction({ allow: ['script.run'] }, 'script.run')).toEqual({ allowed: true });
+    expect(decideAction({ allow: ['script.run'], deny: ['script.run'] }, 'script.run').allowed).toBe(false);
+    expect(decideAction({ allow: ['script.run'], deny: ['*'] }, 'script.run').allowed).toBe(false);
   });
 
   it('lets deny win over allow, and * deny everything', () => {

@@ -12,10 +12,11 @@ export const DEFAULT_POLICY_PATH = '/etc/xspectre/policy.json';
 const MAX_POLICY_BYTES = 64 * 1024;
 
 /**
- * Actions that neither an absent file nor `*` allows: the policy must name them in `allow`.
- * Script runs and agent updates go here when they join the registry (contracts/src/commands.ts).
+ * Actions that neither an absent file nor `*` allows: the policy must name them in `allow`
+ * (`script.run`: a script from the library, run as root). Agent updates go here when they join
+ * the registry (contracts/src/commands.ts).
  */
-export const REQUIRES_EXPLICIT_ALLOW: ReadonlySet<string> = new Set<string>();
+export const REQUIRES_EXPLICIT_ALLOW: ReadonlySet<string> = new Set<string>(['script.run']);
 
 const ActionPatternSchema = z.union([z.literal('*'), CommandActionSchema]);
 
