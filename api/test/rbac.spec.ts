@@ -92,6 +92,12 @@ describe('RBAC', () => {
     expect(permissionOf('POST', 'devices/:id/commands')).toBe('devices.manage');
     expect(permissionOf('POST', 'devices/:id/critical-commands')).toBe('devices.critical_actions');
     expect(permissionOf('GET', 'commands')).toBe('devices.view');
+    // Bulk: the same pair, so the matrix sees criticality (one command and one audit row per device).
+    expect(permissionOf('POST', 'commands/bulk')).toBe('devices.manage');
+    expect(permissionOf('POST', 'critical-commands/bulk')).toBe('devices.critical_actions');
+    const auditedAs = (method: string, path: string) => routes.find((r) => r.method === method && r.path === path)?.audited?.action;
+    expect(auditedAs('POST', 'commands/bulk')).toBe('command.queue');
+    expect(auditedAs('POST', 'critical-commands/bulk')).toBe('command.queue_critical');
     expect(permissionOf('GET', 'agent/commands')).toBe('device');
     expect(permissionOf('POST', 'agent/commands/:id/status')).toBe('device');
     expect(
@@ -101,6 +107,7 @@ describe('RBAC', () => {
         .sort(),
     ).toEqual([
       'DELETE organizations/:id',
+      'POST critical-commands/bulk',
       'POST devices/:id/critical-commands',
       'POST devices/:id/fingerprint/accept',
       'POST users/:id/totp/reset',
