@@ -6,7 +6,8 @@ import { DeviceHeadlineMetricsSchema, DeviceStatusSchema, type DeviceHeadlineMet
 /**
  * Live updates: one WebSocket per console at `GET /api/v1/live` (JSON text frames). The server
  * pushes device changes; the client only chooses which devices' per-heartbeat telemetry it
- * wants. Fleet-level changes (status, connectivity, enrollment, events) reach every connection.
+ * wants. Fleet-level changes (status, connectivity, enrollment, events, command statuses) reach
+ * every connection.
  */
 export const LIVE_PATH = '/api/v1/live';
 /** Largest client message; a bigger one closes the socket with 1009. */
@@ -100,8 +101,10 @@ export const LiveDeviceEventMessageSchema = z
   .object({ type: z.literal('device.event'), deviceId: z.uuid(), event: DeviceLiveEventSchema })
   .strict();
 /**
- * A command changed status (queued, delivered, running, a result, expired by the worker). Output
- * is not carried: a console fetches `GET commands/:id` once the status is final.
+ * A command changed status (queued, delivered, running, a result, expired by the worker), sent
+ * once the change committed, to every connection (like `device.event`). A re-delivery or a
+ * repeated final report is no change and is not sent. Output is not carried: a console fetches
+ * `GET commands/:id` once the status is final.
  */
 export const LiveCommandSchema = CommandSchema.omit({ stdout: true, stderr: true });
 export type LiveCommand = z.infer<typeof LiveCommandSchema>;
