@@ -100,6 +100,13 @@ describe('RBAC', () => {
     expect(auditedAs('POST', 'critical-commands/bulk')).toBe('command.queue_critical');
     expect(permissionOf('GET', 'agent/commands')).toBe('device');
     expect(permissionOf('POST', 'agent/commands/:id/status')).toBe('device');
+    // The script library: everyone who sees devices reads it; changing it is Super Admin's, with step-up.
+    expect(permissionOf('GET', 'scripts')).toBe('devices.view');
+    expect(permissionOf('GET', 'scripts/:id')).toBe('devices.view');
+    expect(permissionOf('POST', 'scripts')).toBe('scripts.manage');
+    expect(permissionOf('PUT', 'scripts/:id')).toBe('scripts.manage');
+    expect(permissionOf('DELETE', 'scripts/:id')).toBe('scripts.manage');
+    expect(permissionOf('GET', 'agent/commands/:id/script')).toBe('device');
     expect(
       routes
         .filter((r) => r.critical)
@@ -107,11 +114,14 @@ describe('RBAC', () => {
         .sort(),
     ).toEqual([
       'DELETE organizations/:id',
+      'DELETE scripts/:id',
       'POST critical-commands/bulk',
       'POST devices/:id/critical-commands',
       'POST devices/:id/fingerprint/accept',
+      'POST scripts',
       'POST users/:id/totp/reset',
       'POST users/:id/unlock',
+      'PUT scripts/:id',
       'PUT settings/security',
     ]);
     expect(permissionOf('POST', 'devices/:id/fingerprint/accept')).toBe('devices.critical_actions');

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import {
   AgentCommandsQuerySchema,
   AgentCommandsResponseSchema,
+  AgentScriptResponseSchema,
   CommandSchema,
   CommandStatusReportSchema,
   IdParamSchema,
@@ -40,6 +41,15 @@ export class AgentCommandsController {
     request.raw.once('close', () => gone.abort());
     const commands = await this.commands.poll(device, query.waitSeconds, gone.signal);
     return { commands, serverTime: new Date().toISOString() };
+  }
+
+  /** The content of this device's script run in progress (base64 of its bytes; the agent checks the signed SHA-256). */
+  @Get(':id/script')
+  @ApiSummary("Fetch a script run's script (agent)")
+  @DeviceAuthenticated()
+  @ZodResponse(200, AgentScriptResponseSchema)
+  script(@ZodParams(IdParamSchema) params: z.infer<typeof IdParamSchema>) {
+    return this.commands.scriptFor(currentDevice(), params.id);
   }
 
   /** Running, then the result; or rejected with the agent's reason. */

@@ -118,6 +118,7 @@ export class ScriptsService {
     const script = this.require(await this.scripts.findByIdLocked(request.scriptId), request.scriptId);
     if (script.archivedAt) throw new AppError('SCRIPT_ARCHIVED', `script ${script.name} is archived: it cannot be run`);
     await this.scripts.markQueued(script.id, new Date());
+    requestContext.annotate({ details: { script: { id: script.id, name: script.name, sha256: script.sha256 } } });
     return ScriptRunParamsSchema.parse({
       scriptId: script.id,
       sha256: script.sha256,
@@ -157,7 +158,7 @@ export class ScriptsService {
     return script;
   }
 
-  /** The audit row names the version (never the content: details are capped at 4 KiB). */
+  /** The audit row names the version by its hash (the body's content is cut by the audit row's size cap). */
   private annotate(script: ScriptEntity, previousSha256?: string): void {
     requestContext.annotate({
       resourceId: script.id,
