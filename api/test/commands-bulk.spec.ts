@@ -111,6 +111,27 @@ describe('bulk commands', () => {
     expect(byAdmin.body).toMatchObject({ requested: 1, queued: 1, refused: 0 });
   });
 
+  it('a command never commits without its audit row: a failing row undoes that device and ends the request', async () => {
+    const [before, failing, after] = [await device('bulk-atomic-1'), await device('bulk-atomic-2'), await device('bulk-atomic-3')];
+    // As a broken trail would: the success row of the middle device is refused by the database.
+    await api.sql.query(`CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'audit row refused by the test'; END $$`);
+    await api.sql.query(
+      `CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW
+        WHEN (NEW.resource_id = '${failing}' AND NEW.result = 'success') EXECUTE FUNCTION test_refuse_audit()`,
+    );
+    try {
+      const r = await bulk({ deviceIds: [before, failing, after], ...RESTART });
+      expect(r.status).toBe(500);
+    } finally {
+      await api.sql.query('DROP TRIGGER test_refuse_audit ON audit_events');
+      await api.sql.query('DROP FUNCTION test_refuse_audit()');
+    }
+    // The device before it keeps its command and row; the failing one has neither; the rest were not tried.
+    expect((await commandsOf([before, failing, after])).map((c) => c.device_id)).toEqual([before]);
+    expect((await successRows([before, failing, after])).map((row) => row.resource_id)).toEqual([before]);
+  });
+
   it('every device refused is still a 200 with the reasons; nothing is stored', async () => {
     const pending = await device('bulk-all-refused', customer, 'pending');
     const r = await bulk({ deviceIds: [pending, randomUUID()], action: 'diagnostics.collect', params: {} });
