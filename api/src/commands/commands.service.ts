@@ -11,6 +11,8 @@ import {
   type CommandRequest,
   type CommandStatusReport,
   type SignedCommand,
+  type AgentScriptResponse,
+  type ScriptRunParams,
 } from '@xspectre/contracts';
 import { signCommand } from '@xspectre/contracts/command-signature';
 import { AuditService } from '../audit/audit.service.js';
@@ -19,6 +21,7 @@ import { requestContext, type Actor, type AuthenticatedDevice } from '../common/
 import { Database } from '../db/database.js';
 import { DevicesService } from '../devices/devices.service.js';
 import { KeyStore } from '../keys/key-store.js';
+import { ScriptsService } from '../scripts/scripts.service.js';
 import { LivePublisher } from '../live/live-publisher.js';
 import type { CommandEntity } from './command.entity.js';
 import { CommandWakeups } from './command-wakeups.js';
@@ -41,6 +44,7 @@ export class CommandsService {
     private readonly live: LivePublisher,
     private readonly db: Database,
     private readonly audit: AuditService,
+    private readonly scripts: ScriptsService,
   ) {}
 
   /**
@@ -121,6 +125,8 @@ export class CommandsService {
     this.devices.assertMayChange(actor, device.organizationKind);
     if (device.status !== 'active') throw new AppError('DEVICE_NOT_ACTIVE', `device ${device.name} is ${device.status}`);
     if (device.quarantinedAt) throw new AppError('DEVICE_QUARANTINED');
+    // A script run signs the library's current hash, interpreter and timeout (scripts.service.ts).
+    const params = request.action === 'script.run' ? await this.scripts.resolveForCommand(request.params) : request.params;
 
     const key = await this.keys.currentSigningKey('command-signing');
     const issuedAt = new Date();
@@ -130,7 +136,7 @@ export class CommandsService {
       commandId: randomUUID(),
       deviceId: device.id,
       action: request.action,
-      params: request.params,
+      params,
       nonce: randomBytes(16).toString('hex'),
       issuedAt: issuedAt.toISOString(),
       expiresAt: new Date(issuedAt.getTime() + COMMAND_TTL_MS).toISOString(),
@@ -193,6 +199,18 @@ export class CommandsService {
     } finally {
       waiter.cancel();
     }
+  }
+
+  /**
+   * The script a device's own `script.run` fetches while it is delivered or running: the content
+   * version its signed params name. Anything else is COMMAND_NOT_FOUND, telling nothing.
+   */
+  async scriptFor(device: AuthenticatedDevice, id: string): Promise<AgentScriptResponse> {
+    const command = await this.commands.findById(id);
+    if (!command || command.deviceId !== device.id || command.action !== 'script.run' || !['delivered', 'running'].includes(command.status))
+      throw new AppError('COMMAND_NOT_FOUND', `device ${device.id} has no script run ${id} in progress`);
+    const params = command.params as Pick<ScriptRunParams, 'scriptId' | 'sha256'>;
+    return this.scripts.contentForRun(params.scriptId, params.sha256, command.id);
   }
 
   /** What the heartbeat ack tells the agent: commands wait, even if its long poll is broken. */
