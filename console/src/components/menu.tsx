@@ -30,10 +30,21 @@ export function MenuButton({ label, items, note, testId }: { label: string; item
     const outside = (event: MouseEvent) => {
       if (wrap.current && !wrap.current.contains(event.target as Node)) setOpen(false);
     };
+    // Escape closes it wherever focus is (with every item disabled, focus may still be on the page).
+    const escape = (event: globalThis.KeyboardEvent) => {
+      if (event.key !== 'Escape') return;
+      setOpen(false);
+      button.current?.focus();
+    };
     document.addEventListener('mousedown', outside);
-    // First enabled item takes focus, so the keyboard can go on at once.
-    menu.current?.querySelector<HTMLButtonElement>('[role="menuitem"]:not(:disabled)')?.focus();
-    return () => document.removeEventListener('mousedown', outside);
+    document.addEventListener('keydown', escape);
+    // First enabled item takes focus, so the keyboard can go on at once; else the menu itself (its note is read).
+    const first = menu.current?.querySelector<HTMLButtonElement>('[role="menuitem"]:not(:disabled)');
+    (first ?? menu.current)?.focus();
+    return () => {
+      document.removeEventListener('mousedown', outside);
+      document.removeEventListener('keydown', escape);
+    };
   }, [open]);
 
   function close(focusButton: boolean) {
@@ -45,8 +56,8 @@ export function MenuButton({ label, items, note, testId }: { label: string; item
     const enabled = [...(menu.current?.querySelectorAll<HTMLButtonElement>('[role="menuitem"]:not(:disabled)') ?? [])];
     const at = enabled.indexOf(document.activeElement as HTMLButtonElement);
     if (event.key === 'Escape') {
+      // The document listener closes it; this keeps a surrounding dialog from seeing the key too.
       event.preventDefault();
-      close(true);
     } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
       event.preventDefault();
       const next = event.key === 'ArrowDown' ? at + 1 : at - 1;
@@ -78,7 +89,7 @@ export function MenuButton({ label, items, note, testId }: { label: string; item
         {label} ▾
       </Button>
       {open && (
-        <div className={styles.menu} role="menu" id={menuId} aria-label={label} ref={menu} onKeyDown={onKeyDown}>
+        <div className={styles.menu} role="menu" id={menuId} aria-label={label} ref={menu} onKeyDown={onKeyDown} tabIndex={-1}>
           {note && (
             <div className={styles.note} role="note">
               {note}
