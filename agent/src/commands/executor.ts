@@ -9,6 +9,7 @@ import { collectDiagnostics, type RunFn } from './diagnostics.js';
 import { containerActionPath, containerResult, containerVerb, dockerPost, type DockerAnswer } from './docker-actions.js';
 import { boundBytes, readBoundedFile } from './output.js';
 import { runProcess } from './run-process.js';
+import { prepareScript, removeScript, SCRIPT_RUN, scriptWaitMs, type ScriptHost } from './script-run.js';
 import {
   cleanupArgs,
   parseUnitShow,
@@ -60,6 +61,8 @@ export interface ExecutorOptions {
   /** After `systemctl reboot` succeeded, how long the agent waits to be stopped by the reboot (default 5 min). */
   rebootWaitMs?: number;
   pollMs?: number;
+  /** `script.run`: where scripts come from and the absolute directory they are written to (script-run.ts). Without it, script runs are unsupported. */
+  scripts?: { host: ScriptHost; dir: string };
 }
 
 const SYSTEMD_RUN_TIMEOUT_MS = 60_000;
@@ -90,6 +93,7 @@ export class CommandExecutor {
     if (UNIT_ACTIONS.has(action)) {
       if (!(await this.host.systemdRunning())) return 'systemd is not running (PID 1 is not systemd)';
       if (action === 'reboot' && !(await this.host.bootMarker().then(Boolean, () => false))) return 'cannot read the boot id';
+      if (action === SCRIPT_RUN && !this.options.scripts) return 'script runs are not set up in this agent';
       return null;
     }
     if (containerVerb(action) && !(await this.host.dockerSocketExists())) return `no Docker engine socket at ${this.options.dockerSocket}`;
@@ -124,13 +128,26 @@ export class CommandExecutor {
       const result = await collectDiagnostics(this.host.run, signal);
       return signal.aborted ? undefined : result;
     }
-    const command = unitCommand(entry.action, entry.params);
+    // A script is fetched, checked against its signed SHA-256 and written first (script-run.ts).
+    const script =
+      entry.action === SCRIPT_RUN && this.options.scripts
+        ? await prepareScript(entry, this.options.scripts.host, this.options.scripts.dir, signal)
+        : undefined;
+    if (script?.kind === 'aborted') return undefined;
+    if (script?.kind === 'done') return script.result;
+    const command = script ? script.command : unitCommand(entry.action, entry.params);
     if (!command || !entry.unit) return { status: 'failed', reason: `no executor for the action ${entry.action}` };
 
     await ensureDirectory(this.options.outputDir);
     const start = await this.host.run(
       'systemd-run',
-      systemdRunArgs({ commandId: entry.commandId, action: entry.action, ...this.outputPaths(entry.commandId), command }),
+      systemdRunArgs({
+        commandId: entry.commandId,
+        action: entry.action,
+        ...this.outputPaths(entry.commandId),
+        command,
+        ...(script ? { runtimeMaxSec: script.runtimeMaxSec } : {}),
+      }),
       { timeoutMs: SYSTEMD_RUN_TIMEOUT_MS, maxBytes: SMALL_OUTPUT },
     );
     const waited = await this.waitForUnit(entry, signal);
@@ -180,6 +197,7 @@ export class CommandExecutor {
     }
     const paths = this.outputPaths(entry.commandId);
     await Promise.all([rm(paths.stdoutPath, { force: true }), rm(paths.stderrPath, { force: true })]);
+    if (entry.action === SCRIPT_RUN && this.options.scripts) await removeScript(this.options.scripts.dir, entry.commandId);
   }
 
   private outputPaths(commandId: string) {
@@ -208,7 +226,8 @@ export class CommandExecutor {
   /** Polls the unit until it has a result, is gone, or runs past its time (then it is stopped and failed). */
   private async waitForUnit(entry: JournalEntry, signal: AbortSignal): Promise<Waited> {
     const unit = entry.unit!;
-    const deadline = Date.parse(entry.startedAt) + this.unitWaitMs;
+    const waitMs = entry.action === SCRIPT_RUN ? scriptWaitMs(entry.params, this.unitWaitMs) : this.unitWaitMs;
+    const deadline = Date.parse(entry.startedAt) + waitMs;
     for (;;) {
       const outcome = await this.showUnit(unit);
       if (outcome.state !== 'running') return outcome;
@@ -218,7 +237,7 @@ export class CommandExecutor {
         const base = after.state === 'done' ? after.result : { status: 'failed' as const };
         return {
           state: 'done',
-          result: { ...base, status: 'failed', reason: `still running after ${duration(this.unitWaitMs)}: stopped` },
+          result: { ...base, status: 'failed', reason: `still running after ${duration(waitMs)}: stopped` },
         };
       }
       await this.host.sleep(this.pollMs, signal);

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { AgentState } from '../state.js';
@@ -8,9 +9,12 @@ import { CommandLoop } from './command-loop.js';
 import { CommandExecutor, hostExecutorHost } from './executor.js';
 import { DEFAULT_POLICY_PATH, LocalPolicyFile } from './policy.js';
 import { ReplayGuard } from './replay-guard.js';
+import { hostScriptHost } from './script-run.js';
 import { ServerClock } from './server-clock.js';
 import { pinnedCommandKeys } from './verify.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS } from '@xspectre/contracts/command-signature';
+
+const abortableSleep = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => undefined);
 
 export interface CommandLoopSetup {
   stateDir: string;
@@ -45,6 +49,7 @@ export async function openCommandLoop(setup: CommandLoopSetup): Promise<CommandL
     executor: new CommandExecutor(hostExecutorHost(setup.dockerSocket), {
       outputDir: join(dir, 'output'),
       dockerSocket: setup.dockerSocket,
+      scripts: { host: hostScriptHost(setup.config, abortableSleep), dir: join(dir, 'scripts') },
     }),
     policy: new LocalPolicyFile(setup.env.XSPECTRE_POLICY_FILE?.trim() || DEFAULT_POLICY_PATH, log),
     clock,

@@ -23,7 +23,7 @@ export function transientUnitName(commandId: string): string {
 }
 
 /** Actions that run in a transient unit (and so need systemd). */
-export const UNIT_ACTIONS: ReadonlySet<string> = new Set(['reboot', 'service.restart', 'service.start', 'service.stop']);
+export const UNIT_ACTIONS: ReadonlySet<string> = new Set(['reboot', 'service.restart', 'service.start', 'service.stop', 'script.run']);
 
 /** The command the transient unit runs for an action, or null when the action needs no unit. */
 export function unitCommand(action: string, params: Record<string, unknown>): string[] | null {
@@ -47,6 +47,17 @@ export interface SystemdRunSpec {
   stdoutPath: string;
   stderrPath: string;
   command: readonly string[];
+  /** RuntimeMaxSec: PID 1 stops the unit (Result=timeout) when it runs longer (a script's timeout). */
+  runtimeMaxSec?: number;
+}
+
+/**
+ * PID 1 expands `$VAR` and `${VAR}` in a transient unit's command line as in ExecStart=
+ * (systemd-run(1): the default of --expand-environment, which systemd 252 cannot switch off);
+ * `$$` is a literal `$`. Every argument is escaped so that it arrives as given.
+ */
+export function escapeExecArgument(arg: string): string {
+  return arg.replaceAll('$', '$$$$');
 }
 
 /** The argument array of `systemd-run` (never a shell string). */
@@ -61,8 +72,9 @@ export function systemdRunArgs(spec: SystemdRunSpec): string[] {
     '--property=RemainAfterExit=yes',
     `--property=StandardOutput=file:${spec.stdoutPath}`,
     `--property=StandardError=file:${spec.stderrPath}`,
+    ...(spec.runtimeMaxSec === undefined ? [] : [`--property=RuntimeMaxSec=${Math.trunc(spec.runtimeMaxSec)}`]),
     '--',
-    ...spec.command,
+    ...spec.command.map(escapeExecArgument),
   ];
 }
 
