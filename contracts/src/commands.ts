@@ -108,7 +108,9 @@ export const COMMAND_OUTPUT_MAX_BYTES = 64 * 1024;
 export const CommandSchema = z.object({
   id: z.uuid(),
   deviceId: z.uuid(),
-  action: KnownCommandActionSchema,
+  // A string, not the known actions: the API queues only known ones, but a row edited in the
+  // database must still be shown as it is (and its rejection recorded), never fail the answer.
+  action: z.string().describe('the action as stored (the API queues only the known actions)'),
   params: z.record(z.string(), z.unknown()),
   critical: z.boolean(),
   status: CommandStatusSchema,

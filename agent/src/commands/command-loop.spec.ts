@@ -65,6 +65,8 @@ class FakeCommandApi {
   polls = 0;
   /** Answer this many of the next reports with a 503 (a gateway: the API is down). */
   failReports = 0;
+  /** Reports of these commands are answered 500 (a row the API cannot answer for). */
+  failReportsFor = new Set<string>();
   /** Hold polls without ever answering (a broken long poll). */
   swallowPolls = false;
   pollStatus: number | undefined;
@@ -126,6 +128,7 @@ class FakeCommandApi {
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const parsed = CommandStatusReportSchema.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
       if (!parsed.success) return problem(400, 'VALIDATION_FAILED');
+      if (this.failReportsFor.has(match[1]!)) return problem(500, 'INTERNAL_ERROR');
       if (this.failReports > 0) {
         this.failReports--;
         return res.writeHead(503).end('<h1>503</h1>');
@@ -225,6 +228,7 @@ async function startLoop(options: StartOptions = {}) {
     now: localNow,
     waitSeconds: 1,
     startDelayMs: options.startDelayMs ?? 0,
+    rejectionReportWindowMs: 200,
     sleep: (ms, signal) => {
       options.sleeps?.push(ms);
       return delay(ms === options.startDelayMs ? ms : Math.min(ms, 20), undefined, { signal }).catch(() => undefined);
@@ -376,6 +380,26 @@ describe('CommandLoop', () => {
     expect(api.reportsOf(id)).toEqual(['running', 'succeeded']);
     expect(sleeps.length).toBeGreaterThanOrEqual(3);
     expect(logLines.some((l) => l.msg === 'command status not delivered; retrying')).toBe(true);
+  });
+
+  it('a rejection the API cannot take holds up neither the next command nor the loop: the batch is asked again after a pause', async () => {
+    const sleeps: number[] = [];
+    await startLoop({ sleeps });
+    const bad = api.queue({ ...sign(), params: { unit: 'sshd.service' } });
+    api.failReportsFor.add(bad);
+    const good = api.queue(sign());
+    await until(() => api.statusOf(good) === 'succeeded', 'the next command ran');
+    expect(executor.runs.map((e) => e.commandId)).toEqual([good]);
+    // Only the unanswerable one is left: it comes back with every poll, so the loop pauses between batches.
+    const paused = () => logLines.filter((l) => l.msg === 'no command of this batch could be reported; polling again after pauses');
+    await until(() => paused().length === 1, 'a pause');
+    const polls = api.polls;
+    await until(() => api.polls >= polls + 3, 'more batches');
+    expect(paused()).toHaveLength(1); // logged once per streak
+    expect(logLines.some((l) => l.msg === 'the rejection was not reported; the API hands the command out again')).toBe(true);
+    api.failReportsFor.clear();
+    await until(() => api.statusOf(bad) === 'rejected', 'rejected once the API answers');
+    expect(executor.runs).toHaveLength(1);
   });
 
   it('judges expiry by the API clock: a device clock a year off still runs a fresh command', async () => {

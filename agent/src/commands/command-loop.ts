@@ -18,6 +18,13 @@ export const MIN_BACKOFF_MS = 1000;
 export const MAX_BACKOFF_MS = 60_000;
 /** An API without the command routes (404) is asked again this rarely. */
 export const NO_ROUTE_BACKOFF_MS = 5 * 60_000;
+/**
+ * How long a rejection report is retried. It need not be more: a command the API has not heard
+ * about stays `delivered` and comes back with the next poll, to be checked and rejected again,
+ * and one command whose report fails (an edited row the API cannot answer for) must not hold up
+ * the others.
+ */
+export const REJECTION_REPORT_WINDOW_MS = 15_000;
 /** A poll held at least this long is dropped and made again when an ack says commands wait. */
 const STALE_POLL_MS = 2000;
 
@@ -36,6 +43,8 @@ export interface CommandLoopDeps {
   now: () => Date;
   maxClockSkewMs?: number;
   waitSeconds?: number;
+  /** Default REJECTION_REPORT_WINDOW_MS. */
+  rejectionReportWindowMs?: number;
   /**
    * The loop starts after the first heartbeat ack or this long (default 10 s): the agent's
    * startup (the first telemetry and inventory) and the loop's do not add up to one memory peak.
@@ -88,6 +97,8 @@ export class CommandLoop {
     await this.recover();
     await this.prune();
     let failures = 0;
+    // Batches in a row in which nothing reached the API: the same commands come back at once, so wait before asking again.
+    let stalled = 0;
     while (!shutdown.aborted) {
       this.wake = new AbortController();
       const signal = AbortSignal.any([shutdown, this.wake.signal]);
@@ -115,11 +126,19 @@ export class CommandLoop {
       if (failures > 0) log.info('command poll works again', { failures });
       failures = 0;
       this.deps.clock.observe(answer.serverTime);
+      let progress = false;
       for (const raw of answer.commands) {
         if (shutdown.aborted) break;
-        await this.handle(raw);
+        if (await this.handle(raw)) progress = true;
       }
       if (answer.commands.length > 0) await this.prune();
+      if (answer.commands.length === 0 || progress) stalled = 0;
+      else {
+        stalled++;
+        if (stalled === 1)
+          log.warn('no command of this batch could be reported; polling again after pauses', { commands: answer.commands.length });
+        await (this.deps.sleep ?? abortableSleep)(this.backoff(stalled), shutdown);
+      }
     }
   }
 
@@ -142,7 +161,8 @@ export class CommandLoop {
     }
   }
 
-  private async handle(raw: unknown): Promise<void> {
+  /** True when the API heard something new of this command (or it ran): false when every report failed. */
+  private async handle(raw: unknown): Promise<boolean> {
     const { journal, log } = this.deps;
     const verdict = await verifySignedCommand(raw, {
       deviceId: this.deps.deviceId,
@@ -165,7 +185,7 @@ export class CommandLoop {
       await this.deps.guard.record(envelope.commandId, envelope.nonce, envelope.expiresAt, this.deps.clock.now());
     } catch (err) {
       if (!(err instanceof ReplayGuardFullError)) throw err; // cannot record the nonce: never run without it
-      return this.reject({
+      return await this.reject({
         kind: 'reject',
         reason: `too many recent commands (${err.max}) are kept; try again later`,
         commandId: envelope.commandId,
@@ -190,7 +210,7 @@ export class CommandLoop {
     // Not run until the API knows it runs (a reboot could not report it otherwise); not run late either.
     const runningUntil = Date.parse(envelope.expiresAt) + this.skew;
     const running = await this.report(started.commandId, { status: 'running' }, runningUntil);
-    if (running === 'aborted') return; // shutdown before anything ran: the next start reports it interrupted
+    if (running === 'aborted') return true; // shutdown before anything ran: the next start reports it interrupted
     if (running === 'too-late' || running.kind === 'refused') {
       const why =
         running === 'too-late' ? 'the API could not be told it started before it expired' : `the API answered ${running.code} to running`;
@@ -198,26 +218,37 @@ export class CommandLoop {
       await journal.finish(started.commandId, { status: 'interrupted', reason: `not run: ${why}` }, this.deps.now());
       if (running !== 'too-late') await journal.markReported(started.commandId);
       else await this.reportFinal(journal.get(started.commandId)!);
-      return;
+      return true;
     }
     const entry2 = await journal.markRunningReported(started.commandId);
     const result = await this.deps.executor.run(entry2, this.deps.shutdown);
-    if (!result) return; // shutdown (or the reboot) came first: resolved at the next start
+    if (!result) return true; // shutdown (or the reboot) came first: resolved at the next start
     await this.finish(entry2, result);
+    return true;
   }
 
   /** This very command was accepted before: report what is known again, never run it again. */
-  private async redelivered(entry: JournalEntry): Promise<void> {
+  private async redelivered(entry: JournalEntry): Promise<boolean> {
     this.deps.log.info('command delivered again: its known status is reported', { commandId: entry.commandId });
-    if (entry.result) return this.reportFinal(entry, true);
+    if (entry.result) {
+      await this.reportFinal(entry, true);
+      return true;
+    }
     const outcome = await this.report(entry.commandId, { status: 'running' });
     if (typeof outcome === 'object' && outcome.kind === 'accepted') await this.deps.journal.markRunningReported(entry.commandId);
+    return true;
   }
 
-  private async reject(verdict: Extract<Verdict, { kind: 'reject' }>): Promise<void> {
+  /** Reports the rejection, retried for REJECTION_REPORT_WINDOW_MS; false when the API never answered it. */
+  private async reject(verdict: Extract<Verdict, { kind: 'reject' }>): Promise<boolean> {
     this.deps.log.warn('command rejected', { commandId: verdict.commandId ?? null, reason: verdict.reason, authentic: verdict.authentic });
-    if (!verdict.commandId) return; // nothing the API could match it to
-    const outcome = await this.report(verdict.commandId, { status: 'rejected', reason: verdict.reason.slice(0, 500) });
+    if (!verdict.commandId) return true; // nothing the API could match it to
+    const until = this.deps.clock.now().getTime() + (this.deps.rejectionReportWindowMs ?? REJECTION_REPORT_WINDOW_MS);
+    const outcome = await this.report(verdict.commandId, { status: 'rejected', reason: verdict.reason.slice(0, 500) }, until);
+    if (outcome === 'too-late') {
+      this.deps.log.warn('the rejection was not reported; the API hands the command out again', { commandId: verdict.commandId });
+      return false;
+    }
     if (typeof outcome === 'object' && outcome.kind === 'refused') {
       this.deps.log.warn('the API refused the rejection report', {
         commandId: verdict.commandId,
@@ -225,6 +256,7 @@ export class CommandLoop {
         code: outcome.code,
       });
     }
+    return true;
   }
 
   private async finish(entry: JournalEntry, result: FinalResult): Promise<void> {

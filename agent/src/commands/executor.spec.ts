@@ -254,7 +254,11 @@ describe('CommandExecutor: reboot', () => {
   it('after the boot: a new boot marker means succeeded', async () => {
     const e = entry('reboot');
     marker = 'boot-b:100';
-    expect(await executor.resume(e, never)).toEqual({ status: 'succeeded', exitCode: 0, stdout: 'the device restarted\n' });
+    expect(await executor.resume(e, never)).toEqual({
+      status: 'succeeded',
+      exitCode: 0,
+      stdout: `the device restarted\nboot marker before: ${e.bootMarker}\nboot marker now: boot-b:100\n`,
+    });
     marker = 'boot-a:555'; // a container device: same kernel, PID 1 restarted
     expect(await executor.resume(e, never)).toMatchObject({ status: 'succeeded' });
   });

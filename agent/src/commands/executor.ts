@@ -168,8 +168,15 @@ export class CommandExecutor {
 
   /** The result of a command that was started before the agent restarted (never starts it again). */
   async resume(entry: JournalEntry, signal: AbortSignal): Promise<FinalResult | undefined> {
-    if (entry.action === 'reboot' && entry.bootMarker !== '' && (await this.bootMarker()) !== entry.bootMarker) {
-      return { status: 'succeeded', exitCode: 0, stdout: 'the device restarted\n' };
+    if (entry.action === 'reboot' && entry.bootMarker !== '') {
+      const now = await this.bootMarker();
+      // The boot marker is what the operator sees of the new boot (boot id and PID 1's start, boot-marker.ts).
+      if (now !== '' && now !== entry.bootMarker)
+        return {
+          status: 'succeeded',
+          exitCode: 0,
+          stdout: `the device restarted\nboot marker before: ${entry.bootMarker}\nboot marker now: ${now}\n`,
+        };
     }
     if (!entry.unit) {
       return {
