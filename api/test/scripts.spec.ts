@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCRIPT_CONTENT_MAX_BYTES } from '@xspectre/contracts';
+import { COMMAND_ACTION_PARAMS, SCRIPT_CONTENT_MAX_BYTES } from '@xspectre/contracts';
 import { commandKeyId, parsePinnedPublicKey, verifyCommand } from '@xspectre/contracts/command-signature';
 import { TestApi } from './support/harness.js';
 import { enrollBody, startApiWithLabHub, type LabHub } from './support/fleet.js';
@@ -211,6 +211,8 @@ describe('script library and script.run', () => {
     const verified = verifyCommand(signed, device.pinned, { deviceId: device.id, now: new Date() });
     expect(verified).toMatchObject({ ok: true, envelope: { commandId: queued.body.id, action: 'script.run' } });
     expect(signed.params.sha256).toBe(sha256(body.content));
+    // What the agent checks before anything else: the action's signed schema.
+    expect(COMMAND_ACTION_PARAMS['script.run'].safeParse(signed.params).success).toBe(true);
 
     // Delivered: the device fetches exactly the signed version, whose hash is the signed one.
     const fetched = await fetchScript(device.credential, queued.body.id);
@@ -222,6 +224,31 @@ describe('script library and script.run', () => {
     const audit = await api.auditRows(`action = 'command.queue_critical' AND details->>'commandId' = $1`, [queued.body.id]);
     // The row names the script version the command signed.
     expect(audit[0].details.script).toEqual({ id: script.id, name: body.name, sha256: sha256(body.content) });
+  });
+
+  it('a bulk script run signs the same version for every device', async () => {
+    const [a, b] = [await enroll(`script-bulk-a-${counter}`), await enroll(`script-bulk-b-${counter}`)];
+    const body = newScript();
+    const script = (await create(body)).body;
+    const request = { deviceIds: [a.id, b.id], action: 'script.run', params: { scriptId: script.id, args: ['x'] } };
+    const normal = await api.request('POST', 'commands/bulk', { token: admin, body: request });
+    expect([normal.status, normal.body.code]).toEqual([400, 'COMMAND_WRONG_ROUTE']);
+    const bulk = await api.request('POST', 'critical-commands/bulk', { token: admin, body: request });
+    expect(bulk.status, bulk.text).toBe(200);
+    expect(bulk.body.queued).toBe(2);
+    for (const item of bulk.body.items)
+      expect(item.command.params).toEqual({
+        scriptId: script.id,
+        sha256: sha256(body.content),
+        interpreter: 'bash',
+        timeoutSeconds: 600,
+        args: ['x'],
+      });
+    const withHash = await api.request('POST', 'critical-commands/bulk', {
+      token: admin,
+      body: { ...request, params: { scriptId: (await create(newScript())).body.id, sha256: sha256('x') } },
+    });
+    expect(withHash.status).toBe(400); // the hash is not the operator's to send, in bulk either
   });
 
   it('a command queued before an edit fetches the version it signed; the next run signs the new one', async () => {
