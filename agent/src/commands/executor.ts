@@ -69,6 +69,7 @@ const SYSTEMD_RUN_TIMEOUT_MS = 60_000;
 const SYSTEMCTL_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 120_000;
 const SMALL_OUTPUT = 64 * 1024;
+const FIRST_POLL_MS = 50;
 
 const duration = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} minutes`);
 
@@ -235,6 +236,8 @@ export class CommandExecutor {
     const unit = entry.unit!;
     const waitMs = entry.action === SCRIPT_RUN ? scriptWaitMs(entry.params, this.unitWaitMs) : this.unitWaitMs;
     const deadline = Date.parse(entry.startedAt) + waitMs;
+    // Most actions end within a fraction of a second: ask soon, then less often (up to pollMs).
+    let pause = Math.min(FIRST_POLL_MS, this.pollMs);
     for (;;) {
       const outcome = await this.showUnit(unit);
       if (outcome.state !== 'running') return outcome;
@@ -247,7 +250,8 @@ export class CommandExecutor {
           result: { ...base, status: 'failed', reason: `still running after ${duration(waitMs)}: stopped` },
         };
       }
-      await this.host.sleep(this.pollMs, signal);
+      await this.host.sleep(pause, signal);
+      pause = Math.min(pause * 2, this.pollMs);
       if (signal.aborted) return { state: 'aborted' };
     }
   }
