@@ -18,7 +18,7 @@ describe('command requests', () => {
       expect(CommandRequestSchema.safeParse({ action: 'container.stop', params: { container } }).success, container).toBe(false);
   });
 
-  it('marks reboot and script runs critical and the unit and container actions normal', () => {
-    expect(COMMAND_ACTIONS.filter(isCriticalCommandAction)).toEqual(['reboot', 'script.run']);
+  it('marks reboot, script runs and agent updates critical and the unit and container actions normal', () => {
+    expect(COMMAND_ACTIONS.filter(isCriticalCommandAction)).toEqual(['reboot', 'script.run', 'agent.update']);
   });
 });

@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import { SignedCommandSchema } from './command-envelope.js';
 import { IsoDateTimeSchema, PageQuerySchema, pageOf } from './common.js';
+import { AgentUpdateParamsSchema, AgentUpdateRequestParamsSchema } from './agent-update.js';
 import { ScriptRunParamsSchema, ScriptRunRequestParamsSchema } from './scripts.js';
 
 /**
  * Remote actions: what an operator may ask a device to do. Each action's parameters are a
  * strict schema; they are signed as they are (command-envelope.ts), so the agent sees exactly
  * what the operator asked for (a script run gets the script's hash, interpreter and timeout
- * added by the API: COMMAND_REQUEST_PARAMS below). Settings pushes, credential rotation and
- * agent updates join this list with their own schemas.
+ * added by the API: COMMAND_REQUEST_PARAMS below; an agent update gets its build's id, hash and
+ * size: agent-update.ts). Settings pushes and credential rotation join this list with their own schemas.
  */
 
 /** A systemd unit name (systemd.unit(5)): no paths, no leading dash (an option), no spaces; `\x2d`-style escapes allowed. */
@@ -37,6 +38,7 @@ export const COMMAND_ACTION_PARAMS = {
   'container.stop': ContainerParams,
   'diagnostics.collect': NoParams,
   'script.run': ScriptRunParamsSchema,
+  'agent.update': AgentUpdateParamsSchema,
 } as const;
 
 export type CommandAction = keyof typeof COMMAND_ACTION_PARAMS;
@@ -44,7 +46,7 @@ export const COMMAND_ACTIONS = Object.keys(COMMAND_ACTION_PARAMS) as CommandActi
 export const KnownCommandActionSchema = z.enum(COMMAND_ACTIONS as [CommandAction, ...CommandAction[]]);
 
 /** Actions that need `devices.critical_actions` and a fresh TOTP step-up (their own route). */
-export const CRITICAL_COMMAND_ACTIONS: readonly CommandAction[] = ['reboot', 'script.run'];
+export const CRITICAL_COMMAND_ACTIONS: readonly CommandAction[] = ['reboot', 'script.run', 'agent.update'];
 export const isCriticalCommandAction = (action: CommandAction): boolean => CRITICAL_COMMAND_ACTIONS.includes(action);
 
 /**
@@ -55,6 +57,7 @@ export const isCriticalCommandAction = (action: CommandAction): boolean => CRITI
 export const COMMAND_REQUEST_PARAMS = {
   ...COMMAND_ACTION_PARAMS,
   'script.run': ScriptRunRequestParamsSchema,
+  'agent.update': AgentUpdateRequestParamsSchema,
 } as const satisfies Record<CommandAction, z.ZodType>;
 
 /** What an operator sends: one action and its parameters. */

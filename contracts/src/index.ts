@@ -19,3 +19,4 @@ export * from './command-envelope.js';
 export * from './commands.js';
 export * from './command-transitions.js';
 export * from './scripts.js';
+export * from './agent-update.js';

@@ -17,19 +17,21 @@ function recordingLog() {
 }
 
 describe('decideAction', () => {
-  it('allows every action of the registry but script runs when the policy is empty (absent file)', () => {
-    expect([...REQUIRES_EXPLICIT_ALLOW]).toEqual(['script.run']);
-    for (const action of COMMAND_ACTIONS.filter((a) => a !== 'script.run')) expect(decideAction({}, action)).toEqual({ allowed: true });
+  it('allows every action of the registry but script runs and agent updates when the policy is empty (absent file)', () => {
+    expect([...REQUIRES_EXPLICIT_ALLOW]).toEqual(['script.run', 'agent.update']);
+    for (const action of COMMAND_ACTIONS.filter((a) => !REQUIRES_EXPLICIT_ALLOW.has(a))) {
+      expect(decideAction({}, action)).toEqual({ allowed: true });
+    }
   });
 
-  it('runs scripts only where the policy names script.run in allow (not by an absent file, not by *)', () => {
+  it.each(['script.run', 'agent.update'])('runs %s only where the policy names it in allow (not by an absent file, not by *)', (action) => {
     const needs = { allowed: false, why: 'this action needs an explicit allow' };
-    expect(decideAction({}, 'script.run')).toEqual(needs);
-    expect(decideAction({ allow: ['*'] }, 'script.run')).toEqual(needs);
-    expect(decideAction({ allow: ['reboot'] }, 'script.run')).toEqual(needs);
-    expect(decideAction({ allow: ['script.run'] }, 'script.run')).toEqual({ allowed: true });
-    expect(decideAction({ allow: ['script.run'], deny: ['script.run'] }, 'script.run').allowed).toBe(false);
-    expect(decideAction({ allow: ['script.run'], deny: ['*'] }, 'script.run').allowed).toBe(false);
+    expect(decideAction({}, action)).toEqual(needs);
+    expect(decideAction({ allow: ['*'] }, action)).toEqual(needs);
+    expect(decideAction({ allow: ['reboot'] }, action)).toEqual(needs);
+    expect(decideAction({ allow: [action] }, action)).toEqual({ allowed: true });
+    expect(decideAction({ allow: [action], deny: [action] }, action).allowed).toBe(false);
+    expect(decideAction({ allow: [action], deny: ['*'] }, action).allowed).toBe(false);
   });
 
   it('lets deny win over allow, and * deny everything', () => {

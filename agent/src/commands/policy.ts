@@ -13,10 +13,10 @@ const MAX_POLICY_BYTES = 64 * 1024;
 
 /**
  * Actions that neither an absent file nor `*` allows: the policy must name them in `allow`
- * (`script.run`: a script from the library, run as root). Agent updates go here when they join
- * the registry (contracts/src/commands.ts).
+ * (`script.run`: a script from the library, run as root; `agent.update`: a new executable that
+ * runs as root, installed by a transient unit outside the sandbox).
  */
-export const REQUIRES_EXPLICIT_ALLOW: ReadonlySet<string> = new Set<string>(['script.run']);
+export const REQUIRES_EXPLICIT_ALLOW: ReadonlySet<string> = new Set<string>(['script.run', 'agent.update']);
 
 const ActionPatternSchema = z.union([z.literal('*'), CommandActionSchema]);
 
