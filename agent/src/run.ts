@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Heartbeat, HeartbeatAck } from '@xspectre/contracts';
 import { parseFlags } from './args.js';
@@ -15,6 +16,7 @@ import { BATCH_MAX_BYTES, BATCH_MAX_COUNT, DEFAULT_JOURNAL_MAX_BYTES, HeartbeatJ
 import { ApiUnreachableError } from './http.js';
 import { lockStateDirectory } from './instance-lock.js';
 import { openCommandLoop } from './commands/start.js';
+import { healthReporter, UPDATE_DIR } from './commands/agent-update.js';
 import { jsonLogger, type Logger } from './log.js';
 import { recordAck, StateStore, takeSequence, type AgentState } from './state.js';
 import { AGENT_BUILD_ID, AGENT_VERSION } from './version.js';
@@ -67,8 +69,11 @@ async function runLocked(
     lastAck: loaded.state.lastAck,
     dockerSocket,
   });
+  // The first ack proves this build works: an agent update in progress waits for it (agent-update.ts).
+  const health = healthReporter(join(resolve(paths.stateDir), 'commands', UPDATE_DIR), AGENT_BUILD_ID, log);
   const seen = (ack: HeartbeatAck) => {
     commands.onAck(ack);
+    health.acknowledged();
     return ack;
   };
   const heartbeats = heartbeatLoop({

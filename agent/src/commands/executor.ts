@@ -10,6 +10,7 @@ import { containerActionPath, containerResult, containerVerb, dockerPost, type D
 import { boundBytes, readBoundedFile } from './output.js';
 import { runProcess } from './run-process.js';
 import { prepareScript, removeScript, SCRIPT_RUN, scriptWaitMs, type ScriptHost } from './script-run.js';
+import { AGENT_UPDATE, prepareUpdate, removeUpdateFiles, updateResult, updateUnsupported, type UpdateOptions } from './agent-update.js';
 import {
   cleanupArgs,
   parseUnitShow,
@@ -63,6 +64,8 @@ export interface ExecutorOptions {
   pollMs?: number;
   /** `script.run`: where scripts come from and the absolute directory they are written to (script-run.ts). Without it, script runs are unsupported. */
   scripts?: { host: ScriptHost; dir: string };
+  /** `agent.update`: download, swap script and health window (agent-update.ts). Without it, updates are unsupported. */
+  update?: UpdateOptions;
 }
 
 const SYSTEMD_RUN_TIMEOUT_MS = 60_000;
@@ -95,6 +98,8 @@ export class CommandExecutor {
       if (!(await this.host.systemdRunning())) return 'systemd is not running (PID 1 is not systemd)';
       if (action === 'reboot' && !(await this.host.bootMarker().then(Boolean, () => false))) return 'cannot read the boot id';
       if (action === SCRIPT_RUN && !this.options.scripts) return 'script runs are not set up in this agent';
+      if (action === AGENT_UPDATE)
+        return this.options.update ? updateUnsupported(this.options.update) : 'agent updates are not set up in this agent';
       return null;
     }
     if (containerVerb(action) && !(await this.host.dockerSocketExists())) return `no Docker engine socket at ${this.options.dockerSocket}`;
@@ -130,10 +135,13 @@ export class CommandExecutor {
       return signal.aborted ? undefined : result;
     }
     // A script is fetched, checked against its signed SHA-256 and written first (script-run.ts).
+    // An update's executable is downloaded and checked likewise, and its swap script written (agent-update.ts).
     const script =
       entry.action === SCRIPT_RUN && this.options.scripts
         ? await prepareScript(entry, this.options.scripts.host, this.options.scripts.dir, signal)
-        : undefined;
+        : entry.action === AGENT_UPDATE && this.options.update
+          ? await prepareUpdate(entry, this.options.update, signal)
+          : undefined;
     if (script?.kind === 'aborted') return undefined;
     if (script?.kind === 'done') return script.result;
     const command = script ? script.command : unitCommand(entry.action, entry.params);
@@ -206,6 +214,7 @@ export class CommandExecutor {
     const paths = this.outputPaths(entry.commandId);
     await Promise.all([rm(paths.stdoutPath, { force: true }), rm(paths.stderrPath, { force: true })]);
     if (entry.action === SCRIPT_RUN && this.options.scripts) await removeScript(this.options.scripts.dir, entry.commandId);
+    if (entry.action === AGENT_UPDATE && this.options.update) await removeUpdateFiles(this.options.update.dir, entry.commandId);
   }
 
   private outputPaths(commandId: string) {
@@ -216,7 +225,10 @@ export class CommandExecutor {
   }
 
   private async finishUnit(entry: JournalEntry, waited: { state: 'done'; result: FinalResult }, signal: AbortSignal) {
-    const result = await this.withOutput(entry, waited.result);
+    const output = await this.withOutput(entry, waited.result);
+    // Whichever build runs after the restart reports the swap script's outcome (agent-update.ts).
+    const result =
+      entry.action === AGENT_UPDATE && this.options.update ? await updateResult(entry, output, this.options.update.dir) : output;
     if (entry.action !== 'reboot' || result.status !== 'succeeded') return result;
     // `systemctl reboot` only queued the reboot: the result is reported after the boot.
     const left = Date.parse(entry.startedAt) + this.rebootWaitMs - this.host.now().getTime();

@@ -10,6 +10,8 @@ import { CommandExecutor, hostExecutorHost } from './executor.js';
 import { DEFAULT_POLICY_PATH, LocalPolicyFile } from './policy.js';
 import { ReplayGuard } from './replay-guard.js';
 import { hostScriptHost } from './script-run.js';
+import { hostUpdateHost, UPDATE_DIR } from './agent-update.js';
+import { AGENT_BUILD_ID } from '../version.js';
 import { ServerClock } from './server-clock.js';
 import { pinnedCommandKeys } from './verify.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS } from '@xspectre/contracts/command-signature';
@@ -30,7 +32,7 @@ export interface CommandLoopSetup {
 
 /**
  * The command loop as `run` starts it: its files under `<state dir>/commands/` (nonces.json,
- * journal/, output/), the policy at `XSPECTRE_POLICY_FILE` or /etc/xspectre/policy.json.
+ * journal/, output/, scripts/, update/), the policy at `XSPECTRE_POLICY_FILE` or /etc/xspectre/policy.json.
  */
 export async function openCommandLoop(setup: CommandLoopSetup): Promise<CommandLoop> {
   const { log, now } = setup;
@@ -50,6 +52,7 @@ export async function openCommandLoop(setup: CommandLoopSetup): Promise<CommandL
       outputDir: join(dir, 'output'),
       dockerSocket: setup.dockerSocket,
       scripts: { host: hostScriptHost(setup.config, abortableSleep), dir: join(dir, 'scripts') },
+      update: { host: hostUpdateHost(setup.config, AGENT_BUILD_ID, abortableSleep), dir: join(dir, UPDATE_DIR) },
     }),
     policy: new LocalPolicyFile(setup.env.XSPECTRE_POLICY_FILE?.trim() || DEFAULT_POLICY_PATH, log),
     clock,

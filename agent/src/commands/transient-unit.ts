@@ -23,7 +23,15 @@ export function transientUnitName(commandId: string): string {
 }
 
 /** Actions that run in a transient unit (and so need systemd). */
-export const UNIT_ACTIONS: ReadonlySet<string> = new Set(['reboot', 'service.restart', 'service.start', 'service.stop', 'script.run']);
+export const UNIT_ACTIONS: ReadonlySet<string> = new Set([
+  'reboot',
+  'service.restart',
+  'service.start',
+  'service.stop',
+  'script.run',
+  // The swap, restart and watch of an agent update (agent-update.ts).
+  'agent.update',
+]);
 
 /** The command the transient unit runs for an action, or null when the action needs no unit. */
 export function unitCommand(action: string, params: Record<string, unknown>): string[] | null {
