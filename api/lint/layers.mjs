@@ -23,6 +23,8 @@ export const LAYERS = {
   keys: 3,
   // The script library: commands (9) asks it for what a script run signs.
   scripts: 3,
+  // The agent builds served for agent.update: commands (9) asks it what an update signs.
+  'agent-builds': 3,
   auth: 4,
   users: 5,
   live: 5,

@@ -1,6 +1,7 @@
-import { Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
+import { createReadStream } from 'node:fs';
+import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import {
   AgentCommandsQuerySchema,
@@ -50,6 +51,26 @@ export class AgentCommandsController {
   @ZodResponse(200, AgentScriptResponseSchema)
   script(@ZodParams(IdParamSchema) params: z.infer<typeof IdParamSchema>) {
     return this.commands.scriptFor(currentDevice(), params.id);
+  }
+
+  /**
+   * The executable of this device's agent update in progress: the build whose SHA-256 the command
+   * signed (the agent checks it again before anything is swapped).
+   */
+  @Get(':id/agent-build')
+  @ApiSummary("Download an agent update's executable (agent)", {
+    ok: { status: 200, description: 'the executable' },
+    errors: ['COMMAND_NOT_FOUND', 'AGENT_BUILD_NOT_FOUND'],
+  })
+  @DeviceAuthenticated()
+  @ApiProduces('application/octet-stream')
+  async agentBuild(@ZodParams(IdParamSchema) params: z.infer<typeof IdParamSchema>, @Res() reply: FastifyReply) {
+    const build = await this.commands.agentBuildFor(currentDevice(), params.id);
+    await reply
+      .header('content-type', 'application/octet-stream')
+      .header('content-length', String(build.sizeBytes))
+      .header('cache-control', 'no-store')
+      .send(createReadStream(build.path));
   }
 
   /** Running, then the result; or rejected with the agent's reason. */

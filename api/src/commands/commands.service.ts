@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import {
   COMMAND_TTL_MS,
   type BulkCommandOutcome,
@@ -12,6 +12,7 @@ import {
   type CommandStatusReport,
   type SignedCommand,
   type AgentScriptResponse,
+  SignedCommandSchema,
   type ScriptRunParams,
 } from '@xspectre/contracts';
 import { signCommand } from '@xspectre/contracts/command-signature';
@@ -22,9 +23,11 @@ import { Database } from '../db/database.js';
 import { DevicesService } from '../devices/devices.service.js';
 import { KeyStore } from '../keys/key-store.js';
 import { ScriptsService } from '../scripts/scripts.service.js';
+import { AgentBuildsService, type ServedBuild } from '../agent-builds/agent-builds.service.js';
 import { LivePublisher } from '../live/live-publisher.js';
 import type { CommandEntity } from './command.entity.js';
 import { CommandWakeups } from './command-wakeups.js';
+import { KeyAnnouncements } from './key-announcements.service.js';
 import { toCommandDto, toLiveCommand, toSignedCommand } from './commands.mapper.js';
 import { CommandsRepository, type CommandFilter, type CommandProgress } from './commands.repository.js';
 
@@ -36,6 +39,8 @@ export type CommandRoute = 'normal' | 'critical';
  */
 @Injectable()
 export class CommandsService {
+  private readonly logger = new Logger(CommandsService.name);
+
   constructor(
     private readonly commands: CommandsRepository,
     private readonly devices: DevicesService,
@@ -45,6 +50,8 @@ export class CommandsService {
     private readonly db: Database,
     private readonly audit: AuditService,
     private readonly scripts: ScriptsService,
+    private readonly announcements: KeyAnnouncements,
+    private readonly builds: AgentBuildsService,
   ) {}
 
   /**
@@ -126,7 +133,13 @@ export class CommandsService {
     if (device.status !== 'active') throw new AppError('DEVICE_NOT_ACTIVE', `device ${device.name} is ${device.status}`);
     if (device.quarantinedAt) throw new AppError('DEVICE_QUARANTINED');
     // A script run signs the library's current hash, interpreter and timeout (scripts.service.ts).
-    const params = request.action === 'script.run' ? await this.scripts.resolveForCommand(request.params) : request.params;
+    // An agent update signs the served build's id, SHA-256 and size (agent-builds.service.ts).
+    const params =
+      request.action === 'script.run'
+        ? await this.scripts.resolveForCommand(request.params)
+        : request.action === 'agent.update'
+          ? await this.builds.resolveForCommand(request.params)
+          : request.params;
 
     const key = await this.keys.currentSigningKey('command-signing');
     const issuedAt = new Date();
@@ -186,6 +199,8 @@ export class CommandsService {
    * the read and the wait still wakes it.
    */
   async poll(device: AuthenticatedDevice, waitSeconds: number, signal?: AbortSignal): Promise<SignedCommand[]> {
+    // While a command key is announced, a device that missed its pin gets one now (key-announcements.service.ts).
+    await this.announcements.beforePoll(device.id);
     const waiter = this.wakeups.waiter(device.id, waitSeconds * 1000, signal);
     try {
       let delivery = await this.commands.deliver(device.id);
@@ -195,10 +210,40 @@ export class CommandsService {
       }
       // The delivery statement has committed (a GET runs outside any transaction).
       for (const command of delivery.commands) if (delivery.newlyDelivered.has(command.id)) void this.announce(command);
-      return delivery.commands.map(toSignedCommand);
+      return await this.deliverable(delivery.commands);
     } finally {
       waiter.cancel();
     }
+  }
+
+  /**
+   * The envelopes as stored, except those that are not valid signed commands (a row edited in
+   * the database): those are refused here, so one such row neither breaks the device's poll
+   * (the answer is checked against its schema) nor waits for an agent that could not read it.
+   * Whatever passes is still verified by the agent (signature, key, device, time).
+   */
+  private async deliverable(commands: CommandEntity[]): Promise<SignedCommand[]> {
+    const signed: SignedCommand[] = [];
+    for (const command of commands) {
+      const envelope = SignedCommandSchema.safeParse(toSignedCommand(command));
+      if (envelope.success) {
+        signed.push(envelope.data);
+        continue;
+      }
+      const problem = envelope.error.issues.map((i) => `${i.path.join('.') || '(envelope)'}: ${i.message}`).join('; ');
+      const refused = await this.commands.refuseStored(
+        command.id,
+        `not delivered: the stored command is not a valid signed envelope (${problem})`.slice(0, 500),
+      );
+      this.logger.warn({
+        msg: 'stored command refused: not a valid signed envelope',
+        commandId: command.id,
+        deviceId: command.deviceId,
+        problem,
+      });
+      if (refused) await this.announce(refused);
+    }
+    return signed;
   }
 
   /**
@@ -211,6 +256,19 @@ export class CommandsService {
       throw new AppError('COMMAND_NOT_FOUND', `device ${device.id} has no script run ${id} in progress`);
     const params = command.params as Pick<ScriptRunParams, 'scriptId' | 'sha256'>;
     return this.scripts.contentForRun(params.scriptId, params.sha256, command.id);
+  }
+
+  /** The executable a device's own `agent.update` downloads while it is delivered or running: the bytes its params signed. */
+  async agentBuildFor(device: AuthenticatedDevice, id: string): Promise<ServedBuild> {
+    const command = await this.commands.findById(id);
+    if (
+      !command ||
+      command.deviceId !== device.id ||
+      command.action !== 'agent.update' ||
+      !['delivered', 'running'].includes(command.status)
+    )
+      throw new AppError('COMMAND_NOT_FOUND', `device ${device.id} has no agent update ${id} in progress`);
+    return this.builds.fileFor(String(command.params.sha256));
   }
 
   /** What the heartbeat ack tells the agent: commands wait, even if its long poll is broken. */

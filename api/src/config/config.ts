@@ -133,6 +133,10 @@ const EnvSchema = z
     API_AGENT_API_URL: z.url().default('http://10.10.0.1:3000/api/v1').describe('the API as devices reach it over the overlay'),
     API_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
     API_AGENT_DIST_DIR: z.string().optional().describe('folder with bootstrap.sh, xspectre-agent and xspectre-agent.sha256'),
+    API_AGENT_BUILDS_DIR: z
+      .string()
+      .optional()
+      .describe('folder of further agent builds for agent.update: one folder per build with xspectre-agent and xspectre-agent.build.json'),
     API_AGENT_SOURCE_CHECK: bool.default(true).describe('agent requests must come from the device overlay address'),
     API_METRICS_RETENTION_DAYS: z.coerce
       .number()

@@ -80,11 +80,16 @@ export const ERROR_CATALOG = {
   },
   COMMAND_NOT_FOUND: { status: 404, title: 'No such command' },
   COMMAND_TRANSITION_INVALID: { status: 409, title: 'The command cannot move to this status' },
+  // managed settings: credential rotation, command-key rotation
+  DEVICE_CREDENTIAL_REFUSED: { status: 409, title: 'This credential cannot become the device credential: make another' },
+  KEY_ANNOUNCEMENT_PENDING: { status: 409, title: 'A command-signing key is announced already: rotate again once it signs' },
   // script library
   SCRIPT_NOT_FOUND: { status: 404, title: 'No such script' },
   SCRIPT_NAME_TAKEN: { status: 409, title: 'A script with this name exists' },
   SCRIPT_ARCHIVED: { status: 409, title: 'The script is archived: it cannot be run or changed' },
   AGENT_BINARY_MISSING: { status: 404, title: 'The agent executable has not been built on this server' },
+  AGENT_BUILD_NOT_FOUND: { status: 404, title: 'This server serves no such agent build' },
+  AGENT_BUILD_AMBIGUOUS: { status: 409, title: 'Several agent builds match: name one by its build id' },
   // live updates (GET live, a WebSocket)
   LIVE_UPGRADE_REQUIRED: { status: 426, title: 'Open this URL as a WebSocket' },
   LIVE_ORIGIN_FORBIDDEN: { status: 403, title: 'This origin may not open the live connection' },
