@@ -128,6 +128,21 @@ describe('signed command queue', () => {
     expect(verifyCommand(signed, device.pinned, { deviceId: device.id, now: new Date() })).toEqual({ ok: false, reason: 'bad_signature' });
   });
 
+  it('a stored row that is no longer a signed envelope is refused by the API, and the poll still delivers the others', async () => {
+    const device = await enroll('cmd-malformed');
+    const broken = await queue(device.id, { action: 'service.stop', params: { unit: 'ssh.service' } });
+    const good = await queue(device.id, { action: 'service.restart', params: { unit: 'ssh.service' } });
+    // Edited in the database: the validity is no longer exactly 5 minutes, and the action is unknown.
+    await api.sql.query(`UPDATE commands SET expires_at = expires_at + interval '1 hour', action = 'Shell' WHERE id = $1`, [broken.body.id]);
+    const polled = await poll(device.credential);
+    expect(polled.status, polled.text).toBe(200);
+    expect(polled.body.commands.map((c: { commandId: string }) => c.commandId)).toEqual([good.body.id]);
+    const refused = await api.request('GET', `commands/${broken.body.id}`, { token: admin });
+    expect(refused.body).toMatchObject({ status: 'rejected', action: 'Shell' });
+    expect(refused.body.reason).toMatch(/^not delivered: the stored command is not a valid signed envelope \(.*action.*expiresAt.*\)$/);
+    expect((await poll(device.credential)).body.commands.map((c: { commandId: string }) => c.commandId)).toEqual([good.body.id]);
+  });
+
   // The poll holds up to 30 s; the test's own limit is lower, so only a wake-up can answer it in time.
   it('a long poll held by one instance wakes when another instance queues', { timeout: 20_000 }, async () => {
     const device = await enroll('cmd-wake');

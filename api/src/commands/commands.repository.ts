@@ -114,6 +114,16 @@ export class CommandsRepository {
     return { commands, newlyDelivered: new Set(rows.filter((r) => r.previous === 'queued').map((r) => r.id)) };
   }
 
+  /** The device's `keys.pin` commands for this key, as status and whether their time ran out (what a key announcement needs to know). */
+  async keyPins(deviceId: string, keyId: string): Promise<Array<{ status: CommandStatus; expired: boolean }>> {
+    return this.db
+      .manager()
+      .query(
+        `SELECT status, expires_at <= now() AS expired FROM commands WHERE device_id = $1 AND action = 'keys.pin' AND params->>'keyId' = $2`,
+        [deviceId, keyId],
+      );
+  }
+
   async countOpen(deviceId: string): Promise<number> {
     const [row]: Array<{ n: number }> = await this.db
       .manager()
@@ -124,6 +134,21 @@ export class CommandsRepository {
   /** Lifecycle fields only: what was signed never changes. */
   async update(id: string, values: CommandProgress): Promise<void> {
     await this.repo().update({ id }, values);
+  }
+
+  /**
+   * An open command the API will not hand out (its stored envelope is not a valid signed
+   * command: a row edited in the database) becomes `rejected` with the reason; null if it was
+   * no longer open.
+   */
+  async refuseStored(id: string, reason: string): Promise<CommandEntity | null> {
+    const [rows]: [Array<{ id: string }>, number] = await this.db.manager().query(
+      `UPDATE commands SET status = 'rejected', reason = $2, finished_at = now()
+        WHERE id = $1 AND status IN ${OPEN}
+        RETURNING id`,
+      [id, reason],
+    );
+    return rows.length === 0 ? null : this.repo().findOneBy({ id });
   }
 
   /** Open commands past their expiry become `expired`; returns them as they are now. */
