@@ -3,6 +3,7 @@ import { SignedCommandSchema } from './command-envelope.js';
 import { IsoDateTimeSchema, PageQuerySchema, pageOf } from './common.js';
 import { AgentUpdateParamsSchema, AgentUpdateRequestParamsSchema } from './agent-update.js';
 import { ScriptRunParamsSchema, ScriptRunRequestParamsSchema } from './scripts.js';
+import { CredentialRotateParamsSchema, KeysPinParamsSchema, SettingsApplyParamsSchema } from './managed-settings.js';
 
 /**
  * Remote actions: what an operator may ask a device to do. Each action's parameters are a
@@ -38,6 +39,10 @@ export const COMMAND_ACTION_PARAMS = {
   'container.stop': ContainerParams,
   'diagnostics.collect': NoParams,
   'script.run': ScriptRunParamsSchema,
+  'settings.apply': SettingsApplyParamsSchema,
+  'credential.rotate': CredentialRotateParamsSchema,
+  // Queued only by the API's key rotation (never by an operator: API_ONLY_COMMAND_ACTIONS).
+  'keys.pin': KeysPinParamsSchema,
   'agent.update': AgentUpdateParamsSchema,
 } as const;
 
@@ -46,8 +51,20 @@ export const COMMAND_ACTIONS = Object.keys(COMMAND_ACTION_PARAMS) as CommandActi
 export const KnownCommandActionSchema = z.enum(COMMAND_ACTIONS as [CommandAction, ...CommandAction[]]);
 
 /** Actions that need `devices.critical_actions` and a fresh TOTP step-up (their own route). */
-export const CRITICAL_COMMAND_ACTIONS: readonly CommandAction[] = ['reboot', 'script.run', 'agent.update'];
+export const CRITICAL_COMMAND_ACTIONS: readonly CommandAction[] = [
+  'reboot',
+  'script.run',
+  'agent.update',
+  // A new device credential; a new trusted key (queued by the API's key rotation, itself critical).
+  'credential.rotate',
+  'keys.pin',
+];
 export const isCriticalCommandAction = (action: CommandAction): boolean => CRITICAL_COMMAND_ACTIONS.includes(action);
+
+/** Actions only the API queues (a key announcement); CommandRequestSchema and the bulk schema refuse them. */
+export const API_ONLY_COMMAND_ACTIONS: readonly CommandAction[] = ['keys.pin'];
+export type OperatorCommandAction = Exclude<CommandAction, 'keys.pin'>;
+export const OPERATOR_COMMAND_ACTIONS = COMMAND_ACTIONS.filter((a) => !API_ONLY_COMMAND_ACTIONS.includes(a)) as OperatorCommandAction[];
 
 /**
  * What an operator sends per action: the signed params, except where the API fills some in at
@@ -63,11 +80,13 @@ export const COMMAND_REQUEST_PARAMS = {
 /** What an operator sends: one action and its parameters. */
 export const CommandRequestSchema = z.discriminatedUnion(
   'action',
-  COMMAND_ACTIONS.map((action) => z.object({ action: z.literal(action), params: COMMAND_REQUEST_PARAMS[action] }).strict()) as unknown as [
+  OPERATOR_COMMAND_ACTIONS.map((action) => z.object({ action: z.literal(action), params: COMMAND_REQUEST_PARAMS[action] }).strict()) as unknown as [
     z.ZodObject<{ action: z.ZodLiteral<CommandAction>; params: z.ZodType }>,
   ],
 );
-export type CommandRequest = { [A in CommandAction]: { action: A; params: z.infer<(typeof COMMAND_REQUEST_PARAMS)[A]> } }[CommandAction];
+export type CommandRequest = {
+  [A in OperatorCommandAction]: { action: A; params: z.infer<(typeof COMMAND_REQUEST_PARAMS)[A]> };
+}[OperatorCommandAction];
 
 /** Most devices one bulk request may name. */
 export const BULK_COMMAND_MAX_DEVICES = 500;

@@ -20,3 +20,4 @@ export * from './commands.js';
 export * from './command-transitions.js';
 export * from './scripts.js';
 export * from './agent-update.js';
+export * from './managed-settings.js';

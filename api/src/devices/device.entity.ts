@@ -7,6 +7,7 @@ import type { DeviceModules, DeviceStatus, DeviceType, HardwareFacts } from '@xs
 @Unique('uq_devices_overlay_address', ['overlayAddress'])
 @Unique('uq_devices_wg_public_key', ['wgPublicKey'])
 @Unique('uq_devices_credential_hash', ['credentialHash'])
+@Unique('uq_devices_pending_credential_hash', ['pendingCredentialHash'])
 @Index('ix_devices_organization', ['organizationId'])
 @Index('ix_devices_site', ['siteId'])
 // Names are unique per organization, case-insensitively (expression index owned by the migration).
@@ -74,6 +75,13 @@ export class DeviceEntity {
   /** SHA-256 of the device credential; null once revoked. */
   @Column({ name: 'credential_hash', type: 'text', nullable: true })
   credentialHash!: string | null;
+
+  /**
+   * SHA-256 of the credential a running `credential.rotate` made: accepted beside the current one
+   * until the first request with it, which makes it the credential (and drops the old one).
+   */
+  @Column({ name: 'pending_credential_hash', type: 'text', nullable: true })
+  pendingCredentialHash!: string | null;
 
   @Column({ name: 'enrolled_at', type: 'timestamptz', nullable: true })
   enrolledAt!: Date | null;

@@ -36,8 +36,27 @@ export class DevicesRepository {
     return DevicesRepository.attachKind(entities, raw)[0] ?? null;
   }
 
+  /** The device whose credential, or pending credential (a rotation in progress), has this hash. */
   findByCredentialHash(credentialHash: string): Promise<DeviceEntity | null> {
-    return this.repo().findOne({ where: { credentialHash } });
+    return this.repo().findOne({ where: [{ credentialHash }, { pendingCredentialHash: credentialHash }] });
+  }
+
+  /** The pending credential becomes the credential, the old one is dropped; false when it is no longer pending (done by another request). */
+  async promotePendingCredential(id: string, credentialHash: string): Promise<boolean> {
+    const [, affected]: [unknown, number] = await this.db.manager().query(
+      `UPDATE devices SET credential_hash = pending_credential_hash, pending_credential_hash = NULL, updated_at = now()
+        WHERE id = $1 AND pending_credential_hash = $2 AND status = 'active'`,
+      [id, credentialHash],
+    );
+    return affected > 0;
+  }
+
+  /** Ids of the devices that can take a command now: active and not quarantined. */
+  async commandableIds(): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.db
+      .manager()
+      .query(`SELECT id FROM devices WHERE status = 'active' AND quarantined_at IS NULL ORDER BY id`);
+    return rows.map((r) => r.id);
   }
 
   findByWgPublicKey(wgPublicKey: string): Promise<DeviceEntity | null> {

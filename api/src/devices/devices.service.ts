@@ -185,7 +185,7 @@ export class DevicesService {
     this.assertMayChange(actor, device.organizationKind);
     if (device.status === 'revoked' || device.status === 'retired')
       throw new AppError('DEVICE_ALREADY_REVOKED', `device ${device.name} is ${device.status}`);
-    await this.devices.update(id, { status, credentialHash: null, revokedAt: new Date() });
+    await this.devices.update(id, { status, credentialHash: null, pendingCredentialHash: null, revokedAt: new Date() });
     await this.overlay.release(id);
     await this.claimCodes.revokeOpenForDevice(id);
     // Inside the transaction: if the hub cannot drop the peer, nothing changes and the operator sees why.
@@ -245,7 +245,8 @@ export class DevicesService {
   ): Promise<void> {
     await this.devices.releaseAddressOfEnded(values.overlayAddress);
     try {
-      await this.devices.update(deviceId, { ...values, status: 'active' });
+      // A rotation a previous enrollment left pending must not outlive the new credential.
+      await this.devices.update(deviceId, { ...values, pendingCredentialHash: null, status: 'active' });
     } catch (error) {
       // The key check cannot see a concurrent enrollment's uncommitted key; the unique index can.
       if (isUniqueViolation(error, 'uq_devices_wg_public_key')) throw new AppError('ENROLL_KEY_IN_USE');
@@ -254,11 +255,46 @@ export class DevicesService {
     await this.claimCodes.markUsed(claimCodeId, sourceIp);
   }
 
-  /** The agent API's credential check: the active device holding this credential, if any. */
-  async findActiveByCredentialHash(credentialHash: string): Promise<{ id: string; overlayAddress: string } | null> {
+  /**
+   * The agent API's credential check: the active device holding this credential, if any. The
+   * first request with a pending credential (credential.rotate) makes it the credential and drops
+   * the old one (`promoted`: the caller tells every instance to forget the old one).
+   */
+  async findActiveByCredentialHash(
+    credentialHash: string,
+  ): Promise<{ id: string; overlayAddress: string; promoted: boolean } | null> {
     const row = await this.devices.findByCredentialHash(credentialHash);
     if (!row || row.status !== 'active' || !row.overlayAddress) return null;
-    return { id: row.id, overlayAddress: row.overlayAddress };
+    // Two first requests at once: one promotes, the other finds it promoted; both are this device.
+    const promoted = row.pendingCredentialHash === credentialHash && (await this.devices.promotePendingCredential(row.id, credentialHash));
+    return { id: row.id, overlayAddress: row.overlayAddress, promoted };
+  }
+
+  /**
+   * Stores the hash of the credential a device's `credential.rotate` made; the current one stays
+   * valid until the first request with the new one. The same credential again is a retry; a
+   * credential some device holds already is refused.
+   */
+  async setPendingCredential(deviceId: string, credentialHash: string): Promise<void> {
+    const device = await this.requireDevice(deviceId, { lock: true });
+    if (device.status !== 'active') throw new AppError('DEVICE_NOT_ACTIVE', `device ${device.name} is ${device.status}`);
+    if (device.credentialHash === credentialHash) throw new AppError('DEVICE_CREDENTIAL_REFUSED', 'this is the current credential');
+    // Checked across both columns (each unique index sees only its own): no credential may name two devices.
+    const holder = await this.devices.findByCredentialHash(credentialHash);
+    if (holder && !(holder.id === deviceId && holder.pendingCredentialHash === credentialHash))
+      throw new AppError('DEVICE_CREDENTIAL_REFUSED', 'another device holds this credential');
+    try {
+      await this.devices.update(deviceId, { pendingCredentialHash: credentialHash });
+    } catch (error) {
+      if (isUniqueViolation(error, 'uq_devices_pending_credential_hash') || isUniqueViolation(error, 'uq_devices_credential_hash'))
+        throw new AppError('DEVICE_CREDENTIAL_REFUSED', 'another device holds this credential');
+      throw error;
+    }
+  }
+
+  /** Devices that can take a command now (active, not quarantined): a key announcement goes to each. */
+  commandableDeviceIds(): Promise<string[]> {
+    return this.devices.commandableIds();
   }
 
   /** Marks a device whose hardware no longer matches its bound fingerprint; an operator ends it (`bindFingerprint`). */

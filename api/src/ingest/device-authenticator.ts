@@ -5,6 +5,8 @@ import { AppError } from '../common/errors/app-error.js';
 import type { AuthenticatedDevice } from '../common/context/request-context.js';
 import { sha256Hex } from '../common/crypto/secrets.js';
 import { DevicesService } from '../devices/devices.service.js';
+import { AuditService } from '../audit/audit.service.js';
+import { CredentialInvalidations } from './credential-invalidations.js';
 
 /** Bound on remembered credentials: a fleet of this size fits, an attacker's garbage does not grow it. */
 const CACHE_MAX_ENTRIES = 100_000;
@@ -24,7 +26,12 @@ export class DeviceAuthenticator {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly devices: DevicesService,
-  ) {}
+    private readonly invalidations: CredentialInvalidations,
+    private readonly audit: AuditService,
+  ) {
+    // A rotation finished (here or on another instance): the old credential must stop working at once.
+    invalidations.onInvalidate((deviceId) => this.forget(deviceId));
+  }
 
   async authenticate(request: FastifyRequest): Promise<AuthenticatedDevice> {
     const match = /^Bearer\s+(dc_[A-Za-z0-9_-]{20,100})$/.exec(request.headers.authorization ?? '');
@@ -49,11 +56,31 @@ export class DeviceAuthenticator {
     const found = await this.devices.findActiveByCredentialHash(credentialHash);
     if (!found) throw new AppError('DEVICE_AUTH_INVALID');
     const device: AuthenticatedDevice = { id: found.id, overlayAddress: found.overlayAddress };
+    if (found.promoted) await this.rotated(device.id);
     const ttlMs = this.config.API_DEVICE_AUTH_CACHE_SECONDS * 1000;
     if (ttlMs > 0) {
       if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(credentialHash, { device, expiresAt: now + ttlMs });
     }
     return device;
+  }
+
+  /** The first request with a rotated credential made it current: every instance forgets the old one; the trail records it. */
+  private async rotated(deviceId: string): Promise<void> {
+    await this.invalidations.invalidate(deviceId);
+    await this.audit.appendDetached({
+      action: 'device.credential_confirmed',
+      resourceType: 'device',
+      resourceId: deviceId,
+      result: 'success',
+      userId: null,
+      userEmail: `device:${deviceId}`,
+      details: { detail: 'first request with the rotated credential: the previous credential no longer works' },
+    });
+  }
+
+  /** Drops every cached credential of the device (a linear pass: rotations are rare, the cache bounded). */
+  private forget(deviceId: string): void {
+    for (const [hash, entry] of this.cache) if (entry.device.id === deviceId) this.cache.delete(hash);
   }
 }

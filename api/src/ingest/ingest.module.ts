@@ -6,6 +6,7 @@ import { InventoryModule } from '../inventory/inventory.module.js';
 import { TelemetryStoreModule } from '../telemetry/telemetry-store.module.js';
 import { AgentDownloadsController } from './agent-downloads.controller.js';
 import { AgentController } from './agent.controller.js';
+import { CredentialInvalidations } from './credential-invalidations.js';
 import { DeviceAuthenticator } from './device-authenticator.js';
 import { HeartbeatBatchRepository } from './heartbeat-batch.repository.js';
 import { HEARTBEAT_COMMIT_LISTENER } from './heartbeat-commit-listener.js';
@@ -23,6 +24,7 @@ import { HeartbeatsService } from './heartbeats.service.js';
   controllers: [AgentController, AgentDownloadsController],
   providers: [
     DeviceAuthenticator,
+    CredentialInvalidations,
     HeartbeatsService,
     HeartbeatWriter,
     { provide: HEARTBEAT_COMMIT_LISTENER, useClass: HeartbeatLiveListener },

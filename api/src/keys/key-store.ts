@@ -74,18 +74,65 @@ export class KeyStore implements OnModuleInit {
     await this.load(purpose);
   }
 
-  /** The key new signatures are made with. */
+  /**
+   * The key new signatures are made with: of the keys not retired, the one active longest ago
+   * would be wrong after a rotation, so the newest whose `activeFrom` has come. An announced key
+   * (activeFrom ahead, see announce) does not sign yet.
+   */
   async currentSigningKey(purpose: KeyPurpose): Promise<SigningKey> {
-    const current = (await this.fresh(purpose)).keys[0]!;
+    const current = currentOf((await this.fresh(purpose)).keys, Date.now());
     return { keyId: current.keyId, privateKey: current.privateKey };
   }
 
-  /** The keys a verifier should accept now: the current one first, then those still in their grace period. */
+  /**
+   * The keys a verifier should accept now: the current one first, then the others not retired
+   * (an announced key, or one in its grace period), so a device enrolled during a rotation pins both.
+   */
   async validPublicKeys(purpose: KeyPurpose): Promise<PublicKeyInfo[]> {
     const now = Date.now();
-    return (await this.fresh(purpose)).keys
-      .filter((key) => key.retiresAt === null || Date.parse(key.retiresAt) > now)
-      .map(({ keyId, publicKeyPem }) => ({ keyId, publicKeyPem }));
+    const keys = (await this.fresh(purpose)).keys.filter((key) => key.retiresAt === null || Date.parse(key.retiresAt) > now);
+    const current = currentOf(keys, now);
+    return [current, ...keys.filter((key) => key !== current)].map(({ keyId, publicKeyPem }) => ({ keyId, publicKeyPem }));
+  }
+
+  /** The key announced and not yet signing (activeFrom ahead), with when it starts; null when there is none. */
+  async announcedKey(purpose: KeyPurpose): Promise<(PublicKeyInfo & { activatesAt: string }) | null> {
+    const now = Date.now();
+    const key = (await this.fresh(purpose)).keys.find((k) => Date.parse(k.activeFrom) > now);
+    return key ? { keyId: key.keyId, publicKeyPem: key.publicKeyPem, activatesAt: key.activeFrom } : null;
+  }
+
+  /**
+   * Announces a new key: it is written now (so it can be pinned by devices, and is in the enroll
+   * answer) but signs only from `now + activateAfterMs`; the current key keeps signing until then
+   * and retires at that moment. Devices therefore never get a command signed with a key they
+   * could not have pinned during the announcement. Refused while another key is announced.
+   */
+  async announce(purpose: KeyPurpose, activateAfterMs: number): Promise<{ keyId: string; previousKeyId: string; activatesAt: string }> {
+    if (!Number.isSafeInteger(activateAfterMs) || activateAfterMs <= 0) throw new RangeError('activateAfterMs must be a positive integer');
+    return withLockFile(join(this.dir(purpose), LOCK_FILE), async () => {
+      const manifest = await this.readManifest(purpose);
+      const now = Date.now();
+      const stillValid = manifest.keys.filter((key) => key.retiresAt === null || Date.parse(key.retiresAt) > now);
+      if (stillValid.some((key) => Date.parse(key.activeFrom) > now)) throw new KeyAnnouncedError();
+      const expired = manifest.keys.filter((key) => !stillValid.includes(key));
+      const previous = stillValid.find((key) => key.retiresAt === null)!;
+      const privateKey = generateKeyPairSync(KEY_TYPE[purpose]).privateKey;
+      const keyId = commandKeyId(createPublicKey(privateKey));
+      if (!(await createFileExclusive(this.pemPath(purpose, keyId), pemOf(privateKey)))) {
+        throw new KeyStoreError(`${this.pemPath(purpose, keyId)} already exists`);
+      }
+      const activatesAt = new Date(now + activateAfterMs).toISOString();
+      const keys: KeyEntry[] = [
+        ...stillValid.map((key) => (key.retiresAt === null ? { ...key, retiresAt: activatesAt } : key)),
+        { keyId, createdAt: new Date(now).toISOString(), activeFrom: activatesAt, retiresAt: null },
+      ];
+      await replaceFileAtomic(this.manifestPath(purpose), serializeKeyManifest({ version: 1, keys }));
+      for (const key of expired) await unlink(this.pemPath(purpose, key.keyId)).catch(() => undefined);
+      await this.load(purpose);
+      this.logger.log({ msg: 'signing key announced', purpose, keyId, previousKeyId: previous.keyId, activatesAt });
+      return { keyId, previousKeyId: previous.keyId, activatesAt };
+    });
   }
 
   /**
@@ -219,6 +266,25 @@ export class KeyStore implements OnModuleInit {
     if (commandKeyId(publicKey) !== keyId) throw new KeyStoreError(`${path} holds another key than its name says`);
     return { privateKey, publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString() };
   }
+}
+
+/** Thrown by announce while an announced key has not started signing yet. */
+export class KeyAnnouncedError extends Error {
+  constructor() {
+    super('a key is announced already and does not sign yet');
+    this.name = 'KeyAnnouncedError';
+  }
+}
+
+/** The signing key at `now`: the newest activeFrom that has come (the manifest's one null retiresAt may still be ahead). */
+function currentOf<K extends { activeFrom: string }>(keys: readonly K[], now: number): K {
+  let best: K | undefined;
+  for (const key of keys) {
+    if (Date.parse(key.activeFrom) > now) continue;
+    if (!best || Date.parse(key.activeFrom) > Date.parse(best.activeFrom)) best = key;
+  }
+  // Only an announcement makes activeFrom lie ahead, and it keeps the previous key until then.
+  return best ?? keys[0]!;
 }
 
 function pemOf(privateKey: KeyObject): string {

@@ -10,6 +10,7 @@ import { AppRole1795505000000 } from './1795505000000-AppRole.js';
 import { DeviceModules1795512000000 } from './1795512000000-DeviceModules.js';
 import { Commands1795520000000 } from './1795520000000-Commands.js';
 import { Scripts1795530000000 } from './1795530000000-Scripts.js';
+import { PendingDeviceCredential1795540000000 } from './1795540000000-PendingDeviceCredential.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   DeviceModules1795512000000,
   Commands1795520000000,
   Scripts1795530000000,
+  PendingDeviceCredential1795540000000,
 ];
