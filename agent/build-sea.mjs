@@ -8,8 +8,9 @@
 //      the Node.js flags of node-flags.json (execArgv) — the same binary that is then copied,
 //      stripped and injected with postject, because a blob only works in the Node.js version
 //      that made it;
-//   3. writes dist/sea/xspectre-agent (0755) and dist/sea/xspectre-agent.sha256 (sha256sum
-//      format), then runs `xspectre-agent --version` with an empty environment.
+//   3. writes dist/sea/xspectre-agent (0755), dist/sea/xspectre-agent.sha256 (sha256sum
+//      format) and dist/sea/xspectre-agent.build.json ({ version, buildId, sha256 }: what the
+//      API serves for agent updates), then runs `xspectre-agent --version` with an empty environment.
 //
 // Which Node.js binary, and how it is fetched and cached: sea-node.mjs.
 import { build } from 'esbuild';
@@ -158,6 +159,8 @@ async function main() {
     .update(await readFile(executable))
     .digest('hex');
   await writeFile(`${executable}.sha256`, `${digest}  xspectre-agent\n`);
+  // What the API offers for agent.update (api/src/agent-builds): the build id only the build knows.
+  await writeFile(`${executable}.build.json`, `${JSON.stringify({ version, buildId, sha256: digest })}\n`);
 
   const reported = execFileSync(executable, ['--version'], { encoding: 'utf8', env: {} }).trim();
   if (reported !== version) fail(`the executable reports version "${reported}", expected "${version}"`);
