@@ -8,17 +8,22 @@ import {
   isCriticalCommandAction,
   type BulkCommandResult,
   type Command,
+  type CommandAction,
   type Device,
   type OrganizationKind,
   type Role,
+  ScriptPageSchema,
 } from '@xspectre/contracts';
 import Link from 'next/link';
 import { useId, useState } from 'react';
 import { api } from '../lib/api-client';
 import { ACTION_CHOICES, buildCommandRequest, commandBlocker, commandPath, mayRunAction, type ActionChoice } from '../lib/commands';
+import { buildScriptRunParams } from '../lib/scripts';
 import { useSession } from '../lib/session';
+import { useResource } from '../lib/use-api';
 import styles from './command-actions.module.css';
 import { MenuButton } from './menu';
+import { ScriptRunFields } from './script-run-fields';
 import { useCritical } from './step-up';
 import { Badge, Button, Field, ProblemView, uiStyles, useModalDialog } from './ui';
 
@@ -106,15 +111,28 @@ function CommandDialog({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [result, setResult] = useState<BulkCommandResult | null>(null);
+  const [scriptId, setScriptId] = useState('');
+  const [args, setArgs] = useState<string[]>([]);
+  const isScript = choice.param === 'script';
+  // Runnable scripts only: the API refuses an archived one (SCRIPT_ARCHIVED).
+  const scripts = useResource(isScript ? 'scripts:runnable' : null, (signal) =>
+    api('scripts', { query: { archived: 'false', limit: 500 }, schema: ScriptPageSchema, signal }),
+  );
+  const script = scripts.data?.items.find((s) => s.id === scriptId);
   const bulk = targets.length > 1;
   const isCritical = isCriticalCommandAction(choice.action);
-  const request = buildCommandRequest(choice.action, input);
+  const scriptRun = isScript ? buildScriptRunParams(scriptId, args) : null;
+  const request: { ok: true; body: { action: CommandAction; params: Record<string, unknown> } } | { ok: false; error: string } = scriptRun
+    ? scriptRun.ok
+      ? { ok: true, body: { action: choice.action, params: scriptRun.params } }
+      : { ok: false, error: scriptRun.error }
+    : buildCommandRequest(choice.action, input);
   const inputError = touched && !request.ok ? request.error : null;
   const containers = !bulk ? inventory?.containers : undefined;
   const names = new Map(targets.map((t) => [t.id, t.name]));
   const refusals = new Map(targets.map((t) => [t.id, refusalOf(t, me.role)]));
   const blocked = targets.filter((t) => refusals.get(t.id) !== null);
-  const what = choice.param === 'none' ? '' : ` ${input.trim() || `(${choice.param})`}`;
+  const what = isScript ? ` ${script?.name ?? '(script)'}` : choice.param === 'none' ? '' : ` ${input.trim() || `(${choice.param})`}`;
 
   async function submit() {
     setTouched(true);
@@ -158,6 +176,24 @@ function CommandDialog({
           <BulkOutcome result={result} names={names} />
         ) : (
           <>
+            {isScript && (
+              <ScriptRunFields
+                scripts={scripts.data?.items}
+                scriptsError={scripts.error}
+                onRetry={scripts.reload}
+                scriptId={scriptId}
+                onScript={setScriptId}
+                args={args}
+                onArgs={setArgs}
+                argErrors={touched && scriptRun && !scriptRun.ok ? scriptRun.argErrors : {}}
+                scriptError={touched && !scriptId ? 'Choose a script.' : null}
+              />
+            )}
+            {isScript && scriptId && inputError ? (
+              <span className={uiStyles.fieldError} role="alert">
+                {inputError}
+              </span>
+            ) : null}
             {choice.param === 'unit' && (
               <Field label="Unit" error={inputError} hint="A systemd unit, e.g. nginx.service">
                 <input
@@ -207,11 +243,17 @@ function CommandDialog({
                 </Field>
               ))}
             <div>
-              <p style={{ margin: '0 0 6px' }}>
+              <p style={{ margin: '0 0 6px' }} data-testid="command-summary">
                 <strong>
                   {choice.verb}
                   {what}
-                </strong>{' '}
+                </strong>
+                {isScript && script && args.length > 0 ? (
+                  <>
+                    {' '}
+                    with {args.length} argument{args.length === 1 ? '' : 's'}
+                  </>
+                ) : null}{' '}
                 on {bulk ? `these ${targets.length} devices` : 'this device'}:
               </p>
               <ul className={styles.targets} data-testid="command-targets">

@@ -12,14 +12,15 @@ import {
   type Role,
 } from '@xspectre/contracts';
 import { countdown } from './format';
+import { scriptRunText } from './scripts';
 
 /**
  * What the console offers as remote actions and how it shows commands. Pure: the Actions menu,
  * the commands tab and the bulk actions of the inventory read it; its tests are beside it.
  */
 
-/** Which parameter an action asks for: a systemd unit, a container, or nothing. */
-export type ActionParam = 'unit' | 'container' | 'none';
+/** Which parameter an action asks for: a systemd unit, a container, a script and its arguments, or nothing. */
+export type ActionParam = 'unit' | 'container' | 'script' | 'none';
 
 export interface ActionChoice {
   action: CommandAction;
@@ -40,6 +41,7 @@ export const ACTION_CHOICES: readonly ActionChoice[] = [
   { action: 'container.start', label: 'Start container…', verb: 'Start the container', param: 'container', group: 'Container' },
   { action: 'container.stop', label: 'Stop container…', verb: 'Stop the container', param: 'container', group: 'Container' },
   { action: 'diagnostics.collect', label: 'Collect diagnostics', verb: 'Collect diagnostics', param: 'none', group: 'Device' },
+  { action: 'script.run', label: 'Run script…', verb: 'Run the script', param: 'script', group: 'Device' },
   { action: 'reboot', label: 'Reboot…', verb: 'Reboot', param: 'none', group: 'Device' },
 ];
 
@@ -64,12 +66,31 @@ export function paramsText(params: Record<string, unknown>): string {
     .join(' ');
 }
 
+/** What a command's parameters say, with a script run's script named (from `scriptNames`, id → name) and its arguments. */
+export function commandParamsText(
+  command: { action: string; params: Record<string, unknown> },
+  scriptNames: ReadonlyMap<string, string>,
+): string {
+  if (command.action !== 'script.run') return paramsText(command.params);
+  const id = typeof command.params.scriptId === 'string' ? command.params.scriptId : undefined;
+  return scriptRunText(command.params, id ? scriptNames.get(id) : undefined);
+}
+
+/** The scripts that script runs among `commands` name, each once (to look their names up). */
+export function scriptIdsOf(commands: ReadonlyArray<{ action: string; params: Record<string, unknown> }>): string[] {
+  const ids = new Set<string>();
+  for (const c of commands) if (c.action === 'script.run' && typeof c.params.scriptId === 'string') ids.add(c.params.scriptId);
+  return [...ids];
+}
+
 /** The request body for an action and the operator's input, or the reason it cannot be sent (the contract's own message). */
 export function buildCommandRequest(
   action: CommandAction,
   input: string,
 ): { ok: true; body: { action: CommandAction; params: Record<string, string> } } | { ok: false; error: string } {
   const param = CHOICE_BY_ACTION.get(action)?.param ?? 'none';
+  // A script run takes a script and a list of arguments, not one typed value: buildScriptRunParams (scripts.ts).
+  if (param === 'script') return { ok: false, error: 'Choose a script.' };
   const value = input.trim();
   if (param !== 'none' && value === '') return { ok: false, error: param === 'unit' ? 'Name the unit.' : 'Choose the container.' };
   const params: Record<string, string> = param === 'none' ? {} : { [param]: value };

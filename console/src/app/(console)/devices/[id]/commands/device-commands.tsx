@@ -10,14 +10,25 @@ import {
   type Device,
   type LiveCommand,
 } from '@xspectre/contracts';
+import Link from 'next/link';
 import { useState } from 'react';
 import { TimeAgo } from '../../../../../components/device-badges';
 import { Badge, Button, Card, Empty, Field, KeyValues, Loading, ProblemView, ShowMore, uiStyles } from '../../../../../components/ui';
 import { api } from '../../../../../lib/api-client';
-import { actionLabel, expiryText, isFinalStatus, isProblemStatus, newerCommand, paramsText, statusTone } from '../../../../../lib/commands';
+import {
+  actionLabel,
+  commandParamsText,
+  expiryText,
+  isFinalStatus,
+  isProblemStatus,
+  newerCommand,
+  scriptIdsOf,
+  statusTone,
+} from '../../../../../lib/commands';
 import { dateTime } from '../../../../../lib/format';
 import { useResource } from '../../../../../lib/use-api';
 import { useLive } from '../../../../../lib/use-live';
+import { useNames } from '../../../../../lib/use-names';
 import { useNow } from '../../../../../lib/use-now';
 import { usePagedList } from '../../../../../lib/use-paged-list';
 import { useUrlState } from '../../../../../lib/use-url-state';
@@ -78,6 +89,8 @@ export function DeviceCommands() {
     },
     () => setVersion((v) => v + 1),
   );
+
+  const scriptNames = useNames('scripts', scriptIdsOf(list.items ?? []));
 
   const shown = (c: Command): Command => {
     const patch = live.get(c.id);
@@ -148,7 +161,7 @@ export function DeviceCommands() {
                         </>
                       )}
                     </td>
-                    <td className="mono">{paramsText(c.params) || <span className={uiStyles.faint}>—</span>}</td>
+                    <td className="mono">{commandParamsText(c, scriptNames) || <span className={uiStyles.faint}>—</span>}</td>
                     <td>{c.requestedBy}</td>
                     <td>
                       <StatusBadge status={c.status} /> <Expiry command={c} connectivity={device.connectivity} />
@@ -218,9 +231,11 @@ function CommandDetail({
   );
   const base = fetched.data;
   const c = base && live ? newerCommand(base, live) : base;
+  const scriptNames = useNames('scripts', c ? scriptIdsOf([c]) : []);
+  const params = c ? commandParamsText(c, scriptNames) : '';
   return (
     <Card
-      title={<h2>{c ? `${actionLabel(c.action)}${paramsText(c.params) ? ` ${paramsText(c.params)}` : ''}` : 'Command'}</h2>}
+      title={<h2>{c ? `${actionLabel(c.action)}${params ? ` ${params}` : ''}` : 'Command'}</h2>}
       actions={
         <Button size="small" onClick={onClose} aria-label="Close the command">
           Close
@@ -258,6 +273,7 @@ function CommandDetail({
               </div>
             </div>
           )}
+          {c.action === 'script.run' && <ScriptRunDetail params={c.params} scriptNames={scriptNames} />}
           <KeyValues
             rows={[
               ['Requested by', c.requestedBy],
@@ -300,6 +316,54 @@ function CommandDetail({
         </div>
       )}
     </Card>
+  );
+}
+
+/**
+ * What a script run ran: the script (by name, linked to the library), the version signed for the
+ * device (its SHA-256), and each argument on its own line, exactly as sent.
+ */
+function ScriptRunDetail({ params, scriptNames }: { params: Record<string, unknown>; scriptNames: ReadonlyMap<string, string> }) {
+  const scriptId = typeof params.scriptId === 'string' ? params.scriptId : '';
+  const args = Array.isArray(params.args) ? params.args : [];
+  const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '—');
+  return (
+    <section data-testid="script-run-detail">
+      <KeyValues
+        rows={[
+          [
+            'Script',
+            <Link key="s" href={`/admin/scripts?script=${scriptId}`}>
+              {scriptNames.get(scriptId) ?? scriptId}
+            </Link>,
+          ],
+          [
+            'SHA-256',
+            <span className="mono" key="h" style={{ wordBreak: 'break-all' }}>
+              {text(params.sha256)}
+            </span>,
+          ],
+          ['Interpreter', text(params.interpreter)],
+          ['Timeout', typeof params.timeoutSeconds === 'number' ? `${params.timeoutSeconds} s` : '—'],
+          [
+            'Arguments',
+            args.length === 0 ? (
+              <span key="a" className={uiStyles.faint}>
+                none
+              </span>
+            ) : (
+              <ol key="a" className={styles.args} data-testid="script-run-args">
+                {args.map((arg, i) => (
+                  <li key={i} className="mono">
+                    {typeof arg === 'string' ? arg : JSON.stringify(arg)}
+                  </li>
+                ))}
+              </ol>
+            ),
+          ],
+        ]}
+      />
+    </section>
   );
 }
 
