@@ -107,6 +107,8 @@ describe('RBAC', () => {
     expect(permissionOf('PUT', 'scripts/:id')).toBe('scripts.manage');
     expect(permissionOf('DELETE', 'scripts/:id')).toBe('scripts.manage');
     expect(permissionOf('GET', 'agent/commands/:id/script')).toBe('device');
+    // An agent update's executable: the device's own update in progress only (agent.update is queued on the critical routes above).
+    expect(permissionOf('GET', 'agent/commands/:id/agent-build')).toBe('device');
     expect(
       routes
         .filter((r) => r.critical)
