@@ -48,14 +48,33 @@ function pinCommandSigningKeys<T extends { commandSigningPublicKey: string; comm
   if (config.commandSigningKeys === undefined) {
     return { ...config, commandSigningKeys: single ? [{ keyId: commandKeyId(single), publicKeyPem: config.commandSigningPublicKey }] : [] };
   }
-  config.commandSigningKeys.forEach(({ keyId, publicKeyPem }, i) => {
-    const key = pinnedKey(publicKeyPem, ctx, ['commandSigningKeys', i, 'publicKeyPem']);
-    if (key && commandKeyId(key) !== keyId) {
-      ctx.addIssue({ code: 'custom', path: ['commandSigningKeys', i, 'keyId'], message: 'is not the id of the key beside it' });
-    }
-  });
+  refinePinnedKeys(config.commandSigningKeys, ctx, ['commandSigningKeys']);
   return { ...config, commandSigningKeys: config.commandSigningKeys };
 }
+
+/** Adds an issue under `path` for each key that is not Ed25519 SPKI PEM with its own id (agent.conf, managed.json). */
+export function refinePinnedKeys(keys: readonly CommandSigningKey[], ctx: z.RefinementCtx, path: (string | number)[]): void {
+  keys.forEach(({ keyId, publicKeyPem }, i) => {
+    const key = pinnedKey(publicKeyPem, ctx, [...path, i, 'publicKeyPem']);
+    if (key && commandKeyId(key) !== keyId) {
+      ctx.addIssue({ code: 'custom', path: [...path, i, 'keyId'], message: 'is not the id of the key beside it' });
+    }
+  });
+}
+
+/** Why a key cannot be pinned (the same checks as at load), or null: for a key that arrives by command (keys.pin). */
+export function pinnedKeyProblem(key: CommandSigningKey): string | null {
+  let parsed;
+  try {
+    parsed = parsePinnedPublicKey(key.publicKeyPem);
+  } catch (err) {
+    return `publicKeyPem: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  return commandKeyId(parsed) === key.keyId ? null : 'keyId: is not the id of the key beside it';
+}
+
+/** A device credential as sent in the bearer header: visible ASCII only. */
+export const DeviceCredentialSchema = z.string().regex(/^[\x21-\x7e]{1,4096}$/, 'must be 1-4096 visible ASCII characters');
 
 /** `/etc/xspectre/agent.conf`: written by `enroll` (mode 0600), read by `run` and `status`. */
 export const AgentConfigSchema = z
@@ -64,7 +83,7 @@ export const AgentConfigSchema = z
     deviceName: z.string(),
     apiUrl: HttpUrlSchema,
     /** Sent as a bearer token: visible ASCII only. */
-    deviceCredential: z.string().regex(/^[\x21-\x7e]{1,4096}$/, 'must be 1-4096 visible ASCII characters'),
+    deviceCredential: DeviceCredentialSchema,
     /** The current key when the device enrolled (the only one in configs written before commandSigningKeys). */
     commandSigningPublicKey: z.string().min(1),
     /** Every key commands may be signed with, as the enroll answer listed them. */

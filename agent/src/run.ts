@@ -18,6 +18,7 @@ import { lockStateDirectory } from './instance-lock.js';
 import { openCommandLoop } from './commands/start.js';
 import { healthReporter, UPDATE_DIR } from './commands/agent-update.js';
 import { jsonLogger, type Logger } from './log.js';
+import { ManagedSettings } from './managed.js';
 import { recordAck, StateStore, takeSequence, type AgentState } from './state.js';
 import { AGENT_BUILD_ID, AGENT_VERSION } from './version.js';
 
@@ -34,7 +35,9 @@ export async function runCommand(argv: readonly string[], ctx: CliContext): Prom
   const config = await loadAgentConfig(paths.configPath);
   const lock = await lockStateDirectory(paths.stateDir);
   try {
-    await runLocked(paths, config, ctx, log, shutdown);
+    // managed.json (API-managed settings) over agent.conf; a damaged one is logged and ignored.
+    const managed = await ManagedSettings.open(paths.stateDir, config, log);
+    await runLocked(paths, managed, ctx, log, shutdown);
   } finally {
     await lock.release();
   }
@@ -43,11 +46,12 @@ export async function runCommand(argv: readonly string[], ctx: CliContext): Prom
 
 async function runLocked(
   paths: ReturnType<typeof resolvePaths>,
-  config: AgentConfig,
+  managed: ManagedSettings,
   ctx: CliContext,
   log: Logger,
   shutdown: AbortSignal,
 ): Promise<void> {
+  const config = managed.config;
   const store = new StateStore(paths.stateDir);
   const loaded = await store.load();
   if (loaded.warning) log.warn(loaded.warning);
@@ -68,6 +72,7 @@ async function runLocked(
     now: ctx.now,
     lastAck: loaded.state.lastAck,
     dockerSocket,
+    managed,
   });
   // The first ack proves this build works: an agent update in progress waits for it (agent-update.ts).
   const health = healthReporter(join(resolve(paths.stateDir), 'commands', UPDATE_DIR), AGENT_BUILD_ID, log);
@@ -86,13 +91,12 @@ async function runLocked(
     uptimeSeconds: () => os.uptime(),
     send: (c, heartbeat, signal) => sendHeartbeat(c, heartbeat, signal).then(seen),
     sendBatch: (c, batch, signal) => sendHeartbeats(c, batch, signal).then(seen),
+    intervalOverride: () => managed.heartbeatIntervalOverride,
     journal,
     telemetry: telemetrySource(
       {
         metrics: new SystemCollector(),
-        services: config.watchUnits
-          ? new ServicesCollector(config.watchUnits, log)
-          : new ServicesCollector(defaultWatchUnits(config.modules), log, undefined, { onlyLoaded: true }),
+        services: liveServices(config, log),
         docker: new DockerCollector(dockerSocket),
         inventory: new InventoryTracker(paths.stateDir),
       },
@@ -102,6 +106,23 @@ async function runLocked(
   const results = await Promise.allSettled([heartbeats, commands.run()].map((loop) => loop.finally(() => stop.abort())));
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
+}
+
+/** The services collector for the watch list as it is now (settings.apply changes it at run time): made again when the list changes. */
+function liveServices(config: AgentConfig, log: Logger): { collect(): ReturnType<ServicesCollector['collect']> } {
+  let current: { watch: readonly string[] | undefined; collector: ServicesCollector } | undefined;
+  return {
+    collect() {
+      const watch = config.watchUnits;
+      if (!current || current.watch !== watch) {
+        const collector = watch
+          ? new ServicesCollector(watch, log)
+          : new ServicesCollector(defaultWatchUnits(config.modules), log, undefined, { onlyLoaded: true });
+        current = { watch, collector };
+      }
+      return current.collector.collect();
+    },
+  };
 }
 
 /** `XSPECTRE_JOURNAL_MAX_BYTES` (at least 64 KiB), else 20 MiB. */
@@ -122,6 +143,8 @@ export interface HeartbeatLoopDeps {
   send: (config: AgentConfig, heartbeat: Heartbeat, signal: AbortSignal) => Promise<HeartbeatAck>;
   /** Sends a batch (oldest first); with it, the journal's backlog goes out in batches. */
   sendBatch?: (config: AgentConfig, heartbeats: readonly Heartbeat[], signal: AbortSignal) => Promise<HeartbeatAck>;
+  /** An interval set by a command (managed.json): wins over the one each ack carries, from the next wait on. */
+  intervalOverride?: () => number | undefined;
   /**
    * The offline journal: each heartbeat is appended (fsync'd) before it is first sent and kept
    * until acknowledged. Without one, a heartbeat that fails is not retried.
@@ -219,7 +242,7 @@ export async function heartbeatLoop(deps: HeartbeatLoopDeps): Promise<AgentState
         const last = batch.at(-1);
         if (!first || !last) break;
         const ack = deps.sendBatch ? await deps.sendBatch(config, batch, request.signal) : await deps.send(config, first, request.signal);
-        intervalSeconds = ack.heartbeatIntervalSeconds;
+        intervalSeconds = deps.intervalOverride?.() ?? ack.heartbeatIntervalSeconds;
         // lastSequence is the highest the API holds for the device, maybe above this batch:
         // only what was in the batch is acknowledged.
         const upTo = Math.min(ack.lastSequence, last.sequence);
@@ -254,7 +277,7 @@ export async function heartbeatLoop(deps: HeartbeatLoopDeps): Promise<AgentState
       if (grace) clearTimeout(grace);
     }
 
-    await (deps.sleep ?? abortableSleep)(jitteredDelayMs(intervalSeconds, deps.random), shutdown);
+    await (deps.sleep ?? abortableSleep)(jitteredDelayMs(deps.intervalOverride?.() ?? intervalSeconds, deps.random), shutdown);
   }
   log.info('agent stopped', { sequence: state.sequence });
   return state;

@@ -80,9 +80,9 @@ export const COMMAND_REQUEST_PARAMS = {
 /** What an operator sends: one action and its parameters. */
 export const CommandRequestSchema = z.discriminatedUnion(
   'action',
-  OPERATOR_COMMAND_ACTIONS.map((action) => z.object({ action: z.literal(action), params: COMMAND_REQUEST_PARAMS[action] }).strict()) as unknown as [
-    z.ZodObject<{ action: z.ZodLiteral<CommandAction>; params: z.ZodType }>,
-  ],
+  OPERATOR_COMMAND_ACTIONS.map((action) =>
+    z.object({ action: z.literal(action), params: COMMAND_REQUEST_PARAMS[action] }).strict(),
+  ) as unknown as [z.ZodObject<{ action: z.ZodLiteral<CommandAction>; params: z.ZodType }>],
 );
 export type CommandRequest = {
   [A in OperatorCommandAction]: { action: A; params: z.infer<(typeof COMMAND_REQUEST_PARAMS)[A]> };

@@ -23,7 +23,10 @@ export const SettingsApplyParamsSchema = z
     heartbeatIntervalSeconds: z.number().int().min(MANAGED_HEARTBEAT_MIN_SECONDS).max(MANAGED_HEARTBEAT_MAX_SECONDS).optional(),
     watch: z
       .strictObject({
-        units: z.array(WatchUnitSchema).max(MANAGED_WATCH_UNITS_MAX).describe('systemd units reported in every heartbeat (failed units always are)'),
+        units: z
+          .array(WatchUnitSchema)
+          .max(MANAGED_WATCH_UNITS_MAX)
+          .describe('systemd units reported in every heartbeat (failed units always are)'),
       })
       .optional(),
   })

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureDirectory } from '../atomic-file.js';
 import { errorMessage } from '../errors.js';
 import { readBootMarker } from './boot-marker.js';
+import { MANAGED_ACTIONS, type ManagedActions } from './managed-actions.js';
 import type { FinalResult, JournalEntry } from './command-journal.js';
 import { collectDiagnostics, type RunFn } from './diagnostics.js';
 import { containerActionPath, containerResult, containerVerb, dockerPost, type DockerAnswer } from './docker-actions.js';
@@ -66,6 +67,8 @@ export interface ExecutorOptions {
   scripts?: { host: ScriptHost; dir: string };
   /** `agent.update`: download, swap script and health window (agent-update.ts). Without it, updates are unsupported. */
   update?: UpdateOptions;
+  /** settings.apply, credential.rotate, keys.pin: run in the agent's process (managed-actions.ts). Without it, they are unsupported. */
+  managed?: Pick<ManagedActions, 'run'>;
 }
 
 const SYSTEMD_RUN_TIMEOUT_MS = 60_000;
@@ -94,6 +97,7 @@ export class CommandExecutor {
 
   /** Why this host cannot run `action` (checked before anything is recorded), or null. */
   async unsupported(action: string): Promise<string | null> {
+    if (MANAGED_ACTIONS.has(action)) return this.options.managed ? null : 'managed settings are not set up in this agent';
     if (UNIT_ACTIONS.has(action)) {
       if (!(await this.host.systemdRunning())) return 'systemd is not running (PID 1 is not systemd)';
       if (action === 'reboot' && !(await this.host.bootMarker().then(Boolean, () => false))) return 'cannot read the boot id';
@@ -121,6 +125,7 @@ export class CommandExecutor {
    * after the restart. A reboot resolves undefined when the reboot stops the agent.
    */
   async run(entry: JournalEntry, signal: AbortSignal): Promise<FinalResult | undefined> {
+    if (MANAGED_ACTIONS.has(entry.action) && this.options.managed) return this.options.managed.run(entry, signal);
     const verb = containerVerb(entry.action);
     if (verb) {
       const container = String(entry.params.container);
@@ -177,6 +182,8 @@ export class CommandExecutor {
 
   /** The result of a command that was started before the agent restarted (never starts it again). */
   async resume(entry: JournalEntry, signal: AbortSignal): Promise<FinalResult | undefined> {
+    // Each step of these is recorded in managed.json: running one again finishes it, never does it twice.
+    if (MANAGED_ACTIONS.has(entry.action) && this.options.managed) return this.options.managed.run(entry, signal);
     if (entry.action === 'reboot' && entry.bootMarker !== '') {
       const now = await this.bootMarker();
       // The boot marker is what the operator sees of the new boot (boot id and PID 1's start, boot-marker.ts).

@@ -18,6 +18,13 @@ const MAX_POLICY_BYTES = 64 * 1024;
  */
 export const REQUIRES_EXPLICIT_ALLOW: ReadonlySet<string> = new Set<string>(['script.run', 'agent.update']);
 
+/**
+ * Allowed even by an `allow` list that does not name it; only `deny` (by name or `*`) refuses it.
+ * `keys.pin` adds a command key announced by a command signed with a key already pinned: a
+ * device that refuses it cannot take any command once the new key signs.
+ */
+export const ALLOWED_UNLESS_DENIED: ReadonlySet<string> = new Set<string>(['keys.pin']);
+
 const ActionPatternSchema = z.union([z.literal('*'), CommandActionSchema]);
 
 /** `{ allow?: string[], deny?: string[] }`: action names or `*`. Strict: an unknown key is a mistake, not a no-op. */
@@ -43,6 +50,7 @@ export function decideAction(
   if (explicitOnly.has(action)) {
     return named(policy.allow) ? { allowed: true } : { allowed: false, why: 'this action needs an explicit allow' };
   }
+  if (ALLOWED_UNLESS_DENIED.has(action)) return { allowed: true };
   if (policy.allow === undefined || named(policy.allow) || policy.allow.includes('*')) return { allowed: true };
   return { allowed: false, why: 'the allow list does not name it' };
 }

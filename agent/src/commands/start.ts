@@ -13,6 +13,8 @@ import { hostScriptHost } from './script-run.js';
 import { hostUpdateHost, UPDATE_DIR } from './agent-update.js';
 import { AGENT_BUILD_ID } from '../version.js';
 import { ServerClock } from './server-clock.js';
+import { httpCredentialApi, ManagedActions } from './managed-actions.js';
+import type { ManagedSettings } from '../managed.js';
 import { pinnedCommandKeys } from './verify.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS } from '@xspectre/contracts/command-signature';
 
@@ -28,6 +30,11 @@ export interface CommandLoopSetup {
   /** state.json's last acknowledgement: the API's clock is known before the first answer. */
   lastAck: AgentState['lastAck'];
   dockerSocket: string;
+  /**
+   * managed.json: settings.apply, credential.rotate and keys.pin change it. `config` is then its
+   * live view (managed.ts), so the pinned keys and the credential the loop uses follow its changes.
+   */
+  managed?: ManagedSettings;
 }
 
 /**
@@ -53,6 +60,9 @@ export async function openCommandLoop(setup: CommandLoopSetup): Promise<CommandL
       dockerSocket: setup.dockerSocket,
       scripts: { host: hostScriptHost(setup.config, abortableSleep), dir: join(dir, 'scripts') },
       update: { host: hostUpdateHost(setup.config, AGENT_BUILD_ID, abortableSleep), dir: join(dir, UPDATE_DIR) },
+      ...(setup.managed
+        ? { managed: new ManagedActions({ settings: setup.managed, api: httpCredentialApi(setup.config), log, sleep: abortableSleep }) }
+        : {}),
     }),
     policy: new LocalPolicyFile(setup.env.XSPECTRE_POLICY_FILE?.trim() || DEFAULT_POLICY_PATH, log),
     clock,

@@ -69,7 +69,13 @@ export class KeyAnnouncements {
     }
     requestContext.annotate({
       resourceId: announced.keyId,
-      details: { keyId: announced.keyId, previousKeyId: announced.previousKeyId, activatesAt: announced.activatesAt, graceHours, devicesAnnounced: queued.length },
+      details: {
+        keyId: announced.keyId,
+        previousKeyId: announced.previousKeyId,
+        activatesAt: announced.activatesAt,
+        graceHours,
+        devicesAnnounced: queued.length,
+      },
     });
     requestContext.afterCommit(async () => {
       for (const row of queued) await this.announce(row);
@@ -103,14 +109,23 @@ export class KeyAnnouncements {
             result: 'success',
             userId: null,
             userEmail: SYSTEM_REQUESTER.email,
-            details: { commandId: inserted.id, action: 'keys.pin', params: { keyId: pin.keyId }, reason: 'key announcement sent again at the poll' },
+            details: {
+              commandId: inserted.id,
+              action: 'keys.pin',
+              params: { keyId: pin.keyId },
+              reason: 'key announcement sent again at the poll',
+            },
           });
         }
         return inserted;
       });
       if (row) await this.announce(row);
     } catch (error) {
-      this.logger.warn({ msg: 'key announcement not queued at the poll; tried again at the next one', deviceId, err: (error as Error).message });
+      this.logger.warn({
+        msg: 'key announcement not queued at the poll; tried again at the next one',
+        deviceId,
+        err: (error as Error).message,
+      });
     }
   }
 
@@ -121,7 +136,11 @@ export class KeyAnnouncements {
   }
 
   /** Signs (with the current key, which the device pinned) and stores one pin; null when the device cannot take it now. */
-  private async insertPin(deviceId: string, pin: KeysPinParams, by: { userId: string | null; email: string }): Promise<CommandEntity | null> {
+  private async insertPin(
+    deviceId: string,
+    pin: KeysPinParams,
+    by: { userId: string | null; email: string },
+  ): Promise<CommandEntity | null> {
     // Locked: a concurrent quarantine or revoke either commits first (and is seen) or waits.
     const device = await this.devices.findDevice(deviceId, { lock: true });
     if (!device || device.status !== 'active' || device.quarantinedAt) return null;

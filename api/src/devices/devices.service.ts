@@ -260,9 +260,7 @@ export class DevicesService {
    * first request with a pending credential (credential.rotate) makes it the credential and drops
    * the old one (`promoted`: the caller tells every instance to forget the old one).
    */
-  async findActiveByCredentialHash(
-    credentialHash: string,
-  ): Promise<{ id: string; overlayAddress: string; promoted: boolean } | null> {
+  async findActiveByCredentialHash(credentialHash: string): Promise<{ id: string; overlayAddress: string; promoted: boolean } | null> {
     const row = await this.devices.findByCredentialHash(credentialHash);
     if (!row || row.status !== 'active' || !row.overlayAddress) return null;
     // Two first requests at once: one promotes, the other finds it promoted; both are this device.

@@ -36,7 +36,8 @@ export class CredentialInvalidations implements OnApplicationBootstrap, OnApplic
     const subscriber = new Redis(this.config.REDIS_URL, { maxRetriesPerRequest: null, connectTimeout: 5_000 });
     this.subscriber = subscriber;
     subscriber.on('error', (error: Error) => {
-      if (error.message !== this.lastError) this.logger.warn({ msg: 'credential invalidations: redis connection problem', err: error.message });
+      if (error.message !== this.lastError)
+        this.logger.warn({ msg: 'credential invalidations: redis connection problem', err: error.message });
       this.lastError = error.message;
     });
     subscriber.on('ready', () => (this.lastError = ''));

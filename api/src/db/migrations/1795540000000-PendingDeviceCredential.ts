@@ -9,9 +9,7 @@ export class PendingDeviceCredential1795540000000 implements MigrationInterface 
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE "devices" ADD "pending_credential_hash" text`);
-    await queryRunner.query(
-      `ALTER TABLE "devices" ADD CONSTRAINT "uq_devices_pending_credential_hash" UNIQUE ("pending_credential_hash")`,
-    );
+    await queryRunner.query(`ALTER TABLE "devices" ADD CONSTRAINT "uq_devices_pending_credential_hash" UNIQUE ("pending_credential_hash")`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
