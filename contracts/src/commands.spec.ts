@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { COMMAND_ACTIONS, CommandRequestSchema, isCriticalCommandAction } from './commands.js';
+import {
+  COMMAND_ACTION_PARAMS,
+  COMMAND_ACTIONS,
+  CommandRequestSchema,
+  isCriticalCommandAction,
+  OPERATOR_COMMAND_ACTIONS,
+} from './commands.js';
 
 describe('command requests', () => {
   it('accepts each action with its own parameters only', () => {
@@ -18,7 +24,43 @@ describe('command requests', () => {
       expect(CommandRequestSchema.safeParse({ action: 'container.stop', params: { container } }).success, container).toBe(false);
   });
 
-  it('marks reboot, script runs and agent updates critical and the unit and container actions normal', () => {
-    expect(COMMAND_ACTIONS.filter(isCriticalCommandAction)).toEqual(['reboot', 'script.run', 'agent.update']);
+  it('marks reboot, script runs, credential rotation, key pins and agent updates critical and the unit and container actions normal', () => {
+    expect(COMMAND_ACTIONS.filter(isCriticalCommandAction)).toEqual([
+      'reboot',
+      'script.run',
+      'credential.rotate',
+      'keys.pin',
+      'agent.update',
+    ]);
+  });
+
+  it('never takes keys.pin from an operator (only the key rotation queues it), while the agent knows it', () => {
+    const pin = { keyId: '0123456789abcdef', publicKeyPem: '-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----\n' };
+    expect(COMMAND_ACTIONS).toContain('keys.pin');
+    expect(OPERATOR_COMMAND_ACTIONS).not.toContain('keys.pin');
+    expect(CommandRequestSchema.safeParse({ action: 'keys.pin', params: pin }).success).toBe(false);
+    expect(COMMAND_ACTION_PARAMS['keys.pin'].safeParse(pin).success).toBe(true);
+    expect(COMMAND_ACTION_PARAMS['keys.pin'].safeParse({ ...pin, keyId: 'ABCDEF0123456789' }).success).toBe(false);
+  });
+
+  it('takes settings.apply with at least one known setting in range, credential.rotate with none', () => {
+    const ok = (params: unknown) => CommandRequestSchema.safeParse({ action: 'settings.apply', params }).success;
+    expect(ok({ heartbeatIntervalSeconds: 60 })).toBe(true);
+    expect(ok({ watch: { units: ['nginx.service'] } })).toBe(true);
+    expect(ok({ watch: { units: [] } })).toBe(true);
+    for (const bad of [
+      {},
+      { heartbeatIntervalSeconds: 9 },
+      { heartbeatIntervalSeconds: 3601 },
+      { heartbeatIntervalSeconds: 1.5 },
+      { watch: {} },
+      { watch: { units: ['a b'] } },
+      { watch: { containers: ['x'] } },
+      { deviceCredential: 'dc_x' },
+    ])
+      expect(ok(bad), JSON.stringify(bad)).toBe(false);
+    expect(CommandRequestSchema.safeParse({ action: 'credential.rotate', params: {} }).success).toBe(true);
+    // The credential is made by the agent, never sent in a command.
+    expect(CommandRequestSchema.safeParse({ action: 'credential.rotate', params: { credential: 'dc_x' } }).success).toBe(false);
   });
 });
