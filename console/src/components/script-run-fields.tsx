@@ -36,7 +36,8 @@ export function ScriptRunFields({
 }) {
   const { can } = useSession();
   const argsId = useId();
-  if (scripts === undefined) return scriptsError ? <ProblemView error={scriptsError} onRetry={onRetry} /> : <Loading label="Loading scripts…" />;
+  if (scripts === undefined)
+    return scriptsError ? <ProblemView error={scriptsError} onRetry={onRetry} /> : <Loading label="Loading scripts…" />;
   if (scripts.length === 0)
     return (
       <Empty>

@@ -18,9 +18,11 @@ import { Button, Loading, ProblemView } from './ui';
 const NAV: Array<{ group?: string; href: string; label: string; permission?: Permission }> = [
   { href: '/', label: 'Overview' },
   { href: '/devices', label: 'Devices' },
+  { href: '/commands', label: 'Commands' },
   { href: '/enroll', label: 'Enrollment', permission: 'devices.manage' },
   { group: 'Administration', href: '/admin/organizations', label: 'Organizations & sites' },
   { href: '/admin/users', label: 'Users & roles', permission: 'users.manage' },
+  { href: '/admin/scripts', label: 'Script library', permission: 'devices.view' },
   { href: '/admin/audit', label: 'Audit log', permission: 'audit.view' },
   { group: 'Account', href: '/account/security', label: 'Sign-in security' },
 ];

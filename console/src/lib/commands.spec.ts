@@ -9,6 +9,9 @@ import {
   mayRunAction,
   newerCommand,
   paramsText,
+  commandParamsText,
+  matchesCommandFilter,
+  scriptIdsOf,
 } from './commands';
 
 const now = Date.parse('2026-01-01T12:00:00.000Z');
@@ -23,7 +26,9 @@ describe('commands', () => {
     expect(commandPath('d1', 'reboot')).toBe('devices/d1/critical-commands');
     expect(commandPath('d1', 'service.restart')).toBe('devices/d1/commands');
     expect(actionLabel('container.stop')).toBe('Stop container');
-    expect(actionLabel('script.run')).toBe('script.run');
+    expect(actionLabel('script.run')).toBe('Run script');
+    expect(commandPath('d1', 'script.run')).toBe('devices/d1/critical-commands');
+    expect(actionLabel('keys.pin')).toBe('keys.pin');
   });
 
   it('validates the unit and the container with the contract before sending', () => {
@@ -88,5 +93,30 @@ describe('commands', () => {
     expect(paramsText({ unit: 'nginx.service' })).toBe('nginx.service');
     expect(paramsText({ container: 'gvmd' })).toBe('gvmd');
     expect(paramsText({ scriptId: 's1', args: ['-v'] })).toBe('scriptId=s1 args=["-v"]');
+  });
+
+  it('names a script run by its script and lists its arguments; other actions as before', () => {
+    const scriptId = '0b7f4a4e-2a54-4c33-9b1e-6d1a1f0c9a01';
+    const run = {
+      action: 'script.run',
+      params: { scriptId, sha256: 'a'.repeat(64), interpreter: 'bash', timeoutSeconds: 60, args: ['-n', 'a b'] },
+    };
+    expect(commandParamsText(run, new Map([[scriptId, 'Rotate logs']]))).toBe('Rotate logs -n "a b"');
+    expect(commandParamsText(run, new Map())).toBe('script 0b7f4a4e -n "a b"');
+    expect(commandParamsText({ action: 'service.restart', params: { unit: 'nginx.service' } }, new Map())).toBe('nginx.service');
+    expect(scriptIdsOf([run, run, { action: 'reboot', params: {} }, { action: 'script.run', params: { scriptId: 5 } }])).toEqual([
+      scriptId,
+    ]);
+    expect(buildCommandRequest('script.run', 'anything')).toEqual({ ok: false, error: 'Choose a script.' });
+  });
+
+  it('tells whether a live command belongs in the fleet list with its filters', () => {
+    const c = { status: 'queued', action: 'reboot', deviceId: 'AB-1' };
+    expect(matchesCommandFilter(c, {})).toBe(true);
+    expect(matchesCommandFilter(c, { status: '', action: '', deviceId: '' })).toBe(true);
+    expect(matchesCommandFilter(c, { status: 'queued', action: 'reboot', deviceId: 'ab-1' })).toBe(true);
+    expect(matchesCommandFilter(c, { status: 'running' })).toBe(false);
+    expect(matchesCommandFilter(c, { action: 'service.stop' })).toBe(false);
+    expect(matchesCommandFilter(c, { deviceId: 'other' })).toBe(false);
   });
 });

@@ -76,6 +76,22 @@ export function commandParamsText(
   return scriptRunText(command.params, id ? scriptNames.get(id) : undefined);
 }
 
+/** The fleet-wide list's filters (`GET commands`); an empty value is no filter. */
+export interface CommandFilter {
+  status?: string;
+  action?: string;
+  deviceId?: string;
+}
+
+/** Whether a command (a live message's) belongs in a list with these filters: a new one that does reads the first page again. */
+export function matchesCommandFilter(command: { status: string; action: string; deviceId: string }, filter: CommandFilter): boolean {
+  return (
+    (!filter.status || command.status === filter.status) &&
+    (!filter.action || command.action === filter.action) &&
+    (!filter.deviceId || command.deviceId.toLowerCase() === filter.deviceId.toLowerCase())
+  );
+}
+
 /** The scripts that script runs among `commands` name, each once (to look their names up). */
 export function scriptIdsOf(commands: ReadonlyArray<{ action: string; params: Record<string, unknown> }>): string[] {
   const ids = new Set<string>();

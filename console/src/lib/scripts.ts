@@ -10,6 +10,7 @@ import {
   type Script,
   type ScriptInterpreter,
 } from '@xspectre/contracts';
+import { bytes } from './format';
 
 /**
  * The script library's pure parts: the editor's validation (the contract's own schema, so the
@@ -50,16 +51,10 @@ export function utf8Bytes(text: string): number {
   return encoder.encode(text).length;
 }
 
-function kib(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const value = bytes / 1024;
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} KiB`;
-}
-
 /** "1.2 KiB of 256 KiB" for the editor's counter, and whether the content is over the limit. */
 export function contentSize(content: string): { text: string; over: boolean; bytes: number } {
-  const bytes = utf8Bytes(content);
-  return { text: `${kib(bytes)} of ${kib(SCRIPT_CONTENT_MAX_BYTES)}`, over: bytes > SCRIPT_CONTENT_MAX_BYTES, bytes };
+  const size = utf8Bytes(content);
+  return { text: `${bytes(size)} of ${bytes(SCRIPT_CONTENT_MAX_BYTES)}`, over: size > SCRIPT_CONTENT_MAX_BYTES, bytes: size };
 }
 
 /**

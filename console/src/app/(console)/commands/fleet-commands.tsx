@@ -1,0 +1,271 @@
+'use client';
+
+import {
+  COMMAND_ACTIONS,
+  COMMAND_STATUSES,
+  CommandPageSchema,
+  DevicePageSchema,
+  type Command,
+  type CommandStatus,
+  type LiveCommand,
+} from '@xspectre/contracts';
+import Link from 'next/link';
+import { useEffect, useId, useState } from 'react';
+import { TimeAgo } from '../../../components/device-badges';
+import { PageHeader } from '../../../components/page-header';
+import { Badge, Button, Card, Empty, Field, Loading, ProblemView, ShowMore, uiStyles } from '../../../components/ui';
+import { api } from '../../../lib/api-client';
+import {
+  actionLabel,
+  commandParamsText,
+  matchesCommandFilter,
+  newerCommand,
+  scriptIdsOf,
+  statusTone,
+  type CommandFilter,
+} from '../../../lib/commands';
+import { useCoalesced } from '../../../lib/use-coalesced';
+import { useResource } from '../../../lib/use-api';
+import { useLive } from '../../../lib/use-live';
+import { rememberName, useNames } from '../../../lib/use-names';
+import { usePagedList } from '../../../lib/use-paged-list';
+import { useUrlState } from '../../../lib/use-url-state';
+import styles from './fleet-commands.module.css';
+
+const PAGE = 50;
+/** A burst of new commands (a bulk action on hundreds of devices) reads the first page once. */
+const REFETCH_DELAY_MS = 500;
+
+function StatusBadge({ status }: { status: CommandStatus }) {
+  return (
+    <Badge tone={statusTone(status)}>
+      <span data-testid="command-status">{status}</span>
+    </Badge>
+  );
+}
+
+/**
+ * Every device's commands, newest first (`GET commands`), filtered by status, action and device in
+ * the URL. Statuses move with `command.changed`; a new command that fits the filters reads the
+ * first page again (coalesced), a reconnect refetches. A row leads to its device's commands tab
+ * with the command selected (output, reason).
+ */
+export function FleetCommands() {
+  const [params, setParams] = useUrlState();
+  const filter: CommandFilter = {
+    status: params.get('status') ?? '',
+    action: params.get('action') ?? '',
+    deviceId: params.get('deviceId') ?? '',
+  };
+  const [version, setVersion] = useState(0);
+  const [live, setLive] = useState<ReadonlyMap<string, LiveCommand>>(new Map());
+  const list = usePagedList(
+    `fleet-commands:${filter.status}:${filter.action}:${filter.deviceId}`,
+    version,
+    PAGE,
+    (page, signal) =>
+      api('commands', {
+        query: { ...page, status: filter.status || undefined, action: filter.action || undefined, deviceId: filter.deviceId || undefined },
+        schema: CommandPageSchema,
+        signal,
+      }),
+    (c) => c.id,
+  );
+  const refetch = useCoalesced(() => setVersion((v) => v + 1), REFETCH_DELAY_MS);
+
+  useLive(
+    (message) => {
+      if (message.type !== 'command.changed') return;
+      const command = message.command;
+      setLive((old) => new Map(old).set(command.id, old.has(command.id) ? newerCommand(old.get(command.id)!, command) : command));
+      if (!list.items?.some((c) => c.id === command.id) && matchesCommandFilter(command, filter)) refetch();
+    },
+    () => setVersion((v) => v + 1),
+  );
+
+  const items = (list.items ?? []).map((c): Command => {
+    const patch = live.get(c.id);
+    return patch ? newerCommand(c, patch) : c;
+  });
+  const deviceNames = useNames('devices', [...new Set([...items.map((c) => c.deviceId), ...(filter.deviceId ? [filter.deviceId] : [])])]);
+  const scriptNames = useNames('scripts', scriptIdsOf(items));
+  const filtered = Boolean(filter.status || filter.action || filter.deviceId);
+
+  return (
+    <>
+      <PageHeader
+        title="Commands"
+        subtitle="Remote actions on every device, newest first. Open one to see its output or why it did not run."
+      />
+      <Card
+        title="All commands"
+        actions={
+          <div className={styles.filters}>
+            <Field label="Status">
+              <select value={filter.status} onChange={(e) => setParams({ status: e.target.value || null })} aria-label="Filter by status">
+                <option value="">All</option>
+                {COMMAND_STATUSES.map((s) => (
+                  <option key={s}>{s}</option>
+                ))}
+              </select>
+            </Field>
+            <Field label="Action">
+              <select value={filter.action} onChange={(e) => setParams({ action: e.target.value || null })} aria-label="Filter by action">
+                <option value="">All</option>
+                {COMMAND_ACTIONS.map((a) => (
+                  <option key={a} value={a}>
+                    {actionLabel(a)}
+                  </option>
+                ))}
+              </select>
+            </Field>
+            <DeviceFilter
+              deviceId={filter.deviceId ?? ''}
+              name={filter.deviceId ? deviceNames.get(filter.deviceId) : undefined}
+              onChange={(id) => setParams({ deviceId: id })}
+            />
+            {filtered && (
+              <Button size="small" onClick={() => setParams({ status: null, action: null, deviceId: null })}>
+                Clear filters
+              </Button>
+            )}
+          </div>
+        }
+      >
+        {list.items === undefined ? (
+          list.error ? (
+            <ProblemView error={list.error} onRetry={list.reload} />
+          ) : (
+            <Loading label="Loading commands…" />
+          )
+        ) : items.length === 0 ? (
+          <Empty>{filtered ? 'No commands match these filters.' : 'No commands yet. A device’s Actions menu queues one.'}</Empty>
+        ) : (
+          <>
+            <table className={uiStyles.table} data-testid="fleet-commands">
+              <thead>
+                <tr>
+                  <th>Device</th>
+                  <th>Action</th>
+                  <th>Parameters</th>
+                  <th>Requested by</th>
+                  <th>Status</th>
+                  <th>Issued</th>
+                  <th>Finished</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((c) => {
+                  const params = commandParamsText(c, scriptNames);
+                  return (
+                    <tr key={c.id} data-command-id={c.id}>
+                      <td>
+                        <Link href={`/devices/${c.deviceId}`}>{deviceNames.get(c.deviceId) ?? c.deviceId.slice(0, 8)}</Link>
+                      </td>
+                      <td>
+                        <Link href={`/devices/${c.deviceId}/commands?command=${c.id}`} data-testid="command-link">
+                          {actionLabel(c.action)}
+                        </Link>
+                        {c.critical && (
+                          <>
+                            {' '}
+                            <Badge tone="warn">critical</Badge>
+                          </>
+                        )}
+                      </td>
+                      <td className={`mono ${styles.params}`} title={params}>
+                        {params || <span className={uiStyles.faint}>—</span>}
+                      </td>
+                      <td>{c.requestedBy}</td>
+                      <td>
+                        <StatusBadge status={c.status} />
+                      </td>
+                      <td className={styles.nowrap}>
+                        <TimeAgo iso={c.issuedAt} />
+                      </td>
+                      <td className={styles.nowrap}>
+                        {c.finishedAt ? <TimeAgo iso={c.finishedAt} /> : <span className={uiStyles.faint}>—</span>}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+            {list.error ? <ProblemView error={list.error} onRetry={list.more} /> : null}
+            <ShowMore shown={items.length} total={list.total} pageSize={PAGE} busy={list.loadingMore} onMore={list.more} what="commands" />
+          </>
+        )}
+      </Card>
+    </>
+  );
+}
+
+/** The device filter: the chosen device with a clear button, or a name search offering a few matches (`GET devices?q=`). */
+function DeviceFilter({ deviceId, name, onChange }: { deviceId: string; name: string | undefined; onChange: (id: string | null) => void }) {
+  const [text, setText] = useState('');
+  const [query, setQuery] = useState('');
+  const listId = useId();
+  useEffect(() => {
+    const t = setTimeout(() => setQuery(text.trim()), 250);
+    return () => clearTimeout(t);
+  }, [text]);
+  const matches = useResource(query ? `device-search:${query}` : null, (signal) =>
+    api('devices', { query: { q: query, limit: 8 }, schema: DevicePageSchema, signal }),
+  );
+
+  if (deviceId) {
+    return (
+      <Field label="Device">
+        <span className={styles.chip} data-testid="device-filter">
+          <strong>{name ?? deviceId}</strong>
+          <Button size="small" onClick={() => onChange(null)} aria-label="Show every device">
+            ×
+          </Button>
+        </span>
+      </Field>
+    );
+  }
+  const shown = query && matches.data ? matches.data.items : [];
+  return (
+    <div className={styles.picker}>
+      <Field label="Device">
+        <input
+          type="search"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          placeholder="Search by name…"
+          aria-label="Filter by device"
+          aria-controls={shown.length ? listId : undefined}
+          autoComplete="off"
+          onKeyDown={(e) => {
+            if (e.key === 'Escape') setText('');
+          }}
+        />
+      </Field>
+      {text.trim() && query && matches.data && (
+        <ul className={styles.matches} id={listId} aria-label="Matching devices">
+          {shown.length === 0 ? (
+            <li className={uiStyles.muted} style={{ padding: '5px 8px' }}>
+              No device matches.
+            </li>
+          ) : (
+            shown.map((d) => (
+              <li key={d.id}>
+                <button
+                  type="button"
+                  onClick={() => {
+                    setText('');
+                    rememberName('devices', d.id, d.name);
+                    onChange(d.id);
+                  }}
+                >
+                  {d.name} <span className={uiStyles.faint}>{d.hostname ?? ''}</span>
+                </button>
+              </li>
+            ))
+          )}
+        </ul>
+      )}
+    </div>
+  );
+}
