@@ -22,6 +22,8 @@ import {
   type UpdateOptions,
 } from './agent-update.js';
 import type { JournalEntry } from './command-journal.js';
+import { CommandExecutor, type ExecutorHost } from './executor.js';
+import type { ProcessResult } from './run-process.js';
 
 const run = promisify(execFile);
 const sha = (content: string | Buffer) => createHash('sha256').update(content).digest('hex');
@@ -351,5 +353,166 @@ describe('healthReporter', () => {
     healthReporter(join(dir, 'none'), null, { warn }).acknowledged();
     await new Promise((r) => setTimeout(r, 50));
     await expect(stat(join(dir, 'none'))).rejects.toThrow(/ENOENT/);
+  });
+});
+
+/**
+ * The executor's path for agent.update, with a stand-in for PID 1 that runs the transient unit's
+ * command for real (the swap script, with the stand-in systemctl on PATH) and, like the restart
+ * it causes, stops the agent that started it: a second executor (the agent after the restart)
+ * resumes the command and reports the outcome.
+ */
+describe('CommandExecutor: agent.update across the restart', () => {
+  class Pid1 {
+    units = new Map<string, Record<string, string>>();
+    exits = new Map<string, number>();
+    calls: string[][] = [];
+    onStart: () => void = () => undefined;
+    constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+    run = async (file: string, args: readonly string[]): Promise<ProcessResult> => {
+      this.calls.push([file, ...args]);
+      const ok = (stdout = ''): ProcessResult => ({
+        code: 0,
+        signal: null,
+        stdout: Buffer.from(stdout),
+        stderr: Buffer.alloc(0),
+        stdoutCut: false,
+        stderrCut: false,
+      });
+      if (file === 'systemd-run') {
+        const unit = args.find((a) => a.startsWith('--unit='))!.slice('--unit='.length);
+        const command = args.slice(args.indexOf('--') + 1);
+        let code = 0;
+        let stdout = '';
+        try {
+          stdout = (await run(command[0]!, command.slice(1), { env: this.env })).stdout;
+        } catch (err) {
+          ({ code, stdout } = err as { code: number; stdout: string });
+        }
+        await writeFile(args.find((a) => a.startsWith('--property=StandardOutput=file:'))!.split('file:')[1]!, stdout);
+        await writeFile(args.find((a) => a.startsWith('--property=StandardError=file:'))!.split('file:')[1]!, '');
+        // The restart stops the agent before it sees the unit end.
+        this.units.set(unit, { LoadState: 'loaded', ActiveState: 'active', SubState: 'running', ExecMainCode: '0', ExecMainStatus: '0' });
+        this.exits.set(unit, code);
+        this.onStart();
+        return ok();
+      }
+      if (file === 'systemctl' && args[0] === 'show') {
+        const fields = this.units.get(args.at(-1)!) ?? { LoadState: 'not-found' };
+        return ok(
+          Object.entries(fields)
+            .map(([k, v]) => `${k}=${v}\n`)
+            .join(''),
+        );
+      }
+      if (file === 'systemctl' && (args[0] === 'stop' || args[0] === 'reset-failed')) {
+        this.units.delete(args.at(-1)!);
+        return ok();
+      }
+      throw new Error(`unexpected ${file} ${args.join(' ')}`);
+    };
+
+    /** The script has ended: the unit shows its exit status (RemainAfterExit). */
+    finish(unit: string) {
+      const code = this.exits.get(unit)!;
+      this.units.set(unit, {
+        LoadState: 'loaded',
+        ActiveState: code === 0 ? 'active' : 'failed',
+        SubState: code === 0 ? 'exited' : 'failed',
+        Result: code === 0 ? 'success' : 'exit-code',
+        ExecMainCode: '1',
+        ExecMainStatus: String(code),
+      });
+    }
+  }
+
+  async function scenario(newBuild: string, healthSeconds: number) {
+    const bin = join(dir, 'bin');
+    const stub = join(dir, 'stub');
+    await mkdir(bin);
+    await mkdir(stub);
+    const installPath = join(bin, 'xspectre-agent');
+    const updateDir = join(dir, 'update');
+    const oldBuild = `#!/bin/sh\nmkdir -p "$(dirname "$FAKE_HEALTH")"; printf ${OLD_ID} > "$FAKE_HEALTH"\n`;
+    await writeFile(installPath, oldBuild, { mode: 0o755 });
+    await writeFile(join(stub, 'systemctl'), `#!/bin/sh\n[ "$1" = restart ] && "$FAKE_TARGET"\nexit 0\n`);
+    await chmod(join(stub, 'systemctl'), 0o755);
+    const pid1 = new Pid1({ PATH: `${stub}:/usr/bin:/bin`, FAKE_TARGET: installPath, FAKE_HEALTH: join(updateDir, 'health') });
+    const updates = new FakeUpdates();
+    updates.bytes = Buffer.from(newBuild);
+    updates.execPath = installPath;
+    const executorHost: ExecutorHost = {
+      run: pid1.run,
+      systemdRunning: () => Promise.resolve(true),
+      dockerSocketExists: () => Promise.resolve(false),
+      dockerPost: () => Promise.reject(new Error('no docker here')),
+      bootMarker: () => Promise.resolve('boot-a:1'),
+      sleep: (_ms, signal) => (signal.aborted ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, 5))),
+      now: () => new Date(Date.parse('2026-06-01T12:00:01.000Z')),
+    };
+    const executor = () =>
+      new CommandExecutor(executorHost, {
+        outputDir: join(dir, 'output'),
+        dockerSocket: '/run/docker.sock',
+        update: { host: updates, dir: updateDir, installPath, healthSeconds },
+        pollMs: 5,
+      });
+    const e = entry({ ...signedParams(updates.bytes), buildId: NEW_ID });
+    return { pid1, executor, e, installPath, oldBuild, updateDir };
+  }
+
+  it('the agent stopped by the restart reports nothing; the new build resumes the command and reports old → new once', async () => {
+    const newBuild = `#!/bin/sh\nprintf ${NEW_ID} > "$FAKE_HEALTH"\n`;
+    const { pid1, executor, e, installPath, oldBuild, updateDir } = await scenario(newBuild, 10);
+    const before = executor();
+    expect(await before.unsupported('agent.update')).toBeNull();
+    expect(before.unitFor(e.commandId, 'agent.update')).toBe(e.unit);
+    const stopped = new AbortController();
+    pid1.onStart = () => stopped.abort();
+    expect(await before.run(e, stopped.signal)).toBeUndefined();
+    const started = pid1.calls.find((c) => c[0] === 'systemd-run')!;
+    expect(started).toContain('--property=RuntimeMaxSec=600');
+    expect(started.slice(started.indexOf('--') + 1, started.indexOf('--') + 3)).toEqual([
+      '/bin/sh',
+      join(updateDir, e.commandId, 'swap.sh'),
+    ]);
+    expect(await readFile(installPath, 'utf8')).toBe(newBuild);
+
+    pid1.finish(e.unit!);
+    const after = executor();
+    const result = await after.resume(e, never);
+    expect(result).toMatchObject({ status: 'succeeded', exitCode: 0 });
+    expect(result!.stdout).toContain(`updated the agent to version 0.1.1: build ${OLD_ID} → ${NEW_ID}`);
+    expect(await readFile(`${installPath}.previous`, 'utf8')).toBe(oldBuild);
+    await after.cleanup(e);
+    await expect(stat(join(updateDir, e.commandId))).rejects.toThrow(/ENOENT/);
+    expect(pid1.units.has(e.unit!)).toBe(false);
+  });
+
+  it('after a roll back the previous build resumes the command and reports it failed with the reason', async () => {
+    const { pid1, executor, e, installPath, oldBuild } = await scenario('#!/bin/sh\nexit 1\n', 2);
+    const stopped = new AbortController();
+    pid1.onStart = () => stopped.abort();
+    expect(await executor().run(e, stopped.signal)).toBeUndefined();
+    expect(await readFile(installPath, 'utf8')).toBe(oldBuild);
+    pid1.finish(e.unit!);
+    expect(await executor().resume(e, never)).toMatchObject({
+      status: 'failed',
+      exitCode: 1,
+      reason: 'rolled back: the new build did not report within 2 s',
+    });
+  });
+
+  it('an agent without update support, or not running as the installed executable, rejects agent.update as unsupported', async () => {
+    const host = { systemdRunning: () => Promise.resolve(true) } as unknown as ExecutorHost;
+    expect(await new CommandExecutor(host, { outputDir: dir, dockerSocket: '/x' }).unsupported('agent.update')).toBe(
+      'agent updates are not set up in this agent',
+    );
+    const updates = new FakeUpdates();
+    updates.buildId = null;
+    expect(
+      await new CommandExecutor(host, { outputDir: dir, dockerSocket: '/x', update: { host: updates, dir } }).unsupported('agent.update'),
+    ).toBe('this agent does not run from a built executable (it has no build id)');
   });
 });
