@@ -383,13 +383,11 @@ describe('CommandExecutor: agent.update across the restart', () => {
       if (file === 'systemd-run') {
         const unit = args.find((a) => a.startsWith('--unit='))!.slice('--unit='.length);
         const command = args.slice(args.indexOf('--') + 1);
-        let code = 0;
-        let stdout = '';
-        try {
-          stdout = (await run(command[0]!, command.slice(1), { env: this.env })).stdout;
-        } catch (err) {
-          ({ code, stdout } = err as { code: number; stdout: string });
-        }
+        const ran = await run(command[0]!, command.slice(1), { env: this.env }).then(
+          (done) => ({ code: 0, stdout: done.stdout }),
+          (err: { code: number; stdout: string }) => ({ code: err.code, stdout: err.stdout }),
+        );
+        const { code, stdout } = ran;
         await writeFile(args.find((a) => a.startsWith('--property=StandardOutput=file:'))!.split('file:')[1]!, stdout);
         await writeFile(args.find((a) => a.startsWith('--property=StandardError=file:'))!.split('file:')[1]!, '');
         // The restart stops the agent before it sees the unit end.
