@@ -116,9 +116,9 @@ describe('bootstrap.sh: the local policy (--allow-actions, --deny-actions)', () 
     expect(bootstrap(['--api', 'http://127.0.0.1:9/api/v1', '--allow-actions']).status).toBe(2);
     const dir = mkdtempSync(join(tmpdir(), 'xspectre-bootstrap-policy-'));
     try {
-      const result = writePolicy(join(dir, 'policy.json'), ['--allow-actions', 'agent.update']);
+      const result = writePolicy(join(dir, 'policy.json'), ['--allow-actions', 'firmware.flash']);
       expect(result.status).toBe(0);
-      expect(result.stderr).toContain("'agent.update' is not an action this agent knows today");
+      expect(result.stderr).toContain("'firmware.flash' is not an action this agent knows today");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
