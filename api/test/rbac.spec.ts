@@ -109,6 +109,11 @@ describe('RBAC', () => {
     expect(permissionOf('GET', 'agent/commands/:id/script')).toBe('device');
     // An agent update's executable: the device's own update in progress only (agent.update is queued on the critical routes above).
     expect(permissionOf('GET', 'agent/commands/:id/agent-build')).toBe('device');
+    // Managed settings: a rotated credential is handed over by the device itself; the command key rotates by Super Admins with step-up.
+    expect(permissionOf('POST', 'agent/credential')).toBe('device');
+    expect(auditedAs('POST', 'agent/credential')).toBe('device.credential_rotate');
+    expect(permissionOf('POST', 'keys/command-signing/rotate')).toBe('settings.manage');
+    expect(auditedAs('POST', 'keys/command-signing/rotate')).toBe('keys.command_signing_rotate');
     expect(
       routes
         .filter((r) => r.critical)
@@ -120,6 +125,7 @@ describe('RBAC', () => {
       'POST critical-commands/bulk',
       'POST devices/:id/critical-commands',
       'POST devices/:id/fingerprint/accept',
+      'POST keys/command-signing/rotate',
       'POST scripts',
       'POST users/:id/totp/reset',
       'POST users/:id/unlock',
