@@ -86,6 +86,11 @@ export class AdminClient {
     return JSON.parse(text) as T;
   }
 
+  /** The bearer token of the last login (benchmarks call routes this client has no method for). */
+  get accessToken(): string {
+    return this.token;
+  }
+
   async login(email: string, password: string): Promise<void> {
     this.token = (await this.call<{ accessToken: string }>('POST', 'auth/login', { email, password })).accessToken;
   }

@@ -5,11 +5,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { must, run, sleep, type RunOptions, type RunResult } from './exec.js';
-import { docker, removeContainer } from './docker.js';
+import { containerPid, docker, mustDocker, removeContainer, waitForSystemd } from './docker.js';
 import { AGENT_MAIN, AGENT_NODE_FLAGS } from './agent-build.js';
 import { wgKeyPair } from './keys.js';
 import { deviceNames } from './names.js';
-import { deleteLink, deleteNetns, listLinks, listNetns, netnsPids } from './net.js';
+import { attachDevice, attachNetns, deleteLink, deleteNetns, listLinks, listNetns, netnsPids } from './net.js';
 import { isRunning, procRef, spawnDaemon, stopProcess } from './processes.js';
 import { startWireGuard, stopWireGuard } from './wireguard.js';
 import type { DeviceKind, DeviceRecord } from './state.js';
@@ -49,6 +49,8 @@ export interface DeviceContext {
   labId: string;
   /** Where devices enroll, over the underlay (http://198.18.0.1:PORT/api/v1). */
   underlayApiUrl: string;
+  /** The underlay bridge (a restarted container is attached to it again). */
+  bridge: string;
   record: DeviceRecord;
   save(): Promise<void>;
   /** Where the tunnel reaches the hub, when not the endpoint the API announces (a lab on an existing hub). */
@@ -256,6 +258,46 @@ export class ContainerDevice extends RecordedDevice implements LabDevice {
       await this.ctx.save();
     }
     return { ...result, startedAt, finishedAt, ...(overlayAddress ? { overlayAddress } : {}) };
+  }
+
+  /** Whether the container runs (false after `systemctl reboot` or `poweroff` inside it: systemd as PID 1 exits). */
+  async isRunning(): Promise<boolean> {
+    const result = await docker(['inspect', '--format', '{{.State.Running}}', this.container!]);
+    return result.stdout.trim() === 'true';
+  }
+
+  /** Pulls the plug: SIGKILL to every process of the container at once (no shutdown; the disk keeps what was written). */
+  async powerOff(): Promise<void> {
+    await mustDocker(['kill', this.container!], { timeoutMs: 60_000 });
+    if (!(await this.waitForStop(30_000))) throw new Error(`container ${this.container} still runs after docker kill`);
+  }
+
+  /** Waits until the container has stopped (e.g. a reboot inside it); false after `timeoutMs`. */
+  async waitForStop(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!(await this.isRunning())) return true;
+      await sleep(250);
+    }
+    return false;
+  }
+
+  /**
+   * Boots the container again, as the power button would: `docker start` when it stopped (a
+   * reboot inside it ends the container, since its systemd is PID 1 of its own namespace),
+   * `docker restart` when it runs; then its new network namespace gets the underlay veth again
+   * and systemd is waited for. Its disk (the container's file system) is kept, /run is new.
+   */
+  async restart(): Promise<void> {
+    const name = this.container!;
+    await mustDocker([(await this.isRunning()) ? 'restart' : 'start', name], { timeoutMs: 120_000 });
+    const record = this.ctx.record;
+    // The old named namespace holds the old veth end; dropping it frees both ends of the pair.
+    await deleteNetns(record.netns);
+    if ((await listLinks()).includes(record.veth)) await deleteLink(record.veth);
+    await attachNetns(record.netns, await containerPid(name));
+    await attachDevice(this.ctx.bridge, record.veth, record.netns, record.underlayAddress);
+    await waitForSystemd(name);
   }
 
   async stopAgent(): Promise<void> {

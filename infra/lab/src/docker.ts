@@ -128,6 +128,8 @@ export interface RunContainerOptions {
   hostname: string;
   image: string;
   labId: string;
+  /** A Docker engine socket on the host to mount at /run/docker.sock in the device (the devices' engine). */
+  dockerSocket?: string;
 }
 
 /** A device container: systemd as PID 1, no network until the lab attaches a veth (the flags systemd needs inside Docker). */
@@ -160,6 +162,7 @@ export async function runDeviceContainer(options: RunContainerOptions): Promise<
       '/run',
       '--tmpfs',
       '/run/lock',
+      ...(options.dockerSocket ? ['--volume', `${options.dockerSocket}:/run/docker.sock`] : []),
       '--env',
       'container=docker',
       '--stop-signal',

@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { AdminClient, createDatabase, databaseUrl, REDIS_URL, startApiProcess, waitForApiReady } from './api-process.js';
 import { sleep } from './exec.js';
-import { labNames } from './names.js';
-import { isRunning, stopProcess, type ProcRef } from './processes.js';
+import { labNames, REPO_ROOT } from './names.js';
+import { isRunning, spawnDaemon, stopProcess, type ProcRef } from './processes.js';
 import type { ApiRecord, LabState } from './state.js';
 
 export interface LabApiOptions {
@@ -110,6 +110,22 @@ export class LabApi {
     return waitForApiReady(this.host.apiPort, this.record.pid, timeoutMs);
   }
 
+  /** The worker process (maintenance jobs: offline detection, command expiry) beside the API, if it runs. */
+  get workerPid(): number | undefined {
+    return this.host.state.worker?.pid;
+  }
+
+  /** @internal starts `node api/dist/worker.js` with the API's settings (log: worker.log beside api.log). */
+  async startWorker(): Promise<void> {
+    const env = { ...process.env, ...this.env, XSPECTRE_LAB: this.host.id };
+    this.host.state.worker = await spawnDaemon(process.execPath, [join(REPO_ROOT, 'api/dist/worker.js')], {
+      logFile: join(labNames(this.host.id).dir, 'worker.log'),
+      env,
+      cwd: REPO_ROOT,
+    });
+    await this.host.save();
+  }
+
   /** @internal */
   async spawn(migrate: boolean): Promise<void> {
     const record = this.record;
@@ -169,5 +185,6 @@ export async function startLabApi(host: LabApiHost, options: LabApiOptions = {})
     ...options.env,
   });
   await api.spawn(true);
+  await api.startWorker();
   return api;
 }

@@ -7,6 +7,8 @@ import { must, run } from './exec.js';
 import { ensureAgentExecutable } from './agent-build.js';
 import { ensureDockerd, containerPid, runDeviceContainer, waitForSystemd } from './docker.js';
 import { ensureDeviceImage } from './image.js';
+import { deviceDocker, deviceEnginePaths, startDeviceEngine } from './device-engine.js';
+import type { RunOptions, RunResult } from './exec.js';
 import { startLabApi, type LabApi, type LabApiOptions } from './lab-api.js';
 import { ContainerDevice, LightDevice, destroyDevice, type BootstrapOptions, type DeviceContext, type LabDevice } from './devices.js';
 import {
@@ -177,6 +179,7 @@ export class Lab {
         hostname: options.hostname ?? `lab-${record.name}`,
         image: this.image!,
         labId: this.id,
+        dockerSocket: deviceEnginePaths(this.id).socket,
       });
       await attachNetns(record.netns, await containerPid(names.container));
       await attachDevice(this.state.bridge!, record.veth, record.netns, record.underlayAddress);
@@ -201,10 +204,29 @@ export class Lab {
         await this.save();
       }
       this.image = await ensureDeviceImage(this.log);
+      if (!this.state.deviceEngine) {
+        this.state.deviceEngine = await startDeviceEngine(
+          this.id,
+          async (pid) => {
+            this.state.deviceEngine = pid;
+            await this.save();
+          },
+          this.log,
+        );
+        await this.save();
+      }
     })();
     return this.containersReady;
   }
   private image: string | undefined;
+
+  /**
+   * The `docker` CLI against the devices' own engine (its socket is every device container's
+   * /run/docker.sock): the containers a device's agent sees and acts on. Never throws for a non-zero exit.
+   */
+  deviceDocker(args: readonly string[], options?: RunOptions): Promise<RunResult> {
+    return deviceDocker(this.id, args, options);
+  }
 
   /** What is left of this lab on the machine (empty after teardown). */
   leftovers(): Promise<string[]> {
@@ -270,6 +292,7 @@ export class Lab {
     return {
       labId: this.id,
       underlayApiUrl: this.underlayApiUrl,
+      bridge: this.state.bridge!,
       record,
       save: () => this.save(),
       ...(this.state.attachedHub ? { hubEndpoint: this.hub.endpoint } : {}),

@@ -53,9 +53,13 @@ export interface LabState {
   attachedHub?: { name: string; listenPort: number; publicKey: string };
   /** A dockerd this lab started or adopted: stopped at teardown. */
   dockerd: ProcRef | null;
+  /** The devices' own engine (device-engine.ts): stopped at teardown. */
+  deviceEngine?: ProcRef | null;
   devices: DeviceRecord[];
   /** The API process `lab up` starts (tests run their own). */
   api: ApiRecord | null;
+  /** The worker process started beside the lab's API (maintenance jobs: offline detection, command expiry). */
+  worker?: ProcRef | null;
 }
 
 const ACTIVE_FILE = join(RUN_ROOT, 'active');

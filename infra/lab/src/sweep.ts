@@ -2,6 +2,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { destroyDevice } from './devices.js';
+import { stopDeviceEngine } from './device-engine.js';
 import { labDockerd, listLabContainers, removeContainer, stopDockerd } from './docker.js';
 import { dropDatabase } from './api-process.js';
 import { labIdOf, labNames, RUN_ROOT } from './names.js';
@@ -28,6 +29,15 @@ export async function teardownState(state: LabState, log: Log = () => undefined)
   for (const device of [...state.devices].reverse()) {
     log(`removing device ${device.name} (${device.kind})`);
     await attempt(`device ${device.name}`, () => destroyDevice(device));
+  }
+  if (state.deviceEngine) {
+    const engine = state.deviceEngine;
+    log(`stopping the devices' dockerd (pid ${engine.pid})`);
+    await attempt('device engine', () => stopDeviceEngine(state.id, engine));
+  }
+  if (state.worker) {
+    const worker = state.worker;
+    await attempt('worker process', () => stopProcess(worker, 15_000));
   }
   if (state.api) {
     const api = state.api;
