@@ -224,3 +224,50 @@ describe('KeyStore: rotation', () => {
     await expect(store.rotate('command-signing', -1)).rejects.toThrow(RangeError);
   });
 });
+
+describe('KeyStore: announcement', () => {
+  it('announces a key that signs only from the end of the grace period, when the current one retires', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-01-01T00:00:00.000Z'));
+    const store = await openStore();
+    expect(await store.announcedKey('command-signing')).toBeNull();
+    const announced = await store.announce('command-signing', 3_600_000);
+    expect(announced).toEqual({
+      keyId: expect.stringMatching(/^[0-9a-f]{16}$/),
+      previousKeyId: LEGACY_KEY_ID,
+      activatesAt: '2026-01-01T01:00:00.000Z',
+    });
+    // The current key keeps signing; both are handed out, the signing one first.
+    expect((await store.currentSigningKey('command-signing')).keyId).toBe(LEGACY_KEY_ID);
+    expect((await store.validPublicKeys('command-signing')).map((k) => k.keyId)).toEqual([LEGACY_KEY_ID, announced.keyId]);
+    const pending = await store.announcedKey('command-signing');
+    expect(pending).toMatchObject({ keyId: announced.keyId, activatesAt: announced.activatesAt });
+    expect(commandKeyId(createPublicKey(pending!.publicKeyPem))).toBe(announced.keyId);
+    expect((await manifest()).keys).toEqual([
+      expect.objectContaining({ keyId: LEGACY_KEY_ID, retiresAt: '2026-01-01T01:00:00.000Z' }),
+      { keyId: announced.keyId, createdAt: '2026-01-01T00:00:00.000Z', activeFrom: '2026-01-01T01:00:00.000Z', retiresAt: null },
+    ]);
+    // Another instance sees the same.
+    const other = await openStore();
+    expect((await other.currentSigningKey('command-signing')).keyId).toBe(LEGACY_KEY_ID);
+    // One announcement at a time.
+    await expect(store.announce('command-signing', 60_000)).rejects.toThrow(/announced already/);
+
+    vi.setSystemTime(new Date('2026-01-01T00:59:59.999Z'));
+    expect((await store.currentSigningKey('command-signing')).keyId).toBe(LEGACY_KEY_ID);
+    vi.setSystemTime(new Date('2026-01-01T01:00:00.000Z'));
+    expect((await store.currentSigningKey('command-signing')).keyId).toBe(announced.keyId);
+    expect((await store.validPublicKeys('command-signing')).map((k) => k.keyId)).toEqual([announced.keyId]);
+    expect(await store.announcedKey('command-signing')).toBeNull();
+    // Then the next announcement may come, and drops the retired key's file.
+    const next = await store.announce('command-signing', 60_000);
+    expect(next.previousKeyId).toBe(announced.keyId);
+    expect(await readdir(purposeDir())).not.toContain(`${LEGACY_KEY_ID}.pem`);
+  });
+
+  it('refuses a grace period that is not positive', async () => {
+    const store = await openStore();
+    await expect(store.announce('command-signing', 0)).rejects.toThrow(RangeError);
+    await expect(store.announce('command-signing', 1.5)).rejects.toThrow(RangeError);
+  });
+});
