@@ -9,6 +9,9 @@ let timer: ReturnType<typeof setInterval> | null = null;
 
 function subscribe(listener: () => void): () => void {
   listeners.add(listener);
+  // The clock stood still while nothing showed it: a view mounted later would first read an old
+  // time ("in 5 s" for what just happened). React reads the snapshot again after subscribing.
+  if (!timer) now = Date.now();
   timer ??= setInterval(() => {
     now = Date.now();
     for (const l of listeners) l();

@@ -180,68 +180,69 @@ export function ScriptLibrary() {
             </Empty>
           ) : (
             <>
-              <table className={uiStyles.table} data-testid="scripts-table">
-                <thead>
-                  <tr>
-                    <th>Name</th>
-                    <th>Interpreter</th>
-                    <th>SHA-256</th>
-                    <th>Size</th>
-                    <th>Timeout</th>
-                    <th>Updated</th>
-                    <th>Status</th>
-                    {manage && (
-                      <th>
-                        <span className="sr-only">Actions</span>
-                      </th>
-                    )}
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.data.items.map((s) => (
-                    <tr
-                      key={s.id}
-                      data-script-id={s.id}
-                      className={s.id === selected ? styles.selected : styles.row}
-                      aria-selected={s.id === selected}
-                      onClick={() => select(s.id)}
-                    >
-                      <td>
-                        <button
-                          type="button"
-                          className={styles.nameButton}
-                          aria-pressed={s.id === selected}
-                          onClick={(e) => {
-                            e.stopPropagation();
-                            select(s.id);
-                          }}
-                        >
-                          {s.name}
-                        </button>
-                      </td>
-                      <td>{s.interpreter}</td>
-                      <td className="mono" title={s.sha256}>
-                        {shortSha(s.sha256)}
-                      </td>
-                      <td className={styles.nowrap}>{bytes(s.sizeBytes)}</td>
-                      <td className={styles.nowrap}>{s.timeoutSeconds} s</td>
-                      <td>
-                        <TimeAgo iso={s.updatedAt} /> <span className={uiStyles.faint}>by {s.updatedBy}</span>
-                      </td>
-                      <td>{s.archived ? <Badge tone="neutral">archived</Badge> : <Badge tone="ok">runnable</Badge>}</td>
+              <div className={styles.scroll}>
+                <table className={uiStyles.table} data-testid="scripts-table">
+                  <thead>
+                    <tr>
+                      <th>Name</th>
+                      <th>Interpreter</th>
+                      <th>SHA-256</th>
+                      <th>Timeout</th>
+                      <th>Updated</th>
+                      <th>Status</th>
                       {manage && (
-                        <td className={styles.actions} onClick={(e) => e.stopPropagation()}>
-                          {!s.archived && (
-                            <Button size="small" variant="danger" onClick={() => setDeleting(s)} aria-label={`Delete ${s.name}`}>
-                              Delete
-                            </Button>
-                          )}
-                        </td>
+                        <th>
+                          <span className="sr-only">Actions</span>
+                        </th>
                       )}
                     </tr>
-                  ))}
-                </tbody>
-              </table>
+                  </thead>
+                  <tbody>
+                    {list.data.items.map((s) => (
+                      <tr
+                        key={s.id}
+                        data-script-id={s.id}
+                        className={s.id === selected ? styles.selected : styles.row}
+                        aria-selected={s.id === selected}
+                        onClick={() => select(s.id)}
+                      >
+                        <td>
+                          <button
+                            type="button"
+                            className={styles.nameButton}
+                            aria-pressed={s.id === selected}
+                            onClick={(e) => {
+                              e.stopPropagation();
+                              select(s.id);
+                            }}
+                          >
+                            {s.name}
+                          </button>
+                        </td>
+                        <td>{s.interpreter}</td>
+                        <td className="mono" title={s.sha256}>
+                          {shortSha(s.sha256)}
+                        </td>
+                        <td className={styles.nowrap}>{s.timeoutSeconds} s</td>
+                        <td>
+                          <TimeAgo iso={s.updatedAt} />
+                          <div className={uiStyles.faint}>{s.updatedBy}</div>
+                        </td>
+                        <td>{s.archived ? <Badge tone="neutral">archived</Badge> : <Badge tone="ok">runnable</Badge>}</td>
+                        {manage && (
+                          <td className={styles.actions} onClick={(e) => e.stopPropagation()}>
+                            {!s.archived && (
+                              <Button size="small" variant="danger" onClick={() => setDeleting(s)} aria-label={`Delete ${s.name}`}>
+                                Delete
+                              </Button>
+                            )}
+                          </td>
+                        )}
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
               {list.data.total > PAGE_SIZE && (
                 <Pager total={list.data.total} limit={PAGE_SIZE} offset={offset} onOffset={(o) => setParams({ offset: String(o) })} />
               )}
