@@ -150,7 +150,7 @@ describe('console: commands', () => {
       await p.getByTestId('device-name').waitFor();
       if (expected === 'none') {
         expect(await p.getByTestId('command-actions').count()).toBe(0);
-        await p.getByRole('link', { name: 'Commands' }).click();
+        await p.getByTestId('device-tabs').getByRole('link', { name: 'Commands' }).click();
         await p.getByText('No commands for this device yet').waitFor();
       } else {
         await p
