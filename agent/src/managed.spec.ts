@@ -66,7 +66,11 @@ describe('managed.json', () => {
     await managed.update((f) => ({ ...f, heartbeatIntervalSeconds: 15, commandSigningKeys: [...keys, extra] }));
     expect((await stat(join(dir, MANAGED_FILE))).mode & 0o777).toBe(0o600);
     expect(await readdir(dir)).toEqual([MANAGED_FILE]); // no temp file left behind
-    expect(JSON.parse(await readFile(join(dir, MANAGED_FILE), 'utf8'))).toMatchObject({ v: 1, heartbeatIntervalSeconds: 15 });
+    expect(JSON.parse(await readFile(join(dir, MANAGED_FILE), 'utf8'))).toMatchObject({
+      v: 1,
+      enrolledAt: sampleConfig().enrolledAt,
+      heartbeatIntervalSeconds: 15,
+    });
     // The same objects the loops hold see the change: the array is changed in place.
     expect(view.heartbeatIntervalSeconds).toBe(15);
     expect(keys.map((k) => k.keyId)).toEqual([COMMAND_KEY_ID, extra.keyId]);
@@ -114,7 +118,24 @@ describe('managed.json', () => {
     // The next update replaces the damaged file with a valid one.
     const managed = await ManagedSettings.open(dir, sampleConfig(), log);
     await managed.update((f) => ({ ...f, heartbeatIntervalSeconds: 60 }));
-    expect((await loadManagedFile(path)).file).toEqual({ v: 1, heartbeatIntervalSeconds: 60 });
+    expect((await loadManagedFile(path)).file).toEqual({ v: 1, enrolledAt: sampleConfig().enrolledAt, heartbeatIntervalSeconds: 60 });
+  });
+
+  it('written for an earlier enrollment: ignored (enroll --force made a new credential and key list)', async () => {
+    const managed = await ManagedSettings.open(dir, sampleConfig(), log);
+    await managed.update((f) => ({ ...f, deviceCredential: 'dc_from_the_old_enrollment_000', heartbeatIntervalSeconds: 60 }));
+    const enrolledAgain = sampleConfig({ enrolledAt: '2026-06-01T00:00:00.000Z', deviceCredential: 'dc_new_enrollment_credential_0' });
+    const reopened = await ManagedSettings.open(dir, enrolledAgain, log);
+    expect(reopened.config.deviceCredential).toBe('dc_new_enrollment_credential_0');
+    expect(reopened.config.heartbeatIntervalSeconds).toBe(30);
+    expect(warnings.some((w) => w.includes('earlier enrollment'))).toBe(true);
+    // The next write is the new enrollment's.
+    await reopened.update((f) => ({ ...f, heartbeatIntervalSeconds: 20 }));
+    expect((await loadManagedFile(join(dir, MANAGED_FILE))).file).toEqual({
+      v: 1,
+      enrolledAt: enrolledAgain.enrolledAt,
+      heartbeatIntervalSeconds: 20,
+    });
   });
 
   it('keeps a credential rotation in progress only in a known shape', async () => {

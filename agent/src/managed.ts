@@ -42,6 +42,8 @@ export type CredentialRotation = z.infer<typeof CredentialRotationSchema>;
 export const ManagedFileSchema = z
   .strictObject({
     v: z.literal(1),
+    /** agent.conf's `enrolledAt` when written: a file of an earlier enrollment never overrides a new one. */
+    enrolledAt: z.iso.datetime({ offset: true }).optional(),
     deviceCredential: DeviceCredentialSchema.optional(),
     /** Every pinned key, when a command changed the list (agent.conf's list otherwise). */
     commandSigningKeys: z.array(CommandSigningKeySchema).min(1).max(MAX_PINNED_KEYS).optional(),
@@ -117,6 +119,11 @@ export class ManagedSettings {
     const path = join(stateDir, MANAGED_FILE);
     const loaded = await loadManagedFile(path);
     if (loaded.warning) log.warn(loaded.warning);
+    // Enrolled again since (enroll writes a new agent.conf: new credential, new keys): its settings start afresh.
+    if (loaded.file.enrolledAt !== undefined && loaded.file.enrolledAt !== base.enrolledAt) {
+      log.warn(`${path} was written for an earlier enrollment: ignored until a command writes it again`);
+      return new ManagedSettings(path, base, { v: 1 });
+    }
     return new ManagedSettings(path, base, loaded.file);
   }
 
@@ -137,7 +144,7 @@ export class ManagedSettings {
 
   /** Writes the changed file (validated, atomically, 0600), then applies it in memory: a failed write changes nothing. */
   async update(change: (file: ManagedFile) => ManagedFile): Promise<ManagedFile> {
-    const next = ManagedFileSchema.parse(change(structuredClone(this.file)));
+    const next = ManagedFileSchema.parse({ ...change(structuredClone(this.file)), enrolledAt: this.base.enrolledAt });
     await ensureDirectory(join(this.path, '..'));
     await writeFileAtomic(this.path, `${JSON.stringify(next, null, 2)}\n`, 0o600);
     this.file = next;

@@ -113,7 +113,12 @@ afterEach(async () => {
 
 const actions = (credentialApi: CredentialApi = httpCredentialApi(settings.config), newCredential?: () => string) =>
   new ManagedActions({ settings, api: credentialApi, log, sleep: noSleep, ...(newCredential ? { newCredential } : {}) });
-const onDisk = async () => JSON.parse(await readFile(join(dir, MANAGED_FILE), 'utf8')) as Record<string, unknown>;
+/** managed.json without the enrollment it belongs to (always agent.conf's). */
+const onDisk = async () => {
+  const { enrolledAt, ...file } = JSON.parse(await readFile(join(dir, MANAGED_FILE), 'utf8')) as Record<string, unknown>;
+  expect(enrolledAt).toBe(sampleConfig().enrolledAt);
+  return file;
+};
 
 describe('settings.apply', () => {
   it('writes the interval and the watch list to managed.json and applies them through the live view', async () => {
