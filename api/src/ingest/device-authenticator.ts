@@ -22,6 +22,8 @@ const CACHE_MAX_ENTRIES = 100_000;
 @Injectable()
 export class DeviceAuthenticator {
   private readonly cache = new Map<string, { device: AuthenticatedDevice; expiresAt: number }>();
+  /** When each device's credentials were last forgotten: a lookup that started before must not cache what it read. */
+  private readonly forgottenAt = new Map<string, number>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -53,12 +55,14 @@ export class DeviceAuthenticator {
     if (cached && cached.expiresAt > now) return cached.device;
     this.cache.delete(credentialHash);
 
+    const started = performance.now();
     const found = await this.devices.findActiveByCredentialHash(credentialHash);
     if (!found) throw new AppError('DEVICE_AUTH_INVALID');
     const device: AuthenticatedDevice = { id: found.id, overlayAddress: found.overlayAddress };
     if (found.promoted) await this.rotated(device.id);
     const ttlMs = this.config.API_DEVICE_AUTH_CACHE_SECONDS * 1000;
-    if (ttlMs > 0) {
+    // A rotation finished while this lookup ran: what it read may be the old credential.
+    if (ttlMs > 0 && (this.forgottenAt.get(device.id) ?? -Infinity) < started) {
       if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(credentialHash, { device, expiresAt: now + ttlMs });
     }
@@ -82,5 +86,9 @@ export class DeviceAuthenticator {
   /** Drops every cached credential of the device (a linear pass: rotations are rare, the cache bounded). */
   private forget(deviceId: string): void {
     for (const [hash, entry] of this.cache) if (entry.device.id === deviceId) this.cache.delete(hash);
+    const now = performance.now();
+    this.forgottenAt.set(deviceId, now);
+    // Only lookups in flight need the mark; a few seconds cover them.
+    for (const [id, at] of this.forgottenAt) if (now - at > 60_000) this.forgottenAt.delete(id);
   }
 }
