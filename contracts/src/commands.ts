@@ -10,7 +10,7 @@ import { CredentialRotateParamsSchema, KeysPinParamsSchema, SettingsApplyParamsS
  * strict schema; they are signed as they are (command-envelope.ts), so the agent sees exactly
  * what the operator asked for (a script run gets the script's hash, interpreter and timeout
  * added by the API: COMMAND_REQUEST_PARAMS below; an agent update gets its build's id, hash and
- * size: agent-update.ts). Settings pushes and credential rotation join this list with their own schemas.
+ * size: agent-update.ts). Settings pushes, credential rotation and key pins: managed-settings.ts.
  */
 
 /** A systemd unit name (systemd.unit(5)): no paths, no leading dash (an option), no spaces; `\x2d`-style escapes allowed. */
