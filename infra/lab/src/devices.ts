@@ -9,7 +9,7 @@ import { containerPid, docker, mustDocker, removeContainer, waitForSystemd } fro
 import { AGENT_MAIN, AGENT_NODE_FLAGS } from './agent-build.js';
 import { wgKeyPair } from './keys.js';
 import { deviceNames } from './names.js';
-import { attachDevice, attachNetns, deleteLink, deleteNetns, listLinks, listNetns, netnsPids } from './net.js';
+import { attachDevice, attachNetns, deleteLink, deleteNetns, eth0Mac, listLinks, listNetns, netnsPids } from './net.js';
 import { isRunning, procRef, spawnDaemon, stopProcess } from './processes.js';
 import { startWireGuard, stopWireGuard } from './wireguard.js';
 import type { DeviceKind, DeviceRecord } from './state.js';
@@ -292,11 +292,13 @@ export class ContainerDevice extends RecordedDevice implements LabDevice {
     const name = this.container!;
     await mustDocker([(await this.isRunning()) ? 'restart' : 'start', name], { timeoutMs: 120_000 });
     const record = this.ctx.record;
+    // The same network card after the boot: its MAC address is part of the hardware fingerprint.
+    const mac = await eth0Mac(record.netns);
     // The old named namespace holds the old veth end; dropping it frees both ends of the pair.
     await deleteNetns(record.netns);
     if ((await listLinks()).includes(record.veth)) await deleteLink(record.veth);
     await attachNetns(record.netns, await containerPid(name));
-    await attachDevice(this.ctx.bridge, record.veth, record.netns, record.underlayAddress);
+    await attachDevice(this.ctx.bridge, record.veth, record.netns, record.underlayAddress, mac);
     await waitForSystemd(name);
   }
 

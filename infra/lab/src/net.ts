@@ -42,6 +42,12 @@ export async function deleteLink(name: string): Promise<void> {
   if (result.exitCode !== 0 && (await listLinks()).includes(name)) throw new Error(`ip link delete ${name}: ${result.stderr.trim()}`);
 }
 
+/** The MAC address of `eth0` in a named namespace, if it has one. */
+export async function eth0Mac(netns: string): Promise<string | undefined> {
+  const result = await run('ip', ['-n', netns, '-o', 'link', 'show', 'eth0']);
+  return /link\/ether ([0-9a-f:]{17})/.exec(result.stdout)?.[1];
+}
+
 /** PIDs of every process in a named namespace. */
 export async function netnsPids(name: string): Promise<number[]> {
   const result = await run('ip', ['netns', 'pids', name]);
@@ -63,8 +69,8 @@ export async function createBridge(name: string): Promise<void> {
  * cannot reach each other over the underlay, like separate customer sites); the other end is
  * created directly in `netns` as `eth0` with `address`/16 and a default route via the hub side.
  */
-export async function attachDevice(bridge: string, rootEnd: string, netns: string, address: string): Promise<void> {
-  await must('ip', ['link', 'add', rootEnd, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+export async function attachDevice(bridge: string, rootEnd: string, netns: string, address: string, mac?: string): Promise<void> {
+  await must('ip', ['link', 'add', rootEnd, 'type', 'veth', 'peer', 'name', 'eth0', ...(mac ? ['address', mac] : []), 'netns', netns]);
   await must('ip', ['link', 'set', rootEnd, 'master', bridge]);
   await must('bridge', ['link', 'set', 'dev', rootEnd, 'isolated', 'on']);
   await must('ip', ['link', 'set', rootEnd, 'up']);
