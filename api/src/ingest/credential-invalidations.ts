@@ -32,7 +32,7 @@ export class CredentialInvalidations implements OnApplicationBootstrap, OnApplic
     this.listeners.add(listener);
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
     const subscriber = new Redis(this.config.REDIS_URL, { maxRetriesPerRequest: null, connectTimeout: 5_000 });
     this.subscriber = subscriber;
     subscriber.on('error', (error: Error) => {
@@ -44,7 +44,8 @@ export class CredentialInvalidations implements OnApplicationBootstrap, OnApplic
     subscriber.on('message', (_channel: string, deviceId: string) => {
       if (DEVICE_ID.test(deviceId)) this.notify(deviceId);
     });
-    await subscriber.subscribe(this.channel).catch((error: unknown) => {
+    // Not awaited to the end (as command wake-ups): the API starts while Redis is away; the cache bound still holds.
+    void subscriber.subscribe(this.channel).catch((error: unknown) => {
       this.logger.warn({ msg: 'credential invalidations: subscribe failed', err: (error as Error).message });
     });
   }
