@@ -159,7 +159,7 @@ export function FleetCommands() {
                   const params = commandParamsText(c, scriptNames);
                   return (
                     <tr key={c.id} data-command-id={c.id}>
-                      <td>
+                      <td className={styles.nowrap}>
                         <Link href={`/devices/${c.deviceId}`}>{deviceNames.get(c.deviceId) ?? c.deviceId.slice(0, 8)}</Link>
                       </td>
                       <td>
