@@ -1,12 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import {
-  COMMAND_TTL_MS,
   type BulkCommandOutcome,
   type BulkCommandRequest,
   type BulkCommandResult,
   decideCommandTransition,
   isCriticalCommandAction,
+  type JsonObject,
   type Command,
   type CommandRequest,
   type CommandStatusReport,
@@ -15,7 +14,6 @@ import {
   SignedCommandSchema,
   type ScriptRunParams,
 } from '@xspectre/contracts';
-import { signCommand } from '@xspectre/contracts/command-signature';
 import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext, type Actor, type AuthenticatedDevice } from '../common/context/request-context.js';
@@ -28,6 +26,7 @@ import { LivePublisher } from '../live/live-publisher.js';
 import type { CommandEntity } from './command.entity.js';
 import { CommandWakeups } from './command-wakeups.js';
 import { KeyAnnouncements } from './key-announcements.service.js';
+import { signedCommandRow } from './signed-row.js';
 import { toCommandDto, toLiveCommand, toSignedCommand } from './commands.mapper.js';
 import { CommandsRepository, type CommandFilter, type CommandProgress } from './commands.repository.js';
 
@@ -142,33 +141,7 @@ export class CommandsService {
           : request.params;
 
     const key = await this.keys.currentSigningKey('command-signing');
-    const issuedAt = new Date();
-    const signed = signCommand(key.privateKey, {
-      v: 1,
-      keyId: key.keyId,
-      commandId: randomUUID(),
-      deviceId: device.id,
-      action: request.action,
-      params,
-      nonce: randomBytes(16).toString('hex'),
-      issuedAt: issuedAt.toISOString(),
-      expiresAt: new Date(issuedAt.getTime() + COMMAND_TTL_MS).toISOString(),
-    });
-    return this.commands.insert({
-      id: signed.commandId,
-      deviceId: device.id,
-      action: request.action,
-      params: signed.params,
-      critical: isCriticalCommandAction(request.action),
-      keyId: signed.keyId,
-      nonce: signed.nonce,
-      issuedAt,
-      expiresAt: new Date(signed.expiresAt),
-      signature: signed.signature,
-      status: 'queued',
-      requestedByUserId: actor.userId,
-      requestedBy: actor.email,
-    });
+    return this.commands.insert(signedCommandRow(key, device.id, request.action, params as JsonObject, actor));
   }
 
   /** After the change committed: consoles hear of the new status; a queued command also wakes its device's poll. */

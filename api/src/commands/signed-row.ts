@@ -9,8 +9,8 @@ type NewCommandRow = Parameters<CommandsRepository['insert']>[0];
 
 /**
  * The row of a newly signed command: envelope fields as signed (id, nonce, issue and expiry
- * time, the key's id), queued, requested by `by`. For commands the API itself queues (a key
- * announcement); operators' commands go through CommandsService.insertSigned.
+ * time, the key's id), queued, requested by `by`: an operator's (CommandsService.insertSigned)
+ * or the API's own (a key announcement).
  */
 export function signedCommandRow(
   key: SigningKey,
