@@ -4,6 +4,7 @@
 // device restarting "its" containers must not be able to touch the lab itself.
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { labDockerdArgs } from './docker.js';
 import { must, run, sleep, type RunOptions, type RunResult } from './exec.js';
 import { labNames } from './names.js';
 import { isRunning, spawnDaemon, stopProcess, type ProcRef } from './processes.js';
@@ -47,27 +48,13 @@ export async function startDeviceEngine(
   const paths = deviceEnginePaths(labId);
   await mkdir(paths.execRoot, { recursive: true, mode: 0o700 });
   // One lab at a time, and the sweeper stopped the engines of earlier ones: what is left is theirs.
-  for (const entry of await readdir(DATA_ROOT).catch(() => [] as string[])) await rm(join(DATA_ROOT, entry), { recursive: true, force: true });
+  for (const entry of await readdir(DATA_ROOT).catch(() => [] as string[]))
+    await rm(join(DATA_ROOT, entry), { recursive: true, force: true });
   await mkdir(dataRoot(labId), { recursive: true, mode: 0o700 });
   log('starting the devices’ Docker engine');
   const pid = await spawnDaemon(
     'dockerd',
-    [
-      // Like the lab's engine: no iptables, no bridge, no forwarding; its containers run without a network.
-      '--iptables=false',
-      '--ip6tables=false',
-      '--ip-forward=false',
-      '--ip-masq=false',
-      '--bridge=none',
-      '--data-root',
-      dataRoot(labId),
-      '--exec-root',
-      paths.execRoot,
-      '-H',
-      `unix://${paths.socket}`,
-      '--pidfile',
-      paths.pidFile,
-    ],
+    labDockerdArgs({ dataRoot: dataRoot(labId), execRoot: paths.execRoot, socket: paths.socket, pidFile: paths.pidFile }),
     { logFile: paths.log, env: { ...process.env, XSPECTRE_LAB: labId } },
   );
   await onSpawned(pid);

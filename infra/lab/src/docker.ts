@@ -41,6 +41,26 @@ export async function mustDocker(args: readonly string[], options: RunOptions = 
 /** The command line the `docker` CLI needs to reach the lab's engine (for humans). */
 export const DOCKER_CLI_HINT = `docker -H unix://${DOCKER_SOCKET}`;
 
+/** dockerd's arguments for a lab engine (the lab's, the devices'): its own roots and socket. */
+export function labDockerdArgs(where: { dataRoot: string; execRoot: string; socket: string; pidFile: string }): string[] {
+  return [
+    // No iptables rules, no NAT, no docker0, and no change to net.ipv4.ip_forward: the lab does its own networking.
+    '--iptables=false',
+    '--ip6tables=false',
+    '--ip-forward=false',
+    '--ip-masq=false',
+    '--bridge=none',
+    '--data-root',
+    where.dataRoot,
+    '--exec-root',
+    where.execRoot,
+    '-H',
+    `unix://${where.socket}`,
+    '--pidfile',
+    where.pidFile,
+  ];
+}
+
 export async function dockerAnswers(): Promise<boolean> {
   if (!(await exists(DOCKER_SOCKET))) return false;
   return (await docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 10_000 })).exitCode === 0;
@@ -85,22 +105,7 @@ export async function ensureDockerd(labId: string, log: (line: string) => void):
   await rm(DOCKERD_LOG, { force: true }); // the log of the last engine only
   const pid = await spawnDaemon(
     'dockerd',
-    [
-      // No iptables rules, no NAT, no docker0, and no change to net.ipv4.ip_forward: the lab does its own networking.
-      '--iptables=false',
-      '--ip6tables=false',
-      '--ip-forward=false',
-      '--ip-masq=false',
-      '--bridge=none',
-      '--data-root',
-      DOCKER_DATA_ROOT,
-      '--exec-root',
-      DOCKER_EXEC_ROOT,
-      '-H',
-      `unix://${DOCKER_SOCKET}`,
-      '--pidfile',
-      `${RUN_ROOT}/dockerd.pid`,
-    ],
+    labDockerdArgs({ dataRoot: DOCKER_DATA_ROOT, execRoot: DOCKER_EXEC_ROOT, socket: DOCKER_SOCKET, pidFile: `${RUN_ROOT}/dockerd.pid` }),
     { logFile: DOCKERD_LOG, env: { ...process.env, XSPECTRE_LAB_DOCKERD: '1' } },
   );
   await writeFile(DOCKERD_RECORD, JSON.stringify({ labId, pid } satisfies DockerdRecord), { mode: 0o600 });
