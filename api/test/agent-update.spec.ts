@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMAND_ACTION_PARAMS } from '@xspectre/contracts';
-import { commandKeyId, parsePinnedPublicKey, verifyCommand } from '@xspectre/contracts/command-signature';
+import { verifyCommand } from '@xspectre/contracts/command-signature';
 import { TestApi } from './support/harness.js';
-import { enrollBody, startApiWithLabHub, type LabHub } from './support/fleet.js';
+import { createOrganizationSite, enrollDeviceAt, startApiWithLabHub, type LabHub } from './support/fleet.js';
 import { stepUp } from './support/step-up.js';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -43,16 +43,7 @@ describe('agent.update', () => {
     twin: Buffer.from('#!twin-build\n'.repeat(300)),
   };
 
-  const enroll = async () => {
-    const name = `update-dev-${++counter}`;
-    const created = await api.request('POST', 'devices', { token: admin, body: { name, organizationId, siteId, type: 'server' } });
-    expect(created.status, created.text).toBe(201);
-    const enrolled = await api.request('POST', 'enroll', { body: enrollBody(created.body.claimCode.code) });
-    expect(enrolled.status, enrolled.text).toBe(201);
-    const pem = enrolled.body.commandSigningPublicKey as string;
-    const pinned = [{ keyId: commandKeyId(parsePinnedPublicKey(pem)), publicKeyPem: pem }];
-    return { id: enrolled.body.deviceId as string, credential: enrolled.body.deviceCredential as string, pinned };
-  };
+  const enroll = () => enrollDeviceAt(api, admin, { organizationId, siteId }, `update-dev-${++counter}`);
   const update = (deviceId: string, params: unknown, token = admin) =>
     api.request('POST', `devices/${deviceId}/critical-commands`, { token, body: { action: 'agent.update', params } });
   const poll = (credential: string) => api.request('GET', 'agent/commands?waitSeconds=0', { token: credential });
@@ -79,8 +70,7 @@ describe('agent.update', () => {
     soc = await api.tokenFor((await api.createUser(admin, 'soc_operator')).email);
     readOnly = await api.tokenFor((await api.createUser(admin, 'read_only')).email);
     plainAdmin = await api.tokenFor((await api.createUser(admin, 'super_admin')).email);
-    organizationId = (await api.request('POST', 'organizations', { token: admin, body: { name: 'Updates Co', kind: 'customer' } })).body.id;
-    siteId = (await api.request('POST', 'sites', { token: admin, body: { organizationId, name: 'HQ', timeZone: 'UTC' } })).body.id;
+    ({ organizationId, siteId } = await createOrganizationSite(api, admin, 'Updates Co'));
   });
   afterAll(async () => {
     await api?.stop();

@@ -7,7 +7,7 @@ import { loadConfig } from '../src/config/config.js';
 import { MaintenanceJob } from '../src/worker/maintenance.jobs.js';
 import { MaintenanceProcessor } from '../src/worker/maintenance.processor.js';
 import { WorkerModule } from '../src/worker/worker.module.js';
-import { enrollBody, startApiWithLabHub, type LabHub } from './support/fleet.js';
+import { createOrganizationSite, enrollDeviceAt, startApiWithLabHub, type LabHub } from './support/fleet.js';
 import { TestApi, testEnv } from './support/harness.js';
 import { LiveClient } from './support/live-client.js';
 
@@ -31,13 +31,7 @@ describe('live command.changed', () => {
     open.push(client);
     return client;
   };
-  const enroll = async (name: string) => {
-    const created = await api.request('POST', 'devices', { token: admin, body: { name, organizationId, siteId, type: 'server' } });
-    expect(created.status, created.text).toBe(201);
-    const enrolled = await api.request('POST', 'enroll', { body: enrollBody(created.body.claimCode.code) });
-    expect(enrolled.status, enrolled.text).toBe(201);
-    return { id: enrolled.body.deviceId as string, credential: enrolled.body.deviceCredential as string };
-  };
+  const enroll = (name: string) => enrollDeviceAt(api, admin, { organizationId, siteId }, name);
   const queue = (deviceId: string, body: unknown = { action: 'service.restart', params: { unit: 'nginx.service' } }) =>
     api.request('POST', `devices/${deviceId}/commands`, { token: admin, body });
   const poll = (credential: string) => api.request('GET', 'agent/commands?waitSeconds=0', { token: credential });
@@ -59,9 +53,7 @@ describe('live command.changed', () => {
     ({ api, hub } = await startApiWithLabHub());
     sibling = await TestApi.startSibling(api, { API_AGENT_SOURCE_CHECK: 'false' });
     admin = await api.adminToken();
-    organizationId = (await api.request('POST', 'organizations', { token: admin, body: { name: 'Live Commands Co', kind: 'customer' } }))
-      .body.id;
-    siteId = (await api.request('POST', 'sites', { token: admin, body: { organizationId, name: 'HQ', timeZone: 'UTC' } })).body.id;
+    ({ organizationId, siteId } = await createOrganizationSite(api, admin, 'Live Commands Co'));
   });
   afterEach(() => {
     for (const client of open.splice(0)) client.socket.terminate();

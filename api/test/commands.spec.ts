@@ -1,7 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandKeyId, parsePinnedPublicKey, verifyCommand } from '@xspectre/contracts/command-signature';
+import { verifyCommand } from '@xspectre/contracts/command-signature';
 import vectors from '@xspectre/contracts/test-vectors/command-envelope.json' with { type: 'json' };
 import { CommandWakeups } from '../src/commands/command-wakeups.js';
 import { CommandsRepository } from '../src/commands/commands.repository.js';
@@ -12,7 +12,7 @@ import { MaintenanceJob } from '../src/worker/maintenance.jobs.js';
 import { MaintenanceProcessor } from '../src/worker/maintenance.processor.js';
 import { WorkerModule } from '../src/worker/worker.module.js';
 import { TestApi, testEnv } from './support/harness.js';
-import { enrollBody, startApiWithLabHub, type LabHub } from './support/fleet.js';
+import { createOrganizationSite, enrollDeviceAt, startApiWithLabHub, type LabHub } from './support/fleet.js';
 import { stepUp } from './support/step-up.js';
 
 /**
@@ -27,25 +27,13 @@ describe('signed command queue', () => {
   let organizationId: string;
   let siteId: string;
 
-  const enroll = async (name: string, kind: 'customer' | 'internal' = 'customer') => {
-    let org = organizationId;
-    let site = siteId;
-    if (kind === 'internal') {
-      const o = await api.request('POST', 'organizations', { token: admin, body: { name: `Internal ${name}`, kind } });
-      org = o.body.id;
-      site = (await api.request('POST', 'sites', { token: admin, body: { organizationId: org, name: 'DC', timeZone: 'UTC' } })).body.id;
-    }
-    const created = await api.request('POST', 'devices', {
-      token: admin,
-      body: { name, organizationId: org, siteId: site, type: 'server' },
-    });
-    expect(created.status).toBe(201);
-    const enrolled = await api.request('POST', 'enroll', { body: enrollBody(created.body.claimCode.code) });
-    expect(enrolled.status, enrolled.text).toBe(201);
-    const pem = enrolled.body.commandSigningPublicKey as string;
-    const pinned = [{ keyId: commandKeyId(parsePinnedPublicKey(pem)), publicKeyPem: pem }];
-    return { id: enrolled.body.deviceId as string, credential: enrolled.body.deviceCredential as string, pinned };
-  };
+  const enroll = async (name: string, kind: 'customer' | 'internal' = 'customer') =>
+    enrollDeviceAt(
+      api,
+      admin,
+      kind === 'internal' ? await createOrganizationSite(api, admin, `Internal ${name}`, kind) : { organizationId, siteId },
+      name,
+    );
   const queue = (deviceId: string, body: unknown, token = admin) => api.request('POST', `devices/${deviceId}/commands`, { token, body });
   const poll = (credential: string, waitSeconds = 0, on: TestApi = api) =>
     on.request('GET', `agent/commands?waitSeconds=${waitSeconds}`, { token: credential });
@@ -56,9 +44,7 @@ describe('signed command queue', () => {
     ({ api, hub } = await startApiWithLabHub());
     sibling = await TestApi.startSibling(api, { API_AGENT_SOURCE_CHECK: 'false' });
     admin = await api.adminToken();
-    organizationId = (await api.request('POST', 'organizations', { token: admin, body: { name: 'Commands Co', kind: 'customer' } })).body
-      .id;
-    siteId = (await api.request('POST', 'sites', { token: admin, body: { organizationId, name: 'HQ', timeZone: 'UTC' } })).body.id;
+    ({ organizationId, siteId } = await createOrganizationSite(api, admin, 'Commands Co'));
   });
   afterAll(async () => {
     await sibling?.stop();
@@ -133,7 +119,9 @@ describe('signed command queue', () => {
     const broken = await queue(device.id, { action: 'service.stop', params: { unit: 'ssh.service' } });
     const good = await queue(device.id, { action: 'service.restart', params: { unit: 'ssh.service' } });
     // Edited in the database: the validity is no longer exactly 5 minutes, and the action is unknown.
-    await api.sql.query(`UPDATE commands SET expires_at = expires_at + interval '1 hour', action = 'Shell' WHERE id = $1`, [broken.body.id]);
+    await api.sql.query(`UPDATE commands SET expires_at = expires_at + interval '1 hour', action = 'Shell' WHERE id = $1`, [
+      broken.body.id,
+    ]);
     const polled = await poll(device.credential);
     expect(polled.status, polled.text).toBe(200);
     expect(polled.body.commands.map((c: { commandId: string }) => c.commandId)).toEqual([good.body.id]);

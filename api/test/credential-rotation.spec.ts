@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestApi } from './support/harness.js';
-import { enrollBody, startApiWithLabHub, type LabHub } from './support/fleet.js';
+import { createOrganizationSite, enrollDeviceAt, startApiWithLabHub, type LabHub } from './support/fleet.js';
 import { stepUp } from './support/step-up.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -20,13 +20,7 @@ describe('device credential rotation', () => {
   let organizationId: string;
   let siteId: string;
 
-  const enroll = async (name: string) => {
-    const created = await api.request('POST', 'devices', { token: admin, body: { name, organizationId, siteId, type: 'server' } });
-    expect(created.status, created.text).toBe(201);
-    const enrolled = await api.request('POST', 'enroll', { body: enrollBody(created.body.claimCode.code) });
-    expect(enrolled.status, enrolled.text).toBe(201);
-    return { id: enrolled.body.deviceId as string, credential: enrolled.body.deviceCredential as string };
-  };
+  const enroll = (name: string) => enrollDeviceAt(api, admin, { organizationId, siteId }, name);
   /** Any authenticated agent request: the status tells whether the credential works there. */
   const works = async (credential: string, on: TestApi = api) =>
     (await on.request('GET', 'agent/commands?waitSeconds=0', { token: credential })).status;
@@ -53,9 +47,7 @@ describe('device credential rotation', () => {
     sibling = await TestApi.startSibling(api, { API_AGENT_SOURCE_CHECK: 'false' });
     admin = await api.adminToken();
     await stepUp(api, admin);
-    organizationId = (await api.request('POST', 'organizations', { token: admin, body: { name: 'Rotation Co', kind: 'customer' } })).body
-      .id;
-    siteId = (await api.request('POST', 'sites', { token: admin, body: { organizationId, name: 'HQ', timeZone: 'UTC' } })).body.id;
+    ({ organizationId, siteId } = await createOrganizationSite(api, admin, 'Rotation Co'));
   });
   afterAll(async () => {
     await sibling?.stop();

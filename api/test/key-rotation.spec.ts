@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandKeyId, parsePinnedPublicKey, verifyCommand, type PinnedCommandKey } from '@xspectre/contracts/command-signature';
 import { TestApi } from './support/harness.js';
-import { enrollBody, startApiWithLabHub, type LabHub } from './support/fleet.js';
+import { createOrganizationSite, enrollDeviceAt, startApiWithLabHub, type LabHub } from './support/fleet.js';
 import { stepUp } from './support/step-up.js';
 
 interface Device {
@@ -26,16 +26,8 @@ describe('command-signing key rotation', () => {
   let siteId: string;
 
   const enroll = async (name: string): Promise<Device & { enrolledKeys: PinnedCommandKey[] }> => {
-    const created = await api.request('POST', 'devices', { token: admin, body: { name, organizationId, siteId, type: 'server' } });
-    const enrolled = await api.request('POST', 'enroll', { body: enrollBody(created.body.claimCode.code) });
-    expect(enrolled.status, enrolled.text).toBe(201);
-    const pem = enrolled.body.commandSigningPublicKey as string;
-    return {
-      id: enrolled.body.deviceId,
-      credential: enrolled.body.deviceCredential,
-      pinned: [{ keyId: commandKeyId(parsePinnedPublicKey(pem)), publicKeyPem: pem }],
-      enrolledKeys: enrolled.body.commandSigningKeys,
-    };
+    const { enrolled, ...device } = await enrollDeviceAt(api, admin, { organizationId, siteId }, name);
+    return { ...device, enrolledKeys: enrolled.commandSigningKeys };
   };
   const poll = async (device: Device, on: TestApi = api) => {
     const r = await on.request('GET', 'agent/commands?waitSeconds=0', { token: device.credential });
@@ -63,8 +55,7 @@ describe('command-signing key rotation', () => {
     sibling = await TestApi.startSibling(api, { API_AGENT_SOURCE_CHECK: 'false' });
     admin = await api.adminToken();
     await stepUp(api, admin);
-    organizationId = (await api.request('POST', 'organizations', { token: admin, body: { name: 'Keys Co', kind: 'customer' } })).body.id;
-    siteId = (await api.request('POST', 'sites', { token: admin, body: { organizationId, name: 'HQ', timeZone: 'UTC' } })).body.id;
+    ({ organizationId, siteId } = await createOrganizationSite(api, admin, 'Keys Co'));
   });
   afterAll(async () => {
     await sibling?.stop();

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMAND_ACTION_PARAMS, SCRIPT_CONTENT_MAX_BYTES } from '@xspectre/contracts';
-import { commandKeyId, parsePinnedPublicKey, verifyCommand } from '@xspectre/contracts/command-signature';
+import { verifyCommand } from '@xspectre/contracts/command-signature';
 import { TestApi } from './support/harness.js';
-import { enrollBody, startApiWithLabHub, type LabHub } from './support/fleet.js';
+import { createOrganizationSite, enrollDeviceAt, startApiWithLabHub, type LabHub } from './support/fleet.js';
 import { stepUp } from './support/step-up.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -24,15 +24,7 @@ describe('script library and script.run', () => {
   let siteId: string;
   let counter = 0;
 
-  const enroll = async (name: string) => {
-    const created = await api.request('POST', 'devices', { token: admin, body: { name, organizationId, siteId, type: 'server' } });
-    expect(created.status, created.text).toBe(201);
-    const enrolled = await api.request('POST', 'enroll', { body: enrollBody(created.body.claimCode.code) });
-    expect(enrolled.status, enrolled.text).toBe(201);
-    const pem = enrolled.body.commandSigningPublicKey as string;
-    const pinned = [{ keyId: commandKeyId(parsePinnedPublicKey(pem)), publicKeyPem: pem }];
-    return { id: enrolled.body.deviceId as string, credential: enrolled.body.deviceCredential as string, pinned };
-  };
+  const enroll = (name: string) => enrollDeviceAt(api, admin, { organizationId, siteId }, name);
   const newScript = (overrides: Record<string, unknown> = {}) => ({
     name: `Script ${++counter}`,
     interpreter: 'bash',
@@ -56,8 +48,7 @@ describe('script library and script.run', () => {
     soc = await api.tokenFor((await api.createUser(admin, 'soc_operator')).email);
     readOnly = await api.tokenFor((await api.createUser(admin, 'read_only')).email);
     plainAdmin = await api.tokenFor((await api.createUser(admin, 'super_admin')).email);
-    organizationId = (await api.request('POST', 'organizations', { token: admin, body: { name: 'Scripts Co', kind: 'customer' } })).body.id;
-    siteId = (await api.request('POST', 'sites', { token: admin, body: { organizationId, name: 'HQ', timeZone: 'UTC' } })).body.id;
+    ({ organizationId, siteId } = await createOrganizationSite(api, admin, 'Scripts Co'));
   });
   afterAll(async () => {
     await api?.stop();

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { createWireGuardInterface, generateKeyPair } from '@xspectre/wireguard';
 import type { EnrollRequest, Heartbeat } from '@xspectre/contracts';
+import { commandKeyId, parsePinnedPublicKey, type PinnedCommandKey } from '@xspectre/contracts/command-signature';
 import { TestApi } from './harness.js';
 
 /** A real wireguard-go hub interface in a network namespace of its own, for the API to drive. */
@@ -112,6 +113,47 @@ export async function enrollTestDevice(
   const enrolled = await api.request('POST', 'enroll', { body: enrollBody(device.body.claimCode.code) });
   if (enrolled.status !== 201) throw new Error(`enrollment failed: ${enrolled.status} ${enrolled.text}`);
   return { deviceId: enrolled.body.deviceId, credential: enrolled.body.deviceCredential };
+}
+
+/** An organization with one site, HQ: where a spec's devices go. */
+export async function createOrganizationSite(
+  api: TestApi,
+  admin: string,
+  name: string,
+  kind: 'customer' | 'internal' = 'customer',
+): Promise<{ organizationId: string; siteId: string }> {
+  const org = await api.request('POST', 'organizations', { token: admin, body: { name, kind } });
+  if (org.status !== 201) throw new Error(`create organization: ${org.status} ${org.text}`);
+  const site = await api.request('POST', 'sites', { token: admin, body: { organizationId: org.body.id, name: 'HQ', timeZone: 'UTC' } });
+  if (site.status !== 201) throw new Error(`create site: ${site.status} ${site.text}`);
+  return { organizationId: org.body.id, siteId: site.body.id };
+}
+
+export interface EnrolledDevice {
+  id: string;
+  credential: string;
+  /** The command key it pinned at enrollment (the current one), as an agent holds it. */
+  pinned: PinnedCommandKey[];
+}
+
+/** A server created in `where` and enrolled through the real routes (a fresh WireGuard key). */
+export async function enrollDeviceAt(
+  api: TestApi,
+  admin: string,
+  where: { organizationId: string; siteId: string },
+  name: string,
+): Promise<EnrolledDevice & { enrolled: Record<string, any> }> {
+  const created = await api.request('POST', 'devices', { token: admin, body: { name, ...where, type: 'server' } });
+  if (created.status !== 201) throw new Error(`create device: ${created.status} ${created.text}`);
+  const enrolled = await api.request('POST', 'enroll', { body: enrollBody(created.body.claimCode.code) });
+  if (enrolled.status !== 201) throw new Error(`enroll: ${enrolled.status} ${enrolled.text}`);
+  const pem = enrolled.body.commandSigningPublicKey as string;
+  return {
+    id: enrolled.body.deviceId,
+    credential: enrolled.body.deviceCredential,
+    pinned: [{ keyId: commandKeyId(parsePinnedPublicKey(pem)), publicKeyPem: pem }],
+    enrolled: enrolled.body,
+  };
 }
 
 /** A protocol-1 heartbeat sent now, with whatever telemetry `extra` adds. */
