@@ -42,6 +42,8 @@ try {
   await must(device.exec('systemctl', ['daemon-reload']), 'daemon-reload');
 
   db = new pg.Client({ connectionString: api.databaseUrl });
+  // A dropped connection must fail the run with its reason, not crash it as an unhandled 'error'.
+  db.on('error', (error) => console.error(`bench database connection: ${error.message}`));
   await db.connect();
   const token = admin.accessToken;
   const post = async () => {
