@@ -472,4 +472,58 @@ describe('fleet lab: signed commands on real devices', () => {
     }
     expect(beat).toBe(true);
   }, 300_000);
+  const managed = async () => JSON.parse(await mustExec(d1.device, 'cat', ['/var/lib/xspectre/managed.json'])) as Record<string, any>;
+  const credentialHashes = async () =>
+    (await api.sql.query('SELECT credential_hash AS current, pending_credential_hash AS pending FROM devices WHERE id = $1', [d1.id]))
+      .rows[0];
+  async function heartbeatAfter(since: Date): Promise<boolean> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const { rows } = await api.sql.query('SELECT count(*)::int AS n FROM device_heartbeats WHERE device_id = $1 AND received_at > $2', [
+        d1.id,
+        since,
+      ]);
+      if (rows[0].n > 0) return true;
+      await sleep(500);
+    }
+    return false;
+  }
+
+  it('pushes agent settings: managed.json on the device holds them, the agent goes on', async () => {
+    const done = await waitFinal(
+      (await queue(d1.id, 'settings.apply', { heartbeatIntervalSeconds: 10, watch: { units: ['ssh.service'] } })).id,
+    );
+    expect(done, JSON.stringify(done)).toMatchObject({ status: 'succeeded' });
+    expect(await managed()).toMatchObject({ heartbeatIntervalSeconds: 10, watchUnits: ['ssh.service'] });
+    expect(await heartbeatAfter(new Date(done.finishedAt!))).toBe(true);
+  });
+
+  it('rotates the device credential: the agent switches to one it made, the old hash is gone, heartbeats go on', async () => {
+    const before = await credentialHashes();
+    const command = await queue(d1.id, 'credential.rotate', {}, 'critical-commands', await critical());
+    const done = await waitFinal(command.id);
+    expect(done, JSON.stringify(done)).toMatchObject({ status: 'succeeded' });
+    // Neither the command nor its output holds the credential.
+    const file = await managed();
+    expect(file.deviceCredential).toMatch(/^dc_/);
+    expect(JSON.stringify(done)).not.toContain(file.deviceCredential);
+    expect(await heartbeatAfter(new Date(done.finishedAt!))).toBe(true);
+    const after = await credentialHashes();
+    expect(after.current).not.toBe(before.current);
+    expect(after.pending).toBeNull();
+  });
+
+  it('a command-key rotation pins the new key on the device by a command signed with the old one; commands go on', async () => {
+    const pinnedBefore = (await managed()).commandSigningKeys?.length ?? 1;
+    const rotated = await api.request('POST', 'keys/command-signing/rotate', { token: await critical(), body: { graceHours: 1 } });
+    expect(rotated.status, rotated.text).toBeLessThan(300);
+    const { rows } = await api.sql.query(`SELECT id FROM commands WHERE device_id = $1 AND action = 'keys.pin'`, [d1.id]);
+    expect(rows).toHaveLength(1);
+    const pin = await waitFinal(rows[0].id);
+    expect(pin, JSON.stringify(pin)).toMatchObject({ status: 'succeeded' });
+    expect((await managed()).commandSigningKeys).toHaveLength(pinnedBefore + 1);
+    const before = await markerRuns();
+    expect((await waitFinal((await queue(d1.id, 'service.restart', { unit: 'xs-marker.service' })).id)).status).toBe('succeeded');
+    expect(await markerRuns()).toBe(before + 1);
+  });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type BootstrapResult, type ContainerDevice, type Lab } from '@xspectre/lab';
+import { startLab, DEVICE_ENGINE_IMAGE, type BootstrapResult, type ContainerDevice, type Lab } from '@xspectre/lab';
 import { TestApi } from './support/harness.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -100,15 +100,29 @@ describe('fleet lab: device containers end to end', () => {
     10 * 60_000,
   );
 
-  it("reports the container's real systemd units (a failed one too), metrics, no Docker, and its inventory", async () => {
+  it("reports the container's real systemd units (a failed one too), metrics, the devices' Docker engine, and its inventory", async () => {
     const { id, device } = fleet[0]!;
     const broken = await device.exec('systemd-run', ['--unit=lab-broken', '--', '/bin/sh', '-c', 'exit 3']);
     expect(broken.exitCode, broken.stderr).toBe(0);
+    // The devices' own engine (its socket is /run/docker.sock in every device container).
+    const probe = await lab!.deviceDocker([
+      'run',
+      '--detach',
+      '--name',
+      'probe',
+      '--network',
+      'none',
+      DEVICE_ENGINE_IMAGE,
+      '/bin/sleep',
+      '100000',
+    ]);
+    expect(probe.exitCode, probe.stderr).toBe(0);
+    const hasProbe = (t: any) => t.docker?.containers?.some((c: any) => c.name === 'probe');
     let telemetry: any;
     const deadline = Date.now() + 6 * HEARTBEAT_SECONDS * 1000;
     for (;;) {
       telemetry = (await api!.request('GET', `devices/${id}/telemetry`, { token: admin })).body;
-      if (telemetry.services?.some((s: any) => s.unit === 'lab-broken.service') || Date.now() > deadline) break;
+      if ((telemetry.services?.some((s: any) => s.unit === 'lab-broken.service') && hasProbe(telemetry)) || Date.now() > deadline) break;
       await sleep(1000);
     }
     const byUnit = new Map(telemetry.services.map((s: any) => [s.unit, s]));
@@ -117,7 +131,8 @@ describe('fleet lab: device containers end to end', () => {
     expect(byUnit.get('ssh.service')).toMatchObject({ activeState: 'active', subState: 'running', watched: true });
     expect(byUnit.get('lab-broken.service')).toMatchObject({ activeState: 'failed', watched: false });
     expect(byUnit.has('gvmd.service')).toBe(false); // watched by default on scanners, but not installed here
-    expect(telemetry.docker).toEqual({ status: 'not_installed' });
+    expect(telemetry.docker.status).toBe('ok');
+    expect(hasProbe(telemetry)).toBe(true);
     expect(telemetry.metrics.memory.totalBytes).toBeGreaterThan(0);
     expect(telemetry.metrics.network.map((n: any) => n.name)).toContain('eth0');
 
