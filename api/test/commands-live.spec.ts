@@ -1,14 +1,9 @@
-import type { INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveServerMessage } from '@xspectre/contracts';
-import { createLogger, NestPinoLogger } from '../src/common/logging/logger.js';
-import { loadConfig } from '../src/config/config.js';
 import { MaintenanceJob } from '../src/worker/maintenance.jobs.js';
-import { MaintenanceProcessor } from '../src/worker/maintenance.processor.js';
-import { WorkerModule } from '../src/worker/worker.module.js';
 import { createOrganizationSite, enrollDeviceAt, startApiWithLabHub, type LabHub } from './support/fleet.js';
-import { TestApi, testEnv } from './support/harness.js';
+import { TestApi } from './support/harness.js';
+import { runMaintenanceJob } from './support/worker-job.js';
 import { LiveClient } from './support/live-client.js';
 
 type CommandChanged = Extract<LiveServerMessage, { type: 'command.changed' }>;
@@ -120,18 +115,8 @@ describe('live command.changed', () => {
     const stale = await queue(device.id);
     await client.next('command.changed', (m) => m.command.id === stale.body.id && m.command.status === 'queued');
     await api.sql.query(`UPDATE commands SET expires_at = now() - interval '1 second' WHERE id = $1`, [stale.body.id]);
-    const config = loadConfig(
-      testEnv(api.config.DB_URL, { REDIS_KEY_PREFIX: api.config.REDIS_KEY_PREFIX, API_SECRET_KEY: api.config.API_SECRET_KEY }),
-    );
-    const worker: INestApplicationContext = await NestFactory.createApplicationContext(WorkerModule.register(config), {
-      logger: new NestPinoLogger(createLogger('silent')),
-    });
-    try {
-      const result = (await worker.get(MaintenanceProcessor).process({ name: MaintenanceJob.ExpireCommands })) as { expired: string[] };
-      expect(result.expired).toEqual([stale.body.id]);
-    } finally {
-      await worker.close();
-    }
+    const result = await runMaintenanceJob<{ expired: string[] }>(api, MaintenanceJob.ExpireCommands);
+    expect(result.expired).toEqual([stale.body.id]);
     const expired = await client.next('command.changed', (m) => m.command.id === stale.body.id && m.command.status === 'expired');
     expect(expired.command).toMatchObject({ deviceId: device.id, deliveredAt: null, finishedAt: expect.any(String) });
   });

@@ -1,17 +1,12 @@
-import type { INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyCommand } from '@xspectre/contracts/command-signature';
 import vectors from '@xspectre/contracts/test-vectors/command-envelope.json' with { type: 'json' };
 import { CommandWakeups } from '../src/commands/command-wakeups.js';
 import { CommandsRepository } from '../src/commands/commands.repository.js';
 import { toSignedCommand } from '../src/commands/commands.mapper.js';
-import { createLogger, NestPinoLogger } from '../src/common/logging/logger.js';
-import { loadConfig } from '../src/config/config.js';
 import { MaintenanceJob } from '../src/worker/maintenance.jobs.js';
-import { MaintenanceProcessor } from '../src/worker/maintenance.processor.js';
-import { WorkerModule } from '../src/worker/worker.module.js';
-import { TestApi, testEnv } from './support/harness.js';
+import { TestApi } from './support/harness.js';
+import { runMaintenanceJob } from './support/worker-job.js';
 import { createOrganizationSite, enrollDeviceAt, startApiWithLabHub, type LabHub } from './support/fleet.js';
 import { stepUp } from './support/step-up.js';
 
@@ -245,18 +240,8 @@ describe('signed command queue', () => {
     const stale = await queue(device.id, { action: 'service.restart', params: { unit: 'nginx.service' } });
     const fresh = await queue(device.id, { action: 'service.start', params: { unit: 'nginx.service' } });
     await api.sql.query(`UPDATE commands SET expires_at = now() - interval '1 second' WHERE id = $1`, [stale.body.id]);
-    const config = loadConfig(
-      testEnv(api.config.DB_URL, { REDIS_KEY_PREFIX: api.config.REDIS_KEY_PREFIX, API_SECRET_KEY: api.config.API_SECRET_KEY }),
-    );
-    const worker: INestApplicationContext = await NestFactory.createApplicationContext(WorkerModule.register(config), {
-      logger: new NestPinoLogger(createLogger('silent')),
-    });
-    try {
-      const result = (await worker.get(MaintenanceProcessor).process({ name: MaintenanceJob.ExpireCommands })) as { expired: string[] };
-      expect(result.expired).toEqual([stale.body.id]);
-    } finally {
-      await worker.close();
-    }
+    const result = await runMaintenanceJob<{ expired: string[] }>(api, MaintenanceJob.ExpireCommands);
+    expect(result.expired).toEqual([stale.body.id]);
     expect((await api.request('GET', `commands/${stale.body.id}`, { token: admin })).body).toMatchObject({ status: 'expired' });
     expect((await poll(device.credential)).body.commands.map((c: { commandId: string }) => c.commandId)).toEqual([fresh.body.id]);
     const listed = await api.request('GET', `commands?deviceId=${device.id}&status=expired`, { token: admin });

@@ -1,19 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LIVE_MAX_CLIENT_MESSAGE_BYTES, type DeviceLivePatch, type LiveServerMessage } from '@xspectre/contracts';
-import { createLogger, NestPinoLogger } from '../src/common/logging/logger.js';
-import { loadConfig } from '../src/config/config.js';
 import { HubService } from '../src/hub/hub.service.js';
 import { LiveConnections } from '../src/live/live-connections.js';
 import { LivePublisher } from '../src/live/live-publisher.js';
 import { MaintenanceJob } from '../src/worker/maintenance.jobs.js';
-import { MaintenanceProcessor } from '../src/worker/maintenance.processor.js';
-import { WorkerModule } from '../src/worker/worker.module.js';
 import { enrollBody, startLabHub } from './support/fleet.js';
-import { TestApi, testEnv } from './support/harness.js';
+import { TestApi } from './support/harness.js';
+import { runMaintenanceJob } from './support/worker-job.js';
 import { LiveClient, type LiveRefusal } from './support/live-client.js';
 import { stepUp } from './support/step-up.js';
 import { discoverRoutes } from './support/routes.js';
@@ -284,40 +279,30 @@ describe('live updates', () => {
   });
 
   it("the worker's offline detection announces the transition", async () => {
-    const config = loadConfig(
-      testEnv(a.config.DB_URL, { REDIS_KEY_PREFIX: a.config.REDIS_KEY_PREFIX, API_SECRET_KEY: a.config.API_SECRET_KEY }),
+    const client = await connect(b, { origin: CONSOLE, cookie: admin });
+    const { rows } = await a.sql.query(
+      `INSERT INTO devices (name, organization_id, site_id, type, status, last_heartbeat_at)
+       VALUES ('silent-1', $1, $2, 'server', 'active', now() - interval '10 minutes') RETURNING id, last_heartbeat_at`,
+      [organizationId, siteId],
     );
-    const worker: INestApplicationContext = await NestFactory.createApplicationContext(WorkerModule.register(config), {
-      logger: new NestPinoLogger(createLogger('silent')),
-    });
-    try {
-      const client = await connect(b, { origin: CONSOLE, cookie: admin });
-      const { rows } = await a.sql.query(
-        `INSERT INTO devices (name, organization_id, site_id, type, status, last_heartbeat_at)
-         VALUES ('silent-1', $1, $2, 'server', 'active', now() - interval '10 minutes') RETURNING id, last_heartbeat_at`,
-        [organizationId, siteId],
-      );
-      const id = rows[0].id as string;
-      await a.sql.query(`INSERT INTO device_connectivity_events (device_id, state, at) VALUES ($1, 'online', now() - interval '1 hour')`, [
-        id,
-      ]);
+    const id = rows[0].id as string;
+    await a.sql.query(`INSERT INTO device_connectivity_events (device_id, state, at) VALUES ($1, 'online', now() - interval '1 hour')`, [
+      id,
+    ]);
 
-      const result = (await worker.get(MaintenanceProcessor).process({ name: MaintenanceJob.DetectOffline })) as { wentOffline: string[] };
-      expect(result.wentOffline).toContain(id);
-      expect((await client.next('devices.changed', (m) => patchesOf([m], id).length > 0)).devices).toContainEqual({
-        id,
-        connectivity: 'offline',
-      });
-      const event = await client.next('device.event', (m) => m.deviceId === id);
-      // Offline since three missed 30 s intervals after the last heartbeat, as recorded.
-      expect(event.event).toEqual({
-        type: 'connectivity.offline',
-        severity: 'warning',
-        at: new Date((rows[0].last_heartbeat_at as Date).getTime() + 90_000).toISOString(),
-      });
-    } finally {
-      await worker.close();
-    }
+    const result = await runMaintenanceJob<{ wentOffline: string[] }>(a, MaintenanceJob.DetectOffline);
+    expect(result.wentOffline).toContain(id);
+    expect((await client.next('devices.changed', (m) => patchesOf([m], id).length > 0)).devices).toContainEqual({
+      id,
+      connectivity: 'offline',
+    });
+    const event = await client.next('device.event', (m) => m.deviceId === id);
+    // Offline since three missed 30 s intervals after the last heartbeat, as recorded.
+    expect(event.event).toEqual({
+      type: 'connectivity.offline',
+      severity: 'warning',
+      at: new Date((rows[0].last_heartbeat_at as Date).getTime() + 90_000).toISOString(),
+    });
   });
 
   describe('who may connect', () => {
