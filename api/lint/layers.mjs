@@ -35,11 +35,15 @@ export const LAYERS = {
   inventory: 9,
   telemetry: 9,
   commands: 9,
+  // Alert targets and the delivery queue: the engine (alerts) hands it each alert's messages.
+  'alert-delivery': 9,
+  // The alert engine: reads telemetry, devices and their events; ingest hands it heartbeats.
+  alerts: 10,
   enrollment: 10,
-  ingest: 10,
-  health: 11,
-  'request-pipeline': 11,
-  worker: 11,
+  ingest: 11,
+  health: 12,
+  'request-pipeline': 12,
+  worker: 12,
 };
 
 export const PLATFORM_FOLDERS = new Set(['config', 'common', 'db', 'redis', 'openapi']);

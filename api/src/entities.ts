@@ -17,6 +17,13 @@ import { DeviceEventEntity } from './device-events/device-event.entity.js';
 import { CommandEntity } from './commands/command.entity.js';
 import { ScriptEntity } from './scripts/script.entity.js';
 import { ScriptVersionEntity } from './scripts/script-version.entity.js';
+import { AlertRuleEntity } from './alerts/alert-rule.entity.js';
+import { AlertConditionEntity } from './alerts/alert-condition.entity.js';
+import { AlertEntity } from './alerts/alert.entity.js';
+import { SilenceEntity } from './alerts/silence.entity.js';
+import { OutboxCursorEntity } from './alerts/outbox-cursor.entity.js';
+import { AlertTargetEntity } from './alert-delivery/alert-target.entity.js';
+import { AlertDeliveryEntity } from './alert-delivery/alert-delivery.entity.js';
 
 /**
  * Every entity the API and the worker map, for DatabaseModule.register and dataSourceOptions. A
@@ -42,4 +49,11 @@ export const ENTITIES = [
   CommandEntity,
   ScriptEntity,
   ScriptVersionEntity,
+  AlertRuleEntity,
+  AlertConditionEntity,
+  AlertEntity,
+  SilenceEntity,
+  OutboxCursorEntity,
+  AlertTargetEntity,
+  AlertDeliveryEntity,
 ];

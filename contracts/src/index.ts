@@ -21,3 +21,4 @@ export * from './command-transitions.js';
 export * from './scripts.js';
 export * from './agent-update.js';
 export * from './managed-settings.js';
+export * from './alerts.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IsoDateTimeSchema } from './common.js';
 import { CommandSchema } from './commands.js';
+import { AlertSchema } from './alerts.js';
 import { DeviceHeadlineMetricsSchema, DeviceStatusSchema, type DeviceHeadlineMetrics } from './devices.js';
 
 /**
@@ -109,6 +110,11 @@ export const LiveDeviceEventMessageSchema = z
 export const LiveCommandSchema = CommandSchema.omit({ stdout: true, stderr: true });
 export type LiveCommand = z.infer<typeof LiveCommandSchema>;
 export const LiveCommandChangedSchema = z.object({ type: z.literal('command.changed'), command: LiveCommandSchema }).strict();
+/**
+ * An alert opened, was acknowledged or resolved, or its silence changed (sent once committed, to
+ * every connection; a console without `alerts.view` ignores it: it only carries what the alert list shows).
+ */
+export const LiveAlertChangedSchema = z.object({ type: z.literal('alert.changed'), alert: AlertSchema }).strict();
 /** Codes: MALFORMED_JSON, VALIDATION_FAILED, LIVE_MESSAGE_UNSUPPORTED. The connection stays open. */
 export const LiveErrorSchema = z.object({ type: z.literal('error'), code: z.string(), message: z.string() }).strict();
 
@@ -119,6 +125,7 @@ export const LiveServerMessageSchema = z.discriminatedUnion('type', [
   LiveDevicesChangedSchema,
   LiveDeviceEventMessageSchema,
   LiveCommandChangedSchema,
+  LiveAlertChangedSchema,
   LiveErrorSchema,
 ]);
 export type LiveServerMessage = z.infer<typeof LiveServerMessageSchema>;

@@ -13,6 +13,7 @@ import type { DeviceEvent, DeviceEventType, EventSeverity } from '@xspectre/cont
 )
 @Check('chk_device_events_severity', `"severity" IN ('info', 'warning', 'critical')`)
 @Index('ix_device_events_device_at', ['deviceId', 'at'])
+@Index('ix_device_events_xid_id', ['xid', 'id'])
 export class DeviceEventEntity {
   @PrimaryGeneratedColumn('increment', { type: 'bigint' })
   id!: string;
@@ -32,4 +33,11 @@ export class DeviceEventEntity {
 
   @Column({ type: 'jsonb', default: () => `'{}'` })
   details!: DeviceEvent['details'];
+
+  /**
+   * The writing transaction's id (xid8 as bigint), set by the database: the alert engine reads
+   * rows in (xid, id) order below its snapshot's xmin, so a late-committing row is never skipped.
+   */
+  @Column({ type: 'bigint', default: () => 'current_xact_id_bigint()', insert: false, select: false })
+  xid!: string;
 }

@@ -3,7 +3,7 @@ import type { DeviceEventType } from '@xspectre/contracts';
 import { Database } from '../db/database.js';
 import { DeviceEventEntity } from './device-event.entity.js';
 
-type NewDeviceEvent = Omit<DeviceEventEntity, 'id'>;
+type NewDeviceEvent = Omit<DeviceEventEntity, 'id' | 'xid'>;
 
 @Injectable()
 export class DeviceEventsRepository {
@@ -14,7 +14,7 @@ export class DeviceEventsRepository {
   }
 
   /** Appended in the caller's transaction, so the event commits with what caused it. */
-  async append(event: NewDeviceEvent): Promise<DeviceEventEntity> {
+  async append(event: NewDeviceEvent): Promise<Omit<DeviceEventEntity, 'xid'>> {
     const result = await this.repo().insert(event);
     return { ...event, id: String(result.identifiers[0]!.id) };
   }

@@ -11,6 +11,7 @@ import { DeviceModules1795512000000 } from './1795512000000-DeviceModules.js';
 import { Commands1795520000000 } from './1795520000000-Commands.js';
 import { Scripts1795530000000 } from './1795530000000-Scripts.js';
 import { PendingDeviceCredential1795540000000 } from './1795540000000-PendingDeviceCredential.js';
+import { Alerts1795550000000 } from './1795550000000-Alerts.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   Commands1795520000000,
   Scripts1795530000000,
   PendingDeviceCredential1795540000000,
+  Alerts1795550000000,
 ];
