@@ -10,6 +10,7 @@ import { signInUrl } from '../lib/safe-next';
 import { SessionContext, sessionOf } from '../lib/session';
 import { useResource } from '../lib/use-api';
 import { useLiveStatus } from '../lib/use-live';
+import { OpenAlertsBadge } from './open-alerts';
 import { Logo } from './logo';
 import styles from './shell.module.css';
 import { StepUpProvider } from './step-up';
@@ -17,12 +18,15 @@ import { Button, Loading, ProblemView } from './ui';
 
 const NAV: Array<{ group?: string; href: string; label: string; permission?: Permission }> = [
   { href: '/', label: 'Overview' },
+  { href: '/alerts', label: 'Alerts', permission: 'alerts.view' },
   { href: '/devices', label: 'Devices' },
   { href: '/commands', label: 'Commands' },
   { href: '/enroll', label: 'Enrollment', permission: 'devices.manage' },
   { group: 'Administration', href: '/admin/organizations', label: 'Organizations & sites' },
   { href: '/admin/users', label: 'Users & roles', permission: 'users.manage' },
   { href: '/admin/scripts', label: 'Script library', permission: 'devices.view' },
+  { href: '/admin/alert-targets', label: 'Alert delivery', permission: 'settings.manage' },
+  { href: '/admin/alert-deliveries', label: 'Dead letters', permission: 'settings.manage' },
   { href: '/admin/audit', label: 'Audit log', permission: 'audit.view' },
   { group: 'Account', href: '/account/security', label: 'Sign-in security' },
 ];
@@ -138,6 +142,7 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
                     aria-current={isActive(pathname, item.href) ? 'page' : undefined}
                   >
                     {item.label}
+                    {item.href === '/alerts' && <OpenAlertsBadge />}
                   </Link>
                 </div>
               ))}

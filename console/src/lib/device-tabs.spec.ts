@@ -5,7 +5,7 @@ const id = '3f0c2a3e-7b1d-4c55-9a8e-0d6f1b2c3d4e';
 
 describe('device tabs', () => {
   it('link to sub-routes of the device page', () => {
-    expect(DEVICE_TABS.map((t) => deviceTabHref(id, t))).toEqual([`/devices/${id}`, `/devices/${id}/commands`]);
+    expect(DEVICE_TABS.map((t) => deviceTabHref(id, t))).toEqual([`/devices/${id}`, `/devices/${id}/commands`, `/devices/${id}/alerts`]);
   });
 
   it('mark the tab the path shows, deeper routes included', () => {
@@ -13,6 +13,7 @@ describe('device tabs', () => {
     expect(activeDeviceTab(`/devices/${id}/`, id).label).toBe('Overview');
     expect(activeDeviceTab(`/devices/${id}/commands`, id).label).toBe('Commands');
     expect(activeDeviceTab(`/devices/${id}/commands/extra`, id).label).toBe('Commands');
+    expect(activeDeviceTab(`/devices/${id}/alerts`, id).label).toBe('Alerts');
     // A tab this console does not have (yet) falls back to the overview.
     expect(activeDeviceTab(`/devices/${id}/terminal`, id).label).toBe('Overview');
     const withTerminal = [...DEVICE_TABS, { segment: 'terminal', label: 'Terminal' }];

@@ -12,6 +12,7 @@ export interface DeviceTab {
 export const DEVICE_TABS: readonly DeviceTab[] = [
   { segment: '', label: 'Overview' },
   { segment: 'commands', label: 'Commands' },
+  { segment: 'alerts', label: 'Alerts' },
 ];
 
 export function deviceTabHref(deviceId: string, tab: DeviceTab): string {

@@ -4,6 +4,7 @@ import { DevicePageSchema, DeviceSummarySchema, type DeviceSummary } from '@xspe
 import Link from 'next/link';
 import { useState } from 'react';
 import { ConnectivityBadge, TimeAgo } from '../../components/device-badges';
+import { OpenAlertsCard } from '../../components/open-alerts';
 import { PageHeader } from '../../components/page-header';
 import { Card, Empty, Loading, ProblemView, uiStyles } from '../../components/ui';
 import { api, type Query } from '../../lib/api-client';
@@ -99,6 +100,7 @@ export function Overview() {
           );
         })}
       </div>
+      <OpenAlertsCard />
       <Card title="Fleet health" actions={<span className={uiStyles.muted}>online devices, newest heartbeats</span>}>
         {summary.connectivity.online === 0 ? (
           <Empty>No device is online.</Empty>
