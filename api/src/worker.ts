@@ -7,6 +7,8 @@ import { MAINTENANCE_QUEUE } from './worker/maintenance.jobs.js';
 import { MaintenanceProcessor } from './worker/maintenance.processor.js';
 import { MaintenanceWorker } from './worker/maintenance.worker.js';
 import { WorkerModule } from './worker/worker.module.js';
+import { AlertDeliveryProcessor } from './alert-delivery/alert-delivery.processor.js';
+import { AlertDeliveryWorker } from './alert-delivery/alert-delivery.worker.js';
 
 const config = loadConfigOrExit();
 
@@ -20,6 +22,8 @@ const app = await NestFactory.createApplicationContext(WorkerModule.register(con
 });
 const worker = await MaintenanceWorker.start(config, app.get(MaintenanceProcessor));
 logger.info({ queue: MAINTENANCE_QUEUE, concurrency: config.API_WORKER_CONCURRENCY }, 'maintenance worker started');
+const deliveryWorker = await AlertDeliveryWorker.start(config, app.get(AlertDeliveryProcessor));
+logger.info('alert delivery worker started');
 
 // Our own signal handling (no enableShutdownHooks): the worker must finish its running jobs
 // before the app context closes the database pool they use. If that hangs, leave anyway.
@@ -36,6 +40,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     void (async () => {
       try {
         await worker.close();
+        await deliveryWorker.close();
         await app.close();
         logger.info('worker stopped');
         process.exit(0);

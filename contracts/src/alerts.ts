@@ -437,6 +437,10 @@ export const AlertDeliverySchema = z.object({
 });
 export type AlertDelivery = z.infer<typeof AlertDeliverySchema>;
 export const AlertDeliveryPageSchema = pageOf(AlertDeliverySchema);
+/** A delivery's id (a bigint, as a decimal string). */
+export const AlertDeliveryIdParamSchema = z
+  .object({ id: z.string().regex(/^[1-9][0-9]{0,17}$/, 'a delivery id (a positive integer)') })
+  .strict();
 export const ListAlertDeliveriesQuerySchema = PageQuerySchema.extend({
   state: DeliveryStateSchema.optional(),
   alertId: z.uuid().optional(),
@@ -447,9 +451,14 @@ export const ListAlertDeliveriesQuerySchema = PageQuerySchema.extend({
 export const WEBHOOK_SIGNATURE_HEADER = 'x-xspectre-signature';
 export const WEBHOOK_TIMESTAMP_HEADER = 'x-xspectre-timestamp';
 export const WEBHOOK_DELIVERY_HEADER = 'x-xspectre-delivery';
+/**
+ * The body of every webhook delivery. `kind: 'test'` is the "send test" button's message (its
+ * alert is made up, its deliveryId is not a row). Receivers drop repeats by deliveryId: a message
+ * whose answer was lost is sent again with the same id.
+ */
 export const WebhookPayloadSchema = z.object({
   deliveryId: z.string(),
-  kind: DeliveryKindSchema,
+  kind: z.enum([...DELIVERY_KINDS, 'test']),
   sequence: z.number().int(),
   alert: AlertSchema,
   consoleUrl: z.string().nullable(),

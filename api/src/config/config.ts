@@ -177,10 +177,40 @@ const EnvSchema = z
       .max(64 * 1024 * 1024)
       .default(1024 * 1024)
       .describe('a connection whose unsent data exceeds this is closed (1013)'),
+    // Alert delivery (api/src/alert-delivery): retries of a failing message, per delivery row.
+    API_ALERT_DELIVERY_BACKOFF_MS: z.coerce
+      .number()
+      .int()
+      .min(10)
+      .max(3_600_000)
+      .default(10_000)
+      .describe('delay before the second attempt of a failing alert delivery; doubles with every attempt'),
+    API_ALERT_DELIVERY_BACKOFF_MAX_MS: z.coerce
+      .number()
+      .int()
+      .min(10)
+      .max(24 * 3_600_000)
+      .default(15 * 60_000)
+      .describe('longest delay between two attempts of an alert delivery'),
+    API_ALERT_DELIVERY_MAX_ATTEMPTS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(20)
+      .describe('attempts before an alert delivery is dead (the dead-letter list; an operator retries it)'),
+    API_CONSOLE_URL: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .optional()
+      .describe('the console as operators reach it, for links in BetterStack incidents and webhooks; unset = no link'),
   })
   .refine((e) => e.API_LOGIN_LOCK_AFTER > e.API_LOGIN_BACKOFF_AFTER, {
     message: 'API_LOGIN_LOCK_AFTER must be greater than API_LOGIN_BACKOFF_AFTER',
     path: ['API_LOGIN_LOCK_AFTER'],
+  })
+  .refine((e) => e.API_ALERT_DELIVERY_BACKOFF_MAX_MS >= e.API_ALERT_DELIVERY_BACKOFF_MS, {
+    message: 'API_ALERT_DELIVERY_BACKOFF_MAX_MS must not be below API_ALERT_DELIVERY_BACKOFF_MS',
+    path: ['API_ALERT_DELIVERY_BACKOFF_MAX_MS'],
   })
   .refine((e) => (e.API_BOOTSTRAP_ADMIN_EMAIL === undefined) === (e.API_BOOTSTRAP_ADMIN_PASSWORD === undefined), {
     message: 'set both API_BOOTSTRAP_ADMIN_EMAIL and API_BOOTSTRAP_ADMIN_PASSWORD, or neither',

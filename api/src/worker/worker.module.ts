@@ -10,6 +10,7 @@ import { LiveModule } from '../live/live.module.js';
 import { MaintenanceProcessor } from './maintenance.processor.js';
 import { TelemetryStoreModule } from '../telemetry/telemetry-store.module.js';
 import { CommandsStoreModule } from '../commands/commands-store.module.js';
+import { AlertDeliveryStoreModule } from '../alert-delivery/alert-delivery-store.module.js';
 
 /**
  * The worker process's modules: no HTTP, and deliberately not AuthModule/UsersModule, whose
@@ -29,6 +30,7 @@ export class WorkerModule {
         SessionsModule,
         TelemetryStoreModule,
         CommandsStoreModule,
+        AlertDeliveryStoreModule,
       ],
       providers: [MaintenanceProcessor],
       exports: [MaintenanceProcessor],

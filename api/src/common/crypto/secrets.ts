@@ -11,6 +11,8 @@ export interface DerivedKeys {
   auditAnchorHmac: Buffer;
   /** Seed of the Ed25519 command key used before the key store: imported once into an empty store (api/src/keys/key-store.ts), never used otherwise. */
   commandSigningSeed: Buffer;
+  /** Seals the API tokens and HMAC secrets of alert delivery targets (api/src/alert-delivery). */
+  alertTargetSeal: Buffer;
 }
 
 export function deriveKeys(secret: string): DerivedKeys {
@@ -23,6 +25,7 @@ export function deriveKeys(secret: string): DerivedKeys {
     loginEmailHmac: derive('login-email-hmac'),
     auditAnchorHmac: derive('audit-anchor-hmac'),
     commandSigningSeed: derive('command-signing-ed25519'),
+    alertTargetSeal: derive('alert-target-seal-aes256gcm'),
   };
 }
 

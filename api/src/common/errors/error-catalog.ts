@@ -90,6 +90,14 @@ export const ERROR_CATALOG = {
   AGENT_BINARY_MISSING: { status: 404, title: 'The agent executable has not been built on this server' },
   AGENT_BUILD_NOT_FOUND: { status: 404, title: 'This server serves no such agent build' },
   AGENT_BUILD_AMBIGUOUS: { status: 409, title: 'Several agent builds match: name one by its build id' },
+  // alert delivery: targets and the delivery queue
+  ALERT_TARGET_NOT_FOUND: { status: 404, title: 'No such alert target' },
+  ALERT_TARGET_ADDRESS_REFUSED: {
+    status: 400,
+    title: 'The target address is loopback, link-local, private or in the overlay: set allowPrivateAddress to allow it',
+  },
+  ALERT_DELIVERY_NOT_FOUND: { status: 404, title: 'No such alert delivery' },
+  ALERT_DELIVERY_NOT_DEAD: { status: 409, title: 'Only a dead delivery can be retried' },
   // live updates (GET live, a WebSocket)
   LIVE_UPGRADE_REQUIRED: { status: 426, title: 'Open this URL as a WebSocket' },
   LIVE_ORIGIN_FORBIDDEN: { status: 403, title: 'This origin may not open the live connection' },

@@ -1,0 +1,558 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Alert, AlertSeverity, DeliveryKind } from '@xspectre/contracts';
+import { AlertDeliveries } from '../src/alert-delivery/alert-deliveries.service.js';
+import { AlertDeliveryProcessor } from '../src/alert-delivery/alert-delivery.processor.js';
+import { AlertDeliveryWorker } from '../src/alert-delivery/alert-delivery.worker.js';
+import { createLogger, NestPinoLogger } from '../src/common/logging/logger.js';
+import { loadConfig } from '../src/config/config.js';
+import { Database } from '../src/db/database.js';
+import { WorkerModule } from '../src/worker/worker.module.js';
+import { FakeBetterStack } from './support/fake-betterstack.js';
+import { createOrganizationSite } from './support/fleet.js';
+import { TestApi, testEnv } from './support/harness.js';
+
+const TOKEN = `bs-token-${randomUUID()}`;
+const WEBHOOK_SECRET = `whsec-${randomUUID()}`;
+const ALL_SEVERITIES: AlertSeverity[] = ['critical', 'warning', 'info'];
+const POLICY = {
+  critical: { call: true, sms: true, email: true, push: true },
+  warning: { call: false, sms: false, email: true, push: true },
+  info: { call: false, sms: false, email: true, push: false },
+};
+
+/** Polls until `check` holds (bounded, so a stuck queue fails the test instead of hanging it). */
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The delivery worker as the worker process runs it (api/src/worker.ts), on the test API's database and Redis. */
+async function startDeliveryWorker(api: TestApi, overrides: Record<string, string>, logLines: string[]) {
+  const config = loadConfig(
+    testEnv(api.config.DB_URL, {
+      REDIS_KEY_PREFIX: api.config.REDIS_KEY_PREFIX,
+      API_SECRET_KEY: api.config.API_SECRET_KEY,
+      API_CONSOLE_URL: 'https://console.example.test',
+      ...overrides,
+    }),
+  );
+  const logger = createLogger('trace', { write: (line: string) => void logLines.push(line) });
+  const context: INestApplicationContext = await NestFactory.createApplicationContext(WorkerModule.register(config), {
+    logger: new NestPinoLogger(logger),
+  });
+  const worker = await AlertDeliveryWorker.start(config, context.get(AlertDeliveryProcessor), { sweepEveryMs: 500 });
+  return {
+    context,
+    stop: async () => {
+      await worker.close();
+      await context.close();
+    },
+  };
+}
+
+describe('alert delivery', () => {
+  let api: TestApi;
+  let admin: string;
+  let soc: string;
+  let readOnly: string;
+  let organizationId: string;
+  let otherOrganizationId: string;
+  const responses: string[] = [];
+  const logLines: string[] = [];
+
+  const call = async (method: string, path: string, body?: unknown, token = admin) => {
+    const reply = await api.request(method, path, { token, body });
+    responses.push(reply.text);
+    return reply;
+  };
+  const betterStackBody = (baseUrl: string, overrides: Record<string, unknown> = {}) => ({
+    kind: 'betterstack',
+    name: `BetterStack ${randomUUID().slice(0, 8)}`,
+    routing: { severities: ALL_SEVERITIES, organizationIds: null, includeFleet: true },
+    allowPrivateAddress: true,
+    config: { baseUrl, requesterEmail: 'soc@example.test', policy: POLICY, teamName: 'SOC' },
+    token: TOKEN,
+    ...overrides,
+  });
+  const webhookBody = (url: string, overrides: Record<string, unknown> = {}) => ({
+    kind: 'webhook',
+    name: `Webhook ${randomUUID().slice(0, 8)}`,
+    routing: { severities: ['critical'], organizationIds: [organizationId], includeFleet: false },
+    allowPrivateAddress: true,
+    config: { url },
+    secret: WEBHOOK_SECRET,
+    ...overrides,
+  });
+
+  /** An alert row as the engine writes it, and its DTO (what the engine hands enqueue). */
+  async function openAlert(i: number, severity: AlertSeverity = 'warning', orgId: string | null = organizationId): Promise<Alert> {
+    const alert: Alert = {
+      id: randomUUID(),
+      ruleId: null,
+      ruleKey: 'disk-high',
+      kind: 'metric',
+      severity,
+      state: 'open',
+      deviceId: null,
+      deviceName: `device-${i}`,
+      organizationId: orgId,
+      organizationName: orgId ? 'Delivery Co' : null,
+      siteId: null,
+      siteName: orgId ? 'HQ' : null,
+      subject: `/data-${randomUUID()}`,
+      title: `Disk filling (${i})`,
+      details: { value: 91.5, threshold: 85 },
+      silenced: false,
+      openedAt: new Date().toISOString(),
+      acknowledgedAt: null,
+      acknowledgedBy: null,
+      acknowledgeNote: null,
+      resolvedAt: null,
+      resolvedBy: null,
+      resolution: null,
+      resolveNote: null,
+    };
+    await api.sql.query(
+      `INSERT INTO alerts (id, rule_key, kind, severity, state, organization_id, subject, title, details, opened_at)
+       VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9)`,
+      [alert.id, alert.ruleKey, alert.kind, severity, orgId, alert.subject, alert.title, alert.details, alert.openedAt],
+    );
+    await enqueue(alert, 'create');
+    return alert;
+  }
+
+  /** As the engine: rows in a transaction, the kick after it committed. */
+  async function enqueue(alert: Alert, kind: DeliveryKind): Promise<number> {
+    const deliveries = api.app.get(AlertDeliveries);
+    const queued = await api.app.get(Database).transaction(() => deliveries.enqueue(alert, kind));
+    await deliveries.kick([alert.id]);
+    return queued;
+  }
+
+  async function acknowledge(alert: Alert, by: string): Promise<Alert> {
+    const acknowledged: Alert = { ...alert, state: 'acknowledged', acknowledgedAt: new Date().toISOString(), acknowledgedBy: by };
+    await api.sql.query(`UPDATE alerts SET state = 'acknowledged', acknowledged_at = now(), acknowledged_by = $2 WHERE id = $1`, [
+      alert.id,
+      by,
+    ]);
+    await enqueue(acknowledged, 'acknowledge');
+    return acknowledged;
+  }
+
+  async function resolve(alert: Alert, by: string | null): Promise<Alert> {
+    const resolved: Alert = {
+      ...alert,
+      state: 'resolved',
+      resolvedAt: new Date().toISOString(),
+      resolvedBy: by,
+      resolution: by ? 'manual' : 'auto',
+      resolveNote: by ? 'fixed' : null,
+    };
+    await api.sql.query(`UPDATE alerts SET state = 'resolved', resolved_at = now(), resolved_by = $2, resolution = $3 WHERE id = $1`, [
+      alert.id,
+      by,
+      resolved.resolution,
+    ]);
+    await enqueue(resolved, 'resolve');
+    return resolved;
+  }
+
+  const deliveryStates = async (targetId: string) =>
+    (
+      await api.sql.query<{ state: string; n: string }>(
+        `SELECT state, count(*) AS n FROM alert_deliveries WHERE target_id = $1 GROUP BY state`,
+        [targetId],
+      )
+    ).rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.state]: Number(r.n) }), {});
+
+  beforeAll(async () => {
+    api = await TestApi.start();
+    admin = await api.adminToken();
+    soc = await api.tokenFor((await api.createUser(admin, 'soc_operator')).email);
+    readOnly = await api.tokenFor((await api.createUser(admin, 'read_only')).email);
+    ({ organizationId } = await createOrganizationSite(api, admin, 'Delivery Co'));
+    ({ organizationId: otherOrganizationId } = await createOrganizationSite(api, admin, 'Other Co'));
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  it('BetterStack: 30 alerts through 500s, refused connections and lost answers get exactly one incident each; every acknowledge and resolve follows its create', async () => {
+    const fake = await FakeBetterStack.start(TOKEN, { pageSize: 7 });
+    const worker = await startDeliveryWorker(
+      api,
+      { API_ALERT_DELIVERY_BACKOFF_MS: '20', API_ALERT_DELIVERY_BACKOFF_MAX_MS: '300', API_ALERT_DELIVERY_MAX_ATTEMPTS: '10000' },
+      logLines,
+    );
+    try {
+      const created = await call('POST', 'alert-targets', betterStackBody(fake.baseUrl));
+      expect(created.status, created.text).toBe(201);
+      const targetId = created.body.id as string;
+      expect(created.body.secretHint).toBe(TOKEN.slice(-4));
+      const attemptsSoFar = async () =>
+        Number(
+          (await api.sql.query(`SELECT COALESCE(SUM(attempts), 0) AS n FROM alert_deliveries WHERE target_id = $1`, [targetId])).rows[0].n,
+        );
+
+      // 0. Healthy: the first alerts get their incidents.
+      const alerts: Alert[] = [];
+      for (let i = 0; i < 3; i++) alerts.push(await openAlert(i, 'critical'));
+      await until('3 incidents', () => fake.incidents.size === 3);
+
+      // 1. BetterStack answers 500.
+      fake.mode = 'error500';
+      for (let i = 3; i < 12; i++) alerts.push(await openAlert(i, ALL_SEVERITIES[i % 3]));
+      await until('25 answers of 500', () => fake.count('500') >= 25);
+
+      // 2. Connections refused.
+      await fake.refuse();
+      const beforeRefused = await attemptsSoFar();
+      for (let i = 12; i < 18; i++) alerts.push(await openAlert(i));
+      await until('20 refused attempts', async () => (await attemptsSoFar()) - beforeRefused >= 20);
+      const refusedAttempts = (await attemptsSoFar()) - beforeRefused;
+      await fake.reopen();
+
+      // 3. Creates and acknowledges are done but their answers are lost (lookups too): the first
+      // three alerts' acknowledges arrive, and their retries get 409 (already acknowledged) later.
+      fake.mode = 'drop';
+      for (let i = 18; i < 30; i++) alerts.push(await openAlert(i, 'critical'));
+      for (let i = 0; i < 10; i++) alerts[i] = await acknowledge(alerts[i]!, `operator-${i}@example.test`);
+      await until('15 dropped answers', () => fake.count('dropped') >= 15);
+
+      // 4. 500s again while half the alerts resolve (automatically), then healthy for the rest (by an operator).
+      fake.mode = 'error500';
+      for (let i = 0; i < 15; i++) alerts[i] = await resolve(alerts[i]!, null);
+      const fivehundreds = fake.count('500');
+      await until('10 more answers of 500', () => fake.count('500') >= fivehundreds + 10);
+      fake.mode = 'ok';
+      for (let i = 15; i < 30; i++) alerts[i] = await resolve(alerts[i]!, 'soc-lead@example.test');
+
+      await until('the queue to drain', async () => {
+        const states = await deliveryStates(targetId);
+        return (states.pending ?? 0) === 0;
+      });
+
+      const states = await deliveryStates(targetId);
+      expect(states).toEqual({ done: 30 + 10 + 30 });
+      expect(fake.problems).toEqual([]);
+      let duplicates = 0;
+      let lost = 0;
+      let acknowledged = 0;
+      let resolved = 0;
+      for (const [i, alert] of alerts.entries()) {
+        const incidents = fake.incidentsWithMarker(`[xs-${alert.id}]`);
+        if (incidents.length === 0) lost++;
+        duplicates += Math.max(0, incidents.length - 1);
+        const incident = incidents[0]!;
+        const events = fake.events.filter((e) => e.incidentId === incident.id);
+        const seqOf = (type: string) => events.find((e) => e.type === type)?.seq;
+        expect(events.filter((e) => e.type === 'create')).toHaveLength(1);
+        if (i < 10) {
+          expect(incident.acknowledgedBy).toBe(`operator-${i}@example.test`);
+          expect(seqOf('acknowledge')!).toBeGreaterThan(seqOf('create')!);
+          expect(seqOf('resolve')!).toBeGreaterThan(seqOf('acknowledge')!);
+          acknowledged++;
+        } else expect(incident.acknowledgedBy).toBeNull();
+        expect(incident.resolvedBy).toBe(i < 15 ? 'xSPECTRE (auto)' : 'soc-lead@example.test');
+        expect(seqOf('resolve')!).toBeGreaterThan(seqOf('create')!);
+        resolved++;
+        // The incident's content: device, organization, site, value, the console link and the severity's policy.
+        expect(incident.description).toContain(`Device: device-${i}`);
+        expect(incident.description).toContain('Organization: Delivery Co');
+        expect(incident.description).toContain('Site: HQ');
+        expect(incident.description).toContain('value: 91.5');
+        expect(incident.description).toContain(`https://console.example.test/alerts/${alert.id}`);
+        expect(incident.notify).toEqual(POLICY[alert.severity]);
+        expect(incident.requesterEmail).toBe('soc@example.test');
+        expect(incident.teamName).toBe('SOC');
+      }
+      // Every incident at the fake belongs to one of these alerts: nothing was created twice.
+      expect(fake.incidents.size).toBe(alerts.length);
+      expect(duplicates).toBe(0);
+      expect(lost).toBe(0);
+      // The create rows carry the incident id; some adopted an incident created by an attempt whose answer was lost.
+      const creates = await api.sql.query(`SELECT remote_id, last_error FROM alert_deliveries WHERE target_id = $1 AND kind = 'create'`, [
+        targetId,
+      ]);
+      expect(creates.rows.every((r) => r.remote_id !== null)).toBe(true);
+      const adopted = creates.rows.filter((r) => String(r.last_error).startsWith('adopted incident')).length;
+      expect(adopted).toBeGreaterThan(0);
+      expect(fake.count('409')).toBeGreaterThan(0);
+      console.log(
+        `alert delivery counts: alerts opened ${alerts.length}, incidents created ${fake.incidents.size}, acknowledged ${acknowledged}, ` +
+          `resolved ${resolved}, duplicates ${duplicates}, lost ${lost} ` +
+          `(answers of 500: ${fake.count('500')}, refused attempts: ${refusedAttempts}, dropped answers: ${fake.count('dropped')}, ` +
+          `409 answers: ${fake.count('409')}, incidents adopted after a lost answer: ${adopted})`,
+      );
+
+      // The dead-letter view is empty, the list shows the rows with names.
+      const dead = await call('GET', `alert-deliveries?state=dead&targetId=${targetId}`);
+      expect(dead.status).toBe(200);
+      expect(dead.body.total).toBe(0);
+      const listed = await call('GET', `alert-deliveries?alertId=${alerts[0]!.id}`);
+      expect(listed.body.items.map((d: { kind: string }) => d.kind).sort()).toEqual(['acknowledge', 'create', 'resolve']);
+      expect(listed.body.items[0]).toMatchObject({ targetName: created.body.name, alertTitle: 'Disk filling (0)', state: 'done' });
+
+      // "Send test": an incident named as a test, resolved at once.
+      const tested = await call('POST', `alert-targets/${targetId}/test`);
+      expect(tested.status, tested.text).toBe(200);
+      expect(tested.body).toMatchObject({ ok: true, status: 201 });
+      const testIncident = fake.incidents.get(tested.body.remoteId as string)!;
+      expect(testIncident.name).toContain('xSPECTRE test message');
+      expect(testIncident.resolvedBy).toBe('xSPECTRE (test)');
+      // A failing target says what it answered.
+      fake.mode = 'error500';
+      const failing = await call('POST', `alert-targets/${targetId}/test`);
+      expect(failing.body).toMatchObject({ ok: false, status: 500 });
+      expect(failing.body.message).toContain('create answered 500');
+      fake.mode = 'ok';
+
+      // Disabled: new alerts are not routed to it.
+      expect((await call('PATCH', `alert-targets/${targetId}`, { enabled: false })).status).toBe(200);
+      expect(await enqueue({ ...(await openAlert(99)) }, 'create')).toBe(0);
+    } finally {
+      await worker.stop();
+      await fake.stop();
+    }
+  });
+
+  it('webhooks: signed, routed by severity and organization, a 500 is retried, dead after the last attempt, and the retry route revives it', async () => {
+    const received: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
+    let answer = 500;
+    const receiver = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        res.writeHead(answer).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const worker = await startDeliveryWorker(
+      api,
+      { API_ALERT_DELIVERY_BACKOFF_MS: '20', API_ALERT_DELIVERY_BACKOFF_MAX_MS: '50', API_ALERT_DELIVERY_MAX_ATTEMPTS: '3' },
+      logLines,
+    );
+    try {
+      const created = await call('POST', 'alert-targets', webhookBody(url));
+      expect(created.status, created.text).toBe(201);
+      const targetId = created.body.id as string;
+
+      // Routing: critical alerts of this organization only.
+      const routed = await openAlert(1, 'critical');
+      await openAlert(2, 'warning');
+      await openAlert(3, 'critical', otherOrganizationId);
+      await openAlert(4, 'critical', null);
+      const rows = await api.sql.query(`SELECT id, alert_id FROM alert_deliveries WHERE target_id = $1`, [targetId]);
+      expect(rows.rows.map((r) => r.alert_id)).toEqual([routed.id]);
+      const deliveryId = String(rows.rows[0].id);
+
+      // 500, retried, dead after the third attempt.
+      await until('the delivery to die', async () => (await deliveryStates(targetId)).dead === 1);
+      expect(received).toHaveLength(3);
+      const dead = await call('GET', `alert-deliveries?state=dead&targetId=${targetId}`);
+      expect(dead.body.items).toHaveLength(1);
+      expect(dead.body.items[0]).toMatchObject({ id: deliveryId, state: 'dead', attempts: 3, kind: 'create', alertId: routed.id });
+      expect(dead.body.items[0].lastError).toContain('webhook answered 500');
+
+      // Every attempt is signed over its timestamp and body, and carries the same delivery id (receivers dedupe by it).
+      for (const r of received) {
+        const timestamp = r.headers['x-xspectre-timestamp'] as string;
+        const expected = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(`${timestamp}.${r.body}`).digest('hex')}`;
+        expect(r.headers['x-xspectre-signature']).toBe(expected);
+        expect(r.headers['x-xspectre-delivery']).toBe(deliveryId);
+        const payload = JSON.parse(r.body);
+        expect(payload).toMatchObject({
+          deliveryId,
+          kind: 'create',
+          sequence: 1,
+          consoleUrl: `https://console.example.test/alerts/${routed.id}`,
+        });
+        expect(payload.alert.id).toBe(routed.id);
+      }
+      // A signature made with another secret does not verify.
+      const forged = `sha256=${createHmac('sha256', 'another-secret').update(`${received[0]!.headers['x-xspectre-timestamp']}.${received[0]!.body}`).digest('hex')}`;
+      expect(forged).not.toBe(received[0]!.headers['x-xspectre-signature']);
+
+      // Retry: back to pending, delivered once the receiver answers 200.
+      answer = 204;
+      const retried = await call('POST', `alert-deliveries/${deliveryId}/retry`);
+      expect(retried.status, retried.text).toBe(200);
+      expect(retried.body).toMatchObject({ id: deliveryId, state: 'pending', attempts: 0 });
+      await until('the retried delivery', async () => (await deliveryStates(targetId)).done === 1);
+      expect(received).toHaveLength(4);
+      const audit = await api.auditRows(`action = 'alert_delivery.retry'`);
+      expect(audit.at(-1)).toMatchObject({ resource_id: deliveryId, result: 'success' });
+      // Only dead rows are retried.
+      const again = await call('POST', `alert-deliveries/${deliveryId}/retry`);
+      expect(again.status).toBe(409);
+      expect(again.body.code).toBe('ALERT_DELIVERY_NOT_DEAD');
+      expect((await call('POST', 'alert-deliveries/999999999/retry')).status).toBe(404);
+
+      // Acknowledge and resolve follow the create, in sequence.
+      await acknowledge(routed, 'someone@example.test');
+      await resolve(routed, null);
+      await until('acknowledge and resolve', async () => (await deliveryStates(targetId)).done === 3);
+      expect(received.slice(4).map((r) => JSON.parse(r.body).kind)).toEqual(['acknowledge', 'resolve']);
+      expect(received.slice(4).map((r) => JSON.parse(r.body).sequence)).toEqual([2, 3]);
+
+      // "Send test": a signed POST of kind test.
+      const tested = await call('POST', `alert-targets/${targetId}/test`);
+      expect(tested.body).toMatchObject({ ok: true, status: 204 });
+      expect(JSON.parse(received.at(-1)!.body).kind).toBe('test');
+
+      // The address is checked again at send time (DNS may change): without the permission, loopback is refused.
+      await api.sql.query(`UPDATE alert_targets SET allow_private_address = false WHERE id = $1`, [targetId]);
+      const refused = await call('POST', `alert-targets/${targetId}/test`);
+      expect(refused.body.ok).toBe(false);
+      expect(refused.body.message).toContain('127.0.0.1 is loopback');
+
+      const deleted = await call('DELETE', `alert-targets/${targetId}`);
+      expect(deleted.status).toBe(200);
+      expect((await api.sql.query(`SELECT 1 FROM alert_deliveries WHERE target_id = $1`, [targetId])).rowCount).toBe(0);
+      expect((await call('DELETE', `alert-targets/${targetId}`)).status).toBe(404);
+    } finally {
+      await worker.stop();
+      await new Promise((r) => receiver.close(r));
+    }
+  });
+
+  it('refuses targets on loopback, link-local, private and overlay addresses unless allowed, naming the address', async () => {
+    const refusedUrls: Array<[string, string]> = [
+      ['http://127.0.0.1:8080', '127.0.0.1 is loopback'],
+      ['http://169.254.169.254/latest', '169.254.169.254 is link-local'],
+      ['http://10.10.0.5/hook', '10.10.0.5 is in the overlay network 10.10.0.0/24'],
+      ['http://192.168.1.10/hook', '192.168.1.10 is private (RFC 1918)'],
+      ['http://[::1]:9000/', '::1 is loopback'],
+      ['http://[fd00::1]/', 'fd00::1 is private (ULA)'],
+      ['http://0.0.0.0/', '0.0.0.0 is unspecified'],
+      ['http://localhost:3000/', 'localhost resolves to'],
+    ];
+    for (const [url, message] of refusedUrls) {
+      const reply = await call('POST', 'alert-targets', webhookBody(url, { allowPrivateAddress: false }));
+      expect(reply.status, url).toBe(400);
+      expect(reply.body.code).toBe('ALERT_TARGET_ADDRESS_REFUSED');
+      expect(reply.body.detail).toContain(message);
+      expect(reply.body.errors[0].path).toBe('body.config.url');
+    }
+    const bs = await call('POST', 'alert-targets', betterStackBody('http://127.0.0.1:1', { allowPrivateAddress: false }));
+    expect(bs.status).toBe(400);
+    expect(bs.body.detail).toContain('config.baseUrl: 127.0.0.1 is loopback');
+
+    // Allowed explicitly; then taking the permission away is refused while the URL is loopback.
+    const allowed = await call('POST', 'alert-targets', webhookBody('http://127.0.0.1:9/x', { enabled: false }));
+    expect(allowed.status).toBe(201);
+    const revoke = await call('PATCH', `alert-targets/${allowed.body.id}`, { allowPrivateAddress: false });
+    expect(revoke.status).toBe(400);
+    expect(revoke.body.detail).toContain('127.0.0.1 is loopback');
+    const moved = await call('PATCH', `alert-targets/${allowed.body.id}`, {
+      config: { url: 'http://10.0.0.1/x' },
+      allowPrivateAddress: false,
+    });
+    expect(moved.status).toBe(400);
+    expect(moved.body.detail).toContain('10.0.0.1 is private (RFC 1918)');
+    const badConfig = await call('PATCH', `alert-targets/${allowed.body.id}`, { config: { url: 'ftp://example.test/' } });
+    expect(badConfig.status).toBe(400);
+    expect(badConfig.body.errors[0].path).toBe('body.config.url');
+    const wrongKindConfig = await call('PATCH', `alert-targets/${allowed.body.id}`, { config: { baseUrl: 'https://uptime.example.test' } });
+    expect(wrongKindConfig.status).toBe(400);
+    // A secret replaced shows its new hint only.
+    const rotated = await call('PATCH', `alert-targets/${allowed.body.id}`, { secret: 'new-secret-value-9876' });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.secretHint).toBe('9876');
+    expect((await call('PATCH', `alert-targets/${randomUUID()}`, { enabled: true })).status).toBe(404);
+    expect((await call('POST', `alert-targets/${randomUUID()}/test`)).status).toBe(404);
+    await call('DELETE', `alert-targets/${allowed.body.id}`);
+  });
+
+  it('refuses bad target input with the field named', async () => {
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      [
+        'bad email',
+        betterStackBody('http://127.0.0.1:1', {
+          config: { baseUrl: 'http://127.0.0.1:1', requesterEmail: 'not-an-email', policy: POLICY },
+        }),
+        'body.config.requesterEmail',
+      ],
+      ['unknown kind', { ...webhookBody('http://127.0.0.1:1'), kind: 'pagerduty' }, 'body.kind'],
+      ['secret too short', webhookBody('http://127.0.0.1:1', { secret: 'short' }), 'body.secret'],
+      ['token too short', betterStackBody('http://127.0.0.1:1', { token: 'abc' }), 'body.token'],
+      [
+        'no severities',
+        webhookBody('http://127.0.0.1:1', { routing: { severities: [], organizationIds: null } }),
+        'body.routing.severities',
+      ],
+      [
+        'unknown severity',
+        webhookBody('http://127.0.0.1:1', { routing: { severities: ['fatal'], organizationIds: null } }),
+        'body.routing.severities.0',
+      ],
+      ['not a URL', webhookBody('not a url'), 'body.config.url'],
+      [
+        'policy missing a severity',
+        betterStackBody('http://127.0.0.1:1', {
+          config: { baseUrl: 'http://127.0.0.1:1', requesterEmail: 'a@b.test', policy: { critical: POLICY.critical } },
+        }),
+        'body.config.policy.warning',
+      ],
+    ];
+    for (const [what, body, path] of cases) {
+      const reply = await call('POST', 'alert-targets', body);
+      expect(reply.status, what).toBe(400);
+      expect(reply.body.code, what).toBe('VALIDATION_FAILED');
+      expect(
+        reply.body.errors.map((e: { path: string }) => e.path),
+        what,
+      ).toContain(path);
+    }
+    const badQuery = await call('GET', 'alert-deliveries?state=lost');
+    expect(badQuery.status).toBe(400);
+    expect((await call('POST', 'alert-deliveries/abc/retry')).status).toBe(400);
+  });
+
+  it('SOC operators and read-only users may not touch targets or deliveries', async () => {
+    const target = await call('POST', 'alert-targets', webhookBody('http://127.0.0.1:9/x', { enabled: false }));
+    const id = target.body.id as string;
+    for (const token of [soc, readOnly]) {
+      const attempts = [
+        await call('GET', 'alert-targets', undefined, token),
+        await call('POST', 'alert-targets', webhookBody('http://127.0.0.1:9/y'), token),
+        await call('PATCH', `alert-targets/${id}`, { enabled: true }, token),
+        await call('DELETE', `alert-targets/${id}`, undefined, token),
+        await call('POST', `alert-targets/${id}/test`, undefined, token),
+        await call('GET', 'alert-deliveries', undefined, token),
+        await call('POST', 'alert-deliveries/1/retry', undefined, token),
+      ];
+      expect(attempts.map((a) => a.status)).toEqual(Array(7).fill(403));
+    }
+    await call('DELETE', `alert-targets/${id}`);
+  });
+
+  it('the token and the webhook secret appear in no answer, audit row or log line', async () => {
+    const list = await call('GET', 'alert-targets');
+    expect(list.status).toBe(200);
+    const audit = JSON.stringify(await api.auditRows(`action LIKE 'alert_target.%' OR action LIKE 'alert_delivery.%'`));
+    expect(audit).toContain('alert_target.create');
+    expect(audit).toContain('[redacted]');
+    // Something was captured: the deliveries' failures were logged.
+    expect(logLines.some((l) => l.includes('alert delivery failed'))).toBe(true);
+    for (const secret of [TOKEN, WEBHOOK_SECRET, 'new-secret-value-9876']) {
+      expect(responses.filter((r) => r.includes(secret))).toEqual([]);
+      expect(audit).not.toContain(secret);
+      expect(logLines.filter((l) => l.includes(secret))).toEqual([]);
+    }
+    // Sealed at rest, too.
+    const stored = JSON.stringify((await api.sql.query(`SELECT * FROM alert_targets`)).rows);
+    expect(stored).not.toContain(WEBHOOK_SECRET);
+    expect(stored).not.toContain(TOKEN);
+  });
+});
