@@ -114,6 +114,19 @@ describe('RBAC', () => {
     expect(auditedAs('POST', 'agent/credential')).toBe('device.credential_rotate');
     expect(permissionOf('POST', 'keys/command-signing/rotate')).toBe('settings.manage');
     expect(auditedAs('POST', 'keys/command-signing/rotate')).toBe('keys.command_signing_rotate');
+    // Alert delivery targets and the dead-letter list are settings: tokens and where alerts go.
+    for (const [method, path] of [
+      ['GET', 'alert-targets'],
+      ['POST', 'alert-targets'],
+      ['PATCH', 'alert-targets/:id'],
+      ['DELETE', 'alert-targets/:id'],
+      ['POST', 'alert-targets/:id/test'],
+      ['GET', 'alert-deliveries'],
+      ['POST', 'alert-deliveries/:id/retry'],
+    ] as const)
+      expect(permissionOf(method, path), `${method} ${path}`).toBe('settings.manage');
+    expect(auditedAs('POST', 'alert-targets/:id/test')).toBe('alert_target.test');
+    expect(auditedAs('POST', 'alert-deliveries/:id/retry')).toBe('alert_delivery.retry');
     expect(
       routes
         .filter((r) => r.critical)
