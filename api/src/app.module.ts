@@ -17,6 +17,8 @@ import { DevicesModule } from './devices/devices.module.js';
 import { EnrollmentModule } from './enrollment/enrollment.module.js';
 import { IngestModule } from './ingest/ingest.module.js';
 import { CommandsModule } from './commands/commands.module.js';
+import { AlertsModule } from './alerts/alerts.module.js';
+import { AlertDeliveryModule } from './alert-delivery/alert-delivery.module.js';
 import { InventoryModule } from './inventory/inventory.module.js';
 import { TelemetryModule } from './telemetry/telemetry.module.js';
 import { ProblemFilter } from './request-pipeline/problem.filter.js';
@@ -46,6 +48,8 @@ export class AppModule {
         InventoryModule,
         TelemetryModule,
         CommandsModule,
+        AlertDeliveryModule,
+        AlertsModule,
         IngestModule,
         HealthModule,
         LiveEndpointModule,

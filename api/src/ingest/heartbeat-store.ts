@@ -21,6 +21,8 @@ export interface StoredBatch {
   events: RecordedDeviceEvent[];
   /** The newest stored heartbeat per device, for live updates. */
   newest: Map<string, Heartbeat>;
+  /** Devices whose latest state this write replaced (the alert engine judges only those). */
+  becameLatest: Set<string>;
 }
 
 const DAY_MS = 86_400_000;
@@ -108,6 +110,6 @@ export class HeartbeatStore {
     const outcomes = outcomesOf(submissions, written.inserted, written.lastSequences).map((outcome, i) =>
       written.lastSequences.has(submissions[i]!.deviceId) ? outcome : null,
     );
-    return { stored: { outcomes, receivedAt, cameOnline: written.cameOnline, events, newest }, written };
+    return { stored: { outcomes, receivedAt, cameOnline: written.cameOnline, events, newest, becameLatest: written.latest }, written };
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AlertsStoreModule } from '../alerts/alerts-store.module.js';
 import { CommandsModule } from '../commands/commands.module.js';
 import { DeviceEventsModule } from '../device-events/device-events.module.js';
 import { DevicesModule } from '../devices/devices.module.js';
@@ -20,7 +21,7 @@ import { HeartbeatsService } from './heartbeats.service.js';
  * Exports the device authenticator, which the access guard uses for agent routes.
  */
 @Module({
-  imports: [DevicesModule, DeviceEventsModule, InventoryModule, TelemetryStoreModule, CommandsModule],
+  imports: [DevicesModule, DeviceEventsModule, InventoryModule, TelemetryStoreModule, CommandsModule, AlertsStoreModule],
   controllers: [AgentController, AgentDownloadsController],
   providers: [
     DeviceAuthenticator,

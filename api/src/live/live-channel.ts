@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  LiveAlertChangedSchema,
   LiveCommandChangedSchema,
   LiveDeviceEventMessageSchema,
   LiveDevicesChangedSchema,
@@ -19,7 +20,12 @@ export type LiveScope = z.infer<typeof LiveScopeSchema>;
 export const LiveEnvelopeSchema = z
   .object({
     scope: LiveScopeSchema,
-    message: z.discriminatedUnion('type', [LiveDevicesChangedSchema, LiveDeviceEventMessageSchema, LiveCommandChangedSchema]),
+    message: z.discriminatedUnion('type', [
+      LiveDevicesChangedSchema,
+      LiveDeviceEventMessageSchema,
+      LiveCommandChangedSchema,
+      LiveAlertChangedSchema,
+    ]),
   })
   .strict();
 export type LiveEnvelope = z.infer<typeof LiveEnvelopeSchema>;
@@ -38,6 +44,7 @@ export function messageFor(envelope: LiveEnvelope, subscriptions: ReadonlySet<st
   const message = envelope.message;
   if (message.type === 'device.event') return subscriptions.has(message.deviceId) ? message : null;
   if (message.type === 'command.changed') return subscriptions.has(message.command.deviceId) ? message : null;
+  if (message.type === 'alert.changed') return message.alert.deviceId && subscriptions.has(message.alert.deviceId) ? message : null;
   if (subscriptions.size === 0) return null;
   const devices = message.devices.filter((patch) => subscriptions.has(patch.id));
   if (devices.length === 0) return null;

@@ -1,12 +1,18 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { LIVE_MAX_PATCHES_PER_MESSAGE, type DeviceLiveEvent, type DeviceLivePatch, type LiveCommand } from '@xspectre/contracts';
+import {
+  LIVE_MAX_PATCHES_PER_MESSAGE,
+  type DeviceLiveEvent,
+  type DeviceLivePatch,
+  type LiveCommand,
+  type Alert,
+} from '@xspectre/contracts';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { requestContext } from '../common/context/request-context.js';
 import { REDIS } from '../redis/redis.token.js';
 import { LiveEnvelopeSchema, liveChannel, type LiveEnvelope, type LiveScope } from './live-channel.js';
 
-type PublishKind = 'devices.changed:fleet' | 'devices.changed:telemetry' | 'device.event' | 'command.changed';
+type PublishKind = 'devices.changed:fleet' | 'devices.changed:telemetry' | 'device.event' | 'command.changed' | 'alert.changed';
 
 /**
  * Tells every API instance's live connections what changed, through Redis pub/sub. Best-effort:
@@ -50,6 +56,11 @@ export class LivePublisher {
    */
   async commandChanged(command: LiveCommand): Promise<void> {
     await this.publish('command.changed', { scope: 'fleet', message: { type: 'command.changed', command } });
+  }
+
+  /** An alert opened, was acknowledged, resolved or unsilenced: sent to every console (alerts.view is every role's). */
+  async alertChanged(alert: Alert): Promise<void> {
+    await this.publish('alert.changed', { scope: 'fleet', message: { type: 'alert.changed', alert } });
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { AuditVerifyResponse } from '@xspectre/contracts';
+import type { EvaluationResult } from '../alerts/alert-evaluator.js';
 
 /** The BullMQ queue that carries every housekeeping job. */
 export const MAINTENANCE_QUEUE = 'maintenance';
@@ -12,6 +13,7 @@ export const MaintenanceJob = {
   MetricRollups: 'maintenance.metric-rollups',
   AuditCheckpoint: 'maintenance.audit-checkpoint',
   ExpireCommands: 'maintenance.expire-commands',
+  EvaluateAlerts: 'maintenance.evaluate-alerts',
 } as const;
 export type MaintenanceJobName = (typeof MaintenanceJob)[keyof typeof MaintenanceJob];
 
@@ -24,6 +26,7 @@ export interface MaintenancePayloads {
   [MaintenanceJob.MetricRollups]: Record<string, never>;
   [MaintenanceJob.AuditCheckpoint]: Record<string, never>;
   [MaintenanceJob.ExpireCommands]: Record<string, never>;
+  [MaintenanceJob.EvaluateAlerts]: Record<string, never>;
 }
 
 /** What each job returns (stored by BullMQ as the job's return value). */
@@ -37,6 +40,8 @@ export interface MaintenanceResults {
   [MaintenanceJob.AuditCheckpoint]: { id: string | null; refused: string | null };
   /** Commands that were never fetched within their validity. */
   [MaintenanceJob.ExpireCommands]: { expired: string[] };
+  /** The alert engine's periodic evaluation (skipped: another instance was evaluating). */
+  [MaintenanceJob.EvaluateAlerts]: EvaluationResult;
 }
 
 export type MaintenancePayload = MaintenancePayloads[MaintenanceJobName];

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { TelemetryMaintenanceService } from '../telemetry/telemetry-maintenance.service.js';
 import { CommandExpiry } from '../commands/command-expiry.js';
+import { AlertEvaluator } from '../alerts/alert-evaluator.js';
 import { offlineAfterMs } from '../devices/connectivity.js';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { AuditService } from '../audit/audit.service.js';
@@ -30,6 +31,7 @@ export class MaintenanceProcessor {
     private readonly audit: AuditService,
     private readonly telemetry: TelemetryMaintenanceService,
     private readonly commandExpiry: CommandExpiry,
+    private readonly alerts: AlertEvaluator,
     private readonly live: LivePublisher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -50,6 +52,8 @@ export class MaintenanceProcessor {
         return this.checkpointAuditChain();
       case MaintenanceJob.ExpireCommands:
         return this.expireCommands();
+      case MaintenanceJob.EvaluateAlerts:
+        return this.alerts.run();
       default:
         // Unrecoverable: retrying cannot teach this worker a job it does not know.
         throw new UnrecoverableError(`unknown maintenance job "${job.name}" (known: ${Object.values(MaintenanceJob).join(', ')})`);
@@ -71,7 +75,7 @@ export class MaintenanceProcessor {
     return result;
   }
 
-  /** Marks devices offline once three heartbeat intervals passed without one (the alert engine will read these). */
+  /** Marks devices offline once three heartbeat intervals passed without one (the alert engine judges offline durations from the same heartbeat times). */
   private async detectOffline(): Promise<MaintenanceResults[typeof MaintenanceJob.DetectOffline]> {
     const transitions = await this.telemetry.markSilentOffline(offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
     const wentOffline = transitions.map((t) => t.deviceId);

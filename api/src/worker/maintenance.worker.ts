@@ -59,6 +59,8 @@ export class MaintenanceWorker {
       // A truncation of the audit trail is detectable back to the last checkpoint: keep it a minute old at most.
       await queue.upsertJobScheduler(MaintenanceJob.AuditCheckpoint, { every: 60_000 }, { name: MaintenanceJob.AuditCheckpoint, data: {} });
       await queue.upsertJobScheduler(MaintenanceJob.ExpireCommands, { every: 30_000 }, { name: MaintenanceJob.ExpireCommands, data: {} });
+      // Alerts: conditions held long enough, offline durations, device events, fleet share, silences.
+      await queue.upsertJobScheduler(MaintenanceJob.EvaluateAlerts, { every: 30_000 }, { name: MaintenanceJob.EvaluateAlerts, data: {} });
       // Offline is noticed within 30 s of the third missed interval.
       await queue.upsertJobScheduler(MaintenanceJob.DetectOffline, { every: 30_000 }, { name: MaintenanceJob.DetectOffline, data: {} });
       // Hourly is cheap (a no-op most runs) and survives a worker that was down at midnight.

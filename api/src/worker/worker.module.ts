@@ -11,6 +11,7 @@ import { MaintenanceProcessor } from './maintenance.processor.js';
 import { TelemetryStoreModule } from '../telemetry/telemetry-store.module.js';
 import { CommandsStoreModule } from '../commands/commands-store.module.js';
 import { AlertDeliveryStoreModule } from '../alert-delivery/alert-delivery-store.module.js';
+import { AlertsStoreModule } from '../alerts/alerts-store.module.js';
 
 /**
  * The worker process's modules: no HTTP, and deliberately not AuthModule/UsersModule, whose
@@ -30,6 +31,7 @@ export class WorkerModule {
         SessionsModule,
         TelemetryStoreModule,
         CommandsStoreModule,
+        AlertsStoreModule,
         AlertDeliveryStoreModule,
       ],
       providers: [MaintenanceProcessor],

@@ -90,6 +90,16 @@ export const ERROR_CATALOG = {
   AGENT_BINARY_MISSING: { status: 404, title: 'The agent executable has not been built on this server' },
   AGENT_BUILD_NOT_FOUND: { status: 404, title: 'This server serves no such agent build' },
   AGENT_BUILD_AMBIGUOUS: { status: 409, title: 'Several agent builds match: name one by its build id' },
+  // alerts
+  ALERT_NOT_FOUND: { status: 404, title: 'No such alert' },
+  ALERT_ALREADY_RESOLVED: { status: 409, title: 'The alert is resolved' },
+  ALERT_ALREADY_ACKNOWLEDGED: { status: 409, title: 'The alert is already acknowledged' },
+  ALERT_RULE_NOT_FOUND: { status: 404, title: 'No such alert rule' },
+  ALERT_RULE_EXISTS: { status: 409, title: 'A rule with this key exists for this scope' },
+  ALERT_RULE_KIND_MISMATCH: { status: 409, title: 'Rules sharing a key must be of the same kind' },
+  ALERT_RULE_BUILT_IN: { status: 409, title: 'Built-in rules cannot be deleted: disable them instead' },
+  SILENCE_NOT_FOUND: { status: 404, title: 'No such silence' },
+  SILENCE_ENDED: { status: 409, title: 'The silence has already ended' },
   // alert delivery: targets and the delivery queue
   ALERT_TARGET_NOT_FOUND: { status: 404, title: 'No such alert target' },
   ALERT_TARGET_ADDRESS_REFUSED: {

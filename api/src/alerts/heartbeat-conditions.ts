@@ -1,0 +1,121 @@
+import { PER_MOUNT_METRICS, type Heartbeat, type MetricRuleParams } from '@xspectre/contracts';
+import type { EngineRule } from './rule-book.js';
+
+/** One condition a heartbeat shows for one rule: breaching, clear, or in the hysteresis band (hold). */
+export interface ConditionReading {
+  ruleId: string;
+  subject: string;
+  /** 'hold': between the clear level and the threshold: stays as it was. */
+  state: 'breach' | 'clear' | 'hold';
+  details: Record<string, unknown>;
+}
+
+/** Remembered restart counts per container, for "restarting repeatedly" (per device, per instance). */
+export type RestartHistory = Map<string, Array<{ at: number; count: number }>>;
+
+const HEARTBEAT_KINDS = new Set(['metric', 'unit', 'container']);
+export const isHeartbeatRule = (rule: EngineRule) => HEARTBEAT_KINDS.has(rule.kind);
+
+const round = (n: number) => Math.round(n * 100) / 100;
+const percent = (used: number, total: number) => (total > 0 ? (used / total) * 100 : 0);
+
+/** `*`, an exact name, or a prefix ending in `*`. */
+export function matchesFilter(filters: readonly string[], name: string): boolean {
+  return filters.some((f) => f === '*' || f === name || (f.endsWith('*') && name.startsWith(f.slice(0, -1))));
+}
+
+function metricValues(params: MetricRuleParams, h: Heartbeat): Array<{ subject: string; value: number }> {
+  const m = h.metrics;
+  if (!m) return [];
+  switch (params.metric) {
+    case 'cpu':
+      return [{ subject: '', value: m.cpuPercent }];
+    case 'memory':
+      return [{ subject: '', value: percent(m.memory.usedBytes, m.memory.totalBytes) }];
+    case 'swap':
+      // No swap configured is not "0 % used of nothing": nothing to judge.
+      return m.memory.swapTotalBytes > 0 ? [{ subject: '', value: percent(m.memory.swapUsedBytes, m.memory.swapTotalBytes) }] : [];
+    case 'load1':
+      return [{ subject: '', value: m.load[0] }];
+    case 'load5':
+      return [{ subject: '', value: m.load[1] }];
+    case 'load15':
+      return [{ subject: '', value: m.load[2] }];
+    case 'disk':
+    case 'inodes': {
+      const mounts = params.mounts;
+      return m.mounts
+        .filter((mount) => !mounts || matchesFilter(mounts, mount.mountpoint))
+        .filter((mount) => (params.metric === 'disk' ? mount.totalBytes : mount.inodesTotal) > 0)
+        .map((mount) => ({
+          subject: mount.mountpoint,
+          value: params.metric === 'disk' ? percent(mount.usedBytes, mount.totalBytes) : percent(mount.inodesUsed, mount.inodesTotal),
+        }));
+    }
+  }
+}
+
+export function clearLevel(params: { threshold: number; clearBelow?: number }): number {
+  return params.clearBelow ?? params.threshold * 0.95;
+}
+
+/**
+ * What one heartbeat (the device's newest state) says about each heartbeat-judged rule. A subject
+ * the heartbeat does not mention (a mount gone, a unit no longer reported) reads as clear, but only
+ * when the heartbeat carries that part of the telemetry at all.
+ */
+export function readConditions(rules: EngineRule[], h: Heartbeat, history: RestartHistory, now: number): ConditionReading[] {
+  const out: ConditionReading[] = [];
+  for (const rule of rules) {
+    if (rule.kind === 'metric') {
+      const params = (rule as EngineRule<'metric'>).params;
+      const clear = clearLevel(params);
+      for (const { subject, value } of metricValues(params, h)) {
+        const state = value >= params.threshold ? 'breach' : value < clear ? 'clear' : 'hold';
+        out.push({ ruleId: rule.id, subject, state, details: { metric: params.metric, value: round(value), threshold: params.threshold } });
+      }
+      if (!h.metrics && !PER_MOUNT_METRICS.includes(params.metric)) continue;
+    } else if (rule.kind === 'unit') {
+      if (!h.services) continue;
+      const params = (rule as EngineRule<'unit'>).params;
+      for (const s of h.services) {
+        if (!matchesFilter(params.units, s.unit)) continue;
+        const breach = params.condition === 'failed' ? s.activeState === 'failed' : s.watched && s.activeState !== 'active';
+        // A unit that is not watched and not failed is only reported because it failed before: clear.
+        if (params.condition === 'not_active' && !s.watched) continue;
+        out.push({
+          ruleId: rule.id,
+          subject: s.unit,
+          state: breach ? 'breach' : 'clear',
+          details: { unit: s.unit, activeState: s.activeState, subState: s.subState },
+        });
+      }
+    } else if (rule.kind === 'container') {
+      if (h.docker?.status !== 'ok') continue;
+      const params = (rule as EngineRule<'container'>).params;
+      for (const c of h.docker.containers) {
+        if (!matchesFilter(params.containers, c.name)) continue;
+        let breach: boolean;
+        const details: Record<string, unknown> = { container: c.name, image: c.image, state: c.state, health: c.health };
+        if (params.condition === 'not_running') breach = c.state !== 'running';
+        else if (params.condition === 'unhealthy') breach = c.health === 'unhealthy';
+        else {
+          const grew = restartsWithin(history, c.name, c.restartCount, now, params.windowSeconds * 1000);
+          breach = c.state === 'restarting' || grew >= params.restarts;
+          details.restartsInWindow = grew;
+          details.restartCount = c.restartCount;
+        }
+        out.push({ ruleId: rule.id, subject: c.name, state: breach ? 'breach' : 'clear', details });
+      }
+    }
+  }
+  return out;
+}
+
+/** Records this reading of a container's restart count and returns how much it grew within the window. */
+function restartsWithin(history: RestartHistory, name: string, count: number, now: number, windowMs: number): number {
+  const points = (history.get(name) ?? []).filter((p) => p.at >= now - windowMs && p.count <= count);
+  points.push({ at: now, count });
+  history.set(name, points.slice(-64));
+  return count - points[0]!.count;
+}
