@@ -226,7 +226,6 @@ export function AlertList({
                     )}
                     <td className={styles.nowrap}>
                       <TimeAgo iso={a.openedAt} />
-                      <div className={uiStyles.faint}>{dateTime(a.openedAt)}</div>
                     </td>
                     <td className={styles.handled} data-testid="alert-handled">
                       <Handled alert={a} />

@@ -16,12 +16,12 @@ export function OpenAlertsBadge() {
   return (
     <span
       className={`${styles.badge} ${critical ? styles.badgeCritical : ''}`}
-      data-testid="nav-alerts-count"
-      data-critical={critical ? 'true' : 'false'}
       title={`${counts.unresolved} unresolved (${counts.critical} critical, ${counts.warning} warning, ${counts.info} info; ${counts.unacknowledged} not acknowledged)`}
     >
-      <span className="sr-only">, unresolved: </span>
-      {counts.unresolved}
+      <span className="sr-only">unresolved: </span>
+      <span data-testid="nav-alerts-count" data-critical={critical ? 'true' : 'false'}>
+        {counts.unresolved}
+      </span>
     </span>
   );
 }
