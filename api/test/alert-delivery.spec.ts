@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert, AlertSeverity, DeliveryKind } from '@xspectre/contracts';
-import { AlertDeliveries } from '../src/alert-delivery/alert-deliveries.service.js';
+import type { Alert, AlertSeverity } from '@xspectre/contracts';
 import { AlertDeliveryProcessor } from '../src/alert-delivery/alert-delivery.processor.js';
 import { AlertDeliveryWorker } from '../src/alert-delivery/alert-delivery.worker.js';
+import { AlertChanges, AlertsService } from '../src/alerts/alerts.service.js';
 import { createLogger, NestPinoLogger } from '../src/common/logging/logger.js';
 import { loadConfig } from '../src/config/config.js';
 import { Database } from '../src/db/database.js';
@@ -18,6 +18,9 @@ import { TestApi, testEnv } from './support/harness.js';
 
 const TOKEN = `bs-token-${randomUUID()}`;
 const WEBHOOK_SECRET = `whsec-${randomUUID()}`;
+/** The shipped `disk-high` rule (api/src/db/migrations/1795550000000-Alerts.ts). */
+const DISK_HIGH_RULE = '69023d04-48c7-52b8-83e3-52904638355d';
+type Place = { organizationId: string; siteId: string };
 const ALL_SEVERITIES: AlertSeverity[] = ['critical', 'warning', 'info'];
 const POLICY = {
   critical: { call: true, sms: true, email: true, push: true },
@@ -64,7 +67,8 @@ describe('alert delivery', () => {
   let soc: string;
   let readOnly: string;
   let organizationId: string;
-  let otherOrganizationId: string;
+  let home: Place;
+  let elsewhere: Place;
   const responses: string[] = [];
   const logLines: string[] = [];
 
@@ -92,77 +96,62 @@ describe('alert delivery', () => {
     ...overrides,
   });
 
-  /** An alert row as the engine writes it, and its DTO (what the engine hands enqueue). */
-  async function openAlert(i: number, severity: AlertSeverity = 'warning', orgId: string | null = organizationId): Promise<Alert> {
-    const alert: Alert = {
-      id: randomUUID(),
-      ruleId: null,
-      ruleKey: 'disk-high',
-      kind: 'metric',
-      severity,
-      state: 'open',
-      deviceId: null,
-      deviceName: `device-${i}`,
-      organizationId: orgId,
-      organizationName: orgId ? 'Delivery Co' : null,
-      siteId: null,
-      siteName: orgId ? 'HQ' : null,
-      subject: `/data-${randomUUID()}`,
-      title: `Disk filling (${i})`,
-      details: { value: 91.5, threshold: 85 },
-      silenced: false,
-      openedAt: new Date().toISOString(),
-      acknowledgedAt: null,
-      acknowledgedBy: null,
-      acknowledgeNote: null,
-      resolvedAt: null,
-      resolvedBy: null,
-      resolution: null,
-      resolveNote: null,
-    };
-    await api.sql.query(
-      `INSERT INTO alerts (id, rule_key, kind, severity, state, organization_id, subject, title, details, opened_at)
-       VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9)`,
-      [alert.id, alert.ruleKey, alert.kind, severity, orgId, alert.subject, alert.title, alert.details, alert.openedAt],
+  /**
+   * Opens an alert through the engine's own service (api/src/alerts/alerts.service.ts: rows and
+   * their create deliveries in one transaction, the kick after it), on a device of its own.
+   */
+  async function openAlert(i: number, severity: AlertSeverity = 'warning', where: Place | null = home): Promise<Alert> {
+    let deviceId: string | null = null;
+    if (where) {
+      const device = await call('POST', 'devices', { name: `device-${i}-${randomUUID().slice(0, 6)}`, ...where, type: 'server' });
+      if (device.status !== 201) throw new Error(`create device: ${device.text}`);
+      deviceId = device.body.device.id as string;
+    }
+    const alerts = api.app.get(AlertsService);
+    const changes = new AlertChanges();
+    const [id] = await api.app.get(Database).transaction(() =>
+      alerts.open(
+        [
+          {
+            ruleId: DISK_HIGH_RULE,
+            ruleKey: 'disk-high',
+            kind: 'metric',
+            severity,
+            deviceId,
+            organizationId: where?.organizationId ?? null,
+            siteId: where?.siteId ?? null,
+            subject: '/data',
+            title: `Disk filling (${i})`,
+            details: { value: 91.5, threshold: 85 },
+          },
+        ],
+        new Date(),
+        changes,
+      ),
     );
-    await enqueue(alert, 'create');
-    return alert;
+    await alerts.publish(changes);
+    return alerts.get(id!);
   }
 
-  /** As the engine: rows in a transaction, the kick after it committed. */
-  async function enqueue(alert: Alert, kind: DeliveryKind): Promise<number> {
-    const deliveries = api.app.get(AlertDeliveries);
-    const queued = await api.app.get(Database).transaction(() => deliveries.enqueue(alert, kind));
-    await deliveries.kick([alert.id]);
-    return queued;
+  /** An operator acknowledges through the API. */
+  async function acknowledge(alert: Alert): Promise<Alert> {
+    const reply = await call('POST', `alerts/${alert.id}/ack`, { note: 'looking' });
+    if (reply.status !== 200) throw new Error(`ack: ${reply.text}`);
+    return reply.body as Alert;
   }
 
-  async function acknowledge(alert: Alert, by: string): Promise<Alert> {
-    const acknowledged: Alert = { ...alert, state: 'acknowledged', acknowledgedAt: new Date().toISOString(), acknowledgedBy: by };
-    await api.sql.query(`UPDATE alerts SET state = 'acknowledged', acknowledged_at = now(), acknowledged_by = $2 WHERE id = $1`, [
-      alert.id,
-      by,
-    ]);
-    await enqueue(acknowledged, 'acknowledge');
-    return acknowledged;
-  }
-
-  async function resolve(alert: Alert, by: string | null): Promise<Alert> {
-    const resolved: Alert = {
-      ...alert,
-      state: 'resolved',
-      resolvedAt: new Date().toISOString(),
-      resolvedBy: by,
-      resolution: by ? 'manual' : 'auto',
-      resolveNote: by ? 'fixed' : null,
-    };
-    await api.sql.query(`UPDATE alerts SET state = 'resolved', resolved_at = now(), resolved_by = $2, resolution = $3 WHERE id = $1`, [
-      alert.id,
-      by,
-      resolved.resolution,
-    ]);
-    await enqueue(resolved, 'resolve');
-    return resolved;
+  /** Resolved by an operator through the API, or by the engine when the condition cleared. */
+  async function resolve(alert: Alert, how: 'operator' | 'auto'): Promise<Alert> {
+    if (how === 'operator') {
+      const reply = await call('POST', `alerts/${alert.id}/resolve`, { note: 'fixed' });
+      if (reply.status !== 200) throw new Error(`resolve: ${reply.text}`);
+      return reply.body as Alert;
+    }
+    const alerts = api.app.get(AlertsService);
+    const changes = new AlertChanges();
+    await api.app.get(Database).transaction(() => alerts.resolveAuto([alert.id], new Date(), changes));
+    await alerts.publish(changes);
+    return alerts.get(alert.id);
   }
 
   const deliveryStates = async (targetId: string) =>
@@ -178,8 +167,9 @@ describe('alert delivery', () => {
     admin = await api.adminToken();
     soc = await api.tokenFor((await api.createUser(admin, 'soc_operator')).email);
     readOnly = await api.tokenFor((await api.createUser(admin, 'read_only')).email);
-    ({ organizationId } = await createOrganizationSite(api, admin, 'Delivery Co'));
-    ({ organizationId: otherOrganizationId } = await createOrganizationSite(api, admin, 'Other Co'));
+    home = await createOrganizationSite(api, admin, 'Delivery Co');
+    organizationId = home.organizationId;
+    elsewhere = await createOrganizationSite(api, admin, 'Other Co');
   });
   afterAll(async () => {
     await api?.stop();
@@ -224,16 +214,16 @@ describe('alert delivery', () => {
       // three alerts' acknowledges arrive, and their retries get 409 (already acknowledged) later.
       fake.mode = 'drop';
       for (let i = 18; i < 30; i++) alerts.push(await openAlert(i, 'critical'));
-      for (let i = 0; i < 10; i++) alerts[i] = await acknowledge(alerts[i]!, `operator-${i}@example.test`);
+      for (let i = 0; i < 10; i++) alerts[i] = await acknowledge(alerts[i]!);
       await until('15 dropped answers', () => fake.count('dropped') >= 15);
 
       // 4. 500s again while half the alerts resolve (automatically), then healthy for the rest (by an operator).
       fake.mode = 'error500';
-      for (let i = 0; i < 15; i++) alerts[i] = await resolve(alerts[i]!, null);
+      for (let i = 0; i < 15; i++) alerts[i] = await resolve(alerts[i]!, 'auto');
       const fivehundreds = fake.count('500');
       await until('10 more answers of 500', () => fake.count('500') >= fivehundreds + 10);
       fake.mode = 'ok';
-      for (let i = 15; i < 30; i++) alerts[i] = await resolve(alerts[i]!, 'soc-lead@example.test');
+      for (let i = 15; i < 30; i++) alerts[i] = await resolve(alerts[i]!, 'operator');
 
       await until('the queue to drain', async () => {
         const states = await deliveryStates(targetId);
@@ -256,16 +246,16 @@ describe('alert delivery', () => {
         const seqOf = (type: string) => events.find((e) => e.type === type)?.seq;
         expect(events.filter((e) => e.type === 'create')).toHaveLength(1);
         if (i < 10) {
-          expect(incident.acknowledgedBy).toBe(`operator-${i}@example.test`);
+          expect(incident.acknowledgedBy).toBe('admin@test.local');
           expect(seqOf('acknowledge')!).toBeGreaterThan(seqOf('create')!);
           expect(seqOf('resolve')!).toBeGreaterThan(seqOf('acknowledge')!);
           acknowledged++;
         } else expect(incident.acknowledgedBy).toBeNull();
-        expect(incident.resolvedBy).toBe(i < 15 ? 'xSPECTRE (auto)' : 'soc-lead@example.test');
+        expect(incident.resolvedBy).toBe(i < 15 ? 'xSPECTRE (auto)' : 'admin@test.local');
         expect(seqOf('resolve')!).toBeGreaterThan(seqOf('create')!);
         resolved++;
         // The incident's content: device, organization, site, value, the console link and the severity's policy.
-        expect(incident.description).toContain(`Device: device-${i}`);
+        expect(incident.description).toContain(`Device: ${alert.deviceName} (${alert.deviceId})`);
         expect(incident.description).toContain('Organization: Delivery Co');
         expect(incident.description).toContain('Site: HQ');
         expect(incident.description).toContain('value: 91.5');
@@ -317,7 +307,8 @@ describe('alert delivery', () => {
 
       // Disabled: new alerts are not routed to it.
       expect((await call('PATCH', `alert-targets/${targetId}`, { enabled: false })).status).toBe(200);
-      expect(await enqueue({ ...(await openAlert(99)) }, 'create')).toBe(0);
+      const unrouted = await openAlert(99);
+      expect((await api.sql.query(`SELECT 1 FROM alert_deliveries WHERE alert_id = $1`, [unrouted.id])).rowCount).toBe(0);
     } finally {
       await worker.stop();
       await fake.stop();
@@ -350,7 +341,7 @@ describe('alert delivery', () => {
       // Routing: critical alerts of this organization only.
       const routed = await openAlert(1, 'critical');
       await openAlert(2, 'warning');
-      await openAlert(3, 'critical', otherOrganizationId);
+      await openAlert(3, 'critical', elsewhere);
       await openAlert(4, 'critical', null);
       const rows = await api.sql.query(`SELECT id, alert_id FROM alert_deliveries WHERE target_id = $1`, [targetId]);
       expect(rows.rows.map((r) => r.alert_id)).toEqual([routed.id]);
@@ -399,8 +390,8 @@ describe('alert delivery', () => {
       expect((await call('POST', 'alert-deliveries/999999999/retry')).status).toBe(404);
 
       // Acknowledge and resolve follow the create, in sequence.
-      await acknowledge(routed, 'someone@example.test');
-      await resolve(routed, null);
+      await acknowledge(routed);
+      await resolve(routed, 'auto');
       await until('acknowledge and resolve', async () => (await deliveryStates(targetId)).done === 3);
       expect(received.slice(4).map((r) => JSON.parse(r.body).kind)).toEqual(['acknowledge', 'resolve']);
       expect(received.slice(4).map((r) => JSON.parse(r.body).sequence)).toEqual([2, 3]);
