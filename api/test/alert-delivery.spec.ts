@@ -217,13 +217,30 @@ describe('alert delivery', () => {
       for (let i = 0; i < 10; i++) alerts[i] = await acknowledge(alerts[i]!);
       await until('15 dropped answers', () => fake.count('dropped') >= 15);
 
-      // 4. 500s again while half the alerts resolve (automatically), then healthy for the rest (by an operator).
+      // 4. Healthy until the acknowledgements are through (an acknowledge whose turn comes after
+      // the resolve is not sent: the next test), then 500s while half the alerts resolve
+      // (automatically), then lost answers while the rest resolve (by an operator): their
+      // retries get 409 (already resolved).
+      fake.mode = 'ok';
+      const ackRows = async () =>
+        Number(
+          (
+            await api.sql.query(
+              `SELECT count(*) AS n FROM alert_deliveries WHERE target_id = $1 AND kind = 'acknowledge' AND state = 'done'`,
+              [targetId],
+            )
+          ).rows[0].n,
+        );
+      await until('the acknowledgements', async () => (await ackRows()) === 10);
       fake.mode = 'error500';
       for (let i = 0; i < 15; i++) alerts[i] = await resolve(alerts[i]!, 'auto');
       const fivehundreds = fake.count('500');
       await until('10 more answers of 500', () => fake.count('500') >= fivehundreds + 10);
-      fake.mode = 'ok';
+      fake.mode = 'drop';
+      const dropped = fake.count('dropped');
       for (let i = 15; i < 30; i++) alerts[i] = await resolve(alerts[i]!, 'operator');
+      await until('10 more dropped answers', () => fake.count('dropped') >= dropped + 10);
+      fake.mode = 'ok';
 
       await until('the queue to drain', async () => {
         const states = await deliveryStates(targetId);
@@ -309,6 +326,40 @@ describe('alert delivery', () => {
       expect((await call('PATCH', `alert-targets/${targetId}`, { enabled: false })).status).toBe(200);
       const unrouted = await openAlert(99);
       expect((await api.sql.query(`SELECT 1 FROM alert_deliveries WHERE alert_id = $1`, [unrouted.id])).rowCount).toBe(0);
+    } finally {
+      await worker.stop();
+      await fake.stop();
+    }
+  });
+
+  it('BetterStack: an acknowledgement whose turn comes after the alert was resolved is not sent; the resolve is', async () => {
+    const fake = await FakeBetterStack.start(TOKEN);
+    const worker = await startDeliveryWorker(
+      api,
+      { API_ALERT_DELIVERY_BACKOFF_MS: '20', API_ALERT_DELIVERY_BACKOFF_MAX_MS: '100', API_ALERT_DELIVERY_MAX_ATTEMPTS: '10000' },
+      logLines,
+    );
+    try {
+      const created = await call('POST', 'alert-targets', betterStackBody(fake.baseUrl));
+      const targetId = created.body.id as string;
+      let alert = await openAlert(40, 'critical');
+      await until('the incident', () => fake.incidentsWithMarker(`[xs-${alert.id}]`).length === 1);
+      fake.mode = 'error500';
+      alert = await acknowledge(alert);
+      alert = await resolve(alert, 'operator');
+      const before = fake.count('500');
+      await until('the acknowledgement to fail', () => fake.count('500') >= before + 3);
+      fake.mode = 'ok';
+      await until('create, acknowledge and resolve done', async () => (await deliveryStates(targetId)).done === 3);
+      const [incident] = fake.incidentsWithMarker(`[xs-${alert.id}]`);
+      expect(incident!.acknowledgedBy).toBeNull();
+      expect(incident!.resolvedBy).toBe('admin@test.local');
+      expect(fake.problems).toEqual([]);
+      const rows = await call('GET', `alert-deliveries?alertId=${alert.id}`);
+      const ack = rows.body.items.find((d: { kind: string }) => d.kind === 'acknowledge');
+      expect(ack).toMatchObject({ state: 'done', sequence: 2 });
+      expect(ack.lastError).toContain('not sent: the alert was resolved');
+      expect((await call('DELETE', `alert-targets/${targetId}`)).status).toBe(200);
     } finally {
       await worker.stop();
       await fake.stop();

@@ -143,12 +143,11 @@ export class AlertDeliveriesRepository {
     return rows[0]?.remoteId ?? null;
   }
 
-  /** Whether a resolve of this (alert, target) was delivered before `sequence`. */
-  async resolvedBefore(alertId: string, targetId: string, sequence: number): Promise<boolean> {
+  /** Whether a resolve of this (alert, target) is queued or delivered. */
+  async hasResolve(alertId: string, targetId: string): Promise<boolean> {
     const rows = await this.query<{ id: string }>(
-      `SELECT id FROM alert_deliveries
-       WHERE alert_id = $1 AND target_id = $2 AND kind = 'resolve' AND state = 'done' AND sequence < $3 LIMIT 1`,
-      [alertId, targetId, sequence],
+      `SELECT id FROM alert_deliveries WHERE alert_id = $1 AND target_id = $2 AND kind = 'resolve' LIMIT 1`,
+      [alertId, targetId],
     );
     return rows.length > 0;
   }

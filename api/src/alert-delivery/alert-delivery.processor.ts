@@ -151,8 +151,10 @@ export class AlertDeliveryProcessor {
       }
       return { remoteId: await this.betterStack.create(target, incidentBody(target, alert, this.config.API_CONSOLE_URL)) };
     }
-    if (row.kind === 'acknowledge' && (await this.deliveries.resolvedBefore(row.alertId, row.targetId, row.sequence)))
-      return { note: 'not sent: the incident was resolved before this acknowledgement' };
+    // An acknowledgement that reaches its turn after the alert was resolved would page no one and
+    // only race the resolve: BetterStack gets the resolve alone.
+    if (row.kind === 'acknowledge' && (await this.deliveries.hasResolve(row.alertId, row.targetId)))
+      return { note: 'not sent: the alert was resolved before this acknowledgement could be delivered' };
     const incidentId = await this.deliveries.remoteIdOfCreate(row.alertId, row.targetId);
     if (!incidentId) throw new DeliveryFailure(`no incident to ${row.kind}: the create of this alert has no incident id`);
     const outcome =
