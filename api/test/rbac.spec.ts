@@ -127,6 +127,27 @@ describe('RBAC', () => {
       expect(permissionOf(method, path), `${method} ${path}`).toBe('settings.manage');
     expect(auditedAs('POST', 'alert-targets/:id/test')).toBe('alert_target.test');
     expect(auditedAs('POST', 'alert-deliveries/:id/retry')).toBe('alert_delivery.retry');
+    // Alerts: everyone reads them; acknowledging, resolving and silencing is alerts.ack (SOC operators
+    // too; internal infrastructure's are refused by the service); rules are settings.
+    for (const path of ['alerts', 'alerts/counts', 'alerts/:id', 'alert-rules', 'silences'])
+      expect(permissionOf('GET', path), `GET ${path}`).toBe('alerts.view');
+    for (const [method, path] of [
+      ['POST', 'alerts/:id/ack'],
+      ['POST', 'alerts/:id/resolve'],
+      ['POST', 'silences'],
+      ['DELETE', 'silences/:id'],
+    ] as const)
+      expect(permissionOf(method, path), `${method} ${path}`).toBe('alerts.ack');
+    for (const [method, path] of [
+      ['POST', 'alert-rules'],
+      ['PATCH', 'alert-rules/:id'],
+      ['DELETE', 'alert-rules/:id'],
+    ] as const)
+      expect(permissionOf(method, path), `${method} ${path}`).toBe('settings.manage');
+    expect(auditedAs('POST', 'alerts/:id/ack')).toBe('alert.acknowledge');
+    expect(auditedAs('POST', 'alerts/:id/resolve')).toBe('alert.resolve');
+    expect(auditedAs('POST', 'silences')).toBe('silence.create');
+    expect(auditedAs('PATCH', 'alert-rules/:id')).toBe('alert_rule.update');
     expect(
       routes
         .filter((r) => r.critical)

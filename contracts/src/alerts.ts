@@ -67,9 +67,11 @@ const UnitFilter = z
   .regex(/^(\*|[A-Za-z0-9_@:][A-Za-z0-9:_.@\\-]*)$/, 'a systemd unit name such as nginx.service, or *');
 
 /**
- * `failed`: a reported unit is in the failed state. `not_active`: a watched unit is not active —
- * a watched unit that is not installed is reported by the agent as inactive (sub-state `dead`),
- * so it alerts too: watching it says it should be there.
+ * `failed`: a reported unit is in the failed state. `not_active`: a watched unit is reported but
+ * not active. A watched unit that is not installed is not reported by the agent at all, so it
+ * raises nothing: the default watch list names units (gvmd, ospd-openvas) that scanners running
+ * Greenbone in Docker do not have, and "not installed" is that device's normal state. Watch
+ * for its container instead (a `container` rule).
  */
 export const UnitRuleParamsSchema = z
   .object({

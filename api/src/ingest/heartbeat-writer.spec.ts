@@ -41,6 +41,7 @@ function recordingStore(fail: (submissions: HeartbeatSubmission[]) => unknown = 
         cameOnline: [],
         events: [],
         newest: new Map(),
+        becameLatest: new Set(),
       };
     },
   };
