@@ -30,20 +30,10 @@ const IS_HEAD = `NOT EXISTS (SELECT 1 FROM alert_deliveries e
 export class AlertDeliveriesRepository {
   constructor(private readonly db: Database) {}
 
-  private query<T>(sql: string, params: unknown[]): Promise<T[]> {
-    return this.db.manager().query(sql, params) as Promise<T[]>;
-  }
-
-  /** UPDATE … RETURNING: TypeORM answers updates as [rows, rowCount]. */
-  private async update<T>(sql: string, params: unknown[]): Promise<T[]> {
-    const [rows] = (await this.db.manager().query(sql, params)) as [T[], number];
-    return rows;
-  }
-
   /** One row per target, numbered after that (alert, target)'s last row; in the caller's transaction. */
   async insert(alertId: string, targetIds: string[], kind: DeliveryKind, payload: Record<string, unknown>): Promise<number> {
     if (targetIds.length === 0) return 0;
-    const rows = await this.query<{ id: string }>(
+    const rows = await this.db.rows<{ id: string }>(
       `INSERT INTO alert_deliveries (alert_id, target_id, kind, sequence, state, attempts, payload, next_attempt_at, created_at)
        SELECT $1, t.id, $2,
               COALESCE((SELECT MAX(x.sequence) FROM alert_deliveries x WHERE x.alert_id = $1 AND x.target_id = t.id), 0) + 1,
@@ -57,7 +47,7 @@ export class AlertDeliveriesRepository {
 
   /** Targets that got (or are getting) a create of this alert: its acknowledge and resolve go to them. */
   async targetsWithCreate(alertId: string): Promise<string[]> {
-    const rows = await this.query<{ targetId: string }>(
+    const rows = await this.db.rows<{ targetId: string }>(
       `SELECT DISTINCT target_id AS "targetId" FROM alert_deliveries WHERE alert_id = $1 AND kind = 'create'`,
       [alertId],
     );
@@ -66,7 +56,7 @@ export class AlertDeliveriesRepository {
 
   /** Heads of this alert's chains that are due now. */
   dueHeads(alertId: string): Promise<AlertDeliveryEntity[]> {
-    return this.query<AlertDeliveryEntity>(
+    return this.db.rows<AlertDeliveryEntity>(
       `SELECT ${COLUMNS} FROM alert_deliveries d
        WHERE d.alert_id = $1 AND d.state = 'pending' AND d.next_attempt_at <= now() AND ${IS_HEAD}
        ORDER BY d.target_id, d.sequence`,
@@ -76,7 +66,7 @@ export class AlertDeliveriesRepository {
 
   /** Alerts with a due head: what the sweeper hands the queue. */
   async dueAlertIds(limit: number): Promise<string[]> {
-    const rows = await this.query<{ alertId: string }>(
+    const rows = await this.db.rows<{ alertId: string }>(
       `SELECT d.alert_id AS "alertId", MIN(d.next_attempt_at) AS due FROM alert_deliveries d
        WHERE d.state = 'pending' AND d.next_attempt_at <= now() AND ${IS_HEAD}
        GROUP BY d.alert_id ORDER BY due LIMIT $1`,
@@ -87,7 +77,7 @@ export class AlertDeliveriesRepository {
 
   /** When this alert's earliest waiting head is due (null: nothing pending, or only rows behind dead ones). */
   async nextDue(alertId: string): Promise<Date | null> {
-    const rows = await this.query<{ due: Date | null }>(
+    const rows = await this.db.rows<{ due: Date | null }>(
       `SELECT MIN(d.next_attempt_at) AS due FROM alert_deliveries d WHERE d.alert_id = $1 AND d.state = 'pending' AND ${IS_HEAD}`,
       [alertId],
     );
@@ -101,7 +91,7 @@ export class AlertDeliveriesRepository {
    * attempts it read. Returns the new attempt count, or null when another caller has the row.
    */
   async claim(id: string, attemptsSeen: number, leaseMs: number): Promise<number | null> {
-    const rows = await this.update<{ attempts: number }>(
+    const rows = await this.db.changedRows<{ attempts: number }>(
       `UPDATE alert_deliveries d SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => $3::double precision / 1000)
        WHERE d.id = $1 AND d.state = 'pending' AND d.attempts = $2 AND d.next_attempt_at <= now() AND ${IS_HEAD}
        RETURNING d.attempts`,
@@ -112,7 +102,7 @@ export class AlertDeliveriesRepository {
 
   /** The attempt succeeded (or needs no sending); `note` says why when nothing was sent. */
   async markDone(id: string, attempts: number, result: { remoteId?: string | null; note?: string | null }): Promise<boolean> {
-    const rows = await this.update<{ id: string }>(
+    const rows = await this.db.changedRows<{ id: string }>(
       `UPDATE alert_deliveries SET state = 'done', done_at = now(), next_attempt_at = NULL,
          remote_id = COALESCE($3, remote_id), last_error = $4
        WHERE id = $1 AND attempts = $2 AND state = 'pending' RETURNING id`,
@@ -123,7 +113,7 @@ export class AlertDeliveriesRepository {
 
   /** The attempt failed: retry at `retryAt`, or dead (null) after the last attempt. */
   async markFailed(id: string, attempts: number, error: string, retryAt: Date | null): Promise<boolean> {
-    const rows = await this.update<{ id: string }>(
+    const rows = await this.db.changedRows<{ id: string }>(
       `UPDATE alert_deliveries SET last_error = $3, state = CASE WHEN $4::timestamptz IS NULL THEN 'dead' ELSE 'pending' END,
          next_attempt_at = $4::timestamptz
        WHERE id = $1 AND attempts = $2 AND state = 'pending' RETURNING id`,
@@ -134,7 +124,7 @@ export class AlertDeliveriesRepository {
 
   /** The incident the (alert, target)'s create made (null: no create done yet, or a webhook). */
   async remoteIdOfCreate(alertId: string, targetId: string): Promise<string | null> {
-    const rows = await this.query<{ remoteId: string | null }>(
+    const rows = await this.db.rows<{ remoteId: string | null }>(
       `SELECT remote_id AS "remoteId" FROM alert_deliveries
        WHERE alert_id = $1 AND target_id = $2 AND kind = 'create' AND state = 'done' AND remote_id IS NOT NULL
        ORDER BY sequence LIMIT 1`,
@@ -145,7 +135,7 @@ export class AlertDeliveriesRepository {
 
   /** Whether a resolve of this (alert, target) is queued or delivered. */
   async hasResolve(alertId: string, targetId: string): Promise<boolean> {
-    const rows = await this.query<{ id: string }>(
+    const rows = await this.db.rows<{ id: string }>(
       `SELECT id FROM alert_deliveries WHERE alert_id = $1 AND target_id = $2 AND kind = 'resolve' LIMIT 1`,
       [alertId, targetId],
     );
@@ -163,8 +153,8 @@ export class AlertDeliveriesRepository {
     if (filter.alertId) add('d.alert_id = ?', filter.alertId);
     if (filter.targetId) add('d.target_id = ?', filter.targetId);
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const [counted] = await this.query<{ total: string }>(`SELECT count(*) AS total FROM alert_deliveries d ${whereSql}`, params);
-    const items = await this.query<DeliveryListRow>(
+    const [counted] = await this.db.rows<{ total: string }>(`SELECT count(*) AS total FROM alert_deliveries d ${whereSql}`, params);
+    const items = await this.db.rows<DeliveryListRow>(
       `SELECT ${COLUMNS}, COALESCE(d.payload->>'title', '') AS "alertTitle", t.name AS "targetName"
        FROM alert_deliveries d JOIN alert_targets t ON t.id = d.target_id ${whereSql}
        ORDER BY d.created_at DESC, d.id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
@@ -174,7 +164,7 @@ export class AlertDeliveriesRepository {
   }
 
   async findListRow(id: string): Promise<DeliveryListRow | null> {
-    const rows = await this.query<DeliveryListRow>(
+    const rows = await this.db.rows<DeliveryListRow>(
       `SELECT ${COLUMNS}, COALESCE(d.payload->>'title', '') AS "alertTitle", t.name AS "targetName"
        FROM alert_deliveries d JOIN alert_targets t ON t.id = d.target_id WHERE d.id = $1 FOR UPDATE OF d`,
       [id],
@@ -184,7 +174,7 @@ export class AlertDeliveriesRepository {
 
   /** Dead → pending, due now, attempts from zero (last_error stays: a create retried looks its incident up first). */
   async revive(id: string): Promise<void> {
-    await this.update(
+    await this.db.changedRows(
       `UPDATE alert_deliveries SET state = 'pending', attempts = 0, next_attempt_at = now() WHERE id = $1 AND state = 'dead'`,
       [id],
     );

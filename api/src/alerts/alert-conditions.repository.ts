@@ -16,20 +16,16 @@ export type ConditionKey = Pick<ConditionRow, 'ruleId' | 'deviceId' | 'subject'>
 export class AlertConditionsRepository {
   constructor(private readonly db: Database) {}
 
-  private query<T>(sql: string, params: unknown[]): Promise<T[]> {
-    return this.db.manager().query(sql, params) as Promise<T[]>;
-  }
-
   forDevices(deviceIds: string[]): Promise<ConditionRow[]> {
     if (deviceIds.length === 0) return Promise.resolve([]);
-    return this.query<ConditionRow>(
+    return this.db.rows<ConditionRow>(
       `SELECT rule_id AS "ruleId", device_id AS "deviceId", subject, since, details FROM alert_conditions WHERE device_id = ANY($1::uuid[])`,
       [deviceIds],
     );
   }
 
   all(): Promise<ConditionRow[]> {
-    return this.query<ConditionRow>(
+    return this.db.rows<ConditionRow>(
       `SELECT rule_id AS "ruleId", device_id AS "deviceId", subject, since, details FROM alert_conditions`,
       [],
     );
@@ -38,7 +34,7 @@ export class AlertConditionsRepository {
   /** Keeps the earliest `since` when another instance recorded the same start first. */
   async insertMany(rows: ConditionRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.query(
+    await this.db.rows(
       `INSERT INTO alert_conditions (rule_id, device_id, subject, since, details)
        SELECT x.rule_id, x.device_id, x.subject, x.since, x.details
        FROM jsonb_to_recordset($1::jsonb) AS x(rule_id uuid, device_id uuid, subject text, since timestamptz, details jsonb)
@@ -60,7 +56,7 @@ export class AlertConditionsRepository {
 
   async deleteMany(keys: ConditionKey[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.query(
+    await this.db.rows(
       `DELETE FROM alert_conditions c USING jsonb_to_recordset($1::jsonb) AS x(rule_id uuid, device_id uuid, subject text)
        WHERE c.rule_id = x.rule_id AND c.device_id = x.device_id AND c.subject = x.subject`,
       [JSON.stringify(keys.map((k) => ({ rule_id: k.ruleId, device_id: k.deviceId, subject: k.subject })))],
@@ -70,7 +66,7 @@ export class AlertConditionsRepository {
   /** The scope of each device (for rule precedence), read with its conditions. */
   deviceScopes(deviceIds: string[]): Promise<Array<{ id: string; organizationId: string; siteId: string; type: 'scanner' | 'server' }>> {
     if (deviceIds.length === 0) return Promise.resolve([]);
-    return this.query(
+    return this.db.rows(
       `SELECT id, organization_id AS "organizationId", site_id AS "siteId", type FROM devices WHERE id = ANY($1::uuid[]) AND status = 'active'`,
       [deviceIds],
     );

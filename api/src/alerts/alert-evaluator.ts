@@ -270,25 +270,21 @@ class Run {
   }
 
   openFor(rule: EngineRule, device: AlertingDevice, subject: string, details: Record<string, unknown>): void {
-    const key = alertKey(rule.key, device.id, subject);
-    if (this.open.has(key)) return;
-    this.open.set(key, 'pending');
-    this.toOpen.push({
-      ruleId: rule.id,
-      ruleKey: rule.key,
-      kind: rule.kind,
-      severity: rule.severity,
-      deviceId: device.id,
-      organizationId: device.organizationId,
-      siteId: device.siteId,
-      subject,
-      title: alertTitle(rule, subject, details),
-      details,
-    });
+    this.add(rule, { deviceId: device.id, organizationId: device.organizationId, siteId: device.siteId }, subject, details);
   }
 
+  /** A fleet alert: no device; an organization when the rule is scoped to one. */
   openFleet(rule: EngineRule, subject: string, details: Record<string, unknown>): void {
-    const key = alertKey(rule.key, null, subject);
+    this.add(rule, { deviceId: null, organizationId: (details.organizationId as string | null) ?? null, siteId: null }, subject, details);
+  }
+
+  private add(
+    rule: EngineRule,
+    where: Pick<AlertSpec, 'deviceId' | 'organizationId' | 'siteId'>,
+    subject: string,
+    details: Record<string, unknown>,
+  ): void {
+    const key = alertKey(rule.key, where.deviceId, subject);
     if (this.open.has(key)) return;
     this.open.set(key, 'pending');
     this.toOpen.push({
@@ -296,9 +292,7 @@ class Run {
       ruleKey: rule.key,
       kind: rule.kind,
       severity: rule.severity,
-      deviceId: null,
-      organizationId: (details.organizationId as string | null) ?? null,
-      siteId: null,
+      ...where,
       subject,
       title: alertTitle(rule, subject, details),
       details,

@@ -73,20 +73,10 @@ const UNRESOLVED_CONFLICT = `("rule_key", COALESCE("device_id", '00000000-0000-0
 export class AlertsRepository {
   constructor(private readonly db: Database) {}
 
-  private query<T>(sql: string, params: unknown[]): Promise<T[]> {
-    return this.db.manager().query(sql, params) as Promise<T[]>;
-  }
-
-  /** An UPDATE … RETURNING: TypeORM answers those as [rows, affected count]. */
-  private async update<T>(sql: string, params: unknown[]): Promise<T[]> {
-    const [rows] = (await this.db.manager().query(sql, params)) as [T[], number];
-    return rows;
-  }
-
   /** Inserts the alerts that have no unresolved twin; returns the ids actually opened. */
   async openMany(alerts: NewAlert[]): Promise<string[]> {
     if (alerts.length === 0) return [];
-    const rows = await this.query<{ id: string }>(
+    const rows = await this.db.rows<{ id: string }>(
       `INSERT INTO alerts (id, rule_id, rule_key, kind, severity, state, device_id, organization_id, site_id, subject, title, details, silenced, opened_at)
        SELECT x.id, x.rule_id, x.rule_key, x.kind, x.severity, 'open', x.device_id, x.organization_id, x.site_id, x.subject, x.title, x.details, x.silenced, x.opened_at
        FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, rule_id uuid, rule_key text, kind text, severity text, device_id uuid,
@@ -118,25 +108,25 @@ export class AlertsRepository {
 
   findByIds(ids: string[]): Promise<AlertRow[]> {
     if (ids.length === 0) return Promise.resolve([]);
-    return this.query<AlertRow>(`${SELECT} WHERE a.id = ANY($1::uuid[]) ORDER BY a.opened_at, a.id`, [ids]);
+    return this.db.rows<AlertRow>(`${SELECT} WHERE a.id = ANY($1::uuid[]) ORDER BY a.opened_at, a.id`, [ids]);
   }
 
   async findById(id: string, options: { lock?: boolean } = {}): Promise<AlertRow | null> {
-    if (options.lock) await this.query(`SELECT 1 FROM alerts WHERE id = $1 FOR UPDATE`, [id]);
-    const rows = await this.query<AlertRow>(`${SELECT} WHERE a.id = $1`, [id]);
+    if (options.lock) await this.db.rows(`SELECT 1 FROM alerts WHERE id = $1 FOR UPDATE`, [id]);
+    const rows = await this.db.rows<AlertRow>(`${SELECT} WHERE a.id = $1`, [id]);
     return rows[0] ?? null;
   }
 
   /** Unresolved alerts of these rule kinds (the engine's view of what is open). */
   unresolvedOfKinds(kinds: AlertRuleKind[]): Promise<OpenAlertKey[]> {
-    return this.query<OpenAlertKey>(
+    return this.db.rows<OpenAlertKey>(
       `SELECT id, rule_key AS "ruleKey", kind, device_id AS "deviceId", subject FROM alerts WHERE state <> 'resolved' AND kind = ANY($1::text[])`,
       [kinds],
     );
   }
 
   async acknowledge(id: string, by: string, note: string | null, at: Date): Promise<boolean> {
-    const rows = await this.update<{ id: string }>(
+    const rows = await this.db.changedRows<{ id: string }>(
       `UPDATE alerts SET state = 'acknowledged', acknowledged_at = $2, acknowledged_by = $3, acknowledge_note = $4
        WHERE id = $1 AND state = 'open' RETURNING id`,
       [id, at, by, note],
@@ -147,7 +137,7 @@ export class AlertsRepository {
   /** Resolves the given unresolved alerts; returns the ids it changed. */
   async resolve(ids: string[], change: { by: string; note: string | null; resolution: 'auto' | 'manual'; at: Date }): Promise<string[]> {
     if (ids.length === 0) return [];
-    const rows = await this.update<{ id: string }>(
+    const rows = await this.db.changedRows<{ id: string }>(
       `UPDATE alerts SET state = 'resolved', resolved_at = $2, resolved_by = $3, resolve_note = $4, resolution = $5
        WHERE id = ANY($1::uuid[]) AND state <> 'resolved' RETURNING id`,
       [ids, change.at, change.by, change.note, change.resolution],
@@ -157,7 +147,7 @@ export class AlertsRepository {
 
   /** Unresolved silenced alerts whose device, site and organization are no longer under an active silence. */
   async unsilenceEnded(now: Date): Promise<string[]> {
-    const rows = await this.update<{ id: string }>(
+    const rows = await this.db.changedRows<{ id: string }>(
       `UPDATE alerts a SET silenced = false
        WHERE a.silenced AND a.state <> 'resolved' AND NOT EXISTS (
          SELECT 1 FROM alert_silences s WHERE s.starts_at <= $1 AND s.ends_at > $1 AND (
@@ -184,8 +174,8 @@ export class AlertsRepository {
     if (q.deviceId) add('a.device_id = ?', q.deviceId);
     if (q.ruleKey) add('a.rule_key = ?', q.ruleKey);
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const totals = await this.query<{ total: number }>(`SELECT count(*)::int AS total FROM alerts a ${whereSql}`, params);
-    const items = await this.query<AlertRow>(
+    const totals = await this.db.rows<{ total: number }>(`SELECT count(*)::int AS total FROM alerts a ${whereSql}`, params);
+    const items = await this.db.rows<AlertRow>(
       `${SELECT} ${whereSql} ORDER BY a.opened_at DESC, a.id DESC LIMIT ${q.limit} OFFSET ${q.offset}`,
       params,
     );
@@ -193,6 +183,6 @@ export class AlertsRepository {
   }
 
   async counts(): Promise<{ severity: AlertSeverity; state: AlertState; n: number }[]> {
-    return this.query(`SELECT severity, state, count(*)::int AS n FROM alerts WHERE state <> 'resolved' GROUP BY severity, state`, []);
+    return this.db.rows(`SELECT severity, state, count(*)::int AS n FROM alerts WHERE state <> 'resolved' GROUP BY severity, state`, []);
   }
 }

@@ -1,27 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import { canMutateResource, type AlertCounts, type AlertRuleKind, type AlertSeverity, type ListAlertsQuery } from '@xspectre/contracts';
+import { canMutateResource, type AlertCounts, type AlertRuleKind, type ListAlertsQuery } from '@xspectre/contracts';
 import { AlertDeliveries } from '../alert-delivery/alert-deliveries.service.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext, type Actor } from '../common/context/request-context.js';
 import { LivePublisher } from '../live/live-publisher.js';
-import { AlertsRepository, type AlertRow, type OpenAlertKey } from './alerts.repository.js';
+import { AlertsRepository, type AlertRow, type NewAlert, type OpenAlertKey } from './alerts.repository.js';
 import { SilencesRepository } from './silences.repository.js';
 import { toAlertDto } from './alerts.mapper.js';
 
-/** What the engine asks to open. */
-export interface AlertSpec {
-  ruleId: string;
-  ruleKey: string;
-  kind: AlertRuleKind;
-  severity: AlertSeverity;
-  deviceId: string | null;
-  organizationId: string | null;
-  siteId: string | null;
-  subject: string;
-  title: string;
-  details: Record<string, unknown>;
-}
+/** What the engine asks to open (the id, silence and time are the lifecycle's). */
+export type AlertSpec = Omit<NewAlert, 'id' | 'silenced' | 'openedAt'>;
 
 /** Alerts changed in a transaction: announced and handed to delivery once it committed. */
 export class AlertChanges {

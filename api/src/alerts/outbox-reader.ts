@@ -24,18 +24,14 @@ const CURSOR = 'device_events';
 export class OutboxReader {
   constructor(private readonly db: Database) {}
 
-  private query<T>(sql: string, params: unknown[]): Promise<T[]> {
-    return this.db.manager().query(sql, params) as Promise<T[]>;
-  }
-
   /** The next events after the cursor, locking the cursor row for the caller's transaction. */
   async next(limit: number): Promise<OutboxEvent[]> {
-    const cursor = await this.query<{ lastXid: string; lastId: string }>(
+    const cursor = await this.db.rows<{ lastXid: string; lastId: string }>(
       `SELECT last_xid AS "lastXid", last_id AS "lastId" FROM alert_outbox_cursors WHERE name = $1 FOR UPDATE`,
       [CURSOR],
     );
     const from = cursor[0] ?? { lastXid: '0', lastId: '0' };
-    return this.query<OutboxEvent>(
+    return this.db.rows<OutboxEvent>(
       `SELECT e.id, e.xid, e.device_id AS "deviceId", e.type, e.severity, e.at, e.details
        FROM device_events e
        WHERE (e.xid, e.id) > ($1::bigint, $2::bigint)
@@ -48,7 +44,7 @@ export class OutboxReader {
 
   /** Moves the cursor past `last` (in the caller's transaction, with what the events caused). */
   async advance(last: OutboxEvent): Promise<void> {
-    await this.query(
+    await this.db.rows(
       `INSERT INTO alert_outbox_cursors (name, last_xid, last_id, updated_at) VALUES ($1, $2, $3, now())
        ON CONFLICT (name) DO UPDATE SET last_xid = EXCLUDED.last_xid, last_id = EXCLUDED.last_id, updated_at = now()`,
       [CURSOR, last.xid, last.id],

@@ -16,23 +16,19 @@ LEFT JOIN organizations o ON s.scope_kind = 'organization' AND o.id = s.scope_id
 export class SilencesRepository {
   constructor(private readonly db: Database) {}
 
-  private query<T>(sql: string, params: unknown[]): Promise<T[]> {
-    return this.db.manager().query(sql, params) as Promise<T[]>;
-  }
-
   async insert(silence: SilenceEntity): Promise<void> {
     await this.db.manager().getRepository(SilenceEntity).insert(silence);
   }
 
   async findById(id: string, options: { lock?: boolean } = {}): Promise<SilenceRow | null> {
-    if (options.lock) await this.query(`SELECT 1 FROM alert_silences WHERE id = $1 FOR UPDATE`, [id]);
-    const rows = await this.query<SilenceRow>(`${SELECT} WHERE s.id = $1`, [id]);
+    if (options.lock) await this.db.rows(`SELECT 1 FROM alert_silences WHERE id = $1 FOR UPDATE`, [id]);
+    const rows = await this.db.rows<SilenceRow>(`${SELECT} WHERE s.id = $1`, [id]);
     return rows[0] ?? null;
   }
 
   async end(id: string, at: Date): Promise<void> {
     // A silence that has not started yet ends before it began: keep ends_at > starts_at.
-    await this.query(
+    await this.db.rows(
       `UPDATE alert_silences SET starts_at = LEAST(starts_at, $2::timestamptz - interval '1 millisecond'), ends_at = $2::timestamptz WHERE id = $1`,
       [id, at],
     );
@@ -49,8 +45,8 @@ export class SilencesRepository {
             : filter.state === 'current'
               ? `WHERE s.ends_at > $1`
               : `WHERE $1::timestamptz IS NOT NULL`;
-    const totals = await this.query<{ total: number }>(`SELECT count(*)::int AS total FROM alert_silences s ${where}`, [now]);
-    const items = await this.query<SilenceRow>(
+    const totals = await this.db.rows<{ total: number }>(`SELECT count(*)::int AS total FROM alert_silences s ${where}`, [now]);
+    const items = await this.db.rows<SilenceRow>(
       `${SELECT} ${where} ORDER BY s.ends_at DESC, s.id LIMIT ${filter.limit} OFFSET ${filter.offset}`,
       [now],
     );
@@ -60,7 +56,7 @@ export class SilencesRepository {
   /** Whether an active silence covers this device, its site or its organization. */
   async covering(now: Date, targets: Array<{ deviceId: string | null; siteId: string | null; organizationId: string | null }>) {
     if (targets.length === 0) return [] as boolean[];
-    const rows = await this.query<{ i: number }>(
+    const rows = await this.db.rows<{ i: number }>(
       `SELECT x.i FROM jsonb_to_recordset($2::jsonb) AS x(i int, device_id uuid, site_id uuid, organization_id uuid)
        WHERE EXISTS (SELECT 1 FROM alert_silences s WHERE s.starts_at <= $1 AND s.ends_at > $1 AND (
          (s.scope_kind = 'device' AND s.scope_id = x.device_id) OR (s.scope_kind = 'site' AND s.scope_id = x.site_id)

@@ -16,6 +16,17 @@ export class Database {
     return requestContext.get()?.manager ?? this.dataSource.manager;
   }
 
+  /** Rows of a SELECT (or INSERT … RETURNING) in the current transaction, else on the pool. */
+  rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.manager().query(sql, params) as Promise<T[]>;
+  }
+
+  /** Rows of an UPDATE or DELETE … RETURNING: TypeORM answers those as [rows, affected count]. */
+  async changedRows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const [rows] = (await this.manager().query(sql, params)) as [T[], number];
+    return rows;
+  }
+
   /** Joins the current transaction, or opens one for `fn` and everything it calls. */
   transaction<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> {
     const current = requestContext.get()?.manager;
