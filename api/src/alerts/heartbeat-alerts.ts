@@ -110,18 +110,26 @@ export class HeartbeatAlerts {
       if (!device) continue; // not active any more
       const rules = book.effectiveFor(device.scope).filter(isHeartbeatRule);
       const readings = readConditions(rules, h, device.restarts, now);
+      // Most devices breach nothing: then only a breach can change anything, and no key is built
+      // for the other ~90 readings (building and hashing them was the engine's largest cost in the
+      // ingest benchmark's profile, api/bench/ingest.mjs).
+      const wasBreaching = device.breaching.size > 0;
+      // The breaching keys this heartbeat mentions.
       const seen = new Set<string>();
       for (const r of readings) {
+        if (!wasBreaching && r.state !== 'breach') continue;
         const key = keyOf(r.ruleId, r.subject);
-        seen.add(key);
-        if (r.state === 'breach' && !device.breaching.has(key)) {
+        const breaching = device.breaching.has(key);
+        if (breaching) seen.add(key);
+        if (r.state === 'breach' && !breaching) {
           inserts.push({ ruleId: r.ruleId, deviceId, subject: r.subject, since: batch.receivedAt, details: r.details });
           applied.push(() => device.breaching.add(key));
-        } else if (r.state === 'clear' && device.breaching.has(key)) {
+        } else if (r.state === 'clear' && breaching) {
           deletes.push({ ruleId: r.ruleId, deviceId, subject: r.subject });
           applied.push(() => device.breaching.delete(key));
         }
       }
+      if (!wasBreaching) continue;
       // A breaching subject this heartbeat no longer mentions (a mount gone, a failed unit reset,
       // a container removed) has cleared, if the heartbeat carries that part of the telemetry.
       const ruleIds = new Map(rules.map((r) => [r.id, r]));
