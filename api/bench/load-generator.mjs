@@ -1,6 +1,7 @@
 // The ingestion benchmark's load generator, run as its own process so its CPU is not the API's
-// event loop. Reads {baseUrl, devices, seconds, rate, concurrency} as JSON on stdin, prints one
-// JSON line of results. Loopback only.
+// event loop. Reads {baseUrl, devices, seconds, rate, concurrency, raw} as JSON on stdin, prints
+// one JSON line of results (with every latency when `raw`, so runs can be merged). A device's
+// place in `devices` is its fixture index (heartbeat-fixture.mjs: what it breaches). Loopback only.
 //
 // It shares the machine's cores with the API and PostgreSQL, so it is kept cheap: bodies are
 // filled into a pre-serialised template (heartbeatBodyWriter) and each worker speaks HTTP/1.1
@@ -12,7 +13,7 @@ import { heartbeatBodyWriter } from './heartbeat-fixture.mjs';
 
 let input = '';
 for await (const chunk of process.stdin) input += chunk;
-const { baseUrl, devices, seconds, rate, concurrency } = JSON.parse(input);
+const { baseUrl, devices, seconds, rate, concurrency, raw } = JSON.parse(input);
 const url = new URL('/api/v1/agent/heartbeats', baseUrl);
 if (url.hostname !== '127.0.0.1') throw new Error('the load generator only targets 127.0.0.1');
 const port = Number(url.port);
@@ -91,9 +92,10 @@ async function worker() {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (performance.now() >= deadline) break;
     }
-    const device = devices[n % devices.length];
+    const index = n % devices.length;
+    const device = devices[index];
     device.sequence += 1;
-    const body = render(device.id, device.sequence, new Date().toISOString());
+    const body = render(device.id, device.sequence, new Date().toISOString(), index);
     const t0 = performance.now();
     const status = await connection.post(device, body);
     latencies.push(performance.now() - t0);
@@ -111,10 +113,12 @@ process.stdout.write(
     errors: latencies.length - (statuses[200] ?? 0),
     statuses,
     perSecond: latencies.length / elapsed,
+    elapsed,
     p50: pct(50),
     p95: pct(95),
     p99: pct(99),
     sequences: devices.map((d) => d.sequence),
     cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+    latencies: raw ? latencies.map((l) => Math.round(l * 100) / 100) : undefined,
   })}\n`,
 );
