@@ -597,4 +597,38 @@ describe('alert delivery', () => {
     expect(stored).not.toContain(WEBHOOK_SECRET);
     expect(stored).not.toContain(TOKEN);
   });
+
+  it('the delivery history of alerts resolved over 30 days ago is pruned; dead letters and recent history stay', async () => {
+    const target = await call('POST', 'alert-targets', webhookBody('http://127.0.0.1:9/history'));
+    expect(target.status).toBe(201);
+    const old = await openAlert(900, 'critical');
+    const oldDead = await openAlert(901, 'critical');
+    const recent = await openAlert(902, 'critical');
+    const rows = async (alertId: string) =>
+      Number((await api.sql.query(`SELECT count(*) AS n FROM alert_deliveries WHERE alert_id = $1`, [alertId])).rows[0].n);
+    for (const [alert, resolvedDaysAgo, state] of [
+      [old, 31, 'done'],
+      [oldDead, 31, 'dead'],
+      [recent, 1, 'done'],
+    ] as const) {
+      expect(await rows(alert.id)).toBeGreaterThan(0);
+      await api.sql.query(`UPDATE alerts SET state = 'resolved', resolved_at = now() - make_interval(days => $2) WHERE id = $1`, [
+        alert.id,
+        resolvedDaysAgo,
+      ]);
+      await api.sql.query(`UPDATE alert_deliveries SET state = $2, done_at = now() - make_interval(days => $3) WHERE alert_id = $1`, [
+        alert.id,
+        state,
+        resolvedDaysAgo,
+      ]);
+    }
+    const result = await api.app.get(AlertDeliveryProcessor).sweep();
+    expect(result.pruned).toBeGreaterThanOrEqual(1);
+    expect(await rows(old.id)).toBe(0);
+    expect(await rows(oldDead.id)).toBeGreaterThan(0);
+    expect(await rows(recent.id)).toBeGreaterThan(0);
+    // The alerts themselves are history and stay.
+    expect((await api.request('GET', `alerts/${old.id}`, { token: admin })).body.state).toBe('resolved');
+    await call('DELETE', `alert-targets/${target.body.id}`);
+  });
 });

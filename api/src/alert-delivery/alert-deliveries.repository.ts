@@ -64,6 +64,24 @@ export class AlertDeliveriesRepository {
     );
   }
 
+  /**
+   * Deletes the delivery history of alerts resolved before `cutoff` whose every message is done
+   * (dead ones stay: they are the dead-letter list). At most `limit` alerts per call.
+   */
+  async pruneDelivered(cutoff: Date, limit: number): Promise<number> {
+    const rows = await this.db.changedRows<{ id: string }>(
+      `DELETE FROM alert_deliveries d WHERE d.alert_id IN (
+         SELECT a.id FROM alerts a
+         WHERE a.state = 'resolved' AND a.resolved_at < $1
+           AND EXISTS (SELECT 1 FROM alert_deliveries x WHERE x.alert_id = a.id)
+           AND NOT EXISTS (SELECT 1 FROM alert_deliveries x WHERE x.alert_id = a.id AND x.state <> 'done')
+         LIMIT $2)
+       RETURNING d.id`,
+      [cutoff, limit],
+    );
+    return rows.length;
+  }
+
   /** Alerts with a due head: what the sweeper hands the queue. */
   async dueAlertIds(limit: number): Promise<string[]> {
     const rows = await this.db.rows<{ alertId: string }>(

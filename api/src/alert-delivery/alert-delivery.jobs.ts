@@ -15,7 +15,8 @@ export interface AlertDeliveryPayloads {
 }
 export interface AlertDeliveryResults {
   [AlertDeliveryJob.Deliver]: { sent: number; failed: number; nextDueAt: string | null };
-  [AlertDeliveryJob.Sweep]: { alerts: number };
+  /** Alerts handed to the queue; delivery rows of long-resolved alerts deleted (hourly). */
+  [AlertDeliveryJob.Sweep]: { alerts: number; pruned: number };
 }
 export type AlertDeliveryPayload = AlertDeliveryPayloads[AlertDeliveryJobName];
 export type AlertDeliveryResult = AlertDeliveryResults[AlertDeliveryJobName];

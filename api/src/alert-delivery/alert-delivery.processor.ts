@@ -20,6 +20,10 @@ import { WebhookClient } from './webhook.client.js';
 export const ATTEMPT_LEASE_MS = 5 * 60_000;
 /** Rounds of one deliver job: each sends every due head once (a chain advances one row per round). */
 const MAX_ROUNDS = 50;
+/** How long the delivery history of a resolved alert is kept (its rows, not the alert). */
+export const DELIVERED_RETENTION_MS = 30 * 86_400_000;
+const PRUNE_EVERY_MS = 3600_000;
+const PRUNE_ALERTS_PER_RUN = 5_000;
 /** Alerts one sweep hands the queue. */
 const SWEEP_LIMIT = 1000;
 
@@ -44,6 +48,8 @@ interface SendResult {
 @Injectable()
 export class AlertDeliveryProcessor {
   private readonly logger = new Logger(AlertDeliveryProcessor.name);
+  /** 0: the first sweep of a process prunes. */
+  private lastPrune = 0;
 
   constructor(
     private readonly deliveries: AlertDeliveriesRepository,
@@ -91,7 +97,12 @@ export class AlertDeliveryProcessor {
   async sweep(): Promise<AlertDeliveryResults[typeof AlertDeliveryJob.Sweep]> {
     const alertIds = await this.deliveries.dueAlertIds(SWEEP_LIMIT);
     await this.queue.kick(alertIds);
-    return { alerts: alertIds.length };
+    let pruned = 0;
+    if (Date.now() - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = Date.now();
+      pruned = await this.deliveries.pruneDelivered(new Date(Date.now() - DELIVERED_RETENTION_MS), PRUNE_ALERTS_PER_RUN);
+    }
+    return { alerts: alertIds.length, pruned };
   }
 
   private async attempt(row: AlertDeliveryEntity): Promise<'sent' | 'failed' | 'taken'> {
