@@ -10,7 +10,7 @@ import { Button, Field, uiStyles } from './ui';
 
 /**
  * Chooses one device by name (`GET devices?q=`, a few matches offered): the chosen device shows
- * as a chip with a clear button. Used by the alert filters and by rule and silence scopes.
+ * as a chip with a clear button. Used by the alert and fleet command filters and by rule and silence scopes.
  */
 export function DevicePicker({
   label = 'Device',
@@ -18,12 +18,15 @@ export function DevicePicker({
   onChange,
   error,
   clearLabel = 'Show every device',
+  testId = 'device-picked',
 }: {
   label?: string;
   deviceId: string;
   onChange: (id: string | null) => void;
   error?: string;
   clearLabel?: string;
+  /** The chosen device's chip's `data-testid` (the fleet commands view keeps `device-filter`). */
+  testId?: string;
 }) {
   const [text, setText] = useState('');
   const [query, setQuery] = useState('');
@@ -40,7 +43,7 @@ export function DevicePicker({
   if (deviceId) {
     return (
       <Field label={label} error={error}>
-        <span className={styles.chip} data-testid="device-picked">
+        <span className={styles.chip} data-testid={testId}>
           <strong>{names.get(deviceId) ?? deviceId.slice(0, 8)}</strong>
           <Button size="small" onClick={() => onChange(null)} aria-label={clearLabel}>
             ×

@@ -2,7 +2,7 @@
 
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
-import styles from './alerts.module.css';
+import styles from '../../../components/tabs.module.css';
 
 const TABS = [
   { href: '/alerts', label: 'Alerts' },

@@ -1,24 +1,16 @@
 'use client';
 
-import { ALERT_STATES, type AlertSeverity } from '@xspectre/contracts';
+import { STATE_LABELS, AlertStateSeverityFilters } from '../../../components/alert-filters';
 import { AlertList } from '../../../components/alert-list';
 import { DevicePicker } from '../../../components/device-picker';
 import { PageHeader } from '../../../components/page-header';
 import { Button, Field, Forbidden } from '../../../components/ui';
-import { DEFAULT_STATE_FILTER, SEVERITIES, alertFilterOf } from '../../../lib/alerts';
+import { DEFAULT_STATE_FILTER, alertFilterOf } from '../../../lib/alerts';
 import { useOrganizationsAndSites } from '../../../lib/reference-data';
 import { useSession } from '../../../lib/session';
 import { useUrlState } from '../../../lib/use-url-state';
 import styles from './alerts.module.css';
 import { AlertsNav } from './alerts-nav';
-
-const STATE_LABELS: Record<string, string> = {
-  unresolved: 'Unresolved',
-  all: 'All',
-  open: 'Open',
-  acknowledged: 'Acknowledged',
-  resolved: 'Resolved',
-};
 
 /**
  * Every alert the engine opened, newest first: unresolved by default; severity, state,
@@ -58,31 +50,7 @@ export function AlertsPage() {
         emptyText={filtered ? 'No alerts match these filters.' : 'No unresolved alerts. All quiet.'}
         filters={
           <div className={styles.filters}>
-            <Field label="State">
-              <select
-                value={filter.state}
-                onChange={(e) => setParams({ state: e.target.value === DEFAULT_STATE_FILTER ? null : e.target.value })}
-                aria-label="Filter by state"
-              >
-                {['unresolved', ...ALERT_STATES, 'all'].map((s) => (
-                  <option key={s} value={s}>
-                    {STATE_LABELS[s]}
-                  </option>
-                ))}
-              </select>
-            </Field>
-            <Field label="Severity">
-              <select
-                value={filter.severity}
-                onChange={(e) => setParams({ severity: (e.target.value as AlertSeverity) || null })}
-                aria-label="Filter by severity"
-              >
-                <option value="">All</option>
-                {SEVERITIES.map((s) => (
-                  <option key={s}>{s}</option>
-                ))}
-              </select>
-            </Field>
+            <AlertStateSeverityFilters filter={filter} setParams={setParams} />
             <Field label="Organization">
               <select
                 value={filter.organizationId}

@@ -4,14 +4,14 @@ import {
   COMMAND_ACTIONS,
   COMMAND_STATUSES,
   CommandPageSchema,
-  DevicePageSchema,
   type Command,
   type CommandStatus,
   type LiveCommand,
 } from '@xspectre/contracts';
 import Link from 'next/link';
-import { useEffect, useId, useState } from 'react';
+import { useState } from 'react';
 import { TimeAgo } from '../../../components/device-badges';
+import { DevicePicker } from '../../../components/device-picker';
 import { PageHeader } from '../../../components/page-header';
 import { Badge, Button, Card, Empty, Field, Loading, ProblemView, ShowMore, uiStyles } from '../../../components/ui';
 import { api } from '../../../lib/api-client';
@@ -25,9 +25,8 @@ import {
   type CommandFilter,
 } from '../../../lib/commands';
 import { useCoalesced } from '../../../lib/use-coalesced';
-import { useResource } from '../../../lib/use-api';
 import { useLive } from '../../../lib/use-live';
-import { rememberName, useNames } from '../../../lib/use-names';
+import { useNames } from '../../../lib/use-names';
 import { usePagedList } from '../../../lib/use-paged-list';
 import { useUrlState } from '../../../lib/use-url-state';
 import styles from './fleet-commands.module.css';
@@ -87,7 +86,7 @@ export function FleetCommands() {
     const patch = live.get(c.id);
     return patch ? newerCommand(c, patch) : c;
   });
-  const deviceNames = useNames('devices', [...new Set([...items.map((c) => c.deviceId), ...(filter.deviceId ? [filter.deviceId] : [])])]);
+  const deviceNames = useNames('devices', [...new Set(items.map((c) => c.deviceId))]);
   const scriptNames = useNames('scripts', scriptIdsOf(items));
   const filtered = Boolean(filter.status || filter.action || filter.deviceId);
 
@@ -119,11 +118,7 @@ export function FleetCommands() {
                 ))}
               </select>
             </Field>
-            <DeviceFilter
-              deviceId={filter.deviceId ?? ''}
-              name={filter.deviceId ? deviceNames.get(filter.deviceId) : undefined}
-              onChange={(id) => setParams({ deviceId: id })}
-            />
+            <DevicePicker deviceId={filter.deviceId ?? ''} onChange={(id) => setParams({ deviceId: id })} testId="device-filter" />
             {filtered && (
               <Button size="small" onClick={() => setParams({ status: null, action: null, deviceId: null })}>
                 Clear filters
@@ -197,75 +192,5 @@ export function FleetCommands() {
         )}
       </Card>
     </>
-  );
-}
-
-/** The device filter: the chosen device with a clear button, or a name search offering a few matches (`GET devices?q=`). */
-function DeviceFilter({ deviceId, name, onChange }: { deviceId: string; name: string | undefined; onChange: (id: string | null) => void }) {
-  const [text, setText] = useState('');
-  const [query, setQuery] = useState('');
-  const listId = useId();
-  useEffect(() => {
-    const t = setTimeout(() => setQuery(text.trim()), 250);
-    return () => clearTimeout(t);
-  }, [text]);
-  const matches = useResource(query ? `device-search:${query}` : null, (signal) =>
-    api('devices', { query: { q: query, limit: 8 }, schema: DevicePageSchema, signal }),
-  );
-
-  if (deviceId) {
-    return (
-      <Field label="Device">
-        <span className={styles.chip} data-testid="device-filter">
-          <strong>{name ?? deviceId}</strong>
-          <Button size="small" onClick={() => onChange(null)} aria-label="Show every device">
-            ×
-          </Button>
-        </span>
-      </Field>
-    );
-  }
-  const shown = query && matches.data ? matches.data.items : [];
-  return (
-    <div className={styles.picker}>
-      <Field label="Device">
-        <input
-          type="search"
-          value={text}
-          onChange={(e) => setText(e.target.value)}
-          placeholder="Search by name…"
-          aria-label="Filter by device"
-          aria-controls={shown.length ? listId : undefined}
-          autoComplete="off"
-          onKeyDown={(e) => {
-            if (e.key === 'Escape') setText('');
-          }}
-        />
-      </Field>
-      {text.trim() && query && matches.data && (
-        <ul className={styles.matches} id={listId} aria-label="Matching devices">
-          {shown.length === 0 ? (
-            <li className={uiStyles.muted} style={{ padding: '5px 8px' }}>
-              No device matches.
-            </li>
-          ) : (
-            shown.map((d) => (
-              <li key={d.id}>
-                <button
-                  type="button"
-                  onClick={() => {
-                    setText('');
-                    rememberName('devices', d.id, d.name);
-                    onChange(d.id);
-                  }}
-                >
-                  {d.name} <span className={uiStyles.faint}>{d.hostname ?? ''}</span>
-                </button>
-              </li>
-            ))
-          )}
-        </ul>
-      )}
-    </div>
   );
 }

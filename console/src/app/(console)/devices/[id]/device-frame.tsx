@@ -26,7 +26,7 @@ import { useOrganizationsAndSites } from '../../../../lib/reference-data';
 import { useSession } from '../../../../lib/session';
 import { useResource, type Resource } from '../../../../lib/use-api';
 import { useLive, useLiveSubscription } from '../../../../lib/use-live';
-import styles from './device-frame.module.css';
+import styles from '../../../../components/tabs.module.css';
 import { useTelemetry } from './device-sections';
 
 /** What every tab of the device page reads from the frame: the device, kept live, and what hangs on it. */
