@@ -115,7 +115,13 @@ export function readConditions(rules: EngineRule[], h: Heartbeat, history: Resta
 /** Records this reading of a container's restart count and returns how much it grew within the window. */
 function restartsWithin(history: RestartHistory, name: string, count: number, now: number, windowMs: number): number {
   const points = (history.get(name) ?? []).filter((p) => p.at >= now - windowMs && p.count <= count);
-  points.push({ at: now, count });
-  history.set(name, points.slice(-64));
+  // A run of equal counts keeps its first and its last reading only: the oldest reading within
+  // the window then has the count it would have with every reading kept, and a steady container
+  // costs two points instead of one per heartbeat (filtering up to 64 of them per container and
+  // heartbeat was the engine's largest cost in the ingest benchmark's profile, api/bench/ingest.mjs).
+  const n = points.length;
+  if (n >= 2 && points[n - 1]!.count === count && points[n - 2]!.count === count) points[n - 1] = { at: now, count };
+  else points.push({ at: now, count });
+  history.set(name, points.length > 64 ? points.slice(-64) : points);
   return count - points[0]!.count;
 }
