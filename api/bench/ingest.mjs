@@ -208,6 +208,7 @@ function merge(runs) {
     p95: percentile(latencies, 95),
     p99: percentile(latencies, 99),
     idleMs: sum((r) => r.idleMs),
+    sampled: { engineUs: sum((r) => r.sampled.engineUs), totalUs: sum((r) => r.sampled.totalUs) },
     cpu: { api: sum((r) => r.apiMs) / count, load: sum((r) => r.loadMs) / count, pg: sum((r) => r.pgMs) / count },
     engine: Object.fromEntries(
       Object.keys(runs[0].engine).map((k) => [k, k === 'peakQueue' ? Math.max(...runs.map((r) => r.engine[k])) : sum((r) => r.engine[k])]),
@@ -243,29 +244,99 @@ async function setRules(on) {
   ruleBook.invalidate();
 }
 
-/** One HTTP run in one mode; its time ends when the alert engine has judged every heartbeat of it. */
-async function run(mode, seconds, rate, profile = null) {
+// Every HTTP run of both modes is sampled (1 ms), to tell how much of the API's CPU the alert
+// engine itself takes: a figure that a neighbour's load on the machine does not move as it moves
+// heartbeats/s.
+const profiler = new inspector.Session();
+profiler.connect();
+const post = (method, params = {}) => new Promise((r, j) => profiler.post(method, params, (e, out) => (e ? j(e) : r(out))));
+await post('Profiler.enable');
+await post('Profiler.setSamplingInterval', { interval: 1000 });
+
+/** Sampled µs with code of api/src/alerts on the stack, and sampled µs in all (idle left out). */
+function engineShare(profile) {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parents = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parents.set(c, n.id);
+  const onStack = new Map();
+  const engineFrame = (id) => {
+    if (id === undefined) return false;
+    if (!onStack.has(id)) onStack.set(id, /\/dist\/alerts\//.test(nodes.get(id).callFrame.url) || engineFrame(parents.get(id)));
+    return onStack.get(id);
+  };
+  let engineUs = 0;
+  let totalUs = 0;
+  profile.samples.forEach((id, i) => {
+    if (nodes.get(id).callFrame.functionName === '(idle)') return;
+    const us = profile.timeDeltas[i] ?? 0;
+    totalUs += us;
+    if (engineFrame(id)) engineUs += us;
+  });
+  return { engineUs, totalUs };
+}
+
+/**
+ * One HTTP run in one mode; its time ends when the alert engine has judged every heartbeat of it.
+ * `save`: write its CPU profile there (BENCH_PROFILE).
+ */
+async function run(mode, seconds, rate, save = null) {
   await setRules(mode === 'on');
   const before = { api: process.cpuUsage(), pg: postgresCpuTicks(env.name), engine: { ...engine } };
-  if (profile) await new Promise((r) => profile.post('Profiler.enable', () => profile.post('Profiler.start', r)));
+  await post('Profiler.start');
   const result = await load(baseUrl, env.devices, seconds, rate, true);
   const idleFrom = performance.now();
   await heartbeatAlerts.idle();
   const idleMs = performance.now() - idleFrom;
-  if (profile) {
-    const { profile: cpuProfile } = await new Promise((r) => profile.post('Profiler.stop', (_e, out) => r(out)));
-    writeFileSync(process.env.BENCH_PROFILE, JSON.stringify(cpuProfile));
-  }
   const api = process.cpuUsage(before.api);
+  const pgMs = postgresCpuSecondsSince(before.pg, env.name) * 1000;
+  const { profile } = await post('Profiler.stop');
+  if (save) writeFileSync(save, JSON.stringify(profile));
   return {
     ...result,
     elapsed: result.elapsed + idleMs / 1000,
     idleMs,
     apiMs: (api.user + api.system) / 1000,
     loadMs: result.cpuMs,
-    pgMs: postgresCpuSecondsSince(before.pg, env.name) * 1000,
+    pgMs,
+    sampled: engineShare(profile),
     engine: Object.fromEntries(Object.keys(engine).map((k) => [k, k === 'peakQueue' ? engine[k] : engine[k] - before.engine[k]])),
   };
+}
+
+/**
+ * The per-heartbeat engine alone, without HTTP and ingest: CPU time of this process and of
+ * PostgreSQL per heartbeat handed to HeartbeatAlerts.observe as ingest hands them (groups of 16
+ * newest states; three consecutive states per device, so devices flip about as in the HTTP runs),
+ * rules off and on alternately, each after an unmeasured pass that meets the new rule book. CPU
+ * time, so a neighbour's load moves it far less than heartbeats/s.
+ */
+async function engineAlone(rounds) {
+  const sentAt = new Date().toISOString();
+  const states = [0, 1, 2].flatMap((step) => env.devices.map((d, i) => [d.id, heartbeat(d.id, d.sequence + 1000 + step, sentAt, i)]));
+  const feed = async (list) => {
+    for (let g = 0; g * 16 < list.length; g++) {
+      const group = list.slice(g * 16, g * 16 + 16);
+      heartbeatAlerts.observe({ receivedAt: new Date(), newest: new Map(group), becameLatest: new Set(group.map(([id]) => id)) });
+      if (g % 32 === 31) await heartbeatAlerts.idle(); // stays under the engine's queue bound, as ingest's pace does
+    }
+    await heartbeatAlerts.idle();
+  };
+  const totals = { off: { api: 0, pg: 0, n: 0 }, on: { api: 0, pg: 0, n: 0 } };
+  for (let round = 0; round < rounds; round++) {
+    for (const mode of ['off', 'on']) {
+      await setRules(mode === 'on');
+      // Unmeasured: the first look of each device at a new rule book (after a rule change only).
+      await feed(states.slice(0, env.devices.length));
+      const before = { api: process.cpuUsage(), pg: postgresCpuTicks(env.name) };
+      await feed(states);
+      const api = process.cpuUsage(before.api);
+      totals[mode].api += api.user + api.system;
+      totals[mode].pg += postgresCpuSecondsSince(before.pg, env.name) * 1e6;
+      totals[mode].n += states.length;
+    }
+  }
+  const per = (t) => ({ api: t.api / t.n, pg: t.pg / t.n });
+  return { off: per(totals.off), on: per(totals.on), heartbeats: totals.on.n };
 }
 
 /** Times AlertEvaluator.run over whatever the database holds now. */
@@ -286,13 +357,11 @@ try {
   const warmUp = { inserted: engine.inserted - warmEngine.inserted, deleted: engine.deleted - warmEngine.deleted };
 
   // Alternating, so a neighbour's load on this machine falls on both modes alike.
-  // BENCH_PROFILE=file.cpuprofile: a CPU profile of the API process during the first rules-on max-rate run.
-  const profiler = process.env.BENCH_PROFILE ? new inspector.Session() : null;
-  profiler?.connect();
+  // BENCH_PROFILE=file.cpuprofile: the CPU profile of the API process during the first rules-on max-rate run.
   const half = SECONDS / 2;
   const maxRuns = { off: [], on: [] };
   maxRuns.off.push(await run('off', half, 0));
-  maxRuns.on.push(await run('on', half, 0, profiler));
+  maxRuns.on.push(await run('on', half, 0, process.env.BENCH_PROFILE));
   maxRuns.off.push(await run('off', half, 0));
   maxRuns.on.push(await run('on', half, 0));
   const pacedRuns = { off: [await run('off', half, PACED_RATE)], on: [await run('on', half, PACED_RATE)] };
@@ -304,6 +373,9 @@ try {
       `SELECT r.key, count(*)::int AS n FROM alert_conditions c JOIN alert_rules r ON r.id = c.rule_id GROUP BY r.key ORDER BY n DESC, r.key`,
     )
   ).rows;
+  const skippedBefore = engine.skipped;
+  const alone = await engineAlone(3);
+  const aloneSkipped = engine.skipped - skippedBefore;
   const base = await baseline(env.sql, env.devices, SECONDS);
 
   // The evaluation job, rules on, over the bench fleet: as it is (conditions younger than their
@@ -374,6 +446,11 @@ try {
   const total = max.on.cpu.api + max.on.cpu.load + max.on.cpu.pg;
   console.log(`    ${cpus().length} cores bound this machine at ~${f((cpus().length * 1000) / total)}/s with rules on`);
   console.log(`  CPU per heartbeat at ${PACED_RATE}/s, rules off: ${cpuLine(paced.off.cpu)}; rules on: ${cpuLine(paced.on.cpu)}`);
+  const share = (m) =>
+    `${((m.sampled.engineUs / m.sampled.totalUs) * 100).toFixed(1)} % of its samples = ${(m.sampled.engineUs / m.count).toFixed(1)} µs per heartbeat`;
+  console.log(
+    `  API CPU with api/src/alerts code on the stack (sampled), max rate: rules on ${share(max.on)}; rules off ${share(max.off)}`,
+  );
   const e = merge([...maxRuns.on, ...pacedRuns.on]).engine;
   console.log(
     `  alert engine, rules-on runs: ${e.heartbeats} heartbeats judged in ${e.groups} groups, ${e.skipped} groups skipped (fell behind), ` +
@@ -382,6 +459,13 @@ try {
   console.log(
     `    condition rows written: ${e.inserted} inserted, ${e.deleted} deleted (rules-on warm-up: ${warmUp.inserted} inserted, ${warmUp.deleted} deleted); ` +
       `breaching after the runs: ${breaching.map((b) => `${b.key} ${b.n}`).join(', ') || 'none'}`,
+  );
+  const us = (n) => `${n.toFixed(1)} µs`;
+  console.log(
+    `  alert engine alone (HeartbeatAlerts.observe, no HTTP, ${alone.heartbeats} heartbeats per mode, CPU time): ` +
+      `rules on ${us(alone.on.api)} API + ${us(alone.on.pg)} PostgreSQL per heartbeat, rules off ${us(alone.off.api)} + ${us(alone.off.pg)}` +
+      (aloneSkipped ? `, ${aloneSkipped} groups skipped` : '') +
+      `; the route at max rate, rules off: ${us(max.off.cpu.api * 1000)} API + ${us(max.off.cpu.pg * 1000)} PostgreSQL`,
   );
   for (const ev of evaluations) {
     console.log(
@@ -395,7 +479,10 @@ try {
   );
   const held = max.on.perSecond >= GOAL_PER_SECOND && max.on.errors === 0;
   console.log(
-    `  >= ${GOAL_PER_SECOND} heartbeats/s with rules on: ${held ? 'held' : 'NOT held'} (${f(max.on.perSecond)}/s, ${max.on.errors} errors)`,
+    `  >= ${GOAL_PER_SECOND} heartbeats/s with rules on: ${held ? 'held' : 'NOT held'} (${f(max.on.perSecond)}/s, ${max.on.errors} errors)` +
+      (!held && max.off.perSecond < GOAL_PER_SECOND
+        ? `; rules off is below it too (${f(max.off.perSecond)}/s): the machine bounds this run`
+        : ''),
   );
   console.log(`  stored heartbeat rows after the HTTP runs: ${acknowledged} (warm-ups included)`);
 } finally {
