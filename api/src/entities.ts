@@ -1,4 +1,5 @@
 import { AuditEventEntity } from './audit/audit-event.entity.js';
+import { AuditVerificationEntity } from './audit/audit-verification.entity.js';
 import { RefreshTokenEntity } from './auth/refresh-token.entity.js';
 import { SessionEntity } from './auth/session.entity.js';
 import { RecoveryCodeEntity } from './auth/recovery-code.entity.js';
@@ -38,6 +39,7 @@ export const ENTITIES = [
   SiteEntity,
   SecuritySettingsEntity,
   AuditEventEntity,
+  AuditVerificationEntity,
   DeviceEntity,
   ClaimCodeEntity,
   OverlayLeaseEntity,

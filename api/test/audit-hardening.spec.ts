@@ -6,6 +6,13 @@ import { AuditService } from '../src/audit/audit.service.js';
 import { Database } from '../src/db/database.js';
 import { MetricPartitionsRepository } from '../src/telemetry/metric-partitions.repository.js';
 import { TestApi } from './support/harness.js';
+import { MaintenanceJob, type MaintenanceJobName } from '../src/worker/maintenance.jobs.js';
+import { runMaintenanceJob } from './support/worker-job.js';
+/** Verification runs in the worker: run its job as the worker would, then read the recorded result as the console does. */
+async function verifyNow(api: TestApi, token: string, job: MaintenanceJobName = MaintenanceJob.VerifyAuditChain) {
+  await runMaintenanceJob(api, job);
+  return api.request('GET', 'audit/verify', { token });
+}
 
 /** Budget of failure rows per source address per minute in this file's API. */
 const FAILURE_BUDGET = 10;
@@ -92,7 +99,7 @@ describe('audit trail hardening', () => {
     }
     const [nulRow] = await rowFor((await requests[2]!).headers.get('x-request-id'));
     expect(nulRow).toMatchObject({ action: 'user.update', resource_id: '\\u0000' });
-    expect((await api.request('GET', 'audit/verify', { token: admin })).body).toMatchObject({ intact: true, firstBrokenId: null });
+    expect((await verifyNow(api, admin)).body).toMatchObject({ intact: true, firstBrokenId: null });
   });
 
   it('writes at most its budget of failure rows per source address, then one summary row', async () => {
@@ -115,7 +122,7 @@ describe('audit trail hardening', () => {
     const denied = await api.request('POST', 'organizations', { token: admin, body: { name: '', kind: 'customer' }, headers });
     expect(denied.status).toBe(400);
     expect(await api.auditRows(`request_id = $1`, [denied.headers.get('x-request-id')])).toHaveLength(1);
-    expect((await api.request('GET', 'audit/verify', { token: admin })).body.intact).toBe(true);
+    expect((await verifyNow(api, admin)).body.intact).toBe(true);
   });
 
   it('runs the API as a role that can neither disable the audit triggers nor delete rows, yet keeps partitions', async () => {
@@ -159,7 +166,7 @@ describe('audit trail hardening', () => {
       expect((await api.request('POST', 'organizations', { token: admin, body: { name, kind: 'customer' } })).status).toBe(201);
     }
     // An intact verification checkpoints the head it reached.
-    expect((await api.request('GET', 'audit/verify', { token: admin })).body.intact).toBe(true);
+    expect((await verifyNow(api, admin)).body.intact).toBe(true);
     const [head] = (await api.sql.query(`SELECT max(id)::text AS id FROM audit_events`)).rows;
     const lines = (await readFile(`${api.config.API_AUDIT_ANCHOR_DIR}/audit-anchors.jsonl`, 'utf8')).trim().split('\n');
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ id: head.id, mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
@@ -176,7 +183,7 @@ describe('audit trail hardening', () => {
       client.release();
     }
     const end = (BigInt(head.id) - 2n).toString();
-    const verify = await api.request('GET', 'audit/verify', { token: admin });
+    const verify = await verifyNow(api, admin);
     expect(verify.body).toMatchObject({ intact: false, firstBrokenId: (BigInt(end) + 1n).toString() });
     expect(verify.body.reason).toMatch(
       new RegExp(`^the chain ends at row ${end} but the checkpoint signed at \\S+ records row ${head.id}$`),
@@ -184,7 +191,7 @@ describe('audit trail hardening', () => {
 
     // New rows after the cut do not make it whole again, and no checkpoint papers over it.
     await api.request('POST', 'organizations', { token: admin, body: { name: 'After the cut', kind: 'customer' } });
-    expect((await api.request('GET', 'audit/verify', { token: admin })).body.intact).toBe(false);
+    expect((await verifyNow(api, admin)).body.intact).toBe(false);
     const checkpoint = await api.app.get(AuditService).checkpoint();
     expect(checkpoint.written).toBeNull();
     expect(checkpoint.refused).toMatch(new RegExp(`no longer holds row ${head.id}`));

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_PASSWORD, TestApi } from './support/harness.js';
+import { MaintenanceJob, type MaintenanceJobName } from '../src/worker/maintenance.jobs.js';
+import { runMaintenanceJob } from './support/worker-job.js';
+/** Verification runs in the worker: run its job as the worker would, then read the recorded result as the console does. */
+async function verifyNow(api: TestApi, token: string, job: MaintenanceJobName = MaintenanceJob.VerifyAuditChain) {
+  await runMaintenanceJob(api, job);
+  return api.request('GET', 'audit/verify', { token });
+}
 
 describe('audit trail', () => {
   let api: TestApi;
@@ -54,7 +61,7 @@ describe('audit trail', () => {
     await expect(api.sql.query(`UPDATE audit_events SET action = 'x' WHERE id = 1`)).rejects.toThrow(/append-only/);
     await expect(api.sql.query(`DELETE FROM audit_events WHERE id = 1`)).rejects.toThrow(/append-only/);
     await expect(api.sql.query(`TRUNCATE audit_events`)).rejects.toThrow(/append-only/);
-    expect((await api.request('GET', 'audit/verify', { token: admin })).body.intact).toBe(true);
+    expect((await verifyNow(api, admin)).body.intact).toBe(true);
   });
 
   it('filters, pages and exports as CSV', async () => {
@@ -84,13 +91,13 @@ describe('audit trail', () => {
   });
 
   it('audit/verify finds the row altered with the trigger disabled', async () => {
-    const before = await api.request('GET', 'audit/verify', { token: admin });
+    const before = await verifyNow(api, admin);
     expect(before.body).toMatchObject({ intact: true, firstBrokenId: null });
     const target = (await api.auditRows(`action = 'organization.create'`))[0];
     await api.sql.query('ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only');
     await api.sql.query(`UPDATE audit_events SET details = details || '{"body":{"name":"Forged"}}' WHERE id = $1`, [target.id]);
     await api.sql.query('ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only');
-    const after = await api.request('GET', 'audit/verify', { token: admin });
+    const after = await verifyNow(api, admin, MaintenanceJob.VerifyAuditChainFull);
     expect(after.body).toMatchObject({ intact: false, firstBrokenId: String(target.id), reason: 'row content does not match its hash' });
   });
 
@@ -102,7 +109,7 @@ describe('audit trail', () => {
       await other.sql.query('ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only');
       await other.sql.query(`DELETE FROM audit_events WHERE id = 3`);
       await other.sql.query('ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only');
-      const r = await other.request('GET', 'audit/verify', { token });
+      const r = await verifyNow(other, token);
       expect(r.body).toMatchObject({ intact: false, firstBrokenId: '4', reason: 'row 3 is missing (next row is 4)' });
     } finally {
       await other.stop();
@@ -119,7 +126,7 @@ describe('audit trail', () => {
         ),
       );
       expect(results.every((r) => r.status === 201)).toBe(true);
-      const verify = await other.request('GET', 'audit/verify', { token });
+      const verify = await verifyNow(other, token);
       expect(verify.body).toMatchObject({ intact: true });
       expect(verify.body.checked).toBeGreaterThanOrEqual(22);
     } finally {

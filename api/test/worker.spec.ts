@@ -29,6 +29,11 @@ describe('maintenance worker', () => {
     return (await job.waitUntilFinished(events, 30_000)) as T;
   }
 
+  async function firstRunsDone(names: string[]): Promise<boolean> {
+    const done = await worker.queue.getJobs(['completed']);
+    return names.every((name) => done.some((j) => j.name === name));
+  }
+
   beforeAll(async () => {
     db = await createTestDatabase();
     await runMigrations(db.url);
@@ -40,9 +45,10 @@ describe('maintenance worker', () => {
     events = new QueueEvents(MAINTENANCE_QUEUE, { connection: { url: config.REDIS_URL }, prefix: bullPrefix(config) });
     await events.waitUntilReady();
     worker = await MaintenanceWorker.start(config, app.get(MaintenanceProcessor));
-    // An `every` schedule runs once right away; let that purge finish so it cannot race the tests.
+    // An `every` schedule runs once right away; let that purge and audit verification finish so they cannot race the tests.
     const deadline = Date.now() + 15_000;
-    while (!(await worker.queue.getJobs(['completed'])).some((j) => j.name === MaintenanceJob.PurgeSessions)) {
+    const firstRuns = [MaintenanceJob.PurgeSessions, MaintenanceJob.VerifyAuditChain];
+    while (!(await firstRunsDone(firstRuns))) {
       if (Date.now() > deadline) throw new Error('the scheduled purge never ran');
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -58,11 +64,12 @@ describe('maintenance worker', () => {
     await db?.drop();
   });
 
-  it('registers the hourly purge and the daily audit check', async () => {
+  it('registers the hourly purge, the 5-minute incremental audit check and the daily full one', async () => {
     const schedulers = await worker.queue.getJobSchedulers();
     const byName = Object.fromEntries(schedulers.map((s) => [s.name, s]));
     expect(byName[MaintenanceJob.PurgeSessions]?.every).toBe(3600_000);
-    expect(byName[MaintenanceJob.VerifyAuditChain]?.pattern).toBe('30 3 * * *');
+    expect(byName[MaintenanceJob.VerifyAuditChain]?.every).toBe(300_000);
+    expect(byName[MaintenanceJob.VerifyAuditChainFull]?.pattern).toBe('30 3 * * *');
   });
 
   it('purges sessions that ended more than 7 days ago and keeps the rest', async () => {

@@ -37,6 +37,22 @@ export class AuditAnchors {
     return createHmac('sha256', this.key).update(['v1', anchor.database, anchor.id, anchor.hash, anchor.at].join('\n')).digest('hex');
   }
 
+  /**
+   * A MAC over a verification result (audit_verifications.mac), with the same key under its own
+   * prefix, so a row inserted with database access alone cannot move the verified starting point.
+   */
+  macOfVerification(fields: ReadonlyArray<string | number | boolean | null>): string {
+    return createHmac('sha256', this.key)
+      .update(['verification-v1', ...fields.map((f) => (f === null ? '' : String(f)))].join('\n'))
+      .digest('hex');
+  }
+
+  verificationMacMatches(fields: ReadonlyArray<string | number | boolean | null>, mac: string): boolean {
+    const expected = Buffer.from(this.macOfVerification(fields), 'hex');
+    const given = Buffer.from(mac, 'hex');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
   /** Appends one signed line (O_APPEND: concurrent writers never interleave a short line). */
   async append(anchor: AuditAnchor): Promise<string> {
     await mkdir(resolve(this.config.API_AUDIT_ANCHOR_DIR), { recursive: true, mode: 0o700 });

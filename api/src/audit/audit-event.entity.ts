@@ -7,8 +7,12 @@ import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 @Entity({ name: 'audit_events' })
 @Check('chk_audit_events_result', `"result" IN ('success', 'failure')`)
 @Index('ix_audit_events_occurred_at', ['occurredAt'])
-@Index('ix_audit_events_user', ['userId'])
-@Index('ix_audit_events_resource', ['resourceType', 'resourceId'])
+// Every list filter has an index ending in id: a filtered newest-first cursor page is a range scan.
+@Index('ix_audit_events_user', ['userId', 'id'])
+@Index('ix_audit_events_resource', ['resourceType', 'resourceId', 'id'])
+@Index('ix_audit_events_resource_id', ['resourceId', 'id'])
+@Index('ix_audit_events_action', ['action', 'id'])
+@Index('ix_audit_events_result', ['result', 'id'])
 export class AuditEventEntity {
   /** Position in the chain; assigned under the chain lock, so gap-free. */
   @PrimaryColumn({ type: 'bigint' })

@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import type { ListAuditQuery } from '@xspectre/contracts';
 import { Database } from '../db/database.js';
 import { AuditEventEntity } from './audit-event.entity.js';
+import { AuditVerificationEntity } from './audit-verification.entity.js';
 
 /** An advisory lock key that serializes appends, so each row links to the one before it. */
 const CHAIN_LOCK_KEY = 0x5853_4155; // "XSAU"
@@ -27,17 +28,68 @@ export class AuditRepository {
       .insert(row as unknown as Parameters<ReturnType<EntityManager['getRepository']>['insert']>[0]);
   }
 
-  async list(filter: AuditFilter): Promise<{ items: AuditEventEntity[]; total: number }> {
-    const qb = this.db.manager().getRepository(AuditEventEntity).createQueryBuilder('a').orderBy('a.id', 'DESC');
-    if (filter.userId) qb.andWhere('a.user_id = :userId', { userId: filter.userId });
-    if (filter.action) qb.andWhere('a.action = :action', { action: filter.action });
-    if (filter.resourceType) qb.andWhere('a.resource_type = :resourceType', { resourceType: filter.resourceType });
-    if (filter.resourceId) qb.andWhere('a.resource_id = :resourceId', { resourceId: filter.resourceId });
-    if (filter.result) qb.andWhere('a.result = :result', { result: filter.result });
-    if (filter.from) qb.andWhere('a.occurred_at >= :from', { from: new Date(filter.from) });
-    if (filter.to) qb.andWhere('a.occurred_at < :to', { to: new Date(filter.to) });
-    const [items, total] = await qb.take(filter.limit).skip(filter.offset).getManyAndCount();
-    return { items, total };
+  /**
+   * A newest-first page (rows below `filter.cursor`, then `offset` skipped) and, when the filter
+   * names anything, the number of matching rows counted up to `countCap + 1` at most. One row
+   * more than the page is read to tell whether an older page exists.
+   */
+  async list(filter: AuditFilter, countCap: number): Promise<{ items: AuditEventEntity[]; more: boolean; filteredTotal: number | null }> {
+    const qb = this.db.manager().getRepository(AuditEventEntity).createQueryBuilder('a');
+    let filtered = false;
+    const where = (sql: string, params: Record<string, unknown>) => {
+      qb.andWhere(sql, params);
+      filtered = true;
+    };
+    if (filter.userId) where('a.user_id = :userId', { userId: filter.userId });
+    if (filter.action) where('a.action = :action', { action: filter.action });
+    if (filter.resourceType) where('a.resource_type = :resourceType', { resourceType: filter.resourceType });
+    if (filter.resourceId) where('a.resource_id = :resourceId', { resourceId: filter.resourceId });
+    if (filter.result) where('a.result = :result', { result: filter.result });
+    if (filter.from) where('a.occurred_at >= :from', { from: new Date(filter.from) });
+    if (filter.to) where('a.occurred_at < :to', { to: new Date(filter.to) });
+    let filteredTotal: number | null = null;
+    if (filtered) {
+      // Bounded: a broad filter over millions of rows stops counting at the cap.
+      const [sql, params] = qb
+        .clone()
+        .select('1')
+        .limit(countCap + 1)
+        .getQueryAndParameters();
+      const rows: Array<{ n: number }> = await this.db.manager().query(`SELECT count(*)::int AS n FROM (${sql}) capped`, params);
+      filteredTotal = rows[0]?.n ?? 0;
+    }
+    if (filter.cursor) qb.andWhere('a.id < :cursor', { cursor: filter.cursor });
+    const rows = await qb
+      .orderBy('a.id', 'DESC')
+      .offset(filter.offset)
+      .limit(filter.limit + 1)
+      .getMany();
+    return { items: rows.slice(0, filter.limit), more: rows.length > filter.limit, filteredTotal };
+  }
+
+  /** The row at `id`, or null. */
+  rowAt(id: string): Promise<AuditEventEntity | null> {
+    return this.db.manager().getRepository(AuditEventEntity).findOneBy({ id });
+  }
+
+  recordVerification(row: Omit<AuditVerificationEntity, 'id'>): Promise<unknown> {
+    return this.db.manager().getRepository(AuditVerificationEntity).insert(row);
+  }
+
+  /** The newest recorded verification (intact or not). */
+  latestVerification(): Promise<AuditVerificationEntity | null> {
+    return this.db
+      .manager()
+      .getRepository(AuditVerificationEntity)
+      .findOne({ where: {}, order: { id: 'DESC' } });
+  }
+
+  /** The newest recorded verifications, newest first (the caller takes the first correctly signed one). */
+  recentVerifications(count: number): Promise<AuditVerificationEntity[]> {
+    return this.db
+      .manager()
+      .getRepository(AuditVerificationEntity)
+      .find({ order: { id: 'DESC' }, take: count });
   }
 
   /** Rows in chain order after `afterId`, a page at a time (verification reads the whole table). */

@@ -1,9 +1,10 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { AuditEvent, AuditVerifyResponse } from '@xspectre/contracts';
+import { AUDIT_TOTAL_CAP, type AuditEvent, type AuditVerifyResponse } from '@xspectre/contracts';
 import { requestContext } from '../common/context/request-context.js';
 import { Database } from '../db/database.js';
 import { AuditEventEntity } from './audit-event.entity.js';
+import type { AuditVerificationEntity } from './audit-verification.entity.js';
 import { GENESIS_HASH, chainHash, findChainBreak } from './audit-chain.js';
 import { AUDIT_BOUNDS, boundDetails, cappedColumn } from './audit-bounds.js';
 import { AuditRepository, type AuditFilter } from './audit.repository.js';
@@ -24,6 +25,22 @@ export interface AuditInput {
 }
 
 const VERIFY_PAGE = 2000;
+/** How many recent results an incremental run looks through for a correctly signed one. */
+const SIGNED_START_LOOKBACK = 20;
+
+export interface AuditPage {
+  items: AuditEvent[];
+  total: number;
+  totalCapped: boolean;
+  nextCursor: string | null;
+}
+
+/** A run's result: the wire answer plus where it started and whether it walked from the first row. */
+export interface ChainVerification extends AuditVerifyResponse {
+  full: boolean;
+  fromId: string;
+  verifiedThroughId: string | null;
+}
 
 @Injectable()
 export class AuditService implements OnApplicationBootstrap {
@@ -98,40 +115,153 @@ export class AuditService implements OnApplicationBootstrap {
     return row;
   }
 
-  async list(filter: AuditFilter): Promise<{ items: AuditEvent[]; total: number }> {
-    const { items, total } = await this.repo.list(filter);
-    return { items: items.map(toAuditEvent), total };
+  /**
+   * A newest-first page. Unfiltered, the total is the chain head's id (ids are gap-free
+   * positions in the chain, assigned under its lock), so no count(*) over the table; filtered,
+   * matching rows are counted up to `countCap` (default AUDIT_TOTAL_CAP) and more report
+   * `countCap + 1` with `totalCapped`.
+   */
+  async list(filter: AuditFilter, countCap = AUDIT_TOTAL_CAP): Promise<AuditPage> {
+    const { items, more, filteredTotal } = await this.repo.list(filter, countCap);
+    const total = filteredTotal ?? Number((await this.repo.head())?.id ?? 0);
+    return {
+      items: items.map(toAuditEvent),
+      total,
+      totalCapped: filteredTotal !== null && filteredTotal > countCap,
+      nextCursor: more && items.length ? items[items.length - 1]!.id : null,
+    };
   }
 
   /**
-   * Walks the whole chain in pages and reports the first row that does not fit; then checks
-   * that the chain still reaches the newest signed checkpoint with the same hash there (a chain
-   * whose newest rows were deleted is intact but shorter). An intact chain is checkpointed.
+   * The latest result the worker recorded (verifyChain), read on the request path instead of
+   * walking the table. A result whose signature does not verify is reported as a break.
    */
-  async verify(): Promise<AuditVerifyResponse> {
+  async latestVerification(): Promise<AuditVerifyResponse> {
+    const [latest, head] = await Promise.all([this.repo.latestVerification(), this.repo.head()]);
+    const headId = head?.id ?? null;
+    if (!latest) {
+      return {
+        intact: true,
+        checked: 0,
+        firstBrokenId: null,
+        reason: null,
+        verifiedAt: null,
+        verifiedThroughId: null,
+        headId,
+        full: false,
+      };
+    }
+    const base = {
+      checked: latest.checked,
+      verifiedAt: latest.verifiedAt.toISOString(),
+      verifiedThroughId: latest.throughId,
+      headId,
+      full: latest.full,
+    };
+    if (!this.signatureHolds(latest)) {
+      return {
+        ...base,
+        intact: false,
+        firstBrokenId: null,
+        reason: `the verification result recorded at ${base.verifiedAt} is not signed by this installation`,
+      };
+    }
+    return { ...base, intact: latest.intact, firstBrokenId: latest.firstBrokenId, reason: latest.reason };
+  }
+
+  /**
+   * The worker's verification. Incremental (the default): from the newest correctly signed
+   * result, if intact, re-hashes that row (it must still be there with the same hash) and walks only
+   * the rows after it; a chain that no longer holds that row, or with no usable result, is walked
+   * from its first row, which `full` forces. Either way the chain must reach the newest signed
+   * checkpoint with the same hash there. The result is recorded (signed) and an intact chain is
+   * checkpointed.
+   */
+  async verifyChain(options: { full?: boolean } = {}): Promise<ChainVerification> {
+    const database = await this.repo.databaseName();
     // Read before the walk: every row a checkpoint names had committed before it was written.
-    const anchor = await this.anchors.newest(await this.repo.databaseName());
+    const anchor = await this.anchors.newest(database);
+    const start = options.full ? null : await this.signedStart();
     let previous: { id: string; hash: string } | null = null;
-    let anchoredHash: string | null = null;
+    if (start) {
+      const row = await this.repo.rowAt(start.throughId);
+      // The starting row must still hold the verified hash, and its content must still produce it.
+      if (
+        row &&
+        row.hash === start.throughHash &&
+        findChainBreak([row], { id: (BigInt(row.id) - 1n).toString(), hash: row.prevHash }) === null
+      ) {
+        previous = { id: row.id, hash: row.hash };
+      }
+    }
+    const full = previous === null;
+    const fromId = previous ? (BigInt(previous.id) + 1n).toString() : '1';
+    // A checkpoint at or before the starting row was verified by an earlier run: its row must still carry the checkpoint's hash.
+    let anchoredHash: string | null =
+      anchor && previous && BigInt(anchor.id) <= BigInt(previous.id) ? await this.repo.hashAt(anchor.id) : null;
     let checked = 0;
+    let result: AuditVerifyResponse | null = null;
     for (;;) {
       const page = await this.repo.readChainPage(previous?.id ?? '0', VERIFY_PAGE);
       if (page.length === 0) break;
       const broken = findChainBreak(page, previous);
       if (broken) {
         const index = page.findIndex((r) => r.id === broken.id);
-        return { intact: false, checked: checked + Math.max(index, 0), firstBrokenId: broken.id, reason: broken.reason };
+        result = { intact: false, checked: checked + Math.max(index, 0), firstBrokenId: broken.id, reason: broken.reason };
+        break;
       }
       if (anchor) anchoredHash = page.find((r) => r.id === anchor.id)?.hash ?? anchoredHash;
       checked += page.length;
       const last = page[page.length - 1]!;
       previous = { id: last.id, hash: last.hash };
     }
-    if (anchor && anchoredHash !== anchor.hash) return anchorBreak(anchor, previous, anchoredHash, checked);
-    await this.checkpoint().catch((error: unknown) =>
-      this.logger.error({ msg: 'could not write an audit checkpoint', err: (error as Error).message }),
-    );
-    return { intact: true, checked, firstBrokenId: null, reason: null };
+    if (!result && anchor && anchoredHash !== anchor.hash) result = anchorBreak(anchor, previous, anchoredHash, checked);
+    result ??= { intact: true, checked, firstBrokenId: null, reason: null };
+    const verification: ChainVerification = { ...result, full, fromId, verifiedThroughId: previous?.id ?? null };
+    await this.record(verification, previous);
+    if (result.intact) {
+      await this.checkpoint().catch((error: unknown) =>
+        this.logger.error({ msg: 'could not write an audit checkpoint', err: (error as Error).message }),
+      );
+    }
+    return verification;
+  }
+
+  /** A walk of the whole chain from its first row (the worker's daily run; see verifyChain). */
+  verify(): Promise<ChainVerification> {
+    return this.verifyChain({ full: true });
+  }
+
+  private async record(v: ChainVerification, reached: { id: string; hash: string } | null): Promise<void> {
+    const row: Omit<AuditVerificationEntity, 'id' | 'mac'> = {
+      verifiedAt: new Date(),
+      full: v.full,
+      fromId: v.fromId,
+      // An empty chain is verified "through" row 0 with the genesis hash.
+      throughId: reached?.id ?? '0',
+      throughHash: reached?.hash ?? GENESIS_HASH,
+      checked: v.checked,
+      intact: v.intact,
+      firstBrokenId: v.firstBrokenId,
+      reason: v.reason,
+    };
+    await this.repo.recordVerification({ ...row, mac: this.anchors.macOfVerification(verificationFields(row)) });
+  }
+
+  private signatureHolds(row: AuditVerificationEntity): boolean {
+    return this.anchors.verificationMacMatches(verificationFields(row), row.mac);
+  }
+
+  /**
+   * The newest result this installation signed (a forged row is skipped), if it found the chain
+   * intact. After a break every run walks from the first row, so the break keeps being reported
+   * (an incremental run from the last intact point would read only rows after it).
+   */
+  private async signedStart(): Promise<AuditVerificationEntity | null> {
+    for (const row of await this.repo.recentVerifications(SIGNED_START_LOOKBACK)) {
+      if (this.signatureHolds(row)) return row.intact && row.throughId !== '0' ? row : null;
+    }
+    return null;
   }
 
   /**
@@ -156,6 +286,20 @@ export class AuditService implements OnApplicationBootstrap {
     const line = await this.anchors.append(anchor);
     return { written: anchor, line };
   }
+}
+
+function verificationFields(row: Omit<AuditVerificationEntity, 'id' | 'mac'>): Array<string | number | boolean | null> {
+  return [
+    row.verifiedAt.toISOString(),
+    row.full,
+    row.fromId,
+    row.throughId,
+    row.throughHash,
+    row.checked,
+    row.intact,
+    row.firstBrokenId,
+    row.reason,
+  ];
 }
 
 function anchorBreak(anchor: AuditAnchor, end: { id: string } | null, hashThere: string | null, checked: number): AuditVerifyResponse {

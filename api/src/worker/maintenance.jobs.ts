@@ -7,7 +7,10 @@ export const MAINTENANCE_QUEUE = 'maintenance';
 /** Job names; a job's name selects what the processor does (there is one queue for all of them). */
 export const MaintenanceJob = {
   PurgeSessions: 'maintenance.purge-sessions',
+  /** Incremental: only the rows after the last verified one (AuditService.verifyChain). */
   VerifyAuditChain: 'maintenance.verify-audit-chain',
+  /** The whole chain from its first row. */
+  VerifyAuditChainFull: 'maintenance.verify-audit-chain-full',
   MetricPartitions: 'maintenance.metric-partitions',
   DetectOffline: 'maintenance.detect-offline',
   MetricRollups: 'maintenance.metric-rollups',
@@ -21,6 +24,7 @@ export type MaintenanceJobName = (typeof MaintenanceJob)[keyof typeof Maintenanc
 export interface MaintenancePayloads {
   [MaintenanceJob.PurgeSessions]: Record<string, never>;
   [MaintenanceJob.VerifyAuditChain]: Record<string, never>;
+  [MaintenanceJob.VerifyAuditChainFull]: Record<string, never>;
   [MaintenanceJob.MetricPartitions]: Record<string, never>;
   [MaintenanceJob.DetectOffline]: Record<string, never>;
   [MaintenanceJob.MetricRollups]: Record<string, never>;
@@ -33,6 +37,7 @@ export interface MaintenancePayloads {
 export interface MaintenanceResults {
   [MaintenanceJob.PurgeSessions]: { purged: number };
   [MaintenanceJob.VerifyAuditChain]: AuditVerifyResponse;
+  [MaintenanceJob.VerifyAuditChainFull]: AuditVerifyResponse;
   [MaintenanceJob.MetricPartitions]: { created: number; dropped: string[] };
   [MaintenanceJob.DetectOffline]: { wentOffline: string[] };
   [MaintenanceJob.MetricRollups]: { minutes: number; hours: number };

@@ -41,7 +41,9 @@ export class MaintenanceProcessor {
       case MaintenanceJob.PurgeSessions:
         return this.purgeSessions();
       case MaintenanceJob.VerifyAuditChain:
-        return this.verifyAuditChain();
+        return this.verifyAuditChain(false);
+      case MaintenanceJob.VerifyAuditChainFull:
+        return this.verifyAuditChain(true);
       case MaintenanceJob.MetricPartitions:
         return this.maintainMetricPartitions();
       case MaintenanceJob.DetectOffline:
@@ -124,8 +126,9 @@ export class MaintenanceProcessor {
     return { id: result.written?.id ?? null, refused: result.refused ?? null };
   }
 
-  private async verifyAuditChain(): Promise<MaintenanceResults[typeof MaintenanceJob.VerifyAuditChain]> {
-    const result = await this.audit.verify();
+  /** Records its result for GET audit/verify (AuditService.verifyChain); `full` walks from the first row. */
+  private async verifyAuditChain(full: boolean): Promise<MaintenanceResults[typeof MaintenanceJob.VerifyAuditChain]> {
+    const result = await this.audit.verifyChain({ full });
     if (!result.intact) {
       this.logger.error({ msg: 'audit chain broken', firstBrokenId: result.firstBrokenId, reason: result.reason, checked: result.checked });
       // Recorded in the audit log itself, so the break shows up where operators look.

@@ -69,10 +69,17 @@ export class MaintenanceWorker {
         { every: 3600_000 },
         { name: MaintenanceJob.MetricPartitions, data: {} },
       );
+      // Incremental every 5 minutes (only rows appended since the last run); GET audit/verify reads the result.
       await queue.upsertJobScheduler(
         MaintenanceJob.VerifyAuditChain,
-        { pattern: '30 3 * * *', tz: 'UTC' },
+        { every: 300_000 },
         { name: MaintenanceJob.VerifyAuditChain, data: {} },
+      );
+      // Daily, the whole chain again: an edit of a row verified earlier shows here (incremental runs re-check only their starting row).
+      await queue.upsertJobScheduler(
+        MaintenanceJob.VerifyAuditChainFull,
+        { pattern: '30 3 * * *', tz: 'UTC' },
+        { name: MaintenanceJob.VerifyAuditChainFull, data: {} },
       );
       await worker.waitUntilReady();
     } catch (error) {
