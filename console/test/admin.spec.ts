@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ADMIN_EMAIL } from '../../api/test/support/harness.js';
+import { runMaintenanceJob } from '../../api/test/support/worker-job.js';
+import { MaintenanceJob } from '../../api/src/worker/maintenance.jobs.js';
 import { eventually, useConsoleE2e } from './support/e2e.js';
 
 /** Administration: organizations and sites, users and display names, the audit log. */
@@ -119,8 +121,13 @@ describe('console: administration and audit log', () => {
   it('shows the audit log with the chain verification', async () => {
     const { page } = e;
     await e.createDevice('acme-audit-01');
+    // The worker verifies the chain; the page shows its latest result.
     await page.goto(`${e.web.url}/admin/audit`);
-    await eventually(() => page.getByTestId('chain-status').innerText()).toMatch(/chain intact · \d+ entries checked/);
+    await eventually(() => page.getByTestId('chain-status').innerText()).toMatch(/not verified yet/);
+    await runMaintenanceJob(e.api, MaintenanceJob.VerifyAuditChain);
+    await page.getByTestId('chain-status').getByRole('button', { name: 'Refresh' }).click();
+    await eventually(() => page.getByTestId('chain-status').innerText()).toMatch(/chain intact through entry \d+ · verified /);
+    await eventually(() => page.getByTestId('audit-count').innerText()).toMatch(/^entries #\d+–#\d+ · \d+ in the log$/);
     expect(await page.getByTestId('audit-table').innerText()).toContain('device.create');
     expect(await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href')).toBe('/api/v1/audit/export');
     await e.shot('06-audit');
@@ -132,6 +139,7 @@ describe('console: administration and audit log', () => {
         (await page.getByTestId('audit-table').locator('tbody tr').allInnerTexts()).every((t) => t.includes('device.create')),
       )
       .toBe(true);
+    await eventually(() => page.getByTestId('audit-count').innerText()).toMatch(/ matching$/);
     const href = await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
     expect(href).toBe('/api/v1/audit/export?action=device.create');
     // The export link works with the browser's own session cookie.

@@ -4,7 +4,7 @@ import { AuditPageSchema, AuditVerifyResponseSchema, type AuditEvent } from '@xs
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { PageHeader } from '../../../../components/page-header';
-import { Badge, Button, Card, Empty, Field, Forbidden, Loading, Pager, ProblemView, uiStyles } from '../../../../components/ui';
+import { Badge, Button, Card, Empty, Field, Forbidden, Loading, ProblemView, uiStyles } from '../../../../components/ui';
 import { API_BASE, api, withQuery } from '../../../../lib/api-client';
 import { dateTime } from '../../../../lib/format';
 import { useSession } from '../../../../lib/session';
@@ -21,23 +21,31 @@ function toIso(local: string | undefined): string | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }
 
+/** The worker verifies the chain every few minutes (only new entries) and daily in full; this shows its latest result. */
 function ChainStatus() {
   const verify = useResource('audit-verify', (signal) => api('audit/verify', { schema: AuditVerifyResponseSchema, signal }));
   return (
     <span data-testid="chain-status" style={{ display: 'inline-flex', gap: 8, alignItems: 'center' }}>
       {verify.error ? (
-        <Badge tone="bad">verification failed to run</Badge>
+        <Badge tone="bad">verification status unavailable</Badge>
       ) : !verify.data ? (
-        <Badge tone="neutral">verifying the chain…</Badge>
+        <Badge tone="neutral">reading the chain verification…</Badge>
+      ) : !verify.data.verifiedAt ? (
+        <Badge tone="neutral">not verified yet · the worker verifies every few minutes</Badge>
       ) : verify.data.intact ? (
-        <Badge tone="ok">chain intact · {verify.data.checked} entries checked</Badge>
+        <Badge
+          tone="ok"
+          title={`${verify.data.full ? 'full' : 'incremental'} run checked ${verify.data.checked} entries; newest entry now #${verify.data.headId ?? '—'}`}
+        >
+          chain intact through entry {verify.data.verifiedThroughId} · verified {dateTime(verify.data.verifiedAt)}
+        </Badge>
       ) : (
         <Badge tone="bad" title={verify.data.reason ?? undefined}>
           chain BROKEN at entry {verify.data.firstBrokenId}: {verify.data.reason}
         </Badge>
       )}
       <Button size="small" onClick={verify.reload} disabled={verify.loading}>
-        Verify again
+        Refresh
       </Button>
     </span>
   );
@@ -55,6 +63,10 @@ export function AuditLog() {
     // fromUrl reads the same params urlFilters was built from.
   }, [urlFilters]);
   const offset = Number(params.get('offset') ?? 0) || 0;
+  // Older pages by cursor (entries below an id): stable while new entries arrive, and as fast deep in the log as at its top.
+  const cursor = params.get('cursor') ?? undefined;
+  // The cursors of the pages before this one, for "Newer" (a linked cursor page has none: "Newest" instead).
+  const [trail, setTrail] = useState<string[]>([]);
   const query = {
     action: params.get('action') ?? undefined,
     resourceType: params.get('resourceType') ?? undefined,
@@ -65,9 +77,10 @@ export function AuditLog() {
     to: toIso(params.get('to') ?? undefined),
   };
   const allowed = can('audit.view');
-  const audit = useResource(allowed ? JSON.stringify({ query, offset }) : null, (signal) =>
-    api('audit', { query: { ...query, limit: PAGE_SIZE, offset }, schema: AuditPageSchema, signal }),
+  const audit = useResource(allowed ? JSON.stringify({ query, offset, cursor }) : null, (signal) =>
+    api('audit', { query: { ...query, limit: PAGE_SIZE, offset, cursor }, schema: AuditPageSchema, signal }),
   );
+  const goTo = (next: string | null) => setParams({ cursor: next, offset: null }, false);
   const [open, setOpen] = useState<string | null>(null);
 
   if (!allowed) {
@@ -98,7 +111,8 @@ export function AuditLog() {
           role="search"
           onSubmit={(e) => {
             e.preventDefault();
-            setParams(Object.fromEntries(FILTERS.map((k) => [k, draft[k] || null])));
+            setTrail([]);
+            setParams({ ...Object.fromEntries(FILTERS.map((k) => [k, draft[k] || null])), cursor: null });
           }}
           style={{
             display: 'grid',
@@ -150,7 +164,8 @@ export function AuditLog() {
             <Button
               onClick={() => {
                 setDraft(Object.fromEntries(FILTERS.map((k) => [k, ''])) as typeof draft);
-                setParams(Object.fromEntries(FILTERS.map((k) => [k, null])));
+                setTrail([]);
+                setParams({ ...Object.fromEntries(FILTERS.map((k) => [k, null])), cursor: null });
               }}
             >
               Clear
@@ -183,12 +198,40 @@ export function AuditLog() {
                 ))}
               </tbody>
             </table>
-            <Pager
-              total={audit.data.total}
-              limit={PAGE_SIZE}
-              offset={offset}
-              onOffset={(o) => setParams({ offset: o ? String(o) : null }, false)}
-            />
+            <nav className={uiStyles.pager} aria-label="Pages">
+              <span data-testid="audit-count">
+                entries #{audit.data.items[0]!.id}–#{audit.data.items[audit.data.items.length - 1]!.id} ·{' '}
+                {audit.data.totalCapped ? `${(audit.data.total - 1).toLocaleString('en')}+` : audit.data.total.toLocaleString('en')}{' '}
+                {Object.values(query).some(Boolean) ? 'matching' : 'in the log'}
+              </span>
+              <div>
+                {trail.length > 0 ? (
+                  <Button
+                    size="small"
+                    onClick={() => {
+                      goTo(trail[trail.length - 1] || null);
+                      setTrail(trail.slice(0, -1));
+                    }}
+                  >
+                    ← Newer
+                  </Button>
+                ) : (
+                  <Button size="small" onClick={() => goTo(null)} disabled={!cursor && offset === 0}>
+                    ← Newest
+                  </Button>
+                )}
+                <Button
+                  size="small"
+                  onClick={() => {
+                    setTrail([...trail, cursor ?? '']);
+                    goTo(audit.data!.nextCursor ?? null);
+                  }}
+                  disabled={!audit.data.nextCursor}
+                >
+                  Older →
+                </Button>
+              </div>
+            </nav>
           </>
         )}
       </Card>
