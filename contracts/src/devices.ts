@@ -102,8 +102,22 @@ export const ListDevicesQuerySchema = PageQuerySchema.extend({
     .enum(DEVICE_SORTS)
     .default('name')
     .describe('a leading "-" sorts descending; cpu, memory and disk (fullest mount) sort by the newest metrics, devices without any last'),
+  cursor: z
+    .string()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe(
+      "keyset pagination: the `nextCursor` of the previous page (same sort); the page continues after that page's last device (its sort key, then id). Not combined with offset",
+    ),
 }).strict();
-export const DevicePageSchema = pageOf(DeviceSchema);
+export const DevicePageSchema = pageOf(DeviceSchema).extend({
+  nextCursor: z
+    .string()
+    .nullable()
+    .optional()
+    .describe('pass as `cursor` (same sort and filters) for the page after this one; null when no device follows'),
+});
 
 /** Typed by a technician: 20 base32 characters (100 bits) in groups of four, e.g. ABCD-EFGH-JKLM-NPQR-STUV. */
 export const ClaimCodeTextSchema = z

@@ -7,8 +7,8 @@ const percentOf = (used: number, total: number) => (total > 0 ? Math.min(100, (u
 /**
  * The numbers a fleet table shows for one metrics report: CPU, memory used, the fullest mount
  * (null without mounts) and the network rates summed over interfaces. The one TypeScript form
- * of the headline; its database-side twin, for sorting the device list, is MEM_SQL/DISK_SQL in
- * api/src/devices/fleet-view.repository.ts.
+ * of the headline; its database-side twin (the sortable columns, the fleet view) is
+ * api/src/db/headline-sql.ts.
  */
 export function headlineMetrics(m: SystemMetrics): DeviceHeadlineMetrics {
   const disks = m.mounts.map((d) => percentOf(d.usedBytes, d.totalBytes)).filter((p): p is number => p !== null);

@@ -12,6 +12,23 @@ import type { DeviceModules, DeviceStatus, DeviceType, HardwareFacts } from '@xs
 @Index('ix_devices_site', ['siteId'])
 // Names are unique per organization, case-insensitively (expression index owned by the migration).
 @Index('uq_devices_organization_name_lower', { synchronize: false })
+// One index per list sort, with its direction and NULLS placement (owned by migrations/1795560000000-FleetReads.ts).
+@Index('ix_devices_sort_name', { synchronize: false })
+@Index('ix_devices_sort_name_desc', { synchronize: false })
+@Index('ix_devices_sort_last_heartbeat', { synchronize: false })
+@Index('ix_devices_sort_last_heartbeat_desc', { synchronize: false })
+@Index('ix_devices_sort_created', { synchronize: false })
+@Index('ix_devices_sort_created_desc', { synchronize: false })
+@Index('ix_devices_sort_enrolled', { synchronize: false })
+@Index('ix_devices_sort_enrolled_desc', { synchronize: false })
+@Index('ix_devices_sort_status', { synchronize: false })
+@Index('ix_devices_sort_status_desc', { synchronize: false })
+@Index('ix_devices_sort_cpu', { synchronize: false })
+@Index('ix_devices_sort_cpu_desc', { synchronize: false })
+@Index('ix_devices_sort_mem', { synchronize: false })
+@Index('ix_devices_sort_mem_desc', { synchronize: false })
+@Index('ix_devices_sort_disk', { synchronize: false })
+@Index('ix_devices_sort_disk_desc', { synchronize: false })
 export class DeviceEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -91,6 +108,20 @@ export class DeviceEntity {
 
   @Column({ name: 'last_sequence', type: 'bigint', nullable: true })
   lastSequence!: string | null;
+
+  /**
+   * The headline numbers of the device's latest metrics (device_telemetry.metrics), copied by the
+   * heartbeat group commit so the list sorts by an index; NULL before the first metrics (disk:
+   * also without mounts). The list shows the numbers computed from the document itself.
+   */
+  @Column({ name: 'headline_cpu_percent', type: 'double precision', nullable: true, select: false })
+  headlineCpuPercent!: number | null;
+
+  @Column({ name: 'headline_mem_percent', type: 'double precision', nullable: true, select: false })
+  headlineMemPercent!: number | null;
+
+  @Column({ name: 'headline_disk_percent', type: 'double precision', nullable: true, select: false })
+  headlineDiskPercent!: number | null;
 
   @Column({ name: 'last_handshake_at', type: 'timestamptz', nullable: true })
   lastHandshakeAt!: Date | null;

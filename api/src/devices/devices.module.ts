@@ -7,6 +7,7 @@ import { ClaimCodesRepository } from './claim-codes.repository.js';
 import { DevicesController } from './devices.controller.js';
 import { DevicesRepository } from './devices.repository.js';
 import { DevicesService } from './devices.service.js';
+import { FleetSummaryCache } from './fleet-summary-cache.js';
 import { FleetViewRepository } from './fleet-view.repository.js';
 
 /**
@@ -17,7 +18,7 @@ import { FleetViewRepository } from './fleet-view.repository.js';
 @Module({
   imports: [OrganizationsModule, HubModule, DeviceEventsModule],
   controllers: [DevicesController, ClaimCodesController],
-  providers: [DevicesService, DevicesRepository, FleetViewRepository, ClaimCodesRepository],
+  providers: [DevicesService, DevicesRepository, FleetViewRepository, FleetSummaryCache, ClaimCodesRepository],
   exports: [DevicesService],
 })
 export class DevicesModule {}

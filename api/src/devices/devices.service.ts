@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   canMutateResource,
+  DEVICE_SORTS,
+  isStorableText,
   SUMMARY_WORST_LIMIT,
   type DeviceSummary,
   type DeviceEventType,
@@ -23,7 +25,15 @@ import { ClaimCodesRepository } from './claim-codes.repository.js';
 import { defaultModules } from './device-modules.js';
 import { toClaimCodeDto, toDeviceDto } from './devices.mapper.js';
 import { DevicesRepository, type DeviceRow } from './devices.repository.js';
-import { FleetViewRepository, type DeviceFilter, type SummaryScope, type WorstRow } from './fleet-view.repository.js';
+import { FleetSummaryCache } from './fleet-summary-cache.js';
+import {
+  FleetViewRepository,
+  SORT_KEYS,
+  type DeviceFilter,
+  type DevicePosition,
+  type SummaryScope,
+  type WorstRow,
+} from './fleet-view.repository.js';
 
 /** A device row with its organization's kind, as other features get it from `requireDevice`. */
 export type DeviceRecord = DeviceRow;
@@ -52,6 +62,7 @@ export class DevicesService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly devices: DevicesRepository,
     private readonly fleetView: FleetViewRepository,
+    private readonly summaryCache: FleetSummaryCache,
     private readonly claimCodes: ClaimCodesRepository,
     private readonly organizations: OrganizationsService,
     private readonly hub: HubService,
@@ -62,18 +73,40 @@ export class DevicesService {
     this.claimKey = deriveKeys(config.API_SECRET_KEY).claimCodeHmac;
   }
 
-  async list(filter: DeviceFilter) {
-    const { items, total } = await this.fleetView.list(filter, offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
+  /**
+   * A page by offset, or (`cursor`) by keyset: the devices after the previous page's last one in
+   * the sort order, so deep pages cost what the first does and rows moving meanwhile neither
+   * repeat nor vanish unless their own sort key moves across the position. Every page names the
+   * cursor of the next one.
+   */
+  async list(filter: DeviceFilter & { cursor?: string }) {
+    const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor, filter.sort);
+    if (after && filter.offset > 0) throw new AppError('VALIDATION_FAILED', 'cursor and offset cannot be combined: pass one of them');
+    const { items, total, last, more } = await this.fleetView.list(filter, offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS), after);
     return {
       items: items.map((d) => toDeviceDto(d, this.config.API_AGENT_HEARTBEAT_SECONDS)),
       total,
       limit: filter.limit,
-      offset: filter.offset,
+      offset: after ? 0 : filter.offset,
+      nextCursor: more && last ? encodeCursor(filter.sort, last) : null,
     };
   }
 
-  /** The overview's numbers over the whole fleet (or one organization, site or type). */
-  async summary(scope: SummaryScope): Promise<DeviceSummary> {
+  /**
+   * The overview's numbers over the whole fleet (or one organization, site or type), computed
+   * once per short interval and scope and shared by every operator (fleet-summary-cache.ts).
+   */
+  summary(scope: SummaryScope): Promise<DeviceSummary> {
+    const key = { organizationId: scope.organizationId, siteId: scope.siteId, type: scope.type };
+    return this.summaryCache.get(key, () => this.computeSummary(key));
+  }
+
+  /** The fleet changed in a way the summary counts: after the change commits, the next summary is computed anew. */
+  private fleetChanged(): void {
+    requestContext.afterCommit(async () => this.summaryCache.invalidate());
+  }
+
+  private async computeSummary(scope: SummaryScope): Promise<DeviceSummary> {
     const onlineSince = new Date(Date.now() - offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
     const [counts, organizations, worst] = await Promise.all([
       this.fleetView.summaryCounts(scope, onlineSince),
@@ -132,6 +165,7 @@ export class DevicesService {
       throw error;
     }
     requestContext.annotate({ resourceId: created.id });
+    this.fleetChanged();
     const claimCode = await this.issue(actor, created.id);
     this.live.announceAfterCommit(
       { id: created.id, status: 'pending' },
@@ -186,6 +220,7 @@ export class DevicesService {
     if (device.status === 'revoked' || device.status === 'retired')
       throw new AppError('DEVICE_ALREADY_REVOKED', `device ${device.name} is ${device.status}`);
     await this.devices.update(id, { status, credentialHash: null, pendingCredentialHash: null, revokedAt: new Date() });
+    this.fleetChanged();
     await this.overlay.release(id);
     await this.claimCodes.revokeOpenForDevice(id);
     // Inside the transaction: if the hub cannot drop the peer, nothing changes and the operator sees why.
@@ -253,6 +288,7 @@ export class DevicesService {
       throw error;
     }
     await this.claimCodes.markUsed(claimCodeId, sourceIp);
+    this.fleetChanged();
   }
 
   /**
@@ -298,11 +334,13 @@ export class DevicesService {
   /** Marks a device whose hardware no longer matches its bound fingerprint; an operator ends it (`bindFingerprint`). */
   async quarantine(deviceId: string, at: Date, reason: string): Promise<void> {
     await this.devices.update(deviceId, { quarantinedAt: at, quarantineReason: reason });
+    this.fleetChanged();
   }
 
   /** Binds a new hardware fingerprint and ends the quarantine (the caller holds the device lock). */
   async bindFingerprint(deviceId: string, fingerprint: string): Promise<void> {
     await this.devices.update(deviceId, { fingerprint, quarantinedAt: null, quarantineReason: null });
+    this.fleetChanged();
   }
 
   private async issue(actor: Actor, deviceId: string) {
@@ -340,4 +378,41 @@ export class DevicesService {
     if (!canMutateResource(actor.role, kind))
       throw new AppError('AUTH_INTERNAL_READ_ONLY', 'internal infrastructure devices are managed by Super Admins');
   }
+}
+
+type DeviceSort = (typeof DEVICE_SORTS)[number];
+const CURSOR_VERSION = 1;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const TIMESTAMP_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const NUMBER_KEY = /^-?\d+(\.\d+)?(e[-+]?\d+)?$/;
+
+/** Opaque to clients: the sort it belongs to and the position (sort key as text, id) of the page's last device. */
+function encodeCursor(sort: DeviceSort, last: DevicePosition): string {
+  return Buffer.from(JSON.stringify([CURSOR_VERSION, sort, last.key, last.id])).toString('base64url');
+}
+
+/** The position a cursor names; anything not made by encodeCursor for this sort is a 400 (never a database error). */
+function decodeCursor(cursor: string, sort: DeviceSort): DevicePosition {
+  const bad = (why: string) => new AppError('VALIDATION_FAILED', `cursor: ${why}; use the nextCursor of a page, or offset`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw bad('not a cursor of this list');
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 4 || parsed[0] !== CURSOR_VERSION) throw bad('not a cursor of this list');
+  const [, cursorSort, key, id] = parsed as [number, unknown, unknown, unknown];
+  if (cursorSort !== sort) throw bad(`it belongs to sort=${String(cursorSort)}, not sort=${sort}`);
+  if (typeof id !== 'string' || !UUID.test(id)) throw bad('not a cursor of this list');
+  if (key === null) return { key, id };
+  const type = SORT_KEYS[sort.replace(/^-/, '')]!.type;
+  const valid =
+    typeof key === 'string' &&
+    key.length <= 1000 &&
+    isStorableText(key) &&
+    (type === 'text' ||
+      (type === 'float8' && NUMBER_KEY.test(key) && Number.isFinite(Number(key))) ||
+      (type === 'timestamptz' && TIMESTAMP_KEY.test(key) && new Date(key).toISOString().slice(0, 23) === key.slice(0, 23)));
+  if (!valid) throw bad('not a cursor of this list');
+  return { key, id };
 }

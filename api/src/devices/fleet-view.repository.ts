@@ -1,17 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import {
-  MAX_RATE_BYTES_PER_SECOND,
-  MAX_STORAGE_BYTES,
-  type DEVICE_SORTS,
-  type DeviceStatus,
-  type DeviceType,
-  type OrganizationKind,
-} from '@xspectre/contracts';
+import { type DEVICE_SORTS, type DeviceStatus, type DeviceType, type OrganizationKind } from '@xspectre/contracts';
 
 type DeviceSort = (typeof DEVICE_SORTS)[number];
 import { Database } from '../db/database.js';
 import { likePattern } from '../db/pg-errors.js';
-import { jsonElementsSql, jsonNumberSql, percentSql } from '../db/bounded-sql.js';
+import { headlineCpuSql, headlineDiskSql, headlineMemSql, headlineNetSql } from '../db/headline-sql.js';
 import type { DeviceEntity } from './device.entity.js';
 import { DevicesRepository, type DeviceRow } from './devices.repository.js';
 
@@ -50,26 +43,38 @@ export interface DeviceFilter {
   offset: number;
 }
 
-// Over device_telemetry `t`; each is NULL when the device never sent metrics. Every number is read
-// bounded (bounded-sql.ts): one device's stored document must not fail the whole fleet's query.
-const CPU_SQL = jsonNumberSql(`t.metrics->'cpuPercent'`, 100);
-const bytes = (json: string) => jsonNumberSql(json, MAX_STORAGE_BYTES);
-const MEM_SQL = `COALESCE(${percentSql(bytes(`t.metrics->'memory'->'usedBytes'`), bytes(`t.metrics->'memory'->'totalBytes'`))},
-  CASE WHEN t.metrics IS NOT NULL THEN 0 END)`;
-const DISK_SQL = `(SELECT MAX(${percentSql(bytes(`m->'usedBytes'`), bytes(`m->'totalBytes'`))}) FROM ${jsonElementsSql(`t.metrics->'mounts'`)} m)`;
-const NET_SQL = (field: 'rxBytesPerSecond' | 'txBytesPerSecond') =>
-  `(SELECT SUM(${jsonNumberSql(`n->'${field}'`, MAX_RATE_BYTES_PER_SECOND)}) FROM ${jsonElementsSql(`t.metrics->'network'`)} n)`;
+/** A keyset position: the sort key of the last row shown (as text, NULL for a device without it) and its id. */
+export interface DevicePosition {
+  key: string | null;
+  id: string;
+}
 
-const SORT_COLUMNS: Record<string, string> = {
-  name: 'd.name',
-  lastHeartbeatAt: 'd.last_heartbeat_at',
-  createdAt: 'd.created_at',
-  enrolledAt: 'd.enrolled_at',
-  status: 'd.status',
-  cpu: CPU_SQL,
-  memory: MEM_SQL,
-  disk: DISK_SQL,
+// Over device_telemetry `t`; each is NULL when the device never sent metrics. Every number is read
+// bounded (headline-sql.ts): one device's stored document must not fail the whole fleet's query.
+const CPU_SQL = headlineCpuSql('t.metrics');
+const MEM_SQL = headlineMemSql('t.metrics');
+const DISK_SQL = headlineDiskSql('t.metrics');
+
+/**
+ * Each sort's column on `devices` and the type its key is read back with. The headline columns
+ * are the group commit's copies of CPU_SQL/MEM_SQL/DISK_SQL (heartbeat-batch.repository.ts). Every
+ * (column, direction, NULLS placement, id) ordering has its index (migrations/1795560000000-FleetReads.ts).
+ */
+export const SORT_KEYS: Record<string, { column: string; type: 'text' | 'timestamptz' | 'float8'; metric: boolean }> = {
+  name: { column: 'd.name', type: 'text', metric: false },
+  lastHeartbeatAt: { column: 'd.last_heartbeat_at', type: 'timestamptz', metric: false },
+  createdAt: { column: 'd.created_at', type: 'timestamptz', metric: false },
+  enrolledAt: { column: 'd.enrolled_at', type: 'timestamptz', metric: false },
+  status: { column: 'd.status', type: 'text', metric: false },
+  cpu: { column: 'd.headline_cpu_percent', type: 'float8', metric: true },
+  memory: { column: 'd.headline_mem_percent', type: 'float8', metric: true },
+  disk: { column: 'd.headline_disk_percent', type: 'float8', metric: true },
 };
+
+/** A key as text that casts back to the same value: timestamps in a fixed UTC form with microseconds, float8 exactly. */
+function keyTextSql(column: string, type: 'text' | 'timestamptz' | 'float8'): string {
+  return type === 'timestamptz' ? `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` : `${column}::text`;
+}
 
 /** The devices `GET devices/summary` counts: the same classes as the list's connectivity filter. */
 export interface SummaryScope {
@@ -126,8 +131,8 @@ export class FleetViewRepository {
       .addSelect(CPU_SQL, 'h_cpu')
       .addSelect(MEM_SQL, 'h_mem')
       .addSelect(DISK_SQL, 'h_disk')
-      .addSelect(NET_SQL('rxBytesPerSecond'), 'h_rx')
-      .addSelect(NET_SQL('txBytesPerSecond'), 'h_tx');
+      .addSelect(headlineNetSql('t.metrics', 'rxBytesPerSecond'), 'h_rx')
+      .addSelect(headlineNetSql('t.metrics', 'txBytesPerSecond'), 'h_tx');
   }
 
   private static attachHeadline(entities: DeviceEntity[], raw: HeadlineRaw[]): DeviceView[] {
@@ -153,36 +158,60 @@ export class FleetViewRepository {
     return FleetViewRepository.attachHeadline(entities, raw)[0] ?? null;
   }
 
-  /** `offlineAfterMs`: silence after which an active device counts as offline (the connectivity filter). */
-  async list(filter: DeviceFilter, offlineAfterMs: number): Promise<{ items: DeviceView[]; total: number }> {
+  /**
+   * One page of the list. The page's ids come first from `devices` alone (filters and sort keys
+   * are its columns, each sort has its index), then the rows are built (organization, documents,
+   * headline numbers) for those ids only. `after`: keyset pagination, the rows after that position
+   * in the sort order (then `offset` is 0). `more`: whether rows follow the page.
+   * `offlineAfterMs`: silence after which an active device counts as offline (the connectivity filter).
+   */
+  async list(
+    filter: DeviceFilter,
+    offlineAfterMs: number,
+    after?: DevicePosition,
+  ): Promise<{ items: DeviceView[]; total: number; last: DevicePosition | null; more: boolean }> {
     const descending = filter.sort.startsWith('-');
-    const key = filter.sort.replace(/^-/, '');
-    const column = SORT_COLUMNS[key]!;
+    const sort = SORT_KEYS[filter.sort.replace(/^-/, '')]!;
     // Metric sorts put devices without metrics last both ways: "lowest CPU" should not start with silent devices.
-    const nulls = descending || key === 'cpu' || key === 'memory' || key === 'disk' ? 'NULLS LAST' : 'NULLS FIRST';
-    const qb = this.withHeadline()
-      .orderBy(column, descending ? 'DESC' : 'ASC', nulls)
-      .addOrderBy('d.id', 'ASC')
-      .limit(filter.limit)
-      .offset(filter.offset);
+    const nullsLast = descending || sort.metric;
+    const ids = this.db.manager().createQueryBuilder().from('devices', 'd').select('d.id', 'id');
     const onlineSince = new Date(Date.now() - offlineAfterMs);
-    if (filter.connectivity === 'never_seen') qb.andWhere('d.last_heartbeat_at IS NULL');
-    if (filter.connectivity === 'online') qb.andWhere(`d.status = 'active' AND d.last_heartbeat_at >= :onlineSince`, { onlineSince });
+    if (filter.connectivity === 'never_seen') ids.andWhere('d.last_heartbeat_at IS NULL');
+    if (filter.connectivity === 'online') ids.andWhere(`d.status = 'active' AND d.last_heartbeat_at >= :onlineSince`, { onlineSince });
     if (filter.connectivity === 'offline')
-      qb.andWhere(`d.last_heartbeat_at IS NOT NULL AND (d.status <> 'active' OR d.last_heartbeat_at < :onlineSince)`, { onlineSince });
-    if (filter.quarantined === 'true') qb.andWhere('d.quarantined_at IS NOT NULL');
-    if (filter.quarantined === 'false') qb.andWhere('d.quarantined_at IS NULL');
-    if (filter.organizationId) qb.andWhere('d.organization_id = :organizationId', { organizationId: filter.organizationId });
-    if (filter.siteId) qb.andWhere('d.site_id = :siteId', { siteId: filter.siteId });
-    if (filter.type) qb.andWhere('d.type = :type', { type: filter.type });
-    if (filter.status) qb.andWhere('d.status = :status', { status: filter.status });
+      ids.andWhere(`d.last_heartbeat_at IS NOT NULL AND (d.status <> 'active' OR d.last_heartbeat_at < :onlineSince)`, { onlineSince });
+    if (filter.quarantined === 'true') ids.andWhere('d.quarantined_at IS NOT NULL');
+    if (filter.quarantined === 'false') ids.andWhere('d.quarantined_at IS NULL');
+    if (filter.organizationId) ids.andWhere('d.organization_id = :organizationId', { organizationId: filter.organizationId });
+    if (filter.siteId) ids.andWhere('d.site_id = :siteId', { siteId: filter.siteId });
+    if (filter.type) ids.andWhere('d.type = :type', { type: filter.type });
+    if (filter.status) ids.andWhere('d.status = :status', { status: filter.status });
     if (filter.q) {
-      qb.andWhere(`(d.name ILIKE :q ESCAPE '\\' OR d.hostname ILIKE :q ESCAPE '\\' OR d.overlay_address ILIKE :q ESCAPE '\\')`, {
+      ids.andWhere(`(d.name ILIKE :q ESCAPE '\\' OR d.hostname ILIKE :q ESCAPE '\\' OR d.overlay_address ILIKE :q ESCAPE '\\')`, {
         q: likePattern(filter.q),
       });
     }
-    const [{ entities, raw }, total] = await Promise.all([qb.getRawAndEntities(), qb.getCount()]);
-    return { items: FleetViewRepository.attachHeadline(entities, raw), total };
+    const total = ids.clone().select('COUNT(*)::int', 'n').getRawOne<{ n: number }>();
+    if (after) ids.andWhere(afterSql(sort.column, sort.type, descending, nullsLast, after.key), { afterKey: after.key, afterId: after.id });
+    const page: Array<{ id: string; k: string | null }> = await ids
+      .addSelect(keyTextSql(sort.column, sort.type), 'k')
+      .orderBy(sort.column, descending ? 'DESC' : 'ASC', nullsLast ? 'NULLS LAST' : 'NULLS FIRST')
+      .addOrderBy('d.id', 'ASC')
+      .limit(filter.limit + 1)
+      .offset(after ? 0 : filter.offset)
+      .getRawMany();
+    const more = page.length > filter.limit;
+    const shown = page.slice(0, filter.limit);
+    const items = shown.length ? await this.viewsByIds(shown.map((r) => r.id)) : [];
+    const lastRow = shown.at(-1);
+    return { items, total: (await total)?.n ?? 0, last: lastRow ? { key: lastRow.k, id: lastRow.id } : null, more };
+  }
+
+  /** The full rows of these devices, in the order of `ids` (a device deleted meanwhile is left out). */
+  private async viewsByIds(ids: string[]): Promise<DeviceView[]> {
+    const { entities, raw } = await this.withHeadline().where('d.id IN (:...ids)', { ids }).getRawAndEntities();
+    const byId = new Map(FleetViewRepository.attachHeadline(entities, raw).map((d) => [d.id, d]));
+    return ids.map((id) => byId.get(id)).filter((d): d is DeviceView => d !== undefined);
   }
 
   /** Counts by status, connectivity and quarantine in one pass. `onlineSince`: the oldest heartbeat that still counts as online. */
@@ -224,18 +253,34 @@ export class FleetViewRepository {
   /** The online devices with the highest CPU, memory and fullest disk in their newest metrics. */
   async worst(scope: SummaryScope, onlineSince: Date, limit: number): Promise<WorstRow[]> {
     const rows: Array<Omit<WorstRow, 'value'> & { value: number | string }> = await this.db.manager().query(
+      // The group commit's headline columns: the same numbers as the documents', without reading a document per device.
       `WITH h AS MATERIALIZED (
-         SELECT d.id, d.name, t.sampled_at, ${CPU_SQL} AS cpu, ${MEM_SQL} AS mem, ${DISK_SQL} AS disk
+         SELECT d.id, d.name, t.sampled_at, d.headline_cpu_percent AS cpu, d.headline_mem_percent AS mem, d.headline_disk_percent AS disk
            FROM devices d JOIN device_telemetry t ON t.device_id = d.id
-          WHERE d.status = 'active' AND d.last_heartbeat_at >= $1 AND t.metrics IS NOT NULL AND ${SCOPE_SQL}
+          WHERE d.status = 'active' AND d.last_heartbeat_at >= $1 AND d.headline_cpu_percent IS NOT NULL AND ${SCOPE_SQL}
        )
        (SELECT 'cpu' AS metric, id, name, cpu AS value, sampled_at AS "sampledAt" FROM h ORDER BY cpu DESC, name, id LIMIT $5)
        UNION ALL
-       (SELECT 'mem', id, name, mem, sampled_at FROM h ORDER BY mem DESC, name, id LIMIT $5)
+       (SELECT 'mem', id, name, mem, sampled_at FROM h WHERE mem IS NOT NULL ORDER BY mem DESC, name, id LIMIT $5)
        UNION ALL
        (SELECT 'disk', id, name, disk, sampled_at FROM h WHERE disk IS NOT NULL ORDER BY disk DESC, name, id LIMIT $5)`,
       [onlineSince, ...scopeParams(scope), limit],
     );
     return rows.map((r) => ({ ...r, value: Number(r.value) }));
   }
+}
+
+/**
+ * The rows after `key`/`afterId` in the order (column direction NULLS placement, id ASC); a NULL
+ * key is a position among the devices without one. Where no NULLs follow, a plain bound on the
+ * column comes first so the sort's index starts at the position. Values are parameters
+ * (:afterKey, :afterId); only the column and its type are interpolated.
+ */
+function afterSql(column: string, type: string, descending: boolean, nullsLast: boolean, key: string | null): string {
+  const k = `CAST(:afterKey AS ${type})`;
+  const id = 'd.id > CAST(:afterId AS uuid)';
+  if (key === null) return nullsLast ? `(${column} IS NULL AND ${id})` : `((${column} IS NULL AND ${id}) OR ${column} IS NOT NULL)`;
+  const op = descending ? '<' : '>';
+  const past = `(${column} ${op} ${k} OR (${column} = ${k} AND ${id}))`;
+  return nullsLast ? `(${past} OR ${column} IS NULL)` : `(${column} ${op}= ${k} AND ${past})`;
 }

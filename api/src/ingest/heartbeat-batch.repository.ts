@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { QueryFailedError } from 'typeorm';
 import { Database } from '../db/database.js';
+import { headlineCpuSql, headlineDiskSql, headlineMemSql } from '../db/headline-sql.js';
 import { latestRowsJson, type BatchRows } from './heartbeat-batch.js';
 
 export interface BatchWriteResult {
@@ -26,7 +27,10 @@ export const STALE_DOCUMENT_CLAIM = 'XS409';
  * cached is refused here.
  */
 const WRITE_BATCH_SQL = `
-WITH input_devices AS (
+WITH latest_input AS (
+  SELECT * FROM jsonb_to_recordset($3::jsonb) AS l(d uuid, s bigint, t timestamptz, metrics jsonb, services jsonb, services_seq bigint,
+                                                  docker jsonb, docker_seq bigint, stats jsonb)
+), input_devices AS (
   SELECT x.d, x.s, x.ver FROM jsonb_to_recordset($4::jsonb) AS x(d uuid, s bigint, ver text)
 ), previous AS (
   SELECT dv.id, dv.last_heartbeat_at FROM devices dv
@@ -62,8 +66,7 @@ WITH input_devices AS (
               WHEN l.docker_seq IS NULL OR EXISTS (SELECT 1 FROM device_telemetry t WHERE t.device_id = l.d) THEN l.docker_seq
               ELSE xs_telemetry_document_stale(l.d, NULL::bigint) END,
          l.stats
-    FROM jsonb_to_recordset($3::jsonb) AS l(d uuid, s bigint, t timestamptz, metrics jsonb, services jsonb, services_seq bigint,
-                                           docker jsonb, docker_seq bigint, stats jsonb)
+    FROM latest_input l
     JOIN ins ON ins.device_id = l.d AND ins.sequence = l.s
   ON CONFLICT (device_id) DO UPDATE
     SET sequence = EXCLUDED.sequence, sampled_at = EXCLUDED.sampled_at,
@@ -91,11 +94,20 @@ WITH input_devices AS (
      AND (SELECT e.state FROM device_connectivity_events e WHERE e.device_id = p.id ORDER BY e.at DESC, e.id DESC LIMIT 1)
          IS DISTINCT FROM 'online'
   RETURNING device_id
+), headline AS (
+  -- The sortable copies of the headline numbers (devices.headline_*), only from a heartbeat that
+  -- became the latest state and carried metrics: a replayed older one changes nothing.
+  SELECT l.d, ${headlineCpuSql('l.metrics')} AS cpu, ${headlineMemSql('l.metrics')} AS mem, ${headlineDiskSql('l.metrics')} AS disk
+    FROM latest_input l JOIN latest ON latest.device_id = l.d
+   WHERE l.metrics IS NOT NULL
 ), touched AS (
   UPDATE devices dv
-     SET last_heartbeat_at = $5, agent_version = i.ver, last_sequence = GREATEST(COALESCE(dv.last_sequence, 0), i.s)
-    FROM input_devices i, previous p
-   WHERE dv.id = i.d AND p.id = i.d
+     SET last_heartbeat_at = $5, agent_version = i.ver, last_sequence = GREATEST(COALESCE(dv.last_sequence, 0), i.s),
+         headline_cpu_percent = CASE WHEN h.d IS NULL THEN dv.headline_cpu_percent ELSE h.cpu END,
+         headline_mem_percent = CASE WHEN h.d IS NULL THEN dv.headline_mem_percent ELSE h.mem END,
+         headline_disk_percent = CASE WHEN h.d IS NULL THEN dv.headline_disk_percent ELSE h.disk END
+    FROM input_devices i JOIN previous p ON p.id = i.d LEFT JOIN headline h ON h.d = i.d
+   WHERE dv.id = i.d
   RETURNING dv.id, dv.last_sequence
 )
 SELECT 'inserted' AS kind, device_id::text AS id, sequence FROM ins

@@ -12,6 +12,7 @@ import { Commands1795520000000 } from './1795520000000-Commands.js';
 import { Scripts1795530000000 } from './1795530000000-Scripts.js';
 import { PendingDeviceCredential1795540000000 } from './1795540000000-PendingDeviceCredential.js';
 import { Alerts1795550000000 } from './1795550000000-Alerts.js';
+import { FleetReads1795560000000 } from './1795560000000-FleetReads.js';
 import { AuditScale1795570000000 } from './1795570000000-AuditScale.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
@@ -30,5 +31,6 @@ export const MIGRATIONS = [
   Scripts1795530000000,
   PendingDeviceCredential1795540000000,
   Alerts1795550000000,
+  FleetReads1795560000000,
   AuditScale1795570000000,
 ];
