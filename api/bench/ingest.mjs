@@ -85,7 +85,8 @@ async function drop(name) {
 /**
  * CPU ticks (CLK_TCK = 100) used so far by this benchmark's PostgreSQL processes, per pid: the
  * backends connected to the bench database and the server's own processes (WAL writer,
- * checkpointer, ...), not the backends of other databases (a test run may share the server).
+ * checkpointer, ...), not the backends of other databases (a test run may share the server),
+ * whether over TCP or a Unix socket (`[local]`).
  */
 function postgresCpuTicks(database) {
   const ticks = new Map();
@@ -94,10 +95,11 @@ function postgresCpuTicks(database) {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (!stat.includes('(postgres)')) continue;
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      const clientBackend = /^postgres: [^:]+: \S+ \S+ [\d.:a-f[\]]+\(\d+\)/.test(cmdline);
-      if (clientBackend && !cmdline.includes(` ${database} `)) continue;
+      const clientBackend = /^postgres: [^:]+: \S+ \S+ (?:[\d.:a-f[\]]+\(\d+\)|\[local\])/.test(cmdline);
+      const ours = clientBackend && cmdline.includes(` ${database} `);
+      if (clientBackend && !ours) continue;
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks.set(pid, Number(fields[11]) + Number(fields[12])); // utime, stime
+      ticks.set(pid, { ticks: Number(fields[11]) + Number(fields[12]), ours }); // utime, stime
     } catch {
       // the process ended meanwhile
     }
@@ -105,10 +107,18 @@ function postgresCpuTicks(database) {
   return ticks;
 }
 
-/** CPU seconds the processes of `postgresCpuTicks` used since `before` (processes started since count from zero). */
+/**
+ * CPU seconds the processes of `postgresCpuTicks` used since `before`. A backend of the bench
+ * database started since counts from zero; another process started since (another server on
+ * this machine starting, a process not yet showing what it is) does not count.
+ */
 function postgresCpuSecondsSince(before, database) {
   let ticks = 0;
-  for (const [pid, now] of postgresCpuTicks(database)) ticks += now - (before.get(pid) ?? 0);
+  for (const [pid, now] of postgresCpuTicks(database)) {
+    const then = before.get(pid);
+    if (then) ticks += now.ticks - then.ticks;
+    else if (now.ours) ticks += now.ticks;
+  }
   return ticks / 100;
 }
 
@@ -172,6 +182,8 @@ async function baseline(sql, devices, seconds) {
 
 /** Counts what the per-heartbeat engine does, without changing it (fields read are private to TypeScript only). */
 function instrument(alerts) {
+  if (typeof alerts.dropped !== 'number' || !Array.isArray(alerts.queue) || typeof alerts.conditions?.insertMany !== 'function')
+    throw new Error('HeartbeatAlerts changed its fields (dropped, queue, conditions): update instrument() in bench/ingest.mjs');
   const stats = { groups: 0, heartbeats: 0, skipped: 0, peakQueue: 0, inserted: 0, deleted: 0 };
   const observe = alerts.observe.bind(alerts);
   alerts.observe = (batch) => {
@@ -245,8 +257,8 @@ async function setRules(on) {
 }
 
 // Every HTTP run of both modes is sampled (1 ms), to tell how much of the API's CPU the alert
-// engine itself takes: a figure that a neighbour's load on the machine does not move as it moves
-// heartbeats/s.
+// engine itself takes: a share that a neighbour's load on the machine moves far less than it
+// moves heartbeats/s.
 const profiler = new inspector.Session();
 profiler.connect();
 const post = (method, params = {}) => new Promise((r, j) => profiler.post(method, params, (e, out) => (e ? j(e) : r(out))));
@@ -281,7 +293,8 @@ function engineShare(profile) {
  */
 async function run(mode, seconds, rate, save = null) {
   await setRules(mode === 'on');
-  const before = { api: process.cpuUsage(), pg: postgresCpuTicks(env.name), engine: { ...engine } };
+  const pg = postgresCpuTicks(env.name); // first: reading /proc is not the API's CPU
+  const before = { api: process.cpuUsage(), pg, engine: { ...engine } };
   await post('Profiler.start');
   const result = await load(baseUrl, env.devices, seconds, rate, true);
   const idleFrom = performance.now();
@@ -327,7 +340,8 @@ async function engineAlone(rounds) {
       await setRules(mode === 'on');
       // Unmeasured: the first look of each device at a new rule book (after a rule change only).
       await feed(states.slice(0, env.devices.length));
-      const before = { api: process.cpuUsage(), pg: postgresCpuTicks(env.name) };
+      const pg = postgresCpuTicks(env.name); // first: reading /proc is not the engine's CPU
+      const before = { api: process.cpuUsage(), pg };
       await feed(states);
       const api = process.cpuUsage(before.api);
       totals[mode].api += api.user + api.system;
@@ -463,7 +477,7 @@ try {
   const us = (n) => `${n.toFixed(1)} µs`;
   console.log(
     `  alert engine alone (HeartbeatAlerts.observe, no HTTP, ${alone.heartbeats} heartbeats per mode, CPU time): ` +
-      `rules on ${us(alone.on.api)} API + ${us(alone.on.pg)} PostgreSQL per heartbeat, rules off ${us(alone.off.api)} + ${us(alone.off.pg)}` +
+      `rules on ${us(alone.on.api)} API + ${us(alone.on.pg)} PostgreSQL (counted in 10 ms ticks) per heartbeat, rules off ${us(alone.off.api)} + ${us(alone.off.pg)}` +
       (aloneSkipped ? `, ${aloneSkipped} groups skipped` : '') +
       `; the route at max rate, rules off: ${us(max.off.cpu.api * 1000)} API + ${us(max.off.cpu.pg * 1000)} PostgreSQL`,
   );
