@@ -13,11 +13,12 @@
 // over the bench fleet and over a larger one (BENCH_EVAL_DEVICES, default 10,000).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import inspector from 'node:inspector';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -229,8 +230,11 @@ function merge(runs) {
 }
 
 const env = await setup();
+// The API's key store in a temp directory (its default, var/keys, would be written into api/).
+const keyStore = mkdtempSync(join(tmpdir(), 'xs-bench-keys-'));
 const config = loadConfig({
   DB_URL: env.url,
+  API_KEY_STORE_DIR: keyStore,
   REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
   REDIS_KEY_PREFIX: `xs-bench-${randomBytes(3).toString('hex')}:`,
   API_SECRET_KEY: randomBytes(48).toString('base64'),
@@ -503,4 +507,5 @@ try {
   await app.close();
   await env.sql.end();
   await drop(env.name);
+  rmSync(keyStore, { recursive: true, force: true });
 }
