@@ -465,9 +465,28 @@ describe('alert engine', () => {
     expect(counts.body.unresolved).toBeGreaterThanOrEqual(1);
   });
 
-  it('the worker job evaluates as the API does', async () => {
-    const result = await runMaintenanceJob<{ skipped: boolean }>(api, 'maintenance.evaluate-alerts');
+  it('the worker job evaluates as the API does: a held condition becomes an alert', async () => {
+    const d = await device(await place('Worker Co'), 'wk-1');
+    const rule = await api.request('POST', 'alert-rules', {
+      token: admin,
+      body: {
+        key: 'disk-critical',
+        name: 'Disk almost full (at once)',
+        kind: 'metric',
+        params: { metric: 'disk', threshold: 95, forSeconds: 0 },
+        severity: 'critical',
+        scope: { kind: 'device', id: d.id },
+      },
+    });
+    expect(rule.status).toBe(201);
+    await new Promise((r) => setTimeout(r, 5_100)); // the API's rule book refresh interval
+    await beat(d, { metrics: metrics(5, [['/srv', 99]]) });
+    // disk-high (global, 300 s) and this device's disk-critical (at once) both breach.
+    expect(await conditionsOf(d.id)).toEqual([{ subject: '/srv' }, { subject: '/srv' }]);
+    const result = await runMaintenanceJob<{ skipped: boolean; opened: number }>(api, 'maintenance.evaluate-alerts');
     expect(result.skipped).toBe(false);
+    expect(result.opened).toBeGreaterThanOrEqual(1);
+    expect((await unresolved(d.id)).map((a) => [a.rule_key, a.subject, a.severity])).toEqual([['disk-critical', '/srv', 'critical']]);
   });
 
   it('bad rule and silence input gets a clear 400 and changes nothing', async () => {
@@ -498,6 +517,17 @@ describe('alert engine', () => {
     expect(kindClash.body.code).toBe('ALERT_RULE_KIND_MISMATCH');
     expect((await api.sql.query('SELECT count(*)::int AS n FROM alert_rules')).rows[0].n).toBe(before);
     const builtIn = (await api.sql.query(`SELECT id FROM alert_rules WHERE key = 'cpu-high' AND scope_kind = 'global'`)).rows[0].id;
+    const patch = (body: object) => api.request('PATCH', `alert-rules/${builtIn}`, { token: admin, body });
+    const badPatch = await patch({ params: { metric: 'cpu', threshold: 500, forSeconds: 0 } });
+    expect(badPatch.status).toBe(400);
+    expect(badPatch.body.errors.map((e: { path: string }) => e.path)).toContain('body.params.threshold');
+    expect((await patch({})).status).toBe(400);
+    expect((await patch({ kind: 'unit' })).status).toBe(400);
+    expect((await api.sql.query(`SELECT params FROM alert_rules WHERE id = $1`, [builtIn])).rows[0].params.threshold).toBe(90);
+    expect((await api.request('GET', 'alerts?state=bogus', { token: admin })).status).toBe(400);
+    expect((await api.request('POST', 'alerts/00000000-0000-4000-8000-000000000000/ack', { token: admin, body: {} })).body.code).toBe(
+      'ALERT_NOT_FOUND',
+    );
     expect((await api.request('DELETE', `alert-rules/${builtIn}`, { token: admin })).body.code).toBe('ALERT_RULE_BUILT_IN');
     const where = await place('Bad Silence Co');
     const silence = (body: object) =>

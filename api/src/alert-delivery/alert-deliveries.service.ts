@@ -29,14 +29,20 @@ export class AlertDeliveries {
   /**
    * In the caller's transaction. `create`: one row per enabled target whose routing takes the
    * alert; `acknowledge`/`resolve`: one row per target that has a create for this alert.
-   * Returns how many rows were queued.
+   * Returns how many rows were queued. The targets are read once for all the alerts.
    */
-  async enqueue(alert: Alert, kind: DeliveryKind): Promise<number> {
-    const targetIds =
-      kind === 'create'
-        ? (await this.targets.enabledTargets()).filter((t) => routes(t.routing, alert)).map((t) => t.id)
-        : await this.deliveries.targetsWithCreate(alert.id);
-    return this.deliveries.insert(alert.id, targetIds, kind, alert);
+  async enqueue(alerts: Alert[], kind: DeliveryKind): Promise<number> {
+    if (alerts.length === 0) return 0;
+    const enabled = kind === 'create' ? await this.targets.enabledTargets() : [];
+    let queued = 0;
+    for (const alert of alerts) {
+      const targetIds =
+        kind === 'create'
+          ? enabled.filter((t) => routes(t.routing, alert)).map((t) => t.id)
+          : await this.deliveries.targetsWithCreate(alert.id);
+      queued += await this.deliveries.insert(alert.id, targetIds, kind, alert);
+    }
+    return queued;
   }
 
   /** After commit: makes the delivery queue look at these alerts now (a sweep finds them anyway). */

@@ -67,8 +67,8 @@ export class AlertEvaluator {
         run.openKinds.set(key, open.kind);
       }
       const events = await this.events(run);
-      await this.agentBuilds(run, servedVersion);
-      await this.heldConditions(run);
+      const conditions = await this.agentBuilds(run, servedVersion, await this.conditions.all());
+      await this.heldConditions(run, conditions);
       this.deviceStates(run);
       this.fleet(run, devices);
       this.orphans(run);
@@ -109,12 +109,13 @@ export class AlertEvaluator {
     return handled;
   }
 
-  /** Devices on another agent build than the one served: a condition, so its duration counts. */
-  private async agentBuilds(run: Run, servedVersion: string | null): Promise<void> {
+  /**
+   * Devices on another agent build than the one served: a condition, so its duration counts.
+   * Returns `conditions` (all of them, as read) with these changes applied.
+   */
+  private async agentBuilds(run: Run, servedVersion: string | null, conditions: ConditionRow[]): Promise<ConditionRow[]> {
     const existing = new Set(
-      (await this.conditions.all())
-        .filter((c) => run.book.byId(c.ruleId)?.kind === 'agent_outdated')
-        .map((c) => `${c.ruleId}|${c.deviceId}`),
+      conditions.filter((c) => run.book.byId(c.ruleId)?.kind === 'agent_outdated').map((c) => `${c.ruleId}|${c.deviceId}`),
     );
     const inserts: ConditionRow[] = [];
     const deletes: ConditionKey[] = [];
@@ -136,11 +137,12 @@ export class AlertEvaluator {
     }
     await this.conditions.insertMany(inserts);
     await this.conditions.deleteMany(deletes);
+    const deleted = new Set(deletes.map((d) => `${d.ruleId}|${d.deviceId}|${d.subject}`));
+    return [...conditions.filter((c) => !deleted.has(`${c.ruleId}|${c.deviceId}|${c.subject}`)), ...inserts];
   }
 
   /** Conditions held for their rule's duration open alerts; alerts whose condition is gone resolve. */
-  private async heldConditions(run: Run): Promise<void> {
-    const rows = await this.conditions.all();
+  private async heldConditions(run: Run, rows: ConditionRow[]): Promise<void> {
     const stale: ConditionKey[] = [];
     const holding = new Set<string>();
     for (const c of rows) {

@@ -45,7 +45,7 @@ export class AlertsService {
     const covered = await this.silences.covering(now, specs);
     const opened = await this.alerts.openMany(specs.map((s, i) => ({ ...s, id: randomUUID(), silenced: covered[i]!, openedAt: now })));
     const rows = await this.alerts.findByIds(opened);
-    for (const row of rows) if (!row.silenced) await this.deliveries.enqueue(toAlertDto(row), 'create');
+    await this.deliveries.enqueue(rows.filter((r) => !r.silenced).map(toAlertDto), 'create');
     changes.add(opened);
     return opened;
   }
@@ -61,10 +61,8 @@ export class AlertsService {
   async releaseEndedSilences(now: Date, changes: AlertChanges): Promise<void> {
     const released = await this.alerts.unsilenceEnded(now);
     const rows = await this.alerts.findByIds(released);
-    for (const row of rows) {
-      await this.deliveries.enqueue(toAlertDto(row), 'create');
-      if (row.state === 'acknowledged') await this.deliveries.enqueue(toAlertDto(row), 'acknowledge');
-    }
+    await this.deliveries.enqueue(rows.map(toAlertDto), 'create');
+    await this.deliveries.enqueue(rows.filter((r) => r.state === 'acknowledged').map(toAlertDto), 'acknowledge');
     changes.add(released);
   }
 
@@ -132,7 +130,8 @@ export class AlertsService {
   }
 
   private async deliverChange(ids: string[], kind: 'acknowledge' | 'resolve'): Promise<void> {
-    for (const row of await this.alerts.findByIds(ids)) if (!row.silenced) await this.deliveries.enqueue(toAlertDto(row), kind);
+    const rows = await this.alerts.findByIds(ids);
+    await this.deliveries.enqueue(rows.filter((r) => !r.silenced).map(toAlertDto), kind);
   }
 
   /** Locked for the request; internal infrastructure's alerts are Super Admin's to handle. */
