@@ -35,7 +35,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.register(config),
-        DatabaseModule.register(ENTITIES),
+        DatabaseModule.register(ENTITIES, 'api'),
         RedisModule,
         LiveModule,
         AuditModule,

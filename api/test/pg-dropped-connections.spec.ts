@@ -81,10 +81,10 @@ describe('a backend terminated under the API (57P01)', () => {
     await api?.stop();
   });
 
-  /** The API's idle pooled backends (it connects as the app role) in this test's database. */
+  /** The idle backends of the API's operators' pool (it connects as the app role) in this test's database (the devices' pool, same handler, is left alone). */
   async function idleApiBackends(): Promise<number[]> {
     const { rows } = await api.sql.query<{ pid: number }>(
-      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND usename = $1 AND state = 'idle'`,
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND usename = $1 AND state = 'idle' AND application_name = 'xspectre-api'`,
       [APP_ROLE],
     );
     return rows.map((r) => r.pid);

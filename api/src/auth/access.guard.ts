@@ -41,6 +41,8 @@ export class AccessGuard implements CanActivate {
 
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     if (access.kind === 'device') {
+      // Everything an agent's request reads or writes, its credential check included, uses the devices' pool.
+      if (ctx) ctx.dbLane = 'devices';
       const device = await this.deviceAuth.authenticate(request);
       if (ctx) ctx.device = device;
       return true;

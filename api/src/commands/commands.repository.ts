@@ -124,11 +124,15 @@ export class CommandsRepository {
       );
   }
 
-  async countOpen(deviceId: string): Promise<number> {
-    const [row]: Array<{ n: number }> = await this.db
-      .manager()
-      .query(`SELECT COUNT(*)::int AS n FROM commands WHERE device_id = $1 AND status IN ${OPEN} AND expires_at > now()`, [deviceId]);
-    return row!.n;
+  /** Open commands per device, for these devices (a device with none is absent from the map). */
+  async countOpen(deviceIds: string[]): Promise<Map<string, number>> {
+    const rows = await this.db.rows<{ id: string; n: number }>(
+      `SELECT device_id::text AS id, COUNT(*)::int AS n FROM commands
+        WHERE device_id = ANY($1::uuid[]) AND status IN ${OPEN} AND expires_at > now()
+        GROUP BY device_id`,
+      [deviceIds],
+    );
+    return new Map(rows.map((r) => [r.id, r.n]));
   }
 
   /** Lifecycle fields only: what was signed never changes. */

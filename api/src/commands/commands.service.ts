@@ -17,6 +17,7 @@ import {
 import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext, type Actor, type AuthenticatedDevice } from '../common/context/request-context.js';
+import { TickBatcher } from '../common/batching/tick-batcher.js';
 import { Database } from '../db/database.js';
 import { DevicesService } from '../devices/devices.service.js';
 import { KeyStore } from '../keys/key-store.js';
@@ -52,6 +53,8 @@ export class CommandsService {
     private readonly announcements: KeyAnnouncements,
     private readonly builds: AgentBuildsService,
   ) {}
+
+  private readonly pendingCounts = new TickBatcher<string, number>((ids) => this.commands.countOpen(ids), 0);
 
   /**
    * Queues one signed command. Critical actions only through the critical route (its permission
@@ -244,9 +247,12 @@ export class CommandsService {
     return this.builds.fileFor(String(command.params.sha256));
   }
 
-  /** What the heartbeat ack tells the agent: commands wait, even if its long poll is broken. */
+  /**
+   * What the heartbeat ack tells the agent: commands wait, even if its long poll is broken. The
+   * agents answered by one group commit are counted together.
+   */
   pendingCount(deviceId: string): Promise<number> {
-    return this.commands.countOpen(deviceId);
+    return this.pendingCounts.get(deviceId);
   }
 
   /** Applies the agent's report on one of its own commands; audited with the device as the actor. */

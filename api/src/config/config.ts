@@ -36,7 +36,23 @@ const EnvSchema = z
     API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     API_HOST: z.string().default('127.0.0.1'),
     DB_URL: DbUrlSchema,
-    DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    // Two pools per API process (db/database.ts): operators' requests and background work on one,
+    // agent requests and heartbeat group commits on the other, so reads never hold up ingestion.
+    DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(8).describe("connections for operators' requests and background work"),
+    DB_DEVICE_POOL_SIZE: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(200)
+      .default(6)
+      .describe('connections for agent requests and heartbeat group commits (the API only; the worker has one pool)'),
+    DB_STATEMENT_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(3_600_000)
+      .default(5_000)
+      .describe("longest statement of an operator's request in the API (0 = none); the worker and ingestion are not bounded"),
     DB_WAIT_SECONDS: z.coerce
       .number()
       .int()

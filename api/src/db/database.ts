@@ -1,19 +1,35 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { requestContext, type RequestContext } from '../common/context/request-context.js';
+
+/** The pool of agent requests and heartbeat group commits (the worker's is its only pool). */
+export const DEVICE_DATA_SOURCE = Symbol('DEVICE_DATA_SOURCE');
 
 /**
  * Hands repositories the right EntityManager: the current transaction when one is open in
  * this async flow (a mutating request's unit of work, so its audit row commits or rolls back
- * with it), else the pool.
+ * with it), else a pool: the devices' pool for a flow marked `dbLane: 'devices'` (an agent's
+ * request, a heartbeat group commit), so operators' reads can never take the connections
+ * ingestion waits for; the operators' pool otherwise.
  */
 @Injectable()
 export class Database {
-  constructor(@InjectDataSource() readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() readonly dataSource: DataSource,
+    @Inject(DEVICE_DATA_SOURCE) private readonly deviceDataSource: DataSource,
+  ) {}
 
   manager(): EntityManager {
-    return requestContext.get()?.manager ?? this.dataSource.manager;
+    const ctx = requestContext.get();
+    return ctx?.manager ?? this.pool(ctx).manager;
+  }
+
+  /** The current transaction's runner, or a new one on this flow's pool (the caller releases a new one). */
+  queryRunner(): { runner: QueryRunner; owned: boolean } {
+    const ctx = requestContext.get();
+    const current = ctx?.manager?.queryRunner;
+    return current ? { runner: current, owned: false } : { runner: this.pool(ctx).createQueryRunner(), owned: true };
   }
 
   /** Rows of a SELECT (or INSERT … RETURNING) in the current transaction, else on the pool. */
@@ -39,9 +55,13 @@ export class Database {
     return this.inNewTransaction(fn);
   }
 
+  private pool(ctx: RequestContext | undefined): DataSource {
+    return ctx?.dbLane === 'devices' ? this.deviceDataSource : this.dataSource;
+  }
+
   private inNewTransaction<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> {
     const outer = requestContext.get();
-    return this.dataSource.transaction((manager) => {
+    return this.pool(outer).transaction((manager) => {
       const inner: RequestContext = outer ? { ...outer, manager } : { requestId: 'internal', sourceIp: null, audit: {}, manager };
       return requestContext.run(inner, () => fn(manager));
     });

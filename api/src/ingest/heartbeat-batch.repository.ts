@@ -157,15 +157,14 @@ export class HeartbeatBatchRepository {
    * if one is open. Errors are TypeORM's QueryFailedError, as from `manager.query`.
    */
   private async prepared<T>(name: string, text: string, values: unknown[]): Promise<T[]> {
-    const manager = this.db.manager();
-    const runner = manager.queryRunner ?? this.db.dataSource.createQueryRunner();
+    const { runner, owned } = this.db.queryRunner();
     try {
       const client = (await runner.connect()) as PoolClient;
       return (await client.query<T & object>({ name, text, values })).rows;
     } catch (error) {
       throw error instanceof QueryFailedError ? error : new QueryFailedError(text, values, error as Error);
     } finally {
-      if (runner !== manager.queryRunner) await runner.release();
+      if (owned) await runner.release();
     }
   }
 }

@@ -24,7 +24,7 @@ export class WorkerModule {
       module: WorkerModule,
       imports: [
         ConfigModule.register(config),
-        DatabaseModule.register(ENTITIES),
+        DatabaseModule.register(ENTITIES, 'worker'),
         RedisModule,
         LiveModule,
         AuditModule,

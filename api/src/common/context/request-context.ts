@@ -36,6 +36,8 @@ export interface RequestContext {
   /** The device of an agent request (set by the access guard). */
   device?: AuthenticatedDevice;
   manager?: EntityManager;
+  /** Which pool serves this flow when no transaction is open (db/database.ts): devices' work runs on its own. */
+  dbLane?: 'devices';
   audit: AuditAnnotations;
   /** Run by the unit of work once the request transaction has committed. */
   afterCommit?: Array<() => Promise<void>>;

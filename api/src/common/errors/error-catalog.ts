@@ -15,6 +15,7 @@ export const ERROR_CATALOG = {
   INTERNAL_ERROR: { status: 500, title: 'Internal error' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'A dependency is unavailable' },
   CONCURRENT_CHANGE: { status: 409, title: 'A concurrent request changed the same records: retry' },
+  DATABASE_TIMEOUT: { status: 503, title: 'The database took too long for this request' },
   // auth
   AUTH_REQUIRED: { status: 401, title: 'Authentication required' },
   AUTH_INVALID_CREDENTIALS: { status: 401, title: 'Wrong email or password' },

@@ -51,6 +51,24 @@ describe('toProblem', () => {
     expect(toProblem(unique, 'r').problem.code).toBe('INTERNAL_ERROR');
   });
 
+  it('answers a statement ended by statement_timeout with 503 DATABASE_TIMEOUT, another cancel with 500', () => {
+    const timedOut = new QueryFailedError(
+      'SELECT 1',
+      [],
+      Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }),
+    );
+    const result = toProblem(timedOut, 'r');
+    expect(result.problem).toMatchObject({ status: 503, code: 'DATABASE_TIMEOUT' });
+    expect(result.retryAfterSeconds).toBe(5);
+    expect(result.unexpected).toBe(false);
+    const cancelled = new QueryFailedError(
+      'SELECT 1',
+      [],
+      Object.assign(new Error('canceling statement due to user request'), { code: '57014' }),
+    );
+    expect(toProblem(cancelled, 'r').problem.code).toBe('INTERNAL_ERROR');
+  });
+
   it('every catalog entry is a 4xx or 5xx with a title', () => {
     for (const [code, entry] of Object.entries(ERROR_CATALOG)) {
       expect(entry.status, code).toBeGreaterThanOrEqual(400);

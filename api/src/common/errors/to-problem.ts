@@ -84,6 +84,18 @@ export function toProblem(error: unknown, requestId: string): ProblemResult {
       unexpected: false,
     };
   }
+  if (isStatementTimeout(error)) {
+    // DB_STATEMENT_TIMEOUT_MS ended it: the statement was rolled back with its transaction.
+    return {
+      problem: fromCode(
+        'DATABASE_TIMEOUT',
+        'the database took longer than this API allows for one statement; narrow the filter or retry shortly',
+        requestId,
+      ),
+      unexpected: false,
+      retryAfterSeconds: 5,
+    };
+  }
   if (isDatabaseUnavailable(error)) {
     return {
       problem: fromCode('SERVICE_UNAVAILABLE', 'the database is unavailable; retry shortly', requestId),
@@ -101,6 +113,12 @@ export function toProblem(error: unknown, requestId: string): ProblemResult {
 function isConcurrencyConflict(error: unknown): boolean {
   const code = (error as { driverError?: { code?: string } } | undefined)?.driverError?.code;
   return code === '40P01' || code === '40001';
+}
+
+/** query_canceled (57014) by statement_timeout (a cancel from an administrator says otherwise). */
+function isStatementTimeout(error: unknown): boolean {
+  const driverError = (error as { driverError?: { code?: string; message?: string } } | undefined)?.driverError;
+  return driverError?.code === '57014' && /statement timeout/i.test(driverError.message ?? '');
 }
 
 /** Connection-level failures (PostgreSQL restarting or unreachable): a 503, not a bug. */
