@@ -6,18 +6,20 @@ import { useEffect, useRef, useState } from 'react';
 import { CommandActions, type CommandTarget } from '../../../components/command-actions';
 import { ConnectivityBadge, QuarantineBadge, StatusBadge, TimeAgo, TunnelBadge } from '../../../components/device-badges';
 import { PageHeader } from '../../../components/page-header';
-import { Button, Card, Empty, Field, Loading, Pager, ProblemView, uiStyles } from '../../../components/ui';
+import { Button, Card, Empty, Field, Loading, ProblemView, uiStyles } from '../../../components/ui';
 import { api } from '../../../lib/api-client';
+import { FIRST_PAGE, pageStartOf, type PageStart } from '../../../lib/cursor-trail';
 import { dateTime, percent } from '../../../lib/format';
 import { useOrganizationsAndSites } from '../../../lib/reference-data';
 import { useSession } from '../../../lib/session';
 import { useResource } from '../../../lib/use-api';
 import { useLiveDevices } from '../../../lib/use-live-devices';
 import { useUrlState } from '../../../lib/use-url-state';
+import { CursorPager, useCursorPaging } from './cursor-pager';
 import styles from './devices.module.css';
 
 const PAGE_SIZE = 50;
-const FILTER_KEYS = ['organizationId', 'siteId', 'type', 'status', 'connectivity', 'quarantined', 'q', 'sort', 'offset'] as const;
+const FILTER_KEYS = ['organizationId', 'siteId', 'type', 'status', 'connectivity', 'quarantined', 'q', 'sort'] as const;
 
 function SortButton({
   column,
@@ -104,13 +106,28 @@ export function DeviceInventory() {
   const refs = useOrganizationsAndSites();
   const query = Object.fromEntries(FILTER_KEYS.map((k) => [k, params.get(k) ?? undefined]));
   const sort = query.sort ?? 'name';
-  const offset = Number(query.offset ?? 0) || 0;
-  const key = JSON.stringify(query);
+  const scope = JSON.stringify(query);
+  // Pages by keyset cursor: deep pages cost the database what the first does. An old link's
+  // `offset=` (no cursor) is still honoured for the page it names; Next continues by cursor.
+  const at = pageStartOf(params.get('cursor'), params.get('offset'));
+  const key = JSON.stringify([scope, at]);
+  // Live updates reload this key: the same cursor page, not the first one.
   const devices = useResource(key, (signal) =>
-    api('devices', { query: { ...query, sort, limit: PAGE_SIZE, offset }, schema: DevicePageSchema, signal }),
+    api('devices', { query: { ...query, sort, limit: PAGE_SIZE, ...at }, schema: DevicePageSchema, signal }).then((page) => ({
+      ...page,
+      key,
+    })),
   );
   const filtered = Boolean(query.status || query.connectivity || query.quarantined || sort.includes('status'));
   useLiveDevices(devices, { filtered });
+  const goTo = (start: PageStart) =>
+    setParams(
+      'cursor' in start ? { cursor: start.cursor, offset: null } : { cursor: null, offset: start.offset ? String(start.offset) : null },
+      false,
+    );
+  const paging = useCursorPaging(scope, at, PAGE_SIZE, goTo);
+  /** A filter or sort change starts again at the first page (useUrlState drops `offset`, this the cursor). */
+  const setFilters = (changes: Record<string, string | null>) => setParams({ ...changes, cursor: null });
 
   // The search box updates the URL 300 ms after the last keystroke.
   const [q, setQ] = useState(query.q ?? '');
@@ -119,13 +136,13 @@ export function DeviceInventory() {
   const urlQ = query.q ?? '';
   useEffect(() => {
     if (urlQ === q) return;
-    const t = setTimeout(() => setParamsRef.current({ q: q || null }), 300);
+    const t = setTimeout(() => setParamsRef.current({ q: q || null, cursor: null }), 300);
     return () => clearTimeout(t);
   }, [q, urlQ]);
 
   const orgs = refs.data?.organizations ?? [];
   const sites = (refs.data?.sites ?? []).filter((s) => !query.organizationId || s.organizationId === query.organizationId);
-  const anyFilter = FILTER_KEYS.some((k) => k !== 'sort' && k !== 'offset' && query[k]);
+  const anyFilter = FILTER_KEYS.some((k) => k !== 'sort' && query[k]);
   // Checkboxes only for operators who may ask for actions at all.
   const selectable = can('devices.manage');
   const targetOf = (d: Device): CommandTarget => ({
@@ -197,7 +214,7 @@ export function DeviceInventory() {
           <Field label="Organization">
             <select
               value={query.organizationId ?? ''}
-              onChange={(e) => setParams({ organizationId: e.target.value || null, siteId: null })}
+              onChange={(e) => setFilters({ organizationId: e.target.value || null, siteId: null })}
             >
               <option value="">All</option>
               {orgs.map((o) => (
@@ -208,7 +225,7 @@ export function DeviceInventory() {
             </select>
           </Field>
           <Field label="Site">
-            <select value={query.siteId ?? ''} onChange={(e) => setParams({ siteId: e.target.value || null })}>
+            <select value={query.siteId ?? ''} onChange={(e) => setFilters({ siteId: e.target.value || null })}>
               <option value="">All</option>
               {sites.map((s) => (
                 <option key={s.id} value={s.id}>
@@ -218,7 +235,7 @@ export function DeviceInventory() {
             </select>
           </Field>
           <Field label="Type">
-            <select value={query.type ?? ''} onChange={(e) => setParams({ type: e.target.value || null })}>
+            <select value={query.type ?? ''} onChange={(e) => setFilters({ type: e.target.value || null })}>
               <option value="">All</option>
               {DEVICE_TYPES.map((t) => (
                 <option key={t}>{t}</option>
@@ -226,7 +243,7 @@ export function DeviceInventory() {
             </select>
           </Field>
           <Field label="Status">
-            <select value={query.status ?? ''} onChange={(e) => setParams({ status: e.target.value || null })}>
+            <select value={query.status ?? ''} onChange={(e) => setFilters({ status: e.target.value || null })}>
               <option value="">All</option>
               {DEVICE_STATUSES.map((s) => (
                 <option key={s}>{s}</option>
@@ -234,7 +251,7 @@ export function DeviceInventory() {
             </select>
           </Field>
           <Field label="Connectivity">
-            <select value={query.connectivity ?? ''} onChange={(e) => setParams({ connectivity: e.target.value || null })}>
+            <select value={query.connectivity ?? ''} onChange={(e) => setFilters({ connectivity: e.target.value || null })}>
               <option value="">All</option>
               <option value="online">online</option>
               <option value="offline">offline</option>
@@ -242,7 +259,7 @@ export function DeviceInventory() {
             </select>
           </Field>
           <Field label="Quarantine">
-            <select value={query.quarantined ?? ''} onChange={(e) => setParams({ quarantined: e.target.value || null })}>
+            <select value={query.quarantined ?? ''} onChange={(e) => setFilters({ quarantined: e.target.value || null })}>
               <option value="">All</option>
               <option value="true">quarantined</option>
               <option value="false">not quarantined</option>
@@ -251,7 +268,7 @@ export function DeviceInventory() {
           <Button
             onClick={() => {
               setQ('');
-              setParams(Object.fromEntries(FILTER_KEYS.map((k) => [k, null])));
+              setFilters(Object.fromEntries(FILTER_KEYS.map((k) => [k, null])));
             }}
             disabled={!anyFilter}
           >
@@ -259,10 +276,15 @@ export function DeviceInventory() {
           </Button>
         </div>
         {devices.error ? (
-          <ProblemView error={devices.error} onRetry={devices.reload} />
+          <ProblemView
+            error={devices.error}
+            onRetry={devices.reload}
+            // A stale or foreign cursor (another sort, an old link) is refused: offer the way out.
+            action={'cursor' in at && <Button onClick={() => goTo(FIRST_PAGE)}>First page</Button>}
+          />
         ) : !devices.data ? (
           <Loading label="Loading devices…" />
-        ) : devices.data.items.length === 0 ? (
+        ) : devices.data.items.length === 0 && !('cursor' in at) ? (
           <Empty>{anyFilter ? 'No device matches these filters.' : 'No devices yet. Enroll the first one.'}</Empty>
         ) : (
           <div className={styles.tableWrap}>
@@ -282,13 +304,13 @@ export function DeviceInventory() {
                       />
                     </th>
                   )}
-                  <SortHeader column="name" label="Name" sort={sort} onSort={(s) => setParams({ sort: s })} />
+                  <SortHeader column="name" label="Name" sort={sort} onSort={(s) => setFilters({ sort: s })} />
                   <th>Organization / site</th>
                   <th>Type</th>
-                  <SortHeader column="status" label="Status" sort={sort} onSort={(s) => setParams({ sort: s })} />
+                  <SortHeader column="status" label="Status" sort={sort} onSort={(s) => setFilters({ sort: s })} />
                   <th>Connectivity</th>
-                  <SortHeader column="lastHeartbeatAt" label="Last seen" sort={sort} onSort={(s) => setParams({ sort: s })} />
-                  <MetricsHeader sort={sort} onSort={(s) => setParams({ sort: s })} />
+                  <SortHeader column="lastHeartbeatAt" label="Last seen" sort={sort} onSort={(s) => setFilters({ sort: s })} />
+                  <MetricsHeader sort={sort} onSort={(s) => setFilters({ sort: s })} />
                   <th>Overlay</th>
                   <th>Tunnel</th>
                 </tr>
@@ -306,11 +328,14 @@ export function DeviceInventory() {
                 ))}
               </tbody>
             </table>
-            <Pager
+            {/* A later page emptied meanwhile keeps its pager: Previous leads back. */}
+            {devices.data.items.length === 0 && <Empty>No more devices after the previous page.</Empty>}
+            <CursorPager
+              paging={paging}
+              shown={devices.data.items.length}
               total={devices.data.total}
-              limit={PAGE_SIZE}
-              offset={offset}
-              onOffset={(o) => setParams({ offset: o ? String(o) : null }, false)}
+              nextCursor={devices.data.nextCursor}
+              busy={devices.data.key !== key}
             />
           </div>
         )}
