@@ -164,6 +164,50 @@ describe('fleet reads', () => {
     expect(last.body.items.map((d: Device) => d.id)).toEqual([pendingId]);
   });
 
+  it('reads deep offset pages from the end and gets the same pages as from the front, for every sort', async () => {
+    const deep = await createOrganizationSite(api, admin, 'Deep Pages Co');
+    const count = 130; // offsets from 100 (fleet-view.repository.ts DEEP_OFFSET) in the back half are read backwards
+    for (let i = 0; i < count; i++) {
+      const r = await api.request('POST', 'devices', {
+        token: admin,
+        body: { name: `deep-${String(i).padStart(3, '0')}`, ...deep, type: 'server' },
+      });
+      expect(r.status).toBe(201);
+    }
+    // Sort keys with ties and NULLs on both metric columns (set directly: these devices never send heartbeats).
+    await api.sql.query(
+      `UPDATE devices SET headline_cpu_percent = CASE WHEN n % 7 = 0 THEN NULL ELSE (n % 13) * 5 END,
+                          headline_mem_percent = CASE WHEN n % 5 = 0 THEN NULL ELSE (n % 4) * 20 END,
+                          headline_disk_percent = (n % 9) * 10
+         FROM (SELECT id, row_number() OVER (ORDER BY name) AS n FROM devices WHERE organization_id = $1) numbered
+        WHERE devices.id = numbered.id`,
+      [deep.organizationId],
+    );
+    const deepList = (query: string) => api.request('GET', `devices?organizationId=${deep.organizationId}&${query}`, { token: admin });
+    for (const sort of DEVICE_SORTS) {
+      const all = (await deepList(`sort=${sort}&limit=500`)).body.items.map((d: Device) => d.id);
+      expect(all).toHaveLength(count);
+      const byOffset: string[] = [];
+      for (let offset = 0; offset < count; offset += 25) {
+        const page = await deepList(`sort=${sort}&limit=25&offset=${offset}`);
+        expect(page.status).toBe(200);
+        expect(page.body, `${sort} offset ${offset}`).toMatchObject({ total: count, offset });
+        expect(page.body.nextCursor === null, `${sort} offset ${offset}`).toBe(offset + 25 >= count);
+        byOffset.push(...page.body.items.map((d: Device) => d.id));
+      }
+      expect(byOffset, sort).toEqual(all);
+      // A page read backwards continues forwards by its cursor.
+      const backwards = await deepList(`sort=${sort}&limit=10&offset=110`);
+      const next = await deepList(`sort=${sort}&limit=10&cursor=${backwards.body.nextCursor}`);
+      expect(
+        next.body.items.map((d: Device) => d.id),
+        sort,
+      ).toEqual(all.slice(120, 130));
+    }
+    const past = await deepList('sort=name&limit=25&offset=500');
+    expect(past.body).toMatchObject({ items: [], total: count, nextCursor: null });
+  });
+
   it('returns every device exactly once across cursor pages while heartbeats change the sort keys', async () => {
     const all = (await list('sort=name&limit=500')).body.items as Device[];
     const byId = new Map(devices.map((d) => [d.id, d]));

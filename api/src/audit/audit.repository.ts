@@ -33,7 +33,10 @@ export class AuditRepository {
    * names anything, the number of matching rows counted up to `countCap + 1` at most. One row
    * more than the page is read to tell whether an older page exists.
    */
-  async list(filter: AuditFilter, countCap: number): Promise<{ items: AuditEventEntity[]; more: boolean; filteredTotal: number | null }> {
+  async list(
+    filter: AuditFilter,
+    countCap: number,
+  ): Promise<{ items: AuditEventEntity[]; more: boolean; filteredTotal: number | null; headId: number | null }> {
     const qb = this.db.manager().getRepository(AuditEventEntity).createQueryBuilder('a');
     let filtered = false;
     const where = (sql: string, params: Record<string, unknown>) => {
@@ -59,12 +62,23 @@ export class AuditRepository {
       filteredTotal = rows[0]?.n ?? 0;
     }
     if (filter.cursor) qb.andWhere('a.id < :cursor', { cursor: filter.cursor });
+    let offset = filter.offset;
+    let headId: number | null = null;
+    if (!filtered) {
+      headId = Number((await this.head())?.id ?? 0);
+      if (!filter.cursor && offset > 0) {
+        // Ids are gap-free and rows are never deleted (audit-event.entity.ts): the row `offset` below
+        // the head is the id `offset` below it, so a deep page is a range scan, not a walk over `offset` rows.
+        qb.andWhere('a.id <= :top', { top: String(headId - offset) });
+        offset = 0;
+      }
+    }
     const rows = await qb
       .orderBy('a.id', 'DESC')
-      .offset(filter.offset)
+      .offset(offset)
       .limit(filter.limit + 1)
       .getMany();
-    return { items: rows.slice(0, filter.limit), more: rows.length > filter.limit, filteredTotal };
+    return { items: rows.slice(0, filter.limit), more: rows.length > filter.limit, filteredTotal, headId };
   }
 
   /** The row at `id`, or null. */

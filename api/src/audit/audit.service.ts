@@ -122,8 +122,8 @@ export class AuditService implements OnApplicationBootstrap {
    * `countCap + 1` with `totalCapped`.
    */
   async list(filter: AuditFilter, countCap = AUDIT_TOTAL_CAP): Promise<AuditPage> {
-    const { items, more, filteredTotal } = await this.repo.list(filter, countCap);
-    const total = filteredTotal ?? Number((await this.repo.head())?.id ?? 0);
+    const { items, more, filteredTotal, headId } = await this.repo.list(filter, countCap);
+    const total = filteredTotal ?? headId ?? 0;
     return {
       items: items.map(toAuditEvent),
       total,

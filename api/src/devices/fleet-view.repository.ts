@@ -112,6 +112,9 @@ export interface WorstRow {
   sampledAt: Date;
 }
 
+/** From this offset on, a page in the back half of the list is read from the end. */
+const DEEP_OFFSET = 100;
+
 // Parameters $2..$4 of the summary statements ($1 is the online cut-off).
 const SCOPE_SQL = `($2::uuid IS NULL OR d.organization_id = $2::uuid) AND ($3::uuid IS NULL OR d.site_id = $3::uuid) AND ($4::text IS NULL OR d.type = $4::text)`;
 function scopeParams(scope: SummaryScope): Array<string | null> {
@@ -191,20 +194,44 @@ export class FleetViewRepository {
         q: likePattern(filter.q),
       });
     }
-    const total = ids.clone().select('COUNT(*)::int', 'n').getRawOne<{ n: number }>();
+    const counted = ids
+      .clone()
+      .select('COUNT(*)::int', 'n')
+      .getRawOne<{ n: number }>()
+      .then((r) => r?.n ?? 0);
     if (after) ids.andWhere(afterSql(sort.column, sort.type, descending, nullsLast, after.key), { afterKey: after.key, afterId: after.id });
-    const page: Array<{ id: string; k: string | null }> = await ids
-      .addSelect(keyTextSql(sort.column, sort.type), 'k')
-      .orderBy(sort.column, descending ? 'DESC' : 'ASC', nullsLast ? 'NULLS LAST' : 'NULLS FIRST')
-      .addOrderBy('d.id', 'ASC')
-      .limit(filter.limit + 1)
-      .offset(after ? 0 : filter.offset)
-      .getRawMany();
-    const more = page.length > filter.limit;
-    const shown = page.slice(0, filter.limit);
+    ids.addSelect(keyTextSql(sort.column, sort.type), 'k');
+    const order = (reversed: boolean) =>
+      ids
+        .orderBy(sort.column, descending !== reversed ? 'DESC' : 'ASC', nullsLast !== reversed ? 'NULLS LAST' : 'NULLS FIRST')
+        .addOrderBy('d.id', reversed ? 'DESC' : 'ASC');
+
+    let shown: Array<{ id: string; k: string | null }>;
+    let more: boolean;
+    const total = !after && filter.offset >= DEEP_OFFSET ? await counted : null;
+    if (total !== null && filter.offset > total / 2) {
+      // A deep offset in the back half is read from the end (the same index scanned backwards), so
+      // the last page costs what the first does instead of a walk over every row before it.
+      const count = Math.max(0, Math.min(filter.limit, total - filter.offset));
+      const page: Array<{ id: string; k: string | null }> = count
+        ? await order(true)
+            .limit(count)
+            .offset(total - filter.offset - count)
+            .getRawMany()
+        : [];
+      shown = page.reverse();
+      more = filter.offset + shown.length < total;
+    } else {
+      const page: Array<{ id: string; k: string | null }> = await order(false)
+        .limit(filter.limit + 1)
+        .offset(after ? 0 : filter.offset)
+        .getRawMany();
+      more = page.length > filter.limit;
+      shown = page.slice(0, filter.limit);
+    }
     const items = shown.length ? await this.viewsByIds(shown.map((r) => r.id)) : [];
     const lastRow = shown.at(-1);
-    return { items, total: (await total)?.n ?? 0, last: lastRow ? { key: lastRow.k, id: lastRow.id } : null, more };
+    return { items, total: total ?? (await counted), last: lastRow ? { key: lastRow.k, id: lastRow.id } : null, more };
   }
 
   /** The full rows of these devices, in the order of `ids` (a device deleted meanwhile is left out). */
