@@ -19,8 +19,9 @@ export class DeviceTelemetryService {
   }
 
   async metrics(deviceId: string, query: MetricsQuery) {
-    await this.devices.requireDevice(deviceId);
-    return this.metricsService.query(deviceId, query);
+    // Read side by side: an unknown device has no samples, and still answers DEVICE_NOT_FOUND.
+    const [, series] = await Promise.all([this.devices.requireDevice(deviceId), this.metricsService.query(deviceId, query)]);
+    return series;
   }
 
   async connectivityEvents(deviceId: string, limit: number, offset: number) {

@@ -33,27 +33,38 @@ const TABLE: Record<SeriesSource, { table: string; time: string }> = {
 export class MetricSeriesRepository {
   constructor(private readonly db: Database) {}
 
-  /** Points of `step` seconds between from and to; only the fixed expressions above are ever interpolated. */
+  /**
+   * Points of `step` seconds between from and to, with only the `aliases` a chart shows (a week of
+   * 1-minute rollups is 10,080 rows: every expression left out is work saved on each). `t` comes
+   * as ISO text from PostgreSQL. Only the fixed expressions above are ever interpolated.
+   */
   async series(
     source: SeriesSource,
     deviceId: string,
-    from: Date,
-    to: Date,
-    step: number,
-  ): Promise<Array<Record<string, number | string | null>>> {
+    range: { from: Date; to: Date; step: number },
+    aliases: readonly string[],
+  ): Promise<Array<{ t: string; values: Array<number | null> }>> {
     const { table, time } = TABLE[source];
-    const columns = Object.entries(EXPRESSIONS[source])
-      .map(([alias, expr]) => `${expr} AS ${alias}`)
-      .join(', ');
+    const expressions = EXPRESSIONS[source];
+    const columns = aliases.map((alias, i) => {
+      const expr = expressions[alias];
+      if (!expr) throw new Error(`no series expression ${alias}`);
+      return `${expr} AS v${i}`;
+    });
     const rows: Array<Record<string, unknown>> = await this.db.manager().query(
-      `SELECT to_timestamp(floor(extract(epoch FROM ${time}) / $4) * $4) AS t, ${columns}
+      `SELECT to_char(to_timestamp(floor(extract(epoch FROM ${time}) / $4) * $4) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t,
+              ${columns.join(', ')}
          FROM ${table}
         WHERE device_id = $1 AND ${time} >= $2 AND ${time} < $3
         GROUP BY 1 ORDER BY 1`,
-      [deviceId, from, to, step],
+      [deviceId, range.from, range.to, range.step],
     );
-    return rows.map((r) =>
-      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v === null ? null : Number(v)])),
-    );
+    return rows.map((r) => ({
+      t: r.t as string,
+      values: aliases.map((_, i) => {
+        const v = r[`v${i}`];
+        return v === null || v === undefined ? null : Number(v);
+      }),
+    }));
   }
 }

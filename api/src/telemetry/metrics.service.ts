@@ -24,16 +24,18 @@ export class MetricsService {
 
   async query(deviceId: string, q: MetricsQuery): Promise<MetricSeries> {
     const source = sourceFor(q.step);
-    const rows = await this.series.series(source, deviceId, new Date(q.from), new Date(q.to), q.step);
-    const wanted = VALUES[q.metric];
+    const wanted = Object.entries(VALUES[q.metric]);
+    const rows = await this.series.series(
+      source,
+      deviceId,
+      { from: new Date(q.from), to: new Date(q.to), step: q.step },
+      wanted.map(([, alias]) => alias),
+    );
     return {
       metric: q.metric,
       step: q.step,
       source,
-      points: rows.map((r) => ({
-        t: String(r.t),
-        values: Object.fromEntries(Object.entries(wanted).map(([name, alias]) => [name, (r[alias] as number | null) ?? null])),
-      })),
+      points: rows.map((r) => ({ t: r.t, values: Object.fromEntries(wanted.map(([name], i) => [name, r.values[i] ?? null])) })),
     };
   }
 }
