@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LIVE_MAX_CLIENT_MESSAGE_BYTES, type DeviceLivePatch, type LiveServerMessage } from '@xspectre/contracts';
+import {
+  LIVE_MAX_CLIENT_MESSAGE_BYTES,
+  LIVE_MAX_PATCHES_PER_MESSAGE,
+  type DeviceLivePatch,
+  type LiveDeviceEventItem,
+  type LiveServerMessage,
+} from '@xspectre/contracts';
 import { HubService } from '../src/hub/hub.service.js';
+import { HeartbeatWriter } from '../src/ingest/heartbeat-writer.js';
 import { LiveConnections } from '../src/live/live-connections.js';
 import { LivePublisher } from '../src/live/live-publisher.js';
 import { MaintenanceJob } from '../src/worker/maintenance.jobs.js';
@@ -48,6 +55,22 @@ describe('live updates', () => {
   };
   const patchesOf = (messages: LiveServerMessage[], id: string): DeviceLivePatch[] =>
     messages.flatMap((m) => (m.type === 'devices.changed' ? m.devices.filter((d) => d.id === id) : []));
+  const hasEvent = (m: { events: LiveDeviceEventItem[] }, id: string, type: string) =>
+    m.events.some((e) => e.deviceId === id && e.event.type === type);
+  /** Waits until everything `a` published before this point reached the client (one Redis connection keeps the order). */
+  const drain = async (client: LiveClient) => {
+    const marker = randomUUID();
+    await a.app.get(LivePublisher).devicesChanged([{ id: marker, status: 'retired' }], 'fleet');
+    await client.next('devices.changed', (m) => m.devices[0]!.id === marker);
+  };
+  const insertDevices = async (prefix: string, count: number, lastHeartbeat: string | null): Promise<string[]> => {
+    const { rows } = await a.sql.query(
+      `INSERT INTO devices (name, organization_id, site_id, type, status, last_heartbeat_at)
+       SELECT $3 || g, $1, $2, 'server', 'active', now() - $5::interval FROM generate_series(1, $4::int) g RETURNING id`,
+      [organizationId, siteId, prefix, count, lastHeartbeat],
+    );
+    return rows.map((r) => r.id as string);
+  };
 
   beforeAll(async () => {
     hub = await startLabHub();
@@ -239,16 +262,17 @@ describe('live updates', () => {
         metrics: { cpuPercent: 37, memUsedPercent: 25, diskUsedPercentMax: 60, netRxBps: 10, netTxBps: 5 },
       });
       await console_.next('devices.changed', (m) => m.devices.some((d) => d.id === id && d.connectivity === 'online'));
-      const online = await console_.next('device.event', (m) => m.deviceId === id && m.event.type === 'connectivity.online');
-      expect(online.event.severity).toBe('info');
+      // The group commit's events travel as one device.events; request-path ones (below) as device.event.
+      const online = await console_.next('device.events', (m) => hasEvent(m, id, 'connectivity.online'));
+      expect(online.events.find((e) => e.deviceId === id)!.event.severity).toBe('info');
 
       // An inventory whose serial differs from enrollment's: quarantined, announced to every console.
       const other = await connect(a, { origin: CONSOLE, cookie: admin });
       await send(heartbeat(2, { ...enroll.hardware, serial: 'SN-SWAPPED', macs: enroll.macs, nics: [] }));
       for (const c of [console_, other]) {
         await c.next('devices.changed', (m) => m.devices.some((d) => d.id === id && d.quarantined === true));
-        const event = await c.next('device.event', (m) => m.deviceId === id && m.event.type === 'fingerprint.changed');
-        expect(event.event.severity).toBe('critical');
+        const events = await c.next('device.events', (m) => hasEvent(m, id, 'fingerprint.changed'));
+        expect(events.events.find((e) => e.event.type === 'fingerprint.changed')!.event.severity).toBe('critical');
       }
       // The unsubscribed console got no per-heartbeat telemetry of the device.
       expect(patchesOf(other.messages, id).filter((p) => p.lastSequence !== undefined)).toEqual([]);
@@ -278,7 +302,36 @@ describe('live updates', () => {
     expect(client.messages.filter((m) => m.type === 'devices.changed' || m.type === 'device.event')).toHaveLength(1);
   });
 
-  it("the worker's offline detection announces the transition", async () => {
+  it('one group commit in which many devices come online is one devices.changed and one device.events message', async () => {
+    const client = await connect(b, { origin: CONSOLE, cookie: admin });
+    const ids = await insertDevices('group-online-', 40, null);
+    const sentAt = new Date().toISOString();
+    const writer = a.app.get(HeartbeatWriter);
+    // Submitted in one turn: the writer takes them all into one group commit (heartbeat-writer.ts, setImmediate).
+    const outcomes = await Promise.all(
+      ids.map((deviceId) =>
+        writer.submit({
+          deviceId,
+          heartbeats: [{ protocolVersion: 1, deviceId, sequence: 1, sentAt, agentVersion: '0.1.0', uptimeSeconds: 5 }],
+        }),
+      ),
+    );
+    expect(outcomes.every((o) => o !== null)).toBe(true);
+    await client.next('device.events', (m) => hasEvent(m, ids[0]!, 'connectivity.online'));
+    await drain(client);
+
+    const mine = new Set(ids);
+    const events = client.messages.filter((m) => m.type === 'device.events' && m.events.some((e) => mine.has(e.deviceId)));
+    expect(events).toHaveLength(1);
+    const [message] = events as Array<Extract<LiveServerMessage, { type: 'device.events' }>>;
+    expect(message!.events.map((e) => e.deviceId).sort()).toEqual([...ids].sort());
+    expect(new Set(message!.events.map((e) => `${e.event.type}/${e.event.severity}`))).toEqual(new Set(['connectivity.online/info']));
+    expect(client.messages.filter((m) => m.type === 'device.event' && mine.has(m.deviceId))).toEqual([]);
+    const patches = client.messages.filter((m) => m.type === 'devices.changed' && m.devices.some((d) => mine.has(d.id)));
+    expect(patches).toHaveLength(1);
+  });
+
+  it("the worker's offline detection announces a run's transitions together, chunked at the message maximum", async () => {
     const client = await connect(b, { origin: CONSOLE, cookie: admin });
     const { rows } = await a.sql.query(
       `INSERT INTO devices (name, organization_id, site_id, type, status, last_heartbeat_at)
@@ -286,19 +339,32 @@ describe('live updates', () => {
       [organizationId, siteId],
     );
     const id = rows[0].id as string;
-    await a.sql.query(`INSERT INTO device_connectivity_events (device_id, state, at) VALUES ($1, 'online', now() - interval '1 hour')`, [
-      id,
-    ]);
+    // More than one message holds: the rest of a fleet dropping at once.
+    const others = await insertDevices('silent-many-', LIVE_MAX_PATCHES_PER_MESSAGE + 20, '10 minutes');
+    const ids = [id, ...others];
+    await a.sql.query(
+      `INSERT INTO device_connectivity_events (device_id, state, at) SELECT unnest($1::uuid[]), 'online', now() - interval '1 hour'`,
+      [ids],
+    );
 
+    const from = client.messages.length;
     const result = await runMaintenanceJob<{ wentOffline: string[] }>(a, MaintenanceJob.DetectOffline);
-    expect(result.wentOffline).toContain(id);
-    expect((await client.next('devices.changed', (m) => patchesOf([m], id).length > 0)).devices).toContainEqual({
-      id,
-      connectivity: 'offline',
-    });
-    const event = await client.next('device.event', (m) => m.deviceId === id);
+    expect(result.wentOffline).toEqual(expect.arrayContaining(ids));
+    await drain(client);
+    const received = client.messages.slice(from);
+    expect(patchesOf(received, id)).toEqual([{ id, connectivity: 'offline' }]);
+
+    // One run: ceil(transitions / max) device.events messages, no device.event, every device exactly once.
+    const batches = received
+      .filter((m) => m.type === 'device.events')
+      .filter((m) => m.events.some((e) => e.event.type === 'connectivity.offline'));
+    expect(batches).toHaveLength(Math.ceil(result.wentOffline.length / LIVE_MAX_PATCHES_PER_MESSAGE));
+    expect(batches.length).toBeGreaterThanOrEqual(2);
+    expect(received.filter((m) => m.type === 'device.event' && m.event.type === 'connectivity.offline')).toEqual([]);
+    const events = batches.flatMap((m) => m.events);
+    expect(events.map((e) => e.deviceId).sort()).toEqual([...result.wentOffline].sort());
     // Offline since three missed 30 s intervals after the last heartbeat, as recorded.
-    expect(event.event).toEqual({
+    expect(events.find((e) => e.deviceId === id)!.event).toEqual({
       type: 'connectivity.offline',
       severity: 'warning',
       at: new Date((rows[0].last_heartbeat_at as Date).getTime() + 90_000).toISOString(),

@@ -15,7 +15,7 @@ export const LIVE_PATH = '/api/v1/live';
 export const LIVE_MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 /** Most devices one connection can follow telemetry of. */
 export const LIVE_MAX_SUBSCRIBED_DEVICES = 500;
-/** Most patches in one `devices.changed` message; larger changes arrive as several messages. */
+/** Most patches in one `devices.changed` message and events in one `device.events` message; larger changes arrive as several messages. */
 export const LIVE_MAX_PATCHES_PER_MESSAGE = 500;
 
 /** Close codes the server uses (besides 1000/1001). */
@@ -98,8 +98,19 @@ export const LiveSubscribedSchema = z
 export const LiveDevicesChangedSchema = z
   .object({ type: z.literal('devices.changed'), devices: z.array(DeviceLivePatchSchema).min(1).max(LIVE_MAX_PATCHES_PER_MESSAGE) })
   .strict();
+/** One device's event from a request (an operator's action, enrollment): `device.events` carries the fleet-wide ones. */
 export const LiveDeviceEventMessageSchema = z
   .object({ type: z.literal('device.event'), deviceId: z.uuid(), event: DeviceLiveEventSchema })
+  .strict();
+export const LiveDeviceEventItemSchema = z.object({ deviceId: z.uuid(), event: DeviceLiveEventSchema }).strict();
+export type LiveDeviceEventItem = z.infer<typeof LiveDeviceEventItemSchema>;
+/**
+ * The events of one heartbeat group commit or one offline-detection run together (devices coming
+ * online or going offline, fingerprint and hardware changes): one message however many devices,
+ * so a fleet reconnecting or dropping costs a console one message per commit, not one per device.
+ */
+export const LiveDeviceEventsMessageSchema = z
+  .object({ type: z.literal('device.events'), events: z.array(LiveDeviceEventItemSchema).min(1).max(LIVE_MAX_PATCHES_PER_MESSAGE) })
   .strict();
 /**
  * A command changed status (queued, delivered, running, a result, expired by the worker), sent
@@ -124,6 +135,7 @@ export const LiveServerMessageSchema = z.discriminatedUnion('type', [
   LiveSubscribedSchema,
   LiveDevicesChangedSchema,
   LiveDeviceEventMessageSchema,
+  LiveDeviceEventsMessageSchema,
   LiveCommandChangedSchema,
   LiveAlertChangedSchema,
   LiveErrorSchema,

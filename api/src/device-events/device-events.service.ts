@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import type { DeviceEvent, DeviceEventType, DeviceLiveEvent, DeviceLivePatch, EventSeverity } from '@xspectre/contracts';
+import type {
+  DeviceEvent,
+  DeviceEventType,
+  DeviceLiveEvent,
+  DeviceLivePatch,
+  EventSeverity,
+  LiveDeviceEventItem,
+} from '@xspectre/contracts';
 import { LivePublisher } from '../live/live-publisher.js';
 import { DeviceEventsRepository } from './device-events.repository.js';
 
@@ -49,11 +56,20 @@ export class DeviceEventsService {
     return this.events.append(event);
   }
 
-  /** Announces events whose transaction has committed. */
-  announceCommitted(events: RecordedDeviceEvent[]): void {
-    const patches = events.filter(changesFleetView).map((e) => ({ ...patchOf(e), id: e.deviceId }));
-    if (patches.length > 0) void this.live.devicesChanged(patches, 'fleet');
-    for (const e of events) void this.live.deviceEvent(e.deviceId, liveEventOf(e));
+  /**
+   * Announces events whose transaction has committed, with what the committing caller learned
+   * besides them (`alongside`: the heartbeat group's devices that came online): one `devices.changed`
+   * and one `device.events` (each chunked at LIVE_MAX_PATCHES_PER_MESSAGE) for the whole commit, the
+   * patches first so a console that refetches on the event reads the new state.
+   */
+  async announceCommitted(
+    events: RecordedDeviceEvent[],
+    alongside: { fleet?: DeviceLivePatch[]; events?: LiveDeviceEventItem[] } = {},
+  ): Promise<void> {
+    const patches = [...(alongside.fleet ?? []), ...events.filter(changesFleetView).map((e) => ({ ...patchOf(e), id: e.deviceId }))];
+    const live = [...(alongside.events ?? []), ...events.map((e) => ({ deviceId: e.deviceId, event: liveEventOf(e) }))];
+    if (patches.length > 0) await this.live.devicesChanged(patches, 'fleet');
+    if (live.length > 0) await this.live.deviceEvents(live);
   }
 
   /** Newest first. The caller checks that the device exists. */

@@ -3,11 +3,11 @@ import { HeartbeatAlerts } from '../alerts/heartbeat-alerts.js';
 import { DeviceEventsService } from '../device-events/device-events.service.js';
 import { LivePublisher } from '../live/live-publisher.js';
 import type { HeartbeatCommitListener } from './heartbeat-commit-listener.js';
-import { liveUpdatesOf } from './heartbeat-live.js';
+import { liveUpdatesOf, type HeartbeatLiveUpdates } from './heartbeat-live.js';
 import type { StoredBatch } from './heartbeat-store.js';
 
 /**
- * Consoles hear about each committed group of heartbeats once, not per request; the alert
+ * Consoles hear about each committed group of heartbeats once, not per request or per device; the alert
  * engine compares the new latest states with its rules (in memory, off the request path).
  */
 @Injectable()
@@ -19,11 +19,17 @@ export class HeartbeatLiveListener implements HeartbeatCommitListener {
   ) {}
 
   committed(batch: StoredBatch): void {
-    const updates = liveUpdatesOf(batch);
-    if (updates.telemetry.length) void this.live.devicesChanged(updates.telemetry, 'telemetry');
-    if (updates.fleet.length) void this.live.devicesChanged(updates.fleet, 'fleet');
-    for (const { deviceId, event } of updates.events) void this.live.deviceEvent(deviceId, event);
-    this.deviceEvents.announceCommitted(batch.events);
+    void this.announce(batch, liveUpdatesOf(batch));
     this.alerts.observe(batch);
+  }
+
+  /**
+   * One group commit, however many devices: telemetry patches, then one fleet `devices.changed`
+   * and one `device.events` (each chunked) for the devices that came online and the recorded
+   * events together. Never rejects: the publisher logs and drops what Redis refuses.
+   */
+  private async announce(batch: StoredBatch, updates: HeartbeatLiveUpdates): Promise<void> {
+    if (updates.telemetry.length) await this.live.devicesChanged(updates.telemetry, 'telemetry');
+    await this.deviceEvents.announceCommitted(batch.events, { fleet: updates.fleet, events: updates.events });
   }
 }

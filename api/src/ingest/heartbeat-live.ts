@@ -1,10 +1,11 @@
-import { headlineMetrics, type DeviceLiveEvent, type DeviceLivePatch, type Heartbeat } from '@xspectre/contracts';
+import { headlineMetrics, type DeviceLivePatch, type Heartbeat, type LiveDeviceEventItem } from '@xspectre/contracts';
 import type { StoredBatch } from './heartbeat-store.js';
 
 export interface HeartbeatLiveUpdates {
   telemetry: DeviceLivePatch[];
   fleet: DeviceLivePatch[];
-  events: Array<{ deviceId: string; event: DeviceLiveEvent }>;
+  /** The devices that came online; published with the group's recorded events as one `device.events`. */
+  events: LiveDeviceEventItem[];
 }
 
 /** What consoles learn from one committed group of heartbeats (its device events: DeviceEventsService.announceCommitted). */
@@ -17,7 +18,7 @@ export function liveUpdatesOf(batch: StoredBatch): HeartbeatLiveUpdates {
     ...(h.metrics ? { metrics: headlineMetrics(h.metrics) } : {}),
   }));
   const fleet: DeviceLivePatch[] = batch.cameOnline.map((id) => ({ id, connectivity: 'online', lastHeartbeatAt: at }));
-  const events: HeartbeatLiveUpdates['events'] = batch.cameOnline.map((deviceId) => ({
+  const events: LiveDeviceEventItem[] = batch.cameOnline.map((deviceId) => ({
     deviceId,
     event: { type: 'connectivity.online', severity: 'info', at },
   }));

@@ -37,4 +37,15 @@ describe('messageFor', () => {
     expect(messageFor(event, new Set([y]))).toBeNull();
     expect(messageFor(event, new Set([x]))).toBe(event.message);
   });
+
+  it('sends a fleet device.events message to everyone; a telemetry-scoped one only with the subscribed devices', () => {
+    const at = '2026-01-01T00:00:00Z';
+    const events = [x, y].map((deviceId) => ({ deviceId, event: { type: 'connectivity.online', severity: 'info' as const, at } }));
+    const fleet: LiveEnvelope = { scope: 'fleet', message: { type: 'device.events', events } };
+    expect(messageFor(fleet, new Set())).toBe(fleet.message);
+    const scoped: LiveEnvelope = { scope: 'telemetry', message: { type: 'device.events', events } };
+    expect(messageFor(scoped, new Set([z]))).toBeNull();
+    expect(messageFor(scoped, new Set([y, z]))).toEqual({ type: 'device.events', events: [events[1]] });
+    expect(messageFor(scoped, new Set([x, y]))).toBe(scoped.message);
+  });
 });

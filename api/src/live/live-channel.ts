@@ -3,6 +3,7 @@ import {
   LiveAlertChangedSchema,
   LiveCommandChangedSchema,
   LiveDeviceEventMessageSchema,
+  LiveDeviceEventsMessageSchema,
   LiveDevicesChangedSchema,
   type LiveServerMessage,
 } from '@xspectre/contracts';
@@ -23,6 +24,7 @@ export const LiveEnvelopeSchema = z
     message: z.discriminatedUnion('type', [
       LiveDevicesChangedSchema,
       LiveDeviceEventMessageSchema,
+      LiveDeviceEventsMessageSchema,
       LiveCommandChangedSchema,
       LiveAlertChangedSchema,
     ]),
@@ -37,12 +39,17 @@ export function liveChannel(config: Pick<AppConfig, 'REDIS_KEY_PREFIX'>): string
 
 /**
  * What one connection receives of an envelope, or null for nothing: fleet messages as they are,
- * telemetry patches only for the devices the connection subscribed to.
+ * telemetry patches and events only for the devices the connection subscribed to.
  */
 export function messageFor(envelope: LiveEnvelope, subscriptions: ReadonlySet<string>): LiveServerMessage | null {
   if (envelope.scope === 'fleet') return envelope.message;
   const message = envelope.message;
   if (message.type === 'device.event') return subscriptions.has(message.deviceId) ? message : null;
+  if (message.type === 'device.events') {
+    const events = message.events.filter((e) => subscriptions.has(e.deviceId));
+    if (events.length === 0) return null;
+    return events.length === message.events.length ? message : { type: 'device.events', events };
+  }
   if (message.type === 'command.changed') return subscriptions.has(message.command.deviceId) ? message : null;
   if (message.type === 'alert.changed') return message.alert.deviceId && subscriptions.has(message.alert.deviceId) ? message : null;
   if (subscriptions.size === 0) return null;

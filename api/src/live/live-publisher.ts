@@ -4,6 +4,7 @@ import {
   LIVE_MAX_PATCHES_PER_MESSAGE,
   type DeviceLiveEvent,
   type DeviceLivePatch,
+  type LiveDeviceEventItem,
   type LiveCommand,
   type Alert,
 } from '@xspectre/contracts';
@@ -12,7 +13,8 @@ import { requestContext } from '../common/context/request-context.js';
 import { REDIS } from '../redis/redis.token.js';
 import { LiveEnvelopeSchema, liveChannel, type LiveEnvelope, type LiveScope } from './live-channel.js';
 
-type PublishKind = 'devices.changed:fleet' | 'devices.changed:telemetry' | 'device.event' | 'command.changed' | 'alert.changed';
+type PublishKind =
+  'devices.changed:fleet' | 'devices.changed:telemetry' | 'device.event' | 'device.events' | 'command.changed' | 'alert.changed';
 
 /**
  * Tells every API instance's live connections what changed, through Redis pub/sub. Best-effort:
@@ -45,9 +47,24 @@ export class LivePublisher {
     }
   }
 
-  /** Something happened to a device (connectivity, lifecycle, fingerprint): sent to every console. */
+  /**
+   * Something happened to one device on a request path (an operator's action, enrollment): sent
+   * to every console as `device.event`. Paths that touch many devices at once use `deviceEvents`.
+   */
   async deviceEvent(deviceId: string, event: DeviceLiveEvent): Promise<void> {
     await this.publish('device.event', { scope: 'fleet', message: { type: 'device.event', deviceId, event } });
+  }
+
+  /**
+   * The events of one heartbeat group commit or one worker run (connectivity, fingerprint,
+   * hardware) as `device.events` messages of up to LIVE_MAX_PATCHES_PER_MESSAGE each, sent to every
+   * console: a fleet coming online or dropping costs one message per commit, not one per device.
+   */
+  async deviceEvents(events: LiveDeviceEventItem[]): Promise<void> {
+    for (let i = 0; i < events.length; i += LIVE_MAX_PATCHES_PER_MESSAGE) {
+      const chunk = events.slice(i, i + LIVE_MAX_PATCHES_PER_MESSAGE);
+      await this.publish('device.events', { scope: 'fleet', message: { type: 'device.events', events: chunk } });
+    }
   }
 
   /**

@@ -87,9 +87,13 @@ export class MaintenanceProcessor {
       transitions.map((t) => ({ id: t.deviceId, connectivity: 'offline' as const })),
       'fleet',
     );
-    for (const t of transitions) {
-      await this.live.deviceEvent(t.deviceId, { type: 'connectivity.offline', severity: 'warning', at: t.at.toISOString() });
-    }
+    // One `device.events` for the run (chunked), not one message per device: a fleet dropping at once stays a few messages.
+    await this.live.deviceEvents(
+      transitions.map((t) => ({
+        deviceId: t.deviceId,
+        event: { type: 'connectivity.offline', severity: 'warning', at: t.at.toISOString() },
+      })),
+    );
     return { wentOffline };
   }
 

@@ -1,20 +1,34 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { RefetchSchedule } from './refetch-schedule';
+
+/** Call it when a live message says the view is stale; `resync()` after a reconnect. */
+export interface Coalesced {
+  (): void;
+  resync(): void;
+}
+
+const isHidden = () => typeof document !== 'undefined' && document.visibilityState === 'hidden';
 
 /**
  * Returns `schedule()`: the first call starts a `delayMs` timer, calls made meanwhile join it, and
- * `action` (always the newest one passed) runs once when it fires. A burst of live messages thus
- * costs one refetch. The timer is cleared on unmount.
+ * `action` (always the newest one passed) runs once when it fires. While calls keep coming the
+ * interval doubles up to 10 s, back to `delayMs` once quiet; a hidden tab runs nothing until it
+ * is visible again (refetch-schedule.ts). `schedule.resync()` runs once at once, joining any
+ * pending run: one reload per view after a reconnect. Timers are cleared on unmount.
  */
-export function useCoalesced(action: () => void, delayMs: number): () => void {
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+export function useCoalesced(action: () => void, delayMs: number): Coalesced {
   const latest = useRef(action);
   latest.current = action;
-  useEffect(() => () => void (timer.current && clearTimeout(timer.current)), []);
-  return () => {
-    if (timer.current) return;
-    timer.current = setTimeout(() => {
-      timer.current = null;
-      latest.current();
-    }, delayMs);
-  };
+  const [schedule] = useState(() => new RefetchSchedule(() => latest.current(), { baseMs: delayMs, isHidden }));
+  useEffect(() => {
+    const onVisibility = () => {
+      if (!isHidden()) schedule.visible();
+    };
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => {
+      document.removeEventListener('visibilitychange', onVisibility);
+      schedule.cancel();
+    };
+  }, [schedule]);
+  return useMemo(() => Object.assign(() => schedule.request(), { resync: () => schedule.resync() }), [schedule]);
 }

@@ -4,6 +4,7 @@ import { DeviceSchema, type Device } from '@xspectre/contracts';
 import { useRef } from 'react';
 import { api } from './api-client';
 import { applyDevicePatch } from './device-patch';
+import { liveDeviceEvents } from './live-events';
 import type { Resource } from './use-api';
 import { useLive, useLiveSubscription } from './use-live';
 import { useCoalesced } from './use-coalesced';
@@ -18,7 +19,7 @@ const MEMBERSHIP_FIELDS = ['status', 'connectivity', 'quarantined', 'enrolledAt'
 /**
  * Keeps a page of devices current from the live connection: patches are applied in place; a
  * patch for a device not on the page, or one that may move a device in or out of the current
- * filter, refetches the page (debounced); after a reconnect the page is refetched.
+ * filter, refetches the page (coalesced: useCoalesced); after a reconnect the page is refetched once.
  */
 export function useLiveDevices<T extends DeviceList>(resource: Resource<T>, options: { filtered: boolean }): void {
   const ids = resource.data?.items.map((d) => d.id) ?? [];
@@ -39,8 +40,9 @@ export function useLiveDevices<T extends DeviceList>(resource: Resource<T>, opti
 
   useLive(
     (message) => {
-      if (message.type === 'device.event') {
-        if (message.event.type === 'device.created' || message.event.type === 'device.enrolled') scheduleReload();
+      const events = liveDeviceEvents(message);
+      if (events.length > 0) {
+        if (events.some(({ event }) => event.type === 'device.created' || event.type === 'device.enrolled')) scheduleReload();
         return;
       }
       if (message.type !== 'devices.changed') return;
@@ -66,6 +68,6 @@ export function useLiveDevices<T extends DeviceList>(resource: Resource<T>, opti
       for (const id of refetch) refetchOne(id);
       if (unknown || (membership && filtered.current)) scheduleReload();
     },
-    () => latest.current.reload(),
+    () => scheduleReload.resync(),
   );
 }

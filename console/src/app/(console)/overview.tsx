@@ -15,6 +15,7 @@ import { useResource } from '../../lib/use-api';
 import { useLive, useLiveSubscription } from '../../lib/use-live';
 import { useLiveDevices } from '../../lib/use-live-devices';
 import { useCoalesced } from '../../lib/use-coalesced';
+import { liveDeviceEvents } from '../../lib/live-events';
 import styles from './overview.module.css';
 
 /** Live changes to the fleet are gathered for this long before the summary is read again. */
@@ -63,7 +64,7 @@ export function Overview() {
   // Counts change with status, connectivity, quarantine and enrollment: read the summary again, debounced.
   const scheduleSummary = useCoalesced(overview.reload, SUMMARY_DEBOUNCE_MS);
   useLive((m) => {
-    if (m.type === 'device.event') {
+    if (liveDeviceEvents(m).length > 0) {
       scheduleSummary();
       return;
     }
@@ -74,7 +75,7 @@ export function Overview() {
       const now = Date.now();
       setLive((old) => ({ ...old, ...Object.fromEntries(fresh.map((p) => [p.id, { metrics: p.metrics!, receivedAt: now }])) }));
     }
-  }, overview.reload);
+  }, scheduleSummary.resync);
 
   if (overview.error) return <ProblemView error={overview.error} onRetry={overview.reload} />;
   if (!overview.data) return <Loading label="Loading the fleet…" />;

@@ -30,6 +30,7 @@ import {
 } from '../../../components/ui';
 import { api } from '../../../lib/api-client';
 import { countdown, dateTime } from '../../../lib/format';
+import { liveDeviceEvents } from '../../../lib/live-events';
 import { useOrganizationsAndSites } from '../../../lib/reference-data';
 import { useSession } from '../../../lib/session';
 import { useResource } from '../../../lib/use-api';
@@ -46,7 +47,7 @@ function IssuedCodePanel({ deviceName, code, onClose }: { deviceName: string; co
   const [enrolled, setEnrolled] = useState(false);
   useLive((m) => {
     if (m.type === 'devices.changed' && m.devices.some((p) => p.id === code.deviceId && p.status === 'active')) setEnrolled(true);
-    if (m.type === 'device.event' && m.deviceId === code.deviceId && m.event.type === 'device.enrolled') setEnrolled(true);
+    if (liveDeviceEvents(m).some((e) => e.deviceId === code.deviceId && e.event.type === 'device.enrolled')) setEnrolled(true);
   });
   if (enrolled) {
     return (

@@ -22,6 +22,7 @@ import { api } from '../../../../lib/api-client';
 import { applyDevicePatch } from '../../../../lib/device-patch';
 import { DEVICE_TABS, activeDeviceTab, deviceTabHref } from '../../../../lib/device-tabs';
 import { dateTime } from '../../../../lib/format';
+import { liveDeviceEvents } from '../../../../lib/live-events';
 import { useOrganizationsAndSites } from '../../../../lib/reference-data';
 import { useSession } from '../../../../lib/session';
 import { useResource, type Resource } from '../../../../lib/use-api';
@@ -109,7 +110,7 @@ export function DeviceFrame({ children }: { children: ReactNode }) {
             telemetry.reload();
           }
         }
-      } else if (message.type === 'device.event' && message.deviceId === id) {
+      } else if (liveDeviceEvents(message).some((e) => e.deviceId === id)) {
         setVersion((v) => v + 1);
       }
     },
