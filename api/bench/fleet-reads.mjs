@@ -245,11 +245,17 @@ try {
     API_BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
     API_KEY_STORE_DIR: join(temp, 'keys'),
     API_AUDIT_ANCHOR_DIR: join(temp, 'anchors'),
-    DB_POOL_SIZE: '10',
+    // The product's pool sizes unless the run names others (BENCH_DB_POOL_SIZE, BENCH_DB_DEVICE_POOL_SIZE).
+    ...(process.env.BENCH_DB_POOL_SIZE ? { DB_POOL_SIZE: process.env.BENCH_DB_POOL_SIZE } : {}),
+    ...(process.env.BENCH_DB_DEVICE_POOL_SIZE ? { DB_DEVICE_POOL_SIZE: process.env.BENCH_DB_DEVICE_POOL_SIZE } : {}),
     NODE_ENV: 'production',
   });
   app = await createApp(config, createLogger('silent', pino.destination({ dest: '/dev/null', sync: false })));
   await app.listen({ port: 0, host: '127.0.0.1' });
+  console.log(
+    `  API pools: operators ${config.DB_POOL_SIZE}${config.DB_DEVICE_POOL_SIZE ? `, devices ${config.DB_DEVICE_POOL_SIZE}` : ' (one pool)'}` +
+      `${config.DB_STATEMENT_TIMEOUT_MS ? `, operators' statements bounded at ${config.DB_STATEMENT_TIMEOUT_MS} ms` : ''}`,
+  );
   baseUrl = `http://127.0.0.1:${app.getHttpServer().address().port}/api/v1/`;
   const login = await fetch(new URL('auth/login', baseUrl), {
     method: 'POST',
