@@ -168,6 +168,15 @@ describe('hostile device data', () => {
                       {"name": "eth1", "rxBytes": 1, "txBytes": 1, "rxBytesPerSecond": 1e308, "txBytesPerSecond": 1e400}]}`,
       ],
     );
+    // The sortable copies of the headline numbers the list shows (devices.headline_*), as old or broken as the document.
+    await api.sql.query(
+      `UPDATE devices SET headline_cpu_percent = 'Infinity', headline_mem_percent = 'NaN', headline_disk_percent = '-Infinity' WHERE id = $1`,
+      [legacy.deviceId],
+    );
+    await api.sql.query(
+      `UPDATE devices SET headline_cpu_percent = 1e308, headline_mem_percent = -5, headline_disk_percent = 'NaN' WHERE id = $1`,
+      [odd.deviceId],
+    );
     await api.sql.query(`UPDATE device_telemetry SET metrics = $2::jsonb WHERE device_id = $1`, [
       odd.deviceId,
       `{"cpuPercent": "hot", "load": null, "memory": 5, "mounts": {"/": 1}, "network": "eth0"}`,
@@ -218,6 +227,8 @@ describe('hostile device data', () => {
     expect(shown.metrics.cpuPercent).toBe(100);
     for (const value of [shown.metrics.memUsedPercent, shown.metrics.diskUsedPercentMax]) expect(value).toBeLessThanOrEqual(100);
     expect(Number.isFinite(shown.metrics.netRxBps) && Number.isFinite(shown.metrics.netTxBps)).toBe(true);
+    const oddShown = list.items.find((d: { id: string }) => d.id === odd.deviceId);
+    expect(oddShown.metrics).toMatchObject({ cpuPercent: 100, memUsedPercent: 0, diskUsedPercentMax: null });
     for (const sort of ['cpu', '-cpu', 'memory', '-memory', 'disk', '-disk']) await ok(`devices?sort=${sort}`);
     const summary = await ok('devices/summary');
     expect(JSON.stringify(summary)).toContain(legacy.deviceId);

@@ -22,7 +22,9 @@ export class SessionsRepository {
   }
 
   async findPrincipal(sessionId: string): Promise<SessionPrincipal | null> {
-    const rows: Array<Record<string, unknown>> = await this.db.manager().query(
+    // Every operator request runs it (the access guard): prepared once per connection.
+    const rows = await this.db.prepared<Record<string, unknown>>(
+      'xs_session_principal',
       `SELECT s.id AS session_id, s.expires_at, s.revoked_at, s.step_up_at,
               u.id AS user_id, u.email, u.role, u.status, u.totp_enabled,
               COALESCE((SELECT require_totp FROM security_settings WHERE id = 1), false) AS require_totp

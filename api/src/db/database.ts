@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import type { PoolClient } from 'pg';
+import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { requestContext, type RequestContext } from '../common/context/request-context.js';
 
 /** The pool of agent requests and heartbeat group commits (the worker's is its only pool). */
@@ -30,6 +31,24 @@ export class Database {
     const ctx = requestContext.get();
     const current = ctx?.manager?.queryRunner;
     return current ? { runner: current, owned: false } : { runner: this.pool(ctx).createQueryRunner(), owned: true };
+  }
+
+  /**
+   * Runs `text` as a named prepared statement: parsed and planned once per connection, for a hot
+   * statement whose planning costs as much as running it. One `name` must always carry the same
+   * `text`. In the current transaction if one is open. Errors are TypeORM's QueryFailedError, as
+   * from `manager.query`.
+   */
+  async prepared<T>(name: string, text: string, values: unknown[]): Promise<T[]> {
+    const { runner, owned } = this.queryRunner();
+    try {
+      const client = (await runner.connect()) as PoolClient;
+      return (await client.query<T & object>({ name, text, values })).rows;
+    } catch (error) {
+      throw error instanceof QueryFailedError ? error : new QueryFailedError(text, values, error as Error);
+    } finally {
+      if (owned) await runner.release();
+    }
   }
 
   /** Rows of a SELECT (or INSERT … RETURNING) in the current transaction, else on the pool. */

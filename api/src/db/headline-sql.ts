@@ -3,10 +3,11 @@ import { jsonElementsSql, jsonNumberSql, percentSql } from './bounded-sql.js';
 
 /**
  * The headline numbers of one stored metrics document (`metrics`: a jsonb expression), read
- * bounded (bounded-sql.ts). One definition for the three places that compute them: the fleet
- * view's rows (api/src/devices/fleet-view.repository.ts), the heartbeat group commit that keeps
- * the sortable copies on `devices` (api/src/ingest/heartbeat-batch.repository.ts) and the
- * migration that backfilled those copies (migrations/1795560000000-FleetReads.ts). Each is NULL
+ * bounded (bounded-sql.ts). One definition for the places that compute them: the heartbeat
+ * group commit that keeps the copies on `devices` the fleet view shows and sorts by
+ * (api/src/ingest/heartbeat-batch.repository.ts), the migration that backfilled those copies
+ * (migrations/1795560000000-FleetReads.ts) and the view's network rates
+ * (api/src/devices/fleet-view.repository.ts). Each is NULL
  * when `metrics` is NULL. Only constants and the given expression are interpolated.
  */
 const bytes = (json: string) => jsonNumberSql(json, MAX_STORAGE_BYTES);

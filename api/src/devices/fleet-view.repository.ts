@@ -4,8 +4,10 @@ import { type DEVICE_SORTS, type DeviceStatus, type DeviceType, type Organizatio
 type DeviceSort = (typeof DEVICE_SORTS)[number];
 import { Database } from '../db/database.js';
 import { likePattern } from '../db/pg-errors.js';
-import { headlineCpuSql, headlineDiskSql, headlineMemSql, headlineNetSql } from '../db/headline-sql.js';
-import type { DeviceEntity } from './device.entity.js';
+import { headlineNetSql } from '../db/headline-sql.js';
+import { clampSql } from '../db/bounded-sql.js';
+import type { EntityMetadata } from 'typeorm';
+import { DeviceEntity as DeviceEntityClass, type DeviceEntity } from './device.entity.js';
 import { DevicesRepository, type DeviceRow } from './devices.repository.js';
 
 /** The headline numbers of the newest metrics, computed in the database (the documents stay there). */
@@ -49,15 +51,10 @@ export interface DevicePosition {
   id: string;
 }
 
-// Over device_telemetry `t`; each is NULL when the device never sent metrics. Every number is read
-// bounded (headline-sql.ts): one device's stored document must not fail the whole fleet's query.
-const CPU_SQL = headlineCpuSql('t.metrics');
-const MEM_SQL = headlineMemSql('t.metrics');
-const DISK_SQL = headlineDiskSql('t.metrics');
-
 /**
  * Each sort's column on `devices` and the type its key is read back with. The headline columns
- * are the group commit's copies of CPU_SQL/MEM_SQL/DISK_SQL (heartbeat-batch.repository.ts). Every
+ * are the group commit's copies of the newest metrics' headline numbers (headline-sql.ts, read
+ * bounded, NULL for a device that never sent metrics; heartbeat-batch.repository.ts). Every
  * (column, direction, NULLS placement, id) ordering has its index (migrations/1795560000000-FleetReads.ts).
  */
 export const SORT_KEYS: Record<string, { column: string; type: 'text' | 'timestamptz' | 'float8'; metric: boolean }> = {
@@ -112,6 +109,9 @@ export interface WorstRow {
   sampledAt: Date;
 }
 
+/** The prepared statement of FleetViewRepository.viewsByIds. */
+const VIEWS_STATEMENT = 'xs_device_views';
+
 /** From this offset on, a page in the back half of the list is read from the end. */
 const DEEP_OFFSET = 100;
 
@@ -126,14 +126,18 @@ function scopeParams(scope: SummaryScope): Array<string | null> {
 export class FleetViewRepository {
   constructor(private readonly db: Database) {}
 
-  /** Also the latest telemetry's headline numbers (only where a device is shown: not for lookups and locks). */
+  /**
+   * Also the headline numbers (only where a device is shown: not for lookups and locks): CPU,
+   * memory and disk from the group commit's copies on `devices`, the network rates (shown, never
+   * sorted by) from the latest telemetry document, all read bounded (bounded-sql.ts).
+   */
   private withHeadline() {
     return DevicesRepository.withKind(this.db)
       .leftJoin('device_telemetry', 't', 't.device_id = d.id')
       .addSelect(`CASE WHEN t.metrics IS NOT NULL THEN t.sampled_at END`, 'h_sampled_at')
-      .addSelect(CPU_SQL, 'h_cpu')
-      .addSelect(MEM_SQL, 'h_mem')
-      .addSelect(DISK_SQL, 'h_disk')
+      .addSelect(clampSql('d.headline_cpu_percent', 100), 'h_cpu')
+      .addSelect(clampSql('d.headline_mem_percent', 100), 'h_mem')
+      .addSelect(clampSql('d.headline_disk_percent', 100), 'h_disk')
       .addSelect(headlineNetSql('t.metrics', 'rxBytesPerSecond'), 'h_rx')
       .addSelect(headlineNetSql('t.metrics', 'txBytesPerSecond'), 'h_tx');
   }
@@ -234,11 +238,31 @@ export class FleetViewRepository {
     return { items, total: total ?? (await counted), last: lastRow ? { key: lastRow.k, id: lastRow.id } : null, more };
   }
 
-  /** The full rows of these devices, in the order of `ids` (a device deleted meanwhile is left out). */
+  /**
+   * The full rows of these devices, in the order of `ids` (a device deleted meanwhile is left out).
+   * Every list page runs this statement: it is prepared once per connection (its planning cost as
+   * much as running it for a page) and its rows are mapped to entities by the entity's columns.
+   */
   private async viewsByIds(ids: string[]): Promise<DeviceView[]> {
-    const { entities, raw } = await this.withHeadline().where('d.id IN (:...ids)', { ids }).getRawAndEntities();
+    const statement = (this.views ??= this.viewsStatement());
+    const raw = await this.db.prepared<Record<string, unknown> & HeadlineRaw>(VIEWS_STATEMENT, statement.text, [ids]);
+    const entities = raw.map((row) => {
+      const entity = statement.metadata.create() as DeviceEntity;
+      for (const column of statement.columns) Object.assign(entity, { [column.propertyName]: row[column.alias] });
+      return entity;
+    });
     const byId = new Map(FleetViewRepository.attachHeadline(entities, raw).map((d) => [d.id, d]));
     return ids.map((id) => byId.get(id)).filter((d): d is DeviceView => d !== undefined);
+  }
+
+  private views: { text: string; metadata: EntityMetadata; columns: Array<{ propertyName: string; alias: string }> } | undefined;
+
+  /** The rows statement of viewsByIds, from the same query builder as a single view (so both select the same). */
+  private viewsStatement() {
+    const [text] = this.withHeadline().where('d.id = ANY(:ids::uuid[])', { ids: [] }).getQueryAndParameters();
+    const metadata = this.db.dataSource.getMetadata(DeviceEntityClass);
+    const columns = metadata.columns.filter((c) => c.isSelect).map((c) => ({ propertyName: c.propertyName, alias: `d_${c.databaseName}` }));
+    return { text, metadata, columns };
   }
 
   /** Counts by status, connectivity and quarantine in one pass. `onlineSince`: the oldest heartbeat that still counts as online. */
@@ -280,13 +304,15 @@ export class FleetViewRepository {
   /** The online devices with the highest CPU, memory and fullest disk in their newest metrics. */
   async worst(scope: SummaryScope, onlineSince: Date, limit: number): Promise<WorstRow[]> {
     const rows: Array<Omit<WorstRow, 'value'> & { value: number | string }> = await this.db.manager().query(
-      // The group commit's headline columns: the same numbers as the documents', without reading a document per device.
+      // The group commit's headline columns (the same numbers as the documents', without reading a
+      // document per device), read bounded: a row stored before the bounds must not fail the summary.
       `WITH h AS MATERIALIZED (
-         SELECT d.id, d.name, t.sampled_at, d.headline_cpu_percent AS cpu, d.headline_mem_percent AS mem, d.headline_disk_percent AS disk
+         SELECT d.id, d.name, t.sampled_at, ${clampSql('d.headline_cpu_percent', 100)} AS cpu,
+                ${clampSql('d.headline_mem_percent', 100)} AS mem, ${clampSql('d.headline_disk_percent', 100)} AS disk
            FROM devices d JOIN device_telemetry t ON t.device_id = d.id
           WHERE d.status = 'active' AND d.last_heartbeat_at >= $1 AND d.headline_cpu_percent IS NOT NULL AND ${SCOPE_SQL}
        )
-       (SELECT 'cpu' AS metric, id, name, cpu AS value, sampled_at AS "sampledAt" FROM h ORDER BY cpu DESC, name, id LIMIT $5)
+       (SELECT 'cpu' AS metric, id, name, cpu AS value, sampled_at AS "sampledAt" FROM h WHERE cpu IS NOT NULL ORDER BY cpu DESC, name, id LIMIT $5)
        UNION ALL
        (SELECT 'mem', id, name, mem, sampled_at FROM h WHERE mem IS NOT NULL ORDER BY mem DESC, name, id LIMIT $5)
        UNION ALL
