@@ -22,12 +22,17 @@ export interface MfaClaims {
   exp: number;
 }
 
+/** Verified access tokens remembered at most (one per signed-in console tab and API client). */
+const VERIFIED_ACCESS_MAX = 10_000;
+
 const MFA_USED = 'this sign-in step was completed already: sign in again';
 
 /** Short-lived JWTs: access tokens, and the token that links the two login steps. */
 @Injectable()
 export class TokensService {
   private readonly key: Uint8Array;
+  /** Access tokens whose signature verified, oldest first (bounded: the oldest goes first). */
+  private readonly verifiedAccess = new Map<string, { claims: AccessClaims; exp: number }>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -48,9 +53,18 @@ export class TokensService {
   }
 
   async verifyAccess(token: string): Promise<AccessClaims> {
+    // A token verified before is not verified again until it expires: the signature check is a
+    // large share of a small read's CPU, and the session behind the token is still looked up on
+    // every request (access.guard.ts), so a revoke or a disabled user still applies at once.
+    const known = this.verifiedAccess.get(token);
+    if (known && known.exp * 1000 > Date.now()) return known.claims;
     const payload = await this.verify(token, 'access');
-    if (typeof payload.sid !== 'string' || typeof payload.sub !== 'string') throw new AppError('AUTH_TOKEN_INVALID');
-    return { userId: payload.sub, sessionId: payload.sid };
+    if (typeof payload.sid !== 'string' || typeof payload.sub !== 'string' || typeof payload.exp !== 'number')
+      throw new AppError('AUTH_TOKEN_INVALID');
+    const claims = { userId: payload.sub, sessionId: payload.sid };
+    if (this.verifiedAccess.size >= VERIFIED_ACCESS_MAX) this.verifiedAccess.delete(this.verifiedAccess.keys().next().value!);
+    this.verifiedAccess.set(token, { claims, exp: payload.exp });
+    return claims;
   }
 
   signMfa(userId: string): Promise<string> {

@@ -248,7 +248,7 @@ export class FleetViewRepository {
     const raw = await this.db.prepared<Record<string, unknown> & HeadlineRaw>(VIEWS_STATEMENT, statement.text, [ids]);
     const entities = raw.map((row) => {
       const entity = statement.metadata.create() as DeviceEntity;
-      for (const column of statement.columns) Object.assign(entity, { [column.propertyName]: row[column.alias] });
+      for (const column of statement.columns) (entity as unknown as Record<string, unknown>)[column.propertyName] = row[column.alias];
       return entity;
     });
     const byId = new Map(FleetViewRepository.attachHeadline(entities, raw).map((d) => [d.id, d]));
