@@ -10,7 +10,6 @@ import { SecuritySettingsEntity } from './settings/security-settings.entity.js';
 import { DeviceEntity } from './devices/device.entity.js';
 import { ClaimCodeEntity } from './devices/claim-code.entity.js';
 import { OverlayLeaseEntity } from './hub/overlay-lease.entity.js';
-import { DeviceHeartbeatEntity } from './ingest/device-heartbeat.entity.js';
 import { DeviceTelemetryEntity } from './telemetry/device-telemetry.entity.js';
 import { ConnectivityEventEntity } from './telemetry/connectivity-event.entity.js';
 import { InventoryVersionEntity } from './inventory/inventory-version.entity.js';
@@ -43,7 +42,6 @@ export const ENTITIES = [
   DeviceEntity,
   ClaimCodeEntity,
   OverlayLeaseEntity,
-  DeviceHeartbeatEntity,
   DeviceTelemetryEntity,
   ConnectivityEventEntity,
   InventoryVersionEntity,

@@ -27,6 +27,9 @@ function parseOrigins(value: string, ctx: z.RefinementCtx): readonly string[] {
   return Object.freeze(origins);
 }
 
+/** Days of raw heartbeat rows kept; also how many days of rows the HeartbeatRetention migration moves. */
+export const DEFAULT_HEARTBEAT_RETENTION_DAYS = 7;
+
 const DbUrlSchema = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' });
 
 /** Every setting the API reads, parsed once at boot. Nothing else reads process.env. */
@@ -161,6 +164,13 @@ const EnvSchema = z
       .max(3650)
       .default(90)
       .describe('metric samples older than this are dropped (whole days)'),
+    API_HEARTBEAT_RETENTION_DAYS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(3650)
+      .default(DEFAULT_HEARTBEAT_RETENTION_DAYS)
+      .describe('raw heartbeat rows older than this are dropped (whole days); replays stay duplicates'),
     // Heartbeat ingestion: requests are written together in group commits.
     API_HEARTBEAT_BATCH_MAX: z.coerce.number().int().min(1).max(5000).default(500).describe('heartbeats per group commit'),
     API_HEARTBEAT_WRITERS: z.coerce.number().int().min(1).max(16).default(2).describe('group commits in flight at once'),

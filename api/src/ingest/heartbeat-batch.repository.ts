@@ -19,12 +19,27 @@ export interface BatchWriteResult {
 /** SQLSTATE of xs_telemetry_document_stale: an unchanged-document claim no longer holds. */
 export const STALE_DOCUMENT_CLAIM = 'XS409';
 
+/** Windows with no bit / every bit set (bit(1024), db/migrations/1795580000000-HeartbeatRetention.ts). */
+const EMPTY_WINDOW = `repeat('0', 1024)::bit(1024)`;
+const FULL_WINDOW = `repeat('1', 1024)::bit(1024)`;
+/** Shift amounts past the window's width all give zeros; clamped so that a jump of any size fits an int. */
+const shift = (amount: string) => `LEAST(GREATEST(${amount}, 0), 1024)::int`;
+
 /**
  * One group commit in one statement: heartbeats (idempotent on device + sequence), their metric
- * samples and the latest telemetry are written only for heartbeats this statement inserted, so
+ * samples and the latest telemetry are written only for heartbeats this statement accepted, so
  * a replay writes nothing twice. Devices are locked in id order (no deadlock between API
  * instances) and only active ones take heartbeats: a device revoked after its credential was
  * cached is refused here.
+ *
+ * Raw heartbeat rows are dropped by whole days (API_HEARTBEAT_RETENTION_DAYS), so "stored before"
+ * is answered by device_heartbeat_windows, an anti-replay window as in RFC 6479: per device the
+ * highest stored sequence (high) and bit(1024) \`seen\`, where bit i says sequence high - i was
+ * stored. A heartbeat is new when its sequence is above high, or within the 1024 below it with its
+ * bit clear. At or below high - 1024 it counts as a duplicate: agents send their journal in
+ * sequence order and a batch holds at most 1000 heartbeats (HeartbeatBatchSchema), so an unstored
+ * one that far behind is not expected (agent/src/journal.ts). Within one statement a device's sequences are distinct
+ * (buildBatchRows), so each is judged against the window as it was.
  */
 const WRITE_BATCH_SQL = `
 WITH latest_input AS (
@@ -33,16 +48,42 @@ WITH latest_input AS (
 ), input_devices AS (
   SELECT x.d, x.s, x.ver FROM jsonb_to_recordset($4::jsonb) AS x(d uuid, s bigint, ver text)
 ), previous AS (
-  SELECT dv.id, dv.last_heartbeat_at FROM devices dv
+  SELECT dv.id, dv.last_heartbeat_at, dv.last_sequence FROM devices dv
    WHERE dv.id IN (SELECT d FROM input_devices) AND dv.status = 'active'
    ORDER BY dv.id
      FOR UPDATE
+), windows AS (
+  -- Read FOR UPDATE so that a write of the same device that committed while this one waited for
+  -- the device lock is seen (a plain read sees this statement's older snapshot). Always taken
+  -- under the device's lock, so never waited for. Every device gets its row when it is created
+  -- (trigger devices_heartbeat_window); should one be missing, everything up to last_sequence
+  -- counts as stored and the upsert below merges with whatever row is there by then.
+  SELECT p.id,
+         COALESCE(w.high_sequence, p.last_sequence) AS high,
+         COALESCE(w.seen, CASE WHEN p.last_sequence IS NULL THEN ${EMPTY_WINDOW} ELSE ${FULL_WINDOW} END) AS seen
+    FROM previous p
+    LEFT JOIN LATERAL (SELECT ww.high_sequence, ww.seen FROM device_heartbeat_windows ww WHERE ww.device_id = p.id FOR UPDATE) w ON true
+), accepted AS (
+  SELECT h.d, h.s, h.sent, h.up, h.ver, max(h.s) OVER (PARTITION BY h.d) AS top
+    FROM jsonb_to_recordset($1::jsonb) AS h(d uuid, s bigint, sent timestamptz, up double precision, ver text)
+    JOIN windows w ON w.id = h.d
+   WHERE w.high IS NULL OR h.s > w.high OR (h.s > w.high - 1024 AND get_bit(w.seen, (w.high - h.s)::int) = 0)
+), window_update AS (
+  -- The window advances to the new high (the old bits shift right by the advance) and takes the
+  -- accepted sequences' bits.
+  INSERT INTO device_heartbeat_windows AS cur (device_id, high_sequence, seen)
+  SELECT a.d, GREATEST(w.high, a.top),
+         COALESCE(w.seen >> ${shift('a.top - w.high')}, ${EMPTY_WINDOW})
+           | bit_or(B'1'::bit(1024) >> ${shift('GREATEST(w.high, a.top) - a.s')})
+    FROM accepted a JOIN windows w ON w.id = a.d
+   GROUP BY a.d, a.top, w.high, w.seen
+  ON CONFLICT (device_id) DO UPDATE
+    SET high_sequence = GREATEST(cur.high_sequence, EXCLUDED.high_sequence),
+        seen = (cur.seen >> ${shift('EXCLUDED.high_sequence - cur.high_sequence')})
+             | (EXCLUDED.seen >> ${shift('cur.high_sequence - EXCLUDED.high_sequence')})
 ), ins AS (
   INSERT INTO device_heartbeats (device_id, sequence, sent_at, received_at, uptime_seconds, agent_version)
-  SELECT h.d, h.s, h.sent, $5, h.up, h.ver
-    FROM jsonb_to_recordset($1::jsonb) AS h(d uuid, s bigint, sent timestamptz, up double precision, ver text)
-   WHERE h.d IN (SELECT id FROM previous)
-  ON CONFLICT (device_id, sequence) DO NOTHING
+  SELECT a.d, a.s, a.sent, $5, a.up, a.ver FROM accepted a
   RETURNING device_id, sequence
 ), samples AS (
   INSERT INTO metric_samples (device_id, sampled_at, sequence, received_at, cpu_percent, load1, mem_used_bytes, mem_total_bytes,

@@ -7,6 +7,7 @@ import { InventoryService } from '../inventory/inventory.service.js';
 import { offlineAfterMs } from '../devices/connectivity.js';
 import { TelemetryMaintenanceService } from '../telemetry/telemetry-maintenance.service.js';
 import { HeartbeatBatchRepository, type BatchWriteResult } from './heartbeat-batch.repository.js';
+import { HeartbeatStorageService } from './heartbeat-storage.service.js';
 import { TelemetryDocumentCache } from './telemetry-document-cache.js';
 import { buildBatchRows, outcomesOf, type BatchRows, type HeartbeatSubmission, type SubmissionOutcome } from './heartbeat-batch.js';
 
@@ -32,6 +33,8 @@ const DAY_MS = 86_400_000;
 export class HeartbeatStore {
   /** UTC days whose metric partition is known to exist (created ahead by the worker, or here). */
   private readonly knownDays = new Set<string>();
+  /** UTC days whose device_heartbeats partition (by received_at) is known to exist. */
+  private readonly knownHeartbeatDays = new Set<string>();
   /** The latest-state documents this instance wrote: unchanged ones are not sent again. */
   private readonly documents = new TelemetryDocumentCache();
 
@@ -40,6 +43,7 @@ export class HeartbeatStore {
     private readonly db: Database,
     private readonly batches: HeartbeatBatchRepository,
     private readonly telemetry: TelemetryMaintenanceService,
+    private readonly heartbeatStorage: HeartbeatStorageService,
     private readonly inventory: InventoryService,
     private readonly events: DeviceEventsService,
   ) {}
@@ -62,6 +66,13 @@ export class HeartbeatStore {
     if (missingDays.length > 0) {
       await this.telemetry.ensureMetricDays(missingDays);
       for (const day of missingDays) this.knownDays.add(day);
+    }
+    // The rows go to the partition of the day they are received: normally created ahead by the
+    // worker; checked once per day and instance in case the worker has not run.
+    const receivedDay = receivedAt.toISOString().slice(0, 10);
+    if (!this.knownHeartbeatDays.has(receivedDay)) {
+      await this.heartbeatStorage.ensureDays([receivedDay]);
+      this.knownHeartbeatDays.add(receivedDay);
     }
 
     // The common batch is one statement (atomic by itself); inventory reports and journal gaps

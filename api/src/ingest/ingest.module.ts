@@ -12,6 +12,7 @@ import { DeviceAuthenticator } from './device-authenticator.js';
 import { HeartbeatBatchRepository } from './heartbeat-batch.repository.js';
 import { HEARTBEAT_COMMIT_LISTENER } from './heartbeat-commit-listener.js';
 import { HeartbeatLiveListener } from './heartbeat-live-listener.js';
+import { HeartbeatStorageModule } from './heartbeat-storage.module.js';
 import { HeartbeatStore } from './heartbeat-store.js';
 import { HeartbeatWriter } from './heartbeat-writer.js';
 import { HeartbeatsService } from './heartbeats.service.js';
@@ -21,7 +22,15 @@ import { HeartbeatsService } from './heartbeats.service.js';
  * Exports the device authenticator, which the access guard uses for agent routes.
  */
 @Module({
-  imports: [DevicesModule, DeviceEventsModule, InventoryModule, TelemetryStoreModule, CommandsModule, AlertsStoreModule],
+  imports: [
+    DevicesModule,
+    DeviceEventsModule,
+    InventoryModule,
+    TelemetryStoreModule,
+    HeartbeatStorageModule,
+    CommandsModule,
+    AlertsStoreModule,
+  ],
   controllers: [AgentController, AgentDownloadsController],
   providers: [
     DeviceAuthenticator,

@@ -12,6 +12,8 @@ export const MaintenanceJob = {
   /** The whole chain from its first row. */
   VerifyAuditChainFull: 'maintenance.verify-audit-chain-full',
   MetricPartitions: 'maintenance.metric-partitions',
+  /** Day partitions of device_heartbeats: ahead, and dropped after API_HEARTBEAT_RETENTION_DAYS. */
+  HeartbeatPartitions: 'maintenance.heartbeat-partitions',
   DetectOffline: 'maintenance.detect-offline',
   MetricRollups: 'maintenance.metric-rollups',
   AuditCheckpoint: 'maintenance.audit-checkpoint',
@@ -26,6 +28,7 @@ export interface MaintenancePayloads {
   [MaintenanceJob.VerifyAuditChain]: Record<string, never>;
   [MaintenanceJob.VerifyAuditChainFull]: Record<string, never>;
   [MaintenanceJob.MetricPartitions]: Record<string, never>;
+  [MaintenanceJob.HeartbeatPartitions]: Record<string, never>;
   [MaintenanceJob.DetectOffline]: Record<string, never>;
   [MaintenanceJob.MetricRollups]: Record<string, never>;
   [MaintenanceJob.AuditCheckpoint]: Record<string, never>;
@@ -39,6 +42,7 @@ export interface MaintenanceResults {
   [MaintenanceJob.VerifyAuditChain]: AuditVerifyResponse;
   [MaintenanceJob.VerifyAuditChainFull]: AuditVerifyResponse;
   [MaintenanceJob.MetricPartitions]: { created: number; dropped: string[] };
+  [MaintenanceJob.HeartbeatPartitions]: { created: number; dropped: string[] };
   [MaintenanceJob.DetectOffline]: { wentOffline: string[] };
   [MaintenanceJob.MetricRollups]: { minutes: number; hours: number };
   /** The checkpoint written (null: head unchanged, or refused because the chain lost the previous one). */

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { TelemetryMaintenanceService } from '../telemetry/telemetry-maintenance.service.js';
+import { HeartbeatStorageService } from '../ingest/heartbeat-storage.service.js';
 import { CommandExpiry } from '../commands/command-expiry.js';
 import { AlertEvaluator } from '../alerts/alert-evaluator.js';
 import { offlineAfterMs } from '../devices/connectivity.js';
@@ -15,7 +16,7 @@ export const ROLLUP_LOOKBACK_MS = 10 * 60_000;
 /** 1-minute rollups serve ranges up to a week; longer ranges read the hourly ones. */
 export const MINUTE_ROLLUP_RETENTION_MS = 8 * 24 * 3600 * 1000;
 
-/** Day partitions kept ready ahead of today, so inserts never find a missing partition. */
+/** Day partitions (metric samples, heartbeats) kept ready ahead of today, so inserts never find a missing partition. */
 export const METRIC_PARTITIONS_AHEAD_DAYS = 7;
 
 /** Ended sessions are kept this long so recent logouts and revocations can still be investigated. */
@@ -30,6 +31,7 @@ export class MaintenanceProcessor {
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
     private readonly telemetry: TelemetryMaintenanceService,
+    private readonly heartbeatStorage: HeartbeatStorageService,
     private readonly commandExpiry: CommandExpiry,
     private readonly alerts: AlertEvaluator,
     private readonly live: LivePublisher,
@@ -46,6 +48,8 @@ export class MaintenanceProcessor {
         return this.verifyAuditChain(true);
       case MaintenanceJob.MetricPartitions:
         return this.maintainMetricPartitions();
+      case MaintenanceJob.HeartbeatPartitions:
+        return this.maintainHeartbeatPartitions();
       case MaintenanceJob.DetectOffline:
         return this.detectOffline();
       case MaintenanceJob.MetricRollups:
@@ -110,6 +114,16 @@ export class MaintenanceProcessor {
       new Date(Date.now() - this.config.API_METRICS_RETENTION_DAYS * 24 * 3600 * 1000),
     );
     if (created || dropped.length) this.logger.log({ msg: 'metric partitions maintained', created, dropped });
+    return { created, dropped };
+  }
+
+  /** Raw heartbeat rows by day received: a week ahead, whole days past API_HEARTBEAT_RETENTION_DAYS dropped. */
+  private async maintainHeartbeatPartitions(): Promise<MaintenanceResults[typeof MaintenanceJob.HeartbeatPartitions]> {
+    const created = await this.heartbeatStorage.ensurePartitionsAhead(METRIC_PARTITIONS_AHEAD_DAYS);
+    const dropped = await this.heartbeatStorage.dropPartitionsOlderThan(
+      new Date(Date.now() - this.config.API_HEARTBEAT_RETENTION_DAYS * 24 * 3600 * 1000),
+    );
+    if (created || dropped.length) this.logger.log({ msg: 'heartbeat partitions maintained', created, dropped });
     return { created, dropped };
   }
 

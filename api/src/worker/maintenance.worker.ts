@@ -69,6 +69,11 @@ export class MaintenanceWorker {
         { every: 3600_000 },
         { name: MaintenanceJob.MetricPartitions, data: {} },
       );
+      await queue.upsertJobScheduler(
+        MaintenanceJob.HeartbeatPartitions,
+        { every: 3600_000 },
+        { name: MaintenanceJob.HeartbeatPartitions, data: {} },
+      );
       // Incremental every 5 minutes (only rows appended since the last run); GET audit/verify reads the result.
       await queue.upsertJobScheduler(
         MaintenanceJob.VerifyAuditChain,

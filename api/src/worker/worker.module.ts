@@ -9,6 +9,7 @@ import { RedisModule } from '../redis/redis.module.js';
 import { LiveModule } from '../live/live.module.js';
 import { MaintenanceProcessor } from './maintenance.processor.js';
 import { TelemetryStoreModule } from '../telemetry/telemetry-store.module.js';
+import { HeartbeatStorageModule } from '../ingest/heartbeat-storage.module.js';
 import { CommandsStoreModule } from '../commands/commands-store.module.js';
 import { AlertDeliveryStoreModule } from '../alert-delivery/alert-delivery-store.module.js';
 import { AlertsStoreModule } from '../alerts/alerts-store.module.js';
@@ -30,6 +31,7 @@ export class WorkerModule {
         AuditModule,
         SessionsModule,
         TelemetryStoreModule,
+        HeartbeatStorageModule,
         CommandsStoreModule,
         AlertsStoreModule,
         AlertDeliveryStoreModule,

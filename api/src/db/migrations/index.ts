@@ -14,6 +14,7 @@ import { PendingDeviceCredential1795540000000 } from './1795540000000-PendingDev
 import { Alerts1795550000000 } from './1795550000000-Alerts.js';
 import { FleetReads1795560000000 } from './1795560000000-FleetReads.js';
 import { AuditScale1795570000000 } from './1795570000000-AuditScale.js';
+import { HeartbeatRetention1795580000000 } from './1795580000000-HeartbeatRetention.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   Alerts1795550000000,
   FleetReads1795560000000,
   AuditScale1795570000000,
+  HeartbeatRetention1795580000000,
 ];
