@@ -35,6 +35,8 @@ const AUDIT_ROWS = Number(process.env.BENCH_AUDIT_ROWS ?? 500_000);
 const PHASE = Number(process.env.BENCH_PHASE_SECONDS ?? 4);
 const SQL_SECONDS = Number(process.env.BENCH_SQL_SECONDS ?? 2);
 const READERS = 8;
+/** Agents reach an API instance of their own (a second process), as a deployment that isolates ingestion runs them. */
+const AGENT_INSTANCE = process.env.BENCH_AGENT_INSTANCE !== '0';
 const HEARTBEATS_PER_SECOND = 333; // 10,000 devices at a 30 s interval
 const TARGET_MS = 100;
 const HEARTBEAT_P99_TARGET_MS = 50;
@@ -103,9 +105,16 @@ const READ_TABLES = /(devices|device_telemetry|organizations|sites|metric_|audit
 let app;
 let sql;
 let readers;
+/** The agents' API instance (fleet-agent-api.mjs) and its URL, when BENCH_AGENT_INSTANCE is not 0. */
+let agentApi;
+let agentBaseUrl;
 const cleanup = async () => {
   pg.Client.prototype.query = clientQuery;
   readers?.stdin.end();
+  if (agentApi && agentApi.exitCode === null) {
+    agentApi.stdin.end();
+    await once(agentApi, 'exit');
+  }
   await app?.close().catch((error) => console.error(`closing the API: ${error.message}`));
   await sql?.end().catch(() => undefined);
   await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch((error) =>
@@ -188,7 +197,7 @@ async function heartbeats(devices, seconds, rate) {
   const child = spawn(process.execPath, [fileURLToPath(new URL('./load-generator.mjs', import.meta.url))], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  child.stdin.end(JSON.stringify({ baseUrl, devices, seconds, rate, concurrency: 32, raw: false }));
+  child.stdin.end(JSON.stringify({ baseUrl: agentBaseUrl ?? baseUrl, devices, seconds, rate, concurrency: 32, raw: false }));
   let stdout = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
   const [code] = await once(child, 'close');
@@ -234,7 +243,7 @@ try {
 
   const adminEmail = 'bench-admin@bench.local';
   const adminPassword = randomBytes(18).toString('base64url');
-  const config = loadConfig({
+  const env = {
     DB_URL: url.toString(),
     REDIS_URL: redisUrl,
     REDIS_KEY_PREFIX: `xs-fleet-bench-${randomBytes(3).toString('hex')}:`,
@@ -249,7 +258,8 @@ try {
     ...(process.env.BENCH_DB_POOL_SIZE ? { DB_POOL_SIZE: process.env.BENCH_DB_POOL_SIZE } : {}),
     ...(process.env.BENCH_DB_DEVICE_POOL_SIZE ? { DB_DEVICE_POOL_SIZE: process.env.BENCH_DB_DEVICE_POOL_SIZE } : {}),
     NODE_ENV: 'production',
-  });
+  };
+  const config = loadConfig(env);
   app = await createApp(config, createLogger('silent', pino.destination({ dest: '/dev/null', sync: false })));
   await app.listen({ port: 0, host: '127.0.0.1' });
   console.log(
@@ -257,6 +267,15 @@ try {
       `${config.DB_STATEMENT_TIMEOUT_MS ? `, operators' statements bounded at ${config.DB_STATEMENT_TIMEOUT_MS} ms` : ''}`,
   );
   baseUrl = `http://127.0.0.1:${app.getHttpServer().address().port}/api/v1/`;
+  if (AGENT_INSTANCE) {
+    agentApi = spawn(process.execPath, [fileURLToPath(new URL('./fleet-agent-api.mjs', import.meta.url))], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    agentApi.stdin.write(`${JSON.stringify({ dist: DIST, env: { ...env, API_SERVE: 'devices' } })}\n`);
+    const [line] = await once(readline.createInterface({ input: agentApi.stdout }), 'line');
+    agentBaseUrl = `http://127.0.0.1:${JSON.parse(line).port}/api/v1/`;
+    console.log("  agents' heartbeats go to a second API instance of the same installation, in its own process (API_SERVE=devices)");
+  } else console.log("  agents' heartbeats go to the operators' API instance (BENCH_AGENT_INSTANCE=0)");
   const login = await fetch(new URL('auth/login', baseUrl), {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -157,7 +157,7 @@ try {
   const heartbeatDays = config.API_HEARTBEAT_RETENTION_DAYS + 1;
   const metricDays = config.API_METRICS_RETENTION_DAYS + 1;
   const minuteDays = MINUTE_ROLLUP_RETENTION_MS / 86_400_000;
-  const hourDays = config.API_METRICS_RETENTION_DAYS;
+  const hourDays = config.API_METRIC_ROLLUPS_RETENTION_DAYS ?? config.API_METRICS_RETENTION_DAYS;
   const steady = {
     device_heartbeats: perDay.device_heartbeats * heartbeatDays,
     metric_samples: perDay.metric_samples * metricDays,

@@ -157,13 +157,22 @@ const EnvSchema = z
       .optional()
       .describe('folder of further agent builds for agent.update: one folder per build with xspectre-agent and xspectre-agent.build.json'),
     API_AGENT_SOURCE_CHECK: bool.default(true).describe('agent requests must come from the device overlay address'),
+    // Raw samples serve charts with steps under a minute (at most 2,000 points: hours, not weeks)
+    // and cost ~600 MiB per 1,000 devices per day; longer charts read the rollups.
     API_METRICS_RETENTION_DAYS: z.coerce
       .number()
       .int()
       .min(2)
       .max(3650)
-      .default(90)
-      .describe('metric samples older than this are dropped (whole days)'),
+      .default(8)
+      .describe('raw metric samples older than this are dropped (whole days)'),
+    API_METRIC_ROLLUPS_RETENTION_DAYS: z.coerce
+      .number()
+      .int()
+      .min(8)
+      .max(3650)
+      .default(400)
+      .describe('1-hour metric rollups older than this are dropped (charts of weeks and months read them)'),
     API_HEARTBEAT_RETENTION_DAYS: z.coerce
       .number()
       .int()

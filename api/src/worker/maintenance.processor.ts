@@ -76,7 +76,7 @@ export class MaintenanceProcessor {
     const result = await this.telemetry.rollUpReceivedSince(new Date(Date.now() - ROLLUP_LOOKBACK_MS));
     await this.telemetry.pruneRollups(
       new Date(Date.now() - MINUTE_ROLLUP_RETENTION_MS),
-      new Date(Date.now() - this.config.API_METRICS_RETENTION_DAYS * 24 * 3600 * 1000),
+      new Date(Date.now() - this.config.API_METRIC_ROLLUPS_RETENTION_DAYS * 24 * 3600 * 1000),
     );
     return result;
   }

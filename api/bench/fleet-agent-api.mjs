@@ -1,0 +1,25 @@
+// The fleet-reads benchmark's agents' API instance (fleet-reads.mjs, BENCH_AGENT_INSTANCE): the
+// same installation as the benchmark's own API (database, Redis prefix, secret, key store), in a
+// process of its own, so agents' heartbeats and operators' reads do not share one event loop, as
+// in a deployment where agents reach an instance of their own (api/README.md, API_SERVE).
+// Reads its settings as JSON on stdin, prints {"port": n} once listening, exits when stdin closes.
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { pino } from 'pino';
+
+let input = '';
+for await (const chunk of process.stdin) {
+  input += chunk;
+  if (input.includes('\n')) break;
+}
+const { dist, env } = JSON.parse(input);
+const fromDist = (path) => import(pathToFileURL(join(dist, path)).href);
+const { loadConfig } = await fromDist('config/config.js');
+const { createApp } = await fromDist('create-app.js');
+const { createLogger } = await fromDist('common/logging/logger.js');
+
+const app = await createApp(loadConfig(env), createLogger('silent', pino.destination({ dest: '/dev/null', sync: false })));
+await app.listen({ port: 0, host: '127.0.0.1' });
+process.stdout.write(`${JSON.stringify({ port: app.getHttpServer().address().port })}\n`);
+process.stdin.resume();
+process.stdin.on('end', () => void app.close().finally(() => process.exit(0)));
