@@ -1,7 +1,8 @@
 // The fleet-reads benchmark's agents' API instance (fleet-reads.mjs, BENCH_AGENT_INSTANCE): the
 // same installation as the benchmark's own API (database, Redis prefix, secret, key store), in a
 // process of its own, so agents' heartbeats and operators' reads do not share one event loop, as
-// in a deployment where agents reach an instance of their own (api/README.md, API_SERVE).
+// in a deployment whose load balancer sends /api/v1/agent/ to instances of their own. Every
+// instance serves every route; the split is the proxy's.
 // Reads its settings as JSON on stdin, prints {"port": n} once listening, exits when stdin closes.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';

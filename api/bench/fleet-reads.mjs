@@ -271,10 +271,10 @@ try {
     agentApi = spawn(process.execPath, [fileURLToPath(new URL('./fleet-agent-api.mjs', import.meta.url))], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
-    agentApi.stdin.write(`${JSON.stringify({ dist: DIST, env: { ...env, API_SERVE: 'devices' } })}\n`);
+    agentApi.stdin.write(`${JSON.stringify({ dist: DIST, env })}\n`);
     const [line] = await once(readline.createInterface({ input: agentApi.stdout }), 'line');
     agentBaseUrl = `http://127.0.0.1:${JSON.parse(line).port}/api/v1/`;
-    console.log("  agents' heartbeats go to a second API instance of the same installation, in its own process (API_SERVE=devices)");
+    console.log("  agents' heartbeats go to a second API instance of the same installation, in its own process");
   } else console.log("  agents' heartbeats go to the operators' API instance (BENCH_AGENT_INSTANCE=0)");
   const login = await fetch(new URL('auth/login', baseUrl), {
     method: 'POST',

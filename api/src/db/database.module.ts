@@ -64,10 +64,7 @@ export class DatabaseModule {
       module: DatabaseModule,
       global: true,
       imports: [operators, ...devices],
-      providers: [
-        { provide: DEVICE_DATA_SOURCE, useExisting: getDataSourceToken(process === 'api' ? DEVICE_POOL : undefined) },
-        Database,
-      ],
+      providers: [{ provide: DEVICE_DATA_SOURCE, useExisting: getDataSourceToken(process === 'api' ? DEVICE_POOL : undefined) }, Database],
       exports: [Database],
     };
   }

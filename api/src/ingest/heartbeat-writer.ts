@@ -58,7 +58,9 @@ export class HeartbeatWriter implements BeforeApplicationShutdown {
     this.writers += 1;
     // setImmediate lets the requests already parsed in this turn join the first batch; the
     // writer's own context keeps the first request's id out of the shared transaction.
-    setImmediate(() => requestContext.run({ requestId: 'heartbeat-writer', sourceIp: null, audit: {}, dbLane: 'devices' }, () => void this.drain()));
+    setImmediate(() =>
+      requestContext.run({ requestId: 'heartbeat-writer', sourceIp: null, audit: {}, dbLane: 'devices' }, () => void this.drain()),
+    );
   }
 
   private async drain(): Promise<void> {
