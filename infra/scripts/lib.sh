@@ -24,12 +24,14 @@ PRODUCT_APT_PACKAGES=(
   wireguard-tools
   wireguard-go
   iproute2
+  rclone
 )
 
 # Debian packages the test lab needs on top (`npm test`): userspace WireGuard (no kernel
 # module on these machines), network namespaces and ping for the tunnel tests, shellcheck
 # for bootstrap.sh; the fleet lab (infra/lab): Docker engine and debootstrap for device
-# containers, ssh-keygen for light devices' host keys.
+# containers, ssh-keygen for light devices' host keys; backups: restic (the devices' client),
+# zfs-fuse (the backup pool's ZFS without a kernel module), age (the escrowed repository keys).
 LAB_APT_PACKAGES=(
   wireguard-go
   iproute2
@@ -40,6 +42,9 @@ LAB_APT_PACKAGES=(
   openssh-client
   busybox
   chromium
+  restic
+  zfs-fuse
+  age
 )
 
 PG_HOST=127.0.0.1
