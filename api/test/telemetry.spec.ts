@@ -146,12 +146,15 @@ describe('telemetry ingestion', () => {
     const bucket = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 120_000);
     await api.sql.query(
       `INSERT INTO metric_rollups_1m (device_id, bucket, samples, cpu_avg, cpu_max, load1_avg, mem_used_avg, mem_total_max, swap_used_avg, disk_used_percent_max, net_rx_bps_avg, net_tx_bps_avg)
-       VALUES ($1, $2, 2, 40, 55, 1, 100, 1000, 0, 25, 7, 9)`,
+       VALUES ($1, $2, 2, 40.123456, 55, 1, 100, 1000, 0, 25, 7.6, 9)`,
       [deviceId, bucket],
     );
     const minute = await q(`metric=network&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&step=60`);
     expect(minute.body.source).toBe('rollup_1m');
-    expect(minute.body.points).toContainEqual({ t: bucket.toISOString(), values: { rxBytesPerSecond: 7, txBytesPerSecond: 9 } });
+    // Rounded in SQL: bytes to whole bytes, percents to hundredths.
+    expect(minute.body.points).toContainEqual({ t: bucket.toISOString(), values: { rxBytesPerSecond: 8, txBytesPerSecond: 9 } });
+    const minuteCpu = await q(`metric=cpu&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&step=60`);
+    expect(minuteCpu.body.points).toContainEqual({ t: bucket.toISOString(), values: { avg: 40.12, max: 55 } });
     const longRange = new Date(Date.now() - 30 * 86_400_000).toISOString();
     const hourly = await q(`metric=memory&from=${encodeURIComponent(longRange)}&to=${encodeURIComponent(to)}&step=3600`);
     expect(hourly.body.source).toBe('rollup_1h');

@@ -23,6 +23,13 @@ const EXPRESSIONS: Record<SeriesSource, Record<string, string>> = {
   rollup_1h: ROLLUP_READ,
 };
 
+/**
+ * Decimals each value is rounded to in SQL: percents and load to hundredths, bytes to whole bytes.
+ * A chart shows no more, and the 17 significant digits of an average were most of a 24-hour
+ * series' bytes on the wire.
+ */
+const DECIMALS: Record<string, number> = { cpu_avg: 2, cpu_max: 2, load1: 2, disk_max: 2, mem_used: 0, mem_total: 0, rx: 0, tx: 0 };
+
 const TABLE: Record<SeriesSource, { table: string; time: string }> = {
   samples: { table: 'metric_samples', time: 'sampled_at' },
   rollup_1m: { table: 'metric_rollups_1m', time: 'bucket' },
@@ -48,8 +55,9 @@ export class MetricSeriesRepository {
     const expressions = EXPRESSIONS[source];
     const columns = aliases.map((alias, i) => {
       const expr = expressions[alias];
-      if (!expr) throw new Error(`no series expression ${alias}`);
-      return `${expr} AS v${i}`;
+      const decimals = DECIMALS[alias];
+      if (!expr || decimals === undefined) throw new Error(`no series expression ${alias}`);
+      return `round((${expr})::numeric, ${decimals}) AS v${i}`;
     });
     // Grouped by date_bin (cheap per row; epoch-aligned like floor(epoch / step) * step), formatted once per point.
     const rows: Array<Record<string, unknown>> = await this.db.manager().query(
