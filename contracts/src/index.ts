@@ -22,3 +22,5 @@ export * from './scripts.js';
 export * from './agent-update.js';
 export * from './managed-settings.js';
 export * from './alerts.js';
+export * from './scanner-stats.js';
+export * from './backup-server.js';

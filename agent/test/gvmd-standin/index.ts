@@ -1,0 +1,3 @@
+export { startGvmdStandin, DEFAULT_USERS, type GvmdFaults, type GvmdStandin, type GvmdStandinOptions, type GvmdUser } from './server.js';
+export { GVMD_PROFILES, type GvmdProfile, type GvmdProfileId } from './profiles.js';
+export { makeFixture, SENSITIVE_STRINGS, type GvmdFixture, type FixtureTask } from './fixture.js';

@@ -1,0 +1,150 @@
+import { z } from 'zod';
+
+/**
+ * What a scanner's agent reads from its Greenbone manager (gvmd) over GMP and sends as
+ * `scannerStats` (agent/src/gmp/collect.ts). Additive to protocol 1; scanners only.
+ *
+ * Data minimisation is part of the contract: nothing here can carry a scanned host, a port, an
+ * NVT name or a result. Tasks, scanners and feeds are described by ids, names, states, counts
+ * and times; strict objects refuse any other field.
+ */
+const Text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+
+/** Counts of things: finite, non-negative integers. */
+const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** ISO 8601 time as the agent normalised it (`Date#toISOString`), or null when gvmd gave none. */
+const Time = z.iso.datetime({ offset: true }).max(40).nullable();
+/** gvmd's ids are UUIDs; bounded text so an odd id never drops a whole report. */
+const GmpId = Text(64);
+
+export const MAX_SCANNER_STATS_TASKS = 200;
+
+export const GMP_ERROR_CODES = ['socket_missing', 'refused', 'timeout', 'auth_failed', 'permission', 'protocol'] as const;
+export const GmpErrorCodeSchema = z.enum(GMP_ERROR_CODES);
+export type GmpErrorCode = z.infer<typeof GmpErrorCodeSchema>;
+
+/** The GMP session itself: whether gvmd answered, how fast, its protocol version and feature toggles. */
+export const GmpStatusSchema = z
+  .object({
+    reachable: z.boolean(),
+    /** Why the session failed (reachable false), or why a part of it did (e.g. a permission). */
+    error: z.object({ code: GmpErrorCodeSchema, message: Text(300) }).strict().nullable(),
+    /** Round trip of get_version, in milliseconds. */
+    latencyMs: z.number().int().min(0).max(600_000).nullable(),
+    /** The GMP version gvmd reports (e.g. `22.5`; gvmd 24.2 still says 22.5). */
+    version: Text(32).nullable(),
+    /** get_features (gvmd 23.8 and later); null where gvmd does not know the command. */
+    features: z
+      .array(z.object({ name: Text(64), enabled: z.boolean() }).strict())
+      .max(64)
+      .nullable(),
+  })
+  .strict();
+export type GmpStatus = z.infer<typeof GmpStatusSchema>;
+
+/** One feed of get_feeds (NVT, SCAP, CERT, GVMD_DATA). The API computes its age from `version`. */
+export const ScannerFeedSchema = z
+  .object({
+    type: Text(32),
+    /** The feed's version, usually a `YYYYMMDDhhmm` timestamp; empty when gvmd cannot read it. */
+    version: Text(64).nullable(),
+    isSyncing: z.boolean(),
+    /** When the running sync started, when gvmd says (NVT syncs carry no time). */
+    syncingSince: Time,
+    /** gvmd's `sync_not_available` text (scanner down, self-test failure). */
+    syncError: Text(500).nullable(),
+  })
+  .strict();
+export type ScannerFeed = z.infer<typeof ScannerFeedSchema>;
+
+/** A scanner gvmd knows (get_scanners) and whether verify_scanner reached it. Never its host or port. */
+export const ScannerEntrySchema = z
+  .object({
+    id: GmpId,
+    name: Text(200),
+    /** gvmd's scanner type number as text (2 = OpenVAS, 6 = openvasd, …). */
+    type: Text(16).nullable(),
+    /** null when not checked (verify_scanner not allowed or not tried). */
+    reachable: z.boolean().nullable(),
+    /** What verify_scanner answered (e.g. `OTP/2.0`, `22.4.1`). */
+    version: Text(64).nullable(),
+  })
+  .strict();
+export type ScannerEntry = z.infer<typeof ScannerEntrySchema>;
+
+/** Result counts of a report by severity class. `critical` exists only on gvmd builds with CVSS 3 ratings. */
+export const SeverityCountsSchema = z
+  .object({
+    critical: Count.nullable(),
+    high: Count,
+    medium: Count,
+    low: Count,
+    log: Count,
+    falsePositive: Count,
+  })
+  .strict();
+export type SeverityCounts = z.infer<typeof SeverityCountsSchema>;
+
+export const ScannerTaskSchema = z
+  .object({
+    id: GmpId,
+    name: Text(200),
+    /** gvmd's status text: New, Requested, Queued, Running, Stop Requested, Stopped, Done, Interrupted, Processing… */
+    status: Text(40),
+    /** 0–100 while running; null when gvmd says -1 (not running). */
+    progress: z.number().int().min(0).max(100).nullable(),
+    currentScanStartedAt: Time,
+    averageDurationSeconds: Count.nullable(),
+    /** Computed from the task's schedule when it is a simple recurrence; null otherwise. */
+    nextRunAt: Time,
+    lastReport: z
+      .object({
+        id: GmpId,
+        scanStartedAt: Time,
+        scanEndedAt: Time,
+        /** null for audit (compliance) tasks, whose reports carry no severity counts. */
+        counts: SeverityCountsSchema.nullable(),
+        /** Scan errors of the report (get_reports); null when not looked up in this poll. */
+        errorCount: Count.nullable(),
+      })
+      .strict()
+      .nullable(),
+  })
+  .strict();
+export type ScannerTask = z.infer<typeof ScannerTaskSchema>;
+
+/** Totals of gvmd's objects (the `*_count` of rows=1 queries); null when not readable. */
+export const ScannerTotalsSchema = z
+  .object({
+    tasks: Count.nullable(),
+    targets: Count.nullable(),
+    credentials: Count.nullable(),
+    reports: Count.nullable(),
+  })
+  .strict();
+export type ScannerTotals = z.infer<typeof ScannerTotalsSchema>;
+
+/** A Greenbone feed data container image (filled by image discovery, later work). */
+export const FeedDataImageSchema = z.object({ image: Text(200), createdAt: Time }).strict();
+export type FeedDataImage = z.infer<typeof FeedDataImageSchema>;
+
+export const ScannerStatsSchema = z
+  .object({
+    collectedAt: z.iso.datetime({ offset: true }).max(40),
+    gmp: GmpStatusSchema,
+    feeds: z.array(ScannerFeedSchema).max(16),
+    /** Whether gvmd has a feed import owner (without one gvmd imports no configs, port lists, formats). */
+    feedOwnerSet: z.boolean().nullable(),
+    scanners: z.array(ScannerEntrySchema).max(64),
+    /** At most 200 tasks, in gvmd's default order; `tasksTruncated` says more exist (see totals.tasks). */
+    tasks: z.array(ScannerTaskSchema).max(MAX_SCANNER_STATS_TASKS),
+    tasksTruncated: z.boolean(),
+    totals: ScannerTotalsSchema,
+    feedDataImages: z.array(FeedDataImageSchema).max(16).optional(),
+  })
+  .strict();
+export type ScannerStats = z.infer<typeof ScannerStatsSchema>;
