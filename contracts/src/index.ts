@@ -23,3 +23,4 @@ export * from './agent-update.js';
 export * from './managed-settings.js';
 export * from './alerts.js';
 export * from './scanner-stats.js';
+export * from './backup-server.js';
