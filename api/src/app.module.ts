@@ -18,6 +18,7 @@ import { EnrollmentModule } from './enrollment/enrollment.module.js';
 import { IngestModule } from './ingest/ingest.module.js';
 import { CommandsModule } from './commands/commands.module.js';
 import { AlertsModule } from './alerts/alerts.module.js';
+import { BackupsModule } from './backups/backups.module.js';
 import { AlertDeliveryModule } from './alert-delivery/alert-delivery.module.js';
 import { InventoryModule } from './inventory/inventory.module.js';
 import { TelemetryModule } from './telemetry/telemetry.module.js';
@@ -50,6 +51,7 @@ export class AppModule {
         CommandsModule,
         AlertDeliveryModule,
         AlertsModule,
+        BackupsModule,
         IngestModule,
         HealthModule,
         LiveEndpointModule,

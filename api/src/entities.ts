@@ -24,6 +24,8 @@ import { SilenceEntity } from './alerts/silence.entity.js';
 import { OutboxCursorEntity } from './alerts/outbox-cursor.entity.js';
 import { AlertTargetEntity } from './alert-delivery/alert-target.entity.js';
 import { AlertDeliveryEntity } from './alert-delivery/alert-delivery.entity.js';
+import { BackupPolicyEntity } from './backups/backup-policy.entity.js';
+import { BackupRunEntity } from './backups/backup-run.entity.js';
 
 /**
  * Every entity the API and the worker map, for DatabaseModule.register and dataSourceOptions. A
@@ -56,4 +58,6 @@ export const ENTITIES = [
   OutboxCursorEntity,
   AlertTargetEntity,
   AlertDeliveryEntity,
+  BackupPolicyEntity,
+  BackupRunEntity,
 ];

@@ -24,3 +24,4 @@ export * from './managed-settings.js';
 export * from './alerts.js';
 export * from './scanner-stats.js';
 export * from './backup-server.js';
+export * from './backups.js';

@@ -6,6 +6,7 @@ import {
   SUMMARY_WORST_LIMIT,
   type DeviceSummary,
   type DeviceEventType,
+  type DeviceModules,
   type DeviceType,
   type OrganizationKind,
 } from '@xspectre/contracts';
@@ -22,7 +23,7 @@ import { DeviceEventsService } from '../device-events/device-events.service.js';
 import { offlineAfterMs } from './connectivity.js';
 import { hashClaimCode, newClaimCode } from './claim-code-text.js';
 import { ClaimCodesRepository } from './claim-codes.repository.js';
-import { defaultModules } from './device-modules.js';
+import { defaultModules, modulesOf } from './device-modules.js';
 import { toClaimCodeDto, toDeviceDto } from './devices.mapper.js';
 import { DevicesRepository, type DeviceRow } from './devices.repository.js';
 import { FleetSummaryCache } from './fleet-summary-cache.js';
@@ -371,6 +372,13 @@ export class DevicesService {
 
   findDevice(id: string, options: { lock?: boolean } = {}): Promise<DeviceRecord | null> {
     return this.devices.findById(id, options);
+  }
+
+  /** Sets some of a device's modules (what its agent runs); the caller locked the device and checked assertMayChange. */
+  async setModules(device: DeviceRecord, changes: Partial<DeviceModules>): Promise<DeviceModules> {
+    const modules = { ...modulesOf(device.type, device.modules), ...changes };
+    await this.devices.update(device.id, { modules });
+    return modules;
   }
 
   /** The one rule for changing a device or anything of it: internal infrastructure is for Super Admins. */

@@ -186,6 +186,9 @@ export class KeyStore implements OnModuleInit {
           key: ed25519KeyFromSeed(deriveKeys(this.config.API_SECRET_KEY).commandSigningSeed),
           origin: 'derived from API_SECRET_KEY',
         };
+      case 'backup-tokens':
+        // Nothing was ever signed with an earlier one: a fresh key (instances starting together agree in initialise).
+        return { key: generateKeyPairSync('ed25519').privateKey, origin: 'generated' };
     }
   }
 

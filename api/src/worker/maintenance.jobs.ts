@@ -19,6 +19,8 @@ export const MaintenanceJob = {
   AuditCheckpoint: 'maintenance.audit-checkpoint',
   ExpireCommands: 'maintenance.expire-commands',
   EvaluateAlerts: 'maintenance.evaluate-alerts',
+  /** Every minute: a run row for each FILE device whose nightly slot (site time) has come. */
+  ScheduleBackups: 'maintenance.schedule-backups',
 } as const;
 export type MaintenanceJobName = (typeof MaintenanceJob)[keyof typeof MaintenanceJob];
 
@@ -34,6 +36,7 @@ export interface MaintenancePayloads {
   [MaintenanceJob.AuditCheckpoint]: Record<string, never>;
   [MaintenanceJob.ExpireCommands]: Record<string, never>;
   [MaintenanceJob.EvaluateAlerts]: Record<string, never>;
+  [MaintenanceJob.ScheduleBackups]: Record<string, never>;
 }
 
 /** What each job returns (stored by BullMQ as the job's return value). */
@@ -51,6 +54,8 @@ export interface MaintenanceResults {
   [MaintenanceJob.ExpireCommands]: { expired: string[] };
   /** The alert engine's periodic evaluation (skipped: another instance was evaluating). */
   [MaintenanceJob.EvaluateAlerts]: EvaluationResult;
+  /** The runs created (device and local slot date). */
+  [MaintenanceJob.ScheduleBackups]: { scheduled: Array<{ runId: string; deviceId: string; slotDate: string }> };
 }
 
 export type MaintenancePayload = MaintenancePayloads[MaintenanceJobName];

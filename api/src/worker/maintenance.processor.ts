@@ -4,6 +4,7 @@ import { TelemetryMaintenanceService } from '../telemetry/telemetry-maintenance.
 import { HeartbeatStorageService } from '../ingest/heartbeat-storage.service.js';
 import { CommandExpiry } from '../commands/command-expiry.js';
 import { AlertEvaluator } from '../alerts/alert-evaluator.js';
+import { BackupScheduleService } from '../backups/backup-schedule.service.js';
 import { offlineAfterMs } from '../devices/connectivity.js';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { AuditService } from '../audit/audit.service.js';
@@ -34,6 +35,7 @@ export class MaintenanceProcessor {
     private readonly heartbeatStorage: HeartbeatStorageService,
     private readonly commandExpiry: CommandExpiry,
     private readonly alerts: AlertEvaluator,
+    private readonly backupSchedule: BackupScheduleService,
     private readonly live: LivePublisher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -60,10 +62,17 @@ export class MaintenanceProcessor {
         return this.expireCommands();
       case MaintenanceJob.EvaluateAlerts:
         return this.alerts.run();
+      case MaintenanceJob.ScheduleBackups:
+        return this.scheduleBackups();
       default:
         // Unrecoverable: retrying cannot teach this worker a job it does not know.
         throw new UnrecoverableError(`unknown maintenance job "${job.name}" (known: ${Object.values(MaintenanceJob).join(', ')})`);
     }
+  }
+
+  private async scheduleBackups(): Promise<MaintenanceResults[typeof MaintenanceJob.ScheduleBackups]> {
+    const runs = await this.backupSchedule.scheduleDue();
+    return { scheduled: runs.map((r) => ({ runId: r.id, deviceId: r.deviceId, slotDate: r.slotDate })) };
   }
 
   private async purgeSessions(): Promise<MaintenanceResults[typeof MaintenanceJob.PurgeSessions]> {

@@ -61,6 +61,8 @@ export class MaintenanceWorker {
       await queue.upsertJobScheduler(MaintenanceJob.ExpireCommands, { every: 30_000 }, { name: MaintenanceJob.ExpireCommands, data: {} });
       // Alerts: conditions held long enough, offline durations, device events, fleet share, silences.
       await queue.upsertJobScheduler(MaintenanceJob.EvaluateAlerts, { every: 30_000 }, { name: MaintenanceJob.EvaluateAlerts, data: {} });
+      // Nightly backups: a run per device and local slot date (uq_backup_runs_slot), so every minute is safe.
+      await queue.upsertJobScheduler(MaintenanceJob.ScheduleBackups, { every: 60_000 }, { name: MaintenanceJob.ScheduleBackups, data: {} });
       // Offline is noticed within 30 s of the third missed interval.
       await queue.upsertJobScheduler(MaintenanceJob.DetectOffline, { every: 30_000 }, { name: MaintenanceJob.DetectOffline, data: {} });
       // Hourly is cheap (a no-op most runs) and survives a worker that was down at midnight.

@@ -13,6 +13,7 @@ import { HeartbeatStorageModule } from '../ingest/heartbeat-storage.module.js';
 import { CommandsStoreModule } from '../commands/commands-store.module.js';
 import { AlertDeliveryStoreModule } from '../alert-delivery/alert-delivery-store.module.js';
 import { AlertsStoreModule } from '../alerts/alerts-store.module.js';
+import { BackupsStoreModule } from '../backups/backups-store.module.js';
 
 /**
  * The worker process's modules: no HTTP, and deliberately not AuthModule/UsersModule, whose
@@ -35,6 +36,7 @@ export class WorkerModule {
         CommandsStoreModule,
         AlertsStoreModule,
         AlertDeliveryStoreModule,
+        BackupsStoreModule,
       ],
       providers: [MaintenanceProcessor],
       exports: [MaintenanceProcessor],

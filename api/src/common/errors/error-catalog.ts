@@ -80,6 +80,10 @@ export const ERROR_CATALOG = {
     title: 'Critical actions use POST devices/:id/critical-commands, the others POST devices/:id/commands',
   },
   COMMAND_NOT_FOUND: { status: 404, title: 'No such command' },
+  // backups
+  BACKUP_MODE_UNAVAILABLE: { status: 422, title: 'This backup mode is not available yet' },
+  BACKUP_RUN_NOT_FOUND: { status: 404, title: 'No such backup run' },
+  BACKUP_TOKEN_REFUSED: { status: 403, title: 'No repository token for this run and operation' },
   COMMAND_TRANSITION_INVALID: { status: 409, title: 'The command cannot move to this status' },
   // managed settings: credential rotation, command-key rotation
   DEVICE_CREDENTIAL_REFUSED: { status: 409, title: 'This credential cannot become the device credential: make another' },

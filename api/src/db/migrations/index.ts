@@ -15,6 +15,7 @@ import { Alerts1795550000000 } from './1795550000000-Alerts.js';
 import { FleetReads1795560000000 } from './1795560000000-FleetReads.js';
 import { AuditScale1795570000000 } from './1795570000000-AuditScale.js';
 import { HeartbeatRetention1795580000000 } from './1795580000000-HeartbeatRetention.js';
+import { Backups1795590000000 } from './1795590000000-Backups.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   FleetReads1795560000000,
   AuditScale1795570000000,
   HeartbeatRetention1795580000000,
+  Backups1795590000000,
 ];

@@ -1,0 +1,65 @@
+import { Controller, Get, Put } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { z } from 'zod';
+import {
+  BackupPolicySchema,
+  BackupPolicyUpdateSchema,
+  BackupRunPageSchema,
+  BackupRunsQuerySchema,
+  BackupTokenKeysSchema,
+  IdParamSchema,
+  type BackupPolicyUpdate,
+} from '@xspectre/contracts';
+import { CurrentActor } from '../common/context/current-actor.decorator.js';
+import type { Actor } from '../common/context/request-context.js';
+import { Audited, RequirePermission } from '../common/http/route-access.decorators.js';
+import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
+import { ApiSummary } from '../openapi/api-summary.decorator.js';
+import { BackupTokensService } from './backup-tokens.service.js';
+import { BackupsService } from './backups.service.js';
+
+type Id = z.infer<typeof IdParamSchema>;
+
+@ApiTags('backups')
+@Controller()
+export class BackupsController {
+  constructor(
+    private readonly backups: BackupsService,
+    private readonly tokens: BackupTokensService,
+  ) {}
+
+  @Get('devices/:id/backup-policy')
+  @ApiSummary("Get a device's file-backup policy", { errors: ['DEVICE_NOT_FOUND'] })
+  @RequirePermission('backups.view')
+  @ZodResponse(200, BackupPolicySchema)
+  policy(@ZodParams(IdParamSchema) params: Id) {
+    return this.backups.policy(params.id);
+  }
+
+  /** The whole policy: mode, paths, excludes, the nightly time in the site's zone, retention. */
+  @Put('devices/:id/backup-policy')
+  @ApiSummary("Set a device's file-backup policy", { errors: ['DEVICE_NOT_FOUND', 'BACKUP_MODE_UNAVAILABLE'] })
+  @RequirePermission('backups.trigger')
+  @Audited('backup.policy_update', 'device')
+  @ZodResponse(200, BackupPolicySchema)
+  update(@ZodParams(IdParamSchema) params: Id, @ZodBody(BackupPolicyUpdateSchema) body: BackupPolicyUpdate, @CurrentActor() actor: Actor) {
+    return this.backups.update(actor, params.id, body);
+  }
+
+  @Get('devices/:id/backup-runs')
+  @ApiSummary("List a device's backup runs, newest first", { errors: ['DEVICE_NOT_FOUND'] })
+  @RequirePermission('backups.view')
+  @ZodResponse(200, BackupRunPageSchema)
+  async runs(@ZodParams(IdParamSchema) params: Id, @ZodQuery(BackupRunsQuerySchema) query: z.infer<typeof BackupRunsQuerySchema>) {
+    return { items: await this.backups.listRuns(params.id, query.limit) };
+  }
+
+  /** Public keys only; the backup server is provisioned with them (backup-server/README.md). */
+  @Get('backups/token-keys')
+  @ApiSummary('The public keys of repository tokens')
+  @RequirePermission('settings.manage')
+  @ZodResponse(200, BackupTokenKeysSchema)
+  async tokenKeys() {
+    return { keys: await this.tokens.publicKeys() };
+  }
+}

@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { DevicesModule } from '../devices/devices.module.js';
+import { KeysModule } from '../keys/keys.module.js';
+import { OrganizationsModule } from '../organizations/organizations.module.js';
+import { AgentBackupsController } from './agent-backups.controller.js';
+import { BackupPoliciesRepository } from './backup-policies.repository.js';
+import { BackupTokensService } from './backup-tokens.service.js';
+import { BackupsController } from './backups.controller.js';
+import { BackupsService } from './backups.service.js';
+import { BackupsStoreModule } from './backups-store.module.js';
+
+/** File backups: policies, runs, and repository tokens for the backup server (backup-server/). */
+@Module({
+  imports: [BackupsStoreModule, DevicesModule, OrganizationsModule, KeysModule],
+  controllers: [BackupsController, AgentBackupsController],
+  providers: [BackupPoliciesRepository, BackupsService, BackupTokensService],
+  exports: [BackupsService, BackupTokensService],
+})
+export class BackupsModule {}

@@ -1,0 +1,30 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * File backups (api/src/backups): per-device policies where they differ from the defaults, and
+ * runs, one per device, kind and device-local slot date (uq_backup_runs_slot).
+ */
+export class Backups1795590000000 implements MigrationInterface {
+  name = 'Backups1795590000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(
+      `CREATE TABLE "backup_policies" ("device_id" uuid NOT NULL, "paths" text array NOT NULL, "excludes" text array NOT NULL, "local_time" text NOT NULL, "keep_daily" integer NOT NULL, "keep_weekly" integer NOT NULL, "updated_by" text NOT NULL, "updated_at" TIMESTAMP WITH TIME ZONE NOT NULL, CONSTRAINT "chk_backup_policies_keep" CHECK ("keep_daily" BETWEEN 1 AND 365 AND "keep_weekly" BETWEEN 0 AND 104), CONSTRAINT "chk_backup_policies_local_time" CHECK ("local_time" ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$'), CONSTRAINT "pk_backup_policies" PRIMARY KEY ("device_id"))`,
+    );
+    await queryRunner.query(
+      `CREATE TABLE "backup_runs" ("id" uuid NOT NULL, "device_id" uuid NOT NULL, "kind" text NOT NULL, "slot_date" date, "due_at" TIMESTAMP WITH TIME ZONE NOT NULL, "status" text NOT NULL, "started_at" TIMESTAMP WITH TIME ZONE, "finished_at" TIMESTAMP WITH TIME ZONE, "error" text, "created_at" TIMESTAMP WITH TIME ZONE NOT NULL, CONSTRAINT "uq_backup_runs_slot" UNIQUE ("device_id", "kind", "slot_date"), CONSTRAINT "chk_backup_runs_status" CHECK ("status" IN ('scheduled', 'running', 'succeeded', 'failed', 'missed')), CONSTRAINT "chk_backup_runs_kind" CHECK ("kind" IN ('backup', 'check', 'restore')), CONSTRAINT "pk_backup_runs" PRIMARY KEY ("id"))`,
+    );
+    await queryRunner.query(`CREATE INDEX "ix_backup_runs_device_created" ON "backup_runs" ("device_id", "created_at")`);
+    await queryRunner.query(
+      `ALTER TABLE "backup_policies" ADD CONSTRAINT "fk_backup_policies_device" FOREIGN KEY ("device_id") REFERENCES "devices"("id") ON DELETE CASCADE ON UPDATE NO ACTION`,
+    );
+    await queryRunner.query(
+      `ALTER TABLE "backup_runs" ADD CONSTRAINT "fk_backup_runs_device" FOREIGN KEY ("device_id") REFERENCES "devices"("id") ON DELETE CASCADE ON UPDATE NO ACTION`,
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE "backup_runs"`);
+    await queryRunner.query(`DROP TABLE "backup_policies"`);
+  }
+}

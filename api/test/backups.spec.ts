@@ -1,0 +1,202 @@
+import { createPublicKey } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_BACKUP_PATHS } from '@xspectre/contracts';
+import { verifyBackupToken } from '@xspectre/contracts/backup-token';
+import { BackupScheduleService } from '../src/backups/backup-schedule.service.js';
+import { MaintenanceJob } from '../src/worker/maintenance.jobs.js';
+import type { TestApi } from './support/harness.js';
+import { runMaintenanceJob } from './support/worker-job.js';
+import { createOrganizationSite, enrollDeviceAt, startApiWithLabHub, type EnrolledDevice, type LabHub } from './support/fleet.js';
+
+/**
+ * File-backup policies, the nightly slot scheduler (site time zones, DST, once per slot) and the
+ * repository tokens agents get for their runs, through the real routes and the worker's job.
+ */
+describe('file backups: policy, schedule, repository tokens', () => {
+  let hub: LabHub;
+  let api: TestApi;
+  let admin: string;
+  let where: { organizationId: string; siteId: string };
+  let device: EnrolledDevice;
+  let berlinDevice: EnrolledDevice;
+
+  const putPolicy = (deviceId: string, body: unknown, token = admin) =>
+    api.request('PUT', `devices/${deviceId}/backup-policy`, { token, body });
+  const schedule = (now: Date) => api.app.get(BackupScheduleService, { strict: false }).scheduleDue(now);
+  const runsOf = async (deviceId: string) =>
+    (
+      await api.sql.query(
+        `SELECT id, kind, status, to_char(slot_date, 'YYYY-MM-DD') AS slot, due_at FROM backup_runs WHERE device_id = $1 ORDER BY due_at`,
+        [deviceId],
+      )
+    ).rows;
+  const tokenFor = (credential: string, body: unknown) => api.request('POST', 'agent/backup-tokens', { token: credential, body });
+
+  beforeAll(async () => {
+    ({ api, hub } = await startApiWithLabHub());
+    admin = await api.adminToken();
+    where = await createOrganizationSite(api, admin, 'Backups Co');
+    device = await enrollDeviceAt(api, admin, where, 'backup-1');
+    const site = await api.request('POST', 'sites', {
+      token: admin,
+      body: { organizationId: where.organizationId, name: 'Berlin', timeZone: 'Europe/Berlin' },
+    });
+    expect(site.status, site.text).toBe(201);
+    berlinDevice = await enrollDeviceAt(api, admin, { organizationId: where.organizationId, siteId: site.body.id }, 'backup-berlin');
+  });
+  afterAll(async () => {
+    await api?.stop();
+    await hub?.stop();
+  });
+
+  it('shows the defaults of the device type until a policy is set, then the policy, and audits the change', async () => {
+    const initial = await api.request('GET', `devices/${device.id}/backup-policy`, { token: admin });
+    expect(initial.status, initial.text).toBe(200);
+    expect(initial.body).toMatchObject({
+      mode: 'OFF',
+      paths: DEFAULT_BACKUP_PATHS.server,
+      localTime: '02:00',
+      keepDaily: 7,
+      keepWeekly: 4,
+    });
+    expect(initial.body).toMatchObject({ customized: false, nextRunAt: null, timeZone: 'UTC' });
+
+    const set = await putPolicy(device.id, {
+      mode: 'FILE',
+      paths: ['/etc', '/srv/app'],
+      excludes: ['*.log'],
+      localTime: '03:15',
+      keepDaily: 10,
+    });
+    expect(set.status, set.text).toBe(200);
+    expect(set.body).toMatchObject({
+      mode: 'FILE',
+      paths: ['/etc', '/srv/app'],
+      excludes: ['*.log'],
+      localTime: '03:15',
+      keepDaily: 10,
+      keepWeekly: 4,
+    });
+    expect(set.body.customized).toBe(true);
+    // The next 03:15 UTC after now.
+    const next = new Date(set.body.nextRunAt);
+    expect(next.getUTCHours() * 60 + next.getUTCMinutes()).toBe(3 * 60 + 15);
+    expect(next.getTime()).toBeGreaterThan(Date.now());
+    expect(next.getTime() - Date.now()).toBeLessThanOrEqual(24 * 3600_000);
+
+    // The mode is the device's module: what enrollment hands the agent.
+    expect((await api.request('GET', `devices/${device.id}`, { token: admin })).body.modules.backups).toBe('file');
+    const audit = await api.sql.query(`SELECT details FROM audit_events WHERE action = 'backup.policy_update' AND resource_id = $1`, [
+      device.id,
+    ]);
+    expect(audit.rows).toHaveLength(1);
+    expect(audit.rows[0].details.before).toMatchObject({ mode: 'OFF' });
+    expect(audit.rows[0].details.after).toMatchObject({ mode: 'FILE', localTime: '03:15' });
+  });
+
+  it('refuses bad policies with a message naming the field, and changes nothing', async () => {
+    const before = (await api.request('GET', `devices/${device.id}/backup-policy`, { token: admin })).body;
+    const cases: Array<[unknown, RegExp]> = [
+      [{ mode: 'FILE', paths: ['etc'] }, /absolute path/],
+      [{ mode: 'FILE', paths: ['/etc/../root'] }, /"\.\."/],
+      [{ mode: 'FILE', paths: [] }, /at least one path/],
+      [{ mode: 'FILE', paths: ['/etc', '/etc'] }, /distinct/],
+      [{ mode: 'FILE', excludes: ['--password-file=/x'] }, /must not start with "-"/],
+      [{ mode: 'FILE', localTime: '24:00' }, /HH:MM/],
+      [{ mode: 'FILE', keepDaily: 0 }, /keepDaily/],
+      [{ mode: 'FILE', schedule: 'daily' }, /schedule/],
+      [{ mode: 'WEEKLY' }, /mode/],
+    ];
+    for (const [body, message] of cases) {
+      const refused = await putPolicy(device.id, body);
+      expect(refused.status, JSON.stringify(body)).toBe(400);
+      expect(refused.body.detail, JSON.stringify(body)).toMatch(message);
+    }
+    const full = await putPolicy(device.id, { mode: 'FULL' });
+    expect(full.status).toBe(422);
+    expect(full.body.code).toBe('BACKUP_MODE_UNAVAILABLE');
+    expect((await putPolicy('00000000-0000-4000-8000-000000000000', { mode: 'FILE' })).body.code).toBe('DEVICE_NOT_FOUND');
+    const after = (await api.request('GET', `devices/${device.id}/backup-policy`, { token: admin })).body;
+    expect(after).toEqual({ ...before, nextRunAt: after.nextRunAt });
+  });
+
+  it("creates one run per device and local slot date, in the site's zone across both DST changes, however often it runs", async () => {
+    expect((await putPolicy(berlinDevice.id, { mode: 'FILE' })).status).toBe(200);
+    // 2026-03-29, Europe/Berlin: 02:00 does not exist (clocks go 02:00 CET -> 03:00 CEST); the slot is due at 03:00 CEST = 01:00Z.
+    expect(await schedule(new Date('2026-03-29T00:59:00Z'))).toEqual([]);
+    const [first, again] = await Promise.all([schedule(new Date('2026-03-29T01:00:30Z')), schedule(new Date('2026-03-29T01:00:30Z'))]);
+    expect([...first, ...again].filter((r) => r.deviceId === berlinDevice.id)).toHaveLength(1);
+    await schedule(new Date('2026-03-29T04:00:00Z'));
+    // 2026-10-25: 02:00 happens twice (00:00Z CEST, 01:00Z CET); one run whichever the scheduler sees.
+    await schedule(new Date('2026-10-25T00:00:30Z'));
+    await schedule(new Date('2026-10-25T01:00:30Z'));
+    await schedule(new Date('2026-10-25T02:30:00Z'));
+    // A slot the worker missed (down from 01:00 to 06:30Z) is still taken within the catch-up window...
+    await schedule(new Date('2026-10-26T06:30:00Z'));
+    // ...but not a whole day later: that is the overdue alert's business.
+    await schedule(new Date('2026-10-28T13:00:00Z'));
+    const runs = await runsOf(berlinDevice.id);
+    expect(runs.map((r) => [r.slot, r.kind, r.status, new Date(r.due_at).toISOString()])).toEqual([
+      ['2026-03-29', 'backup', 'scheduled', '2026-03-29T01:00:00.000Z'],
+      ['2026-10-25', 'backup', 'scheduled', '2026-10-25T01:00:00.000Z'],
+      ['2026-10-26', 'backup', 'scheduled', '2026-10-26T01:00:00.000Z'],
+    ]);
+    // A device whose mode is OFF gets nothing; setting OFF stops the next nights.
+    expect((await putPolicy(berlinDevice.id, { mode: 'OFF' })).status).toBe(200);
+    await schedule(new Date('2026-10-29T01:00:30Z'));
+    expect(await runsOf(berlinDevice.id)).toHaveLength(3);
+    // The worker's every-minute job runs the same statement.
+    const result = await runMaintenanceJob<{ scheduled: unknown[] }>(api, MaintenanceJob.ScheduleBackups);
+    expect(Array.isArray(result.scheduled)).toBe(true);
+  });
+
+  it("hands the agent a short-lived token for its own run's operations only, verifiable with the published key", async () => {
+    // The UTC device's slot is 03:15 UTC; make today's run due by scheduling at that instant.
+    const slot = new Date();
+    slot.setUTCHours(3, 15, 30, 0);
+    if (slot.getTime() > Date.now()) slot.setUTCDate(slot.getUTCDate() - 1);
+    await schedule(slot);
+    const run = (await runsOf(device.id)).at(-1);
+    expect(run?.slot, 'the latest slot of the UTC device').toBe(slot.toISOString().slice(0, 10));
+    // Created at the slot (possibly yesterday): made recent, so the 24-hour token window is not what this test meets.
+    await api.sql.query(`UPDATE backup_runs SET created_at = now() WHERE id = $1`, [run.id]);
+
+    const issued = await tokenFor(device.credential, { runId: run.id, op: 'append' });
+    expect(issued.status, issued.text).toBe(200);
+    expect(issued.body.repositoryUrl).toBe(`${api.config.API_BACKUP_SERVER_URL}/${device.id}/`);
+    const keys = await api.request('GET', 'backups/token-keys', { token: admin });
+    expect(keys.status).toBe(200);
+    const verified = verifyBackupToken(
+      issued.body.token,
+      keys.body.keys.map((k: { keyId: string; publicKeyPem: string }) => ({ keyId: k.keyId, publicKey: createPublicKey(k.publicKeyPem) })),
+      new Date(),
+    );
+    expect(verified).toMatchObject({ ok: true, claims: { sub: device.id, op: 'append', aud: 'xspectre-backup' } });
+    if (verified.ok) expect(verified.claims.exp - verified.claims.iat).toBe(api.config.API_BACKUP_TOKEN_SECONDS);
+    expect((await runsOf(device.id)).find((r) => r.id === run.id)?.status).toBe('running');
+    expect((await tokenFor(device.credential, { runId: run.id, op: 'prune' })).status).toBe(200);
+
+    // A backup run reads nothing; another device cannot use this run; unknown runs and bad bodies are refused.
+    const read = await tokenFor(device.credential, { runId: run.id, op: 'read' });
+    expect([read.status, read.body.code]).toEqual([403, 'BACKUP_TOKEN_REFUSED']);
+    const stranger = await tokenFor(berlinDevice.credential, { runId: run.id, op: 'append' });
+    expect([stranger.status, stranger.body.code]).toEqual([404, 'BACKUP_RUN_NOT_FOUND']);
+    expect((await tokenFor(device.credential, { runId: '00000000-0000-4000-8000-000000000000', op: 'append' })).body.code).toBe(
+      'BACKUP_RUN_NOT_FOUND',
+    );
+    expect((await tokenFor(device.credential, { runId: run.id, op: 'delete' })).status).toBe(400);
+    expect((await api.request('POST', 'agent/backup-tokens', { token: admin, body: { runId: run.id, op: 'append' } })).status).toBe(401);
+
+    // A finished run gets no more tokens.
+    await api.sql.query(`UPDATE backup_runs SET status = 'succeeded' WHERE id = $1`, [run.id]);
+    expect((await tokenFor(device.credential, { runId: run.id, op: 'append' })).body.code).toBe('BACKUP_TOKEN_REFUSED');
+
+    // The audit names the token's id and operation, never the token.
+    const audit = await api.sql.query(
+      `SELECT details::text AS details, result FROM audit_events WHERE action = 'backup.token_issue' ORDER BY id`,
+    );
+    expect(audit.rows.filter((r) => r.result === 'success')).toHaveLength(2);
+    for (const row of audit.rows) expect(row.details).not.toContain(issued.body.token.split('.')[2]);
+    expect(audit.rows[0].details).toMatch(/"tokenId"/);
+  });
+});

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { BackupTokenOpSchema } from './backup-server.js';
+import type { DeviceType } from './devices.js';
+import { UNSTORABLE_TEXT_MESSAGE, isStorableText } from './storable-text.js';
+
+/**
+ * File backups with restic: a device's backup policy, its scheduled runs, and the short-lived
+ * repository tokens an agent asks for while a run is under way.
+ */
+
+/** OFF: nothing; FILE: nightly restic; FULL / HYBRID: disk images (not built yet, refused). */
+export const BACKUP_MODES = ['OFF', 'FILE', 'FULL', 'HYBRID'] as const;
+export const BackupModeSchema = z.enum(BACKUP_MODES);
+export type BackupMode = z.infer<typeof BackupModeSchema>;
+/** The modes a policy can be set to today. */
+export const AVAILABLE_BACKUP_MODES: readonly BackupMode[] = ['OFF', 'FILE'];
+
+/** What FILE backs up by default: configuration, application data and Docker volumes; Greenbone's data on scanners. */
+export const DEFAULT_BACKUP_PATHS: Record<DeviceType, readonly string[]> = {
+  server: ['/etc', '/opt', '/home', '/srv', '/var/lib/docker/volumes'],
+  scanner: ['/etc', '/opt', '/home', '/srv', '/var/lib/docker/volumes', '/var/lib/gvm', '/var/lib/openvas', '/etc/gvm', '/etc/openvas'],
+};
+/** restic exclude patterns applied by default: caches and scratch space nobody restores. */
+export const DEFAULT_BACKUP_EXCLUDES: readonly string[] = ['/home/*/.cache', '*.tmp', '/var/lib/docker/volumes/*/_data/**/cache'];
+
+export const BACKUP_DEFAULT_LOCAL_TIME = '02:00';
+export const BACKUP_DEFAULT_KEEP_DAILY = 7;
+export const BACKUP_DEFAULT_KEEP_WEEKLY = 4;
+
+const textOk = (s: string) => isStorableText(s) && !/\p{Cc}/u.test(s);
+
+/** An absolute path to back up: no `..`, no control characters, bounded. */
+export const BackupPathSchema = z
+  .string()
+  .min(2, 'must be an absolute path')
+  .max(1024, 'must be at most 1024 characters')
+  .regex(/^\//, 'must be an absolute path (start with /)')
+  .refine((p) => !p.split('/').includes('..'), 'must not contain ".." segments')
+  .refine(textOk, UNSTORABLE_TEXT_MESSAGE);
+
+/** A restic `--exclude` pattern (glob), bounded; never an option (no leading "-"). */
+export const BackupExcludeSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(256, 'must be at most 256 characters')
+  .refine((p) => !p.startsWith('-'), 'must not start with "-"')
+  .refine(textOk, UNSTORABLE_TEXT_MESSAGE);
+
+/** HH:MM in the site's time zone. */
+export const LocalTimeSchema = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (00:00–23:59)');
+
+const uniqueStrings = (items: string[]) => new Set(items).size === items.length;
+
+/** PUT devices/:id/backup-policy: the whole policy; fields left out take the defaults. */
+export const BackupPolicyUpdateSchema = z
+  .object({
+    mode: BackupModeSchema,
+    paths: z
+      .array(BackupPathSchema)
+      .min(1, 'name at least one path')
+      .max(64, 'at most 64 paths')
+      .refine(uniqueStrings, 'paths must be distinct')
+      .optional(),
+    excludes: z.array(BackupExcludeSchema).max(64, 'at most 64 excludes').refine(uniqueStrings, 'excludes must be distinct').optional(),
+    localTime: LocalTimeSchema.optional().describe("when the nightly backup starts, in the site's time zone"),
+    keepDaily: z.number().int().min(1).max(365).optional(),
+    keepWeekly: z.number().int().min(0).max(104).optional(),
+  })
+  .strict();
+export type BackupPolicyUpdate = z.infer<typeof BackupPolicyUpdateSchema>;
+
+export const BackupPolicySchema = z.object({
+  deviceId: z.uuid(),
+  mode: BackupModeSchema,
+  paths: z.array(z.string()),
+  excludes: z.array(z.string()),
+  localTime: z.string(),
+  keepDaily: z.number().int(),
+  keepWeekly: z.number().int(),
+  /** The site's IANA time zone the schedule is read in. */
+  timeZone: z.string(),
+  /** When the next nightly run is due (null while OFF). */
+  nextRunAt: z.string().nullable(),
+  /** false: the defaults of the device's type, never edited. */
+  customized: z.boolean(),
+  updatedAt: z.string().nullable(),
+  updatedBy: z.string().nullable(),
+});
+export type BackupPolicy = z.infer<typeof BackupPolicySchema>;
+
+export const BACKUP_RUN_KINDS = ['backup', 'check', 'restore'] as const;
+export const BackupRunKindSchema = z.enum(BACKUP_RUN_KINDS);
+export type BackupRunKind = z.infer<typeof BackupRunKindSchema>;
+export const BACKUP_RUN_STATUSES = ['scheduled', 'running', 'succeeded', 'failed', 'missed'] as const;
+export const BackupRunStatusSchema = z.enum(BACKUP_RUN_STATUSES);
+
+export const BackupRunSchema = z.object({
+  id: z.uuid(),
+  deviceId: z.uuid(),
+  kind: BackupRunKindSchema,
+  /** The device-local date of a scheduled run's slot (one run per device, kind and date); null when started by hand. */
+  slotDate: z.string().nullable(),
+  dueAt: z.string(),
+  status: BackupRunStatusSchema,
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  error: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type BackupRun = z.infer<typeof BackupRunSchema>;
+export const BackupRunPageSchema = z.object({ items: z.array(BackupRunSchema) });
+export const BackupRunsQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
+
+/** POST agent/backup-tokens: a token for the run the agent is carrying out. */
+export const AgentBackupTokenRequestSchema = z.object({ runId: z.uuid(), op: BackupTokenOpSchema }).strict();
+export type AgentBackupTokenRequest = z.infer<typeof AgentBackupTokenRequestSchema>;
+export const AgentBackupTokenResponseSchema = z.object({
+  token: z.string(),
+  op: BackupTokenOpSchema,
+  expiresAt: z.string(),
+  /** The repository, without credentials: restic takes `rest:http://<deviceId>:<token>@host:port/<deviceId>/`. */
+  repositoryUrl: z.string(),
+});
+export type AgentBackupTokenResponse = z.infer<typeof AgentBackupTokenResponseSchema>;
+
+/** GET backups/token-keys: what the backup server verifies repository tokens with (current first). */
+export const BackupTokenKeysSchema = z.object({
+  keys: z.array(z.object({ keyId: z.string(), publicKeyPem: z.string() })),
+});
+export type BackupTokenKeys = z.infer<typeof BackupTokenKeysSchema>;
