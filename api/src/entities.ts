@@ -26,6 +26,9 @@ import { AlertTargetEntity } from './alert-delivery/alert-target.entity.js';
 import { AlertDeliveryEntity } from './alert-delivery/alert-delivery.entity.js';
 import { BackupPolicyEntity } from './backups/backup-policy.entity.js';
 import { BackupRunEntity } from './backups/backup-run.entity.js';
+import { BackupServerReportEntity } from './backups/backup-server-report.entity.js';
+import { BackupDeviceUsageEntity } from './backups/backup-device-usage.entity.js';
+import { ServiceCredentialEntity } from './auth/service-credential.entity.js';
 
 /**
  * Every entity the API and the worker map, for DatabaseModule.register and dataSourceOptions. A
@@ -60,4 +63,7 @@ export const ENTITIES = [
   AlertDeliveryEntity,
   BackupPolicyEntity,
   BackupRunEntity,
+  BackupServerReportEntity,
+  BackupDeviceUsageEntity,
+  ServiceCredentialEntity,
 ];

@@ -6,6 +6,7 @@ import { BackupScheduleService } from '../src/backups/backup-schedule.service.js
 import { MaintenanceJob } from '../src/worker/maintenance.jobs.js';
 import type { TestApi } from './support/harness.js';
 import { runMaintenanceJob } from './support/worker-job.js';
+import { stepUp } from './support/step-up.js';
 import { createOrganizationSite, enrollDeviceAt, startApiWithLabHub, type EnrolledDevice, type LabHub } from './support/fleet.js';
 
 /**
@@ -198,5 +199,46 @@ describe('file backups: policy, schedule, repository tokens', () => {
     expect(audit.rows.filter((r) => r.result === 'success')).toHaveLength(2);
     for (const row of audit.rows) expect(row.details).not.toContain(issued.body.token.split('.')[2]);
     expect(audit.rows[0].details).toMatch(/"tokenId"/);
+  });
+
+  it('takes capacity reports from a backup server with its own service credential only', async () => {
+    await stepUp(api, admin);
+    const created = await api.request('POST', 'service-credentials', { token: admin, body: { service: 'backup-server', name: 'store-1' } });
+    expect(created.status, created.text).toBe(201);
+    const secret: string = created.body.secret;
+    expect(secret).toMatch(/^xs_svc_/);
+    // The secret is shown once: the list never has it, the table keeps a hash.
+    expect(JSON.stringify((await api.request('GET', 'service-credentials', { token: admin })).body)).not.toContain(secret);
+    expect(JSON.stringify((await api.sql.query('SELECT * FROM service_credentials')).rows)).not.toContain(secret);
+
+    const report = (body: unknown, token = secret) => api.request('POST', 'backup-server/report', { token, body });
+    const body = {
+      generatedAt: new Date().toISOString(),
+      store: 'zfs',
+      pool: { name: 'backup-pool', sizeBytes: 1000, usedBytes: 900, freeBytes: 100 },
+      devices: [
+        { deviceId: device.id, usedBytes: 400, quotaBytes: 500, snapshotCount: 24 },
+        { deviceId: '00000000-0000-4000-8000-000000000099', usedBytes: 1, quotaBytes: null, snapshotCount: 0 },
+      ],
+      lastScrub: { state: 'finished', finishedAt: new Date().toISOString(), errors: 0 },
+    };
+    const accepted = await report(body);
+    expect(accepted.status, accepted.text).toBe(200);
+    expect(accepted.body).toEqual({ devicesRecorded: 1, devicesUnknown: 1 });
+    const capacity = await api.request('GET', 'backups/capacity', { token: admin });
+    expect(capacity.body.servers).toEqual([
+      expect.objectContaining({ name: 'store-1', store: 'zfs', devices: 1, deviceBytes: 400, pool: body.pool }),
+    ]);
+    const audit = await api.sql.query(`SELECT user_email FROM audit_events WHERE action = 'backup.server_report'`);
+    expect(audit.rows.map((r) => r.user_email)).toEqual(['service:backup-server/store-1']);
+
+    // Too many devices in one request, a device's credential, an operator's session, a revoked credential: refused.
+    const many = { ...body, devices: Array.from({ length: 2001 }, () => body.devices[0]) };
+    expect((await report(many)).status).toBe(400);
+    expect((await report(body, device.credential)).body.code).toBe('SERVICE_AUTH_INVALID');
+    expect((await report(body, admin)).body.code).toBe('SERVICE_AUTH_INVALID');
+    expect((await api.request('POST', 'backup-server/report', { body })).body.code).toBe('SERVICE_AUTH_REQUIRED');
+    expect((await api.request('DELETE', `service-credentials/${created.body.id}`, { token: admin })).status).toBe(200);
+    expect((await report(body)).body.code).toBe('SERVICE_AUTH_INVALID');
   });
 });

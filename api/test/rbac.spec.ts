@@ -13,6 +13,8 @@ const ACCESS_CODES = new Set([
   'AUTH_CSRF_FAILED',
   'DEVICE_AUTH_REQUIRED',
   'DEVICE_AUTH_INVALID',
+  'SERVICE_AUTH_REQUIRED',
+  'SERVICE_AUTH_INVALID',
 ]);
 type Caller = Role | 'anonymous';
 
@@ -26,6 +28,8 @@ function expectedCode(route: DiscoveredRoute, caller: Caller, steppedUp: boolean
   if (access.kind === 'public') return null;
   // Agent routes take a device credential only: an operator session is no way in.
   if (access.kind === 'device') return caller === 'anonymous' ? 'DEVICE_AUTH_REQUIRED' : 'DEVICE_AUTH_INVALID';
+  // Service routes take a service credential of their kind only: neither a session nor a device credential.
+  if (access.kind === 'service') return caller === 'anonymous' ? 'SERVICE_AUTH_REQUIRED' : 'SERVICE_AUTH_INVALID';
   if (caller === 'anonymous') return 'AUTH_REQUIRED';
   if (access.kind === 'permission' && !roleHasPermission(caller, access.permission)) return 'AUTH_FORBIDDEN';
   if (route.critical && !steppedUp) return 'AUTH_STEP_UP_REQUIRED';
@@ -156,17 +160,26 @@ describe('RBAC', () => {
     ).toEqual([
       'DELETE organizations/:id',
       'DELETE scripts/:id',
+      'DELETE service-credentials/:id',
       'POST critical-commands/bulk',
       'POST devices/:id/critical-commands',
       'POST devices/:id/fingerprint/accept',
       'POST keys/command-signing/rotate',
       'POST scripts',
+      'POST service-credentials',
       'POST users/:id/totp/reset',
       'POST users/:id/unlock',
       'PUT scripts/:id',
       'PUT settings/security',
     ]);
     expect(permissionOf('POST', 'devices/:id/fingerprint/accept')).toBe('devices.critical_actions');
+    // Backups: policies are backups.*; tokens go to devices for their own runs; the backup server reports with its service credential.
+    expect(permissionOf('GET', 'devices/:id/backup-policy')).toBe('backups.view');
+    expect(permissionOf('PUT', 'devices/:id/backup-policy')).toBe('backups.trigger');
+    expect(permissionOf('POST', 'agent/backup-tokens')).toBe('device');
+    expect(permissionOf('GET', 'backups/token-keys')).toBe('settings.manage');
+    expect(permissionOf('POST', 'backup-server/report')).toBe('service');
+    expect(permissionOf('POST', 'service-credentials')).toBe('settings.manage');
     expect(permissionOf('GET', 'devices/:id/inventory')).toBe('devices.view');
   });
 

@@ -17,7 +17,7 @@ import {
   type Samples,
 } from './support/fuzz.js';
 
-type Caller = 'anonymous' | 'read_only' | 'soc_operator' | 'super_admin' | 'device';
+type Caller = 'anonymous' | 'read_only' | 'soc_operator' | 'super_admin' | 'device' | 'service';
 interface Operation {
   method: string;
   /** Relative to /api/v1, with {params}. */
@@ -59,6 +59,12 @@ describe('route fuzzing', () => {
     tokens.super_admin = admin;
     const enrolled = await enrollTestDevice(api, admin, { organization: 'Fuzz Org', device: 'fuzz-enrolled' });
     tokens.device = enrolled.credential;
+    const service = await api.request('POST', 'service-credentials', {
+      token: admin,
+      body: { service: 'backup-server', name: 'fuzz-backup' },
+    });
+    expect(service.status, service.text).toBe(201);
+    tokens.service = service.body.secret;
     ids.enrolledDevice = enrolled.deviceId;
     const org = await api.request('POST', 'organizations', { token: admin, body: { name: 'Fuzz Target Org', kind: 'customer' } });
     const site = await api.request('POST', 'sites', { token: admin, body: { organizationId: org.body.id, name: 'S', timeZone: 'UTC' } });
@@ -118,10 +124,11 @@ describe('route fuzzing', () => {
     op.path.replace(/\{(\w+)\}/g, (_, p: string) => pathValue?.(p) ?? ids[op.path.split('/')[0]!] ?? ids.devices!);
 
   /** The caller that gets furthest into a route: past the guard, so the validation is what is fuzzed. */
-  const deepCaller = (op: Operation): Caller => (op.path.startsWith('agent/') ? 'device' : 'super_admin');
+  const deepCaller = (op: Operation): Caller =>
+    op.path.startsWith('agent/') ? 'device' : op.path.startsWith('backup-server/') ? 'service' : 'super_admin';
 
   it('answers no 5xx to any caller, path, query or body', async () => {
-    const all: Caller[] = ['anonymous', 'read_only', 'soc_operator', 'super_admin', 'device'];
+    const all: Caller[] = ['anonymous', 'read_only', 'soc_operator', 'super_admin', 'device', 'service'];
     // Logging out would end the session the rest of the run uses: it goes last.
     const ordered = [...operations.filter((o) => o.path !== 'auth/logout'), ...operations.filter((o) => o.path === 'auth/logout')];
     for (const op of ordered) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BackupTokenOpSchema } from './backup-server.js';
+import { BackupCapacityReportSchema, BackupDeviceUsageSchema, BackupScrubResultSchema, BackupTokenOpSchema } from './backup-server.js';
 import type { DeviceType } from './devices.js';
 import { UNSTORABLE_TEXT_MESSAGE, isStorableText } from './storable-text.js';
 
@@ -128,3 +128,33 @@ export const BackupTokenKeysSchema = z.object({
   keys: z.array(z.object({ keyId: z.string(), publicKeyPem: z.string() })),
 });
 export type BackupTokenKeys = z.infer<typeof BackupTokenKeysSchema>;
+
+/** Device usages per report request: the backup server sends a large fleet in several requests. */
+export const BACKUP_REPORT_MAX_DEVICES = 2000;
+/** POST backup-server/report (service credential): the capacity report, at most BACKUP_REPORT_MAX_DEVICES device usages per request. */
+export const BackupServerReportSchema = BackupCapacityReportSchema.extend({
+  devices: z
+    .array(BackupDeviceUsageSchema)
+    .max(BACKUP_REPORT_MAX_DEVICES, `at most ${BACKUP_REPORT_MAX_DEVICES} devices per request: send the rest in further requests`),
+});
+export type BackupServerReport = z.infer<typeof BackupServerReportSchema>;
+export const BackupServerReportAckSchema = z.object({ devicesRecorded: z.number().int(), devicesUnknown: z.number().int() });
+
+/** GET backups/capacity: each backup server's latest report. */
+export const BackupCapacitySchema = z.object({
+  servers: z.array(
+    z.object({
+      credentialId: z.uuid(),
+      name: z.string(),
+      receivedAt: z.string(),
+      generatedAt: z.string(),
+      store: z.enum(['zfs', 'directory']),
+      pool: z.object({ name: z.string(), sizeBytes: z.number(), usedBytes: z.number(), freeBytes: z.number() }),
+      lastScrub: BackupScrubResultSchema.nullable(),
+      /** Devices whose usage this server reported, and their bytes. */
+      devices: z.number().int(),
+      deviceBytes: z.number(),
+    }),
+  ),
+});
+export type BackupCapacity = z.infer<typeof BackupCapacitySchema>;

@@ -25,3 +25,4 @@ export * from './alerts.js';
 export * from './scanner-stats.js';
 export * from './backup-server.js';
 export * from './backups.js';
+export * from './service-credentials.js';

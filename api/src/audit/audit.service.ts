@@ -103,7 +103,9 @@ export class AuditService implements OnApplicationBootstrap {
     const ctx = requestContext.get();
     const row = new AuditEventEntity();
     row.userId = input.userId !== undefined ? input.userId : (ctx?.actor?.userId ?? null);
-    row.userEmail = cappedColumn(input.userEmail !== undefined ? input.userEmail : (ctx?.actor?.email ?? null));
+    // A service request has no user: the row names the service and its credential's name instead.
+    const serviceName = ctx?.service ? `service:${ctx.service.service}/${ctx.service.name}` : null;
+    row.userEmail = cappedColumn(input.userEmail !== undefined ? input.userEmail : (ctx?.actor?.email ?? serviceName));
     row.sourceIp = cappedColumn(ctx?.sourceIp ?? null);
     row.requestId = cappedColumn(ctx?.requestId ?? null);
     row.action = cappedColumn(input.action) ?? '';

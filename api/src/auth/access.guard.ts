@@ -14,6 +14,7 @@ import {
 } from '../common/http/route-access.decorators.js';
 import { DEVICE_REQUEST_AUTHENTICATOR, type DeviceRequestAuthenticator } from './device-request-authenticator.js';
 import { SessionsService } from './sessions.service.js';
+import { ServiceCredentialsService } from './service-credentials.service.js';
 import { StepUp } from './step-up.js';
 import { TokensService } from './tokens.service.js';
 
@@ -29,6 +30,7 @@ export class AccessGuard implements CanActivate {
     private readonly sessions: SessionsService,
     @Inject(DEVICE_REQUEST_AUTHENTICATOR) private readonly deviceAuth: DeviceRequestAuthenticator,
     private readonly stepUp: StepUp,
+    private readonly services: ServiceCredentialsService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -45,6 +47,11 @@ export class AccessGuard implements CanActivate {
       if (ctx) ctx.dbLane = 'devices';
       const device = await this.deviceAuth.authenticate(request);
       if (ctx) ctx.device = device;
+      return true;
+    }
+    if (access.kind === 'service') {
+      const service = await this.services.authenticate(request, access.service);
+      if (ctx) ctx.service = service;
       return true;
     }
     const fromHeader = bearerToken(request);

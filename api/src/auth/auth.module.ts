@@ -10,13 +10,27 @@ import { TokensService } from './tokens.service.js';
 import { TotpService } from './totp.service.js';
 import { UnknownLoginFailures } from './unknown-login-failures.js';
 import { UsersRepository } from './users.repository.js';
+import { ServiceCredentialsController } from './service-credentials.controller.js';
+import { ServiceCredentialsRepository } from './service-credentials.repository.js';
+import { ServiceCredentialsService } from './service-credentials.service.js';
 
 // Auth owns the operator accounts (users, recovery codes) and the sessions; other features use
 // them through AccountsService and SessionsService. The repositories stay inside this module.
 @Module({
   imports: [SettingsModule, SessionsModule],
-  controllers: [AuthController],
-  providers: [AuthService, AccountsService, TotpService, TokensService, PasswordHasher, UsersRepository, StepUp, UnknownLoginFailures],
-  exports: [AccountsService, SessionsModule, TotpService, TokensService, StepUp],
+  controllers: [AuthController, ServiceCredentialsController],
+  providers: [
+    AuthService,
+    AccountsService,
+    TotpService,
+    TokensService,
+    PasswordHasher,
+    UsersRepository,
+    StepUp,
+    UnknownLoginFailures,
+    ServiceCredentialsRepository,
+    ServiceCredentialsService,
+  ],
+  exports: [AccountsService, SessionsModule, TotpService, TokensService, StepUp, ServiceCredentialsService],
 })
 export class AuthModule {}

@@ -2,6 +2,7 @@ import { Controller, Get, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import {
+  BackupCapacitySchema,
   BackupPolicySchema,
   BackupPolicyUpdateSchema,
   BackupRunPageSchema,
@@ -15,6 +16,7 @@ import type { Actor } from '../common/context/request-context.js';
 import { Audited, RequirePermission } from '../common/http/route-access.decorators.js';
 import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
 import { ApiSummary } from '../openapi/api-summary.decorator.js';
+import { BackupCapacityService } from './backup-capacity.service.js';
 import { BackupTokensService } from './backup-tokens.service.js';
 import { BackupsService } from './backups.service.js';
 
@@ -26,7 +28,16 @@ export class BackupsController {
   constructor(
     private readonly backups: BackupsService,
     private readonly tokens: BackupTokensService,
+    private readonly capacity: BackupCapacityService,
   ) {}
+
+  @Get('backups/capacity')
+  @ApiSummary("Each backup server's latest capacity report")
+  @RequirePermission('backups.view')
+  @ZodResponse(200, BackupCapacitySchema)
+  servers() {
+    return this.capacity.servers();
+  }
 
   @Get('devices/:id/backup-policy')
   @ApiSummary("Get a device's file-backup policy", { errors: ['DEVICE_NOT_FOUND'] })

@@ -4,6 +4,9 @@ import { KeysModule } from '../keys/keys.module.js';
 import { OrganizationsModule } from '../organizations/organizations.module.js';
 import { AgentBackupsController } from './agent-backups.controller.js';
 import { BackupPoliciesRepository } from './backup-policies.repository.js';
+import { BackupCapacityRepository } from './backup-capacity.repository.js';
+import { BackupCapacityService } from './backup-capacity.service.js';
+import { BackupServerController } from './backup-server.controller.js';
 import { BackupTokensService } from './backup-tokens.service.js';
 import { BackupsController } from './backups.controller.js';
 import { BackupsService } from './backups.service.js';
@@ -12,8 +15,8 @@ import { BackupsStoreModule } from './backups-store.module.js';
 /** File backups: policies, runs, and repository tokens for the backup server (backup-server/). */
 @Module({
   imports: [BackupsStoreModule, DevicesModule, OrganizationsModule, KeysModule],
-  controllers: [BackupsController, AgentBackupsController],
-  providers: [BackupPoliciesRepository, BackupsService, BackupTokensService],
-  exports: [BackupsService, BackupTokensService],
+  controllers: [BackupsController, AgentBackupsController, BackupServerController],
+  providers: [BackupPoliciesRepository, BackupCapacityRepository, BackupsService, BackupTokensService, BackupCapacityService],
+  exports: [BackupsService, BackupTokensService, BackupCapacityService],
 })
 export class BackupsModule {}

@@ -43,7 +43,7 @@ export class ProblemFilter implements ExceptionFilter {
           { status: problem.status, errorCode: problem.code, ...annotations.details },
           { withBody: !refusedAnonymous },
         ),
-        ...(ctx.actor ? {} : { userId: annotations.subjectUserId ?? null, userEmail: annotations.subjectEmail ?? null }),
+        ...(ctx.actor || ctx.service ? {} : { userId: annotations.subjectUserId ?? null, userEmail: annotations.subjectEmail ?? null }),
       };
       // A signed-in operator (or device) has a budget of its own: an anonymous flood from the same
       // address (a shared NAT) cannot push an operator's denied attempts out of the trail.

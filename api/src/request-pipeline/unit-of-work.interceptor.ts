@@ -48,7 +48,9 @@ export class UnitOfWorkInterceptor implements NestInterceptor {
               resourceId,
               result: 'success',
               details: auditDetailsFor(request, annotations.details),
-              ...(ctx?.actor ? {} : { userId: annotations.subjectUserId ?? null, userEmail: annotations.subjectEmail ?? null }),
+              ...(ctx?.actor || ctx?.service
+                ? {}
+                : { userId: annotations.subjectUserId ?? null, userEmail: annotations.subjectEmail ?? null }),
             });
           }
           return result;

@@ -27,6 +27,13 @@ export interface AuthenticatedDevice {
   overlayAddress: string;
 }
 
+/** A service request's credential, as the access guard found it. */
+export interface AuthenticatedService {
+  credentialId: string;
+  service: string;
+  name: string;
+}
+
 export interface RequestContext {
   requestId: string;
   sourceIp: string | null;
@@ -35,6 +42,8 @@ export interface RequestContext {
   auditedRoute?: { action: string; resourceType: string; notAudited?: string };
   /** The device of an agent request (set by the access guard). */
   device?: AuthenticatedDevice;
+  /** The service of a service request (set by the access guard). */
+  service?: AuthenticatedService;
   manager?: EntityManager;
   /** Which pool serves this flow when no transaction is open (db/database.ts): devices' work runs on its own. */
   dbLane?: 'devices';

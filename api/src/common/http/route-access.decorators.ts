@@ -1,6 +1,6 @@
 import { SetMetadata, applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiExtension, ApiResponse, DECORATORS } from '@nestjs/swagger';
-import type { Permission } from '@xspectre/contracts';
+import type { Permission, ServiceKind } from '@xspectre/contracts';
 
 /** What a route demands of its caller. Every route declares exactly one (rbac tests check). */
 export type RouteAccess =
@@ -8,7 +8,9 @@ export type RouteAccess =
   | { kind: 'authenticated'; allowDuringTotpSetup: boolean }
   | { kind: 'permission'; permission: Permission }
   /** An enrolled device, by its credential, from its own overlay address. */
-  | { kind: 'device' };
+  | { kind: 'device' }
+  /** One of the product's own services (contracts/src/service-credentials.ts), by its service credential. */
+  | { kind: 'service'; service: ServiceKind };
 
 export const ROUTE_ACCESS = 'xs:route-access';
 export const CRITICAL_ROUTE = 'xs:critical';
@@ -57,6 +59,15 @@ export const DeviceAuthenticated = () =>
     SetMetadata(ROUTE_ACCESS, { kind: 'device' } satisfies RouteAccess),
     ApiBearerAuth(),
     ApiResponse({ status: 401, description: 'missing or invalid device credential' }),
+  );
+
+/** Service routes: a service credential of that kind (Bearer), never an operator session or a device. */
+export const ServiceAuthenticated = (service: ServiceKind) =>
+  applyDecorators(
+    SetMetadata(ROUTE_ACCESS, { kind: 'service', service } satisfies RouteAccess),
+    ApiExtension('x-service', service),
+    ApiBearerAuth(),
+    ApiResponse({ status: 401, description: `missing or invalid ${service} service credential` }),
   );
 
 /**

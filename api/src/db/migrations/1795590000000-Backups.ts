@@ -1,8 +1,9 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * File backups (api/src/backups): per-device policies where they differ from the defaults, and
- * runs, one per device, kind and device-local slot date (uq_backup_runs_slot).
+ * File backups (api/src/backups): per-device policies where they differ from the defaults, runs
+ * (one per device, kind and device-local slot date: uq_backup_runs_slot), the backup servers'
+ * capacity reports; and service credentials (api/src/auth), with which the backup server reports.
  */
 export class Backups1795590000000 implements MigrationInterface {
   name = 'Backups1795590000000';
@@ -21,9 +22,24 @@ export class Backups1795590000000 implements MigrationInterface {
     await queryRunner.query(
       `ALTER TABLE "backup_runs" ADD CONSTRAINT "fk_backup_runs_device" FOREIGN KEY ("device_id") REFERENCES "devices"("id") ON DELETE CASCADE ON UPDATE NO ACTION`,
     );
+    await queryRunner.query(
+      `CREATE TABLE "backup_server_reports" ("credential_id" uuid NOT NULL, "server_name" text NOT NULL, "received_at" TIMESTAMP WITH TIME ZONE NOT NULL, "generated_at" TIMESTAMP WITH TIME ZONE NOT NULL, "store" text NOT NULL, "pool" jsonb NOT NULL, "last_scrub" jsonb, CONSTRAINT "chk_backup_server_reports_store" CHECK ("store" IN ('zfs', 'directory')), CONSTRAINT "pk_backup_server_reports" PRIMARY KEY ("credential_id"))`,
+    );
+    await queryRunner.query(
+      `CREATE TABLE "backup_device_usage" ("device_id" uuid NOT NULL, "credential_id" uuid NOT NULL, "used_bytes" bigint NOT NULL, "quota_bytes" bigint, "snapshot_count" integer NOT NULL, "reported_at" TIMESTAMP WITH TIME ZONE NOT NULL, CONSTRAINT "pk_backup_device_usage" PRIMARY KEY ("device_id"))`,
+    );
+    await queryRunner.query(
+      `ALTER TABLE "backup_device_usage" ADD CONSTRAINT "fk_backup_device_usage_device" FOREIGN KEY ("device_id") REFERENCES "devices"("id") ON DELETE CASCADE ON UPDATE NO ACTION`,
+    );
+    await queryRunner.query(
+      `CREATE TABLE "service_credentials" ("id" uuid NOT NULL, "service" text NOT NULL, "name" text NOT NULL, "secret_hash" text NOT NULL, "created_by" text NOT NULL, "created_at" TIMESTAMP WITH TIME ZONE NOT NULL, "revoked_at" TIMESTAMP WITH TIME ZONE, "last_used_at" TIMESTAMP WITH TIME ZONE, CONSTRAINT "uq_service_credentials_secret_hash" UNIQUE ("secret_hash"), CONSTRAINT "chk_service_credentials_service" CHECK ("service" IN ('backup-server')), CONSTRAINT "pk_service_credentials" PRIMARY KEY ("id"))`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE "service_credentials"`);
+    await queryRunner.query(`DROP TABLE "backup_device_usage"`);
+    await queryRunner.query(`DROP TABLE "backup_server_reports"`);
     await queryRunner.query(`DROP TABLE "backup_runs"`);
     await queryRunner.query(`DROP TABLE "backup_policies"`);
   }
