@@ -25,6 +25,8 @@ export const LAYERS = {
   scripts: 3,
   // The agent builds served for agent.update: commands (9) asks it what an update signs.
   'agent-builds': 3,
+  // OpenSSH user certificates for terminal and file sessions (issue 14): pure, no module yet.
+  ssh: 3,
   auth: 4,
   users: 5,
   live: 5,
