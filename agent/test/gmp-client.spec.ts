@@ -9,7 +9,15 @@ import { collectScannerStats, ScannerStatsCache, type ScannerStatsOptions } from
 import { GmpConnection } from '../src/gmp/client.js';
 import { GmpError } from '../src/gmp/errors.js';
 import { gmpElement } from '../src/gmp/request.js';
-import { DEFAULT_USERS, GVMD_PROFILES, makeFixture, SENSITIVE_STRINGS, startGvmdStandin, type GvmdStandin, type GvmdStandinOptions } from './gvmd-standin/index.js';
+import {
+  DEFAULT_USERS,
+  GVMD_PROFILES,
+  makeFixture,
+  SENSITIVE_STRINGS,
+  startGvmdStandin,
+  type GvmdStandin,
+  type GvmdStandinOptions,
+} from './gvmd-standin/index.js';
 
 let dir: string;
 let socketPath: string;
@@ -32,7 +40,14 @@ const start = async (options: Partial<GvmdStandinOptions> = {}) => {
   return standin;
 };
 const collect = (options: Partial<ScannerStatsOptions> = {}) =>
-  collectScannerStats({ socketPath, username: user.username, password: user.password, commandTimeoutMs: 2_000, now: () => NOW, ...options });
+  collectScannerStats({
+    socketPath,
+    username: user.username,
+    password: user.password,
+    commandTimeoutMs: 2_000,
+    now: () => NOW,
+    ...options,
+  });
 
 /** Asserts the value passes the contract and names the failure code it expects. */
 const expectFailure = (stats: ScannerStats, code: string) => {
@@ -60,7 +75,10 @@ describe('collectScannerStats per gvmd version', () => {
       expect(stats.tasks).toHaveLength(5);
       expect(stats.tasks[0]).toMatchObject({
         name: 'Prüfung 🛰 Außenstelle',
-        lastReport: { counts: { critical: profile.hasCritical ? 1 : null, high: 3, medium: 7, low: 2, log: 40, falsePositive: 0 }, errorCount: 2 },
+        lastReport: {
+          counts: { critical: profile.hasCritical ? 1 : null, high: 3, medium: 7, low: 2, log: 40, falsePositive: 0 },
+          errorCount: 2,
+        },
       });
       expect(stats.totals).toEqual({ tasks: 5, targets: 12, credentials: 4, reports: 4 });
       expect(stats.tasksTruncated).toBe(false);
@@ -110,7 +128,7 @@ describe('paging', () => {
 describe('faults', () => {
   it('slow gvmd: timeout', async () => {
     await start({ faults: { slowMs: 1_500, slowCommands: ['get_tasks'] } });
-    const stats = await collect({ commandTimeoutMs: 300 });
+    const stats = await collect({ commandTimeoutMs: 5_000, commandTimeouts: { get_tasks: 300 } });
     expectFailure(stats, 'timeout');
     expect(stats.gmp.error?.message).toMatch(/get_tasks/);
   });
@@ -145,6 +163,13 @@ describe('faults', () => {
     expectFailure(stats, 'auth_failed');
     expect(stats.gmp.version).toBe('22.7');
     expect(gvmd.commands).toEqual(['get_version', 'authenticate']);
+  });
+
+  it('an error answer split at every byte is still an answer, not a timeout', async () => {
+    await start({ faults: { splitEveryByte: true } });
+    const started = Date.now();
+    expectFailure(await collect({ password: 'wrong', commandTimeoutMs: 10_000 }), 'auth_failed');
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('a command before authenticate: gvmd’s 400 and closed session, mapped to auth_failed at once', async () => {

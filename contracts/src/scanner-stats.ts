@@ -32,7 +32,10 @@ export const GmpStatusSchema = z
   .object({
     reachable: z.boolean(),
     /** Why the session failed (reachable false), or why a part of it did (e.g. a permission). */
-    error: z.object({ code: GmpErrorCodeSchema, message: Text(300) }).strict().nullable(),
+    error: z
+      .object({ code: GmpErrorCodeSchema, message: Text(300) })
+      .strict()
+      .nullable(),
     /** Round trip of get_version, in milliseconds. */
     latencyMs: z.number().int().min(0).max(600_000).nullable(),
     /** The GMP version gvmd reports (e.g. `22.5`; gvmd 24.2 still says 22.5). */

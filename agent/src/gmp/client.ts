@@ -59,10 +59,15 @@ export class GmpConnection {
   ) {
     this.reader = new GmpFrameReader(maxResponseBytes);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new GmpError('protocol', `gvmd socket error: ${err.code ?? err.message}`)));
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      this.fail(new GmpError('protocol', `gvmd socket error: ${err.code ?? err.message}`)),
+    );
     socket.on('close', () =>
       this.fail(
-        new GmpError('protocol', this.reader.inAnswer ? 'gvmd closed the connection in the middle of an answer' : 'gvmd closed the connection'),
+        new GmpError(
+          'protocol',
+          this.reader.inAnswer ? 'gvmd closed the connection in the middle of an answer' : 'gvmd closed the connection',
+        ),
       ),
     );
   }
@@ -136,13 +141,17 @@ export class GmpConnection {
     this.waiter = null;
     clearTimeout(waiter.timer);
     try {
-      const { name, root } = parseGmpXml(frame.toString('utf8'));
+      const { name, root } = parseGmpXml(frame.toString('utf8').trimStart()); // whitespace between answers is no part of one
       const attributes = (root['@'] ?? {}) as Record<string, string>;
       const status = attributes.status ?? '';
       const statusText = (attributes.status_text ?? '').slice(0, 200);
       if (!/^[1-5][0-9]{2}$/.test(status)) throw new GmpError('protocol', `answer to ${waiter.command} without a status`);
       if (!status.startsWith('2')) {
-        throw new GmpError(codeForStatus(waiter.command, status, statusText), `${waiter.command}: gvmd answered ${status} ${statusText}`, status);
+        throw new GmpError(
+          codeForStatus(waiter.command, status, statusText),
+          `${waiter.command}: gvmd answered ${status} ${statusText}`,
+          status,
+        );
       }
       if (name !== `${waiter.command}_response`) throw new GmpError('protocol', `answer to ${waiter.command} was ${name.slice(0, 64)}`);
       waiter.resolve({ name, status, statusText, root });

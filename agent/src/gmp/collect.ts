@@ -1,7 +1,16 @@
 import { MAX_SCANNER_STATS_TASKS, ScannerStatsSchema, type ScannerStats, type ScannerTask } from '@xspectre/contracts';
 import { DEFAULT_COMMAND_TIMEOUT_MS, GmpConnection, type GmpAnswer } from './client.js';
 import { GmpError } from './errors.js';
-import { readFeatures, readFeeds, readGmpVersion, readReportErrorCount, readScanners, readScannerVersion, readTasks, readTotal } from './readers.js';
+import {
+  readFeatures,
+  readFeeds,
+  readGmpVersion,
+  readReportErrorCount,
+  readScanners,
+  readScannerVersion,
+  readTasks,
+  readTotal,
+} from './readers.js';
 import { authenticateCommand, gmpElement, type GmpAttributes } from './request.js';
 
 export interface ScannerStatsOptions {
@@ -10,8 +19,10 @@ export interface ScannerStatsOptions {
   username: string;
   password: string;
   connectTimeoutMs?: number;
-  /** Deadline of each command (get_tasks pages included). */
+  /** Deadline of each command (each get_tasks page its own). */
   commandTimeoutMs?: number;
+  /** Per-command deadlines over `commandTimeoutMs`, e.g. `{ get_tasks: 60_000 }`. */
+  commandTimeouts?: Partial<Record<string, number>>;
   maxResponseBytes?: number;
   /** Tasks per get_tasks page (the agent stops at 200 tasks in all). */
   pageSize?: number;
@@ -68,8 +79,9 @@ export async function collectScannerStats(options: ScannerStatsOptions): Promise
   const stats = emptyStats(now().toISOString());
   const timeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   let connection: GmpConnection | null = null;
+  const deadline = (command: string) => options.commandTimeouts?.[command] ?? timeout;
   const send = (command: string, attributes: GmpAttributes = {}, inner = ''): Promise<GmpAnswer> =>
-    connection!.send(command, gmpElement(command, attributes, inner), timeout);
+    connection!.send(command, gmpElement(command, attributes, inner), deadline(command));
   /** A complete answer refusing one part (permission, a missing object): note it, go on. */
   const partial = async <T>(work: () => Promise<T>): Promise<T | undefined> => {
     try {
@@ -91,7 +103,7 @@ export async function collectScannerStats(options: ScannerStatsOptions): Promise
     const version = await send('get_version');
     stats.gmp.latencyMs = Number((process.hrtime.bigint() - started) / 1_000_000n);
     stats.gmp.version = readGmpVersion(version.root);
-    await connection.send('authenticate', authenticateCommand(options.username, options.password), timeout);
+    await connection.send('authenticate', authenticateCommand(options.username, options.password), deadline('authenticate'));
 
     await partial(async () => {
       const feeds = readFeeds((await send('get_feeds')).root);
@@ -118,12 +130,16 @@ export async function collectScannerStats(options: ScannerStatsOptions): Promise
     }
 
     await partial(() => collectTasks(send, stats, options.pageSize ?? 100, now()));
-    stats.totals.targets = (await partial(async () => readTotal((await send('get_targets', { filter: 'rows=1 first=1' })).root, 'target'))) ?? null;
+    stats.totals.targets =
+      (await partial(async () => readTotal((await send('get_targets', { filter: 'rows=1 first=1' })).root, 'target'))) ?? null;
     stats.totals.credentials =
       (await partial(async () => readTotal((await send('get_credentials', { filter: 'rows=1 first=1' })).root, 'credential'))) ?? null;
     stats.totals.reports =
       (await partial(async () =>
-        readTotal((await send('get_reports', { filter: 'rows=1 first=1', report_filter: 'rows=1 first=1', details: false })).root, 'report'),
+        readTotal(
+          (await send('get_reports', { filter: 'rows=1 first=1', report_filter: 'rows=1 first=1', details: false })).root,
+          'report',
+        ),
       )) ?? null;
     await collectErrorCounts(send, stats.tasks, options);
 
@@ -154,7 +170,12 @@ export async function collectScannerStats(options: ScannerStatsOptions): Promise
  * get_tasks page by page until 200 tasks, the total, or an empty page. `first` advances by what
  * came back, not by what was asked: gvmd caps rows at the user's "Max Rows Per Page" setting.
  */
-async function collectTasks(send: (command: string, attributes?: GmpAttributes) => Promise<GmpAnswer>, stats: ScannerStats, pageSize: number, now: Date) {
+async function collectTasks(
+  send: (command: string, attributes?: GmpAttributes) => Promise<GmpAnswer>,
+  stats: ScannerStats,
+  pageSize: number,
+  now: Date,
+) {
   const rows = Math.max(1, Math.min(pageSize, MAX_SCANNER_STATS_TASKS));
   const seen = new Set<string>();
   let first = 1;
@@ -171,7 +192,8 @@ async function collectTasks(send: (command: string, attributes?: GmpAttributes) 
     first += page.length;
     if (page.length === 0 || (total !== null && first > total)) break;
   }
-  stats.tasksTruncated = stats.totals.tasks !== null ? stats.totals.tasks > stats.tasks.length : stats.tasks.length >= MAX_SCANNER_STATS_TASKS;
+  stats.tasksTruncated =
+    stats.totals.tasks !== null ? stats.totals.tasks > stats.tasks.length : stats.tasks.length >= MAX_SCANNER_STATS_TASKS;
 }
 
 /** Error counts of last reports: from the cache, else get_reports (details=0) for a few per poll. */

@@ -6,7 +6,7 @@ import { GmpFrameReader } from './framing.js';
 // children, a comment and CDATA holding markup, a processing instruction, and multi-byte UTF-8
 // (ü is 2 bytes, 🛰 is 4) that a split may cut in the middle.
 const ANSWER =
-  '<?xml version="1.0"?>\n<get_tasks_response status="200" status_text="a > b, c/>d">' +
+  '<?xml version="1.0"?>\n<get_tasks_response status_text="done/>" status="200" note="a > b, c/>d">' +
   '<task id="1"><name>Prüfung 🛰 Außenstelle</name><comment/><x a=\'q">/\' b="/"/>' +
   '<!-- </get_tasks_response> --><c><![CDATA[</c> ]] > ]]]><?pi a > b?></c></task>' +
   '<task_count>1<filtered>1</filtered></task_count></get_tasks_response>';
@@ -21,7 +21,10 @@ describe('GmpFrameReader', () => {
     for (let at = 0; at <= bytes.length; at++) {
       const reader = new GmpFrameReader();
       const out = frames(reader, bytes.subarray(0, at), bytes.subarray(at));
-      expect(out.map((f) => f.toString('utf8')), `split at ${at}`).toEqual([ANSWER]);
+      expect(
+        out.map((f) => f.toString('utf8')),
+        `split at ${at}`,
+      ).toEqual([ANSWER]);
       expect(reader.pendingBytes).toBe(0);
     }
   });

@@ -10,9 +10,10 @@ const isElement = (value: unknown): value is GmpElement => value !== null && typ
 
 /** All children of that name (GMP repeats elements such as `task` and `feed`). */
 export function children(parent: GmpNode | undefined, name: string): GmpNode[] {
-  if (!isElement(parent)) return [];
+  // Own properties only: `constructor` or `toString` must not find Object.prototype's.
+  if (!isElement(parent) || name === '@' || !Object.hasOwn(parent, name)) return [];
   const value = parent[name];
-  if (value === undefined || name === '@') return [];
+  if (value === undefined) return [];
   const list = Array.isArray(value) ? value : [value];
   return list.filter((v): v is GmpNode => typeof v === 'string' || isElement(v));
 }
@@ -38,7 +39,7 @@ export function childText(parent: GmpNode | undefined, name: string): string | u
 export function attr(node: GmpNode | undefined, name: string): string | undefined {
   if (!isElement(node)) return undefined;
   const attributes = node['@'];
-  if (!isElement(attributes)) return undefined;
+  if (!isElement(attributes) || !Object.hasOwn(attributes, name)) return undefined;
   const value = (attributes as Record<string, unknown>)[name];
   return typeof value === 'string' ? value : undefined;
 }

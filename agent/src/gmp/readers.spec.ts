@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { makeFixture } from '../../test/gvmd-standin/fixture.js';
 import { GVMD_PROFILES } from '../../test/gvmd-standin/profiles.js';
-import { featuresAnswer, feedsAnswer, reportsAnswer, scannersAnswer, tasksAnswer, versionAnswer } from '../../test/gvmd-standin/responses.js';
+import {
+  featuresAnswer,
+  feedsAnswer,
+  reportsAnswer,
+  scannersAnswer,
+  tasksAnswer,
+  versionAnswer,
+} from '../../test/gvmd-standin/responses.js';
 import {
   clip,
   isoTime,
@@ -68,12 +75,30 @@ describe('readers across gvmd versions', () => {
   }
 
   it('reads the new names alone (a build without deprecated fields) and the old ones alone', () => {
-    const onlyNew = root('<r><result_count><high>5</high><medium>4</medium><low>3</low><log>2</log><false_positive>1</false_positive></result_count></r>');
-    expect(readSeverityCounts(onlyNew.result_count as never)).toEqual({ critical: null, high: 5, medium: 4, low: 3, log: 2, falsePositive: 1 });
+    const onlyNew = root(
+      '<r><result_count><high>5</high><medium>4</medium><low>3</low><log>2</log><false_positive>1</false_positive></result_count></r>',
+    );
+    expect(readSeverityCounts(onlyNew.result_count as never)).toEqual({
+      critical: null,
+      high: 5,
+      medium: 4,
+      low: 3,
+      log: 2,
+      falsePositive: 1,
+    });
     const onlyOld = root('<r><result_count><hole>5</hole><warning>4</warning><info>3</info><log>2</log></result_count></r>');
-    expect(readSeverityCounts(onlyOld.result_count as never)).toEqual({ critical: null, high: 5, medium: 4, low: 3, log: 2, falsePositive: 0 });
+    expect(readSeverityCounts(onlyOld.result_count as never)).toEqual({
+      critical: null,
+      high: 5,
+      medium: 4,
+      low: 3,
+      log: 2,
+      falsePositive: 0,
+    });
     // get_reports nests full/filtered counts.
-    const nested = root('<r><result_count><critical><full>9</full><filtered>1</filtered></critical><high><full>8</full></high></result_count></r>');
+    const nested = root(
+      '<r><result_count><critical><full>9</full><filtered>1</filtered></critical><high><full>8</full></high></result_count></r>',
+    );
     expect(readSeverityCounts(nested.result_count as never)).toMatchObject({ critical: 9, high: 8, medium: 0 });
   });
 
@@ -90,7 +115,13 @@ describe('readers across gvmd versions', () => {
     expect(syncing[0]).toMatchObject({ type: 'NVT', isSyncing: true, syncingSince: null });
     expect(syncing[1]).toMatchObject({ type: 'SCAP', isSyncing: true, syncingSince: '2026-12-04T03:55:10.000Z' });
     const down = readFeeds(root(feedsAnswer(fixture, { syncing: false, scannerDown: true }))).feeds[0];
-    expect(down).toEqual({ type: 'NVT', version: null, isSyncing: false, syncingSince: null, syncError: 'Could not connect to scanner to get feed info' });
+    expect(down).toEqual({
+      type: 'NVT',
+      version: null,
+      isSyncing: false,
+      syncingSince: null,
+      syncError: 'Could not connect to scanner to get feed info',
+    });
   });
 
   it('reads scanners without their hosts or ports, and a report error count', () => {

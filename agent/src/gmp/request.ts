@@ -8,8 +8,9 @@ import { GmpError } from './errors.js';
 
 // XML 1.0 Char production: tab, newline, carriage return and everything from U+0020 but the
 // surrogates (a lone one cannot be encoded) and U+FFFE/U+FFFF.
-// eslint-disable-next-line no-control-regex -- control characters are exactly what this finds
-const NOT_XML_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const NOT_XML_CHAR =
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this finds
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const NAME = /^[a-z][a-z_]{0,63}$/;
 
 function checkChars(value: string, what: string): void {

@@ -1,4 +1,4 @@
-import { XMLParser, type EntityDecoderOptions } from 'fast-xml-parser';
+import { XMLParser, XMLValidator, type EntityDecoderOptions } from 'fast-xml-parser';
 import { GmpError } from './errors.js';
 
 /**
@@ -23,8 +23,10 @@ const REFERENCE = /&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[A-Za-z][A-Za-z0-9]{0,31});/
 
 function codePoint(ref: string): string {
   const value = ref.startsWith('#x') ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
-  const allowed = value === 0x9 || value === 0xa || value === 0xd || (value >= 0x20 && value <= 0xd7ff) || (value >= 0xe000 && value <= 0x10ffff);
-  if (!allowed || value === 0xfffe || value === 0xffff) throw new GmpError('protocol', `character reference &${ref}; is not an XML character`);
+  const allowed =
+    value === 0x9 || value === 0xa || value === 0xd || (value >= 0x20 && value <= 0xd7ff) || (value >= 0xe000 && value <= 0x10ffff);
+  if (!allowed || value === 0xfffe || value === 0xffff)
+    throw new GmpError('protocol', `character reference &${ref}; is not an XML character`);
   return String.fromCodePoint(value);
 }
 
@@ -74,6 +76,9 @@ const DECLARATION = /<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)/i;
 /** Parses one framed GMP answer. Declarations and unknown entities are refused (protocol errors). */
 export function parseGmpXml(text: string): GmpDocument {
   if (DECLARATION.test(text)) throw new GmpError('protocol', 'XML declarations (DOCTYPE, ENTITY) are refused');
+  // The parser alone accepts mismatched end tags (`<r><a></r>`); the validator does not.
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) throw new GmpError('protocol', `malformed XML: ${valid.err.msg.slice(0, 200)} (line ${valid.err.line})`);
   let parsed: unknown;
   try {
     parsed = parser.parse(text);

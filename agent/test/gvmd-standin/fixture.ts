@@ -10,7 +10,15 @@ export const SENSITIVE_NVT = 'xspectre-fixture-nvt-Aq7';
 export const SENSITIVE_RESULT = 'xspectre-fixture-result-Zt4: admin panel exposed';
 export const SENSITIVE_SCANNER_HOST = '198.51.100.23';
 export const SENSITIVE_HOSTNAME = 'db01.customer.example';
-export const SENSITIVE_STRINGS = [SENSITIVE_HOST, SENSITIVE_PORT, SENSITIVE_NVT, SENSITIVE_RESULT, SENSITIVE_SCANNER_HOST, SENSITIVE_HOSTNAME, '9390'];
+export const SENSITIVE_STRINGS = [
+  SENSITIVE_HOST,
+  SENSITIVE_PORT,
+  SENSITIVE_NVT,
+  SENSITIVE_RESULT,
+  SENSITIVE_SCANNER_HOST,
+  SENSITIVE_HOSTNAME,
+  '9390',
+];
 
 export interface FixtureCounts {
   critical: number;
@@ -106,9 +114,23 @@ export function makeFixture(taskCount = 5): GvmdFixture {
   return {
     tasks,
     scanners: [
-      { id: '08b69003-5fc2-4037-a479-93b440211c73', name: 'OpenVAS Default', type: '2', host: '/run/ospd/ospd-openvas.sock', port: '0', version: 'OTP/2.0' },
+      {
+        id: '08b69003-5fc2-4037-a479-93b440211c73',
+        name: 'OpenVAS Default',
+        type: '2',
+        host: '/run/ospd/ospd-openvas.sock',
+        port: '0',
+        version: 'OTP/2.0',
+      },
       { id: '6acd0832-df90-11e4-b9d5-28d24461215b', name: 'CVE', type: '3', host: '', port: '0', version: '' },
-      { id: 'a1b2c3d4-0000-4000-8000-00000000beef', name: 'Remote sensor', type: '2', host: SENSITIVE_SCANNER_HOST, port: '9390', version: '22.7.1' },
+      {
+        id: 'a1b2c3d4-0000-4000-8000-00000000beef',
+        name: 'Remote sensor',
+        type: '2',
+        host: SENSITIVE_SCANNER_HOST,
+        port: '9390',
+        version: '22.7.1',
+      },
     ],
     targets: 12,
     credentials: 4,

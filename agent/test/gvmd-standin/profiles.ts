@@ -21,8 +21,22 @@ export interface GvmdProfile {
 }
 
 export const GVMD_PROFILES: Record<GvmdProfileId, GvmdProfile> = {
-  '22.4': { id: '22.4', gvmdVersion: '22.4.1', gmpVersion: '22.4', severityNames: 'hole-warning-info', hasCritical: false, features: 'none' },
-  '23.10': { id: '23.10', gvmdVersion: '23.10.0', gmpVersion: '22.5', severityNames: 'hole-warning-info', hasCritical: false, features: 'v23' },
+  '22.4': {
+    id: '22.4',
+    gvmdVersion: '22.4.1',
+    gmpVersion: '22.4',
+    severityNames: 'hole-warning-info',
+    hasCritical: false,
+    features: 'none',
+  },
+  '23.10': {
+    id: '23.10',
+    gvmdVersion: '23.10.0',
+    gmpVersion: '22.5',
+    severityNames: 'hole-warning-info',
+    hasCritical: false,
+    features: 'v23',
+  },
   '24.2': { id: '24.2', gvmdVersion: '24.2.0', gmpVersion: '22.5', severityNames: 'both', hasCritical: false, features: 'v23' },
   current: { id: 'current', gvmdVersion: '26.36.1', gmpVersion: '22.7', severityNames: 'both', hasCritical: true, features: 'current' },
 };

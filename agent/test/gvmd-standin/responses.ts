@@ -1,4 +1,12 @@
-import { SENSITIVE_HOST, SENSITIVE_HOSTNAME, SENSITIVE_NVT, SENSITIVE_PORT, SENSITIVE_RESULT, type FixtureTask, type GvmdFixture } from './fixture.js';
+import {
+  SENSITIVE_HOST,
+  SENSITIVE_HOSTNAME,
+  SENSITIVE_NVT,
+  SENSITIVE_PORT,
+  SENSITIVE_RESULT,
+  type FixtureTask,
+  type GvmdFixture,
+} from './fixture.js';
 import type { GvmdProfile } from './profiles.js';
 
 /**
@@ -35,7 +43,12 @@ export function feedsAnswer(fixture: GvmdFixture, state: FeedState): string {
     let body = t('type', feed.type) + t('name', feed.name) + t('version', feed.version) + t('description', `${feed.name} (fixture)`);
     if (feed.type === 'NVT' && state.scannerDown) {
       // gvmd's shape when it cannot ask the scanner: empty fields plus the reason.
-      body = t('type', 'NVT') + el('name', {}, '') + el('version', {}, '') + el('description', {}, '') + el('sync_not_available', {}, t('error', 'Could not connect to scanner to get feed info'));
+      body =
+        t('type', 'NVT') +
+        el('name', {}, '') +
+        el('version', {}, '') +
+        el('description', {}, '') +
+        el('sync_not_available', {}, t('error', 'Could not connect to scanner to get feed info'));
     } else if (state.syncing) {
       // The NVT sync lock carries no time; the data feeds' lock file does.
       body += el('currently_syncing', {}, feed.type === 'NVT' ? el('timestamp', {}, '') : t('timestamp', '2026-12-04T03:55:10Z'));
@@ -68,13 +81,23 @@ export function scannersAnswer(fixture: GvmdFixture): string {
     )
     .join('');
   const n = fixture.scanners.length;
-  return ok('get_scanners', inner + el('filters', { id: '' }, t('term', `first=1 rows=${n}`)) + el('scanners', { start: '1', max: String(n) }) + el('scanner_count', {}, `${n}${t('filtered', n)}${t('page', n)}`));
+  return ok(
+    'get_scanners',
+    inner +
+      el('filters', { id: '' }, t('term', `first=1 rows=${n}`)) +
+      el('scanners', { start: '1', max: String(n) }) +
+      el('scanner_count', {}, `${n}${t('filtered', n)}${t('page', n)}`),
+  );
 }
 
 function resultCount(task: FixtureTask, profile: GvmdProfile): string {
   const c = task.lastReport!.counts;
   if (profile.severityNames === 'hole-warning-info') {
-    return el('result_count', {}, t('hole', c.high) + t('info', c.low) + t('log', c.log) + t('warning', c.medium) + t('false_positive', c.falsePositive));
+    return el(
+      'result_count',
+      {},
+      t('hole', c.high) + t('info', c.low) + t('log', c.log) + t('warning', c.medium) + t('false_positive', c.falsePositive),
+    );
   }
   const dep = (name: string, n: number) => el(name, { deprecated: '1' }, String(n));
   return el(
@@ -94,7 +117,15 @@ function resultCount(task: FixtureTask, profile: GvmdProfile): string {
 
 function taskElement(task: FixtureTask, profile: GvmdProfile): string {
   const current = task.currentReport
-    ? el('current_report', {}, el('report', { id: task.currentReport.id }, t('timestamp', task.currentReport.scanStart) + t('scan_start', task.currentReport.scanStart) + el('scan_end', {}, '')))
+    ? el(
+        'current_report',
+        {},
+        el(
+          'report',
+          { id: task.currentReport.id },
+          t('timestamp', task.currentReport.scanStart) + t('scan_start', task.currentReport.scanStart) + el('scan_end', {}, ''),
+        ),
+      )
     : '';
   let last = '';
   if (task.lastReport) {
@@ -103,10 +134,18 @@ function taskElement(task: FixtureTask, profile: GvmdProfile): string {
       task.usageType === 'audit'
         ? el('compliance_count', {}, t('yes', 10) + t('no', 2) + t('incomplete', 1))
         : resultCount(task, profile) + t('severity', '9.8');
-    last = el('last_report', {}, el('report', { id: r.id }, t('timestamp', r.scanStart) + t('scan_start', r.scanStart) + t('scan_end', r.scanEnd) + counts));
+    last = el(
+      'last_report',
+      {},
+      el('report', { id: r.id }, t('timestamp', r.scanStart) + t('scan_start', r.scanStart) + t('scan_end', r.scanEnd) + counts),
+    );
   }
   const schedule = task.icalendar
-    ? el('schedule', { id: 'c5a9e1f0-0000-4000-8000-000000000001' }, t('name', 'Weekly') + t('trash', 0) + t('icalendar', task.icalendar) + t('timezone', 'UTC'))
+    ? el(
+        'schedule',
+        { id: 'c5a9e1f0-0000-4000-8000-000000000001' },
+        t('name', 'Weekly') + t('trash', 0) + t('icalendar', task.icalendar) + t('timezone', 'UTC'),
+      )
     : el('schedule', { id: '' }, el('name', {}, '') + t('trash', 0));
   return el(
     'task',
@@ -136,7 +175,11 @@ function taskElement(task: FixtureTask, profile: GvmdProfile): string {
       current +
       last +
       (task.averageDuration === null ? '' : t('average_duration', task.averageDuration)) +
-      el('preferences', {}, el('preference', {}, t('name', 'Maximum concurrently scanned hosts') + t('scanner_name', 'max_hosts') + t('value', 20))),
+      el(
+        'preferences',
+        {},
+        el('preference', {}, t('name', 'Maximum concurrently scanned hosts') + t('scanner_name', 'max_hosts') + t('value', 20)),
+      ),
   );
 }
 
@@ -161,10 +204,23 @@ export function tasksAnswer(fixture: GvmdFixture, profile: GvmdProfile, filter: 
 export function countedAnswer(command: 'get_targets' | 'get_credentials', total: number): string {
   const item =
     command === 'get_targets'
-      ? el('target', { id: 'b493b7a8-7489-11df-a3ec-002264764cea' }, t('name', `Target ${SENSITIVE_HOST}`) + t('hosts', `${SENSITIVE_HOST}, ${SENSITIVE_HOSTNAME}`) + el('port_list', { id: '33d0cd82-57c6-11e1-8ed1-406186ea4fc5' }, t('name', `ports ${SENSITIVE_PORT}`)))
-      : el('credential', { id: '6da5b7de-92ad-4dd2-8610-d5711b9c5937' }, t('name', 'ssh scan user') + t('login', 'scanuser') + t('type', 'up'));
+      ? el(
+          'target',
+          { id: 'b493b7a8-7489-11df-a3ec-002264764cea' },
+          t('name', `Target ${SENSITIVE_HOST}`) +
+            t('hosts', `${SENSITIVE_HOST}, ${SENSITIVE_HOSTNAME}`) +
+            el('port_list', { id: '33d0cd82-57c6-11e1-8ed1-406186ea4fc5' }, t('name', `ports ${SENSITIVE_PORT}`)),
+        )
+      : el(
+          'credential',
+          { id: '6da5b7de-92ad-4dd2-8610-d5711b9c5937' },
+          t('name', 'ssh scan user') + t('login', 'scanuser') + t('type', 'up'),
+        );
   const kind = command === 'get_targets' ? 'target' : 'credential';
-  return ok(command, item + el(`${kind}s`, { start: '1', max: '1' }) + el(`${kind}_count`, {}, `${total}${t('filtered', total)}${t('page', 1)}`));
+  return ok(
+    command,
+    item + el(`${kind}s`, { start: '1', max: '1' }) + el(`${kind}_count`, {}, `${total}${t('filtered', total)}${t('page', 1)}`),
+  );
 }
 
 /** A report with results and errors, sent whatever `details` says (as if an older gvmd ignored it). */
@@ -172,15 +228,32 @@ function reportElement(id: string, errors: number): string {
   const result = el(
     'result',
     { id: 'f1e2d3c4-0000-4000-8000-000000000001' },
-    t('name', SENSITIVE_NVT) + el('host', {}, `${esc(SENSITIVE_HOST)}${t('hostname', SENSITIVE_HOSTNAME)}`) + t('port', SENSITIVE_PORT) + el('nvt', { oid: '1.3.6.1.4.1.25623.1.0.999999' }, t('name', SENSITIVE_NVT)) + t('description', SENSITIVE_RESULT),
+    t('name', SENSITIVE_NVT) +
+      el('host', {}, `${esc(SENSITIVE_HOST)}${t('hostname', SENSITIVE_HOSTNAME)}`) +
+      t('port', SENSITIVE_PORT) +
+      el('nvt', { oid: '1.3.6.1.4.1.25623.1.0.999999' }, t('name', SENSITIVE_NVT)) +
+      t('description', SENSITIVE_RESULT),
   );
-  const error = el('error', {}, el('host', {}, esc(SENSITIVE_HOST)) + t('port', SENSITIVE_PORT) + t('description', `NVT timed out: ${SENSITIVE_NVT}`) + el('nvt', { oid: '1.3.6.1.4.1.25623.1.0.999999' }, t('name', SENSITIVE_NVT)));
+  const error = el(
+    'error',
+    {},
+    el('host', {}, esc(SENSITIVE_HOST)) +
+      t('port', SENSITIVE_PORT) +
+      t('description', `NVT timed out: ${SENSITIVE_NVT}`) +
+      el('nvt', { oid: '1.3.6.1.4.1.25623.1.0.999999' }, t('name', SENSITIVE_NVT)),
+  );
   const inner = el(
     'report',
     { id },
-    el('results', { start: '1', max: '1' }, result) + el('result_count', {}, `1${t('full', 1)}${t('filtered', 1)}${el('high', {}, t('full', 1) + t('filtered', 1))}`) + el('errors', {}, `${t('count', errors)}${error}`),
+    el('results', { start: '1', max: '1' }, result) +
+      el('result_count', {}, `1${t('full', 1)}${t('filtered', 1)}${el('high', {}, t('full', 1) + t('filtered', 1))}`) +
+      el('errors', {}, `${t('count', errors)}${error}`),
   );
-  return el('report', { id, format_id: '', extension: 'xml', content_type: 'text/xml' }, el('owner', {}, t('name', 'admin')) + t('name', '2026-11-30T02:00:04Z') + inner);
+  return el(
+    'report',
+    { id, format_id: '', extension: 'xml', content_type: 'text/xml' },
+    el('owner', {}, t('name', 'admin')) + t('name', '2026-11-30T02:00:04Z') + inner,
+  );
 }
 
 export function reportsAnswer(fixture: GvmdFixture, reportId: string | undefined): string | null {
@@ -190,12 +263,29 @@ export function reportsAnswer(fixture: GvmdFixture, reportId: string | undefined
     return report ? ok('get_reports', reportElement(report.id, report.errors)) : null;
   }
   const first = reports[0];
-  return ok('get_reports', (first ? reportElement(first.id, first.errors) : '') + el('reports', { start: '1', max: '1' }) + el('report_count', {}, `${reports.length}${t('filtered', reports.length)}${t('page', first ? 1 : 0)}`));
+  return ok(
+    'get_reports',
+    (first ? reportElement(first.id, first.errors) : '') +
+      el('reports', { start: '1', max: '1' }) +
+      el('report_count', {}, `${reports.length}${t('filtered', reports.length)}${t('page', first ? 1 : 0)}`),
+  );
 }
 
 export function featuresAnswer(profile: GvmdProfile): string | null {
   if (profile.features === 'none') return null;
-  if (profile.features === 'v23') return ok('get_features', el('feature', { enabled: '0' }, t('name', 'CVSS3_RATINGS')) + el('feature', { enabled: '0' }, t('name', 'OPENVASD')));
-  const f = (name: string, enabled: boolean) => el('feature', { compiled_in: enabled ? '1' : '0', enabled: enabled ? '1' : '0' }, t('name', name));
-  return ok('get_features', f('ENABLE_OPENVASD', false) + f('ENABLE_CONTAINER_SCANNING', false) + f('ENABLE_AGENTS', false) + f('ENABLE_CREDENTIAL_STORES', false) + f('FEED_VT_METADATA', true));
+  if (profile.features === 'v23')
+    return ok(
+      'get_features',
+      el('feature', { enabled: '0' }, t('name', 'CVSS3_RATINGS')) + el('feature', { enabled: '0' }, t('name', 'OPENVASD')),
+    );
+  const f = (name: string, enabled: boolean) =>
+    el('feature', { compiled_in: enabled ? '1' : '0', enabled: enabled ? '1' : '0' }, t('name', name));
+  return ok(
+    'get_features',
+    f('ENABLE_OPENVASD', false) +
+      f('ENABLE_CONTAINER_SCANNING', false) +
+      f('ENABLE_AGENTS', false) +
+      f('ENABLE_CREDENTIAL_STORES', false) +
+      f('FEED_VT_METADATA', true),
+  );
 }

@@ -124,7 +124,8 @@ export async function startGvmdStandin(options: GvmdStandinOptions): Promise<Gvm
     const handle = async (command: string, attributes: Record<string, string>, body: Record<string, unknown>) => {
       standin.commands.push(command);
       const faults = standin.faults;
-      if (faults.slowMs && (!faults.slowCommands || faults.slowCommands.includes(command))) await new Promise((r) => setTimeout(r, faults.slowMs));
+      if (faults.slowMs && (!faults.slowCommands || faults.slowCommands.includes(command)))
+        await new Promise((r) => setTimeout(r, faults.slowMs));
       if (socket.destroyed) return;
       if (faults.closeOn === command) return void socket.destroy();
       const answer = (xml: string) => {
@@ -141,7 +142,9 @@ export async function startGvmdStandin(options: GvmdStandinOptions): Promise<Gvm
       if (command === 'get_version') return answer(versionAnswer(profile));
       if (command === 'authenticate') {
         const credentials = (body.credentials ?? {}) as Record<string, unknown>;
-        const found = users.find((u) => u.username === String(credentials.username ?? '') && u.password === String(credentials.password ?? ''));
+        const found = users.find(
+          (u) => u.username === String(credentials.username ?? '') && u.password === String(credentials.password ?? ''),
+        );
         if (!found) return answer(statusOnly('authenticate', '400', 'Authentication failed'));
         user = found;
         return answer(authenticateAnswer());
@@ -192,7 +195,7 @@ export async function startGvmdStandin(options: GvmdStandinOptions): Promise<Gvm
       const value = parsed[command];
       const element = (value !== null && typeof value === 'object' ? value : {}) as Record<string, unknown>;
       const attributes = (element['@'] ?? {}) as Record<string, string>;
-      busy = busy.then(() => handle(command.toLowerCase(), attributes, element)).catch(() => socket.destroy());
+      busy = busy.then(() => handle(command.toLowerCase(), attributes, element)).catch(() => void socket.destroy());
     });
   });
 
