@@ -9,7 +9,12 @@ import { defineConfig } from 'vitest/config';
  * - integration: every other spec under `test/`: PostgreSQL, Redis, built processes, a browser.
  */
 const UNIT = ['**/src/**/*.spec.ts', 'api/lint/*.spec.ts'];
-const LAB = ['api/test/lab-*.spec.ts', 'wireguard/test/**/*.spec.ts', 'agent/test/collectors-docker.spec.ts'];
+const LAB = [
+  'api/test/lab-*.spec.ts',
+  'wireguard/test/**/*.spec.ts',
+  'agent/test/collectors-docker.spec.ts',
+  'backup-server/test/lab-*.spec.ts',
+];
 const ALL_TESTS = ['**/test/**/*.spec.ts'];
 const EXCLUDE = ['**/node_modules/**', '**/dist/**'];
 

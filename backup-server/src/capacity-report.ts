@@ -1,0 +1,26 @@
+import { BackupCapacityReportSchema, type BackupCapacityReport } from '@xspectre/contracts';
+import type { StorageDriver } from './storage/storage-driver.js';
+
+/**
+ * The storage report for the API (pool free/used/size, per-device usage and quota, the last
+ * scrub), checked against the contract before it leaves.
+ */
+export async function collectCapacityReport(storage: StorageDriver, now: Date = new Date()): Promise<BackupCapacityReport> {
+  const [pool, devices, lastScrub] = await Promise.all([storage.pool(), storage.devices(), storage.scrubStatus()]);
+  return BackupCapacityReportSchema.parse({
+    generatedAt: now.toISOString(),
+    store: storage.kind,
+    pool,
+    devices: devices.map(({ deviceId, usedBytes, quotaBytes, snapshotCount }) => ({ deviceId, usedBytes, quotaBytes, snapshotCount })),
+    lastScrub,
+  });
+}
+
+/**
+ * Where reports go. Sending them to the API with the backup server's service credential is
+ * not built: the API has no route for it yet (issue 15 names the report, not the route). Until
+ * then the report is logged; a sink that POSTs it plugs in here.
+ */
+export interface CapacityReportSink {
+  send(report: BackupCapacityReport): Promise<void>;
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { parseByteSize } from './byte-size.js';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const path = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((v) => !v.includes('\0'), 'must be a path');
+const ZFS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9][A-Za-z0-9_.:-]*)+$/;
+
+/** Every setting the backup server reads, parsed once at boot. Nothing else reads process.env. */
+const EnvSchema = z
+  .object({
+    BACKUP_LISTEN_HOST: z.string().min(1).max(255).default('127.0.0.1').describe('the overlay address devices reach'),
+    BACKUP_LISTEN_PORT: z.coerce.number().int().min(0).max(65535).default(8420),
+    BACKUP_ZFS_DATASET: z
+      .string()
+      .regex(ZFS_NAME, 'must be pool/dataset, e.g. backup-pool/file-backups')
+      .optional()
+      .describe('parent of the per-device datasets; set = ZFS store'),
+    BACKUP_STORAGE_DIR: path
+      .optional()
+      .describe('root of the plain directory store (no quota, no snapshots); used when no ZFS dataset is set'),
+    BACKUP_DEVICE_QUOTA: z
+      .string()
+      .default('50G')
+      .transform((v, ctx) => {
+        const bytes = parseByteSize(v);
+        if (bytes === undefined || bytes < 16 * 1024 * 1024) {
+          ctx.addIssue({ code: 'custom', message: 'must be a size of at least 16M, e.g. 50G' });
+          return z.NEVER;
+        }
+        return bytes;
+      })
+      .describe('ZFS quota of each device dataset'),
+    BACKUP_SNAPSHOT_FLOOR_DAYS: z.coerce.number().int().min(1).max(3650).default(14).describe('days every hourly ZFS snapshot is kept'),
+    BACKUP_SNAPSHOT_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1440).default(60),
+    BACKUP_SCRUB_INTERVAL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+    BACKUP_TOKEN_PUBLIC_KEYS: path.describe("a PEM file or a directory of *.pem: the public halves of the API's backup-token keys"),
+    BACKUP_RCLONE_BIN: path.default('rclone'),
+    BACKUP_ZFS_BIN: path.default('zfs'),
+    BACKUP_ZPOOL_BIN: path.default('zpool'),
+    BACKUP_LOG_REQUESTS: bool.default(true),
+  })
+  .refine((e) => (e.BACKUP_ZFS_DATASET === undefined) !== (e.BACKUP_STORAGE_DIR === undefined), {
+    message: 'set exactly one of BACKUP_ZFS_DATASET (ZFS store) and BACKUP_STORAGE_DIR (plain directory store)',
+    path: ['BACKUP_ZFS_DATASET'],
+  });
+
+export type BackupServerConfig = Readonly<z.infer<typeof EnvSchema>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackupServerConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  return Object.freeze(parsed.data);
+}
