@@ -133,6 +133,15 @@ describe('faults', () => {
     expect(stats.gmp.error?.message).toMatch(/get_tasks/);
   });
 
+  it('a session slower than its own deadline: timeout, though each command was in time', async () => {
+    await start({ faults: { slowMs: 120 } });
+    const started = Date.now();
+    const stats = await collect({ commandTimeoutMs: 2_000, sessionTimeoutMs: 500 });
+    expectFailure(stats, 'timeout');
+    expect(stats.gmp.error?.message).toMatch(/session took longer than 500 ms/);
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
   it('an answer cut in the middle, then the connection closed: protocol', async () => {
     await start({ faults: { truncate: 'get_tasks' } });
     const started = Date.now();

@@ -119,6 +119,12 @@ export class GmpConnection {
     this.socket.destroy();
   }
 
+  /** Ends the session now; a command in flight (and every later one) rejects with `err`. */
+  abort(err: GmpError): void {
+    this.fail(err);
+    this.socket.destroy();
+  }
+
   private onData(chunk: Buffer): void {
     let frames: Buffer[];
     try {

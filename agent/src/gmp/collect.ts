@@ -19,6 +19,11 @@ export interface ScannerStatsOptions {
   username: string;
   password: string;
   connectTimeoutMs?: number;
+  /**
+   * Deadline of the whole session (default 60 s): on expiry the command in flight is abandoned
+   * and the poll reports `timeout`, however many commands each stayed within their own deadline.
+   */
+  sessionTimeoutMs?: number;
   /** Deadline of each command (each get_tasks page its own). */
   commandTimeoutMs?: number;
   /** Per-command deadlines over `commandTimeoutMs`, e.g. `{ get_tasks: 60_000 }`. */
@@ -49,6 +54,8 @@ export class ScannerStatsCache {
     this.errorCounts.set(reportId, errors);
   }
 }
+
+export const DEFAULT_SESSION_TIMEOUT_MS = 60_000;
 
 /** Statuses after which a task's last report is final (its error count can be cached). */
 const FINISHED = new Set(['Done', 'Stopped', 'Interrupted']);
@@ -93,12 +100,21 @@ export async function collectScannerStats(options: ScannerStatsOptions): Promise
     }
   };
 
+  const sessionMs = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+  const expired = new GmpError('timeout', `the GMP session took longer than ${sessionMs} ms`);
+  let isExpired = false;
+  const sessionTimer = setTimeout(() => {
+    isExpired = true;
+    connection?.abort(expired);
+  }, sessionMs);
+
   try {
     connection = await GmpConnection.connect({
       socketPath: options.socketPath,
       connectTimeoutMs: options.connectTimeoutMs,
       maxResponseBytes: options.maxResponseBytes,
     });
+    if (isExpired) throw expired;
     const started = process.hrtime.bigint();
     const version = await send('get_version');
     stats.gmp.latencyMs = Number((process.hrtime.bigint() - started) / 1_000_000n);
@@ -155,6 +171,7 @@ export async function collectScannerStats(options: ScannerStatsOptions): Promise
     stats.gmp.reachable = false;
     stats.gmp.error = { code: failure.code, message: failure.message.slice(0, 300) };
   } finally {
+    clearTimeout(sessionTimer);
     connection?.close();
   }
   const checked = ScannerStatsSchema.safeParse(stats);
