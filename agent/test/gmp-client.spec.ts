@@ -131,6 +131,10 @@ describe('faults', () => {
     const stats = await collect({ commandTimeoutMs: 5_000, commandTimeouts: { get_tasks: 300 } });
     expectFailure(stats, 'timeout');
     expect(stats.gmp.error?.message).toMatch(/get_tasks/);
+    // Feeds and scanners were read before get_tasks, but a failed session sends no half-read parts.
+    expect(stats.feeds).toEqual([]);
+    expect(stats.scanners).toEqual([]);
+    expect(stats.gmp.version).toBe('22.7');
   });
 
   it('a session slower than its own deadline: timeout, though each command was in time', async () => {

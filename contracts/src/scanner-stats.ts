@@ -27,7 +27,13 @@ export const GMP_ERROR_CODES = ['socket_missing', 'refused', 'timeout', 'auth_fa
 export const GmpErrorCodeSchema = z.enum(GMP_ERROR_CODES);
 export type GmpErrorCode = z.infer<typeof GmpErrorCodeSchema>;
 
-/** The GMP session itself: whether gvmd answered, how fast, its protocol version and feature toggles. */
+/**
+ * The GMP session itself: whether it worked, how fast gvmd answered, its protocol version and
+ * feature toggles. `reachable: false` means the session failed (`error` says how); then only
+ * `version` and `latencyMs` may be filled (when get_version answered) and every other part of
+ * the report is empty. With `reachable: true`, `error` names a part gvmd refused (e.g. a
+ * permission) and only that part is empty.
+ */
 export const GmpStatusSchema = z
   .object({
     reachable: z.boolean(),

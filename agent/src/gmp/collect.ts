@@ -83,7 +83,7 @@ const emptyStats = (collectedAt: string): ScannerStats => ({
  */
 export async function collectScannerStats(options: ScannerStatsOptions): Promise<ScannerStats> {
   const now = options.now ?? (() => new Date());
-  const stats = emptyStats(now().toISOString());
+  let stats = emptyStats(now().toISOString());
   const timeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   let connection: GmpConnection | null = null;
   const deadline = (command: string) => options.commandTimeouts?.[command] ?? timeout;
@@ -168,8 +168,17 @@ export async function collectScannerStats(options: ScannerStatsOptions): Promise
     stats.gmp.reachable = true;
   } catch (err) {
     const failure = err instanceof GmpError ? err : new GmpError('protocol', err instanceof Error ? err.message : String(err));
-    stats.gmp.reachable = false;
-    stats.gmp.error = { code: failure.code, message: failure.message.slice(0, 300) };
+    // A failed session sends no half-read parts (a task list cut after one page would look whole):
+    // only what get_version told, and why it failed.
+    const { latencyMs, version } = stats.gmp;
+    stats = emptyStats(stats.collectedAt);
+    stats.gmp = {
+      reachable: false,
+      error: { code: failure.code, message: failure.message.slice(0, 300) },
+      latencyMs,
+      version,
+      features: null,
+    };
   } finally {
     clearTimeout(sessionTimer);
     connection?.close();
