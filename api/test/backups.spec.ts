@@ -2,6 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BACKUP_PATHS } from '@xspectre/contracts';
 import { verifyBackupToken } from '@xspectre/contracts/backup-token';
+import { verifyCommand } from '@xspectre/contracts/command-signature';
 import { BackupScheduleService } from '../src/backups/backup-schedule.service.js';
 import { MaintenanceJob } from '../src/worker/maintenance.jobs.js';
 import type { TestApi } from './support/harness.js';
@@ -240,5 +241,78 @@ describe('file backups: policy, schedule, repository tokens', () => {
     expect((await api.request('POST', 'backup-server/report', { body })).body.code).toBe('SERVICE_AUTH_REQUIRED');
     expect((await api.request('DELETE', `service-credentials/${created.body.id}`, { token: admin })).status).toBe(200);
     expect((await report(body)).body.code).toBe('SERVICE_AUTH_INVALID');
+  });
+
+  it("turns a due run into one signed backup.run at the device's poll and follows its reports", async () => {
+    const carrier = await enrollDeviceAt(api, admin, where, 'backup-carrier');
+    expect((await putPolicy(carrier.id, { mode: 'FILE', paths: ['/etc', '/opt'], localTime: '00:00' })).status).toBe(200);
+    const midnight = new Date();
+    midnight.setUTCHours(0, 0, 30, 0);
+    await schedule(midnight);
+    const [run] = await runsOf(carrier.id);
+    expect(run?.status).toBe('scheduled');
+    // Created at the slot; the poll takes runs due within the catch-up window, so make it due now.
+    await api.sql.query(`UPDATE backup_runs SET due_at = now() - interval '1 minute', created_at = now() WHERE id = $1`, [run.id]);
+
+    const poll = () => api.request('GET', 'agent/commands?waitSeconds=0', { token: carrier.credential });
+    // Two polls at once (two API instances would do the same): one command.
+    const [a, b] = await Promise.all([poll(), poll()]);
+    const delivered = [...a.body.commands, ...b.body.commands].filter((c: { action: string }) => c.action === 'backup.run');
+    expect(
+      new Set(delivered.map((c: { commandId: string }) => c.commandId)).size,
+      JSON.stringify(delivered.map((c: { commandId: string }) => c.commandId)),
+    ).toBe(1);
+    const signed = delivered[0];
+    const verified = verifyCommand(signed, carrier.pinned, { deviceId: carrier.id, now: new Date() });
+    expect(verified.ok, JSON.stringify(verified)).toBe(true);
+    expect(signed.params).toEqual({
+      runId: run.id,
+      repositoryUrl: `${api.config.API_BACKUP_SERVER_URL}/${carrier.id}/`,
+      paths: ['/etc', '/opt'],
+      excludes: expect.any(Array),
+      keepDaily: 7,
+      keepWeekly: 4,
+    });
+    // A delivered command is delivered again until the agent reports on it (the agent's journal runs it once); never a second command.
+    await poll();
+    const rows = await api.sql.query(`SELECT id FROM commands WHERE device_id = $1 AND action = 'backup.run'`, [carrier.id]);
+    expect(rows.rows.map((r) => r.id)).toEqual([signed.commandId]);
+    const queuedBy = await api.sql.query(`SELECT requested_by FROM commands WHERE id = $1`, [signed.commandId]);
+    expect(queuedBy.rows[0].requested_by).toBe('system:backup-schedule');
+
+    const report = (body: unknown) => api.request('POST', `agent/commands/${signed.commandId}/status`, { token: carrier.credential, body });
+    expect((await report({ status: 'running' })).status).toBe(200);
+    expect((await runsOf(carrier.id))[0].status).toBe('running');
+    const summary = {
+      snapshotId: '7f25e897',
+      filesNew: 3,
+      filesChanged: 0,
+      filesUnmodified: 0,
+      dataAddedBytes: 3145,
+      totalFiles: 3,
+      totalBytes: 3145,
+      durationSeconds: 1.5,
+      unreadableFiles: 0,
+    };
+    const done = await report({ status: 'succeeded', exitCode: 0, stdout: `backup of 2 paths\n${JSON.stringify(summary)}\n` });
+    expect(done.status, done.text).toBe(200);
+    const listed = await api.request('GET', `devices/${carrier.id}/backup-runs`, { token: admin });
+    expect(listed.body.items[0]).toMatchObject({ id: run.id, status: 'succeeded', commandId: signed.commandId, summary, error: null });
+
+    // A failed run carries the agent's reason.
+    await api.sql.query(`UPDATE backup_runs SET slot_date = slot_date - 1 WHERE id = $1`, [run.id]);
+    await schedule(midnight);
+    const again = (await runsOf(carrier.id)).find((r) => r.status === 'scheduled')!;
+    await api.sql.query(`UPDATE backup_runs SET due_at = now() - interval '1 minute', created_at = now() WHERE id = $1`, [again.id]);
+    const second = (await poll()).body.commands.find((c: { action: string }) => c.action === 'backup.run');
+    expect(second.params.runId).toBe(again.id);
+    const failed = await api.request('POST', `agent/commands/${second.commandId}/status`, {
+      token: carrier.credential,
+      body: { status: 'failed', exitCode: 1, stderr: 'backup: Fatal: unable to open repository\n', reason: 'restic exited with 1' },
+    });
+    expect(failed.status, failed.text).toBe(200);
+    expect((await runsOf(carrier.id)).find((r) => r.id === again.id)).toMatchObject({ status: 'failed' });
+    const error = (await api.sql.query(`SELECT error FROM backup_runs WHERE id = $1`, [again.id])).rows[0].error;
+    expect(error).toBe('restic exited with 1');
   });
 });

@@ -106,6 +106,12 @@ export const BackupRunSchema = z.object({
   finishedAt: z.string().nullable(),
   error: z.string().nullable(),
   createdAt: z.string(),
+  /** The `backup.run` command carrying it, once the device polled. */
+  commandId: z.uuid().nullable(),
+  /** What restic made, for a succeeded backup. */
+  get summary() {
+    return BackupRunSummarySchema.nullable();
+  },
 });
 export type BackupRun = z.infer<typeof BackupRunSchema>;
 export const BackupRunPageSchema = z.object({ items: z.array(BackupRunSchema) });
@@ -158,3 +164,38 @@ export const BackupCapacitySchema = z.object({
   ),
 });
 export type BackupCapacity = z.infer<typeof BackupCapacitySchema>;
+
+/**
+ * `backup.run` (queued only by the API, when a scheduled run is due at the device's poll): the
+ * run and the policy as it was when the run started, signed like every command.
+ */
+export const BackupRunParamsSchema = z
+  .object({
+    runId: z.uuid(),
+    repositoryUrl: z.url({ protocol: /^https?$/ }).max(512),
+    paths: z.array(BackupPathSchema).min(1).max(64),
+    excludes: z.array(BackupExcludeSchema).max(64),
+    keepDaily: z.number().int().min(1).max(365),
+    keepWeekly: z.number().int().min(0).max(104),
+  })
+  .strict();
+export type BackupRunParams = z.infer<typeof BackupRunParamsSchema>;
+
+/** What the agent prints on stdout as the last line of a successful `backup.run` (the snapshot restic made). */
+export const BackupRunSummarySchema = z
+  .object({
+    snapshotId: z.string().regex(/^[0-9a-f]{8,64}$/),
+    filesNew: z.number().int().min(0),
+    filesChanged: z.number().int().min(0),
+    filesUnmodified: z.number().int().min(0),
+    dataAddedBytes: z.number().int().min(0),
+    totalFiles: z.number().int().min(0),
+    totalBytes: z.number().int().min(0),
+    durationSeconds: z
+      .number()
+      .min(0)
+      .max(10 * 24 * 3600),
+    unreadableFiles: z.number().int().min(0),
+  })
+  .strict();
+export type BackupRunSummary = z.infer<typeof BackupRunSummarySchema>;

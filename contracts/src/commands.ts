@@ -4,6 +4,7 @@ import { IsoDateTimeSchema, PageQuerySchema, pageOf } from './common.js';
 import { AgentUpdateParamsSchema, AgentUpdateRequestParamsSchema } from './agent-update.js';
 import { ScriptRunParamsSchema, ScriptRunRequestParamsSchema } from './scripts.js';
 import { CredentialRotateParamsSchema, KeysPinParamsSchema, SettingsApplyParamsSchema } from './managed-settings.js';
+import { BackupRunParamsSchema } from './backups.js';
 
 /**
  * Remote actions: what an operator may ask a device to do. Each action's parameters are a
@@ -44,6 +45,8 @@ export const COMMAND_ACTION_PARAMS = {
   // Queued only by the API's key rotation (never by an operator: API_ONLY_COMMAND_ACTIONS).
   'keys.pin': KeysPinParamsSchema,
   'agent.update': AgentUpdateParamsSchema,
+  // Queued only by the API when a scheduled backup run is due (api/src/backups).
+  'backup.run': BackupRunParamsSchema,
 } as const;
 
 export type CommandAction = keyof typeof COMMAND_ACTION_PARAMS;
@@ -62,8 +65,8 @@ export const CRITICAL_COMMAND_ACTIONS: readonly CommandAction[] = [
 export const isCriticalCommandAction = (action: CommandAction): boolean => CRITICAL_COMMAND_ACTIONS.includes(action);
 
 /** Actions only the API queues (a key announcement); CommandRequestSchema and the bulk schema refuse them. */
-export const API_ONLY_COMMAND_ACTIONS: readonly CommandAction[] = ['keys.pin'];
-export type OperatorCommandAction = Exclude<CommandAction, 'keys.pin'>;
+export const API_ONLY_COMMAND_ACTIONS: readonly CommandAction[] = ['keys.pin', 'backup.run'];
+export type OperatorCommandAction = Exclude<CommandAction, 'keys.pin' | 'backup.run'>;
 export const OPERATOR_COMMAND_ACTIONS = COMMAND_ACTIONS.filter((a) => !API_ONLY_COMMAND_ACTIONS.includes(a)) as OperatorCommandAction[];
 
 /**

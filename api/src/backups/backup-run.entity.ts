@@ -1,5 +1,5 @@
 import { Check, Column, Entity, ForeignKey, Index, PrimaryColumn, Unique } from 'typeorm';
-import type { BackupRunKind, BackupRun } from '@xspectre/contracts';
+import type { BackupRunKind, BackupRun, BackupRunSummary } from '@xspectre/contracts';
 
 /**
  * One backup, check or restore of a device. A scheduled run carries the device-local date of its
@@ -9,6 +9,8 @@ import type { BackupRunKind, BackupRun } from '@xspectre/contracts';
 @Entity({ name: 'backup_runs' })
 @Unique('uq_backup_runs_slot', ['deviceId', 'kind', 'slotDate'])
 @Index('ix_backup_runs_device_created', ['deviceId', 'createdAt'])
+// The runs a device's poll turns into commands: a handful of rows, looked up at every poll.
+@Index('ix_backup_runs_due', ['deviceId'], { where: `"status" = 'scheduled' AND "command_id" IS NULL` })
 @Check('chk_backup_runs_kind', `"kind" IN ('backup', 'check', 'restore')`)
 @Check('chk_backup_runs_status', `"status" IN ('scheduled', 'running', 'succeeded', 'failed', 'missed')`)
 export class BackupRunEntity {
@@ -40,6 +42,14 @@ export class BackupRunEntity {
 
   @Column({ type: 'text', nullable: true })
   error!: string | null;
+
+  /** The `backup.run` command that carries it (set at the device's poll). */
+  @Column({ name: 'command_id', type: 'uuid', nullable: true })
+  commandId!: string | null;
+
+  /** What restic made (the agent's summary line), for a succeeded backup. */
+  @Column({ type: 'jsonb', nullable: true })
+  summary!: BackupRunSummary | null;
 
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

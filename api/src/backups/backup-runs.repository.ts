@@ -68,6 +68,38 @@ export class BackupRunsRepository {
     return this.runs().find({ where: { deviceId }, order: { createdAt: 'DESC', id: 'DESC' }, take: limit });
   }
 
+  /** Scheduled runs of a device that no command carries yet, due within the catch-up window (ix_backup_runs_due). */
+  dueWithoutCommand(deviceId: string, since: Date): Promise<BackupRunEntity[]> {
+    return this.runs()
+      .createQueryBuilder('r')
+      .where(`r.device_id = :deviceId AND r.status = 'scheduled' AND r.command_id IS NULL AND r.due_at > :since`, { deviceId, since })
+      .orderBy('r.due_at', 'ASC')
+      .getMany();
+  }
+
+  /** Links the run to its command; false when another poll linked it first. */
+  async attachCommand(runId: string, commandId: string): Promise<boolean> {
+    const result = await this.runs()
+      .createQueryBuilder()
+      .update()
+      .set({ commandId })
+      .where('id = :runId AND command_id IS NULL', { runId })
+      .execute();
+    return (result.affected ?? 0) === 1;
+  }
+
+  findByCommand(commandId: string): Promise<BackupRunEntity | null> {
+    return this.runs().findOneBy({ commandId });
+  }
+
+  async finish(id: string, changes: Pick<BackupRunEntity, 'status' | 'finishedAt' | 'error' | 'summary'>): Promise<void> {
+    await this.runs().update({ id }, changes);
+  }
+
+  async start(id: string, at: Date): Promise<void> {
+    await this.runs().update({ id, status: 'scheduled' }, { status: 'running', startedAt: at });
+  }
+
   /** A scheduled run starts when its device first asks for a token for it. */
   async markRunning(id: string, at: Date): Promise<void> {
     await this.runs().update({ id, status: 'scheduled' }, { status: 'running', startedAt: at });

@@ -13,5 +13,7 @@ export function toBackupRunDto(r: BackupRunEntity): BackupRun {
     finishedAt: r.finishedAt?.toISOString() ?? null,
     error: r.error,
     createdAt: r.createdAt.toISOString(),
+    commandId: r.commandId,
+    summary: r.summary,
   };
 }

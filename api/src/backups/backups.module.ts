@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CommandsModule } from '../commands/commands.module.js';
 import { DevicesModule } from '../devices/devices.module.js';
 import { KeysModule } from '../keys/keys.module.js';
 import { OrganizationsModule } from '../organizations/organizations.module.js';
@@ -6,6 +7,7 @@ import { AgentBackupsController } from './agent-backups.controller.js';
 import { BackupPoliciesRepository } from './backup-policies.repository.js';
 import { BackupCapacityRepository } from './backup-capacity.repository.js';
 import { BackupCapacityService } from './backup-capacity.service.js';
+import { BackupCommandsService } from './backup-commands.service.js';
 import { BackupServerController } from './backup-server.controller.js';
 import { BackupTokensService } from './backup-tokens.service.js';
 import { BackupsController } from './backups.controller.js';
@@ -14,9 +16,16 @@ import { BackupsStoreModule } from './backups-store.module.js';
 
 /** File backups: policies, runs, and repository tokens for the backup server (backup-server/). */
 @Module({
-  imports: [BackupsStoreModule, DevicesModule, OrganizationsModule, KeysModule],
+  imports: [BackupsStoreModule, DevicesModule, OrganizationsModule, KeysModule, CommandsModule],
   controllers: [BackupsController, AgentBackupsController, BackupServerController],
-  providers: [BackupPoliciesRepository, BackupCapacityRepository, BackupsService, BackupTokensService, BackupCapacityService],
+  providers: [
+    BackupPoliciesRepository,
+    BackupCapacityRepository,
+    BackupCommandsService,
+    BackupsService,
+    BackupTokensService,
+    BackupCapacityService,
+  ],
   exports: [BackupsService, BackupTokensService, BackupCapacityService],
 })
 export class BackupsModule {}

@@ -4,6 +4,7 @@ import { KeysModule } from '../keys/keys.module.js';
 import { AgentBuildsModule } from '../agent-builds/agent-builds.module.js';
 import { ScriptsModule } from '../scripts/scripts.module.js';
 import { AgentCommandsController } from './agent-commands.controller.js';
+import { CommandHooks } from './command-hooks.js';
 import { CommandWakeups } from './command-wakeups.js';
 import { CommandsController } from './commands.controller.js';
 import { CommandsService } from './commands.service.js';
@@ -17,7 +18,7 @@ import { KeyRotationController } from './key-rotation.controller.js';
 @Module({
   imports: [DevicesModule, KeysModule, CommandsStoreModule, ScriptsModule, AgentBuildsModule],
   controllers: [CommandsController, AgentCommandsController, AgentCredentialController, KeyRotationController],
-  providers: [CommandsService, CommandWakeups, KeyAnnouncements, CredentialRotationService],
-  exports: [CommandsService],
+  providers: [CommandsService, CommandWakeups, KeyAnnouncements, CredentialRotationService, CommandHooks],
+  exports: [CommandsService, CommandHooks],
 })
 export class CommandsModule {}

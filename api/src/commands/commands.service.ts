@@ -6,6 +6,7 @@ import {
   decideCommandTransition,
   isCriticalCommandAction,
   type JsonObject,
+  type CommandAction,
   type Command,
   type CommandRequest,
   type CommandStatusReport,
@@ -27,6 +28,7 @@ import { LivePublisher } from '../live/live-publisher.js';
 import type { CommandEntity } from './command.entity.js';
 import { CommandWakeups } from './command-wakeups.js';
 import { KeyAnnouncements } from './key-announcements.service.js';
+import { CommandHooks } from './command-hooks.js';
 import { signedCommandRow } from './signed-row.js';
 import { toCommandDto, toLiveCommand, toSignedCommand } from './commands.mapper.js';
 import { CommandsRepository, type CommandFilter, type CommandProgress } from './commands.repository.js';
@@ -52,6 +54,7 @@ export class CommandsService {
     private readonly scripts: ScriptsService,
     private readonly announcements: KeyAnnouncements,
     private readonly builds: AgentBuildsService,
+    private readonly hooks: CommandHooks,
   ) {}
 
   private readonly pendingCounts = new TickBatcher<string, number>((ids) => this.commands.countOpen(ids), 0);
@@ -159,6 +162,41 @@ export class CommandsService {
     return toCommandDto(command);
   }
 
+  /**
+   * Queues a command the API itself decided on (a backup run due at this poll), signed with the
+   * current key, with its audit row naming `by`; `alsoInTransaction` runs in the same transaction
+   * and may throw to undo it (someone else queued it first). Null when the device cannot take a
+   * command now (not active, quarantined).
+   */
+  async queueSystemCommand(
+    deviceId: string,
+    request: { action: CommandAction; params: JsonObject; by: string; reason: string },
+    alsoInTransaction: (command: Command) => Promise<void>,
+  ): Promise<Command | null> {
+    const row = await this.db.transaction(async (manager) => {
+      const device = await this.devices.findDevice(deviceId, { lock: true });
+      if (!device || device.status !== 'active' || device.quarantinedAt) return null;
+      const key = await this.keys.currentSigningKey('command-signing');
+      const inserted = await this.commands.insert(
+        signedCommandRow(key, deviceId, request.action, request.params, { userId: null, email: request.by }),
+      );
+      await alsoInTransaction(toCommandDto(inserted));
+      await this.audit.append(manager, {
+        action: inserted.critical ? 'command.queue_critical' : 'command.queue',
+        resourceType: 'device',
+        resourceId: deviceId,
+        result: 'success',
+        userId: null,
+        userEmail: request.by,
+        details: { commandId: inserted.id, action: request.action, reason: request.reason },
+      });
+      return inserted;
+    });
+    if (!row) return null;
+    await this.announce(row);
+    return toCommandDto(row);
+  }
+
   async list(filter: CommandFilter) {
     const { items, total } = await this.commands.list(filter);
     return { items: items.map(toCommandDto), total, limit: filter.limit, offset: filter.offset };
@@ -177,6 +215,8 @@ export class CommandsService {
   async poll(device: AuthenticatedDevice, waitSeconds: number, signal?: AbortSignal): Promise<SignedCommand[]> {
     // While a command key is announced, a device that missed its pin gets one now (key-announcements.service.ts).
     await this.announcements.beforePoll(device.id);
+    // Features that queue due work at the poll (backups: command-hooks.ts).
+    await this.hooks.beforePoll(device.id);
     const waiter = this.wakeups.waiter(device.id, waitSeconds * 1000, signal);
     try {
       let delivery = await this.commands.deliver(device.id);
@@ -272,6 +312,7 @@ export class CommandsService {
     const changes = resultOf(command, report, now);
     await this.commands.update(id, changes);
     const updated = Object.assign(command, changes);
+    await this.hooks.reported(toCommandDto(updated));
     requestContext.afterCommit(() => this.announce(updated));
     return toCommandDto(updated);
   }

@@ -1,0 +1,120 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import {
+  BACKUP_DEFAULT_KEEP_DAILY,
+  BACKUP_DEFAULT_KEEP_WEEKLY,
+  BackupRunSummarySchema,
+  DEFAULT_BACKUP_EXCLUDES,
+  DEFAULT_BACKUP_PATHS,
+  type BackupRunParams,
+  type BackupRunSummary,
+  type Command,
+} from '@xspectre/contracts';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { CommandHooks, type CommandPollHook, type CommandReportListener } from '../commands/command-hooks.js';
+import { CommandsService } from '../commands/commands.service.js';
+import { DevicesService } from '../devices/devices.service.js';
+import { BackupPoliciesRepository } from './backup-policies.repository.js';
+import { BackupRunsRepository } from './backup-runs.repository.js';
+import { BACKUP_CATCH_UP_SECONDS } from './backup-schedule.service.js';
+
+/** Thrown inside the queueing transaction when another poll linked the run first: undoes the command. */
+class RunTakenError extends Error {}
+
+const SYSTEM = 'system:backup-schedule';
+
+/**
+ * Carries scheduled runs to devices: at a device's poll, a due run without a command becomes a
+ * signed `backup.run` (the policy as it is now, and the repository URL), linked to the run in
+ * the same transaction (a second poll on another instance finds it linked and its own command
+ * undone). The device's reports on that command move the run: running, then succeeded with
+ * restic's summary or failed with the reason.
+ */
+@Injectable()
+export class BackupCommandsService implements OnModuleInit, CommandPollHook, CommandReportListener {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'API_BACKUP_SERVER_URL'>,
+    private readonly hooks: CommandHooks,
+    private readonly commands: CommandsService,
+    private readonly devices: DevicesService,
+    private readonly policies: BackupPoliciesRepository,
+    private readonly runs: BackupRunsRepository,
+  ) {}
+
+  onModuleInit(): void {
+    this.hooks.onPoll(this);
+    this.hooks.onReport(this);
+  }
+
+  async beforePoll(deviceId: string): Promise<void> {
+    const due = await this.runs.dueWithoutCommand(deviceId, new Date(Date.now() - BACKUP_CATCH_UP_SECONDS * 1000));
+    for (const run of due) {
+      const params = await this.paramsFor(deviceId, run.id);
+      if (!params) continue;
+      try {
+        await this.commands.queueSystemCommand(
+          deviceId,
+          { action: 'backup.run', params: { ...params }, by: SYSTEM, reason: `backup run ${run.id} due ${run.dueAt.toISOString()}` },
+          async (command) => {
+            if (!(await this.runs.attachCommand(run.id, command.id))) throw new RunTakenError();
+          },
+        );
+      } catch (error) {
+        if (!(error instanceof RunTakenError)) throw error;
+      }
+    }
+  }
+
+  async reported(command: Readonly<Command>): Promise<void> {
+    if (command.action !== 'backup.run') return;
+    const run = await this.runs.findByCommand(command.id);
+    if (!run) return;
+    const now = new Date();
+    if (command.status === 'running' || command.status === 'delivered') return this.runs.start(run.id, now);
+    if (command.status === 'succeeded') {
+      const summary = summaryOf(command.stdout);
+      await this.runs.finish(run.id, {
+        status: summary ? 'succeeded' : 'failed',
+        finishedAt: now,
+        error: summary ? null : 'the agent reported success without a backup summary',
+        summary,
+      });
+      return;
+    }
+    if (['failed', 'rejected', 'expired', 'interrupted'].includes(command.status)) {
+      const why = command.reason ?? lastLine(command.stderr) ?? `the command ${command.status}`;
+      await this.runs.finish(run.id, { status: 'failed', finishedAt: now, error: why.slice(0, 500), summary: null });
+    }
+  }
+
+  /** The signed params: the policy now (defaults where none is stored); null when the device no longer backs up. */
+  private async paramsFor(deviceId: string, runId: string): Promise<BackupRunParams | null> {
+    const device = await this.devices.findDevice(deviceId);
+    if (!device || device.modules.backups !== 'file') return null;
+    const policy = await this.policies.find(deviceId);
+    return {
+      runId,
+      repositoryUrl: `${this.config.API_BACKUP_SERVER_URL.replace(/\/+$/, '')}/${deviceId}/`,
+      paths: policy?.paths ?? [...DEFAULT_BACKUP_PATHS[device.type]],
+      excludes: policy?.excludes ?? [...DEFAULT_BACKUP_EXCLUDES],
+      keepDaily: policy?.keepDaily ?? BACKUP_DEFAULT_KEEP_DAILY,
+      keepWeekly: policy?.keepWeekly ?? BACKUP_DEFAULT_KEEP_WEEKLY,
+    };
+  }
+}
+
+/** The summary is the last line of stdout (agent/src/commands/backup-action.ts); anything else counts as none. */
+function summaryOf(stdout: string | null): BackupRunSummary | null {
+  const line = lastLine(stdout);
+  if (!line) return null;
+  try {
+    const parsed = BackupRunSummarySchema.safeParse(JSON.parse(line));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+function lastLine(text: string | null): string | null {
+  const line = text?.trim().split('\n').at(-1)?.trim();
+  return line ? line : null;
+}
