@@ -16,7 +16,9 @@ export class Backups1795590000000 implements MigrationInterface {
       `CREATE TABLE "backup_runs" ("id" uuid NOT NULL, "device_id" uuid NOT NULL, "kind" text NOT NULL, "slot_date" date, "due_at" TIMESTAMP WITH TIME ZONE NOT NULL, "status" text NOT NULL, "started_at" TIMESTAMP WITH TIME ZONE, "finished_at" TIMESTAMP WITH TIME ZONE, "error" text, "created_at" TIMESTAMP WITH TIME ZONE NOT NULL, "command_id" uuid, "summary" jsonb, CONSTRAINT "uq_backup_runs_slot" UNIQUE ("device_id", "kind", "slot_date"), CONSTRAINT "chk_backup_runs_status" CHECK ("status" IN ('scheduled', 'running', 'succeeded', 'failed', 'missed')), CONSTRAINT "chk_backup_runs_kind" CHECK ("kind" IN ('backup', 'check', 'restore')), CONSTRAINT "pk_backup_runs" PRIMARY KEY ("id"))`,
     );
     await queryRunner.query(`CREATE INDEX "ix_backup_runs_device_created" ON "backup_runs" ("device_id", "created_at")`);
-    await queryRunner.query(`CREATE INDEX "ix_backup_runs_due" ON "backup_runs" ("device_id") WHERE "status" = 'scheduled' AND "command_id" IS NULL`);
+    await queryRunner.query(
+      `CREATE INDEX "ix_backup_runs_due" ON "backup_runs" ("device_id") WHERE "status" = 'scheduled' AND "command_id" IS NULL`,
+    );
     await queryRunner.query(
       `ALTER TABLE "backup_policies" ADD CONSTRAINT "fk_backup_policies_device" FOREIGN KEY ("device_id") REFERENCES "devices"("id") ON DELETE CASCADE ON UPDATE NO ACTION`,
     );
