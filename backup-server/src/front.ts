@@ -136,27 +136,34 @@ export function createFrontHandler(options: FrontOptions): (req: IncomingMessage
         agent,
         headers: { ...forwardable(req.headers), authorization: upstream.authorization },
       });
+      // rclone answers a write that hit ENOSPC/EDQUOT with a bare 500, often closing the
+      // connection before the body is sent (EPIPE here): either way, say what it was when the
+      // device's quota or the pool is full.
+      const FULL = "insufficient storage: this device's backup quota or the backup pool is full";
+      let answered = false;
       upstreamReq.on('response', (upstreamRes) => {
+        answered = true;
         const status = upstreamRes.statusCode ?? 502;
         const pass = () => {
           if (res.headersSent || res.destroyed) return upstreamRes.resume();
           res.writeHead(status, forwardable(upstreamRes.headers));
+          upstreamRes.on('aborted', () => res.destroy());
           upstreamRes.pipe(res);
         };
-        // rclone answers a write that hit ENOSPC/EDQUOT with a bare 500; say what it was.
-        if (method === 'POST' && status >= 500) {
-          void isFull(claims.sub, contentLength).then((full) => {
-            if (!full) return pass();
-            upstreamRes.resume();
-            refuse(507, "insufficient storage: this device's backup quota or the backup pool is full");
-          });
-          return;
-        }
-        pass();
+        if (status < 500 || method !== 'POST') return pass();
+        void isFull(claims.sub, contentLength).then((full) => {
+          if (!full) return pass();
+          upstreamRes.resume();
+          refuse(507, FULL);
+        });
       });
       upstreamReq.on('error', (err) => {
+        // After the response began, a late write error (EPIPE) changes nothing.
+        if (answered) return;
+        answered = true;
         options.log.log('error', 'upstream request failed', { upstream: decision.upstream, error: errorText(err) });
-        refuse(502, 'backup storage unavailable');
+        if (method !== 'POST') return refuse(502, 'backup storage unavailable');
+        void isFull(claims.sub, contentLength).then((full) => (full ? refuse(507, FULL) : refuse(502, 'backup storage unavailable')));
       });
       req.on('aborted', () => upstreamReq.destroy());
       res.on('close', () => {

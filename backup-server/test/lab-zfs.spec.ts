@@ -1,0 +1,241 @@
+// ZFS store under the front, on zfs-fuse: a pool on a file vdev with a unique name, destroyed
+// afterwards; zfs-fuse is started only if it is not running, and then stopped by its PID.
+// Needs root, zfs-fuse, rclone and restic; without them every test here FAILS.
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { BackupCapacityReportSchema } from '@xspectre/contracts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startBackupServer, type BackupServer } from '../src/app.js';
+import { collectCapacityReport } from '../src/capacity-report.js';
+import { loadConfig } from '../src/config.js';
+import { ZfsStorage } from '../src/storage/zfs-storage.js';
+import { captureLog, makeTree, must, newDevice, restic, snapshotIds, tokenAuthority, treeDigest } from './restic-harness.js';
+
+const QUOTA = 24 * 1024 * 1024;
+const pool = `xsbk${randomBytes(3).toString('hex')}`;
+const dataset = `${pool}/file-backups`;
+const authority = tokenAuthority();
+const log = captureLog();
+let dir: string;
+let startedZfsPid: number | undefined;
+let poolCreated = false;
+let server: BackupServer;
+let storage: ZfsStorage;
+let port: number;
+
+const run = async (file: string, args: string[]) => {
+  const r = await execa(file, args, { reject: false, stdin: 'ignore' });
+  return { ok: r.exitCode === 0, out: `${String(r.stdout)}${String(r.stderr)}` };
+};
+const zfsOk = async (args: string[]) => {
+  const r = await run('zfs', args);
+  if (!r.ok) throw new Error(`zfs ${args.join(' ')}: ${r.out}`);
+  return r.out;
+};
+
+async function ensureZfsDaemon(): Promise<void> {
+  if ((await run('zpool', ['list'])).ok) return;
+  const pidFile = join(dir, 'zfs-fuse.pid');
+  const started = await run('zfs-fuse', ['--pidfile', pidFile, '--no-kstat-mount']);
+  if (!started.ok) throw new Error(`zfs-fuse did not start: ${started.out}`);
+  for (let i = 0; i < 50; i++) {
+    startedZfsPid ??= Number((await readFile(pidFile, 'utf8').catch(() => '')).trim()) || undefined;
+    if ((await run('zpool', ['list'])).ok) return;
+    await sleep(100);
+  }
+  throw new Error('zfs-fuse started but zpool does not answer');
+}
+
+/** The device's newest floor snapshot. */
+async function latestFloorSnapshot(device: string): Promise<string> {
+  const out = await zfsOk(['list', '-H', '-o', 'name', '-s', 'creation', '-t', 'snapshot', '-r', `${dataset}/${device}`]);
+  const names = out.split('\n').filter((n) => n.includes('@xs-hourly-'));
+  if (!names.length) throw new Error(`no floor snapshot of ${device}`);
+  return names[names.length - 1]!;
+}
+
+async function backedUpDevice(size = 512 * 1024) {
+  const device = newDevice();
+  const src = join(dir, `src-${device}`);
+  await makeTree(src, size);
+  const append = { user: device, token: authority.issue(device, 'append') };
+  must(await restic(port, append, ['init']), 'restic init');
+  must(await restic(port, append, ['backup', src]), 'restic backup');
+  return { device, src, append, read: () => ({ user: device, token: authority.issue(device, 'read') }) };
+}
+
+async function restoredDigest(device: string, src: string, auth: { user: string; token: string }, snapshot = 'latest') {
+  const target = join(dir, `restore-${device}-${randomBytes(3).toString('hex')}`);
+  must(await restic(port, auth, ['restore', snapshot, '--target', target]), 'restic restore');
+  return treeDigest(join(target, src));
+}
+
+beforeAll(async () => {
+  if (process.getuid?.() !== 0) throw new Error('the ZFS lab needs root');
+  dir = await mkdtemp(join(tmpdir(), 'xs-backup-zfs-'));
+  await ensureZfsDaemon();
+  const vdev = join(dir, 'vdev');
+  await writeFile(vdev, '');
+  await truncate(vdev, 192 * 1024 * 1024);
+  await mkdir(join(dir, 'mnt'));
+  // cachefile=none: the pool is never imported again by a later zfs-fuse start.
+  const created = await run('zpool', ['create', '-o', 'cachefile=none', '-m', join(dir, 'mnt'), pool, vdev]);
+  if (!created.ok) throw new Error(`zpool create: ${created.out}`);
+  poolCreated = true;
+
+  storage = new ZfsStorage({ dataset, deviceQuotaBytes: QUOTA, snapshotFloorDays: 14 });
+  const config = loadConfig({
+    BACKUP_ZFS_DATASET: dataset,
+    BACKUP_DEVICE_QUOTA: '24M',
+    BACKUP_TOKEN_PUBLIC_KEYS: '/unused',
+    BACKUP_LISTEN_PORT: '0',
+  });
+  server = await startBackupServer(config, {
+    publicKeys: authority.publicKeys,
+    log: log.logger,
+    sink: { send: async () => {} },
+    storage,
+    startMaintenance: false,
+  });
+  port = server.port;
+});
+
+// The server's own errors explain a failed test (a 503 from the front says only "could not").
+let shown = 0;
+afterEach(() => {
+  for (const line of log.lines.slice(shown)) if (line.level === 'error') console.error(line.msg, JSON.stringify(line.fields));
+  shown = log.lines.length;
+});
+
+afterAll(async () => {
+  await server?.stop();
+  if (poolCreated) {
+    for (let i = 0; i < 20 && !(await run('zpool', ['destroy', '-f', pool])).ok; i++) await sleep(500);
+  }
+  if (startedZfsPid) {
+    process.kill(startedZfsPid, 'SIGTERM');
+    for (let i = 0; i < 50; i++) {
+      try {
+        process.kill(startedZfsPid, 0);
+      } catch {
+        break;
+      }
+      await sleep(100);
+    }
+  }
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('backup server on ZFS (zfs-fuse)', () => {
+  it('gives each device a dataset with its quota on the first append request', async () => {
+    const { device } = await backedUpDevice();
+    expect(await storage.deviceUsage(device)).toMatchObject({ deviceId: device, quotaBytes: QUOTA });
+    // The repository is inside the dataset's own mount, not in its parent's directory.
+    const mountpoint = (await zfsOk(['get', '-H', '-o', 'value', 'mountpoint', `${dataset}/${device}`])).trim();
+    expect(mountpoint).toBe(join(dir, 'mnt', 'file-backups', device));
+    expect((await zfsOk(['get', '-H', '-o', 'value', 'mounted', `${dataset}/${device}`])).trim()).toBe('yes');
+    expect((await readdir(mountpoint)).sort()).toEqual(['config', 'data', 'index', 'keys', 'locks', 'snapshots']);
+  });
+
+  it('a full quota fails the backup with a clear error; earlier snapshots still pass restic check and restore', async () => {
+    const { device, src, read } = await backedUpDevice();
+    const before = await treeDigest(src);
+    const [first] = await snapshotIds(port, read());
+    const big = join(dir, `big-${device}`);
+    await mkdir(big);
+    await writeFile(join(big, 'too-much.bin'), randomBytes(QUOTA + 8 * 1024 * 1024));
+    const failed = await restic(port, { user: device, token: authority.issue(device, 'append') }, ['backup', big], 280_000);
+    expect(failed.exitCode).not.toBe(0);
+    expect(failed.stderr).toMatch(/507 Insufficient Storage/);
+    expect(log.lines.some((l) => l.msg === 'request' && l.fields?.device === device && l.fields?.status === 507)).toBe(true);
+
+    // The device's lock may not fit any more: check without one (read-only).
+    must(await restic(port, read(), ['check', '--no-lock']), 'restic check after a full quota');
+    expect(await snapshotIds(port, read())).toEqual([first]);
+    expect(await restoredDigest(device, src, read(), first)).toEqual(before);
+  }, 300_000);
+
+  it('a stolen prune token deleting every snapshot loses nothing the floor snapshot holds', async () => {
+    const { device, src, read } = await backedUpDevice();
+    const before = await treeDigest(src);
+    const round = await storage.snapshotRound(new Date());
+    expect(round.failed).toEqual([]);
+    const floor = await latestFloorSnapshot(device);
+
+    const stolen = { user: device, token: authority.issue(device, 'prune') };
+    const ids = await snapshotIds(port, stolen);
+    must(await restic(port, stolen, ['forget', ...ids, '--prune']), 'forget everything');
+    expect(await snapshotIds(port, read())).toEqual([]);
+
+    // The operator's recovery: roll the dataset back to its newest floor snapshot.
+    await zfsOk(['rollback', '-r', floor]);
+    expect(await snapshotIds(port, read())).toEqual(ids);
+    must(await restic(port, read(), ['check']), 'restic check after rollback');
+    expect(await restoredDigest(device, src, read())).toEqual(before);
+  }, 180_000);
+
+  it('forged snapshots that make retention forget the real ones are covered by the floor too', async () => {
+    const { device, src, append, read } = await backedUpDevice();
+    const before = await treeDigest(src);
+    const [real] = await snapshotIds(port, read());
+    await storage.snapshotRound(new Date());
+    const floor = await latestFloorSnapshot(device);
+
+    // With only an append token, an attacker adds newer, empty snapshots of the same host and
+    // path (restic groups retention by host and paths)...
+    await rename(src, `${src}.real`);
+    await mkdir(src);
+    for (const day of ['2030-01-01 00:00:00', '2030-01-02 00:00:00']) {
+      must(await restic(port, append, ['backup', '--time', day, src]), 'forged backup');
+    }
+    await rm(src, { recursive: true });
+    await rename(`${src}.real`, src);
+    // ...and the API's own retention run (prune token) keeps the newest and forgets the real one.
+    must(
+      await restic(port, { user: device, token: authority.issue(device, 'prune') }, ['forget', '--keep-last', '2', '--prune']),
+      'retention',
+    );
+    expect(await snapshotIds(port, read())).not.toContain(real);
+
+    await zfsOk(['rollback', '-r', floor]);
+    expect(await snapshotIds(port, read())).toEqual([real]);
+    expect(await restoredDigest(device, src, read(), real)).toEqual(before);
+  }, 180_000);
+
+  it('destroys only its own snapshots older than the floor, and keeps the newest', async () => {
+    const { device } = await backedUpDevice(64 * 1024);
+    await zfsOk(['snapshot', `${dataset}/${device}@manual-keep`]);
+    const first = await storage.snapshotRound(new Date());
+    const mine = first.created.find((n) => n.startsWith(`${dataset}/${device}@`))!;
+    expect(mine).toMatch(/@xs-hourly-\d{8}T\d{6}Z$/);
+    // Fifteen days later by the clock of the round: the first snapshot is past the 14-day floor.
+    const later = await storage.snapshotRound(new Date(Date.now() + 15 * 86_400_000));
+    expect(later.destroyed).toContain(mine);
+    const left = await zfsOk(['list', '-H', '-o', 'name', '-t', 'snapshot', '-r', `${dataset}/${device}`]);
+    expect(left).toContain(`${dataset}/${device}@manual-keep`);
+    expect(left).not.toContain(mine);
+    expect(left.split('\n').filter((n) => n.includes('@xs-hourly-'))).toHaveLength(1);
+  }, 120_000);
+
+  it('scrubs the pool when due and reports capacity, quotas and the scrub result', async () => {
+    // The maintenance tick starts the first scrub: none has run on this new pool.
+    await server.maintenance.tick();
+    expect(log.lines.some((l) => l.msg === 'scrub started')).toBe(true);
+    let scrub = await storage.scrubStatus();
+    for (let i = 0; i < 100 && scrub.state === 'in_progress'; i++) {
+      await sleep(200);
+      scrub = await storage.scrubStatus();
+    }
+    expect(scrub).toMatchObject({ state: 'finished', errors: 0 });
+    const report = await collectCapacityReport(storage);
+    expect(BackupCapacityReportSchema.parse(report)).toEqual(report);
+    expect(report).toMatchObject({ store: 'zfs', pool: { name: pool }, lastScrub: { state: 'finished', errors: 0 } });
+    expect(report.pool.freeBytes).toBeGreaterThan(0);
+    expect(report.devices.length).toBeGreaterThanOrEqual(1);
+    for (const d of report.devices) expect(d.quotaBytes).toBe(QUOTA);
+  }, 60_000);
+});
