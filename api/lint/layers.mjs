@@ -42,6 +42,8 @@ export const LAYERS = {
   // The alert engine: reads telemetry, devices and their events; ingest hands it heartbeats.
   alerts: 10,
   enrollment: 10,
+  // Scanner operations: scanners' GMP reports (ingest hands it the committed heartbeats).
+  scanners: 10,
   // File backups: policies, runs and repository tokens (devices, organizations, keys; commands next).
   backups: 10,
   ingest: 11,

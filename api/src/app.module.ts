@@ -19,6 +19,7 @@ import { IngestModule } from './ingest/ingest.module.js';
 import { CommandsModule } from './commands/commands.module.js';
 import { AlertsModule } from './alerts/alerts.module.js';
 import { BackupsModule } from './backups/backups.module.js';
+import { ScannersModule } from './scanners/scanners.module.js';
 import { AlertDeliveryModule } from './alert-delivery/alert-delivery.module.js';
 import { InventoryModule } from './inventory/inventory.module.js';
 import { TelemetryModule } from './telemetry/telemetry.module.js';
@@ -52,6 +53,7 @@ export class AppModule {
         AlertDeliveryModule,
         AlertsModule,
         BackupsModule,
+        ScannersModule,
         IngestModule,
         HealthModule,
         LiveEndpointModule,

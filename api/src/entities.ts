@@ -29,6 +29,7 @@ import { BackupRunEntity } from './backups/backup-run.entity.js';
 import { BackupServerReportEntity } from './backups/backup-server-report.entity.js';
 import { BackupDeviceUsageEntity } from './backups/backup-device-usage.entity.js';
 import { ServiceCredentialEntity } from './auth/service-credential.entity.js';
+import { ScannerSnapshotEntity } from './scanners/scanner-snapshot.entity.js';
 
 /**
  * Every entity the API and the worker map, for DatabaseModule.register and dataSourceOptions. A
@@ -66,4 +67,5 @@ export const ENTITIES = [
   BackupServerReportEntity,
   BackupDeviceUsageEntity,
   ServiceCredentialEntity,
+  ScannerSnapshotEntity,
 ];

@@ -12,6 +12,7 @@ import {
   SystemMetricsSchema,
 } from './telemetry.js';
 import { isSmallOrderWireGuardKey } from './wireguard-keys.js';
+import { ScannerStatsSchema } from './scanner-stats.js';
 
 /** Every agent message names the protocol version it speaks; changes are additive. */
 export const AGENT_PROTOCOL_VERSION = 1;
@@ -161,6 +162,8 @@ export const HeartbeatSchema = z
     /** Sent at start and whenever it changed. */
     inventory: InventoryReportSchema.optional(),
     journalGap: JournalGapSchema.optional(),
+    /** Scanners only: what gvmd says over GMP (scanner-stats.ts), when it changed and at least every 10 minutes. */
+    scannerStats: ScannerStatsSchema.optional(),
   })
   .strict();
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;

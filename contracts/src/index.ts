@@ -26,3 +26,4 @@ export * from './scanner-stats.js';
 export * from './backup-server.js';
 export * from './backups.js';
 export * from './service-credentials.js';
+export * from './scanners.js';

@@ -2,13 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { HeartbeatAlerts } from '../alerts/heartbeat-alerts.js';
 import { DeviceEventsService } from '../device-events/device-events.service.js';
 import { LivePublisher } from '../live/live-publisher.js';
+import { ScannersService } from '../scanners/scanners.service.js';
 import type { HeartbeatCommitListener } from './heartbeat-commit-listener.js';
 import { liveUpdatesOf, type HeartbeatLiveUpdates } from './heartbeat-live.js';
 import type { StoredBatch } from './heartbeat-store.js';
 
 /**
  * Consoles hear about each committed group of heartbeats once, not per request or per device; the alert
- * engine compares the new latest states with its rules (in memory, off the request path).
+ * engine compares the new latest states with its rules (in memory, off the request path); scanners'
+ * GMP reports are stored.
  */
 @Injectable()
 export class HeartbeatLiveListener implements HeartbeatCommitListener {
@@ -16,11 +18,14 @@ export class HeartbeatLiveListener implements HeartbeatCommitListener {
     private readonly live: LivePublisher,
     private readonly deviceEvents: DeviceEventsService,
     private readonly alerts: HeartbeatAlerts,
+    private readonly scanners: ScannersService,
   ) {}
 
   committed(batch: StoredBatch): void {
     void this.announce(batch, liveUpdatesOf(batch));
     this.alerts.observe(batch);
+    // Scanners' GMP reports: the latest per device, stored off the request path (scanners.service.ts).
+    void this.scanners.observe(batch.newest, batch.receivedAt);
   }
 
   /**

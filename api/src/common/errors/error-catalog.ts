@@ -83,6 +83,8 @@ export const ERROR_CATALOG = {
     title: 'Critical actions use POST devices/:id/critical-commands, the others POST devices/:id/commands',
   },
   COMMAND_NOT_FOUND: { status: 404, title: 'No such command' },
+  // scanners
+  SCANNER_REPORT_NOT_FOUND: { status: 404, title: 'No scanner report from this device yet' },
   // backups
   BACKUP_MODE_UNAVAILABLE: { status: 422, title: 'This backup mode is not available yet' },
   BACKUP_RUN_NOT_FOUND: { status: 404, title: 'No such backup run' },

@@ -16,6 +16,7 @@ import { FleetReads1795560000000 } from './1795560000000-FleetReads.js';
 import { AuditScale1795570000000 } from './1795570000000-AuditScale.js';
 import { HeartbeatRetention1795580000000 } from './1795580000000-HeartbeatRetention.js';
 import { Backups1795590000000 } from './1795590000000-Backups.js';
+import { ScannerSnapshots1795600000000 } from './1795600000000-ScannerSnapshots.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   AuditScale1795570000000,
   HeartbeatRetention1795580000000,
   Backups1795590000000,
+  ScannerSnapshots1795600000000,
 ];
