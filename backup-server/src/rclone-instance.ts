@@ -55,9 +55,10 @@ export async function startRcloneRestic(options: RcloneOptions): Promise<RcloneI
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${options.binary} did not start`);
 
+  let stopping = false;
   const exited = child.then(
     (result) => {
-      options.log.log('warn', 'rclone exited', {
+      options.log.log(stopping ? 'info' : 'error', 'rclone exited', {
         instance: options.name,
         pid,
         exitCode: result.exitCode ?? null,
@@ -110,6 +111,7 @@ export async function startRcloneRestic(options: RcloneOptions): Promise<RcloneI
     exited,
     async stop() {
       if (child.exitCode !== null) return;
+      stopping = true;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
