@@ -37,6 +37,8 @@ describe('file backups: policy, schedule, repository tokens', () => {
   beforeAll(async () => {
     ({ api, hub } = await startApiWithLabHub());
     admin = await api.adminToken();
+    // Creating service credentials and asking for restores are critical: the admin steps up once, for the whole file.
+    await stepUp(api, admin);
     where = await createOrganizationSite(api, admin, 'Backups Co');
     device = await enrollDeviceAt(api, admin, where, 'backup-1');
     const site = await api.request('POST', 'sites', {
@@ -203,7 +205,6 @@ describe('file backups: policy, schedule, repository tokens', () => {
   });
 
   it('takes capacity reports from a backup server with its own service credential only', async () => {
-    await stepUp(api, admin);
     const created = await api.request('POST', 'service-credentials', { token: admin, body: { service: 'backup-server', name: 'store-1' } });
     expect(created.status, created.text).toBe(201);
     const secret: string = created.body.secret;
@@ -314,5 +315,59 @@ describe('file backups: policy, schedule, repository tokens', () => {
     expect((await runsOf(carrier.id)).find((r) => r.id === again.id)).toMatchObject({ status: 'failed' });
     const error = (await api.sql.query(`SELECT error FROM backup_runs WHERE id = $1`, [again.id])).rows[0].error;
     expect(error).toBe('restic exited with 1');
+  });
+
+  it('backs up now and restores chosen paths on request, each carried by a signed command at the next poll', async () => {
+    const device = await enrollDeviceAt(api, admin, where, 'backup-manual');
+    const now = (token = admin) => api.request('POST', `devices/${device.id}/backup-runs`, { token, body: {} });
+    expect((await now()).body.code).toBe('BACKUP_NOT_ENABLED');
+    expect((await putPolicy(device.id, { mode: 'FILE' })).status).toBe(200);
+    const started = await now();
+    expect(started.status, started.text).toBe(201);
+    expect(started.body).toMatchObject({ kind: 'backup', status: 'scheduled', slotDate: null, requestedBy: expect.stringContaining('@') });
+    expect((await now()).body.code).toBe('BACKUP_RUN_IN_PROGRESS');
+    const poll = async () =>
+      (await api.request('GET', 'agent/commands?waitSeconds=0', { token: device.credential })).body.commands as Array<Record<string, any>>;
+    const backup = (await poll()).find((c) => c.action === 'backup.run')!;
+    expect(backup.params.runId).toBe(started.body.id);
+    const report = (id: string, body: unknown) => api.request('POST', `agent/commands/${id}/status`, { token: device.credential, body });
+    expect((await report(backup.commandId, { status: 'failed', reason: 'restic is not installed' })).status).toBe(200);
+
+    const restore = (body: unknown) => api.request('POST', `devices/${device.id}/backup-restores`, { token: admin, body });
+    const good = { snapshotId: '7f25e897', paths: ['/etc/ssh', '/opt/app'], target: { mode: 'alternate', directory: '/srv/restore' } };
+    for (const [bad, field] of [
+      [{ ...good, snapshotId: 'zz' }, /snapshotId/],
+      [{ ...good, snapshotId: '--target=/' }, /snapshotId/],
+      [{ ...good, paths: ['etc'] }, /paths\.0/],
+      [{ ...good, target: { mode: 'alternate' } }, /target/],
+      [{ ...good, target: { mode: 'alternate', directory: '/srv/../etc' } }, /target/],
+      [{ ...good, target: { mode: 'elsewhere' } }, /target/],
+    ] as const) {
+      const refused = await restore(bad);
+      expect(refused.status, JSON.stringify(bad)).toBe(400);
+      expect(refused.body.detail).toMatch(field);
+    }
+    const asked = await restore(good);
+    expect(asked.status, asked.text).toBe(201);
+    expect(asked.body).toMatchObject({ kind: 'restore', status: 'scheduled', request: good });
+    const carried = (await poll()).find((c) => c.action === 'backup.restore')!;
+    expect(carried.params).toEqual({
+      runId: asked.body.id,
+      repositoryUrl: `${api.config.API_BACKUP_SERVER_URL}/${device.id}/`,
+      snapshotId: '7f25e897',
+      include: ['/etc/ssh', '/opt/app'],
+      target: '/srv/restore',
+    });
+    const stored = await api.sql.query(`SELECT critical FROM commands WHERE id = $1`, [carried.commandId]);
+    expect(stored.rows[0].critical).toBe(true);
+    // A restore run gets read tokens only.
+    expect((await tokenFor(device.credential, { runId: asked.body.id, op: 'read' })).status).toBe(200);
+    expect((await tokenFor(device.credential, { runId: asked.body.id, op: 'append' })).body.code).toBe('BACKUP_TOKEN_REFUSED');
+    expect((await report(carried.commandId, { status: 'succeeded', exitCode: 0, stdout: 'restored 2 paths\n' })).status).toBe(200);
+    const runs = await api.request('GET', `devices/${device.id}/backup-runs`, { token: admin });
+    expect(runs.body.items.map((r: { kind: string; status: string }) => `${r.kind}:${r.status}`)).toEqual([
+      'restore:succeeded',
+      'backup:failed',
+    ]);
   });
 });

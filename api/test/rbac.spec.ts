@@ -162,6 +162,7 @@ describe('RBAC', () => {
       'DELETE scripts/:id',
       'DELETE service-credentials/:id',
       'POST critical-commands/bulk',
+      'POST devices/:id/backup-restores',
       'POST devices/:id/critical-commands',
       'POST devices/:id/fingerprint/accept',
       'POST keys/command-signing/rotate',
@@ -176,6 +177,8 @@ describe('RBAC', () => {
     // Backups: policies are backups.*; tokens go to devices for their own runs; the backup server reports with its service credential.
     expect(permissionOf('GET', 'devices/:id/backup-policy')).toBe('backups.view');
     expect(permissionOf('PUT', 'devices/:id/backup-policy')).toBe('backups.trigger');
+    expect(permissionOf('POST', 'devices/:id/backup-runs')).toBe('backups.trigger');
+    expect(permissionOf('POST', 'devices/:id/backup-restores')).toBe('backups.restore');
     expect(permissionOf('POST', 'agent/backup-tokens')).toBe('device');
     expect(permissionOf('GET', 'backups/token-keys')).toBe('settings.manage');
     expect(permissionOf('POST', 'backup-server/report')).toBe('service');

@@ -106,8 +106,14 @@ export const BackupRunSchema = z.object({
   finishedAt: z.string().nullable(),
   error: z.string().nullable(),
   createdAt: z.string(),
-  /** The `backup.run` command carrying it, once the device polled. */
+  /** The `backup.run` or `backup.restore` command carrying it, once the device polled. */
   commandId: z.uuid().nullable(),
+  /** Who asked for it by hand (null: the nightly schedule). */
+  requestedBy: z.string().nullable(),
+  /** A restore's snapshot, paths and target. */
+  get request() {
+    return BackupRestoreRequestSchema.nullable();
+  },
   /** What restic made, for a succeeded backup. */
   get summary() {
     return BackupRunSummarySchema.nullable();
@@ -199,3 +205,35 @@ export const BackupRunSummarySchema = z
   })
   .strict();
 export type BackupRunSummary = z.infer<typeof BackupRunSummarySchema>;
+
+const SnapshotIdSchema = z.string().regex(/^[0-9a-f]{8,64}$/, 'a restic snapshot id (8–64 hex digits)');
+
+/** POST devices/:id/backup-restores: chosen paths of a snapshot, to where they were or to another directory. */
+export const BackupRestoreRequestSchema = z
+  .object({
+    snapshotId: SnapshotIdSchema,
+    paths: z
+      .array(BackupPathSchema)
+      .min(1, 'name at least one path')
+      .max(64, 'at most 64 paths')
+      .refine(uniqueStrings, 'paths must be distinct'),
+    target: z.discriminatedUnion('mode', [
+      z.object({ mode: z.literal('original') }).strict(),
+      z.object({ mode: z.literal('alternate'), directory: BackupPathSchema }).strict(),
+    ]),
+  })
+  .strict();
+export type BackupRestoreRequest = z.infer<typeof BackupRestoreRequestSchema>;
+
+/** `backup.restore` (queued only by the API for a restore an operator asked for, with step-up). */
+export const BackupRestoreParamsSchema = z
+  .object({
+    runId: z.uuid(),
+    repositoryUrl: z.url({ protocol: /^https?$/ }).max(512),
+    snapshotId: SnapshotIdSchema,
+    include: z.array(BackupPathSchema).min(1).max(64),
+    /** `/` for the original place, else the alternate directory. */
+    target: BackupPathSchema.or(z.literal('/')),
+  })
+  .strict();
+export type BackupRestoreParams = z.infer<typeof BackupRestoreParamsSchema>;

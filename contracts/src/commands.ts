@@ -4,7 +4,7 @@ import { IsoDateTimeSchema, PageQuerySchema, pageOf } from './common.js';
 import { AgentUpdateParamsSchema, AgentUpdateRequestParamsSchema } from './agent-update.js';
 import { ScriptRunParamsSchema, ScriptRunRequestParamsSchema } from './scripts.js';
 import { CredentialRotateParamsSchema, KeysPinParamsSchema, SettingsApplyParamsSchema } from './managed-settings.js';
-import { BackupRunParamsSchema } from './backups.js';
+import { BackupRestoreParamsSchema, BackupRunParamsSchema } from './backups.js';
 
 /**
  * Remote actions: what an operator may ask a device to do. Each action's parameters are a
@@ -47,6 +47,8 @@ export const COMMAND_ACTION_PARAMS = {
   'agent.update': AgentUpdateParamsSchema,
   // Queued only by the API when a scheduled backup run is due (api/src/backups).
   'backup.run': BackupRunParamsSchema,
+  // Queued only by the API for a restore an operator asked for (backups.restore with step-up).
+  'backup.restore': BackupRestoreParamsSchema,
 } as const;
 
 export type CommandAction = keyof typeof COMMAND_ACTION_PARAMS;
@@ -61,12 +63,14 @@ export const CRITICAL_COMMAND_ACTIONS: readonly CommandAction[] = [
   // A new device credential; a new trusted key (queued by the API's key rotation, itself critical).
   'credential.rotate',
   'keys.pin',
+  // Writes a snapshot's files over the device's (or into a directory): asked for with step-up.
+  'backup.restore',
 ];
 export const isCriticalCommandAction = (action: CommandAction): boolean => CRITICAL_COMMAND_ACTIONS.includes(action);
 
 /** Actions only the API queues (a key announcement); CommandRequestSchema and the bulk schema refuse them. */
-export const API_ONLY_COMMAND_ACTIONS: readonly CommandAction[] = ['keys.pin', 'backup.run'];
-export type OperatorCommandAction = Exclude<CommandAction, 'keys.pin' | 'backup.run'>;
+export const API_ONLY_COMMAND_ACTIONS: readonly CommandAction[] = ['keys.pin', 'backup.run', 'backup.restore'];
+export type OperatorCommandAction = Exclude<CommandAction, 'keys.pin' | 'backup.run' | 'backup.restore'>;
 export const OPERATOR_COMMAND_ACTIONS = COMMAND_ACTIONS.filter((a) => !API_ONLY_COMMAND_ACTIONS.includes(a)) as OperatorCommandAction[];
 
 /**

@@ -5,6 +5,8 @@ import {
   BackupRunSummarySchema,
   DEFAULT_BACKUP_EXCLUDES,
   DEFAULT_BACKUP_PATHS,
+  type BackupRestoreParams,
+  type BackupRestoreRequest,
   type BackupRunParams,
   type BackupRunSummary,
   type Command,
@@ -48,12 +50,18 @@ export class BackupCommandsService implements OnModuleInit, CommandPollHook, Com
   async beforePoll(deviceId: string): Promise<void> {
     const due = await this.runs.dueWithoutCommand(deviceId, new Date(Date.now() - BACKUP_CATCH_UP_SECONDS * 1000));
     for (const run of due) {
-      const params = await this.paramsFor(deviceId, run.id);
-      if (!params) continue;
+      const queued = run.kind === 'restore' ? this.restoreParams(deviceId, run) : await this.paramsFor(deviceId, run.id);
+      if (!queued) continue;
+      const action = run.kind === 'restore' ? 'backup.restore' : 'backup.run';
       try {
         await this.commands.queueSystemCommand(
           deviceId,
-          { action: 'backup.run', params: { ...params }, by: SYSTEM, reason: `backup run ${run.id} due ${run.dueAt.toISOString()}` },
+          {
+            action,
+            params: { ...queued },
+            by: run.requestedBy ?? SYSTEM,
+            reason: `${run.kind} run ${run.id} due ${run.dueAt.toISOString()}`,
+          },
           async (command) => {
             if (!(await this.runs.attachCommand(run.id, command.id))) throw new RunTakenError();
           },
@@ -65,11 +73,15 @@ export class BackupCommandsService implements OnModuleInit, CommandPollHook, Com
   }
 
   async reported(command: Readonly<Command>): Promise<void> {
-    if (command.action !== 'backup.run') return;
+    if (command.action !== 'backup.run' && command.action !== 'backup.restore') return;
     const run = await this.runs.findByCommand(command.id);
     if (!run) return;
     const now = new Date();
     if (command.status === 'running' || command.status === 'delivered') return this.runs.start(run.id, now);
+    if (command.status === 'succeeded' && command.action === 'backup.restore') {
+      await this.runs.finish(run.id, { status: 'succeeded', finishedAt: now, error: null, summary: null });
+      return;
+    }
     if (command.status === 'succeeded') {
       const summary = summaryOf(command.stdout);
       await this.runs.finish(run.id, {
@@ -84,6 +96,17 @@ export class BackupCommandsService implements OnModuleInit, CommandPollHook, Com
       const why = command.reason ?? lastLine(command.stderr) ?? `the command ${command.status}`;
       await this.runs.finish(run.id, { status: 'failed', finishedAt: now, error: why.slice(0, 500), summary: null });
     }
+  }
+
+  private restoreParams(deviceId: string, run: { id: string; request: BackupRestoreRequest | null }): BackupRestoreParams | null {
+    if (!run.request) return null;
+    return {
+      runId: run.id,
+      repositoryUrl: `${this.config.API_BACKUP_SERVER_URL.replace(/\/+$/, '')}/${deviceId}/`,
+      snapshotId: run.request.snapshotId,
+      include: run.request.paths,
+      target: run.request.target.mode === 'original' ? '/' : run.request.target.directory,
+    };
   }
 
   /** The signed params: the policy now (defaults where none is stored); null when the device no longer backs up. */

@@ -1,5 +1,5 @@
 import { Check, Column, Entity, ForeignKey, Index, PrimaryColumn, Unique } from 'typeorm';
-import type { BackupRunKind, BackupRun, BackupRunSummary } from '@xspectre/contracts';
+import type { BackupRestoreRequest, BackupRunKind, BackupRun, BackupRunSummary } from '@xspectre/contracts';
 
 /**
  * One backup, check or restore of a device. A scheduled run carries the device-local date of its
@@ -46,6 +46,14 @@ export class BackupRunEntity {
   /** The `backup.run` command that carries it (set at the device's poll). */
   @Column({ name: 'command_id', type: 'uuid', nullable: true })
   commandId!: string | null;
+
+  /** A restore's request (snapshot, paths, target), as the operator asked for it. */
+  @Column({ type: 'jsonb', nullable: true })
+  request!: BackupRestoreRequest | null;
+
+  /** Who asked for a run by hand (null: the schedule). */
+  @Column({ name: 'requested_by', type: 'text', nullable: true })
+  requestedBy!: string | null;
 
   /** What restic made (the agent's summary line), for a succeeded backup. */
   @Column({ type: 'jsonb', nullable: true })

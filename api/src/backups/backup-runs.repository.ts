@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Database } from '../db/database.js';
 import { BackupRunEntity } from './backup-run.entity.js';
@@ -66,6 +67,25 @@ export class BackupRunsRepository {
 
   listForDevice(deviceId: string, limit: number): Promise<BackupRunEntity[]> {
     return this.runs().find({ where: { deviceId }, order: { createdAt: 'DESC', id: 'DESC' }, take: limit });
+  }
+
+  /** A run asked for by hand (backup now, a restore): due at once, carried to the device at its next poll. */
+  async createManual(values: Pick<BackupRunEntity, 'deviceId' | 'kind' | 'request' | 'requestedBy'>, now: Date): Promise<BackupRunEntity> {
+    return this.runs().save(
+      this.runs().create({
+        ...values,
+        id: randomUUID(),
+        slotDate: null,
+        dueAt: now,
+        status: 'scheduled',
+        startedAt: null,
+        finishedAt: null,
+        error: null,
+        commandId: null,
+        summary: null,
+        createdAt: now,
+      }),
+    );
   }
 
   /** Scheduled runs of a device that no command carries yet, due within the catch-up window (ix_backup_runs_due). */

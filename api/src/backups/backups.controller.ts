@@ -1,10 +1,13 @@
-import { Controller, Get, Put } from '@nestjs/common';
+import { Controller, Get, Post, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import {
   BackupCapacitySchema,
   BackupPolicySchema,
   BackupPolicyUpdateSchema,
+  BackupRestoreRequestSchema,
+  BackupRunSchema,
+  type BackupRestoreRequest,
   BackupRunPageSchema,
   BackupRunsQuerySchema,
   BackupTokenKeysSchema,
@@ -13,7 +16,7 @@ import {
 } from '@xspectre/contracts';
 import { CurrentActor } from '../common/context/current-actor.decorator.js';
 import type { Actor } from '../common/context/request-context.js';
-import { Audited, RequirePermission } from '../common/http/route-access.decorators.js';
+import { Audited, Critical, RequirePermission } from '../common/http/route-access.decorators.js';
 import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
 import { ApiSummary } from '../openapi/api-summary.decorator.js';
 import { BackupCapacityService } from './backup-capacity.service.js';
@@ -55,6 +58,31 @@ export class BackupsController {
   @ZodResponse(200, BackupPolicySchema)
   update(@ZodParams(IdParamSchema) params: Id, @ZodBody(BackupPolicyUpdateSchema) body: BackupPolicyUpdate, @CurrentActor() actor: Actor) {
     return this.backups.update(actor, params.id, body);
+  }
+
+  /** Outside the nightly schedule; one backup or restore at a time per device. */
+  @Post('devices/:id/backup-runs')
+  @ApiSummary('Back a device up now', { errors: ['DEVICE_NOT_FOUND', 'BACKUP_NOT_ENABLED', 'BACKUP_RUN_IN_PROGRESS', 'DEVICE_NOT_ACTIVE'] })
+  @RequirePermission('backups.trigger')
+  @Audited('backup.run_now', 'device')
+  @ZodResponse(201, BackupRunSchema)
+  backupNow(@ZodParams(IdParamSchema) params: Id, @CurrentActor() actor: Actor) {
+    return this.backups.backupNow(actor, params.id);
+  }
+
+  /** Files of a snapshot written back on the device: Super Admin's backups.restore with a fresh TOTP. */
+  @Post('devices/:id/backup-restores')
+  @ApiSummary('Restore paths of a snapshot on a device', { errors: ['DEVICE_NOT_FOUND', 'BACKUP_RUN_IN_PROGRESS', 'DEVICE_NOT_ACTIVE'] })
+  @RequirePermission('backups.restore')
+  @Critical()
+  @Audited('backup.restore', 'device')
+  @ZodResponse(201, BackupRunSchema)
+  restore(
+    @ZodParams(IdParamSchema) params: Id,
+    @ZodBody(BackupRestoreRequestSchema) body: BackupRestoreRequest,
+    @CurrentActor() actor: Actor,
+  ) {
+    return this.backups.restore(actor, params.id, body);
   }
 
   @Get('devices/:id/backup-runs')

@@ -14,6 +14,8 @@ export function toBackupRunDto(r: BackupRunEntity): BackupRun {
     error: r.error,
     createdAt: r.createdAt.toISOString(),
     commandId: r.commandId,
+    requestedBy: r.requestedBy,
+    request: r.request,
     summary: r.summary,
   };
 }

@@ -9,12 +9,14 @@ import {
   type BackupMode,
   type BackupPolicy,
   type BackupPolicyUpdate,
+  type BackupRestoreRequest,
   type BackupRun,
   type DeviceModules,
 } from '@xspectre/contracts';
 import { AppError } from '../common/errors/app-error.js';
 import type { Actor } from '../common/context/request-context.js';
 import { requestContext } from '../common/context/request-context.js';
+import { CommandsService } from '../commands/commands.service.js';
 import { DevicesService, type DeviceRecord } from '../devices/devices.service.js';
 import { OrganizationsService } from '../organizations/organizations.service.js';
 import { BackupPoliciesRepository } from './backup-policies.repository.js';
@@ -33,7 +35,41 @@ export class BackupsService {
     private readonly organizations: OrganizationsService,
     private readonly policies: BackupPoliciesRepository,
     private readonly runs: BackupRunsRepository,
+    private readonly commands: CommandsService,
   ) {}
+
+  /** A backup now, outside the schedule: carried to the device at its next poll (woken at once). */
+  async backupNow(actor: Actor, deviceId: string): Promise<BackupRun> {
+    const device = await this.commandableDevice(actor, deviceId);
+    if (device.modules.backups !== 'file') throw new AppError('BACKUP_NOT_ENABLED', `set the policy of ${device.name} to FILE first`);
+    return this.startManual(actor, device, 'backup', null);
+  }
+
+  /** A restore of chosen paths of a snapshot (backups.restore, step-up): to the original place or another directory. */
+  async restore(actor: Actor, deviceId: string, body: BackupRestoreRequest): Promise<BackupRun> {
+    const device = await this.commandableDevice(actor, deviceId);
+    return this.startManual(actor, device, 'restore', body);
+  }
+
+  private async commandableDevice(actor: Actor, deviceId: string): Promise<DeviceRecord> {
+    const device = await this.devices.requireDevice(deviceId, { lock: true });
+    this.devices.assertMayChange(actor, device.organizationKind);
+    if (device.status !== 'active') throw new AppError('DEVICE_NOT_ACTIVE', `device ${device.name} is ${device.status}`);
+    if (device.quarantinedAt) throw new AppError('DEVICE_QUARANTINED');
+    return device;
+  }
+
+  /** One backup or restore at a time per device: restic would wait on the repository lock anyway. */
+  private async startManual(actor: Actor, device: DeviceRecord, kind: 'backup' | 'restore', request: BackupRestoreRequest | null) {
+    const open = (await this.runs.listForDevice(device.id, 20)).find((r) => r.status === 'scheduled' || r.status === 'running');
+    if (open && Date.now() - open.createdAt.getTime() < 24 * 3600_000) {
+      throw new AppError('BACKUP_RUN_IN_PROGRESS', `run ${open.id} (${open.kind}) is ${open.status}`);
+    }
+    const run = await this.runs.createManual({ deviceId: device.id, kind, request, requestedBy: actor.email }, new Date());
+    requestContext.annotate({ resourceId: device.id, details: { runId: run.id, kind, ...(request ? { request } : {}) } });
+    requestContext.afterCommit(() => this.commands.wake(device.id));
+    return toBackupRunDto(run);
+  }
 
   async policy(deviceId: string): Promise<BackupPolicy> {
     const device = await this.devices.requireDevice(deviceId);

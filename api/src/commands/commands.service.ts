@@ -197,6 +197,11 @@ export class CommandsService {
     return toCommandDto(row);
   }
 
+  /** Wakes the device's long poll (after the caller's commit), so its next poll comes at once. */
+  async wake(deviceId: string): Promise<void> {
+    await this.wakeups.wake(deviceId);
+  }
+
   async list(filter: CommandFilter) {
     const { items, total } = await this.commands.list(filter);
     return { items: items.map(toCommandDto), total, limit: filter.limit, offset: filter.offset };

@@ -87,6 +87,8 @@ export const ERROR_CATALOG = {
   SCANNER_REPORT_NOT_FOUND: { status: 404, title: 'No scanner report from this device yet' },
   // backups
   BACKUP_MODE_UNAVAILABLE: { status: 422, title: 'This backup mode is not available yet' },
+  BACKUP_NOT_ENABLED: { status: 409, title: 'File backups are off for this device' },
+  BACKUP_RUN_IN_PROGRESS: { status: 409, title: 'A backup or restore of this device is already under way' },
   BACKUP_RUN_NOT_FOUND: { status: 404, title: 'No such backup run' },
   BACKUP_TOKEN_REFUSED: { status: 403, title: 'No repository token for this run and operation' },
   COMMAND_TRANSITION_INVALID: { status: 409, title: 'The command cannot move to this status' },
