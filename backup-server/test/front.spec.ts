@@ -10,7 +10,18 @@ import { startBackupServer, type BackupServer } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createFrontHandler } from '../src/front.js';
 import { DirectoryStorage } from '../src/storage/directory-storage.js';
-import { captureLog, makeTree, must, newDevice, raw, restic, snapshotIds, tokenAuthority, treeDigest } from './restic-harness.js';
+import {
+  captureLog,
+  expectProcessesGone,
+  makeTree,
+  must,
+  newDevice,
+  raw,
+  restic,
+  snapshotIds,
+  tokenAuthority,
+  treeDigest,
+} from './restic-harness.js';
 
 const authority = tokenAuthority();
 const log = captureLog();
@@ -51,7 +62,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server?.stop();
+  if (server) {
+    const pids = [server.rclone.appendOnly.pid, server.rclone.full.pid];
+    await server.stop();
+    await expectProcessesGone(pids);
+  }
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

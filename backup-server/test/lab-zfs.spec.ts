@@ -13,7 +13,17 @@ import { startBackupServer, type BackupServer } from '../src/app.js';
 import { collectCapacityReport } from '../src/capacity-report.js';
 import { loadConfig } from '../src/config.js';
 import { ZfsStorage } from '../src/storage/zfs-storage.js';
-import { captureLog, makeTree, must, newDevice, restic, snapshotIds, tokenAuthority, treeDigest } from './restic-harness.js';
+import {
+  captureLog,
+  expectProcessesGone,
+  makeTree,
+  must,
+  newDevice,
+  restic,
+  snapshotIds,
+  tokenAuthority,
+  treeDigest,
+} from './restic-harness.js';
 
 const QUOTA = 24 * 1024 * 1024;
 const pool = `xsbk${randomBytes(3).toString('hex')}`;
@@ -112,7 +122,11 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await server?.stop();
+  if (server) {
+    const pids = [server.rclone.appendOnly.pid, server.rclone.full.pid];
+    await server.stop();
+    await expectProcessesGone(pids);
+  }
   if (poolCreated) {
     for (let i = 0; i < 20 && !(await run('zpool', ['destroy', '-f', pool])).ok; i++) await sleep(500);
   }

@@ -109,3 +109,20 @@ export async function raw(port: number, method: string, path: string, auth?: { u
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers, body });
   return { status: res.status, text: await res.text() };
 }
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** After server.stop(): the rclone children must be gone; any left is killed by PID and reported. */
+export async function expectProcessesGone(pids: number[]): Promise<void> {
+  for (let i = 0; i < 50 && pids.some(isAlive); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  const left = pids.filter(isAlive);
+  for (const pid of left) process.kill(pid, 'SIGKILL');
+  if (left.length) throw new Error(`processes still running after stop (killed now): ${left.join(', ')}`);
+}
