@@ -24,14 +24,23 @@ describe('command requests', () => {
       expect(CommandRequestSchema.safeParse({ action: 'container.stop', params: { container } }).success, container).toBe(false);
   });
 
-  it('marks reboot, script runs, credential rotation, key pins and agent updates critical and the unit and container actions normal', () => {
+  it('marks reboot, script runs, credential rotation, key pins, agent updates and restores critical and the unit and container actions normal', () => {
     expect(COMMAND_ACTIONS.filter(isCriticalCommandAction)).toEqual([
       'reboot',
       'script.run',
       'credential.rotate',
       'keys.pin',
       'agent.update',
+      'backup.restore',
     ]);
+    expect(isCriticalCommandAction('backup.run')).toBe(false);
+  });
+
+  it('never takes backup runs or restores from the command routes (the backups routes queue them)', () => {
+    for (const action of ['backup.run', 'backup.restore'] as const) {
+      expect(OPERATOR_COMMAND_ACTIONS).not.toContain(action);
+      expect(CommandRequestSchema.safeParse({ action, params: {} }).success).toBe(false);
+    }
   });
 
   it('never takes keys.pin from an operator (only the key rotation queues it), while the agent knows it', () => {
