@@ -122,16 +122,23 @@ afterEach(() => {
 });
 
 afterAll(async () => {
+  const problems: string[] = [];
   if (server) {
     const pids = [server.rclone.appendOnly.pid, server.rclone.full.pid];
-    await server.stop();
-    await expectProcessesGone(pids);
+    await server.stop().catch((err: unknown) => problems.push(`stop: ${String(err)}`));
+    await expectProcessesGone(pids).catch((err: unknown) => problems.push(String(err)));
   }
   if (poolCreated) {
-    for (let i = 0; i < 20 && !(await run('zpool', ['destroy', '-f', pool])).ok; i++) await sleep(500);
+    let destroyed = false;
+    for (let i = 0; i < 20 && !(destroyed = (await run('zpool', ['destroy', '-f', pool])).ok); i++) await sleep(500);
+    if (!destroyed) problems.push(`zpool destroy ${pool} failed (is zfs-fuse still running?)`);
   }
   if (startedZfsPid) {
-    process.kill(startedZfsPid, 'SIGTERM');
+    try {
+      process.kill(startedZfsPid, 'SIGTERM');
+    } catch {
+      problems.push(`zfs-fuse ${startedZfsPid} was gone before the end: it crashed during the run`);
+    }
     for (let i = 0; i < 50; i++) {
       try {
         process.kill(startedZfsPid, 0);
@@ -141,7 +148,18 @@ afterAll(async () => {
       await sleep(100);
     }
   }
-  if (dir) await rm(dir, { recursive: true, force: true });
+  if (dir) {
+    // A crashed zfs-fuse leaves its FUSE mounts behind ("Transport endpoint is not connected").
+    const stale = (await readFile('/proc/mounts', 'utf8'))
+      .split('\n')
+      .map((line) => line.split(' ')[1] ?? '')
+      .filter((mount) => mount.startsWith(`${dir}/`))
+      .sort()
+      .reverse();
+    for (const mount of stale) await run('umount', ['-l', mount]);
+    await rm(dir, { recursive: true, force: true });
+  }
+  if (problems.length) throw new Error(problems.join('; '));
 });
 
 describe('backup server on ZFS (zfs-fuse)', () => {
