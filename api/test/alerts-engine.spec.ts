@@ -89,12 +89,12 @@ describe('alert engine', () => {
     if (buildDir) await rm(buildDir, { recursive: true, force: true });
   });
 
-  it('ships the default rules, twenty of them, enabled where they make sense', async () => {
+  it('ships the default rules, twenty-one of them, enabled where they make sense', async () => {
     const r = await api.request('GET', 'alert-rules', { token: admin });
     expect(r.status).toBe(200);
     const keys = r.body.items.map((x: { key: string }) => x.key);
-    expect(keys).toHaveLength(20);
-    expect(keys).toEqual(expect.arrayContaining(['cpu-high', 'device-offline', 'fingerprint-changed', 'fleet-offline-critical']));
+    expect(keys).toHaveLength(21);
+    expect(keys).toEqual(expect.arrayContaining(['cpu-high', 'device-offline', 'fingerprint-changed', 'fleet-offline-critical', 'backup-failed']));
     expect(r.body.items.find((x: { key: string }) => x.key === 'load-high').enabled).toBe(false);
   });
 

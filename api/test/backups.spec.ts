@@ -315,6 +315,26 @@ describe('file backups: policy, schedule, repository tokens', () => {
     expect((await runsOf(carrier.id)).find((r) => r.id === again.id)).toMatchObject({ status: 'failed' });
     const error = (await api.sql.query(`SELECT error FROM backup_runs WHERE id = $1`, [again.id])).rows[0].error;
     expect(error).toBe('restic exited with 1');
+
+    // The failure is a device event the alert engine turns into one alert; the next success resolves it.
+    const alertsOf = async () =>
+      (await api.sql.query(`SELECT rule_key, state FROM alerts WHERE device_id = $1 AND rule_key = 'backup-failed'`, [carrier.id])).rows;
+    await runMaintenanceJob(api, MaintenanceJob.EvaluateAlerts);
+    expect(await alertsOf()).toEqual([{ rule_key: 'backup-failed', state: 'open' }]);
+    const retry = await api.request('POST', `devices/${carrier.id}/backup-runs`, { token: admin, body: {} });
+    expect(retry.status, retry.text).toBe(201);
+    const third = (await poll()).body.commands.find((c: { action: string; params: { runId: string } }) => c.params.runId === retry.body.id);
+    const ok = await api.request('POST', `agent/commands/${third.commandId}/status`, {
+      token: carrier.credential,
+      body: { status: 'succeeded', exitCode: 0, stdout: `${JSON.stringify(summary)}\n` },
+    });
+    expect(ok.status, ok.text).toBe(200);
+    await runMaintenanceJob(api, MaintenanceJob.EvaluateAlerts);
+    expect(await alertsOf()).toEqual([{ rule_key: 'backup-failed', state: 'resolved' }]);
+    const events = await api.sql.query(`SELECT type FROM device_events WHERE device_id = $1 AND type LIKE 'backup.%' ORDER BY id`, [
+      carrier.id,
+    ]);
+    expect(events.rows.map((r) => r.type)).toEqual(['backup.succeeded', 'backup.failed', 'backup.succeeded']);
   });
 
   it('backs up now and restores chosen paths on request, each carried by a signed command at the next poll', async () => {

@@ -39,6 +39,9 @@ export const DEVICE_EVENT_TYPES = [
   'device.enrolled',
   'device.revoked',
   'device.retired',
+  // A file backup run ended (api/src/backups): a failure alerts, the next success resolves it.
+  'backup.failed',
+  'backup.succeeded',
 ] as const;
 export const DeviceEventTypeSchema = z.enum(DEVICE_EVENT_TYPES);
 export type DeviceEventType = z.infer<typeof DeviceEventTypeSchema>;

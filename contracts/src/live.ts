@@ -63,6 +63,8 @@ export const LIVE_DEVICE_EVENT_TYPES = [
   'connectivity.offline',
   'connectivity.online',
   'fingerprint.changed',
+  'backup.failed',
+  'backup.succeeded',
 ] as const;
 
 export const LiveEventSeveritySchema = z.enum(['info', 'warning', 'critical']);

@@ -14,6 +14,7 @@ import {
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { CommandHooks, type CommandPollHook, type CommandReportListener } from '../commands/command-hooks.js';
 import { CommandsService } from '../commands/commands.service.js';
+import { DeviceEventsService } from '../device-events/device-events.service.js';
 import { DevicesService } from '../devices/devices.service.js';
 import { BackupPoliciesRepository } from './backup-policies.repository.js';
 import { BackupRunsRepository } from './backup-runs.repository.js';
@@ -40,6 +41,7 @@ export class BackupCommandsService implements OnModuleInit, CommandPollHook, Com
     private readonly devices: DevicesService,
     private readonly policies: BackupPoliciesRepository,
     private readonly runs: BackupRunsRepository,
+    private readonly deviceEvents: DeviceEventsService,
   ) {}
 
   onModuleInit(): void {
@@ -84,18 +86,25 @@ export class BackupCommandsService implements OnModuleInit, CommandPollHook, Com
     }
     if (command.status === 'succeeded') {
       const summary = summaryOf(command.stdout);
-      await this.runs.finish(run.id, {
-        status: summary ? 'succeeded' : 'failed',
-        finishedAt: now,
-        error: summary ? null : 'the agent reported success without a backup summary',
-        summary,
-      });
+      const error = summary ? null : 'the agent reported success without a backup summary';
+      await this.runs.finish(run.id, { status: summary ? 'succeeded' : 'failed', finishedAt: now, error, summary });
+      await this.backupEnded(run.deviceId, run.id, now, error, summary?.snapshotId ?? null);
       return;
     }
     if (['failed', 'rejected', 'expired', 'interrupted'].includes(command.status)) {
-      const why = command.reason ?? lastLine(command.stderr) ?? `the command ${command.status}`;
-      await this.runs.finish(run.id, { status: 'failed', finishedAt: now, error: why.slice(0, 500), summary: null });
+      const why = (command.reason ?? lastLine(command.stderr) ?? `the command ${command.status}`).slice(0, 500);
+      await this.runs.finish(run.id, { status: 'failed', finishedAt: now, error: why, summary: null });
+      if (command.action === 'backup.run') await this.backupEnded(run.deviceId, run.id, now, why, null);
     }
+  }
+
+  /** The device's event (in the report's transaction): a failure alerts (rule backup-failed), the next success resolves it. */
+  private async backupEnded(deviceId: string, runId: string, at: Date, error: string | null, snapshotId: string | null): Promise<void> {
+    await this.deviceEvents.record(
+      error
+        ? { deviceId, type: 'backup.failed', severity: 'warning', at, details: { runId, error } }
+        : { deviceId, type: 'backup.succeeded', severity: 'info', at, details: { runId, snapshotId } },
+    );
   }
 
   private restoreParams(deviceId: string, run: { id: string; request: BackupRestoreRequest | null }): BackupRestoreParams | null {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CommandsModule } from '../commands/commands.module.js';
+import { DeviceEventsModule } from '../device-events/device-events.module.js';
 import { DevicesModule } from '../devices/devices.module.js';
 import { KeysModule } from '../keys/keys.module.js';
 import { OrganizationsModule } from '../organizations/organizations.module.js';
@@ -16,7 +17,7 @@ import { BackupsStoreModule } from './backups-store.module.js';
 
 /** File backups: policies, runs, and repository tokens for the backup server (backup-server/). */
 @Module({
-  imports: [BackupsStoreModule, DevicesModule, OrganizationsModule, KeysModule, CommandsModule],
+  imports: [BackupsStoreModule, DevicesModule, OrganizationsModule, KeysModule, CommandsModule, DeviceEventsModule],
   controllers: [BackupsController, AgentBackupsController, BackupServerController],
   providers: [
     BackupPoliciesRepository,

@@ -9,7 +9,7 @@ import type { DeviceEvent, DeviceEventType, EventSeverity } from '@xspectre/cont
 @Entity({ name: 'device_events' })
 @Check(
   'chk_device_events_type',
-  `"type" IN ('fingerprint.changed', 'fingerprint.accepted', 'hardware.changed', 'journal.gap', 'device.enrolled', 'device.revoked', 'device.retired')`,
+  `"type" IN ('fingerprint.changed', 'fingerprint.accepted', 'hardware.changed', 'journal.gap', 'device.enrolled', 'device.revoked', 'device.retired', 'backup.failed', 'backup.succeeded')`,
 )
 @Check('chk_device_events_severity', `"severity" IN ('info', 'warning', 'critical')`)
 @Index('ix_device_events_device_at', ['deviceId', 'at'])

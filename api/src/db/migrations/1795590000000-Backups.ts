@@ -1,9 +1,14 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
+const EVENTS_BEFORE = `'fingerprint.changed', 'fingerprint.accepted', 'hardware.changed', 'journal.gap', 'device.enrolled', 'device.revoked', 'device.retired'`;
+const EVENTS_AFTER = `${EVENTS_BEFORE}, 'backup.failed', 'backup.succeeded'`;
+
 /**
  * File backups (api/src/backups): per-device policies where they differ from the defaults, runs
  * (one per device, kind and device-local slot date: uq_backup_runs_slot), the backup servers'
  * capacity reports; and service credentials (api/src/auth), with which the backup server reports.
+ * Device events backup.failed / backup.succeeded, and the built-in rule that alerts on the first
+ * and resolves by the second.
  */
 export class Backups1795590000000 implements MigrationInterface {
   name = 'Backups1795590000000';
@@ -37,9 +42,19 @@ export class Backups1795590000000 implements MigrationInterface {
     await queryRunner.query(
       `CREATE TABLE "service_credentials" ("id" uuid NOT NULL, "service" text NOT NULL, "name" text NOT NULL, "secret_hash" text NOT NULL, "created_by" text NOT NULL, "created_at" TIMESTAMP WITH TIME ZONE NOT NULL, "revoked_at" TIMESTAMP WITH TIME ZONE, "last_used_at" TIMESTAMP WITH TIME ZONE, CONSTRAINT "uq_service_credentials_secret_hash" UNIQUE ("secret_hash"), CONSTRAINT "chk_service_credentials_service" CHECK ("service" IN ('backup-server')), CONSTRAINT "pk_service_credentials" PRIMARY KEY ("id"))`,
     );
+    await queryRunner.query(`ALTER TABLE "device_events" DROP CONSTRAINT "chk_device_events_type"`);
+    await queryRunner.query(`ALTER TABLE "device_events" ADD CONSTRAINT "chk_device_events_type" CHECK ("type" IN (${EVENTS_AFTER}))`);
+    await queryRunner.query(
+      `INSERT INTO "alert_rules" ("id", "key", "name", "kind", "params", "severity", "enabled", "scope_kind", "scope_ref", "built_in", "created_at", "updated_at") VALUES
+        ('715a07ea-7f0a-51c9-89b9-4ce33cd7456f', 'backup-failed', 'Backup failed', 'event', '{"eventType":"backup.failed","resolvedBy":"backup.succeeded"}', 'warning', true, 'global', '', true, now(), now())`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DELETE FROM "alert_rules" WHERE "key" = 'backup-failed'`);
+    await queryRunner.query(`DELETE FROM "device_events" WHERE "type" IN ('backup.failed', 'backup.succeeded')`);
+    await queryRunner.query(`ALTER TABLE "device_events" DROP CONSTRAINT "chk_device_events_type"`);
+    await queryRunner.query(`ALTER TABLE "device_events" ADD CONSTRAINT "chk_device_events_type" CHECK ("type" IN (${EVENTS_BEFORE}))`);
     await queryRunner.query(`DROP TABLE "service_credentials"`);
     await queryRunner.query(`DROP TABLE "backup_device_usage"`);
     await queryRunner.query(`DROP TABLE "backup_server_reports"`);
