@@ -94,7 +94,9 @@ describe('alert engine', () => {
     expect(r.status).toBe(200);
     const keys = r.body.items.map((x: { key: string }) => x.key);
     expect(keys).toHaveLength(21);
-    expect(keys).toEqual(expect.arrayContaining(['cpu-high', 'device-offline', 'fingerprint-changed', 'fleet-offline-critical', 'backup-failed']));
+    expect(keys).toEqual(
+      expect.arrayContaining(['cpu-high', 'device-offline', 'fingerprint-changed', 'fleet-offline-critical', 'backup-failed']),
+    );
     expect(r.body.items.find((x: { key: string }) => x.key === 'load-high').enabled).toBe(false);
   });
 
