@@ -16,11 +16,7 @@ export async function collectCapacityReport(storage: StorageDriver, now: Date = 
   });
 }
 
-/**
- * Where reports go. Sending them to the API with the backup server's service credential is
- * not built: the API has no route for it yet (issue 15 names the report, not the route). Until
- * then the report is logged; a sink that POSTs it plugs in here.
- */
+/** Where reports go: the API (./api-report-sink.ts, POST backup-server/report), or the log when no API is configured. */
 export interface CapacityReportSink {
   send(report: BackupCapacityReport): Promise<void>;
 }

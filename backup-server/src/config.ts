@@ -42,6 +42,15 @@ const EnvSchema = z
     BACKUP_ZFS_BIN: path.default('zfs'),
     BACKUP_ZPOOL_BIN: path.default('zpool'),
     BACKUP_LOG_REQUESTS: bool.default(true),
+    BACKUP_API_URL: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .optional()
+      .describe('the API (…/api/v1) capacity reports go to; unset = reports are only logged'),
+    BACKUP_SERVICE_CREDENTIAL_FILE: path.optional().describe('root-only file holding the service credential (xs_svc_…) for the reports'),
+  })
+  .refine((e) => (e.BACKUP_API_URL === undefined) === (e.BACKUP_SERVICE_CREDENTIAL_FILE === undefined), {
+    message: 'set BACKUP_API_URL and BACKUP_SERVICE_CREDENTIAL_FILE together (or neither)',
+    path: ['BACKUP_API_URL'],
   })
   .refine((e) => (e.BACKUP_ZFS_DATASET === undefined) !== (e.BACKUP_STORAGE_DIR === undefined), {
     message: 'set exactly one of BACKUP_ZFS_DATASET (ZFS store) and BACKUP_STORAGE_DIR (plain directory store)',

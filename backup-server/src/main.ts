@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { startBackupServer } from './app.js';
 import { errorText, jsonLineLogger as log } from './log.js';
 import { loadBackupTokenPublicKeys } from './public-keys.js';
+import { ApiReportSink, readServiceCredential } from './api-report-sink.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -11,8 +12,11 @@ async function main(): Promise<void> {
   const server = await startBackupServer(config, {
     publicKeys,
     log,
-    // The API has no route for capacity reports yet (./capacity-report.ts): log them.
-    sink: { send: async (report) => log.log('info', 'capacity report', { report: JSON.stringify(report) }) },
+    // To the API with the service credential when configured; logged otherwise.
+    sink:
+      config.BACKUP_API_URL && config.BACKUP_SERVICE_CREDENTIAL_FILE
+        ? new ApiReportSink(config.BACKUP_API_URL, await readServiceCredential(config.BACKUP_SERVICE_CREDENTIAL_FILE))
+        : { send: async (report) => log.log('info', 'capacity report', { report: JSON.stringify(report) }) },
   });
   let stopping = false;
   const stop = (signal: string) => {

@@ -152,7 +152,7 @@ const EnvSchema = z
     API_AGENT_API_URL: z.url().default('http://10.10.0.1:3000/api/v1').describe('the API as devices reach it over the overlay'),
     API_BACKUP_SERVER_URL: z
       .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-      .default('http://10.10.0.1:8780')
+      .default('http://10.10.0.1:8420')
       .describe("the backup server's restic front as devices reach it over the overlay (backup-server/)"),
     API_BACKUP_TOKEN_SECONDS: z.coerce.number().int().min(60).max(900).default(600).describe('lifetime of a repository token'),
     API_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
