@@ -99,6 +99,31 @@ start_service() {
   log "started $name (pid $pid, log ${logfile#"$REPO_ROOT"/})"
 }
 
+# The public halves of the API's backup-token keys (the key store's backup-tokens/*.pem), for the
+# backup server, which must never hold a private one.
+export_backup_token_keys() {
+  local from="$1" to="$2"
+  mkdir -p "$to"
+  # shellcheck disable=SC2016 # JavaScript, not shell: its ${} are template literals
+  node -e '
+    const { createPublicKey } = require("node:crypto");
+    const { readdirSync, readFileSync, writeFileSync, rmSync } = require("node:fs");
+    const [from, to] = process.argv.slice(1);
+    for (const name of readdirSync(to)) if (name.endsWith(".pem")) rmSync(`${to}/${name}`);
+    const keys = readdirSync(from).filter((name) => name.endsWith(".pem"));
+    if (keys.length === 0) throw new Error(`no backup-token keys in ${from}`);
+    for (const name of keys) {
+      const pem = createPublicKey(readFileSync(`${from}/${name}`)).export({ format: "pem", type: "spki" });
+      writeFileSync(`${to}/${name}`, pem, { mode: 0o644 });
+    }
+  ' "$from" "$to"
+}
+
+# backup_ready: the backup server's front answers (401 without a token is an answer).
+backup_ready() {
+  curl -s -o /dev/null -m 2 "http://${BACKUP_PROBE_HOST}:${BACKUP_LISTEN_PORT:-8420}/"
+}
+
 print_logs() {
   local logfile
   for logfile in "$@"; do
@@ -278,6 +303,25 @@ cmd_start() {
   STARTED+=(worker)
   wait_ready "the API (GET /api/v1/health/ready)" api_ready "$api_log" "$worker_log"
 
+  # The backup server: devices reach it on the hub's overlay address (API_BACKUP_SERVER_URL);
+  # a plain directory store under var/backups unless .env.local names a ZFS dataset.
+  local backup_log="$LOG_DIR/backup-server.log"
+  export_backup_token_keys "$API_KEY_STORE_DIR/backup-tokens" "$REPO_ROOT/var/backup-token-keys"
+  BACKUP_PROBE_HOST="127.0.0.1"
+  if [[ -n "${API_WG_INTERFACE:-}" ]]; then
+    BACKUP_PROBE_HOST="${HUB_CIDR%/*}"
+  fi
+  if [[ -n "${BACKUP_ZFS_DATASET:-}" ]]; then
+    BACKUP_LISTEN_HOST="${BACKUP_LISTEN_HOST:-$BACKUP_PROBE_HOST}" BACKUP_TOKEN_PUBLIC_KEYS="$REPO_ROOT/var/backup-token-keys" \
+      start_service backup-server "$backup_log" node backup-server/dist/main.js
+  else
+    BACKUP_LISTEN_HOST="${BACKUP_LISTEN_HOST:-$BACKUP_PROBE_HOST}" BACKUP_TOKEN_PUBLIC_KEYS="$REPO_ROOT/var/backup-token-keys" \
+      BACKUP_STORAGE_DIR="${BACKUP_STORAGE_DIR:-$REPO_ROOT/var/backups}" \
+      start_service backup-server "$backup_log" node backup-server/dist/main.js
+  fi
+  STARTED+=(backup-server)
+  wait_ready "the backup server" backup_ready "$backup_log"
+
   local console_url=""
   if [[ -f "$REPO_ROOT/console/package.json" ]]; then
     PORT="$CONSOLE_PORT" start_service console "$console_log" npm run start -w console
@@ -295,6 +339,7 @@ cmd_start() {
     echo "  Console:      $console_url"
   fi
   echo "  API:          $api_url/api/v1"
+  echo "  Backups:      restic front on http://$BACKUP_PROBE_HOST:${BACKUP_LISTEN_PORT:-8420} (store: ${BACKUP_ZFS_DATASET:-${BACKUP_STORAGE_DIR:-var/backups}})"
   echo "  OpenAPI docs: $api_url/api/docs"
   if [[ -n "${API_WG_INTERFACE:-}" ]]; then
     echo "  WireGuard hub: $API_WG_INTERFACE, devices connect to ${API_WG_ENDPOINT:-?}"
@@ -311,7 +356,7 @@ cmd_start() {
     echo "  Log in from a shell:"
     echo "    curl -sS -X POST $(shell_quote "$api_url/api/v1/auth/login") -H 'Content-Type: application/json' -d $(shell_quote "$body")"
   fi
-  local logs="var/log/api.log, var/log/worker.log"
+  local logs="var/log/api.log, var/log/worker.log, var/log/backup-server.log"
   if [[ -n "$console_url" ]]; then
     logs="$logs, var/log/console.log"
   fi
