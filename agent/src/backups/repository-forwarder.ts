@@ -9,6 +9,20 @@ export interface RepositoryToken {
   expiresAt: Date;
 }
 
+/** Hop-by-hop headers (RFC 9110 §7.6.1) stay on their hop; the credential is replaced, never forwarded. */
+const NOT_FORWARDED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'host',
+  'authorization',
+]);
+
 /** Tokens are fetched again this long before they expire, so no request leaves with one about to lapse. */
 export const TOKEN_REFRESH_MARGIN_MS = 60_000;
 
