@@ -5,7 +5,12 @@ const id = '3f0c2a3e-7b1d-4c55-9a8e-0d6f1b2c3d4e';
 
 describe('device tabs', () => {
   it('link to sub-routes of the device page', () => {
-    expect(DEVICE_TABS.map((t) => deviceTabHref(id, t))).toEqual([`/devices/${id}`, `/devices/${id}/commands`, `/devices/${id}/alerts`]);
+    expect(DEVICE_TABS.map((t) => deviceTabHref(id, t))).toEqual([
+      `/devices/${id}`,
+      `/devices/${id}/commands`,
+      `/devices/${id}/alerts`,
+      `/devices/${id}/backups`,
+    ]);
   });
 
   it('mark the tab the path shows, deeper routes included', () => {

@@ -13,6 +13,7 @@ export const DEVICE_TABS: readonly DeviceTab[] = [
   { segment: '', label: 'Overview' },
   { segment: 'commands', label: 'Commands' },
   { segment: 'alerts', label: 'Alerts' },
+  { segment: 'backups', label: 'Backups' },
 ];
 
 export function deviceTabHref(deviceId: string, tab: DeviceTab): string {
