@@ -30,6 +30,7 @@ import { BackupServerReportEntity } from './backups/backup-server-report.entity.
 import { BackupDeviceUsageEntity } from './backups/backup-device-usage.entity.js';
 import { ServiceCredentialEntity } from './auth/service-credential.entity.js';
 import { ScannerSnapshotEntity } from './scanners/scanner-snapshot.entity.js';
+import { ScannerFeedVersionEntity, ScannerReportCountsEntity, ScannerTaskStateEntity } from './scanners/scanner-history.entity.js';
 
 /**
  * Every entity the API and the worker map, for DatabaseModule.register and dataSourceOptions. A
@@ -68,4 +69,7 @@ export const ENTITIES = [
   BackupDeviceUsageEntity,
   ServiceCredentialEntity,
   ScannerSnapshotEntity,
+  ScannerTaskStateEntity,
+  ScannerReportCountsEntity,
+  ScannerFeedVersionEntity,
 ];

@@ -177,4 +177,82 @@ describe('scanner reports (GMP stats in heartbeats)', () => {
       expect(refused.body.detail).toMatch(field);
     }
   });
+
+  it("keeps each task's status since when and its progress since when across reports, counts per report once, feed versions as they came", async () => {
+    const other = await enrollTestDevice(api, admin, { organization: 'Scanner History Co', device: 'scanner-2' });
+    const service = api.app.get(ScannersService, { strict: false });
+    const t0 = Date.now() + 3_600_000;
+    const at = (minutes: number) => new Date(t0 + minutes * 60_000);
+    const base = report();
+    const task = (id: string, status: string, progress: number | null, lastReport: ScannerStats['tasks'][number]['lastReport'] = null) => ({
+      ...base.tasks[0]!,
+      id,
+      status,
+      progress,
+      lastReport,
+    });
+    const observe = (minutes: number, stats: Partial<ScannerStats>) =>
+      service.observe(
+        new Map([
+          [
+            other.deviceId,
+            { ...testHeartbeat(other.deviceId, 1), scannerStats: report({ ...stats, collectedAt: at(minutes).toISOString() }) },
+          ],
+        ]),
+        at(minutes),
+      );
+    const done = {
+      id: 'r-9',
+      scanStartedAt: null,
+      scanEndedAt: at(0).toISOString(),
+      counts: base.tasks[2]!.lastReport!.counts,
+      errorCount: null,
+    };
+    const nvt = (version: string) => [{ ...base.feeds[0]!, version }];
+
+    await observe(0, {
+      tasks: [task('a', 'Running', 40), task('b', 'Requested', null), task('c', 'Done', null, done)],
+      feeds: nvt('202612010000'),
+    });
+    await observe(10, {
+      tasks: [task('a', 'Running', 40), task('b', 'Requested', null), task('c', 'Done', null, { ...done, errorCount: 3 })],
+      feeds: nvt('202612010000'),
+    });
+    // The same task twice in one list (a device's list is not trusted): stored once, no error.
+    await observe(20, { tasks: [task('a', 'Running', 55), task('b', 'Running', 1), task('b', 'Running', 1)], feeds: nvt('202612020000') });
+
+    const states = await api.sql.query(
+      `SELECT task_id, status, status_since, progress, progress_changed_at FROM scanner_task_states WHERE device_id = $1 ORDER BY task_id`,
+      [other.deviceId],
+    );
+    expect(
+      states.rows.map((r) => [r.task_id, r.status, r.status_since.toISOString(), r.progress, r.progress_changed_at.toISOString()]),
+    ).toEqual([
+      // Running since the first report; its progress moved at the third.
+      ['a', 'Running', at(0).toISOString(), 55, at(20).toISOString()],
+      // Requested for 20 minutes, then running.
+      ['b', 'Running', at(20).toISOString(), 1, at(20).toISOString()],
+      // c is gone from a complete list.
+    ]);
+    const counts = await api.sql.query(`SELECT report_id, error_count FROM scanner_report_counts WHERE device_id = $1`, [other.deviceId]);
+    expect(counts.rows).toEqual([{ report_id: 'r-9', error_count: 3 }]);
+    const feeds = await api.sql.query(
+      `SELECT version, first_seen_at FROM scanner_feed_versions WHERE device_id = $1 ORDER BY first_seen_at`,
+      [other.deviceId],
+    );
+    expect(feeds.rows.map((r) => [r.version, r.first_seen_at.toISOString()])).toEqual([
+      ['202612010000', at(0).toISOString()],
+      ['202612020000', at(20).toISOString()],
+    ]);
+
+    // A truncated list drops no task it does not name; an older report changes nothing.
+    await observe(30, { tasks: [task('a', 'Running', 60)], tasksTruncated: true, feeds: nvt('202612020000') });
+    await observe(5, { tasks: [task('z', 'Requested', null)], feeds: nvt('202611010000') });
+    const view = await api.request('GET', `devices/${other.deviceId}/scanner`, { token: admin });
+    expect(view.body.taskStates.map((t: { taskId: string; status: string }) => `${t.taskId}:${t.status}`)).toEqual([
+      'a:Running',
+      'b:Running',
+    ]);
+    expect(view.body.feedVersions.map((f: { version: string }) => f.version)).toEqual(['202612020000', '202612010000']);
+  });
 });

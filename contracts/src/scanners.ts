@@ -58,6 +58,18 @@ export const ScannerSnapshotSchema = z.object({
   stale: z.boolean(),
   /** Per feed type, the time its version names (age is now minus this). */
   feedTimes: z.record(z.string(), z.string().nullable()),
+  /** Each task's status since when, and when its progress last moved (across reports). */
+  taskStates: z.array(
+    z.object({
+      taskId: z.string(),
+      status: z.string(),
+      statusSince: z.string(),
+      progress: z.number().int().nullable(),
+      progressChangedAt: z.string(),
+    }),
+  ),
+  /** Feed versions as they arrived, newest first (at most 50). */
+  feedVersions: z.array(z.object({ feedType: z.string(), version: z.string(), firstSeenAt: z.string() })),
   stats: ScannerStatsSchema,
 });
 export type ScannerSnapshot = z.infer<typeof ScannerSnapshotSchema>;

@@ -12,31 +12,33 @@ export interface ScannerRowRecord extends ScannerSnapshotEntity {
 export class ScannerSnapshotsRepository {
   constructor(private readonly db: Database) {}
 
-  /** Stores each device's report unless a newer one is there (a replayed heartbeat never rolls it back). */
-  async upsertNewer(rows: ScannerSnapshotEntity[]): Promise<void> {
-    // One statement per report: scanners send one at most every few minutes.
-    for (const r of rows) {
-      await this.db.manager().query(
-        `INSERT INTO scanner_snapshots (device_id, collected_at, received_at, gmp_reachable, gmp_error, nvt_feed_version, feeds_syncing, tasks_running, tasks_queued, stats)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb WHERE EXISTS (SELECT 1 FROM devices WHERE id = $1)
-         ON CONFLICT (device_id) DO UPDATE SET collected_at = EXCLUDED.collected_at, received_at = EXCLUDED.received_at,
-                gmp_reachable = EXCLUDED.gmp_reachable, gmp_error = EXCLUDED.gmp_error, nvt_feed_version = EXCLUDED.nvt_feed_version,
-                feeds_syncing = EXCLUDED.feeds_syncing, tasks_running = EXCLUDED.tasks_running, tasks_queued = EXCLUDED.tasks_queued, stats = EXCLUDED.stats
-          WHERE scanner_snapshots.collected_at < EXCLUDED.collected_at`,
-        [
-          r.deviceId,
-          r.collectedAt,
-          r.receivedAt,
-          r.gmpReachable,
-          r.gmpError,
-          r.nvtFeedVersion,
-          r.feedsSyncing,
-          r.tasksRunning,
-          r.tasksQueued,
-          JSON.stringify(r.stats),
-        ],
-      );
-    }
+  /**
+   * Stores the device's report unless a newer one is there (a replayed heartbeat never rolls it
+   * back); true when it was stored.
+   */
+  async upsertNewer(r: ScannerSnapshotEntity): Promise<boolean> {
+    const stored: unknown[] = await this.db.manager().query(
+      `INSERT INTO scanner_snapshots (device_id, collected_at, received_at, gmp_reachable, gmp_error, nvt_feed_version, feeds_syncing, tasks_running, tasks_queued, stats)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb WHERE EXISTS (SELECT 1 FROM devices WHERE id = $1)
+       ON CONFLICT (device_id) DO UPDATE SET collected_at = EXCLUDED.collected_at, received_at = EXCLUDED.received_at,
+              gmp_reachable = EXCLUDED.gmp_reachable, gmp_error = EXCLUDED.gmp_error, nvt_feed_version = EXCLUDED.nvt_feed_version,
+              feeds_syncing = EXCLUDED.feeds_syncing, tasks_running = EXCLUDED.tasks_running, tasks_queued = EXCLUDED.tasks_queued, stats = EXCLUDED.stats
+        WHERE scanner_snapshots.collected_at < EXCLUDED.collected_at
+       RETURNING device_id`,
+      [
+        r.deviceId,
+        r.collectedAt,
+        r.receivedAt,
+        r.gmpReachable,
+        r.gmpError,
+        r.nvtFeedVersion,
+        r.feedsSyncing,
+        r.tasksRunning,
+        r.tasksQueued,
+        JSON.stringify(r.stats),
+      ],
+    );
+    return stored.length > 0;
   }
 
   find(deviceId: string): Promise<ScannerSnapshotEntity | null> {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DevicesModule } from '../devices/devices.module.js';
 import { ScannerSnapshotsRepository } from './scanner-snapshots.repository.js';
+import { ScannerHistoryRepository } from './scanner-history.repository.js';
 import { ScannersController } from './scanners.controller.js';
 import { ScannersService } from './scanners.service.js';
 
@@ -8,7 +9,7 @@ import { ScannersService } from './scanners.service.js';
 @Module({
   imports: [DevicesModule],
   controllers: [ScannersController],
-  providers: [ScannerSnapshotsRepository, ScannersService],
+  providers: [ScannerSnapshotsRepository, ScannerHistoryRepository, ScannersService],
   exports: [ScannersService],
 })
 export class ScannersModule {}

@@ -13,6 +13,8 @@ import { requestContext } from '../common/context/request-context.js';
 import { DevicesService } from '../devices/devices.service.js';
 import type { ScannerSnapshotEntity } from './scanner-snapshot.entity.js';
 import { ScannerSnapshotsRepository } from './scanner-snapshots.repository.js';
+import { ScannerHistoryRepository } from './scanner-history.repository.js';
+import { Database } from '../db/database.js';
 
 /** Task statuses that count as queued: asked for, not yet scanning. */
 const QUEUED = new Set(['Requested', 'Queued']);
@@ -24,7 +26,9 @@ export class ScannersService {
 
   constructor(
     private readonly snapshots: ScannerSnapshotsRepository,
+    private readonly history: ScannerHistoryRepository,
     private readonly devices: DevicesService,
+    private readonly db: Database,
   ) {}
 
   /**
@@ -36,17 +40,22 @@ export class ScannersService {
     for (const [deviceId, heartbeat] of newest)
       if (heartbeat.scannerStats) rows.push(snapshotRow(deviceId, heartbeat.scannerStats, receivedAt));
     if (rows.length === 0) return;
-    try {
-      await requestContext.run({ requestId: 'scanner-stats', sourceIp: null, audit: {}, dbLane: 'devices' }, () =>
-        this.snapshots.upsertNewer(rows),
-      );
-    } catch (error) {
-      this.logger.warn({
-        msg: 'scanner reports not stored; the agents send them again',
-        devices: rows.length,
-        err: (error as Error).message,
-      });
-    }
+    await requestContext.run({ requestId: 'scanner-stats', sourceIp: null, audit: {}, dbLane: 'devices' }, async () => {
+      for (const row of rows) {
+        try {
+          // One transaction per device: the report and the history it adds, or neither.
+          await this.db.transaction(async () => {
+            if (await this.snapshots.upsertNewer(row)) await this.history.record(row.deviceId, row.stats, row.collectedAt);
+          });
+        } catch (error) {
+          this.logger.warn({
+            msg: 'scanner report not stored; the agent sends it again',
+            deviceId: row.deviceId,
+            err: (error as Error).message,
+          });
+        }
+      }
+    });
   }
 
   async list(query: ScannerListQuery, now = new Date()) {
@@ -80,8 +89,17 @@ export class ScannersService {
     const device = await this.devices.requireDevice(deviceId);
     const snapshot = await this.snapshots.find(device.id);
     if (!snapshot) throw new AppError('SCANNER_REPORT_NOT_FOUND', `device ${device.name} has sent no scanner report`);
+    const [tasks, feeds] = await Promise.all([this.history.taskStates(device.id), this.history.feedVersions(device.id, 50)]);
     return {
       deviceId: device.id,
+      taskStates: tasks.map((t) => ({
+        taskId: t.taskId,
+        status: t.status,
+        statusSince: t.statusSince.toISOString(),
+        progress: t.progress,
+        progressChangedAt: t.progressChangedAt.toISOString(),
+      })),
+      feedVersions: feeds.map((f) => ({ feedType: f.feedType, version: f.version, firstSeenAt: f.firstSeenAt.toISOString() })),
       collectedAt: snapshot.collectedAt.toISOString(),
       receivedAt: snapshot.receivedAt.toISOString(),
       stale: snapshot.collectedAt.getTime() < now.getTime() - SCANNER_STATS_STALE_SECONDS * 1000,
