@@ -390,4 +390,32 @@ describe('file backups: policy, schedule, repository tokens', () => {
       'backup:failed',
     ]);
   });
+
+  it('lists the devices that back up with their last run and success, filtered failing or overdue', async () => {
+    const list = async (query = '') => (await api.request('GET', `backups${query}`, { token: admin })).body;
+    const all = await list('?limit=500');
+    expect(all.items, JSON.stringify(all)).toBeDefined();
+    const byName = new Map<string, Record<string, any>>(all.items.map((r: { deviceName: string }) => [r.deviceName, r]));
+    // backup-berlin was set back to OFF: not listed.
+    expect(byName.has('backup-berlin')).toBe(false);
+    expect(byName.get('backup-carrier')).toMatchObject({
+      mode: 'FILE',
+      lastRunStatus: 'succeeded',
+      lastSnapshotId: '7f25e897',
+      overdue: false,
+    });
+    expect(byName.get('backup-manual')).toMatchObject({
+      mode: 'FILE',
+      lastRunStatus: 'failed',
+      lastRunError: 'restic is not installed',
+      overdue: true,
+    });
+    const failing = (await list('?filter=failing')).items.map((r: { deviceName: string }) => r.deviceName);
+    expect(failing).toContain('backup-manual');
+    expect(failing).not.toContain('backup-carrier');
+    const overdue = (await list('?filter=overdue')).items.map((r: { deviceName: string }) => r.deviceName);
+    expect(overdue).toContain('backup-manual');
+    expect(overdue).not.toContain('backup-carrier');
+    expect((await api.request('GET', 'backups?filter=broken', { token: admin })).status).toBe(400);
+  });
 });

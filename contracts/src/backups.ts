@@ -237,3 +237,41 @@ export const BackupRestoreParamsSchema = z
   })
   .strict();
 export type BackupRestoreParams = z.infer<typeof BackupRestoreParamsSchema>;
+
+/** A backup is overdue when a FILE device has had no successful one for this long. */
+export const BACKUP_OVERDUE_HOURS = 26;
+
+/** GET backups: the fleet's devices that back up, with their last run and last success. */
+export const BackupFleetQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    /** failing: the last backup run failed; overdue: no success within BACKUP_OVERDUE_HOURS. */
+    filter: z.enum(['failing', 'overdue']).optional(),
+  })
+  .strict();
+export type BackupFleetQuery = z.infer<typeof BackupFleetQuerySchema>;
+
+export const BackupFleetRowSchema = z.object({
+  deviceId: z.uuid(),
+  deviceName: z.string(),
+  organizationId: z.uuid(),
+  siteId: z.uuid(),
+  mode: BackupModeSchema,
+  lastRunAt: z.string().nullable(),
+  lastRunStatus: BackupRunStatusSchema.nullable(),
+  lastRunError: z.string().nullable(),
+  lastSuccessAt: z.string().nullable(),
+  lastSnapshotId: z.string().nullable(),
+  overdue: z.boolean(),
+  /** What the backup server last reported for the device's repository. */
+  usedBytes: z.number().nullable(),
+  quotaBytes: z.number().nullable(),
+});
+export type BackupFleetRow = z.infer<typeof BackupFleetRowSchema>;
+export const BackupFleetPageSchema = z.object({
+  items: z.array(BackupFleetRowSchema),
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+});

@@ -3,6 +3,9 @@ import { ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import {
   BackupCapacitySchema,
+  BackupFleetPageSchema,
+  BackupFleetQuerySchema,
+  type BackupFleetQuery,
   BackupPolicySchema,
   BackupPolicyUpdateSchema,
   BackupRestoreRequestSchema,
@@ -33,6 +36,14 @@ export class BackupsController {
     private readonly tokens: BackupTokensService,
     private readonly capacity: BackupCapacityService,
   ) {}
+
+  @Get('backups')
+  @ApiSummary('Devices that back up, with their last run, last success and repository size')
+  @RequirePermission('backups.view')
+  @ZodResponse(200, BackupFleetPageSchema)
+  fleet(@ZodQuery(BackupFleetQuerySchema) query: BackupFleetQuery) {
+    return this.backups.fleetPage(query);
+  }
 
   @Get('backups/capacity')
   @ApiSummary("Each backup server's latest capacity report")

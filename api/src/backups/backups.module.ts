@@ -7,6 +7,7 @@ import { OrganizationsModule } from '../organizations/organizations.module.js';
 import { AgentBackupsController } from './agent-backups.controller.js';
 import { BackupPoliciesRepository } from './backup-policies.repository.js';
 import { BackupCapacityRepository } from './backup-capacity.repository.js';
+import { BackupFleetRepository } from './backup-fleet.repository.js';
 import { BackupCapacityService } from './backup-capacity.service.js';
 import { BackupCommandsService } from './backup-commands.service.js';
 import { BackupServerController } from './backup-server.controller.js';
@@ -22,6 +23,7 @@ import { BackupsStoreModule } from './backups-store.module.js';
   providers: [
     BackupPoliciesRepository,
     BackupCapacityRepository,
+    BackupFleetRepository,
     BackupCommandsService,
     BackupsService,
     BackupTokensService,

@@ -9,6 +9,9 @@ import {
   type BackupMode,
   type BackupPolicy,
   type BackupPolicyUpdate,
+  BACKUP_OVERDUE_HOURS,
+  type BackupFleetQuery,
+  type BackupFleetRow,
   type BackupRestoreRequest,
   type BackupRun,
   type DeviceModules,
@@ -20,6 +23,7 @@ import { CommandsService } from '../commands/commands.service.js';
 import { DevicesService, type DeviceRecord } from '../devices/devices.service.js';
 import { OrganizationsService } from '../organizations/organizations.service.js';
 import { BackupPoliciesRepository } from './backup-policies.repository.js';
+import { BackupFleetRepository } from './backup-fleet.repository.js';
 import type { BackupPolicyEntity } from './backup-policy.entity.js';
 import { BackupRunsRepository } from './backup-runs.repository.js';
 import { toBackupRunDto } from './backups.mapper.js';
@@ -36,7 +40,35 @@ export class BackupsService {
     private readonly policies: BackupPoliciesRepository,
     private readonly runs: BackupRunsRepository,
     private readonly commands: CommandsService,
+    private readonly fleet: BackupFleetRepository,
   ) {}
+
+  /** Devices that back up, with their last run, last success and repository size; filter failing or overdue. */
+  async fleetPage(query: BackupFleetQuery, now = new Date()) {
+    const overdueBefore = new Date(now.getTime() - BACKUP_OVERDUE_HOURS * 3600_000);
+    const { rows, total } = await this.fleet.page({
+      ...(query.filter ? { kind: query.filter } : {}),
+      overdueBefore,
+      limit: query.limit,
+      offset: query.offset,
+    });
+    const items: BackupFleetRow[] = rows.map((r) => ({
+      deviceId: r.device_id,
+      deviceName: r.device_name,
+      organizationId: r.organization_id,
+      siteId: r.site_id,
+      mode: MODE_OF_MODULE[r.mode as DeviceModules['backups']] ?? 'OFF',
+      lastRunAt: r.last_run_at ? new Date(r.last_run_at).toISOString() : null,
+      lastRunStatus: (r.last_run_status as BackupFleetRow['lastRunStatus']) ?? null,
+      lastRunError: r.last_run_error,
+      lastSuccessAt: r.last_success_at ? new Date(r.last_success_at).toISOString() : null,
+      lastSnapshotId: r.last_snapshot_id,
+      overdue: r.mode === 'file' && (!r.last_success_at || new Date(r.last_success_at) < overdueBefore),
+      usedBytes: r.used_bytes === null ? null : Number(r.used_bytes),
+      quotaBytes: r.quota_bytes === null ? null : Number(r.quota_bytes),
+    }));
+    return { items, total, limit: query.limit, offset: query.offset };
+  }
 
   /** A backup now, outside the schedule: carried to the device at its next poll (woken at once). */
   async backupNow(actor: Actor, deviceId: string): Promise<BackupRun> {
