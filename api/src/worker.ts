@@ -21,9 +21,7 @@ const app = await NestFactory.createApplicationContext(WorkerModule.register(con
   abortOnError: false,
 });
 const worker = await MaintenanceWorker.start(config, app.get(MaintenanceProcessor));
-logger.info({ queue: MAINTENANCE_QUEUE, concurrency: config.API_WORKER_CONCURRENCY }, 'maintenance worker started');
 const deliveryWorker = await AlertDeliveryWorker.start(config, app.get(AlertDeliveryProcessor));
-logger.info('alert delivery worker started');
 
 // Our own signal handling (no enableShutdownHooks): the worker must finish its running jobs
 // before the app context closes the database pool they use. If that hangs, leave anyway.
@@ -51,3 +49,6 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     })();
   });
 }
+// Said only once the handlers above are in place: a SIGTERM sent on seeing it is always handled.
+logger.info({ queue: MAINTENANCE_QUEUE, concurrency: config.API_WORKER_CONCURRENCY }, 'maintenance worker started');
+logger.info('alert delivery worker started');
