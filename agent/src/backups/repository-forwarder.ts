@@ -100,11 +100,10 @@ export class RepositoryForwarder {
     }
     const upstream = this.options.upstream;
     const basePath = upstream.pathname.replace(/\/+$/, '').replace(new RegExp(`/${this.options.deviceId}$`), '');
-    const headers = {
-      ...req.headers,
-      host: upstream.host,
-      authorization: `Basic ${Buffer.from(`${this.options.deviceId}:${token.token}`).toString('base64')}`,
-    };
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !NOT_FORWARDED.has(name)) headers[name] = value;
+    headers.host = upstream.host;
+    headers.authorization = `Basic ${Buffer.from(`${this.options.deviceId}:${token.token}`).toString('base64')}`;
     const send = upstream.protocol === 'https:' ? httpsRequest : httpRequest;
     const outgoing = send(
       {
