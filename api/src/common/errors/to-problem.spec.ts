@@ -38,6 +38,9 @@ describe('toProblem', () => {
     }
     const syntax = new QueryFailedError('SELEC 1', [], Object.assign(new Error('syntax error'), { code: '42601' }));
     expect(toProblem(syntax, 'r').problem.code).toBe('INTERNAL_ERROR');
+    // More parameters than the statement uses: PostgreSQL says protocol_violation, which is a bug, not an outage.
+    const bind = new QueryFailedError('SELECT 1', [1], Object.assign(new Error('bind message supplies 1 parameters'), { code: '08P01' }));
+    expect(toProblem(bind, 'r').problem.code).toBe('INTERNAL_ERROR');
   });
 
   it('answers a lost race (deadlock, serialization failure) from any route with 409 CONCURRENT_CHANGE', () => {

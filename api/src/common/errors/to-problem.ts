@@ -126,7 +126,9 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE',
 export function isDatabaseUnavailable(error: unknown): boolean {
   const e = error as { code?: string; driverError?: { code?: string; message?: string }; message?: string } | undefined;
   const code = e?.driverError?.code ?? e?.code;
-  if (code && (UNREACHABLE.has(code) || code.startsWith('08'))) return true;
+  // Class 08 is connection trouble, except 08P01 (protocol_violation): a statement sent with more
+  // parameters than it uses is our bug, not an outage.
+  if (code && (UNREACHABLE.has(code) || (code.startsWith('08') && code !== '08P01'))) return true;
   const message = e?.driverError?.message ?? e?.message ?? '';
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
 }
