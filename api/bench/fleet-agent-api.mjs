@@ -3,7 +3,7 @@
 // process of its own, so agents' heartbeats and operators' reads do not share one event loop, as
 // in a deployment whose load balancer sends /api/v1/agent/ to instances of their own. Every
 // instance serves every route; the split is the proxy's.
-// Reads its settings as JSON on stdin, prints {"port": n} once listening, exits when stdin closes.
+// Reads its settings as JSON on stdin, prints {"port": n} once listening, exits on SIGTERM.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
@@ -22,5 +22,6 @@ const { createLogger } = await fromDist('common/logging/logger.js');
 const app = await createApp(loadConfig(env), createLogger('silent', pino.destination({ dest: '/dev/null', sync: false })));
 await app.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`${JSON.stringify({ port: app.getHttpServer().address().port })}\n`);
-process.stdin.resume();
-process.stdin.on('end', () => void app.close().finally(() => process.exit(0)));
+// Stopped by SIGTERM from the benchmark (stdin was consumed above by an iterator that closed it,
+// so its 'end' never comes).
+process.on('SIGTERM', () => void app.close().finally(() => process.exit(0)));

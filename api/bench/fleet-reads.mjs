@@ -112,8 +112,11 @@ const cleanup = async () => {
   pg.Client.prototype.query = clientQuery;
   readers?.stdin.end();
   if (agentApi && agentApi.exitCode === null) {
-    agentApi.stdin.end();
-    await once(agentApi, 'exit');
+    const exited = once(agentApi, 'exit');
+    agentApi.kill('SIGTERM');
+    const killLater = setTimeout(() => agentApi.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(killLater);
   }
   await app?.close().catch((error) => console.error(`closing the API: ${error.message}`));
   await sql?.end().catch(() => undefined);
