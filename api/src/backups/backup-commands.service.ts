@@ -18,6 +18,7 @@ import { DeviceEventsService } from '../device-events/device-events.service.js';
 import { DevicesService } from '../devices/devices.service.js';
 import { BackupPoliciesRepository } from './backup-policies.repository.js';
 import { BackupRunsRepository } from './backup-runs.repository.js';
+import { repositoryUrl } from './repository-url.js';
 import { BACKUP_CATCH_UP_SECONDS } from './backup-schedule.service.js';
 
 /** Thrown inside the queueing transaction when another poll linked the run first: undoes the command. */
@@ -111,7 +112,7 @@ export class BackupCommandsService implements OnModuleInit, CommandPollHook, Com
     if (!run.request) return null;
     return {
       runId: run.id,
-      repositoryUrl: `${this.config.API_BACKUP_SERVER_URL.replace(/\/+$/, '')}/${deviceId}/`,
+      repositoryUrl: repositoryUrl(this.config, deviceId),
       snapshotId: run.request.snapshotId,
       include: run.request.paths,
       target: run.request.target.mode === 'original' ? '/' : run.request.target.directory,
@@ -125,7 +126,7 @@ export class BackupCommandsService implements OnModuleInit, CommandPollHook, Com
     const policy = await this.policies.find(deviceId);
     return {
       runId,
-      repositoryUrl: `${this.config.API_BACKUP_SERVER_URL.replace(/\/+$/, '')}/${deviceId}/`,
+      repositoryUrl: repositoryUrl(this.config, deviceId),
       paths: policy?.paths ?? [...DEFAULT_BACKUP_PATHS[device.type]],
       excludes: policy?.excludes ?? [...DEFAULT_BACKUP_EXCLUDES],
       keepDaily: policy?.keepDaily ?? BACKUP_DEFAULT_KEEP_DAILY,

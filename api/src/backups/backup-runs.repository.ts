@@ -116,12 +116,8 @@ export class BackupRunsRepository {
     await this.runs().update({ id }, changes);
   }
 
+  /** A scheduled run starts at its device's first token request or first report on its command, whichever comes first. */
   async start(id: string, at: Date): Promise<void> {
-    await this.runs().update({ id, status: 'scheduled' }, { status: 'running', startedAt: at });
-  }
-
-  /** A scheduled run starts when its device first asks for a token for it. */
-  async markRunning(id: string, at: Date): Promise<void> {
     await this.runs().update({ id, status: 'scheduled' }, { status: 'running', startedAt: at });
   }
 

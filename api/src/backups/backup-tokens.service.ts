@@ -14,6 +14,7 @@ import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
 import { KeyStore, type PublicKeyInfo } from '../keys/key-store.js';
 import { BackupRunsRepository } from './backup-runs.repository.js';
+import { repositoryUrl } from './repository-url.js';
 
 /**
  * What each kind of run may do to its repository: a backup appends, then forgets and prunes by
@@ -49,7 +50,7 @@ export class BackupTokensService {
     if (!OPS_OF_RUN[run.kind].includes(request.op)) {
       throw new AppError('BACKUP_TOKEN_REFUSED', `a ${run.kind} run gets ${OPS_OF_RUN[run.kind].join(' or ')} tokens, not ${request.op}`);
     }
-    await this.runs.markRunning(run.id, now);
+    await this.runs.start(run.id, now);
     const issued = await this.sign(deviceId, request.op, now);
     // The token itself is a credential: the audit keeps its id, never the token.
     requestContext.annotate({
@@ -60,7 +61,7 @@ export class BackupTokensService {
       token: issued.token,
       op: request.op,
       expiresAt: issued.expiresAt,
-      repositoryUrl: `${this.config.API_BACKUP_SERVER_URL.replace(/\/+$/, '')}/${deviceId}/`,
+      repositoryUrl: repositoryUrl(this.config, deviceId),
     };
   }
 
