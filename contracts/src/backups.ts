@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IsoDateTimeSchema } from './common.js';
 import { BackupCapacityReportSchema, BackupDeviceUsageSchema, BackupScrubResultSchema, BackupTokenOpSchema } from './backup-server.js';
 import type { DeviceType } from './devices.js';
 import { UNSTORABLE_TEXT_MESSAGE, isStorableText } from './storable-text.js';
@@ -171,6 +172,21 @@ export const BackupCapacitySchema = z.object({
 });
 export type BackupCapacity = z.infer<typeof BackupCapacitySchema>;
 
+/** The weekly verification: `restic check --read-data-subset` reads this share of the data back. */
+export const BACKUP_CHECK_INTERVAL_DAYS = 7;
+export const BACKUP_CHECK_READ_DATA_SUBSET = '10%';
+
+/** An age X25519 recipient (public key, Bech32 `age1…`). */
+export const AgeRecipientSchema = z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, 'must be an age X25519 public key (age1…)');
+/** An ASCII-armored age file, bounded (a repository password encrypted to one or two recipients). */
+export const AgeArmoredSchema = z
+  .string()
+  .max(4096, 'must be at most 4096 characters')
+  .regex(
+    /^-----BEGIN AGE ENCRYPTED FILE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END AGE ENCRYPTED FILE-----\r?\n?$/,
+    'must be an ASCII-armored age file',
+  );
+
 /**
  * `backup.run` (queued only by the API, when a scheduled run is due at the device's poll): the
  * run and the policy as it was when the run started, signed like every command.
@@ -183,6 +199,14 @@ export const BackupRunParamsSchema = z
     excludes: z.array(BackupExcludeSchema).max(64),
     keepDaily: z.number().int().min(1).max(365),
     keepWeekly: z.number().int().min(0).max(104),
+    /** Also `restic check --read-data-subset=BACKUP_CHECK_READ_DATA_SUBSET` after the backup: the API asks weekly. */
+    check: z.boolean(),
+    /**
+     * The offline recovery key the repository password is to be escrowed to: the agent encrypts
+     * its password to it and puts the ciphertext in its result line. Null when the API already
+     * holds an escrow to the current recovery key (or none is set).
+     */
+    escrowRecipient: AgeRecipientSchema.nullable(),
   })
   .strict();
 export type BackupRunParams = z.infer<typeof BackupRunParamsSchema>;
@@ -208,6 +232,70 @@ export type BackupRunSummary = z.infer<typeof BackupRunSummarySchema>;
 
 const SnapshotIdSchema = z.string().regex(/^[0-9a-f]{8,64}$/, 'a restic snapshot id (8–64 hex digits)');
 
+/** One snapshot as the device's repository lists it (`restic snapshots --json`): the catalog is synced from these. */
+export const BackupSnapshotListingSchema = z
+  .object({
+    id: z.string().regex(/^[0-9a-f]{64}$/, 'a full restic snapshot id (64 hex digits)'),
+    time: IsoDateTimeSchema,
+  })
+  .strict();
+export type BackupSnapshotListing = z.infer<typeof BackupSnapshotListingSchema>;
+/** Most snapshots one result line lists (7 daily + 4 weekly keeps about a dozen; the rest is slack for hand runs). */
+export const BACKUP_SNAPSHOT_LISTING_MAX = 300;
+
+/**
+ * The last line of a successful `backup.run`'s stdout (one JSON object): the snapshot restic
+ * made, the repository's snapshots after forget/prune, the weekly check's result when one was
+ * asked for, and the escrowed password when one was asked for.
+ */
+export const BackupRunResultSchema = z
+  .object({
+    summary: BackupRunSummarySchema,
+    snapshots: z.array(BackupSnapshotListingSchema).max(BACKUP_SNAPSHOT_LISTING_MAX),
+    check: z
+      .object({ ok: z.boolean(), subset: z.string().max(16), error: z.string().max(500).nullable() })
+      .strict()
+      .nullable(),
+    escrow: z.object({ recipient: AgeRecipientSchema, ciphertext: AgeArmoredSchema }).strict().nullable(),
+  })
+  .strict();
+export type BackupRunResult = z.infer<typeof BackupRunResultSchema>;
+
+/** A running backup's or restore's progress (restic's status lines), as the agent posts it at most every few seconds. */
+export const BackupProgressSchema = z
+  .object({
+    phase: z.enum(['init', 'backup', 'forget', 'check', 'restore']),
+    percentDone: z.number().min(0).max(1),
+    filesDone: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    totalFiles: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    bytesDone: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    totalBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    secondsElapsed: z
+      .number()
+      .min(0)
+      .max(10 * 24 * 3600),
+    secondsRemaining: z
+      .number()
+      .min(0)
+      .max(10 * 24 * 3600)
+      .nullable(),
+  })
+  .strict();
+export type BackupProgress = z.infer<typeof BackupProgressSchema>;
+/** POST agent/backup-progress: the progress of the device's own running run. */
+export const AgentBackupProgressSchema = z.object({ runId: z.uuid(), progress: BackupProgressSchema }).strict();
+export type AgentBackupProgress = z.infer<typeof AgentBackupProgressSchema>;
+/** The agent posts progress at most this often per run. */
+export const BACKUP_PROGRESS_INTERVAL_SECONDS = 2;
+
+/**
+ * POST agent/backup-transfer-key: the public half of an age key the device made for receiving a
+ * repository password (restoring another device's backups onto this one); the private half never
+ * leaves the device.
+ */
+export const AgentBackupTransferKeySchema = z.object({ recipient: AgeRecipientSchema }).strict();
+export type AgentBackupTransferKey = z.infer<typeof AgentBackupTransferKeySchema>;
+
 /** POST devices/:id/backup-restores: chosen paths of a snapshot, to where they were or to another directory. */
 export const BackupRestoreRequestSchema = z
   .object({
@@ -221,6 +309,12 @@ export const BackupRestoreRequestSchema = z
       z.object({ mode: z.literal('original') }).strict(),
       z.object({ mode: z.literal('alternate'), directory: BackupPathSchema }).strict(),
     ]),
+    /**
+     * New hardware: restore another device's backups onto this one. The password is the one a
+     * Super Admin decrypted offline from that device's escrow, encrypted in the console to this
+     * device's transfer key (`AgentBackupTransferKeySchema`): the API never sees it in clear.
+     */
+    source: z.object({ deviceId: z.uuid(), passwordCiphertext: AgeArmoredSchema }).strict().optional(),
   })
   .strict();
 export type BackupRestoreRequest = z.infer<typeof BackupRestoreRequestSchema>;
@@ -234,6 +328,12 @@ export const BackupRestoreParamsSchema = z
     include: z.array(BackupPathSchema).min(1).max(64),
     /** `/` for the original place, else the alternate directory. */
     target: BackupPathSchema.or(z.literal('/')),
+    /**
+     * Restoring another device's backups onto this one (new hardware): the repository is that
+     * device's, and its password comes encrypted to this device's transfer key (never in clear).
+     * Null: the device's own repository and password.
+     */
+    source: z.object({ deviceId: z.uuid(), passwordCiphertext: AgeArmoredSchema }).strict().nullable(),
   })
   .strict();
 export type BackupRestoreParams = z.infer<typeof BackupRestoreParamsSchema>;

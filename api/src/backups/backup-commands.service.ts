@@ -116,6 +116,7 @@ export class BackupCommandsService implements OnModuleInit, CommandPollHook, Com
       snapshotId: run.request.snapshotId,
       include: run.request.paths,
       target: run.request.target.mode === 'original' ? '/' : run.request.target.directory,
+      source: null,
     };
   }
 
@@ -131,6 +132,8 @@ export class BackupCommandsService implements OnModuleInit, CommandPollHook, Com
       excludes: policy?.excludes ?? [...DEFAULT_BACKUP_EXCLUDES],
       keepDaily: policy?.keepDaily ?? BACKUP_DEFAULT_KEEP_DAILY,
       keepWeekly: policy?.keepWeekly ?? BACKUP_DEFAULT_KEEP_WEEKLY,
+      check: false,
+      escrowRecipient: null,
     };
   }
 }
