@@ -119,6 +119,14 @@ export const BackupRunSchema = z.object({
   get summary() {
     return BackupRunSummarySchema.nullable();
   },
+  /** A running run's latest progress (null before the first report and once finished). */
+  get progress() {
+    return BackupProgressSchema.nullable();
+  },
+  /** When the progress was reported. */
+  progressAt: z.string().nullable(),
+  /** A backup's weekly check, when this run did one. */
+  check: z.object({ ok: z.boolean(), subset: z.string(), error: z.string().nullable() }).nullable(),
 });
 export type BackupRun = z.infer<typeof BackupRunSchema>;
 export const BackupRunPageSchema = z.object({ items: z.array(BackupRunSchema) });
@@ -364,6 +372,10 @@ export const BackupFleetRowSchema = z.object({
   lastSuccessAt: z.string().nullable(),
   lastSnapshotId: z.string().nullable(),
   overdue: z.boolean(),
+  /** "Last verified restorable": the last successful `restic check --read-data-subset`. */
+  lastVerifiedAt: z.string().nullable(),
+  /** The last check's outcome (null: never checked). */
+  lastCheckOk: z.boolean().nullable(),
   /** What the backup server last reported for the device's repository. */
   usedBytes: z.number().nullable(),
   quotaBytes: z.number().nullable(),
@@ -375,3 +387,56 @@ export const BackupFleetPageSchema = z.object({
   limit: z.number().int(),
   offset: z.number().int(),
 });
+
+/** GET devices/:id/backup-snapshots: the device's catalog, newest first, synced from each run's listing. */
+export const BackupSnapshotSchema = z.object({
+  snapshotId: z.string(),
+  time: z.string(),
+  /** The paths the run that made it backed up (null: a snapshot no run of ours made). */
+  paths: z.array(z.string()).nullable(),
+  /** From the making run's restic summary (null when unknown). */
+  totalBytes: z.number().nullable(),
+  dataAddedBytes: z.number().nullable(),
+  totalFiles: z.number().nullable(),
+  durationSeconds: z.number().nullable(),
+  runId: z.uuid().nullable(),
+});
+export type BackupSnapshot = z.infer<typeof BackupSnapshotSchema>;
+export const BackupSnapshotPageSchema = z.object({
+  items: z.array(BackupSnapshotSchema),
+  /** When the catalog was last synced from the device's repository (null: never). */
+  syncedAt: z.string().nullable(),
+  /** "Last verified restorable": the last successful check (null: never). */
+  lastVerifiedAt: z.string().nullable(),
+});
+export type BackupSnapshotPage = z.infer<typeof BackupSnapshotPageSchema>;
+
+/** GET/PUT backups/recovery-key (Super Admin, step-up): the offline recovery key repository passwords are escrowed to. */
+export const BackupRecoveryKeyUpdateSchema = z.object({ recipient: AgeRecipientSchema }).strict();
+export type BackupRecoveryKeyUpdate = z.infer<typeof BackupRecoveryKeyUpdateSchema>;
+export const BackupRecoveryKeySchema = z.object({
+  recipient: AgeRecipientSchema.nullable(),
+  setAt: z.string().nullable(),
+  setBy: z.string().nullable(),
+  /** Devices backing up whose escrow is to this key, and those still to escrow (at their next run). */
+  devicesEscrowed: z.number().int(),
+  devicesPending: z.number().int(),
+});
+export type BackupRecoveryKey = z.infer<typeof BackupRecoveryKeySchema>;
+
+/** GET devices/:id/backup-escrow (Super Admin, audited): the password ciphertext, to decrypt offline with the recovery key. */
+export const BackupEscrowSchema = z.object({
+  deviceId: z.uuid(),
+  recipient: AgeRecipientSchema,
+  ciphertext: AgeArmoredSchema,
+  escrowedAt: z.string(),
+});
+export type BackupEscrow = z.infer<typeof BackupEscrowSchema>;
+
+/** GET devices/:id/backup-transfer-key: the key a (replacement) device made to receive a password (null: none reported). */
+export const BackupTransferKeySchema = z.object({
+  deviceId: z.uuid(),
+  recipient: AgeRecipientSchema.nullable(),
+  reportedAt: z.string().nullable(),
+});
+export type BackupTransferKey = z.infer<typeof BackupTransferKeySchema>;

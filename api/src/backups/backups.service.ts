@@ -66,6 +66,8 @@ export class BackupsService {
       overdue: r.mode === 'file' && (!r.last_success_at || new Date(r.last_success_at) < overdueBefore),
       usedBytes: r.used_bytes === null ? null : Number(r.used_bytes),
       quotaBytes: r.quota_bytes === null ? null : Number(r.quota_bytes),
+      lastVerifiedAt: null,
+      lastCheckOk: null,
     }));
     return { items, total, limit: query.limit, offset: query.offset };
   }
