@@ -10,6 +10,7 @@ import { BackupCapacityRepository } from './backup-capacity.repository.js';
 import { BackupFleetRepository } from './backup-fleet.repository.js';
 import { BackupCapacityService } from './backup-capacity.service.js';
 import { BackupCommandsService } from './backup-commands.service.js';
+import { BackupEscrowService } from './backup-escrow.service.js';
 import { BackupServerController } from './backup-server.controller.js';
 import { BackupTokensService } from './backup-tokens.service.js';
 import { BackupsController } from './backups.controller.js';
@@ -25,6 +26,7 @@ import { BackupsStoreModule } from './backups-store.module.js';
     BackupCapacityRepository,
     BackupFleetRepository,
     BackupCommandsService,
+    BackupEscrowService,
     BackupsService,
     BackupTokensService,
     BackupCapacityService,
