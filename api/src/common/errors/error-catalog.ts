@@ -90,6 +90,7 @@ export const ERROR_CATALOG = {
   BACKUP_NOT_ENABLED: { status: 409, title: 'File backups are off for this device' },
   BACKUP_RUN_IN_PROGRESS: { status: 409, title: 'A backup or restore of this device is already under way' },
   BACKUP_RUN_NOT_FOUND: { status: 404, title: 'No such backup run' },
+  BACKUP_RUN_NOT_RUNNING: { status: 409, title: 'This backup run is not under way' },
   BACKUP_TOKEN_REFUSED: { status: 403, title: 'No repository token for this run and operation' },
   COMMAND_TRANSITION_INVALID: { status: 409, title: 'The command cannot move to this status' },
   // managed settings: credential rotation, command-key rotation
