@@ -92,6 +92,9 @@ export const ERROR_CATALOG = {
   BACKUP_RUN_NOT_FOUND: { status: 404, title: 'No such backup run' },
   BACKUP_RUN_NOT_RUNNING: { status: 409, title: 'This backup run is not under way' },
   BACKUP_TOKEN_REFUSED: { status: 403, title: 'No repository token for this run and operation' },
+  BACKUP_ESCROW_NOT_FOUND: { status: 404, title: 'The device has escrowed no repository password' },
+  BACKUP_SOURCE_INVALID: { status: 422, title: "This device's backups cannot be restored onto that device" },
+  BACKUP_TRANSFER_KEY_MISSING: { status: 409, title: 'The device has reported no transfer key to receive a password' },
   COMMAND_TRANSITION_INVALID: { status: 409, title: 'The command cannot move to this status' },
   // managed settings: credential rotation, command-key rotation
   DEVICE_CREDENTIAL_REFUSED: { status: 409, title: 'This credential cannot become the device credential: make another' },
