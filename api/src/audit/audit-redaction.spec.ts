@@ -35,6 +35,8 @@ const SECRETS = [
   'client_secret',
   'webhookSecret',
   'sessionToken',
+  'passwordCiphertext',
+  'ciphertext',
 ];
 
 /** Ordinary fields that merely contain `code`, `otp`, `pass`, `token`, `secret`, `key`…. */

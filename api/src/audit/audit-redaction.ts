@@ -42,8 +42,21 @@ const SECRET_NAMES = new Set([
   'apikey',
 ]);
 
-/** Last word of a key that makes it a secret: `*Password`, `*Secret`, `*Token`, `*Credential`, `*Salt`, `*Cookie`. */
-const SECRET_LAST_WORD = new Set(['password', 'passphrase', 'secret', 'token', 'credential', 'credentials', 'salt', 'cookie']);
+/**
+ * Last word of a key that makes it a secret: `*Password`, `*Secret`, `*Token`, `*Credential`, `*Salt`, `*Cookie`; and
+ * `*Ciphertext` (a repository password encrypted to a key, contracts/src/backups.ts): not the secret itself, kept out all the same.
+ */
+const SECRET_LAST_WORD = new Set([
+  'password',
+  'passphrase',
+  'secret',
+  'token',
+  'credential',
+  'credentials',
+  'salt',
+  'cookie',
+  'ciphertext',
+]);
 /** Last two words that make a key a secret: `*PrivateKey`, `*ApiKey`. */
 const SECRET_LAST_TWO_WORDS = new Set(['private key', 'api key']);
 
