@@ -28,6 +28,8 @@ import { BackupPolicyEntity } from './backups/backup-policy.entity.js';
 import { BackupRunEntity } from './backups/backup-run.entity.js';
 import { BackupServerReportEntity } from './backups/backup-server-report.entity.js';
 import { BackupDeviceUsageEntity } from './backups/backup-device-usage.entity.js';
+import { BackupEscrowEntity, BackupRecoveryKeyEntity } from './backups/backup-escrow.entity.js';
+import { BackupTransferKeyEntity } from './backups/backup-transfer-key.entity.js';
 import { ServiceCredentialEntity } from './auth/service-credential.entity.js';
 import { ScannerSnapshotEntity } from './scanners/scanner-snapshot.entity.js';
 import { ScannerFeedVersionEntity, ScannerReportCountsEntity, ScannerTaskStateEntity } from './scanners/scanner-history.entity.js';
@@ -67,6 +69,9 @@ export const ENTITIES = [
   BackupRunEntity,
   BackupServerReportEntity,
   BackupDeviceUsageEntity,
+  BackupRecoveryKeyEntity,
+  BackupEscrowEntity,
+  BackupTransferKeyEntity,
   ServiceCredentialEntity,
   ScannerSnapshotEntity,
   ScannerTaskStateEntity,

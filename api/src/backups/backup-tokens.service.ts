@@ -37,7 +37,11 @@ export class BackupTokensService {
     private readonly runs: BackupRunsRepository,
   ) {}
 
-  /** A token for the device's own run, for an operation that kind of run needs, while the run is under way. */
+  /**
+   * A token for the device's own run, for an operation that kind of run needs, while the run is
+   * under way: for the device's own repository, or for a restore with a source (new hardware), for
+   * the source device's repository, read-only.
+   */
   async issueForRun(deviceId: string, request: AgentBackupTokenRequest, now = new Date()): Promise<AgentBackupTokenResponse> {
     const run = await this.runs.find(request.runId);
     if (!run || run.deviceId !== deviceId) throw new AppError('BACKUP_RUN_NOT_FOUND', `no backup run ${request.runId} of this device`);
@@ -50,18 +54,28 @@ export class BackupTokensService {
     if (!OPS_OF_RUN[run.kind].includes(request.op)) {
       throw new AppError('BACKUP_TOKEN_REFUSED', `a ${run.kind} run gets ${OPS_OF_RUN[run.kind].join(' or ')} tokens, not ${request.op}`);
     }
+    // A restore from another device's backups (new hardware) reads that device's repository, and
+    // only that one: the token's subject is the source, whatever device asks.
+    const source = run.kind === 'restore' ? (run.request?.source?.deviceId ?? null) : null;
+    const repositoryDevice = source ?? deviceId;
     await this.runs.start(run.id, now);
-    const issued = await this.sign(deviceId, request.op, now);
+    const issued = await this.sign(repositoryDevice, request.op, now);
     // The token itself is a credential: the audit keeps its id, never the token.
     requestContext.annotate({
       resourceId: deviceId,
-      details: { runId: run.id, op: request.op, tokenId: issued.jti, expiresAt: issued.expiresAt },
+      details: {
+        runId: run.id,
+        op: request.op,
+        tokenId: issued.jti,
+        expiresAt: issued.expiresAt,
+        ...(source ? { repositoryDeviceId: source } : {}),
+      },
     });
     return {
       token: issued.token,
       op: request.op,
       expiresAt: issued.expiresAt,
-      repositoryUrl: repositoryUrl(this.config, deviceId),
+      repositoryUrl: repositoryUrl(this.config, repositoryDevice),
     };
   }
 

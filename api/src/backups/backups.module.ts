@@ -5,6 +5,9 @@ import { DevicesModule } from '../devices/devices.module.js';
 import { KeysModule } from '../keys/keys.module.js';
 import { OrganizationsModule } from '../organizations/organizations.module.js';
 import { AgentBackupsController } from './agent-backups.controller.js';
+import { AgentBackupTransferController } from './agent-backup-transfer.controller.js';
+import { BackupEscrowController } from './backup-escrow.controller.js';
+import { BackupEscrowRepository } from './backup-escrow.repository.js';
 import { BackupPoliciesRepository } from './backup-policies.repository.js';
 import { BackupCapacityRepository } from './backup-capacity.repository.js';
 import { BackupFleetRepository } from './backup-fleet.repository.js';
@@ -20,12 +23,13 @@ import { BackupsStoreModule } from './backups-store.module.js';
 /** File backups: policies, runs, and repository tokens for the backup server (backup-server/). */
 @Module({
   imports: [BackupsStoreModule, DevicesModule, OrganizationsModule, KeysModule, CommandsModule, DeviceEventsModule],
-  controllers: [BackupsController, AgentBackupsController, BackupServerController],
+  controllers: [BackupsController, AgentBackupsController, BackupServerController, BackupEscrowController, AgentBackupTransferController],
   providers: [
     BackupPoliciesRepository,
     BackupCapacityRepository,
     BackupFleetRepository,
     BackupCommandsService,
+    BackupEscrowRepository,
     BackupEscrowService,
     BackupsService,
     BackupTokensService,

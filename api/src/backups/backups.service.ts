@@ -26,6 +26,7 @@ import { BackupPoliciesRepository } from './backup-policies.repository.js';
 import { BackupFleetRepository } from './backup-fleet.repository.js';
 import type { BackupPolicyEntity } from './backup-policy.entity.js';
 import { BackupRunsRepository } from './backup-runs.repository.js';
+import { BackupEscrowService, auditableRestoreRequest } from './backup-escrow.service.js';
 import { toBackupRunDto } from './backups.mapper.js';
 
 const MODE_OF_MODULE: Record<DeviceModules['backups'], BackupMode> = { off: 'OFF', file: 'FILE', full: 'FULL', hybrid: 'HYBRID' };
@@ -41,6 +42,7 @@ export class BackupsService {
     private readonly runs: BackupRunsRepository,
     private readonly commands: CommandsService,
     private readonly fleet: BackupFleetRepository,
+    private readonly escrow: BackupEscrowService,
   ) {}
 
   /** Devices that back up, with their last run, last success and repository size; filter failing or overdue. */
@@ -79,9 +81,14 @@ export class BackupsService {
     return this.startManual(actor, device, 'backup', null);
   }
 
-  /** A restore of chosen paths of a snapshot (backups.restore, step-up): to the original place or another directory. */
+  /**
+   * A restore of chosen paths of a snapshot (backups.restore, step-up): to the original place or
+   * another directory; with a `source`, from another device's repository (new hardware, Super
+   * Admin only: backup-escrow.service.ts).
+   */
   async restore(actor: Actor, deviceId: string, body: BackupRestoreRequest): Promise<BackupRun> {
     const device = await this.commandableDevice(actor, deviceId);
+    if (body.source) await this.escrow.assertRestoreSource(actor, device, body.source.deviceId);
     return this.startManual(actor, device, 'restore', body);
   }
 
@@ -100,7 +107,10 @@ export class BackupsService {
       throw new AppError('BACKUP_RUN_IN_PROGRESS', `run ${open.id} (${open.kind}) is ${open.status}`);
     }
     const run = await this.runs.createManual({ deviceId: device.id, kind, request, requestedBy: actor.email }, new Date());
-    requestContext.annotate({ resourceId: device.id, details: { runId: run.id, kind, ...(request ? { request } : {}) } });
+    requestContext.annotate({
+      resourceId: device.id,
+      details: { runId: run.id, kind, ...(request ? { request: auditableRestoreRequest(request) } : {}) },
+    });
     requestContext.afterCommit(() => this.commands.wake(device.id));
     return toBackupRunDto(run);
   }
