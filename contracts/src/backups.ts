@@ -293,6 +293,8 @@ export type BackupProgress = z.infer<typeof BackupProgressSchema>;
 /** POST agent/backup-progress: the progress of the device's own running run. */
 export const AgentBackupProgressSchema = z.object({ runId: z.uuid(), progress: BackupProgressSchema }).strict();
 export type AgentBackupProgress = z.infer<typeof AgentBackupProgressSchema>;
+/** The answer to a progress post: the run and when the API took it. */
+export const AgentBackupProgressAckSchema = z.object({ runId: z.uuid(), progressAt: z.string() });
 /** The agent posts progress at most this often per run. */
 export const BACKUP_PROGRESS_INTERVAL_SECONDS = 2;
 

@@ -42,6 +42,14 @@ export const DEVICE_EVENT_TYPES = [
   // A file backup run ended (api/src/backups): a failure alerts, the next success resolves it.
   'backup.failed',
   'backup.succeeded',
+  // No successful backup in BACKUP_OVERDUE_HOURS (the worker's overdue job, once per episode); backup.succeeded resolves it.
+  'backup.overdue',
+  // The weekly `restic check` failed / passed again (only on a change of outcome).
+  'backup.check_failed',
+  'backup.check_succeeded',
+  // The device's repository went above / back below 90 % of its quota (the backup server's capacity report).
+  'backup.quota_high',
+  'backup.quota_ok',
 ] as const;
 export const DeviceEventTypeSchema = z.enum(DEVICE_EVENT_TYPES);
 export type DeviceEventType = z.infer<typeof DeviceEventTypeSchema>;

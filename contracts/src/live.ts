@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { IsoDateTimeSchema } from './common.js';
 import { CommandSchema } from './commands.js';
 import { AlertSchema } from './alerts.js';
+import { BackupProgressSchema } from './backups.js';
 import { DeviceHeadlineMetricsSchema, DeviceStatusSchema, type DeviceHeadlineMetrics } from './devices.js';
 
 /**
@@ -65,6 +66,11 @@ export const LIVE_DEVICE_EVENT_TYPES = [
   'fingerprint.changed',
   'backup.failed',
   'backup.succeeded',
+  'backup.overdue',
+  'backup.check_failed',
+  'backup.check_succeeded',
+  'backup.quota_high',
+  'backup.quota_ok',
 ] as const;
 
 export const LiveEventSeveritySchema = z.enum(['info', 'warning', 'critical']);
@@ -128,6 +134,20 @@ export const LiveCommandChangedSchema = z.object({ type: z.literal('command.chan
  * every connection; a console without `alerts.view` ignores it: it only carries what the alert list shows).
  */
 export const LiveAlertChangedSchema = z.object({ type: z.literal('alert.changed'), alert: AlertSchema }).strict();
+/**
+ * A running backup's or restore's progress, as the agent posted it (at most every
+ * BACKUP_PROGRESS_INTERVAL_SECONDS): like per-heartbeat telemetry, only to connections that
+ * subscribed to the device (the device page), never to the whole fleet.
+ */
+export const LiveBackupProgressSchema = z
+  .object({
+    type: z.literal('backup.progress'),
+    deviceId: z.uuid(),
+    runId: z.uuid(),
+    progress: BackupProgressSchema,
+    at: IsoDateTimeSchema,
+  })
+  .strict();
 /** Codes: MALFORMED_JSON, VALIDATION_FAILED, LIVE_MESSAGE_UNSUPPORTED. The connection stays open. */
 export const LiveErrorSchema = z.object({ type: z.literal('error'), code: z.string(), message: z.string() }).strict();
 
@@ -140,6 +160,7 @@ export const LiveServerMessageSchema = z.discriminatedUnion('type', [
   LiveDeviceEventsMessageSchema,
   LiveCommandChangedSchema,
   LiveAlertChangedSchema,
+  LiveBackupProgressSchema,
   LiveErrorSchema,
 ]);
 export type LiveServerMessage = z.infer<typeof LiveServerMessageSchema>;
