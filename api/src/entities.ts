@@ -30,6 +30,8 @@ import { BackupServerReportEntity } from './backups/backup-server-report.entity.
 import { BackupDeviceUsageEntity } from './backups/backup-device-usage.entity.js';
 import { BackupEscrowEntity, BackupRecoveryKeyEntity } from './backups/backup-escrow.entity.js';
 import { BackupTransferKeyEntity } from './backups/backup-transfer-key.entity.js';
+import { BackupSnapshotEntity } from './backups/backup-snapshot.entity.js';
+import { BackupDeviceStateEntity } from './backups/backup-device-state.entity.js';
 import { ServiceCredentialEntity } from './auth/service-credential.entity.js';
 import { ScannerSnapshotEntity } from './scanners/scanner-snapshot.entity.js';
 import { ScannerFeedVersionEntity, ScannerReportCountsEntity, ScannerTaskStateEntity } from './scanners/scanner-history.entity.js';
@@ -72,6 +74,8 @@ export const ENTITIES = [
   BackupRecoveryKeyEntity,
   BackupEscrowEntity,
   BackupTransferKeyEntity,
+  BackupSnapshotEntity,
+  BackupDeviceStateEntity,
   ServiceCredentialEntity,
   ScannerSnapshotEntity,
   ScannerTaskStateEntity,

@@ -1,14 +1,15 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import {
   BACKUP_DEFAULT_KEEP_DAILY,
+  BACKUP_CHECK_INTERVAL_DAYS,
   BACKUP_DEFAULT_KEEP_WEEKLY,
-  BackupRunSummarySchema,
+  BackupRunResultSchema,
   DEFAULT_BACKUP_EXCLUDES,
   DEFAULT_BACKUP_PATHS,
   type BackupRestoreParams,
   type BackupRestoreRequest,
   type BackupRunParams,
-  type BackupRunSummary,
+  type BackupRunResult,
   type Command,
 } from '@xspectre/contracts';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
@@ -16,6 +17,8 @@ import { CommandHooks, type CommandPollHook, type CommandReportListener } from '
 import { CommandsService } from '../commands/commands.service.js';
 import { DeviceEventsService } from '../device-events/device-events.service.js';
 import { DevicesService } from '../devices/devices.service.js';
+import { BackupCatalogService } from './backup-catalog.service.js';
+import { BackupEscrowService } from './backup-escrow.service.js';
 import { BackupPoliciesRepository } from './backup-policies.repository.js';
 import { BackupRunsRepository } from './backup-runs.repository.js';
 import { repositoryUrl } from './repository-url.js';
@@ -31,7 +34,8 @@ const SYSTEM = 'system:backup-schedule';
  * signed `backup.run` (the policy as it is now, and the repository URL), linked to the run in
  * the same transaction (a second poll on another instance finds it linked and its own command
  * undone). The device's reports on that command move the run: running, then succeeded with
- * restic's summary or failed with the reason.
+ * the agent's result line (restic's summary, the repository's snapshots, the weekly check, the
+ * escrowed password) or failed with the reason.
  */
 @Injectable()
 export class BackupCommandsService implements OnModuleInit, CommandPollHook, CommandReportListener {
@@ -43,6 +47,8 @@ export class BackupCommandsService implements OnModuleInit, CommandPollHook, Com
     private readonly policies: BackupPoliciesRepository,
     private readonly runs: BackupRunsRepository,
     private readonly deviceEvents: DeviceEventsService,
+    private readonly catalog: BackupCatalogService,
+    private readonly escrow: BackupEscrowService,
   ) {}
 
   onModuleInit(): void {
@@ -53,7 +59,7 @@ export class BackupCommandsService implements OnModuleInit, CommandPollHook, Com
   async beforePoll(deviceId: string): Promise<void> {
     const due = await this.runs.dueWithoutCommand(deviceId, new Date(Date.now() - BACKUP_CATCH_UP_SECONDS * 1000));
     for (const run of due) {
-      const queued = run.kind === 'restore' ? this.restoreParams(deviceId, run) : await this.paramsFor(deviceId, run.id);
+      const queued = run.kind === 'restore' ? this.restoreParams(deviceId, run) : await this.paramsFor(deviceId, run.id, new Date());
       if (!queued) continue;
       const action = run.kind === 'restore' ? 'backup.restore' : 'backup.run';
       try {
@@ -86,10 +92,17 @@ export class BackupCommandsService implements OnModuleInit, CommandPollHook, Com
       return;
     }
     if (command.status === 'succeeded') {
-      const summary = summaryOf(command.stdout);
-      const error = summary ? null : 'the agent reported success without a backup summary';
-      await this.runs.finish(run.id, { status: summary ? 'succeeded' : 'failed', finishedAt: now, error, summary });
-      await this.backupEnded(run.deviceId, run.id, now, error, summary?.snapshotId ?? null);
+      const result = resultOf(command.stdout);
+      const error = result ? null : 'the agent reported success without a valid result line (summary, snapshots, check, escrow)';
+      await this.runs.finish(run.id, {
+        status: result ? 'succeeded' : 'failed',
+        finishedAt: now,
+        error,
+        summary: result?.summary ?? null,
+        check: result?.check ?? null,
+      });
+      if (result) await this.catalog.recordResult(run.deviceId, run.id, result, now);
+      await this.backupEnded(run.deviceId, run.id, now, error, result?.summary.snapshotId ?? null);
       return;
     }
     if (['failed', 'rejected', 'expired', 'interrupted'].includes(command.status)) {
@@ -110,21 +123,28 @@ export class BackupCommandsService implements OnModuleInit, CommandPollHook, Com
 
   private restoreParams(deviceId: string, run: { id: string; request: BackupRestoreRequest | null }): BackupRestoreParams | null {
     if (!run.request) return null;
+    const source = run.request.source ?? null;
     return {
       runId: run.id,
-      repositoryUrl: repositoryUrl(this.config, deviceId),
+      // Another device's backups onto this one (new hardware): that device's repository.
+      repositoryUrl: repositoryUrl(this.config, source?.deviceId ?? deviceId),
       snapshotId: run.request.snapshotId,
       include: run.request.paths,
       target: run.request.target.mode === 'original' ? '/' : run.request.target.directory,
-      source: null,
+      source,
     };
   }
 
-  /** The signed params: the policy now (defaults where none is stored); null when the device no longer backs up. */
-  private async paramsFor(deviceId: string, runId: string): Promise<BackupRunParams | null> {
+  /**
+   * The signed params: the policy now (defaults where none is stored); null when the device no
+   * longer backs up. The weekly check is asked for when no check passed within
+   * BACKUP_CHECK_INTERVAL_DAYS (a failed one is tried again at the next run).
+   */
+  private async paramsFor(deviceId: string, runId: string, now: Date): Promise<BackupRunParams | null> {
     const device = await this.devices.findDevice(deviceId);
     if (!device || device.modules.backups !== 'file') return null;
     const policy = await this.policies.find(deviceId);
+    const verifiedAt = await this.catalog.lastVerifiedAt(deviceId);
     return {
       runId,
       repositoryUrl: repositoryUrl(this.config, deviceId),
@@ -132,18 +152,18 @@ export class BackupCommandsService implements OnModuleInit, CommandPollHook, Com
       excludes: policy?.excludes ?? [...DEFAULT_BACKUP_EXCLUDES],
       keepDaily: policy?.keepDaily ?? BACKUP_DEFAULT_KEEP_DAILY,
       keepWeekly: policy?.keepWeekly ?? BACKUP_DEFAULT_KEEP_WEEKLY,
-      check: false,
-      escrowRecipient: null,
+      check: !verifiedAt || now.getTime() - verifiedAt.getTime() >= BACKUP_CHECK_INTERVAL_DAYS * 24 * 3600_000,
+      escrowRecipient: await this.escrow.recipientFor(deviceId),
     };
   }
 }
 
-/** The summary is the last line of stdout (agent/src/commands/backup-action.ts); anything else counts as none. */
-function summaryOf(stdout: string | null): BackupRunSummary | null {
+/** The result is the last line of stdout (agent/src/commands/backup-action.ts); anything else counts as none. */
+function resultOf(stdout: string | null): BackupRunResult | null {
   const line = lastLine(stdout);
   if (!line) return null;
   try {
-    const parsed = BackupRunSummarySchema.safeParse(JSON.parse(line));
+    const parsed = BackupRunResultSchema.safeParse(JSON.parse(line));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;

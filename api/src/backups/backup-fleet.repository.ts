@@ -14,6 +14,8 @@ export interface BackupFleetRecord {
   last_snapshot_id: string | null;
   used_bytes: string | null;
   quota_bytes: string | null;
+  last_verified_at: Date | null;
+  last_check_ok: boolean | null;
 }
 
 /** The fleet view of backups: one row per active device that backs up, newest run and newest success by index. */
@@ -33,6 +35,7 @@ export class BackupFleetRepository {
       LEFT JOIN LATERAL (SELECT r.finished_at, r.summary ->> 'snapshotId' AS snapshot_id FROM backup_runs r
                           WHERE r.device_id = d.id AND r.kind = 'backup' AND r.status = 'succeeded' ORDER BY r.finished_at DESC LIMIT 1) ls ON true
       LEFT JOIN backup_device_usage u ON u.device_id = d.id
+      LEFT JOIN backup_device_states st ON st.device_id = d.id
       WHERE ${where.join(' AND ')}`;
     const params = [filter.overdueBefore];
     const [{ total }] = (await this.db.manager().query(`SELECT count(*)::int AS total ${from}`, params)) as [{ total: number }];
@@ -40,7 +43,8 @@ export class BackupFleetRepository {
       `SELECT d.id AS device_id, d.name AS device_name, d.organization_id, d.site_id, d.modules ->> 'backups' AS mode,
               lr.at AS last_run_at, lr.status AS last_run_status, lr.error AS last_run_error,
               ls.finished_at AS last_success_at, ls.snapshot_id AS last_snapshot_id,
-              u.used_bytes::text AS used_bytes, u.quota_bytes::text AS quota_bytes
+              u.used_bytes::text AS used_bytes, u.quota_bytes::text AS quota_bytes,
+              st.last_verified_at, st.last_check_ok
          ${from}
         ORDER BY d.name, d.id
         LIMIT $2 OFFSET $3`,

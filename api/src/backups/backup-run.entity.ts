@@ -1,5 +1,5 @@
 import { Check, Column, Entity, ForeignKey, Index, PrimaryColumn, Unique } from 'typeorm';
-import type { BackupRestoreRequest, BackupRunKind, BackupRun, BackupRunSummary } from '@xspectre/contracts';
+import type { BackupProgress, BackupRestoreRequest, BackupRunKind, BackupRun, BackupRunSummary } from '@xspectre/contracts';
 
 /**
  * One backup, check or restore of a device. A scheduled run carries the device-local date of its
@@ -58,6 +58,17 @@ export class BackupRunEntity {
   /** What restic made (the agent's summary line), for a succeeded backup. */
   @Column({ type: 'jsonb', nullable: true })
   summary!: BackupRunSummary | null;
+
+  /** The weekly `restic check` this backup did (null: none asked for, or not a backup). */
+  @Column({ type: 'jsonb', nullable: true })
+  check!: BackupRun['check'];
+
+  /** The latest progress the agent posted while the run was under way; cleared when it finishes. */
+  @Column({ type: 'jsonb', nullable: true })
+  progress!: BackupProgress | null;
+
+  @Column({ name: 'progress_at', type: 'timestamptz', nullable: true })
+  progressAt!: Date | null;
 
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import type { BackupProgress } from '@xspectre/contracts';
 import { Database } from '../db/database.js';
 import { BackupRunEntity } from './backup-run.entity.js';
 
@@ -83,6 +84,9 @@ export class BackupRunsRepository {
         error: null,
         commandId: null,
         summary: null,
+        check: null,
+        progress: null,
+        progressAt: null,
         createdAt: now,
       }),
     );
@@ -112,8 +116,26 @@ export class BackupRunsRepository {
     return this.runs().findOneBy({ commandId });
   }
 
-  async finish(id: string, changes: Pick<BackupRunEntity, 'status' | 'finishedAt' | 'error' | 'summary'>): Promise<void> {
-    await this.runs().update({ id }, changes);
+  /** The run's end; its progress goes (a finished run shows its summary, not the last progress). */
+  async finish(
+    id: string,
+    changes: Pick<BackupRunEntity, 'status' | 'finishedAt' | 'error' | 'summary'> & Partial<Pick<BackupRunEntity, 'check'>>,
+  ): Promise<void> {
+    await this.runs().update({ id }, { check: null, ...changes, progress: null, progressAt: null });
+  }
+
+  /**
+   * Stores a progress report on the device's own run while it is scheduled or running; false when
+   * no such run is under way (the caller tells which).
+   */
+  async recordProgress(id: string, deviceId: string, progress: BackupProgress, at: Date): Promise<boolean> {
+    const result = await this.runs()
+      .createQueryBuilder()
+      .update()
+      .set({ progress, progressAt: at })
+      .where(`id = :id AND device_id = :deviceId AND status IN ('scheduled', 'running')`, { id, deviceId })
+      .execute();
+    return (result.affected ?? 0) === 1;
   }
 
   /** A scheduled run starts at its device's first token request or first report on its command, whichever comes first. */

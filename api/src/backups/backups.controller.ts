@@ -13,6 +13,7 @@ import {
   type BackupRestoreRequest,
   BackupRunPageSchema,
   BackupRunsQuerySchema,
+  BackupSnapshotPageSchema,
   BackupTokenKeysSchema,
   IdParamSchema,
   type BackupPolicyUpdate,
@@ -23,6 +24,7 @@ import { Audited, Critical, RequirePermission } from '../common/http/route-acces
 import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
 import { ApiSummary } from '../openapi/api-summary.decorator.js';
 import { BackupCapacityService } from './backup-capacity.service.js';
+import { BackupCatalogService } from './backup-catalog.service.js';
 import { BackupTokensService } from './backup-tokens.service.js';
 import { BackupsService } from './backups.service.js';
 
@@ -35,6 +37,7 @@ export class BackupsController {
     private readonly backups: BackupsService,
     private readonly tokens: BackupTokensService,
     private readonly capacity: BackupCapacityService,
+    private readonly catalog: BackupCatalogService,
   ) {}
 
   @Get('backups')
@@ -102,6 +105,15 @@ export class BackupsController {
   @ZodResponse(200, BackupRunPageSchema)
   async runs(@ZodParams(IdParamSchema) params: Id, @ZodQuery(BackupRunsQuerySchema) query: z.infer<typeof BackupRunsQuerySchema>) {
     return { items: await this.backups.listRuns(params.id, query.limit) };
+  }
+
+  /** The snapshots the device's repository held at its last successful run, and when it was last verified restorable. */
+  @Get('devices/:id/backup-snapshots')
+  @ApiSummary("List a device's backup snapshots, newest first", { errors: ['DEVICE_NOT_FOUND'] })
+  @RequirePermission('backups.view')
+  @ZodResponse(200, BackupSnapshotPageSchema)
+  snapshots(@ZodParams(IdParamSchema) params: Id) {
+    return this.catalog.page(params.id);
   }
 
   /** Public keys only; the backup server is provisioned with them (backup-server/README.md). */

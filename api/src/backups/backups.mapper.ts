@@ -17,8 +17,8 @@ export function toBackupRunDto(r: BackupRunEntity): BackupRun {
     requestedBy: r.requestedBy,
     request: r.request,
     summary: r.summary,
-    progress: null,
-    progressAt: null,
-    check: null,
+    progress: r.progress,
+    progressAt: r.progressAt?.toISOString() ?? null,
+    check: r.check,
   };
 }

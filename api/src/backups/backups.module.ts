@@ -12,6 +12,9 @@ import { BackupPoliciesRepository } from './backup-policies.repository.js';
 import { BackupCapacityRepository } from './backup-capacity.repository.js';
 import { BackupFleetRepository } from './backup-fleet.repository.js';
 import { BackupCapacityService } from './backup-capacity.service.js';
+import { BackupCatalogService } from './backup-catalog.service.js';
+import { BackupProgressService } from './backup-progress.service.js';
+import { BackupSnapshotsRepository } from './backup-snapshots.repository.js';
 import { BackupCommandsService } from './backup-commands.service.js';
 import { BackupEscrowService } from './backup-escrow.service.js';
 import { BackupServerController } from './backup-server.controller.js';
@@ -34,6 +37,9 @@ import { BackupsStoreModule } from './backups-store.module.js';
     BackupsService,
     BackupTokensService,
     BackupCapacityService,
+    BackupCatalogService,
+    BackupProgressService,
+    BackupSnapshotsRepository,
   ],
   exports: [BackupsService, BackupTokensService, BackupCapacityService],
 })

@@ -68,8 +68,8 @@ export class BackupsService {
       overdue: r.mode === 'file' && (!r.last_success_at || new Date(r.last_success_at) < overdueBefore),
       usedBytes: r.used_bytes === null ? null : Number(r.used_bytes),
       quotaBytes: r.quota_bytes === null ? null : Number(r.quota_bytes),
-      lastVerifiedAt: null,
-      lastCheckOk: null,
+      lastVerifiedAt: r.last_verified_at ? new Date(r.last_verified_at).toISOString() : null,
+      lastCheckOk: r.last_check_ok,
     }));
     return { items, total, limit: query.limit, offset: query.offset };
   }

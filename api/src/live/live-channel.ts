@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   LiveAlertChangedSchema,
+  LiveBackupProgressSchema,
   LiveCommandChangedSchema,
   LiveDeviceEventMessageSchema,
   LiveDeviceEventsMessageSchema,
@@ -27,6 +28,7 @@ export const LiveEnvelopeSchema = z
       LiveDeviceEventsMessageSchema,
       LiveCommandChangedSchema,
       LiveAlertChangedSchema,
+      LiveBackupProgressSchema,
     ]),
   })
   .strict();
@@ -51,6 +53,7 @@ export function messageFor(envelope: LiveEnvelope, subscriptions: ReadonlySet<st
     return events.length === message.events.length ? message : { type: 'device.events', events };
   }
   if (message.type === 'command.changed') return subscriptions.has(message.command.deviceId) ? message : null;
+  if (message.type === 'backup.progress') return subscriptions.has(message.deviceId) ? message : null;
   if (message.type === 'alert.changed') return message.alert.deviceId && subscriptions.has(message.alert.deviceId) ? message : null;
   if (subscriptions.size === 0) return null;
   const devices = message.devices.filter((patch) => subscriptions.has(patch.id));

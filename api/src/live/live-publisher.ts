@@ -7,6 +7,7 @@ import {
   type LiveDeviceEventItem,
   type LiveCommand,
   type Alert,
+  type BackupProgress,
 } from '@xspectre/contracts';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { requestContext } from '../common/context/request-context.js';
@@ -14,7 +15,13 @@ import { REDIS } from '../redis/redis.token.js';
 import { LiveEnvelopeSchema, liveChannel, type LiveEnvelope, type LiveScope } from './live-channel.js';
 
 type PublishKind =
-  'devices.changed:fleet' | 'devices.changed:telemetry' | 'device.event' | 'device.events' | 'command.changed' | 'alert.changed';
+  | 'devices.changed:fleet'
+  | 'devices.changed:telemetry'
+  | 'device.event'
+  | 'device.events'
+  | 'command.changed'
+  | 'alert.changed'
+  | 'backup.progress';
 
 /**
  * Tells every API instance's live connections what changed, through Redis pub/sub. Best-effort:
@@ -78,6 +85,18 @@ export class LivePublisher {
   /** An alert opened, was acknowledged, resolved or unsilenced: sent to every console (alerts.view is every role's). */
   async alertChanged(alert: Alert): Promise<void> {
     await this.publish('alert.changed', { scope: 'fleet', message: { type: 'alert.changed', alert } });
+  }
+
+  /**
+   * A running backup's progress: telemetry scope, so only connections following the device (its
+   * page) get it, the way per-heartbeat patches go; a fleet of backups at 02:00 posting every 2 s
+   * would otherwise reach every console.
+   */
+  async backupProgress(deviceId: string, runId: string, progress: BackupProgress, at: Date): Promise<void> {
+    await this.publish('backup.progress', {
+      scope: 'telemetry',
+      message: { type: 'backup.progress', deviceId, runId, progress, at: at.toISOString() },
+    });
   }
 
   /**

@@ -21,6 +21,8 @@ export const MaintenanceJob = {
   EvaluateAlerts: 'maintenance.evaluate-alerts',
   /** Every minute: a run row for each FILE device whose nightly slot (site time) has come. */
   ScheduleBackups: 'maintenance.schedule-backups',
+  /** Every 10 minutes: a backup.overdue event for each FILE device that newly has no success in BACKUP_OVERDUE_HOURS. */
+  DetectOverdueBackups: 'maintenance.detect-overdue-backups',
 } as const;
 export type MaintenanceJobName = (typeof MaintenanceJob)[keyof typeof MaintenanceJob];
 
@@ -37,6 +39,7 @@ export interface MaintenancePayloads {
   [MaintenanceJob.ExpireCommands]: Record<string, never>;
   [MaintenanceJob.EvaluateAlerts]: Record<string, never>;
   [MaintenanceJob.ScheduleBackups]: Record<string, never>;
+  [MaintenanceJob.DetectOverdueBackups]: Record<string, never>;
 }
 
 /** What each job returns (stored by BullMQ as the job's return value). */
@@ -56,6 +59,8 @@ export interface MaintenanceResults {
   [MaintenanceJob.EvaluateAlerts]: EvaluationResult;
   /** The runs created (device and local slot date). */
   [MaintenanceJob.ScheduleBackups]: { scheduled: Array<{ runId: string; deviceId: string; slotDate: string }> };
+  /** The devices whose overdue episode began in this run (each gets one backup.overdue). */
+  [MaintenanceJob.DetectOverdueBackups]: { overdue: string[] };
 }
 
 export type MaintenancePayload = MaintenancePayloads[MaintenanceJobName];

@@ -5,6 +5,7 @@ import { HeartbeatStorageService } from '../ingest/heartbeat-storage.service.js'
 import { CommandExpiry } from '../commands/command-expiry.js';
 import { AlertEvaluator } from '../alerts/alert-evaluator.js';
 import { BackupScheduleService } from '../backups/backup-schedule.service.js';
+import { BackupOverdueService } from '../backups/backup-overdue.service.js';
 import { offlineAfterMs } from '../devices/connectivity.js';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { AuditService } from '../audit/audit.service.js';
@@ -36,6 +37,7 @@ export class MaintenanceProcessor {
     private readonly commandExpiry: CommandExpiry,
     private readonly alerts: AlertEvaluator,
     private readonly backupSchedule: BackupScheduleService,
+    private readonly backupOverdue: BackupOverdueService,
     private readonly live: LivePublisher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -64,6 +66,8 @@ export class MaintenanceProcessor {
         return this.alerts.run();
       case MaintenanceJob.ScheduleBackups:
         return this.scheduleBackups();
+      case MaintenanceJob.DetectOverdueBackups:
+        return this.backupOverdue.detect().then((overdue) => ({ overdue }));
       default:
         // Unrecoverable: retrying cannot teach this worker a job it does not know.
         throw new UnrecoverableError(`unknown maintenance job "${job.name}" (known: ${Object.values(MaintenanceJob).join(', ')})`);

@@ -63,6 +63,12 @@ export class MaintenanceWorker {
       await queue.upsertJobScheduler(MaintenanceJob.EvaluateAlerts, { every: 30_000 }, { name: MaintenanceJob.EvaluateAlerts, data: {} });
       // Nightly backups: a run per device and local slot date (uq_backup_runs_slot), so every minute is safe.
       await queue.upsertJobScheduler(MaintenanceJob.ScheduleBackups, { every: 60_000 }, { name: MaintenanceJob.ScheduleBackups, data: {} });
+      // Overdue backups (26 h without success): minutes late at most, one event per episode however often it runs.
+      await queue.upsertJobScheduler(
+        MaintenanceJob.DetectOverdueBackups,
+        { every: 600_000 },
+        { name: MaintenanceJob.DetectOverdueBackups, data: {} },
+      );
       // Offline is noticed within 30 s of the third missed interval.
       await queue.upsertJobScheduler(MaintenanceJob.DetectOffline, { every: 30_000 }, { name: MaintenanceJob.DetectOffline, data: {} });
       // Hourly is cheap (a no-op most runs) and survives a worker that was down at midnight.

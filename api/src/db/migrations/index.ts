@@ -17,6 +17,7 @@ import { AuditScale1795570000000 } from './1795570000000-AuditScale.js';
 import { HeartbeatRetention1795580000000 } from './1795580000000-HeartbeatRetention.js';
 import { Backups1795590000000 } from './1795590000000-Backups.js';
 import { ScannerSnapshots1795600000000 } from './1795600000000-ScannerSnapshots.js';
+import { BackupCatalog1795610000000 } from './1795610000000-BackupCatalog.js';
 import { BackupEscrow1795620000000 } from './1795620000000-BackupEscrow.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
@@ -40,5 +41,6 @@ export const MIGRATIONS = [
   HeartbeatRetention1795580000000,
   Backups1795590000000,
   ScannerSnapshots1795600000000,
+  BackupCatalog1795610000000,
   BackupEscrow1795620000000,
 ];
