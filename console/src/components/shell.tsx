@@ -21,6 +21,7 @@ const NAV: Array<{ group?: string; href: string; label: string; permission?: Per
   { href: '/alerts', label: 'Alerts', permission: 'alerts.view' },
   { href: '/devices', label: 'Devices' },
   { href: '/commands', label: 'Commands' },
+  { href: '/backups', label: 'Backups', permission: 'backups.view' },
   { href: '/enroll', label: 'Enrollment', permission: 'devices.manage' },
   { group: 'Administration', href: '/admin/organizations', label: 'Organizations & sites' },
   { href: '/admin/users', label: 'Users & roles', permission: 'users.manage' },

@@ -9,8 +9,6 @@ import {
   newestFirst,
   policyFormOf,
   policyUpdateOf,
-  restoreFormOf,
-  restoreRequestOf,
   runOriginText,
   runStatusTone,
 } from './backups';
@@ -96,32 +94,5 @@ describe('backups', () => {
     expect(hasOpenRun([{ status: 'scheduled' }])).toBe(true);
     const runs = [{ createdAt: '2026-12-01T02:00:00Z' }, { createdAt: '2026-12-03T02:00:00Z' }, { createdAt: '2026-12-02T02:00:00Z' }];
     expect(newestFirst(runs).map((r) => r.createdAt.slice(0, 10))).toEqual(['2026-12-03', '2026-12-02', '2026-12-01']);
-  });
-
-  it('prefills the restore from a run and builds its request', () => {
-    const summary = {
-      snapshotId: 'a1b2c3d4e5',
-      filesNew: 1,
-      filesChanged: 0,
-      filesUnmodified: 0,
-      dataAddedBytes: 10,
-      totalFiles: 1,
-      totalBytes: 10,
-      durationSeconds: 1,
-      unreadableFiles: 0,
-    };
-    expect(restoreFormOf({ summary })).toEqual({ snapshotId: 'a1b2c3d4e5', paths: '', target: 'original', directory: '' });
-    expect(restoreFormOf(null).snapshotId).toBe('');
-    expect(
-      restoreRequestOf({ snapshotId: ' a1b2c3d4e5 ', paths: '/etc/nginx\n\n/srv/www ', target: 'original', directory: '/ignored' }),
-    ).toEqual({
-      snapshotId: 'a1b2c3d4e5',
-      paths: ['/etc/nginx', '/srv/www'],
-      target: { mode: 'original' },
-    });
-    expect(restoreRequestOf({ snapshotId: 'a1b2c3d4e5', paths: '/etc', target: 'alternate', directory: ' /restore ' }).target).toEqual({
-      mode: 'alternate',
-      directory: '/restore',
-    });
   });
 });

@@ -4,7 +4,6 @@ import {
   type BackupMode,
   type BackupPolicy,
   type BackupPolicyUpdate,
-  type BackupRestoreRequest,
   type BackupRun,
   type OrganizationKind,
   type Permission,
@@ -13,8 +12,8 @@ import {
 import type { Tone } from '../components/ui';
 
 /**
- * Pure parts of the device page's Backups tab: the policy form (textareas of one path per line),
- * the restore form, and how runs read. The API validates (its 400/422 detail is shown as it is);
+ * Pure parts of the device page's Backups tab: the policy form (textareas of one path per line)
+ * and how runs read (the restore's path picker is in backups-restore.ts). The API validates (its 400/422 detail is shown as it is);
  * these only turn what was typed into the request's shape.
  */
 
@@ -120,25 +119,4 @@ export function runOriginText(run: Pick<BackupRun, 'slotDate' | 'requestedBy'>):
 /** Newest first, by creation (the API's order; kept when runs are merged locally). */
 export function newestFirst<T extends Pick<BackupRun, 'createdAt'>>(runs: readonly T[]): T[] {
   return [...runs].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
-}
-
-/** What the restore dialog holds, as typed. */
-export interface RestoreForm {
-  snapshotId: string;
-  paths: string;
-  target: 'original' | 'alternate';
-  directory: string;
-}
-
-export function restoreFormOf(run: Pick<BackupRun, 'summary'> | null): RestoreForm {
-  return { snapshotId: run?.summary?.snapshotId ?? '', paths: '', target: 'original', directory: '' };
-}
-
-/** POST devices/:id/backup-restores' body. */
-export function restoreRequestOf(form: RestoreForm): BackupRestoreRequest {
-  return {
-    snapshotId: form.snapshotId.trim(),
-    paths: linesOf(form.paths),
-    target: form.target === 'original' ? { mode: 'original' } : { mode: 'alternate', directory: form.directory.trim() },
-  };
 }

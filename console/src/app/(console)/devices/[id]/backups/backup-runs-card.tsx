@@ -53,7 +53,7 @@ export function BackupRunsCard({
   mode: BackupMode | undefined;
   canTrigger: boolean;
   canRestore: boolean;
-  onRestore: (run: BackupRun | null) => void;
+  onRestore: (snapshotId: string | null) => void;
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -146,7 +146,7 @@ export function BackupRunsCard({
                 {canRestore && (
                   <td>
                     {run.kind === 'backup' && run.status === 'succeeded' && run.summary && (
-                      <Button size="small" onClick={() => onRestore(run)}>
+                      <Button size="small" onClick={() => onRestore(run.summary?.snapshotId ?? null)}>
                         Restore…
                       </Button>
                     )}

@@ -1,42 +1,48 @@
 'use client';
 
-import { BackupRunSchema, type BackupRun } from '@xspectre/contracts';
+import { BackupRunSchema, type BackupRun, type BackupSnapshot } from '@xspectre/contracts';
 import { useState } from 'react';
 import { useCritical } from '../../../../../components/step-up';
-import { Field, FormDialog } from '../../../../../components/ui';
+import { FormDialog } from '../../../../../components/ui';
 import { api } from '../../../../../lib/api-client';
-import { restoreFormOf, restoreRequestOf, type RestoreForm } from '../../../../../lib/backups';
-import styles from './device-backups.module.css';
+import { emptyPick, restoreRequestOfPick, type RestoreErrors, type RestorePick } from '../../../../../lib/backups-restore';
+import { RestoreFields } from './restore-fields';
 
 /**
  * Restores chosen paths of a snapshot (POST devices/:id/backup-restores, a critical route): the
- * step-up dialog asks for a fresh TOTP code before the restore is queued, as for a reboot.
+ * paths are checked with the contract before sending, then the step-up dialog asks for a fresh
+ * TOTP code before the restore is queued. The API's refusal is shown in the dialog.
  */
 export function RestoreDialog({
   deviceId,
   deviceName,
-  from,
+  snapshots,
+  snapshotId,
   onClose,
   onStarted,
 }: {
   deviceId: string;
   deviceName: string;
-  /** The succeeded run whose snapshot is prefilled; null: typed by hand. */
-  from: BackupRun | null;
+  snapshots: readonly BackupSnapshot[] | undefined;
+  /** The snapshot chosen beforehand (a catalog row or a succeeded run); null: chosen in the dialog. */
+  snapshotId: string | null;
   onClose: () => void;
   onStarted: (run: BackupRun) => void;
 }) {
   const critical = useCritical();
-  const [form, setForm] = useState<RestoreForm>(() => restoreFormOf(from));
+  const [pick, setPick] = useState<RestorePick>(() => emptyPick(snapshotId ?? ''));
+  const [errors, setErrors] = useState<RestoreErrors>({});
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const set = (patch: Partial<RestoreForm>) => setForm((f) => ({ ...f, ...patch }));
 
   async function submit() {
-    setBusy(true);
     setError(null);
+    const checked = restoreRequestOfPick(pick);
+    setErrors(checked.ok ? {} : checked.errors);
+    if (!checked.ok) return;
+    setBusy(true);
     try {
-      const body = restoreRequestOf(form);
+      const body = checked.request;
       onStarted(await critical(() => api(`devices/${deviceId}/backup-restores`, { method: 'POST', body, schema: BackupRunSchema })));
     } catch (e) {
       setError(e);
@@ -58,40 +64,7 @@ export function RestoreDialog({
       <p style={{ margin: 0 }}>
         A critical action: files on the device are overwritten with the snapshot&apos;s. You confirm it with a fresh authenticator code.
       </p>
-      <Field label="Snapshot id">
-        <input
-          className="mono"
-          value={form.snapshotId}
-          onChange={(e) => set({ snapshotId: e.target.value })}
-          maxLength={64}
-          spellCheck={false}
-        />
-      </Field>
-      <Field label="Paths" hint="One absolute path of the snapshot per line.">
-        <textarea
-          className={styles.dialogPaths}
-          rows={4}
-          value={form.paths}
-          onChange={(e) => set({ paths: e.target.value })}
-          spellCheck={false}
-        />
-      </Field>
-      <fieldset className={styles.targets}>
-        <legend>Restore to</legend>
-        <label>
-          <input type="radio" name="target" checked={form.target === 'original'} onChange={() => set({ target: 'original' })} />
-          the original place
-        </label>
-        <label>
-          <input type="radio" name="target" checked={form.target === 'alternate'} onChange={() => set({ target: 'alternate' })} />
-          another directory
-        </label>
-      </fieldset>
-      {form.target === 'alternate' && (
-        <Field label="Directory to restore into">
-          <input className="mono" value={form.directory} onChange={(e) => set({ directory: e.target.value })} placeholder="/srv/restore" />
-        </Field>
-      )}
+      <RestoreFields snapshots={snapshots} pick={pick} onPick={(patch) => setPick((p) => ({ ...p, ...patch }))} errors={errors} />
     </FormDialog>
   );
 }
