@@ -105,6 +105,8 @@ export class LineSplitter {
   private pending = '';
   private skipping = false;
 
+  constructor(private readonly maxLine = MAX_PROGRESS_LINE) {}
+
   push(chunk: string, onLine: (line: string) => void): void {
     let text = this.pending + chunk;
     this.pending = '';
@@ -116,7 +118,7 @@ export class LineSplitter {
       text = text.slice(newline + 1);
       newline = text.indexOf('\n');
     }
-    if (text.length > MAX_PROGRESS_LINE) {
+    if (text.length > this.maxLine) {
       this.skipping = true;
       return;
     }

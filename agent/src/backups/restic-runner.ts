@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
 import type { BackupTokenOp } from '@xspectre/contracts';
 import { backupArgs, forgetArgs, initArgs } from './restic-args.js';
-import { LineSplitter, parseBackupLine, type BackupProgress } from './restic-progress.js';
+import { parseBackupLine, type BackupProgress } from './restic-progress.js';
 import { RepositoryForwarder, type RepositoryToken } from './repository-forwarder.js';
+import { processLauncher, type ResticLauncher, type ResticResult } from './restic-launcher.js';
+import { RESTIC_STEPS, type ResticStep } from './restic-unit.js';
 
 export interface ResticRunOptions {
   restic: string;
@@ -12,26 +13,36 @@ export interface ResticRunOptions {
   passwordFile: string;
   cacheDir: string;
   fetchToken: (op: BackupTokenOp) => Promise<RepositoryToken>;
+  /** Where restic runs (restic-launcher.ts); default: a child process of the agent. */
+  launcher?: ResticLauncher;
+  /** The command the run carries out: names its transient units. */
+  commandId?: string;
+  /** Stops restic (agent shutdown). */
+  signal?: AbortSignal;
 }
 
-export interface ResticResult {
-  code: number | null;
-  /** The last 16 KiB of restic's stderr: what it said went wrong. */
-  stderrTail: string;
-}
+export type { ResticResult } from './restic-launcher.js';
 
-const STDERR_TAIL = 16 * 1024;
+const NO_COMMAND = '00000000-0000-0000-0000-000000000000';
+
+function stepOf(args: readonly string[]): ResticStep {
+  const step = args[0] as ResticStep;
+  if (!RESTIC_STEPS.includes(step)) throw new Error(`not a restic step this agent runs: ${String(args[0]).slice(0, 40)}`);
+  return step;
+}
 
 /**
- * Runs one restic command against the device's repository through a RepositoryForwarder with
- * tokens of `op`, streaming stdout lines to `onLine`. Arguments as an array; repository and
- * password only in restic's environment.
+ * Runs one restic command against the repository through a RepositoryForwarder with tokens of
+ * `op`, streaming stdout lines to `onLine`. Arguments as an array; repository and password only
+ * in restic's environment. `readWritePaths`: what a sandboxed restic may write (default: its cache).
  */
 export async function runRestic(
   options: ResticRunOptions,
   op: BackupTokenOp,
   args: string[],
   onLine?: (line: string) => void,
+  readWritePaths: readonly string[] = [options.cacheDir],
+  maxLine?: number,
 ): Promise<ResticResult> {
   const forwarder = new RepositoryForwarder({
     deviceId: options.deviceId,
@@ -40,28 +51,16 @@ export async function runRestic(
   });
   const repository = await forwarder.start();
   try {
-    return await new Promise<ResticResult>((resolve) => {
-      const child = spawn(options.restic, args, {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: {
-          PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-          HOME: process.env.HOME ?? '/root',
-          LC_ALL: 'C',
-          RESTIC_REPOSITORY: repository,
-          RESTIC_PASSWORD_FILE: options.passwordFile,
-          RESTIC_CACHE_DIR: options.cacheDir,
-        },
-      });
-      const lines = new LineSplitter();
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => lines.push(chunk, (line) => onLine?.(line)));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-        stderr = (stderr + chunk).slice(-STDERR_TAIL);
-      });
-      child.on('error', (error: NodeJS.ErrnoException) =>
-        resolve({ code: null, stderrTail: error.code === 'ENOENT' ? `${options.restic} is not installed` : error.message }),
-      );
-      child.on('close', (code) => resolve({ code, stderrTail: stderr }));
+    const launcher = options.launcher ?? processLauncher(options.restic);
+    return await launcher.run({
+      commandId: options.commandId ?? NO_COMMAND,
+      step: stepOf(args),
+      args,
+      env: { RESTIC_REPOSITORY: repository, RESTIC_PASSWORD_FILE: options.passwordFile, RESTIC_CACHE_DIR: options.cacheDir },
+      readWritePaths,
+      ...(onLine ? { onLine } : {}),
+      ...(maxLine ? { maxLine } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
     });
   } finally {
     await forwarder.stop();
@@ -87,14 +86,17 @@ export async function runNightlyBackup(
   options: ResticRunOptions,
   policy: { paths: readonly string[]; excludes: readonly string[]; keepDaily: number; keepWeekly: number; tags: readonly string[] },
   onProgress: (progress: BackupProgress) => void,
+  onPhase: (phase: 'init' | 'backup' | 'forget') => void = () => undefined,
 ): Promise<BackupOutcome> {
   const repo = { cacheDir: options.cacheDir };
+  onPhase('init');
   const init = await runRestic(options, 'append', initArgs(repo));
   if (init.code !== 0 && !/already (exists|initialized)/i.test(init.stderrTail)) {
     return { ok: false, summary: null, unreadable: 0, error: `init: ${lastLine(init.stderrTail)}` };
   }
   let summary: BackupOutcome['summary'] = null;
   let unreadable = 0;
+  onPhase('backup');
   const backup = await runRestic(options, 'append', backupArgs(repo, { ...policy, host: options.deviceId }), (line) => {
     const progress = parseBackupLine(line);
     if (!progress) return;
@@ -106,6 +108,7 @@ export async function runNightlyBackup(
   if ((backup.code !== 0 && backup.code !== 3) || !summary) {
     return { ok: false, summary, unreadable, error: `backup: ${lastLine(backup.stderrTail)}` };
   }
+  onPhase('forget');
   const forget = await runRestic(
     options,
     'prune',
@@ -115,7 +118,13 @@ export async function runNightlyBackup(
   return { ok: true, summary, unreadable, error: null };
 }
 
-function lastLine(text: string): string {
+/** restic's own last line (its error), bounded: what a failed step reports. */
+export function lastLine(text: string): string {
   const lines = text.trim().split('\n');
-  return (lines.at(-1) ?? '').slice(0, 500) || 'restic failed without a message';
+  return (
+    (lines.at(-1) ?? '')
+      .replace(/\p{Cc}/gu, ' ')
+      .trim()
+      .slice(0, 500) || 'restic failed without a message'
+  );
 }

@@ -11,6 +11,7 @@ import { containerActionPath, containerResult, containerVerb, dockerPost, type D
 import { boundBytes, readBoundedFile } from './output.js';
 import { runProcess } from './run-process.js';
 import { prepareScript, removeScript, SCRIPT_RUN, scriptWaitMs, type ScriptHost } from './script-run.js';
+import { BACKUP_ACTIONS, type BackupActions } from '../backups/backup-action.js';
 import { AGENT_UPDATE, prepareUpdate, removeUpdateFiles, updateResult, updateUnsupported, type UpdateOptions } from './agent-update.js';
 import {
   cleanupArgs,
@@ -69,6 +70,8 @@ export interface ExecutorOptions {
   update?: UpdateOptions;
   /** settings.apply, credential.rotate, keys.pin: run in the agent's process (managed-actions.ts). Without it, they are unsupported. */
   managed?: Pick<ManagedActions, 'run'>;
+  /** backup.run, backup.restore: restic with the forwarder in the agent's process (backup-action.ts). Without it, they are unsupported. */
+  backups?: Pick<BackupActions, 'unsupported' | 'run' | 'resume'>;
 }
 
 const SYSTEMD_RUN_TIMEOUT_MS = 60_000;
@@ -97,8 +100,8 @@ export class CommandExecutor {
 
   /** Why this host cannot run `action` (checked before anything is recorded), or null. */
   async unsupported(action: string): Promise<string | null> {
-    // The restic runner exists (../backups/restic-runner.ts); running it from a command is not wired yet.
-    if (action === 'backup.run' || action === 'backup.restore') return 'file backups are not wired into this agent yet';
+    if (BACKUP_ACTIONS.has(action))
+      return this.options.backups ? this.options.backups.unsupported() : 'file backups are not set up in this agent';
     if (MANAGED_ACTIONS.has(action)) return this.options.managed ? null : 'managed settings are not set up in this agent';
     if (UNIT_ACTIONS.has(action)) {
       if (!(await this.host.systemdRunning())) return 'systemd is not running (PID 1 is not systemd)';
@@ -128,6 +131,7 @@ export class CommandExecutor {
    */
   async run(entry: JournalEntry, signal: AbortSignal): Promise<FinalResult | undefined> {
     if (MANAGED_ACTIONS.has(entry.action) && this.options.managed) return this.options.managed.run(entry, signal);
+    if (BACKUP_ACTIONS.has(entry.action) && this.options.backups) return this.options.backups.run(entry, signal);
     const verb = containerVerb(entry.action);
     if (verb) {
       const container = String(entry.params.container);
@@ -186,6 +190,9 @@ export class CommandExecutor {
   async resume(entry: JournalEntry, signal: AbortSignal): Promise<FinalResult | undefined> {
     // Each step of these is recorded in managed.json: running one again finishes it, never does it twice.
     if (MANAGED_ACTIONS.has(entry.action) && this.options.managed) return this.options.managed.run(entry, signal);
+    // restic's forwarder lived in the agent's process: a run under way when it stopped cannot have finished.
+    if (BACKUP_ACTIONS.has(entry.action) && this.options.backups)
+      return this.options.backups.resume(entry, await this.host.systemdRunning());
     if (entry.action === 'reboot' && entry.bootMarker !== '') {
       const now = await this.bootMarker();
       // The boot marker is what the operator sees of the new boot (boot id and PID 1's start, boot-marker.ts).

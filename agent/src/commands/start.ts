@@ -17,6 +17,9 @@ import { httpCredentialApi, ManagedActions } from './managed-actions.js';
 import type { ManagedSettings } from '../managed.js';
 import { pinnedCommandKeys } from './verify.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS } from '@xspectre/contracts/command-signature';
+import { BackupActions } from '../backups/backup-action.js';
+import { httpBackupApi } from '../backups/backup-api.js';
+import { keepTransferKeyReported } from '../backups/transfer-key.js';
 
 const abortableSleep = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => undefined);
 
@@ -49,13 +52,18 @@ export async function openCommandLoop(setup: CommandLoopSetup): Promise<CommandL
   if (opened.warning) log.warn(opened.warning);
   const journal = await CommandJournal.open(join(dir, JOURNAL_DIR), now());
   for (const warning of journal.warnings) log.warn(warning);
+  const host = hostExecutorHost(setup.dockerSocket);
+  // File backups: restic (XSPECTRE_RESTIC or on PATH), its password, cache and transfer key in <state dir>/backups.
+  const backupsDir = resolve(setup.stateDir, 'backups');
+  const backupApi = httpBackupApi(setup.config);
+  void keepTransferKeyReported({ dir: backupsDir, api: backupApi, log, shutdown: setup.shutdown, sleep: abortableSleep });
   return new CommandLoop({
     deviceId: setup.config.deviceId,
     pinnedKeys: pinnedCommandKeys(setup.config),
     api: httpCommandApi(setup.config),
     journal: journal.journal,
     guard: opened.guard,
-    executor: new CommandExecutor(hostExecutorHost(setup.dockerSocket), {
+    executor: new CommandExecutor(host, {
       outputDir: join(dir, 'output'),
       dockerSocket: setup.dockerSocket,
       scripts: { host: hostScriptHost(setup.config, abortableSleep), dir: join(dir, 'scripts') },
@@ -63,6 +71,14 @@ export async function openCommandLoop(setup: CommandLoopSetup): Promise<CommandL
       ...(setup.managed
         ? { managed: new ManagedActions({ settings: setup.managed, api: httpCredentialApi(setup.config), log, sleep: abortableSleep }) }
         : {}),
+      backups: new BackupActions({
+        deviceId: setup.config.deviceId,
+        dir: backupsDir,
+        ...(setup.env.XSPECTRE_RESTIC?.trim() ? { restic: setup.env.XSPECTRE_RESTIC.trim() } : {}),
+        api: backupApi,
+        log,
+        systemdRunning: host.systemdRunning,
+      }),
     }),
     policy: new LocalPolicyFile(setup.env.XSPECTRE_POLICY_FILE?.trim() || DEFAULT_POLICY_PATH, log),
     clock,

@@ -1,0 +1,89 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { ensureDirectory, writeFileAtomic } from '../atomic-file.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { BackupApi } from './backup-api.js';
+import { BackupApiError } from './backup-api.js';
+
+/**
+ * The device's transfer key: an age X25519 identity made once, kept 0600 in the backups state
+ * directory, whose public half (`age1…`) the agent reports to the API (POST
+ * agent/backup-transfer-key). To restore a dead device's backups onto this one, the console
+ * encrypts that device's repository password to it (contracts/src/backups.ts,
+ * BackupRestoreRequestSchema.source); the private half never leaves the device. The file has
+ * the layout age-keygen writes, so `age -d -i <file>` reads it too.
+ */
+export const TRANSFER_KEY_FILE = 'transfer-key.txt';
+/** Holds the recipient the API acknowledged: a key is reported until the API has it. */
+export const TRANSFER_KEY_REPORTED_FILE = 'transfer-key.reported';
+/** A failed report is tried again this much later. */
+export const TRANSFER_KEY_RETRY_MS = 10 * 60_000;
+
+export interface TransferKey {
+  identity: string;
+  recipient: string;
+}
+
+const IDENTITY = /^AGE-SECRET-KEY-1[0-9A-Z]{58}$/;
+
+export async function ensureTransferKey(dir: string): Promise<TransferKey> {
+  const path = join(dir, TRANSFER_KEY_FILE);
+  try {
+    const info = await stat(path);
+    if ((info.mode & 0o077) !== 0)
+      throw new Error(`${path} is readable by others (mode ${(info.mode & 0o777).toString(8)}); expected 0600`);
+    const identity = (await readFile(path, 'utf8')).split('\n').find((line) => IDENTITY.test(line.trim()));
+    if (!identity) throw new Error(`${path} holds no age identity`);
+    return { identity: identity.trim(), recipient: await identityToRecipient(identity.trim()) };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  await ensureDirectory(dir);
+  const identity = await generateX25519Identity();
+  const recipient = await identityToRecipient(identity);
+  await writeFileAtomic(path, `# xSPECTRE backup transfer key\n# public key: ${recipient}\n${identity}\n`, 0o600);
+  return { identity, recipient };
+}
+
+/** Reports the transfer key unless the API acknowledged it already; true once the API has it. */
+export async function reportTransferKey(dir: string, api: Pick<BackupApi, 'transferKey'>): Promise<boolean> {
+  const { recipient } = await ensureTransferKey(dir);
+  const reported = await readFile(join(dir, TRANSFER_KEY_REPORTED_FILE), 'utf8').catch(() => '');
+  if (reported.trim() === recipient) return true;
+  await api.transferKey(recipient);
+  await writeFileAtomic(join(dir, TRANSFER_KEY_REPORTED_FILE), `${recipient}\n`, 0o600);
+  return true;
+}
+
+/**
+ * At start-up: reports the transfer key until the API acknowledges it, every
+ * TRANSFER_KEY_RETRY_MS after a failure (a 404 while the API lacks the route included). Never
+ * throws; ends at shutdown.
+ */
+export async function keepTransferKeyReported(options: {
+  dir: string;
+  api: Pick<BackupApi, 'transferKey'>;
+  log: Logger;
+  shutdown: AbortSignal;
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  retryMs?: number;
+}): Promise<void> {
+  let warned = false;
+  while (!options.shutdown.aborted) {
+    try {
+      await reportTransferKey(options.dir, options.api);
+      return;
+    } catch (error) {
+      // Said once: a 404 (an API without the route) repeats every retry and is no news.
+      if (!warned)
+        options.log.warn('backup transfer key not reported yet; trying again later', {
+          error: errorMessage(error).slice(0, 300),
+          status: error instanceof BackupApiError ? error.status : null,
+        });
+      warned = true;
+    }
+    await options.sleep(options.retryMs ?? TRANSFER_KEY_RETRY_MS, options.shutdown);
+  }
+}
