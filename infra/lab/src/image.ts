@@ -18,7 +18,8 @@ const exists = (path: string) =>
 /**
  * What is baked in: a lab device has no route to a package mirror, so everything bootstrap.sh
  * would install is already there (it then installs nothing). busybox provides `httpd` and `nc`
- * for the network tests.
+ * for the network tests; restic is the file backups' client (the agent runs it for `backup.run`
+ * and `backup.restore`, api/test/lab-backups.spec.ts).
  */
 export const DEVICE_PACKAGES = [
   'systemd',
@@ -32,6 +33,7 @@ export const DEVICE_PACKAGES = [
   'ca-certificates',
   'iputils-ping',
   'busybox',
+  'restic',
 ];
 const SUITE = 'bookworm';
 const MIRROR = 'http://deb.debian.org/debian';
