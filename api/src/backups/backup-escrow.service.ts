@@ -68,7 +68,7 @@ export class BackupEscrowService {
     assertSuperAdmin(actor, 'setting the recovery key');
     const before = await this.repo.recoveryKey();
     await this.repo.setRecoveryKey(body.recipient, actor.email, new Date());
-    requestContext.annotate({ details: { before: before?.recipient ?? null, after: body.recipient } });
+    requestContext.annotate({ details: { recipient: body.recipient, ...(before ? { previousRecipient: before.recipient } : {}) } });
     return this.recoveryKey();
   }
 
