@@ -304,4 +304,25 @@ describe('CommandExecutor: other actions', () => {
     expect(await executor.unsupported('container.start')).toBe('no Docker engine socket at /run/docker.sock');
     expect(await executor.unsupported('diagnostics.collect')).toBeNull();
   });
+
+  it('hands backups to the backup actions: in the agent, no unit of its own; after a restart, resume (never run again)', async () => {
+    expect(await executor.unsupported('backup.run')).toBe('file backups are not set up in this agent');
+    const calls: string[] = [];
+    const backups = {
+      unsupported: async () => 'restic is not installed (no restic executable on PATH)',
+      run: async (e: JournalEntry) => (calls.push(`run ${e.action}`), { status: 'succeeded' as const, exitCode: 0, stdout: '{}\n' }),
+      resume: async (e: JournalEntry, systemdRunning: boolean) => (
+        calls.push(`resume ${e.action} ${systemdRunning}`),
+        { status: 'interrupted' as const, reason: 'the agent stopped' }
+      ),
+    };
+    executor = new CommandExecutor(host, { outputDir: join(dir, 'output'), dockerSocket: '/run/docker.sock', backups });
+    expect(await executor.unsupported('backup.restore')).toBe('restic is not installed (no restic executable on PATH)');
+    const run = entry('backup.run');
+    expect(run.unit).toBeNull();
+    expect(await executor.run(run, never)).toMatchObject({ status: 'succeeded' });
+    expect(await executor.resume(entry('backup.restore'), never)).toMatchObject({ status: 'interrupted' });
+    expect(calls).toEqual(['run backup.run', 'resume backup.restore true']);
+    expect(systemd.starts).toEqual([]);
+  });
 });
