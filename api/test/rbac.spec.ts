@@ -161,6 +161,7 @@ describe('RBAC', () => {
       'DELETE organizations/:id',
       'DELETE scripts/:id',
       'DELETE service-credentials/:id',
+      'GET devices/:id/backup-escrow',
       'POST critical-commands/bulk',
       'POST devices/:id/backup-restores',
       'POST devices/:id/critical-commands',
@@ -170,6 +171,7 @@ describe('RBAC', () => {
       'POST service-credentials',
       'POST users/:id/totp/reset',
       'POST users/:id/unlock',
+      'PUT backups/recovery-key',
       'PUT scripts/:id',
       'PUT settings/security',
     ]);
@@ -182,6 +184,13 @@ describe('RBAC', () => {
     expect(permissionOf('POST', 'agent/backup-tokens')).toBe('device');
     expect(permissionOf('GET', 'backups/token-keys')).toBe('settings.manage');
     expect(permissionOf('POST', 'backup-server/report')).toBe('service');
+    // The password escrow (Super Admin-only permissions; the two critical ones are pinned above): the key is public, counts are backups.view.
+    expect(permissionOf('GET', 'backups/recovery-key')).toBe('backups.view');
+    expect(permissionOf('PUT', 'backups/recovery-key')).toBe('settings.manage');
+    expect(permissionOf('GET', 'devices/:id/backup-escrow')).toBe('backups.restore');
+    expect(permissionOf('GET', 'devices/:id/backup-transfer-key')).toBe('backups.restore');
+    expect(permissionOf('POST', 'agent/backup-transfer-key')).toBe('device');
+    expect(auditedAs('PUT', 'backups/recovery-key')).toBe('backup.recovery_key_set');
     expect(permissionOf('POST', 'service-credentials')).toBe('settings.manage');
     expect(permissionOf('GET', 'devices/:id/inventory')).toBe('devices.view');
   });
