@@ -1,6 +1,7 @@
 /**
  * A small local HTTP server that speaks the agent's side of the real wire contract
- * (`POST /api/v1/enroll`, `POST /api/v1/agent/heartbeats`), validating every request with the
+ * (`POST /api/v1/enroll`, `POST /api/v1/agent/heartbeats`, and the backup routes
+ * `agent/backup-tokens`, `agent/backup-progress`, `agent/backup-transfer-key`), validating every request with the
  * @xspectre/contracts schemas and answering only schema-valid bodies. It stands in for the
  * API so agent-protocol.spec.ts and journal-replay.spec.ts test the agent's side alone; the
  * fleet lab specs (api/test/lab-*.spec.ts) run the agent against the real API.
@@ -9,12 +10,19 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, ra
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  AgentBackupProgressSchema,
+  AgentBackupTokenRequestSchema,
+  AgentBackupTokenResponseSchema,
+  AgentBackupTransferKeySchema,
   EnrollRequestSchema,
   EnrollResponseSchema,
   HeartbeatAckSchema,
   HeartbeatBatchSchema,
   HeartbeatSchema,
   ProblemSchema,
+  type AgentBackupProgress,
+  type AgentBackupTokenRequest,
+  type AgentBackupTokenResponse,
   type EnrollRequest,
   type EnrollResponse,
   type Heartbeat,
@@ -53,6 +61,15 @@ export interface FakeApi {
   /** Answers the fake gave with an error: path, status, code. */
   errors: { path: string; status: number; code: string }[];
   addClaimCode(status?: ClaimStatus): string;
+  /** A device as if enrolled (for the backup routes), without an enroll request. */
+  addDevice(): { id: string; credential: string };
+  /** Answers `agent/backup-tokens` (the test signs tokens as the API would); unset: 404 BACKUP_RUN_NOT_FOUND. */
+  backupTokens: ((deviceId: string, request: AgentBackupTokenRequest) => AgentBackupTokenResponse | undefined) | undefined;
+  /** Accepted `agent/backup-progress` bodies, with the device that sent them. */
+  backupProgress: (AgentBackupProgress & { deviceId: string })[];
+  /** Accepted `agent/backup-transfer-key` recipients by device; `refuseTransferKeys`: answer 404 as an API without the route. */
+  transferKeys: Map<string, string>;
+  refuseTransferKeys: boolean;
   close(): Promise<void>;
 }
 
@@ -92,6 +109,20 @@ export async function startFakeApi(): Promise<FakeApi> {
       claimCodes.set(code, status);
       return `${code.slice(0, 4)}-${code.slice(4, 8)}-${code.slice(8, 12)}-${code.slice(12, 16)}-${code.slice(16)}`;
     },
+    addDevice() {
+      const device: FakeDevice = {
+        id: randomUUID(),
+        credential: `xsd_${randomBytes(32).toString('base64url')}`,
+        sequences: new Set(),
+        lastSequence: 0,
+      };
+      devices.set(device.credential, device);
+      return { id: device.id, credential: device.credential };
+    },
+    backupTokens: undefined,
+    backupProgress: [],
+    transferKeys: new Map(),
+    refuseTransferKeys: false,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 
@@ -198,9 +229,50 @@ export async function startFakeApi(): Promise<FakeApi> {
     );
   }
 
+  function authenticated(req: IncomingMessage): FakeDevice | undefined {
+    const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+    return match?.[1] === undefined ? undefined : devices.get(match[1]);
+  }
+
+  async function backupTokens(req: IncomingMessage, res: ServerResponse) {
+    const device = authenticated(req);
+    if (!device) return problem(req, res, 401, 'AUTH_UNAUTHORIZED', 'Missing or unknown device credential.');
+    const parsed = AgentBackupTokenRequestSchema.safeParse(await readJson(req));
+    if (!parsed.success) return problem(req, res, 400, 'VALIDATION_FAILED', parsed.error.message);
+    const answer = api.backupTokens?.(device.id, parsed.data);
+    if (!answer) return problem(req, res, 404, 'BACKUP_RUN_NOT_FOUND', 'No such run of this device.');
+    json(res, 200, AgentBackupTokenResponseSchema.parse(answer));
+  }
+
+  async function backupProgress(req: IncomingMessage, res: ServerResponse) {
+    const device = authenticated(req);
+    if (!device) return problem(req, res, 401, 'AUTH_UNAUTHORIZED', 'Missing or unknown device credential.');
+    const parsed = AgentBackupProgressSchema.safeParse(await readJson(req));
+    if (!parsed.success) return problem(req, res, 400, 'VALIDATION_FAILED', parsed.error.message);
+    api.backupProgress.push({ ...parsed.data, deviceId: device.id });
+    res.writeHead(204).end();
+  }
+
+  async function transferKey(req: IncomingMessage, res: ServerResponse) {
+    if (api.refuseTransferKeys) return problem(req, res, 404, 'NOT_FOUND', `No route ${req.method} ${req.url}.`);
+    const device = authenticated(req);
+    if (!device) return problem(req, res, 401, 'AUTH_UNAUTHORIZED', 'Missing or unknown device credential.');
+    const parsed = AgentBackupTransferKeySchema.safeParse(await readJson(req));
+    if (!parsed.success) return problem(req, res, 400, 'VALIDATION_FAILED', parsed.error.message);
+    api.transferKeys.set(device.id, parsed.data.recipient);
+    res.writeHead(204).end();
+  }
+
+  const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>> = {
+    'POST /api/v1/enroll': enroll,
+    'POST /api/v1/agent/heartbeats': heartbeats,
+    'POST /api/v1/agent/backup-tokens': backupTokens,
+    'POST /api/v1/agent/backup-progress': backupProgress,
+    'POST /api/v1/agent/backup-transfer-key': transferKey,
+  };
   const server: Server = createServer((req, res) => {
     const route = `${req.method} ${req.url}`;
-    const handler = route === 'POST /api/v1/enroll' ? enroll : route === 'POST /api/v1/agent/heartbeats' ? heartbeats : undefined;
+    const handler = routes[route];
     if (!handler) return problem(req, res, 404, 'NOT_FOUND', `No route ${route}.`);
     handler(req, res).catch((err: unknown) => problem(req, res, 400, 'BAD_REQUEST', String(err)));
   });
