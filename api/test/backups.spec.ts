@@ -273,6 +273,9 @@ describe('file backups: policy, schedule, repository tokens', () => {
       excludes: expect.any(Array),
       keepDaily: 7,
       keepWeekly: 4,
+      // Never checked: the first run asks for the weekly check; no recovery key is set, so no escrow.
+      check: true,
+      escrowRecipient: null,
     });
     // A delivered command is delivered again until the agent reports on it (the agent's journal runs it once); never a second command.
     await poll();
@@ -295,7 +298,14 @@ describe('file backups: policy, schedule, repository tokens', () => {
       durationSeconds: 1.5,
       unreadableFiles: 0,
     };
-    const done = await report({ status: 'succeeded', exitCode: 0, stdout: `backup of 2 paths\n${JSON.stringify(summary)}\n` });
+    // The agent's result line (agent/src/backups/backup-result.ts): the summary, the listing, the check, the escrow.
+    const resultLine = JSON.stringify({
+      summary,
+      snapshots: [{ id: '7f25e897'.padEnd(64, '0'), time: new Date().toISOString() }],
+      check: { ok: true, subset: '10%', error: null },
+      escrow: null,
+    });
+    const done = await report({ status: 'succeeded', exitCode: 0, stdout: `backup of 2 paths\n${resultLine}\n` });
     expect(done.status, done.text).toBe(200);
     const listed = await api.request('GET', `devices/${carrier.id}/backup-runs`, { token: admin });
     expect(listed.body.items[0]).toMatchObject({ id: run.id, status: 'succeeded', commandId: signed.commandId, summary, error: null });
@@ -326,7 +336,7 @@ describe('file backups: policy, schedule, repository tokens', () => {
     const third = (await poll()).body.commands.find((c: { action: string; params: { runId: string } }) => c.params.runId === retry.body.id);
     const ok = await api.request('POST', `agent/commands/${third.commandId}/status`, {
       token: carrier.credential,
-      body: { status: 'succeeded', exitCode: 0, stdout: `${JSON.stringify(summary)}\n` },
+      body: { status: 'succeeded', exitCode: 0, stdout: `${resultLine}\n` },
     });
     expect(ok.status, ok.text).toBe(200);
     await runMaintenanceJob(api, MaintenanceJob.EvaluateAlerts);
@@ -377,6 +387,7 @@ describe('file backups: policy, schedule, repository tokens', () => {
       snapshotId: '7f25e897',
       include: ['/etc/ssh', '/opt/app'],
       target: '/srv/restore',
+      source: null,
     });
     const stored = await api.sql.query(`SELECT critical FROM commands WHERE id = $1`, [carried.commandId]);
     expect(stored.rows[0].critical).toBe(true);
