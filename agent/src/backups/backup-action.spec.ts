@@ -9,7 +9,7 @@ import { progressReport, ProgressThrottle } from './backup-progress.js';
 import { restoreWritablePaths, resultLine, runSummary, snapshotListing } from './backup-result.js';
 import { decryptWithIdentity, encryptToRecipient } from './escrow.js';
 import { checkArgs, restoreArgs } from './restic-args.js';
-import { resticEnvironmentFile, resticSystemdRunArgs, resticUnitName } from './restic-unit.js';
+import { prepareTargetArgs, resticEnvironmentFile, resticSystemdRunArgs, resticUnitName } from './restic-unit.js';
 import { ensureTransferKey, keepTransferKeyReported, reportTransferKey, TRANSFER_KEY_FILE } from './transfer-key.js';
 
 const COMMAND = '3f0c5a5e-8d7c-4c1e-9a53-2b7a6f1d0e42';
@@ -71,6 +71,21 @@ describe('restic as a transient unit', () => {
       expect(() => resticSystemdRunArgs({ ...spec, readWritePaths: [bad] }), bad).toThrow(/not a path/);
     expect(() => resticSystemdRunArgs({ ...spec, readWritePaths: [] })).toThrow(/writable path/);
     expect(() => resticUnitName('../../x', 'backup')).toThrow(/not a command id/);
+    expect(prepareTargetArgs(resticUnitName(COMMAND, 'prepare'), '/srv/re$tored')).toEqual([
+      `--unit=xspectre-restic-${COMMAND}-prepare.service`,
+      '--description=xSPECTRE restore target',
+      '--quiet',
+      '--wait',
+      '--collect',
+      '--property=Type=exec',
+      '--',
+      'mkdir',
+      '-p',
+      '-m',
+      '0700',
+      '--',
+      '/srv/re$$tored',
+    ]);
   });
 
   it('writes the environment file with plain values and refuses values the file would alter', () => {

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, mkdir, readFile, rm } from 'node:fs/promises';
+import { access, readFile, rm } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import {
@@ -119,7 +119,7 @@ export class BackupActions {
     entry: JournalEntry,
     signal: AbortSignal,
     repo: { deviceId: string; repositoryUrl: string; passwordFile: string; runId: string },
-  ): Promise<ResticRunOptions> {
+  ): Promise<ResticRunOptions & { launcher: ResticLauncher }> {
     const restic = await this.resticPath();
     if (!restic) throw new Error((await this.unsupported()) ?? 'restic is not installed');
     const { cacheDir, runDir } = this.paths;
@@ -259,7 +259,7 @@ export class BackupActions {
         });
       }
       const options = await this.resticOptions(entry, signal, { ...params, deviceId, passwordFile });
-      if (params.target !== '/') await mkdir(params.target, { recursive: true, mode: 0o700 });
+      if (params.target !== '/') await options.launcher.prepareTarget(entry.commandId, params.target);
       const writable = [options.cacheDir, ...(await restoreWritablePaths(params.target, params.include))];
       const progress = this.throttle(params.runId);
       progress.update(progressReport('restore'));

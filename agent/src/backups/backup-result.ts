@@ -61,7 +61,9 @@ export function resultLine(result: BackupRunResult): string {
 /**
  * What a sandboxed restore may write: the target; for the original place (`/`), the nearest
  * existing directory of each include path (the path itself when it is a directory, else its
- * nearest existing ancestor), never more.
+ * nearest existing ancestor), never more. Seen from the agent's sandbox: under ProtectHome=yes
+ * (agent/systemd/xspectre-agent.service) /home's contents are hidden, so a path under /home
+ * gets /home itself.
  */
 export async function restoreWritablePaths(target: string, include: readonly string[]): Promise<string[]> {
   if (target !== '/') return [target];

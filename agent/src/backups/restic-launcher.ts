@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { open, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDirectory, writeFileAtomic } from '../atomic-file.js';
 import { LineSplitter } from './restic-progress.js';
-import { resticEnvironmentFile, resticSystemdRunArgs, resticUnitName, type ResticStep } from './restic-unit.js';
+import { prepareTargetArgs, resticEnvironmentFile, resticSystemdRunArgs, resticUnitName, type ResticStep } from './restic-unit.js';
 
 /** restic's environment: the repository (with the forwarder's one-run credential), the password file, the cache. */
 export interface ResticEnvironment {
@@ -40,6 +40,8 @@ export interface ResticResult {
 export interface ResticLauncher {
   readonly kind: 'systemd' | 'process';
   run(invocation: ResticInvocation): Promise<ResticResult>;
+  /** Creates a restore's alternate directory (0700) where restic runs; throws with the reason when it cannot. */
+  prepareTarget(commandId: string, target: string): Promise<void>;
 }
 
 export const STDERR_TAIL = 16 * 1024;
@@ -49,6 +51,7 @@ const tail = (text: string) => text.slice(-STDERR_TAIL);
 export function processLauncher(restic: string): ResticLauncher {
   return {
     kind: 'process',
+    prepareTarget: async (_commandId, target) => void (await mkdir(target, { recursive: true, mode: 0o700 })),
     run: (invocation) =>
       new Promise<ResticResult>((resolve) => {
         const child = spawn(restic, [...invocation.args], {
@@ -86,6 +89,18 @@ export function processLauncher(restic: string): ResticLauncher {
 export function systemdLauncher(restic: string, runDir: string, pollMs = 500): ResticLauncher {
   return {
     kind: 'systemd',
+    async prepareTarget(commandId, target) {
+      const made = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn('systemd-run', prepareTargetArgs(resticUnitName(commandId, 'prepare'), target), {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = tail(stderr + chunk)));
+        child.on('error', (error) => resolve({ code: null, stderr: error.message }));
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+      if (made.code !== 0) throw new Error(`cannot create ${target}: ${made.stderr.trim().split('\n').at(-1) || `exit ${made.code}`}`);
+    },
     async run(invocation) {
       await ensureDirectory(runDir);
       const unit = resticUnitName(invocation.commandId, invocation.step);

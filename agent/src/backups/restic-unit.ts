@@ -18,7 +18,7 @@ import { escapeExecArgument } from '../commands/transient-unit.js';
 export const RESTIC_UNIT_PREFIX = 'xspectre-restic-';
 
 /** The steps a run launches restic for; each is its own unit. */
-export const RESTIC_STEPS = ['init', 'backup', 'forget', 'check', 'snapshots', 'restore'] as const;
+export const RESTIC_STEPS = ['init', 'backup', 'forget', 'check', 'snapshots', 'restore', 'prepare'] as const;
 export type ResticStep = (typeof RESTIC_STEPS)[number];
 
 export function resticUnitName(commandId: string, step: ResticStep): string {
@@ -67,6 +67,23 @@ export function resticSystemdRunArgs(spec: ResticUnitSpec): string[] {
     '--property=NoNewPrivileges=yes',
     '--',
     ...spec.command.map(escapeExecArgument),
+  ];
+}
+
+/**
+ * `systemd-run` for creating a restore's alternate directory (0700) before restic runs: the
+ * agent's own sandbox cannot write there, and ReadWritePaths= needs the directory to exist.
+ */
+export function prepareTargetArgs(unit: string, target: string): string[] {
+  return [
+    `--unit=${unit}`,
+    '--description=xSPECTRE restore target',
+    '--quiet',
+    '--wait',
+    '--collect',
+    '--property=Type=exec',
+    '--',
+    ...['mkdir', '-p', '-m', '0700', '--', unitPath(target)].map(escapeExecArgument),
   ];
 }
 
