@@ -44,6 +44,8 @@ export async function runRestic(
   readWritePaths: readonly string[] = [options.cacheDir],
   maxLine?: number,
 ): Promise<ResticResult> {
+  // Shutdown between two steps: the next one is not started.
+  if (options.signal?.aborted) return { code: null, stderrTail: 'not started: the agent is stopping' };
   const forwarder = new RepositoryForwarder({
     deviceId: options.deviceId,
     upstream: new URL(options.repositoryUrl),
