@@ -148,7 +148,8 @@ describe('backup actions (real restic, backup server and age)', () => {
     expect(line.summary.totalFiles).toBe(2);
     expect(line.check).toEqual({ ok: true, subset: '10%', error: null });
     expect(line.snapshots).toHaveLength(1);
-    expect(line.snapshots[0]!.id.startsWith(line.summary.snapshotId)).toBe(true);
+    expect(line.snapshots[0]!.id).toBe(line.summary.snapshotId);
+    expect(line.summary.snapshotId).toMatch(/^[0-9a-f]{64}$/);
     first = { snapshotId: line.snapshots[0]!.id, feedDb: before.db };
 
     // The escrow opens with the real age tool and the recovery key: it is the device's password.

@@ -216,6 +216,10 @@ export class BackupActions {
           ),
         };
 
+      // restic 0.14's summary names the snapshot by its short id: the listing has the full one.
+      const full = listing.find((snapshot) => snapshot.id.startsWith(summary.snapshotId));
+      if (full) summary.snapshotId = full.id;
+
       let escrow: BackupRunResult['escrow'] = null;
       if (params.escrowRecipient) {
         const ciphertext = await encryptToRecipient(await readFile(passwordFile, 'utf8'), params.escrowRecipient);
