@@ -291,4 +291,47 @@ describe('backup password escrow and restores onto new hardware', () => {
     const ownToken = await tokenFor(target.credential, { runId: own.body.id, op: 'read' });
     expect(ownToken.body.repositoryUrl).toBe(`${api.config.API_BACKUP_SERVER_URL}/${target.id}/`);
   });
+
+  it('carries the recovery key in backup.run until the result line brings the escrow, then stops asking', async () => {
+    const key = await keygen('recovery-e2e.key');
+    expect((await putKey({ recipient: key.recipient })).status).toBe(200);
+    const d = await enrollDeviceAt(api, admin, where, 'escrow-e2e');
+    expect((await api.request('PUT', `devices/${d.id}/backup-policy`, { token: admin, body: { mode: 'FILE' } })).status).toBe(200);
+    const backupNow = async () => {
+      const asked = await api.request('POST', `devices/${d.id}/backup-runs`, { token: admin, body: {} });
+      expect(asked.status, asked.text).toBe(201);
+      const polled = await api.request('GET', 'agent/commands?waitSeconds=0', { token: d.credential });
+      return (polled.body.commands as Array<Record<string, any>>).find(
+        (c) => c.action === 'backup.run' && c.params.runId === asked.body.id,
+      )!;
+    };
+    const first = await backupNow();
+    expect(first.params.escrowRecipient).toBe(key.recipient);
+    const password = randomBytes(32).toString('base64url');
+    const result = {
+      summary: {
+        snapshotId: 'abcdef12',
+        filesNew: 1,
+        filesChanged: 0,
+        filesUnmodified: 0,
+        dataAddedBytes: 10,
+        totalFiles: 1,
+        totalBytes: 10,
+        durationSeconds: 1,
+        unreadableFiles: 0,
+      },
+      snapshots: [{ id: 'abcdef12'.padEnd(64, '0'), time: new Date().toISOString() }],
+      check: null,
+      escrow: { recipient: key.recipient, ciphertext: await encrypt(first.params.escrowRecipient, password) },
+    };
+    const done = await api.request('POST', `agent/commands/${first.commandId}/status`, {
+      token: d.credential,
+      body: { status: 'succeeded', exitCode: 0, stdout: `${JSON.stringify(result)}\n` },
+    });
+    expect(done.status, done.text).toBe(200);
+    const got = await api.request('GET', `devices/${d.id}/backup-escrow`, { token: admin });
+    expect(got.status, got.text).toBe(200);
+    expect(await decrypt(key.file, got.body.ciphertext)).toBe(password);
+    expect((await backupNow()).params.escrowRecipient).toBeNull();
+  });
 });
