@@ -335,6 +335,60 @@ describe('backups: catalog, weekly check, progress, alert rules', () => {
     expect((await api.sql.query(`SELECT count(*)::int AS n FROM device_events WHERE device_id = $1`, [quiet.id])).rows[0].n).toBe(1);
   });
 
+  it("alerts on a backup server's pool above 85 % and on scrub errors, one fleet alert per server, resolved when it clears", async () => {
+    const made = await api.request('POST', 'service-credentials', { token: admin, body: { service: 'backup-server', name: 'pool-store' } });
+    expect(made.status, made.text).toBe(201);
+    const send = async (usedBytes: number, lastScrub: unknown) => {
+      const sent = await api.request('POST', 'backup-server/report', {
+        token: made.body.secret,
+        body: {
+          generatedAt: new Date().toISOString(),
+          store: 'zfs',
+          pool: { name: 'backup-pool', sizeBytes: 1000, usedBytes, freeBytes: 1000 - usedBytes },
+          devices: [],
+          lastScrub,
+        },
+      });
+      expect(sent.status, sent.text).toBe(200);
+    };
+    const fleetAlerts = async (ruleKey: string) =>
+      (
+        await api.sql.query(`SELECT state, subject, title, device_id FROM alerts WHERE rule_key = $1 ORDER BY opened_at`, [ruleKey])
+      ).rows.filter((r) => r.subject === made.body.id);
+    const scrub = (errors: number) => ({ state: 'finished', finishedAt: new Date().toISOString(), errors });
+
+    await send(800, scrub(0));
+    await evaluate();
+    expect(await fleetAlerts('backup-pool')).toEqual([]);
+    await send(870, scrub(3));
+    await evaluate();
+    await evaluate();
+    expect(await fleetAlerts('backup-pool')).toEqual([
+      { state: 'open', subject: made.body.id, title: 'Backup pool above 85 %: pool-store at 87 % (threshold 85 %)', device_id: null },
+    ]);
+    expect(await fleetAlerts('backup-scrub-errors')).toEqual([
+      expect.objectContaining({ state: 'open', title: 'Backup pool scrub found errors: the last scrub of pool-store found 3 errors' }),
+    ]);
+    // Between the clear line and the threshold: still open. Below 80 %: resolved. A clean scrub resolves the scrub alert.
+    await send(820, { state: 'in_progress', finishedAt: null, errors: null });
+    await evaluate();
+    expect((await fleetAlerts('backup-pool')).map((a) => a.state)).toEqual(['open']);
+    expect((await fleetAlerts('backup-scrub-errors')).map((a) => a.state)).toEqual(['open']);
+    await send(700, scrub(0));
+    await evaluate();
+    expect((await fleetAlerts('backup-pool')).map((a) => a.state)).toEqual(['resolved']);
+    expect((await fleetAlerts('backup-scrub-errors')).map((a) => a.state)).toEqual(['resolved']);
+
+    // A revoked backup server is no longer judged: its open alerts resolve.
+    await send(990, scrub(1));
+    await evaluate();
+    expect((await fleetAlerts('backup-pool')).map((a) => a.state)).toEqual(['resolved', 'open']);
+    expect((await api.request('DELETE', `service-credentials/${made.body.id}`, { token: admin })).status).toBe(200);
+    await evaluate();
+    expect((await fleetAlerts('backup-pool')).map((a) => a.state)).toEqual(['resolved', 'resolved']);
+    expect((await fleetAlerts('backup-scrub-errors')).map((a) => a.state)).toEqual(['resolved', 'resolved']);
+  });
+
   it('marks a device overdue once per episode after 26 h without success; its next success resolves it', async () => {
     const d = await enrollDeviceAt(api, admin, where, 'overdue-1');
     expect((await putPolicy(d.id, { mode: 'FILE' })).status).toBe(200);

@@ -142,6 +142,25 @@ export const FleetOfflineRuleParamsSchema = z
     message: 'must not exceed sharePercent',
   });
 
+/**
+ * A backup server's pool (its latest capacity report) at or above this share of its size:
+ * fleet-level, one alert per backup server (they belong to no organization, so the rule's scope
+ * does not narrow it).
+ */
+export const BackupPoolRuleParamsSchema = z
+  .object({
+    usedPercent: z.number().min(1).max(100),
+    /** Resolves below this (default: usedPercent − 5). */
+    clearBelowPercent: z.number().min(0).max(100).optional(),
+  })
+  .strict()
+  .refine((p) => p.clearBelowPercent === undefined || p.clearBelowPercent <= p.usedPercent, {
+    path: ['clearBelowPercent'],
+    message: 'must not exceed usedPercent',
+  });
+/** A backup server's last scrub found errors: fleet-level, one alert per backup server, resolved by a clean scrub. */
+export const BackupScrubRuleParamsSchema = z.object({}).strict();
+
 /** Every rule kind and its parameters. New kinds are added here and get a condition source in the API. */
 export const ALERT_RULE_PARAMS = {
   metric: MetricRuleParamsSchema,
@@ -152,12 +171,14 @@ export const ALERT_RULE_PARAMS = {
   event: EventRuleParamsSchema,
   agent_outdated: AgentOutdatedRuleParamsSchema,
   fleet_offline: FleetOfflineRuleParamsSchema,
+  backup_pool: BackupPoolRuleParamsSchema,
+  backup_scrub: BackupScrubRuleParamsSchema,
 } as const;
 export type AlertRuleKind = keyof typeof ALERT_RULE_PARAMS;
 export const ALERT_RULE_KINDS = Object.keys(ALERT_RULE_PARAMS) as AlertRuleKind[];
 export const AlertRuleKindSchema = z.enum(ALERT_RULE_KINDS as [AlertRuleKind, ...AlertRuleKind[]]);
 /** Kinds judged for the fleet as a whole (no device). */
-export const FLEET_RULE_KINDS: readonly AlertRuleKind[] = ['fleet_offline'];
+export const FLEET_RULE_KINDS: readonly AlertRuleKind[] = ['fleet_offline', 'backup_pool', 'backup_scrub'];
 
 /** Rule variants: kind + params, one strict object per kind. */
 const ruleVariants = ALERT_RULE_KINDS.map((kind) =>

@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ALERT_RULE_KINDS, type AlertRuleKind } from '@xspectre/contracts';
+import { ALERT_RULE_KINDS, FLEET_RULE_KINDS, type AlertRuleKind } from '@xspectre/contracts';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { Database } from '../db/database.js';
 import { AgentBuildsService } from '../agent-builds/agent-builds.service.js';
 import { offlineAfterMs } from '../devices/connectivity.js';
+import { AlertingBackupServersRepository, type AlertingBackupServer } from './alerting-backup-servers.repository.js';
 import { AlertingDevicesRepository, type AlertingDevice } from './alerting-devices.repository.js';
 import { AlertConditionsRepository, type ConditionKey, type ConditionRow } from './alert-conditions.repository.js';
 import { AlertRuleBook } from './alert-rule-book.service.js';
@@ -47,6 +48,7 @@ export class AlertEvaluator {
     private readonly outbox: OutboxReader,
     private readonly devices: AlertingDevicesRepository,
     private readonly builds: AgentBuildsService,
+    private readonly backupServers: AlertingBackupServersRepository,
   ) {}
 
   async run(now = new Date()): Promise<EvaluationResult> {
@@ -71,6 +73,7 @@ export class AlertEvaluator {
       await this.heldConditions(run, conditions);
       this.deviceStates(run);
       this.fleet(run, devices);
+      this.backupStorage(run, await this.backupServers.all());
       this.orphans(run);
       const opened = await this.alerts.open(run.toOpen, now, changes);
       for (const [note, ids] of run.resolutionsByNote()) await this.alerts.resolveAuto(ids, now, changes, note);
@@ -176,8 +179,8 @@ export class AlertEvaluator {
       const kind = run.openKinds.get(key);
       if (id === 'pending' || !kind || (CONDITION_KINDS as readonly string[]).includes(kind) || run.toResolve.has(id)) continue;
       const [ruleKey, deviceId] = key.split('|') as [string, string];
-      if (kind === 'fleet_offline') {
-        if (!run.book.fleetRules().some((r) => r.key === ruleKey)) run.toResolve.set(id, 'the rule is disabled or deleted');
+      if (FLEET_RULE_KINDS.includes(kind)) {
+        if (!run.book.rules.some((r) => r.key === ruleKey && r.enabled)) run.toResolve.set(id, 'the rule is disabled or deleted');
         continue;
       }
       const device = run.devices.get(deviceId);
@@ -217,6 +220,19 @@ export class AlertEvaluator {
     }
   }
 
+  /** Backup servers' pools and scrubs (api/src/backups stores their reports); a server no longer reporting resolves its alerts. */
+  private backupStorage(run: Run, servers: AlertingBackupServer[]): void {
+    const rules = run.book.backupServerRules();
+    for (const rule of rules) for (const server of servers) backupStorageRule(run, rule, server);
+    const known = new Set(servers.map((s) => s.credentialId));
+    for (const [key, id] of run.open) {
+      const kind = run.openKinds.get(key);
+      const subject = key.split('|')[2] ?? '';
+      if (id !== 'pending' && (kind === 'backup_pool' || kind === 'backup_scrub') && !known.has(subject))
+        run.toResolve.set(id, 'the backup server no longer reports');
+    }
+  }
+
   /** The share of active devices offline, per fleet rule's scope, with hysteresis on the way down. */
   private fleet(run: Run, devices: AlertingDevice[]): void {
     const offlineBefore = run.now.getTime() - offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS);
@@ -247,6 +263,28 @@ export class AlertEvaluator {
       }
     }
   }
+}
+
+/**
+ * Each backup server's pool share and last scrub, from its latest capacity report: one alert per
+ * server (subject: its service credential). The pool resolves below the rule's clear line; a scrub
+ * alert resolves when a later scrub finished clean.
+ */
+function backupStorageRule(run: Run, rule: EngineRule<'backup_pool' | 'backup_scrub'>, server: AlertingBackupServer): void {
+  const subject = server.credentialId;
+  if (rule.kind === 'backup_pool') {
+    const params = (rule as EngineRule<'backup_pool'>).params;
+    const share = server.pool.sizeBytes > 0 ? (server.pool.usedBytes / server.pool.sizeBytes) * 100 : 0;
+    if (share >= params.usedPercent) {
+      const usedPercent = Math.round(share * 10) / 10;
+      run.openFleet(rule, subject, { server: server.name, usedPercent, threshold: params.usedPercent, organizationId: null });
+    } else if (share < (params.clearBelowPercent ?? Math.max(0, params.usedPercent - 5))) run.resolve(rule.key, null, subject);
+    return;
+  }
+  const scrub = server.lastScrub;
+  if (scrub?.errors)
+    run.openFleet(rule, subject, { server: server.name, errors: scrub.errors, finishedAt: scrub.finishedAt, organizationId: null });
+  else if (scrub?.state === 'finished' && scrub.errors === 0) run.resolve(rule.key, null, subject);
 }
 
 /** One evaluation's working state: what is open, what to open and what to resolve. */

@@ -33,5 +33,9 @@ export function alertTitle(rule: EngineRule, subject: string, details: Record<st
       return `${rule.name}: runs ${String(d.agentVersion)}, the server serves ${String(d.servedVersion)}`;
     case 'fleet_offline':
       return `${rule.name}: ${String(d.offline)} of ${String(d.total)} devices offline (${String(d.sharePercent)} %)`;
+    case 'backup_pool':
+      return `${rule.name}: ${String(d.server)} at ${String(d.usedPercent)} % (threshold ${String(d.threshold)} %)`;
+    case 'backup_scrub':
+      return `${rule.name}: the last scrub of ${String(d.server)} found ${String(d.errors)} errors`;
   }
 }

@@ -5,6 +5,7 @@ import { AlertConditionsRepository } from './alert-conditions.repository.js';
 import { AlertEvaluator } from './alert-evaluator.js';
 import { AlertRuleBook } from './alert-rule-book.service.js';
 import { AlertRulesRepository } from './alert-rules.repository.js';
+import { AlertingBackupServersRepository } from './alerting-backup-servers.repository.js';
 import { AlertingDevicesRepository } from './alerting-devices.repository.js';
 import { AlertsRepository } from './alerts.repository.js';
 import { AlertsService } from './alerts.service.js';
@@ -25,6 +26,7 @@ import { SilencesRepository } from './silences.repository.js';
     AlertsService,
     AlertConditionsRepository,
     AlertingDevicesRepository,
+    AlertingBackupServersRepository,
     SilencesRepository,
     OutboxReader,
     HeartbeatAlerts,

@@ -102,6 +102,13 @@ export class RuleBook {
     return this.rules.filter((r): r is EngineRule<'fleet_offline'> => r.kind === 'fleet_offline' && r.enabled);
   }
 
+  /** The enabled rules about the backup servers' pools and scrubs (fleet-level: no device). */
+  backupServerRules(): EngineRule<'backup_pool' | 'backup_scrub'>[] {
+    return this.rules.filter(
+      (r): r is EngineRule<'backup_pool' | 'backup_scrub'> => (r.kind === 'backup_pool' || r.kind === 'backup_scrub') && r.enabled,
+    );
+  }
+
   byId(id: string): EngineRule | undefined {
     return this.rules.find((r) => r.id === id);
   }

@@ -3,13 +3,14 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 const EVENTS_BEFORE = `'fingerprint.changed', 'fingerprint.accepted', 'hardware.changed', 'journal.gap', 'device.enrolled', 'device.revoked', 'device.retired', 'backup.failed', 'backup.succeeded'`;
 const NEW_EVENTS = `'backup.overdue', 'backup.check_failed', 'backup.check_succeeded', 'backup.quota_high', 'backup.quota_ok'`;
 const EVENTS_AFTER = `${EVENTS_BEFORE}, ${NEW_EVENTS}`;
-const RULES = `'backup-overdue', 'backup-check-failed', 'backup-quota'`;
+const RULES = `'backup-overdue', 'backup-check-failed', 'backup-quota', 'backup-pool', 'backup-scrub-errors'`;
 
 /**
  * The backup catalog (api/src/backups): snapshots per device synced from each run's result line,
  * a run's weekly check and live progress, and per-device state (last verified restorable, overdue
  * episode, quota above 90 %). Device events for overdue, check and quota, and the built-in rules
- * that alert on them and resolve by their counterparts.
+ * that alert on them and resolve by their counterparts; the fleet-level rules on each backup
+ * server's pool (above 85 %) and scrub errors (api/src/alerts/alert-evaluator.ts).
  */
 export class BackupCatalog1795610000000 implements MigrationInterface {
   name = 'BackupCatalog1795610000000';
@@ -40,7 +41,9 @@ export class BackupCatalog1795610000000 implements MigrationInterface {
       `INSERT INTO "alert_rules" ("id", "key", "name", "kind", "params", "severity", "enabled", "scope_kind", "scope_ref", "built_in", "created_at", "updated_at") VALUES
         ('f58a8b64-aa08-5556-a576-b26ae2065561', 'backup-overdue', 'Backup overdue', 'event', '{"eventType":"backup.overdue","resolvedBy":"backup.succeeded"}', 'warning', true, 'global', '', true, now(), now()),
         ('89e2f596-0b08-5015-bd98-c2c0408d57cc', 'backup-check-failed', 'Backup check failed', 'event', '{"eventType":"backup.check_failed","resolvedBy":"backup.check_succeeded"}', 'critical', true, 'global', '', true, now(), now()),
-        ('73fdf55f-4ddc-5967-85b0-b9f6273aa4eb', 'backup-quota', 'Backup quota above 90 %', 'event', '{"eventType":"backup.quota_high","resolvedBy":"backup.quota_ok"}', 'warning', true, 'global', '', true, now(), now())`,
+        ('73fdf55f-4ddc-5967-85b0-b9f6273aa4eb', 'backup-quota', 'Backup quota above 90 %', 'event', '{"eventType":"backup.quota_high","resolvedBy":"backup.quota_ok"}', 'warning', true, 'global', '', true, now(), now()),
+        ('8166740f-b589-51b4-86f4-15001e8b6716', 'backup-pool', 'Backup pool above 85 %', 'backup_pool', '{"usedPercent":85,"clearBelowPercent":80}', 'warning', true, 'global', '', true, now(), now()),
+        ('71039d5c-8630-5237-b84a-5990ac08f9e5', 'backup-scrub-errors', 'Backup pool scrub found errors', 'backup_scrub', '{}', 'critical', true, 'global', '', true, now(), now())`,
     );
   }
 
