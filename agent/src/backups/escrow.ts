@@ -1,4 +1,5 @@
-import { Decrypter, Encrypter, armor } from 'age-encryption';
+/** Loaded when first used: the agent carries age's code only once a backup or restore needs it. */
+const age = () => import('age-encryption');
 
 /**
  * age (X25519) encryption of a repository password, the format the real `age` tool reads:
@@ -9,6 +10,7 @@ import { Decrypter, Encrypter, armor } from 'age-encryption';
  * The plaintext never leaves these functions except to a 0600 file (backup-action.ts).
  */
 export async function encryptToRecipient(plaintext: string, recipient: string): Promise<string> {
+  const { Encrypter, armor } = await age();
   const encrypter = new Encrypter();
   encrypter.addRecipient(recipient);
   return armor.encode(await encrypter.encrypt(plaintext));
@@ -16,6 +18,7 @@ export async function encryptToRecipient(plaintext: string, recipient: string): 
 
 /** Decrypts an ASCII-armored age file with an identity (`AGE-SECRET-KEY-1…`). Throws when it is not for that identity. */
 export async function decryptWithIdentity(armored: string, identity: string): Promise<string> {
+  const { Decrypter, armor } = await age();
   const decrypter = new Decrypter();
   decrypter.addIdentity(identity);
   return decrypter.decrypt(armor.decode(armored), 'text');

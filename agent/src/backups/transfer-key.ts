@@ -1,6 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { ensureDirectory, writeFileAtomic } from '../atomic-file.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -27,6 +26,8 @@ export interface TransferKey {
 }
 
 const IDENTITY = /^AGE-SECRET-KEY-1[0-9A-Z]{58}$/;
+/** Loaded when first used (escrow.ts says why). */
+const age = () => import('age-encryption');
 
 export async function ensureTransferKey(dir: string): Promise<TransferKey> {
   const path = join(dir, TRANSFER_KEY_FILE);
@@ -36,11 +37,12 @@ export async function ensureTransferKey(dir: string): Promise<TransferKey> {
       throw new Error(`${path} is readable by others (mode ${(info.mode & 0o777).toString(8)}); expected 0600`);
     const identity = (await readFile(path, 'utf8')).split('\n').find((line) => IDENTITY.test(line.trim()));
     if (!identity) throw new Error(`${path} holds no age identity`);
-    return { identity: identity.trim(), recipient: await identityToRecipient(identity.trim()) };
+    return { identity: identity.trim(), recipient: await (await age()).identityToRecipient(identity.trim()) };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   await ensureDirectory(dir);
+  const { generateX25519Identity, identityToRecipient } = await age();
   const identity = await generateX25519Identity();
   const recipient = await identityToRecipient(identity);
   await writeFileAtomic(path, `# xSPECTRE backup transfer key\n# public key: ${recipient}\n${identity}\n`, 0o600);
@@ -49,9 +51,12 @@ export async function ensureTransferKey(dir: string): Promise<TransferKey> {
 
 /** Reports the transfer key unless the API acknowledged it already; true once the API has it. */
 export async function reportTransferKey(dir: string, api: Pick<BackupApi, 'transferKey'>): Promise<boolean> {
+  // The usual start: acknowledged before, for the key the file names (read without loading age).
+  const reported = (await readFile(join(dir, TRANSFER_KEY_REPORTED_FILE), 'utf8').catch(() => '')).trim();
+  const file = await readFile(join(dir, TRANSFER_KEY_FILE), 'utf8').catch(() => '');
+  if (reported !== '' && file.includes(`\n# public key: ${reported}\n`)) return true;
   const { recipient } = await ensureTransferKey(dir);
-  const reported = await readFile(join(dir, TRANSFER_KEY_REPORTED_FILE), 'utf8').catch(() => '');
-  if (reported.trim() === recipient) return true;
+  if (reported === recipient) return true;
   await api.transferKey(recipient);
   await writeFileAtomic(join(dir, TRANSFER_KEY_REPORTED_FILE), `${recipient}\n`, 0o600);
   return true;
