@@ -110,9 +110,16 @@ describe('console: backups', () => {
       durationSeconds: 1.5,
       unreadableFiles: 0,
     };
+    // The agent's result line (agent/src/backups/backup-result.ts): the summary, the repository's listing, no check, no escrow.
+    const result = {
+      summary,
+      snapshots: [{ id: '7f25e8971a2b'.padEnd(64, '0'), time: new Date().toISOString() }],
+      check: null,
+      escrow: null,
+    };
     const done = await api.request('POST', `agent/commands/${command!.commandId}/status`, {
       token: device.credential,
-      body: { status: 'succeeded', exitCode: 0, stdout: `backup of 1 path\n${JSON.stringify(summary)}\n` },
+      body: { status: 'succeeded', exitCode: 0, stdout: `backup of 1 path\n${JSON.stringify(result)}\n` },
     });
     expect(done.status, done.text).toBe(200);
     // No reload: the open run is read again within 10 s.
@@ -124,8 +131,10 @@ describe('console: backups', () => {
     await e.stepUpExpired();
     await row.getByRole('button', { name: 'Restore…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Restore files on acme-bak-restore' });
-    expect(await dialog.getByLabel('Snapshot id').inputValue()).toBe('7f25e8971a2b');
-    await dialog.getByLabel('Paths').fill('/etc/nginx\n');
+    // The run's snapshot, as the catalog lists it (its full id), with the paths it backed up to tick.
+    expect(await dialog.getByLabel('Snapshot', { exact: true }).inputValue()).toBe('7f25e8971a2b'.padEnd(64, '0'));
+    expect(await dialog.getByTestId('restore-paths').innerText()).toContain('/etc');
+    await dialog.getByLabel('Or sub-paths').fill('/etc/nginx\n');
     await dialog.getByLabel('another directory').check();
     await dialog.getByLabel('Directory to restore into').fill('/srv/restore');
     await dialog.getByRole('button', { name: 'Restore', exact: true }).click();
@@ -135,7 +144,11 @@ describe('console: backups', () => {
     expect(restore).toMatchObject({
       kind: 'restore',
       status: 'scheduled',
-      request: { snapshotId: '7f25e8971a2b', paths: ['/etc/nginx'], target: { mode: 'alternate', directory: '/srv/restore' } },
+      request: {
+        snapshotId: '7f25e8971a2b'.padEnd(64, '0'),
+        paths: ['/etc/nginx'],
+        target: { mode: 'alternate', directory: '/srv/restore' },
+      },
     });
     await eventually(() => statusOf(page, restore!.id)).toBe('scheduled');
     expect(await page.locator(`tr[data-run-id="${restore!.id}"]`).innerText()).toContain('/srv/restore');

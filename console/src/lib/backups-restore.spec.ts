@@ -1,7 +1,7 @@
 import { AgeArmoredSchema } from '@xspectre/contracts';
 import { Decrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { describe, expect, it } from 'vitest';
-import { emptyPick, escrowFileName, passwordProblem, restoreRequestOfPick, snapshotLabel, toggled } from './backups-restore';
+import { catalogIdOf, emptyPick, escrowFileName, passwordProblem, restoreRequestOfPick, snapshotLabel, toggled } from './backups-restore';
 import { encryptToTransferKey } from './backups-transfer';
 import { bytes } from './format';
 
@@ -54,6 +54,14 @@ describe('backups restore', () => {
     );
     expect(escrowFileName('acme scanner/01')).toBe('acme_scanner_01.age');
     expect(escrowFileName('..')).toBe('device.age');
+  });
+
+  it('finds the catalog entry of a short snapshot id', () => {
+    const catalog = [{ snapshotId: '7f25e8971a2b'.padEnd(64, '0') }, { snapshotId: 'abcdef12'.padEnd(64, '1') }];
+    expect(catalogIdOf(catalog, '7f25e8971a2b')).toBe('7f25e8971a2b'.padEnd(64, '0'));
+    expect(catalogIdOf(catalog, 'abcdef12'.padEnd(64, '1'))).toBe('abcdef12'.padEnd(64, '1'));
+    expect(catalogIdOf(catalog, '99999999')).toBe('99999999');
+    expect(catalogIdOf(undefined, '')).toBe('');
   });
 
   it('takes a pasted password as it is, one line, bounded', () => {

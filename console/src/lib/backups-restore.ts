@@ -95,3 +95,13 @@ export function passwordProblem(password: string): string | null {
   if (/[\r\n]/.test(password)) return 'must be one line';
   return null;
 }
+
+/** The catalog's full id for a snapshot named by a prefix (a run's summary may carry restic's short id); else the id as given. */
+export function catalogIdOf(snapshots: readonly Pick<BackupSnapshot, 'snapshotId'>[] | undefined, id: string): string {
+  if (!id) return id;
+  return (
+    (snapshots ?? []).find((s) => s.snapshotId === id)?.snapshotId ??
+    (snapshots ?? []).find((s) => s.snapshotId.startsWith(id))?.snapshotId ??
+    id
+  );
+}

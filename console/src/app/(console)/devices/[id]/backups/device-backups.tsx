@@ -55,12 +55,16 @@ export function DeviceBackups() {
     const timer = setInterval(reloadRuns, OPEN_RUN_REFRESH_MS);
     return () => clearInterval(timer);
   }, [open, reloadRuns]);
-  // A run that ended may have added a snapshot (and a check): read the catalog again.
-  const wasOpen = useRef(open);
+  // A backup that succeeded added a snapshot (and maybe a check): read the catalog again.
+  const lastSucceeded = runs.data
+    ? (newestFirst(runs.data.items).find((r) => r.kind === 'backup' && r.status === 'succeeded')?.id ?? '')
+    : undefined;
+  const seenSucceeded = useRef(lastSucceeded);
   useEffect(() => {
-    if (wasOpen.current && !open) reloadSnapshots();
-    wasOpen.current = open;
-  }, [open, reloadSnapshots]);
+    if (lastSucceeded === undefined) return;
+    if (seenSucceeded.current !== undefined && seenSucceeded.current !== lastSucceeded) reloadSnapshots();
+    seenSucceeded.current = lastSucceeded;
+  }, [lastSucceeded, reloadSnapshots]);
 
   useLiveSubscription(viewable ? [id] : []);
   useLive(

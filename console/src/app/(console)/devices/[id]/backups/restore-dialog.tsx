@@ -5,7 +5,7 @@ import { useState } from 'react';
 import { useCritical } from '../../../../../components/step-up';
 import { FormDialog } from '../../../../../components/ui';
 import { api } from '../../../../../lib/api-client';
-import { emptyPick, restoreRequestOfPick, type RestoreErrors, type RestorePick } from '../../../../../lib/backups-restore';
+import { catalogIdOf, emptyPick, restoreRequestOfPick, type RestoreErrors, type RestorePick } from '../../../../../lib/backups-restore';
 import { RestoreFields } from './restore-fields';
 
 /**
@@ -30,7 +30,7 @@ export function RestoreDialog({
   onStarted: (run: BackupRun) => void;
 }) {
   const critical = useCritical();
-  const [pick, setPick] = useState<RestorePick>(() => emptyPick(snapshotId ?? ''));
+  const [pick, setPick] = useState<RestorePick>(() => emptyPick(catalogIdOf(snapshots, snapshotId ?? '')));
   const [errors, setErrors] = useState<RestoreErrors>({});
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);

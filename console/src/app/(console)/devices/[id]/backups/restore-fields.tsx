@@ -29,7 +29,11 @@ export function RestoreFields({
     <>
       {known && (
         <Field label="Snapshot" error={errors.snapshotId}>
-          <select value={chosen ? chosen.snapshotId : ''} onChange={(e) => onPick({ snapshotId: e.target.value, ticked: [] })}>
+          <select
+            aria-label="Snapshot"
+            value={chosen ? chosen.snapshotId : ''}
+            onChange={(e) => onPick({ snapshotId: e.target.value, ticked: [] })}
+          >
             <option value="">{pick.snapshotId && !chosen ? `${pick.snapshotId} (not in the catalog)` : 'Choose a snapshot…'}</option>
             {listed.map((s) => (
               <option key={s.snapshotId} value={s.snapshotId}>
