@@ -38,6 +38,31 @@ describe('messageFor', () => {
     expect(messageFor(event, new Set([x]))).toBe(event.message);
   });
 
+  it("sends a backup's progress only to connections following its device", () => {
+    const progress: LiveEnvelope = {
+      scope: 'telemetry',
+      message: {
+        type: 'backup.progress',
+        deviceId: x,
+        runId: y,
+        at: '2026-01-01T00:00:00Z',
+        progress: {
+          phase: 'backup',
+          percentDone: 0.5,
+          filesDone: 1,
+          totalFiles: 2,
+          bytesDone: 10,
+          totalBytes: 20,
+          secondsElapsed: 3,
+          secondsRemaining: null,
+        },
+      },
+    };
+    expect(messageFor(progress, new Set())).toBeNull();
+    expect(messageFor(progress, new Set([y]))).toBeNull();
+    expect(messageFor(progress, new Set([x]))).toBe(progress.message);
+  });
+
   it('sends a fleet device.events message to everyone; a telemetry-scoped one only with the subscribed devices', () => {
     const at = '2026-01-01T00:00:00Z';
     const events = [x, y].map((deviceId) => ({ deviceId, event: { type: 'connectivity.online', severity: 'info' as const, at } }));
