@@ -89,13 +89,24 @@ describe('alert engine', () => {
     if (buildDir) await rm(buildDir, { recursive: true, force: true });
   });
 
-  it('ships the default rules, twenty-one of them, enabled where they make sense', async () => {
+  it('ships the default rules, twenty-six of them, enabled where they make sense', async () => {
     const r = await api.request('GET', 'alert-rules', { token: admin });
     expect(r.status).toBe(200);
     const keys = r.body.items.map((x: { key: string }) => x.key);
-    expect(keys).toHaveLength(21);
+    expect(keys).toHaveLength(26);
     expect(keys).toEqual(
-      expect.arrayContaining(['cpu-high', 'device-offline', 'fingerprint-changed', 'fleet-offline-critical', 'backup-failed']),
+      expect.arrayContaining([
+        'cpu-high',
+        'device-offline',
+        'fingerprint-changed',
+        'fleet-offline-critical',
+        'backup-failed',
+        'backup-overdue',
+        'backup-check-failed',
+        'backup-quota',
+        'backup-pool',
+        'backup-scrub-errors',
+      ]),
     );
     expect(r.body.items.find((x: { key: string }) => x.key === 'load-high').enabled).toBe(false);
   });
