@@ -72,8 +72,8 @@ export function must(run: ResticRun, what: string): string {
   return run.stdout;
 }
 
-export async function snapshotIds(port: number, auth: { user: string; token: string }): Promise<string[]> {
-  const out = must(await restic(port, auth, ['snapshots', '--json']), 'restic snapshots');
+export async function snapshotIds(port: number, auth: { user: string; token: string }, extra: string[] = []): Promise<string[]> {
+  const out = must(await restic(port, auth, ['snapshots', '--json', ...extra]), 'restic snapshots');
   return (JSON.parse(out) as Array<{ id: string }>).map((s) => s.id);
 }
 
