@@ -101,6 +101,7 @@ describe('console: backup restores', () => {
     const shown = await dialog.innerText();
     expect(shown).toContain('“/srv/../root” must not contain ".." segments');
     expect(shown).toContain('“restore” must be an absolute path');
+    await e.shot('62-backup-restore-path-picker');
     await dialog.getByLabel('Or sub-paths').fill('');
     await dialog.getByLabel('Directory to restore into').fill('/srv/restore');
     await dialog.getByRole('button', { name: 'Restore', exact: true }).click();
@@ -197,6 +198,7 @@ describe('console: backup restores', () => {
     await dialog.getByLabel('Snapshot', { exact: true }).selectOption(fullId('deadbeef'));
     await dialog.getByRole('checkbox', { name: '/etc' }).check();
     await dialog.getByLabel('Repository password').fill(decrypted);
+    await e.shot('63-backup-new-hardware');
     await dialog.getByRole('button', { name: 'Restore here' }).click();
     await confirmStepUpIfAsked(e, page);
     await eventually(async () => (await runsOf(replacement)).length).toBe(1);
