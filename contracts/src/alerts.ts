@@ -158,8 +158,8 @@ export const BackupPoolRuleParamsSchema = z
     path: ['clearBelowPercent'],
     message: 'must not exceed usedPercent',
   });
-/** A backup server's last scrub found errors: fleet-level, one alert per backup server, resolved by a clean scrub. */
-export const BackupScrubRuleParamsSchema = z.object({}).strict();
+/** A backup server's last scrub found at least `minErrors` errors: fleet-level, one alert per backup server, resolved by a scrub below that. */
+export const BackupScrubRuleParamsSchema = z.object({ minErrors: z.number().int().min(1).max(1_000_000_000).default(1) }).strict();
 
 /** Every rule kind and its parameters. New kinds are added here and get a condition source in the API. */
 export const ALERT_RULE_PARAMS = {

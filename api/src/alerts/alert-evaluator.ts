@@ -281,10 +281,11 @@ function backupStorageRule(run: Run, rule: EngineRule<'backup_pool' | 'backup_sc
     } else if (share < (params.clearBelowPercent ?? Math.max(0, params.usedPercent - 5))) run.resolve(rule.key, null, subject);
     return;
   }
+  const minErrors = (rule as EngineRule<'backup_scrub'>).params.minErrors;
   const scrub = server.lastScrub;
-  if (scrub?.errors)
+  if (scrub?.errors && scrub.errors >= minErrors)
     run.openFleet(rule, subject, { server: server.name, errors: scrub.errors, finishedAt: scrub.finishedAt, organizationId: null });
-  else if (scrub?.state === 'finished' && scrub.errors === 0) run.resolve(rule.key, null, subject);
+  else if (scrub?.state === 'finished' && scrub.errors !== null && scrub.errors < minErrors) run.resolve(rule.key, null, subject);
 }
 
 /** One evaluation's working state: what is open, what to open and what to resolve. */

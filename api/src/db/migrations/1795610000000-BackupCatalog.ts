@@ -43,7 +43,7 @@ export class BackupCatalog1795610000000 implements MigrationInterface {
         ('89e2f596-0b08-5015-bd98-c2c0408d57cc', 'backup-check-failed', 'Backup check failed', 'event', '{"eventType":"backup.check_failed","resolvedBy":"backup.check_succeeded"}', 'critical', true, 'global', '', true, now(), now()),
         ('73fdf55f-4ddc-5967-85b0-b9f6273aa4eb', 'backup-quota', 'Backup quota above 90 %', 'event', '{"eventType":"backup.quota_high","resolvedBy":"backup.quota_ok"}', 'warning', true, 'global', '', true, now(), now()),
         ('8166740f-b589-51b4-86f4-15001e8b6716', 'backup-pool', 'Backup pool above 85 %', 'backup_pool', '{"usedPercent":85,"clearBelowPercent":80}', 'warning', true, 'global', '', true, now(), now()),
-        ('71039d5c-8630-5237-b84a-5990ac08f9e5', 'backup-scrub-errors', 'Backup pool scrub found errors', 'backup_scrub', '{}', 'critical', true, 'global', '', true, now(), now())`,
+        ('71039d5c-8630-5237-b84a-5990ac08f9e5', 'backup-scrub-errors', 'Backup pool scrub found errors', 'backup_scrub', '{"minErrors":1}', 'critical', true, 'global', '', true, now(), now())`,
     );
   }
 
