@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -106,12 +106,6 @@ export function ageEncrypt(recipient: string, text: string): string {
 
 export function ageDecrypt(identityFile: string, armored: string): string {
   return execFileSync('age', ['-d', '-i', identityFile], { input: armored, encoding: 'utf8' });
-}
-
-export function writeTemp(name: string, text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'xs-file-')), name);
-  writeFileSync(file, text);
-  return file;
 }
 
 /** Steps the admin's API token up (for critical API routes used in set-up). */
