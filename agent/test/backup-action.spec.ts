@@ -294,4 +294,43 @@ describe('backup actions (real restic, backup server and age)', () => {
     const resumed = await actions.resume(entry('backup.run', {} as BackupRunParams), false);
     expect(resumed).toMatchObject({ status: 'interrupted', reason: expect.stringMatching(/agent stopped during the backup run/) });
   }, 300_000);
+
+  it('a failed check does not fail the run: the result says check.ok false with restic’s last line', async () => {
+    // A device of its own, so that the damage below touches no other test's repository.
+    const other = api.addDevice();
+    const otherActions = actionsFor(other.id, other.credential, join(dir, 'other-state'));
+    const data = join(dir, 'other-data');
+    await mkdir(data, { recursive: true });
+    await writeFile(join(data, 'big.bin'), randomBytes(512 * 1024));
+    await writeFile(join(data, 'small.conf'), 'x=1\n');
+    const backUp = async (check: boolean) => {
+      const runId = randomUUID();
+      runs.set(runId, { repository: other.id, ops: [] });
+      const params = { runId, repositoryUrl: repositoryUrl(other.id), paths: [data], excludes: [], keepDaily: 7, keepWeekly: 4 };
+      return otherActions.run(entry('backup.run', { ...params, check, escrowRecipient: null }), never);
+    };
+    expect((await backUp(false))?.status).toBe('succeeded');
+
+    // Damage every pack on the server's disk (what a failing disk would do): restic check reads them back.
+    const packs: string[] = [];
+    const walk = async (at: string): Promise<void> => {
+      for (const item of await readdir(at, { withFileTypes: true }))
+        if (item.isDirectory()) await walk(join(at, item.name));
+        else packs.push(join(at, item.name));
+    };
+    await walk(join(dir, 'store', other.id, 'data'));
+    expect(packs.length).toBeGreaterThan(0);
+    for (const pack of packs) {
+      const bytes = await readFile(pack);
+      bytes.fill(0, 0, 4);
+      await writeFile(pack, bytes);
+    }
+
+    const result = await backUp(true);
+    expect(result?.reason).toBeUndefined();
+    expect(result?.status).toBe('succeeded');
+    const line = BackupRunResultSchema.parse(JSON.parse(result!.stdout!.trimEnd().split('\n').at(-1)!));
+    expect(line.check).toEqual({ ok: false, subset: '10%', error: 'Fatal: repository contains errors' });
+    expect(line.escrow).toBeNull();
+  }, 300_000);
 });

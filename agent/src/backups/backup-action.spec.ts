@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { BACKUP_SNAPSHOT_LISTING_MAX, BackupRunResultSchema, type BackupProgress } from '@xspectre/contracts';
+import { BackupActions } from './backup-action.js';
 import { BackupApiError } from './backup-api.js';
 import { progressReport, ProgressThrottle } from './backup-progress.js';
 import { restoreWritablePaths, resultLine, runSummary, snapshotListing } from './backup-result.js';
@@ -290,5 +291,25 @@ describe('escrow and the transfer key', () => {
     // Acknowledged: not sent again.
     expect(await reportTransferKey(dir, api)).toBe(true);
     expect(reported).toHaveLength(1);
+  });
+});
+
+describe('unsupported', () => {
+  const actions = (restic?: string) =>
+    new BackupActions({
+      deviceId: COMMAND,
+      dir: '/nonexistent/backups',
+      ...(restic === undefined ? {} : { restic }),
+      api: { token: () => Promise.reject(new Error('no')), progress: async () => undefined, transferKey: async () => undefined },
+      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      systemdRunning: async () => false,
+    });
+
+  it('names a missing restic; a configured executable is enough', async () => {
+    expect(await actions('/nonexistent/restic').unsupported()).toBe(
+      'restic is not installed: /nonexistent/restic is not an executable file',
+    );
+    expect(await actions('restic').unsupported()).toBe('restic is not installed: restic is not an executable file');
+    expect(await actions(process.execPath).unsupported()).toBeNull();
   });
 });
