@@ -74,7 +74,7 @@ export class BackupActions {
       return signal.aborted ? undefined : result;
     } catch (error) {
       if (signal.aborted) return undefined;
-      return { status: 'failed', exitCode: 1, reason: `backup: ${errorMessage(error)}`.slice(0, 500) };
+      return { status: 'failed', exitCode: 1, reason: `${entry.action}: ${errorMessage(error)}`.slice(0, 500) };
     }
   }
 
