@@ -130,12 +130,20 @@ try {
   console.log(`${version.trim()}; repository: backup server front + rclone serve restic on 127.0.0.1, directory store`);
   console.log(`load average at start: ${load.map((value) => value.toFixed(2)).join(' ')}; ${ROUNDS} rounds, a b a b …`);
 
-  const times = { a: { total: [], backup: [] }, b: { total: [], backup: [] } };
+  const times = { a: { total: [], backup: [], cpu: [] }, b: { total: [], backup: [], cpu: [] } };
+  // This process's CPU (user + system) over a round: the backup server's front runs here in
+  // both, the forwarder and the progress parsing only in (b); the difference is the wrapper's
+  // own CPU, which load on the machine does not blur the way it blurs wall times.
+  const cpuMs = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  };
 
   const plain = async (round) => {
     const deviceId = randomUUID();
     const cacheDir = join(dir, `cache-a${round}`);
     const started = performance.now();
+    const cpu = cpuMs();
     // Same token lifetime as the agent's; one token covers the round (it lasts 10 minutes).
     const { token } = await tokens.fetchToken(deviceId, 'append');
     const env = {
@@ -150,6 +158,7 @@ try {
     const backupStarted = performance.now();
     await runPlain(backupArgs({ cacheDir }, { paths: [tree], excludes: [], host: deviceId, tags: ['bench'] }), env);
     const ended = performance.now();
+    times.a.cpu.push(cpuMs() - cpu);
     times.a.total.push(ended - started);
     times.a.backup.push(ended - backupStarted);
   };
@@ -166,6 +175,7 @@ try {
       fetchToken: (op) => tokens.fetchToken(deviceId, op),
     };
     const started = performance.now();
+    const cpu = cpuMs();
     const init = await runRestic(options, 'append', initArgs({ cacheDir }));
     if (init.code !== 0) throw new Error(`agent init exited ${init.code}: ${init.stderrTail.trim()}`);
     const backupStarted = performance.now();
@@ -185,6 +195,7 @@ try {
     const ended = performance.now();
     if (backup.code !== 0 || !summary) throw new Error(`agent backup exited ${backup.code}: ${backup.stderrTail.trim()}`);
     if (round === 0) console.log(`agent: ${progressLines} progress lines parsed in round 1, snapshot ${summary.snapshotId.slice(0, 8)}`);
+    times.b.cpu.push(cpuMs() - cpu);
     times.b.total.push(ended - started);
     times.b.backup.push(ended - backupStarted);
   };
@@ -208,6 +219,10 @@ try {
       `${label}: median plain ${seconds(a)}, agent ${seconds(b)}, ratio ${ratio.toFixed(3)}× (goal ≤ 1.05×: ${ratio <= 1.05 ? 'met' : 'NOT met'})`,
     );
   }
+  const extraCpu = median(times.b.cpu) - median(times.a.cpu);
+  console.log(
+    `this process's CPU per round (the front; in (b) also the forwarder and parsing): median plain ${seconds(median(times.a.cpu))}, agent ${seconds(median(times.b.cpu))}; the wrapper's own ${seconds(extraCpu)}, ${((100 * extraCpu) / median(times.a.total)).toFixed(1)} % of plain's init + backup wall time`,
+  );
   console.log(
     `load average at end: ${loadavg()
       .map((value) => value.toFixed(2))
