@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { BACKUP_SNAPSHOT_LISTING_MAX, BackupRunResultSchema, type BackupProgress } from '@xspectre/contracts';
-import { BackupActions } from './backup-action.js';
+import { BackupActions, PASSWORD_FILE } from './backup-action.js';
+import { ensureRepositoryPassword } from './repository-password.js';
 import { BackupApiError } from './backup-api.js';
 import { progressReport, ProgressThrottle } from './backup-progress.js';
 import { restoreWritablePaths, resultLine, runSummary, snapshotListing } from './backup-result.js';
@@ -294,15 +295,15 @@ describe('escrow and the transfer key', () => {
   });
 });
 
-describe('unsupported', () => {
-  const actions = (restic?: string) =>
+describe('BackupActions', () => {
+  const actions = (restic?: string, dir = '/nonexistent/backups', systemd = false) =>
     new BackupActions({
       deviceId: COMMAND,
-      dir: '/nonexistent/backups',
+      dir,
       ...(restic === undefined ? {} : { restic }),
       api: { token: () => Promise.reject(new Error('no')), progress: async () => undefined, transferKey: async () => undefined },
       log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-      systemdRunning: async () => false,
+      systemdRunning: async () => systemd,
     });
 
   it('names a missing restic; a configured executable is enough', async () => {
@@ -311,5 +312,44 @@ describe('unsupported', () => {
     );
     expect(await actions('restic').unsupported()).toBe('restic is not installed: restic is not an executable file');
     expect(await actions(process.execPath).unsupported()).toBeNull();
+  });
+
+  it('refuses a restore into /tmp when restic runs in a unit with a private /tmp', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xs-actions-'));
+    try {
+      await ensureRepositoryPassword(join(dir, PASSWORD_FILE));
+      const result = await actions(process.execPath, dir, true).run(
+        {
+          v: 1,
+          commandId: COMMAND,
+          action: 'backup.restore',
+          params: {
+            runId: COMMAND,
+            repositoryUrl: 'http://127.0.0.1:9/x/',
+            snapshotId: 'abcdef12',
+            include: ['/etc'],
+            target: '/var/tmp/restored',
+            source: null,
+          },
+          nonce: 'n',
+          expiresAt: new Date().toISOString(),
+          startedAt: new Date().toISOString(),
+          bootMarker: '',
+          unit: null,
+          runningReported: true,
+          result: null,
+          finishedAt: null,
+          reported: false,
+        },
+        new AbortController().signal,
+      );
+      expect(result).toEqual({
+        status: 'failed',
+        exitCode: 2,
+        reason: 'backup.restore: cannot restore into /var/tmp/restored: restic runs with a private /tmp',
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -263,8 +263,17 @@ export class BackupActions {
         });
       }
       const options = await this.resticOptions(entry, signal, { ...params, deviceId, passwordFile });
+      const targets = await restoreWritablePaths(params.target, params.include);
+      // The unit has a private /tmp (restic-unit.ts): what it restored there would vanish with it.
+      const temporary = targets.find((path) => /^\/(var\/)?tmp(\/|$)/.test(path));
+      if (options.launcher.kind === 'systemd' && temporary)
+        return {
+          status: 'failed',
+          exitCode: 2,
+          reason: `backup.restore: cannot restore into ${temporary}: restic runs with a private /tmp`,
+        };
       if (params.target !== '/') await options.launcher.prepareTarget(entry.commandId, params.target);
-      const writable = [options.cacheDir, ...(await restoreWritablePaths(params.target, params.include))];
+      const writable = [options.cacheDir, ...targets];
       const progress = this.throttle(params.runId);
       progress.update(progressReport('restore'));
       const restored = await runRestic(
