@@ -259,7 +259,8 @@ describe('escrow and the transfer key', () => {
   });
 
   it('makes the transfer key once (0600) and reports it until the API acknowledged it', async () => {
-    const first = await ensureTransferKey(dir);
+    const [first, same] = await Promise.all([ensureTransferKey(dir), ensureTransferKey(dir)]);
+    expect(same).toEqual(first);
     expect(first.recipient).toMatch(/^age1[02-9ac-hj-np-z]{58}$/);
     expect((await stat(join(dir, TRANSFER_KEY_FILE))).mode & 0o777).toBe(0o600);
     expect(await ensureTransferKey(dir)).toEqual(first);

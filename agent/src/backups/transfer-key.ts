@@ -29,7 +29,19 @@ const IDENTITY = /^AGE-SECRET-KEY-1[0-9A-Z]{58}$/;
 /** Loaded when first used (escrow.ts says why). */
 const age = () => import('age-encryption');
 
-export async function ensureTransferKey(dir: string): Promise<TransferKey> {
+/** One key per directory even when the start-up report and a restore ask at once (the agent is one process: instance-lock.ts). */
+const making = new Map<string, Promise<TransferKey>>();
+
+export function ensureTransferKey(dir: string): Promise<TransferKey> {
+  let pending = making.get(dir);
+  if (!pending) {
+    pending = loadOrMake(dir).finally(() => making.delete(dir));
+    making.set(dir, pending);
+  }
+  return pending;
+}
+
+async function loadOrMake(dir: string): Promise<TransferKey> {
   const path = join(dir, TRANSFER_KEY_FILE);
   try {
     const info = await stat(path);
