@@ -2,7 +2,9 @@
 // generated tree backed up, in one process run, (a) by plain `restic backup` with
 // RESTIC_REPOSITORY pointing straight at the backup server (a token in the URL), and (b) by the
 // agent's own code (dist/backups: runRestic with its RepositoryForwarder on 127.0.0.1, tokens
-// fetched over HTTP from a tiny local token source, `--json` progress parsed line by line).
+// fetched over HTTP from a tiny local token source, restic started by processLauncher, the
+// child-process launcher backup-action.ts uses where PID 1 is not systemd, and its `--json`
+// progress parsed line by line). The systemd launcher (a transient unit) is not measured here.
 // Both go to the real backup server (its token-checking front and `rclone serve restic
 // --append-only`, started in this process on a plain directory store), each round into a fresh
 // repository (a new device id) with a fresh cache. Rounds alternate a b a b … to cancel drift.
@@ -27,6 +29,7 @@ const agentDist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'b
 const { runRestic } = await import(pathToFileURL(join(agentDist, 'restic-runner.js')).href);
 const { backupArgs, initArgs } = await import(pathToFileURL(join(agentDist, 'restic-args.js')).href);
 const { parseBackupLine } = await import(pathToFileURL(join(agentDist, 'restic-progress.js')).href);
+const { processLauncher } = await import(pathToFileURL(join(agentDist, 'restic-launcher.js')).href);
 const { ensureRepositoryPassword } = await import(pathToFileURL(join(agentDist, 'repository-password.js')).href);
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -173,6 +176,7 @@ try {
       passwordFile,
       cacheDir,
       fetchToken: (op) => tokens.fetchToken(deviceId, op),
+      launcher: processLauncher(RESTIC),
     };
     const started = performance.now();
     const cpu = cpuMs();
