@@ -76,7 +76,11 @@ export function processLauncher(restic: string): ResticLauncher {
         child.on('error', (error: NodeJS.ErrnoException) =>
           done({ code: null, stderrTail: error.code === 'ENOENT' ? `${restic} is not installed` : error.message }),
         );
-        child.on('close', (code) => done({ code, stderrTail: stderr }));
+        child.on('close', (code) => {
+          // A last line without its newline still counts.
+          lines.push('\n', (line) => line && invocation.onLine?.(line));
+          done({ code, stderrTail: stderr });
+        });
       }),
   };
 }
