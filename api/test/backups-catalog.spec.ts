@@ -56,6 +56,19 @@ describe('backups: catalog, weekly check, progress, alert rules', () => {
     throw new Error('the alert evaluation was skipped 20 times');
   };
 
+  /**
+   * Evaluates until `read` gives `expected`: the engine reads device events only once every older
+   * transaction on the server has ended (api/src/alerts/outbox-reader.ts), other test files' included.
+   */
+  const settles = async (read: () => Promise<unknown>, expected: unknown) => {
+    for (let i = 0; i < 40; i++) {
+      await evaluate();
+      if (JSON.stringify(await read()) === JSON.stringify(expected)) return;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(await read()).toEqual(expected);
+  };
+
   /** A backup now, carried to the device: its run id and the signed params. */
   const startBackup = async (d: EnrolledDevice) => {
     const run = await api.request('POST', `devices/${d.id}/backup-runs`, { token: admin, body: {} });
@@ -276,8 +289,7 @@ describe('backups: catalog, weekly check, progress, alert rules', () => {
     const failed = { ok: false, subset: '10%', error: 'pack 3f2a… contains 1 error' };
     const first = await backup(d, summary('11111111', 10), [{ id: sid('1'), time: at(3) }], failed);
     expect(await eventsOf(d, 'backup.check_failed')).toEqual([{ details: { runId: first.runId, subset: '10%', error: failed.error } }]);
-    await evaluate();
-    expect(await alertOf(d, 'backup-check-failed')).toEqual(['open']);
+    await settles(() => alertOf(d, 'backup-check-failed'), ['open']);
     expect((await fleetRow(d))?.lastCheckOk).toBe(false);
     expect((await fleetRow(d))?.lastVerifiedAt).toBeNull();
 
@@ -289,8 +301,7 @@ describe('backups: catalog, weekly check, progress, alert rules', () => {
 
     await backup(d, summary('33333333', 10), [{ id: sid('3'), time: at(1) }], { ok: true, subset: '10%', error: null });
     expect(await eventsOf(d, 'backup.check_succeeded')).toHaveLength(1);
-    await evaluate();
-    expect(await alertOf(d, 'backup-check-failed')).toEqual(['resolved']);
+    await settles(() => alertOf(d, 'backup-check-failed'), ['resolved']);
     expect(await fleetRow(d)).toMatchObject({ lastCheckOk: true, lastVerifiedAt: expect.any(String) });
   });
 
@@ -324,13 +335,11 @@ describe('backups: catalog, weekly check, progress, alert rules', () => {
     await send(950);
     await send(960);
     expect(await eventsOf(d, 'backup.quota_high')).toEqual([{ details: { usedBytes: 950, quotaBytes: 1000, thresholdPercent: 90 } }]);
-    await evaluate();
-    expect(await alertOf(d, 'backup-quota')).toEqual(['open']);
+    await settles(() => alertOf(d, 'backup-quota'), ['open']);
     await send(400);
     await send(300);
     expect(await eventsOf(d, 'backup.quota_ok')).toHaveLength(1);
-    await evaluate();
-    expect(await alertOf(d, 'backup-quota')).toEqual(['resolved']);
+    await settles(() => alertOf(d, 'backup-quota'), ['resolved']);
     // A device always below the line never had an event.
     expect((await api.sql.query(`SELECT count(*)::int AS n FROM device_events WHERE device_id = $1`, [quiet.id])).rows[0].n).toBe(1);
   });
@@ -362,7 +371,6 @@ describe('backups: catalog, weekly check, progress, alert rules', () => {
     expect(await fleetAlerts('backup-pool')).toEqual([]);
     await send(870, scrub(3));
     await evaluate();
-    await evaluate();
     expect(await fleetAlerts('backup-pool')).toEqual([
       { state: 'open', subject: made.body.id, title: 'Backup pool above 85 %: pool-store at 87 % (threshold 85 %)', device_id: null },
     ]);
@@ -371,22 +379,18 @@ describe('backups: catalog, weekly check, progress, alert rules', () => {
     ]);
     // Between the clear line and the threshold: still open. Below 80 %: resolved. A clean scrub resolves the scrub alert.
     await send(820, { state: 'in_progress', finishedAt: null, errors: null });
-    await evaluate();
-    expect((await fleetAlerts('backup-pool')).map((a) => a.state)).toEqual(['open']);
-    expect((await fleetAlerts('backup-scrub-errors')).map((a) => a.state)).toEqual(['open']);
+    await settles(async () => (await fleetAlerts('backup-pool')).map((a) => a.state), ['open']);
+    await settles(async () => (await fleetAlerts('backup-scrub-errors')).map((a) => a.state), ['open']);
     await send(700, scrub(0));
-    await evaluate();
-    expect((await fleetAlerts('backup-pool')).map((a) => a.state)).toEqual(['resolved']);
-    expect((await fleetAlerts('backup-scrub-errors')).map((a) => a.state)).toEqual(['resolved']);
+    await settles(async () => (await fleetAlerts('backup-pool')).map((a) => a.state), ['resolved']);
+    await settles(async () => (await fleetAlerts('backup-scrub-errors')).map((a) => a.state), ['resolved']);
 
     // A revoked backup server is no longer judged: its open alerts resolve.
     await send(990, scrub(1));
-    await evaluate();
-    expect((await fleetAlerts('backup-pool')).map((a) => a.state)).toEqual(['resolved', 'open']);
+    await settles(async () => (await fleetAlerts('backup-pool')).map((a) => a.state), ['resolved', 'open']);
     expect((await api.request('DELETE', `service-credentials/${made.body.id}`, { token: admin })).status).toBe(200);
-    await evaluate();
-    expect((await fleetAlerts('backup-pool')).map((a) => a.state)).toEqual(['resolved', 'resolved']);
-    expect((await fleetAlerts('backup-scrub-errors')).map((a) => a.state)).toEqual(['resolved', 'resolved']);
+    await settles(async () => (await fleetAlerts('backup-pool')).map((a) => a.state), ['resolved', 'resolved']);
+    await settles(async () => (await fleetAlerts('backup-scrub-errors')).map((a) => a.state), ['resolved', 'resolved']);
   });
 
   it('marks a device overdue once per episode after 26 h without success; its next success resolves it', async () => {
@@ -400,13 +404,11 @@ describe('backups: catalog, weekly check, progress, alert rules', () => {
     expect((await detect()).overdue).toContain(d.id);
     expect((await detect()).overdue).not.toContain(d.id);
     expect(await eventsOf(d, 'backup.overdue')).toEqual([{ details: { lastSuccessAt: null, overdueHours: 26 } }]);
-    await evaluate();
-    expect(await alertOf(d, 'backup-overdue')).toEqual(['open']);
+    await settles(() => alertOf(d, 'backup-overdue'), ['open']);
     expect((await fleetRow(d))?.overdue).toBe(true);
 
     await backup(d, summary('44444444', 10), [{ id: sid('4'), time: at(1) }], null);
-    await evaluate();
-    expect(await alertOf(d, 'backup-overdue')).toEqual(['resolved']);
+    await settles(() => alertOf(d, 'backup-overdue'), ['resolved']);
     expect((await detect()).overdue).not.toContain(d.id);
 
     // The success ages past 26 h: a new episode, a new event.
@@ -415,8 +417,7 @@ describe('backups: catalog, weekly check, progress, alert rules', () => {
     ]);
     expect((await detect()).overdue).toContain(d.id);
     expect(await eventsOf(d, 'backup.overdue')).toHaveLength(2);
-    await evaluate();
-    expect(await alertOf(d, 'backup-overdue')).toEqual(['resolved', 'open']);
+    await settles(() => alertOf(d, 'backup-overdue'), ['resolved', 'open']);
 
     // A device set back to OFF is not overdue; its episode closes without an event.
     expect((await putPolicy(d.id, { mode: 'OFF' })).status).toBe(200);
