@@ -137,9 +137,10 @@ describe('fleet lab: file backups over WireGuard', () => {
     ].join('\n');
   }
 
-  async function expectSucceeded(device: ContainerDevice, run: BackupRun, kind: BackupRun['kind']) {
+  /** `soft`: a restore's files are compared even when its run failed (what was written is the evidence either way). */
+  async function expectSucceeded(device: ContainerDevice, run: BackupRun, kind: BackupRun['kind'], soft = false) {
     const ok = run.kind === kind && run.status === 'succeeded' && run.error === null;
-    expect(ok, ok ? '' : await explain(device, run)).toBe(true);
+    (soft ? expect.soft : expect)(ok, ok ? '' : await explain(device, run)).toBe(true);
   }
 
   const withoutExcluded = (sums: ReadonlyMap<string, string>) => new Map([...sums].filter(([path]) => !EXCLUDED.includes(path)));
@@ -241,7 +242,7 @@ describe('fleet lab: file backups over WireGuard', () => {
     expect(damaged.has(DELETED)).toBe(false);
 
     const { run } = await restore(d1.id, { snapshotId, paths: POLICY_PATHS, target: { mode: 'original' } });
-    await expectSucceeded(d1.device, run, 'restore');
+    await expectSucceeded(d1.device, run, 'restore', true);
     expect(sorted(await sha256Tree(d1.device, POLICY_PATHS))).toEqual(sorted(originals));
     // Owner and mode come back too: the restored home is still alice's, her keys still private.
     expect((await mustRun(d1.device, 'stat', ['-c', '%U %a', DELETED, '/home/alice/.ssh/authorized_keys'])).trim().split('\n')).toEqual([
@@ -253,7 +254,7 @@ describe('fleet lab: file backups over WireGuard', () => {
   it('restores to an alternate directory: the same files below it, the excluded cache absent', async () => {
     expect(snapshotId, 'the backup test made no snapshot').toBeDefined();
     const { run } = await restore(d1.id, { snapshotId, paths: POLICY_PATHS, target: { mode: 'alternate', directory: ALTERNATE } });
-    await expectSucceeded(d1.device, run, 'restore');
+    await expectSucceeded(d1.device, run, 'restore', true);
     expect(sorted(await sha256Tree(d1.device, [ALTERNATE]))).toEqual(sorted(underPrefix(withoutExcluded(originals), ALTERNATE)));
     // The original place was left alone.
     expect(sorted(await sha256Tree(d1.device, POLICY_PATHS))).toEqual(sorted(originals));
@@ -300,7 +301,7 @@ describe('fleet lab: file backups over WireGuard', () => {
         target: { mode: 'original' },
         source: { deviceId: d1.id, passwordCiphertext },
       });
-      await expectSucceeded(d2.device, restored.run, 'restore');
+      await expectSucceeded(d2.device, restored.run, 'restore', true);
       expect(sorted(await sha256Tree(d2.device, POLICY_PATHS))).toEqual(sorted(withoutExcluded(originals)));
       // The fresh device read the first device's repository, with read tokens for it.
       expect(backupServer!.logLines().filter((l) => l.device === d1.id && l.op === 'read').length).toBeGreaterThan(readsBefore);
