@@ -188,6 +188,50 @@ describe('backup server on ZFS (zfs-fuse)', () => {
     expect(await snapshotIds(port, read())).toHaveLength(2);
   }, 300_000);
 
+  // The same with the pool full instead: whatever the pool has left is reserved for another
+  // dataset (zfs-fuse would die if the pool ran out in the middle of a write, as above).
+  it('a full pool fails the backup with a clear error; earlier snapshots still pass restic check', async () => {
+    const { device, src, read } = await backedUpDevice();
+    const before = await treeDigest(src);
+    const [first] = await snapshotIds(port, read());
+    const deviceDataset = `${dataset}/${device}`;
+    const filler = `${pool}/lab-filler`;
+    // Never mounted: nothing can hold it busy when it goes.
+    await zfsOk(['create', '-o', 'mountpoint=none', filler]);
+    // Each snapshot commits a transaction group: what the tests before freed is accounted for
+    // before the reservation takes all that is left.
+    for (const n of [1, 2, 3]) await zfsOk(['snapshot', `${deviceDataset}@lab-txg-sync-${n}`]);
+    const available = async (name: string) => Number((await zfsOk(['get', '-Hp', '-o', 'value', 'available', name])).trim());
+    try {
+      // All the pool has left (the filler has no quota); then, since the reservation covers the
+      // filler's own few blocks too, what the device can still write, until that is nothing.
+      let reserved = await available(filler);
+      await zfsOk(['set', `reservation=${reserved}`, filler]);
+      for (let i = 0, left = await available(deviceDataset); left > 0 && i < 5; i++, left = await available(deviceDataset)) {
+        reserved += left;
+        await zfsOk(['set', `reservation=${reserved}`, filler]);
+      }
+      expect(await available(deviceDataset)).toBe(0);
+
+      const more = join(dir, `more-${device}`);
+      await makeTree(more, 2 * 1024 * 1024);
+      const failed = await restic(port, { user: device, token: authority.issue(device, 'append') }, ['backup', more], 280_000);
+      expect(failed.exitCode).not.toBe(0);
+      expect(failed.stderr).toMatch(/507 Insufficient Storage/);
+      expect(ns.daemonPid()).toBeDefined();
+      must(await restic(port, read(), ['check', '--no-lock']), 'restic check after a full pool');
+      expect(await snapshotIds(port, read(), ['--no-lock'])).toEqual([first]);
+      expect(await restoredDigest(device, src, read(), first, ['--no-lock'])).toEqual(before);
+    } finally {
+      for (let i = 0; i < 20 && !(await run('zfs', ['destroy', filler])).ok; i++) await sleep(500);
+    }
+    expect(await zfsOk(['list', '-H', '-o', 'name', '-r', pool])).not.toContain(filler);
+    must(
+      await restic(port, { user: device, token: authority.issue(device, 'append') }, ['backup', join(dir, `more-${device}`)]),
+      'restic backup with room again',
+    );
+  }, 300_000);
+
   it('a stolen prune token deleting every snapshot loses nothing the floor snapshot holds', async () => {
     const { device, src, read } = await backedUpDevice();
     const before = await treeDigest(src);
