@@ -152,11 +152,26 @@ class FakeExecutor {
   result: FinalResult = { status: 'succeeded', exitCode: 0, stdout: 'done\n', stderr: '' };
   resumeResult: FinalResult = { status: 'interrupted', reason: 'the agent stopped before the action finished' };
   hang = false;
+  /** Runs of these actions wait until `release(action)` (or shutdown). */
+  holdActions = new Set<string>();
+  private held = new Map<string, () => void>();
+  release(action: string) {
+    this.held.get(action)?.();
+  }
   unsupported = (action: string) => Promise.resolve(action === 'reboot' ? 'systemd is not running (PID 1 is not systemd)' : null);
   unitFor = (commandId: string, action: string) => (action.startsWith('service.') ? `xspectre-cmd-${commandId}.service` : null);
   bootMarker = () => Promise.resolve('boot:1');
   run = async (entry: JournalEntry, signal: AbortSignal) => {
     this.runs.push(entry);
+    if (this.holdActions.has(entry.action)) {
+      const released = new Promise<boolean>((resolve) => {
+        this.held.set(entry.action, () => resolve(true));
+        // Shutdown may have come before the run began.
+        if (signal.aborted) resolve(false);
+        signal.addEventListener('abort', () => resolve(false), { once: true });
+      });
+      if (!(await released)) return undefined;
+    }
     if (this.hang) {
       await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
       return undefined;
@@ -256,6 +271,56 @@ async function until(check: () => boolean, what: string, ms = 10_000) {
 }
 
 describe('CommandLoop', () => {
+  it('runs a backup beside the queue: a command queued after it runs and reports while the backup goes on', async () => {
+    executor.holdActions.add('backup.run');
+    const backupParams = {
+      runId: randomUUID(),
+      repositoryUrl: 'http://10.10.0.1:8420/',
+      paths: ['/etc'],
+      excludes: [],
+      keepDaily: 7,
+      keepWeekly: 4,
+      check: false,
+      escrowRecipient: null,
+    };
+    const { journal } = await startLoop();
+    const backup = api.queue(sign({ action: 'backup.run', params: backupParams }));
+    await until(() => executor.runs.some((r) => r.action === 'backup.run'), 'the backup to start');
+    const restart = api.queue(sign());
+    await until(() => api.statusOf(restart) === 'succeeded', 'the restart to finish while the backup runs');
+    expect(api.statusOf(backup)).toBe('running');
+    expect(journal.get(backup)?.result).toBeNull();
+
+    executor.release('backup.run');
+    await until(() => api.statusOf(backup) === 'succeeded', 'the backup to finish');
+    expect(api.reportsOf(backup)).toEqual(['running', 'succeeded']);
+    expect(journal.get(backup)?.reported).toBe(true);
+  });
+
+  it('a backup beside the queue still waiting at shutdown is left to the next start (no result recorded)', async () => {
+    executor.holdActions.add('backup.run');
+    const handle = await startLoop();
+    const backup = api.queue(
+      sign({
+        action: 'backup.run',
+        params: {
+          runId: randomUUID(),
+          repositoryUrl: 'http://10.10.0.1:8420/',
+          paths: ['/etc'],
+          excludes: [],
+          keepDaily: 7,
+          keepWeekly: 4,
+          check: false,
+          escrowRecipient: null,
+        },
+      }),
+    );
+    await until(() => api.statusOf(backup) === 'running', 'the backup to run');
+    await stop(handle);
+    expect(handle.journal.get(backup)?.result).toBeNull();
+    expect(handle.journal.unfinished().map((e) => e.commandId)).toEqual([backup]);
+  });
+
   it('runs a valid command once: running, then the result, with its output', async () => {
     const { journal } = await startLoop();
     const id = api.queue(sign());

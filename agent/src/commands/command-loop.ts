@@ -27,6 +27,13 @@ export const NO_ROUTE_BACKOFF_MS = 5 * 60_000;
 export const REJECTION_REPORT_WINDOW_MS = 15_000;
 /** A poll held at least this long is dropped and made again when an ack says commands wait. */
 const STALE_POLL_MS = 2000;
+/**
+ * Actions carried out beside the queue: a first backup can take hours, and a reboot or a script
+ * must not wait for it. The API hands out one backup or restore per device at a time
+ * (api/src/backups/backups.service.ts), and each command has its own journal file, so nothing
+ * else is shared.
+ */
+export const BESIDE_THE_QUEUE: ReadonlySet<string> = new Set(['backup.run', 'backup.restore']);
 
 export interface CommandLoopDeps {
   deviceId: string;
@@ -62,10 +69,12 @@ const abortableSleep = (ms: number, signal: AbortSignal) => sleep(ms, undefined,
  * left started or unreported, then long-polls `GET agent/commands`; each command is verified
  * (verify.ts) and either reported `rejected` with its reason, or recorded (nonce, then the
  * journal's `started`), reported `running`, executed once, and its result reported, retried
- * until the API has it. One command at a time, in the order the API hands them out.
+ * until the API has it. One command at a time, in the order the API hands them out, except
+ * the actions in BESIDE_THE_QUEUE, which run beside the others once `running` is reported.
  */
 export class CommandLoop {
   private wake = new AbortController();
+  private readonly beside = new Set<Promise<void>>();
   private firstAck!: () => void;
   private readonly acked = new Promise<void>((resolve) => (this.firstAck = resolve));
   private pollStartedAt: number | undefined;
@@ -140,6 +149,29 @@ export class CommandLoop {
         await (this.deps.sleep ?? abortableSleep)(this.backoff(stalled), shutdown);
       }
     }
+    // Shutdown: those beside the queue end their wait too (executor.run resolves undefined); the next start resumes them.
+    await Promise.allSettled([...this.beside]);
+  }
+
+  /** Runs a command beside the queue; the loop goes on polling. */
+  private runBeside(entry: JournalEntry): void {
+    const task = (async () => {
+      let result: FinalResult | undefined;
+      try {
+        result = await this.deps.executor.run(entry, this.deps.shutdown);
+      } catch (err) {
+        result = { status: 'failed', reason: `the agent could not carry it out: ${errorMessage(err)}`.slice(0, 500) };
+      }
+      if (result) await this.finish(entry, result);
+    })()
+      .catch((err: unknown) =>
+        this.deps.log.error('command beside the queue: its result could not be recorded', {
+          commandId: entry.commandId,
+          error: errorMessage(err),
+        }),
+      )
+      .finally(() => this.beside.delete(task));
+    this.beside.add(task);
   }
 
   /** A previous run's commands: started without a result are resolved (never run again); results the API lacks are sent. */
@@ -221,6 +253,10 @@ export class CommandLoop {
       return true;
     }
     const entry2 = await journal.markRunningReported(started.commandId);
+    if (BESIDE_THE_QUEUE.has(entry2.action)) {
+      this.runBeside(entry2);
+      return true;
+    }
     const result = await this.deps.executor.run(entry2, this.deps.shutdown);
     if (!result) return true; // shutdown (or the reboot) came first: resolved at the next start
     await this.finish(entry2, result);
