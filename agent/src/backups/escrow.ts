@@ -13,7 +13,7 @@ export async function encryptToRecipient(plaintext: string, recipient: string): 
   const { Encrypter, armor } = await age();
   const encrypter = new Encrypter();
   encrypter.addRecipient(recipient);
-  return armor.encode(await encrypter.encrypt(plaintext));
+  return armor.encode(await readAllBytes(await encrypter.encrypt(streamOf(new TextEncoder().encode(plaintext)))));
 }
 
 /** Decrypts an ASCII-armored age file with an identity (`AGE-SECRET-KEY-1…`). Throws when it is not for that identity. */
@@ -21,5 +21,39 @@ export async function decryptWithIdentity(armored: string, identity: string): Pr
   const { Decrypter, armor } = await age();
   const decrypter = new Decrypter();
   decrypter.addIdentity(identity);
-  return decrypter.decrypt(armor.decode(armored), 'text');
+  const bytes = await readAllBytes(await decrypter.decrypt(streamOf(armor.decode(armored))));
+  return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+}
+
+/*
+ * Streams in and out, read here: given bytes, age-encryption reads its output with
+ * `new Response(stream)`, which loads Node's fetch implementation, and that needs WebAssembly,
+ * which the agent's executable runs without (--lite-mode, see ../builtins.ts).
+ */
+function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
+async function readAllBytes(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    length += value.length;
+  }
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
 }
