@@ -8,7 +8,7 @@ import { BackupActions, PASSWORD_FILE } from './backup-action.js';
 import { ensureRepositoryPassword } from './repository-password.js';
 import { BackupApiError } from './backup-api.js';
 import { progressReport, ProgressThrottle } from './backup-progress.js';
-import { restoreWritablePaths, resultLine, runSummary, snapshotListing } from './backup-result.js';
+import { parentMetadataOnlyErrors, restoreWritablePaths, resultLine, runSummary, snapshotListing } from './backup-result.js';
 import { decryptWithIdentity, encryptToRecipient } from './escrow.js';
 import { checkArgs, restoreArgs } from './restic-args.js';
 import { prepareTargetArgs, resticEnvironmentFile, resticSystemdRunArgs, resticUnitName } from './restic-unit.js';
@@ -191,6 +191,29 @@ describe('restore targets', () => {
         join(dir, 'etc', 'x.conf'),
       ]),
     ).toEqual([join(dir, 'etc', 'app'), join(dir, 'etc')]);
+  });
+});
+
+describe('a restore in place whose only errors are the times of the directories above the restored paths', () => {
+  const include = ['/srv/xs-data', '/home', '/etc/xs-lab/'];
+  const stderr = (lines: string[], n = lines.length) => `${lines.join('\n')}\nFatal: There were ${n} errors\n`;
+
+  it('names those parents (restic 0.14 exits 1 though every file was restored)', () => {
+    const text = stderr([
+      'ignoring error for /etc: UtimesNano: read-only file system',
+      'ignoring error for /srv: UtimesNano: read-only file system',
+    ]);
+    expect(parentMetadataOnlyErrors(text, include)).toEqual(['/etc', '/srv']);
+  });
+
+  it('is null for any other error: a restored path itself, another operation or error, a count that does not add up', () => {
+    expect(parentMetadataOnlyErrors(stderr(['ignoring error for /etc/xs-lab: UtimesNano: read-only file system']), include)).toBeNull();
+    expect(parentMetadataOnlyErrors(stderr(['ignoring error for /srv/xs-data/a: UtimesNano: read-only file system']), include)).toBeNull();
+    expect(parentMetadataOnlyErrors(stderr(['ignoring error for /etc: OpenFile: read-only file system']), include)).toBeNull();
+    expect(parentMetadataOnlyErrors(stderr(['ignoring error for /etc: UtimesNano: permission denied']), include)).toBeNull();
+    expect(parentMetadataOnlyErrors(stderr(['ignoring error for /etc: UtimesNano: read-only file system'], 2), include)).toBeNull();
+    expect(parentMetadataOnlyErrors('Fatal: unable to open repository\n', include)).toBeNull();
+    expect(parentMetadataOnlyErrors(stderr(['ignoring error for /et: UtimesNano: read-only file system']), include)).toBeNull();
   });
 });
 

@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import type { FinalResult, JournalEntry } from '../commands/command-journal.js';
 import type { BackupApi } from './backup-api.js';
 import { progressReport, ProgressThrottle, type BackupPhase } from './backup-progress.js';
-import { restoreWritablePaths, resultLine, runSummary, snapshotListing } from './backup-result.js';
+import { parentMetadataOnlyErrors, restoreWritablePaths, resultLine, runSummary, snapshotListing } from './backup-result.js';
 import { decryptWithIdentity, encryptToRecipient } from './escrow.js';
 import { ensureRepositoryPassword } from './repository-password.js';
 import { checkArgs, restoreArgs, snapshotsArgs } from './restic-args.js';
@@ -285,6 +285,17 @@ export class BackupActions {
       ).finally(() => progress.close());
       if (signal.aborted) return { status: 'interrupted', reason: 'the agent stopped during the restore' };
       const what = `snapshot ${params.snapshotId}${params.source ? ` of device ${params.source.deviceId}` : ''}: ${params.include.join(', ')} to ${params.target}`;
+      const parents = restored.code === 1 && params.target === '/' ? parentMetadataOnlyErrors(restored.stderrTail, params.include) : null;
+      if (parents)
+        return {
+          status: 'succeeded',
+          exitCode: 0,
+          stdout:
+            `restored ${what}\nthe times of ${parents.join(', ')} (above the restored paths, read-only to the restore) were left as they are\n`.slice(
+              0,
+              16 * 1024,
+            ),
+        };
       if (restored.code !== 0)
         return { status: 'failed', exitCode: restored.code ?? 1, reason: `restore: ${lastLine(restored.stderrTail)}`.slice(0, 500) };
       return { status: 'succeeded', exitCode: 0, stdout: `restored ${what}\n`.slice(0, 16 * 1024) };

@@ -80,3 +80,24 @@ export async function restoreWritablePaths(target: string, include: readonly str
   }
   return [...paths];
 }
+
+/**
+ * A restore in place (target `/`) runs with only the restored paths writable (restic-unit.ts),
+ * and restic also sets the times of the directories above them (`/etc`, `/srv`): those fail
+ * with "read-only file system" and restic exits 1 ("There were N errors") though every file was
+ * restored. The parent directories it could not touch when that is all that failed, else null.
+ */
+export function parentMetadataOnlyErrors(stderr: string, include: readonly string[]): string[] | null {
+  const total = /Fatal: There were (\d+) errors/.exec(stderr);
+  if (!total) return null;
+  const ignored = [...stderr.matchAll(/^ignoring error for (\/[^\n]*?): (\w+): [^\n]*read-only file system$/gm)];
+  if (ignored.length !== Number(total[1])) return null;
+  const roots = include.map((path) => path.replace(/\/+$/, '') || '/');
+  const parents = new Set<string>();
+  for (const [, path, op] of ignored) {
+    const isParent = roots.some((root) => path === '/' || root.startsWith(`${path}/`));
+    if (!isParent || !/^(UtimesNano|Lchown|Chmod|Chown)$/.test(op!)) return null;
+    parents.add(path!);
+  }
+  return [...parents];
+}
