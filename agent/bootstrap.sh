@@ -18,6 +18,7 @@
 # every action is accepted except those that need an explicit allow (agent/README.md).
 #
 # Installs WireGuard tools when missing (apt or dnf), downloads and verifies the agent,
+# installs restic (the distribution's, else the API's, checksum-verified),
 # generates the WireGuard key pair (the private key never leaves this machine), enrolls,
 # brings up wg-quick@wg0 and the xspectre-agent service, and waits for the first
 # acknowledged heartbeat over the tunnel. Safe to run again: an enrolled device only gets its
@@ -66,6 +67,8 @@ SET_DENY=0
 PKG=""
 USERSPACE=0
 WORK_DIR=""
+# Where the API's restic goes when the distribution has none (on the PATH of systemd units).
+RESTIC_DEST=/usr/local/bin/restic
 
 info() { printf 'bootstrap: %s\n' "$*"; }
 warn() { printf 'bootstrap: warning: %s\n' "$*" >&2; }
@@ -287,6 +290,40 @@ download_agent() {
   info "installed xspectre-agent $version to $AGENT_BIN"
 }
 
+have_restic() {
+  command -v restic >/dev/null
+}
+
+# restic for file backups: the distribution's package where it has one, else the API's copy,
+# checked against the API's SHA-256. Never fatal: without restic the agent refuses backups
+# with a clear reason, and running this script again installs it.
+ensure_restic() {
+  local dir bin sum expected actual
+  have_restic && return 0
+  if pkg_available restic && pkg_install restic; then
+    return 0
+  fi
+  dir="$(mktemp -d)"
+  bin="$dir/restic"
+  sum="$dir/restic.sha256"
+  info "restic is not packaged here: downloading it from the API"
+  if ! curl -fsSL --retry 3 --connect-timeout 15 --max-time 300 -o "$bin" "${API}/agent/download/restic" ||
+    ! curl -fsSL --retry 3 --connect-timeout 15 --max-time 30 -o "$sum" "${API}/agent/download/restic.sha256"; then
+    warn "could not download restic from the API: file backups stay off on this device until restic is installed"
+  else
+    expected="$(awk '{ print $1; exit }' "$sum")"
+    actual="$(sha256sum "$bin" | awk '{ print $1 }')"
+    if [[ ! "$expected" =~ ^[0-9a-f]{64}$ || "$actual" != "$expected" ]]; then
+      warn "the downloaded restic does not match the API's SHA-256 (got $actual): not installed"
+    elif ! chmod 0755 "$bin" || ! "$bin" version >/dev/null 2>&1; then
+      warn "the downloaded restic does not run on this machine: not installed"
+    else
+      install -m 0755 "$bin" "$RESTIC_DEST" && info "restic installed at $RESTIC_DEST"
+    fi
+  fi
+  rm -rf -- "$dir"
+}
+
 ensure_keys() {
   install -d -m 0700 "$WG_DIR"
   if [[ -s "$WG_KEY" && -f "$AGENT_CONF" ]]; then
@@ -439,6 +476,7 @@ main() {
     [[ -x "$AGENT_BIN" ]] || die 6 "$AGENT_CONF exists but $AGENT_BIN is missing; run again with --force and a new claim code"
     info "this device is already enrolled; making sure its services run (use --force to re-enroll)"
     ensure_wireguard
+    ensure_restic
     [[ -f "$UNIT_FILE" ]] || write_units
     start_services start
     if ! "$AGENT_BIN" status --max-age "$RECENT_ACK_SECONDS" >/dev/null 2>&1; then
@@ -455,6 +493,7 @@ main() {
   }
   ensure_wireguard
   download_agent
+  ensure_restic
   ensure_keys
   enroll
   write_units

@@ -1,5 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -153,6 +157,56 @@ describe('xspectre-agent.service', () => {
       'ConfigurationDirectory=xspectre',
     ]) {
       expect(text.split('\n')).toContain(line);
+    }
+  });
+});
+
+describe('bootstrap.sh: restic where the distribution has none', () => {
+  // The API's two routes (api/test/agent-downloads.spec.ts tests them); here only what the script does with their answers.
+  it("installs the API's restic only when its SHA-256 matches and it runs; otherwise warns and goes on", async () => {
+    const resticPath = spawnSync('sh', ['-c', 'command -v restic'], { encoding: 'utf8' }).stdout.trim();
+    const real = readFileSync(resticPath);
+    let sum = createHash('sha256').update(real).digest('hex');
+    const server = createServer((req, res) => {
+      if (req.url === '/api/v1/agent/download/restic') return res.end(real);
+      if (req.url === '/api/v1/agent/download/restic.sha256') return res.end(`${sum}  restic\n`);
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
+    const dir = mkdtempSync(join(tmpdir(), 'xspectre-bootstrap-restic-'));
+    const ensure = (apiUrl: string, dest: string) =>
+      promisify(execFile)(
+        'bash',
+        [
+          '--norc',
+          '-c',
+          // No restic on this "machine" and none packaged: the API's copy is the way left.
+          'source "$1"; have_restic() { return 1; }; pkg_available() { return 1; }; API="$2"; RESTIC_DEST="$3"; ensure_restic',
+          '_',
+          script,
+          apiUrl,
+          dest,
+        ],
+        { encoding: 'utf8', env: { PATH: process.env.PATH } },
+      );
+    try {
+      const installed = await ensure(api, join(dir, 'restic'));
+      expect(installed.stdout).toContain(`restic installed at ${join(dir, 'restic')}`);
+      expect(statSync(join(dir, 'restic')).mode & 0o777).toBe(0o755);
+      expect(spawnSync(join(dir, 'restic'), ['version'], { encoding: 'utf8' }).stdout).toMatch(/^restic \d/);
+
+      sum = '0'.repeat(64);
+      const mismatch = await ensure(api, join(dir, 'restic-bad'));
+      expect(mismatch.stderr).toContain("does not match the API's SHA-256");
+      expect(existsSync(join(dir, 'restic-bad'))).toBe(false);
+
+      const unreachable = await ensure('http://127.0.0.1:9/api/v1', join(dir, 'restic-none'));
+      expect(unreachable.stderr).toContain('file backups stay off on this device');
+      expect(existsSync(join(dir, 'restic-none'))).toBe(false);
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -17,7 +17,8 @@ describe('agent downloads', () => {
     await writeFile(join(dir, 'xspectre-agent'), binary);
     await writeFile(join(dir, 'xspectre-agent.sha256'), checksum);
     await writeFile(join(dir, 'bootstrap.sh'), '#!/usr/bin/env bash\necho bootstrap\n');
-    api = await TestApi.start({ API_AGENT_DIST_DIR: dir });
+    await writeFile(join(dir, 'restic'), Buffer.from('#!fake-restic\n'.repeat(500)));
+    api = await TestApi.start({ API_AGENT_DIST_DIR: dir, API_RESTIC_BINARY: join(dir, 'restic') });
   });
   afterAll(async () => {
     await api?.stop();
@@ -35,6 +36,34 @@ describe('agent downloads', () => {
     expect(response.headers.get('content-type')).toBe('application/octet-stream');
     const body = Buffer.from(await response.arrayBuffer());
     expect(createHash('sha256').update(body).digest('hex')).toBe(checksum.split(' ')[0]);
+  });
+
+  it('serves restic and its SHA-256 (computed again when the file changes) for devices whose distribution has none', async () => {
+    for (const content of ['#!fake-restic\n'.repeat(500), '#!another-restic-version\n'.repeat(300)]) {
+      await writeFile(join(dir, 'restic'), content);
+      const expected = createHash('sha256').update(content).digest('hex');
+      const sum = await api.request('GET', 'agent/download/restic.sha256');
+      expect(sum.status).toBe(200);
+      expect(sum.text).toBe(`${expected}  restic\n`);
+      const response = await fetch(`${api.baseUrl}/api/v1/agent/download/restic`);
+      expect(response.status).toBe(200);
+      expect(
+        createHash('sha256')
+          .update(Buffer.from(await response.arrayBuffer()))
+          .digest('hex'),
+      ).toBe(expected);
+    }
+  });
+
+  it("says clearly when there is no restic to hand out, without naming the server's paths", async () => {
+    await rm(join(dir, 'restic'));
+    for (const path of ['agent/download/restic', 'agent/download/restic.sha256']) {
+      const r = await api.request('GET', path);
+      expect(r.status).toBe(404);
+      expect(r.body.code).toBe('RESTIC_BINARY_MISSING');
+      expect(r.body.detail).toMatch(/API_RESTIC_BINARY/);
+      expect(r.body.detail).not.toContain(dir);
+    }
   });
 
   it('says clearly when the executable has not been built', async () => {

@@ -157,6 +157,11 @@ const EnvSchema = z
     API_BACKUP_TOKEN_SECONDS: z.coerce.number().int().min(60).max(900).default(600).describe('lifetime of a repository token'),
     API_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
     API_AGENT_DIST_DIR: z.string().optional().describe('folder with bootstrap.sh, xspectre-agent and xspectre-agent.sha256'),
+    API_RESTIC_BINARY: z
+      .string()
+      .regex(/^\//, 'must be an absolute path')
+      .default('/usr/bin/restic')
+      .describe("the static restic executable served to devices whose distribution has none (Debian's is a static Go build)"),
     API_AGENT_BUILDS_DIR: z
       .string()
       .optional()

@@ -104,6 +104,7 @@ export const ERROR_CATALOG = {
   SCRIPT_NAME_TAKEN: { status: 409, title: 'A script with this name exists' },
   SCRIPT_ARCHIVED: { status: 409, title: 'The script is archived: it cannot be run or changed' },
   AGENT_BINARY_MISSING: { status: 404, title: 'The agent executable has not been built on this server' },
+  RESTIC_BINARY_MISSING: { status: 404, title: 'This server has no restic executable to hand out' },
   AGENT_BUILD_NOT_FOUND: { status: 404, title: 'This server serves no such agent build' },
   AGENT_BUILD_AMBIGUOUS: { status: 409, title: 'Several agent builds match: name one by its build id' },
   // alerts
