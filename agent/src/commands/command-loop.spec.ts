@@ -270,21 +270,23 @@ async function until(check: () => boolean, what: string, ms = 10_000) {
   }
 }
 
+/** Valid `backup.run` params (BackupRunParamsSchema): verify() checks them like any command's. */
+const backupParams = () => ({
+  runId: randomUUID(),
+  repositoryUrl: 'http://10.10.0.1:8420/',
+  paths: ['/etc'],
+  excludes: [],
+  keepDaily: 7,
+  keepWeekly: 4,
+  check: false,
+  escrowRecipient: null,
+});
+
 describe('CommandLoop', () => {
   it('runs a backup beside the queue: a command queued after it runs and reports while the backup goes on', async () => {
     executor.holdActions.add('backup.run');
-    const backupParams = {
-      runId: randomUUID(),
-      repositoryUrl: 'http://10.10.0.1:8420/',
-      paths: ['/etc'],
-      excludes: [],
-      keepDaily: 7,
-      keepWeekly: 4,
-      check: false,
-      escrowRecipient: null,
-    };
     const { journal } = await startLoop();
-    const backup = api.queue(sign({ action: 'backup.run', params: backupParams }));
+    const backup = api.queue(sign({ action: 'backup.run', params: backupParams() }));
     await until(() => executor.runs.some((r) => r.action === 'backup.run'), 'the backup to start');
     const restart = api.queue(sign());
     await until(() => api.statusOf(restart) === 'succeeded', 'the restart to finish while the backup runs');
@@ -300,21 +302,7 @@ describe('CommandLoop', () => {
   it('a backup beside the queue still waiting at shutdown is left to the next start (no result recorded)', async () => {
     executor.holdActions.add('backup.run');
     const handle = await startLoop();
-    const backup = api.queue(
-      sign({
-        action: 'backup.run',
-        params: {
-          runId: randomUUID(),
-          repositoryUrl: 'http://10.10.0.1:8420/',
-          paths: ['/etc'],
-          excludes: [],
-          keepDaily: 7,
-          keepWeekly: 4,
-          check: false,
-          escrowRecipient: null,
-        },
-      }),
-    );
+    const backup = api.queue(sign({ action: 'backup.run', params: backupParams() }));
     await until(() => api.statusOf(backup) === 'running', 'the backup to run');
     await stop(handle);
     expect(handle.journal.get(backup)?.result).toBeNull();
