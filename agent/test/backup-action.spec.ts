@@ -7,13 +7,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupRunResultSchema, type BackupRunParams, type BackupRestoreParams } from '@xspectre/contracts';
 import { backupTokenKeyId, signBackupToken } from '@xspectre/contracts/backup-token';
-import { startBackupServer, type BackupServer } from '@xspectre/backup-server/app';
-import { loadConfig } from '@xspectre/backup-server/config';
+import type { BackupServer } from '@xspectre/backup-server/app';
 import { BackupActions, PASSWORD_FILE } from '../src/backups/backup-action.js';
 import { httpBackupApi } from '../src/backups/backup-api.js';
 import { keepTransferKeyReported, TRANSFER_KEY_FILE } from '../src/backups/transfer-key.js';
 import type { JournalEntry } from '../src/commands/command-journal.js';
 import { startFakeApi, type FakeApi } from './fake-api.js';
+import { startTestBackupServer } from './backup-server-fixture.js';
 
 const run = promisify(execFile);
 
@@ -70,17 +70,7 @@ describe('backup actions (real restic, backup server and age)', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'xs-backup-action-'));
-    const config = loadConfig({
-      BACKUP_STORAGE_DIR: join(dir, 'store'),
-      BACKUP_TOKEN_PUBLIC_KEYS: join(dir, 'unused.pem'),
-      BACKUP_LISTEN_PORT: '0',
-    });
-    server = await startBackupServer(config, {
-      publicKeys: [{ keyId: kid, publicKey }],
-      log: { log: () => undefined },
-      sink: { send: async () => undefined },
-      startMaintenance: false,
-    });
+    server = await startTestBackupServer(dir, { keyId: kid, publicKey });
     api = await startFakeApi();
     api.backupTokens = (_deviceId, request) => {
       const known = runs.get(request.runId);

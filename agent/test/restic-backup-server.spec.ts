@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackupTokenOp } from '@xspectre/contracts';
 import { backupTokenKeyId, signBackupToken } from '@xspectre/contracts/backup-token';
-import { startBackupServer, type BackupServer } from '@xspectre/backup-server/app';
-import { loadConfig } from '@xspectre/backup-server/config';
+import type { BackupServer } from '@xspectre/backup-server/app';
 import { restoreArgs } from '../src/backups/restic-args.js';
 import { ensureRepositoryPassword } from '../src/backups/repository-password.js';
 import { runNightlyBackup, runRestic, type ResticRunOptions } from '../src/backups/restic-runner.js';
+import { startTestBackupServer } from './backup-server-fixture.js';
 
 /**
  * The agent's runner against the real backup server (its token-checking front and both rclone
@@ -43,17 +43,7 @@ describe('restic runner → backup server front', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'xs-agent-bs-'));
-    const config = loadConfig({
-      BACKUP_STORAGE_DIR: join(dir, 'store'),
-      BACKUP_TOKEN_PUBLIC_KEYS: join(dir, 'unused.pem'),
-      BACKUP_LISTEN_PORT: '0',
-    });
-    server = await startBackupServer(config, {
-      publicKeys: [{ keyId: kid, publicKey }],
-      log: { log: () => undefined },
-      sink: { send: async () => undefined },
-      startMaintenance: false,
-    });
+    server = await startTestBackupServer(dir, { keyId: kid, publicKey });
     await ensureRepositoryPassword(join(dir, 'state', 'password'));
     options = {
       restic: 'restic',
