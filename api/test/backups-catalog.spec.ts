@@ -170,7 +170,7 @@ describe('backups: catalog, weekly check, progress, alert rules', () => {
     expect(three.items[1]).toMatchObject({ paths: null, totalFiles: null, durationSeconds: null });
     // No check this time: the last verification stands.
     expect(three.lastVerifiedAt).toBe(one.lastVerifiedAt);
-    expect((await runsOf(d))[0].check).toBeNull();
+    expect((await runsOf(d))[0]!.check).toBeNull();
 
     // Prune forgot a and c: they leave the catalog.
     const third = await backup(
