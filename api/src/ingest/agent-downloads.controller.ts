@@ -105,7 +105,8 @@ export class AgentDownloadsController {
 
   private async resticInfo() {
     const info = await stat(this.resticPath).catch(() => null);
-    if (!info?.isFile()) throw new AppError('RESTIC_BINARY_MISSING', 'this server has no restic executable to hand out (API_RESTIC_BINARY)');
+    if (!info?.isFile())
+      throw new AppError('RESTIC_BINARY_MISSING', 'this server has no restic executable to hand out (API_RESTIC_BINARY)');
     return info;
   }
 
