@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScannerStatsSchema, type ScannerStats } from '@xspectre/contracts';
-import { ScannersService } from '../src/scanners/scanners.service.js';
+import { ScannerReportsService } from '../src/scanners/scanner-reports.service.js';
 import type { TestApi } from './support/harness.js';
 import { enrollTestDevice, startApiWithLabHub, testHeartbeat, type LabHub } from './support/fleet.js';
 
@@ -142,7 +142,7 @@ describe('scanner reports (GMP stats in heartbeats)', () => {
       totals: { tasks: 99, targets: 0, credentials: 0, reports: 0 },
     });
     await api.app
-      .get(ScannersService, { strict: false })
+      .get(ScannerReportsService, { strict: false })
       .observe(new Map([[scanner.deviceId, { ...testHeartbeat(scanner.deviceId, 999), scannerStats: older }]]), new Date());
     const after = await api.sql.query(`SELECT stats -> 'totals' ->> 'tasks' AS tasks FROM scanner_snapshots WHERE device_id = $1`, [
       scanner.deviceId,
@@ -180,7 +180,7 @@ describe('scanner reports (GMP stats in heartbeats)', () => {
 
   it("keeps each task's status since when and its progress since when across reports, counts per report once, feed versions as they came", async () => {
     const other = await enrollTestDevice(api, admin, { organization: 'Scanner History Co', device: 'scanner-2' });
-    const service = api.app.get(ScannersService, { strict: false });
+    const service = api.app.get(ScannerReportsService, { strict: false });
     const t0 = Date.now() + 3_600_000;
     const at = (minutes: number) => new Date(t0 + minutes * 60_000);
     const base = report();

@@ -161,6 +161,79 @@ export const BackupPoolRuleParamsSchema = z
 /** A backup server's last scrub found at least `minErrors` errors: fleet-level, one alert per backup server, resolved by a scrub below that. */
 export const BackupScrubRuleParamsSchema = z.object({ minErrors: z.number().int().min(1).max(1_000_000_000).default(1) }).strict();
 
+/**
+ * Scanner checks (issue 19), judged by the API from each scanner's latest GMP report and the
+ * history it keeps (api/src/scanners). Each check's `threshold` is in the unit named here (null:
+ * a yes/no check that takes none). Two rules of one check at two thresholds (warning 3 days,
+ * critical 7) form a ladder: only the highest threshold breached raises, so a feed going from 5
+ * to 8 days old resolves the warning and opens the critical alert, never both.
+ *
+ * Suppression: a device offline raises no scanner alerts; a report older than two polls
+ * (SCANNER_STATS_STALE_SECONDS) raises no content alerts (feeds, tasks, containers, disk); GMP
+ * unreachable hides feed and scan alerts; for SCANNER_RESTART_GRACE_SECONDS after a core
+ * container started, the checks that depend on it hold their state.
+ */
+export const SCANNER_CHECK_UNITS = {
+  /** Age of the feed's version time (YYYYMMDDhhmm) in hours. */
+  nvt_feed_age: 'hours',
+  scap_feed_age: 'hours',
+  cert_feed_age: 'hours',
+  /** A feed syncing for this many hours. */
+  feed_syncing: 'hours',
+  /** gvmd reports its scanner (ospd-openvas / openvasd) unreachable or the feed sync not available. */
+  scanner_down: null,
+  /** GMP unreachable in this many successive reports. */
+  gmp_unreachable: 'polls',
+  gmp_auth_failed: null,
+  /** A core container of the compose project is missing altogether (a stopped one is a `container` rule's). */
+  core_container_missing: null,
+  /** A core container was OOM-killed within this many minutes. */
+  core_container_oom: 'minutes',
+  /** redis-server's memory as a percentage of the host's RAM. */
+  redis_memory: 'percent',
+  /** A task `Requested` for this many minutes. */
+  task_requested: 'minutes',
+  /** A task `Running` whose progress has not moved for this many hours. */
+  task_frozen: 'hours',
+  /** A task whose last run ended `Interrupted`. */
+  task_interrupted: null,
+  /** A task's scheduled run this many minutes overdue without starting. */
+  task_run_missed: 'minutes',
+  /** No scan finished on the scanner for this many days (scanners with at least one task). */
+  no_finished_scan: 'days',
+  /** Docker's data filesystem at or above this percentage. */
+  docker_data_used: 'percent',
+  /** Docker's data filesystem full within this many days at the last week's growth. */
+  docker_data_full_in: 'days',
+  /** A core container's image behind the fleet's newest for this many days. */
+  version_drift: 'days',
+  /** gvmd still accepts the container default admin/admin. */
+  default_admin_password: null,
+} as const;
+export type ScannerCheck = keyof typeof SCANNER_CHECK_UNITS;
+export const SCANNER_CHECKS = Object.keys(SCANNER_CHECK_UNITS) as ScannerCheck[];
+export const ScannerCheckSchema = z.enum(SCANNER_CHECKS as [ScannerCheck, ...ScannerCheck[]]);
+/** After a core container (re)started, the checks that depend on it hold for this long. */
+export const SCANNER_RESTART_GRACE_SECONDS = 10 * 60;
+
+export const ScannerRuleParamsSchema = z
+  .object({
+    check: ScannerCheckSchema,
+    /** In the check's unit (SCANNER_CHECK_UNITS); absent for yes/no checks. */
+    threshold: z.number().finite().min(0).max(1_000_000).optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    const unit = SCANNER_CHECK_UNITS[p.check];
+    if (unit === null && p.threshold !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['threshold'], message: `${p.check} is a yes/no check: it takes no threshold` });
+    if (unit !== null && p.threshold === undefined)
+      ctx.addIssue({ code: 'custom', path: ['threshold'], message: `${p.check} needs a threshold in ${unit}` });
+    if (unit === 'percent' && p.threshold !== undefined && (p.threshold <= 0 || p.threshold > 100))
+      ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'a percentage above 0 and at most 100' });
+  });
+export type ScannerRuleParams = z.infer<typeof ScannerRuleParamsSchema>;
+
 /** Every rule kind and its parameters. New kinds are added here and get a condition source in the API. */
 export const ALERT_RULE_PARAMS = {
   metric: MetricRuleParamsSchema,
@@ -173,6 +246,7 @@ export const ALERT_RULE_PARAMS = {
   fleet_offline: FleetOfflineRuleParamsSchema,
   backup_pool: BackupPoolRuleParamsSchema,
   backup_scrub: BackupScrubRuleParamsSchema,
+  scanner: ScannerRuleParamsSchema,
 } as const;
 export type AlertRuleKind = keyof typeof ALERT_RULE_PARAMS;
 export const ALERT_RULE_KINDS = Object.keys(ALERT_RULE_PARAMS) as AlertRuleKind[];

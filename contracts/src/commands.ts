@@ -5,6 +5,13 @@ import { AgentUpdateParamsSchema, AgentUpdateRequestParamsSchema } from './agent
 import { ScriptRunParamsSchema, ScriptRunRequestParamsSchema } from './scripts.js';
 import { CredentialRotateParamsSchema, KeysPinParamsSchema, SettingsApplyParamsSchema } from './managed-settings.js';
 import { BackupRestoreParamsSchema, BackupRunParamsSchema } from './backups.js';
+import {
+  ScannerFeedUpdateParamsSchema,
+  ScannerProvisionMonitorParamsSchema,
+  ScannerRefreshParamsSchema,
+  ScannerReportSummaryParamsSchema,
+  ScannerRestartParamsSchema,
+} from './scanner-actions.js';
 
 /**
  * Remote actions: what an operator may ask a device to do. Each action's parameters are a
@@ -49,6 +56,13 @@ export const COMMAND_ACTION_PARAMS = {
   'backup.run': BackupRunParamsSchema,
   // Queued only by the API for a restore an operator asked for (backups.restore with step-up).
   'backup.restore': BackupRestoreParamsSchema,
+  // Greenbone on scanners (scanner-actions.ts).
+  'scanner.refresh': ScannerRefreshParamsSchema,
+  'scanner.restart': ScannerRestartParamsSchema,
+  'scanner.feed-update': ScannerFeedUpdateParamsSchema,
+  'scanner.provision-monitor': ScannerProvisionMonitorParamsSchema,
+  // Queued only by the API for a holder of scanner_results.view with step-up.
+  'scanner.report-summary': ScannerReportSummaryParamsSchema,
 } as const;
 
 export type CommandAction = keyof typeof COMMAND_ACTION_PARAMS;
@@ -65,12 +79,14 @@ export const CRITICAL_COMMAND_ACTIONS: readonly CommandAction[] = [
   'keys.pin',
   // Writes a snapshot's files over the device's (or into a directory): asked for with step-up.
   'backup.restore',
+  // Creates a gvmd account on the device (Super Admin).
+  'scanner.provision-monitor',
 ];
 export const isCriticalCommandAction = (action: CommandAction): boolean => CRITICAL_COMMAND_ACTIONS.includes(action);
 
 /** Actions only the API queues (a key announcement); CommandRequestSchema and the bulk schema refuse them. */
-export const API_ONLY_COMMAND_ACTIONS: readonly CommandAction[] = ['keys.pin', 'backup.run', 'backup.restore'];
-export type OperatorCommandAction = Exclude<CommandAction, 'keys.pin' | 'backup.run' | 'backup.restore'>;
+export const API_ONLY_COMMAND_ACTIONS: readonly CommandAction[] = ['keys.pin', 'backup.run', 'backup.restore', 'scanner.report-summary'];
+export type OperatorCommandAction = Exclude<CommandAction, 'keys.pin' | 'backup.run' | 'backup.restore' | 'scanner.report-summary'>;
 export const OPERATOR_COMMAND_ACTIONS = COMMAND_ACTIONS.filter((a) => !API_ONLY_COMMAND_ACTIONS.includes(a)) as OperatorCommandAction[];
 
 /**

@@ -27,3 +27,4 @@ export * from './backup-server.js';
 export * from './backups.js';
 export * from './service-credentials.js';
 export * from './scanners.js';
+export * from './scanner-actions.js';

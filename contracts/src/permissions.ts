@@ -15,6 +15,8 @@ export const PERMISSIONS = [
   'users.manage',
   // The script library: code that devices run as root (Super Admin only, with step-up on changes).
   'scripts.manage',
+  // Scan results leave a customer's site only when asked: a one-off report summary (step-up).
+  'scanner_results.view',
 ] as const;
 export const PermissionSchema = z.enum(PERMISSIONS);
 export type Permission = z.infer<typeof PermissionSchema>;

@@ -141,6 +141,59 @@ export type ScannerTotals = z.infer<typeof ScannerTotalsSchema>;
 export const FeedDataImageSchema = z.object({ image: Text(200), createdAt: Time }).strict();
 export type FeedDataImage = z.infer<typeof FeedDataImageSchema>;
 
+/**
+ * The Greenbone Community Edition's core services, as the vendor's compose file names them. On
+ * scanners they are the container watch list: one entry each is reported, `missing` when the
+ * compose project has no such container (openvasd exists only in newer compose files, so its
+ * absence is not an error: it is left out rather than reported missing).
+ */
+export const SCANNER_CORE_SERVICES = ['gvmd', 'ospd-openvas', 'redis-server', 'pg-gvm', 'openvasd'] as const;
+export const ScannerCoreServiceSchema = z.enum(SCANNER_CORE_SERVICES);
+export type ScannerCoreService = z.infer<typeof ScannerCoreServiceSchema>;
+
+/** One core container of the Greenbone compose project (or `missing`). */
+export const CoreContainerSchema = z
+  .object({
+    service: ScannerCoreServiceSchema,
+    /** The container's name; null when missing. */
+    container: Text(256).nullable(),
+    /** The image reference (its tag is the version the fleet view compares). */
+    image: Text(512).nullable(),
+    /** Docker's state (running, exited, restarting, …) or `missing`. */
+    state: Text(32),
+    restartCount: Count,
+    /** When the container last started (Docker's State.StartedAt); the API's restart grace period counts from it. */
+    startedAt: Time,
+    /** The last OOM kill Docker reported for it (events), kept by the agent across polls; null: none seen. */
+    lastOomKillAt: Time,
+    memoryBytes: Count.nullable(),
+  })
+  .strict();
+export type CoreContainer = z.infer<typeof CoreContainerSchema>;
+
+/** How the agent found gvmd: compose labels and the /run/gvmd mount, a systemd unit, or the configured socket. */
+export const ScannerDiscoverySchema = z
+  .object({
+    method: z.enum(['compose', 'systemd', 'configured']),
+    composeProject: Text(128).nullable(),
+    /** The gvmd container's name (compose), or the unit (systemd). */
+    gvmd: Text(256).nullable(),
+  })
+  .strict();
+export type ScannerDiscovery = z.infer<typeof ScannerDiscoverySchema>;
+
+/** The filesystem holding Docker's data root (images, volumes: the feed data lives there). */
+export const DockerDataUsageSchema = z.object({ path: Text(512), usedBytes: Count, totalBytes: Count }).strict();
+export type DockerDataUsage = z.infer<typeof DockerDataUsageSchema>;
+
+/**
+ * Which GMP account the agent used: `monitor` is the least-privilege `xspectre-monitor` user the
+ * provisioning command created (its secret stays on the device, root-only); `none`: no account yet,
+ * so only get_version was asked.
+ */
+export const GMP_ACCOUNTS = ['none', 'monitor'] as const;
+export const GmpAccountSchema = z.enum(GMP_ACCOUNTS);
+
 export const ScannerStatsSchema = z
   .object({
     collectedAt: z.iso.datetime({ offset: true }).max(40),
@@ -154,6 +207,18 @@ export const ScannerStatsSchema = z
     tasksTruncated: z.boolean(),
     totals: ScannerTotalsSchema,
     feedDataImages: z.array(FeedDataImageSchema).max(16).optional(),
+    // Additive (issue 19's second part): discovery, the core containers, Docker's data filesystem.
+    discovery: ScannerDiscoverySchema.nullable().optional(),
+    account: GmpAccountSchema.optional(),
+    coreContainers: z.array(CoreContainerSchema).max(SCANNER_CORE_SERVICES.length).optional(),
+    dockerData: DockerDataUsageSchema.nullable().optional(),
+    /** The host's RAM, so the API can judge Redis's memory as a share of it. */
+    hostMemoryBytes: Count.nullable().optional(),
+    /**
+     * Whether gvmd still accepts the container default `admin`/`admin`: checked once by the
+     * provisioning command and remembered by the agent; null: never checked.
+     */
+    defaultAdminPassword: z.boolean().nullable().optional(),
   })
   .strict();
 export type ScannerStats = z.infer<typeof ScannerStatsSchema>;

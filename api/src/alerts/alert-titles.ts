@@ -37,5 +37,8 @@ export function alertTitle(rule: EngineRule, subject: string, details: Record<st
       return `${rule.name}: ${String(d.server)} at ${String(d.usedPercent)} % (threshold ${String(d.threshold)} %)`;
     case 'backup_scrub':
       return `${rule.name}: the last scrub of ${String(d.server)} found ${String(d.errors)} errors`;
+    case 'scanner':
+      // The scanner checks' own sentence (api/src/scanners/scanner-checks.ts puts it in details.summary).
+      return typeof d.summary === 'string' && d.summary ? `${rule.name}: ${d.summary}` : rule.name;
   }
 }

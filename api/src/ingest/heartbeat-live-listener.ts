@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HeartbeatAlerts } from '../alerts/heartbeat-alerts.js';
 import { DeviceEventsService } from '../device-events/device-events.service.js';
 import { LivePublisher } from '../live/live-publisher.js';
-import { ScannersService } from '../scanners/scanners.service.js';
+import { ScannerReportsService } from '../scanners/scanner-reports.service.js';
 import type { HeartbeatCommitListener } from './heartbeat-commit-listener.js';
 import { liveUpdatesOf, type HeartbeatLiveUpdates } from './heartbeat-live.js';
 import type { StoredBatch } from './heartbeat-store.js';
@@ -18,13 +18,13 @@ export class HeartbeatLiveListener implements HeartbeatCommitListener {
     private readonly live: LivePublisher,
     private readonly deviceEvents: DeviceEventsService,
     private readonly alerts: HeartbeatAlerts,
-    private readonly scanners: ScannersService,
+    private readonly scanners: ScannerReportsService,
   ) {}
 
   committed(batch: StoredBatch): void {
     void this.announce(batch, liveUpdatesOf(batch));
     this.alerts.observe(batch);
-    // Scanners' GMP reports: the latest per device, stored off the request path (scanners.service.ts).
+    // Scanners' GMP reports: the latest per device, stored off the request path (scanner-reports.service.ts).
     void this.scanners.observe(batch.newest, batch.receivedAt);
   }
 

@@ -5,7 +5,7 @@ import { DeviceEventsModule } from '../device-events/device-events.module.js';
 import { DevicesModule } from '../devices/devices.module.js';
 import { InventoryModule } from '../inventory/inventory.module.js';
 import { TelemetryStoreModule } from '../telemetry/telemetry-store.module.js';
-import { ScannersModule } from '../scanners/scanners.module.js';
+import { ScannersStoreModule } from '../scanners/scanners-store.module.js';
 import { AgentDownloadsController } from './agent-downloads.controller.js';
 import { AgentController } from './agent.controller.js';
 import { CredentialInvalidations } from './credential-invalidations.js';
@@ -31,7 +31,7 @@ import { HeartbeatsService } from './heartbeats.service.js';
     HeartbeatStorageModule,
     CommandsModule,
     AlertsStoreModule,
-    ScannersModule,
+    ScannersStoreModule,
   ],
   controllers: [AgentController, AgentDownloadsController],
   providers: [

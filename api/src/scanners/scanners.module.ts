@@ -1,15 +1,14 @@
 import { Module } from '@nestjs/common';
 import { DevicesModule } from '../devices/devices.module.js';
-import { ScannerSnapshotsRepository } from './scanner-snapshots.repository.js';
-import { ScannerHistoryRepository } from './scanner-history.repository.js';
 import { ScannersController } from './scanners.controller.js';
 import { ScannersService } from './scanners.service.js';
+import { ScannersStoreModule } from './scanners-store.module.js';
 
-/** Scanner operations (issue 19): the latest GMP report of each scanner, from its heartbeats. */
+/** Scanner operations (issue 19): the fleet's scanners and one scanner's report, from their heartbeats. */
 @Module({
-  imports: [DevicesModule],
+  imports: [DevicesModule, ScannersStoreModule],
   controllers: [ScannersController],
-  providers: [ScannerSnapshotsRepository, ScannerHistoryRepository, ScannersService],
-  exports: [ScannersService],
+  providers: [ScannersService],
+  exports: [ScannersService, ScannersStoreModule],
 })
 export class ScannersModule {}

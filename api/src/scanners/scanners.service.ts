@@ -1,62 +1,25 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import {
   feedVersionTime,
   SCANNER_STATS_STALE_SECONDS,
-  type Heartbeat,
   type ScannerListQuery,
   type ScannerRow,
   type ScannerSnapshot,
-  type ScannerStats,
 } from '@xspectre/contracts';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
 import { DevicesService } from '../devices/devices.service.js';
-import type { ScannerSnapshotEntity } from './scanner-snapshot.entity.js';
 import { ScannerSnapshotsRepository } from './scanner-snapshots.repository.js';
 import { ScannerHistoryRepository } from './scanner-history.repository.js';
-import { Database } from '../db/database.js';
 
-/** Task statuses that count as queued: asked for, not yet scanning. */
-const QUEUED = new Set(['Requested', 'Queued']);
-
-/** Scanners' GMP reports: the latest per device, the fleet's rows, one scanner's whole report. */
+/** Scanners' GMP reports as operators read them: the fleet's rows, one scanner's whole report. */
 @Injectable()
 export class ScannersService {
-  private readonly logger = new Logger(ScannersService.name);
-
   constructor(
     private readonly snapshots: ScannerSnapshotsRepository,
     private readonly history: ScannerHistoryRepository,
     private readonly devices: DevicesService,
-    private readonly db: Database,
   ) {}
-
-  /**
-   * After a group commit (off the request path): the reports the newest heartbeats carried. A
-   * failure is logged, never thrown into the write; the agent sends the report again.
-   */
-  async observe(newest: ReadonlyMap<string, Heartbeat>, receivedAt: Date): Promise<void> {
-    const rows: ScannerSnapshotEntity[] = [];
-    for (const [deviceId, heartbeat] of newest)
-      if (heartbeat.scannerStats) rows.push(snapshotRow(deviceId, heartbeat.scannerStats, receivedAt));
-    if (rows.length === 0) return;
-    await requestContext.run({ requestId: 'scanner-stats', sourceIp: null, audit: {}, dbLane: 'devices' }, async () => {
-      for (const row of rows) {
-        try {
-          // One transaction per device: the report and the history it adds, or neither.
-          await this.db.transaction(async () => {
-            if (await this.snapshots.upsertNewer(row)) await this.history.record(row.deviceId, row.stats, row.collectedAt);
-          });
-        } catch (error) {
-          this.logger.warn({
-            msg: 'scanner report not stored; the agent sends it again',
-            deviceId: row.deviceId,
-            err: (error as Error).message,
-          });
-        }
-      }
-    });
-  }
 
   async list(query: ScannerListQuery, now = new Date()) {
     const staleBefore = new Date(now.getTime() - SCANNER_STATS_STALE_SECONDS * 1000);
@@ -81,6 +44,20 @@ export class ScannersService {
       feedsSyncing: s.feedsSyncing,
       tasksRunning: s.tasksRunning,
       tasksQueued: s.tasksQueued,
+      // Interim values until the fleet view's columns land (issue 19, this session's fleet-view work).
+      organizationName: '',
+      siteName: '',
+      gmpVersion: null,
+      feeds: [],
+      lastFinishedScanAt: null,
+      nextRunAt: null,
+      severityLastWeek: { critical: 0, high: 0, medium: 0, low: 0 },
+      coreContainers: [],
+      dockerDataUsedPercent: null,
+      redisMemoryPercent: null,
+      versions: {},
+      versionDrift: false,
+      openAlerts: { critical: 0, warning: 0, info: 0 },
     }));
     return { items: rows, total, limit: query.limit, offset: query.offset };
   }
@@ -107,21 +84,4 @@ export class ScannersService {
       stats: snapshot.stats,
     };
   }
-}
-
-function snapshotRow(deviceId: string, stats: ScannerStats, receivedAt: Date): ScannerSnapshotEntity {
-  // The device's clock may be wrong: a report "from the future" is stored as received now.
-  const collected = new Date(stats.collectedAt);
-  return {
-    deviceId,
-    collectedAt: collected > receivedAt ? receivedAt : collected,
-    receivedAt,
-    gmpReachable: stats.gmp.reachable,
-    gmpError: stats.gmp.error?.code ?? null,
-    nvtFeedVersion: stats.feeds.find((f) => f.type.toUpperCase() === 'NVT')?.version ?? null,
-    feedsSyncing: stats.feeds.some((f) => f.isSyncing),
-    tasksRunning: stats.tasks.filter((t) => t.status === 'Running').length,
-    tasksQueued: stats.tasks.filter((t) => QUEUED.has(t.status)).length,
-    stats,
-  };
 }
