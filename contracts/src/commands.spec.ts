@@ -24,7 +24,7 @@ describe('command requests', () => {
       expect(CommandRequestSchema.safeParse({ action: 'container.stop', params: { container } }).success, container).toBe(false);
   });
 
-  it('marks reboot, script runs, credential rotation, key pins, agent updates and restores critical and the unit and container actions normal', () => {
+  it('marks reboot, script runs, credential rotation, key pins, agent updates, restores and monitor provisioning critical, the unit and container actions normal', () => {
     expect(COMMAND_ACTIONS.filter(isCriticalCommandAction)).toEqual([
       'reboot',
       'script.run',
@@ -32,12 +32,14 @@ describe('command requests', () => {
       'keys.pin',
       'agent.update',
       'backup.restore',
+      'scanner.provision-monitor',
     ]);
     expect(isCriticalCommandAction('backup.run')).toBe(false);
+    expect(isCriticalCommandAction('scanner.restart')).toBe(false);
   });
 
-  it('never takes backup runs or restores from the command routes (the backups routes queue them)', () => {
-    for (const action of ['backup.run', 'backup.restore'] as const) {
+  it('never takes backup runs, restores or report summaries from the command routes (their own routes queue them)', () => {
+    for (const action of ['backup.run', 'backup.restore', 'scanner.report-summary'] as const) {
       expect(OPERATOR_COMMAND_ACTIONS).not.toContain(action);
       expect(CommandRequestSchema.safeParse({ action, params: {} }).success).toBe(false);
     }
