@@ -22,6 +22,7 @@ const NAV: Array<{ group?: string; href: string; label: string; permission?: Per
   { href: '/devices', label: 'Devices' },
   { href: '/commands', label: 'Commands' },
   { href: '/backups', label: 'Backups', permission: 'backups.view' },
+  { href: '/scanners', label: 'Scanner Ops', permission: 'devices.view' },
   { href: '/enroll', label: 'Enrollment', permission: 'devices.manage' },
   { group: 'Administration', href: '/admin/organizations', label: 'Organizations & sites' },
   { href: '/admin/users', label: 'Users & roles', permission: 'users.manage' },

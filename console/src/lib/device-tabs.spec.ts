@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEVICE_TABS, activeDeviceTab, deviceTabHref } from './device-tabs';
+import { DEVICE_TABS, activeDeviceTab, deviceTabHref, deviceTabsFor } from './device-tabs';
 
 const id = '3f0c2a3e-7b1d-4c55-9a8e-0d6f1b2c3d4e';
 
@@ -10,7 +10,15 @@ describe('device tabs', () => {
       `/devices/${id}/commands`,
       `/devices/${id}/alerts`,
       `/devices/${id}/backups`,
+      `/devices/${id}/scanner`,
     ]);
+  });
+
+  it('show the Scanner tab to scanners only', () => {
+    expect(deviceTabsFor('scanner').map((t) => t.label)).toEqual(['Overview', 'Commands', 'Alerts', 'Backups', 'Scanner']);
+    expect(deviceTabsFor('server').map((t) => t.label)).toEqual(['Overview', 'Commands', 'Alerts', 'Backups']);
+    // A server's path to the scanner tab shows its overview.
+    expect(activeDeviceTab(`/devices/${id}/scanner`, id, deviceTabsFor('server')).label).toBe('Overview');
   });
 
   it('mark the tab the path shows, deeper routes included', () => {

@@ -1,3 +1,5 @@
+import type { DeviceType } from '@xspectre/contracts';
+
 /**
  * The device page's tabs, each a sub-route of /devices/[id] (so a tab is a link, survives a reload
  * and can be shared). A tab that comes with its issue (terminal, files, alerts, backups) is one
@@ -7,6 +9,8 @@ export interface DeviceTab {
   /** The sub-route under /devices/[id]; '' is the overview. */
   segment: string;
   label: string;
+  /** Only devices of these types have the tab (all when absent). */
+  deviceTypes?: readonly DeviceType[];
 }
 
 export const DEVICE_TABS: readonly DeviceTab[] = [
@@ -14,7 +18,13 @@ export const DEVICE_TABS: readonly DeviceTab[] = [
   { segment: 'commands', label: 'Commands' },
   { segment: 'alerts', label: 'Alerts' },
   { segment: 'backups', label: 'Backups' },
+  { segment: 'scanner', label: 'Scanner', deviceTypes: ['scanner'] },
 ];
+
+/** The tabs a device of this type has. */
+export function deviceTabsFor(type: DeviceType): readonly DeviceTab[] {
+  return DEVICE_TABS.filter((t) => !t.deviceTypes || t.deviceTypes.includes(type));
+}
 
 export function deviceTabHref(deviceId: string, tab: DeviceTab): string {
   return `/devices/${deviceId}${tab.segment ? `/${tab.segment}` : ''}`;

@@ -20,7 +20,7 @@ import { useCritical } from '../../../../components/step-up';
 import { Badge, Button, ConfirmDialog, Field, Loading, ProblemView } from '../../../../components/ui';
 import { api } from '../../../../lib/api-client';
 import { applyDevicePatch } from '../../../../lib/device-patch';
-import { DEVICE_TABS, activeDeviceTab, deviceTabHref } from '../../../../lib/device-tabs';
+import { activeDeviceTab, deviceTabHref, deviceTabsFor } from '../../../../lib/device-tabs';
 import { dateTime } from '../../../../lib/format';
 import { liveDeviceEvents } from '../../../../lib/live-events';
 import { useOrganizationsAndSites } from '../../../../lib/reference-data';
@@ -135,7 +135,8 @@ export function DeviceFrame({ children }: { children: ReactNode }) {
   const site = refs.data?.siteById.get(d.siteId);
   const mayManage = can('devices.manage') && org !== undefined && canMutateResource(me.role, org.kind);
   const inService = d.status === 'active' || d.status === 'pending';
-  const tab = activeDeviceTab(pathname, id);
+  const tabs = deviceTabsFor(d.type);
+  const tab = activeDeviceTab(pathname, id, tabs);
 
   async function acceptHardware() {
     setBusy(true);
@@ -241,7 +242,7 @@ export function DeviceFrame({ children }: { children: ReactNode }) {
         />
       )}
       <nav className={styles.tabs} aria-label="Device sections" data-testid="device-tabs">
-        {DEVICE_TABS.map((t) => (
+        {tabs.map((t) => (
           <Link
             key={t.segment}
             href={deviceTabHref(id, t)}
