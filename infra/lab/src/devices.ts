@@ -13,6 +13,7 @@ import { attachDevice, attachNetns, deleteLink, deleteNetns, eth0Mac, listLinks,
 import { isRunning, procRef, spawnDaemon, stopProcess } from './processes.js';
 import { startWireGuard, stopWireGuard } from './wireguard.js';
 import type { DeviceKind, DeviceRecord } from './state.js';
+import type { GreenboneInstall } from './greenbone.js';
 
 export interface BootstrapResult extends RunResult {
   startedAt: Date;
@@ -228,6 +229,8 @@ export class LightDevice extends RecordedDevice implements LabDevice {
 
 export class ContainerDevice extends RecordedDevice implements LabDevice {
   readonly kind = 'container';
+  /** Its Greenbone install (addContainerDevice({ greenbone })), if any. */
+  greenbone: GreenboneInstall | undefined;
 
   get container() {
     return this.ctx.record.container;

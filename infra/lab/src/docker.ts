@@ -135,6 +135,8 @@ export interface RunContainerOptions {
   labId: string;
   /** A Docker engine socket on the host to mount at /run/docker.sock in the device (the devices' engine). */
   dockerSocket?: string;
+  /** More bind mounts, `HOST:CONTAINER` (e.g. a Greenbone install's /run/gvmd directory at the same path). */
+  volumes?: string[];
 }
 
 /** A device container: systemd as PID 1, no network until the lab attaches a veth (the flags systemd needs inside Docker). */
@@ -168,6 +170,7 @@ export async function runDeviceContainer(options: RunContainerOptions): Promise<
       '--tmpfs',
       '/run/lock',
       ...(options.dockerSocket ? ['--volume', `${options.dockerSocket}:/run/docker.sock`] : []),
+      ...(options.volumes ?? []).flatMap((volume) => ['--volume', volume]),
       '--env',
       'container=docker',
       '--stop-signal',

@@ -5,6 +5,15 @@ export { LabUnavailableError } from './preflight.js';
 export { LabBusyError } from './state.js';
 export { DOCKER_SOCKET, DOCKER_CLI_HINT } from './docker.js';
 export { DEVICE_ENGINE_IMAGE, DEVICE_DOCKER_SOCKET } from './device-engine.js';
+export {
+  GreenboneInstall,
+  GREENBONE_PROJECT,
+  GREENBONE_SERVICES,
+  REDIS_MEMORY_LIMIT,
+  type GreenboneOptions,
+  type GreenboneService,
+  type ContainerState,
+} from './greenbone.js';
 export { DEVICE_IMAGE, DEVICE_ROOTFS_TARBALL, DEVICE_PACKAGES } from './image.js';
 export { LAB_PREFIX, RUN_ROOT, CACHE_ROOT } from './names.js';
 export type { RunResult, RunOptions } from './exec.js';

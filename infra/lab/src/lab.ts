@@ -8,6 +8,7 @@ import { ensureAgentExecutable } from './agent-build.js';
 import { ensureDockerd, containerPid, runDeviceContainer, waitForSystemd } from './docker.js';
 import { ensureDeviceImage } from './image.js';
 import { deviceDocker, deviceEnginePaths, startDeviceEngine } from './device-engine.js';
+import { installGreenbone, prepareGreenboneDirs, type GreenboneOptions } from './greenbone.js';
 import type { RunOptions, RunResult } from './exec.js';
 import { startLabApi, type LabApi, type LabApiOptions } from './lab-api.js';
 import { ContainerDevice, LightDevice, destroyDevice, type BootstrapOptions, type DeviceContext, type LabDevice } from './devices.js';
@@ -65,6 +66,12 @@ export interface AddDeviceOptions {
   claimCode?: string;
   /** Container hostname (default lab-dN). */
   hostname?: string;
+  /**
+   * Container devices: a Greenbone install in the devices' engine (greenbone.ts), its /run/gvmd
+   * directory mounted into the device at the same path. The engine is shared by all devices, so
+   * a second install in one lab needs its own `project`.
+   */
+  greenbone?: boolean | GreenboneOptions;
 }
 
 export class Lab {
@@ -172,18 +179,23 @@ export class Lab {
     record.container = names.container;
     await this.save();
     const device = new ContainerDevice(this.context(record));
+    const greenbone = options.greenbone === true ? {} : options.greenbone || undefined;
     try {
       await mkdir(record.dir, { recursive: true, mode: 0o700 });
+      // Under the device's directory, which teardown removes with the lab's.
+      const greenbonePaths = greenbone ? await prepareGreenboneDirs(record.dir) : undefined;
       await runDeviceContainer({
         name: names.container,
         hostname: options.hostname ?? `lab-${record.name}`,
         image: this.image!,
         labId: this.id,
         dockerSocket: deviceEnginePaths(this.id).socket,
+        ...(greenbonePaths ? { volumes: [`${greenbonePaths.runDir}:${greenbonePaths.runDir}`] } : {}),
       });
       await attachNetns(record.netns, await containerPid(names.container));
       await attachDevice(this.state.bridge!, record.veth, record.netns, record.underlayAddress);
       await waitForSystemd(names.container);
+      if (greenbone) device.greenbone = await installGreenbone(this.id, record.dir, greenbone);
     } catch (error) {
       await this.dropDevice(record);
       throw error;
