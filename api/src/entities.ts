@@ -34,7 +34,12 @@ import { BackupSnapshotEntity } from './backups/backup-snapshot.entity.js';
 import { BackupDeviceStateEntity } from './backups/backup-device-state.entity.js';
 import { ServiceCredentialEntity } from './auth/service-credential.entity.js';
 import { ScannerSnapshotEntity } from './scanners/scanner-snapshot.entity.js';
-import { ScannerFeedVersionEntity, ScannerReportCountsEntity, ScannerTaskStateEntity } from './scanners/scanner-history.entity.js';
+import {
+  ScannerDockerSampleEntity,
+  ScannerFeedVersionEntity,
+  ScannerReportCountsEntity,
+  ScannerTaskStateEntity,
+} from './scanners/scanner-history.entity.js';
 
 /**
  * Every entity the API and the worker map, for DatabaseModule.register and dataSourceOptions. A
@@ -81,4 +86,5 @@ export const ENTITIES = [
   ScannerTaskStateEntity,
   ScannerReportCountsEntity,
   ScannerFeedVersionEntity,
+  ScannerDockerSampleEntity,
 ];

@@ -4,6 +4,8 @@ import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { Database } from '../db/database.js';
 import { AgentBuildsService } from '../agent-builds/agent-builds.service.js';
 import { offlineAfterMs } from '../devices/connectivity.js';
+import { judgeScanner, ladderTop, unitOf } from '../scanners/scanner-checks.js';
+import { ScannerHealthService, type ScannerHealth } from '../scanners/scanner-health.service.js';
 import { AlertingBackupServersRepository, type AlertingBackupServer } from './alerting-backup-servers.repository.js';
 import { AlertingDevicesRepository, type AlertingDevice } from './alerting-devices.repository.js';
 import { AlertConditionsRepository, type ConditionKey, type ConditionRow } from './alert-conditions.repository.js';
@@ -49,6 +51,7 @@ export class AlertEvaluator {
     private readonly devices: AlertingDevicesRepository,
     private readonly builds: AgentBuildsService,
     private readonly backupServers: AlertingBackupServersRepository,
+    private readonly scannerHealth: ScannerHealthService,
   ) {}
 
   async run(now = new Date()): Promise<EvaluationResult> {
@@ -74,6 +77,7 @@ export class AlertEvaluator {
       this.deviceStates(run);
       this.fleet(run, devices);
       this.backupStorage(run, await this.backupServers.all());
+      this.scanners(run, await this.scannerHealth.load(now));
       this.orphans(run);
       const opened = await this.alerts.open(run.toOpen, now, changes);
       for (const [note, ids] of run.resolutionsByNote()) await this.alerts.resolveAuto(ids, now, changes, note);
@@ -187,6 +191,57 @@ export class AlertEvaluator {
       if (!device) run.toResolve.set(id, 'the device is no longer active');
       else if (kind !== 'event' && !run.book.effectiveFor(device).some((r) => r.key === ruleKey))
         run.toResolve.set(id, 'the rule no longer applies to this device');
+    }
+  }
+
+  /**
+   * Scanner checks (api/src/scanners/scanner-checks.ts) from every scanner's latest report: per
+   * check, the ladder's top breached rule opens and the check's other rules resolve; a held check
+   * (device offline, stale report, GMP down, a restart's grace) neither opens nor resolves; an
+   * alert whose subject left a complete report (a deleted task) resolves. Rules that no longer
+   * apply are orphans()'s.
+   */
+  private scanners(run: Run, health: Map<string, ScannerHealth>): void {
+    const onlineAfter = run.now.getTime() - offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS);
+    const openOf = new Map<string, Array<{ ruleKey: string; subject: string; id: string }>>();
+    for (const [key, id] of run.open) {
+      if (id === 'pending' || run.openKinds.get(key) !== 'scanner') continue;
+      const [ruleKey, deviceId, subject] = key.split('|') as [string, string, string];
+      openOf.set(deviceId, [...(openOf.get(deviceId) ?? []), { ruleKey, subject, id }]);
+    }
+    for (const [deviceId, input] of health) {
+      const device = run.devices.get(deviceId);
+      if (!device) continue;
+      const byCheck = run.book.scannerRulesFor(device);
+      if (byCheck.size === 0) continue;
+      const online = device.lastHeartbeatAt !== null && new Date(device.lastHeartbeatAt).getTime() >= onlineAfter;
+      const outcomes = judgeScanner({ ...input, online }, run.now);
+      if (!outcomes) continue;
+      for (const [check, rules] of byCheck) {
+        const outcome = outcomes.get(check);
+        if (!outcome || outcome.held) continue;
+        const judged = new Set<string>();
+        for (const reading of outcome.readings) {
+          judged.add(reading.subject);
+          const top = ladderTop(rules, reading.value);
+          for (const rule of rules) if (rule !== top) run.resolve(rule.key, device.id, reading.subject);
+          if (top)
+            run.openFor(top, device, reading.subject, {
+              ...reading.details,
+              check,
+              value: reading.value,
+              threshold: top.params.threshold ?? null,
+              unit: unitOf(check),
+              summary: reading.summary,
+              collectedAt: input.collectedAt.toISOString(),
+            });
+        }
+        if (!outcome.complete) continue;
+        const keys = new Set(rules.map((r) => r.key));
+        for (const open of openOf.get(device.id) ?? [])
+          if (keys.has(open.ruleKey) && !judged.has(open.subject) && !run.toResolve.has(open.id))
+            run.toResolve.set(open.id, 'no longer in the scanner report');
+      }
     }
   }
 

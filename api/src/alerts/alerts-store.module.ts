@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AgentBuildsModule } from '../agent-builds/agent-builds.module.js';
 import { AlertDeliveryStoreModule } from '../alert-delivery/alert-delivery-store.module.js';
+import { ScannersStoreModule } from '../scanners/scanners-store.module.js';
 import { AlertConditionsRepository } from './alert-conditions.repository.js';
 import { AlertEvaluator } from './alert-evaluator.js';
 import { AlertRuleBook } from './alert-rule-book.service.js';
@@ -18,7 +19,7 @@ import { SilencesRepository } from './silences.repository.js';
  * the rule book, the lifecycle, the per-heartbeat tracker (ingest) and the evaluation job (worker).
  */
 @Module({
-  imports: [AgentBuildsModule, AlertDeliveryStoreModule],
+  imports: [AgentBuildsModule, AlertDeliveryStoreModule, ScannersStoreModule],
   providers: [
     AlertRulesRepository,
     AlertRuleBook,

@@ -4,6 +4,7 @@ import {
   type AlertRuleKind,
   type AlertSeverity,
   type DeviceType,
+  type ScannerCheck,
   type ALERT_RULE_PARAMS,
 } from '@xspectre/contracts';
 import type { z } from 'zod';
@@ -107,6 +108,17 @@ export class RuleBook {
     return this.rules.filter(
       (r): r is EngineRule<'backup_pool' | 'backup_scrub'> => (r.kind === 'backup_pool' || r.kind === 'backup_scrub') && r.enabled,
     );
+  }
+
+  /** The scanner rules in force for a device, by check (a check's rules at several thresholds form its ladder). */
+  scannerRulesFor(device: DeviceScope): Map<ScannerCheck, EngineRule<'scanner'>[]> {
+    const byCheck = new Map<ScannerCheck, EngineRule<'scanner'>[]>();
+    for (const rule of this.effectiveFor(device)) {
+      if (rule.kind !== 'scanner') continue;
+      const scanner = rule as EngineRule<'scanner'>;
+      byCheck.set(scanner.params.check, [...(byCheck.get(scanner.params.check) ?? []), scanner]);
+    }
+    return byCheck;
   }
 
   byId(id: string): EngineRule | undefined {

@@ -29,6 +29,14 @@ export class ScannerTaskStateEntity {
 
   @Column({ name: 'last_seen_at', type: 'timestamptz' })
   lastSeenAt!: Date;
+
+  /**
+   * The scheduled run the task owes: the `nextRunAt` of an earlier report, kept once it passed
+   * until the task starts (gvmd moves `next_time` on past a missed run, so the latest report alone
+   * cannot tell). Null: no schedule.
+   */
+  @Column({ name: 'expected_run_at', type: 'timestamptz', nullable: true })
+  expectedRunAt!: Date | null;
 }
 
 /** Severity counts of each finished report, once per report id (trends without results leaving the site). */
@@ -70,4 +78,28 @@ export class ScannerFeedVersionEntity {
 
   @Column({ name: 'first_seen_at', type: 'timestamptz' })
   firstSeenAt!: Date;
+}
+
+/**
+ * Docker's data filesystem use, at most one sample per scanner per hour, kept 8 days: the last
+ * week's growth tells when it will be full.
+ */
+@Entity({ name: 'scanner_docker_samples' })
+export class ScannerDockerSampleEntity {
+  @ForeignKey('DeviceEntity', { name: 'fk_scanner_docker_samples_device', onDelete: 'CASCADE' })
+  @PrimaryColumn({ name: 'device_id', type: 'uuid', primaryKeyConstraintName: 'pk_scanner_docker_samples' })
+  deviceId!: string;
+
+  /** The hour the sample stands for (the report's collection time, truncated). */
+  @PrimaryColumn({ type: 'timestamptz', primaryKeyConstraintName: 'pk_scanner_docker_samples' })
+  hour!: Date;
+
+  @Column({ type: 'timestamptz' })
+  at!: Date;
+
+  @Column({ name: 'used_bytes', type: 'bigint' })
+  usedBytes!: string;
+
+  @Column({ name: 'total_bytes', type: 'bigint' })
+  totalBytes!: string;
 }

@@ -18,14 +18,34 @@ export class ScannerHistoryRepository {
     // A device's list could name a task or report twice; one statement may touch a row once.
     const tasks = firstOf(stats.tasks, (t) => t.id);
     if (tasks.length > 0) {
+      // expected_run_at: the scheduled run the task owes. Once due it stays until the task starts
+      // (gvmd's next_time moves on past a missed run); a start at or after it (a minute's slack)
+      // or an active status pays it, and the next one is expected; no schedule, nothing owed.
       await m.query(
-        `INSERT INTO scanner_task_states (device_id, task_id, status, status_since, progress, progress_changed_at, last_seen_at)
-         SELECT $1, t.id, t.status, $2, t.progress, $2, $2 FROM unnest($3::text[], $4::text[], $5::int[]) AS t(id, status, progress)
+        `INSERT INTO scanner_task_states (device_id, task_id, status, status_since, progress, progress_changed_at, last_seen_at, expected_run_at)
+         SELECT $1, t.id, t.status, $2, t.progress, $2, $2, t.next_run_at
+           FROM unnest($3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::timestamptz[], $8::boolean[]) AS t(id, status, progress, next_run_at, started_at, active)
          ON CONFLICT (device_id, task_id) DO UPDATE SET
            status_since = CASE WHEN scanner_task_states.status IS DISTINCT FROM EXCLUDED.status THEN EXCLUDED.last_seen_at ELSE scanner_task_states.status_since END,
            progress_changed_at = CASE WHEN scanner_task_states.progress IS DISTINCT FROM EXCLUDED.progress THEN EXCLUDED.last_seen_at ELSE scanner_task_states.progress_changed_at END,
+           expected_run_at = CASE
+             WHEN EXCLUDED.expected_run_at IS NULL OR scanner_task_states.expected_run_at IS NULL THEN EXCLUDED.expected_run_at
+             WHEN scanner_task_states.expected_run_at > EXCLUDED.last_seen_at THEN EXCLUDED.expected_run_at
+             WHEN (SELECT a.active OR a.started_at >= scanner_task_states.expected_run_at - interval '1 minute'
+                     FROM unnest($3::text[], $7::timestamptz[], $8::boolean[]) AS a(id, started_at, active) WHERE a.id = EXCLUDED.task_id LIMIT 1)
+               THEN EXCLUDED.expected_run_at
+             ELSE scanner_task_states.expected_run_at END,
            status = EXCLUDED.status, progress = EXCLUDED.progress, last_seen_at = EXCLUDED.last_seen_at`,
-        [deviceId, at, tasks.map((t) => t.id), tasks.map((t) => t.status), tasks.map((t) => t.progress)],
+        [
+          deviceId,
+          at,
+          tasks.map((t) => t.id),
+          tasks.map((t) => t.status),
+          tasks.map((t) => t.progress),
+          tasks.map((t) => t.nextRunAt),
+          tasks.map((t) => latest(t.currentScanStartedAt, t.lastReport?.scanStartedAt ?? null)),
+          tasks.map((t) => ACTIVE.has(t.status)),
+        ],
       );
     }
     if (!stats.tasksTruncated) {
@@ -82,6 +102,14 @@ export class ScannerHistoryRepository {
       .getRepository(ScannerFeedVersionEntity)
       .find({ where: { deviceId }, order: { firstSeenAt: 'DESC' }, take: limit });
   }
+}
+
+/** Statuses of a task whose run has begun (asked for, waiting for a slot, scanning, writing its report). */
+const ACTIVE = new Set(['Requested', 'Queued', 'Running', 'Processing']);
+
+function latest(a: string | null, b: string | null): string | null {
+  if (a === null || b === null) return a ?? b;
+  return new Date(a) >= new Date(b) ? a : b;
 }
 
 function firstOf<T>(items: readonly T[], key: (item: T) => string): T[] {

@@ -2,8 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Heartbeat, ScannerStats } from '@xspectre/contracts';
 import { requestContext } from '../common/context/request-context.js';
 import { Database } from '../db/database.js';
-import type { ScannerSnapshotEntity } from './scanner-snapshot.entity.js';
-import { ScannerSnapshotsRepository } from './scanner-snapshots.repository.js';
+import { ScannerSnapshotsRepository, type SnapshotReport } from './scanner-snapshots.repository.js';
+import { ScannerHealthRepository } from './scanner-health.repository.js';
 import { ScannerHistoryRepository } from './scanner-history.repository.js';
 
 /** Task statuses that count as queued: asked for, not yet scanning. */
@@ -17,6 +17,7 @@ export class ScannerReportsService {
   constructor(
     private readonly snapshots: ScannerSnapshotsRepository,
     private readonly history: ScannerHistoryRepository,
+    private readonly health: ScannerHealthRepository,
     private readonly db: Database,
   ) {}
 
@@ -25,7 +26,7 @@ export class ScannerReportsService {
    * failure is logged, never thrown into the write; the agent sends the report again.
    */
   async observe(newest: ReadonlyMap<string, Heartbeat>, receivedAt: Date): Promise<void> {
-    const rows: ScannerSnapshotEntity[] = [];
+    const rows: SnapshotReport[] = [];
     for (const [deviceId, heartbeat] of newest)
       if (heartbeat.scannerStats) rows.push(snapshotRow(deviceId, heartbeat.scannerStats, receivedAt));
     if (rows.length === 0) return;
@@ -34,7 +35,9 @@ export class ScannerReportsService {
         try {
           // One transaction per device: the report and the history it adds, or neither.
           await this.db.transaction(async () => {
-            if (await this.snapshots.upsertNewer(row)) await this.history.record(row.deviceId, row.stats, row.collectedAt);
+            if (!(await this.snapshots.upsertNewer(row))) return;
+            await this.history.record(row.deviceId, row.stats, row.collectedAt);
+            if (row.stats.dockerData) await this.health.recordDockerSample(row.deviceId, row.collectedAt, row.stats.dockerData);
           });
         } catch (error) {
           this.logger.warn({
@@ -48,7 +51,7 @@ export class ScannerReportsService {
   }
 }
 
-function snapshotRow(deviceId: string, stats: ScannerStats, receivedAt: Date): ScannerSnapshotEntity {
+function snapshotRow(deviceId: string, stats: ScannerStats, receivedAt: Date): SnapshotReport {
   // The device's clock may be wrong: a report "from the future" is stored as received now.
   const collected = new Date(stats.collectedAt);
   return {

@@ -39,4 +39,32 @@ export class ScannerSnapshotEntity {
 
   @Column({ type: 'jsonb' })
   stats!: ScannerStats;
+
+  /** Successive reports with GMP unreachable (not an authentication refusal), and since when. */
+  @Column({ name: 'gmp_unreachable_polls', type: 'integer', default: 0 })
+  gmpUnreachablePolls!: number;
+
+  @Column({ name: 'gmp_unreachable_since', type: 'timestamptz', nullable: true })
+  gmpUnreachableSince!: Date | null;
+
+  /** The first report's collection time (a scanner that never finished a scan counts from it). */
+  @Column({ name: 'first_collected_at', type: 'timestamptz' })
+  firstCollectedAt!: Date;
+
+  /** Feed type → since when it syncs (gvmd gives no start time for NVT syncs): the first report that showed it. */
+  @Column({ name: 'syncing_since', type: 'jsonb', default: () => `'{}'` })
+  syncingSince!: Record<string, string>;
+
+  /**
+   * Core service → since when its image tag is behind the fleet's newest, and the tags (kept by
+   * the alert engine, which sees the whole fleet: api/src/scanners/scanner-health.service.ts).
+   */
+  @Column({ name: 'versions_behind', type: 'jsonb', default: () => `'{}'` })
+  versionsBehind!: Record<string, VersionBehind>;
+}
+
+export interface VersionBehind {
+  since: string;
+  tag: string;
+  newest: string;
 }

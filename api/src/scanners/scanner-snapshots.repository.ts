@@ -2,6 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { Database } from '../db/database.js';
 import { ScannerSnapshotEntity } from './scanner-snapshot.entity.js';
 
+/** What one report brings; the rest of the row is kept across reports. */
+export type SnapshotReport = Omit<
+  ScannerSnapshotEntity,
+  'gmpUnreachablePolls' | 'gmpUnreachableSince' | 'firstCollectedAt' | 'syncingSince' | 'versionsBehind'
+>;
+
+const GMP_ANSWERED = new Set(['auth_failed', 'permission']);
+
 export interface ScannerRowRecord extends ScannerSnapshotEntity {
   deviceName: string;
   organizationId: string;
@@ -14,15 +22,28 @@ export class ScannerSnapshotsRepository {
 
   /**
    * Stores the device's report unless a newer one is there (a replayed heartbeat never rolls it
-   * back); true when it was stored.
+   * back); true when it was stored. What successive reports tell is kept here too: the run of
+   * GMP-unreachable reports, since when each feed syncs, the first report's time.
    */
-  async upsertNewer(r: ScannerSnapshotEntity): Promise<boolean> {
+  async upsertNewer(r: SnapshotReport): Promise<boolean> {
+    // An authentication or permission refusal is gvmd answering: the gmp_auth_failed check's, not unreachable.
+    const unreachable = !r.stats.gmp.reachable && !GMP_ANSWERED.has(r.stats.gmp.error?.code ?? '');
+    const syncing = Object.fromEntries(
+      r.stats.feeds.filter((f) => f.isSyncing).map((f) => [f.type, f.syncingSince ?? r.collectedAt.toISOString()]),
+    );
     const stored: unknown[] = await this.db.manager().query(
-      `INSERT INTO scanner_snapshots (device_id, collected_at, received_at, gmp_reachable, gmp_error, nvt_feed_version, feeds_syncing, tasks_running, tasks_queued, stats)
-       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb WHERE EXISTS (SELECT 1 FROM devices WHERE id = $1)
+      `INSERT INTO scanner_snapshots (device_id, collected_at, received_at, gmp_reachable, gmp_error, nvt_feed_version, feeds_syncing, tasks_running, tasks_queued, stats,
+              gmp_unreachable_polls, gmp_unreachable_since, first_collected_at, syncing_since)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, CASE WHEN $11 > 0 THEN $2::timestamptz END, $2, $12::jsonb
+        WHERE EXISTS (SELECT 1 FROM devices WHERE id = $1)
        ON CONFLICT (device_id) DO UPDATE SET collected_at = EXCLUDED.collected_at, received_at = EXCLUDED.received_at,
               gmp_reachable = EXCLUDED.gmp_reachable, gmp_error = EXCLUDED.gmp_error, nvt_feed_version = EXCLUDED.nvt_feed_version,
-              feeds_syncing = EXCLUDED.feeds_syncing, tasks_running = EXCLUDED.tasks_running, tasks_queued = EXCLUDED.tasks_queued, stats = EXCLUDED.stats
+              feeds_syncing = EXCLUDED.feeds_syncing, tasks_running = EXCLUDED.tasks_running, tasks_queued = EXCLUDED.tasks_queued, stats = EXCLUDED.stats,
+              gmp_unreachable_polls = CASE WHEN EXCLUDED.gmp_unreachable_polls = 0 THEN 0 ELSE scanner_snapshots.gmp_unreachable_polls + 1 END,
+              gmp_unreachable_since = CASE WHEN EXCLUDED.gmp_unreachable_polls = 0 THEN NULL
+                                           ELSE COALESCE(scanner_snapshots.gmp_unreachable_since, EXCLUDED.gmp_unreachable_since) END,
+              syncing_since = COALESCE((SELECT jsonb_object_agg(e.key, COALESCE(scanner_snapshots.syncing_since -> e.key, e.value))
+                                          FROM jsonb_each(EXCLUDED.syncing_since) AS e), '{}'::jsonb)
         WHERE scanner_snapshots.collected_at < EXCLUDED.collected_at
        RETURNING device_id`,
       [
@@ -36,6 +57,8 @@ export class ScannerSnapshotsRepository {
         r.tasksRunning,
         r.tasksQueued,
         JSON.stringify(r.stats),
+        unreachable ? 1 : 0,
+        JSON.stringify(syncing),
       ],
     );
     return stored.length > 0;

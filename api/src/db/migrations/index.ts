@@ -19,6 +19,7 @@ import { Backups1795590000000 } from './1795590000000-Backups.js';
 import { ScannerSnapshots1795600000000 } from './1795600000000-ScannerSnapshots.js';
 import { BackupCatalog1795610000000 } from './1795610000000-BackupCatalog.js';
 import { BackupEscrow1795620000000 } from './1795620000000-BackupEscrow.js';
+import { ScannerAlerts1795630000000 } from './1795630000000-ScannerAlerts.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   ScannerSnapshots1795600000000,
   BackupCatalog1795610000000,
   BackupEscrow1795620000000,
+  ScannerAlerts1795630000000,
 ];
