@@ -100,6 +100,11 @@ export const AgentConfigSchema = z
       .array(z.string().regex(/^[A-Za-z0-9:_.@\\-]{1,256}$/, 'must be a systemd unit name'))
       .max(500)
       .optional(),
+    /** Scanners: gvmd's GMP socket when neither compose labels nor a gvmd.service find it (agent/src/scanner/discovery.ts). */
+    gmpSocketPath: z
+      .string()
+      .regex(/^\/[^\0]{0,4095}$/, 'must be an absolute path')
+      .optional(),
   })
   .transform(pinCommandSigningKeys);
 /** As loaded: `commandSigningKeys` always present. */
