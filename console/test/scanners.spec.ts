@@ -3,7 +3,7 @@ import { ScannerStatsSchema, type ScannerStats } from '@xspectre/contracts';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TEST_PASSWORD } from '../../api/test/support/harness.js';
-import { eventually, signIn, useConsoleE2e, type TestDevice } from './support/e2e.js';
+import { eventually, signIn, sleep, useConsoleE2e, type TestDevice } from './support/e2e.js';
 
 /** Where the report's screenshots go: beside the alerts page's (console/test/alerts.spec.ts). */
 const SHOTS = '/tmp/shots-alerts';
@@ -99,7 +99,7 @@ function stats(o: {
       core('redis-server', '1.1.0', 'running', o.redisBytes ?? 1 * GiB),
       core('pg-gvm', '16.4.0'),
     ],
-    dockerData: { path: '/var/lib/docker', usedBytes: ((o.dockerUsedPercent ?? 41) / 100) * 100 * GiB, totalBytes: 100 * GiB },
+    dockerData: { path: '/var/lib/docker', usedBytes: Math.round(((o.dockerUsedPercent ?? 41) / 100) * 100 * GiB), totalBytes: 100 * GiB },
     hostMemoryBytes: 8 * GiB,
     defaultAdminPassword: o.defaultAdminPassword ?? false,
   });
@@ -120,13 +120,13 @@ describe('console: scanner ops', () => {
   /** Sends a report in a heartbeat and waits until the API stored it (it is stored after the heartbeat's commit). */
   async function report(device: TestDevice, scannerStats: ScannerStats): Promise<void> {
     await device.heartbeat({ scannerStats });
-    await eventually(
-      async () => {
-        const r = await e.api.request('GET', `devices/${device.id}/scanner`, { token: e.admin });
-        return r.status === 200 ? r.body.stats.collectedAt : null;
-      },
-      { timeout: 20_000 },
-    ).toBe(scannerStats.collectedAt);
+    // A loop, not expect.poll: this runs in beforeAll.
+    for (let i = 0; i < 200; i++) {
+      const r = await e.api.request('GET', `devices/${device.id}/scanner`, { token: e.admin });
+      if (r.status === 200 && r.body.stats.collectedAt === scannerStats.collectedAt) return;
+      await sleep(100);
+    }
+    throw new Error(`the report of ${device.name} was not stored`);
   }
 
   beforeAll(async () => {
@@ -179,7 +179,7 @@ describe('console: scanner ops', () => {
       stats({
         nvtHours: 240,
         scapHours: 216,
-        redisBytes: 4.4 * GiB,
+        redisBytes: Math.round(4.4 * GiB),
         dockerUsedPercent: 83,
         defaultAdminPassword: true,
         tasks: [

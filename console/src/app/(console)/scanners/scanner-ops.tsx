@@ -26,7 +26,7 @@ function When({ iso, never = 'never' }: { iso: string | null; never?: string }) 
   return <TimeAgo iso={iso} never={never} />;
 }
 
-function Row({ row }: { row: ScannerRow }) {
+function Row({ row, orgName, siteName }: { row: ScannerRow; orgName?: string; siteName?: string }) {
   const scanner = row.coreContainers.find((c) => c.service === 'ospd-openvas' || c.service === 'openvasd');
   const alerts = row.openAlerts.critical + row.openAlerts.warning + row.openAlerts.info;
   const versions = Object.entries(row.versions);
@@ -45,7 +45,7 @@ function Row({ row }: { row: ScannerRow }) {
           </>
         )}
         <div className={styles.sub}>
-          {row.organizationName || '…'} / {row.siteName || '…'}
+          {row.organizationName || orgName || '…'} / {row.siteName || siteName || '…'}
         </div>
       </td>
       <td>
@@ -264,7 +264,12 @@ export function ScannerOps() {
                   </thead>
                   <tbody>
                     {page.data.items.map((row) => (
-                      <Row key={row.deviceId} row={row} />
+                      <Row
+                        key={row.deviceId}
+                        row={row}
+                        orgName={refs.data?.orgById.get(row.organizationId)?.name}
+                        siteName={refs.data?.siteById.get(row.siteId)?.name}
+                      />
                     ))}
                   </tbody>
                 </table>
