@@ -318,6 +318,7 @@ describe('console: scanner ops', () => {
     const tasks = page.getByTestId('scanner-tasks');
     await eventually(() => tasks.getByTestId('task-status').allInnerTexts()).toEqual(['Requested']);
     expect(await tasks.getByTestId('task-since').innerText()).toMatch(/^since 4[01] m ago$/);
+    expect(await tasks.getByTestId('task-since').getAttribute('class')).toMatch(/levelWarning/);
     expect(await page.getByTestId('scanner-containers').locator('tr[data-service="ospd-openvas"]').innerText()).toContain('exited');
     expect(await page.getByTestId('scanner-scanners').innerText()).toContain('unreachable');
     await page.screenshot({ path: `${SHOTS}/scanner-tab-stuck-scan.png`, fullPage: true });

@@ -9,6 +9,7 @@ import {
   scanDuration,
   scannerFilterOf,
   scannerTimeline,
+  taskStateLevel,
 } from './scanner-view';
 
 const now = Date.parse('2026-12-04T12:00:00Z');
@@ -56,6 +57,20 @@ describe('scanner view', () => {
     });
     expect(scanDuration({ currentScanStartedAt: hoursAgo(2), averageDurationSeconds: 3600 }, now)?.over).toBe(true);
     expect(scanDuration({ currentScanStartedAt: hoursAgo(2), averageDurationSeconds: null }, now)?.over).toBe(false);
+  });
+
+  it('judges how long a task waits or hangs like the built-in rules', () => {
+    const state = (status: string, sinceHours: number, movedHours = sinceHours) => ({
+      status,
+      statusSince: hoursAgo(sinceHours),
+      progressChangedAt: hoursAgo(movedHours),
+    });
+    expect(taskStateLevel(state('Requested', 10 / 60), now)).toBe('ok');
+    expect(taskStateLevel(state('Requested', 40 / 60), now)).toBe('warning');
+    expect(taskStateLevel(state('Requested', 1), now)).toBe('critical');
+    expect(taskStateLevel(state('Running', 5, 1), now)).toBe('ok');
+    expect(taskStateLevel(state('Running', 5, 2), now)).toBe('warning');
+    expect(taskStateLevel(state('Done', 500), now)).toBe('unknown');
   });
 
   it('reads the URL filter', () => {

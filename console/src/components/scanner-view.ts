@@ -85,6 +85,21 @@ export function taskTone(status: string): TaskTone {
   return TASK_TONES[status] ?? 'neutral';
 }
 
+/**
+ * How long a task has been in its state, judged like the built-in rules: `Requested` for 15 / 60
+ * minutes (a scan gvmd could not hand to the scanner), `Running` with its progress frozen for 2
+ * hours (a hanging scan); other states are not judged.
+ */
+export function taskStateLevel(state: { status: string; statusSince: string; progressChangedAt: string }, now: number): Level {
+  const minutes = (since: string) => (now - Date.parse(since)) / 60_000;
+  if (state.status === 'Requested') {
+    const m = minutes(state.statusSince);
+    return m >= 60 ? 'critical' : m >= 15 ? 'warning' : 'ok';
+  }
+  if (state.status === 'Running') return minutes(state.progressChangedAt) >= 120 ? 'warning' : 'ok';
+  return 'unknown';
+}
+
 /** "1 h 5 m", "12 m", "40 s" for a duration in seconds. */
 export function durationText(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';

@@ -4,13 +4,14 @@ import { AlertPageSchema, canMutateResource, ScannerSnapshotSchema, type Scanner
 import { useRef } from 'react';
 import { TimeAgo } from '../../../../../components/device-badges';
 import { ScannerFeedScheduleCard } from '../../../../../components/scanner-feed-schedule';
-import { ContainerStrip, FeedAge, LevelPercent, SeverityCounts } from '../../../../../components/scanner-ui';
+import { ContainerStrip, FeedAge, LEVEL_CLASS, LevelPercent, SeverityCounts } from '../../../../../components/scanner-ui';
 import {
   dockerDataLevel,
   durationText,
   redisMemoryLevel,
   scanDuration,
   scannerTimeline,
+  taskStateLevel,
   taskTone,
 } from '../../../../../components/scanner-view';
 import { UsageBar } from '../../../../../components/usage-bar';
@@ -258,7 +259,11 @@ function Tasks({ snapshot }: { snapshot: ScannerSnapshot }) {
                       <span data-testid="task-status">{t.status}</span>
                     </Badge>
                     {state && state.status === t.status && (
-                      <div className={uiStyles.faint} data-testid="task-since">
+                      <div
+                        className={`${styles.since} ${LEVEL_CLASS[taskStateLevel(state, now)]}`}
+                        data-testid="task-since"
+                        data-level={taskStateLevel(state, now)}
+                      >
                         since <TimeAgo iso={state.statusSince} />
                       </div>
                     )}
