@@ -340,6 +340,26 @@ describe('console: scanner ops', () => {
       {},
     ]);
 
+    // The site's feed update schedule: a bad form is refused with the contract's message, a good one saved.
+    const schedule = page.getByTestId('feed-schedule');
+    await eventually(() => schedule.innerText()).toContain('No schedule');
+    await schedule.getByRole('button', { name: 'Set a schedule…' }).click();
+    const form = page.getByTestId('feed-schedule-form');
+    await form.getByLabel('Sun').uncheck();
+    await form.getByRole('button', { name: 'Save schedule' }).click();
+    await eventually(() => form.innerText()).toContain('name at least one weekday');
+    await form.getByLabel('Mon').check();
+    await form.getByLabel('Thu').check();
+    await form.getByLabel('Jitter (minutes)').fill('500');
+    await form.getByRole('button', { name: 'Save schedule' }).click();
+    await eventually(() => form.innerText()).toMatch(/jitterMinutes: .*240/);
+    await form.getByLabel('Jitter (minutes)').fill('30');
+    await form.getByLabel('Hour (UTC)').fill('4');
+    await form.getByRole('button', { name: 'Save schedule' }).click();
+    await eventually(() => page.getByTestId('feed-schedule-text').innerText()).toContain('Mon, Thu at 04:00 UTC, up to 30 min later');
+    const saved = await e.api.request('GET', `sites/${e.siteId}/scanner-feed-schedule`, { token: e.admin });
+    expect(saved.body.schedule).toEqual({ enabled: true, weekdays: [1, 4], hourUtc: 4, jitterMinutes: 30, pruneOldImages: true });
+
     // A server has no Scanner tab.
     const server = await e.createDevice('acme-server-01', 'server');
     await page.goto(`${e.web.url}/devices/${server}`);

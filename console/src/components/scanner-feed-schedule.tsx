@@ -87,6 +87,7 @@ export function ScannerFeedScheduleCard({ siteId, siteName, canEdit }: { siteId:
           )
         ) : draft ? (
           <form
+            noValidate
             className={styles.schedule}
             onSubmit={(e) => {
               e.preventDefault();
