@@ -89,11 +89,11 @@ describe('alert engine', () => {
     if (buildDir) await rm(buildDir, { recursive: true, force: true });
   });
 
-  it('ships the default rules, twenty-six of them, enabled where they make sense', async () => {
+  it('ships the default rules, fifty-two of them (twenty-six scanner rules), enabled where they make sense', async () => {
     const r = await api.request('GET', 'alert-rules', { token: admin });
     expect(r.status).toBe(200);
     const keys = r.body.items.map((x: { key: string }) => x.key);
-    expect(keys).toHaveLength(26);
+    expect(keys).toHaveLength(52);
     expect(keys).toEqual(
       expect.arrayContaining([
         'cpu-high',

@@ -11,7 +11,7 @@ export class ScannerHistoryRepository {
   /**
    * Folds one stored report (collected at `at`) into the history. A task keeps `status_since`
    * while its status stays, and `progress_changed_at` while its progress stays; tasks gone from
-   * a complete list are dropped (a truncated list drops nothing).
+   * a complete list are dropped (a truncated or refused list drops nothing).
    */
   async record(deviceId: string, stats: ScannerStats, at: Date): Promise<void> {
     const m = this.db.manager();
@@ -48,7 +48,8 @@ export class ScannerHistoryRepository {
         ],
       );
     }
-    if (!stats.tasksTruncated) {
+    // A list gvmd did not give (GMP down, or get_tasks refused) is empty, not complete: it drops nothing.
+    if (!stats.tasksTruncated && stats.gmp.reachable && !stats.gmp.error) {
       await m.query(`DELETE FROM scanner_task_states WHERE device_id = $1 AND NOT (task_id = ANY($2::text[]))`, [
         deviceId,
         tasks.map((t) => t.id),
