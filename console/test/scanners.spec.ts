@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { ScannerStatsSchema, type ScannerStats } from '@xspectre/contracts';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { AlertChanges, AlertsService } from '../../api/src/alerts/alerts.service.js';
 import { TEST_PASSWORD } from '../../api/test/support/harness.js';
 import { eventually, signIn, sleep, useConsoleE2e, type TestDevice } from './support/e2e.js';
 
@@ -129,6 +130,36 @@ describe('console: scanner ops', () => {
     throw new Error(`the report of ${device.name} was not stored`);
   }
 
+  /** Opens a built-in scanner rule's alert as the engine's evaluation would (console/test/alerts.spec.ts does the same). */
+  async function openAlert(device: TestDevice, ruleKey: string, severity: 'warning' | 'critical', title: string, subject: string) {
+    const { rows } = await e.api.sql.query<{ id: string; site_id: string }>(
+      `SELECT r.id, d.site_id FROM alert_rules r, devices d WHERE r.key = $1 AND r.scope_kind = 'global' AND d.id = $2`,
+      [ruleKey, device.id],
+    );
+    expect(rows, ruleKey).toHaveLength(1);
+    const service = e.api.app.get(AlertsService);
+    const changes = new AlertChanges();
+    await service.open(
+      [
+        {
+          ruleId: rows[0]!.id,
+          ruleKey,
+          kind: 'scanner',
+          severity,
+          deviceId: device.id,
+          organizationId: e.organizationId,
+          siteId: rows[0]!.site_id,
+          subject,
+          title,
+          details: {},
+        },
+      ],
+      new Date(),
+      changes,
+    );
+    await service.publish(changes);
+  }
+
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     const site = await e.api.request('POST', 'sites', {
@@ -199,6 +230,8 @@ describe('console: scanner ops', () => {
       });
     await report(s.stuck, stuckReport(ago(40 * 60_000)));
     await report(s.stuck, stuckReport(ago(5_000)));
+    await openAlert(s.staleFeed, 'scanner-nvt-feed-critical', 'critical', 'NVT feed very stale', 'NVT');
+    await openAlert(s.stuck, 'scanner-task-requested-warning', 'warning', 'Scan stuck in Requested', 'Nightly servers');
   }, 120_000);
 
   const row = (p: Page, d: TestDevice) => p.locator(`tr[data-device-id="${d.id}"]`);
@@ -252,6 +285,8 @@ describe('console: scanner ops', () => {
     expect(await row(page, s.stuck).getByTestId('drift').count()).toBe(1);
     expect(await row(page, s.healthy1).getByTestId('drift').count()).toBe(0);
     expect(await row(page, s.healthy1).getByTestId('stale').count()).toBe(0);
+    expect(await row(page, s.stuck).getByTestId('open-alerts').innerText()).toBe('1 open');
+    expect(await row(page, s.healthy1).getByTestId('open-alerts').innerText()).toBe('none');
 
     await page.screenshot({ path: `${SHOTS}/scanner-ops.png`, fullPage: true });
 
@@ -262,7 +297,8 @@ describe('console: scanner ops', () => {
       await eventually(async () => (await shownIds(page)).sort()).toEqual(expected.map((d) => d.id).sort());
     };
     await filterTo('stale_feeds', [s.staleFeed]);
-    await filterTo('failing', [s.stuck]);
+    // Failing: ospd-openvas down (stuck), or a scanner alert open (both).
+    await filterTo('failing', [s.staleFeed, s.stuck]);
     await filterTo('idle', [s.staleFeed]);
     await filterTo('version_drift', [s.stuck]);
     await page.reload();
@@ -310,6 +346,7 @@ describe('console: scanner ops', () => {
     expect(await containers.getByTestId('container-state').allInnerTexts()).toEqual(['running', 'running', 'running', 'running']);
     expect(await page.getByTestId('scanner-tasks').getByTestId('task-status').allInnerTexts()).toEqual(['Done']);
     expect(await page.getByTestId('scanner-timeline').innerText()).toMatch(/NVT feed \d{12}/);
+    await eventually(() => page.getByTestId('scanner-timeline').innerText()).toContain('NVT feed very stale (NVT)');
     expect(await page.getByTestId('report-summary').count()).toBe(1);
     await page.screenshot({ path: `${SHOTS}/scanner-tab-stale-feed.png`, fullPage: true });
 
@@ -321,6 +358,7 @@ describe('console: scanner ops', () => {
     expect(await tasks.getByTestId('task-since').getAttribute('class')).toMatch(/levelWarning/);
     expect(await page.getByTestId('scanner-containers').locator('tr[data-service="ospd-openvas"]').innerText()).toContain('exited');
     expect(await page.getByTestId('scanner-scanners').innerText()).toContain('unreachable');
+    await eventually(() => page.getByTestId('scanner-timeline').innerText()).toContain('Scan stuck in Requested (Nightly servers)');
     await page.screenshot({ path: `${SHOTS}/scanner-tab-stuck-scan.png`, fullPage: true });
 
     // A running scan: its progress and its duration against the average.
@@ -401,5 +439,19 @@ describe('console: scanner ops', () => {
       expect(await p.getByRole('button', { name }).count(), name).toBe(0);
     expect(await p.getByTestId('report-summary').count()).toBe(0);
     await context.close();
+  });
+
+  it('greys a scanner whose last report is older than two polls and says it is stale', async () => {
+    const { page } = e;
+    await e.api.sql.query(`UPDATE scanner_snapshots SET collected_at = now() - interval '30 minutes' WHERE device_id = $1`, [
+      s.healthy2.id,
+    ]);
+    await page.goto(`${e.web.url}/scanners`);
+    await eventually(() => row(page, s.healthy2).getAttribute('data-stale')).toBe('true');
+    expect(await row(page, s.healthy2).getByTestId('stale').innerText()).toBe('stale');
+    expect(await row(page, s.healthy2).getAttribute('class')).toMatch(/stale/);
+    expect(await row(page, s.healthy1).getAttribute('data-stale')).toBe('false');
+    await page.goto(`${e.web.url}/devices/${s.healthy2.id}/scanner`);
+    await eventually(() => page.getByTestId('stale-report').innerText()).toContain('Stale: this report was collected 30 m ago');
   });
 });
