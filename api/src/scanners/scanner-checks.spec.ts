@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScannerStatsSchema, type ScannerCheck, type ScannerStats } from '@xspectre/contracts';
+import { ScannerStatsSchema, type ScannerCheck, type ScannerCoreService, type ScannerStats } from '@xspectre/contracts';
 import {
   breaches,
   daysUntilFull,
@@ -60,7 +60,7 @@ function stats(overrides: Partial<ScannerStats> = {}): ScannerStats {
     ...overrides,
   });
 }
-function core(service: string, image: string) {
+function core(service: ScannerCoreService, image: string) {
   return {
     service,
     container: `greenbone-${service}-1`,
