@@ -16,6 +16,7 @@ import { BATCH_MAX_BYTES, BATCH_MAX_COUNT, DEFAULT_JOURNAL_MAX_BYTES, HeartbeatJ
 import { ApiUnreachableError } from './http.js';
 import { lockStateDirectory } from './instance-lock.js';
 import { openCommandLoop } from './commands/start.js';
+import { ScannerIntegrator } from './scanner/integrator.js';
 import { healthReporter, UPDATE_DIR } from './commands/agent-update.js';
 import { jsonLogger, type Logger } from './log.js';
 import { ManagedSettings } from './managed.js';
@@ -63,6 +64,10 @@ async function runLocked(
   const stop = new AbortController();
   const running = AbortSignal.any([shutdown, stop.signal]);
   const dockerSocket = ctx.env.XSPECTRE_DOCKER_SOCKET?.trim() || DEFAULT_DOCKER_SOCKET;
+  // Scanners only: Greenbone over GMP plus its compose project (scanner/integrator.ts), polled beside the heartbeats.
+  const scanner = config.modules.scanner
+    ? new ScannerIntegrator({ stateDir: paths.stateDir, dockerSocket, configuredSocket: config.gmpSocketPath, log, now: ctx.now })
+    : null;
   const commands = await openCommandLoop({
     stateDir: paths.stateDir,
     config,
@@ -99,11 +104,15 @@ async function runLocked(
         services: liveServices(config, log),
         docker: new DockerCollector(dockerSocket),
         inventory: new InventoryTracker(paths.stateDir),
+        ...(scanner ? { scanner } : {}),
       },
       log,
     ),
   });
+  // The scanner poll never rejects and ends only when the others stop: it is not one of the loops that stop the agent.
+  const polling = scanner?.run(running) ?? Promise.resolve();
   const results = await Promise.allSettled([heartbeats, commands.run()].map((loop) => loop.finally(() => stop.abort())));
+  await polling;
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
 }

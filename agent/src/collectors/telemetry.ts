@@ -1,6 +1,7 @@
-import type { DockerReport, InventoryReport, ServiceState, SystemMetrics } from '@xspectre/contracts';
+import type { DockerReport, InventoryReport, ScannerStats, ServiceState, SystemMetrics } from '@xspectre/contracts';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { DueScannerStats } from '../scanner/integrator.js';
 import type { DueInventory } from './inventory.js';
 
 /** What a heartbeat carries besides its header. */
@@ -9,6 +10,7 @@ export interface Telemetry {
   services?: ServiceState[];
   docker?: DockerReport;
   inventory?: InventoryReport;
+  scannerStats?: ScannerStats;
 }
 
 export interface CollectedTelemetry {
@@ -26,6 +28,8 @@ export interface Collectors {
   services?: { collect(): Promise<ServiceState[]> };
   docker?: { collect(): Promise<DockerReport> };
   inventory?: { due(): Promise<DueInventory | null>; acknowledged(hash: string): Promise<void> };
+  /** Scanners: the Greenbone report (scanner/integrator.ts), due when changed or 10 minutes old. */
+  scanner?: { due(): DueScannerStats | null; acknowledged(key: string): void };
 }
 
 /** No collector may hold the heartbeat back longer than this. */
@@ -53,22 +57,31 @@ export function telemetrySource(collectors: Collectors, log: Logger, timeoutMs =
       clearTimeout(timer);
     }
   };
-  const { metrics, services, docker, inventory } = collectors;
+  const { metrics, services, docker, inventory, scanner } = collectors;
   return {
     async collect() {
-      const [m, s, d, inv] = await Promise.all([
+      const [m, s, d, inv, sc] = await Promise.all([
         guarded('metrics', metrics && (() => metrics.collect())),
         guarded('services', services && (() => services.collect())),
         guarded('docker', docker && (() => docker.collect())),
         guarded('inventory', inventory && (() => inventory.due())),
+        guarded('scanner', scanner && (async () => scanner.due())),
       ]);
       const telemetry: Telemetry = {
         ...(m !== undefined ? { metrics: m } : {}),
         ...(s !== undefined ? { services: s } : {}),
         ...(d !== undefined ? { docker: d } : {}),
         ...(inv ? { inventory: inv.inventory } : {}),
+        ...(sc ? { scannerStats: sc.scannerStats } : {}),
       };
-      return { telemetry, acknowledged: async () => (inv && inventory ? inventory.acknowledged(inv.hash) : undefined) };
+      return {
+        telemetry,
+        acknowledged: async () => {
+          // the report stays due until a heartbeat carrying it is acknowledged
+          if (sc && scanner) scanner.acknowledged(sc.key);
+          if (inv && inventory) await inventory.acknowledged(inv.hash);
+        },
+      };
     },
   };
 }

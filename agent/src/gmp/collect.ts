@@ -193,6 +193,42 @@ export async function collectScannerStats(options: ScannerStatsOptions): Promise
 }
 
 /**
+ * Without an account (the monitor account is not provisioned yet) gvmd answers nothing but
+ * get_version: reachability, latency and version only. The session worked, so `reachable` is
+ * true; the rest of the report is empty and `error` (permission) says why, which holds every
+ * check on gvmd's data rather than judging empty lists.
+ */
+export async function collectGmpVersion(
+  options: Pick<ScannerStatsOptions, 'socketPath' | 'connectTimeoutMs' | 'commandTimeoutMs' | 'maxResponseBytes' | 'now'>,
+): Promise<ScannerStats> {
+  const stats = emptyStats((options.now ?? (() => new Date()))().toISOString());
+  let connection: GmpConnection | null = null;
+  try {
+    connection = await GmpConnection.connect({
+      socketPath: options.socketPath,
+      connectTimeoutMs: options.connectTimeoutMs,
+      maxResponseBytes: options.maxResponseBytes,
+    });
+    const started = process.hrtime.bigint();
+    const version = await connection.send(
+      'get_version',
+      gmpElement('get_version', {}, ''),
+      options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    );
+    stats.gmp.latencyMs = Number((process.hrtime.bigint() - started) / 1_000_000n);
+    stats.gmp.version = readGmpVersion(version.root);
+    stats.gmp.reachable = true;
+    stats.gmp.error = { code: 'permission', message: 'no monitor account on this device yet: only get_version was asked' };
+  } catch (err) {
+    const failure = err instanceof GmpError ? err : new GmpError('protocol', err instanceof Error ? err.message : String(err));
+    stats.gmp = { ...stats.gmp, reachable: false, error: { code: failure.code, message: failure.message.slice(0, 300) }, features: null };
+  } finally {
+    connection?.close();
+  }
+  return ScannerStatsSchema.parse(stats);
+}
+
+/**
  * get_tasks page by page until 200 tasks, the total, or an empty page. `first` advances by what
  * came back, not by what was asked: gvmd caps rows at the user's "Max Rows Per Page" setting.
  */

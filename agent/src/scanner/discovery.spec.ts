@@ -84,7 +84,7 @@ describe('composeInstall', () => {
   it('refuses a list that is not an array and skips malformed entries', () => {
     expect(() => parseListedContainers({ message: 'nope' })).toThrow(/array/);
     expect(parseListedContainers([null, 3, { Names: ['/x'] }, { Id: 'a', Labels: { x: 1 }, Mounts: [{ Source: 1 }] }])).toEqual([
-      { id: 'a', name: 'a', image: '', state: 'unknown', labels: {}, mounts: [] },
+      { id: 'a', name: 'a', image: '', imageId: null, state: 'unknown', labels: {}, mounts: [] },
     ]);
   });
 });

@@ -51,6 +51,8 @@ export interface ListedContainer {
   id: string;
   name: string;
   image: string;
+  /** The image the container runs (`sha256:…`), whatever its tag points at now. */
+  imageId: string | null;
   state: string;
   labels: Record<string, string>;
   mounts: { source: string; destination: string }[];
@@ -76,6 +78,7 @@ export function parseListedContainers(body: unknown): ListedContainer[] {
         id,
         name: (names[0] ?? id.slice(0, 12)).replace(/^\//, ''),
         image: str(c.Image) ?? '',
+        imageId: str(c.ImageID),
         state: str(c.State) ?? 'unknown',
         labels,
         mounts,
