@@ -329,6 +329,69 @@ describe('scanner alerts', () => {
     expect((await alerts(s)).map((a) => [a.state, a.resolve_note])).toEqual([['resolved', 'no longer in the scanner report']]);
   });
 
+  it('a scheduled run missed: the expected time is kept after gvmd moved on, and paid when the run starts', async () => {
+    const s = await scanner();
+    // 15 minutes overdue: a device rule of the built-in key at 10 minutes judges it sooner than the default 30.
+    const rule = await api.request('POST', 'alert-rules', {
+      token: admin,
+      body: {
+        key: 'scanner-task-run-missed',
+        name: 'Scheduled scan missed',
+        kind: 'scanner',
+        params: { check: 'task_run_missed', threshold: 10 },
+        severity: 'warning',
+        scope: { kind: 'device', id: s.deviceId },
+      },
+    });
+    expect(rule.status, rule.text).toBe(201);
+    const weekly = (nextRunAt: string, lastStarted = ago(7 * 86_400_000)) =>
+      task('t-1', 'Weekly DMZ', 'Done', {
+        nextRunAt,
+        lastReport: { ...task('t-1', '', 'Done').lastReport!, scanStartedAt: lastStarted, scanEndedAt: ago(7 * 86_400_000 - 3_600_000) },
+      });
+    const nextWeek = new Date(Date.now() + 7 * 86_400_000).toISOString();
+    await send(s, healthy({ collectedAt: ago(19 * MINUTE), tasks: [weekly(ago(15 * MINUTE))] }));
+    await send(s, healthy({ collectedAt: ago(2 * MINUTE), tasks: [weekly(nextWeek)] }));
+    await evaluate();
+    expect(await unresolved(s)).toEqual(['scanner-task-run-missed|t-1|warning']);
+    expect((await alerts(s))[0].title).toBe("Scheduled scan missed: task 'Weekly DMZ' scheduled run 15 min overdue");
+    // It ran late after all (started after the expected time): paid, the next one is expected.
+    await send(s, healthy({ tasks: [weekly(nextWeek, ago(MINUTE))] }));
+    await evaluate();
+    expect(await unresolved(s)).toEqual([]);
+    const state = await api.sql.query(`SELECT expected_run_at FROM scanner_task_states WHERE device_id = $1`, [s.deviceId]);
+    expect(state.rows[0].expected_run_at.toISOString()).toBe(nextWeek);
+  });
+
+  it("Docker data full within 14 days at the last days' growth (hourly samples); a feed's sync start kept across reports", async () => {
+    const s = await scanner();
+    const used = (gb: number) => ({ path: '/var/lib/docker', usedBytes: gb * 1e9, totalBytes: 100e9 });
+    // 2 GB a day from 70 GB: 76 % used (below 80 %), 24 GB free, full in 12 days.
+    for (const [day, gb] of [
+      [3, 70],
+      [2, 72],
+      [1, 74],
+    ] as const)
+      await observeOnly(s, healthy({ collectedAt: ago(day * 86_400_000), dockerData: used(gb) }));
+    const syncing = [{ type: 'NVT', version: feedVersion(12), isSyncing: true, syncingSince: null, syncError: null }];
+    const syncSeen = ago(MINUTE + 5_000);
+    await send(s, healthy({ collectedAt: syncSeen, dockerData: used(76), feeds: syncing }));
+    // The same hour again: no second sample.
+    await send(s, healthy({ dockerData: used(76), feeds: syncing }));
+    await evaluate();
+    expect(await unresolved(s)).toEqual(['scanner-docker-data-full-soon||warning']);
+    expect((await alerts(s))[0].title).toBe('Docker data filesystem full soon: Docker data filesystem full in about 12 d');
+    const samples = await api.sql.query(`SELECT count(*)::int AS n FROM scanner_docker_samples WHERE device_id = $1`, [s.deviceId]);
+    expect(samples.rows[0].n).toBe(4);
+    const since = await api.sql.query(`SELECT syncing_since FROM scanner_snapshots WHERE device_id = $1`, [s.deviceId]);
+    // gvmd gives no start for an NVT sync: the first report that showed it syncing is kept.
+    expect(since.rows[0].syncing_since).toEqual({ NVT: syncSeen });
+    // Growth stopped (the last samples flat after a clean-up): clear.
+    await send(s, healthy({ dockerData: used(60) }));
+    await evaluate();
+    expect(await unresolved(s)).toEqual([]);
+  });
+
   it("a site's rule of the same key overrides the global threshold for that site only", async () => {
     const here = await scanner();
     const elsewhere = await scanner();
@@ -381,5 +444,32 @@ describe('scanner alerts', () => {
       expect(r.body.detail, JSON.stringify(params)).toMatch(message);
     }
     expect((await create({ check: 'task_requested', threshold: 30 })).status).toBe(201);
+  });
+
+  it("version drift: a core service behind the fleet's newest tag, since when it fell behind (last: it moves the fleet's newest)", async () => {
+    const behind = await scanner();
+    const ahead = await scanner();
+    const gvmd = (tag: string) =>
+      healthy().coreContainers!.map((c) =>
+        c.service === 'gvmd' ? { ...c, image: `registry.community.greenbone.net/community/gvmd:${tag}` } : c,
+      );
+    await send(behind, healthy({ coreContainers: gvmd('22.4.1') }));
+    await send(ahead, healthy({ coreContainers: gvmd('23.1.0') }));
+    await evaluate();
+    const kept = await api.sql.query(`SELECT versions_behind FROM scanner_snapshots WHERE device_id = $1`, [behind.deviceId]);
+    expect(kept.rows[0].versions_behind.gvmd).toMatchObject({ tag: '22.4.1', newest: '23.1.0' });
+    expect(await unresolved(behind)).toEqual([]);
+    // Behind for 15 days (the tracked time moved back, as if the engine had seen it then).
+    await api.sql.query(
+      `UPDATE scanner_snapshots SET versions_behind = jsonb_set(versions_behind, '{gvmd,since}', to_jsonb($2::text)) WHERE device_id = $1`,
+      [behind.deviceId, ago(15 * 86_400_000)],
+    );
+    await evaluate();
+    expect(await unresolved(behind)).toEqual(['scanner-version-drift|gvmd|info']);
+    expect((await alerts(behind))[0].title).toBe("Greenbone versions behind the fleet: gvmd 22.4.1 behind the fleet's 23.1.0 for 15 d");
+    expect(await unresolved(ahead)).toEqual([]);
+    await send(behind, healthy({ coreContainers: gvmd('23.1.0') }));
+    await evaluate();
+    expect(await unresolved(behind)).toEqual([]);
   });
 });
