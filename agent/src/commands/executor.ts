@@ -12,6 +12,7 @@ import { boundBytes, readBoundedFile } from './output.js';
 import { runProcess } from './run-process.js';
 import { prepareScript, removeScript, SCRIPT_RUN, scriptWaitMs, type ScriptHost } from './script-run.js';
 import { BACKUP_ACTIONS, type BackupActions } from '../backups/backup-action.js';
+import { SCANNER_ACTIONS, type ScannerActions } from './scanner-actions.js';
 import { AGENT_UPDATE, prepareUpdate, removeUpdateFiles, updateResult, updateUnsupported, type UpdateOptions } from './agent-update.js';
 import {
   cleanupArgs,
@@ -72,6 +73,8 @@ export interface ExecutorOptions {
   managed?: Pick<ManagedActions, 'run'>;
   /** backup.run, backup.restore: restic with the forwarder in the agent's process (backup-action.ts). Without it, they are unsupported. */
   backups?: Pick<BackupActions, 'unsupported' | 'run' | 'resume'>;
+  /** scanner.*: Greenbone through Docker, gvmd's command line and GMP (scanner-actions.ts). Without it, they are unsupported. */
+  scanner?: Pick<ScannerActions, 'unsupported' | 'run' | 'resume'>;
 }
 
 const SYSTEMD_RUN_TIMEOUT_MS = 60_000;
@@ -103,6 +106,8 @@ export class CommandExecutor {
     if (BACKUP_ACTIONS.has(action))
       return this.options.backups ? this.options.backups.unsupported() : 'file backups are not set up in this agent';
     if (MANAGED_ACTIONS.has(action)) return this.options.managed ? null : 'managed settings are not set up in this agent';
+    if (SCANNER_ACTIONS.has(action))
+      return this.options.scanner ? this.options.scanner.unsupported(action) : 'scanner actions are not set up in this agent';
     if (UNIT_ACTIONS.has(action)) {
       if (!(await this.host.systemdRunning())) return 'systemd is not running (PID 1 is not systemd)';
       if (action === 'reboot' && !(await this.host.bootMarker().then(Boolean, () => false))) return 'cannot read the boot id';
@@ -132,6 +137,7 @@ export class CommandExecutor {
   async run(entry: JournalEntry, signal: AbortSignal): Promise<FinalResult | undefined> {
     if (MANAGED_ACTIONS.has(entry.action) && this.options.managed) return this.options.managed.run(entry, signal);
     if (BACKUP_ACTIONS.has(entry.action) && this.options.backups) return this.options.backups.run(entry, signal);
+    if (SCANNER_ACTIONS.has(entry.action) && this.options.scanner) return this.options.scanner.run(entry, signal);
     const verb = containerVerb(entry.action);
     if (verb) {
       const container = String(entry.params.container);
@@ -193,6 +199,7 @@ export class CommandExecutor {
     // restic's forwarder lived in the agent's process: a run under way when it stopped cannot have finished.
     if (BACKUP_ACTIONS.has(entry.action) && this.options.backups)
       return this.options.backups.resume(entry, await this.host.systemdRunning());
+    if (SCANNER_ACTIONS.has(entry.action) && this.options.scanner) return this.options.scanner.resume(entry, signal);
     if (entry.action === 'reboot' && entry.bootMarker !== '') {
       const now = await this.bootMarker();
       // The boot marker is what the operator sees of the new boot (boot id and PID 1's start, boot-marker.ts).
