@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AlertChanges, AlertsService } from '../../api/src/alerts/alerts.service.js';
 import { TEST_PASSWORD } from '../../api/test/support/harness.js';
+import { confirmStepUpIfAsked } from './support/backup-runs.js';
 import { eventually, signIn, sleep, useConsoleE2e, type TestDevice } from './support/e2e.js';
 
 /** Where the report's screenshots go: beside the alerts page's (console/test/alerts.spec.ts). */
@@ -377,6 +378,46 @@ describe('console: scanner ops', () => {
       'scanner.refresh',
       {},
     ]);
+
+    // A report summary on request (scanner_results.view, step-up), answered by the agent's command result.
+    const reportId = 'd2c4a9e1-0001-4f1e-8a7b-000000000001';
+    const summaryCard = page.getByTestId('report-summary');
+    await summaryCard.getByLabel('Report id').fill('not-a-uuid');
+    await summaryCard.getByRole('button', { name: 'Request report summary' }).click();
+    await eventually(() => summaryCard.innerText()).toContain('a report id (UUID) as gvmd shows it');
+    await summaryCard.getByLabel('Report id').fill(reportId);
+    await summaryCard.getByRole('button', { name: 'Request report summary' }).click();
+    await confirmStepUpIfAsked(e, page);
+    const summaryView = page.getByTestId('report-summary-view');
+    await eventually(() => summaryView.innerText()).toMatch(/queued|delivered/);
+    const polled = await e.api.request('GET', 'agent/commands?waitSeconds=0', { token: s.healthy1.credential });
+    const command = (polled.body.commands as Array<{ commandId: string; action: string; params: { reportId: string } }>).find(
+      (c) => c.action === 'scanner.report-summary' && c.params.reportId === reportId,
+    );
+    expect(command, polled.text).toBeDefined();
+    const summary = {
+      reportId,
+      taskName: 'Nightly LAN',
+      scanStartedAt: ago(21 * HOUR).toISOString(),
+      scanEndedAt: ago(20 * HOUR).toISOString(),
+      counts: { critical: 1, high: 3, medium: 7, low: 2, log: 12, falsePositive: 0 },
+      hostCount: 14,
+      topFindings: [
+        { nvtOid: '1.3.6.1.4.1.25623.1.0.900001', name: 'Example critical finding', severity: 10, hosts: 2 },
+        { nvtOid: '1.3.6.1.4.1.25623.1.0.900002', name: 'Example medium finding', severity: 5.3, hosts: 9 },
+      ],
+    };
+    const done = await e.api.request('POST', `agent/commands/${command!.commandId}/status`, {
+      token: s.healthy1.credential,
+      body: { status: 'succeeded', exitCode: 0, stdout: `${JSON.stringify(summary)}\n` },
+    });
+    expect(done.status, done.text).toBe(200);
+    await eventually(() => summaryView.innerText(), { timeout: 20_000 }).toContain('Example critical finding');
+    const shown = await summaryView.innerText();
+    expect(shown).toContain('succeeded');
+    expect(shown).toContain('14 hosts');
+    expect(shown).toMatch(/C 1\s*H 3\s*M 7\s*L 2/);
+    expect(shown).toContain('kept for 24 hours');
 
     // The site's feed update schedule: a bad form is refused with the contract's message, a good one saved.
     const schedule = page.getByTestId('feed-schedule');
