@@ -407,10 +407,10 @@ describe('console: scanner ops', () => {
         { nvtOid: '1.3.6.1.4.1.25623.1.0.900002', name: 'Example medium finding', severity: 5.3, hosts: 9 },
       ],
     };
-    const done = await e.api.request('POST', `agent/commands/${command!.commandId}/status`, {
-      token: s.healthy1.credential,
-      body: { status: 'succeeded', exitCode: 0, stdout: `${JSON.stringify(summary)}\n` },
-    });
+    const status = (body: unknown) =>
+      e.api.request('POST', `agent/commands/${command!.commandId}/status`, { token: s.healthy1.credential, body });
+    expect((await status({ status: 'running' })).status).toBe(200);
+    const done = await status({ status: 'succeeded', exitCode: 0, stdout: `${JSON.stringify(summary)}\n` });
     expect(done.status, done.text).toBe(200);
     await eventually(() => summaryView.innerText(), { timeout: 20_000 }).toContain('Example critical finding');
     const shown = await summaryView.innerText();
