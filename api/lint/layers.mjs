@@ -42,8 +42,9 @@ export const LAYERS = {
   // The alert engine: reads telemetry, devices and their events; ingest hands it heartbeats.
   alerts: 10,
   enrollment: 10,
-  // Scanner operations: scanners' GMP reports (ingest hands it the committed heartbeats).
-  scanners: 10,
+  // Scanner operations: scanners' GMP reports (ingest hands it the committed heartbeats); the
+  // alert engine (10) judges the scanner checks from them.
+  scanners: 9,
   // File backups: policies, runs and repository tokens (devices, organizations, keys; commands next).
   backups: 10,
   ingest: 11,

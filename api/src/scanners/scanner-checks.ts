@@ -8,7 +8,6 @@ import {
   type ScannerCoreService,
   type ScannerStats,
 } from '@xspectre/contracts';
-import { humanDuration } from '../alerts/alert-titles.js';
 import type { VersionBehind } from './scanner-snapshot.entity.js';
 
 /**
@@ -191,7 +190,14 @@ const held = (why: string): CheckOutcome => ({ held: true, why });
 const judged = (readings: ScannerReading[], complete = true): CheckOutcome => ({ held: false, complete, readings });
 const one = (value: ScannerReading['value'], summary: string, details: Record<string, unknown> = {}) =>
   judged([{ subject: '', value, summary, details }]);
-const since = (seconds: number) => humanDuration(Math.max(0, seconds));
+/** Seconds as the largest whole unit (as api/src/alerts/alert-titles.ts words durations): "22 min", "3 h", "4 d". */
+function since(seconds: number): string {
+  const s = Math.max(0, seconds);
+  if (s < 120) return `${Math.round(s)} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172_800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86_400)} d`;
+}
 const quote = (name: string) => `'${name.length > 80 ? `${name.slice(0, 79)}…` : name}'`;
 
 function feedAge(check: ScannerCheck) {
