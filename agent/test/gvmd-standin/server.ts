@@ -16,6 +16,7 @@ import {
   versionAnswer,
   el,
 } from './responses.js';
+import { reportDetailsAnswer, resultsAnswer } from './results.js';
 
 export interface GvmdUser {
   username: string;
@@ -48,6 +49,11 @@ export interface GvmdStandinOptions {
   faults?: GvmdFaults;
   users?: GvmdUser[];
   fixture?: GvmdFixture;
+  /**
+   * The container default `admin` user's password (default `admin`, as a fresh community
+   * container has it); null: no admin user. Added unless `users` names an admin already.
+   */
+  adminPassword?: string | null;
 }
 
 export interface GvmdStandin {
@@ -60,6 +66,8 @@ export interface GvmdStandin {
   answers: string[];
   /** Change faults while running (applies to the next command). */
   faults: GvmdFaults;
+  /** The users gvmd knows (the stand-in gvmd command line, cli.ts, adds and changes them; tests may too). */
+  users: GvmdUser[];
   close(): Promise<void>;
 }
 
@@ -84,7 +92,10 @@ const MAX_REQUEST = 1024 * 1024;
 export async function startGvmdStandin(options: GvmdStandinOptions): Promise<GvmdStandin> {
   const profile = GVMD_PROFILES[options.profile ?? 'current'];
   const fixture = options.fixture ?? makeFixture();
-  const users = options.users ?? DEFAULT_USERS;
+  // Copies: the command line changes them, never DEFAULT_USERS.
+  const users = (options.users ?? DEFAULT_USERS).map((u) => ({ ...u }));
+  const adminPassword = options.adminPassword === undefined ? 'admin' : options.adminPassword;
+  if (adminPassword !== null && !users.some((u) => u.username === 'admin')) users.push({ username: 'admin', password: adminPassword });
   const sockets = new Set<Socket>();
   const standin: GvmdStandin = {
     socketPath: options.socketPath,
@@ -93,6 +104,7 @@ export async function startGvmdStandin(options: GvmdStandinOptions): Promise<Gvm
     commands: [],
     answers: [],
     faults: { ...options.faults },
+    users,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -171,8 +183,11 @@ export async function startGvmdStandin(options: GvmdStandinOptions): Promise<Gvm
           return answer(countedAnswer(command, fixture.targets));
         case 'get_credentials':
           return answer(countedAnswer(command, fixture.credentials));
+        case 'get_results':
+          return answer(resultsAnswer(fixture, attributes.filter ?? ''));
         case 'get_reports': {
-          const xml = reportsAnswer(fixture, attributes.report_id);
+          const xml =
+            attributes.details === '1' ? reportDetailsAnswer(fixture, attributes.report_id) : reportsAnswer(fixture, attributes.report_id);
           return answer(xml ?? statusOnly(command, '404', `Failed to find report '${attributes.report_id ?? ''}'`));
         }
         case 'get_features': {

@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GvmdStandin } from './server.js';
+
+/**
+ * gvmd's command line for the stand-in: a small shell script, run inside the stand-in gvmd
+ * container (`docker exec -u gvmd … gvmd --create-user=…`), that hands its arguments to the
+ * stand-in through gvmd's run directory (the directory of the GMP socket, shared by the container
+ * and the test) and prints the stand-in's answer with its exit code. It uses only the shell's
+ * builtins and `sleep`, so the lab's busybox image can run it.
+ *
+ * What it imitates of gvmd (its --help and the vendor's docs): `--create-user=NAME [--role=ROLE]`
+ * creates a user with a generated password and prints it (so callers must not pass gvmd's output
+ * on); an existing name fails; `--user=NAME --new-password=PW` sets a password, failing for an
+ * unknown user. What it cannot prove: gvmd's real role permissions (which objects an Observer
+ * sees); the stand-in only records the role.
+ */
+export const GVMD_CLI_SCRIPT = `#!/bin/sh
+# Stand-in gvmd command line (agent/test/gvmd-standin/cli.ts).
+dir="\${XSPECTRE_STANDIN_CLI_DIR:-/run/gvmd}"
+req="$dir/gvmd-cli-$$"
+: > "$req.args" || exit 70
+for a in "$@"; do printf '%s\\n' "$a" >> "$req.args"; done
+: > "$req.ready"
+n=0
+while ! test -e "$req.rc"; do
+  n=$((n + 1))
+  if test "$n" -gt 300; then echo "stand-in gvmd did not answer" >&2; exit 70; fi
+  sleep 0.1
+done
+while IFS= read -r line; do printf '%s\\n' "$line"; done < "$req.out"
+read -r rc < "$req.rc"
+exit "$rc"
+`;
+
+/** The uid/gid of the container user `gvmd` in the files below. */
+export const GVMD_UID = 1001;
+
+/**
+ * Writes the script and the passwd/group files a busybox container needs for `-u gvmd` into
+ * `dir`; returns the bind mounts for the gvmd container (`HOST:CONTAINER:ro`).
+ */
+export async function prepareGvmdCliFiles(dir: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'gvmd'), GVMD_CLI_SCRIPT, { mode: 0o755 });
+  await chmod(join(dir, 'gvmd'), 0o755);
+  await writeFile(join(dir, 'passwd'), `root:x:0:0:root:/root:/bin/sh\ngvmd:x:${GVMD_UID}:${GVMD_UID}:gvmd:/var/lib/gvm:/bin/sh\n`);
+  await writeFile(join(dir, 'group'), `root:x:0:\ngvmd:x:${GVMD_UID}:\n`);
+  return [`${join(dir, 'gvmd')}:/usr/local/bin/gvmd:ro`, `${join(dir, 'passwd')}:/etc/passwd:ro`, `${join(dir, 'group')}:/etc/group:ro`];
+}
+
+export interface GvmdCliCall {
+  args: string[];
+  exitCode: number;
+}
+
+export interface GvmdCliWatcher {
+  /** Every call, in order; passwords in the arguments as given (the test's own view). */
+  calls: GvmdCliCall[];
+  /** Roles given at --create-user, by user name. */
+  roles: Map<string, string>;
+  stop(): Promise<void>;
+}
+
+function answer(standin: GvmdStandin, roles: Map<string, string>, args: string[]): { out: string; code: number } {
+  const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const create = option('create-user');
+  if (create !== undefined) {
+    if (create === '' || standin.users.some((u) => u.username === create))
+      return { out: 'Failed to create user: User exists already.', code: 1 };
+    const password = option('password') ?? randomBytes(12).toString('hex');
+    standin.users.push({ username: create, password });
+    roles.set(create, option('role') ?? 'Admin');
+    return { out: `User created with password '${password}'.`, code: 0 };
+  }
+  const user = option('user');
+  const newPassword = option('new-password');
+  if (user !== undefined && newPassword !== undefined) {
+    const found = standin.users.find((u) => u.username === user);
+    if (!found) return { out: 'Failed to modify user.', code: 1 };
+    found.password = newPassword;
+    return { out: '', code: 0 };
+  }
+  return { out: `stand-in gvmd: unsupported arguments ${args.map((a) => a.split('=')[0]).join(' ')}`, code: 2 };
+}
+
+/**
+ * Serves the script's requests from `dir` (gvmd's run directory), applying them to the
+ * stand-in's users. The directory is made writable for the container's gvmd user.
+ */
+export async function startGvmdCliWatcher(standin: GvmdStandin, dir: string, pollMs = 50): Promise<GvmdCliWatcher> {
+  await chmod(dir, 0o1777);
+  const watcher: GvmdCliWatcher = { calls: [], roles: new Map(), stop: async () => undefined };
+  const answered: string[] = [];
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      for (const name of await readdir(dir)) {
+        if (!name.startsWith('gvmd-cli-') || !name.endsWith('.ready')) continue;
+        const base = join(dir, name.slice(0, -'.ready'.length));
+        const raw = await readFile(`${base}.args`, 'utf8').catch(() => '');
+        await rm(`${base}.ready`, { force: true });
+        await rm(`${base}.args`, { force: true });
+        const args = raw.split('\n').filter((a, i, all) => a !== '' || i < all.length - 1);
+        const { out, code } = answer(standin, watcher.roles, args);
+        watcher.calls.push({ args, exitCode: code });
+        await writeFile(`${base}.out`, out === '' ? '' : `${out}\n`, { mode: 0o644 });
+        await writeFile(`${base}.rc.tmp`, `${code}\n`, { mode: 0o644 });
+        await rename(`${base}.rc.tmp`, `${base}.rc`); // whole, or not there yet: the script polls for it
+        answered.push(base);
+      }
+    } catch {
+      // the directory went away (teardown)
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), pollMs);
+  watcher.stop = async () => {
+    clearInterval(timer);
+    for (const base of answered) {
+      await rm(`${base}.out`, { force: true });
+      await rm(`${base}.rc`, { force: true });
+    }
+  };
+  return watcher;
+}
