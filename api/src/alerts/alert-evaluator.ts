@@ -207,7 +207,9 @@ export class AlertEvaluator {
     for (const [key, id] of run.open) {
       if (id === 'pending' || run.openKinds.get(key) !== 'scanner') continue;
       const [ruleKey, deviceId, subject] = key.split('|') as [string, string, string];
-      openOf.set(deviceId, [...(openOf.get(deviceId) ?? []), { ruleKey, subject, id }]);
+      const of = openOf.get(deviceId);
+      if (of) of.push({ ruleKey, subject, id });
+      else openOf.set(deviceId, [{ ruleKey, subject, id }]);
     }
     for (const [deviceId, input] of health) {
       const device = run.devices.get(deviceId);

@@ -33,7 +33,11 @@ export class ScannerHealthService {
       of.set(t.taskId, t);
     }
     const samplesOf = new Map<string, ScannerHealth['dockerSamples'][number][]>();
-    for (const s of samples) samplesOf.set(s.deviceId, [...(samplesOf.get(s.deviceId) ?? []), s]);
+    for (const s of samples) {
+      const of = samplesOf.get(s.deviceId);
+      if (of) of.push(s);
+      else samplesOf.set(s.deviceId, [s]);
+    }
 
     const freshAfter = now.getTime() - SCANNER_STATS_STALE_SECONDS * 1000;
     const fresh = snapshots.filter((s) => new Date(s.collectedAt).getTime() >= freshAfter);
