@@ -191,6 +191,11 @@ describe('scanner checks', () => {
     const i = input(s, { tasks, lastFinishedAt: ago(60) });
     expect(breached(i, 'task_requested', 15)).toEqual(["a|task 'Weekly DMZ' Requested for 22 min"]);
     expect(breached(i, 'task_requested', 60)).toEqual([]);
+    // Judged on the exact time, not the rounded one: 14.6 minutes is not 15.
+    const early = input(s, {
+      tasks: new Map([...tasks, ['a', { ...done('Requested'), statusSince: new Date(NOW.getTime() - 14.6 * 60_000) }]]),
+    });
+    expect(breached(early, 'task_requested', 15)).toEqual([]);
     expect(breached(i, 'task_frozen', 2)).toEqual(["b|task 'Nightly LAN' at 40 % for 3 h"]);
     expect(breached(i, 'task_interrupted')).toEqual(["c|task 'Servers' Interrupted"]);
     expect(breached(i, 'task_run_missed', 30)).toEqual(["d|task 'Monthly' scheduled run 45 min overdue"]);

@@ -319,10 +319,10 @@ const CHECKS: Record<ScannerCheck, (input: ScannerHealthInput, now: Date) => Che
     return judged(
       containers.map((c) => {
         if (!c.lastOomKillAt) return { subject: c.service, value: null, summary: '', details: { service: c.service } };
-        const minutes = Math.max(0, Math.round((now.getTime() - new Date(c.lastOomKillAt).getTime()) / 60_000));
+        const minutes = Math.max(0, (now.getTime() - new Date(c.lastOomKillAt).getTime()) / 60_000);
         return {
           subject: c.service,
-          value: minutes,
+          value: round1(minutes),
           summary: `${c.service} OOM-killed ${since(minutes * 60)} ago`,
           details: { service: c.service, container: c.container, lastOomKillAt: c.lastOomKillAt },
         };
@@ -340,8 +340,8 @@ const CHECKS: Record<ScannerCheck, (input: ScannerHealthInput, now: Date) => Che
 
   task_requested: taskCheck((task, h, now) => {
     if (task.status !== 'Requested' || h.status !== 'Requested') return null;
-    const minutes = Math.round((now.getTime() - h.statusSince.getTime()) / 60_000);
-    return { value: minutes, summary: `task ${quote(task.name)} Requested for ${since(minutes * 60)}` };
+    const minutes = (now.getTime() - h.statusSince.getTime()) / 60_000;
+    return { value: round1(minutes), summary: `task ${quote(task.name)} Requested for ${since(minutes * 60)}` };
   }),
 
   task_frozen: taskCheck((task, h, now) => {
@@ -359,8 +359,8 @@ const CHECKS: Record<ScannerCheck, (input: ScannerHealthInput, now: Date) => Che
 
   task_run_missed: taskCheck((task, h, now) => {
     if (!h.expectedRunAt || h.expectedRunAt > now) return null;
-    const minutes = Math.round((now.getTime() - h.expectedRunAt.getTime()) / 60_000);
-    return { value: minutes, summary: `task ${quote(task.name)} scheduled run ${since(minutes * 60)} overdue` };
+    const minutes = (now.getTime() - h.expectedRunAt.getTime()) / 60_000;
+    return { value: round1(minutes), summary: `task ${quote(task.name)} scheduled run ${since(minutes * 60)} overdue` };
   }),
 
   no_finished_scan: (input, now) => {
