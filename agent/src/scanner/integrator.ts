@@ -51,6 +51,8 @@ export const OOM_STATE_FILE = 'scanner-oom.json';
 /** Core services reported `missing` when their container is absent; openvasd exists only in newer compose files. */
 const REQUIRED_SERVICES: ReadonlySet<ScannerCoreService> = new Set(['gvmd', 'ospd-openvas', 'redis-server', 'pg-gvm']);
 const MAX_FEED_DATA_IMAGES = 16;
+/** A loaded engine can take seconds for a stats sample; a poll every 10 minutes can wait longer than the Docker collector's 5 s. */
+const STATS_TIMEOUT_MS = 15_000;
 
 export interface ScannerIntegratorOptions {
   /** The agent's state directory: the monitor account (monitor-account.ts) and the OOM memory live there. */
@@ -316,7 +318,13 @@ export class ScannerIntegrator {
           : { name: container.name, image: cleanText(container.image, 512), state: container.state, restartCount: 0, startedAt: null };
         const memory =
           inspected.state === 'running'
-            ? await dockerGet(socket, `/containers/${id}/stats?stream=false&one-shot=true`).then(statsMemoryBytes, () => null)
+            ? await dockerGet(socket, `/containers/${id}/stats?stream=false&one-shot=true`, STATS_TIMEOUT_MS).then(
+                statsMemoryBytes,
+                (err: unknown) => {
+                  log.warn('scanner: no memory reading of a core container', { service, error: errorMessage(err) });
+                  return null;
+                },
+              )
             : null;
         entries.push(coreContainerEntry(service, inspected, memory, oom.get(service) ?? null));
       }
