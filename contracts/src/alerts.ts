@@ -70,8 +70,9 @@ const UnitFilter = z
  * `failed`: a reported unit is in the failed state. `not_active`: a watched unit is reported but
  * not active. A watched unit that is not installed is not reported by the agent at all, so it
  * raises nothing: the default watch list names units (gvmd, ospd-openvas) that scanners running
- * Greenbone in Docker do not have, and "not installed" is that device's normal state. Watch
- * for its container instead (a `container` rule).
+ * Greenbone in Docker do not have, and "not installed" is that device's normal state. There the
+ * compose project's core containers are the watch list, missing ones included (`coreContainers`
+ * of scannerStats, judged by `scanner` rules); a `container` rule watches any other container.
  */
 export const UnitRuleParamsSchema = z
   .object({
