@@ -166,6 +166,14 @@ describe('scanner alerts', () => {
     ]);
   });
 
+  it('a subject a report names twice is judged once, by its first entry', async () => {
+    const s = await scanner();
+    const nvt = (hours: number) => ({ type: 'NVT', version: feedVersion(hours), isSyncing: false, syncingSince: null, syncError: null });
+    await send(s, healthy({ feeds: [nvt(100), nvt(1)] }));
+    await evaluate();
+    expect(await unresolved(s)).toEqual(['scanner-nvt-feed-warning|NVT|warning']);
+  });
+
   it('scanner down raises one critical alert and clears', async () => {
     const s = await scanner();
     const down = healthy({ scanners: [{ ...healthy().scanners[0]!, reachable: false, version: null }] });

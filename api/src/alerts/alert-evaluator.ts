@@ -224,6 +224,8 @@ export class AlertEvaluator {
         if (!outcome || outcome.held) continue;
         const judged = new Set<string>();
         for (const reading of outcome.readings) {
+          // A device's list could name a subject twice (a feed, a task): the first one speaks for it.
+          if (judged.has(reading.subject)) continue;
           judged.add(reading.subject);
           const top = ladderTop(rules, reading.value);
           for (const rule of rules) if (rule !== top) run.resolve(rule.key, device.id, reading.subject);
