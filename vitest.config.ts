@@ -13,6 +13,7 @@ const LAB = [
   'api/test/lab-*.spec.ts',
   'wireguard/test/**/*.spec.ts',
   'agent/test/collectors-docker.spec.ts',
+  'agent/test/scanner-actions-docker.spec.ts',
   'backup-server/test/lab-*.spec.ts',
 ];
 const ALL_TESTS = ['**/test/**/*.spec.ts'];

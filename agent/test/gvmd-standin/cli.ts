@@ -38,16 +38,20 @@ exit "$rc"
 export const GVMD_UID = 1001;
 
 /**
- * Writes the script and the passwd/group files a busybox container needs for `-u gvmd` into
- * `dir`; returns the bind mounts for the gvmd container (`HOST:CONTAINER:ro`).
+ * Files the gvmd container's image must hold for `docker exec -u gvmd`: the engine looks the
+ * user up in the image's own /etc/passwd, not in a bind mount over it (Docker 20.10).
  */
+export const GVMD_IMAGE_FILES: Record<string, string> = {
+  '/etc/passwd': `root:x:0:0:root:/root:/bin/sh\ngvmd:x:${GVMD_UID}:${GVMD_UID}:gvmd:/var/lib/gvm:/bin/sh\n`,
+  '/etc/group': `root:x:0:\ngvmd:x:${GVMD_UID}:\n`,
+};
+
+/** Writes the script into `dir`; returns its bind mount for the gvmd container (`HOST:CONTAINER:ro`). */
 export async function prepareGvmdCliFiles(dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'gvmd'), GVMD_CLI_SCRIPT, { mode: 0o755 });
   await chmod(join(dir, 'gvmd'), 0o755);
-  await writeFile(join(dir, 'passwd'), `root:x:0:0:root:/root:/bin/sh\ngvmd:x:${GVMD_UID}:${GVMD_UID}:gvmd:/var/lib/gvm:/bin/sh\n`);
-  await writeFile(join(dir, 'group'), `root:x:0:\ngvmd:x:${GVMD_UID}:\n`);
-  return [`${join(dir, 'gvmd')}:/usr/local/bin/gvmd:ro`, `${join(dir, 'passwd')}:/etc/passwd:ro`, `${join(dir, 'group')}:/etc/group:ro`];
+  return [`${join(dir, 'gvmd')}:/usr/local/bin/gvmd:ro`];
 }
 
 export interface GvmdCliCall {
