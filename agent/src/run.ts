@@ -112,7 +112,8 @@ async function runLocked(
   // The scanner poll never rejects and ends only when the others stop: it is not one of the loops that stop the agent.
   const polling = scanner?.run(running) ?? Promise.resolve();
   const results = await Promise.allSettled([heartbeats, commands.run()].map((loop) => loop.finally(() => stop.abort())));
-  await polling;
+  // A GMP session in flight may take a minute: it gets the heartbeat's grace, not more (it holds nothing that needs closing).
+  await Promise.race([polling, sleep(SHUTDOWN_GRACE_MS)]);
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
 }

@@ -10,7 +10,7 @@ import { jsonLogger } from '../log.js';
 import { heartbeatLoop } from '../run.js';
 import { INITIAL_STATE, StateStore } from '../state.js';
 import { parseListedContainers } from './discovery.js';
-import { coreContainersOf, ScannerIntegrator, scannerStatsKey, watchedProject } from './integrator.js';
+import { coreContainersOf, currentScannerIntegrator, ScannerIntegrator, scannerStatsKey, watchedProject } from './integrator.js';
 
 const PROJECT = 'greenbone-community-edition';
 const listed = (
@@ -149,6 +149,33 @@ describe('ScannerIntegrator without Docker or gvmd', () => {
     expect(integrator.due()).toBeNull();
     clock.now = new Date('2026-12-04T10:15:00Z');
     expect(integrator.due()?.key).toBe(changed!.key);
+  });
+
+  it('run() polls at once, then per interval; refreshNow() polls and restarts the wait without a second poll', async () => {
+    let polls = 0;
+    const integrator = new ScannerIntegrator({
+      stateDir: dir,
+      dockerSocket: join(dir, 'no-docker.sock'),
+      log: jsonLogger(() => undefined),
+      systemctl: () => Promise.reject(new Error('no systemd here')),
+      hostMemoryBytes: () => ++polls,
+      pollIntervalMs: 1000,
+    });
+    expect(currentScannerIntegrator()).toBeNull();
+    const stop = new AbortController();
+    const running = integrator.run(stop.signal);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(polls).toBe(1);
+    expect(currentScannerIntegrator()).toBe(integrator);
+    const refreshed = await integrator.refreshNow();
+    expect(refreshed.hostMemoryBytes).toBe(2);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(polls).toBe(2); // woken, but waits a whole interval again
+    await new Promise((r) => setTimeout(r, 900));
+    expect(polls).toBe(3);
+    stop.abort();
+    await running;
+    expect(currentScannerIntegrator()).toBeNull();
   });
 
   it('rides on heartbeats: kept while a heartbeat is not acknowledged, then not re-sent unchanged', async () => {
