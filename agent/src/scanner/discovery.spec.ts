@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sampleConfig } from '../../test/fixtures.js';
+import { parseAgentConfig } from '../config.js';
 import { composeInstall, discoverGreenbone, parseListedContainers } from './discovery.js';
 
 const PROJECT = 'greenbone-community-edition';
@@ -118,5 +120,16 @@ describe('discoverGreenbone fallbacks', () => {
 
     expect(await discoverGreenbone({ dockerSocket: noDocker, systemctl: inactive })).toBeNull();
     expect(await discoverGreenbone({ dockerSocket: noDocker, configuredSocket: '  ', systemctl: async () => 'inactive' })).toBeNull();
+  });
+});
+
+describe('gmpSocketPath in the agent config', () => {
+  const withSocket = (gmpSocketPath: unknown) => JSON.stringify({ ...sampleConfig(), gmpSocketPath });
+
+  it('is optional and must be an absolute path', () => {
+    expect(parseAgentConfig(JSON.stringify(sampleConfig()), 'agent.conf').gmpSocketPath).toBeUndefined();
+    expect(parseAgentConfig(withSocket('/opt/gvm/run/gvmd.sock'), 'agent.conf').gmpSocketPath).toBe('/opt/gvm/run/gvmd.sock');
+    for (const bad of ['run/gvmd.sock', '', 42, '/run/gvmd\u0000.sock'])
+      expect(() => parseAgentConfig(withSocket(bad), 'agent.conf')).toThrow(/gmpSocketPath/);
   });
 });
