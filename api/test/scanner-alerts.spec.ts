@@ -375,7 +375,9 @@ describe('scanner alerts', () => {
     const s = await scanner();
     const used = (gb: number) => ({ path: '/var/lib/docker', usedBytes: gb * 1e9, totalBytes: 100e9 });
     // 2 GB a day from 70 GB: 76 % used (below 80 %), 24 GB free, full in 12 days.
+    // A sample from 9 days ago goes once a newer one is 8 days past it.
     for (const [day, gb] of [
+      [9, 10],
       [3, 70],
       [2, 72],
       [1, 74],
