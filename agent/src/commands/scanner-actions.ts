@@ -43,8 +43,8 @@ export interface ScannerActionsOptions {
   stateDir: string;
   /** Finds the install now (discovery.ts discoverGreenbone with the agent's settings). */
   discover: () => Promise<GreenboneInstall | null>;
-  /** The GMP poll (integrator.ts): `refreshNow()` polls at once instead of at the next interval. */
-  integrator?: { refreshNow(): unknown } | undefined;
+  /** The running GMP poll (integrator.ts currentScannerIntegrator), or null: `refreshNow()` polls at once. */
+  integrator?: (() => { refreshNow(): unknown } | null) | undefined;
   /** docker-actions.ts dockerPost on the engine's socket. */
   dockerPost: (path: string) => Promise<DockerAnswer>;
   log: Pick<Logger, 'info' | 'warn'>;
@@ -72,7 +72,7 @@ export class ScannerActions {
 
   /** Why this device cannot take the action (checked before anything is recorded), or null. */
   async unsupported(action: string): Promise<string | null> {
-    if (action === SCANNER_REFRESH) return this.options.integrator ? null : 'the scanner integration is not running in this agent';
+    if (action === SCANNER_REFRESH && !this.options.integrator?.()) return 'the scanner integration is not running in this agent';
     return null;
   }
 
@@ -110,10 +110,11 @@ export class ScannerActions {
   }
 
   private refresh(): FinalResult {
-    if (!this.options.integrator) return failed('the scanner integration is not running in this agent');
+    const integrator = this.options.integrator?.();
+    if (!integrator) return failed('the scanner integration is not running in this agent');
     // The poll runs on its own; this only asks for it now (its result comes with the next heartbeat).
     void Promise.resolve()
-      .then(() => this.options.integrator!.refreshNow())
+      .then(() => integrator.refreshNow())
       .catch(() => undefined);
     return ok('scanner refresh requested: the next heartbeat carries fresh scanner stats');
   }
@@ -188,7 +189,7 @@ export class ScannerActions {
       });
       // Poll with the new account at once (the next heartbeat shows it).
       void Promise.resolve()
-        .then(() => this.options.integrator?.refreshNow())
+        .then(() => this.options.integrator?.()?.refreshNow())
         .catch(() => undefined);
       return ok(JSON.stringify(report));
     } catch (err) {

@@ -20,6 +20,9 @@ import { DEFAULT_MAX_CLOCK_SKEW_MS } from '@xspectre/contracts/command-signature
 import { BackupActions } from '../backups/backup-action.js';
 import { httpBackupApi } from '../backups/backup-api.js';
 import { keepTransferKeyReported } from '../backups/transfer-key.js';
+import { ScannerActions } from './scanner-actions.js';
+import { discoverGreenbone } from '../scanner/discovery.js';
+import { currentScannerIntegrator } from '../scanner/integrator.js';
 
 const abortableSleep = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => undefined);
 
@@ -79,6 +82,19 @@ export async function openCommandLoop(setup: CommandLoopSetup): Promise<CommandL
         log,
         systemdRunning: host.systemdRunning,
       }),
+      // Scanners only: the install is discovered at each command (it may have been recreated since).
+      ...(setup.config.modules.scanner
+        ? {
+            scanner: new ScannerActions({
+              dockerSocket: setup.dockerSocket,
+              stateDir: setup.stateDir,
+              discover: () => discoverGreenbone({ dockerSocket: setup.dockerSocket, configuredSocket: setup.config.gmpSocketPath }),
+              integrator: currentScannerIntegrator,
+              dockerPost: host.dockerPost,
+              log,
+            }),
+          }
+        : {}),
     }),
     policy: new LocalPolicyFile(setup.env.XSPECTRE_POLICY_FILE?.trim() || DEFAULT_POLICY_PATH, log),
     clock,

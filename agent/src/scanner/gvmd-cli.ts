@@ -56,7 +56,7 @@ export async function runGvmdCli(install: GreenboneInstall, args: readonly strin
     if (user === null) throw new GvmdCliError(`gvmd's service user (${GVMD_HOST_USERS.join(' or ')}) does not exist on this host`);
     // runuser: no password prompt, no PAM session for root, and still an argument array.
     const result = await run('runuser', ['-u', user, '--', 'gvmd', ...args], { timeoutMs, maxBytes: 64 * 1024 });
-    if (result.error && result.code === null) throw new GvmdCliError(`gvmd could not be run: ${result.error}`);
+    if (result.error) throw new GvmdCliError(`gvmd could not be run: ${result.error}`);
     return { exitCode: result.code, stdout: result.stdout.toString('utf8'), stderr: result.stderr.toString('utf8') };
   }
   throw new GvmdCliError('gvmd was found only through a configured socket: its command line is not reachable from the agent');
