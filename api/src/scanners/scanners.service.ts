@@ -11,6 +11,7 @@ import { requestContext } from '../common/context/request-context.js';
 import { DevicesService } from '../devices/devices.service.js';
 import { ScannerSnapshotsRepository } from './scanner-snapshots.repository.js';
 import { ScannerHistoryRepository } from './scanner-history.repository.js';
+import { ScannerFleetRepository, type ScannerFleetRecord } from './scanner-fleet.repository.js';
 
 /** Scanners' GMP reports as operators read them: the fleet's rows, one scanner's whole report. */
 @Injectable()
@@ -18,48 +19,28 @@ export class ScannersService {
   constructor(
     private readonly snapshots: ScannerSnapshotsRepository,
     private readonly history: ScannerHistoryRepository,
+    private readonly fleet: ScannerFleetRepository,
     private readonly devices: DevicesService,
   ) {}
 
+  /**
+   * The fleet's scanner rows. Scoped like the devices list (GET devices): every holder of
+   * devices.view sees the whole fleet, internal devices included (only changing them is
+   * restricted: DevicesService.assertMayChange).
+   */
   async list(query: ScannerListQuery, now = new Date()) {
     const staleBefore = new Date(now.getTime() - SCANNER_STATS_STALE_SECONDS * 1000);
-    const { items, total } = await this.snapshots.page({
+    const { items, total } = await this.fleet.page({
       staleBefore,
+      now,
       ...(query.stale === undefined ? {} : { stale: query.stale === 'true' }),
+      ...(query.filter ? { filter: query.filter } : {}),
+      ...(query.organizationId ? { organizationId: query.organizationId } : {}),
+      ...(query.siteId ? { siteId: query.siteId } : {}),
       limit: query.limit,
       offset: query.offset,
     });
-    const rows: ScannerRow[] = items.map((s) => ({
-      deviceId: s.deviceId,
-      deviceName: s.deviceName,
-      organizationId: s.organizationId,
-      siteId: s.siteId,
-      collectedAt: s.collectedAt.toISOString(),
-      receivedAt: s.receivedAt.toISOString(),
-      stale: s.collectedAt < staleBefore,
-      gmpReachable: s.gmpReachable,
-      gmpError: s.gmpError,
-      nvtFeedVersion: s.nvtFeedVersion,
-      nvtFeedAt: feedVersionTime(s.nvtFeedVersion),
-      feedsSyncing: s.feedsSyncing,
-      tasksRunning: s.tasksRunning,
-      tasksQueued: s.tasksQueued,
-      // Interim values until the fleet view's columns land (issue 19, this session's fleet-view work).
-      organizationName: '',
-      siteName: '',
-      gmpVersion: null,
-      feeds: [],
-      lastFinishedScanAt: null,
-      nextRunAt: null,
-      severityLastWeek: { critical: 0, high: 0, medium: 0, low: 0 },
-      coreContainers: [],
-      dockerDataUsedPercent: null,
-      redisMemoryPercent: null,
-      versions: {},
-      versionDrift: false,
-      openAlerts: { critical: 0, warning: 0, info: 0 },
-    }));
-    return { items: rows, total, limit: query.limit, offset: query.offset };
+    return { items: items.map((s) => toRow(s, staleBefore)), total, limit: query.limit, offset: query.offset };
   }
 
   async forDevice(deviceId: string, now = new Date()): Promise<ScannerSnapshot> {
@@ -84,4 +65,66 @@ export class ScannersService {
       stats: snapshot.stats,
     };
   }
+}
+
+const percent = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 1000) / 10 : null);
+
+/** A fleet row from the stored report: what the console shows without reading the whole report. */
+function toRow(s: ScannerFleetRecord, staleBefore: Date): ScannerRow {
+  const stats = s.stats;
+  const latest = (times: Array<string | null | undefined>, pick: (a: number, b: number) => number) => {
+    const ms = times.filter((t): t is string => !!t).map((t) => Date.parse(t));
+    return ms.length ? new Date(ms.reduce((a, b) => pick(a, b))).toISOString() : null;
+  };
+  const containers = stats.coreContainers ?? [];
+  const redis = containers.find((c) => c.service === 'redis-server');
+  const host = stats.hostMemoryBytes ?? null;
+  return {
+    deviceId: s.deviceId,
+    deviceName: s.deviceName,
+    organizationId: s.organizationId,
+    siteId: s.siteId,
+    organizationName: s.organizationName,
+    siteName: s.siteName,
+    collectedAt: s.collectedAt.toISOString(),
+    receivedAt: s.receivedAt.toISOString(),
+    stale: s.collectedAt < staleBefore,
+    gmpReachable: s.gmpReachable,
+    gmpError: s.gmpError,
+    gmpVersion: stats.gmp.version,
+    nvtFeedVersion: s.nvtFeedVersion,
+    nvtFeedAt: feedVersionTime(s.nvtFeedVersion),
+    feedsSyncing: s.feedsSyncing,
+    tasksRunning: s.tasksRunning,
+    tasksQueued: s.tasksQueued,
+    feeds: stats.feeds.map((f) => ({ type: f.type, version: f.version, at: feedVersionTime(f.version), syncing: f.isSyncing })),
+    lastFinishedScanAt: latest(
+      stats.tasks.map((t) => t.lastReport?.scanEndedAt),
+      Math.max,
+    ),
+    nextRunAt: latest(
+      stats.tasks.map((t) => t.nextRunAt),
+      Math.min,
+    ),
+    severityLastWeek: s.severityLastWeek,
+    coreContainers: containers.map((c) => ({ service: c.service, state: c.state })),
+    dockerDataUsedPercent: stats.dockerData ? percent(stats.dockerData.usedBytes, stats.dockerData.totalBytes) : null,
+    redisMemoryPercent: redis?.memoryBytes != null && host ? percent(redis.memoryBytes, host) : null,
+    versions: Object.fromEntries(
+      containers.flatMap((c) => {
+        const tag = imageTag(c.image);
+        return tag ? [[c.service, tag]] : [];
+      }),
+    ),
+    versionDrift: s.versionDrift,
+    openAlerts: s.openAlerts,
+  };
+}
+
+/** An image reference's tag (`registry/greenbone/gvmd:22.4.1@sha256:…` → `22.4.1`), null without one. */
+function imageTag(image: string | null): string | null {
+  const ref = image?.split('@')[0] ?? '';
+  const name = ref.slice(ref.lastIndexOf('/') + 1);
+  const colon = name.lastIndexOf(':');
+  return colon < 0 ? null : name.slice(colon + 1) || null;
 }
