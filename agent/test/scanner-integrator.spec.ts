@@ -1,11 +1,11 @@
 // The scanner integrator against a real Docker engine and the stand-in gvmd (issue 19): containers
 // named and labelled like the vendor's compose services, gvmd's /run/gvmd a host directory where the
-// stand-in listens. The engine is this test's own (its own data root, exec root, socket and cgroup
-// parent, the fleet lab's flags from infra/lab/src/docker.ts), so other tests starting and
-// stopping the lab's engine cannot pull it away mid-run.
+// stand-in listens. The engine is this test's own (its own data root, exec root, socket, cgroup
+// parent and mount namespace, the fleet lab's flags from infra/lab/src/docker.ts), so other tests
+// starting and stopping the lab's engine cannot pull it away mid-run.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,6 +37,27 @@ const answers = () =>
     () => false,
   );
 const name = (service: string) => `${PROJECT}-${service}-1`;
+
+/**
+ * Active cgroup v1 hierarchies (listed in /proc/self/cgroup) that are mounted nowhere in this
+ * mount namespace. containerd reads a container's stats and OOM notifications through every
+ * hierarchy its process is in and gives up when one is not mounted: in this sandbox, a lab device
+ * container mounting hugetlb, net_cls or perf_event in its own namespace makes them active for
+ * everyone. Only hierarchies that are already active are mounted (mounting another would create it).
+ */
+async function unmountedHierarchies(): Promise<string[]> {
+  const mounted = (await readFile('/proc/self/mountinfo', 'utf8'))
+    .split('\n')
+    .map((line) => line.split(' - ')[1]?.split(' ') ?? [])
+    .filter(([fstype]) => fstype === 'cgroup')
+    .map((fields) => new Set((fields[2] ?? '').split(',')));
+  return (await readFile('/proc/self/cgroup', 'utf8')).split('\n').flatMap((line) => {
+    const controllers = line.split(':')[1];
+    if (!controllers || !/^[a-z_=,]+$/.test(controllers)) return [];
+    const wanted = controllers.split(',');
+    return mounted.some((options) => wanted.every((c) => options.has(c))) ? [] : [controllers];
+  });
+}
 
 /** A busybox image (one binary and its libraries) imported from a tar stream: no registry is reachable here. */
 async function ensureImages(): Promise<void> {
@@ -100,9 +121,20 @@ describe('the scanner integrator on a compose install', () => {
       await mkdir(DATA_ROOT, { recursive: true, mode: 0o700 });
       await mkdir(`${RUN_ROOT}/x`, { recursive: true, mode: 0o700 });
       const logFd = openSync(join(tmpdir(), `xspectre-scanner-dockerd-${process.pid}.log`), 'w');
+      // Started in its own mount namespace, where every active cgroup v1 hierarchy is mounted (see unmountedHierarchies).
+      const hierarchies = await unmountedHierarchies();
+      const script =
+        'for c in $XS_CGROUPS; do mkdir -p "$XS_CG/$c" && mount -t cgroup -o "$c" cgroup "$XS_CG/$c" || echo "cannot mount $c" >&2; done; exec dockerd "$@"';
       started = spawn(
-        'dockerd',
+        'unshare',
         [
+          '--mount',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          script,
+          'sh',
           '--iptables=false',
           '--ip6tables=false',
           '--ip-forward=false',
@@ -117,9 +149,9 @@ describe('the scanner integrator on a compose install', () => {
           '--pidfile',
           `${RUN_ROOT}/dockerd.pid`,
           '--cgroup-parent',
-          'xspectre-scanner-test',
+          '/xspectre-scanner-test',
         ],
-        { stdio: ['ignore', logFd, logFd] },
+        { stdio: ['ignore', logFd, logFd], env: { ...process.env, XS_CGROUPS: hierarchies.join(' '), XS_CG: `${RUN_ROOT}/cg` } },
       );
       closeSync(logFd);
       const deadline = Date.now() + 60_000;
