@@ -129,8 +129,15 @@ describe('CommandEnvelopeSchema', () => {
       ).toBe(false);
   });
 
-  it('takes dotted lower-case action names up to 64 characters', () => {
-    for (const action of ['reboot', 'service.restart', 'agent.settings.push', 'script_library.run2', `a.${'b'.repeat(62)}`]) {
+  it('takes dotted lower-case action names (a dash inside a word) up to 64 characters', () => {
+    for (const action of [
+      'reboot',
+      'service.restart',
+      'agent.settings.push',
+      'script_library.run2',
+      'scanner.provision-monitor',
+      `a.${'b'.repeat(62)}`,
+    ]) {
       expect(
         accepts((e) => (e.action = action)),
         action,
@@ -143,7 +150,10 @@ describe('CommandEnvelopeSchema', () => {
       'service..restart',
       '1service',
       'service restart',
-      'service-restart',
+      'service-',
+      '-service',
+      'scanner.-restart',
+      'scanner.feed--update',
       `a.${'b'.repeat(63)}`,
       '',
     ]) {

@@ -43,7 +43,11 @@ const CommandUuidSchema = z.uuid().regex(LOWER_UUID, 'must be a lower-case UUID'
 export const CommandActionSchema = z
   .string()
   .max(64, 'must be at most 64 characters')
-  .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/, 'must be a dotted lower-case name such as service.restart');
+  // A dash inside a word too: the scanner actions (commands.ts) are named scanner.provision-monitor and the like.
+  .regex(
+    /^[a-z][a-z0-9_]*(-[a-z0-9_]+)*(\.[a-z][a-z0-9_]*(-[a-z0-9_]+)*)*$/,
+    'must be a dotted lower-case name such as service.restart or scanner.feed-update',
+  );
 
 /** ISO 8601 UTC with milliseconds, as `Date.prototype.toISOString` writes it (years 0000–9999). */
 export const CommandTimestampSchema = z
