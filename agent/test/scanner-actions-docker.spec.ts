@@ -17,10 +17,13 @@ import { recreateContainer } from '../src/scanner/action-feed-update.js';
 import { composeInstall, parseListedContainers, type GreenboneInstall } from '../src/scanner/discovery.js';
 import { readMonitorAccount } from '../src/scanner/monitor-account.js';
 import { dockerGet } from '../src/collectors/docker.js';
+import { collectScannerStats } from '../src/gmp/collect.js';
 import {
   GVMD_IMAGE_FILES,
   OTHER_HOSTS,
   prepareGvmdCliFiles,
+  ROLE_IDS,
+  standinPermissions,
   SENSITIVE_STRINGS,
   startGvmdCliWatcher,
   startGvmdStandin,
@@ -256,7 +259,14 @@ describe('scanner.* commands against a real engine and the stand-in gvmd', () =>
     const result = await exec('scanner.provision-monitor');
     expect(result.status, JSON.stringify(result)).toBe('succeeded');
     const report = JSON.parse(result.stdout!.trim());
-    expect(report).toMatchObject({ username: 'xspectre-monitor', account: 'created', role: 'Observer', defaultAdminPassword: true });
+    expect(report).toMatchObject({
+      username: 'xspectre-monitor',
+      account: 'created',
+      role: 'Observer',
+      defaultAdminPassword: true,
+      readsEveryTask: true,
+      grant: 'Super on the roles Admin, User; reads only (Observer)',
+    });
 
     const account = (await readMonitorAccount(stateDir))!;
     expect(account).toMatchObject({ username: 'xspectre-monitor', defaultAdminPassword: true });
@@ -268,7 +278,25 @@ describe('scanner.* commands against a real engine and the stand-in gvmd', () =>
     expect(watcher.calls.map((c) => c.args.map((a) => a.split('=')[0]))).toEqual([
       ['--create-user', '--role'],
       ['--user', '--new-password'],
+      // a temporary Super Admin grants Super on the owners' roles over GMP, then goes, the monitor inheriting its grants
+      ['--create-user', '--role', '--password'],
+      ['--delete-user', '--inheritor'],
     ]);
+    expect(watcher.calls[2]!.args[1]).toBe('--role=Super Admin');
+    expect(standin.users.map((u) => u.username).filter((n) => n.startsWith('xspectre-grant-'))).toEqual([]);
+    const monitorId = standin.users.find((u) => u.username === 'xspectre-monitor')!.id;
+    expect(
+      standinPermissions(standin)
+        .filter((p) => p.subjectId === monitorId)
+        .map((p) => [p.name, p.resourceType, p.resourceId, p.owner === monitorId]),
+    ).toEqual([
+      ['Super', 'role', ROLE_IDS.Admin, true],
+      ['Super', 'role', ROLE_IDS.User, true],
+    ]);
+    // and so the poll, as the monitor, sees every task (an Observer alone sees none of admin's)
+    const stats = await collectScannerStats({ socketPath: standin.socketPath, username: account.username, password: account.password });
+    expect(stats.gmp.reachable).toBe(true);
+    expect(stats.tasks).toHaveLength(standin.fixture.tasks.length);
     // The secret is nowhere in what the command reports (nor the one gvmd generated and printed).
     expect(JSON.stringify(result)).not.toContain(account.password);
 
@@ -276,7 +304,13 @@ describe('scanner.* commands against a real engine and the stand-in gvmd', () =>
     standin.users.find((u) => u.username === 'admin')!.password = 'changed-by-the-operator';
     const again = await exec('scanner.provision-monitor');
     expect(again.status, JSON.stringify(again)).toBe('succeeded');
-    expect(JSON.parse(again.stdout!.trim())).toMatchObject({ account: 'reset', defaultAdminPassword: false });
+    expect(JSON.parse(again.stdout!.trim())).toMatchObject({
+      account: 'reset',
+      defaultAdminPassword: false,
+      readsEveryTask: true,
+      grant: 'Super on the roles Admin, User (granted before); reads only (Observer)',
+    });
+    expect(standinPermissions(standin)).toHaveLength(2);
     const second = (await readMonitorAccount(stateDir))!;
     expect(second.password).not.toBe(account.password);
     expect(second.defaultAdminPassword).toBe(false);

@@ -57,18 +57,26 @@ describe('provisioning the monitor account on a source install', () => {
 
   it('creates the account as the service user, stores it 0600, and finds admin/admin gone', async () => {
     const report = await provisionMonitor({ install: install(), dockerSocket: '/nonexistent', stateDir, run: host });
-    expect(report).toMatchObject({ username: 'xspectre-monitor', account: 'created', role: 'Observer', defaultAdminPassword: false });
+    expect(report).toMatchObject({
+      username: 'xspectre-monitor',
+      account: 'created',
+      role: 'Observer',
+      defaultAdminPassword: false,
+      readsEveryTask: true,
+    });
     const account = (await readMonitorAccount(stateDir))!;
     expect(standin.users.find((u) => u.username === 'xspectre-monitor')!.password).toBe(account.password);
     expect((await stat(join(stateDir, 'gmp-monitor.json'))).mode & 0o777).toBe(0o600);
     expect(JSON.stringify(report)).not.toContain(account.password);
     // argument arrays all the way: the password is one argv element, never a shell string
-    expect(calls.filter((c) => c[0] === 'runuser').map((c) => c.slice(0, 5))).toEqual([
-      ['runuser', '-u', 'gvm', '--', 'gvmd'],
-      ['runuser', '-u', 'gvm', '--', 'gvmd'],
+    expect(calls.filter((c) => c[0] === 'runuser').map((c) => c.slice(0, 6).map((a) => a.split('=')[0]))).toEqual([
+      ['runuser', '-u', 'gvm', '--', 'gvmd', '--create-user'],
+      ['runuser', '-u', 'gvm', '--', 'gvmd', '--user'],
+      ['runuser', '-u', 'gvm', '--', 'gvmd', '--create-user'],
+      ['runuser', '-u', 'gvm', '--', 'gvmd', '--delete-user'],
     ]);
     expect(calls.find((c) => c.at(-1)?.startsWith('--new-password='))?.at(-1)).toBe(`--new-password=${account.password}`);
-    expect(calls.filter((c) => c[0] === 'id').map((c) => c.at(-1))).toEqual(['_gvm', 'gvm', '_gvm', 'gvm']);
+    expect(calls.filter((c) => c[0] === 'id').map((c) => c.at(-1))).toEqual(Array(4).fill(['_gvm', 'gvm']).flat());
   });
 
   it('detects admin/admin when it is back in place', async () => {
@@ -94,6 +102,35 @@ describe('provisioning the monitor account on a source install', () => {
     expect((error as Error).message).toBe('gvmd does not accept the password it was just given (authentication failed)');
     // the stored account is the one before (nothing written for a failed provisioning)
     expect((await readMonitorAccount(stateDir))!.password).toBe(before.password);
+  });
+
+  it('reports an account that cannot read every task, and a temporary Super Admin left behind, loudly', async () => {
+    // gvmd refuses the temporary Super Admin: the account works, but sees only what is shared with it
+    const noSuperAdmin: HostRun = (file, args, options) =>
+      args.includes('--role=Super Admin')
+        ? runProcess('sh', ['-c', 'echo "Failed to find role." >&2; exit 1'], options)
+        : host(file, args, options);
+    const report = await provisionMonitor({ install: install(), dockerSocket: '/nonexistent', stateDir, run: noSuperAdmin });
+    expect(report).toMatchObject({
+      readsEveryTask: false,
+      grant: 'not granted: gvmd --create-user (temporary Super Admin) exited 1: Failed to find role.',
+    });
+    // the temporary account cannot be deleted: say which, never its password
+    const noDelete: HostRun = async (file, args, options) =>
+      args.some((a) => a.startsWith('--delete-user='))
+        ? runProcess('sh', ['-c', 'echo "User has active tasks." >&2; exit 1'], options)
+        : host(file, args, options);
+    const left = await provisionMonitor({ install: install(), dockerSocket: '/nonexistent', stateDir, run: noDelete });
+    expect(left.readsEveryTask).toBe(false);
+    expect(left.grant).toMatch(
+      /^not granted: the temporary Super Admin xspectre-grant-[0-9a-f]{8} could not be deleted \(delete it by hand\): User has active tasks\.$/,
+    );
+    const temporary = calls.find((c) => c.some((a) => a === '--role=Super Admin'))!;
+    const tempPassword = temporary.find((a) => a.startsWith('--password='))!.slice('--password='.length);
+    expect(JSON.stringify(left)).not.toContain(tempPassword);
+    const leftover = standin.users.findIndex((u) => u.username.startsWith('xspectre-grant-'));
+    expect(leftover).toBeGreaterThanOrEqual(0);
+    standin.users.splice(leftover, 1);
   });
 
   it('fails clearly when gvmd’s service user or gvmd itself is missing, or only a socket was configured', async () => {

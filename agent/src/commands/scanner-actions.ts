@@ -191,6 +191,8 @@ export class ScannerActions {
       void Promise.resolve()
         .then(() => this.options.integrator?.()?.refreshNow())
         .catch(() => undefined);
+      // An account that cannot see the tasks is no monitor: the operator must hear of it (the account is stored all the same).
+      if (!report.readsEveryTask) return failed(`the monitor account was set, but ${report.grant}`, JSON.stringify(report));
       return ok(JSON.stringify(report));
     } catch (err) {
       // Messages from provisioning are scrubbed of the password already; errors from below may not be.

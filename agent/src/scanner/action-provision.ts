@@ -3,6 +3,7 @@ import { DEFAULT_COMMAND_TIMEOUT_MS, GmpConnection } from '../gmp/client.js';
 import { GmpError } from '../gmp/errors.js';
 import { authenticateCommand } from '../gmp/request.js';
 import type { GreenboneInstall } from './discovery.js';
+import { grantReadEverything } from './action-grant.js';
 import { runGvmdCli, scrub, type HostRun } from './gvmd-cli.js';
 import { MONITOR_USERNAME, monitorAccountPath, writeMonitorAccount } from './monitor-account.js';
 
@@ -10,13 +11,10 @@ import { MONITOR_USERNAME, monitorAccountPath, writeMonitorAccount } from './mon
  * `scanner.provision-monitor`: the least-privilege gvmd account the agent polls with.
  *
  * Role: gvmd's built-in `Observer`, whose command permissions are get_* (and authenticate,
- * help, …) only, so whatever objects it can see it can change nothing: gvmd checks the command
- * permission of the role first (user_may() in gvmd's manage_acl.c). Its limit: an Observer sees
- * only its own objects and those shared with it, so on an install whose tasks belong to `admin`
- * it sees none of them until a Super Admin grants it gvmd's `Super` permission on the owner
- * (resource type user, e.g. admin), which opens that owner's objects to the grantee while the
- * Observer role still allows only reading. gvmd's command line cannot create permissions, so this
- * action cannot grant it without an admin GMP session; the command's output says so.
+ * help, its own settings) only, so whatever objects it can see it can change nothing: gvmd checks
+ * the role's command permission first (user_may() in gvmd's manage_acl.c). An Observer sees only
+ * its own objects and those shared with it, so it is then given gvmd's `Super` permission on the
+ * roles that own the tasks (action-grant.ts), which opens their objects to it for reading only.
  *
  * The password: 32 random bytes (base64url), set with gvmd's `--new-password`, stored only in
  * the state directory (0600, monitor-account.ts); never in the output, the log or an error
@@ -42,9 +40,11 @@ export interface ProvisionReport {
   /** true: admin/admin still logs in; false: it does not; null: the check could not tell. */
   defaultAdminPassword: boolean | null;
   defaultAdminCheck: string;
+  /** Whether the account was given `Super` (read through its role) on the task owners' roles. */
+  readsEveryTask: boolean;
+  grant: string;
   /** Where the secret is kept (root-only). */
   file: string;
-  note: string;
 }
 
 export class ProvisionError extends Error {
@@ -107,6 +107,22 @@ export async function provisionMonitor(options: ProvisionOptions): Promise<Provi
   }
   if (!accepted) throw new ProvisionError('gvmd does not accept the password it was just given (authentication failed)');
 
+  let readsEveryTask: boolean;
+  let grant: string;
+  try {
+    const outcome = await grantReadEverything({
+      socketPath: install.socketPath,
+      monitorUsername: MONITOR_USERNAME,
+      cli,
+      commandTimeoutMs: timeout,
+    });
+    readsEveryTask = true;
+    grant = `Super on the roles ${outcome.roles.join(', ')}${outcome.granted === 0 ? ' (granted before)' : ''}; reads only (Observer)`;
+  } catch (err) {
+    readsEveryTask = false;
+    grant = `not granted: ${scrub(err instanceof Error ? err.message : String(err), secrets, 400)}`;
+  }
+
   let defaultAdminPassword: boolean | null;
   let defaultAdminCheck: string;
   try {
@@ -131,7 +147,8 @@ export async function provisionMonitor(options: ProvisionOptions): Promise<Provi
     role: MONITOR_ROLE,
     defaultAdminPassword,
     defaultAdminCheck,
+    readsEveryTask,
+    grant,
     file: monitorAccountPath(options.stateDir),
-    note: 'an Observer sees only what is shared with it: grant it gvmd\u2019s Super permission on the task owners to see every task',
   };
 }

@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { deleteUser } from './permissions.js';
 import type { GvmdStandin } from './server.js';
 
 /**
@@ -10,11 +11,12 @@ import type { GvmdStandin } from './server.js';
  * and the test) and prints the stand-in's answer with its exit code. It uses only the shell's
  * builtins and `sleep`, so the lab's busybox image can run it.
  *
- * What it imitates of gvmd (its --help and the vendor's docs): `--create-user=NAME [--role=ROLE]`
- * creates a user with a generated password and prints it (so callers must not pass gvmd's output
- * on); an existing name fails; `--user=NAME --new-password=PW` sets a password, failing for an
- * unknown user. What it cannot prove: gvmd's real role permissions (which objects an Observer
- * sees); the stand-in only records the role.
+ * What it imitates of gvmd (gvmd --help and its manage_create_user/manage_delete_user):
+ * `--create-user=NAME [--role=ROLE] [--password=PW]` creates a user, printing the generated
+ * password when none was given (so callers must not pass gvmd's output on); an existing name
+ * fails ("User exists already."); `--user=NAME --new-password=PW` sets a password, failing for an
+ * unknown user; `--delete-user=NAME [--inheritor=NAME]` removes a user, handing its permissions to
+ * the inheritor. Roles and what they allow: permissions.ts.
  */
 export const GVMD_CLI_SCRIPT = `#!/bin/sh
 # Stand-in gvmd command line (agent/test/gvmd-standin/cli.ts).
@@ -67,16 +69,20 @@ export interface GvmdCliWatcher {
   stop(): Promise<void>;
 }
 
+const ROLES = new Set(['Admin', 'User', 'Observer', 'Super Admin', 'Guest', 'Info', 'Monitor']);
+
 function answer(standin: GvmdStandin, roles: Map<string, string>, args: string[]): { out: string; code: number } {
   const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const create = option('create-user');
   if (create !== undefined) {
-    if (create === '' || standin.users.some((u) => u.username === create))
-      return { out: 'Failed to create user: User exists already.', code: 1 };
-    const password = option('password') ?? randomBytes(12).toString('hex');
-    standin.users.push({ username: create, password });
-    roles.set(create, option('role') ?? 'Admin');
-    return { out: `User created with password '${password}'.`, code: 0 };
+    const role = option('role') ?? 'Admin';
+    if (!ROLES.has(role)) return { out: 'Failed to find role.', code: 1 };
+    if (create === '' || standin.users.some((u) => u.username === create)) return { out: 'User exists already.', code: 1 };
+    const given = option('password');
+    const password = given ?? randomUUID();
+    standin.users.push({ username: create, password, role });
+    roles.set(create, role);
+    return { out: given === undefined ? `User created with password '${password}'.` : 'User created.', code: 0 };
   }
   const user = option('user');
   const newPassword = option('new-password');
@@ -85,6 +91,11 @@ function answer(standin: GvmdStandin, roles: Map<string, string>, args: string[]
     if (!found) return { out: 'Failed to modify user.', code: 1 };
     found.password = newPassword;
     return { out: '', code: 0 };
+  }
+  const removed = option('delete-user');
+  if (removed !== undefined) {
+    const problem = deleteUser(standin, removed, option('inheritor'));
+    return problem === null ? { out: 'User deleted.', code: 0 } : { out: problem, code: 1 };
   }
   return { out: `stand-in gvmd: unsupported arguments ${args.map((a) => a.split('=')[0]).join(' ')}`, code: 2 };
 }

@@ -3,3 +3,4 @@ export { GVMD_PROFILES, type GvmdProfile, type GvmdProfileId } from './profiles.
 export { makeFixture, SENSITIVE_STRINGS, type GvmdFixture, type FixtureTask } from './fixture.js';
 export { prepareGvmdCliFiles, startGvmdCliWatcher, GVMD_CLI_SCRIPT, GVMD_IMAGE_FILES, type GvmdCliWatcher } from './cli.js';
 export { FIXTURE_RESULTS, OTHER_HOSTS } from './results.js';
+export { ROLE_IDS, seesAdminObjects, standinPermissions, type StandinPermission } from './permissions.js';

@@ -17,12 +17,17 @@ import {
   el,
 } from './responses.js';
 import { reportDetailsAnswer, resultsAnswer } from './results.js';
+import { permissionCommand, roleMay, seesAdminObjects } from './permissions.js';
 
 export interface GvmdUser {
   username: string;
   password: string;
   /** Commands this user may not run: gvmd answers 400 "Permission denied". */
   deny?: string[];
+  /** gvmd's id of the user (made when first needed). */
+  id?: string;
+  /** A gvmd role (permissions.ts); none: may do and see everything. */
+  role?: string;
 }
 
 export interface GvmdFaults {
@@ -165,7 +170,11 @@ export async function startGvmdStandin(options: GvmdStandinOptions): Promise<Gvm
         // gvmd: a 400 from "gmp", then the parser error ends the session.
         return write(statusOnly('gmp', '400', 'Only command GET_VERSION is allowed before AUTHENTICATE'), true);
       }
-      if (user.deny?.includes(command)) return answer(statusOnly(command, '400', 'Permission denied'));
+      if (user.deny?.includes(command) || !roleMay(user, command)) return answer(statusOnly(command, '400', 'Permission denied'));
+      const administered = permissionCommand(standin, user, command, attributes, body);
+      if (administered !== null) return answer(administered);
+      // The fixture's tasks and reports belong to admin: an Observer sees them only through a Super permission.
+      const visible = seesAdminObjects(standin, user) ? fixture : { ...fixture, tasks: [] };
       switch (command) {
         case 'get_feeds':
           return answer(feedsAnswer(fixture, { syncing: !!faults.syncing, scannerDown: !!faults.scannerDown }));
@@ -178,16 +187,16 @@ export async function startGvmdStandin(options: GvmdStandinOptions): Promise<Gvm
           return answer(ok(command, el('version', {}, scanner.version)));
         }
         case 'get_tasks':
-          return answer(tasksAnswer(fixture, profile, attributes.filter ?? '', faults.maxRowsPerPage));
+          return answer(tasksAnswer(visible, profile, attributes.filter ?? '', faults.maxRowsPerPage));
         case 'get_targets':
           return answer(countedAnswer(command, fixture.targets));
         case 'get_credentials':
           return answer(countedAnswer(command, fixture.credentials));
         case 'get_results':
-          return answer(resultsAnswer(fixture, attributes.filter ?? ''));
+          return answer(resultsAnswer(visible, attributes.filter ?? ''));
         case 'get_reports': {
           const xml =
-            attributes.details === '1' ? reportDetailsAnswer(fixture, attributes.report_id) : reportsAnswer(fixture, attributes.report_id);
+            attributes.details === '1' ? reportDetailsAnswer(visible, attributes.report_id) : reportsAnswer(visible, attributes.report_id);
           return answer(xml ?? statusOnly(command, '404', `Failed to find report '${attributes.report_id ?? ''}'`));
         }
         case 'get_features': {
