@@ -306,6 +306,7 @@ describe('console: scanner ops', () => {
     await eventually(() => shownIds(page)).toEqual([s.stuck.id]);
     expect(await page.getByLabel('Filter scanners').inputValue()).toBe('version_drift');
     await page.getByLabel('Filter scanners').selectOption('');
+    await page.waitForURL((url) => !url.search.includes('filter='));
     await page.getByLabel('Site').selectOption(hamburgId);
     await page.waitForURL(/siteId=/);
     await eventually(() => shownIds(page)).toEqual([s.healthy2.id]);
