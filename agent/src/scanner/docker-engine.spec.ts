@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { CoreContainerSchema } from '@xspectre/contracts';
-import { coreContainerEntry, feedDataImage, filesystemUsage, oomEventsPath, parseCoreInspect, parseOomEvents } from './docker-engine.js';
+import {
+  coreContainerEntry,
+  feedDataImage,
+  filesystemUsage,
+  oomEventsPath,
+  parseCoreInspect,
+  parseOomEvents,
+  unexplainedOomKill,
+} from './docker-engine.js';
 
 const PROJECT = 'greenbone-community-edition';
 
@@ -65,7 +73,12 @@ describe('core container entries', () => {
         Id: 'aaa111',
         Name: `/${PROJECT}-redis-server-1`,
         RestartCount: 3,
-        State: { Status: 'restarting', StartedAt: '2026-12-04T09:58:01.123456789Z', OOMKilled: true },
+        State: {
+          Status: 'restarting',
+          StartedAt: '2026-12-04T09:58:01.123456789Z',
+          OOMKilled: false,
+          FinishedAt: '2026-12-04T09:58:00.9Z',
+        },
         Config: { Image: 'registry.community.greenbone.net/community/redis-server' },
       },
       'fallback',
@@ -76,6 +89,7 @@ describe('core container entries', () => {
       state: 'restarting',
       restartCount: 3,
       startedAt: '2026-12-04T09:58:01.123Z',
+      oomKilledAt: null,
     });
     const entry = coreContainerEntry('redis-server', inspected, 12_345_678.4, new Date('2026-12-04T09:58:00Z'));
     expect(CoreContainerSchema.parse(entry)).toEqual({
@@ -97,9 +111,23 @@ describe('core container entries', () => {
       state: 'created',
       restartCount: 0,
       startedAt: null,
+      oomKilledAt: null,
     });
     expect(parseCoreInspect(null, 'y')).toMatchObject({ name: 'y', state: 'unknown', startedAt: null });
     expect(parseCoreInspect({ State: { StartedAt: 'yesterday' } }, 'z').startedAt).toBeNull();
+  });
+
+  it("takes an OOM kill from the inspect's State when no event within a minute before it explains it", () => {
+    const killed = parseCoreInspect(
+      { State: { Status: 'exited', OOMKilled: true, StartedAt: '2026-12-04T09:00:00Z', FinishedAt: '2026-12-04T10:00:00.5Z' } },
+      'redis',
+    );
+    expect(killed.oomKilledAt).toEqual(new Date('2026-12-04T10:00:00.500Z'));
+    expect(unexplainedOomKill(killed, null)).toEqual(killed.oomKilledAt);
+    expect(unexplainedOomKill(killed, new Date('2026-12-04T09:50:00Z'))).toEqual(killed.oomKilledAt); // an older kill
+    expect(unexplainedOomKill(killed, new Date('2026-12-04T10:00:00.100Z'))).toBeNull(); // the event of this kill
+    expect(unexplainedOomKill(parseCoreInspect({ State: { OOMKilled: false, FinishedAt: '2026-12-04T10:00:00Z' } }, 'x'), null)).toBeNull();
+    expect(parseCoreInspect({ State: { OOMKilled: true, FinishedAt: '0001-01-01T00:00:00Z' } }, 'x').oomKilledAt).toBeNull();
   });
 
   it('reports a missing service as `missing` and keeps a remembered OOM kill', () => {

@@ -96,6 +96,8 @@ export interface InspectedContainer {
   state: string;
   restartCount: number;
   startedAt: string | null;
+  /** When Docker says the last exit was an OOM kill (State.OOMKilled; reset when it starts again): State.FinishedAt. */
+  oomKilledAt: Date | null;
 }
 
 /** Docker's "never" time (a container that never started). */
@@ -119,7 +121,20 @@ export function parseCoreInspect(body: unknown, fallbackName: string): Inspected
     state: cleanText(str(state.Status) ?? 'unknown', 32) ?? 'unknown',
     restartCount: restarts !== null && restarts >= 0 ? Math.min(MAX_RESTART_COUNT, Math.floor(restarts)) : 0,
     startedAt: isoTime(state.StartedAt),
+    oomKilledAt: state.OOMKilled === true ? ((at) => (at ? new Date(at) : null))(isoTime(state.FinishedAt)) : null,
   };
+}
+
+/**
+ * An OOM kill Docker's inspect shows that no event explained: events can be missed (the agent
+ * down longer than the look-back, an engine that lost its cgroup notifications), the container's
+ * State.OOMKilled is not. An event within a minute before its FinishedAt is the same kill.
+ */
+export function unexplainedOomKill(inspected: InspectedContainer, known: Date | null): Date | null {
+  const at = inspected.oomKilledAt;
+  if (!at) return null;
+  if (known && known.getTime() > at.getTime() - 60_000) return null;
+  return at;
 }
 
 /** One core container entry of the report; `inspected` null: the service has no container (`missing`). */

@@ -36,6 +36,7 @@ import {
   oomEventsPath,
   parseCoreInspect,
   parseOomEvents,
+  unexplainedOomKill,
 } from './docker-engine.js';
 import { readMonitorAccount } from './monitor-account.js';
 
@@ -315,7 +316,14 @@ export class ScannerIntegrator {
         // removed between the list and the inspect: what the list said
         const inspected = inspect
           ? parseCoreInspect(inspect, container.name)
-          : { name: container.name, image: cleanText(container.image, 512), state: container.state, restartCount: 0, startedAt: null };
+          : {
+              name: container.name,
+              image: cleanText(container.image, 512),
+              state: container.state,
+              restartCount: 0,
+              startedAt: null,
+              oomKilledAt: null,
+            };
         const memory =
           inspected.state === 'running'
             ? await dockerGet(socket, `/containers/${id}/stats?stream=false&one-shot=true`, STATS_TIMEOUT_MS).then(
@@ -326,7 +334,9 @@ export class ScannerIntegrator {
                 },
               )
             : null;
-        entries.push(coreContainerEntry(service, inspected, memory, oom.get(service) ?? null));
+        const missed = unexplainedOomKill(inspected, oom.get(service) ?? null);
+        if (missed) await this.rememberOom(service, missed);
+        entries.push(coreContainerEntry(service, inspected, memory, (this.oom ?? oom).get(service) ?? null));
       }
       stats.coreContainers = entries;
       stats.feedDataImages = await this.feedDataImages(containers, project);
@@ -356,6 +366,15 @@ export class ScannerIntegrator {
     this.eventsSince = new Date(Math.floor(now.getTime() / 1000) * 1000);
     if (changed) await this.saveOom(this.oom);
     return this.oom;
+  }
+
+  /** An OOM kill found otherwise than by events (unexplainedOomKill). */
+  private async rememberOom(service: ScannerCoreService, at: Date): Promise<void> {
+    this.oom ??= await this.loadOom();
+    const known = this.oom.get(service);
+    if (known && known >= at) return;
+    this.oom.set(service, at);
+    await this.saveOom(this.oom);
   }
 
   private get oomPath() {
