@@ -19,7 +19,7 @@ async function mtime(path: string): Promise<number | null> {
   );
 }
 
-/** Builds the agent executable (`npm run build:sea -w agent`) when it is missing or older than agent/dist. */
+/** Builds the agent executable (`npm run build:sea -w agent`) when it is missing or older than agent/dist (or the contracts and wireguard it bundles). */
 export async function ensureAgentExecutable(log: (line: string) => void): Promise<void> {
   const built = await mtime(AGENT_SEA);
   const dist = join(REPO_ROOT, 'agent/dist');
@@ -30,6 +30,12 @@ export async function ensureAgentExecutable(log: (line: string) => void): Promis
     if (entry.endsWith('.js') && !entry.startsWith('sea/')) newest = Math.max(newest, (await mtime(join(dist, entry))) ?? 0);
   }
   if (newest === 0) throw new Error(`${AGENT_MAIN} is missing: build first (npx tsc -b)`);
+  // The executable bundles the packages the agent imports too (a changed contract changes it).
+  for (const pkg of ['contracts/dist', 'wireguard/dist']) {
+    const dir = join(REPO_ROOT, pkg);
+    for (const entry of await readdir(dir, { recursive: true }).catch(() => [] as string[]))
+      if (entry.endsWith('.js')) newest = Math.max(newest, (await mtime(join(dir, entry))) ?? 0);
+  }
   if (built !== null && built >= newest) return;
   log(
     built === null ? 'building the agent executable (npm run build:sea -w agent)' : 'agent/dist changed: rebuilding the agent executable',
