@@ -123,7 +123,7 @@ describe('scanner.* commands against a real engine and the stand-in gvmd', () =>
   const signal = new AbortController().signal;
   const exec = async (action: string, params: Record<string, unknown> = {}, a = actions()) => (await a.run(entry(action, params), signal))!;
 
-  async function runContainer(service: string, image: string, extra: string[] = []) {
+  async function runContainer(service: string, image: string, extra: string[] = [], script = WAIT) {
     await docker([
       'run',
       '--detach',
@@ -139,7 +139,7 @@ describe('scanner.* commands against a real engine and the stand-in gvmd', () =>
       image,
       '/bin/sh',
       '-c',
-      WAIT,
+      script,
     ]);
     created.push(names(service));
   }
@@ -189,6 +189,7 @@ describe('scanner.* commands against a real engine and the stand-in gvmd', () =>
     await importImage(IMAGE, GVMD_IMAGE_FILES);
     await importImage(FEED_REF('vulnerability-tests'), { '/feed/version': '1\n' });
     await importImage(FEED_REF('notus-data'), { '/feed/version': '1\n' });
+    await importImage(FEED_REF('scap-data'), { '/feed/version': '1\n' });
     await runContainer('gvmd', IMAGE, ['--volume', `${runDir}:/run/gvmd`, ...mounts.flatMap((m) => ['--volume', m])]);
     await runContainer('ospd-openvas', IMAGE);
     await runContainer('vulnerability-tests', FEED_REF('vulnerability-tests'), [
@@ -200,6 +201,8 @@ describe('scanner.* commands against a real engine and the stand-in gvmd', () =>
       'on-failure',
     ]);
     await runContainer('notus-data', FEED_REF('notus-data'), ['--volume', `${PROJECT}-notus-data:/mnt/notus`]);
+    // like the community compose file's data services: copies its data into a volume and exits
+    await runContainer('scap-data', FEED_REF('scap-data'), ['--volume', `${PROJECT}-scap-data:/mnt/scap`], 'sleep 0.2; exit 0');
   }, 180_000);
 
   afterAll(async () => {
@@ -209,8 +212,17 @@ describe('scanner.* commands against a real engine and the stand-in gvmd', () =>
       .split('\n')
       .filter(Boolean);
     if (all.length) await docker(['rm', '--force', '--volumes', ...all]).catch(() => undefined);
-    await docker(['volume', 'rm', `${PROJECT}-vt-data`, `${PROJECT}-notus-data`]).catch(() => undefined);
-    await docker(['rmi', '--force', FEED_REF('vulnerability-tests'), FEED_REF('notus-data'), NEWER_LOCAL, IMAGE]).catch(() => undefined);
+    await docker(['volume', 'rm', `${PROJECT}-vt-data`, `${PROJECT}-notus-data`, `${PROJECT}-scap-data`]).catch(() => undefined);
+    await docker([
+      'rmi',
+      '--force',
+      FEED_REF('vulnerability-tests'),
+      FEED_REF('notus-data'),
+      FEED_REF('scap-data'),
+      NEWER_LOCAL,
+      `${NEWER_LOCAL}-scap`,
+      IMAGE,
+    ]).catch(() => undefined);
     if (dir) await rm(dir, { recursive: true, force: true });
     if (started && started.exitCode === null) {
       const exited = new Promise((r) => started?.once('exit', r));
@@ -378,11 +390,12 @@ describe('scanner.* commands against a real engine and the stand-in gvmd', () =>
     const ospdStarted = (await inspect(names('ospd-openvas'))).State.StartedAt;
     const result = await exec('scanner.feed-update', { pruneOldImages: true });
     expect(result.status).toBe('failed');
-    expect(result.reason).toMatch(/^feed update incomplete \(2 of 2 services failed\): vulnerability-tests: pull: /);
+    expect(result.reason).toMatch(/^feed update incomplete \(3 of 3 services failed\): vulnerability-tests: pull: /);
     const summary = JSON.parse(result.stdout!.trim());
     expect(summary.services.map((s: any) => [s.service, s.outcome])).toEqual([
       ['vulnerability-tests', 'failed'],
       ['notus-data', 'failed'],
+      ['scap-data', 'failed'],
     ]);
     expect(summary.restarted).toEqual([]);
     expect((await inspect(names('vulnerability-tests'))).Id).toBe(before);
@@ -394,9 +407,11 @@ describe('scanner.* commands against a real engine and the stand-in gvmd', () =>
     const notusBefore = (await inspect(names('notus-data'))).Id;
     const gvmdStarted = (await inspect(names('gvmd'))).State.StartedAt;
     const newer = await importImage(NEWER_LOCAL, { '/feed/version': '2\n' });
+    await importImage(`${NEWER_LOCAL}-scap`, { '/feed/version': '2\n' });
     // The "pull": the registry is out of reach, so the newer image is tagged locally as the pull would leave it.
     const pull = async (reference: string) => {
       if (reference === FEED_REF('vulnerability-tests')) await docker(['tag', NEWER_LOCAL, reference]);
+      if (reference === FEED_REF('scap-data')) await docker(['tag', `${NEWER_LOCAL}-scap`, reference]);
       return { ok: true as const };
     };
     const result = await exec('scanner.feed-update', { pruneOldImages: true }, actions({ feedUpdate: { pull } }));
@@ -406,6 +421,7 @@ describe('scanner.* commands against a real engine and the stand-in gvmd', () =>
       services: [
         { service: 'vulnerability-tests', outcome: 'recreated', image: FEED_REF('vulnerability-tests'), pruned: 'removed' },
         { service: 'notus-data', outcome: 'unchanged', image: FEED_REF('notus-data') },
+        { service: 'scap-data', outcome: 'recreated', image: FEED_REF('scap-data'), pruned: 'removed' },
       ],
       restarted: [
         { service: 'gvmd', outcome: 'restarted' },
@@ -421,6 +437,10 @@ describe('scanner.* commands against a real engine and the stand-in gvmd', () =>
     expect(now.HostConfig.RestartPolicy).toEqual(old.HostConfig.RestartPolicy);
     expect(now.Mounts.map((m: any) => [m.Name, m.Destination])).toEqual([[`${PROJECT}-vt-data`, '/mnt/feed']]);
     expect((await inspect(names('notus-data'))).Id).toBe(notusBefore);
+    // the run-once data service ran its copy to the end before gvmd and ospd-openvas were restarted
+    const scap = await inspect(names('scap-data'));
+    expect([scap.State.Status, scap.State.ExitCode]).toEqual(['exited', 0]);
+    expect(Date.parse(scap.State.FinishedAt)).toBeLessThanOrEqual(Date.parse((await inspect(names('gvmd'))).State.StartedAt));
     expect((await inspect(names('gvmd'))).State.StartedAt).not.toBe(gvmdStarted);
     // the old image is gone, the old container too (no leftovers under temporary names)
     await expect(docker(['image', 'inspect', old.Image])).rejects.toThrow();

@@ -174,6 +174,19 @@ function ignoreNotModified(err: unknown): void {
   throw err;
 }
 
+/** How long a run-once data container may take to copy its data (the vendor's compose waits for it: service_completed_successfully). */
+export const DATA_COPY_TIMEOUT_MS = 15 * 60_000;
+
+/** Waits for a container to stop; its exit code, or an EngineError. */
+async function waitForExit(socket: string, id: string, timeoutMs: number): Promise<number> {
+  const answer = await engineRequest(socket, 'POST', containerPath(id, '/wait?condition=not-running'), undefined, { timeoutMs });
+  if (answer.status !== 200)
+    throw new EngineError(`wait for the data copy: HTTP ${answer.status}: ${engineMessage(answer)}`, answer.status);
+  const code = obj(JSON.parse(answer.body.toString('utf8'))).StatusCode;
+  if (typeof code !== 'number') throw new EngineError('wait for the data copy: no exit code in the answer');
+  return code;
+}
+
 export interface FeedUpdateOptions {
   install: GreenboneInstall;
   dockerSocket: string;
@@ -182,6 +195,7 @@ export interface FeedUpdateOptions {
   pull?: (reference: string) => Promise<PullOutcome>;
   /** Restarts one core container (default POST /containers/{id}/restart). */
   restart?: (id: string) => Promise<void>;
+  dataCopyTimeoutMs?: number;
 }
 
 export async function updateFeeds(options: FeedUpdateOptions): Promise<FeedUpdateSummary> {
@@ -196,6 +210,8 @@ export async function updateFeeds(options: FeedUpdateOptions): Promise<FeedUpdat
       const inspected = obj(await engineJson(socket, 'GET', containerPath(container.id, '/json'), undefined, 'inspect the container'));
       reference = str(obj(inspected.Config).Image);
       const before = str(inspected.Image);
+      // The community compose file's data services copy their data into volumes and exit.
+      const runOnce = obj(inspected.State).Running !== true;
       if (reference === null || before === null) throw new EngineError('the container names no image');
       const pulled = await pull(reference);
       if (!pulled.ok) {
@@ -207,7 +223,12 @@ export async function updateFeeds(options: FeedUpdateOptions): Promise<FeedUpdat
         summary.services.push({ service: container.service, outcome: 'unchanged', image: reference });
         continue;
       }
-      await recreateContainer(socket, container.id, reference);
+      const replacement = await recreateContainer(socket, container.id, reference);
+      if (runOnce) {
+        // As `docker compose up` does before starting gvmd and ospd-openvas: the copy must have finished, and well.
+        const code = await waitForExit(socket, replacement, options.dataCopyTimeoutMs ?? DATA_COPY_TIMEOUT_MS);
+        if (code !== 0) throw new EngineError(`the new container's data copy exited ${code}`);
+      }
       let pruned: 'removed' | 'in use' | 'kept' | 'failed' = 'kept';
       if (options.pruneOldImages) {
         const removed = await engineRequest(socket, 'DELETE', `/images/${encodeURIComponent(before)}`).catch(() => null);
