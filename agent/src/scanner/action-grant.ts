@@ -90,7 +90,7 @@ async function grantOverGmp(options: GrantOptions, username: string, password: s
     if (!monitorId) throw new GrantError(`gvmd does not list the user ${options.monitorUsername}`);
     const existing = await connection.send(
       'get_permissions',
-      gmpElement('get_permissions', { filter: `name=Super subject_type=user rows=1000 first=1` }),
+      gmpElement('get_permissions', { filter: `name=Super rows=1000 first=1` }),
       timeout,
     );
     const held = new Set(
