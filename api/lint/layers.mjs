@@ -47,6 +47,8 @@ export const LAYERS = {
   scanners: 9,
   // File backups: policies, runs and repository tokens (devices, organizations, keys; commands next).
   backups: 10,
+  // Scanner actions through the command queue: report summaries, feed update schedules' runs (scanners, commands).
+  'scanner-ops': 10,
   ingest: 11,
   health: 12,
   'request-pipeline': 12,

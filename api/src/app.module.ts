@@ -20,6 +20,7 @@ import { CommandsModule } from './commands/commands.module.js';
 import { AlertsModule } from './alerts/alerts.module.js';
 import { BackupsModule } from './backups/backups.module.js';
 import { ScannersModule } from './scanners/scanners.module.js';
+import { ScannerOpsModule } from './scanner-ops/scanner-ops.module.js';
 import { AlertDeliveryModule } from './alert-delivery/alert-delivery.module.js';
 import { InventoryModule } from './inventory/inventory.module.js';
 import { TelemetryModule } from './telemetry/telemetry.module.js';
@@ -54,6 +55,7 @@ export class AppModule {
         AlertsModule,
         BackupsModule,
         ScannersModule,
+        ScannerOpsModule,
         IngestModule,
         HealthModule,
         LiveEndpointModule,

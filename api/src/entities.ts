@@ -34,6 +34,7 @@ import { BackupSnapshotEntity } from './backups/backup-snapshot.entity.js';
 import { BackupDeviceStateEntity } from './backups/backup-device-state.entity.js';
 import { ServiceCredentialEntity } from './auth/service-credential.entity.js';
 import { ScannerSnapshotEntity } from './scanners/scanner-snapshot.entity.js';
+import { ScannerFeedRunEntity, ScannerFeedScheduleEntity } from './scanners/feed-schedule.entity.js';
 import {
   ScannerDockerSampleEntity,
   ScannerFeedVersionEntity,
@@ -87,4 +88,6 @@ export const ENTITIES = [
   ScannerReportCountsEntity,
   ScannerFeedVersionEntity,
   ScannerDockerSampleEntity,
+  ScannerFeedScheduleEntity,
+  ScannerFeedRunEntity,
 ];

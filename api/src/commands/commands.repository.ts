@@ -166,4 +166,15 @@ export class CommandsRepository {
     // Final: nothing changes them between the update and this read.
     return this.repo().findBy(rows.map((r) => ({ id: r.id })));
   }
+
+  /** Drops the output of these actions' commands that finished before `before`; the ids whose output went. */
+  async eraseOutput(actions: readonly string[], before: Date): Promise<string[]> {
+    const rows = await this.db.changedRows<{ id: string }>(
+      `UPDATE commands SET stdout = NULL, stderr = NULL
+        WHERE action = ANY($1) AND finished_at < $2 AND (stdout IS NOT NULL OR stderr IS NOT NULL)
+       RETURNING id`,
+      [actions, before],
+    );
+    return rows.map((r) => r.id);
+  }
 }

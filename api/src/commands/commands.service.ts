@@ -30,6 +30,7 @@ import { CommandWakeups } from './command-wakeups.js';
 import { KeyAnnouncements } from './key-announcements.service.js';
 import { CommandHooks } from './command-hooks.js';
 import { signedCommandRow } from './signed-row.js';
+import { redactFor } from './result-bearing.js';
 import { toCommandDto, toLiveCommand, toSignedCommand } from './commands.mapper.js';
 import { CommandsRepository, type CommandFilter, type CommandProgress } from './commands.repository.js';
 
@@ -137,6 +138,9 @@ export class CommandsService {
     this.devices.assertMayChange(actor, device.organizationKind);
     if (device.status !== 'active') throw new AppError('DEVICE_NOT_ACTIVE', `device ${device.name} is ${device.status}`);
     if (device.quarantinedAt) throw new AppError('DEVICE_QUARANTINED');
+    // Greenbone actions mean nothing to a server's agent: refused here rather than failed there.
+    if (request.action.startsWith('scanner.') && device.type !== 'scanner')
+      throw new AppError('DEVICE_NOT_SCANNER', `device ${device.name} is a ${device.type}; ${request.action} is for scanners`);
     // A script run signs the library's current hash, interpreter and timeout (scripts.service.ts).
     // An agent update signs the served build's id, SHA-256 and size (agent-builds.service.ts).
     const params =
@@ -150,6 +154,17 @@ export class CommandsService {
     return this.commands.insert(signedCommandRow(key, device.id, request.action, params as JsonObject, actor));
   }
 
+  /**
+   * Queues an API-only action (API_ONLY_COMMAND_ACTIONS) for an operator whose route already
+   * checked the permission and step-up it needs (a scanner report summary: scanners.controller.ts),
+   * in the request's transaction and audit row.
+   */
+  async queueApiAction(actor: Actor, deviceId: string, action: CommandAction, params: JsonObject): Promise<Command> {
+    const stored = await this.insertSigned(actor, deviceId, { action, params } as unknown as CommandRequest);
+    requestContext.afterCommit(() => this.announce(stored, { wake: true }));
+    return toCommandDto(stored);
+  }
+
   /** After the change committed: consoles hear of the new status; a queued command also wakes its device's poll. */
   private async announce(command: CommandEntity, options: { wake?: boolean } = {}): Promise<void> {
     // Neither waits on the other, nor does the caller wait on Redis for long: both are best-effort.
@@ -159,7 +174,13 @@ export class CommandsService {
   async get(id: string): Promise<Command> {
     const command = await this.commands.findById(id);
     if (!command) throw new AppError('COMMAND_NOT_FOUND', `no command with id ${id}`);
-    return toCommandDto(command);
+    return redactFor(requestContext.get()?.actor, toCommandDto(command));
+  }
+
+  /** The stored command with its output, for a feature that checked who may read it (report summaries). */
+  async findWithOutput(id: string): Promise<Command | null> {
+    const command = await this.commands.findById(id);
+    return command ? toCommandDto(command) : null;
   }
 
   /**
@@ -204,7 +225,8 @@ export class CommandsService {
 
   async list(filter: CommandFilter) {
     const { items, total } = await this.commands.list(filter);
-    return { items: items.map(toCommandDto), total, limit: filter.limit, offset: filter.offset };
+    const actor = requestContext.get()?.actor;
+    return { items: items.map((c) => redactFor(actor, toCommandDto(c))), total, limit: filter.limit, offset: filter.offset };
   }
 
   async listForDevice(deviceId: string, filter: Omit<CommandFilter, 'deviceId'>) {

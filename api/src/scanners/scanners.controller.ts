@@ -13,13 +13,15 @@ import { ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decor
 import { ApiSummary } from '../openapi/api-summary.decorator.js';
 import { ScannersService } from './scanners.service.js';
 
+type Id = z.infer<typeof IdParamSchema>;
+
 @ApiTags('scanners')
 @Controller()
 export class ScannersController {
   constructor(private readonly scanners: ScannersService) {}
 
   @Get('scanners')
-  @ApiSummary("Scanners' latest GMP reports, one row each (feeds, tasks, reachability)")
+  @ApiSummary("Scanners' latest GMP reports, one row each (feeds, tasks, containers, versions, alerts), filtered and paged")
   @RequirePermission('devices.view')
   @ZodResponse(200, ScannerPageSchema)
   list(@ZodQuery(ScannerListQuerySchema) query: ScannerListQuery) {
@@ -30,7 +32,7 @@ export class ScannersController {
   @ApiSummary("A scanner's latest GMP report, whole", { errors: ['DEVICE_NOT_FOUND', 'SCANNER_REPORT_NOT_FOUND'] })
   @RequirePermission('devices.view')
   @ZodResponse(200, ScannerSnapshotSchema)
-  device(@ZodParams(IdParamSchema) params: z.infer<typeof IdParamSchema>) {
+  device(@ZodParams(IdParamSchema) params: Id) {
     return this.scanners.forDevice(params.id);
   }
 }

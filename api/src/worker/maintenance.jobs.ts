@@ -1,5 +1,6 @@
 import type { AuditVerifyResponse } from '@xspectre/contracts';
 import type { EvaluationResult } from '../alerts/alert-evaluator.js';
+import type { ScheduledFeedUpdate } from '../scanners/feed-schedule.job.js';
 
 /** The BullMQ queue that carries every housekeeping job. */
 export const MAINTENANCE_QUEUE = 'maintenance';
@@ -23,6 +24,10 @@ export const MaintenanceJob = {
   ScheduleBackups: 'maintenance.schedule-backups',
   /** Every 10 minutes: a backup.overdue event for each FILE device that newly has no success in BACKUP_OVERDUE_HOURS. */
   DetectOverdueBackups: 'maintenance.detect-overdue-backups',
+  /** Every 5 minutes: a run per active scanner of each site whose feed update slot has come (queued at its poll). */
+  ScheduleFeedUpdates: 'maintenance.schedule-feed-updates',
+  /** Every 10 minutes: report summaries' output erased REPORT_SUMMARY_RETENTION_SECONDS after it arrived. */
+  PurgeReportSummaries: 'maintenance.purge-report-summaries',
 } as const;
 export type MaintenanceJobName = (typeof MaintenanceJob)[keyof typeof MaintenanceJob];
 
@@ -40,6 +45,8 @@ export interface MaintenancePayloads {
   [MaintenanceJob.EvaluateAlerts]: Record<string, never>;
   [MaintenanceJob.ScheduleBackups]: Record<string, never>;
   [MaintenanceJob.DetectOverdueBackups]: Record<string, never>;
+  [MaintenanceJob.ScheduleFeedUpdates]: Record<string, never>;
+  [MaintenanceJob.PurgeReportSummaries]: Record<string, never>;
 }
 
 /** What each job returns (stored by BullMQ as the job's return value). */
@@ -61,6 +68,10 @@ export interface MaintenanceResults {
   [MaintenanceJob.ScheduleBackups]: { scheduled: Array<{ runId: string; deviceId: string; slotDate: string }> };
   /** The devices whose overdue episode began in this run (each gets one backup.overdue). */
   [MaintenanceJob.DetectOverdueBackups]: { overdue: string[] };
+  /** The runs created (device, slot, due time with jitter). */
+  [MaintenanceJob.ScheduleFeedUpdates]: { scheduled: ScheduledFeedUpdate[] };
+  /** The commands whose output was erased. */
+  [MaintenanceJob.PurgeReportSummaries]: { purged: string[] };
 }
 
 export type MaintenancePayload = MaintenancePayloads[MaintenanceJobName];

@@ -6,6 +6,8 @@ import { CommandExpiry } from '../commands/command-expiry.js';
 import { AlertEvaluator } from '../alerts/alert-evaluator.js';
 import { BackupScheduleService } from '../backups/backup-schedule.service.js';
 import { BackupOverdueService } from '../backups/backup-overdue.service.js';
+import { FeedScheduleJob } from '../scanners/feed-schedule.job.js';
+import { REPORT_SUMMARY_RETENTION_SECONDS } from '@xspectre/contracts';
 import { offlineAfterMs } from '../devices/connectivity.js';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { AuditService } from '../audit/audit.service.js';
@@ -38,6 +40,7 @@ export class MaintenanceProcessor {
     private readonly alerts: AlertEvaluator,
     private readonly backupSchedule: BackupScheduleService,
     private readonly backupOverdue: BackupOverdueService,
+    private readonly feedSchedule: FeedScheduleJob,
     private readonly live: LivePublisher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -68,6 +71,10 @@ export class MaintenanceProcessor {
         return this.scheduleBackups();
       case MaintenanceJob.DetectOverdueBackups:
         return this.backupOverdue.detect().then((overdue) => ({ overdue }));
+      case MaintenanceJob.ScheduleFeedUpdates:
+        return this.feedSchedule.scheduleDue().then((scheduled) => ({ scheduled }));
+      case MaintenanceJob.PurgeReportSummaries:
+        return this.purgeReportSummaries();
       default:
         // Unrecoverable: retrying cannot teach this worker a job it does not know.
         throw new UnrecoverableError(`unknown maintenance job "${job.name}" (known: ${Object.values(MaintenanceJob).join(', ')})`);
@@ -77,6 +84,13 @@ export class MaintenanceProcessor {
   private async scheduleBackups(): Promise<MaintenanceResults[typeof MaintenanceJob.ScheduleBackups]> {
     const runs = await this.backupSchedule.scheduleDue();
     return { scheduled: runs.map((r) => ({ runId: r.id, deviceId: r.deviceId, slotDate: r.slotDate })) };
+  }
+
+  /** Scan results leave the site for a day at most: the summaries' output is erased after REPORT_SUMMARY_RETENTION_SECONDS. */
+  private async purgeReportSummaries(): Promise<MaintenanceResults[typeof MaintenanceJob.PurgeReportSummaries]> {
+    const purged = await this.commandExpiry.purgeResultOutput(new Date(Date.now() - REPORT_SUMMARY_RETENTION_SECONDS * 1000));
+    if (purged.length) this.logger.log({ msg: 'report summaries erased', commands: purged });
+    return { purged };
   }
 
   private async purgeSessions(): Promise<MaintenanceResults[typeof MaintenanceJob.PurgeSessions]> {

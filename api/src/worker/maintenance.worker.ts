@@ -70,6 +70,17 @@ export class MaintenanceWorker {
         { name: MaintenanceJob.DetectOverdueBackups, data: {} },
       );
       // Offline is noticed within 30 s of the third missed interval.
+      // Feed updates: a run per scanner and slot (uq_scanner_feed_runs_slot), so running twice is safe.
+      await queue.upsertJobScheduler(
+        MaintenanceJob.ScheduleFeedUpdates,
+        { every: 300_000 },
+        { name: MaintenanceJob.ScheduleFeedUpdates, data: {} },
+      );
+      await queue.upsertJobScheduler(
+        MaintenanceJob.PurgeReportSummaries,
+        { every: 600_000 },
+        { name: MaintenanceJob.PurgeReportSummaries, data: {} },
+      );
       await queue.upsertJobScheduler(MaintenanceJob.DetectOffline, { every: 30_000 }, { name: MaintenanceJob.DetectOffline, data: {} });
       // Hourly is cheap (a no-op most runs) and survives a worker that was down at midnight.
       await queue.upsertJobScheduler(

@@ -14,6 +14,7 @@ import { CommandsStoreModule } from '../commands/commands-store.module.js';
 import { AlertDeliveryStoreModule } from '../alert-delivery/alert-delivery-store.module.js';
 import { AlertsStoreModule } from '../alerts/alerts-store.module.js';
 import { BackupsStoreModule } from '../backups/backups-store.module.js';
+import { ScannerOpsStoreModule } from '../scanners/scanner-ops-store.module.js';
 
 /**
  * The worker process's modules: no HTTP, and deliberately not AuthModule/UsersModule, whose
@@ -37,6 +38,7 @@ export class WorkerModule {
         AlertsStoreModule,
         AlertDeliveryStoreModule,
         BackupsStoreModule,
+        ScannerOpsStoreModule,
       ],
       providers: [MaintenanceProcessor],
       exports: [MaintenanceProcessor],

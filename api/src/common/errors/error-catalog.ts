@@ -85,6 +85,9 @@ export const ERROR_CATALOG = {
   COMMAND_NOT_FOUND: { status: 404, title: 'No such command' },
   // scanners
   SCANNER_REPORT_NOT_FOUND: { status: 404, title: 'No scanner report from this device yet' },
+  DEVICE_NOT_SCANNER: { status: 409, title: 'The device is not a scanner: scanner actions are for scanners only' },
+  SCANNER_REPORT_SUMMARY_NOT_FOUND: { status: 404, title: 'No report summary request with this id for this scanner' },
+  SCANNER_FEED_SCHEDULE_NOT_FOUND: { status: 404, title: 'This site has no feed update schedule' },
   // backups
   BACKUP_MODE_UNAVAILABLE: { status: 422, title: 'This backup mode is not available yet' },
   BACKUP_NOT_ENABLED: { status: 409, title: 'File backups are off for this device' },

@@ -20,6 +20,7 @@ import { ScannerSnapshots1795600000000 } from './1795600000000-ScannerSnapshots.
 import { BackupCatalog1795610000000 } from './1795610000000-BackupCatalog.js';
 import { BackupEscrow1795620000000 } from './1795620000000-BackupEscrow.js';
 import { ScannerAlerts1795630000000 } from './1795630000000-ScannerAlerts.js';
+import { ScannerOps1795640000000 } from './1795640000000-ScannerOps.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   BackupCatalog1795610000000,
   BackupEscrow1795620000000,
   ScannerAlerts1795630000000,
+  ScannerOps1795640000000,
 ];
