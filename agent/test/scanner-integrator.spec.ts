@@ -9,7 +9,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HeartbeatSchema, ScannerStatsSchema, type Heartbeat, type ScannerStats } from '@xspectre/contracts';
 import { telemetrySource } from '../src/collectors/telemetry.js';
 import { jsonLogger } from '../src/log.js';
@@ -45,8 +45,8 @@ const name = (service: string) => `${PROJECT}-${service}-1`;
  * container mounting hugetlb, net_cls or perf_event in its own namespace makes them active for
  * everyone. Only hierarchies that are already active are mounted (mounting another would create it).
  */
-async function unmountedHierarchies(): Promise<string[]> {
-  const mounted = (await readFile('/proc/self/mountinfo', 'utf8'))
+async function unmountedHierarchies(mountinfo = '/proc/self/mountinfo'): Promise<string[]> {
+  const mounted = (await readFile(mountinfo, 'utf8'))
     .split('\n')
     .map((line) => line.split(' - ')[1]?.split(' ') ?? [])
     .filter(([fstype]) => fstype === 'cgroup')
@@ -57,6 +57,27 @@ async function unmountedHierarchies(): Promise<string[]> {
     const wanted = controllers.split(',');
     return mounted.some((options) => wanted.every((c) => options.has(c))) ? [] : [controllers];
   });
+}
+
+/**
+ * Hierarchies that became active after the engine started (a lab device container started
+ * meanwhile) are mounted into the engine's namespace too, before each test that needs them.
+ */
+async function mountNewHierarchies(): Promise<void> {
+  const pid = (await readFile(`${RUN_ROOT}/dockerd.pid`, 'utf8')).trim();
+  const missing = await unmountedHierarchies(`/proc/${pid}/mountinfo`);
+  for (const controllers of missing) {
+    const target = `${RUN_ROOT}/cg/${controllers}`;
+    await run('nsenter', [
+      `--mount=/proc/${pid}/ns/mnt`,
+      'sh',
+      '-c',
+      'mkdir -p "$1" && mount -t cgroup -o "$2" cgroup "$1"',
+      'sh',
+      target,
+      controllers,
+    ]);
+  }
 }
 
 /** A busybox image (one binary and its libraries) imported from a tar stream: no registry is reachable here. */
@@ -194,6 +215,8 @@ describe('the scanner integrator on a compose install', () => {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
     }
   }, 90_000);
+
+  beforeEach(() => mountNewHierarchies());
 
   const integrator = (clock: { now: Date }, state = stateDir) =>
     new ScannerIntegrator({
