@@ -42,6 +42,8 @@ const REDIS_OOM_ONCE = [
   WAIT,
 ].join('; ');
 export const REDIS_MEMORY_LIMIT = '16m';
+/** The uid and gid of the gvmd image's `gvmd` user. */
+export const GVMD_UID = 1001;
 
 export interface GreenboneOptions {
   /** Compose project name (default GREENBONE_PROJECT). */
@@ -103,11 +105,33 @@ export class GreenboneInstall {
     return `${this.project}-${service}-1`;
   }
 
+  /**
+   * gvmd's image: the busybox image plus the `gvmd` user the community image runs gvmd as, for
+   * `docker exec -u gvmd` (the engine looks a user up in the image's own /etc/passwd, never in a
+   * bind mount over it). Built from the local image alone: nothing is downloaded.
+   */
+  private async buildGvmdImage(): Promise<void> {
+    const context = join(this.paths.root, 'gvmd-image');
+    await mkdir(context, { recursive: true });
+    await writeFile(join(context, 'passwd'), `root:x:0:0:root:/root:/bin/sh\ngvmd:x:${GVMD_UID}:${GVMD_UID}:gvmd:/var/lib/gvm:/bin/sh\n`);
+    await writeFile(join(context, 'group'), `root:x:0:\ngvmd:x:${GVMD_UID}:\n`);
+    await writeFile(join(context, 'Dockerfile'), `FROM ${DEVICE_ENGINE_IMAGE}\nCOPY passwd group /etc/\n`);
+    const built = await deviceDocker(this.labId, ['build', '--quiet', '--tag', IMAGES.gvmd, context], {
+      timeoutMs: 120_000,
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
+    });
+    await rm(context, { recursive: true, force: true });
+    if (built.exitCode !== 0) throw new Error(`docker build ${IMAGES.gvmd}: ${built.stderr.trim()}`);
+  }
+
   /** @internal */
   async create(options: GreenboneOptions): Promise<void> {
     for (const service of GREENBONE_SERVICES) {
-      const tagged = await deviceDocker(this.labId, ['tag', DEVICE_ENGINE_IMAGE, IMAGES[service]]);
-      if (tagged.exitCode !== 0) throw new Error(`docker tag ${IMAGES[service]}: ${tagged.stderr.trim()}`);
+      if (service === 'gvmd') await this.buildGvmdImage();
+      else {
+        const tagged = await deviceDocker(this.labId, ['tag', DEVICE_ENGINE_IMAGE, IMAGES[service]]);
+        if (tagged.exitCode !== 0) throw new Error(`docker tag ${IMAGES[service]}: ${tagged.stderr.trim()}`);
+      }
       const extra: string[] = [];
       let script = WAIT;
       if (service === 'gvmd') {
@@ -164,6 +188,38 @@ export class GreenboneInstall {
     const [json = '{}', restarts = '0'] = result.stdout.trim().split('\t');
     const s = JSON.parse(json) as { Running: boolean; Status: string; StartedAt: string; OOMKilled: boolean };
     return { running: s.Running, status: s.Status, startedAt: s.StartedAt, restartCount: Number(restarts), oomKilled: s.OOMKilled };
+  }
+
+  /**
+   * Docker's events for one service's container since `since` (e.g. `oom`, `die` with its exit
+   * code): what the engine reported, which is all the agent learns of a kill.
+   */
+  async events(service: GreenboneService, since: Date): Promise<Array<{ action: string; exitCode: string | null; at: Date }>> {
+    const result = await deviceDocker(
+      this.labId,
+      [
+        'events',
+        '--since',
+        String(Math.floor(since.getTime() / 1000)),
+        '--until',
+        String(Math.ceil(Date.now() / 1000) + 1),
+        '--filter',
+        'type=container',
+        '--filter',
+        `container=${this.containerName(service)}`,
+        '--format',
+        '{{json .}}',
+      ],
+      { timeoutMs: 30_000 },
+    );
+    if (result.exitCode !== 0) throw new Error(`docker events: ${result.stderr.trim()}`);
+    return result.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const e = JSON.parse(line) as { Action: string; Actor?: { Attributes?: Record<string, string> }; timeNano: number };
+        return { action: e.Action, exitCode: e.Actor?.Attributes?.exitCode ?? null, at: new Date(e.timeNano / 1e6) };
+      });
   }
 
   /** `docker stop` / `docker start` of one service's container (a scenario's "container down"). */
