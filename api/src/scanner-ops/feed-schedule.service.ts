@@ -50,7 +50,7 @@ export class FeedScheduleService implements OnModuleInit, CommandPollHook {
     const before = await this.schedules.view(siteId, now, { lock: true });
     if (!before.schedule) throw new AppError('SCANNER_FEED_SCHEDULE_NOT_FOUND', `site ${siteId} has no feed update schedule`);
     await this.schedules.remove(siteId);
-    requestContext.annotate({ resourceId: siteId, details: { before: before.schedule, after: null } });
+    requestContext.annotate({ resourceId: siteId, details: { before: before.schedule, deleted: true } });
   }
 
   async beforePoll(deviceId: string): Promise<void> {
