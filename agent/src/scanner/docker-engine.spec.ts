@@ -31,7 +31,7 @@ const EVENTS = [
     },
     scope: 'local',
     time: 1764852000,
-    timeNano: 1764852000123456789,
+    timeNano: 1764852000123456000,
   },
   // the `die` that follows an OOM kill: not an OOM event
   {

@@ -82,9 +82,7 @@ export interface DueScannerStats {
  * GMP's latency (both differ on every poll).
  */
 export function scannerStatsKey(stats: ScannerStats): string {
-  const { collectedAt: _collectedAt, gmp, ...rest } = stats;
-  const { latencyMs: _latencyMs, ...gmpRest } = gmp;
-  return JSON.stringify({ ...rest, gmp: gmpRest });
+  return JSON.stringify({ ...stats, collectedAt: null, gmp: { ...stats.gmp, latencyMs: null } });
 }
 
 /** A report with no GMP session (no socket found): only why, plus the Docker parts. */
@@ -203,7 +201,7 @@ export class ScannerIntegrator {
   /** Polls at once, then every poll interval, until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
     const interval = this.options.pollIntervalMs ?? SCANNER_POLL_INTERVAL_MS;
-    current = this;
+    setCurrent(this);
     try {
       let pollNext = true;
       while (!signal.aborted) {
@@ -218,7 +216,7 @@ export class ScannerIntegrator {
         pollNext = !woken.signal.aborted;
       }
     } finally {
-      if (current === this) current = null;
+      if (current === this) setCurrent(null);
     }
   }
 
@@ -283,7 +281,10 @@ export class ScannerIntegrator {
     } else {
       // A bug here (every part is clipped to the contract): send the GMP part alone rather than nothing.
       log.warn('scanner: report outside the contract; Docker parts left out', { at: checked.error.issues[0]?.path.join('.') ?? '' });
-      const { coreContainers: _c, dockerData: _d, feedDataImages: _f, ...gmpOnly } = stats;
+      const gmpOnly: ScannerStats = { ...stats };
+      delete gmpOnly.coreContainers;
+      delete gmpOnly.dockerData;
+      delete gmpOnly.feedDataImages;
       report = ScannerStatsSchema.parse(gmpOnly);
     }
     this.latestStats = report;
@@ -432,6 +433,9 @@ export class ScannerIntegrator {
 }
 
 let current: ScannerIntegrator | null = null;
+const setCurrent = (integrator: ScannerIntegrator | null) => {
+  current = integrator;
+};
 
 /**
  * The integrator the run loop started (null when the device is no scanner or the agent does not
