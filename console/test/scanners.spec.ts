@@ -258,8 +258,8 @@ describe('console: scanner ops', () => {
     expect(await feedAge(page, s.staleFeed, 'CERT').getAttribute('class')).toMatch(/levelOk/);
 
     // Tasks, the last week's results, disk and Redis, containers, versions, GMP and the scanner daemon.
-    expect(await row(page, s.healthy1).getByTestId('tasks').innerText()).toBe('1 running · 0 queued');
-    expect(await row(page, s.stuck).getByTestId('tasks').innerText()).toBe('0 running · 1 queued');
+    expect(await row(page, s.healthy1).getByTestId('tasks').innerText()).toMatch(/^1 running\s+0 queued$/);
+    expect(await row(page, s.stuck).getByTestId('tasks').innerText()).toMatch(/^0 running\s+1 queued$/);
     expect(await row(page, s.healthy1).getByTestId('severity-counts').innerText()).toMatch(/C 1\s*H 3\s*M 7\s*L 2/);
     expect(await row(page, s.staleFeed).getByTestId('severity-counts').innerText()).toMatch(/C 0\s*H 0\s*M 0\s*L 0/);
     expect(await row(page, s.healthy1).getByTestId('last-scan').innerText()).toBe('20 h ago');
@@ -280,9 +280,9 @@ describe('console: scanner ops', () => {
         );
     expect(await dots(s.healthy1)).toEqual(['gvmd:Ok', 'ospd-openvas:Ok', 'redis-server:Ok', 'pg-gvm:Ok']);
     expect(await dots(s.stuck)).toEqual(['gvmd:Ok', 'ospd-openvas:Critical', 'redis-server:Ok', 'pg-gvm:Ok']);
-    expect(await row(page, s.stuck).getByTestId('scanner-state').innerText()).toContain('ospd-openvas exited');
+    expect(await row(page, s.stuck).getByTestId('scanner-state').innerText()).toContain('scanner exited');
     expect(await row(page, s.healthy1).getByTestId('gmp-state').innerText()).toContain('GMP 22.5');
-    expect(await row(page, s.stuck).getByTestId('versions').innerText()).toContain('ospd-openvas 22.4.1');
+    expect(await row(page, s.stuck).getByTestId('versions').innerText()).toContain('ospd 22.4.1');
     expect(await row(page, s.stuck).getByTestId('drift').count()).toBe(1);
     expect(await row(page, s.healthy1).getByTestId('drift').count()).toBe(0);
     expect(await row(page, s.healthy1).getByTestId('stale').count()).toBe(0);
@@ -324,7 +324,7 @@ describe('console: scanner ops', () => {
         ],
       }),
     });
-    await eventually(() => row(page, s.healthy2).getByTestId('tasks').innerText(), { timeout: 20_000 }).toBe('1 running · 0 queued');
+    await eventually(() => row(page, s.healthy2).getByTestId('tasks').innerText(), { timeout: 20_000 }).toMatch(/^1 running\s+0 queued$/);
 
     // A row leads to the scanner's tab.
     await row(page, s.staleFeed).getByRole('link', { name: 'acme-scanner-stale-feed' }).click();

@@ -19,6 +19,8 @@ import { useUrlState } from '../../../lib/use-url-state';
 import styles from './scanner-ops.module.css';
 
 const PAGE = 50;
+/** Short names for the versions column (the full name is each entry's tooltip): the table must fit a laptop's width. */
+const SHORT_SERVICE: Record<string, string> = { 'ospd-openvas': 'ospd', 'redis-server': 'redis', 'pg-gvm': 'pg' };
 /** A scanner's report lands after its heartbeat's commit (off the request path): read a moment later. */
 const RELOAD_DELAY_MS = 1500;
 
@@ -61,8 +63,8 @@ function Row({ row, orgName, siteName }: { row: ScannerRow; orgName?: string; si
           </span>
           <span data-testid="scanner-state">
             {scanner ? (
-              <Badge tone={scanner.state === 'running' ? 'ok' : 'bad'}>
-                {scanner.service} {scanner.state}
+              <Badge tone={scanner.state === 'running' ? 'ok' : 'bad'} title={`${scanner.service}: ${scanner.state}`}>
+                scanner {scanner.state}
               </Badge>
             ) : (
               <span className={uiStyles.faint}>scanner —</span>
@@ -84,14 +86,27 @@ function Row({ row, orgName, siteName }: { row: ScannerRow; orgName?: string; si
           )}
         </div>
       </td>
-      <td className={styles.nowrap} data-testid="tasks">
-        {row.tasksRunning} running · {row.tasksQueued} queued
+      <td className={styles.nowrap}>
+        <div className={styles.stack} data-testid="tasks">
+          <span>{row.tasksRunning} running</span>
+          <span>{row.tasksQueued} queued</span>
+        </div>
       </td>
-      <td className={styles.nowrap} data-testid="last-scan">
-        <When iso={row.lastFinishedScanAt} />
-      </td>
-      <td className={styles.nowrap} data-testid="next-run">
-        <When iso={row.nextRunAt} never="none" />
+      <td className={styles.nowrap}>
+        <div className={styles.stack}>
+          <span>
+            <span className={styles.label}>last</span>{' '}
+            <span data-testid="last-scan">
+              <When iso={row.lastFinishedScanAt} />
+            </span>
+          </span>
+          <span>
+            <span className={styles.label}>next</span>{' '}
+            <span data-testid="next-run">
+              <When iso={row.nextRunAt} never="none" />
+            </span>
+          </span>
+        </div>
       </td>
       <td>
         <SeverityCounts counts={row.severityLastWeek} />
@@ -99,11 +114,17 @@ function Row({ row, orgName, siteName }: { row: ScannerRow; orgName?: string; si
       <td>
         <ContainerStrip containers={row.coreContainers} />
       </td>
-      <td>
-        <LevelPercent value={row.dockerDataUsedPercent} level={dockerDataLevel(row.dockerDataUsedPercent)} testId="docker-data" />
-      </td>
-      <td>
-        <LevelPercent value={row.redisMemoryPercent} level={redisMemoryLevel(row.redisMemoryPercent)} testId="redis-memory" />
+      <td className={styles.nowrap}>
+        <div className={styles.stack}>
+          <span>
+            <span className={styles.label}>disk</span>{' '}
+            <LevelPercent value={row.dockerDataUsedPercent} level={dockerDataLevel(row.dockerDataUsedPercent)} testId="docker-data" />
+          </span>
+          <span>
+            <span className={styles.label}>redis</span>{' '}
+            <LevelPercent value={row.redisMemoryPercent} level={redisMemoryLevel(row.redisMemoryPercent)} testId="redis-memory" />
+          </span>
+        </div>
       </td>
       <td>
         <div className={styles.versions} data-testid="versions">
@@ -111,8 +132,8 @@ function Row({ row, orgName, siteName }: { row: ScannerRow; orgName?: string; si
             <span className={uiStyles.faint}>—</span>
           ) : (
             versions.map(([service, tag]) => (
-              <span key={service}>
-                {service} <code>{tag}</code>
+              <span key={service} title={`${service}: ${tag}`}>
+                <span className={styles.label}>{SHORT_SERVICE[service] ?? service}</span> <code>{tag}</code>
               </span>
             ))
           )}
@@ -252,12 +273,10 @@ export function ScannerOps() {
                       <th>GMP / scanner</th>
                       <th>Feed age</th>
                       <th>Tasks</th>
-                      <th>Last scan</th>
-                      <th>Next run</th>
+                      <th title="The last finished scan and the next scheduled run">Scans</th>
                       <th title="Results of reports that finished in the last 7 days">Last 7 days</th>
-                      <th title="gvmd, ospd-openvas, redis-server, pg-gvm, openvasd">Containers</th>
-                      <th title="Docker's data filesystem">Disk</th>
-                      <th title="redis-server's memory, share of the host's RAM">Redis</th>
+                      <th title="gvmd, ospd-openvas, redis-server, pg-gvm, openvasd">Core</th>
+                      <th title="Docker's data filesystem used; redis-server's memory as a share of the host's RAM">Disk · Redis</th>
                       <th>Versions</th>
                       <th>Alerts</th>
                     </tr>
