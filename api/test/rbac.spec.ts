@@ -171,6 +171,7 @@ describe('RBAC', () => {
       'POST devices/:id/backup-restores',
       'POST devices/:id/critical-commands',
       'POST devices/:id/fingerprint/accept',
+      'POST devices/:id/scanner/report-summaries',
       'POST keys/command-signing/rotate',
       'POST scripts',
       'POST service-credentials',
@@ -181,6 +182,12 @@ describe('RBAC', () => {
       'PUT settings/security',
     ]);
     expect(permissionOf('POST', 'devices/:id/fingerprint/accept')).toBe('devices.critical_actions');
+    // Scanner results leave the site only for scanner_results.view (Super Admin); the feed schedule is devices.manage.
+    expect(permissionOf('POST', 'devices/:id/scanner/report-summaries')).toBe('scanner_results.view');
+    expect(permissionOf('GET', 'devices/:id/scanner/report-summaries/:commandId')).toBe('scanner_results.view');
+    expect(permissionOf('GET', 'scanners')).toBe('devices.view');
+    expect(permissionOf('PUT', 'sites/:id/scanner-feed-schedule')).toBe('devices.manage');
+    expect(auditedAs('PUT', 'sites/:id/scanner-feed-schedule')).toBe('scanner.feed_schedule_update');
     // Backups: policies are backups.*; tokens go to devices for their own runs; the backup server reports with its service credential.
     expect(permissionOf('GET', 'devices/:id/backup-policy')).toBe('backups.view');
     expect(permissionOf('PUT', 'devices/:id/backup-policy')).toBe('backups.trigger');
