@@ -356,7 +356,7 @@ describe('console: scanner ops', () => {
     await page.goto(`${e.web.url}/devices/${s.stuck.id}/scanner`);
     const tasks = page.getByTestId('scanner-tasks');
     await eventually(() => tasks.getByTestId('task-status').allInnerTexts()).toEqual(['Requested']);
-    expect(await tasks.getByTestId('task-since').innerText()).toMatch(/^since 4[01] m ago$/);
+    expect(await tasks.getByTestId('task-since').innerText()).toMatch(/^since 4\d m ago$/);
     expect(await tasks.getByTestId('task-since').getAttribute('class')).toMatch(/levelWarning/);
     expect(await page.getByTestId('scanner-containers').locator('tr[data-service="ospd-openvas"]').innerText()).toContain('exited');
     expect(await page.getByTestId('scanner-scanners').innerText()).toContain('unreachable');
