@@ -47,7 +47,15 @@ export class FeedScheduleRepository {
   /** Inserts the runs not yet there (one per device and slot); the ones this call inserted. */
   async insertRuns(runs: PlannedRun[], at: Date): Promise<ScannerFeedRunEntity[]> {
     if (runs.length === 0) return [];
-    const rows = await this.db.rows<Record<string, any>>(
+    const rows = await this.db.rows<{
+      id: string;
+      device_id: string;
+      slot_at: Date;
+      due_at: Date;
+      prune_old_images: boolean;
+      command_id: string | null;
+      created_at: Date;
+    }>(
       `INSERT INTO scanner_feed_runs (id, device_id, slot_at, due_at, prune_old_images, created_at)
        SELECT u.*, $6::timestamptz FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::boolean[]) AS u
        ON CONFLICT ON CONSTRAINT uq_scanner_feed_runs_slot DO NOTHING

@@ -41,6 +41,33 @@ export interface ScannerFleetFilter extends Pick<ScannerListQuery, 'filter' | 'o
   now: Date;
 }
 
+/** A row as the page statement returns it. */
+interface FleetRow {
+  device_id: string;
+  device_name: string;
+  organization_id: string;
+  organization_name: string;
+  site_id: string;
+  site_name: string;
+  collected_at: Date;
+  received_at: Date;
+  gmp_reachable: boolean;
+  gmp_error: string | null;
+  nvt_feed_version: string | null;
+  feeds_syncing: boolean;
+  tasks_running: number;
+  tasks_queued: number;
+  stats: ScannerStats;
+  alerts_critical: number;
+  alerts_warning: number;
+  alerts_info: number;
+  drift: boolean;
+  week_critical: number;
+  week_high: number;
+  week_medium: number;
+  week_low: number;
+}
+
 /** Idle: no scan finished in this long (and nothing running or queued). */
 export const SCANNER_IDLE_DAYS = 8;
 
@@ -119,17 +146,16 @@ export class ScannerFleetRepository {
                            JOIN newest n ON n.service = c->>'service'
                           WHERE ${versionParts(`c->>'image'`)} < n.parts) AS drift) v
        WHERE ${where.join(' AND ')}`;
-    const [{ total }] = (await this.db.manager().query(from.replace('%COLUMNS%', 'count(*)::int AS total'), params)) as [{ total: number }];
+    const [counted] = await this.db.rows<{ total: number }>(from.replace('%COLUMNS%', 'count(*)::int AS total'), params);
+    const total = counted?.total ?? 0;
     const columns = `s.device_id, d.name AS device_name, d.organization_id, o.name AS organization_name, d.site_id, si.name AS site_name,
         s.collected_at, s.received_at, s.gmp_reachable, s.gmp_error, s.nvt_feed_version, s.feeds_syncing, s.tasks_running, s.tasks_queued, s.stats,
         a.critical AS alerts_critical, a.warning AS alerts_warning, a.info AS alerts_info, v.drift,
         w.critical AS week_critical, w.high AS week_high, w.medium AS week_medium, w.low AS week_low`;
-    const rows = (await this.db
-      .manager()
-      .query(
-        `${from.replace('%COLUMNS%', columns)} ORDER BY d.name, s.device_id LIMIT ${p(filter.limit)} OFFSET ${p(filter.offset)}`,
-        params,
-      )) as Array<Record<string, any>>;
+    const rows = await this.db.rows<FleetRow>(
+      `${from.replace('%COLUMNS%', columns)} ORDER BY d.name, s.device_id LIMIT ${p(filter.limit)} OFFSET ${p(filter.offset)}`,
+      params,
+    );
     return {
       total,
       items: rows.map((r) => ({

@@ -7,7 +7,6 @@ import {
   type ScannerSnapshot,
 } from '@xspectre/contracts';
 import { AppError } from '../common/errors/app-error.js';
-import { requestContext } from '../common/context/request-context.js';
 import { DevicesService } from '../devices/devices.service.js';
 import { ScannerSnapshotsRepository } from './scanner-snapshots.repository.js';
 import { ScannerHistoryRepository } from './scanner-history.repository.js';
