@@ -93,6 +93,15 @@ describe('scanner feed update schedule per site', () => {
     expect((await put('nope', body)).status).toBe(400);
     expect((await put(site.siteId, body, readOnly)).status).toBe(403);
     expect((await api.request('GET', path(site.siteId), { token: readOnly })).status).toBe(403);
+    // An internal site's scanners take commands from Super Admins only: so does their schedule.
+    const internal = await createOrganizationSite(api, admin, 'Internal Feeds', 'internal');
+    const soc = await api.tokenFor((await api.createUser(admin, 'soc_operator')).email);
+    const refused = await put(internal.siteId, body, soc);
+    expect([refused.status, refused.body.code]).toEqual([403, 'AUTH_INTERNAL_READ_ONLY']);
+    expect((await put(site.siteId, body, soc)).status).toBe(200);
+    expect((await put(internal.siteId, body)).status).toBe(200);
+    expect((await api.request('DELETE', path(internal.siteId), { token: soc })).body.code).toBe('AUTH_INTERNAL_READ_ONLY');
+    expect((await api.request('DELETE', path(internal.siteId), { token: admin })).status).toBe(204);
   });
 
   it('the job makes one run per active scanner of the site and slot, jittered within the window; the poll queues it once', async () => {

@@ -5,6 +5,7 @@ import { requestContext, type Actor } from '../common/context/request-context.js
 import { CommandHooks, type CommandPollHook } from '../commands/command-hooks.js';
 import { CommandsService } from '../commands/commands.service.js';
 import { OrganizationsService } from '../organizations/organizations.service.js';
+import { DevicesService } from '../devices/devices.service.js';
 import { FeedSchedules } from '../scanners/feed-schedules.service.js';
 
 /** Thrown inside the queueing transaction when another poll linked the run first: undoes the command. */
@@ -26,6 +27,7 @@ export class FeedScheduleService implements OnModuleInit, CommandPollHook {
     private readonly organizations: OrganizationsService,
     private readonly commands: CommandsService,
     private readonly hooks: CommandHooks,
+    private readonly devices: DevicesService,
   ) {}
 
   onModuleInit(): void {
@@ -37,16 +39,22 @@ export class FeedScheduleService implements OnModuleInit, CommandPollHook {
     return this.schedules.view(siteId, now);
   }
 
+  /** The schedule queues commands for the site's scanners: internal sites' only for Super Admins, as their commands are. */
+  private async assertMayChange(actor: Actor, siteId: string): Promise<void> {
+    const site = await this.organizations.getSite(siteId);
+    this.devices.assertMayChange(actor, (await this.organizations.get(site.organizationId)).kind);
+  }
+
   async put(actor: Actor, siteId: string, schedule: ScannerFeedSchedule, now = new Date()): Promise<ScannerFeedScheduleView> {
-    await this.organizations.getSite(siteId);
+    await this.assertMayChange(actor, siteId);
     const before = await this.schedules.view(siteId, now, { lock: true });
     const after = await this.schedules.save(siteId, schedule, actor.email, now);
     requestContext.annotate({ resourceId: siteId, details: { before: before.schedule, after: after.schedule } });
     return after;
   }
 
-  async remove(siteId: string, now = new Date()): Promise<void> {
-    await this.organizations.getSite(siteId);
+  async remove(actor: Actor, siteId: string, now = new Date()): Promise<void> {
+    await this.assertMayChange(actor, siteId);
     const before = await this.schedules.view(siteId, now, { lock: true });
     if (!before.schedule) throw new AppError('SCANNER_FEED_SCHEDULE_NOT_FOUND', `site ${siteId} has no feed update schedule`);
     await this.schedules.remove(siteId);

@@ -67,7 +67,7 @@ export class ScannerOpsController {
 
   /** Every scanner of the site pulls new feed data at the slot plus its own random delay within jitterMinutes. */
   @Put('sites/:id/scanner-feed-schedule')
-  @ApiSummary("Set a site's scanner feed update schedule", { errors: ['SITE_NOT_FOUND'] })
+  @ApiSummary("Set a site's scanner feed update schedule", { errors: ['SITE_NOT_FOUND', 'AUTH_INTERNAL_READ_ONLY'] })
   @RequirePermission('devices.manage')
   @Audited('scanner.feed_schedule_update', 'site')
   @ZodResponse(200, ScannerFeedScheduleViewSchema)
@@ -82,12 +82,12 @@ export class ScannerOpsController {
   @Delete('sites/:id/scanner-feed-schedule')
   @ApiSummary("Remove a site's scanner feed update schedule", {
     ok: { status: 204, description: 'removed' },
-    errors: ['SITE_NOT_FOUND', 'SCANNER_FEED_SCHEDULE_NOT_FOUND'],
+    errors: ['SITE_NOT_FOUND', 'SCANNER_FEED_SCHEDULE_NOT_FOUND', 'AUTH_INTERNAL_READ_ONLY'],
   })
   @HttpCode(204)
   @RequirePermission('devices.manage')
   @Audited('scanner.feed_schedule_delete', 'site')
-  async removeFeedSchedule(@ZodParams(IdParamSchema) params: Id): Promise<void> {
-    await this.feedSchedules.remove(params.id);
+  async removeFeedSchedule(@ZodParams(IdParamSchema) params: Id, @CurrentActor() actor: Actor): Promise<void> {
+    await this.feedSchedules.remove(actor, params.id);
   }
 }
