@@ -5,6 +5,7 @@ import type { TestApi } from './support/harness.js';
 import { createOrganizationSite, enrollBody, startApiWithLabHub, type LabHub } from './support/fleet.js';
 import { stepUp } from './support/step-up.js';
 import { runMaintenanceJob } from './support/worker-job.js';
+import { LiveClient } from './support/live-client.js';
 
 const REPORT_ID = '6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b';
 const SUMMARY: ScannerReportSummary = {
@@ -101,7 +102,16 @@ describe('scanner report summaries (results stay home unless asked)', () => {
     const commandId = asked.body.commandId as string;
     expect((await view(scanner.id, commandId)).body.status).toBe('queued');
 
+    // A SOC console watching live hears the command succeed, never its output.
+    const live = await LiveClient.connect(api, { bearer: soc });
     await complete(commandId, `gvmd: reading report\n${JSON.stringify(SUMMARY)}\n`);
+    try {
+      const heard = await live.next('command.changed', (m) => m.command.id === commandId && m.command.status === 'succeeded');
+      expect(heard.command).not.toHaveProperty('stdout');
+      expect(JSON.stringify(live.messages)).not.toContain('Finding that must stay home');
+    } finally {
+      live.socket.terminate();
+    }
     const done = await view(scanner.id, commandId);
     expect(done.status, done.text).toBe(200);
     expect(done.body).toMatchObject({ status: 'succeeded', summary: SUMMARY, error: null });
