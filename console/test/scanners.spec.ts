@@ -479,8 +479,9 @@ describe('console: scanner ops', () => {
     ])
       expect(await p.getByRole('button', { name }).count(), name).toBe(0);
     expect(await p.getByTestId('report-summary').count()).toBe(0);
-    // The site's feed schedule is read with devices.manage only: not offered at all.
-    expect(await p.getByTestId('feed-schedule').count()).toBe(0);
+    // The site's feed schedule is shown (devices.view), without a way to change it.
+    await p.getByTestId('feed-schedule').waitFor();
+    expect(await p.getByTestId('feed-schedule').getByRole('button').count()).toBe(0);
     await context.close();
   });
 

@@ -59,7 +59,7 @@ export class ScannerOpsController {
 
   @Get('sites/:id/scanner-feed-schedule')
   @ApiSummary("A site's scanner feed update schedule (null: none) and its next run", { errors: ['SITE_NOT_FOUND'] })
-  @RequirePermission('devices.manage')
+  @RequirePermission('devices.view')
   @ZodResponse(200, ScannerFeedScheduleViewSchema)
   feedSchedule(@ZodParams(IdParamSchema) params: Id) {
     return this.feedSchedules.get(params.id);

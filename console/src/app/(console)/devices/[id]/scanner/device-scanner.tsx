@@ -483,8 +483,8 @@ export function DeviceScanner() {
           </Card>
         </>
       )}
-      {/* The API reads a site's schedule for devices.manage only (api/src/scanner-ops/scanner-ops.controller.ts). */}
-      {site && can('devices.manage') && <ScannerFeedScheduleCard siteId={site.id} siteName={site.name} canEdit={mayManage} />}
+      {/* Everyone who sees the device sees its site's schedule; devices.manage edits it. */}
+      {site && <ScannerFeedScheduleCard siteId={site.id} siteName={site.name} canEdit={mayManage} />}
       {maySummarize && <ReportSummaryCard deviceId={id} reportIds={reportIds} />}
     </div>
   );
