@@ -2,12 +2,10 @@
 // install of busybox containers (gvmd with the stand-in gvmd command line, ospd-openvas, two feed
 // data services), discovered by discovery.ts' compose rules, restarted, provisioned, summarised,
 // and its feeds updated (the registry failure for real; the recreate path with a newer local image).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScannerReportSummarySchema } from '@xspectre/contracts';
 import type { JournalEntry } from '../src/commands/command-journal.js';
@@ -30,52 +28,20 @@ import {
   type GvmdCliWatcher,
   type GvmdStandin,
 } from './gvmd-standin/index.js';
+import { dockerCli, ensureLabDockerd, importBusyboxImage, LAB_DOCKER_SOCKET as SOCKET, stopDockerd } from './test-dockerd.js';
 
-const run = promisify(execFile);
-const RUN_ROOT = '/run/xspectre-lab';
-const SOCKET = `${RUN_ROOT}/docker.sock`;
-const DATA_ROOT = '/var/lib/xspectre-lab/docker';
 const PROJECT = `xspectre-h2-${process.pid}`;
 const IMAGE = 'xspectre-test/busybox-h2:1';
 /** A registry that refuses at once: the lab has none, and this one fails fast. */
 const FEED_REF = (service: string) => `localhost:1/xspectre-h2-${process.pid}/${service}:latest`;
 const NEWER_LOCAL = `xspectre-test/h2-vt-newer:${process.pid}`;
 
-const docker = async (args: string[], timeout = 60_000) => (await run('docker', ['-H', `unix://${SOCKET}`, ...args], { timeout })).stdout;
-const answers = () =>
-  docker(['version', '--format', '{{.Server.Version}}'], 10_000).then(
-    () => true,
-    () => false,
-  );
+const docker = dockerCli(SOCKET);
 const inspect = async (name: string) => JSON.parse(await docker(['inspect', name]))[0] as Record<string, any>;
 
-/** Imports busybox and its libraries (sh, sleep) plus `files` as an image: nothing is downloaded. */
-async function importImage(tag: string, files: Record<string, string> = {}, options: { bare?: boolean } = {}): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'xspectre-h2-img-'));
-  try {
-    const busybox = (await run('sh', ['-c', 'command -v busybox'])).stdout.trim();
-    const libs = (await run('ldd', [busybox])).stdout.match(/\/[^\s)]+/g) ?? [];
-    for (const file of options.bare ? [] : [busybox, ...libs]) {
-      await mkdir(join(root, dirname(file)), { recursive: true });
-      await copyFile(file, join(root, file));
-    }
-    await mkdir(join(root, 'bin'), { recursive: true });
-    for (const applet of options.bare ? [] : ['sh', 'sleep']) await symlink(busybox, join(root, 'bin', applet)).catch(() => undefined);
-    for (const [path, text] of Object.entries(files)) {
-      await mkdir(join(root, dirname(path)), { recursive: true });
-      await writeFile(join(root, path), text);
-    }
-    const tar = spawn('tar', ['-C', root, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const imported = spawn('docker', ['-H', `unix://${SOCKET}`, 'import', '-', tag], { stdio: [tar.stdout, 'pipe', 'inherit'] });
-    let out = '';
-    imported.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    const code = await new Promise<number | null>((resolve) => imported.once('exit', resolve));
-    if (code !== 0) throw new Error(`docker import exited ${code}`);
-    return out.trim();
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
-}
+/** busybox (sh, sleep) plus `files` as an image: nothing is downloaded. */
+const importImage = (tag: string, files: Record<string, string> = {}, options: { bare?: boolean } = {}) =>
+  importBusyboxImage(SOCKET, tag, { files, ...options });
 
 const WAIT = 'trap "exit 0" TERM; sleep 2147483647 & wait $!';
 
@@ -145,37 +111,7 @@ describe('scanner.* commands against a real engine and the stand-in gvmd', () =>
   }
 
   beforeAll(async () => {
-    if (!(await answers())) {
-      await mkdir(DATA_ROOT, { recursive: true, mode: 0o700 });
-      await mkdir(`${RUN_ROOT}/docker`, { recursive: true, mode: 0o700 });
-      const logFd = openSync(join(tmpdir(), `xspectre-agent-dockerd-${process.pid}.log`), 'w');
-      // the flags of infra/lab/src/docker.ts ensureDockerd()
-      started = spawn(
-        'dockerd',
-        [
-          '--iptables=false',
-          '--ip6tables=false',
-          '--ip-forward=false',
-          '--ip-masq=false',
-          '--bridge=none',
-          '--data-root',
-          DATA_ROOT,
-          '--exec-root',
-          `${RUN_ROOT}/docker`,
-          '-H',
-          `unix://${SOCKET}`,
-          '--pidfile',
-          `${RUN_ROOT}/dockerd.pid`,
-        ],
-        { stdio: ['ignore', logFd, logFd] },
-      );
-      closeSync(logFd);
-      const deadline = Date.now() + 60_000;
-      while (!(await answers())) {
-        if (started.exitCode !== null || Date.now() > deadline) throw new Error('dockerd did not come up');
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
+    started = await ensureLabDockerd();
     dir = await mkdtemp(join(tmpdir(), 'xspectre-h2-'));
     await chmod(dir, 0o755);
     runDir = join(dir, 'run-gvmd');
@@ -224,11 +160,7 @@ describe('scanner.* commands against a real engine and the stand-in gvmd', () =>
       IMAGE,
     ]).catch(() => undefined);
     if (dir) await rm(dir, { recursive: true, force: true });
-    if (started && started.exitCode === null) {
-      const exited = new Promise((r) => started?.once('exit', r));
-      started.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
-    }
+    await stopDockerd(started);
   }, 120_000);
 
   it('discovers the labelled install with its core containers', async () => {

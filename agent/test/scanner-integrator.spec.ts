@@ -5,9 +5,9 @@
 // starting and stopping the lab's engine cannot pull it away mid-run.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HeartbeatSchema, ScannerStatsSchema, type Heartbeat, type ScannerStats } from '@xspectre/contracts';
@@ -20,6 +20,7 @@ import { MONITOR_USERNAME, writeMonitorAccount } from '../src/scanner/monitor-ac
 import { INITIAL_STATE, StateStore } from '../src/state.js';
 import { sampleAck, sampleConfig } from './fixtures.js';
 import { SENSITIVE_STRINGS, startGvmdStandin, type GvmdStandin } from './gvmd-standin/index.js';
+import { dockerAnswers, dockerCli, dockerdArgs, importBusyboxImage, stopDockerd, waitForDockerd } from './test-dockerd.js';
 
 const run = promisify(execFile);
 const RUN_ROOT = '/run/xs-scan';
@@ -30,12 +31,8 @@ const IMAGE = 'xspectre-test/busybox:scanner';
 const FEED_IMAGE = 'xspectre-test/vulnerability-tests:202612040600';
 const MONITOR_PASSWORD = 'monitor-secret-Xk29fQ7pLw3Z';
 
-const docker = async (args: string[], timeout = 60_000) => (await run('docker', ['-H', `unix://${SOCKET}`, ...args], { timeout })).stdout;
-const answers = () =>
-  docker(['version', '--format', '{{.Server.Version}}'], 10_000).then(
-    () => true,
-    () => false,
-  );
+const docker = dockerCli(SOCKET);
+const answers = () => dockerAnswers(SOCKET);
 const name = (service: string) => `${PROJECT}-${service}-1`;
 
 /**
@@ -82,25 +79,8 @@ async function mountNewHierarchies(): Promise<void> {
 
 /** A busybox image (one binary and its libraries) imported from a tar stream: no registry is reachable here. */
 async function ensureImages(): Promise<void> {
-  if ((await docker(['images', '--quiet', IMAGE])).trim() === '') {
-    const root = await mkdtemp(join(tmpdir(), 'xs-scan-busybox-'));
-    try {
-      const busybox = (await run('sh', ['-c', 'command -v busybox'])).stdout.trim();
-      const libs = (await run('ldd', [busybox])).stdout.match(/\/[^\s)]+/g) ?? [];
-      for (const file of [busybox, ...libs]) {
-        await mkdir(join(root, dirname(file)), { recursive: true });
-        await copyFile(file, join(root, file));
-      }
-      await mkdir(join(root, 'bin'), { recursive: true });
-      for (const applet of ['sleep', 'sh', 'tail']) await symlink(busybox, join(root, 'bin', applet)).catch(() => undefined);
-      const tar = spawn('tar', ['-C', root, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const imported = spawn('docker', ['-H', `unix://${SOCKET}`, 'import', '-', IMAGE], { stdio: [tar.stdout, 'ignore', 'inherit'] });
-      const code = await new Promise<number | null>((resolve) => imported.once('exit', resolve));
-      if (code !== 0) throw new Error(`docker import exited ${code}`);
-    } finally {
-      await rm(root, { recursive: true, force: true });
-    }
-  }
+  if ((await docker(['images', '--quiet', IMAGE])).trim() === '')
+    await importBusyboxImage(SOCKET, IMAGE, { applets: ['sleep', 'sh', 'tail'] });
   await docker(['tag', IMAGE, FEED_IMAGE]);
 }
 
@@ -140,7 +120,7 @@ describe('the scanner integrator on a compose install', () => {
   beforeAll(async () => {
     if (!(await answers())) {
       await mkdir(DATA_ROOT, { recursive: true, mode: 0o700 });
-      await mkdir(`${RUN_ROOT}/x`, { recursive: true, mode: 0o700 });
+      await mkdir(`${RUN_ROOT}/docker`, { recursive: true, mode: 0o700 });
       const logFd = openSync(join(tmpdir(), `xspectre-scanner-dockerd-${process.pid}.log`), 'w');
       // Started in its own mount namespace, where every active cgroup v1 hierarchy is mounted (see unmountedHierarchies).
       const hierarchies = await unmountedHierarchies();
@@ -156,30 +136,14 @@ describe('the scanner integrator on a compose install', () => {
           '-c',
           script,
           'sh',
-          '--iptables=false',
-          '--ip6tables=false',
-          '--ip-forward=false',
-          '--ip-masq=false',
-          '--bridge=none',
-          '--data-root',
-          DATA_ROOT,
-          '--exec-root',
-          `${RUN_ROOT}/x`,
-          '-H',
-          `unix://${SOCKET}`,
-          '--pidfile',
-          `${RUN_ROOT}/dockerd.pid`,
+          ...dockerdArgs({ dataRoot: DATA_ROOT, runRoot: RUN_ROOT, socket: SOCKET }),
           '--cgroup-parent',
           '/xspectre-scanner-test',
         ],
         { stdio: ['ignore', logFd, logFd], env: { ...process.env, XS_CGROUPS: hierarchies.join(' '), XS_CG: `${RUN_ROOT}/cg` } },
       );
       closeSync(logFd);
-      const deadline = Date.now() + 60_000;
-      while (!(await answers())) {
-        if (started.exitCode !== null || Date.now() > deadline) throw new Error('dockerd did not come up');
-        await new Promise((r) => setTimeout(r, 250));
-      }
+      await waitForDockerd(SOCKET, started);
     }
     await ensureImages();
     dir = await mkdtemp(join(tmpdir(), 'xs-scan-'));
@@ -209,11 +173,7 @@ describe('the scanner integrator on a compose install', () => {
     for (const service of SERVICES) await docker(['rm', '--force', name(service)]).catch(() => undefined);
     await standin?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
-    if (started && started.exitCode === null) {
-      const exited = new Promise((r) => started?.once('exit', r));
-      started.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
-    }
+    await stopDockerd(started);
   }, 90_000);
 
   beforeEach(() => mountNewHierarchies());
