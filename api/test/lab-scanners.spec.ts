@@ -321,6 +321,26 @@ describe('fleet lab: scanner operations', () => {
   );
 
   it(
+    "a fresh install's scanner checks hold for the restart grace: a stale feed raises nothing yet",
+    async () => {
+      const nvt = standin.fixture.feeds.find((f) => f.type === 'NVT')!;
+      const current = nvt.version;
+      const since = Date.now();
+      nvt.version = feedVersionHoursAgo(200); // past the critical threshold (7 days)
+      const s = await refreshUntil('the stale NVT feed', (x) =>
+        x.stats.feeds.some((f: any) => f.type === 'NVT' && f.version === nvt.version),
+      );
+      expect(Date.parse(s.stats.collectedAt)).toBeLessThan(installedAt + SCANNER_RESTART_GRACE_SECONDS * 1000);
+      await evaluate();
+      expect((await scannerAlertsSince(since)).map((a) => a.title)).toEqual([]);
+      nvt.version = current;
+      await refreshUntil('the current NVT feed', (x) => x.stats.feeds.some((f: any) => f.type === 'NVT' && f.version === current));
+      console.log('lab: NVT feed 200 h old within the restart grace after install: no alert');
+    },
+    3 * 60_000,
+  );
+
+  it(
     'a stale NVT feed raises one alert and clears when the feed is current',
     async () => {
       await afterInstallGrace();

@@ -247,7 +247,7 @@ export class GreenboneInstall {
         () => false,
       );
       const now = await this.state('redis-server');
-      if (done && now.running && now.restartCount > before.restartCount) return now;
+      if (done && now.status === 'running' && now.restartCount > before.restartCount) return now; // not while `restarting`
       if (Date.now() > deadline)
         throw new Error(`redis-server was not OOM-killed and restarted within ${timeoutMs / 1000} s: ${JSON.stringify(now)}`);
       await sleep(250);
