@@ -9,6 +9,7 @@ import { ensureDockerd, containerPid, runDeviceContainer, waitForSystemd } from 
 import { ensureDeviceImage } from './image.js';
 import { deviceDocker, deviceEnginePaths, startDeviceEngine } from './device-engine.js';
 import { installGreenbone, prepareGreenboneDirs, type GreenboneOptions } from './greenbone.js';
+import { mountMissingCgroupHierarchies } from './cgroups.js';
 import type { RunOptions, RunResult } from './exec.js';
 import { startLabApi, type LabApi, type LabApiOptions } from './lab-api.js';
 import { ContainerDevice, LightDevice, destroyDevice, type BootstrapOptions, type DeviceContext, type LabDevice } from './devices.js';
@@ -195,6 +196,8 @@ export class Lab {
       await attachNetns(record.netns, await containerPid(names.container));
       await attachDevice(this.state.bridge!, record.veth, record.netns, record.underlayAddress);
       await waitForSystemd(names.container);
+      // Its systemd may have created cgroup hierarchies the host lacks: without them Docker sees no OOM kill.
+      await mountMissingCgroupHierarchies(this.log);
       if (greenbone) device.greenbone = await installGreenbone(this.id, record.dir, greenbone);
     } catch (error) {
       await this.dropDevice(record);
