@@ -72,8 +72,7 @@ function feedVersionHoursAgo(hours: number): string {
  * provisioning creates the monitor account through the critical command route, and each scanner
  * check raises exactly one alert and clears it, with the real API, its alert engine (run in this
  * process with the real clock) and the real Docker engine; suppression holds; nothing of the
- * scanned hosts, ports or NVTs leaves the device. The OOM alert is exercised only where the
- * devices' engine reports the kill (see that test). The scanner checks hold for 10 minutes after
+ * scanned hosts, ports or NVTs leaves the device. The scanner checks hold for 10 minutes after
  * the install's containers start (SCANNER_RESTART_GRACE_SECONDS), so this file waits that out once.
  */
 describe('fleet lab: scanner operations', () => {
@@ -496,23 +495,12 @@ describe('fleet lab: scanner operations', () => {
       // The kernel killed it at its cgroup's limit (SIGKILL, 137) and Docker's restart policy started it again.
       expect(events.some((e) => e.action === 'die' && e.exitCode === '137')).toBe(true);
       expect(after).toMatchObject({ running: true, restartCount: 1 });
-      if (!events.some((e) => e.action === 'oom')) {
-        // Docker 20.10 on this machine's cgroup v1 loses the OOM notification while a systemd device
-        // container runs (checked: the same kill reports `oom` and OOMKilled without one). The agent
-        // learns OOM kills from Docker's events only, so there is nothing to raise an alert from:
-        // what is checked here is that the restart is reported and raises no other scanner alert.
-        console.log('lab: LIMITATION: the devices’ engine reported no `oom` event for the kill: the OOM alert is not exercised here');
-        const s = await refreshUntil('redis-server restarted', (x) =>
-          x.stats.coreContainers?.some((c: any) => c.service === 'redis-server' && c.restartCount === 1),
-        );
-        expect(s.stats.coreContainers.find((c: any) => c.service === 'redis-server')).toMatchObject({
-          state: 'running',
-          lastOomKillAt: null,
-        });
-        await evaluate();
-        expect((await scannerAlertsSince(since.getTime())).map((a) => a.title)).toEqual([]);
-        return;
-      }
+      // Docker saw it as an OOM kill: that is all the agent learns of it. (Not so on cgroup v1 when a device's
+      // systemd created hierarchies the host has not mounted: infra/lab/src/cgroups.ts mounts them.)
+      expect(
+        events.map((e) => e.action),
+        'the engine reported no `oom` event',
+      ).toContain('oom');
       await scenario(
         'redis-server OOM-killed',
         'core_container_oom',
