@@ -42,7 +42,7 @@ readonly WG_DROPIN_DIR=/etc/systemd/system/wg-quick@wg0.service.d
 readonly POLICY_FILE=/etc/xspectre/policy.json
 # The agent's actions (COMMAND_ACTIONS in contracts/src/commands.ts; agent/test/bootstrap.spec.ts
 # keeps the two equal). Other well-formed names are accepted with a warning: actions to come.
-readonly KNOWN_ACTIONS="reboot service.restart service.start service.stop container.restart container.start container.stop diagnostics.collect script.run settings.apply credential.rotate keys.pin agent.update backup.run backup.restore"
+readonly KNOWN_ACTIONS="reboot service.restart service.start service.stop container.restart container.start container.stop diagnostics.collect script.run settings.apply credential.rotate keys.pin agent.update backup.run backup.restore scanner.refresh scanner.restart scanner.feed-update scanner.provision-monitor scanner.report-summary"
 readonly RECENT_ACK_SECONDS=300
 readonly TUNNEL_WAIT_SECONDS=30
 readonly ACK_WAIT_SECONDS=90
@@ -155,8 +155,8 @@ check_actions() {
   IFS=',' read -r -a names <<<"$2"
   [[ "${#names[@]}" -gt 0 ]] || die "$EXIT_USAGE" "$flag needs at least one action name"
   for name in "${names[@]}"; do
-    [[ "$name" == "*" || ("${#name}" -le 64 && "$name" =~ ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$) ]] ||
-      die "$EXIT_USAGE" "$flag: '$name' is not an action name (e.g. service.restart) or *"
+    [[ "$name" == "*" || ("${#name}" -le 64 && "$name" =~ ^[a-z][a-z0-9_]*(-[a-z0-9_]+)*(\.[a-z][a-z0-9_]*(-[a-z0-9_]+)*)*$) ]] ||
+      die "$EXIT_USAGE" "$flag: '$name' is not an action name (e.g. service.restart, scanner.feed-update) or *"
     if [[ "$name" != "*" && " $KNOWN_ACTIONS " != *" $name "* ]]; then
       warn "$flag: '$name' is not an action this agent knows today (known: $KNOWN_ACTIONS)"
     fi

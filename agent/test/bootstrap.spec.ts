@@ -112,12 +112,26 @@ describe('bootstrap.sh: the local policy (--allow-actions, --deny-actions)', () 
   });
 
   it('refuses names that are not action names (exit 2) and warns about names it does not know', () => {
-    for (const bad of ['Reboot', 'service restart', 'a,,b', '"x"', 'x\\y', '../x']) {
+    for (const bad of [
+      'Reboot',
+      'service restart',
+      'a,,b',
+      '"x"',
+      'x\\y',
+      '../x',
+      'service-',
+      'scanner.-restart',
+      'scanner.feed--update',
+    ]) {
       const result = bootstrap(['--api', 'http://127.0.0.1:9/api/v1', '--deny-actions', bad]);
       expect(result.status, bad).toBe(2);
       expect(result.stderr).toContain('is not an action name');
     }
     expect(bootstrap(['--api', 'http://127.0.0.1:9/api/v1', '--allow-actions']).status).toBe(2);
+    // A dash inside a word is part of an action name (scanner.feed-update).
+    const dashed = bootstrap(['--api', 'http://127.0.0.1:9/api/v1', '--deny-actions', 'scanner.feed-update,scanner.provision-monitor']);
+    expect(dashed.stderr).not.toContain('is not an action name');
+    expect(dashed.stderr).not.toContain('not an action this agent knows');
     const dir = mkdtempSync(join(tmpdir(), 'xspectre-bootstrap-policy-'));
     try {
       const result = writePolicy(join(dir, 'policy.json'), ['--allow-actions', 'firmware.flash']);

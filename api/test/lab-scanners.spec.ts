@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type ContainerDevice, type GreenboneInstall, type Lab } from '@xspectre/lab';
-import { FINAL_COMMAND_STATUSES, SCANNER_RESTART_GRACE_SECONDS, type Alert, type Command, type Heartbeat } from '@xspectre/contracts';
+import { FINAL_COMMAND_STATUSES, type Alert, type Command, type Heartbeat } from '@xspectre/contracts';
 import { AlertEvaluator } from '../src/alerts/alert-evaluator.js';
 import { HeartbeatsService } from '../src/ingest/heartbeats.service.js';
 import { TestApi } from './support/harness.js';
@@ -72,9 +72,13 @@ function feedVersionHoursAgo(hours: number): string {
  * provisioning creates the monitor account through the critical command route, and each scanner
  * check raises exactly one alert and clears it, with the real API, its alert engine (run in this
  * process with the real clock) and the real Docker engine; suppression holds; nothing of the
- * scanned hosts, ports or NVTs leaves the device. The scanner checks hold for 10 minutes after
- * the install's containers start (SCANNER_RESTART_GRACE_SECONDS), so this file waits that out once.
+ * scanned hosts, ports or NVTs leaves the device. The scanner checks hold for a while after the
+ * install's containers start (API_SCANNER_RESTART_GRACE_SECONDS, 10 minutes by default; GRACE_SECONDS
+ * here), so this file waits that out once.
  */
+/** The restart grace this API runs with: long enough for the setup before the grace test, short enough not to idle. */
+const GRACE_SECONDS = 90;
+
 describe('fleet lab: scanner operations', () => {
   let lab: Lab;
   let api: TestApi;
@@ -89,7 +93,7 @@ describe('fleet lab: scanner operations', () => {
   let standin: GvmdStandin;
   let cliDir: string | undefined;
   let cliWatcher: Awaited<ReturnType<StandinCliModule['startGvmdCliWatcher']>> | undefined;
-  /** When the install's containers started: scanner checks hold for SCANNER_RESTART_GRACE_SECONDS after. */
+  /** When the install's containers started: scanner checks hold for GRACE_SECONDS after. */
   let installedAt = 0;
   /** Every heartbeat the API took in from the device, as it took it in. */
   const received: Heartbeat[] = [];
@@ -207,7 +211,7 @@ describe('fleet lab: scanner operations', () => {
 
   /** Scanner checks hold for the grace period after the install's containers started (a fresh install is no alarm). */
   async function afterInstallGrace(): Promise<void> {
-    const wait = installedAt + SCANNER_RESTART_GRACE_SECONDS * 1000 + 5_000 - Date.now();
+    const wait = installedAt + GRACE_SECONDS * 1000 + 5_000 - Date.now();
     if (wait > 0) {
       console.log(`lab: waiting ${(wait / 1000).toFixed(0)} s for the restart grace after the install's containers started`);
       await sleep(wait);
@@ -223,6 +227,7 @@ describe('fleet lab: scanner operations', () => {
         ...lab.apiEnv(),
         API_AGENT_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
         API_WG_RECONCILE_SECONDS: '2',
+        API_SCANNER_RESTART_GRACE_SECONDS: String(GRACE_SECONDS),
         // The file runs longer than the default 10 minutes of an access token.
         API_ACCESS_TOKEN_TTL_SECONDS: '3600',
       },
@@ -331,7 +336,7 @@ describe('fleet lab: scanner operations', () => {
       const s = await refreshUntil('the stale NVT feed', (x) =>
         x.stats.feeds.some((f: any) => f.type === 'NVT' && f.version === nvt.version),
       );
-      expect(Date.parse(s.stats.collectedAt)).toBeLessThan(installedAt + SCANNER_RESTART_GRACE_SECONDS * 1000);
+      expect(Date.parse(s.stats.collectedAt)).toBeLessThan(installedAt + GRACE_SECONDS * 1000);
       await evaluate();
       expect((await scannerAlertsSince(since)).map((a) => a.title)).toEqual([]);
       nvt.version = current;

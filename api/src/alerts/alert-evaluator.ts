@@ -217,7 +217,7 @@ export class AlertEvaluator {
       const byCheck = run.book.scannerRulesFor(device);
       if (byCheck.size === 0) continue;
       const online = device.lastHeartbeatAt !== null && new Date(device.lastHeartbeatAt).getTime() >= onlineAfter;
-      const outcomes = judgeScanner({ ...input, online }, run.now);
+      const outcomes = judgeScanner({ ...input, online }, run.now, this.config.API_SCANNER_RESTART_GRACE_SECONDS);
       if (!outcomes) continue;
       for (const [check, rules] of byCheck) {
         const outcome = outcomes.get(check);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SCANNER_RESTART_GRACE_SECONDS } from '@xspectre/contracts';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const secondsOrMs = z.coerce.number().int().min(0);
@@ -156,6 +157,13 @@ const EnvSchema = z
       .describe("the backup server's restic front as devices reach it over the overlay (backup-server/)"),
     API_BACKUP_TOKEN_SECONDS: z.coerce.number().int().min(60).max(900).default(600).describe('lifetime of a repository token'),
     API_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+    API_SCANNER_RESTART_GRACE_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(SCANNER_RESTART_GRACE_SECONDS)
+      .describe('after a core Greenbone container (re)started, the scanner checks that depend on it hold this long'),
     API_AGENT_DIST_DIR: z.string().optional().describe('folder with bootstrap.sh, xspectre-agent and xspectre-agent.sha256'),
     API_RESTIC_BINARY: z
       .string()

@@ -148,12 +148,16 @@ export function ladderTop<R extends { params: { check: ScannerCheck; threshold?:
  * Every check's outcome for one scanner at `now`; null when the device is offline (no scanner
  * check is judged: open alerts stay, none opens).
  */
-export function judgeScanner(input: ScannerHealthInput, now: Date): Map<ScannerCheck, CheckOutcome> | null {
+export function judgeScanner(
+  input: ScannerHealthInput,
+  now: Date,
+  restartGraceSeconds: number = SCANNER_RESTART_GRACE_SECONDS,
+): Map<ScannerCheck, CheckOutcome> | null {
   if (!input.online) return null;
   const out = new Map<ScannerCheck, CheckOutcome>();
   const stale = now.getTime() - input.collectedAt.getTime() > SCANNER_STATS_STALE_SECONDS * 1000;
   const gmp = input.stats.gmp;
-  const restarted = recentlyStarted(input);
+  const restarted = recentlyStarted(input, restartGraceSeconds);
   for (const check of SCANNER_CHECKS) {
     if (stale) {
       out.set(check, { held: true, why: 'the report is stale' });
@@ -175,11 +179,11 @@ export function judgeScanner(input: ScannerHealthInput, now: Date): Map<ScannerC
 }
 
 /** Core services started within the grace period before the report was collected (or after it). */
-function recentlyStarted(input: ScannerHealthInput): Set<ScannerCoreService> {
+function recentlyStarted(input: ScannerHealthInput, graceSeconds: number): Set<ScannerCoreService> {
   const started = new Set<ScannerCoreService>();
   for (const c of input.stats.coreContainers ?? []) {
     if (!c.startedAt) continue;
-    if (input.collectedAt.getTime() < new Date(c.startedAt).getTime() + SCANNER_RESTART_GRACE_SECONDS * 1000) started.add(c.service);
+    if (input.collectedAt.getTime() < new Date(c.startedAt).getTime() + graceSeconds * 1000) started.add(c.service);
   }
   return started;
 }
