@@ -129,9 +129,8 @@ describe('fleet lab: scanner operations', () => {
   /** Waits for a scanner report that satisfies `accept`; returns it. */
   async function waitForSnapshot(what: string, accept: (s: any) => boolean, timeoutMs = 90_000): Promise<any> {
     const deadline = Date.now() + timeoutMs;
-    let last: any = null;
     for (;;) {
-      last = await snapshot();
+      const last = await snapshot();
       if (last && accept(last)) return last;
       if (Date.now() > deadline)
         throw new Error(
