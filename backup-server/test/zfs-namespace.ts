@@ -9,8 +9,8 @@
 // holder; the namespace, with any mount a crashed daemon left, goes with them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { chmod, readFile, readlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, chmod, mkdir, readFile, readlink, rmdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 
@@ -43,6 +43,8 @@ export async function startZfsNamespace(dir: string): Promise<ZfsNamespace> {
   if (holderPid === undefined) throw new Error('unshare did not start');
   let daemon: ChildProcess | undefined;
   const logFile = join(dir, 'zfs-fuse.log');
+  /** Mount points made on the machine for this run, removed by stop(). */
+  const created: string[] = [];
   const nsenter = (args: string[]) =>
     execa('nsenter', ['--target', String(holderPid), '--mount', '--', ...args], { reject: false, stdin: 'ignore' });
 
@@ -62,6 +64,8 @@ export async function startZfsNamespace(dir: string): Promise<ZfsNamespace> {
     }
     holder.kill('SIGKILL');
     await waitExit(holder, 5_000);
+    // The mount points this run had to make (a machine where zfs-fuse never ran has none): gone again.
+    for (const path of created.reverse()) await rmdir(path).catch(() => undefined);
     return problems;
   };
   const readLog = () => readFile(logFile, 'utf8').catch(() => '');
@@ -72,6 +76,28 @@ export async function startZfsNamespace(dir: string): Promise<ZfsNamespace> {
     for (let i = 0; i < 50 && (await readlinkNs(holderPid)) === own; i++) await sleep(50);
     if ((await readlinkNs(holderPid)) === own) throw new Error('unshare did not create a mount namespace');
     for (const path of PRIVATE_DIRS) {
+      if (
+        !(await access(path).then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        // mkdir -p, remembering each level it made, so stop() leaves the machine as it was.
+        const missing: string[] = [];
+        for (
+          let at = path;
+          !(await access(at).then(
+            () => true,
+            () => false,
+          ));
+          at = dirname(at)
+        )
+          missing.unshift(at);
+        for (const level of missing) {
+          await mkdir(level, { mode: 0o755 });
+          created.push(level);
+        }
+      }
       const mounted = await nsenter(['mount', '-t', 'tmpfs', '-o', 'mode=0700,size=1m', 'xs-zfs-lab', path]);
       if (mounted.exitCode !== 0) throw new Error(`mount tmpfs on ${path}: ${String(mounted.stderr)}`);
     }
