@@ -55,16 +55,50 @@ export interface ContainerSummary {
   state: string;
 }
 
-/** GET /containers/json → summaries (malformed entries skipped). */
-export function parseContainerList(body: unknown): ContainerSummary[] {
+/** One entry of GET /containers/json?all=1 with its labels and mounts (what scanner discovery reads). */
+export interface ListedContainer {
+  id: string;
+  name: string;
+  image: string;
+  /** The image the container runs (`sha256:…`), whatever its tag points at now. */
+  imageId: string | null;
+  state: string;
+  labels: Record<string, string>;
+  mounts: { source: string; destination: string }[];
+}
+
+/** GET /containers/json?all=1 → containers with labels and mounts (malformed entries skipped). */
+export function parseListedContainers(body: unknown): ListedContainer[] {
   if (!Array.isArray(body)) throw new Error('docker: /containers/json did not answer an array');
   return body.flatMap((entry: unknown) => {
     const c = obj(entry);
     const id = str(c.Id);
     if (id === null) return [];
     const names = Array.isArray(c.Names) ? c.Names.map(str).filter((n): n is string => n !== null) : [];
-    return [{ id, name: (names[0] ?? id.slice(0, 12)).replace(/^\//, ''), image: str(c.Image) ?? '', state: str(c.State) ?? 'unknown' }];
+    const labels: Record<string, string> = {};
+    for (const [key, value] of Object.entries(obj(c.Labels))) if (typeof value === 'string') labels[key] = value;
+    const mounts = (Array.isArray(c.Mounts) ? c.Mounts : []).flatMap((m: unknown) => {
+      const source = str(obj(m).Source);
+      const destination = str(obj(m).Destination);
+      return source && destination ? [{ source, destination }] : [];
+    });
+    return [
+      {
+        id,
+        name: (names[0] ?? id.slice(0, 12)).replace(/^\//, ''),
+        image: str(c.Image) ?? '',
+        imageId: str(c.ImageID),
+        state: str(c.State) ?? 'unknown',
+        labels,
+        mounts,
+      },
+    ];
   });
+}
+
+/** GET /containers/json → summaries (malformed entries skipped). */
+export function parseContainerList(body: unknown): ContainerSummary[] {
+  return parseListedContainers(body).map(({ id, name, image, state }) => ({ id, name, image, state }));
 }
 
 /** GET /containers/{id}/json → restart count and health status (null without a health check). */

@@ -18,26 +18,26 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024;
 const MAX_CONTAINERS = 1000;
 const CONCURRENCY = 4;
 
-/** GET over the engine's unix socket; resolves the parsed JSON of a 2xx answer. */
-export function dockerGet(socketPath: string, path: string, timeoutMs = DOCKER_REQUEST_TIMEOUT_MS): Promise<unknown> {
+/** GET over the engine's unix socket; resolves the body of a 2xx answer as text (at most `maxBytes`). */
+export function dockerGetText(
+  socketPath: string,
+  path: string,
+  timeoutMs = DOCKER_REQUEST_TIMEOUT_MS,
+  maxBytes = MAX_BODY_BYTES,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = httpModule().request({ socketPath, path, method: 'GET', headers: { host: 'docker' }, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > MAX_BODY_BYTES) req.destroy(new Error(`docker: answer to ${path} is too large`));
+        if (size > maxBytes) req.destroy(new Error(`docker: answer to ${path} is too large`));
         else chunks.push(chunk);
       });
       res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
         const status = res.statusCode ?? 0;
         if (status < 200 || status >= 300) return reject(new Error(`docker: GET ${path} answered HTTP ${status}`));
-        try {
-          resolve(JSON.parse(body));
-        } catch {
-          reject(new Error(`docker: GET ${path} did not answer JSON`));
-        }
+        resolve(Buffer.concat(chunks).toString('utf8'));
       });
       res.on('error', reject);
     });
@@ -45,6 +45,16 @@ export function dockerGet(socketPath: string, path: string, timeoutMs = DOCKER_R
     req.on('error', reject);
     req.end();
   });
+}
+
+/** GET over the engine's unix socket; resolves the parsed JSON of a 2xx answer. */
+export async function dockerGet(socketPath: string, path: string, timeoutMs = DOCKER_REQUEST_TIMEOUT_MS): Promise<unknown> {
+  const body = await dockerGetText(socketPath, path, timeoutMs);
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new Error(`docker: GET ${path} did not answer JSON`);
+  }
 }
 
 /** Docker containers over the Engine API; keeps the last CPU reading per container between calls. */

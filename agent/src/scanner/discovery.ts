@@ -2,6 +2,7 @@ import { access } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { SCANNER_CORE_SERVICES, type ScannerCoreService } from '@xspectre/contracts';
 import { dockerGet } from '../collectors/docker.js';
+import { parseListedContainers, type ListedContainer } from '../collectors/docker-parsers.js';
 import { HOST_SERVICES_SOURCES } from '../collectors/services.js';
 
 /**
@@ -42,50 +43,7 @@ export const GVMD_UNIT = 'gvmd.service';
 /** A source install's socket (gvmd's default --unix-socket). */
 export const SYSTEMD_GVMD_SOCKET = `${GVMD_RUN_DIR}/${GVMD_SOCKET_NAME}`;
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-
-/** One entry of GET /containers/json?all=1 as discovery needs it. */
-export interface ListedContainer {
-  id: string;
-  name: string;
-  image: string;
-  /** The image the container runs (`sha256:…`), whatever its tag points at now. */
-  imageId: string | null;
-  state: string;
-  labels: Record<string, string>;
-  mounts: { source: string; destination: string }[];
-}
-
-/** GET /containers/json?all=1 → containers with labels and mounts (malformed entries skipped). */
-export function parseListedContainers(body: unknown): ListedContainer[] {
-  if (!Array.isArray(body)) throw new Error('docker: /containers/json did not answer an array');
-  return body.flatMap((entry: unknown) => {
-    const c = obj(entry);
-    const id = str(c.Id);
-    if (id === null) return [];
-    const names = Array.isArray(c.Names) ? c.Names.map(str).filter((n): n is string => n !== null) : [];
-    const labels: Record<string, string> = {};
-    for (const [key, value] of Object.entries(obj(c.Labels))) if (typeof value === 'string') labels[key] = value;
-    const mounts = (Array.isArray(c.Mounts) ? c.Mounts : []).flatMap((m: unknown) => {
-      const source = str(obj(m).Source);
-      const destination = str(obj(m).Destination);
-      return source && destination ? [{ source, destination }] : [];
-    });
-    return [
-      {
-        id,
-        name: (names[0] ?? id.slice(0, 12)).replace(/^\//, ''),
-        image: str(c.Image) ?? '',
-        imageId: str(c.ImageID),
-        state: str(c.State) ?? 'unknown',
-        labels,
-        mounts,
-      },
-    ];
-  });
-}
+export { parseListedContainers, type ListedContainer } from '../collectors/docker-parsers.js';
 
 const isCoreService = (service: string | undefined): service is ScannerCoreService =>
   service !== undefined && (SCANNER_CORE_SERVICES as readonly string[]).includes(service);

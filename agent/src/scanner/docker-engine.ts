@@ -4,8 +4,6 @@
  * The bodies are parsed here (pure), fetched in integrator.ts.
  */
 import { MAX_MEMORY_BYTES, MAX_RESTART_COUNT, type CoreContainer, type FeedDataImage, type ScannerCoreService } from '@xspectre/contracts';
-import { httpModule } from '../builtins.js';
-import { DOCKER_REQUEST_TIMEOUT_MS } from '../collectors/docker.js';
 import { cleanText } from '../facts-parsers.js';
 import { COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from './discovery.js';
 
@@ -14,34 +12,8 @@ const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-const MAX_EVENTS_BYTES = 4 * 1024 * 1024;
-
-/**
- * GET over the engine's socket, the body as text: /events answers a stream of JSON objects
- * (one per line), which dockerGet (collectors/docker.ts) cannot parse as one document.
- */
-export function dockerGetText(socketPath: string, path: string, timeoutMs = DOCKER_REQUEST_TIMEOUT_MS): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = httpModule().request({ socketPath, path, method: 'GET', headers: { host: 'docker' }, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_EVENTS_BYTES) req.destroy(new Error(`docker: answer to ${path} is too large`));
-        else chunks.push(chunk);
-      });
-      res.on('end', () => {
-        const status = res.statusCode ?? 0;
-        if (status < 200 || status >= 300) return reject(new Error(`docker: GET ${path} answered HTTP ${status}`));
-        resolve(Buffer.concat(chunks).toString('utf8'));
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`docker: GET ${path} timed out after ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** The most of /events one poll reads (one JSON object per line: dockerGetText, collectors/docker.ts). */
+export const MAX_EVENTS_BYTES = 4 * 1024 * 1024;
 
 /** The /events query for container OOM kills between two times (whole seconds; `until` makes the engine close the stream). */
 export function oomEventsPath(since: Date, until: Date): string {

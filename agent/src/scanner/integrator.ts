@@ -12,7 +12,7 @@ import {
   type ScannerStats,
 } from '@xspectre/contracts';
 import { writeFileAtomic } from '../atomic-file.js';
-import { dockerGet } from '../collectors/docker.js';
+import { dockerGet, dockerGetText } from '../collectors/docker.js';
 import { statsMemoryBytes } from '../collectors/docker-parsers.js';
 import { errorMessage } from '../errors.js';
 import { cleanText } from '../facts-parsers.js';
@@ -29,10 +29,10 @@ import {
 } from './discovery.js';
 import {
   coreContainerEntry,
-  dockerGetText,
   FEED_DATA_SERVICES,
   feedDataImage,
   filesystemUsage,
+  MAX_EVENTS_BYTES,
   oomEventsPath,
   parseCoreInspect,
   parseOomEvents,
@@ -352,7 +352,7 @@ export class ScannerIntegrator {
   private async oomKills(project: string, now: Date): Promise<Map<ScannerCoreService, Date>> {
     this.oom ??= await this.loadOom();
     const since = this.eventsSince ?? new Date(now.getTime() - OOM_LOOKBACK_MS);
-    const events = parseOomEvents(await dockerGetText(this.options.dockerSocket, oomEventsPath(since, now)));
+    const events = parseOomEvents(await dockerGetText(this.options.dockerSocket, oomEventsPath(since, now), undefined, MAX_EVENTS_BYTES));
     let changed = false;
     for (const event of events) {
       if (event.project !== project || !event.service || !(SCANNER_CORE_SERVICES as readonly string[]).includes(event.service)) continue;
