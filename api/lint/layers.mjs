@@ -29,6 +29,8 @@ export const LAYERS = {
   ssh: 3,
   auth: 4,
   users: 5,
+  // Single sign-on: identity providers and the browser flows; accounts and sessions through auth (4).
+  sso: 5,
   live: 5,
   organizations: 6,
   'device-events': 7,

@@ -10,6 +10,7 @@ import { DEVICE_REQUEST_AUTHENTICATOR } from './auth/device-request-authenticato
 import { DeviceAuthenticator } from './ingest/device-authenticator.js';
 import { ENTITIES } from './entities.js';
 import { UsersModule } from './users/users.module.js';
+import { SsoModule } from './sso/sso.module.js';
 import { OrganizationsModule } from './organizations/organizations.module.js';
 import { SettingsModule } from './settings/settings.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -45,6 +46,7 @@ export class AppModule {
         SettingsModule,
         AuthModule,
         UsersModule,
+        SsoModule,
         OrganizationsModule,
         DevicesModule,
         EnrollmentModule,

@@ -34,6 +34,9 @@ function trustProxyOption(value: string): boolean | string | string[] {
 }
 
 /** Builds the API: Fastify with request ids, JSON logs, body limits, cookies, problem+json everywhere. */
+/** The SAML assertion consumer service: the one route an identity provider posts a form to. */
+const FORM_POST_PATH = /^\/api\/v1\/auth\/sso\/saml\/[0-9a-f-]{36}\/acs(\?|$)/i;
+
 export async function createApp(config: AppConfig, logger: Logger = createLogger(config.API_LOG_LEVEL)): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
@@ -64,6 +67,11 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   });
   const fastify = app.getHttpAdapter().getInstance();
   await app.register(fastifyCookie);
+  // Only the SAML assertion consumer takes a form (the IdP's HTTP-POST binding); the onRequest
+  // hook below refuses forms on every other path.
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
 
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -72,7 +80,12 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
     reply.header('referrer-policy', 'no-referrer');
     reply.header('cache-control', 'no-store');
     const contentType = request.headers['content-type'];
-    if (contentType !== undefined && BODY_METHODS.has(request.method) && !/^application\/json\s*(;|$)/i.test(contentType)) {
+    if (
+      contentType !== undefined &&
+      BODY_METHODS.has(request.method) &&
+      !/^application\/json\s*(;|$)/i.test(contentType) &&
+      !(FORM_POST_PATH.test(request.url) && /^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType))
+    ) {
       // Every route speaks JSON; refuse other bodies before a parser turns them into strings.
       done(new AppError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json, not ${contentType.slice(0, 80)}`));
       return;

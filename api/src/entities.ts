@@ -33,6 +33,8 @@ import { BackupTransferKeyEntity } from './backups/backup-transfer-key.entity.js
 import { BackupSnapshotEntity } from './backups/backup-snapshot.entity.js';
 import { BackupDeviceStateEntity } from './backups/backup-device-state.entity.js';
 import { ServiceCredentialEntity } from './auth/service-credential.entity.js';
+import { UserIdentityEntity } from './auth/user-identity.entity.js';
+import { IdentityProviderEntity } from './sso/identity-provider.entity.js';
 import { ScannerSnapshotEntity } from './scanners/scanner-snapshot.entity.js';
 import { ScannerFeedRunEntity, ScannerFeedScheduleEntity } from './scanners/feed-schedule.entity.js';
 import {
@@ -90,4 +92,6 @@ export const ENTITIES = [
   ScannerDockerSampleEntity,
   ScannerFeedScheduleEntity,
   ScannerFeedRunEntity,
+  IdentityProviderEntity,
+  UserIdentityEntity,
 ];

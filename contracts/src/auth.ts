@@ -61,5 +61,7 @@ export const MeResponseSchema = z.object({
   totpEnabled: z.boolean(),
   totpSetupRequired: z.boolean(),
   stepUpValidUntil: z.string().nullable(),
+  authMethod: z.enum(['password', 'sso']).describe('how this session signed in: SSO sessions step up at their identity provider'),
+  ssoProviderId: z.uuid().nullable(),
 });
 export type MeResponse = z.infer<typeof MeResponseSchema>;

@@ -28,3 +28,4 @@ export * from './backups.js';
 export * from './service-credentials.js';
 export * from './scanners.js';
 export * from './scanner-actions.js';
+export * from './sso.js';

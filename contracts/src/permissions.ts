@@ -17,6 +17,8 @@ export const PERMISSIONS = [
   'scripts.manage',
   // Scan results leave a customer's site only when asked: a one-off report summary (step-up).
   'scanner_results.view',
+  // Single sign-on: identity providers decide who gets which role (Super Admin only, step-up on changes).
+  'identity_providers.manage',
 ] as const;
 export const PermissionSchema = z.enum(PERMISSIONS);
 export type Permission = z.infer<typeof PermissionSchema>;

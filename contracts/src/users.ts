@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { NameSchema, PageQuerySchema, pageOf } from './common.js';
 import { EmailSchema, PasswordSchema } from './auth.js';
 import { RoleSchema } from './permissions.js';
+import { UserIdentitySchema } from './sso.js';
 
 export const UserStatusSchema = z.enum(['active', 'disabled']);
 
@@ -17,6 +18,13 @@ export const UserSchema = z.object({
   failedLoginCount: z.number().int(),
   lastLoginAt: z.string().nullable(),
   createdAt: z.string(),
+  signIn: z
+    .object({
+      password: z.boolean().describe('has a local password (SSO-only accounts created at first SSO login have none)'),
+      identities: z.array(UserIdentitySchema),
+      breakGlass: z.boolean().describe('may sign in with the password while SSO is mandatory'),
+    })
+    .describe('how this operator signs in'),
 });
 export type User = z.infer<typeof UserSchema>;
 

@@ -64,6 +64,7 @@ export class AccessGuard implements CanActivate {
     if (!principal || principal.userId !== claims.userId) throw new AppError('AUTH_SESSION_REVOKED');
     if (principal.revokedAt || principal.sessionExpiresAt <= new Date()) throw new AppError('AUTH_SESSION_REVOKED');
     if (principal.status !== 'active') throw new AppError('AUTH_USER_DISABLED');
+    if (principal.passwordSessionRefused) throw new AppError('AUTH_SSO_REQUIRED');
 
     if (ctx) {
       ctx.actor = {
@@ -72,10 +73,13 @@ export class AccessGuard implements CanActivate {
         role: principal.role,
         sessionId: principal.sessionId,
         stepUpAt: principal.stepUpAt,
+        authMethod: principal.authMethod,
+        ssoProviderId: principal.ssoProviderId,
       };
     }
 
-    const setupPending = principal.requireTotp && !principal.totpEnabled;
+    // SSO sessions prove their second factor at the identity provider.
+    const setupPending = principal.requireTotp && !principal.totpEnabled && principal.authMethod === 'password';
     if (setupPending && !(access.kind === 'authenticated' && access.allowDuringTotpSetup)) {
       throw new AppError(
         'AUTH_TOTP_SETUP_REQUIRED',

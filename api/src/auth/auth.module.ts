@@ -6,10 +6,12 @@ import { AuthService } from './auth.service.js';
 import { PasswordHasher } from './password-hasher.js';
 import { SessionsModule } from './sessions.module.js';
 import { StepUp } from './step-up.js';
+import { SessionIssuer } from './session-issuer.js';
 import { TokensService } from './tokens.service.js';
 import { TotpService } from './totp.service.js';
 import { UnknownLoginFailures } from './unknown-login-failures.js';
 import { UsersRepository } from './users.repository.js';
+import { UserIdentitiesRepository } from './user-identities.repository.js';
 import { ServiceCredentialsController } from './service-credentials.controller.js';
 import { ServiceCredentialsRepository } from './service-credentials.repository.js';
 import { ServiceCredentialsService } from './service-credentials.service.js';
@@ -26,11 +28,13 @@ import { ServiceCredentialsService } from './service-credentials.service.js';
     TokensService,
     PasswordHasher,
     UsersRepository,
+    UserIdentitiesRepository,
     StepUp,
+    SessionIssuer,
     UnknownLoginFailures,
     ServiceCredentialsRepository,
     ServiceCredentialsService,
   ],
-  exports: [AccountsService, SessionsModule, TotpService, TokensService, StepUp, ServiceCredentialsService],
+  exports: [AccountsService, SessionsModule, SessionIssuer, TotpService, TokensService, StepUp, ServiceCredentialsService],
 })
 export class AuthModule {}

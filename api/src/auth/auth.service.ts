@@ -10,17 +10,15 @@ import { AuditService } from '../audit/audit.service.js';
 import type { UserEntity } from './user.entity.js';
 import { UsersRepository } from './users.repository.js';
 import { PasswordHasher } from './password-hasher.js';
-import { randomToken, sha256Hex } from '../common/crypto/secrets.js';
+import { sha256Hex } from '../common/crypto/secrets.js';
+import { SessionIssuer, type ClientInfo } from './session-issuer.js';
 import { SessionsRepository } from './sessions.repository.js';
 import { TokensService } from './tokens.service.js';
 import { TotpService } from './totp.service.js';
 import { UnknownLoginFailures, type LoginFailureState } from './unknown-login-failures.js';
 import { SecuritySettingsService } from '../settings/security-settings.service.js';
 
-export interface ClientInfo {
-  ip: string | null;
-  userAgent: string | null;
-}
+export type { ClientInfo } from './session-issuer.js';
 
 @Injectable()
 export class AuthService {
@@ -35,6 +33,7 @@ export class AuthService {
     private readonly settings: SecuritySettingsService,
     private readonly hasher: PasswordHasher,
     private readonly tokens: TokensService,
+    private readonly issuer: SessionIssuer,
     private readonly totp: TotpService,
     private readonly audit: AuditService,
     private readonly unknownFailures: UnknownLoginFailures,
@@ -53,6 +52,13 @@ export class AuthService {
       throw new AppError('AUTH_INVALID_CREDENTIALS');
     }
     if (user.status !== 'active') throw new AppError('AUTH_USER_DISABLED');
+    const policy = await this.settings.get();
+    if (policy.ssoRequired && !policy.ssoBreakGlassUserIds.includes(user.id)) {
+      throw new AppError(
+        'AUTH_SSO_REQUIRED',
+        'single sign-on is mandatory: use your identity provider (only break-glass accounts use a password)',
+      );
+    }
     if (user.totpEnabled) {
       requestContext.annotate({ action: 'auth.login_password_ok', details: { mfaRequired: true } });
       return { mfaRequired: true, mfaToken: await this.tokens.signMfa(user.id) };
@@ -102,11 +108,12 @@ export class AuthService {
     if (!principal || principal.revokedAt || principal.sessionExpiresAt <= new Date()) throw new AppError('AUTH_SESSION_REVOKED');
     if (principal.status !== 'active') throw new AppError('AUTH_USER_DISABLED');
     requestContext.annotate({ subjectUserId: principal.userId, subjectEmail: principal.email, resourceId: principal.sessionId });
-    return this.tokensFor(
+    if (principal.passwordSessionRefused) throw new AppError('AUTH_SSO_REQUIRED');
+    return this.issuer.tokensFor(
       principal.userId,
       principal.sessionId,
       principal.sessionExpiresAt,
-      principal.requireTotp && !principal.totpEnabled,
+      principal.requireTotp && !principal.totpEnabled && principal.authMethod === 'password',
     );
   }
 
@@ -125,12 +132,15 @@ export class AuthService {
       role: user.role,
       permissions: [...ROLE_PERMISSIONS[user.role]],
       totpEnabled: user.totpEnabled,
-      totpSetupRequired: policy.requireTotp && !user.totpEnabled,
+      totpSetupRequired: policy.requireTotp && !user.totpEnabled && actor.authMethod !== 'sso',
       stepUpValidUntil: stepUpValidUntil && stepUpValidUntil > new Date() ? stepUpValidUntil.toISOString() : null,
+      authMethod: actor.authMethod ?? 'password',
+      ssoProviderId: actor.ssoProviderId ?? null,
     };
   }
 
   async stepUp(actor: Actor, code: string): Promise<{ stepUpValidUntil: string }> {
+    if (actor.authMethod === 'sso') throw new AppError('AUTH_SSO_STEP_UP');
     const user = await this.requireUser(actor.userId);
     if (!user.totpEnabled) throw new AppError('AUTH_TOTP_NOT_ENABLED', 'set up two-factor authentication to perform critical actions');
     if (!(await this.totp.verifyCode(user, code))) {
@@ -201,30 +211,8 @@ export class AuthService {
     });
   }
 
-  private async issueSession(user: UserEntity, stepUpAt: Date | null, client: ClientInfo): Promise<SessionTokens> {
-    const expiresAt = new Date(Date.now() + this.config.API_SESSION_MAX_AGE_SECONDS * 1000);
-    const session = await this.sessions.create({
-      userId: user.id,
-      expiresAt,
-      stepUpAt,
-      sourceIp: client.ip,
-      userAgent: client.userAgent?.slice(0, 400) ?? null,
-    });
-    requestContext.annotate({ subjectUserId: user.id, subjectEmail: user.email, resourceId: user.id, details: { sessionId: session.id } });
-    const policy = await this.settings.get();
-    return this.tokensFor(user.id, session.id, expiresAt, policy.requireTotp && !user.totpEnabled);
-  }
-
-  private async tokensFor(userId: string, sessionId: string, sessionExpiresAt: Date, totpSetupRequired: boolean): Promise<SessionTokens> {
-    const refreshToken = `rt_${randomToken(32)}`;
-    const refreshExpiry = new Date(Math.min(sessionExpiresAt.getTime(), Date.now() + this.config.API_REFRESH_TOKEN_TTL_SECONDS * 1000));
-    await this.sessions.addRefreshToken(sessionId, sha256Hex(refreshToken), refreshExpiry);
-    return {
-      accessToken: await this.tokens.signAccess({ userId, sessionId }),
-      refreshToken,
-      expiresIn: this.config.API_ACCESS_TOKEN_TTL_SECONDS,
-      totpSetupRequired,
-    };
+  private issueSession(user: UserEntity, stepUpAt: Date | null, client: ClientInfo): Promise<SessionTokens> {
+    return this.issuer.issue({ userId: user.id, email: user.email, totpEnabled: user.totpEnabled, stepUpAt }, client);
   }
 
   /** Per-address login budget; the per-account lockout is the second line. */

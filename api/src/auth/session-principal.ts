@@ -12,4 +12,8 @@ export interface SessionPrincipal {
   status: 'active' | 'disabled';
   totpEnabled: boolean;
   requireTotp: boolean;
+  authMethod: 'password' | 'sso';
+  ssoProviderId: string | null;
+  /** SSO is mandatory and this user is no break-glass account: a password session is refused. */
+  passwordSessionRefused: boolean;
 }

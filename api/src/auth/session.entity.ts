@@ -1,8 +1,9 @@
-import { ForeignKey, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, ForeignKey, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 /** One login: the family that every rotated refresh token of that login belongs to. */
 @Entity({ name: 'auth_sessions' })
 @Index('ix_auth_sessions_user', ['userId'])
+@Check('chk_auth_sessions_auth_method', `"auth_method" IN ('password', 'sso')`)
 export class SessionEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -33,4 +34,13 @@ export class SessionEntity {
 
   @Column({ name: 'user_agent', type: 'text', nullable: true })
   userAgent!: string | null;
+
+  /** How the session signed in; SSO sessions step up at their identity provider, not with TOTP. */
+  @Column({ name: 'auth_method', type: 'text', default: 'password' })
+  authMethod!: 'password' | 'sso';
+
+  /** The identity provider of an SSO session; deleting the provider ends its sessions. */
+  @ForeignKey('IdentityProviderEntity', { name: 'fk_auth_sessions_identity_provider', onDelete: 'CASCADE' })
+  @Column({ name: 'identity_provider_id', type: 'uuid', nullable: true })
+  identityProviderId!: string | null;
 }

@@ -16,6 +16,8 @@ export class SessionsRepository {
     stepUpAt: Date | null;
     sourceIp: string | null;
     userAgent: string | null;
+    authMethod: 'password' | 'sso';
+    identityProviderId: string | null;
   }): Promise<SessionEntity> {
     const repo = this.db.manager().getRepository(SessionEntity);
     return repo.save(repo.create({ ...input, revokedAt: null, revokeReason: null }));
@@ -25,10 +27,12 @@ export class SessionsRepository {
     // Every operator request runs it (the access guard): prepared once per connection.
     const rows = await this.db.prepared<Record<string, unknown>>(
       'xs_session_principal',
-      `SELECT s.id AS session_id, s.expires_at, s.revoked_at, s.step_up_at,
+      `SELECT s.id AS session_id, s.expires_at, s.revoked_at, s.step_up_at, s.auth_method, s.identity_provider_id,
               u.id AS user_id, u.email, u.role, u.status, u.totp_enabled,
-              COALESCE((SELECT require_totp FROM security_settings WHERE id = 1), false) AS require_totp
+              COALESCE(p.require_totp, false) AS require_totp,
+              COALESCE(p.sso_required AND NOT (u.id = ANY (p.sso_break_glass_user_ids)), false) AS password_refused
          FROM auth_sessions s JOIN users u ON u.id = s.user_id
+         LEFT JOIN security_settings p ON p.id = 1
         WHERE s.id = $1`,
       [sessionId],
     );
@@ -45,6 +49,9 @@ export class SessionsRepository {
       status: r.status as 'active' | 'disabled',
       totpEnabled: r.totp_enabled as boolean,
       requireTotp: r.require_totp as boolean,
+      authMethod: r.auth_method as 'password' | 'sso',
+      ssoProviderId: (r.identity_provider_id as string | null) ?? null,
+      passwordSessionRefused: (r.password_refused as boolean) && r.auth_method === 'password',
     };
   }
 

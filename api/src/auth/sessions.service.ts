@@ -21,6 +21,11 @@ export class SessionsService {
     return this.sessions.revokeAllForUser(userId, reason, keepSessionId);
   }
 
+  /** A fresh step-up (an SSO re-authentication at the identity provider) for the session. */
+  setStepUp(sessionId: string, at: Date): Promise<void> {
+    return this.sessions.setStepUp(sessionId, at);
+  }
+
   /** Housekeeping: deletes sessions (and their refresh tokens) that ended before `olderThan`. */
   purgeExpired(olderThan: Date): Promise<number> {
     return this.sessions.purgeExpired(olderThan);

@@ -10,10 +10,19 @@ import { AppError } from '../common/errors/app-error.js';
 export class StepUp {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
-  /** Throws AUTH_STEP_UP_REQUIRED unless the session verified a TOTP code within API_STEP_UP_TTL_SECONDS. */
-  require(actor: { stepUpAt: Date | null }): void {
+  /**
+   * Throws AUTH_STEP_UP_REQUIRED unless the session stepped up within API_STEP_UP_TTL_SECONDS: a
+   * TOTP code, or for an SSO session a fresh re-authentication at its identity provider.
+   */
+  require(actor: { stepUpAt: Date | null; authMethod?: 'password' | 'sso' }): void {
     const ttlMs = this.config.API_STEP_UP_TTL_SECONDS * 1000;
     if (actor.stepUpAt && Date.now() - actor.stepUpAt.getTime() <= ttlMs) return;
+    if (actor.authMethod === 'sso') {
+      throw new AppError(
+        'AUTH_STEP_UP_REQUIRED',
+        `critical action: sign in again at your identity provider (POST auth/sso/step-up) within ${this.config.API_STEP_UP_TTL_SECONDS} s before retrying`,
+      );
+    }
     throw new AppError(
       'AUTH_STEP_UP_REQUIRED',
       `critical action: verify a TOTP code (POST auth/step-up) within ${this.config.API_STEP_UP_TTL_SECONDS} s before retrying`,

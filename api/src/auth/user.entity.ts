@@ -22,8 +22,9 @@ export class UserEntity {
   @Column({ type: 'text', default: 'active' })
   status!: 'active' | 'disabled';
 
-  @Column({ name: 'password_hash', type: 'text' })
-  passwordHash!: string;
+  /** bcrypt; null for an account created by an SSO login (it has no local password). */
+  @Column({ name: 'password_hash', type: 'text', nullable: true })
+  passwordHash!: string | null;
 
   /** AES-256-GCM sealed base32 secret; set once TOTP is enabled. */
   @Column({ name: 'totp_secret_sealed', type: 'text', nullable: true })

@@ -255,7 +255,24 @@ const EnvSchema = z
     API_CONSOLE_URL: z
       .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
       .optional()
-      .describe('the console as operators reach it, for links in BetterStack incidents and webhooks; unset = no link'),
+      .describe(
+        'the console as operators reach it: links in BetterStack incidents and webhooks, and the base of the SSO callback URLs; unset = no links, no SSO',
+      ),
+    // Single sign-on (api/src/sso).
+    API_SSO_CLOCK_SKEW_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(300)
+      .default(60)
+      .describe('how far an identity provider’s clock may be off (SAML validity window, OIDC iat / auth_time)'),
+    API_SSO_HTTP_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .max(60_000)
+      .default(10_000)
+      .describe('requests to identity providers (metadata, discovery, keys, token endpoint)'),
   })
   .refine((e) => e.API_LOGIN_LOCK_AFTER > e.API_LOGIN_BACKOFF_AFTER, {
     message: 'API_LOGIN_LOCK_AFTER must be greater than API_LOGIN_BACKOFF_AFTER',

@@ -1,8 +1,7 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { commandKeyId } from '@xspectre/contracts/command-signature';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { deriveKeys } from '../common/crypto/secrets.js';
 import { MANIFEST_FILE, parseKeyManifest, serializeKeyManifest, type KeyEntry, type KeyManifest } from './key-manifest.js';
@@ -117,8 +116,8 @@ export class KeyStore implements OnModuleInit {
       if (stillValid.some((key) => Date.parse(key.activeFrom) > now)) throw new KeyAnnouncedError();
       const expired = manifest.keys.filter((key) => !stillValid.includes(key));
       const previous = stillValid.find((key) => key.retiresAt === null)!;
-      const privateKey = generateKeyPairSync(KEY_TYPE[purpose]).privateKey;
-      const keyId = commandKeyId(createPublicKey(privateKey));
+      const privateKey = generateKey(purpose);
+      const keyId = keyIdOf(createPublicKey(privateKey));
       if (!(await createFileExclusive(this.pemPath(purpose, keyId), pemOf(privateKey)))) {
         throw new KeyStoreError(`${this.pemPath(purpose, keyId)} already exists`);
       }
@@ -143,8 +142,8 @@ export class KeyStore implements OnModuleInit {
     if (!Number.isSafeInteger(graceMs) || graceMs < 0) throw new RangeError('graceMs must be a non-negative integer');
     return withLockFile(join(this.dir(purpose), LOCK_FILE), async () => {
       const manifest = await this.readManifest(purpose);
-      const privateKey = generateKeyPairSync(KEY_TYPE[purpose]).privateKey;
-      const keyId = commandKeyId(createPublicKey(privateKey));
+      const privateKey = generateKey(purpose);
+      const keyId = keyIdOf(createPublicKey(privateKey));
       if (!(await createFileExclusive(this.pemPath(purpose, keyId), pemOf(privateKey)))) {
         throw new KeyStoreError(`${this.pemPath(purpose, keyId)} already exists`);
       }
@@ -187,8 +186,9 @@ export class KeyStore implements OnModuleInit {
           origin: 'derived from API_SECRET_KEY',
         };
       case 'backup-tokens':
+      case 'saml-sp':
         // Nothing was ever signed with an earlier one: a fresh key (instances starting together agree in initialise).
-        return { key: generateKeyPairSync('ed25519').privateKey, origin: 'generated' };
+        return { key: generateKey(purpose), origin: 'generated' };
     }
   }
 
@@ -198,7 +198,7 @@ export class KeyStore implements OnModuleInit {
    */
   private async initialise(purpose: KeyPurpose): Promise<void> {
     const { key, origin } = this.initialKey(purpose);
-    const keyId = commandKeyId(createPublicKey(key));
+    const keyId = keyIdOf(createPublicKey(key));
     // false: the same key is there already (another instance with the same secret, or a start that stopped halfway).
     const wroteKey = await createFileExclusive(this.pemPath(purpose, keyId), pemOf(key));
     const at = new Date().toISOString();
@@ -266,7 +266,7 @@ export class KeyStore implements OnModuleInit {
       throw new KeyStoreError(`${path} is a ${privateKey.asymmetricKeyType ?? 'unknown'} key; ${purpose} keys are ${KEY_TYPE[purpose]}`);
     }
     const publicKey = createPublicKey(privateKey);
-    if (commandKeyId(publicKey) !== keyId) throw new KeyStoreError(`${path} holds another key than its name says`);
+    if (keyIdOf(publicKey) !== keyId) throw new KeyStoreError(`${path} holds another key than its name says`);
     return { privateKey, publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString() };
   }
 }
@@ -292,4 +292,19 @@ function currentOf<K extends { activeFrom: string }>(keys: readonly K[], now: nu
 
 function pemOf(privateKey: KeyObject): string {
   return privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+}
+
+function generateKey(purpose: KeyPurpose): KeyObject {
+  return KEY_TYPE[purpose] === 'rsa'
+    ? generateKeyPairSync('rsa', { modulusLength: 3072 }).privateKey
+    : generateKeyPairSync('ed25519').privateKey;
+}
+
+/** The first 16 hex digits of the SHA-256 of the public key's SPKI DER (for Ed25519 the command key id devices pin). */
+function keyIdOf(key: KeyObject): string {
+  const publicKey = key.type === 'private' ? createPublicKey(key) : key;
+  return createHash('sha256')
+    .update(publicKey.export({ format: 'der', type: 'spki' }))
+    .digest('hex')
+    .slice(0, 16);
 }

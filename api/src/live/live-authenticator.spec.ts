@@ -15,6 +15,9 @@ const principal = (changes: Partial<SessionPrincipal> = {}): SessionPrincipal =>
   status: 'active',
   totpEnabled: false,
   requireTotp: false,
+  authMethod: 'password',
+  ssoProviderId: null,
+  passwordSessionRefused: false,
   ...changes,
 });
 
@@ -23,6 +26,8 @@ describe('liveSessionRefusal', () => {
     for (const role of ['super_admin', 'soc_operator', 'read_only'] as const)
       expect(liveSessionRefusal(principal({ role }), userId, now)).toBeNull();
     expect(liveSessionRefusal(principal({ requireTotp: true, totpEnabled: true }), userId, now)).toBeNull();
+    // An SSO session's second factor is the identity provider's.
+    expect(liveSessionRefusal(principal({ requireTotp: true, authMethod: 'sso' }), userId, now)).toBeNull();
   });
 
   it.each([
@@ -32,6 +37,7 @@ describe('liveSessionRefusal', () => {
     ['an expired session', principal({ sessionExpiresAt: now }), 'AUTH_SESSION_REVOKED'],
     ['a disabled user', principal({ status: 'disabled' }), 'AUTH_USER_DISABLED'],
     ['pending TOTP setup', principal({ requireTotp: true }), 'AUTH_TOTP_SETUP_REQUIRED'],
+    ['a password session while SSO is mandatory', principal({ passwordSessionRefused: true }), 'AUTH_SSO_REQUIRED'],
   ])('refuses %s', (_what, value, code) => {
     expect(liveSessionRefusal(value, userId, now)?.code).toBe(code);
   });

@@ -24,7 +24,8 @@ export function liveSessionRefusal(principal: SessionPrincipal | null, userId: s
   if (!principal || principal.userId !== userId) return new AppError('AUTH_SESSION_REVOKED');
   if (principal.revokedAt || principal.sessionExpiresAt <= now) return new AppError('AUTH_SESSION_REVOKED');
   if (principal.status !== 'active') return new AppError('AUTH_USER_DISABLED');
-  if (principal.requireTotp && !principal.totpEnabled)
+  if (principal.passwordSessionRefused) return new AppError('AUTH_SSO_REQUIRED');
+  if (principal.requireTotp && !principal.totpEnabled && principal.authMethod === 'password')
     return new AppError(
       'AUTH_TOTP_SETUP_REQUIRED',
       'two-factor authentication is required: set up TOTP (POST auth/totp/setup, then auth/totp/enable)',

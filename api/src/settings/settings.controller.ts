@@ -16,8 +16,8 @@ export class SettingsController {
   @ApiSummary('Get the security settings')
   @RequirePermission('settings.manage')
   @ZodResponse(200, SecuritySettingsSchema)
-  get() {
-    return this.settings.get();
+  async get() {
+    return { requireTotp: (await this.settings.get()).requireTotp };
   }
 
   /** Critical: the fleet-wide 2FA policy. */
@@ -27,7 +27,7 @@ export class SettingsController {
   @Critical()
   @Audited('settings.security_update', 'settings')
   @ZodResponse(200, SecuritySettingsSchema)
-  update(@ZodBody(UpdateSecuritySettingsSchema) body: z.infer<typeof UpdateSecuritySettingsSchema>) {
-    return this.settings.update(body);
+  async update(@ZodBody(UpdateSecuritySettingsSchema) body: z.infer<typeof UpdateSecuritySettingsSchema>) {
+    return { requireTotp: (await this.settings.update(body)).requireTotp };
   }
 }

@@ -1,7 +1,7 @@
 import type { User } from '@xspectre/contracts';
-import type { Account } from '../auth/accounts.service.js';
+import type { Account, AccountIdentity } from '../auth/accounts.service.js';
 
-export function toUserDto(user: Account): User {
+export function toUserDto(user: Account, identities: AccountIdentity[], breakGlass: boolean): User {
   const backoff = user.backoffUntil && user.backoffUntil > new Date() ? user.backoffUntil.toISOString() : null;
   return {
     id: user.id,
@@ -15,5 +15,16 @@ export function toUserDto(user: Account): User {
     failedLoginCount: user.failedLoginCount,
     lastLoginAt: user.lastLoginAt?.toISOString() ?? null,
     createdAt: user.createdAt.toISOString(),
+    signIn: {
+      password: user.hasPassword,
+      identities: identities.map((identity) => ({
+        id: identity.id,
+        providerId: identity.providerId,
+        subject: identity.subject,
+        lastLoginAt: identity.lastLoginAt?.toISOString() ?? null,
+        createdAt: identity.createdAt.toISOString(),
+      })),
+      breakGlass,
+    },
   };
 }

@@ -6,6 +6,7 @@ import { AccountsService, type Account, type AccountFilter } from '../auth/accou
 import { SessionsService } from '../auth/sessions.service.js';
 import { StepUp } from '../auth/step-up.js';
 import { TotpService } from '../auth/totp.service.js';
+import { SecuritySettingsService } from '../settings/security-settings.service.js';
 import { toUserDto } from './users.mapper.js';
 
 @Injectable()
@@ -15,21 +16,22 @@ export class UsersService {
     private readonly sessions: SessionsService,
     private readonly totp: TotpService,
     private readonly stepUp: StepUp,
+    private readonly settings: SecuritySettingsService,
   ) {}
 
   async list(filter: AccountFilter) {
     const { items, total } = await this.accounts.list(filter);
-    return { items: items.map(toUserDto), total, limit: filter.limit, offset: filter.offset };
+    return { items: await this.toDtos(items), total, limit: filter.limit, offset: filter.offset };
   }
 
   async get(id: string): Promise<User> {
-    return toUserDto(await this.require(id));
+    return this.toDto(await this.require(id));
   }
 
   async create(actor: Actor, input: { email: string; displayName: string; role: Role; password: string }): Promise<User> {
     // A new Super Admin could set up its own TOTP and step up: creating one is as critical as being one.
     if (input.role === 'super_admin') this.stepUp.require(actor);
-    return toUserDto(await this.accounts.create(input));
+    return this.toDto(await this.accounts.create(input));
   }
 
   /** Role and status changes apply on the user's next request: the guard reads them live. */
@@ -77,5 +79,16 @@ export class UsersService {
     const user = await this.accounts.findById(id);
     if (!user) throw new AppError('USER_NOT_FOUND', `no user with id ${id}`);
     return user;
+  }
+
+  private async toDto(account: Account): Promise<User> {
+    return (await this.toDtos([account]))[0]!;
+  }
+
+  /** With how each signs in: linked SSO identities and whether the SSO policy names it break-glass. */
+  private async toDtos(accounts: Account[]): Promise<User[]> {
+    const identities = await this.accounts.identitiesOf(accounts.map((a) => a.id));
+    const breakGlass = new Set((await this.settings.get()).ssoBreakGlassUserIds);
+    return accounts.map((account) => toUserDto(account, identities.get(account.id) ?? [], breakGlass.has(account.id)));
   }
 }

@@ -9,6 +9,9 @@ export interface Actor {
   role: Role;
   sessionId: string;
   stepUpAt: Date | null;
+  /** How the session signed in (absent = password): SSO sessions step up at their identity provider. */
+  authMethod?: 'password' | 'sso';
+  ssoProviderId?: string | null;
 }
 
 /** What services add to the audit row of the current request. */

@@ -13,6 +13,8 @@ export interface DerivedKeys {
   commandSigningSeed: Buffer;
   /** Seals the API tokens and HMAC secrets of alert delivery targets (api/src/alert-delivery). */
   alertTargetSeal: Buffer;
+  /** Seals identity providers' client secrets (api/src/sso). */
+  ssoSecretSeal: Buffer;
 }
 
 export function deriveKeys(secret: string): DerivedKeys {
@@ -26,6 +28,7 @@ export function deriveKeys(secret: string): DerivedKeys {
     auditAnchorHmac: derive('audit-anchor-hmac'),
     commandSigningSeed: derive('command-signing-ed25519'),
     alertTargetSeal: derive('alert-target-seal-aes256gcm'),
+    ssoSecretSeal: derive('sso-secret-seal-aes256gcm'),
   };
 }
 

@@ -21,6 +21,7 @@ import { BackupCatalog1795610000000 } from './1795610000000-BackupCatalog.js';
 import { BackupEscrow1795620000000 } from './1795620000000-BackupEscrow.js';
 import { ScannerAlerts1795630000000 } from './1795630000000-ScannerAlerts.js';
 import { ScannerOps1795640000000 } from './1795640000000-ScannerOps.js';
+import { SingleSignOn1795650000000 } from './1795650000000-SingleSignOn.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -47,4 +48,5 @@ export const MIGRATIONS = [
   BackupEscrow1795620000000,
   ScannerAlerts1795630000000,
   ScannerOps1795640000000,
+  SingleSignOn1795650000000,
 ];
