@@ -155,7 +155,7 @@ ensure_env_file() {
   local keys=(
     DB_URL DB_OWNER_URL REDIS_URL API_PORT API_HOST API_PUBLIC_URL API_COOKIE_SECURE API_SECRET_KEY
     API_BOOTSTRAP_ADMIN_EMAIL API_BOOTSTRAP_ADMIN_PASSWORD
-    API_WG_INTERFACE API_WG_ENDPOINT API_AGENT_API_URL API_KEY_STORE_DIR
+    API_WG_INTERFACE API_WG_ENDPOINT API_AGENT_API_URL API_KEY_STORE_DIR API_CONSOLE_URL
   )
   for key in "${keys[@]}"; do
     if grep -qE "^(export[[:space:]]+)?${key}=" "$ENV_FILE"; then
@@ -179,6 +179,8 @@ ensure_env_file() {
       API_BOOTSTRAP_ADMIN_PASSWORD) value="$(openssl rand -base64 18 | tr -d '/+=\n')" ;;
       # Absolute: the same keys whatever directory the API is started from (npm run start:api runs in api/).
       API_KEY_STORE_DIR) value="$(shell_quote "$REPO_ROOT/var/keys")" ;;
+      # Alert links and single sign-on's callback URLs (identity providers send browsers back here).
+      API_CONSOLE_URL) value="http://127.0.0.1:3001" ;;
     esac
     printf '%s=%s\n' "$key" "$value" >>"$ENV_FILE"
     added+=("$key")
