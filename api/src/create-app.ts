@@ -67,11 +67,6 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
   });
   const fastify = app.getHttpAdapter().getInstance();
   await app.register(fastifyCookie);
-  // Only the SAML assertion consumer takes a form (the IdP's HTTP-POST binding); the onRequest
-  // hook below refuses forms on every other path.
-  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
-  });
 
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -84,6 +79,7 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
       contentType !== undefined &&
       BODY_METHODS.has(request.method) &&
       !/^application\/json\s*(;|$)/i.test(contentType) &&
+      // Only the SAML assertion consumer takes a form (the IdP's HTTP-POST binding; Nest's adapter parses it).
       !(FORM_POST_PATH.test(request.url) && /^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType))
     ) {
       // Every route speaks JSON; refuse other bodies before a parser turns them into strings.
