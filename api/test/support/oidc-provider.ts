@@ -222,6 +222,15 @@ export class TestOidcProvider {
   }
 }
 
+function unescapeHtml(text: string): string {
+  return text
+    .replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)))
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
 async function readBody(req: IncomingMessage): Promise<string> {
   let body = '';
   for await (const chunk of req) {
@@ -246,14 +255,26 @@ export class IdpBrowser {
     const origin = new URL(this.provider.issuer).origin;
     let url = authorizationUrl;
     let prompted = false;
-    for (let hop = 0; hop < 10; hop++) {
+    for (let hop = 0; hop < 12; hop++) {
       if (new URL(url).origin !== origin) return { callbackUrl: url, prompted };
       let response = await this.fetch(url);
-      if (response.status === 200 && /\/interaction\/[\w-]+$/.test(new URL(url).pathname)) {
+      if (response.status === 200) {
         const body = await response.text();
-        if (!body.includes('name="username"')) throw new Error(`the provider showed no login form: ${body.slice(0, 300)}`);
-        response = await this.fetch(`${url}/login`, new URLSearchParams({ username }));
-        prompted = true;
+        const form = /<form method="post" action="([^"]+)"/.exec(body);
+        if (body.includes('name="username"') && form) {
+          // The login form.
+          response = await this.fetch(new URL(unescapeHtml(form[1]!), url).href, new URLSearchParams({ username }));
+          prompted = true;
+        } else if (form && body.includes('document.forms[0].submit()')) {
+          // oidc-provider's self-submitting forms (e.g. ending the session of another user first).
+          const inputs = [...body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)].map(([, k, v]) => [
+            k!,
+            unescapeHtml(v!),
+          ]);
+          response = await this.fetch(new URL(unescapeHtml(form[1]!), url).href, new URLSearchParams(inputs));
+        } else {
+          throw new Error(`the provider showed a page without a form at ${url}: ${body.slice(0, 300)}`);
+        }
       }
       const location = response.headers.get('location');
       if (response.status < 300 || response.status >= 400 || !location) {

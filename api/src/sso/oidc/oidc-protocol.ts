@@ -18,15 +18,6 @@ export interface OidcFlowOptions {
   reauthenticate: boolean;
 }
 
-/** What the administration pages show of a discovered provider (contracts OidcDiscoveryResponseSchema). */
-export interface OidcDiscovered {
-  issuer: string;
-  authorizationEndpoint: string;
-  tokenEndpoint: string;
-  jwksUri: string;
-  codeChallengeMethods: string[];
-}
-
 interface CachedConfiguration {
   /** Shared by concurrent sign-ins while discovery runs. */
   config: Promise<oidc.Configuration>;
@@ -114,24 +105,6 @@ export class OidcProtocol {
     });
   }
 
-  /** The provider's discovery document, for the administration pages (issuer check, connection test). Throws SsoFailure idp_error. */
-  async discover(issuer: string): Promise<OidcDiscovered> {
-    const metadata = (await this.discovered(issuer, 'discovery-probe', null)).serverMetadata();
-    return {
-      issuer: metadata.issuer,
-      authorizationEndpoint: metadata.authorization_endpoint ?? '',
-      tokenEndpoint: metadata.token_endpoint ?? '',
-      jwksUri: metadata.jwks_uri ?? '',
-      codeChallengeMethods: metadata.code_challenge_methods_supported ?? [],
-    };
-  }
-
-  /** Forgets cached discovery documents and keys (after a provider's settings change). */
-  forget(providerId?: string): void {
-    if (providerId === undefined) this.configurations.clear();
-    else for (const key of this.configurations.keys()) if (key.startsWith(`${providerId} `)) this.configurations.delete(key);
-  }
-
   private configuration(provider: OidcProviderConfig): Promise<oidc.Configuration> {
     return this.discovered(provider.settings.issuer, provider.settings.clientId, provider.clientSecret, provider.id);
   }
@@ -140,7 +113,7 @@ export class OidcProtocol {
    * One configuration per provider, issuer, client and secret, for OIDC_DISCOVERY_TTL_MS: a changed
    * setting or secret makes a new one. A failed discovery is not kept.
    */
-  private async discovered(issuer: string, clientId: string, clientSecret: string | null, providerId = '-'): Promise<oidc.Configuration> {
+  private async discovered(issuer: string, clientId: string, clientSecret: string | null, providerId: string): Promise<oidc.Configuration> {
     const secretTag = clientSecret === null ? '' : createHash('sha256').update(clientSecret).digest('base64url');
     const key = `${providerId} ${issuer} ${clientId} ${secretTag}`;
     const now = Date.now();
