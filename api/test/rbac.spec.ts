@@ -163,23 +163,29 @@ describe('RBAC', () => {
         .map((r) => `${r.method} ${r.path}`)
         .sort(),
     ).toEqual([
+      'DELETE identity-providers/:id',
       'DELETE organizations/:id',
       'DELETE scripts/:id',
       'DELETE service-credentials/:id',
+      'DELETE users/:id/identities/:identityId',
       'GET devices/:id/backup-escrow',
+      'PATCH identity-providers/:id',
       'POST critical-commands/bulk',
       'POST devices/:id/backup-restores',
       'POST devices/:id/critical-commands',
       'POST devices/:id/fingerprint/accept',
       'POST devices/:id/scanner/report-summaries',
+      'POST identity-providers',
       'POST keys/command-signing/rotate',
       'POST scripts',
       'POST service-credentials',
+      'POST users/:id/identities',
       'POST users/:id/totp/reset',
       'POST users/:id/unlock',
       'PUT backups/recovery-key',
       'PUT scripts/:id',
       'PUT settings/security',
+      'PUT sso/policy',
     ]);
     expect(permissionOf('POST', 'devices/:id/fingerprint/accept')).toBe('devices.critical_actions');
     // Scanner results leave the site only for scanner_results.view (Super Admin); the feed schedule is devices.manage.
@@ -205,6 +211,27 @@ describe('RBAC', () => {
     expect(auditedAs('PUT', 'backups/recovery-key')).toBe('backup.recovery_key_set');
     expect(permissionOf('POST', 'service-credentials')).toBe('settings.manage');
     expect(permissionOf('GET', 'devices/:id/inventory')).toBe('devices.view');
+    // Single sign-on: identity providers decide who gets which role (Super Admin only); linking an identity is users.manage.
+    for (const [method, path, action] of [
+      ['GET', 'identity-providers', undefined],
+      ['GET', 'identity-providers/:id', undefined],
+      ['POST', 'identity-providers', 'sso.provider_create'],
+      ['PATCH', 'identity-providers/:id', 'sso.provider_update'],
+      ['DELETE', 'identity-providers/:id', 'sso.provider_delete'],
+      ['POST', 'identity-providers/saml-metadata', 'sso.metadata_import'],
+      ['POST', 'identity-providers/oidc-discovery', 'sso.oidc_discovery'],
+      ['POST', 'identity-providers/:id/test', 'sso.provider_test'],
+      ['POST', 'identity-providers/:id/role-preview', 'sso.role_preview'],
+      ['GET', 'sso/policy', undefined],
+      ['PUT', 'sso/policy', 'sso.policy_update'],
+    ] as const) {
+      expect(permissionOf(method, path), `${method} ${path}`).toBe('identity_providers.manage');
+      expect(auditedAs(method, path), `${method} ${path}`).toBe(action);
+    }
+    expect(permissionOf('POST', 'users/:id/identities')).toBe('users.manage');
+    expect(auditedAs('POST', 'users/:id/identities')).toBe('user.identity_link');
+    expect(permissionOf('DELETE', 'users/:id/identities/:identityId')).toBe('users.manage');
+    expect(auditedAs('DELETE', 'users/:id/identities/:identityId')).toBe('user.identity_unlink');
   });
 
   it('every route × every role (and anonymous) gets the answer the role table implies', async () => {

@@ -1,7 +1,16 @@
-import { Controller, Get, Patch, Post } from '@nestjs/common';
+import { Controller, Delete, Get, Patch, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
-import { CreateUserSchema, IdParamSchema, ListUsersQuerySchema, UpdateUserSchema, UserPageSchema, UserSchema } from '@xspectre/contracts';
+import {
+  CreateUserSchema,
+  IdParamSchema,
+  LinkIdentityRequestSchema,
+  ListUsersQuerySchema,
+  UpdateUserSchema,
+  UserIdentityParamsSchema,
+  UserPageSchema,
+  UserSchema,
+} from '@xspectre/contracts';
 import { Audited, Critical, RequirePermission } from '../common/http/route-access.decorators.js';
 import { CurrentActor } from '../common/context/current-actor.decorator.js';
 import type { Actor } from '../common/context/request-context.js';
@@ -72,5 +81,27 @@ export class UsersController {
   @ZodResponse(201, UserSchema)
   resetTotp(@ZodParams(IdParamSchema) params: Id) {
     return this.users.resetTotp(params.id);
+  }
+
+  /** Lets an SSO login of that IdP subject sign in as this user (an existing local account is never taken over otherwise). */
+  @Post(':id/identities')
+  @ApiSummary('Link an SSO identity to a user', { errors: ['USER_NOT_FOUND', 'SSO_PROVIDER_NOT_FOUND', 'SSO_IDENTITY_TAKEN'] })
+  @RequirePermission('users.manage')
+  @Critical()
+  @Audited('user.identity_link', 'user')
+  @ZodResponse(201, UserSchema)
+  linkIdentity(@ZodParams(IdParamSchema) params: Id, @ZodBody(LinkIdentityRequestSchema) body: z.infer<typeof LinkIdentityRequestSchema>) {
+    return this.users.linkIdentity(params.id, body);
+  }
+
+  /** The user's sessions end (except the caller's own): one may have signed in through that identity. */
+  @Delete(':id/identities/:identityId')
+  @ApiSummary('Unlink an SSO identity from a user', { errors: ['USER_NOT_FOUND'] })
+  @RequirePermission('users.manage')
+  @Critical()
+  @Audited('user.identity_unlink', 'user')
+  @ZodResponse(200, UserSchema)
+  unlinkIdentity(@ZodParams(UserIdentityParamsSchema) params: z.infer<typeof UserIdentityParamsSchema>, @CurrentActor() actor: Actor) {
+    return this.users.unlinkIdentity(actor, params.id, params.identityId);
   }
 }

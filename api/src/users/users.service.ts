@@ -75,6 +75,32 @@ export class UsersService {
     return this.get(id);
   }
 
+  /** An SSO login of (providerId, subject) then signs in as this user; SSO_IDENTITY_TAKEN when the subject is linked already. */
+  async linkIdentity(id: string, input: { providerId: string; subject: string }): Promise<User> {
+    const user = await this.require(id);
+    requestContext.annotate({ resourceId: user.id, details: { email: user.email, providerId: input.providerId, subject: input.subject } });
+    const identity = await this.accounts.linkIdentity(user.id, input.providerId, input.subject);
+    requestContext.annotate({ details: { identityId: identity.id } });
+    return this.get(id);
+  }
+
+  /** Ends the user's sessions but the caller's: one of them may have signed in through that identity. */
+  async unlinkIdentity(actor: Actor, id: string, identityId: string): Promise<User> {
+    const user = await this.require(id);
+    const identity = (await this.accounts.identitiesOf([user.id])).get(user.id)?.find((i) => i.id === identityId);
+    requestContext.annotate({
+      resourceId: user.id,
+      details: { email: user.email, identityId, providerId: identity?.providerId, subject: identity?.subject },
+    });
+    // No dedicated catalog code for a missing identity yet: USER_NOT_FOUND (404) says which.
+    if (!identity || !(await this.accounts.unlinkIdentity(user.id, identityId))) {
+      throw new AppError('USER_NOT_FOUND', `user ${id} has no SSO identity ${identityId}`);
+    }
+    const revokedSessions = await this.sessions.revokeAllForUser(user.id, 'sso_identity_unlinked', actor.sessionId);
+    requestContext.annotate({ details: { revokedSessions } });
+    return this.get(id);
+  }
+
   private async require(id: string): Promise<Account> {
     const user = await this.accounts.findById(id);
     if (!user) throw new AppError('USER_NOT_FOUND', `no user with id ${id}`);
