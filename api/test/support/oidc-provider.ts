@@ -267,7 +267,7 @@ export class IdpBrowser {
           prompted = true;
         } else if (form && body.includes('document.forms[0].submit()')) {
           // oidc-provider's self-submitting forms (e.g. ending the session of another user first).
-          const inputs = [...body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)].map(([, k, v]) => [
+          const inputs = [...body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)].map(([, k, v]): [string, string] => [
             k!,
             unescapeHtml(v!),
           ]);
