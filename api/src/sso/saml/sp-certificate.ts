@@ -25,7 +25,7 @@ const cache = new Map<string, Promise<SpCertificate>>();
 export function spCertificate(keyId: string, privateKey: KeyObject): Promise<SpCertificate> {
   let certificate = cache.get(keyId);
   if (!certificate) {
-    certificate = createCertificate(keyId, privateKey);
+    certificate = deriveSpCertificate(keyId, privateKey);
     // A failure is not cached: the next request tries again.
     certificate.catch(() => cache.delete(keyId));
     cache.set(keyId, certificate);
@@ -33,7 +33,8 @@ export function spCertificate(keyId: string, privateKey: KeyObject): Promise<SpC
   return certificate;
 }
 
-async function createCertificate(keyId: string, privateKey: KeyObject): Promise<SpCertificate> {
+/** The certificate, derived afresh (spCertificate caches it). */
+export async function deriveSpCertificate(keyId: string, privateKey: KeyObject): Promise<SpCertificate> {
   if (!/^[0-9a-f]{16}$/.test(keyId)) throw new Error('a saml-sp key id is 16 hex digits');
   const subtle = webcrypto.subtle;
   const signingKey = await subtle.importKey('pkcs8', privateKey.export({ format: 'der', type: 'pkcs8' }), ALGORITHM, false, ['sign']);
