@@ -413,6 +413,37 @@ describe('OIDC sign-in through the API', () => {
     expect((await failures('state_mismatch')).length).toBeGreaterThanOrEqual(3);
   });
 
+  it('reports a cancelled sign-in and an unreachable provider as idp_error', async () => {
+    const start = await fetch(`${api.baseUrl}/api/v1/auth/sso/${providers.generic}/login`, { redirect: 'manual' });
+    await start.body?.cancel();
+    const { callbackUrl } = await new IdpBrowser(idp).signIn(start.headers.get('location')!, '', { cancel: true });
+    expect(new URL(callbackUrl).searchParams.get('error')).toBe('access_denied');
+    expect((await callback(callbackUrl, cookie(start, 'xs_sso_binding'))).error).toBe('idp_error');
+    const cancelled = await failures('idp_error');
+    expect(cancelled).toHaveLength(1);
+    expect(cancelled[0].details.detail).toContain('access_denied');
+
+    const gone = await TestOidcProvider.start();
+    await gone.stop();
+    const created = await api.request('POST', 'identity-providers', {
+      token: adminToken,
+      body: {
+        protocol: 'oidc',
+        name: 'Gone',
+        allowedEmailDomains: ['example.com'],
+        roleRules: [{ group: 'soc', role: 'soc_operator' }],
+        oidc: { issuer: gone.issuer, clientId: 'c' },
+        clientSecret: null,
+      },
+    });
+    expect(created.status, created.text).toBe(201);
+    const unreachable = await fetch(`${api.baseUrl}/api/v1/auth/sso/${created.body.id}/login`, { redirect: 'manual' });
+    await unreachable.body?.cancel();
+    expect(unreachable.headers.get('location')).toBe(`${api.baseUrl}/sign-in?sso_error=idp_error`);
+    expect(await failures('idp_error')).toHaveLength(2);
+    expect((await api.request('DELETE', `identity-providers/${created.body.id}`, { token: adminToken })).status).toBeLessThan(300);
+  });
+
   it('steps up at the provider (prompt=login, max_age=0) before a critical action', async () => {
     idp.setAccount('ivy', { sub: 'sub-ivy', email: 'ivy@example.com', groups: ['xs-admins'], amr: ['pwd'] });
     const browser = new IdpBrowser(idp);

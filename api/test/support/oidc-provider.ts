@@ -183,7 +183,17 @@ export class TestOidcProvider {
       const message = details.prompt.name === 'login' ? 'Sign in to the test provider' : `Unexpected prompt ${details.prompt.name}`;
       return this.page(res, details.uid, message);
     }
-    const username = new URLSearchParams(await readBody(req)).get('username') ?? '';
+    const form = new URLSearchParams(await readBody(req));
+    if (form.get('cancel')) {
+      // The user gave up: the client gets error=access_denied.
+      return this.provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'the user cancelled the sign-in' },
+        { mergeWithLastSubmission: false },
+      );
+    }
+    const username = form.get('username') ?? '';
     const account = this.accounts.get(username);
     if (!account) return this.page(res, details.uid, `Unknown user ${username}`);
     this.prompts.push(username);
@@ -202,7 +212,7 @@ export class TestOidcProvider {
     res.end(
       `<!doctype html><html><head><title>Test OpenID provider</title></head><body><h1>${safe}</h1>` +
         `<form method="post" action="/interaction/${uid}/login">` +
-        `<label>Username <input name="username" autofocus></label> <button type="submit">Sign in</button>` +
+        `<label>Username <input name="username" autofocus></label> <button type="submit">Sign in</button> <button type="submit" name="cancel" value="1">Cancel</button>` +
         `</form></body></html>`,
     );
   }
@@ -250,8 +260,12 @@ export class IdpBrowser {
 
   constructor(private readonly provider: TestOidcProvider) {}
 
-  /** From the authorization URL to the callback URL; `prompted` = the login form was submitted. */
-  async signIn(authorizationUrl: string, username: string): Promise<{ callbackUrl: string; prompted: boolean }> {
+  /** From the authorization URL to the callback URL; `prompted` = the login form was submitted (`cancel`: with its Cancel button). */
+  async signIn(
+    authorizationUrl: string,
+    username: string,
+    options: { cancel?: boolean } = {},
+  ): Promise<{ callbackUrl: string; prompted: boolean }> {
     const origin = new URL(this.provider.issuer).origin;
     let url = authorizationUrl;
     let prompted = false;
@@ -263,7 +277,10 @@ export class IdpBrowser {
         const form = /<form method="post" action="([^"]+)"/.exec(body);
         if (body.includes('name="username"') && form) {
           // The login form.
-          response = await this.fetch(new URL(unescapeHtml(form[1]!), url).href, new URLSearchParams({ username }));
+          response = await this.fetch(
+            new URL(unescapeHtml(form[1]!), url).href,
+            new URLSearchParams(options.cancel ? { cancel: '1' } : { username }),
+          );
           prompted = true;
         } else if (form && body.includes('document.forms[0].submit()')) {
           // oidc-provider's self-submitting forms (e.g. ending the session of another user first).
