@@ -182,6 +182,9 @@ describe('SAML sign-in', () => {
   });
 
   it('serves SP metadata with the ACS, WantAssertionsSigned and the SP certificate; signs requests and takes encrypted assertions', async () => {
+    const plain = await (await fetch(`${api.baseUrl}/api/v1/auth/sso/saml/${providerId}/metadata`)).text();
+    expect(plain).toMatch(/WantAssertionsSigned="true"/);
+    expect(plain).not.toContain('KeyDescriptor');
     const patched = await api.request('PATCH', `identity-providers/${providerId}`, {
       token: admin,
       body: { saml: idp.samlSettings({ signAuthnRequests: true, encryptAssertions: true }) },

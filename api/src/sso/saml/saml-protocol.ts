@@ -67,7 +67,7 @@ export class SamlProtocol {
       return parsed ? [certificatePem(parsed)] : [];
     });
     if (certificates.length === 0) throw new SsoFailure('bad_signature', 'the provider has no usable IdP certificate');
-    // TODO(KeyStore): the retiring saml-sp keys too, once KeyStore offers their private halves; the current key decrypts until then.
+    // The current key only: KeyStore hands out no private half of a retiring key (api/src/keys/key-store.ts).
     const current = await this.keys.currentSigningKey('saml-sp');
     let verified;
     try {

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { XMLSerializer, type Element } from '@xmldom/xmldom';
+import type { Element } from '@xmldom/xmldom';
 import type { SamlSettings } from '@xspectre/contracts';
 import { SsoFailure, type ServiceProviderUrls, type SsoAssertion } from '../sso-assertion.js';
 import { decryptAssertion } from './saml-decrypt.js';
@@ -45,8 +45,8 @@ export async function verifySamlResponse(xml: string, context: SamlResponseConte
   checkStatus(root);
 
   const signedResponse = verifiedSignedCopy(xml, root, context.certificates);
-  const envelope = signedResponse ?? root;
-  const envelopeXml = signedResponse ? new XMLSerializer().serializeToString(signedResponse) : xml;
+  const envelope = signedResponse?.element ?? root;
+  const envelopeXml = signedResponse?.xml ?? xml;
 
   const slots = [...children(envelope, SAML_NS, 'Assertion'), ...children(envelope, SAML_NS, 'EncryptedAssertion')];
   if (slots.length === 0) throw new SsoFailure('malformed', 'the response carries no assertion');
@@ -90,7 +90,7 @@ function checkStatus(response: Element): void {
  */
 function signedAssertion(documentXml: string, assertion: Element, context: SamlResponseContext, responseSigned: boolean): Element {
   const copy = verifiedSignedCopy(documentXml, assertion, context.certificates);
-  if (copy) return copy;
+  if (copy) return copy.element;
   if (responseSigned) return assertion;
   throw new SsoFailure('unsigned', 'neither the response nor the assertion is signed');
 }

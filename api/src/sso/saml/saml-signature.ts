@@ -23,13 +23,18 @@ const NCNAME = /^[A-Za-z_][A-Za-z0-9._-]{0,255}$/;
  * Verifies the enveloped signature of `element` (a Response or an Assertion) inside the document
  * `documentXml`, with any of the trusted certificates, and returns the element AS SIGNED: parsed
  * again from the bytes the signature covers (xml-crypto's signed reference), so nothing outside
- * them (a wrapped second assertion, a moved original, a comment) can be read afterwards.
+ * them (a wrapped second assertion, a moved original, a comment) can be read afterwards; with
+ * those bytes, in which a nested signature is checked in turn.
  *
  * null: the element carries no signature. Throws bad_signature for every other failure: more
  * than one signature, a reference to anything but this element's own ID, unexpected transforms
  * or algorithms, a duplicated ID (xml-crypto), a digest or signature value that does not verify.
  */
-export function verifiedSignedCopy(documentXml: string, element: Element, certificatesPem: readonly string[]): Element | null {
+export function verifiedSignedCopy(
+  documentXml: string,
+  element: Element,
+  certificatesPem: readonly string[],
+): { element: Element; xml: string } | null {
   const signatures = children(element, DS_NS, 'Signature');
   if (signatures.length === 0) return null;
   if (signatures.length > 1) throw new SsoFailure('bad_signature', `<${element.localName}> carries ${signatures.length} signatures`);
@@ -55,7 +60,7 @@ export function verifiedSignedCopy(documentXml: string, element: Element, certif
       if (copy.namespaceURI !== element.namespaceURI || copy.localName !== element.localName || copy.getAttribute('ID') !== id) {
         throw new SsoFailure('bad_signature', 'the signed bytes are not the element that carries the signature');
       }
-      return copy;
+      return { element: copy, xml: references[0]! };
     } catch (error) {
       if (error instanceof SsoFailure) throw error;
       lastError = String((error as Error)?.message ?? error).slice(0, 200);
