@@ -166,6 +166,35 @@ describe('OidcProtocol against a local OpenID provider', () => {
     expect(reasonOf((await signIn('ana', { provider: google('example.com') })).result)).toBe('hosted_domain_refused');
   });
 
+  it('reads the e-mail and name from UserInfo when the ID token leaves them out (OpenID Connect Core 5.4)', async () => {
+    const strict = await TestOidcProvider.start({ redirectUris: [redirectUri], profileInUserInfoOnly: true });
+    try {
+      strict.setAccount('ana', { sub: 'sub-ana', email: 'ana@example.com', name: 'Ana Operator', groups: ['soc'], amr: ['otp'] });
+      strict.tamperNextIdToken = { resign: true, claims: (c) => expect(c.email).toBeUndefined() };
+      const provider = {
+        ...providerConfig(),
+        clientSecret: strict.clientSecret,
+        settings: { ...providerConfig().settings, issuer: strict.issuer, clientId: strict.clientId },
+      };
+      const flow = {
+        state: oidc.randomState(),
+        nonce: oidc.randomNonce(),
+        codeVerifier: oidc.randomPKCECodeVerifier(),
+        reauthenticate: false,
+      };
+      const { callbackUrl } = await new IdpBrowser(strict).signIn(await protocol.authorizationUrl(provider, flow), 'ana');
+      expect(await protocol.callback(provider, new URL(callbackUrl), flow)).toMatchObject({
+        subject: 'sub-ana',
+        email: 'ana@example.com',
+        displayName: 'Ana Operator',
+        groups: ['soc'],
+        mfa: true,
+      });
+    } finally {
+      await strict.stop();
+    }
+  });
+
   it('reports an unreachable provider as idp_error', async () => {
     const gone = await TestOidcProvider.start();
     const issuer = gone.issuer;

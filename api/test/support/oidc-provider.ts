@@ -41,6 +41,8 @@ export interface TestOidcProviderOptions {
   clientId?: string;
   clientSecret?: string;
   redirectUris?: string[];
+  /** E-mail and name only from the UserInfo endpoint, not in the ID token (OpenID Connect Core §5.4, as Okta does). */
+  profileInUserInfoOnly?: boolean;
 }
 
 export class TestOidcProvider {
@@ -102,7 +104,7 @@ export class TestOidcProvider {
       pkce: { required: () => true },
       // Claims of the requested scopes go into the ID token, as Entra ID and Google put them; a claim
       // is only issued when a granted scope lists it (hence auth_time, amr and acr under openid).
-      conformIdTokenClaims: false,
+      conformIdTokenClaims: options.profileInUserInfoOnly === true,
       claims: {
         amr: null,
         acr: null,

@@ -96,13 +96,47 @@ export class OidcProtocol {
     } catch (caught) {
       throw failureFromGrantError(caught);
     }
-    const claims = tokens.claims();
-    if (!claims) throw new SsoFailure('token_invalid', 'the token endpoint returned no ID token');
+    const idClaims = tokens.claims();
+    if (!idClaims) throw new SsoFailure('token_invalid', 'the token endpoint returned no ID token');
+    const claims = await this.withUserInfo(config, provider, idClaims, tokens.access_token);
     return assertionFromClaims(provider.settings, claims, {
       reauthenticate: opts.reauthenticate,
       now: Math.floor(Date.now() / 1000),
       skewSeconds: this.appConfig.API_SSO_CLOCK_SKEW_SECONDS,
     });
+  }
+
+  /**
+   * Providers that follow OpenID Connect Core §5.4 to the letter (Okta, for one) put the e-mail,
+   * name and group claims only in the UserInfo answer when they also issue an access token. When
+   * the ID token lacks the e-mail or the group claim, those three are read from there (its sub must
+   * be the ID token's, which openid-client checks); everything that proves something (sub, tid,
+   * hd, auth_time, amr, acr) still comes only from the signed ID token.
+   */
+  private async withUserInfo(
+    config: oidc.Configuration,
+    provider: OidcProviderConfig,
+    claims: Record<string, unknown>,
+    accessToken: string | undefined,
+  ): Promise<Record<string, unknown>> {
+    const { groupsClaim } = provider.settings;
+    const lacking = claims.email === undefined || (claims[groupsClaim] === undefined && claims._claim_names === undefined);
+    if (!lacking || !accessToken || typeof claims.sub !== 'string' || !config.serverMetadata().userinfo_endpoint) return claims;
+    let info: Record<string, unknown>;
+    try {
+      info = await oidc.fetchUserInfo(config, accessToken, claims.sub);
+    } catch (caught) {
+      const failure = failureFromGrantError(caught);
+      throw new SsoFailure(failure.reason, `UserInfo: ${failure.detail}`);
+    }
+    const merged = { ...claims };
+    if (merged.email === undefined && info.email !== undefined) {
+      merged.email = info.email;
+      merged.email_verified = info.email_verified;
+    }
+    if (merged.name === undefined && info.name !== undefined) merged.name = info.name;
+    if (merged[groupsClaim] === undefined && info[groupsClaim] !== undefined) merged[groupsClaim] = info[groupsClaim];
+    return merged;
   }
 
   private configuration(provider: OidcProviderConfig): Promise<oidc.Configuration> {
