@@ -72,6 +72,31 @@ describe('parseIdpMetadata', () => {
     expect(parsed.idpCertificates.map((pem) => new X509Certificate(pem).subject)).toEqual(['CN=signing']);
   });
 
+  it('reads metadata in the default namespace (ADFS writes no md: prefix)', () => {
+    const xml = `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="http://adfs.example.com/adfs/services/trust">
+  <IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>${signing}</X509Certificate></X509Data></KeyInfo></KeyDescriptor>
+    <SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://adfs.example.com/adfs/ls/"/>
+  </IDPSSODescriptor>
+</EntityDescriptor>`;
+    expect(parseIdpMetadata(xml)).toMatchObject({
+      idpEntityId: 'http://adfs.example.com/adfs/services/trust',
+      ssoUrl: 'https://adfs.example.com/adfs/ls/',
+    });
+  });
+
+  it('ignores elements of the right name in another namespace', () => {
+    const xml = metadata(
+      idpDescriptor(keyDescriptor(signing))
+        .replace(/<md:IDPSSODescriptor/, '<md:IDPSSODescriptor xmlns:x="urn:other"')
+        .replace(
+          /<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"/,
+          '<x:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"',
+        ),
+    );
+    expect(() => parseIdpMetadata(xml)).toThrow(/HTTP-Redirect/);
+  });
+
   it('reads one entity out of an EntitiesDescriptor', () => {
     const xml = `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#">${metadata(
       idpDescriptor(keyDescriptor(signing)),
