@@ -26,6 +26,7 @@ const NAV: Array<{ group?: string; href: string; label: string; permission?: Per
   { href: '/enroll', label: 'Enrollment', permission: 'devices.manage' },
   { group: 'Administration', href: '/admin/organizations', label: 'Organizations & sites' },
   { href: '/admin/users', label: 'Users & roles', permission: 'users.manage' },
+  { href: '/admin/identity-providers', label: 'Identity providers', permission: 'identity_providers.manage' },
   { href: '/admin/scripts', label: 'Script library', permission: 'devices.view' },
   { href: '/admin/alert-targets', label: 'Alert delivery', permission: 'settings.manage' },
   { href: '/admin/alert-deliveries', label: 'Dead letters', permission: 'settings.manage' },

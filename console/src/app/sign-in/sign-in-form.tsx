@@ -8,6 +8,8 @@ import { Button, Field, ProblemView } from '../../components/ui';
 import { api } from '../../lib/api-client';
 import { safeNext } from '../../lib/safe-next';
 import styles from './sign-in.module.css';
+import { ssoFailureMessage } from '../../components/step-up';
+import { SsoButtons, useSsoOptions } from './sso-options';
 
 type Step = { kind: 'password' } | { kind: 'totp'; mfaToken: string };
 
@@ -22,6 +24,9 @@ export function SignInForm() {
   const [useRecovery, setUseRecovery] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const sso = useSsoOptions();
+  const ssoProviders = sso.data?.providers ?? [];
+  const ssoError = params.get('sso_error');
 
   function finish(totpSetupRequired: boolean) {
     router.replace(totpSetupRequired ? `/account/security?setup=required&next=${encodeURIComponent(next)}` : next);
@@ -60,6 +65,35 @@ export function SignInForm() {
     }
   }
 
+  const passwordForm = (
+    <form onSubmit={submitPassword} style={{ display: 'flex', flexDirection: 'column', gap: 14 }}>
+      <Field label="Email">
+        <input
+          type="email"
+          name="email"
+          autoComplete="username"
+          required
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+          autoFocus
+        />
+      </Field>
+      <Field label="Password">
+        <input
+          type="password"
+          name="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
+      </Field>
+      <Button type="submit" variant="primary" disabled={busy}>
+        {busy ? 'Signing in…' : 'Sign in'}
+      </Button>
+    </form>
+  );
+
   return (
     <main className={styles.page}>
       <div className={styles.panel}>
@@ -75,34 +109,28 @@ export function SignInForm() {
             Your session ended. Sign in again to continue where you were.
           </div>
         )}
+        {ssoError && step.kind === 'password' && (
+          <div className={styles.ssoError} role="alert" data-testid="sso-error">
+            {ssoFailureMessage(ssoError)}
+          </div>
+        )}
         {error ? <ProblemView error={error} /> : null}
         {step.kind === 'password' ? (
-          <form onSubmit={submitPassword} style={{ display: 'flex', flexDirection: 'column', gap: 14 }}>
-            <Field label="Email">
-              <input
-                type="email"
-                name="email"
-                autoComplete="username"
-                required
-                value={email}
-                onChange={(e) => setEmail(e.target.value)}
-                autoFocus
-              />
-            </Field>
-            <Field label="Password">
-              <input
-                type="password"
-                name="password"
-                autoComplete="current-password"
-                required
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-              />
-            </Field>
-            <Button type="submit" variant="primary" disabled={busy}>
-              {busy ? 'Signing in…' : 'Sign in'}
-            </Button>
-          </form>
+          <>
+            {ssoProviders.length > 0 && <SsoButtons providers={ssoProviders} next={next} />}
+            {ssoProviders.length > 0 && sso.data?.ssoRequired ? (
+              // SSO is mandatory: the password is only for the named break-glass accounts.
+              <details className={styles.breakGlass}>
+                <summary>Break-glass sign-in</summary>
+                {passwordForm}
+              </details>
+            ) : (
+              <>
+                {ssoProviders.length > 0 && <div className={styles.divider}>or with your password</div>}
+                {passwordForm}
+              </>
+            )}
+          </>
         ) : (
           <form onSubmit={submitCode} style={{ display: 'flex', flexDirection: 'column', gap: 14 }}>
             <p style={{ margin: 0 }}>

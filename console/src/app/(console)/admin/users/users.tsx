@@ -30,6 +30,7 @@ import {
 import { api } from '../../../../lib/api-client';
 import { useSession } from '../../../../lib/session';
 import { useResource } from '../../../../lib/use-api';
+import { LinkIdentityDialog, SignInCell, useProviderNames } from './sign-in-methods';
 
 export function Users() {
   const { can, me, reload: reloadSession } = useSession();
@@ -45,6 +46,10 @@ export function Users() {
   // Creating, promoting, demoting, disabling or enabling a Super Admin, unlocking and resetting 2FA
   // are critical: the API answers AUTH_STEP_UP_REQUIRED and the step-up dialog asks for a code.
   const critical = useCritical();
+  // SSO identities are named by their provider and linked by those who manage the providers.
+  const manageSso = can('identity_providers.manage');
+  const providers = useProviderNames(allowed && manageSso);
+  const [linking, setLinking] = useState<User | null>(null);
 
   if (!allowed) {
     return (
@@ -155,6 +160,7 @@ export function Users() {
                 <th>User</th>
                 <th>Role</th>
                 <th>Status</th>
+                <th>Sign-in</th>
                 <th>2FA</th>
                 <th>Last sign-in</th>
                 <th>
@@ -189,7 +195,36 @@ export function Users() {
                       {u.status === 'active' ? <Badge tone="ok">active</Badge> : <Badge tone="neutral">disabled</Badge>}{' '}
                       {u.isLocked && <Badge tone="bad">locked</Badge>}
                     </td>
-                    <td>{u.totpEnabled ? <Badge tone="ok">on</Badge> : <Badge tone="warn">off</Badge>}</td>
+                    <td>
+                      <SignInCell
+                        user={u}
+                        providers={providers}
+                        busy={busy}
+                        onUnlink={
+                          manageSso
+                            ? (identityId, name) =>
+                                setConfirming({
+                                  title: `Unlink the ${name} identity of ${u.email}?`,
+                                  body: 'They can no longer sign in with this identity; their account and other ways to sign in stay.',
+                                  label: 'Unlink',
+                                  action: () => api(`users/${u.id}/identities/${identityId}`, { method: 'DELETE' }),
+                                })
+                            : undefined
+                        }
+                      />
+                    </td>
+                    <td>
+                      {u.totpEnabled ? (
+                        <Badge tone="ok">on</Badge>
+                      ) : !u.signIn.password && u.signIn.identities.length > 0 ? (
+                        // No password to protect: the identity provider enforces the second factor.
+                        <Badge tone="neutral" title="an SSO-only account: multi-factor authentication happens at the identity provider">
+                          at the IdP
+                        </Badge>
+                      ) : (
+                        <Badge tone="warn">off</Badge>
+                      )}
+                    </td>
                     <td>
                       <TimeAgo iso={u.lastLoginAt} />
                     </td>
@@ -221,6 +256,16 @@ export function Users() {
                           disabled={busy}
                         >
                           {u.status === 'active' ? 'Disable' : 'Enable'}
+                        </Button>
+                      )}{' '}
+                      {manageSso && providers.size > 0 && (
+                        <Button
+                          size="small"
+                          onClick={() => setLinking(u)}
+                          disabled={busy}
+                          aria-label={`Link an SSO identity to ${u.email}`}
+                        >
+                          Link identity
                         </Button>
                       )}{' '}
                       {u.isLocked && (
@@ -277,6 +322,16 @@ export function Users() {
           </Field>
         )}
       </FormDialog>
+      <LinkIdentityDialog
+        user={linking}
+        providers={[...providers.values()]}
+        onCancel={() => setLinking(null)}
+        onLink={async (userId, body) => {
+          await critical(() => api(`users/${userId}/identities`, { method: 'POST', body }));
+          setLinking(null);
+          users.reload();
+        }}
+      />
       <ConfirmDialog
         open={confirming !== null}
         title={confirming?.title ?? ''}
