@@ -2,7 +2,7 @@
  * What a key is for; one sub-directory of API_KEY_STORE_DIR each: commands to devices, the
  * backup server's repository tokens (backup-server/ holds only the public half), and the SAML
  * service provider's key (it signs AuthnRequests and decrypts encrypted assertions; its
- * certificate is derived from it, api/src/sso/sp-certificate.ts). The SSH certificate authority
+ * certificate is derived from it, api/src/sso/saml/sp-certificate.ts). The SSH certificate authority
  * gets its own purpose when it is built.
  */
 export type KeyPurpose = 'command-signing' | 'backup-tokens' | 'saml-sp';

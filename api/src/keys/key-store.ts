@@ -94,6 +94,17 @@ export class KeyStore implements OnModuleInit {
     return [current, ...keys.filter((key) => key !== current)].map(({ keyId, publicKeyPem }) => ({ keyId, publicKeyPem }));
   }
 
+  /**
+   * The private keys of every key not retired, the current one first: what decrypts during a
+   * rotation (SAML assertions encrypted by an IdP that still has the previous certificate).
+   */
+  async validPrivateKeys(purpose: KeyPurpose): Promise<SigningKey[]> {
+    const now = Date.now();
+    const keys = (await this.fresh(purpose)).keys.filter((key) => key.retiresAt === null || Date.parse(key.retiresAt) > now);
+    const current = currentOf(keys, now);
+    return [current, ...keys.filter((key) => key !== current)].map(({ keyId, privateKey }) => ({ keyId, privateKey }));
+  }
+
   /** The key announced and not yet signing (activeFrom ahead), with when it starts; null when there is none. */
   async announcedKey(purpose: KeyPurpose): Promise<(PublicKeyInfo & { activatesAt: string }) | null> {
     const now = Date.now();

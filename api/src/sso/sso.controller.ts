@@ -7,7 +7,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { CurrentActor } from '../common/context/current-actor.decorator.js';
 import type { Actor } from '../common/context/request-context.js';
-import { Audited, Authenticated, NotAudited, Public } from '../common/http/route-access.decorators.js';
+import { Audited, Authenticated, NotAudited, OwnTransaction, Public } from '../common/http/route-access.decorators.js';
 import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
 import { ApiSummary } from '../openapi/api-summary.decorator.js';
 import { setSessionCookies } from '../auth/auth-cookies.js';
@@ -90,6 +90,9 @@ export class SsoController {
   @HttpCode(303)
   @Public()
   @NotAudited('the SSO login service audits every outcome itself, refusals with their reason (api/src/sso/sso-login.service.ts)')
+  // The reply (cookies, redirect) is sent from the handler: the login must have committed by then,
+  // or the browser's next request finds no session. The service opens its own transactions.
+  @OwnTransaction('the login commits before the redirect is sent (SsoLoginService opens its own transactions)')
   async acs(
     @ZodParams(IdParamSchema) params: z.infer<typeof IdParamSchema>,
     @ZodBody(SamlPostSchema) body: z.infer<typeof SamlPostSchema>,

@@ -67,8 +67,8 @@ export class SamlProtocol {
       return parsed ? [certificatePem(parsed)] : [];
     });
     if (certificates.length === 0) throw new SsoFailure('bad_signature', 'the provider has no usable IdP certificate');
-    // The current key only: KeyStore hands out no private half of a retiring key (api/src/keys/key-store.ts).
-    const current = await this.keys.currentSigningKey('saml-sp');
+    // Every key not retired: during a rotation the IdP may still encrypt for the previous certificate.
+    const decryptionKeys = (await this.keys.validPrivateKeys('saml-sp')).map((key) => key.privateKey);
     let verified;
     try {
       verified = await verifySamlResponse(xml, {
@@ -76,7 +76,7 @@ export class SamlProtocol {
         sp: provider.sp,
         expectedRequestId,
         certificates,
-        decryptionKeys: [current.privateKey],
+        decryptionKeys,
         now: new Date(),
         clockSkewSeconds: this.config.API_SSO_CLOCK_SKEW_SECONDS,
       });
