@@ -132,6 +132,29 @@ describe('OidcProtocol against a local OpenID provider', () => {
     );
   });
 
+  it('reports a code used twice or a wrong PKCE verifier as the token endpoint refusing it (idp_error)', async () => {
+    const provider = providerConfig();
+    const flow = {
+      state: oidc.randomState(),
+      nonce: oidc.randomNonce(),
+      codeVerifier: oidc.randomPKCECodeVerifier(),
+      reauthenticate: false,
+    };
+    const { callbackUrl } = await browser.signIn(await protocol.authorizationUrl(provider, flow), 'ana');
+    expect(await protocol.callback(provider, new URL(callbackUrl), flow)).toMatchObject({ subject: 'sub-ana' });
+    const again = await protocol.callback(provider, new URL(callbackUrl), flow).catch((e: unknown) => e);
+    expect(again).toMatchObject({ reason: 'idp_error' });
+    expect((again as SsoFailure).detail).toContain('invalid_grant');
+
+    const other = { ...flow, state: oidc.randomState() };
+    const second = await browser.signIn(await protocol.authorizationUrl(provider, other), 'ana');
+    const wrongVerifier = await protocol
+      .callback(provider, new URL(second.callbackUrl), { ...other, codeVerifier: oidc.randomPKCECodeVerifier() })
+      .catch((e: unknown) => e);
+    expect(wrongVerifier).toMatchObject({ reason: 'idp_error' });
+    expect((wrongVerifier as SsoFailure).detail).toContain('invalid_grant');
+  });
+
   it('refuses an ID token whose signature does not verify', async () => {
     idp.tamperNextIdToken = { resign: false, claims: (c) => (c.groups = ['xs-admins']) };
     expect(reasonOf((await signIn('ana')).result)).toBe('token_invalid');
