@@ -32,18 +32,19 @@ export function SignInCell({
     <div style={{ display: 'flex', flexWrap: 'wrap', gap: 4, alignItems: 'center' }} data-testid="user-sign-in">
       {password && <Badge tone="neutral">Password</Badge>}
       {identities.map((i) => {
-        const name = providers.get(i.providerId)?.name ?? 'provider';
+        // Without the providers list (loading, or not permitted) the identity is shown unnamed.
+        const name = providers.get(i.providerId)?.name;
         return (
           <span key={i.id} style={{ display: 'inline-flex', gap: 2, alignItems: 'center' }}>
             <Badge tone="info" title={`subject ${i.subject}`}>
-              SSO: {name}
+              {name ? `SSO: ${name}` : 'SSO'}
             </Badge>
             {onUnlink && (
               <Button
                 size="small"
-                aria-label={`Unlink the ${name} identity of ${user.email}`}
+                aria-label={`Unlink the ${name ?? 'SSO'} identity of ${user.email}`}
                 disabled={busy}
-                onClick={() => onUnlink(i.id, name)}
+                onClick={() => onUnlink(i.id, name ?? 'SSO')}
               >
                 ×
               </Button>
