@@ -70,13 +70,14 @@ describe('RBAC', () => {
     expect(undeclared).toEqual([]);
     const unaudited = routes.filter((r) => MUTATING.has(r.method) && !r.audited).map((r) => `${r.method} ${r.path}`);
     expect(unaudited).toEqual([]);
-    // Opting out needs a reason, and stays a short, reviewed list: device telemetry at fleet rate (heartbeats, a backup's progress every 2 s).
+    // Opting out needs a reason, and stays a short, reviewed list: device telemetry at fleet rate (heartbeats, a backup's progress
+    // every 2 s), and the SAML assertion consumer, whose service audits each outcome itself (a refusal with its reason).
     expect(
       routes
         .filter((r) => r.audited?.notAudited)
         .map((r) => `${r.method} ${r.path}`)
         .sort(),
-    ).toEqual(['POST agent/backup-progress', 'POST agent/heartbeats']);
+    ).toEqual(['POST agent/backup-progress', 'POST agent/heartbeats', 'POST auth/sso/saml/:id/acs']);
   });
 
   it('pins the permissions of the routes that matter most', () => {

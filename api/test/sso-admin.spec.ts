@@ -211,8 +211,8 @@ describe('SSO administration', () => {
 
     it('refuses a taken name, unknown fields and settings of the wrong shape', async () => {
       const taken = await api.request('POST', 'identity-providers', { token: admin, body: samlBody({ name: 'Corporate SAML' }) });
-      expect(taken.status).toBe(422);
-      expect(taken.body).toMatchObject({ code: 'SSO_PROVIDER_INVALID', errors: [{ path: 'body.name' }] });
+      expect(taken.status).toBe(409);
+      expect(taken.body).toMatchObject({ code: 'SSO_PROVIDER_NAME_TAKEN' });
       expect(taken.body.detail).toMatch(/named "Corporate SAML" exists/);
       const unknown = await api.request('POST', 'identity-providers', { token: admin, body: { ...samlBody(), isAdmin: true } });
       expect(unknown.status).toBe(400);
@@ -657,6 +657,7 @@ describe('SSO administration', () => {
       expect((await api.request('GET', 'auth/me', { token: localToken })).status).toBe(401);
       const again = await api.request('DELETE', `users/${local.id}/identities/${identityId}`, { token: admin });
       expect(again.status).toBe(404);
+      expect(again.body.code).toBe('SSO_IDENTITY_NOT_FOUND');
       // The subject is free again: another user may have it.
       expect(
         (await api.request('POST', `users/${other.id}/identities`, { token: admin, body: { providerId: oidcId, subject } })).status,
@@ -670,7 +671,7 @@ describe('SSO administration', () => {
         ['user.identity_link', 'failure', 'AUTH_STEP_UP_REQUIRED'],
         ['user.identity_link', 'failure', 'AUTH_FORBIDDEN'],
         ['user.identity_unlink', 'success', null],
-        ['user.identity_unlink', 'failure', 'USER_NOT_FOUND'],
+        ['user.identity_unlink', 'failure', 'SSO_IDENTITY_NOT_FOUND'],
       ]);
       expect(audits[0].details).toMatchObject({ providerId: oidcId, subject, identityId });
       expect(audits[5].details).toMatchObject({ identityId, providerId: oidcId, subject, revokedSessions: 1 });

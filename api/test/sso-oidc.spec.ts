@@ -578,5 +578,18 @@ describe('OIDC sign-in through the API', () => {
     // SSO users still sign in.
     idp.setAccount('mia', { sub: 'sub-mia', email: 'mia@example.com', groups: ['soc'] });
     expect((await ssoLogin(providers.generic, 'mia')).error).toBeNull();
+
+    // An SSO Super Admin (a login with MFA counts as step-up) cannot disable or demote the last break-glass Super Admin.
+    idp.setAccount('nora', { sub: 'sub-nora', email: 'nora@example.com', groups: ['xs-admins'], amr: ['pwd', 'mfa'] });
+    const nora = (await ssoLogin(providers.generic, 'nora')).accessToken!;
+    expect((await me(nora)).body).toMatchObject({ role: 'super_admin', authMethod: 'sso' });
+    expect((await me(nora)).body.stepUpValidUntil).not.toBeNull();
+    for (const change of [{ status: 'disabled' }, { role: 'soc_operator' }]) {
+      const lastOne = await api.request('PATCH', `users/${adminId}`, { token: nora, body: change });
+      expect(lastOne.status, lastOne.text).toBe(422);
+      expect(lastOne.body.code).toBe('SSO_POLICY_INVALID');
+      expect(lastOne.body.detail).toMatch(/last break-glass Super Admin/);
+    }
+    expect((await me(verified.body.accessToken)).status).toBe(200);
   });
 });

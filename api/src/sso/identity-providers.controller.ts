@@ -50,7 +50,7 @@ export class IdentityProvidersController {
   }
 
   @Post()
-  @ApiSummary('Add a SAML 2.0 or OpenID Connect identity provider', { errors: ['SSO_PROVIDER_INVALID'] })
+  @ApiSummary('Add a SAML 2.0 or OpenID Connect identity provider', { errors: ['SSO_PROVIDER_INVALID', 'SSO_PROVIDER_NAME_TAKEN'] })
   @RequirePermission('identity_providers.manage')
   @Critical()
   @Audited('sso.provider_create', 'identity_provider')
@@ -83,7 +83,9 @@ export class IdentityProvidersController {
 
   /** `clientSecret` absent keeps the secret, null removes it; the protocol cannot change. */
   @Patch(':id')
-  @ApiSummary('Change an identity provider', { errors: ['SSO_PROVIDER_NOT_FOUND', 'SSO_PROVIDER_INVALID', 'SSO_POLICY_INVALID'] })
+  @ApiSummary('Change an identity provider', {
+    errors: ['SSO_PROVIDER_NOT_FOUND', 'SSO_PROVIDER_INVALID', 'SSO_PROVIDER_NAME_TAKEN', 'SSO_POLICY_INVALID'],
+  })
   @RequirePermission('identity_providers.manage')
   @Critical()
   @Audited('sso.provider_update', 'identity_provider')

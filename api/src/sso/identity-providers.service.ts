@@ -225,8 +225,8 @@ export class IdentityProvidersService {
     try {
       return await write();
     } catch (error) {
-      // The catalog has no dedicated code for a taken name yet (see the report): SSO_PROVIDER_INVALID names the field.
-      if (isUniqueViolation(error, 'uq_identity_providers_name')) throw invalid(`an identity provider named "${name}" exists`, 'name');
+      if (isUniqueViolation(error, 'uq_identity_providers_name'))
+        throw new AppError('SSO_PROVIDER_NAME_TAKEN', `an identity provider named "${name}" exists`);
       throw error;
     }
   }

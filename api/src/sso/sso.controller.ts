@@ -135,7 +135,8 @@ export class SsoController {
   @Public()
   async metadata(@ZodParams(IdParamSchema) params: z.infer<typeof IdParamSchema>, @Res() reply: FastifyReply) {
     const provider = await this.providers.find(params.id);
-    if (!provider || provider.protocol !== 'saml') return reply.status(404).send({ error: 'no such SAML identity provider' });
+    if (!provider || provider.protocol !== 'saml')
+      throw new AppError('SSO_PROVIDER_NOT_FOUND', `no SAML identity provider with id ${params.id}`);
     const xml = await this.saml.serviceProviderMetadata(this.providers.samlConfig(provider));
     return reply.header('content-type', 'application/samlmetadata+xml; charset=utf-8').header('cache-control', 'no-cache').send(xml);
   }

@@ -96,7 +96,7 @@ export class UsersController {
 
   /** The user's sessions end (except the caller's own): one may have signed in through that identity. */
   @Delete(':id/identities/:identityId')
-  @ApiSummary('Unlink an SSO identity from a user', { errors: ['USER_NOT_FOUND'] })
+  @ApiSummary('Unlink an SSO identity from a user', { errors: ['USER_NOT_FOUND', 'SSO_IDENTITY_NOT_FOUND'] })
   @RequirePermission('users.manage')
   @Critical()
   @Audited('user.identity_unlink', 'user')

@@ -53,6 +53,7 @@ export class UsersService {
       user.status === 'active' &&
       ((roleChanges && changes.role !== 'super_admin') || changes.status === 'disabled');
     if (losesSuperAdmin && (await this.accounts.lockAndCountActiveSuperAdmins()) <= 1) throw new AppError('USER_LAST_SUPER_ADMIN');
+    if (losesSuperAdmin) await this.assertAnotherBreakGlassAdmin(id);
 
     await this.accounts.update(id, changes);
     if (changes.status === 'disabled' && statusChanges) await this.sessions.revokeAllForUser(id, 'user_disabled');
@@ -92,9 +93,8 @@ export class UsersService {
       resourceId: user.id,
       details: { email: user.email, identityId, providerId: identity?.providerId, subject: identity?.subject },
     });
-    // No dedicated catalog code for a missing identity yet: USER_NOT_FOUND (404) says which.
     if (!identity || !(await this.accounts.unlinkIdentity(user.id, identityId))) {
-      throw new AppError('USER_NOT_FOUND', `user ${id} has no SSO identity ${identityId}`);
+      throw new AppError('SSO_IDENTITY_NOT_FOUND', `user ${id} has no SSO identity ${identityId}`);
     }
     const revokedSessions = await this.sessions.revokeAllForUser(user.id, 'sso_identity_unlinked', actor.sessionId);
     requestContext.annotate({ details: { revokedSessions } });
@@ -105,6 +105,25 @@ export class UsersService {
     const user = await this.accounts.findById(id);
     if (!user) throw new AppError('USER_NOT_FOUND', `no user with id ${id}`);
     return user;
+  }
+
+  /**
+   * While SSO is mandatory, a break-glass Super Admin with TOTP is the way in when the identity
+   * provider fails: the last one cannot be demoted or disabled (the policy refuses to start
+   * without one, api/src/sso/sso-policy.service.ts).
+   */
+  private async assertAnotherBreakGlassAdmin(leavingId: string): Promise<void> {
+    const policy = await this.settings.get();
+    if (!policy.ssoRequired || !policy.ssoBreakGlassUserIds.includes(leavingId)) return;
+    for (const id of policy.ssoBreakGlassUserIds) {
+      if (id === leavingId) continue;
+      const other = await this.accounts.findById(id);
+      if (other && other.status === 'active' && other.role === 'super_admin' && other.totpEnabled && other.hasPassword) return;
+    }
+    throw new AppError(
+      'SSO_POLICY_INVALID',
+      'single sign-on is mandatory and this is the last break-glass Super Admin with TOTP: name another one in the SSO policy first',
+    );
   }
 
   private async toDto(account: Account): Promise<User> {

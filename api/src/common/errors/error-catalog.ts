@@ -46,6 +46,8 @@ export const ERROR_CATALOG = {
   SSO_PROVIDER_UNREACHABLE: { status: 502, title: 'The identity provider could not be reached or answered wrongly' },
   SSO_NOT_CONFIGURED: { status: 409, title: 'Single sign-on needs API_CONSOLE_URL (the console address the IdP sends users back to)' },
   SSO_POLICY_INVALID: { status: 422, title: 'The SSO policy would lock operators out' },
+  SSO_PROVIDER_NAME_TAKEN: { status: 409, title: 'An identity provider with this name exists' },
+  SSO_IDENTITY_NOT_FOUND: { status: 404, title: 'No such SSO identity on this operator' },
   SSO_IDENTITY_TAKEN: { status: 409, title: 'This identity is already linked to an operator' },
   AUTH_INTERNAL_READ_ONLY: { status: 403, title: 'Internal infrastructure is read-only for your role' },
   // users
