@@ -155,11 +155,17 @@ describe('console: single sign-on', () => {
     await context.close();
   });
 
-  it('adds a SAML provider from the IdP’s metadata URL and signs in through the IdP’s form', async () => {
+  it('adds a SAML provider from the IdP’s metadata (pasted, then by URL) and signs in through the IdP’s form', async () => {
     await admin.getByRole('button', { name: 'Add SAML 2.0' }).click();
     const editor = admin.getByTestId('provider-editor');
     await editor.getByLabel('Name', { exact: true }).fill('Acme SAML');
     await editor.getByLabel('Allowed e-mail domains').fill('acme.test');
+    // The metadata file as an administrator would paste it.
+    await editor.getByLabel('…or the metadata XML').fill(await (await fetch(saml.metadataUrl)).text());
+    await editor.getByRole('button', { name: 'Import XML' }).click();
+    await editor.getByTestId('metadata-imported').waitFor();
+    expect(await editor.getByLabel('IdP entity id').inputValue()).toBe(saml.entityId);
+    expect(await editor.getByLabel('Metadata URL').inputValue()).toBe('');
     await editor.getByLabel('Metadata URL').fill(saml.metadataUrl);
     await editor.getByRole('button', { name: 'Import from URL' }).click();
     await editor.getByTestId('metadata-imported').waitFor();
@@ -183,6 +189,9 @@ describe('console: single sign-on', () => {
     expect(await spValues.getByLabel('Assertion Consumer Service URL (HTTP-POST)').innerText()).toBe(
       `${e.web.url}/api/v1/auth/sso/saml/${samlId}/acs`,
     );
+    expect(await spValues.getByLabel('Entity id (audience)').innerText()).toBe(`${e.web.url}/api/v1/auth/sso/saml/${samlId}/metadata`);
+    await admin.evaluate('window.scrollTo(0, 0)');
+    await e.shot('identity-providers-saml', admin);
 
     const { context, page: p } = await e.newPage();
     await p.goto(`${e.web.url}/sign-in`);
