@@ -68,7 +68,10 @@ export class SsoController {
   }
 
   @Get(':id/login')
-  @ApiSummary('Start signing in at an identity provider (a redirect)', { ok: { status: 302, description: 'to the identity provider' } })
+  @ApiSummary('Start signing in at an identity provider (a redirect)', {
+    ok: { status: 302, description: 'to the identity provider (a refusal: 303 to the sign-in page with sso_error)' },
+    errors: ['VALIDATION_FAILED', 'RATE_LIMITED', 'SSO_NOT_CONFIGURED', 'SERVICE_UNAVAILABLE'],
+  })
   @Public()
   async start(
     @ZodParams(IdParamSchema) params: z.infer<typeof IdParamSchema>,
@@ -86,7 +89,10 @@ export class SsoController {
   }
 
   @Post('saml/:id/acs')
-  @ApiSummary('SAML assertion consumer service (HTTP-POST binding)', { ok: { status: 303, description: 'to the console' } })
+  @ApiSummary('SAML assertion consumer service (HTTP-POST binding)', {
+    ok: { status: 303, description: 'to the console: signed in, or the sign-in page with sso_error=<reason>' },
+    errors: ['VALIDATION_FAILED', 'UNSUPPORTED_MEDIA_TYPE', 'RATE_LIMITED', 'SSO_NOT_CONFIGURED', 'SERVICE_UNAVAILABLE'],
+  })
   @HttpCode(303)
   @Public()
   @NotAudited('the SSO login service audits every outcome itself, refusals with their reason (api/src/sso/sso-login.service.ts)')
@@ -107,7 +113,10 @@ export class SsoController {
   }
 
   @Get('oidc/:id/callback')
-  @ApiSummary('OpenID Connect redirect URI', { ok: { status: 303, description: 'to the console' } })
+  @ApiSummary('OpenID Connect redirect URI', {
+    ok: { status: 303, description: 'to the console: signed in, or the sign-in page with sso_error=<reason>' },
+    errors: ['VALIDATION_FAILED', 'RATE_LIMITED', 'SSO_NOT_CONFIGURED', 'SERVICE_UNAVAILABLE'],
+  })
   @Public()
   async callback(
     @ZodParams(IdParamSchema) params: z.infer<typeof IdParamSchema>,
