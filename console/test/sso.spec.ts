@@ -134,6 +134,10 @@ describe('console: single sign-on', () => {
     const [login] = await e.api.auditRows(`action = 'auth.sso_login' AND result = 'success' AND user_email = 'ana@acme.test'`);
     expect(login.details).toMatchObject({ providerId: oidcProviderId, role: 'soc_operator', jit: true });
     expect(await e.api.auditRows(`action = 'auth.sso_user_created' AND user_email = 'ana@acme.test'`)).toHaveLength(1);
+    // No password or TOTP of ours to manage: the account page says where they live.
+    await p.goto(`${e.web.url}/account/security`);
+    await eventually(() => p.getByTestId('sso-account').innerText()).toContain('managed by your identity provider');
+    expect(await p.getByRole('button', { name: 'Change password' }).count()).toBe(0);
     await context.close();
   });
 
@@ -329,7 +333,8 @@ describe('console: single sign-on', () => {
     await e.shot('sign-in-sso-required', q);
     // A local password that is not break-glass is refused now; the break-glass admin still signs in.
     const refused = await e.api.login(lee.email, TEST_PASSWORD);
-    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('AUTH_SSO_REQUIRED');
     await e.signInAdmin(q);
     await eventually(() => q.getByTestId('role').innerText()).toBe('admin@test.local · Super Admin');
     await c2.close();

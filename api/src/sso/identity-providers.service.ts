@@ -153,7 +153,11 @@ export class IdentityProvidersService {
     const timeoutMs = this.config.API_SSO_HTTP_TIMEOUT_MS;
     const checks: ConnectionCheck[] = [
       this.sso.configured
-        ? { name: 'service provider URLs', ok: true, detail: this.sso.spUrls(id).entityId }
+        ? {
+            name: 'service provider URLs',
+            ok: true,
+            detail: provider.protocol === 'saml' ? this.sso.spUrls(id).entityId : this.sso.spUrls(id).redirectUri,
+          }
         : { name: 'service provider URLs', ok: false, detail: 'API_CONSOLE_URL is unset: single sign-on cannot work' },
     ];
     if (provider.protocol === 'saml') {

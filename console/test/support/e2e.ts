@@ -105,6 +105,10 @@ export interface E2eOptions {
   worker?: boolean;
   /** Signs the admin in with the browser before the tests (`page`, `adminContext`). */
   signIn?: boolean;
+  /** The API knows the console's address (API_CONSOLE_URL): single sign-on's callbacks land there. */
+  consoleUrl?: boolean;
+  /** Where `shot` writes (default the git-ignored artifacts directory). */
+  shotsDir?: string;
 }
 
 /**
@@ -137,6 +141,7 @@ export class ConsoleE2e {
   // Building the console (when a lone run finds no build) takes a minute or two on two cores.
   async start(): Promise<void> {
     mkdirSync(ARTIFACTS, { recursive: true });
+    if (this.options.shotsDir) mkdirSync(this.options.shotsDir, { recursive: true });
     await ensureConsoleBuilt();
     this.port = await freePort();
     if (this.options.hub) this.hub = await startLabHub();
@@ -144,6 +149,7 @@ export class ConsoleE2e {
       ...(this.hub ? { API_WG_INTERFACE: this.hub.interfaceName, API_WG_NETNS: this.hub.netns, API_AGENT_SOURCE_CHECK: 'false' } : {}),
       API_AGENT_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
       API_CONSOLE_ORIGINS: `http://127.0.0.1:${this.port}`,
+      ...(this.options.consoleUrl ? { API_CONSOLE_URL: `http://127.0.0.1:${this.port}` } : {}),
       API_STEP_UP_TTL_SECONDS: String(STEP_UP_SECONDS),
     });
     const asRoot = process.getuid?.() === 0;
@@ -201,8 +207,10 @@ export class ConsoleE2e {
     return { context, page: await context.newPage() };
   }
 
-  /** Signs the admin in on the sign-in page `p` shows: password, then a TOTP code. */
+  /** Signs the admin in on the sign-in page `p` shows: password (folded under break-glass when SSO is mandatory), then a TOTP code. */
   async signInAdmin(p: Page): Promise<void> {
+    const breakGlass = p.getByText('Break-glass sign-in');
+    if (await breakGlass.isVisible()) await breakGlass.click();
     await signIn(p, ADMIN_EMAIL, ADMIN_PASSWORD);
     await p.getByLabel('Authentication code').fill(await this.adminCode());
     await p.getByRole('button', { name: 'Verify' }).click();
@@ -245,7 +253,7 @@ export class ConsoleE2e {
   }
 
   shot(name: string, p: Page = this.page): Promise<Buffer> {
-    return p.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+    return p.screenshot({ path: join(this.options.shotsDir ?? ARTIFACTS, `${name}.png`), fullPage: true });
   }
 
   /** A device created through the API in Acme's Berlin HQ (pending, never seen); returns its id. */
@@ -283,7 +291,9 @@ export function useConsoleE2e(options: E2eOptions = {}): ConsoleE2e {
     if (context.task.result?.state !== 'fail' || !e.browser) return;
     const name = `failed-${context.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`;
     const pages = e.browser.contexts().flatMap((c) => c.pages());
-    await Promise.all(pages.map((p, i) => e.shot(`${name}-${i}`, p).catch(() => undefined)));
+    await Promise.all(
+      pages.map((p, i) => p.screenshot({ path: join(ARTIFACTS, `${name}-${i}.png`), fullPage: true }).catch(() => undefined)),
+    );
   });
   afterAll(() => e.stop());
   return e;

@@ -57,6 +57,21 @@ export function AccountSecurity() {
     // Once per arrival: later renders must not restart a setup in progress.
   }, [required]);
 
+  // An SSO session's password and second factor live at its identity provider.
+  if (me.authMethod === 'sso') {
+    return (
+      <>
+        <PageHeader title="Sign-in security" subtitle={`${me.displayName} · ${me.email}`} />
+        <Card title="Single sign-on" actions={<Badge tone="ok">identity provider</Badge>}>
+          <p data-testid="sso-account" style={{ margin: 0 }}>
+            You signed in with single sign-on: your password and second factor are managed by your identity provider. Critical actions ask
+            it to sign you in again.
+          </p>
+        </Card>
+      </>
+    );
+  }
+
   return (
     <>
       <PageHeader title="Sign-in security" subtitle={`${me.displayName} · ${me.email}`} />
