@@ -50,7 +50,9 @@ describe('parseIdpMetadata', () => {
   let wsFed: string;
 
   beforeAll(async () => {
-    [signing, rollover, encryption, wsFed] = await Promise.all(['signing', 'rollover', 'encryption', 'ws-fed'].map(certificateBase64));
+    [signing = '', rollover = '', encryption = '', wsFed = ''] = await Promise.all(
+      ['signing', 'rollover', 'encryption', 'ws-fed'].map(certificateBase64),
+    );
   });
 
   it('reads the entity id, the HTTP-Redirect SSO URL and the signing certificates as PEM', () => {
