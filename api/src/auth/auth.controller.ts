@@ -23,17 +23,13 @@ import { CurrentActor } from '../common/context/current-actor.decorator.js';
 import type { Actor } from '../common/context/request-context.js';
 import { ZodBody, ZodResponse } from '../common/validation/zod-decorators.js';
 import { REFRESH_COOKIE, assertCsrf, clearSessionCookies, setSessionCookies } from './auth-cookies.js';
-import { AuthService, type ClientInfo } from './auth.service.js';
+import { AuthService } from './auth.service.js';
+import { clientOf } from './session-issuer.js';
 import { Audited, Authenticated, Public } from '../common/http/route-access.decorators.js';
 import { TotpService } from './totp.service.js';
 import { ApiSummary } from '../openapi/api-summary.decorator.js';
 
 const OkSchema = z.object({ ok: z.literal(true) });
-
-function clientOf(request: FastifyRequest): ClientInfo {
-  const ua = request.headers['user-agent'];
-  return { ip: request.ip ?? null, userAgent: typeof ua === 'string' ? ua : null };
-}
 
 @ApiTags('auth')
 @Controller('auth')

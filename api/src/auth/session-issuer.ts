@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import type { SessionTokens } from '@xspectre/contracts';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { requestContext } from '../common/context/request-context.js';
@@ -10,6 +11,12 @@ import { TokensService } from './tokens.service.js';
 export interface ClientInfo {
   ip: string | null;
   userAgent: string | null;
+}
+
+/** Where a sign-in request came from, as sessions record it. */
+export function clientOf(request: FastifyRequest): ClientInfo {
+  const ua = request.headers['user-agent'];
+  return { ip: request.ip ?? null, userAgent: typeof ua === 'string' ? ua : null };
 }
 
 export interface NewSession {

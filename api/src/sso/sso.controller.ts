@@ -11,7 +11,7 @@ import { Audited, Authenticated, NotAudited, OwnTransaction, Public } from '../c
 import { ZodBody, ZodParams, ZodQuery, ZodResponse } from '../common/validation/zod-decorators.js';
 import { ApiSummary } from '../openapi/api-summary.decorator.js';
 import { setSessionCookies } from '../auth/auth-cookies.js';
-import type { ClientInfo } from '../auth/session-issuer.js';
+import { clientOf } from '../auth/session-issuer.js';
 import { SamlProtocol } from './saml/saml-protocol.js';
 import { SsoFailure } from './sso-assertion.js';
 import { RefusedFlow, SsoLoginService, type SsoOutcome } from './sso-login.service.js';
@@ -37,11 +37,6 @@ const OidcCallbackQuerySchema = z.object({
   error: z.string().max(256).optional(),
   error_description: z.string().max(2048).optional(),
 });
-
-function clientOf(request: FastifyRequest): ClientInfo {
-  const ua = request.headers['user-agent'];
-  return { ip: request.ip ?? null, userAgent: typeof ua === 'string' ? ua : null };
-}
 
 /**
  * The browser side of single sign-on. Everything but the step-up start is anonymous by nature
