@@ -590,6 +590,13 @@ describe('OIDC sign-in through the API', () => {
       expect(lastOne.body.code).toBe('SSO_POLICY_INVALID');
       expect(lastOne.body.detail).toMatch(/last break-glass Super Admin/);
     }
-    expect((await me(verified.body.accessToken)).status).toBe(200);
+    // Nor can it turn off its own second factor.
+    const ownTotp = await api.request('POST', 'auth/totp/disable', {
+      token: verified.body.accessToken,
+      body: { code: await totpCode(adminTotp, 0), password: ADMIN_PASSWORD },
+    });
+    expect(ownTotp.status, ownTotp.text).toBe(422);
+    expect(ownTotp.body.code).toBe('SSO_POLICY_INVALID');
+    expect((await me(verified.body.accessToken)).body).toMatchObject({ totpEnabled: true });
   });
 });

@@ -161,7 +161,16 @@ export class AuthController {
   }
 
   @Post('totp/disable')
-  @ApiSummary('Turn off two-factor authentication')
+  @ApiSummary('Turn off two-factor authentication', {
+    errors: [
+      'VALIDATION_FAILED',
+      'AUTH_TOTP_NOT_ENABLED',
+      'AUTH_TOTP_REQUIRED_BY_POLICY',
+      'SSO_POLICY_INVALID',
+      'AUTH_INVALID_CREDENTIALS',
+      'AUTH_TOTP_INVALID',
+    ],
+  })
   @HttpCode(200)
   @Authenticated()
   @Audited('auth.totp_disable', 'user')

@@ -7,6 +7,7 @@ import { PasswordHasher } from './password-hasher.js';
 import { SessionsModule } from './sessions.module.js';
 import { StepUp } from './step-up.js';
 import { SessionIssuer } from './session-issuer.js';
+import { BreakGlass } from './break-glass.js';
 import { TokensService } from './tokens.service.js';
 import { TotpService } from './totp.service.js';
 import { UnknownLoginFailures } from './unknown-login-failures.js';
@@ -31,10 +32,11 @@ import { ServiceCredentialsService } from './service-credentials.service.js';
     UserIdentitiesRepository,
     StepUp,
     SessionIssuer,
+    BreakGlass,
     UnknownLoginFailures,
     ServiceCredentialsRepository,
     ServiceCredentialsService,
   ],
-  exports: [AccountsService, SessionsModule, SessionIssuer, TotpService, TokensService, StepUp, ServiceCredentialsService],
+  exports: [AccountsService, SessionsModule, SessionIssuer, BreakGlass, TotpService, TokensService, StepUp, ServiceCredentialsService],
 })
 export class AuthModule {}

@@ -7,6 +7,7 @@ import { requestContext } from '../common/context/request-context.js';
 import { Database } from '../db/database.js';
 import type { UserEntity } from './user.entity.js';
 import { UsersRepository } from './users.repository.js';
+import { BreakGlass } from './break-glass.js';
 import { PasswordHasher } from './password-hasher.js';
 import { deriveKeys, seal, sha256Hex, unseal } from '../common/crypto/secrets.js';
 import { SecuritySettingsService } from '../settings/security-settings.service.js';
@@ -36,6 +37,7 @@ export class TotpService {
     private readonly settings: SecuritySettingsService,
     private readonly hasher: PasswordHasher,
     private readonly db: Database,
+    private readonly breakGlass: BreakGlass,
   ) {
     this.sealKey = deriveKeys(config.API_SECRET_KEY).fieldSeal;
   }
@@ -79,6 +81,8 @@ export class TotpService {
     if (!user.totpEnabled) throw new AppError('AUTH_TOTP_NOT_ENABLED');
     if ((await this.settings.get()).requireTotp)
       throw new AppError('AUTH_TOTP_REQUIRED_BY_POLICY', 'a Super Admin requires two-factor authentication for everyone');
+    // Before the code is checked: a refused change burns no code.
+    await this.breakGlass.assertAnotherRemains(user.id);
     if (!(await this.hasher.verify(password, user.passwordHash))) throw new AppError('AUTH_INVALID_CREDENTIALS', 'the password is wrong');
     if (!(await this.verifyCode(user, code))) throw new AppError('AUTH_TOTP_INVALID');
     await this.clear(user.id);

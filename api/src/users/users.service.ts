@@ -5,6 +5,7 @@ import { requestContext, type Actor } from '../common/context/request-context.js
 import { AccountsService, type Account, type AccountFilter } from '../auth/accounts.service.js';
 import { SessionsService } from '../auth/sessions.service.js';
 import { StepUp } from '../auth/step-up.js';
+import { BreakGlass } from '../auth/break-glass.js';
 import { TotpService } from '../auth/totp.service.js';
 import { SecuritySettingsService } from '../settings/security-settings.service.js';
 import { toUserDto } from './users.mapper.js';
@@ -17,6 +18,7 @@ export class UsersService {
     private readonly totp: TotpService,
     private readonly stepUp: StepUp,
     private readonly settings: SecuritySettingsService,
+    private readonly breakGlass: BreakGlass,
   ) {}
 
   async list(filter: AccountFilter) {
@@ -53,7 +55,7 @@ export class UsersService {
       user.status === 'active' &&
       ((roleChanges && changes.role !== 'super_admin') || changes.status === 'disabled');
     if (losesSuperAdmin && (await this.accounts.lockAndCountActiveSuperAdmins()) <= 1) throw new AppError('USER_LAST_SUPER_ADMIN');
-    if (losesSuperAdmin) await this.assertAnotherBreakGlassAdmin(id);
+    if (losesSuperAdmin) await this.breakGlass.assertAnotherRemains(id);
 
     await this.accounts.update(id, changes);
     if (changes.status === 'disabled' && statusChanges) await this.sessions.revokeAllForUser(id, 'user_disabled');
@@ -105,25 +107,6 @@ export class UsersService {
     const user = await this.accounts.findById(id);
     if (!user) throw new AppError('USER_NOT_FOUND', `no user with id ${id}`);
     return user;
-  }
-
-  /**
-   * While SSO is mandatory, a break-glass Super Admin with TOTP is the way in when the identity
-   * provider fails: the last one cannot be demoted or disabled (the policy refuses to start
-   * without one, api/src/sso/sso-policy.service.ts).
-   */
-  private async assertAnotherBreakGlassAdmin(leavingId: string): Promise<void> {
-    const policy = await this.settings.get();
-    if (!policy.ssoRequired || !policy.ssoBreakGlassUserIds.includes(leavingId)) return;
-    for (const id of policy.ssoBreakGlassUserIds) {
-      if (id === leavingId) continue;
-      const other = await this.accounts.findById(id);
-      if (other && other.status === 'active' && other.role === 'super_admin' && other.totpEnabled && other.hasPassword) return;
-    }
-    throw new AppError(
-      'SSO_POLICY_INVALID',
-      'single sign-on is mandatory and this is the last break-glass Super Admin with TOTP: name another one in the SSO policy first',
-    );
   }
 
   private async toDto(account: Account): Promise<User> {

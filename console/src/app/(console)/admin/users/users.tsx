@@ -190,6 +190,12 @@ export function Users() {
                           </option>
                         ))}
                       </select>
+                      {u.signIn.identities.length > 0 && (
+                        // An SSO sign-in sets the role again from the groups (api/src/sso/sso-login.service.ts).
+                        <div className={uiStyles.faint} data-testid="role-from-idp">
+                          set again from IdP groups at each SSO sign-in
+                        </div>
+                      )}
                     </td>
                     <td>
                       {u.status === 'active' ? <Badge tone="ok">active</Badge> : <Badge tone="neutral">disabled</Badge>}{' '}
