@@ -108,7 +108,7 @@ export class SsoLoginService {
   async completeSaml(providerId: string, samlResponse: string, relayState: string, client: ClientInfo): Promise<SsoOutcome> {
     await this.limitPerIp(client.ip);
     const pending = await this.takePending(relayState, providerId, 'unknown_request');
-    return this.guarded(pending, providerId, async () => {
+    return this.guarded(pending, async () => {
       const provider = await this.requireEnabled(providerId);
       const assertion = await this.saml.consume(this.providers.samlConfig(provider), samlResponse, pending.samlRequestId ?? '');
       return this.finish(provider, pending, assertion, client);
@@ -120,7 +120,7 @@ export class SsoLoginService {
     await this.limitPerIp(client.ip);
     const params = new URLSearchParams(query);
     const pending = await this.takePending(params.get('state') ?? '', providerId, 'state_mismatch');
-    return this.guarded(pending, providerId, async () => {
+    return this.guarded(pending, async () => {
       if (!browserBinding || sha256Hex(browserBinding) !== pending.browserBindingHash) {
         throw new SsoFailure('state_mismatch', 'the callback came without the browser-binding cookie of the sign-in it names');
       }
@@ -168,7 +168,7 @@ export class SsoLoginService {
   }
 
   /** Turns an SsoFailure of the flow into a RefusedFlow that knows the purpose and return path. */
-  private async guarded(pending: SsoPendingLogin, _providerId: string, run: () => Promise<SsoOutcome>): Promise<SsoOutcome> {
+  private async guarded(pending: SsoPendingLogin, run: () => Promise<SsoOutcome>): Promise<SsoOutcome> {
     try {
       return await run();
     } catch (error) {
