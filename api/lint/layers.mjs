@@ -25,9 +25,10 @@ export const LAYERS = {
   scripts: 3,
   // The agent builds served for agent.update: commands (9) asks it what an update signs.
   'agent-builds': 3,
-  // OpenSSH user certificates for terminal and file sessions (issue 14): pure, no module yet.
-  ssh: 3,
   auth: 4,
+  // The SSH user certificate authority (key store purpose ssh-user-ca) and certificate login for
+  // ssh2: enrollment (10) hands devices its public key, remote-access (10) signs sessions with it.
+  ssh: 4,
   users: 5,
   // Single sign-on: identity providers and the browser flows; accounts and sessions through auth (4).
   sso: 5,
@@ -44,6 +45,8 @@ export const LAYERS = {
   // The alert engine: reads telemetry, devices and their events; ingest hands it heartbeats.
   alerts: 10,
   enrollment: 10,
+  // Terminal and file sessions over SSH (devices, inventory's host keys, live's upgrade router, ssh's CA).
+  'remote-access': 10,
   // Scanner operations: scanners' GMP reports (ingest hands it the committed heartbeats); the
   // alert engine (10) judges the scanner checks from them.
   scanners: 9,

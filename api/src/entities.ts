@@ -37,6 +37,7 @@ import { UserIdentityEntity } from './auth/user-identity.entity.js';
 import { IdentityProviderEntity } from './sso/identity-provider.entity.js';
 import { ScannerSnapshotEntity } from './scanners/scanner-snapshot.entity.js';
 import { ScannerFeedRunEntity, ScannerFeedScheduleEntity } from './scanners/feed-schedule.entity.js';
+import { RemoteSessionEntity } from './remote-access/remote-session.entity.js';
 import {
   ScannerDockerSampleEntity,
   ScannerFeedVersionEntity,
@@ -94,4 +95,5 @@ export const ENTITIES = [
   ScannerFeedRunEntity,
   IdentityProviderEntity,
   UserIdentityEntity,
+  RemoteSessionEntity,
 ];

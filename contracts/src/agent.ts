@@ -13,6 +13,7 @@ import {
 } from './telemetry.js';
 import { isSmallOrderWireGuardKey } from './wireguard-keys.js';
 import { ScannerStatsSchema } from './scanner-stats.js';
+import { DeviceSshSetupSchema } from './remote-access.js';
 
 /** Every agent message names the protocol version it speaks; changes are additive. */
 export const AGENT_PROTOCOL_VERSION = 1;
@@ -30,6 +31,11 @@ export const WireGuardKeySchema = z
   );
 const MacSchema = z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i, 'must be a MAC address like 52:54:00:12:34:56');
 const IpSchema = z.union([z.ipv4(), z.ipv6()]);
+/** An OpenSSH public host key line (the agent sends the ed25519 one; terminal sessions pin it). */
+export const SshHostKeySchema = z
+  .string()
+  .max(2048)
+  .regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/, 'must be an OpenSSH public host key');
 const Text = (max: number) =>
   z
     .string()
@@ -79,6 +85,7 @@ export const InventoryReportSchema = HardwareFactsSchema.extend({
   macs: z.array(MacSchema).max(64).optional(),
   nics: z.array(NicSchema).max(64).optional(),
   agentVersion: Text(40).optional(),
+  sshHostKey: SshHostKeySchema.optional().describe('the sshd host key the device presents now (ed25519 preferred), so a change is seen before anyone connects'),
   agentBuildId: z
     .string()
     .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')
@@ -104,10 +111,7 @@ export const EnrollRequestSchema = z
     /** Random per installation, kept by the agent: part of the fingerprint. */
     installationSalt: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, 'must be 16-128 url-safe characters'),
     wgPublicKey: WireGuardKeySchema,
-    sshHostKey: z
-      .string()
-      .max(2048)
-      .regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/, 'must be an OpenSSH public host key'),
+    sshHostKey: SshHostKeySchema,
     agentVersion: Text(40),
   })
   .strict();
@@ -143,6 +147,9 @@ export const EnrollResponseSchema = z.object({
     .describe('every command-signing key valid now, the current one first: the agent pins them all (several during a rotation)'),
   heartbeatIntervalSeconds: z.number().int().min(5).max(3600),
   modules: DeviceModulesSchema,
+  ssh: DeviceSshSetupSchema.optional().describe(
+    'what the device sshd trusts for terminal and file sessions (the user CA, the principal, the account); the agent applies it when enrolled as root',
+  ),
 });
 export type EnrollResponse = z.infer<typeof EnrollResponseSchema>;
 

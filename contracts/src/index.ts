@@ -29,3 +29,4 @@ export * from './service-credentials.js';
 export * from './scanners.js';
 export * from './scanner-actions.js';
 export * from './sso.js';
+export * from './remote-access.js';

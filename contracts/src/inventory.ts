@@ -50,6 +50,10 @@ export const DEVICE_EVENT_TYPES = [
   // The device's repository went above / back below 90 % of its quota (the backup server's capacity report).
   'backup.quota_high',
   'backup.quota_ok',
+  // The device presented an SSH host key other than the pinned one (inventory or a connection):
+  // terminal and file sessions are refused until a Super Admin accepts it (critical alert).
+  'ssh.host_key_changed',
+  'ssh.host_key_accepted',
 ] as const;
 export const DeviceEventTypeSchema = z.enum(DEVICE_EVENT_TYPES);
 export type DeviceEventType = z.infer<typeof DeviceEventTypeSchema>;

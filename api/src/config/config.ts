@@ -273,6 +273,49 @@ const EnvSchema = z
       .max(60_000)
       .default(10_000)
       .describe('requests to identity providers (metadata, discovery, keys, token endpoint)'),
+    // Terminal and file sessions over SSH (api/src/remote-access, api/docs/remote-access.md).
+    API_REMOTE_ACCESS: z
+      .enum(['on', 'off'])
+      .default('on')
+      .describe('off on instances that are not on a hub host: they cannot reach devices and refuse terminal and file sessions'),
+    API_SSH_SOURCE_ADDRESS: z
+      .ipv4()
+      .optional()
+      .describe("the address SSH sessions leave from and the certificates' source-address; default API_OVERLAY_HUB_ADDRESS"),
+    API_SSH_PORT: z.coerce.number().int().min(1).max(65535).default(22).describe("the devices' sshd port on their overlay address"),
+    API_SSH_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(15_000),
+    API_SSH_CERT_VALIDITY_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(30)
+      .max(3600)
+      .default(300)
+      .describe('how long a session certificate may be used to log in (a login in progress is not cut by its expiry)'),
+    API_TERMINAL_TICKET_SECONDS: z.coerce.number().int().min(5).max(300).default(30),
+    API_TERMINAL_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+    API_TERMINAL_MAX_DURATION_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(8 * 3600),
+    API_TERMINAL_MAX_PER_USER: z.coerce.number().int().min(1).max(100).default(10).describe('open terminals per operator on this instance'),
+    API_TERMINAL_RECORDINGS_DIR: z
+      .string()
+      .min(1)
+      .refine((v) => !v.includes('\0'), 'must be a directory path')
+      .default('var/recordings')
+      .describe('asciicast v2 recordings of terminal sessions (directory 0700, files 0600)'),
+    API_TERMINAL_RECORD_INPUT: bool.default(true).describe('record keystrokes as well as output (policy: false records output only)'),
+    API_TERMINAL_RECORDING_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+    API_FILES_SESSION_IDLE_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(10)
+      .max(3600)
+      .default(300)
+      .describe("how long an operator's SFTP connection to a device stays open without use"),
+    API_FILES_MAX_UPLOAD_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1024 ** 4)
+      .default(10 * 1024 ** 3),
   })
   .refine((e) => e.API_LOGIN_LOCK_AFTER > e.API_LOGIN_BACKOFF_AFTER, {
     message: 'API_LOGIN_LOCK_AFTER must be greater than API_LOGIN_BACKOFF_AFTER',

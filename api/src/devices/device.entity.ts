@@ -83,8 +83,19 @@ export class DeviceEntity {
   @Column({ name: 'wg_public_key', type: 'text', nullable: true })
   wgPublicKey!: string | null;
 
+  /** The pinned SSH host key (from enrollment): terminal and file sessions require it, never trust on first use. */
   @Column({ name: 'ssh_host_key', type: 'text', nullable: true })
   sshHostKey!: string | null;
+
+  /** A different host key the device presented (inventory or a connection), until a Super Admin accepts it. */
+  @Column({ name: 'ssh_host_key_pending', type: 'text', nullable: true })
+  sshHostKeyPending!: string | null;
+
+  @Column({ name: 'ssh_host_key_pending_at', type: 'timestamptz', nullable: true })
+  sshHostKeyPendingAt!: Date | null;
+
+  @Column({ name: 'ssh_host_key_pending_source', type: 'text', nullable: true })
+  sshHostKeyPendingSource!: 'inventory' | 'connection' | null;
 
   @Column({ name: 'overlay_address', type: 'text', nullable: true })
   overlayAddress!: string | null;

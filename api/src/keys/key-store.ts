@@ -198,6 +198,7 @@ export class KeyStore implements OnModuleInit {
         };
       case 'backup-tokens':
       case 'saml-sp':
+      case 'ssh-user-ca':
         // Nothing was ever signed with an earlier one: a fresh key (instances starting together agree in initialise).
         return { key: generateKey(purpose), origin: 'generated' };
     }

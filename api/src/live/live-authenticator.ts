@@ -1,26 +1,32 @@
 import { Injectable } from '@nestjs/common';
-import { roleHasPermission, type Role } from '@xspectre/contracts';
+import { roleHasPermission, type Permission, type Role } from '@xspectre/contracts';
 import { AppError } from '../common/errors/app-error.js';
 import type { SessionPrincipal } from '../auth/session-principal.js';
 import { SessionsService } from '../auth/sessions.service.js';
 import { TokensService } from '../auth/tokens.service.js';
 
-/** The operator behind a live connection. */
+/** The operator behind a WebSocket (live updates, terminals). */
 export interface LivePrincipal {
   userId: string;
   sessionId: string;
   role: Role;
+  email: string;
 }
 
 /** Live updates show the fleet: the permission of `GET devices`. */
 export const LIVE_PERMISSION = 'devices.view';
 
 /**
- * Why a session may not (or no longer) receive live updates, or null when it may. The same
- * rules as the access guard for a `@RequirePermission('devices.view')` route, re-applied
- * periodically for as long as the connection stays open.
+ * Why a session may not (or no longer) hold a WebSocket needing `permission` (live updates:
+ * devices.view), or null when it may. The same rules as the access guard for a
+ * `@RequirePermission(permission)` route, re-applied for as long as the connection stays open.
  */
-export function liveSessionRefusal(principal: SessionPrincipal | null, userId: string, now = new Date()): AppError | null {
+export function liveSessionRefusal(
+  principal: SessionPrincipal | null,
+  userId: string,
+  now = new Date(),
+  permission: Permission = LIVE_PERMISSION,
+): AppError | null {
   if (!principal || principal.userId !== userId) return new AppError('AUTH_SESSION_REVOKED');
   if (principal.revokedAt || principal.sessionExpiresAt <= now) return new AppError('AUTH_SESSION_REVOKED');
   if (principal.status !== 'active') return new AppError('AUTH_USER_DISABLED');
@@ -30,8 +36,7 @@ export function liveSessionRefusal(principal: SessionPrincipal | null, userId: s
       'AUTH_TOTP_SETUP_REQUIRED',
       'two-factor authentication is required: set up TOTP (POST auth/totp/setup, then auth/totp/enable)',
     );
-  if (!roleHasPermission(principal.role, LIVE_PERMISSION))
-    return new AppError('AUTH_FORBIDDEN', `this needs the ${LIVE_PERMISSION} permission`);
+  if (!roleHasPermission(principal.role, permission)) return new AppError('AUTH_FORBIDDEN', `this needs the ${permission} permission`);
   return null;
 }
 
@@ -43,16 +48,24 @@ export class LiveAuthenticator {
   ) {}
 
   /** Verifies an access token (cookie or Bearer) and its session; throws the guard's error codes. */
-  async authenticate(token: string): Promise<LivePrincipal> {
+  async authenticate(token: string, permission: Permission = LIVE_PERMISSION): Promise<LivePrincipal> {
     const claims = await this.tokens.verifyAccess(token);
     const principal = await this.sessions.findPrincipal(claims.sessionId);
-    const refusal = liveSessionRefusal(principal, claims.userId);
+    const refusal = liveSessionRefusal(principal, claims.userId, new Date(), permission);
     if (refusal) throw refusal;
-    return { userId: claims.userId, sessionId: claims.sessionId, role: principal!.role };
+    return { userId: claims.userId, sessionId: claims.sessionId, role: principal!.role, email: principal!.email };
   }
 
-  /** Null while the session may still receive live updates, else why not. */
-  async recheck(principal: LivePrincipal): Promise<AppError | null> {
-    return liveSessionRefusal(await this.sessions.findPrincipal(principal.sessionId), principal.userId);
+  /** Null while the session may still hold its connection, else why not; the role read now (it may have changed). */
+  async recheck(principal: LivePrincipal, permission: Permission = LIVE_PERMISSION): Promise<AppError | null> {
+    return liveSessionRefusal(await this.sessions.findPrincipal(principal.sessionId), principal.userId, new Date(), permission);
+  }
+
+  /** The session's principal as it is now, or why it may no longer hold a connection needing `permission`. */
+  async current(principal: LivePrincipal, permission: Permission): Promise<{ principal: LivePrincipal } | { refusal: AppError }> {
+    const found = await this.sessions.findPrincipal(principal.sessionId);
+    const refusal = liveSessionRefusal(found, principal.userId, new Date(), permission);
+    if (refusal) return { refusal };
+    return { principal: { ...principal, role: found!.role, email: found!.email } };
   }
 }

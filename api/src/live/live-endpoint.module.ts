@@ -5,11 +5,17 @@ import { LiveConnections } from './live-connections.js';
 import { LiveController } from './live.controller.js';
 import { LiveGateway } from './live.gateway.js';
 import { LiveSubscriber } from './live-subscriber.js';
+import { WebSocketAdmission } from './websocket-admission.js';
+import { WebSocketUpgrades } from './websocket-upgrades.js';
 
-/** The API side of live updates: the WebSocket endpoint and the Redis subscriber feeding it. Not in the worker. */
+/**
+ * The API side of live updates: the WebSocket endpoint and the Redis subscriber feeding it, and the
+ * WebSocket plumbing other features share (the upgrade router, admission). Not in the worker.
+ */
 @Module({
   imports: [AuthModule],
   controllers: [LiveController],
-  providers: [LiveAuthenticator, LiveConnections, LiveGateway, LiveSubscriber],
+  providers: [LiveAuthenticator, LiveConnections, LiveGateway, LiveSubscriber, WebSocketUpgrades, WebSocketAdmission],
+  exports: [LiveAuthenticator, WebSocketUpgrades, WebSocketAdmission],
 })
 export class LiveEndpointModule {}

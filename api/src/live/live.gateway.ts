@@ -1,59 +1,51 @@
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance } from 'fastify';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { LIVE_MAX_CLIENT_MESSAGE_BYTES, LIVE_PATH, LiveCloseCode } from '@xspectre/contracts';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
-import { toProblem } from '../common/errors/to-problem.js';
-import { ACCESS_COOKIE } from '../auth/auth-cookies.js';
-import { LiveAuthenticator, type LivePrincipal } from './live-authenticator.js';
+import { LIVE_PERMISSION, LiveAuthenticator } from './live-authenticator.js';
 import { parseClientMessage } from './live-client-message.js';
 import { LiveConnection } from './live-connection.js';
 import { LiveConnections } from './live-connections.js';
-import { refuseUpgrade } from './upgrade-refusal.js';
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
+import { WebSocketAdmission } from './websocket-admission.js';
+import { WebSocketUpgrades } from './websocket-upgrades.js';
 /** How long shutdown lets consoles acknowledge the close before their sockets are cut. */
 const SHUTDOWN_CLOSE_WAIT_MS = 2_000;
 
 /**
- * `GET /api/v1/live` as a WebSocket, on the HTTP server's `upgrade` event: every check (Origin,
- * token, session, permission) happens before the upgrade, so a refusal is an ordinary HTTP
- * problem+json answer. Open connections are pinged to drop dead peers, and their sessions are
- * re-checked periodically: a session that ended closes its connections with 4401.
+ * `GET /api/v1/live` as a WebSocket (a path of WebSocketUpgrades): every check (Origin, token,
+ * session, permission) happens before the upgrade, so a refusal is an ordinary HTTP problem+json
+ * answer. Open connections are pinged to drop dead peers, and their sessions are re-checked
+ * periodically: a session that ended closes its connections with 4401.
  */
 @Injectable()
-export class LiveGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class LiveGateway implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(LiveGateway.name);
-  private readonly allowedOrigins: ReadonlySet<string>;
-  private server: Server | undefined;
   private wss: WebSocketServer | undefined;
   private timers: NodeJS.Timeout[] = [];
   private isRechecking = false;
-  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(request, socket, head);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly adapterHost: HttpAdapterHost,
+    private readonly upgrades: WebSocketUpgrades,
+    private readonly admission: WebSocketAdmission,
     private readonly authenticator: LiveAuthenticator,
     private readonly connections: LiveConnections,
-  ) {
-    this.allowedOrigins = new Set(config.API_CONSOLE_ORIGINS);
+  ) {}
+
+  onModuleInit(): void {
+    this.upgrades.register(LIVE_PATH, (request, socket, head) => this.upgrade(request, socket, head));
   }
 
   onApplicationBootstrap(): void {
-    this.server = this.adapterHost.httpAdapter.getHttpServer() as Server;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: LIVE_MAX_CLIENT_MESSAGE_BYTES,
       perMessageDeflate: false,
       clientTracking: false,
     });
-    this.server.on('upgrade', this.onUpgrade);
     this.timers = [
       setInterval(() => this.pingAll(), this.config.API_LIVE_PING_SECONDS * 1000),
       setInterval(() => void this.recheckSessions(), this.config.API_LIVE_SESSION_RECHECK_SECONDS * 1000),
@@ -64,7 +56,6 @@ export class LiveGateway implements OnApplicationBootstrap, BeforeApplicationShu
   /** Before the HTTP server closes: it would otherwise wait for every open WebSocket. */
   async beforeApplicationShutdown(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
-    this.server?.off('upgrade', this.onUpgrade);
     const open = this.connections.all();
     const closed = open.map((c) => new Promise<void>((resolve) => c.socket.once('close', () => resolve())));
     for (const connection of open) connection.close(1001, 'server shutting down');
@@ -75,60 +66,14 @@ export class LiveGateway implements OnApplicationBootstrap, BeforeApplicationShu
     this.wss?.close();
   }
 
+  /** Admits (throws to refuse, answered by WebSocketUpgrades), then completes the upgrade. */
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    // A client that resets the connection while we authenticate must not crash the process.
-    socket.on('error', () => undefined);
-    const incoming = request.headers['x-request-id'];
-    const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    let principal: LivePrincipal;
-    try {
-      const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-      if (path !== LIVE_PATH) throw new AppError('ROUTE_NOT_FOUND', `no WebSocket at ${path.slice(0, 200)}`);
-      if (request.headers.upgrade?.toLowerCase() !== 'websocket')
-        throw new AppError('VALIDATION_FAILED', 'only WebSocket upgrades are supported (Upgrade: websocket)');
-      principal = await this.admit(request);
-    } catch (error) {
-      const { problem, unexpected } = toProblem(error, requestId);
-      if (unexpected) this.logger.error({ msg: 'live connection failed', err: error, requestId });
-      else
-        this.logger.log({
-          msg: 'live connection refused',
-          code: problem.code,
-          origin: request.headers.origin?.slice(0, 200),
-          ip: request.socket.remoteAddress,
-          requestId,
-        });
-      refuseUpgrade(socket, problem);
-      return;
-    }
+    const principal = await this.admission.admit(request, LIVE_PERMISSION);
     if (socket.destroyed || !this.wss) return;
     this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, principal));
   }
 
-  /** Origin, then token, then session: the order decides which refusal a caller sees. */
-  private async admit(request: IncomingMessage): Promise<LivePrincipal> {
-    const origin = request.headers.origin;
-    // Browsers always send Origin on WebSockets and cookies ride along: this check is the CSRF defence.
-    if (origin !== undefined && !this.allowedOrigins.has(origin))
-      throw new AppError('LIVE_ORIGIN_FORBIDDEN', `origin ${origin.slice(0, 200)} is not an allowed console origin (API_CONSOLE_ORIGINS)`);
-    const bearer = bearerToken(request.headers.authorization);
-    const token = bearer ?? this.accessCookie(request.headers.cookie);
-    if (!token) throw new AppError('AUTH_REQUIRED');
-    if (!bearer && origin === undefined)
-      throw new AppError(
-        'LIVE_ORIGIN_FORBIDDEN',
-        'a cookie session needs the Origin header of an allowed console; API clients send Authorization: Bearer',
-      );
-    return this.authenticator.authenticate(token);
-  }
-
-  private accessCookie(header: string | undefined): string | undefined {
-    if (!header) return undefined;
-    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    return fastify.parseCookie(header)[ACCESS_COOKIE];
-  }
-
-  private accept(ws: WebSocket, principal: LivePrincipal): void {
+  private accept(ws: WebSocket, principal: Awaited<ReturnType<WebSocketAdmission['admit']>>): void {
     const connection = new LiveConnection(ws, principal, this.config.API_LIVE_MAX_BUFFERED_BYTES);
     this.connections.add(connection);
     ws.on('close', () => this.connections.delete(connection));
@@ -206,14 +151,6 @@ export class LiveGateway implements OnApplicationBootstrap, BeforeApplicationShu
       this.isRechecking = false;
     }
   }
-}
-
-/** Same rule as the HTTP guard: a malformed Authorization header is an error, not "no token". */
-function bearerToken(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match) throw new AppError('AUTH_TOKEN_INVALID', 'the Authorization header must be "Bearer <token>"');
-  return match[1];
 }
 
 function rawText(data: RawData): string {

@@ -1,6 +1,7 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { AccessChanges } from './access-changes.js';
 import { RateLimiter } from './rate-limiter.js';
 import { REDIS } from './redis.token.js';
 
@@ -11,6 +12,7 @@ const logger = new Logger('Redis');
 @Module({
   providers: [
     RateLimiter,
+    AccessChanges,
     {
       provide: REDIS,
       inject: [APP_CONFIG],
@@ -33,7 +35,7 @@ const logger = new Logger('Redis');
       },
     },
   ],
-  exports: [REDIS, RateLimiter],
+  exports: [REDIS, RateLimiter, AccessChanges],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(@Inject(REDIS) private readonly redis: Redis) {}

@@ -68,8 +68,9 @@ export interface UserCertificateRequest {
 /** Issues the certificate; returns the `ssh-ed25519-cert-v01@openssh.com AAAA…` line and its blob. */
 export function issueUserCertificate(request: UserCertificateRequest): { line: string; blob: Buffer } {
   if (!/^[\x20-\x7e]{1,256}$/.test(request.keyId)) throw new Error('the key id must be 1-256 printable ASCII characters');
-  if (request.principals.length === 0 || request.principals.some((p) => !/^[a-z_][a-z0-9_-]{0,31}$/.test(p))) {
-    throw new Error('principals must be account names');
+  // Account names, or device principals like xspectre-device-<uuid> (AuthorizedPrincipalsFile lines).
+  if (request.principals.length === 0 || request.principals.some((p) => !/^[a-z_][a-z0-9_-]{0,63}$/.test(p))) {
+    throw new Error('principals must be account names or device principals (lowercase letters, digits, _ and -)');
   }
   if (!/^[0-9a-fA-F.:/,]{1,512}$/.test(request.sourceAddress)) throw new Error('source-address must be a list of addresses or CIDRs');
   if (request.validBefore <= request.validAfter) throw new Error('validBefore must be after validAfter');

@@ -144,6 +144,25 @@ export const ERROR_CATALOG = {
   LIVE_ORIGIN_FORBIDDEN: { status: 403, title: 'This origin may not open the live connection' },
   /** Sent in a live `error` message (with MALFORMED_JSON and VALIDATION_FAILED); never an HTTP answer. */
   LIVE_MESSAGE_UNSUPPORTED: { status: 400, title: 'Unknown live message type' },
+  // terminal and file sessions over SSH (api/src/remote-access)
+  REMOTE_ACCESS_UNAVAILABLE: { status: 503, title: 'This API instance cannot reach devices: terminal and file sessions go to an instance on the hub host' },
+  DEVICE_NO_SSH_HOST_KEY: { status: 409, title: 'The device has no pinned SSH host key: it cannot be connected to safely' },
+  SSH_HOST_KEY_MISMATCH: { status: 409, title: 'The device presented an SSH host key other than the pinned one: refused (accept the new key first)' },
+  SSH_HOST_KEY_NOT_PENDING: { status: 409, title: 'The device has reported no new SSH host key to accept' },
+  DEVICE_SSH_UNREACHABLE: { status: 502, title: 'The device did not answer on SSH over its tunnel' },
+  DEVICE_SSH_REFUSED: { status: 502, title: 'The device refused the session certificate (is SSH configured? run bootstrap.sh --configure-ssh)' },
+  TERMINAL_TICKET_INVALID: { status: 401, title: 'The terminal ticket is unknown, used, expired or belongs to another session' },
+  TERMINAL_LIMIT_REACHED: { status: 429, title: 'Too many open terminals: close one first' },
+  REMOTE_SESSION_NOT_FOUND: { status: 404, title: 'No such remote session' },
+  RECORDING_NOT_FOUND: { status: 404, title: 'The recording does not exist (any more)' },
+  REMOTE_FILE_NOT_FOUND: { status: 404, title: 'No such file or directory on the device' },
+  REMOTE_FILE_PERMISSION_DENIED: { status: 403, title: 'The device refused access to this path' },
+  REMOTE_FILE_EXISTS: { status: 409, title: 'A file or directory with this name exists on the device' },
+  REMOTE_FILE_NOT_EMPTY: { status: 409, title: 'The directory is not empty (delete it recursively)' },
+  REMOTE_FILE_WRONG_TYPE: { status: 409, title: 'The path is not of the kind this operation needs (file or directory)' },
+  REMOTE_FILE_CONFIRMATION_MISMATCH: { status: 422, title: 'The confirmation does not repeat the path exactly' },
+  REMOTE_FILE_FAILED: { status: 502, title: 'The device could not perform the file operation' },
+  REMOTE_FILE_TOO_LARGE: { status: 413, title: 'The upload is larger than this API accepts (API_FILES_MAX_UPLOAD_BYTES)' },
   // audit
   AUDIT_EXPORT_TOO_LARGE: { status: 422, title: 'Narrow the filter: the export is too large' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -22,6 +22,7 @@ import { BackupEscrow1795620000000 } from './1795620000000-BackupEscrow.js';
 import { ScannerAlerts1795630000000 } from './1795630000000-ScannerAlerts.js';
 import { ScannerOps1795640000000 } from './1795640000000-ScannerOps.js';
 import { SingleSignOn1795650000000 } from './1795650000000-SingleSignOn.js';
+import { RemoteAccess1795660000000 } from './1795660000000-RemoteAccess.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -49,4 +50,5 @@ export const MIGRATIONS = [
   ScannerAlerts1795630000000,
   ScannerOps1795640000000,
   SingleSignOn1795650000000,
+  RemoteAccess1795660000000,
 ];
