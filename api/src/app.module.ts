@@ -17,6 +17,7 @@ import { HealthModule } from './health/health.module.js';
 import { DevicesModule } from './devices/devices.module.js';
 import { EnrollmentModule } from './enrollment/enrollment.module.js';
 import { IngestModule } from './ingest/ingest.module.js';
+import { RemoteAccessModule } from './remote-access/remote-access.module.js';
 import { CommandsModule } from './commands/commands.module.js';
 import { AlertsModule } from './alerts/alerts.module.js';
 import { BackupsModule } from './backups/backups.module.js';
@@ -58,6 +59,7 @@ export class AppModule {
         BackupsModule,
         ScannersModule,
         ScannerOpsModule,
+        RemoteAccessModule,
         IngestModule,
         HealthModule,
         LiveEndpointModule,

@@ -3,13 +3,14 @@ import { DeviceEventsModule } from '../device-events/device-events.module.js';
 import { DevicesModule } from '../devices/devices.module.js';
 import { InventoryController } from './inventory.controller.js';
 import { InventoryRepository } from './inventory.repository.js';
+import { SshHostKeysService } from './ssh-host-keys.service.js';
 import { InventoryService } from './inventory.service.js';
 
 /** Versioned hardware and software inventory, fingerprint checks and the quarantine they start. */
 @Module({
   imports: [DevicesModule, DeviceEventsModule],
   controllers: [InventoryController],
-  providers: [InventoryService, InventoryRepository],
-  exports: [InventoryService],
+  providers: [InventoryService, InventoryRepository, SshHostKeysService],
+  exports: [InventoryService, SshHostKeysService],
 })
 export class InventoryModule {}

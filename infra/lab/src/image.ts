@@ -34,6 +34,8 @@ export const DEVICE_PACKAGES = [
   'iputils-ping',
   'busybox',
   'restic',
+  // Terminal and file sessions: the agent gives xspectre-ops passwordless sudo (SFTP runs as root through it).
+  'sudo',
 ];
 const SUITE = 'bookworm';
 const MIRROR = 'http://deb.debian.org/debian';

@@ -1,0 +1,59 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { roleHasPermission, type Role } from '@xspectre/contracts';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { AppError } from '../common/errors/app-error.js';
+import { DevicesService } from '../devices/devices.service.js';
+
+/** An operator asking for a terminal or a file session (from the access guard or the WebSocket admission). */
+export interface RemoteOperator {
+  userId: string;
+  email: string;
+  role: Role;
+  /** The login session: logging out ends every remote session it opened. */
+  authSessionId: string;
+}
+
+/** A device as a remote session needs it. */
+export interface RemoteTarget {
+  id: string;
+  name: string;
+  overlayAddress: string;
+  sshHostKey: string;
+}
+
+/** The permission that opens terminals and file sessions; internal infrastructure needs Super Admin on top. */
+export const REMOTE_ACCESS_PERMISSION = 'devices.manage';
+
+/**
+ * Who may open a terminal or a file session on which device, checked when a session opens and
+ * again whenever access may have changed (api/src/remote-access/open-remote-sessions.ts):
+ * `devices.manage`; Super Admin for internal infrastructure (the devices' one rule,
+ * `assertMayChange`); the device active, not quarantined, with an overlay address and a pinned SSH
+ * host key and no pending different one.
+ */
+@Injectable()
+export class RemoteAccessPolicy {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly devices: DevicesService,
+  ) {}
+
+  async authorize(operator: RemoteOperator, deviceId: string): Promise<RemoteTarget> {
+    if (this.config.API_REMOTE_ACCESS === 'off') throw new AppError('REMOTE_ACCESS_UNAVAILABLE');
+    if (!roleHasPermission(operator.role, REMOTE_ACCESS_PERMISSION))
+      throw new AppError('AUTH_FORBIDDEN', `this needs the ${REMOTE_ACCESS_PERMISSION} permission`);
+    const device = await this.devices.requireDevice(deviceId);
+    this.devices.assertMayChange(
+      { userId: operator.userId, email: operator.email, role: operator.role, sessionId: operator.authSessionId, stepUpAt: null },
+      device.organizationKind,
+    );
+    if (device.status !== 'active' || !device.overlayAddress)
+      throw new AppError('DEVICE_NOT_ACTIVE', 'terminal and file sessions need an enrolled device in service');
+    if (device.quarantinedAt)
+      throw new AppError('DEVICE_QUARANTINED', 'the device is quarantined: accept its hardware before opening a session');
+    if (!device.sshHostKey) throw new AppError('DEVICE_NO_SSH_HOST_KEY');
+    if (device.sshHostKeyPending)
+      throw new AppError('SSH_HOST_KEY_MISMATCH', 'the device reported a new SSH host key: a Super Admin must accept it before anyone connects');
+    return { id: device.id, name: device.name, overlayAddress: device.overlayAddress, sshHostKey: device.sshHostKey };
+  }
+}

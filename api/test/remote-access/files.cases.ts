@@ -1,0 +1,6 @@
+import type { ContextGetter } from '../support/remote-access-context.js';
+
+/** Placeholder: being built (issue 14). */
+export function filesCases(get: ContextGetter): void {
+  void get;
+}
