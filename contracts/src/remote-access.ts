@@ -159,9 +159,17 @@ export const RemotePathSchema = z
   .refine((p) => utf8Bytes(p) <= REMOTE_PATH_MAX_BYTES, `must be at most ${REMOTE_PATH_MAX_BYTES} bytes`)
   .refine((p) => p.startsWith('/'), 'must be an absolute path (start with /)')
   .refine((p) => !/[\u0000-\u001f\u007f]/.test(p), 'must not contain NUL, newlines or other control characters')
-  .refine((p) => p === '/' || !p.split('/').slice(1).some((s) => s === '' || s === '.' || s === '..'), {
-    message: 'must not contain empty, "." or ".." segments (no trailing slash)',
-  })
+  .refine(
+    (p) =>
+      p === '/' ||
+      !p
+        .split('/')
+        .slice(1)
+        .some((s) => s === '' || s === '.' || s === '..'),
+    {
+      message: 'must not contain empty, "." or ".." segments (no trailing slash)',
+    },
+  )
   .refine((p) => p.split('/').every((s) => utf8Bytes(s) <= REMOTE_NAME_MAX_BYTES), `names must be at most ${REMOTE_NAME_MAX_BYTES} bytes`);
 
 export const REMOTE_FILE_TYPES = ['file', 'directory', 'symlink', 'other'] as const;
@@ -195,7 +203,9 @@ export type RemoteFileList = z.infer<typeof RemoteFileListSchema>;
 
 export const RemotePathQuerySchema = z.object({ path: RemotePathSchema }).strict();
 export const RemoteMkdirSchema = z.object({ path: RemotePathSchema, mode: z.number().int().min(0).max(0o7777).default(0o755) }).strict();
-export const RemoteRenameSchema = z.object({ from: RemotePathSchema, to: RemotePathSchema, overwrite: z.boolean().default(false) }).strict();
+export const RemoteRenameSchema = z
+  .object({ from: RemotePathSchema, to: RemotePathSchema, overwrite: z.boolean().default(false) })
+  .strict();
 export const RemoteDeleteSchema = z
   .object({
     path: RemotePathSchema,
@@ -205,7 +215,13 @@ export const RemoteDeleteSchema = z
   .strict();
 export const RemoteChmodSchema = z.object({ path: RemotePathSchema, mode: z.number().int().min(0).max(0o7777) }).strict();
 export const RemoteUploadQuerySchema = z
-  .object({ path: RemotePathSchema, overwrite: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') })
+  .object({
+    path: RemotePathSchema,
+    overwrite: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+  })
   .strict();
 
 /** The result of one file operation (audited with the same fields). */

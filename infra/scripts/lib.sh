@@ -45,6 +45,13 @@ LAB_APT_PACKAGES=(
   restic
   zfs-fuse
   age
+  sudo
+)
+
+# Lab packages whose daemons must not start when installed (a test starts its own, on its own
+# port and configuration): sshd for the SSH certificate login tests (api/test/ssh-certificate-login.spec.ts).
+LAB_APT_PACKAGES_NO_START=(
+  openssh-server
 )
 
 PG_HOST=127.0.0.1
@@ -103,6 +110,30 @@ ensure_apt_packages() {
     XSPECTRE_APT_UPDATED=1
   fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# ensure_apt_packages_no_start PKG... : like ensure_apt_packages, but the packages' services are
+# not started by their install scripts (a policy-rc.d that refuses, present only during the
+# install; an existing policy-rc.d of the machine is left as it is).
+ensure_apt_packages_no_start() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    if ! apt_package_installed "$pkg"; then
+      missing+=("$pkg")
+    fi
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    return 0
+  fi
+  if [[ -e /usr/sbin/policy-rc.d ]]; then
+    ensure_apt_packages "${missing[@]}"
+    return
+  fi
+  as_root sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d'
+  local rc=0
+  ensure_apt_packages "${missing[@]}" || rc=$?
+  as_root rm -f /usr/sbin/policy-rc.d
+  return "$rc"
 }
 
 # wait_until SECONDS CMD... : retries CMD every 0.5 s until it succeeds or time runs out.
@@ -261,6 +292,7 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
       ;;
     lab_apt_packages)
       ensure_apt_packages "${PRODUCT_APT_PACKAGES[@]}" "${LAB_APT_PACKAGES[@]}"
+      ensure_apt_packages_no_start "${LAB_APT_PACKAGES_NO_START[@]}"
       ;;
     *)
       echo "usage: $0 {ensure_apt_packages PKG...|ensure_postgres|ensure_redis|ensure_node_modules|ensure_database NAME|product_apt_packages|lab_apt_packages}" >&2

@@ -60,6 +60,7 @@ step() {
 }
 
 step fatal "apt packages" ensure_apt_packages "${PRODUCT_APT_PACKAGES[@]}" "${LAB_APT_PACKAGES[@]}"
+step fatal "apt packages (no services)" ensure_apt_packages_no_start "${LAB_APT_PACKAGES_NO_START[@]}"
 step fatal "postgresql" ensure_postgres
 step fatal "redis" ensure_redis
 step fatal "npm install" npm install --no-audit --no-fund

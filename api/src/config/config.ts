@@ -293,7 +293,12 @@ const EnvSchema = z
       .describe('how long a session certificate may be used to log in (a login in progress is not cut by its expiry)'),
     API_TERMINAL_TICKET_SECONDS: z.coerce.number().int().min(5).max(300).default(30),
     API_TERMINAL_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
-    API_TERMINAL_MAX_DURATION_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(8 * 3600),
+    API_TERMINAL_MAX_DURATION_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .default(8 * 3600),
     API_TERMINAL_MAX_PER_USER: z.coerce.number().int().min(1).max(100).default(10).describe('open terminals per operator on this instance'),
     API_TERMINAL_RECORDINGS_DIR: z
       .string()

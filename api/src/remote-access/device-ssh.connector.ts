@@ -127,7 +127,12 @@ export class DeviceSshConnector {
       const socket = tcpConnect({ host, port: this.config.API_SSH_PORT, localAddress: this.ca.sourceAddress });
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new AppError('DEVICE_SSH_UNREACHABLE', `no answer from ${host}:${this.config.API_SSH_PORT} within ${this.config.API_SSH_CONNECT_TIMEOUT_MS} ms`));
+        reject(
+          new AppError(
+            'DEVICE_SSH_UNREACHABLE',
+            `no answer from ${host}:${this.config.API_SSH_PORT} within ${this.config.API_SSH_CONNECT_TIMEOUT_MS} ms`,
+          ),
+        );
       }, this.config.API_SSH_CONNECT_TIMEOUT_MS);
       socket.once('connect', () => {
         clearTimeout(timer);

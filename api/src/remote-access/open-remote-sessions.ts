@@ -68,7 +68,11 @@ export class OpenRemoteSessions implements OnModuleInit, OnApplicationShutdown {
 
   private async onChange(change: AccessChange): Promise<void> {
     const affected = this.all().filter((s) =>
-      change.kind === 'session' ? s.operator.authSessionId === change.id : change.kind === 'user' ? s.operator.userId === change.id : s.deviceId === change.id,
+      change.kind === 'session'
+        ? s.operator.authSessionId === change.id
+        : change.kind === 'user'
+          ? s.operator.userId === change.id
+          : s.deviceId === change.id,
     );
     if (affected.length > 0) await this.recheck(affected);
   }
@@ -79,14 +83,23 @@ export class OpenRemoteSessions implements OnModuleInit, OnApplicationShutdown {
       let refusal: AppError | null = null;
       try {
         const current = await this.authenticator.current(
-          { userId: session.operator.userId, sessionId: session.operator.authSessionId, role: session.operator.role, email: session.operator.email },
+          {
+            userId: session.operator.userId,
+            sessionId: session.operator.authSessionId,
+            role: session.operator.role,
+            email: session.operator.email,
+          },
           REMOTE_ACCESS_PERMISSION,
         );
         if ('refusal' in current) refusal = current.refusal;
         else await this.policy.authorize({ ...session.operator, role: current.principal.role }, session.deviceId);
       } catch (error) {
         if (!(error instanceof AppError)) {
-          this.logger.warn({ msg: 'remote session re-check failed; kept until the next one', sessionId: session.id, err: (error as Error).message });
+          this.logger.warn({
+            msg: 'remote session re-check failed; kept until the next one',
+            sessionId: session.id,
+            err: (error as Error).message,
+          });
           continue;
         }
         refusal = error;

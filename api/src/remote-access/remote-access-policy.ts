@@ -53,7 +53,10 @@ export class RemoteAccessPolicy {
       throw new AppError('DEVICE_QUARANTINED', 'the device is quarantined: accept its hardware before opening a session');
     if (!device.sshHostKey) throw new AppError('DEVICE_NO_SSH_HOST_KEY');
     if (device.sshHostKeyPending)
-      throw new AppError('SSH_HOST_KEY_MISMATCH', 'the device reported a new SSH host key: a Super Admin must accept it before anyone connects');
+      throw new AppError(
+        'SSH_HOST_KEY_MISMATCH',
+        'the device reported a new SSH host key: a Super Admin must accept it before anyone connects',
+      );
     return { id: device.id, name: device.name, overlayAddress: device.overlayAddress, sshHostKey: device.sshHostKey };
   }
 }

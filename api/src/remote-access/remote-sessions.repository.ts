@@ -24,7 +24,10 @@ export class RemoteSessionsRepository {
   }
 
   /** Closes an open session; false when it was closed already (the first close wins). */
-  async close(id: string, values: Pick<RemoteSessionEntity, 'closedAt' | 'endReason' | 'recordingBytes' | 'recordingSha256'>): Promise<boolean> {
+  async close(
+    id: string,
+    values: Pick<RemoteSessionEntity, 'closedAt' | 'endReason' | 'recordingBytes' | 'recordingSha256'>,
+  ): Promise<boolean> {
     const result = await this.sessions()
       .createQueryBuilder()
       .update()
@@ -50,7 +53,12 @@ export class RemoteSessionsRepository {
     if (query.deviceId) qb.andWhere('s.device_id = :deviceId', { deviceId: query.deviceId });
     if (query.userId) qb.andWhere('s.user_id = :userId', { userId: query.userId });
     if (query.kind) qb.andWhere('s.kind = :kind', { kind: query.kind });
-    const [items, total] = await qb.orderBy('s.opened_at', 'DESC').addOrderBy('s.id', 'DESC').take(query.limit).skip(query.offset).getManyAndCount();
+    const [items, total] = await qb
+      .orderBy('s.opened_at', 'DESC')
+      .addOrderBy('s.id', 'DESC')
+      .take(query.limit)
+      .skip(query.offset)
+      .getManyAndCount();
     return { items, total };
   }
 

@@ -134,8 +134,6 @@ export function toRemoteSessionDto(row: RemoteSessionEntity): RemoteSession {
     endReason: row.endReason,
     certificateKeyId: row.certificateKeyId,
     recording:
-      row.kind === 'terminal'
-        ? { bytes: Number(row.recordingBytes), sha256: row.recordingSha256, inputRecorded: row.inputRecorded }
-        : null,
+      row.kind === 'terminal' ? { bytes: Number(row.recordingBytes), sha256: row.recordingSha256, inputRecorded: row.inputRecorded } : null,
   };
 }

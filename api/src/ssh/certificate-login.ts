@@ -58,9 +58,13 @@ export function certificateLogin(
     protocol.authPK = (username: string, key: unknown, keyAlgo?: unknown, cbSign?: unknown) => {
       if (key !== certKey) return original(username, key, keyAlgo, cbSign);
       const sign = (typeof keyAlgo === 'function' ? keyAlgo : cbSign) as
-        | ((data: Buffer, done: (signature: Buffer) => void) => void)
-        | undefined;
-      const head = Buffer.concat([Buffer.from([USERAUTH_REQUEST]), sshString(username), sshString('ssh-connection'), sshString('publickey')]);
+        ((data: Buffer, done: (signature: Buffer) => void) => void) | undefined;
+      const head = Buffer.concat([
+        Buffer.from([USERAUTH_REQUEST]),
+        sshString(username),
+        sshString('ssh-connection'),
+        sshString('publickey'),
+      ]);
       const tail = Buffer.concat([sshString(CERT_ALGORITHM), sshString(login.certificate)]);
       const send = (payload: Buffer) => {
         const packet = protocol._packetRW.write.alloc(payload.length);

@@ -10,7 +10,10 @@ const SFTP_SERVER_COMMAND =
 
 interface ClientInternals {
   _chanMgr: { add(wrapper: unknown): number };
-  _protocol: { session(localChan: number, window: number, packetSize: number): void; exec(id: number, command: string, wantReply: boolean): void };
+  _protocol: {
+    session(localChan: number, window: number, packetSize: number): void;
+    exec(id: number, command: string, wantReply: boolean): void;
+  };
 }
 interface ChannelInternals {
   outgoing: { id: number; state: string };

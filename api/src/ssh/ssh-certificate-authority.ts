@@ -42,7 +42,11 @@ export class SshCertificateAuthority {
   /** What a device's sshd needs (the enroll answer's `ssh`, `GET agent/ssh-setup`). */
   async setupFor(deviceId: string): Promise<DeviceSshSetup> {
     const ca = await this.keys.currentSigningKey('ssh-user-ca');
-    return { userCaPublicKey: opensshPublicKey(ca.privateKey, 'xspectre-user-ca'), principal: sshPrincipalOf(deviceId), account: SSH_ACCOUNT };
+    return {
+      userCaPublicKey: opensshPublicKey(ca.privateKey, 'xspectre-user-ca'),
+      principal: sshPrincipalOf(deviceId),
+      account: SSH_ACCOUNT,
+    };
   }
 
   /** A key pair and certificate for one session on one device, valid from a minute ago (clock skew) for API_SSH_CERT_VALIDITY_SECONDS. */

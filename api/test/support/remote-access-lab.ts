@@ -45,10 +45,20 @@ export class RemoteAccessLab {
       const admin = await api.adminToken();
       const site = async (name: string, kind: 'customer' | 'internal') => {
         const org = await api.request('POST', 'organizations', { token: admin, body: { name, kind } });
-        const s = await api.request('POST', 'sites', { token: admin, body: { organizationId: org.body.id, name: 'Main', timeZone: 'UTC' } });
+        const s = await api.request('POST', 'sites', {
+          token: admin,
+          body: { organizationId: org.body.id, name: 'Main', timeZone: 'UTC' },
+        });
         return { organizationId: org.body.id as string, siteId: s.body.id as string };
       };
-      return new RemoteAccessLab(lab, api, admin, await site('Remote Customer', 'customer'), await site('Remote Internal', 'internal'), recordingsDir);
+      return new RemoteAccessLab(
+        lab,
+        api,
+        admin,
+        await site('Remote Customer', 'customer'),
+        await site('Remote Internal', 'internal'),
+        recordingsDir,
+      );
     } catch (error) {
       await lab.teardown();
       throw error;

@@ -145,12 +145,21 @@ export const ERROR_CATALOG = {
   /** Sent in a live `error` message (with MALFORMED_JSON and VALIDATION_FAILED); never an HTTP answer. */
   LIVE_MESSAGE_UNSUPPORTED: { status: 400, title: 'Unknown live message type' },
   // terminal and file sessions over SSH (api/src/remote-access)
-  REMOTE_ACCESS_UNAVAILABLE: { status: 503, title: 'This API instance cannot reach devices: terminal and file sessions go to an instance on the hub host' },
+  REMOTE_ACCESS_UNAVAILABLE: {
+    status: 503,
+    title: 'This API instance cannot reach devices: terminal and file sessions go to an instance on the hub host',
+  },
   DEVICE_NO_SSH_HOST_KEY: { status: 409, title: 'The device has no pinned SSH host key: it cannot be connected to safely' },
-  SSH_HOST_KEY_MISMATCH: { status: 409, title: 'The device presented an SSH host key other than the pinned one: refused (accept the new key first)' },
+  SSH_HOST_KEY_MISMATCH: {
+    status: 409,
+    title: 'The device presented an SSH host key other than the pinned one: refused (accept the new key first)',
+  },
   SSH_HOST_KEY_NOT_PENDING: { status: 409, title: 'The device has reported no new SSH host key to accept' },
   DEVICE_SSH_UNREACHABLE: { status: 502, title: 'The device did not answer on SSH over its tunnel' },
-  DEVICE_SSH_REFUSED: { status: 502, title: 'The device refused the session certificate (is SSH configured? run bootstrap.sh --configure-ssh)' },
+  DEVICE_SSH_REFUSED: {
+    status: 502,
+    title: 'The device refused the session certificate (is SSH configured? run bootstrap.sh --configure-ssh)',
+  },
   TERMINAL_TICKET_INVALID: { status: 401, title: 'The terminal ticket is unknown, used, expired or belongs to another session' },
   TERMINAL_LIMIT_REACHED: { status: 429, title: 'Too many open terminals: close one first' },
   REMOTE_SESSION_NOT_FOUND: { status: 404, title: 'No such remote session' },
