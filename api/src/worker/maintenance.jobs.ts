@@ -28,6 +28,8 @@ export const MaintenanceJob = {
   ScheduleFeedUpdates: 'maintenance.schedule-feed-updates',
   /** Every 10 minutes: report summaries' output erased REPORT_SUMMARY_RETENTION_SECONDS after it arrived. */
   PurgeReportSummaries: 'maintenance.purge-report-summaries',
+  /** Daily: recording files of terminal sessions opened more than API_TERMINAL_RECORDING_RETENTION_DAYS ago (rows and hashes stay). */
+  PruneTerminalRecordings: 'maintenance.prune-terminal-recordings',
 } as const;
 export type MaintenanceJobName = (typeof MaintenanceJob)[keyof typeof MaintenanceJob];
 
@@ -47,6 +49,7 @@ export interface MaintenancePayloads {
   [MaintenanceJob.DetectOverdueBackups]: Record<string, never>;
   [MaintenanceJob.ScheduleFeedUpdates]: Record<string, never>;
   [MaintenanceJob.PurgeReportSummaries]: Record<string, never>;
+  [MaintenanceJob.PruneTerminalRecordings]: Record<string, never>;
 }
 
 /** What each job returns (stored by BullMQ as the job's return value). */
@@ -72,6 +75,8 @@ export interface MaintenanceResults {
   [MaintenanceJob.ScheduleFeedUpdates]: { scheduled: ScheduledFeedUpdate[] };
   /** The commands whose output was erased. */
   [MaintenanceJob.PurgeReportSummaries]: { purged: string[] };
+  /** The sessions whose recording file was removed. */
+  [MaintenanceJob.PruneTerminalRecordings]: { pruned: string[] };
 }
 
 export type MaintenancePayload = MaintenancePayloads[MaintenanceJobName];

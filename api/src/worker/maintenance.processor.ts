@@ -13,6 +13,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { AuditService } from '../audit/audit.service.js';
 import { SessionsService } from '../auth/sessions.service.js';
 import { LivePublisher } from '../live/live-publisher.js';
+import { TerminalRecordings } from '../remote-access/terminal/terminal-recordings.js';
 import { MaintenanceJob, type MaintenanceResult, type MaintenanceResults } from './maintenance.jobs.js';
 
 /** Each run re-aggregates what arrived in the last ten minutes (runs are every minute: overlap is harmless). */
@@ -42,6 +43,7 @@ export class MaintenanceProcessor {
     private readonly backupOverdue: BackupOverdueService,
     private readonly feedSchedule: FeedScheduleJob,
     private readonly live: LivePublisher,
+    private readonly recordings: TerminalRecordings,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -75,6 +77,8 @@ export class MaintenanceProcessor {
         return this.feedSchedule.scheduleDue().then((scheduled) => ({ scheduled }));
       case MaintenanceJob.PurgeReportSummaries:
         return this.purgeReportSummaries();
+      case MaintenanceJob.PruneTerminalRecordings:
+        return this.pruneTerminalRecordings();
       default:
         // Unrecoverable: retrying cannot teach this worker a job it does not know.
         throw new UnrecoverableError(`unknown maintenance job "${job.name}" (known: ${Object.values(MaintenanceJob).join(', ')})`);
@@ -91,6 +95,12 @@ export class MaintenanceProcessor {
     const purged = await this.commandExpiry.purgeResultOutput(new Date(Date.now() - REPORT_SUMMARY_RETENTION_SECONDS * 1000));
     if (purged.length) this.logger.log({ msg: 'report summaries erased', commands: purged });
     return { purged };
+  }
+
+  /** Recordings are audit evidence for API_TERMINAL_RECORDING_RETENTION_DAYS; the session rows and their sealed hashes stay. */
+  private async pruneTerminalRecordings(): Promise<MaintenanceResults[typeof MaintenanceJob.PruneTerminalRecordings]> {
+    const before = new Date(Date.now() - this.config.API_TERMINAL_RECORDING_RETENTION_DAYS * 24 * 3600 * 1000);
+    return { pruned: await this.recordings.prune(before) };
   }
 
   private async purgeSessions(): Promise<MaintenanceResults[typeof MaintenanceJob.PurgeSessions]> {

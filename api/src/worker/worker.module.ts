@@ -15,6 +15,7 @@ import { AlertDeliveryStoreModule } from '../alert-delivery/alert-delivery-store
 import { AlertsStoreModule } from '../alerts/alerts-store.module.js';
 import { BackupsStoreModule } from '../backups/backups-store.module.js';
 import { ScannerOpsStoreModule } from '../scanners/scanner-ops-store.module.js';
+import { RemoteAccessStoreModule } from '../remote-access/remote-access-store.module.js';
 
 /**
  * The worker process's modules: no HTTP, and deliberately not AuthModule/UsersModule, whose
@@ -39,6 +40,7 @@ export class WorkerModule {
         AlertDeliveryStoreModule,
         BackupsStoreModule,
         ScannerOpsStoreModule,
+        RemoteAccessStoreModule,
       ],
       providers: [MaintenanceProcessor],
       exports: [MaintenanceProcessor],
