@@ -21,6 +21,7 @@ const NAV: Array<{ group?: string; href: string; label: string; permission?: Per
   { href: '/alerts', label: 'Alerts', permission: 'alerts.view' },
   { href: '/devices', label: 'Devices' },
   { href: '/commands', label: 'Commands' },
+  { href: '/sessions', label: 'Remote sessions', permission: 'audit.view' },
   { href: '/backups', label: 'Backups', permission: 'backups.view' },
   { href: '/scanners', label: 'Scanner Ops', permission: 'devices.view' },
   { href: '/enroll', label: 'Enrollment', permission: 'devices.manage' },

@@ -10,13 +10,23 @@ describe('device tabs', () => {
       `/devices/${id}/commands`,
       `/devices/${id}/alerts`,
       `/devices/${id}/backups`,
+      `/devices/${id}/terminal`,
+      `/devices/${id}/files`,
       `/devices/${id}/scanner`,
     ]);
   });
 
   it('show the Scanner tab to scanners only', () => {
-    expect(deviceTabsFor('scanner').map((t) => t.label)).toEqual(['Overview', 'Commands', 'Alerts', 'Backups', 'Scanner']);
-    expect(deviceTabsFor('server').map((t) => t.label)).toEqual(['Overview', 'Commands', 'Alerts', 'Backups']);
+    expect(deviceTabsFor('scanner').map((t) => t.label)).toEqual([
+      'Overview',
+      'Commands',
+      'Alerts',
+      'Backups',
+      'Terminal',
+      'Files',
+      'Scanner',
+    ]);
+    expect(deviceTabsFor('server').map((t) => t.label)).toEqual(['Overview', 'Commands', 'Alerts', 'Backups', 'Terminal', 'Files']);
     // A server's path to the scanner tab shows its overview.
     expect(activeDeviceTab(`/devices/${id}/scanner`, id, deviceTabsFor('server')).label).toBe('Overview');
   });
@@ -27,9 +37,9 @@ describe('device tabs', () => {
     expect(activeDeviceTab(`/devices/${id}/commands`, id).label).toBe('Commands');
     expect(activeDeviceTab(`/devices/${id}/commands/extra`, id).label).toBe('Commands');
     expect(activeDeviceTab(`/devices/${id}/alerts`, id).label).toBe('Alerts');
-    // A tab this console does not have (yet) falls back to the overview.
-    expect(activeDeviceTab(`/devices/${id}/terminal`, id).label).toBe('Overview');
-    const withTerminal = [...DEVICE_TABS, { segment: 'terminal', label: 'Terminal' }];
-    expect(activeDeviceTab(`/devices/${id}/terminal`, id, withTerminal).label).toBe('Terminal');
+    expect(activeDeviceTab(`/devices/${id}/terminal`, id).label).toBe('Terminal');
+    expect(activeDeviceTab(`/devices/${id}/files`, id).label).toBe('Files');
+    // A tab this console does not have falls back to the overview.
+    expect(activeDeviceTab(`/devices/${id}/nowhere`, id).label).toBe('Overview');
   });
 });

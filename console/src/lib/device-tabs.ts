@@ -18,6 +18,8 @@ export const DEVICE_TABS: readonly DeviceTab[] = [
   { segment: 'commands', label: 'Commands' },
   { segment: 'alerts', label: 'Alerts' },
   { segment: 'backups', label: 'Backups' },
+  { segment: 'terminal', label: 'Terminal' },
+  { segment: 'files', label: 'Files' },
   { segment: 'scanner', label: 'Scanner', deviceTypes: ['scanner'] },
 ];
 

@@ -16,6 +16,7 @@ import { createContext, useContext, useRef, useState, type ReactNode } from 'rea
 import { CommandActions, type TargetInventory } from '../../../../components/command-actions';
 import { ConnectivityBadge, StatusBadge, TimeAgo } from '../../../../components/device-badges';
 import { PageHeader } from '../../../../components/page-header';
+import { SshHostKeyBanner } from '../../../../components/ssh-host-key-banner';
 import { useCritical } from '../../../../components/step-up';
 import { Badge, Button, ConfirmDialog, Field, Loading, ProblemView } from '../../../../components/ui';
 import { api } from '../../../../lib/api-client';
@@ -241,6 +242,7 @@ export function DeviceFrame({ children }: { children: ReactNode }) {
           }
         />
       )}
+      {can('devices.view') && <SshHostKeyBanner deviceId={id} deviceName={d.name} version={version} />}
       <nav className={styles.tabs} aria-label="Device sections" data-testid="device-tabs">
         {tabs.map((t) => (
           <Link
