@@ -176,6 +176,7 @@ describe('RBAC', () => {
       'POST devices/:id/critical-commands',
       'POST devices/:id/fingerprint/accept',
       'POST devices/:id/scanner/report-summaries',
+      'POST devices/:id/ssh-host-key/accept',
       'POST identity-providers',
       'POST keys/command-signing/rotate',
       'POST scripts',
@@ -189,6 +190,9 @@ describe('RBAC', () => {
       'PUT sso/policy',
     ]);
     expect(permissionOf('POST', 'devices/:id/fingerprint/accept')).toBe('devices.critical_actions');
+    expect(permissionOf('POST', 'devices/:id/ssh-host-key/accept')).toBe('devices.critical_actions');
+    expect(auditedAs('POST', 'devices/:id/ssh-host-key/accept')).toBe('device.ssh_host_key_accept');
+    expect(permissionOf('GET', 'devices/:id/ssh-host-key')).toBe('devices.view');
     // Scanner results leave the site only for scanner_results.view (Super Admin); the feed schedule is devices.manage.
     expect(permissionOf('POST', 'devices/:id/scanner/report-summaries')).toBe('scanner_results.view');
     expect(permissionOf('GET', 'devices/:id/scanner/report-summaries/:commandId')).toBe('scanner_results.view');

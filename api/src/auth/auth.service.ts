@@ -6,6 +6,7 @@ import { AppError } from '../common/errors/app-error.js';
 import { requestContext, type Actor } from '../common/context/request-context.js';
 import { Database } from '../db/database.js';
 import { RateLimiter } from '../redis/rate-limiter.js';
+import { AccessChanges } from '../redis/access-changes.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { UserEntity } from './user.entity.js';
 import { UsersRepository } from './users.repository.js';
@@ -37,6 +38,7 @@ export class AuthService {
     private readonly totp: TotpService,
     private readonly audit: AuditService,
     private readonly unknownFailures: UnknownLoginFailures,
+    private readonly accessChanges: AccessChanges,
   ) {}
 
   async login(email: string, password: string, client: ClientInfo): Promise<LoginResponse> {
@@ -119,6 +121,8 @@ export class AuthService {
 
   async logout(actor: Actor): Promise<void> {
     await this.sessions.revoke(actor.sessionId, 'logout');
+    // The session's terminals and file sessions close on every instance once the logout committed.
+    requestContext.afterCommit(() => this.accessChanges.announce({ kind: 'session', id: actor.sessionId }));
   }
 
   async me(actor: Actor): Promise<MeResponse> {
@@ -159,6 +163,7 @@ export class AuthService {
     await this.users.update(user.id, { passwordHash: await this.hasher.hash(newPassword) });
     // Other sessions may belong to whoever knew the old password.
     const ended = await this.sessions.revokeAllForUser(user.id, 'password_changed', actor.sessionId);
+    if (ended > 0) requestContext.afterCommit(() => this.accessChanges.announce({ kind: 'user', id: user.id }));
     requestContext.annotate({ details: { otherSessionsEnded: ended } });
   }
 
@@ -201,6 +206,8 @@ export class AuthService {
 
   private async revokeFamilyForReuse(sessionId: string): Promise<void> {
     await this.db.detached(() => this.sessions.revoke(sessionId, 'refresh_token_reuse'));
+    // Committed on its own (the refused refresh rolls back): announced now, not after the request.
+    await this.accessChanges.announce({ kind: 'session', id: sessionId });
     this.logger.warn({ msg: 'refresh token reuse: session family revoked', sessionId });
     await this.audit.appendDetached({
       action: 'auth.refresh_reuse_detected',

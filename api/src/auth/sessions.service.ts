@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { requestContext } from '../common/context/request-context.js';
+import { AccessChanges } from '../redis/access-changes.js';
 import type { SessionPrincipal } from './session-principal.js';
 import { SessionsRepository } from './sessions.repository.js';
 
@@ -9,16 +11,24 @@ import { SessionsRepository } from './sessions.repository.js';
  */
 @Injectable()
 export class SessionsService {
-  constructor(private readonly sessions: SessionsRepository) {}
+  constructor(
+    private readonly sessions: SessionsRepository,
+    private readonly accessChanges: AccessChanges,
+  ) {}
 
   /** The session with its user and the TOTP policy; null when the session does not exist. */
   findPrincipal(sessionId: string): Promise<SessionPrincipal | null> {
     return this.sessions.findPrincipal(sessionId);
   }
 
-  /** Ends every live session of a user, except `keepSessionId` when given; returns how many. */
-  revokeAllForUser(userId: string, reason: string, keepSessionId?: string): Promise<number> {
-    return this.sessions.revokeAllForUser(userId, reason, keepSessionId);
+  /**
+   * Ends every live session of a user, except `keepSessionId` when given; returns how many. Once
+   * that committed, every instance closes the terminals and file sessions they opened.
+   */
+  async revokeAllForUser(userId: string, reason: string, keepSessionId?: string): Promise<number> {
+    const ended = await this.sessions.revokeAllForUser(userId, reason, keepSessionId);
+    if (ended > 0) requestContext.afterCommit(() => this.accessChanges.announce({ kind: 'user', id: userId }));
+    return ended;
   }
 
   /** A fresh step-up (an SSO re-authentication at the identity provider) for the session. */

@@ -20,6 +20,7 @@ import { HubService } from '../hub/hub.service.js';
 import { OverlayAllocator } from '../hub/overlay-allocator.js';
 import { LivePublisher } from '../live/live-publisher.js';
 import { DeviceEventsService } from '../device-events/device-events.service.js';
+import { AccessChanges } from '../redis/access-changes.js';
 import { offlineAfterMs } from './connectivity.js';
 import { hashClaimCode, newClaimCode } from './claim-code-text.js';
 import { ClaimCodesRepository } from './claim-codes.repository.js';
@@ -70,6 +71,7 @@ export class DevicesService {
     private readonly overlay: OverlayAllocator,
     private readonly live: LivePublisher,
     private readonly deviceEvents: DeviceEventsService,
+    private readonly accessChanges: AccessChanges,
   ) {
     this.claimKey = deriveKeys(config.API_SECRET_KEY).claimCodeHmac;
   }
@@ -240,6 +242,7 @@ export class DevicesService {
       },
       { status },
     );
+    this.accessChangedAfterCommit(id);
     return this.get(id);
   }
 
@@ -336,6 +339,37 @@ export class DevicesService {
   async quarantine(deviceId: string, at: Date, reason: string): Promise<void> {
     await this.devices.update(deviceId, { quarantinedAt: at, quarantineReason: reason });
     this.fleetChanged();
+    this.accessChangedAfterCommit(deviceId);
+  }
+
+  /**
+   * A different SSH host key the device presented: sessions stay refused until an operator accepts
+   * it. The caller holds the device lock and announces the access change once its transaction committed.
+   */
+  async setPendingSshHostKey(deviceId: string, pending: { key: string; at: Date; source: 'inventory' | 'connection' }): Promise<void> {
+    await this.devices.update(deviceId, {
+      sshHostKeyPending: pending.key,
+      sshHostKeyPendingAt: pending.at,
+      sshHostKeyPendingSource: pending.source,
+    });
+  }
+
+  /** Pins `key` as the device's SSH host key and drops any pending one (the caller holds the device lock). */
+  async pinSshHostKey(deviceId: string, key: string): Promise<void> {
+    await this.devices.update(deviceId, {
+      sshHostKey: key,
+      sshHostKeyPending: null,
+      sshHostKeyPendingAt: null,
+      sshHostKeyPendingSource: null,
+    });
+  }
+
+  /**
+   * Open terminal and file sessions on the device are checked again on every instance once the
+   * change committed (api/src/remote-access/open-remote-sessions.ts).
+   */
+  private accessChangedAfterCommit(deviceId: string): void {
+    requestContext.afterCommit(() => this.accessChanges.announce({ kind: 'device', id: deviceId }));
   }
 
   /** Binds a new hardware fingerprint and ends the quarantine (the caller holds the device lock). */

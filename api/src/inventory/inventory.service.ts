@@ -6,6 +6,7 @@ import { DevicesService } from '../devices/devices.service.js';
 import { DeviceEventsService, type RecordedDeviceEvent } from '../device-events/device-events.service.js';
 import type { InventoryVersionEntity } from './inventory-version.entity.js';
 import { InventoryRepository } from './inventory.repository.js';
+import { SshHostKeysService } from './ssh-host-keys.service.js';
 import { diffInventory, fingerprintOf, inventoryHash, isHardwareChange, reproducesFingerprint } from './inventory-diff.js';
 
 export interface ReportedInventory {
@@ -21,13 +22,15 @@ export class InventoryService {
     private readonly inventory: InventoryRepository,
     private readonly devices: DevicesService,
     private readonly events: DeviceEventsService,
+    private readonly hostKeys: SshHostKeysService,
   ) {}
 
   /**
    * Records inventory reports in the caller's transaction (the heartbeat write, which holds the
    * device rows locked). A report equal to the latest version adds nothing; one older than it
    * (a late replay) is ignored. A report that no longer reproduces the bound fingerprint
-   * quarantines the device and appends a critical `fingerprint.changed` event.
+   * quarantines the device and appends a critical `fingerprint.changed` event. A reported SSH host
+   * key other than the pinned one is kept pending (ssh-host-keys.service.ts).
    */
   async record(reports: ReportedInventory[]): Promise<RecordedDeviceEvent[]> {
     const sorted = [...reports].sort((a, b) => a.deviceId.localeCompare(b.deviceId) || a.sequence - b.sequence);
@@ -41,8 +44,10 @@ export class InventoryService {
     if (latest && sequence <= Number(latest.sequence)) return [];
     const hash = inventoryHash(report);
     if (latest?.hash === hash) return [];
+    const hostKeyEvent = report.sshHostKey ? await this.hostKeys.observe(deviceId, report.sshHostKey, 'inventory', reportedAt) : null;
+    const events = hostKeyEvent ? [hostKeyEvent] : [];
     const device = await this.devices.findDevice(deviceId);
-    if (!device) return [];
+    if (!device) return events;
 
     const changes = latest ? diffInventory(latest.inventory, report) : [];
     const fingerprintMatches = reproducesFingerprint(device, report);
@@ -58,7 +63,6 @@ export class InventoryService {
       changes,
     });
 
-    const events: RecordedDeviceEvent[] = [];
     const hardwareChanges = changes.filter(isHardwareChange);
     if (hardwareChanges.length > 0) {
       events.push(

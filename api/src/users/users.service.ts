@@ -8,6 +8,7 @@ import { StepUp } from '../auth/step-up.js';
 import { BreakGlass } from '../auth/break-glass.js';
 import { TotpService } from '../auth/totp.service.js';
 import { SecuritySettingsService } from '../settings/security-settings.service.js';
+import { AccessChanges } from '../redis/access-changes.js';
 import { toUserDto } from './users.mapper.js';
 
 @Injectable()
@@ -19,6 +20,7 @@ export class UsersService {
     private readonly stepUp: StepUp,
     private readonly settings: SecuritySettingsService,
     private readonly breakGlass: BreakGlass,
+    private readonly accessChanges: AccessChanges,
   ) {}
 
   async list(filter: AccountFilter) {
@@ -59,6 +61,8 @@ export class UsersService {
 
     await this.accounts.update(id, changes);
     if (changes.status === 'disabled' && statusChanges) await this.sessions.revokeAllForUser(id, 'user_disabled');
+    // Disabling ends the sessions (SessionsService announces it); a new role is checked again on every instance.
+    else if (roleChanges) requestContext.afterCommit(() => this.accessChanges.announce({ kind: 'user', id }));
     return this.get(id);
   }
 
