@@ -36,6 +36,9 @@ function trustProxyOption(value: string): boolean | string | string[] {
 /** Builds the API: Fastify with request ids, JSON logs, body limits, cookies, problem+json everywhere. */
 /** The SAML assertion consumer service: the one route an identity provider posts a form to. */
 const FORM_POST_PATH = /^\/api\/v1\/auth\/sso\/saml\/[0-9a-f-]{36}\/acs(\?|$)/i;
+/** The file manager's upload: the one route that takes a raw body, streamed to the device (api/src/remote-access/files). */
+const UPLOAD_PATH = /^\/api\/v1\/devices\/[0-9a-f-]{36}\/files\/upload(\?|$)/i;
+const OCTET_STREAM = /^application\/octet-stream\s*(;|$)/i;
 
 export async function createApp(config: AppConfig, logger: Logger = createLogger(config.API_LOG_LEVEL)): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
@@ -80,7 +83,9 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
       BODY_METHODS.has(request.method) &&
       !/^application\/json\s*(;|$)/i.test(contentType) &&
       // Only the SAML assertion consumer takes a form (the IdP's HTTP-POST binding; Nest's adapter parses it).
-      !(FORM_POST_PATH.test(request.url) && /^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType))
+      !(FORM_POST_PATH.test(request.url) && /^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType)) &&
+      // Only the upload takes raw bytes; its handler reads the stream itself and bounds it (API_FILES_MAX_UPLOAD_BYTES).
+      !(request.method === 'PUT' && UPLOAD_PATH.test(request.url) && OCTET_STREAM.test(contentType))
     ) {
       // Every route speaks JSON; refuse other bodies before a parser turns them into strings.
       done(new AppError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json, not ${contentType.slice(0, 80)}`));
@@ -90,6 +95,12 @@ export async function createApp(config: AppConfig, logger: Logger = createLogger
     request.xsContext = ctx;
     requestContext.run(ctx, done);
   });
+  // The raw stream is handed through unread (no buffering, no global body limit): the onRequest hook
+  // above lets it reach the upload route only, which counts the bytes against API_FILES_MAX_UPLOAD_BYTES.
+  fastify.addContentTypeParser(
+    'application/octet-stream',
+    (_request: FastifyRequest, payload: IncomingMessage, done: (error: Error | null, body?: unknown) => void) => done(null, payload),
+  );
   // Body parsing can lose the async context; re-enter it right before the handler.
   fastify.addHook('preHandler', (request: FastifyRequest, _reply, done) => {
     if (request.xsContext) requestContext.run(request.xsContext, done);
