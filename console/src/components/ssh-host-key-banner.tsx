@@ -15,7 +15,7 @@ import { Button, ConfirmDialog, Field, ProblemView } from './ui';
  * like accepting new hardware. Nothing shows when the key matches or cannot be read.
  */
 export function SshHostKeyBanner({ deviceId, deviceName, version }: { deviceId: string; deviceName: string; version: number }) {
-  const { me } = useSession();
+  const { can } = useSession();
   const critical = useCritical();
   const hostKey = useResource(`ssh-host-key:${deviceId}:${version}`, (signal) =>
     api(`devices/${deviceId}/ssh-host-key`, { schema: DeviceSshHostKeySchema, signal }),
@@ -55,7 +55,7 @@ export function SshHostKeyBanner({ deviceId, deviceName, version }: { deviceId: 
             code: 'SSH_HOST_KEY_CHANGED',
           }}
           action={
-            me.role === 'super_admin' ? (
+            can('devices.critical_actions') ? (
               <Button size="small" onClick={() => setOpen(true)}>
                 Accept the new host key…
               </Button>
