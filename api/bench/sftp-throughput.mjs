@@ -1,0 +1,192 @@
+// SFTP throughput of the file manager (issue 14): a 200 MB file uploaded and downloaded through
+// the API's streaming routes (PUT/GET devices/:id/files/upload|download: HTTP → API → SSH → root
+// sftp-server through sudo on the device), beside OpenSSH's `sftp` on the same link to the same
+// device (from the hub's 10.10.0.1, same account, same certificate authority, same sudo'd
+// sftp-server). Every transfer's SHA-256 is checked on the far side. Prints MB/s of each and the
+// ratio API / sftp. Goal (issue 14): ≥ 0.8×.
+//
+// A fleet lab (root: network namespaces, Docker) with the API as a process and one device
+// container enrolled by bootstrap.sh (its sshd set up for sessions).
+//
+//   sudo node api/bench/sftp-throughput.mjs [megabytes] [rounds]      (needs `npx tsc -b` first)
+import { createHash, randomBytes, createPublicKey } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { execFile } from 'node:child_process';
+import ssh2 from 'ssh2';
+import { startLab } from '@xspectre/lab';
+import { sshPrincipalOf, SSH_ACCOUNT } from '@xspectre/contracts';
+import { KeyStore } from '../dist/keys/key-store.js';
+import { issueUserCertificate } from '../dist/ssh/openssh-certificate.js';
+
+const MEGABYTES = Number(process.argv[2] ?? 200);
+const ROUNDS = Number(process.argv[3] ?? 2);
+const BYTES = MEGABYTES * 1_000_000;
+const HUB = '10.10.0.1';
+const SFTP_SERVER = 'sudo -n /usr/lib/openssh/sftp-server';
+
+const run = (file, args, options = {}) =>
+  new Promise((resolve, reject) =>
+    execFile(file, args, { maxBuffer: 16 * 1024 * 1024, ...options }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${file} ${args.join(' ')}: ${error.message}\n${stderr}`)) : resolve(stdout),
+    ),
+  );
+const mbps = (bytes, ms) => bytes / 1e6 / (ms / 1000);
+const best = (values) => Math.max(...values);
+
+async function fileSha256(path) {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+/** A session key and a certificate for the device's principal, from the API's own ssh-user-ca key (as SshCertificateAuthority.issue does). */
+async function sessionCredentials(keyStoreDir, deviceId, dir) {
+  const store = new KeyStore({ API_KEY_STORE_DIR: keyStoreDir, API_SECRET_KEY: 'unused-for-ssh-user-ca' });
+  await store.open('ssh-user-ca');
+  const ca = await store.currentSigningKey('ssh-user-ca');
+  const pair = ssh2.utils.generateKeyPairSync('ed25519');
+  const raw = Buffer.from(pair.public.split(' ')[1], 'base64').subarray(-32);
+  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+  const { line } = issueUserCertificate({
+    publicKey,
+    caKey: ca.privateKey,
+    keyId: 'xspectre bench sftp-throughput',
+    principals: [sshPrincipalOf(deviceId)],
+    validAfter: new Date(Date.now() - 60_000),
+    validBefore: new Date(Date.now() + 3_600_000),
+    sourceAddress: `${HUB}/32`,
+  });
+  const key = join(dir, 'id_ed25519');
+  await writeFile(key, pair.private, { mode: 0o600 });
+  await chmod(key, 0o600);
+  await writeFile(`${key}-cert.pub`, `${line}\n`);
+  return key;
+}
+
+const work = await mkdtemp(join(tmpdir(), 'xs-sftp-bench-'));
+const keyStoreDir = join(work, 'keys');
+const lab = await startLab({ containers: true, log: (line) => console.error(`lab: ${line}`) });
+try {
+  const api = await lab.startApi({ env: { API_KEY_STORE_DIR: keyStoreDir, API_AGENT_HEARTBEAT_SECONDS: '10' } });
+  const admin = await api.admin();
+  const site = await admin.createSite('Bench');
+  const created = await admin.createDevice('sftp-bench-1', site);
+  const device = await lab.addContainerDevice({ hostname: 'sftp-bench-1' });
+  const boot = await device.bootstrap(created.claimCode);
+  if (boot.exitCode !== 0) throw new Error(`bootstrap: ${boot.stdout}\n${boot.stderr}`);
+  const overlay = boot.overlayAddress;
+  const token = admin.accessToken;
+  const files = `${api.url}/devices/${created.id}/files`;
+  const deviceSha = async (path) => (await device.exec('sha256sum', [path])).stdout.split(' ')[0];
+
+  const source = join(work, 'source.bin');
+  await pipeline(
+    Readable.from(
+      (function* () {
+        for (let left = BYTES; left > 0; left -= 1 << 20) yield randomBytes(Math.min(1 << 20, left));
+      })(),
+    ),
+    createWriteStream(source),
+  );
+  const sourceSha = await fileSha256(source);
+
+  // The device reports its SSH host key with inventory; the API refuses sessions until it is pinned.
+  for (let i = 0; ; i++) {
+    const r = await fetch(`${files}/stat?path=/root`, { headers: { authorization: `Bearer ${token}` } });
+    if (r.status === 200) break;
+    if (i > 120) throw new Error(`the file manager never opened: ${r.status} ${await r.text()}`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+
+  const apiUpload = async (target) => {
+    const { size } = await stat(source);
+    const started = performance.now();
+    const r = await fetch(`${files}/upload?path=${encodeURIComponent(target)}&overwrite=true`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      body: Readable.toWeb(createReadStream(source, { highWaterMark: 1 << 20 })),
+      duplex: 'half',
+    });
+    const body = await r.json();
+    const ms = performance.now() - started;
+    if (r.status !== 200) throw new Error(`upload: ${r.status} ${JSON.stringify(body)}`);
+    if (body.sha256 !== sourceSha || (await deviceSha(target)) !== sourceSha) throw new Error('upload: checksum differs');
+    return ms;
+  };
+  const apiDownload = async (path) => {
+    const out = join(work, 'api-down.bin');
+    const started = performance.now();
+    const r = await fetch(`${files}/download?path=${encodeURIComponent(path)}`, { headers: { authorization: `Bearer ${token}` } });
+    if (r.status !== 200) throw new Error(`download: ${r.status} ${await r.text()}`);
+    await pipeline(Readable.fromWeb(r.body), createWriteStream(out));
+    const ms = performance.now() - started;
+    if ((await fileSha256(out)) !== sourceSha) throw new Error('download: checksum differs');
+    await rm(out);
+    return ms;
+  };
+
+  const key = await sessionCredentials(keyStoreDir, created.id, work);
+  const sftp = async (batch) => {
+    const batchFile = join(work, 'batch');
+    await writeFile(batchFile, batch);
+    const started = performance.now();
+    await run('sftp', [
+      '-q',
+      '-i',
+      key,
+      '-o',
+      `CertificateFile=${key}-cert.pub`,
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      `BindAddress=${HUB}`,
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
+      '-s',
+      SFTP_SERVER,
+      '-b',
+      batchFile,
+      `${SSH_ACCOUNT}@${overlay}`,
+    ]);
+    return performance.now() - started;
+  };
+  const sftpUpload = async (target) => {
+    const ms = await sftp(`put ${source} ${target}\n`);
+    if ((await deviceSha(target)) !== sourceSha) throw new Error('sftp put: checksum differs');
+    return ms;
+  };
+  const sftpDownload = async (path) => {
+    const out = join(work, 'sftp-down.bin');
+    const ms = await sftp(`get ${path} ${out}\n`);
+    if ((await fileSha256(out)) !== sourceSha) throw new Error('sftp get: checksum differs');
+    await rm(out);
+    return ms;
+  };
+
+  const results = { apiUp: [], apiDown: [], sftpUp: [], sftpDown: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    results.apiUp.push(mbps(BYTES, await apiUpload('/root/bench-api.bin')));
+    results.apiDown.push(mbps(BYTES, await apiDownload('/root/bench-api.bin')));
+    results.sftpUp.push(mbps(BYTES, await sftpUpload('/root/bench-sftp.bin')));
+    results.sftpDown.push(mbps(BYTES, await sftpDownload('/root/bench-sftp.bin')));
+  }
+  const line = (what, a, s) =>
+    `${what}: file manager ${best(a).toFixed(1)} MB/s, OpenSSH sftp ${best(s).toFixed(1)} MB/s, ratio ${(best(a) / best(s)).toFixed(2)}× (best of ${ROUNDS}; all: ${a.map((v) => v.toFixed(1)).join('/')} vs ${s.map((v) => v.toFixed(1)).join('/')})`;
+  console.log(`file: ${MEGABYTES} MB random, SHA-256 checked after every transfer; one device container over WireGuard, from ${HUB}`);
+  console.log(line('download', results.apiDown, results.sftpDown));
+  console.log(line('upload  ', results.apiUp, results.sftpUp));
+  const met = best(results.apiDown) / best(results.sftpDown) >= 0.8 && best(results.apiUp) / best(results.sftpUp) >= 0.8;
+  console.log(`goal ≥ 0.8× both ways: ${met ? 'met' : 'NOT met'}`);
+} finally {
+  await lab.teardown();
+  await rm(work, { recursive: true, force: true });
+}
