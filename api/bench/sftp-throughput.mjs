@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execFile } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import ssh2 from 'ssh2';
 import { startLab } from '@xspectre/lab';
 import { sshPrincipalOf, SSH_ACCOUNT } from '@xspectre/contracts';
