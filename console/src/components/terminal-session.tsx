@@ -4,6 +4,7 @@ import '@xterm/xterm/css/xterm.css';
 import {
   TERMINAL_MAX_COLS,
   TERMINAL_MAX_ROWS,
+  TERMINAL_WINDOW_BYTES,
   TerminalCloseCode,
   TerminalServerMessageSchema,
   TerminalTicketSchema,
@@ -115,7 +116,8 @@ export function TerminalSession({ deviceId, deviceName, visible = true }: { devi
     const t = term.current;
     if (!loaded || !t) return;
     let closed = false;
-    let ended = false;
+    // The server's own words (an `ended` or `error` message) stay on screen when the socket closes.
+    let explained = false;
     let ws: WebSocket | null = null;
     const acks = new AckCounter();
     let ackTimer: ReturnType<typeof setTimeout> | undefined;
@@ -125,7 +127,8 @@ export function TerminalSession({ deviceId, deviceName, visible = true }: { devi
       if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
     };
     const sendAck = (bytes: number) => {
-      if (bytes > 0) send({ type: 'ack', bytes });
+      // One ack may return at most the whole window.
+      for (let left = bytes; left > 0; left -= TERMINAL_WINDOW_BYTES) send({ type: 'ack', bytes: Math.min(left, TERMINAL_WINDOW_BYTES) });
     };
     setState({ kind: 'connecting' });
     const dataSub = t.onData((data) => {
@@ -146,10 +149,11 @@ export function TerminalSession({ deviceId, deviceName, visible = true }: { devi
         setState({ kind: 'connected', ready: message });
         t.focus();
       } else if (message.type === 'error') {
+        explained = true;
         setState({ kind: 'error', title: `Error ${message.code}`, message: message.message });
         t.write(`\r\n\x1b[31m${message.message}\x1b[0m\r\n`);
       } else if (message.type === 'ended') {
-        ended = true;
+        explained = true;
         const why = END_REASON_TEXT[message.reason] ?? message.reason;
         const exit = message.exitCode !== null ? ` (exit code ${message.exitCode})` : '';
         setState({ kind: 'ended', title: `Ended: ${why}${exit}`, message: message.message });
@@ -192,7 +196,7 @@ export function TerminalSession({ deviceId, deviceName, visible = true }: { devi
         };
         ws.onclose = (event) => {
           clearInterval(ping);
-          if (closed || ended) return;
+          if (closed || explained) return;
           const text = closeText(event.code, event.reason);
           setState({ kind: event.code === TerminalCloseCode.Ended ? 'ended' : 'error', ...text });
         };
