@@ -3,6 +3,7 @@
 #
 #   bootstrap.sh --claim CODE --api URL [--agent-url URL] [--force]
 #                [--allow-actions A,B] [--deny-actions C,D]
+#   bootstrap.sh --configure-ssh --api URL
 #
 #   --claim CODE      the one-time claim code from the console (ABCD-EFGH-JKLM-NPQR-STUV)
 #   --api URL         the Ops API as this machine reaches it, e.g. https://ops.example.com/api/v1
@@ -11,16 +12,20 @@
 #   --force           enroll again with a new claim code even if this device is enrolled
 #   --allow-actions   remote actions this device accepts (comma-separated action names, or *)
 #   --deny-actions    remote actions this device refuses (deny wins over allow)
+#   --configure-ssh   on an enrolled device: (re)configure sshd for terminal and file sessions
+#                     (xspectre-agent configure-ssh); for devices enrolled before they existed,
+#                     and to repair the setup. Idempotent.
 #
 # The two action flags write the local policy /etc/xspectre/policy.json (0644, root): only a
 # technician sets it, here or by hand; enrollment and commands never touch it. Given flags
 # replace the whole file; without them an existing file is left as it is, and without a file
 # every action is accepted except those that need an explicit allow (agent/README.md).
 #
-# Installs WireGuard tools when missing (apt or dnf), downloads and verifies the agent,
+# Installs WireGuard tools and sudo when missing (apt or dnf), downloads and verifies the agent,
 # installs restic (the distribution's, else the API's, checksum-verified),
-# generates the WireGuard key pair (the private key never leaves this machine), enrolls,
-# brings up wg-quick@wg0 and the xspectre-agent service, and waits for the first
+# generates the WireGuard key pair (the private key never leaves this machine), enrolls (which
+# also configures sshd for terminal sessions: account xspectre-ops with passwordless sudo,
+# trusting the API's user CA for this device's principal only), brings up wg-quick@wg0 and the xspectre-agent service, and waits for the first
 # acknowledged heartbeat over the tunnel. Safe to run again: an enrolled device only gets its
 # services enabled and started.
 #
@@ -60,6 +65,7 @@ CLAIM=""
 API=""
 AGENT_URL=""
 FORCE=0
+CONFIGURE_SSH=0
 ALLOW_ACTIONS=""
 DENY_ACTIONS=""
 SET_ALLOW=0
@@ -83,12 +89,15 @@ usage() {
   cat <<'USAGE'
 usage: bootstrap.sh --claim CODE --api URL [--agent-url URL] [--force]
                     [--allow-actions A,B] [--deny-actions C,D]
+       bootstrap.sh --configure-ssh --api URL
   --claim CODE          one-time claim code from the console
   --api URL             the Ops API, e.g. https://ops.example.com/api/v1
   --agent-url URL       download the agent from here (checksum still from the API)
   --force               re-enroll an already enrolled device with a new claim code
   --allow-actions LIST  remote actions this device accepts (e.g. service.restart,diagnostics.collect or *)
   --deny-actions LIST   remote actions this device refuses (e.g. reboot); deny wins
+  --configure-ssh       enrolled device: (re)configure sshd for terminal and file sessions
+                        (idempotent; for devices enrolled before they existed, or to repair)
   The action flags (re)write /etc/xspectre/policy.json as a whole.
 USAGE
 }
@@ -123,6 +132,7 @@ parse_args() {
       --allow-actions=*) ALLOW_ACTIONS="${1#*=}" && SET_ALLOW=1 && shift ;;
       --deny-actions=*) DENY_ACTIONS="${1#*=}" && SET_DENY=1 && shift ;;
       --force) FORCE=1 && shift ;;
+      --configure-ssh) CONFIGURE_SSH=1 && shift ;;
       -h | --help)
         usage
         exit 0
@@ -248,6 +258,15 @@ pkg_available() {
   else
     dnf -q info "$1" >/dev/null 2>&1
   fi
+}
+
+# sudo for the account terminal and file sessions log in with (xspectre-ops, passwordless sudo).
+# Not fatal: without it the agent reports the failed step and --configure-ssh retries it.
+ensure_sudo() {
+  if command -v sudo >/dev/null && command -v visudo >/dev/null; then
+    return 0
+  fi
+  pkg_install sudo || warn "could not install sudo with $PKG: terminal and file sessions stay off until it is installed (then run bootstrap.sh --configure-ssh)"
 }
 
 ensure_wireguard() {
@@ -462,6 +481,22 @@ wait_for_ack() {
     die "$EXIT_NO_ACK" "no heartbeat acknowledged within ${ACK_WAIT_SECONDS} s (journalctl -u xspectre-agent)"
 }
 
+# configure_ssh: the --configure-ssh run on an enrolled device, once its tunnel is up (the
+# setup comes from the API over it, with the device credential).
+configure_ssh() {
+  local usage_text rc=0
+  usage_text="$("$AGENT_BIN" help)" || true
+  [[ "$usage_text" == *"xspectre-agent configure-ssh"* ]] ||
+    die 1 "the installed agent ($("$AGENT_BIN" --version)) predates terminal sessions: update it first (the console's agent update)"
+  info "configuring sshd for terminal and file sessions"
+  "$AGENT_BIN" configure-ssh || rc=$?
+  case "$rc" in
+    0) ;;
+    4) die "$EXIT_UNREACHABLE" "the API is unreachable over the tunnel; is the agent reporting? (xspectre-agent status)" ;;
+    *) die "$rc" "configuring sshd failed (xspectre-agent exit code $rc; its reason is above)" ;;
+  esac
+}
+
 summary() {
   info "done. This device is enrolled and reporting:"
   "$AGENT_BIN" status | sed 's/^/  /'
@@ -472,16 +507,26 @@ main() {
   check_system
   write_policy "$POLICY_FILE"
 
+  if [[ "$CONFIGURE_SSH" -eq 1 ]]; then
+    [[ -f "$AGENT_CONF" && -x "$AGENT_BIN" ]] ||
+      die 6 "--configure-ssh needs an enrolled device ($AGENT_CONF and $AGENT_BIN); enroll with --claim first"
+    [[ -z "$CLAIM" && "$FORCE" -eq 0 ]] || die "$EXIT_USAGE" "--configure-ssh does not enroll: leave out --claim and --force"
+  fi
+
   if [[ -f "$AGENT_CONF" && "$FORCE" -eq 0 ]]; then
     [[ -x "$AGENT_BIN" ]] || die 6 "$AGENT_CONF exists but $AGENT_BIN is missing; run again with --force and a new claim code"
     info "this device is already enrolled; making sure its services run (use --force to re-enroll)"
     ensure_wireguard
     ensure_restic
+    ensure_sudo
     [[ -f "$UNIT_FILE" ]] || write_units
     start_services start
     if ! "$AGENT_BIN" status --max-age "$RECENT_ACK_SECONDS" >/dev/null 2>&1; then
       wait_for_tunnel
       wait_for_ack
+    fi
+    if [[ "$CONFIGURE_SSH" -eq 1 ]]; then
+      configure_ssh
     fi
     summary
     exit 0
@@ -494,6 +539,7 @@ main() {
   ensure_wireguard
   download_agent
   ensure_restic
+  ensure_sudo
   ensure_keys
   enroll
   write_units

@@ -2,6 +2,7 @@ import type { CliContext } from './cli-context.js';
 import { enrollCommand } from './enroll.js';
 import { AgentError, errorMessage, ExitCode, printable, UsageError } from './errors.js';
 import { runCommand } from './run.js';
+import { configureSshCommand } from './ssh/configure-ssh.js';
 import { statusCommand } from './status.js';
 import { AGENT_BUILD_ID, AGENT_VERSION } from './version.js';
 
@@ -13,7 +14,14 @@ Usage:
                         [--config FILE] [--state-dir DIR] [--force]
       Enrolls this device with a claim code: sends its WireGuard public key, SSH host key
       and hardware facts to URL/enroll (URL like https://ops.example.com/api/v1), then writes
-      the WireGuard config (default /etc/wireguard/wg0.conf) and the agent config.
+      the WireGuard config (default /etc/wireguard/wg0.conf) and the agent config. As root, with
+      the host key of this machine's sshd, it also configures sshd for terminal and file
+      sessions (see configure-ssh); a failure there is a warning, the enrollment stands.
+  xspectre-agent configure-ssh [--config FILE] [--state-dir DIR]
+      As root: fetches this device's SSH setup from the API over the tunnel and applies it
+      (account xspectre-ops with passwordless sudo, the API's user CA and this device's
+      principal under /etc/ssh/xspectre, a drop-in in /etc/ssh/sshd_config.d, sshd -t, reload).
+      Idempotent: exit 0 when done or already in place. bootstrap.sh --configure-ssh runs it.
   xspectre-agent run [--config FILE] [--state-dir DIR]
       Runs the agent (the systemd service): heartbeats over the overlay; JSON log lines on stdout.
   xspectre-agent status [--wait-for-ack SECONDS] [--max-age SECONDS] [--config FILE] [--state-dir DIR]
@@ -43,6 +51,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
         return await runCommand(rest, ctx);
       case 'status':
         return await statusCommand(rest, ctx);
+      case 'configure-ssh':
+        return await configureSshCommand(rest, ctx);
       case 'version':
       case '--version':
       case '-V':

@@ -1,4 +1,4 @@
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import {
   AGENT_PROTOCOL_VERSION,
@@ -17,10 +17,13 @@ import type { HostFacts } from './facts.js';
 import { apiEndpoint, ApiUnreachableError, postJson, type ApiResponse } from './http.js';
 import { loadOrCreateInstallationSalt, StateStore } from './state.js';
 import { AGENT_VERSION } from './version.js';
+import { configureSshAfterEnroll } from './ssh/enroll-ssh.js';
+import { parseSshHostKeyLine, recordHostKeyFile } from './ssh/host-key.js';
+import { SSH_SETUP_PATHS } from './ssh-setup.js';
 import { renderWgQuickConfig, TunnelSchema } from './wg-config.js';
 import { readWireGuardPrivateKey, wireGuardPublicKey } from './wg-key.js';
 
-export const DEFAULT_SSH_HOST_KEY_FILE = '/etc/ssh/ssh_host_ed25519_key.pub';
+export const DEFAULT_SSH_HOST_KEY_FILE = SSH_SETUP_PATHS.hostKey;
 export const DEFAULT_WG_CONFIG_OUT = '/etc/wireguard/wg0.conf';
 export const ENROLL_TIMEOUT_MS = 30_000;
 
@@ -80,11 +83,13 @@ export async function enrollCommand(argv: readonly string[], ctx: CliContext): P
   const store = new StateStore(paths.stateDir);
   const { state } = await store.load();
   await store.save({ ...state, lastAck: null }); // the sequence goes on; an old identity's ack does not count
+  await recordHostKeyFile(paths.stateDir, sshHostKeyFile); // inventories report the key enrollment pinned
 
   ctx.stdout(
     `enrolled: device ${printable(enrolled.deviceName, 120)} (${enrolled.deviceId}), ${enrolled.deviceType}, ` +
       `overlay address ${config.overlayAddress}/${config.overlayPrefixLength}, hub ${config.hubEndpoint}, API ${config.apiUrl}\n`,
   );
+  await configureSshAfterEnroll(enrolled.ssh, resolve(sshHostKeyFile), ctx);
   return ExitCode.OK;
 }
 
@@ -166,10 +171,8 @@ export function agentConfigFrom(enrolled: EnrollResponse, now: Date): AgentConfi
 
 /** `ssh-ed25519 AAAA… comment` → `ssh-ed25519 AAAA…` (the comment is the host's business). */
 export async function readSshHostKey(path: string): Promise<string> {
-  const text = await readLocalFile(path, 'the SSH host key');
-  const [type, key] = (text.split('\n')[0] ?? '').trim().split(/\s+/);
-  const hostKey = `${type ?? ''} ${key ?? ''}`;
-  if (!/^(ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+$/.test(hostKey) || hostKey.length > 2048) {
+  const hostKey = parseSshHostKeyLine(await readLocalFile(path, 'the SSH host key'));
+  if (hostKey === null) {
     throw new AgentError(ExitCode.LOCAL_ERROR, `${path} is not an OpenSSH public host key (ssh-ed25519, ecdsa-sha2-nistp256 or ssh-rsa)`);
   }
   return hostKey;

@@ -5,6 +5,8 @@ import { InventoryReportSchema, type InventoryReport } from '@xspectre/contracts
 import { AGENT_BUILD_ID, AGENT_VERSION } from '../version.js';
 import { ensureDirectory, writeFileAtomic } from '../atomic-file.js';
 import { collectFacts } from '../facts.js';
+import { enrolledHostKeyFile, readHostKeyOrNull } from '../ssh/host-key.js';
+import { SSH_SETUP_PATHS } from '../ssh-setup.js';
 
 export const INVENTORY_HASH_FILE = 'inventory.sha256';
 
@@ -17,11 +19,23 @@ export interface DueInventory {
   hash: string;
 }
 
-/** What the inventory reports: the hardware facts, the NICs and MACs (for the fingerprint), the agent version and build id. */
-export async function collectInventory(): Promise<InventoryReport> {
+/**
+ * What the inventory reports: the hardware facts, the NICs and MACs (for the fingerprint), the
+ * agent version and build id, and the SSH host key (the file enrollment reported; absent when
+ * unreadable), so the API sees a changed host key before anyone opens a terminal.
+ */
+export async function collectInventory(hostKeyFile: string = SSH_SETUP_PATHS.hostKey): Promise<InventoryReport> {
   const facts = await collectFacts();
   const build = AGENT_BUILD_ID === null ? {} : { agentBuildId: AGENT_BUILD_ID };
-  return { ...facts.hardware, macs: facts.macs, nics: facts.nics, agentVersion: AGENT_VERSION, ...build };
+  const hostKey = await readHostKeyOrNull(hostKeyFile);
+  return {
+    ...facts.hardware,
+    macs: facts.macs,
+    nics: facts.nics,
+    agentVersion: AGENT_VERSION,
+    ...build,
+    ...(hostKey === null ? {} : { sshHostKey: hostKey }),
+  };
 }
 
 /**
@@ -34,7 +48,7 @@ export class InventoryTracker {
 
   constructor(
     private readonly stateDir: string,
-    private readonly hardware: () => Promise<InventoryReport> = collectInventory,
+    private readonly hardware: () => Promise<InventoryReport> = async () => collectInventory(await enrolledHostKeyFile(stateDir)),
   ) {}
 
   private get path() {

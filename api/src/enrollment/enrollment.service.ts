@@ -13,6 +13,7 @@ import { OverlayAllocator } from '../hub/overlay-allocator.js';
 import { DeviceEventsService } from '../device-events/device-events.service.js';
 import { hardwareFingerprint } from '../devices/fingerprint.js';
 import { KeyStore } from '../keys/key-store.js';
+import { SshCertificateAuthority } from '../ssh/ssh-certificate-authority.js';
 
 @Injectable()
 export class EnrollmentService {
@@ -25,6 +26,7 @@ export class EnrollmentService {
     private readonly hub: HubService,
     private readonly events: DeviceEventsService,
     private readonly keys: KeyStore,
+    private readonly sshCa: SshCertificateAuthority,
   ) {}
 
   /**
@@ -125,6 +127,8 @@ export class EnrollmentService {
       commandSigningPublicKey: commandSigningKeys[0]!.publicKeyPem,
       heartbeatIntervalSeconds: this.config.API_AGENT_HEARTBEAT_SECONDS,
       modules: modulesOf(device.type, device.modules),
+      // The device's sshd trusts the user CA for its own principal only (terminal and file sessions).
+      ssh: await this.sshCa.setupFor(device.id),
     };
   }
 }

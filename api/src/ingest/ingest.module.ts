@@ -6,8 +6,10 @@ import { DevicesModule } from '../devices/devices.module.js';
 import { InventoryModule } from '../inventory/inventory.module.js';
 import { TelemetryStoreModule } from '../telemetry/telemetry-store.module.js';
 import { ScannersStoreModule } from '../scanners/scanners-store.module.js';
+import { SshModule } from '../ssh/ssh.module.js';
 import { AgentDownloadsController } from './agent-downloads.controller.js';
 import { AgentController } from './agent.controller.js';
+import { AgentSshSetupController } from './agent-ssh-setup.controller.js';
 import { CredentialInvalidations } from './credential-invalidations.js';
 import { DeviceAuthenticator } from './device-authenticator.js';
 import { HeartbeatBatchRepository } from './heartbeat-batch.repository.js';
@@ -19,7 +21,8 @@ import { HeartbeatWriter } from './heartbeat-writer.js';
 import { HeartbeatsService } from './heartbeats.service.js';
 
 /**
- * The agent API: device authentication, heartbeats (group-committed), agent downloads.
+ * The agent API: device authentication, heartbeats (group-committed), agent downloads, the
+ * device's SSH setup.
  * Exports the device authenticator, which the access guard uses for agent routes.
  */
 @Module({
@@ -32,8 +35,9 @@ import { HeartbeatsService } from './heartbeats.service.js';
     CommandsModule,
     AlertsStoreModule,
     ScannersStoreModule,
+    SshModule,
   ],
-  controllers: [AgentController, AgentDownloadsController],
+  controllers: [AgentController, AgentDownloadsController, AgentSshSetupController],
   providers: [
     DeviceAuthenticator,
     CredentialInvalidations,
