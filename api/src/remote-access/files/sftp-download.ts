@@ -4,9 +4,22 @@ import type { SFTPWrapper } from 'ssh2';
 import { AppError } from '../../common/errors/app-error.js';
 import { toFileError } from './sftp-errors.js';
 
-/** Like ssh2's fastGet and OpenSSH's sftp: many reads in flight, so throughput is not one round trip per chunk. */
-export const READ_CHUNK_BYTES = 32 * 1024;
-export const READS_IN_FLIGHT = 64;
+/**
+ * Like ssh2's fastGet and OpenSSH's sftp: many reads in flight, so throughput is not one round
+ * trip per chunk. Reads are as large as the server allows (OpenSSH announces 255 KiB through
+ * limits@openssh.com; 32 KiB without it, the size every server must accept), up to about 4 MiB
+ * outstanding: measured against a local sftp-server, 255 KiB reads roughly doubled throughput
+ * over 32 KiB ones at the same bytes in flight.
+ */
+export const MIN_READ_BYTES = 32 * 1024;
+export const MAX_READ_BYTES = 255 * 1024;
+export const BYTES_IN_FLIGHT = 4 * 1024 * 1024;
+
+/** The read size for this SFTP session: ssh2 keeps the server's announced limit (lib/protocol/SFTP.js, `_maxReadLen`). */
+export function readChunkBytes(sftp: SFTPWrapper): number {
+  const announced = (sftp as unknown as { _maxReadLen?: unknown })._maxReadLen;
+  return typeof announced === 'number' && announced > 0 ? Math.max(MIN_READ_BYTES, Math.min(MAX_READ_BYTES, announced)) : MIN_READ_BYTES;
+}
 
 interface Slot {
   offset: number;
@@ -15,8 +28,8 @@ interface Slot {
 }
 
 /**
- * A file on the device as a stream of exactly `size` bytes: up to READS_IN_FLIGHT reads of
- * READ_CHUNK_BYTES outstanding, pushed in file order, and no new reads while the consumer (the
+ * A file on the device as a stream of exactly `size` bytes: up to BYTES_IN_FLIGHT of reads
+ * outstanding, pushed in file order, and no new reads while the consumer (the
  * HTTP response) is behind. SHA-256 and the byte count are kept on the way; `handle` is closed
  * when the stream ends or is destroyed.
  */
@@ -26,6 +39,8 @@ export class SftpReadStream extends Readable {
   private nextOffset = 0;
   private readonly slots: Slot[] = [];
   private wanted = false;
+  private readonly chunk: number;
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly sftp: SFTPWrapper,
@@ -33,7 +48,10 @@ export class SftpReadStream extends Readable {
     readonly size: number,
     private readonly path: string,
   ) {
-    super({ highWaterMark: READ_CHUNK_BYTES * 8 });
+    const chunk = readChunkBytes(sftp);
+    super({ highWaterMark: chunk * 4 });
+    this.chunk = chunk;
+    this.maxInFlight = Math.max(8, Math.floor(BYTES_IN_FLIGHT / chunk));
   }
 
   override _read(): void {
@@ -46,8 +64,8 @@ export class SftpReadStream extends Readable {
   }
 
   private pump(): void {
-    while (this.wanted && !this.destroyed && this.slots.length < READS_IN_FLIGHT && this.nextOffset < this.size) {
-      const slot: Slot = { offset: this.nextOffset, length: Math.min(READ_CHUNK_BYTES, this.size - this.nextOffset), data: null };
+    while (this.wanted && !this.destroyed && this.slots.length < this.maxInFlight && this.nextOffset < this.size) {
+      const slot: Slot = { offset: this.nextOffset, length: Math.min(this.chunk, this.size - this.nextOffset), data: null };
       this.nextOffset += slot.length;
       this.slots.push(slot);
       this.readSlot(slot, Buffer.allocUnsafe(slot.length), 0);
