@@ -155,7 +155,9 @@ export class RemoteFilesController {
     const download = await this.files.download(actor, params.id, query.path);
     reply.raw.once('close', () => download.finished(reply.raw.writableFinished));
     download.stream.once('error', () => download.finished(false));
-    await reply
+    // Not awaited: the stream ends the response itself; an error mid-way resets the connection
+    // (the length was promised), which the browser reports as a failed download.
+    void reply
       .header('content-type', 'application/octet-stream')
       .header('content-length', String(download.size))
       .header('content-disposition', contentDisposition(download.name))

@@ -8,6 +8,9 @@ import { OpenRemoteSessions } from '../open-remote-sessions.js';
 import type { RemoteOperator, RemoteTarget } from '../remote-access-policy.js';
 import { RemoteSessionsService } from '../remote-sessions.service.js';
 
+/** How long a closed session's connection stays for aborted uploads to remove their temporary files. */
+const CLEANUP_GRACE_MS = 3_000;
+
 /** One use of a file session: release it when the operation (or transfer) is over. */
 export interface SftpLease {
   sessionId: string;
@@ -26,6 +29,8 @@ interface FileSession {
   active: number;
   idleTimer: NodeJS.Timeout | undefined;
   closed: boolean;
+  /** Set once closed while transfers were still running: ends the connection when the last one has cleaned up. */
+  onDrained: (() => void) | null;
   close(reason: RemoteSessionEndReason, message: string): void;
 }
 
@@ -82,7 +87,9 @@ export class SftpConnections implements OnApplicationShutdown {
         if (released) return;
         released = true;
         session.active--;
-        if (session.active === 0 && !session.closed) this.armIdle(session);
+        if (session.active > 0) return;
+        if (session.closed) session.onDrained?.();
+        else this.armIdle(session);
       },
     };
   }
@@ -129,6 +136,7 @@ export class SftpConnections implements OnApplicationShutdown {
       active: 0,
       idleTimer: undefined,
       closed: false,
+      onDrained: null,
       close: (reason, message) => {
         if (session.closed) return;
         session.closed = true;
@@ -144,7 +152,16 @@ export class SftpConnections implements OnApplicationShutdown {
             `the file session ended (${reason}): ${message}`,
           ),
         );
-        connection.end();
+        // Aborted transfers remove their temporary files over this very connection: end it once they
+        // have (or after CLEANUP_GRACE_MS); the HTTP side of each transfer has already been failed.
+        const end = () => {
+          clearTimeout(grace);
+          connection.end();
+        };
+        const grace = setTimeout(end, CLEANUP_GRACE_MS);
+        grace.unref();
+        if (session.active === 0) end();
+        else session.onDrained = end;
         this.logger.log({ msg: 'file session closed', sessionId: id, deviceId: target.id, reason });
         this.records
           .end(record, reason)
