@@ -70,8 +70,9 @@ export function filesCases(get: ContextGetter): void {
     await get().device.container.exec('rm', ['-f', '/root/x.bin']);
     const up = await upload('/root/x.bin', data);
     expect(up.status, await up.clone().text()).toBe(200);
-    const result = (await up.json()) as { bytes: number; sha256: string; entry: { size: number; owner: string } };
-    expect(result).toMatchObject({ bytes: data.length, sha256: sha256(data), entry: { size: data.length, owner: 'root' } });
+    const result = (await up.json()) as { bytes: number; sha256: string; entry: { size: number; uid: number } };
+    expect(result).toMatchObject({ bytes: data.length, sha256: sha256(data), entry: { size: data.length, uid: 0 } });
+    expect(await sh('stat -c %U /root/x.bin')).toBe('root');
     expect(await sh('sha256sum /root/x.bin | cut -d" " -f1')).toBe(sha256(data));
     expect(await sh('ls -A /root | grep xspectre-upload || true')).toBe('');
 
@@ -172,17 +173,17 @@ export function filesCases(get: ContextGetter): void {
     for (const [path, rule] of cases) {
       const mk = await ra.api.request('POST', files('/mkdir'), { token: ra.admin, body: { path } });
       expect(mk.status, JSON.stringify(path)).toBe(400);
-      expect(mk.text).toContain(rule);
+      expect(mk.body.detail).toContain(rule);
       const up = await upload(path, Buffer.from('x'));
       expect(up.status, JSON.stringify(path)).toBe(400);
-      expect(await up.text()).toContain(rule);
+      expect(((await up.json()) as { detail: string }).detail).toContain(rule);
       const list = await ra.api.request('GET', `${files()}?path=${encodeURIComponent(path)}`, { token: ra.admin });
       expect(list.status).toBe(400);
     }
     // Percent-encoded NUL straight in the query string.
     const raw = await fetch(url('/stat?path=/tmp/fm-evil/a%00b'), { headers: { authorization: `Bearer ${ra.admin}` } });
     expect(raw.status).toBe(400);
-    expect(await raw.text()).toContain('NUL');
+    expect(((await raw.json()) as { detail: string }).detail).toContain('NUL');
     expect(await sh('ls -A /tmp /tmp/fm-evil /root')).toBe(before);
   });
 
