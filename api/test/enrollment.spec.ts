@@ -256,6 +256,33 @@ describe('enrollment', () => {
     expect((await api.request('POST', 'agent/heartbeats', { body: hb(5) })).body.code).toBe('DEVICE_AUTH_REQUIRED');
   });
 
+  it("hands the device its SSH setup: in the enroll answer and on GET agent/ssh-setup with the device's credential only", async () => {
+    const device = await newDevice('ssh-setup-1');
+    const enrolled = await api.request('POST', 'enroll', { body: enrollBody(device.code) });
+    expect(enrolled.status).toBe(201);
+    const ssh = enrolled.body.ssh;
+    expect(ssh).toEqual({
+      userCaPublicKey: expect.stringMatching(/^ssh-ed25519 [A-Za-z0-9+/]{68} xspectre-user-ca$/),
+      principal: `xspectre-device-${device.id}`,
+      account: 'xspectre-ops',
+    });
+
+    const token = enrolled.body.deviceCredential;
+    const fetched = await api.request('GET', 'agent/ssh-setup', { token });
+    expect(fetched.status).toBe(200);
+    expect(fetched.body).toEqual(ssh);
+
+    // Another device gets the same CA and its own principal: a certificate for one never opens the other.
+    const other = await newDevice('ssh-setup-2');
+    const otherToken = (await api.request('POST', 'enroll', { body: enrollBody(other.code) })).body.deviceCredential;
+    const theirs = await api.request('GET', 'agent/ssh-setup', { token: otherToken });
+    expect(theirs.body).toEqual({ ...ssh, principal: `xspectre-device-${other.id}` });
+
+    expect((await api.request('GET', 'agent/ssh-setup')).body.code).toBe('DEVICE_AUTH_REQUIRED');
+    expect((await api.request('GET', 'agent/ssh-setup', { token: 'dc_wrongwrongwrongwrongwrong' })).body.code).toBe('DEVICE_AUTH_INVALID');
+    expect((await api.request('GET', 'agent/ssh-setup', { token: admin })).body.code).toBe('DEVICE_AUTH_INVALID');
+  });
+
   it('lists devices with filters, free-text search and paging; bad filters are 400s', async () => {
     const all = await api.request('GET', 'devices?limit=500', { token: admin });
     expect(all.status).toBe(200);
