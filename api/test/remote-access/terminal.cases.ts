@@ -176,7 +176,7 @@ export function terminalCases(get: ContextGetter): void {
     expect(ended.reason).toBe('access_revoked');
     expect((await client.closed).code).toBe(TerminalCloseCode.AccessRevoked);
     expect((await waitForSeal(get, ticket.sessionId)).body.endReason).toBe('access_revoked');
-  });
+  }, 120_000);
 
   it('pauses the device when the browser never acknowledges: `yes` cannot grow the API memory', async () => {
     const { ra, device } = get();
@@ -203,7 +203,16 @@ export function terminalCases(get: ContextGetter): void {
     await waitFor(() => client.receivedBytes > received, 'output after the ack');
     client.type('\x03');
     client.close();
-  });
+  }, 120_000);
+
+  it('refuses a SOC operator a terminal on internal infrastructure (AUTH_INTERNAL_READ_ONLY)', async () => {
+    const { ra } = get();
+    const internal = await ra.addDevice('ra-internal-1', { internal: true });
+    const soc = await ra.api.createUser(ra.admin, 'soc_operator');
+    const token = await ra.api.tokenFor(soc.email, TEST_PASSWORD);
+    const r = await ra.api.request('POST', `devices/${internal.id}/terminal-sessions`, { token, body: {} });
+    expect(r).toMatchObject({ status: 403, body: { code: 'AUTH_INTERNAL_READ_ONLY' } });
+  }, 300_000);
 
   it('prunes recordings past the retention period in the worker; the session and its hash stay', async () => {
     const { ra } = get();
