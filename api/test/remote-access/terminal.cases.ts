@@ -30,7 +30,7 @@ export function terminalCases(get: ContextGetter): void {
     expect(ready).toMatchObject({ sessionId: ticket.sessionId, deviceId: device.id, deviceName: device.name, recordingInput: true });
     expect(ready.hostKeyFingerprint).toMatch(/^SHA256:/);
     client.type('hostname\r');
-    await client.waitForOutput(new RegExp(`\\r\\n${device.name}\\r\\n`));
+    await client.waitForOutput(outputLine(device.name));
     client.type('exit\r');
     const ended = await client.next('ended');
     expect(ended).toMatchObject({ reason: 'closed', exitCode: 0 });
@@ -68,7 +68,7 @@ export function terminalCases(get: ContextGetter): void {
       .map((e: unknown[]) => e[2])
       .join('');
     expect(input).toContain('hostname\r');
-    expect(output).toContain(`\r\n${device.name}\r\n`);
+    expect(output).toMatch(outputLine(device.name));
 
     const [end] = await ra.api.auditRows(`action = 'remote_session.end' AND details->>'sessionId' = $1`, [ticket.sessionId]);
     expect(end.details).toMatchObject({ reason: 'closed', recordingSha256: sha256, recordingBytes: bytes.length });
@@ -80,14 +80,14 @@ export function terminalCases(get: ContextGetter): void {
     const { ra, device } = get();
     const { client, ticket } = await TerminalClient.connect(ra.api, ra.admin, device.id, { cols: 100, rows: 30 });
     client.type('stty size\r');
-    await client.waitForOutput(/\r\n30 100\r\n/);
+    await client.waitForOutput(outputLine('30 100'));
     client.resize(132, 43);
     const from = client.text().length;
     client.type('stty size\r');
-    await client.waitForOutput(/\r\n43 132\r\n/, 15_000, from);
+    await client.waitForOutput(outputLine('43 132'), 15_000, from);
     // printf's own octal escapes, so the echo of the command line does not contain the text itself.
     client.type("printf '\\303\\244\\303\\266\\303\\274 \\342\\234\\223\\n'\r");
-    await client.waitForOutput(/\r\näöü ✓\r\n/);
+    await client.waitForOutput(outputLine('äöü ✓'));
     expect(client.text()).not.toContain('\ufffd');
     // The browser closing ends the session too.
     client.close();
@@ -101,15 +101,15 @@ export function terminalCases(get: ContextGetter): void {
     expect(one.ticket.sessionId).not.toBe(two.ticket.sessionId);
     one.client.type('echo first-$((20+1))\r');
     two.client.type('echo second-$((20+2))\r');
-    await one.client.waitForOutput(/\r\nfirst-21\r\n/);
-    await two.client.waitForOutput(/\r\nsecond-22\r\n/);
+    await one.client.waitForOutput(outputLine('first-21'));
+    await two.client.waitForOutput(outputLine('second-22'));
     expect(one.client.text()).not.toContain('second-22');
     expect(two.client.text()).not.toContain('first-21');
     one.client.type('exit\r');
     expect((await one.client.next('ended')).reason).toBe('closed');
     // The other one is still alive.
     two.client.type('echo still-$((1+1))\r');
-    await two.client.waitForOutput(/\r\nstill-2\r\n/);
+    await two.client.waitForOutput(outputLine('still-2'));
     two.client.close();
   });
 
@@ -165,7 +165,7 @@ export function terminalCases(get: ContextGetter): void {
     const token = await ra.api.tokenFor(soc.email, TEST_PASSWORD);
     const { client, ticket } = await TerminalClient.connect(ra.api, token, device.id);
     client.type('echo soc-$((2*3))\r');
-    await client.waitForOutput(/\r\nsoc-6\r\n/);
+    await client.waitForOutput(outputLine('soc-6'));
 
     const disabledAt = Date.now();
     const patch = await ra.api.request('PATCH', `users/${soc.id}`, { token: ra.admin, body: { status: 'disabled' } });
@@ -251,6 +251,14 @@ export function terminalCases(get: ContextGetter): void {
     expect(kept.length).toBeGreaterThan(0);
     await readFile(join(ra.recordingsDir, 'recordings', `${kept[0].id}.cast`));
   });
+}
+
+/**
+ * A line the shell printed: after a newline, or after the carriage return bash writes when it
+ * leaves bracketed-paste mode (`\e[?2004l\r`) before a command's output.
+ */
+function outputLine(text: string): RegExp {
+  return new RegExp(`[\\r\\n]${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\r\\n`);
 }
 
 /** The session row once its end (reason and, for terminals, the recording's hash) is recorded. */
