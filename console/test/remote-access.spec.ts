@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, totpCode } from '../../api/test/support/harness.js';
 import { RemoteAccessLab, type RemoteAccessDevice } from '../../api/test/support/remote-access-lab.js';
 import { ConsoleServer, ensureConsoleBuilt, freePort } from './support/console-server.js';
-import { ARTIFACTS, eventually } from './support/e2e.js';
+import { ARTIFACTS, eventually, sleep } from './support/e2e.js';
 
 /**
  * The Terminal and Files tabs and the recording player against a real device: a lab container
@@ -43,6 +43,14 @@ describe('console: remote access (lab device with sshd)', () => {
     const port = await freePort();
     ra = await RemoteAccessLab.start({ API_CONSOLE_ORIGINS: `http://127.0.0.1:${port}` });
     device = await ra.addDevice('ra-console-1');
+    // A Debian install names its host in /etc/hosts (127.0.1.1); the lab container does not, and its
+    // resolver is unreachable, so every sudo (the root SFTP server starts through it) first waits
+    // 20 s for a DNS answer and the API's 15 s start timeout fires. Give the device what a real one has.
+    const hosts = await device.container.exec('sh', [
+      '-c',
+      `grep -q ' ${device.name}$' /etc/hosts || echo '127.0.1.1 ${device.name}' >> /etc/hosts`,
+    ]);
+    expect(hosts.exitCode, hosts.stderr).toBe(0);
     // The browser signs in with password and TOTP, as every Super Admin does.
     const { secret } = await ra.api.enableTotp(ra.admin);
     [web, browser] = await Promise.all([
@@ -62,6 +70,16 @@ describe('console: remote access (lab device with sshd)', () => {
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.waitForURL(`${web.url}/devices`);
   }, 30 * 60_000);
+
+  afterEach(async (context) => {
+    if (context.task.result?.state !== 'fail' || !page) return;
+    await page
+      .screenshot({
+        path: join(ARTIFACTS, `failed-remote-access-${context.task.name.slice(0, 30).replace(/\W+/g, '-')}.png`),
+        fullPage: true,
+      })
+      .catch(() => undefined);
+  });
 
   afterAll(async () => {
     await browser?.close();
@@ -84,11 +102,15 @@ describe('console: remote access (lab device with sshd)', () => {
 
     // A smaller window: the terminal fits again and tells the device (stty size follows).
     await page.setViewportSize({ width: 1000, height: 650 });
-    await typeLine('clear; stty size');
-    await eventually(async () => {
+    // The resize travels browser → API → sshd while the operator types: ask again until the shell sees it.
+    let changed = false;
+    for (let i = 0; i < 10 && !changed; i++) {
+      await typeLine('stty size');
+      await sleep(1000);
       const now = await lastSttySize();
-      return now !== undefined && (now[0] !== before[0] || now[1] !== before[1]);
-    }).toBe(true);
+      changed = now !== undefined && (now[0] !== before[0] || now[1] !== before[1]);
+    }
+    expect(changed).toBe(true);
     const after = (await lastSttySize())!;
     expect(after[0]).toBeLessThan(before[0]!);
     expect(after[1]).toBeLessThan(before[1]!);

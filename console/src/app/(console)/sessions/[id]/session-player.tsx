@@ -40,7 +40,7 @@ async function loadRecording(id: string, signal: AbortSignal): Promise<Asciicast
   return parseAsciicast(text);
 }
 
-const clock = (s: number) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
+const clock = (s: number) => `${Math.floor(s / 60)}:${(s % 60).toFixed(1).padStart(4, '0')}`;
 
 /**
  * Replays a terminal recording (asciicast v2) in a read-only xterm: play/pause, seek (replays from
