@@ -1,5 +1,5 @@
 import { ProblemSchema, canMutateResource, type OrganizationKind, type RemoteFileEntry, type Role } from '@xspectre/contracts';
-import { API_BASE, ApiError, readCookie, withQuery } from './api-client';
+import { API_BASE, ApiError, readCookie, refreshSession, withQuery } from './api-client';
 
 /**
  * Pure parts of the terminal, the file manager and the recording player (issue 14): who may open
@@ -180,7 +180,10 @@ export interface UploadHandle {
   abort: () => void;
 }
 
-/** PUTs the raw file to the streaming upload route with the CSRF header; rejects with the problem+json. */
+/**
+ * PUTs the raw file to the streaming upload route with the CSRF header; rejects with the
+ * problem+json as an ApiError. A stale access token is refreshed once and the file sent again.
+ */
 export function uploadFile(
   deviceId: string,
   path: string,
@@ -188,8 +191,39 @@ export function uploadFile(
   overwrite: boolean,
   onProgress: (sent: number) => void,
 ): UploadHandle {
+  let current: XMLHttpRequest | null = null;
+  let aborted = false;
+  const done = (async () => {
+    try {
+      return await sendOnce(deviceId, path, file, overwrite, onProgress, (xhr) => (current = xhr));
+    } catch (error) {
+      const stale =
+        error instanceof ApiError && error.status === 401 && (error.code === 'AUTH_REQUIRED' || error.code === 'AUTH_TOKEN_INVALID');
+      if (!stale || aborted || !(await refreshSession())) throw error;
+      onProgress(0);
+      return sendOnce(deviceId, path, file, overwrite, onProgress, (xhr) => (current = xhr));
+    }
+  })();
+  return {
+    done,
+    abort: () => {
+      aborted = true;
+      current?.abort();
+    },
+  };
+}
+
+function sendOnce(
+  deviceId: string,
+  path: string,
+  file: Blob,
+  overwrite: boolean,
+  onProgress: (sent: number) => void,
+  started: (xhr: XMLHttpRequest) => void,
+): Promise<unknown> {
   const xhr = new XMLHttpRequest();
-  const done = new Promise<unknown>((resolve, reject) => {
+  started(xhr);
+  return new Promise<unknown>((resolve, reject) => {
     xhr.open('PUT', API_BASE + withQuery(`devices/${deviceId}/files/upload`, { path, overwrite: String(overwrite) }));
     xhr.withCredentials = true;
     xhr.setRequestHeader('content-type', 'application/octet-stream');
@@ -223,5 +257,4 @@ export function uploadFile(
     xhr.onabort = () => reject(new Error('Upload cancelled.'));
     xhr.send(file);
   });
-  return { done, abort: () => xhr.abort() };
 }

@@ -9,7 +9,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { PageHeader } from '../../../../components/page-header';
 import { Button, Forbidden, KeyValues, Loading, ProblemView } from '../../../../components/ui';
 import { TERMINAL_FONT, consoleTerminalTheme, loadXterm } from '../../../../components/xterm-loader';
-import { ApiError, api } from '../../../../lib/api-client';
+import { ApiError, api, refreshSession } from '../../../../lib/api-client';
 import { bytes, dateTime } from '../../../../lib/format';
 import { END_REASON_TEXT, duration, parseAsciicast, parseResize, recordingHref, type Asciicast } from '../../../../lib/remote-access';
 import { useSession } from '../../../../lib/session';
@@ -20,7 +20,10 @@ const SPEEDS = [0.5, 1, 2, 4] as const;
 const TICK_MS = 33;
 
 async function loadRecording(id: string, signal: AbortSignal): Promise<Asciicast> {
-  const response = await fetch(recordingHref(id), { credentials: 'same-origin', signal, cache: 'no-store' });
+  const read = () => fetch(recordingHref(id), { credentials: 'same-origin', signal, cache: 'no-store' });
+  let response = await read();
+  // A stale access token: one shared refresh, then once more (as the API client does).
+  if (response.status === 401 && (await refreshSession())) response = await read();
   const text = await response.text();
   if (!response.ok) {
     let problem;

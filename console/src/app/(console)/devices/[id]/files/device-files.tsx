@@ -245,7 +245,7 @@ function FileRow({
       <td>
         {isDir ? (
           <button type="button" className={`${styles.name} ${styles.dir}`} onClick={onOpen} title="Open">
-            📁 {file.name}
+            {file.name}/
           </button>
         ) : (
           <span className={styles.name}>
