@@ -144,6 +144,27 @@ describe('console: remote access (lab device with sshd)', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('link', { name: 'Download' }).click()]);
     const saved = await download.path();
     expect(Buffer.compare(readFileSync(saved), content)).toBe(0);
+
+    // chmod through its dialog: the row shows the new mode, the device has it.
+    const path = `/tmp/${name}`;
+    await row.getByRole('button', { name: 'Chmod' }).click();
+    const chmod = page.getByRole('dialog', { name: 'Change mode' });
+    await chmod.getByLabel(/Mode of/).fill('600');
+    await chmod.getByRole('button', { name: 'Change mode' }).click();
+    await eventually(() => row.innerText()).toContain('-rw------- 0600');
+    expect((await device.container.exec('stat', ['-c', '%a', path])).stdout.trim()).toBe('600');
+
+    // Delete asks for the path typed out: a wrong one sends nothing, the right one deletes.
+    await row.getByRole('button', { name: 'Delete' }).click();
+    const del = page.getByRole('dialog', { name: 'Delete' });
+    await del.getByLabel('Type the full path to confirm').fill(name);
+    await del.getByRole('button', { name: 'Delete for good' }).click();
+    await del.getByText('Type the full path exactly as shown to confirm.').waitFor();
+    expect((await device.container.exec('test', ['-e', path])).exitCode).toBe(0);
+    await del.getByLabel('Type the full path to confirm').fill(path);
+    await del.getByRole('button', { name: 'Delete for good' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect((await device.container.exec('test', ['-e', path])).exitCode).not.toBe(0);
   });
 
   it('replays the terminal recording in the player', async () => {
@@ -151,6 +172,7 @@ describe('console: remote access (lab device with sshd)', () => {
     await page.goto(`${web!.url}/sessions?deviceId=${device.id}`);
     const row = page.locator(`tr[data-id="${terminalSessionId}"]`);
     await eventually(() => row.innerText()).toContain('closed');
+    await shot('remote-access-sessions');
     await row.getByRole('link', { name: 'Play' }).click();
     await page.waitForURL(`${web!.url}/sessions/${terminalSessionId}`);
     await page.getByLabel('Speed').selectOption('4');
