@@ -77,7 +77,7 @@ export function RemoteSessions() {
               {page.data.items.map((s) => (
                 <tr key={s.id} data-testid="session-row" data-id={s.id}>
                   <td>{s.kind}</td>
-                  <td>
+                  <td style={{ whiteSpace: 'nowrap' }}>
                     <Link href={`/devices/${s.deviceId}`}>{s.deviceName ?? s.deviceId.slice(0, 8)}</Link>
                   </td>
                   <td>{s.userEmail ?? s.userId.slice(0, 8)}</td>
