@@ -175,23 +175,24 @@ export class RemoteFilesController {
   @ApiBody({ schema: { type: 'string', format: 'binary' } })
   @ZodResponse(200, RemoteFileResultSchema)
   @HttpCode(200)
-  upload(
+  async upload(
     @ZodParams(IdParamSchema) params: Id,
     @ZodQuery(RemoteUploadQuerySchema) query: z.infer<typeof RemoteUploadQuerySchema>,
     @CurrentActor() actor: Actor,
     @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const body = request.body;
     if (!(body instanceof Readable))
       throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'send the file as the raw body with content-type application/octet-stream');
     const length = request.headers['content-length'];
-    return this.files.upload(
-      actor,
-      params.id,
-      query.path,
-      query.overwrite,
-      body,
-      length !== undefined && /^\d+$/.test(length) ? Number(length) : null,
-    );
+    const declared = length !== undefined && /^\d+$/.test(length) ? Number(length) : null;
+    try {
+      return await this.files.upload(actor, params.id, query.path, query.overwrite, body, declared);
+    } catch (error) {
+      // Refused before or while the body arrived: answer, then close rather than read the rest.
+      if (!body.readableEnded) reply.header('connection', 'close');
+      throw error;
+    }
   }
 }

@@ -201,7 +201,6 @@ export class RemoteFilesService {
       });
       return { path, entry, bytes: written.bytes, sha256: written.sha256 };
     } catch (error) {
-      if (!body.readableEnded) body.destroy();
       if (temp) await this.removeQuietly(lease, temp);
       throw error;
     } finally {

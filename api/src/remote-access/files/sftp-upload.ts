@@ -39,7 +39,10 @@ export function writeBody(
       body.removeListener('error', onError);
       body.removeListener('close', onClose);
       if (error) {
-        body.destroy();
+        // Not destroyed: that would cut the socket before the error answer is sent. The route closes
+        // the connection after answering (RemoteFilesController.upload), so the rest is never read.
+        body.pause();
+        body.on('error', () => undefined);
         return reject(error);
       }
       resolve({ bytes: offset, sha256: hash.digest('hex') });
