@@ -15,6 +15,8 @@ const LAB = [
   'agent/test/collectors-docker.spec.ts',
   'agent/test/scanner-actions-docker.spec.ts',
   'backup-server/test/lab-*.spec.ts',
+  // The console in a browser against a lab device container (terminal, files, player).
+  'console/test/remote-access.spec.ts',
 ];
 const ALL_TESTS = ['**/test/**/*.spec.ts'];
 const EXCLUDE = ['**/node_modules/**', '**/dist/**'];

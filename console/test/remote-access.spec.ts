@@ -43,14 +43,6 @@ describe('console: remote access (lab device with sshd)', () => {
     const port = await freePort();
     ra = await RemoteAccessLab.start({ API_CONSOLE_ORIGINS: `http://127.0.0.1:${port}` });
     device = await ra.addDevice('ra-console-1');
-    // A Debian install names its host in /etc/hosts (127.0.1.1); the lab container does not, and its
-    // resolver is unreachable, so every sudo (the root SFTP server starts through it) first waits
-    // 20 s for a DNS answer and the API's 15 s start timeout fires. Give the device what a real one has.
-    const hosts = await device.container.exec('sh', [
-      '-c',
-      `grep -q ' ${device.name}$' /etc/hosts || echo '127.0.1.1 ${device.name}' >> /etc/hosts`,
-    ]);
-    expect(hosts.exitCode, hosts.stderr).toBe(0);
     // The browser signs in with password and TOTP, as every Super Admin does.
     const { secret } = await ra.api.enableTotp(ra.admin);
     [web, browser] = await Promise.all([

@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { must, run, sleep, type RunOptions, type RunResult } from './exec.js';
-import { containerPid, docker, mustDocker, removeContainer, waitForSystemd } from './docker.js';
+import { containerPid, docker, mustDocker, removeContainer, waitForSystemd, nameHostLocally } from './docker.js';
 import { AGENT_MAIN, AGENT_NODE_FLAGS } from './agent-build.js';
 import { wgKeyPair } from './keys.js';
 import { deviceNames } from './names.js';
@@ -303,6 +303,7 @@ export class ContainerDevice extends RecordedDevice implements LabDevice {
     await attachNetns(record.netns, await containerPid(name));
     await attachDevice(this.ctx.bridge, record.veth, record.netns, record.underlayAddress, mac);
     await waitForSystemd(name);
+    await nameHostLocally(name);
   }
 
   async stopAgent(): Promise<void> {

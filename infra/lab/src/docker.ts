@@ -201,6 +201,17 @@ export async function waitForSystemd(name: string, timeoutMs = 90_000): Promise<
   throw new Error(`systemd in ${name} did not reach running/degraded within ${timeoutMs / 1000} s (last answer: ${last || 'none'})`);
 }
 
+/**
+ * Names the container's host in its /etc/hosts (127.0.1.1), as a Debian install does: with
+ * `--network none` Docker writes no entry, the lab has no DNS, and every `sudo` (terminal and
+ * file sessions run sftp-server through it) would first wait ~20 s for a resolver that never answers.
+ */
+export async function nameHostLocally(name: string): Promise<void> {
+  const script = 'h=$(hostname); grep -qw -- "$h" /etc/hosts || printf "127.0.1.1\\t%s\\n" "$h" >> /etc/hosts';
+  const result = await docker(['exec', name, 'sh', '-c', script], { timeoutMs: 10_000 });
+  if (result.exitCode !== 0) throw new Error(`naming the host in /etc/hosts of ${name}: ${result.stderr.trim()}`);
+}
+
 export async function removeContainer(name: string): Promise<void> {
   const result = await docker(['rm', '--force', '--volumes', name], { timeoutMs: 60_000 });
   if (result.exitCode !== 0 && !/No such container/i.test(result.stderr)) throw new Error(`docker rm ${name}: ${result.stderr.trim()}`);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseWgDump, type HubInterfaceStatus } from '@xspectre/wireguard';
 import { must, run } from './exec.js';
 import { ensureAgentExecutable } from './agent-build.js';
-import { ensureDockerd, containerPid, runDeviceContainer, waitForSystemd } from './docker.js';
+import { ensureDockerd, containerPid, runDeviceContainer, waitForSystemd, nameHostLocally } from './docker.js';
 import { ensureDeviceImage } from './image.js';
 import { deviceDocker, deviceEnginePaths, startDeviceEngine } from './device-engine.js';
 import { installGreenbone, prepareGreenboneDirs, type GreenboneOptions } from './greenbone.js';
@@ -196,6 +196,7 @@ export class Lab {
       await attachNetns(record.netns, await containerPid(names.container));
       await attachDevice(this.state.bridge!, record.veth, record.netns, record.underlayAddress);
       await waitForSystemd(names.container);
+      await nameHostLocally(names.container);
       // Its systemd may have created cgroup hierarchies the host lacks: without them Docker sees no OOM kill.
       await mountMissingCgroupHierarchies(this.log);
       if (greenbone) device.greenbone = await installGreenbone(this.id, record.dir, greenbone);
