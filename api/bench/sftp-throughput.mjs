@@ -11,7 +11,7 @@
 //   sudo node api/bench/sftp-throughput.mjs [megabytes] [rounds]      (needs `npx tsc -b` first)
 import { createHash, randomBytes, createPublicKey } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -81,6 +81,9 @@ try {
   const boot = await device.bootstrap(created.claimCode);
   if (boot.exitCode !== 0) throw new Error(`bootstrap: ${boot.stdout}\n${boot.stderr}`);
   const overlay = boot.overlayAddress;
+  // Lab containers (docker --network none) do not name their host in /etc/hosts and reach no DNS:
+  // sudo would wait ~20 s on the resolver at every SFTP start (api/test/remote-access/files.cases.ts).
+  await device.exec('sh', ['-c', 'grep -q "[[:space:]]$(hostname)\\b" /etc/hosts || echo "127.0.1.1 $(hostname)" >> /etc/hosts']);
   const token = admin.accessToken;
   const files = `${api.url}/devices/${created.id}/files`;
   const deviceSha = async (path) => (await device.exec('sha256sum', [path])).stdout.split(' ')[0];
@@ -105,11 +108,10 @@ try {
   }
 
   const apiUpload = async (target) => {
-    const { size } = await stat(source);
     const started = performance.now();
     const r = await fetch(`${files}/upload?path=${encodeURIComponent(target)}&overwrite=true`, {
       method: 'PUT',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
       body: Readable.toWeb(createReadStream(source, { highWaterMark: 1 << 20 })),
       duplex: 'half',
     });
