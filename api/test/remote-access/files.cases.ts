@@ -221,6 +221,44 @@ export function filesCases(get: ContextGetter): void {
     expect(listed.body.items.length).toBe(5);
   });
 
+  it("logging out ends the operator's running download and closes the file session", async () => {
+    const { ra, device } = get();
+    await sh('head -c 200000000 /dev/zero > /tmp/fm-big.bin');
+    const soc = await ra.api.createUser(ra.admin, 'soc_operator');
+    const token = await ra.api.tokenFor(soc.email);
+    const response = await fetch(url(`/download?path=${encodeURIComponent('/tmp/fm-big.bin')}`), {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    let received = (await reader.read()).value?.length ?? 0;
+    const logout = await ra.api.request('POST', 'auth/logout', { token });
+    expect(logout.status).toBe(200);
+    // Read on slowly: the stream must fail (cut off) before the whole 200 MB has arrived.
+    const outcome = await (async () => {
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) return 'complete';
+        received += chunk.value.length;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })().catch(() => 'cut off');
+    expect(outcome).toBe('cut off');
+    expect(received).toBeLessThan(200_000_000);
+    // The session's end is recorded once its connection has closed.
+    let endReason: string | null = null;
+    for (let i = 0; i < 50 && !endReason; i++) {
+      const sessions = await ra.api.request('GET', `remote-sessions?deviceId=${device.id}&userId=${soc.id}&kind=files`, {
+        token: ra.admin,
+      });
+      expect(sessions.status, sessions.text).toBe(200);
+      endReason = (sessions.body.items as Array<{ endReason: string | null }>)[0]?.endReason ?? null;
+      if (!endReason) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(endReason).toBe('access_revoked');
+    await sh('rm -f /tmp/fm-big.bin');
+  });
+
   it('an upload cut off mid-body leaves neither a temporary file nor the target', async () => {
     const { ra } = get();
     await sh('rm -f /root/cut.bin');
