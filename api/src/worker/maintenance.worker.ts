@@ -93,6 +93,12 @@ export class MaintenanceWorker {
         { every: 3600_000 },
         { name: MaintenanceJob.HeartbeatPartitions, data: {} },
       );
+      // Terminal recordings past API_TERMINAL_RECORDING_RETENTION_DAYS: hourly is a no-op most runs and survives downtime.
+      await queue.upsertJobScheduler(
+        MaintenanceJob.PruneTerminalRecordings,
+        { every: 3600_000 },
+        { name: MaintenanceJob.PruneTerminalRecordings, data: {} },
+      );
       // Incremental every 5 minutes (only rows appended since the last run); GET audit/verify reads the result.
       await queue.upsertJobScheduler(
         MaintenanceJob.VerifyAuditChain,
