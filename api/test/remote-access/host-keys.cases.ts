@@ -121,8 +121,10 @@ export function hostKeysCases(get: ContextGetter): void {
     expect(after.pending).toBeNull();
     expect(after.pinned?.key.split(' ').slice(0, 2)).toEqual(presented.split(' ').slice(0, 2));
 
-    const listed = await files();
-    expect(listed.status, listed.text).toBe(200);
+    // Sessions work again: the policy hands out a terminal ticket, and SSH with a session certificate
+    // succeeds against the newly pinned key (the connector's check: the presented key equals it).
+    const ticket = await ra.api.request('POST', `devices/${device.id}/terminal-sessions`, { token, body: { cols: 80, rows: 24 } });
+    expect(ticket.status, ticket.text).toBe(201);
     expect(await loginAs(get, { localAddress: HUB_OVERLAY, host: device.overlayAddress }, after.pinned!.key)).toBe('xspectre-ops');
     await ra.api.app.get(AlertEvaluator).run(new Date());
     const resolved = await ra.api.sql.query(`SELECT state FROM alerts WHERE device_id = $1 AND rule_key = 'ssh-host-key-changed'`, [
