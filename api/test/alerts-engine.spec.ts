@@ -93,7 +93,7 @@ describe('alert engine', () => {
     const r = await api.request('GET', 'alert-rules', { token: admin });
     expect(r.status).toBe(200);
     const keys = r.body.items.map((x: { key: string }) => x.key);
-    expect(keys).toHaveLength(52);
+    expect(keys).toHaveLength(53);
     expect(keys).toEqual(
       expect.arrayContaining([
         'cpu-high',
@@ -106,6 +106,7 @@ describe('alert engine', () => {
         'backup-quota',
         'backup-pool',
         'backup-scrub-errors',
+        'ssh-host-key-changed',
       ]),
     );
     expect(r.body.items.find((x: { key: string }) => x.key === 'load-high').enabled).toBe(false);

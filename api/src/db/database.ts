@@ -78,11 +78,21 @@ export class Database {
     return ctx?.dbLane === 'devices' ? this.deviceDataSource : this.dataSource;
   }
 
-  private inNewTransaction<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> {
+  /**
+   * Work registered with `requestContext.afterCommit` inside runs after this transaction commits
+   * (or after the outer request's unit of work, when there is one): announcements read by other
+   * instances, such as access changes, must see the committed state.
+   */
+  private async inNewTransaction<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> {
     const outer = requestContext.get();
-    return this.pool(outer).transaction((manager) => {
+    const own = outer?.afterCommit ? undefined : ([] as Array<() => Promise<void>>);
+    const result = await this.pool(outer).transaction((manager) => {
       const inner: RequestContext = outer ? { ...outer, manager } : { requestId: 'internal', sourceIp: null, audit: {}, manager };
+      if (own) inner.afterCommit = own;
       return requestContext.run(inner, () => fn(manager));
     });
+    // Not awaited, as before a transaction of its own had a queue: the caller (a group commit) does not wait for them.
+    for (const step of own ?? []) void step().catch(() => undefined);
+    return result;
   }
 }
