@@ -81,9 +81,6 @@ try {
   const boot = await device.bootstrap(created.claimCode);
   if (boot.exitCode !== 0) throw new Error(`bootstrap: ${boot.stdout}\n${boot.stderr}`);
   const overlay = boot.overlayAddress;
-  // Lab containers (docker --network none) do not name their host in /etc/hosts and reach no DNS:
-  // sudo would wait ~20 s on the resolver at every SFTP start (api/test/remote-access/files.cases.ts).
-  await device.exec('sh', ['-c', 'grep -q "[[:space:]]$(hostname)\\b" /etc/hosts || echo "127.0.1.1 $(hostname)" >> /etc/hosts']);
   const token = admin.accessToken;
   const files = `${api.url}/devices/${created.id}/files`;
   const deviceSha = async (path) => (await device.exec('sha256sum', [path])).stdout.split(' ')[0];

@@ -85,7 +85,9 @@ export const InventoryReportSchema = HardwareFactsSchema.extend({
   macs: z.array(MacSchema).max(64).optional(),
   nics: z.array(NicSchema).max(64).optional(),
   agentVersion: Text(40).optional(),
-  sshHostKey: SshHostKeySchema.optional().describe('the sshd host key the device presents now (ed25519 preferred), so a change is seen before anyone connects'),
+  sshHostKey: SshHostKeySchema.optional().describe(
+    'the sshd host key the device presents now (ed25519 preferred), so a change is seen before anyone connects',
+  ),
   agentBuildId: z
     .string()
     .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')

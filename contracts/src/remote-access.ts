@@ -146,6 +146,7 @@ export const TerminalCloseCode = {
 export const REMOTE_PATH_MAX_BYTES = 4096;
 const encoder = new TextEncoder();
 const utf8Bytes = (text: string) => encoder.encode(text).length;
+const hasControlCharacter = (text: string) => [...text].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 export const REMOTE_NAME_MAX_BYTES = 255;
 
 /**
@@ -158,7 +159,7 @@ export const RemotePathSchema = z
   .min(1)
   .refine((p) => utf8Bytes(p) <= REMOTE_PATH_MAX_BYTES, `must be at most ${REMOTE_PATH_MAX_BYTES} bytes`)
   .refine((p) => p.startsWith('/'), 'must be an absolute path (start with /)')
-  .refine((p) => !/[\u0000-\u001f\u007f]/.test(p), 'must not contain NUL, newlines or other control characters')
+  .refine((p) => !hasControlCharacter(p), 'must not contain NUL, newlines or other control characters')
   .refine(
     (p) =>
       p === '/' ||

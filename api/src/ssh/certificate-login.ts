@@ -1,6 +1,11 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
 import ssh2, { type AuthenticationType, type Client, type ParsedKey } from 'ssh2';
-import protocolUtils from 'ssh2/lib/protocol/utils.js';
+
+// ssh2's protocol internals (no types, not in its public API): exactly what certificateLogin needs.
+const protocolUtils = createRequire(import.meta.url)('ssh2/lib/protocol/utils.js') as {
+  sendPacket(protocol: unknown, packet: Buffer): void;
+};
 
 const CERT_ALGORITHM = 'ssh-ed25519-cert-v01@openssh.com';
 const SIGNATURE_ALGORITHM = 'ssh-ed25519';

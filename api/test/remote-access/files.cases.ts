@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { ContextGetter } from '../support/remote-access-context.js';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -36,15 +36,6 @@ export function filesCases(get: ContextGetter): void {
     expect(r.status).toBe(200);
     return r.body.items as AuditRow[];
   };
-
-  beforeAll(async () => {
-    const c = get().device.container;
-    // The lab's device containers (docker --network none) do not list their own hostname in
-    // /etc/hosts and reach no DNS server: sudo, which SFTP as root runs through, waits ~20 s on
-    // the resolver, longer than the API waits for sftp-server. Installed systems name the host
-    // in /etc/hosts; until infra/lab does too, the cases add it.
-    await c.exec('sh', ['-c', 'grep -q "[[:space:]]$(hostname)\\b" /etc/hosts || echo "127.0.1.1 $(hostname)" >> /etc/hosts']);
-  });
 
   it('lists /etc: directories first, sorted by name, pages consistent with the whole', async () => {
     const { ra } = get();
