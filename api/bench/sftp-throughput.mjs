@@ -9,20 +9,18 @@
 // container enrolled by bootstrap.sh (its sshd set up for sessions).
 //
 //   sudo node api/bench/sftp-throughput.mjs [megabytes] [rounds]      (needs `npx tsc -b` first)
-import { createHash, randomBytes, createPublicKey } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import ssh2 from 'ssh2';
 import { startLab } from '@xspectre/lab';
-import { sshPrincipalOf, SSH_ACCOUNT } from '@xspectre/contracts';
-import { KeyStore } from '../dist/keys/key-store.js';
-import { issueUserCertificate } from '../dist/ssh/openssh-certificate.js';
+import { SSH_ACCOUNT } from '@xspectre/contracts';
+import { sessionCredentials } from './ssh-session-credentials.mjs';
 
 const MEGABYTES = Number(process.argv[2] ?? 200);
 const ROUNDS = Number(process.argv[3] ?? 2);
@@ -43,30 +41,6 @@ async function fileSha256(path) {
   const hash = createHash('sha256');
   await pipeline(createReadStream(path), hash);
   return hash.digest('hex');
-}
-
-/** A session key and a certificate for the device's principal, from the API's own ssh-user-ca key (as SshCertificateAuthority.issue does). */
-async function sessionCredentials(keyStoreDir, deviceId, dir) {
-  const store = new KeyStore({ API_KEY_STORE_DIR: keyStoreDir, API_SECRET_KEY: 'unused-for-ssh-user-ca' });
-  await store.open('ssh-user-ca');
-  const ca = await store.currentSigningKey('ssh-user-ca');
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
-  const raw = Buffer.from(pair.public.split(' ')[1], 'base64').subarray(-32);
-  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
-  const { line } = issueUserCertificate({
-    publicKey,
-    caKey: ca.privateKey,
-    keyId: 'xspectre bench sftp-throughput',
-    principals: [sshPrincipalOf(deviceId)],
-    validAfter: new Date(Date.now() - 60_000),
-    validBefore: new Date(Date.now() + 3_600_000),
-    sourceAddress: `${HUB}/32`,
-  });
-  const key = join(dir, 'id_ed25519');
-  await writeFile(key, pair.private, { mode: 0o600 });
-  await chmod(key, 0o600);
-  await writeFile(`${key}-cert.pub`, `${line}\n`);
-  return key;
 }
 
 const work = await mkdtemp(join(tmpdir(), 'xs-sftp-bench-'));
@@ -130,7 +104,13 @@ try {
     return ms;
   };
 
-  const key = await sessionCredentials(keyStoreDir, created.id, work);
+  const key = await sessionCredentials({
+    keyStoreDir,
+    deviceId: created.id,
+    dir: work,
+    keyId: 'xspectre bench sftp-throughput',
+    sourceAddress: HUB,
+  });
   const sftp = async (batch) => {
     const batchFile = join(work, 'batch');
     await writeFile(batchFile, batch);

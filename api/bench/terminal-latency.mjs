@@ -9,18 +9,15 @@
 // container enrolled by bootstrap.sh (its sshd set up for sessions).
 //
 //   sudo node api/bench/terminal-latency.mjs [keystrokes]      (needs `npx tsc -b` first)
-import { createPublicKey } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import ssh2 from 'ssh2';
 import { WebSocket } from 'ws';
 import { startLab } from '@xspectre/lab';
-import { sshPrincipalOf, SSH_ACCOUNT, TERMINAL_WS_PATH } from '@xspectre/contracts';
-import { KeyStore } from '../dist/keys/key-store.js';
-import { issueUserCertificate } from '../dist/ssh/openssh-certificate.js';
+import { SSH_ACCOUNT, TERMINAL_WS_PATH } from '@xspectre/contracts';
+import { sessionCredentials } from './ssh-session-credentials.mjs';
 
 const KEYSTROKES = Number(process.argv[2] ?? 1000);
 const WARMUP = 50;
@@ -30,30 +27,6 @@ const ECHO_COMMAND = 'stty raw -echo; exec cat';
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz';
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-
-/** A session key and a certificate for the device's principal, from the API's own ssh-user-ca key (as SshCertificateAuthority.issue does). */
-async function sessionCredentials(keyStoreDir, deviceId, dir) {
-  const store = new KeyStore({ API_KEY_STORE_DIR: keyStoreDir, API_SECRET_KEY: 'unused-for-ssh-user-ca' });
-  await store.open('ssh-user-ca');
-  const ca = await store.currentSigningKey('ssh-user-ca');
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
-  const raw = Buffer.from(pair.public.split(' ')[1], 'base64').subarray(-32);
-  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
-  const { line } = issueUserCertificate({
-    publicKey,
-    caKey: ca.privateKey,
-    keyId: 'xspectre bench terminal-latency',
-    principals: [sshPrincipalOf(deviceId)],
-    validAfter: new Date(Date.now() - 60_000),
-    validBefore: new Date(Date.now() + 3_600_000),
-    sourceAddress: `${HUB}/32`,
-  });
-  const key = join(dir, 'id_ed25519');
-  await writeFile(key, pair.private, { mode: 0o600 });
-  await chmod(key, 0o600);
-  await writeFile(`${key}-cert.pub`, `${line}\n`);
-  return key;
-}
 
 /**
  * An echo channel: `write(byte)` and a data listener. Waits until cat answers, then measures
@@ -163,7 +136,13 @@ try {
   ws.close();
 
   // The baseline: OpenSSH from the hub's address straight to the device.
-  const key = await sessionCredentials(keyStoreDir, created.id, work);
+  const key = await sessionCredentials({
+    keyStoreDir,
+    deviceId: created.id,
+    dir: work,
+    keyId: 'xspectre bench terminal-latency',
+    sourceAddress: HUB,
+  });
   const ssh = spawn(
     'ssh',
     [

@@ -94,13 +94,19 @@ apt_package_installed() {
 
 # ensure_apt_packages PKG... : installs only the packages that are not installed yet.
 # `apt-get update` runs at most once per shell, and only when something is missing.
-ensure_apt_packages() {
-  local missing=() pkg
+# missing_apt_packages PKG... : prints those of PKG that are not installed, one per line.
+missing_apt_packages() {
+  local pkg
   for pkg in "$@"; do
     if ! apt_package_installed "$pkg"; then
-      missing+=("$pkg")
+      printf '%s\n' "$pkg"
     fi
   done
+}
+
+ensure_apt_packages() {
+  local missing=()
+  mapfile -t missing < <(missing_apt_packages "$@")
   if [[ ${#missing[@]} -eq 0 ]]; then
     return 0
   fi
@@ -116,12 +122,8 @@ ensure_apt_packages() {
 # not started by their install scripts (a policy-rc.d that refuses, present only during the
 # install; an existing policy-rc.d of the machine is left as it is).
 ensure_apt_packages_no_start() {
-  local missing=() pkg
-  for pkg in "$@"; do
-    if ! apt_package_installed "$pkg"; then
-      missing+=("$pkg")
-    fi
-  done
+  local missing=()
+  mapfile -t missing < <(missing_apt_packages "$@")
   if [[ ${#missing[@]} -eq 0 ]]; then
     return 0
   fi
