@@ -7,12 +7,27 @@ import { basename, dirname, join } from 'node:path';
  * content, never a mix: temp file in the same directory, fsync, rename, fsync the directory.
  * The file is created with `mode` (the temp file never has wider permissions).
  */
-export async function writeFileAtomic(path: string, data: string, mode: number): Promise<void> {
-  await replaceFileAtomic(path, mode, (handle) => handle.writeFile(data, 'utf8'));
+export async function writeFileAtomic(
+  path: string,
+  data: string,
+  mode: number,
+  options: { validate?: (tempPath: string) => Promise<void> } = {},
+): Promise<void> {
+  await replaceFileAtomic(path, mode, (handle) => handle.writeFile(data, 'utf8'), options);
 }
 
-/** As writeFileAtomic, with the content written by `write` (for content too large to hold as one string). */
-export async function replaceFileAtomic(path: string, mode: number, write: (handle: FileHandle) => Promise<void>): Promise<void> {
+/**
+ * As writeFileAtomic, with the content written by `write` (for content too large to hold as one
+ * string). `validate(tempPath)` checks the complete temp file before it replaces `path` (e.g.
+ * `visudo -cf`): a rejected file never takes effect. Temp names start with a dot and contain
+ * dots, which sudo's includedir skips.
+ */
+export async function replaceFileAtomic(
+  path: string,
+  mode: number,
+  write: (handle: FileHandle) => Promise<void>,
+  options: { validate?: (tempPath: string) => Promise<void> } = {},
+): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', mode);
@@ -27,6 +42,7 @@ export async function replaceFileAtomic(path: string, mode: number, write: (hand
   }
   await handle.close();
   try {
+    await options.validate?.(temp);
     await rename(temp, path);
   } catch (err) {
     await unlink(temp).catch(() => undefined);

@@ -20,7 +20,7 @@ import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { startLab } from '@xspectre/lab';
 import { SSH_ACCOUNT } from '@xspectre/contracts';
-import { sessionCredentials } from './ssh-session-credentials.mjs';
+import { opensshOptions, sessionCredentials } from './ssh-session-credentials.mjs';
 
 const MEGABYTES = Number(process.argv[2] ?? 200);
 const ROUNDS = Number(process.argv[3] ?? 2);
@@ -115,28 +115,7 @@ try {
     const batchFile = join(work, 'batch');
     await writeFile(batchFile, batch);
     const started = performance.now();
-    await run('sftp', [
-      '-q',
-      '-i',
-      key,
-      '-o',
-      `CertificateFile=${key}-cert.pub`,
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      `BindAddress=${HUB}`,
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'LogLevel=ERROR',
-      '-s',
-      SFTP_SERVER,
-      '-b',
-      batchFile,
-      `${SSH_ACCOUNT}@${overlay}`,
-    ]);
+    await run('sftp', ['-q', ...opensshOptions(key, HUB), '-s', SFTP_SERVER, '-b', batchFile, `${SSH_ACCOUNT}@${overlay}`]);
     return performance.now() - started;
   };
   const sftpUpload = async (target) => {

@@ -32,3 +32,23 @@ export async function sessionCredentials({ keyStoreDir, deviceId, dir, keyId, so
   await writeFile(`${key}-cert.pub`, `${line}\n`);
   return key;
 }
+
+/** OpenSSH client options of the baseline: this certificate only, from sourceAddress, the lab's fresh host keys not remembered. */
+export function opensshOptions(key, sourceAddress) {
+  return [
+    '-i',
+    key,
+    '-o',
+    `CertificateFile=${key}-cert.pub`,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    `BindAddress=${sourceAddress}`,
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+  ];
+}

@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { startLab } from '@xspectre/lab';
 import { SSH_ACCOUNT, TERMINAL_WS_PATH } from '@xspectre/contracts';
-import { sessionCredentials } from './ssh-session-credentials.mjs';
+import { opensshOptions, sessionCredentials } from './ssh-session-credentials.mjs';
 
 const KEYSTROKES = Number(process.argv[2] ?? 1000);
 const WARMUP = 50;
@@ -143,29 +143,9 @@ try {
     keyId: 'xspectre bench terminal-latency',
     sourceAddress: HUB,
   });
-  const ssh = spawn(
-    'ssh',
-    [
-      '-tt',
-      '-i',
-      key,
-      '-o',
-      `CertificateFile=${key}-cert.pub`,
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      `BindAddress=${HUB}`,
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'LogLevel=ERROR',
-      `${SSH_ACCOUNT}@${overlay}`,
-      ECHO_COMMAND,
-    ],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
+  const ssh = spawn('ssh', ['-tt', ...opensshOptions(key, HUB), `${SSH_ACCOUNT}@${overlay}`, ECHO_COMMAND], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let sshErr = '';
   ssh.stderr.on('data', (d) => (sshErr += d));
   const viaSsh = await measure('ssh', {

@@ -16,7 +16,6 @@ import {
   type AccountState,
   type FileState,
 } from '../ssh-setup.js';
-import { writeValidatedFileAtomic } from './validated-file.js';
 
 /** The step that failed and why (sshd's or the tool's own message, never a secret). */
 export class SshSetupError extends Error {
@@ -162,9 +161,11 @@ async function ensureSudoers(changes: string[]): Promise<void> {
   try {
     if (change === 'write') {
       await mkdir(P.sudoersDir, { recursive: true, mode: 0o750 });
-      await writeValidatedFileAtomic(P.sudoers, content, 0o440, async (temp) => {
-        const check = await exec('sudoers', 'visudo', ['-c', '-f', temp]);
-        if (check.code !== 0) throw new SshSetupError('sudoers', `visudo -cf rejected ${P.sudoers}: ${output(check)}`);
+      await writeFileAtomic(P.sudoers, content, 0o440, {
+        validate: async (temp) => {
+          const check = await exec('sudoers', 'visudo', ['-c', '-f', temp]);
+          if (check.code !== 0) throw new SshSetupError('sudoers', `visudo -cf rejected ${P.sudoers}: ${output(check)}`);
+        },
       });
     }
     await chown(P.sudoers, 0, 0);

@@ -54,8 +54,8 @@ export class SshHostKeysService {
    * (the heartbeat write), or in its own when there is none (a refused connection).
    */
   async observe(deviceId: string, keyLine: string, source: Source, at = new Date()): Promise<RecordedDeviceEvent | null> {
-    // The heartbeat write: the writer announces the event once the batch commits. Its flow has no
-    // after-commit queue (api/src/db/database.ts), so the access change goes out at once there.
+    // The heartbeat write: the writer announces the event once the batch commits, and its
+    // transaction runs the after-commit work once it committed (api/src/db/database.ts).
     if (source === 'inventory' && requestContext.get()?.manager?.queryRunner?.isTransactionActive) {
       const event = await this.observeLocked(deviceId, keyLine, source, at);
       if (event) requestContext.afterCommit(() => this.accessChanges.announce({ kind: 'device', id: deviceId }));

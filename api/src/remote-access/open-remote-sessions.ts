@@ -1,9 +1,10 @@
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { RemoteSessionEndReason, RemoteSessionKind } from '@xspectre/contracts';
 import { AppError } from '../common/errors/app-error.js';
 import { LiveAuthenticator } from '../live/live-authenticator.js';
 import { AccessChanges, type AccessChange } from '../redis/access-changes.js';
 import { REMOTE_ACCESS_PERMISSION, RemoteAccessPolicy, type RemoteOperator } from './remote-access-policy.js';
+import { RemoteSessionsService } from './remote-sessions.service.js';
 
 /** Besides the Redis message, every open session is re-checked this often (a lost message, a role edited in SQL). */
 const RECHECK_MS = 30_000;
@@ -26,7 +27,7 @@ export interface LiveRemoteSession {
  * what opening them required.
  */
 @Injectable()
-export class OpenRemoteSessions implements OnModuleInit, OnApplicationShutdown {
+export class OpenRemoteSessions implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OpenRemoteSessions.name);
   private readonly sessions = new Map<string, LiveRemoteSession>();
   private timer: NodeJS.Timeout | undefined;
@@ -36,12 +37,19 @@ export class OpenRemoteSessions implements OnModuleInit, OnApplicationShutdown {
     private readonly changes: AccessChanges,
     private readonly authenticator: LiveAuthenticator,
     private readonly policy: RemoteAccessPolicy,
+    private readonly records: RemoteSessionsService,
   ) {}
 
   onModuleInit(): void {
     this.unsubscribe = this.changes.onChange((change) => void this.onChange(change));
     this.timer = setInterval(() => void this.recheck([...this.sessions.values()]), RECHECK_MS);
     this.timer.unref();
+  }
+
+  /** This instance holds no session yet: rows its previous run left open are closed now. */
+  async onApplicationBootstrap(): Promise<void> {
+    const closed = await this.records.closeAbandonedOfThisInstance().catch(() => 0);
+    if (closed > 0) this.logger.warn({ msg: 'closed remote sessions a previous run left open', closed });
   }
 
   onApplicationShutdown(): void {

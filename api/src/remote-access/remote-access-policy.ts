@@ -13,6 +13,11 @@ export interface RemoteOperator {
   authSessionId: string;
 }
 
+/** The operator of a request's actor or of an admitted WebSocket (both name the login session `sessionId`). */
+export function remoteOperatorOf(who: { userId: string; email: string; role: Role; sessionId: string }): RemoteOperator {
+  return { userId: who.userId, email: who.email, role: who.role, authSessionId: who.sessionId };
+}
+
 /** A device as a remote session needs it. */
 export interface RemoteTarget {
   id: string;

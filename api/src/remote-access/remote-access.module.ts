@@ -10,9 +10,7 @@ import { SftpConnections } from './files/sftp-connections.js';
 import { OpenRemoteSessions } from './open-remote-sessions.js';
 import { RemoteAccessPolicy } from './remote-access-policy.js';
 import { RemoteSessionsController } from './remote-sessions.controller.js';
-import { RemoteSessionsRepository } from './remote-sessions.repository.js';
-import { RemoteSessionsService } from './remote-sessions.service.js';
-import { TerminalRecordings } from './terminal/terminal-recordings.js';
+import { RemoteAccessStoreModule } from './remote-access-store.module.js';
 import { TerminalController } from './terminal/terminal.controller.js';
 import { TerminalGateway } from './terminal/terminal.gateway.js';
 import { TerminalTickets } from './terminal/terminal-tickets.js';
@@ -20,20 +18,17 @@ import { TerminalTickets } from './terminal/terminal-tickets.js';
 /**
  * Terminal and file sessions over SSH (api/docs/remote-access.md): the SSH connector (certificate
  * login, pinned host keys), the terminal WebSocket with its recordings, the file manager's routes,
- * and the registry that closes sessions the moment access goes. API only: the worker uses
- * RemoteAccessStoreModule (sessions and recordings' retention).
+ * and the registry that closes sessions the moment access goes. API only; the sessions' records and
+ * the recordings come from RemoteAccessStoreModule, which the worker imports too.
  */
 @Module({
-  imports: [DevicesModule, InventoryModule, LiveEndpointModule, SshModule],
+  imports: [DevicesModule, InventoryModule, LiveEndpointModule, SshModule, RemoteAccessStoreModule],
   controllers: [TerminalController, RemoteSessionsController, RemoteFilesController],
   providers: [
     DeviceSshConnector,
     RemoteAccessPolicy,
     OpenRemoteSessions,
-    RemoteSessionsRepository,
-    RemoteSessionsService,
     TerminalTickets,
-    TerminalRecordings,
     TerminalGateway,
     RemoteFilesService,
     SftpConnections,

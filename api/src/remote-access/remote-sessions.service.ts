@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { ListRemoteSessionsQuery, RemoteSession, RemoteSessionEndReason, RemoteSessionKind } from '@xspectre/contracts';
 import { AppError } from '../common/errors/app-error.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -27,18 +27,18 @@ export interface OpenedSession {
  * written in transactions of their own: a session is not part of any request's unit of work.
  */
 @Injectable()
-export class RemoteSessionsService implements OnApplicationBootstrap {
-  private readonly logger = new Logger(RemoteSessionsService.name);
-
+export class RemoteSessionsService {
   constructor(
     private readonly sessions: RemoteSessionsRepository,
     private readonly audit: AuditService,
   ) {}
 
-  /** A previous run of this very instance id (same host, same pid after a container restart) cannot hold sessions any more. */
-  async onApplicationBootstrap(): Promise<void> {
-    const closed = await this.sessions.closeAbandoned(INSTANCE_ID, new Date()).catch(() => 0);
-    if (closed > 0) this.logger.warn({ msg: 'closed remote sessions a previous run left open', closed });
+  /**
+   * Closes the rows a previous run of this instance id left open (same host, same pid: a container
+   * restarted). Called by the API's session registry at boot, never by the worker, which holds no sessions.
+   */
+  closeAbandonedOfThisInstance(at = new Date()): Promise<number> {
+    return this.sessions.closeAbandoned(INSTANCE_ID, at);
   }
 
   newSessionId(): string {

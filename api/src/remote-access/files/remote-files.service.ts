@@ -5,10 +5,10 @@ import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { AppError } from '../../common/errors/app-error.js';
 import { requestContext, type Actor } from '../../common/context/request-context.js';
 import { AuditService } from '../../audit/audit.service.js';
-import { RemoteAccessPolicy, type RemoteOperator } from '../remote-access-policy.js';
+import { RemoteAccessPolicy, remoteOperatorOf } from '../remote-access-policy.js';
 import { SftpConnections, type SftpLease } from './sftp-connections.js';
 import { SftpReadStream } from './sftp-download.js';
-import { pageOf, sortEntries } from './sftp-listing.js';
+import { fileTypeOf, pageOf, sortEntries } from './sftp-listing.js';
 import { baseName, tempUploadName } from './sftp-names.js';
 import { call, entryAt, lstatOrNull, readDirectory, readlink, removeTree, stat } from './sftp-ops.js';
 import { writeBody } from './sftp-upload.js';
@@ -22,10 +22,6 @@ export interface RemoteDownload {
   name: string;
   /** Call when the response has ended (`completed` false: the client went away or the read failed). */
   finished(completed: boolean): void;
-}
-
-function operatorOf(actor: Actor): RemoteOperator {
-  return { userId: actor.userId, email: actor.email, role: actor.role, authSessionId: actor.sessionId };
 }
 
 /**
@@ -48,7 +44,7 @@ export class RemoteFilesService {
   async list(actor: Actor, deviceId: string, query: ListRemoteFilesQuery): Promise<RemoteFileList> {
     return this.with(actor, deviceId, async ({ sftp }) => {
       const target = await stat(sftp, query.path);
-      if ((target.mode & 0o170000) !== 0o040000) throw new AppError('REMOTE_FILE_WRONG_TYPE', `${query.path} is not a directory`);
+      if (fileTypeOf(target.mode) !== 'directory') throw new AppError('REMOTE_FILE_WRONG_TYPE', `${query.path} is not a directory`);
       const all = sortEntries(await readDirectory(sftp, query.path), query.sort, query.order);
       const items = pageOf(all, query.limit, query.offset);
       for (const entry of items) if (entry.type === 'symlink') entry.linkTarget = await readlink(sftp, entry.path).catch(() => null);
@@ -112,7 +108,7 @@ export class RemoteFilesService {
     try {
       const { sftp } = lease;
       const attrs = await stat(sftp, path);
-      if ((attrs.mode & 0o170000) !== 0o100000)
+      if (fileTypeOf(attrs.mode) !== 'file')
         throw new AppError('REMOTE_FILE_WRONG_TYPE', `${path} is not a regular file: only files can be downloaded`);
       const handle = await call<Buffer>(path, (done) => sftp.open(path, 'r', done));
       const stream = new SftpReadStream(sftp, handle, attrs.size, path);
@@ -176,7 +172,7 @@ export class RemoteFilesService {
       const existing = await lstatOrNull(sftp, path);
       if (existing && !overwrite)
         throw new AppError('REMOTE_FILE_EXISTS', `${path} already exists on the device (upload with overwrite=true to replace it)`);
-      if (existing && (existing.mode & 0o170000) === 0o040000) throw new AppError('REMOTE_FILE_WRONG_TYPE', `${path} is a directory`);
+      if (existing && fileTypeOf(existing.mode) === 'directory') throw new AppError('REMOTE_FILE_WRONG_TYPE', `${path} is a directory`);
       const tempPath = tempUploadName(path);
       const handle = await call<Buffer>(tempPath, (done) =>
         sftp.open(tempPath, OPEN_WRITE_EXCLUSIVE, { mode: existing ? existing.mode & 0o7777 : 0o644 }, done),
@@ -216,7 +212,7 @@ export class RemoteFilesService {
   }
 
   private async lease(actor: Actor, deviceId: string): Promise<SftpLease> {
-    const operator = operatorOf(actor);
+    const operator = remoteOperatorOf(actor);
     const target = await this.policy.authorize(operator, deviceId);
     return this.connections.acquire(operator, target);
   }

@@ -5,7 +5,7 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { AppError } from '../../common/errors/app-error.js';
 import { ensurePrivateDirectory } from '../../keys/private-files.js';
-import { RemoteSessionsRepository } from '../remote-sessions.repository.js';
+import { RemoteSessionsService } from '../remote-sessions.service.js';
 import { AsciicastWriter, type AsciicastHeader } from './asciicast-writer.js';
 
 /** Sessions whose files one pruning round removes before reading the next batch. */
@@ -24,9 +24,7 @@ export class TerminalRecordings implements OnModuleInit {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    // The repository, not RemoteSessionsService: the worker must not run that service's boot hook
-    // (it closes the rows of "this instance", and a worker shares no sessions with any API).
-    private readonly sessions: RemoteSessionsRepository,
+    private readonly sessions: RemoteSessionsService,
   ) {
     this.directory = resolve(config.API_TERMINAL_RECORDINGS_DIR);
   }

@@ -25,8 +25,6 @@ export type TicketGrant = z.infer<typeof TicketGrantSchema>;
 /** 256 bits: unguessable, and the key stored is its SHA-256, so a Redis dump holds no usable ticket. */
 const TICKET_BYTES = 32;
 
-const keyOf = (ticket: string) => `terminal-ticket:${createHash('sha256').update(ticket, 'utf8').digest('hex')}`;
-
 /**
  * One-time tickets of the terminal WebSocket, in Redis so that any instance can redeem what
  * another issued. Redeeming is GETDEL: of two attempts with the same ticket exactly one wins.
@@ -71,7 +69,7 @@ export class TerminalTickets {
   async issue(grant: TicketGrant): Promise<{ ticket: string; expiresAt: Date }> {
     const ticket = randomBytes(TICKET_BYTES).toString('base64url');
     const seconds = this.config.API_TERMINAL_TICKET_SECONDS;
-    await this.orUnavailable(() => this.redis.set(keyOf(ticket), JSON.stringify(grant), 'EX', seconds));
+    await this.orUnavailable(() => this.redis.set(this.keyOf(ticket), JSON.stringify(grant), 'EX', seconds));
     return { ticket, expiresAt: new Date(Date.now() + seconds * 1000) };
   }
 
@@ -79,11 +77,16 @@ export class TerminalTickets {
   async redeem(ticket: string | null): Promise<TicketGrant> {
     if (!ticket || ticket.length > 200)
       throw new AppError('TERMINAL_TICKET_INVALID', 'the WebSocket URL needs ?ticket= (POST devices/:id/terminal-sessions)');
-    const stored = await this.orUnavailable(() => this.redis.getdel(keyOf(ticket)));
+    const stored = await this.orUnavailable(() => this.redis.getdel(this.keyOf(ticket)));
     if (!stored) throw new AppError('TERMINAL_TICKET_INVALID');
-    const parsed = TicketGrantSchema.safeParse(JSON.parse(stored));
+    const parsed = TicketGrantSchema.safeParse(parseJson(stored));
     if (!parsed.success) throw new AppError('TERMINAL_TICKET_INVALID');
     return parsed.data;
+  }
+
+  /** Under the installation's prefix, as every Redis key: two installations on one Redis never share tickets. */
+  private keyOf(ticket: string): string {
+    return `${this.config.REDIS_KEY_PREFIX}terminal-ticket:${createHash('sha256').update(ticket, 'utf8').digest('hex')}`;
   }
 
   /** A ticket cannot be checked (or made single use) without Redis: fail closed. */
@@ -93,5 +96,13 @@ export class TerminalTickets {
     } catch {
       throw new AppError('SERVICE_UNAVAILABLE', 'terminal tickets cannot be issued or redeemed right now: try again shortly');
     }
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }

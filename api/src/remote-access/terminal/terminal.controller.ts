@@ -7,6 +7,7 @@ import type { Actor } from '../../common/context/request-context.js';
 import { Audited, RequirePermission } from '../../common/http/route-access.decorators.js';
 import { ZodBody, ZodParams, ZodResponse } from '../../common/validation/zod-decorators.js';
 import { ApiSummary } from '../../openapi/api-summary.decorator.js';
+import { remoteOperatorOf } from '../remote-access-policy.js';
 import { TerminalTickets } from './terminal-tickets.js';
 
 /** Opening a terminal is two steps: this route hands out a one-time ticket, the WebSocket redeems it. */
@@ -36,10 +37,6 @@ export class TerminalController {
     @ZodBody(CreateTerminalSessionSchema) body: CreateTerminalSession,
     @CurrentActor() actor: Actor,
   ) {
-    return this.tickets.openTerminal(
-      { userId: actor.userId, email: actor.email, role: actor.role, authSessionId: actor.sessionId },
-      params.id,
-      body,
-    );
+    return this.tickets.openTerminal(remoteOperatorOf(actor), params.id, body);
   }
 }

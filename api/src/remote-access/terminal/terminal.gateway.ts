@@ -11,12 +11,17 @@ import {
 } from '@xspectre/contracts';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { AppError } from '../../common/errors/app-error.js';
-import type { LivePrincipal } from '../../live/live-authenticator.js';
 import { WebSocketAdmission } from '../../live/websocket-admission.js';
 import { WebSocketUpgrades } from '../../live/websocket-upgrades.js';
 import { DeviceSshConnector, type DeviceSshConnection } from '../device-ssh.connector.js';
 import { OpenRemoteSessions } from '../open-remote-sessions.js';
-import { REMOTE_ACCESS_PERMISSION, RemoteAccessPolicy, type RemoteOperator, type RemoteTarget } from '../remote-access-policy.js';
+import {
+  REMOTE_ACCESS_PERMISSION,
+  RemoteAccessPolicy,
+  remoteOperatorOf,
+  type RemoteOperator,
+  type RemoteTarget,
+} from '../remote-access-policy.js';
 import { RemoteSessionsService, type OpenedSession } from '../remote-sessions.service.js';
 import type { AsciicastWriter } from './asciicast-writer.js';
 import { TerminalRecordings } from './terminal-recordings.js';
@@ -81,7 +86,7 @@ export class TerminalGateway implements OnModuleInit, OnApplicationBootstrap, Be
     const grant = await this.tickets.redeem(ticket);
     if (grant.userId !== principal.userId || grant.authSessionId !== principal.sessionId)
       throw new AppError('TERMINAL_TICKET_INVALID', 'the ticket was issued to another login session');
-    const operator = operatorOf(principal);
+    const operator = remoteOperatorOf(principal);
     const target = await this.policy.authorize(operator, grant.deviceId);
     if (this.open.countForUser(operator.userId, 'terminal') >= this.config.API_TERMINAL_MAX_PER_USER)
       throw new AppError('TERMINAL_LIMIT_REACHED', `at most ${this.config.API_TERMINAL_MAX_PER_USER} open terminals per operator`);
@@ -199,7 +204,3 @@ export class TerminalGateway implements OnModuleInit, OnApplicationBootstrap, Be
 }
 
 class BrowserGone extends Error {}
-
-function operatorOf(principal: LivePrincipal): RemoteOperator {
-  return { userId: principal.userId, email: principal.email, role: principal.role, authSessionId: principal.sessionId };
-}
