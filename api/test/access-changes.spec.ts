@@ -83,7 +83,10 @@ describe('access changes', () => {
   });
 
   it('revoking a device announces it, once revoked', async () => {
+    const enrolledFrom = heard.length;
     const { deviceId } = await enrollTestDevice(api, admin, { organization: 'Revoked Co', device: 'ac-revoked' });
+    // Enrollment announces the device too (a re-enrolled device's old credential is forgotten everywhere).
+    expect((await hear(`device:${deviceId}`, enrolledFrom)).state).toEqual({ status: 'active', quarantined: false });
     const from = heard.length;
     expect((await api.request('POST', `devices/${deviceId}/revoke`, { token: admin })).status).toBe(201);
     expect((await hear(`device:${deviceId}`, from)).state).toEqual({ status: 'revoked', quarantined: false });

@@ -90,8 +90,13 @@ describe('heartbeat ingestion (group commit)', () => {
   it('refuses a device revoked after its credential was remembered, and stores nothing', async () => {
     const d = devices[2]!;
     expect((await post(d, hb(d.id, 6))).status).toBe(200); // the credential is now cached
+    const setup = () => api.request('GET', 'agent/ssh-setup', { token: d.credential });
+    expect((await setup()).status).toBe(200);
     const revoked = await api.request('POST', `devices/${d.id}/revoke`, { token: admin });
     expect(revoked.status).toBe(201);
+    // Forgotten at once (the revoke's access change), not after API_DEVICE_AUTH_CACHE_SECONDS:
+    // a route that does not re-check the device itself refuses too.
+    expect((await setup()).body.code).toBe('DEVICE_AUTH_INVALID');
     const after = await post(d, hb(d.id, 7));
     expect(after.status).toBe(401);
     expect(after.body.code).toBe('DEVICE_AUTH_INVALID');

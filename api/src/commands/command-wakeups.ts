@@ -17,6 +17,7 @@ export class CommandWakeups implements OnApplicationBootstrap, OnApplicationShut
   private readonly logger = new Logger(CommandWakeups.name);
   private readonly channel: string;
   private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly listeners = new Set<(deviceId: string) => void>();
   private subscriber: Redis | undefined;
   private lastError = '';
 
@@ -52,11 +53,20 @@ export class CommandWakeups implements OnApplicationBootstrap, OnApplicationShut
     subscriber?.disconnect();
   }
 
+  /** `listener(deviceId)` runs on this instance for every wake-up, from any instance. */
+  onWake(listener: (deviceId: string) => void): void {
+    this.listeners.add(listener);
+  }
+
   /** Tells every instance that the device has work. Best-effort: a failed publish is logged. */
   async wake(deviceId: string): Promise<void> {
+    // This instance's listeners at once (its next ack must not wait for Redis's echo).
+    for (const listener of this.listeners) listener(deviceId);
     try {
       await this.redis.publish(this.channel, deviceId);
     } catch (error) {
+      // Redis away: this instance's polls still wake; the others' re-read the queue when they end.
+      this.resolve(deviceId);
       this.logger.warn({ msg: 'command wake-up not published: the device learns of it at its next poll', err: (error as Error).message });
     }
   }
@@ -91,6 +101,7 @@ export class CommandWakeups implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private resolve(deviceId: string): void {
+    for (const listener of this.listeners) listener(deviceId);
     for (const finish of [...(this.waiters.get(deviceId) ?? [])]) finish();
   }
 }

@@ -18,7 +18,6 @@ import {
 import { AuditService } from '../audit/audit.service.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext, type Actor, type AuthenticatedDevice } from '../common/context/request-context.js';
-import { TickBatcher } from '../common/batching/tick-batcher.js';
 import { Database } from '../db/database.js';
 import { DevicesService } from '../devices/devices.service.js';
 import { KeyStore } from '../keys/key-store.js';
@@ -27,6 +26,7 @@ import { AgentBuildsService, type ServedBuild } from '../agent-builds/agent-buil
 import { LivePublisher } from '../live/live-publisher.js';
 import type { CommandEntity } from './command.entity.js';
 import { CommandWakeups } from './command-wakeups.js';
+import { OpenCommandHints } from './open-command-hints.js';
 import { KeyAnnouncements } from './key-announcements.service.js';
 import { CommandHooks } from './command-hooks.js';
 import { signedCommandRow } from './signed-row.js';
@@ -56,9 +56,11 @@ export class CommandsService {
     private readonly announcements: KeyAnnouncements,
     private readonly builds: AgentBuildsService,
     private readonly hooks: CommandHooks,
-  ) {}
+  ) {
+    wakeups.onWake((deviceId) => this.openCommands.woke(deviceId));
+  }
 
-  private readonly pendingCounts = new TickBatcher<string, number>((ids) => this.commands.countOpen(ids), 0);
+  private readonly openCommands = new OpenCommandHints((ids) => this.commands.countOpen(ids));
 
   /**
    * Queues one signed command. Critical actions only through the critical route (its permission
@@ -315,11 +317,11 @@ export class CommandsService {
   }
 
   /**
-   * What the heartbeat ack tells the agent: commands wait, even if its long poll is broken. The
-   * agents answered by one group commit are counted together.
+   * What the heartbeat ack tells the agent: commands wait, even if its long poll is broken
+   * (a hint: open-command-hints.ts says when it is remembered).
    */
   pendingCount(deviceId: string): Promise<number> {
-    return this.pendingCounts.get(deviceId);
+    return this.openCommands.pendingCount(deviceId);
   }
 
   /** Applies the agent's report on one of its own commands; audited with the device as the actor. */

@@ -213,7 +213,7 @@ const EnvSchema = z
       .int()
       .min(0)
       .max(3600)
-      .default(30)
+      .default(300)
       .describe('how long a verified device credential is remembered (every write re-checks that the device is active)'),
     // Live updates (GET /api/v1/live, a WebSocket).
     API_CONSOLE_ORIGINS: z

@@ -6,6 +6,7 @@ import { requestContext } from '../common/context/request-context.js';
 import { Database } from '../db/database.js';
 import { randomToken, sha256Hex } from '../common/crypto/secrets.js';
 import { RateLimiter } from '../redis/rate-limiter.js';
+import { AccessChanges } from '../redis/access-changes.js';
 import { DevicesService } from '../devices/devices.service.js';
 import { modulesOf } from '../devices/device-modules.js';
 import { HubService } from '../hub/hub.service.js';
@@ -27,6 +28,7 @@ export class EnrollmentService {
     private readonly events: DeviceEventsService,
     private readonly keys: KeyStore,
     private readonly sshCa: SshCertificateAuthority,
+    private readonly accessChanges: AccessChanges,
   ) {}
 
   /**
@@ -87,6 +89,8 @@ export class EnrollmentService {
     });
     await this.hub.sync();
     requestContext.afterCommit(() => this.hub.sync());
+    // A re-enrolled device's previous credential: every instance forgets what it cached.
+    requestContext.afterCommit(() => this.accessChanges.announce({ kind: 'device', id: device.id }));
     requestContext.annotate({ details: { hostname: request.hostname, overlayAddress: address, agentVersion: request.agentVersion } });
     await this.events.record(
       {

@@ -7,6 +7,7 @@ import { sha256Hex } from '../common/crypto/secrets.js';
 import { DevicesService } from '../devices/devices.service.js';
 import { AuditService } from '../audit/audit.service.js';
 import { CredentialInvalidations } from './credential-invalidations.js';
+import { AccessChanges } from '../redis/access-changes.js';
 
 /** Bound on remembered credentials: a fleet of this size fits, an attacker's garbage does not grow it. */
 const CACHE_MAX_ENTRIES = 100_000;
@@ -15,9 +16,12 @@ const CACHE_MAX_ENTRIES = 100_000;
  * Checks an agent request: a device credential, an active device, and (WireGuard's cryptokey
  * routing makes this unforgeable) the request's source is that device's own overlay address.
  *
- * Verified credentials are remembered for API_DEVICE_AUTH_CACHE_SECONDS so heartbeats at fleet
- * rate skip a query. Safe because every write re-checks that the device is still active (the
- * heartbeat group commit), and a revoked device's tunnel peer is removed at once.
+ * Verified credentials are remembered for API_DEVICE_AUTH_CACHE_SECONDS (several heartbeat
+ * intervals, or most heartbeats would miss) so heartbeats at fleet rate skip a query. Safe
+ * because a revoke, retire, quarantine or new enrollment of the device makes every instance
+ * forget it at once (AccessChanges), every write re-checks that the device is still active (the
+ * heartbeat group commit), and a revoked device's tunnel peer is removed at once; the TTL bounds
+ * only a lost announcement.
  */
 @Injectable()
 export class DeviceAuthenticator {
@@ -30,9 +34,13 @@ export class DeviceAuthenticator {
     private readonly devices: DevicesService,
     private readonly invalidations: CredentialInvalidations,
     private readonly audit: AuditService,
+    accessChanges: AccessChanges,
   ) {
     // A rotation finished (here or on another instance): the old credential must stop working at once.
     invalidations.onInvalidate((deviceId) => this.forget(deviceId));
+    accessChanges.onChange((change) => {
+      if (change.kind === 'device') this.forget(change.id);
+    });
   }
 
   async authenticate(request: FastifyRequest): Promise<AuthenticatedDevice> {

@@ -69,13 +69,17 @@ export class AccessChanges implements OnApplicationBootstrap, OnApplicationShutd
     subscriber?.disconnect();
   }
 
-  /** Publishes the change to every instance (this one receives it through Redis too). Best-effort, logged. */
+  /**
+   * Tells this instance's listeners at once (the request that made the change may answer before
+   * Redis echoes it back), then every instance through Redis: the announcing instance hears it
+   * twice, so listeners are idempotent. Best-effort, logged.
+   */
   async announce(change: AccessChange): Promise<void> {
+    this.notify(change);
     try {
       await this.redis.publish(this.channel, `${change.kind}:${change.id}`);
     } catch (error) {
-      // Redis away: this instance still learns it; the others at their periodic re-check.
-      this.notify(change);
+      // Redis away: the others learn it at their periodic re-check.
       this.logger.warn({ msg: 'access change not published', kind: change.kind, err: (error as Error).message });
     }
   }
