@@ -46,12 +46,16 @@ LAB_APT_PACKAGES=(
   zfs-fuse
   age
   sudo
+  pgbackrest
 )
 
 # Lab packages whose daemons must not start when installed (a test starts its own, on its own
-# port and configuration): sshd for the SSH certificate login tests (api/test/ssh-certificate-login.spec.ts).
+# port and configuration): sshd for the SSH certificate login tests (api/test/ssh-certificate-login.spec.ts),
+# caddy for the public-surface tests (infra/proxy), prometheus for promtool (the metrics tests).
 LAB_APT_PACKAGES_NO_START=(
   openssh-server
+  caddy
+  prometheus
 )
 
 PG_HOST=127.0.0.1
