@@ -33,6 +33,17 @@ export const DEFAULT_HEARTBEAT_RETENTION_DAYS = 7;
 
 const DbUrlSchema = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' });
 
+/** A metrics listener: `host:port` (IPv6 in brackets); port 0 takes any free one (tests). */
+const MetricsListenSchema = z
+  .string()
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9464 ([::1]:9464 for IPv6)')
+  .transform((v, ctx) => {
+    const at = v.lastIndexOf(':');
+    const port = Number(v.slice(at + 1));
+    if (port > 65535) ctx.addIssue({ code: 'custom', message: 'port must be 0-65535' });
+    return { host: v.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port };
+  });
+
 /** Every setting the API reads, parsed once at boot. Nothing else reads process.env. */
 const EnvSchema = z
   .object({
@@ -321,6 +332,9 @@ const EnvSchema = z
       .min(1)
       .max(1024 ** 4)
       .default(10 * 1024 ** 3),
+    // Prometheus scrapes (api/src/metrics): a listener of its own, never the public API port.
+    API_METRICS_LISTEN: MetricsListenSchema.optional().describe("the API's /metrics listener, host:port (unset = none)"),
+    WORKER_METRICS_LISTEN: MetricsListenSchema.optional().describe("the worker's /metrics listener, host:port (unset = none)"),
   })
   .refine((e) => e.API_LOGIN_LOCK_AFTER > e.API_LOGIN_BACKOFF_AFTER, {
     message: 'API_LOGIN_LOCK_AFTER must be greater than API_LOGIN_BACKOFF_AFTER',
