@@ -82,6 +82,12 @@ const EnvSchema = z
       .regex(/^[a-z0-9:_-]{1,40}$/i, 'letters, digits, ":", "_" or "-"')
       .default('xs:'),
     API_SECRET_KEY: z.string().min(32, 'must be at least 32 characters of random data (e.g. `openssl rand -base64 48`)'),
+    // Secret rotation (api/README.md, "Rotating secrets"): the old key, still accepted for verifying and unsealing; unset = no rotation under way.
+    API_SECRET_KEY_PREVIOUS: z
+      .string()
+      .min(32, 'must be the previous API_SECRET_KEY (at least 32 characters)')
+      .optional()
+      .describe('the API_SECRET_KEY before a rotation, accepted for verification until dropped'),
     API_PUBLIC_URL: z.url().default('http://127.0.0.1:3000'),
     API_TRUST_PROXY: z
       .string()
@@ -347,6 +353,10 @@ const EnvSchema = z
   .refine((e) => (e.API_BOOTSTRAP_ADMIN_EMAIL === undefined) === (e.API_BOOTSTRAP_ADMIN_PASSWORD === undefined), {
     message: 'set both API_BOOTSTRAP_ADMIN_EMAIL and API_BOOTSTRAP_ADMIN_PASSWORD, or neither',
     path: ['API_BOOTSTRAP_ADMIN_PASSWORD'],
+  })
+  .refine((e) => e.API_SECRET_KEY_PREVIOUS !== e.API_SECRET_KEY, {
+    message: 'API_SECRET_KEY_PREVIOUS equals API_SECRET_KEY: set API_SECRET_KEY to the new key, or unset API_SECRET_KEY_PREVIOUS',
+    path: ['API_SECRET_KEY_PREVIOUS'],
   });
 
 export type AppConfig = Readonly<z.infer<typeof EnvSchema>>;
