@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # bootstrap.sh: enrolls this machine as an xSPECTRE device. Run once, as root, by a technician:
 #
-#   bootstrap.sh --claim CODE --api URL [--agent-url URL] [--force]
-#                [--allow-actions A,B] [--deny-actions C,D]
+#   bootstrap.sh --claim CODE --api URL [--agent-url URL] [--pin sha256//KEY] [--force]
+#                [--allow-actions A,B] [--deny-actions C,D] [--insecure-http]
 #   bootstrap.sh --configure-ssh --api URL
 #
 #   --claim CODE      the one-time claim code from the console (ABCD-EFGH-JKLM-NPQR-STUV)
 #   --api URL         the Ops API as this machine reaches it, e.g. https://ops.example.com/api/v1
 #   --agent-url URL   where to download the agent (default URL/agent/download/xspectre-agent);
 #                     its SHA-256 is always checked against URL/agent/download/xspectre-agent.sha256
+#   --pin sha256//KEY the API's TLS key pin (private CA, infra/proxy/README.md): every download
+#                     from the API is made with curl --pinnedpubkey KEY
+#   --insecure-http   allow http:// URLs (labs only): without TLS the claim code and this
+#                     script's downloads cross the network in clear, so anyone on the path can
+#                     read the code or change what runs as root here
 #   --force           enroll again with a new claim code even if this device is enrolled
 #   --allow-actions   remote actions this device accepts (comma-separated action names, or *)
 #   --deny-actions    remote actions this device refuses (deny wins over allow)
@@ -70,6 +75,10 @@ ALLOW_ACTIONS=""
 DENY_ACTIONS=""
 SET_ALLOW=0
 SET_DENY=0
+PIN=""
+INSECURE_HTTP=0
+# TLS options of every curl to the API (https only, redirects too; the pin when given).
+CURL_TLS=()
 PKG=""
 USERSPACE=0
 WORK_DIR=""
@@ -87,12 +96,14 @@ die() {
 
 usage() {
   cat <<'USAGE'
-usage: bootstrap.sh --claim CODE --api URL [--agent-url URL] [--force]
-                    [--allow-actions A,B] [--deny-actions C,D]
+usage: bootstrap.sh --claim CODE --api URL [--agent-url URL] [--pin sha256//KEY] [--force]
+                    [--allow-actions A,B] [--deny-actions C,D] [--insecure-http]
        bootstrap.sh --configure-ssh --api URL
   --claim CODE          one-time claim code from the console
   --api URL             the Ops API, e.g. https://ops.example.com/api/v1
   --agent-url URL       download the agent from here (checksum still from the API)
+  --pin sha256//KEY     the API's TLS public-key pin (curl --pinnedpubkey) for every download
+  --insecure-http       allow http:// URLs (labs only: the claim code and the downloads travel in clear)
   --force               re-enroll an already enrolled device with a new claim code
   --allow-actions LIST  remote actions this device accepts (e.g. service.restart,diagnostics.collect or *)
   --deny-actions LIST   remote actions this device refuses (e.g. reboot); deny wins
@@ -112,7 +123,7 @@ trap cleanup EXIT
 parse_args() {
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --claim | --api | --agent-url | --allow-actions | --deny-actions)
+      --claim | --api | --agent-url | --pin | --allow-actions | --deny-actions)
         [[ $# -ge 2 && -n "$2" ]] || {
           usage >&2
           die "$EXIT_USAGE" "$1 needs a value"
@@ -121,6 +132,7 @@ parse_args() {
           --claim) CLAIM="$2" ;;
           --api) API="$2" ;;
           --agent-url) AGENT_URL="$2" ;;
+          --pin) PIN="$2" ;;
           --allow-actions) ALLOW_ACTIONS="$2" && SET_ALLOW=1 ;;
           --deny-actions) DENY_ACTIONS="$2" && SET_DENY=1 ;;
         esac
@@ -129,6 +141,8 @@ parse_args() {
       --claim=*) CLAIM="${1#*=}" && shift ;;
       --api=*) API="${1#*=}" && shift ;;
       --agent-url=*) AGENT_URL="${1#*=}" && shift ;;
+      --pin=*) PIN="${1#*=}" && shift ;;
+      --insecure-http) INSECURE_HTTP=1 && shift ;;
       --allow-actions=*) ALLOW_ACTIONS="${1#*=}" && SET_ALLOW=1 && shift ;;
       --deny-actions=*) DENY_ACTIONS="${1#*=}" && SET_DENY=1 && shift ;;
       --force) FORCE=1 && shift ;;
@@ -153,8 +167,34 @@ parse_args() {
     AGENT_URL="${API}/agent/download/xspectre-agent"
   fi
   [[ "$AGENT_URL" =~ ^https?://[^[:space:]]+$ ]] || die "$EXIT_USAGE" "--agent-url must be an http(s) URL"
+  check_transport
   if [[ "$SET_ALLOW" -eq 1 ]]; then check_actions --allow-actions "$ALLOW_ACTIONS"; fi
   if [[ "$SET_DENY" -eq 1 ]]; then check_actions --deny-actions "$DENY_ACTIONS"; fi
+}
+
+# check_transport: https only, unless --insecure-http says this is a lab. Over plain HTTP anyone on
+# the path reads the claim code and can change the agent or this script, which run as root.
+check_transport() {
+  local flag url
+  for flag in --api --agent-url; do
+    if [[ "$flag" == --api ]]; then url="$API"; else url="$AGENT_URL"; fi
+    if [[ "$url" == http://* && "$INSECURE_HTTP" -eq 0 ]]; then
+      die "$EXIT_USAGE" "$flag $url is plain HTTP: the claim code and the agent would cross the network in clear, readable and changeable by anyone on the path. Use the https:// URL from the console, or add --insecure-http for a lab"
+    fi
+  done
+  if [[ -n "$PIN" ]]; then
+    [[ "$PIN" =~ ^sha256//[A-Za-z0-9+/]{43}=$ ]] ||
+      die "$EXIT_USAGE" "--pin must be sha256// and a base64 SHA-256 (44 characters), as the console's one-liner gives it"
+    [[ "$API" == https://* ]] || die "$EXIT_USAGE" "--pin needs an https:// --api (a pin means nothing over plain HTTP)"
+  fi
+  CURL_TLS=()
+  if [[ "$INSECURE_HTTP" -eq 0 ]]; then
+    # No silent downgrade: neither the URL nor a redirect may leave https.
+    CURL_TLS+=(--proto "=https" --proto-redir "=https")
+  fi
+  if [[ -n "$PIN" ]]; then
+    CURL_TLS+=(--pinnedpubkey "$PIN")
+  fi
 }
 
 # check_actions FLAG LIST: every comma-separated name is `*` or a dotted lower-case action name
@@ -292,9 +332,9 @@ download_agent() {
   WORK_DIR="$(mktemp -d)"
   local bin="$WORK_DIR/xspectre-agent" sum="$WORK_DIR/xspectre-agent.sha256" expected actual
   info "downloading the agent from $AGENT_URL"
-  curl -fsSL --retry 3 --connect-timeout 15 --max-time 900 -o "$bin" "$AGENT_URL" ||
+  curl -fsSL "${CURL_TLS[@]}" --retry 3 --connect-timeout 15 --max-time 900 -o "$bin" "$AGENT_URL" ||
     die "$EXIT_UNREACHABLE" "cannot download the agent from $AGENT_URL (is the API reachable from here?)"
-  curl -fsSL --retry 3 --connect-timeout 15 --max-time 60 -o "$sum" "${API}/agent/download/xspectre-agent.sha256" ||
+  curl -fsSL "${CURL_TLS[@]}" --retry 3 --connect-timeout 15 --max-time 60 -o "$sum" "${API}/agent/download/xspectre-agent.sha256" ||
     die "$EXIT_UNREACHABLE" "cannot download the agent's checksum from ${API}/agent/download/xspectre-agent.sha256"
   expected="$(awk 'NR == 1 { print tolower($1) }' "$sum")"
   [[ "$expected" =~ ^[0-9a-f]{64}$ ]] || die "$EXIT_CHECKSUM" "the API's checksum file is not a SHA-256; nothing was installed"
@@ -326,8 +366,8 @@ ensure_restic() {
   bin="$dir/restic"
   sum="$dir/restic.sha256"
   info "restic is not packaged here: downloading it from the API"
-  if ! curl -fsSL --retry 3 --connect-timeout 15 --max-time 300 -o "$bin" "${API}/agent/download/restic" ||
-    ! curl -fsSL --retry 3 --connect-timeout 15 --max-time 30 -o "$sum" "${API}/agent/download/restic.sha256"; then
+  if ! curl -fsSL "${CURL_TLS[@]}" --retry 3 --connect-timeout 15 --max-time 300 -o "$bin" "${API}/agent/download/restic" ||
+    ! curl -fsSL "${CURL_TLS[@]}" --retry 3 --connect-timeout 15 --max-time 30 -o "$sum" "${API}/agent/download/restic.sha256"; then
     warn "could not download restic from the API: file backups stay off on this device until restic is installed"
   else
     expected="$(awk '{ print $1; exit }' "$sum")"

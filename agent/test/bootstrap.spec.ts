@@ -44,7 +44,7 @@ describe('bootstrap.sh', () => {
     expect(bootstrap(['--help']).status).toBe(0);
     if (hasSetpriv && process.getuid?.() === 0) {
       const notRoot = bootstrap(
-        ['--claim', 'ABCD', '--api', 'http://127.0.0.1:9/api/v1'],
+        ['--claim', 'ABCD', '--api', 'http://127.0.0.1:9/api/v1', '--insecure-http'],
         ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
       );
       expect(notRoot.status).toBe(10);
@@ -60,6 +60,55 @@ describe('bootstrap.sh', () => {
   });
 });
 
+describe('bootstrap.sh: TLS only (--insecure-http, --pin)', () => {
+  const PIN = `sha256//${'A'.repeat(43)}=`;
+  /** Sources the script, parses these flags and prints the curl TLS options it would use. */
+  const curlOptions = (flags: string[]) =>
+    spawnSync('bash', ['--norc', '-c', 'source "$1"; shift; parse_args "$@"; printf "%s\\n" "${CURL_TLS[@]}"', '_', script, ...flags], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+
+  it('refuses an http:// --api or --agent-url without --insecure-http, and says why (exit 2)', () => {
+    const plain = bootstrap(['--claim', 'ABCD', '--api', 'http://127.0.0.1:9/api/v1']);
+    expect(plain.status).toBe(2);
+    expect(plain.stderr).toContain('is plain HTTP: the claim code and the agent would cross the network in clear');
+    expect(plain.stderr).toContain('--insecure-http');
+    const agentUrl = bootstrap(['--claim', 'ABCD', '--api', 'https://ops.example/api/v1', '--agent-url', 'http://mirror.example/agent']);
+    expect(agentUrl.status).toBe(2);
+    expect(agentUrl.stderr).toContain('--agent-url http://mirror.example/agent is plain HTTP');
+  });
+
+  it('forbids leaving https (also by redirect) and pins every download with --pin', () => {
+    const pinned = curlOptions(['--api', 'https://ops.example/api/v1', '--pin', PIN]);
+    expect(pinned.stderr).toBe('');
+    expect(pinned.stdout.trim().split('\n')).toEqual(['--proto', '=https', '--proto-redir', '=https', '--pinnedpubkey', PIN]);
+    expect(curlOptions(['--api', 'https://ops.example/api/v1']).stdout.trim().split('\n')).toEqual([
+      '--proto',
+      '=https',
+      '--proto-redir',
+      '=https',
+    ]);
+    expect(curlOptions(['--api', 'http://127.0.0.1:9/api/v1', '--insecure-http']).stdout.trim()).toBe('');
+    // Every curl in the script carries them.
+    const curls = readFileSync(script, 'utf8').match(/^\s*(?:if ! |! )?curl .*$/gm) ?? [];
+    expect(curls.length).toBe(4);
+    for (const line of curls) expect(line).toContain('"${CURL_TLS[@]}"');
+  });
+
+  it('refuses a malformed pin, and a pin over plain HTTP (exit 2)', () => {
+    for (const bad of ['sha256//short=', `sha1//${'A'.repeat(43)}=`, `${PIN};x`, 'AAAA']) {
+      const result = bootstrap(['--claim', 'ABCD', '--api', 'https://ops.example/api/v1', '--pin', bad]);
+      expect(result.status, bad).toBe(2);
+      expect(result.stderr).toContain('--pin must be sha256//');
+    }
+    const overHttp = bootstrap(['--claim', 'ABCD', '--api', 'http://127.0.0.1:9/api/v1', '--insecure-http', `--pin=${PIN}`]);
+    expect(overHttp.status).toBe(2);
+    expect(overHttp.stderr).toContain('--pin needs an https:// --api');
+  });
+});
+
 describe('bootstrap.sh: the local policy (--allow-actions, --deny-actions)', () => {
   /** Sources the script (main does not run) and writes the policy to `path` with these flags. */
   const writePolicy = (path: string, flags: string[]) =>
@@ -68,7 +117,7 @@ describe('bootstrap.sh: the local policy (--allow-actions, --deny-actions)', () 
       [
         '--norc',
         '-c',
-        'source "$1"; shift; path="$1"; shift; parse_args --api http://127.0.0.1:9/api/v1 "$@"; write_policy "$path"',
+        'source "$1"; shift; path="$1"; shift; parse_args --api http://127.0.0.1:9/api/v1 --insecure-http "$@"; write_policy "$path"',
         '_',
         script,
         path,
@@ -123,13 +172,19 @@ describe('bootstrap.sh: the local policy (--allow-actions, --deny-actions)', () 
       'scanner.-restart',
       'scanner.feed--update',
     ]) {
-      const result = bootstrap(['--api', 'http://127.0.0.1:9/api/v1', '--deny-actions', bad]);
+      const result = bootstrap(['--api', 'http://127.0.0.1:9/api/v1', '--insecure-http', '--deny-actions', bad]);
       expect(result.status, bad).toBe(2);
       expect(result.stderr).toContain('is not an action name');
     }
-    expect(bootstrap(['--api', 'http://127.0.0.1:9/api/v1', '--allow-actions']).status).toBe(2);
+    expect(bootstrap(['--api', 'http://127.0.0.1:9/api/v1', '--insecure-http', '--allow-actions']).status).toBe(2);
     // A dash inside a word is part of an action name (scanner.feed-update).
-    const dashed = bootstrap(['--api', 'http://127.0.0.1:9/api/v1', '--deny-actions', 'scanner.feed-update,scanner.provision-monitor']);
+    const dashed = bootstrap([
+      '--api',
+      'http://127.0.0.1:9/api/v1',
+      '--insecure-http',
+      '--deny-actions',
+      'scanner.feed-update,scanner.provision-monitor',
+    ]);
     expect(dashed.stderr).not.toContain('is not an action name');
     expect(dashed.stderr).not.toContain('not an action this agent knows');
     const dir = mkdtempSync(join(tmpdir(), 'xspectre-bootstrap-policy-'));

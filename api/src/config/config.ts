@@ -95,6 +95,15 @@ const EnvSchema = z
       // `true` would believe the left-most X-Forwarded-For entry, which any client writes itself.
       .refine((v) => v.trim() !== 'true', 'list the proxies (addresses/CIDRs, loopback, linklocal, uniquelocal) instead of true')
       .describe('whose X-Forwarded-For is believed: false, or a list of addresses/CIDRs'),
+    // Bootstrap over TLS with a private CA (infra/proxy/README.md): the one-liner pins the proxy's key.
+    API_BOOTSTRAP_PIN: z
+      .string()
+      .regex(
+        /^sha256\/\/[A-Za-z0-9+/]{43}=$/,
+        "must be sha256// and the base64 SHA-256 of the server key's SubjectPublicKeyInfo (infra/proxy/private-ca.mjs prints it)",
+      )
+      .optional()
+      .describe("the proxy certificate's public-key pin the bootstrap one-liner passes to curl --pinnedpubkey"),
     API_BODY_LIMIT_BYTES: z.coerce
       .number()
       .int()

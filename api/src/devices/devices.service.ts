@@ -14,7 +14,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext, type Actor } from '../common/context/request-context.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/pg-errors.js';
-import { deriveKeys } from '../common/crypto/secrets.js';
+import { keyringOf, keysFor } from '../common/crypto/keyring.js';
 import { OrganizationsService } from '../organizations/organizations.service.js';
 import { HubService } from '../hub/hub.service.js';
 import { OverlayAllocator } from '../hub/overlay-allocator.js';
@@ -22,6 +22,7 @@ import { LivePublisher } from '../live/live-publisher.js';
 import { DeviceEventsService } from '../device-events/device-events.service.js';
 import { AccessChanges } from '../redis/access-changes.js';
 import { offlineAfterMs } from './connectivity.js';
+import { bootstrapCommand } from './bootstrap-command.js';
 import { hashClaimCode, newClaimCode } from './claim-code-text.js';
 import { ClaimCodesRepository } from './claim-codes.repository.js';
 import { defaultModules, modulesOf } from './device-modules.js';
@@ -59,6 +60,8 @@ export type EnrolledDeviceValues = Pick<
 @Injectable()
 export class DevicesService {
   private readonly claimKey: Buffer;
+  /** The current key, then API_SECRET_KEY_PREVIOUS's during a rotation: codes issued before it still enroll. */
+  private readonly claimLookupKeys: Buffer[];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -73,7 +76,9 @@ export class DevicesService {
     private readonly deviceEvents: DeviceEventsService,
     private readonly accessChanges: AccessChanges,
   ) {
-    this.claimKey = deriveKeys(config.API_SECRET_KEY).claimCodeHmac;
+    const ring = keyringOf(config);
+    this.claimKey = ring.current.claimCodeHmac;
+    this.claimLookupKeys = keysFor(ring, 'claimCodeHmac');
   }
 
   /**
@@ -254,7 +259,11 @@ export class DevicesService {
   async lockClaimForEnrollment(claimCode: string): Promise<{ device: DeviceRecord; claimCodeId: string }> {
     // Unknown codes all get the same answer: nobody learns which codes exist.
     const invalid = () => new AppError('CLAIM_CODE_INVALID', 'the claim code is not valid: check it, or ask for a new one');
-    const found = await this.claimCodes.findByHash(hashClaimCode(this.claimKey, claimCode));
+    let found = null;
+    for (const key of this.claimLookupKeys) {
+      found = await this.claimCodes.findByHash(hashClaimCode(key, claimCode));
+      if (found) break;
+    }
     if (!found) throw invalid();
     const device = await this.devices.findById(found.deviceId, { lock: true });
     const code = await this.claimCodes.findByIdForUpdate(found.id);
@@ -386,11 +395,10 @@ export class DevicesService {
       createdBy: actor.userId,
       expiresAt: new Date(Date.now() + this.config.API_CLAIM_CODE_TTL_SECONDS * 1000),
     });
-    const api = `${this.config.API_PUBLIC_URL.replace(/\/$/, '')}/api/v1`;
     return {
       ...toClaimCodeDto(entity),
       code,
-      bootstrapCommand: `curl -fsSL ${api}/agent/bootstrap.sh | sudo bash -s -- --claim ${code} --api ${api}`,
+      bootstrapCommand: bootstrapCommand(this.config.API_PUBLIC_URL, code, this.config.API_BOOTSTRAP_PIN),
     };
   }
 

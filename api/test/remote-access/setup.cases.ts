@@ -23,7 +23,8 @@ export function setupCases(get: ContextGetter): void {
     expect(result.exitCode, `${file} ${args.join(' ')}:\n${result.stdout}\n${result.stderr}`).toBe(0);
     return result.stdout;
   };
-  const configureSsh = () => exec('bash', ['/root/bootstrap.sh', '--configure-ssh', '--api', get().ra.lab.underlayApiUrl]);
+  const configureSsh = () =>
+    exec('bash', ['/root/bootstrap.sh', '--configure-ssh', '--api', get().ra.lab.underlayApiUrl, '--insecure-http']);
   const snapshot = () =>
     ok('stat', ['-c', '%n %a %U:%G %Y %s', ...SETUP_FILES]).then(async (stat) => `${stat}${await ok('sha256sum', SETUP_FILES)}`);
   const effective = (user: string) => ok('/usr/sbin/sshd', ['-T', '-C', `user=${user},host=h,addr=10.10.0.1`]);

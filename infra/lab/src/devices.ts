@@ -249,9 +249,13 @@ export class ContainerDevice extends RecordedDevice implements LabDevice {
       { timeoutMs: 40_000 },
     );
     if (fetched.exitCode !== 0) return { ...fetched, startedAt, finishedAt: new Date() };
-    const result = await this.exec('bash', ['/root/bootstrap.sh', '--claim', claimCode, '--api', this.ctx.underlayApiUrl], {
-      timeoutMs: 5 * 60_000,
-    });
+    const result = await this.exec(
+      'bash',
+      ['/root/bootstrap.sh', '--claim', claimCode, '--api', this.ctx.underlayApiUrl, '--insecure-http'],
+      {
+        timeoutMs: 5 * 60_000,
+      },
+    );
     const finishedAt = new Date();
     if (result.exitCode !== 0) return { ...result, startedAt, finishedAt };
     const wg0 = await this.exec('ip', ['-4', '-o', 'address', 'show', 'dev', 'wg0']);
