@@ -57,7 +57,10 @@ export const LAYERS = {
   ingest: 11,
   health: 12,
   'request-pipeline': 12,
-  worker: 12,
+  // Prometheus metrics (API and worker): reads ingest, devices, hub and live through their services.
+  metrics: 12,
+  // The worker process: its jobs, and its metrics (12).
+  worker: 13,
 };
 
 export const PLATFORM_FOLDERS = new Set(['config', 'common', 'db', 'redis', 'openapi']);

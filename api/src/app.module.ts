@@ -32,6 +32,7 @@ import { ResponseContractInterceptor } from './common/interceptors/response-cont
 import { ConfigModule } from './config/config.module.js';
 import { LiveModule } from './live/live.module.js';
 import { LiveEndpointModule } from './live/live-endpoint.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 
 @Module({})
 export class AppModule {
@@ -63,6 +64,7 @@ export class AppModule {
         IngestModule,
         HealthModule,
         LiveEndpointModule,
+        MetricsModule,
       ],
       providers: [
         // The guard's check of agent requests, declared by auth and implemented by ingest.

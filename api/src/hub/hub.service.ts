@@ -14,6 +14,12 @@ export interface RefusedPeer {
   reason: 'invalid key' | 'small-order key' | "the hub's own key" | 'not kept by the hub';
 }
 
+/** The hub's peers at the last `wg show`: each one's latest handshake (null = never). */
+export interface TunnelSnapshot {
+  readAt: Date;
+  handshakes: Array<Date | null>;
+}
+
 /**
  * Keeps the hub interface's peers equal to the active devices (AllowedIPs exactly the /32),
  * on every change, at start, and periodically; and copies handshake and traffic counters back.
@@ -28,6 +34,8 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
   private cachedPublicKey: string | undefined;
   /** By public key: each is logged once, when first refused. */
   private refused = new Map<string, RefusedPeer>();
+  /** The hub's peers as last read by `wg show` (metrics read it; no `wg` run per scrape). */
+  private lastTunnel: TunnelSnapshot | null = null;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -113,10 +121,16 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
     this.refused = next;
   }
 
+  /** The peers of the last `wg show` (at start, then every API_WG_RECONCILE_SECONDS); null before the first or without a hub. */
+  get tunnelSnapshot(): TunnelSnapshot | null {
+    return this.lastTunnel;
+  }
+
   /** Reads `wg show` and stores each device's latest handshake and rx/tx. */
   async refreshTunnelStats(): Promise<void> {
     const driver = this.requireDriver();
     const status = await this.serialized(() => driver.status());
+    this.lastTunnel = { readAt: new Date(), handshakes: status.peers.map((p) => p.latestHandshakeAt) };
     await this.recordTunnelStats(
       status.peers.map((p) => ({
         publicKey: p.publicKey,

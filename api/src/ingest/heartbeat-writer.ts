@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type BeforeApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
 import type { HeartbeatSubmission } from './heartbeat-batch.js';
 import { HEARTBEAT_COMMIT_LISTENER, type HeartbeatCommitListener } from './heartbeat-commit-listener.js';
+import { HEARTBEAT_COMMIT_OBSERVER, type HeartbeatCommitObserver } from './heartbeat-commit-observer.js';
 import { heartbeatRetry, type RetryHistory } from './heartbeat-retry.js';
 import { HeartbeatStore, type StoredBatch, type StoredSubmission } from './heartbeat-store.js';
 
@@ -36,6 +37,8 @@ export class HeartbeatWriter implements BeforeApplicationShutdown {
     private readonly store: HeartbeatStore,
     /** Told about each committed batch (live updates); its failure never fails the write. */
     @Inject(HEARTBEAT_COMMIT_LISTENER) private readonly listener: HeartbeatCommitListener,
+    /** Counts each group commit (api/src/metrics); absent when nothing counts. */
+    @Optional() @Inject(HEARTBEAT_COMMIT_OBSERVER) private readonly observer: HeartbeatCommitObserver | null = null,
   ) {}
 
   submit(submission: HeartbeatSubmission): Promise<StoredSubmission> {
@@ -92,6 +95,7 @@ export class HeartbeatWriter implements BeforeApplicationShutdown {
   private async flush(batch: Pending[]): Promise<void> {
     const submissions = batch.map((p) => p.submission);
     const history: RetryHistory = { submissions: batch.length, transient: 0, inFull: 0 };
+    const startedAt = process.hrtime.bigint();
     let stored: StoredBatch | undefined;
     while (!stored) {
       try {
@@ -114,10 +118,27 @@ export class HeartbeatWriter implements BeforeApplicationShutdown {
     }
     const committed = stored;
     batch.forEach((pending, i) => pending.resolve(committed.outcomes[i] ?? null));
+    this.observe(committed, batch.length, startedAt);
     try {
       this.listener.committed(committed);
     } catch (error) {
       this.logger.warn({ msg: 'after-commit hook failed', err: (error as Error).message });
+    }
+  }
+
+  private observe(committed: StoredBatch, submissions: number, startedAt: bigint): void {
+    if (!this.observer) return;
+    let accepted = 0;
+    let duplicates = 0;
+    for (const outcome of committed.outcomes) {
+      accepted += outcome?.accepted ?? 0;
+      duplicates += outcome?.duplicates ?? 0;
+    }
+    const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+    try {
+      this.observer.committed({ submissions, accepted, duplicates, seconds });
+    } catch (error) {
+      this.logger.warn({ msg: 'heartbeat commit observer failed', err: (error as Error).message });
     }
   }
 

@@ -16,6 +16,6 @@ import { WebSocketUpgrades } from './websocket-upgrades.js';
   imports: [AuthModule],
   controllers: [LiveController],
   providers: [LiveAuthenticator, LiveConnections, LiveGateway, LiveSubscriber, WebSocketUpgrades, WebSocketAdmission],
-  exports: [LiveAuthenticator, WebSocketUpgrades, WebSocketAdmission],
+  exports: [LiveAuthenticator, LiveConnections, WebSocketUpgrades, WebSocketAdmission],
 })
 export class LiveEndpointModule {}
