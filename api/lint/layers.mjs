@@ -59,8 +59,7 @@ export const LAYERS = {
   'request-pipeline': 12,
   // Prometheus metrics (API and worker): reads ingest, devices, hub and live through their services.
   metrics: 12,
-  // The worker process: its jobs, and its metrics (12).
-  worker: 13,
+  worker: 12,
 };
 
 export const PLATFORM_FOLDERS = new Set(['config', 'common', 'db', 'redis', 'openapi']);

@@ -5,10 +5,13 @@ import { createLogger, NestPinoLogger } from './common/logging/logger.js';
 import { waitForDatabaseAtBoot } from './db/wait-for-database.js';
 import { MAINTENANCE_QUEUE } from './worker/maintenance.jobs.js';
 import { MaintenanceProcessor } from './worker/maintenance.processor.js';
-import { MaintenanceWorker } from './worker/maintenance.worker.js';
+import { bullPrefix, MaintenanceWorker } from './worker/maintenance.worker.js';
 import { WorkerModule } from './worker/worker.module.js';
 import { AlertDeliveryProcessor } from './alert-delivery/alert-delivery.processor.js';
 import { AlertDeliveryWorker } from './alert-delivery/alert-delivery.worker.js';
+import { ALERT_DELIVERY_QUEUE } from './alert-delivery/alert-delivery.jobs.js';
+import { alertDeliveryBullPrefix } from './alert-delivery/alert-delivery.queue.js';
+import { WorkerMetrics } from './metrics/worker-metrics.js';
 
 const config = loadConfigOrExit();
 
@@ -22,6 +25,18 @@ const app = await NestFactory.createApplicationContext(WorkerModule.register(con
 });
 const worker = await MaintenanceWorker.start(config, app.get(MaintenanceProcessor));
 const deliveryWorker = await AlertDeliveryWorker.start(config, app.get(AlertDeliveryProcessor));
+// Prometheus scrapes on a listener of the worker's own (api/src/metrics/worker-metrics.ts); unset = none.
+const metrics = config.WORKER_METRICS_LISTEN
+  ? await WorkerMetrics.start(
+      config.REDIS_URL,
+      config.WORKER_METRICS_LISTEN,
+      [
+        { name: MAINTENANCE_QUEUE, prefix: bullPrefix(config), worker: worker.worker },
+        { name: ALERT_DELIVERY_QUEUE, prefix: alertDeliveryBullPrefix(config), worker: deliveryWorker.worker },
+      ],
+      (error) => logger.error({ err: { message: error.message } }, 'metrics collection failed'),
+    )
+  : null;
 
 // Our own signal handling (no enableShutdownHooks): the worker must finish its running jobs
 // before the app context closes the database pool they use. If that hangs, leave anyway.
@@ -39,6 +54,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       try {
         await worker.close();
         await deliveryWorker.close();
+        await metrics?.close();
         await app.close();
         logger.info('worker stopped');
         process.exit(0);
@@ -52,3 +68,4 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 // Said only once the handlers above are in place: a SIGTERM sent on seeing it is always handled.
 logger.info({ queue: MAINTENANCE_QUEUE, concurrency: config.API_WORKER_CONCURRENCY }, 'maintenance worker started');
 logger.info('alert delivery worker started');
+if (metrics) logger.info({ url: `http://${config.WORKER_METRICS_LISTEN!.host}:${metrics.port}/metrics` }, 'worker metrics listening');

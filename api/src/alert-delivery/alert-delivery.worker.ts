@@ -25,7 +25,7 @@ export class AlertDeliveryWorker {
 
   private constructor(
     private readonly queue: Queue<AlertDeliveryPayload, AlertDeliveryResult, AlertDeliveryJobName>,
-    private readonly worker: Worker<AlertDeliveryPayload, AlertDeliveryResult, string>,
+    readonly worker: Worker<AlertDeliveryPayload, AlertDeliveryResult, string>,
     private readonly connection: Redis,
   ) {}
 
