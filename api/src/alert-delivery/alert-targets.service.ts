@@ -11,7 +11,8 @@ import {
   type UpdateAlertTarget,
 } from '@xspectre/contracts';
 import { requestContext } from '../common/context/request-context.js';
-import { deriveKeys, seal, unseal } from '../common/crypto/secrets.js';
+import { seal } from '../common/crypto/secrets.js';
+import { keyringOf, keysFor, unsealWithAny } from '../common/crypto/keyring.js';
 import { AppError } from '../common/errors/app-error.js';
 import { parseOrThrow } from '../common/validation/zod-validation.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
@@ -45,6 +46,8 @@ function secretHint(secret: string): string {
 @Injectable()
 export class AlertTargetsService {
   private readonly sealKey: Buffer;
+  /** The current key, then API_SECRET_KEY_PREVIOUS's during a rotation (api/src/audit/sealed-fields-resealer.ts seals again with the current one). */
+  private readonly openKeys: Buffer[];
 
   constructor(
     private readonly targets: AlertTargetsRepository,
@@ -52,7 +55,13 @@ export class AlertTargetsService {
     private readonly webhook: WebhookClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.sealKey = deriveKeys(config.API_SECRET_KEY).alertTargetSeal;
+    const ring = keyringOf(config);
+    this.sealKey = ring.current.alertTargetSeal;
+    this.openKeys = keysFor(ring, 'alertTargetSeal');
+  }
+
+  private open(sealed: string): string {
+    return unsealWithAny(this.openKeys, sealed).plaintext;
   }
 
   async list(): Promise<{ items: AlertTarget[] }> {
@@ -120,7 +129,15 @@ export class AlertTargetsService {
   async sendTest(id: string): Promise<AlertTargetTestResult> {
     const entity = this.require(await this.targets.findById(id), id);
     this.annotate(entity);
-    const target = this.toDeliveryTarget(entity);
+    let target: DeliveryTarget;
+    try {
+      target = this.toDeliveryTarget(entity);
+    } catch (error) {
+      // A secret no key opens (API_SECRET_KEY changed) is the target's problem, said as a failed test, not a 500.
+      if (!(error instanceof DeliveryFailure)) throw error;
+      requestContext.annotate({ details: { ok: false, status: null } });
+      return { ok: false, status: null, message: error.message, remoteId: null, durationMs: 0 };
+    }
     const started = Date.now();
     const alert = testAlert(entity.name);
     const result = (ok: boolean, status: number | null, message: string, remoteId: string | null): AlertTargetTestResult => {
@@ -166,7 +183,7 @@ export class AlertTargetsService {
   private toDeliveryTarget(entity: AlertTargetEntity): DeliveryTarget {
     let secret: string;
     try {
-      secret = unseal(this.sealKey, entity.secretSealed);
+      secret = this.open(entity.secretSealed);
     } catch {
       throw new DeliveryFailure('the target secret cannot be unsealed (API_SECRET_KEY changed?): set it again');
     }

@@ -3,7 +3,7 @@ import { appendFile, mkdir, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
-import { deriveKeys } from '../common/crypto/secrets.js';
+import { keyId, keyringOf, keysFor } from '../common/crypto/keyring.js';
 
 /** A signed record, outside the database, of the chain's head at one moment. */
 export interface AuditAnchor {
@@ -26,37 +26,51 @@ const TAIL_BYTES = 64 * 1024;
 @Injectable()
 export class AuditAnchors {
   private readonly key: Buffer;
+  /** This key's id, written on every line, so a line names the key that signed it. */
+  private readonly kid: string;
+  /**
+   * The keys a line or a verification result may be signed with: the current one, then
+   * API_SECRET_KEY_PREVIOUS's during a rotation. Once PREVIOUS is dropped, lines signed with it
+   * no longer verify: the re-seal step (api/src/audit/sealed-fields-resealer.ts) writes a
+   * checkpoint with the current key first, so the newest valid one is never lost.
+   */
+  private readonly keysById: Map<string, Buffer>;
   readonly file: string;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.key = deriveKeys(config.API_SECRET_KEY).auditAnchorHmac;
+    const ring = keyringOf(config);
+    this.key = ring.current.auditAnchorHmac;
+    this.kid = keyId(this.key);
+    this.keysById = new Map(keysFor(ring, 'auditAnchorHmac').map((key) => [keyId(key), key]));
     this.file = resolve(config.API_AUDIT_ANCHOR_DIR, FILE);
   }
 
-  private mac(anchor: AuditAnchor): string {
-    return createHmac('sha256', this.key).update(['v1', anchor.database, anchor.id, anchor.hash, anchor.at].join('\n')).digest('hex');
+  private mac(anchor: AuditAnchor, key = this.key): string {
+    return createHmac('sha256', key).update(['v1', anchor.database, anchor.id, anchor.hash, anchor.at].join('\n')).digest('hex');
   }
 
   /**
    * A MAC over a verification result (audit_verifications.mac), with the same key under its own
    * prefix, so a row inserted with database access alone cannot move the verified starting point.
    */
-  macOfVerification(fields: ReadonlyArray<string | number | boolean | null>): string {
-    return createHmac('sha256', this.key)
+  macOfVerification(fields: ReadonlyArray<string | number | boolean | null>, key = this.key): string {
+    return createHmac('sha256', key)
       .update(['verification-v1', ...fields.map((f) => (f === null ? '' : String(f)))].join('\n'))
       .digest('hex');
   }
 
   verificationMacMatches(fields: ReadonlyArray<string | number | boolean | null>, mac: string): boolean {
-    const expected = Buffer.from(this.macOfVerification(fields), 'hex');
     const given = Buffer.from(mac, 'hex');
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return [...this.keysById.values()].some((key) => {
+      const expected = Buffer.from(this.macOfVerification(fields, key), 'hex');
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    });
   }
 
   /** Appends one signed line (O_APPEND: concurrent writers never interleave a short line). */
   async append(anchor: AuditAnchor): Promise<string> {
     await mkdir(resolve(this.config.API_AUDIT_ANCHOR_DIR), { recursive: true, mode: 0o700 });
-    const line = JSON.stringify({ v: 1, ...anchor, mac: this.mac(anchor) });
+    const line = JSON.stringify({ v: 1, ...anchor, kid: this.kid, mac: this.mac(anchor) });
     await appendFile(this.file, `${line}\n`, { mode: 0o600, flag: 'a' });
     return line;
   }
@@ -96,12 +110,18 @@ export class AuditAnchors {
     } catch {
       return null;
     }
-    const { database, id, hash, at, mac } = value;
+    const { database, id, hash, at, mac, kid } = value;
     if (typeof database !== 'string' || typeof id !== 'string' || typeof hash !== 'string' || typeof at !== 'string') return null;
     if (typeof mac !== 'string' || !/^\d+$/.test(id)) return null;
     const anchor = { database, id, hash, at };
-    const expected = Buffer.from(this.mac(anchor), 'hex');
+    // Lines written before key ids existed name no key: every known key is tried.
+    const keys = typeof kid === 'string' ? [this.keysById.get(kid)].filter((k) => k !== undefined) : [...this.keysById.values()];
     const given = Buffer.from(mac, 'hex');
-    return given.length === expected.length && timingSafeEqual(given, expected) ? anchor : null;
+    return keys.some((key) => {
+      const expected = Buffer.from(this.mac(anchor, key), 'hex');
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    })
+      ? anchor
+      : null;
   }
 }

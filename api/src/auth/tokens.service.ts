@@ -5,7 +5,7 @@ import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { REDIS } from '../redis/redis.token.js';
-import { deriveKeys } from '../common/crypto/secrets.js';
+import { keyringOf, keysFor } from '../common/crypto/keyring.js';
 
 const ISSUER = 'xspectre-ops-api';
 
@@ -31,6 +31,8 @@ const MFA_USED = 'this sign-in step was completed already: sign in again';
 @Injectable()
 export class TokensService {
   private readonly key: Uint8Array;
+  /** The current key, then API_SECRET_KEY_PREVIOUS's during a rotation: tokens signed before it stay valid until they expire. */
+  private readonly verifyKeys: Uint8Array[];
   /** Access tokens whose signature verified, oldest first (bounded: the oldest goes first). */
   private readonly verifiedAccess = new Map<string, { claims: AccessClaims; exp: number }>();
 
@@ -38,7 +40,9 @@ export class TokensService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: Redis,
   ) {
-    this.key = deriveKeys(config.API_SECRET_KEY).jwt;
+    const ring = keyringOf(config);
+    this.key = ring.current.jwt;
+    this.verifyKeys = keysFor(ring, 'jwt');
   }
 
   signAccess(claims: AccessClaims): Promise<string> {
@@ -116,12 +120,17 @@ export class TokensService {
   }
 
   private async verify(token: string, audience: 'access' | 'mfa') {
-    try {
-      const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, audience, algorithms: ['HS256'] });
-      return payload;
-    } catch (error) {
-      if (error instanceof joseErrors.JOSEError) throw new AppError('AUTH_TOKEN_INVALID');
-      throw error;
+    for (const [index, key] of this.verifyKeys.entries()) {
+      try {
+        const { payload } = await jwtVerify(token, key, { issuer: ISSUER, audience, algorithms: ['HS256'] });
+        return payload;
+      } catch (error) {
+        // Only a signature that does not match moves on to the previous key; an expired or malformed token is refused at once.
+        if (error instanceof joseErrors.JWSSignatureVerificationFailed && index < this.verifyKeys.length - 1) continue;
+        if (error instanceof joseErrors.JOSEError) throw new AppError('AUTH_TOKEN_INVALID');
+        throw error;
+      }
     }
+    throw new AppError('AUTH_TOKEN_INVALID');
   }
 }

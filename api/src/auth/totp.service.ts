@@ -9,7 +9,8 @@ import type { UserEntity } from './user.entity.js';
 import { UsersRepository } from './users.repository.js';
 import { BreakGlass } from './break-glass.js';
 import { PasswordHasher } from './password-hasher.js';
-import { deriveKeys, seal, sha256Hex, unseal } from '../common/crypto/secrets.js';
+import { seal, sha256Hex } from '../common/crypto/secrets.js';
+import { keyringOf, keysFor, unsealWithAny } from '../common/crypto/keyring.js';
 import { SecuritySettingsService } from '../settings/security-settings.service.js';
 
 const ISSUER = 'xSPECTRE Ops';
@@ -30,6 +31,8 @@ function newRecoveryCode(): string {
 @Injectable()
 export class TotpService {
   private readonly sealKey: Buffer;
+  /** The current key, then API_SECRET_KEY_PREVIOUS's during a rotation (api/src/audit/sealed-fields-resealer.ts seals again with the current one). */
+  private readonly openKeys: Buffer[];
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -39,7 +42,13 @@ export class TotpService {
     private readonly db: Database,
     private readonly breakGlass: BreakGlass,
   ) {
-    this.sealKey = deriveKeys(config.API_SECRET_KEY).fieldSeal;
+    const ring = keyringOf(config);
+    this.sealKey = ring.current.fieldSeal;
+    this.openKeys = keysFor(ring, 'fieldSeal');
+  }
+
+  private open(sealed: string): string {
+    return unsealWithAny(this.openKeys, sealed).plaintext;
   }
 
   async setup(user: UserEntity): Promise<{ otpauthUri: string; secret: string }> {
@@ -54,7 +63,7 @@ export class TotpService {
     if (user.totpEnabled) throw new AppError('AUTH_TOTP_ALREADY_ENABLED');
     if (!user.totpPendingSecretSealed) throw new AppError('AUTH_TOTP_NOT_STARTED', 'call auth/totp/setup first');
     const result = await verify({
-      secret: unseal(this.sealKey, user.totpPendingSecretSealed),
+      secret: this.open(user.totpPendingSecretSealed),
       token: code,
       epochTolerance: EPOCH_TOLERANCE_SECONDS,
     });
@@ -101,7 +110,7 @@ export class TotpService {
   async verifyCode(user: UserEntity, code: string): Promise<boolean> {
     if (!user.totpEnabled || !user.totpSecretSealed) return false;
     const result = await verify({
-      secret: unseal(this.sealKey, user.totpSecretSealed),
+      secret: this.open(user.totpSecretSealed),
       token: code,
       epochTolerance: EPOCH_TOLERANCE_SECONDS,
       ...(user.totpLastStep !== null ? { afterTimeStep: Number(user.totpLastStep) } : {}),

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { REDIS } from '../redis/redis.token.js';
-import { deriveKeys } from '../common/crypto/secrets.js';
+import { keyringOf } from '../common/crypto/keyring.js';
 
 /** What login checks before a password: the same shape for an account and an unknown email. */
 export interface LoginFailureState {
@@ -24,19 +24,27 @@ export class UnknownLoginFailures {
   static readonly STATE_TTL_SECONDS = 7 * 24 * 3600;
   private readonly logger = new Logger(UnknownLoginFailures.name);
   private readonly key: Buffer;
+  /** API_SECRET_KEY_PREVIOUS's key during a rotation: failures counted under it still count. */
+  private readonly previousKey: Buffer | null;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.key = deriveKeys(config.API_SECRET_KEY).loginEmailHmac;
+    const ring = keyringOf(config);
+    this.key = ring.current.loginEmailHmac;
+    this.previousKey = ring.previous?.loginEmailHmac ?? null;
   }
 
   /** When Redis is away this answers "no failures" (logged), like the per-address rate limit. */
   async state(email: string): Promise<LoginFailureState> {
     try {
       const [count, lastFailureMs] = await this.redis.hmget(this.redisKey(email), 'count', 'last');
-      return this.derive(Number(count ?? 0), Number(lastFailureMs ?? 0));
+      const current = this.derive(Number(count ?? 0), Number(lastFailureMs ?? 0));
+      if (!this.previousKey) return current;
+      // During a rotation the stricter of the two states holds, so a rotation never resets a backoff or a lock.
+      const [oldCount, oldLastMs] = await this.redis.hmget(this.redisKey(email, this.previousKey), 'count', 'last');
+      return Number(oldCount ?? 0) > Number(count ?? 0) ? this.derive(Number(oldCount), Number(oldLastMs ?? 0)) : current;
     } catch (error) {
       this.logger.warn({ msg: 'unknown-email login failures unavailable (redis)', err: (error as Error).message });
       return { isLocked: false, backoffUntil: null };
@@ -67,8 +75,8 @@ export class UnknownLoginFailures {
     return { isLocked: count >= lockAfter, backoffUntil: backoffMs > 0 ? new Date(lastFailureMs + backoffMs) : null };
   }
 
-  private redisKey(email: string): string {
-    const digest = createHmac('sha256', this.key).update(email.trim().toLowerCase()).digest('base64url');
+  private redisKey(email: string, key = this.key): string {
+    const digest = createHmac('sha256', key).update(email.trim().toLowerCase()).digest('base64url');
     return `${this.config.REDIS_KEY_PREFIX}login-fail:${digest}`;
   }
 }

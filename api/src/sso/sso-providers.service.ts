@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { OidcSettings, SamlSettings } from '@xspectre/contracts';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
-import { deriveKeys, seal, unseal } from '../common/crypto/secrets.js';
+import { seal } from '../common/crypto/secrets.js';
+import { keyringOf, keysFor, unsealWithAny } from '../common/crypto/keyring.js';
 import type { IdentityProviderEntity } from './identity-provider.entity.js';
 import { IdentityProvidersRepository } from './identity-providers.repository.js';
 import type { OidcProviderConfig, SamlProviderConfig, ServiceProviderUrls } from './sso-assertion.js';
@@ -15,12 +16,20 @@ import type { OidcProviderConfig, SamlProviderConfig, ServiceProviderUrls } from
 @Injectable()
 export class SsoProviders {
   private readonly sealKey: Buffer;
+  /** The current key, then API_SECRET_KEY_PREVIOUS's during a rotation (api/src/audit/sealed-fields-resealer.ts seals again with the current one). */
+  private readonly openKeys: Buffer[];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly providers: IdentityProvidersRepository,
   ) {
-    this.sealKey = deriveKeys(config.API_SECRET_KEY).ssoSecretSeal;
+    const ring = keyringOf(config);
+    this.sealKey = ring.current.ssoSecretSeal;
+    this.openKeys = keysFor(ring, 'ssoSecretSeal');
+  }
+
+  private open(sealed: string): string {
+    return unsealWithAny(this.openKeys, sealed).plaintext;
   }
 
   /** Whether SSO can work at all: the IdPs must send browsers back to a known console address. */
@@ -63,7 +72,7 @@ export class SsoProviders {
       id: provider.id,
       preset: provider.preset,
       settings: provider.settings as OidcSettings,
-      clientSecret: provider.clientSecretSealed ? unseal(this.sealKey, provider.clientSecretSealed) : null,
+      clientSecret: provider.clientSecretSealed ? this.open(provider.clientSecretSealed) : null,
       sp: this.spUrls(provider.id),
     };
   }
