@@ -4,8 +4,9 @@ import type { BackupTokenKey } from '@xspectre/contracts/backup-token';
 import type { CapacityReportSink } from './capacity-report.js';
 import type { BackupServerConfig } from './config.js';
 import { createFrontHandler } from './front.js';
-import type { Logger } from './log.js';
+import { errorText, type Logger } from './log.js';
 import { Maintenance } from './maintenance.js';
+import { BackupMetrics } from './metrics.js';
 import { startRcloneRestic, type RcloneInstance } from './rclone-instance.js';
 import { DirectoryStorage } from './storage/directory-storage.js';
 import type { StorageDriver } from './storage/storage-driver.js';
@@ -39,6 +40,8 @@ export interface BackupServer {
   readonly storage: StorageDriver;
   readonly maintenance: Maintenance;
   readonly rclone: { appendOnly: RcloneInstance; full: RcloneInstance };
+  /** The metrics listener's port (BACKUP_METRICS_LISTEN; port 0 = any free one), or null without one. */
+  readonly metricsPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -48,7 +51,9 @@ export async function startBackupServer(config: BackupServerConfig, deps: Backup
   const root = await storage.prepare();
   const started: RcloneInstance[] = [];
   let server: Server | undefined;
+  let metricsListener: { port: number; close: () => Promise<void> } | undefined;
   try {
+    const metrics = config.BACKUP_METRICS_LISTEN ? new BackupMetrics() : undefined;
     const appendOnly = await startRcloneRestic({
       name: 'append-only',
       binary: config.BACKUP_RCLONE_BIN,
@@ -67,6 +72,7 @@ export async function startBackupServer(config: BackupServerConfig, deps: Backup
       log: deps.log,
       logRequests: config.BACKUP_LOG_REQUESTS,
       now: deps.now,
+      metrics,
     });
     const httpServer = createServer({ headersTimeout: 30_000, requestTimeout: 0, keepAliveTimeout: 30_000 }, handler);
     server = httpServer;
@@ -75,11 +81,18 @@ export async function startBackupServer(config: BackupServerConfig, deps: Backup
       httpServer.listen(config.BACKUP_LISTEN_PORT, config.BACKUP_LISTEN_HOST, () => resolve());
     });
     const port = (httpServer.address() as AddressInfo).port;
+    if (metrics && config.BACKUP_METRICS_LISTEN) {
+      const { host, port: metricsPort } = config.BACKUP_METRICS_LISTEN;
+      metricsListener = await metrics.listen(host, metricsPort, (error) =>
+        deps.log.log('error', 'metrics collection failed', { error: errorText(error) }),
+      );
+      deps.log.log('info', 'metrics listening', { host, port: metricsListener.port });
+    }
 
     const maintenance = new Maintenance({
       storage,
       log: deps.log,
-      sink: deps.sink,
+      sink: metrics ? metrics.observing(deps.sink) : deps.sink,
       snapshotIntervalMinutes: config.BACKUP_SNAPSHOT_INTERVAL_MINUTES,
       scrubIntervalDays: config.BACKUP_SCRUB_INTERVAL_DAYS,
       now: deps.now,
@@ -92,8 +105,10 @@ export async function startBackupServer(config: BackupServerConfig, deps: Backup
       storage,
       maintenance,
       rclone: { appendOnly, full },
+      metricsPort: metricsListener?.port ?? null,
       async stop() {
         await maintenance.stop();
+        await metricsListener?.close();
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await Promise.all(started.map((r) => r.stop()));
@@ -101,6 +116,7 @@ export async function startBackupServer(config: BackupServerConfig, deps: Backup
     };
   } catch (err) {
     server?.close();
+    await metricsListener?.close();
     await Promise.all(started.map((r) => r.stop()));
     throw err;
   }

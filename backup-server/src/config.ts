@@ -46,6 +46,18 @@ const EnvSchema = z
       .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
       .optional()
       .describe('the API (…/api/v1) capacity reports go to; unset = reports are only logged'),
+    // Prometheus scrapes (./metrics.ts): a listener of its own, never the devices' port.
+    BACKUP_METRICS_LISTEN: z
+      .string()
+      .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9465 ([::1]:9465 for IPv6)')
+      .transform((v, ctx) => {
+        const at = v.lastIndexOf(':');
+        const port = Number(v.slice(at + 1));
+        if (port > 65535) ctx.addIssue({ code: 'custom', message: 'port must be 0-65535' });
+        return { host: v.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port };
+      })
+      .optional()
+      .describe('the /metrics listener, host:port (unset = none)'),
     BACKUP_SERVICE_CREDENTIAL_FILE: path.optional().describe('root-only file holding the service credential (xs_svc_…) for the reports'),
   })
   .refine((e) => (e.BACKUP_API_URL === undefined) === (e.BACKUP_SERVICE_CREDENTIAL_FILE === undefined), {

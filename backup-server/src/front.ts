@@ -3,6 +3,7 @@ import { verifyBackupToken, type BackupTokenKey } from '@xspectre/contracts/back
 import { decideAccess, type Upstream } from './access-rules.js';
 import { parseBasicAuth } from './basic-auth.js';
 import { errorText, type Logger } from './log.js';
+import type { FrontRequestObserver } from './metrics.js';
 import { parseRequestTarget } from './request-target.js';
 import type { StorageDriver } from './storage/storage-driver.js';
 
@@ -24,6 +25,8 @@ export interface FrontOptions {
   log: Logger;
   logRequests: boolean;
   now?: () => Date;
+  /** Counts each answered request and its bytes (./metrics.ts). */
+  metrics?: FrontRequestObserver;
 }
 
 /** Below this much free space (plus the upload's size) a failed write is taken as "full". */
@@ -97,7 +100,10 @@ export function createFrontHandler(options: FrontOptions): (req: IncomingMessage
     const method = req.method ?? '';
     const entry: Record<string, string | number | undefined> = { method: method.slice(0, 16), path: (req.url ?? '').slice(0, 300) };
     let reason: string | undefined;
+    let bytesIn = 0;
+    let bytesOut = 0;
     res.on('close', () => {
+      options.metrics?.answered(typeof entry.op === 'string' ? entry.op : 'none', res.statusCode, bytesIn, bytesOut);
       if (!options.logRequests) return;
       options.log.log('info', 'request', { ...entry, status: res.statusCode, ms: Date.now() - started, reason });
     });
@@ -148,6 +154,7 @@ export function createFrontHandler(options: FrontOptions): (req: IncomingMessage
           if (res.headersSent || res.destroyed) return upstreamRes.resume();
           res.writeHead(status, forwardable(upstreamRes.headers));
           upstreamRes.on('aborted', () => res.destroy());
+          upstreamRes.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
           upstreamRes.pipe(res);
         };
         if (status < 500 || method !== 'POST') return pass();
@@ -169,6 +176,8 @@ export function createFrontHandler(options: FrontOptions): (req: IncomingMessage
       res.on('close', () => {
         if (!res.writableFinished) upstreamReq.destroy();
       });
+      // Counted as it streams; added in the same turn as the pipe, so no chunk is missed.
+      req.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
       req.pipe(upstreamReq);
     };
 
