@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKUP_TOKEN_AUDIENCE, BACKUP_TOKEN_ISSUER } from '@xspectre/contracts';
 import { signBackupToken, verifyBackupToken } from '@xspectre/contracts/backup-token';
@@ -9,6 +11,8 @@ import { loadBackupTokenPublicKeys } from '@xspectre/backup-server/public-keys';
 import { KeyStore } from '../src/keys/key-store.js';
 import { announceBackupTokenKey, writeBackupTokenPublicKeys } from '../src/keys/rotate-key.js';
 import { TestApi } from './support/harness.js';
+
+const CLI = fileURLToPath(new URL('../dist/keys/rotate-key.js', import.meta.url));
 
 /** Polls until `check` holds (bounded). */
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -93,5 +97,29 @@ describe('backup-token key rotation', () => {
     expect(await readdir(publicKeyDir)).toEqual([`${rotation.keyId}.pem`]);
     expect(await backupServerAccepts(before.token)).toMatchObject({ ok: false, reason: 'unknown_key' });
     expect(await backupServerAccepts(after.token)).toMatchObject({ ok: true });
+  });
+
+  it('the command (api/src/keys/rotate-key.ts) refuses other purposes and bad hours, and writes the public keys', async () => {
+    const env = {
+      PATH: process.env.PATH!,
+      DB_URL: api.config.DB_URL,
+      REDIS_URL: api.config.REDIS_URL,
+      API_SECRET_KEY: api.config.API_SECRET_KEY,
+      API_KEY_STORE_DIR: api.config.API_KEY_STORE_DIR,
+    };
+    const run = (args: string[]) => execa(process.execPath, [CLI, ...args], { env, extendEnv: false, reject: false });
+    const other = await run(['command-signing', '--activate-after-hours', '1']);
+    expect(other.exitCode).toBe(2);
+    expect(other.stderr).toContain('POST keys/command-signing/rotate');
+    const negative = await run(['backup-tokens', '--activate-after-hours=-1']);
+    expect(negative.exitCode).toBe(2);
+    expect(negative.stderr).toContain('activate-after-hours');
+    const dir = join(publicKeyDir, 'cli');
+    const listed = await run(['backup-tokens', '--public-key-dir', dir]);
+    expect(listed.exitCode, listed.stderr).toBe(0);
+    const answer = JSON.parse(listed.stdout) as { written: string[] };
+    const valid = await api.app.get(KeyStore).validPublicKeys('backup-tokens');
+    expect(answer.written).toEqual(valid.map((k) => k.keyId));
+    expect(await readdir(dir)).toEqual(valid.map((k) => `${k.keyId}.pem`));
   });
 });

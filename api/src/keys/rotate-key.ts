@@ -1,6 +1,7 @@
 import { mkdir, rm, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Logger } from '@nestjs/common';
 import { z } from 'zod';
 import { loadConfigOrExit } from '../config/config.js';
 import { KeyStore, type PublicKeyInfo } from './key-store.js';
@@ -41,6 +42,8 @@ export async function writeBackupTokenPublicKeys(store: KeyStore, dir: string): 
   return keys.map((k) => k.keyId);
 }
 
+const OPTIONS = { 'activate-after-hours': { type: 'string' }, 'public-key-dir': { type: 'string' } } as const;
+
 const ArgsSchema = z.object({
   purpose: z.literal('backup-tokens', {
     error: 'only backup-tokens: command-signing rotates through POST keys/command-signing/rotate (devices are told); see api/README.md',
@@ -56,10 +59,16 @@ const ArgsSchema = z.object({
  * (API_KEY_STORE_DIR); instances re-read keys.json on their own.
  */
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { 'activate-after-hours': { type: 'string' }, 'public-key-dir': { type: 'string' } },
-  });
+  let args: ReturnType<typeof parseArgs<{ allowPositionals: true; options: typeof OPTIONS }>>;
+  try {
+    args = parseArgs({ allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
+  const { values, positionals } = args;
+  // stdout is the JSON answer: the key store's progress lines are not wanted there.
+  Logger.overrideLogger(['error', 'warn']);
   const parsed = ArgsSchema.safeParse({ purpose: positionals[0], ...values });
   if (!parsed.success) {
     console.error(parsed.error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`).join('\n'));
@@ -68,13 +77,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const config = loadConfigOrExit();
   const store = new KeyStore(config);
   await store.open('backup-tokens');
-  const args = parsed.data;
+  const options = parsed.data;
   const result =
-    args['activate-after-hours'] !== undefined
-      ? await announceBackupTokenKey(store, Math.round(args['activate-after-hours'] * 3_600_000), args['public-key-dir'])
+    options['activate-after-hours'] !== undefined
+      ? await announceBackupTokenKey(store, Math.round(options['activate-after-hours'] * 3_600_000), options['public-key-dir'])
       : {
           publicKeys: await store.validPublicKeys('backup-tokens'),
-          written: args['public-key-dir'] ? await writeBackupTokenPublicKeys(store, args['public-key-dir']) : [],
+          written: options['public-key-dir'] ? await writeBackupTokenPublicKeys(store, options['public-key-dir']) : [],
         };
   console.log(JSON.stringify(result, null, 2));
 }
