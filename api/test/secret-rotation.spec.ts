@@ -17,6 +17,7 @@ const WEBHOOK_SECRET = `whsec-${randomUUID()}`;
 const keyA = randomBytes(48).toString('base64');
 const keyB = randomBytes(48).toString('base64');
 const keyWrong = randomBytes(48).toString('base64');
+const GHOST_EMAIL = `ghost-${randomBytes(4).toString('hex')}@test.local`;
 
 /** A webhook receiver that answers 204 and keeps what it got. */
 async function startReceiver(): Promise<{
@@ -92,8 +93,14 @@ describe('API_SECRET_KEY rotation', () => {
 
   beforeAll(async () => {
     receiver = await startReceiver();
-    ({ api: first, hub } = await startApiWithLabHub({ API_SECRET_KEY: keyA }));
-    hubSettings = { API_WG_INTERFACE: hub.interfaceName, API_WG_NETNS: hub.netns, API_AGENT_SOURCE_CHECK: 'false' };
+    // A long login backoff: the unknown-email state made under A must still hold after the restarts.
+    ({ api: first, hub } = await startApiWithLabHub({ API_SECRET_KEY: keyA, API_LOGIN_BACKOFF_BASE_MS: '600000' }));
+    hubSettings = {
+      API_WG_INTERFACE: hub.interfaceName,
+      API_WG_NETNS: hub.netns,
+      API_AGENT_SOURCE_CHECK: 'false',
+      API_LOGIN_BACKOFF_BASE_MS: '600000',
+    };
     const login = await first.login(ADMIN_EMAIL, ADMIN_PASSWORD);
     expect(login.status, login.text).toBe(200);
     adminAccess = login.body.accessToken as string;
@@ -129,6 +136,10 @@ describe('API_SECRET_KEY rotation', () => {
     expect(target.status, target.text).toBe(201);
     targetId = target.body.id as string;
 
+    // An unknown email backs off after API_LOGIN_BACKOFF_AFTER (5) failures, counted in Redis under A's HMAC.
+    for (let i = 0; i < 5; i++) expect((await first.login(GHOST_EMAIL, 'wrong-password-123')).status).toBe(401);
+    expect((await first.login(GHOST_EMAIL, 'wrong-password-123')).body.code).toBe('AUTH_LOGIN_BACKOFF');
+
     // Audit checkpoints and a signed verification, all with key A.
     const verified = await first.app.get(AuditService).verifyChain({ full: true });
     expect(verified.intact).toBe(true);
@@ -162,6 +173,9 @@ describe('API_SECRET_KEY rotation', () => {
     const resealed = await api.auditRows(`action = 'secrets.resealed'`);
     expect(resealed).toHaveLength(1);
     expect(resealed[0].details).toMatchObject({ resealed: { totpSecrets: 3, alertTargetSecrets: 1 } });
+
+    // The unknown email's backoff, counted under A, still holds.
+    expect((await api.login(GHOST_EMAIL, 'wrong-password-123')).body.code).toBe('AUTH_LOGIN_BACKOFF');
 
     // TOTP login works.
     const mfa = await totpLogin(api, 0);
@@ -203,6 +217,11 @@ describe('API_SECRET_KEY rotation', () => {
     const refreshed = await api.request('POST', 'auth/refresh', { body: { refreshToken: adminRefresh } });
     expect(refreshed.status, refreshed.text).toBe(200);
     adminRefresh = refreshed.body.refreshToken as string;
+
+    // The unknown email's failures counted under A are forgotten with A (documented; they expire after 7 days anyway).
+    const ghost = await api.login(GHOST_EMAIL, 'wrong-password-123');
+    expect(ghost.status).toBe(401);
+    expect(ghost.body.code).toBe('AUTH_INVALID_CREDENTIALS');
 
     const mfa = await totpLogin(api, 1);
     expect(mfa.status, mfa.text).toBe(200);
