@@ -49,7 +49,8 @@ export class ApiMetricsService implements HeartbeatCommitObserver, OnModuleInit,
     private readonly live: LiveConnections,
   ) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'xspectre_api_' });
+    // Without a listener nobody reads them: no event-loop monitor, no per-request hook (onModuleInit).
+    if (config.API_METRICS_LISTEN) collectDefaultMetrics({ register: this.registry, prefix: 'xspectre_api_' });
     this.heartbeats = new Counter({
       name: 'xspectre_heartbeats_total',
       help: 'Heartbeats written by group commits: accepted (new) or duplicate (a sequence already stored)',
@@ -98,6 +99,7 @@ export class ApiMetricsService implements HeartbeatCommitObserver, OnModuleInit,
 
   onModuleInit(): void {
     // The worker has no HTTP adapter; the API's is Fastify (create-app.ts).
+    if (!this.config.API_METRICS_LISTEN) return;
     const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
     if (fastify) instrumentHttp(fastify, this.registry);
   }
