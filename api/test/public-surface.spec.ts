@@ -259,6 +259,8 @@ describe('the public surface behind the TLS proxy', () => {
     const page = await request(OPERATOR, 'GET', '/devices', { 'x-forwarded-for': '203.0.113.9' });
     expect(page.status).toBe(200);
     expect(JSON.parse(page.text)).toMatchObject({ console: true, url: '/devices' });
+    // Caddy drops what an untrusted client wrote and forwards the TCP peer.
+    expect(JSON.parse(page.text).xff).toBe(OPERATOR);
     // The API records the operator's address, not what the client wrote in X-Forwarded-For.
     const email = `nobody-${Date.now()}@test.local`;
     const login = await request(
