@@ -408,6 +408,9 @@ enroll() {
   if [[ "$FORCE" -eq 1 ]]; then
     args+=(--force)
   fi
+  if [[ -n "$PIN" ]]; then
+    args+=(--pin "$PIN")
+  fi
   info "enrolling with the API at $API"
   local rc=0
   "$AGENT_BIN" "${args[@]}" || rc=$?

@@ -5,7 +5,10 @@
 // (The executable's CommonJS bundle never builds that facade; `node dist/main.js` does.)
 import type * as Http from 'node:http';
 import type * as Https from 'node:https';
+import type * as Tls from 'node:tls';
 
 export const httpModule = () => process.getBuiltinModule('node:http') as typeof Http;
 /** Loaded only when an https:// URL is used (TLS is not needed inside the overlay). */
 export const httpsModule = () => process.getBuiltinModule('node:https') as typeof Https;
+/** Only for a pinned enrollment through a private CA (pinned-tls.ts). */
+export const tlsModule = () => process.getBuiltinModule('node:tls') as typeof Tls;

@@ -45,6 +45,24 @@ describe('runCli', () => {
       [['enroll', '--api', 'http://x'], /--claim is required/],
       [['enroll', '--claim', 'short', '--api', 'http://x', '--wg-private-key-file', 'k'], /a claim code is 20 letters/],
       [['enroll', '--claim', 'ABCD-EFGH-JKLM-NPQR-STUV', '--api', 'ftp://x', '--wg-private-key-file', 'k'], /--api must be/],
+      [
+        ['enroll', '--claim', 'ABCD-EFGH-JKLM-NPQR-STUV', '--api', 'https://x', '--wg-private-key-file', 'k', '--pin', 'sha256//x='],
+        /--pin must be sha256/,
+      ],
+      [
+        [
+          'enroll',
+          '--claim',
+          'ABCD-EFGH-JKLM-NPQR-STUV',
+          '--api',
+          'http://x',
+          '--wg-private-key-file',
+          'k',
+          '--pin',
+          `sha256//${'A'.repeat(43)}=`,
+        ],
+        /--pin needs an https/,
+      ],
       [['--version', 'extra'], /takes no arguments/],
     ];
     for (const [argv, message] of cases) {

@@ -9,12 +9,13 @@ import { AGENT_BUILD_ID, AGENT_VERSION } from './version.js';
 export const USAGE = `xspectre-agent ${AGENT_VERSION}: the xSPECTRE device agent
 
 Usage:
-  xspectre-agent enroll --claim CODE --api URL --wg-private-key-file FILE
+  xspectre-agent enroll --claim CODE --api URL --wg-private-key-file FILE [--pin sha256//KEY]
                         [--ssh-host-key-file FILE] [--wg-config-out FILE]
                         [--config FILE] [--state-dir DIR] [--force]
       Enrolls this device with a claim code: sends its WireGuard public key, SSH host key
       and hardware facts to URL/enroll (URL like https://ops.example.com/api/v1), then writes
-      the WireGuard config (default /etc/wireguard/wg0.conf) and the agent config. As root, with
+      the WireGuard config (default /etc/wireguard/wg0.conf) and the agent config. --pin trusts
+      exactly that TLS server key instead of a CA chain (a proxy with a private CA). As root, with
       the host key of this machine's sshd, it also configures sshd for terminal and file
       sessions (see configure-ssh); a failure there is a warning, the enrollment stands.
   xspectre-agent configure-ssh [--config FILE] [--state-dir DIR]

@@ -15,6 +15,7 @@ import { agentConfigExists, AgentConfigSchema, HttpUrlSchema, resolvePaths, writ
 import { AgentError, ExitCode, printable, readLocalFile, UsageError } from './errors.js';
 import type { HostFacts } from './facts.js';
 import { apiEndpoint, ApiUnreachableError, postJson, type ApiResponse } from './http.js';
+import { KEY_PIN } from './pinned-tls.js';
 import { loadOrCreateInstallationSalt, StateStore } from './state.js';
 import { AGENT_VERSION } from './version.js';
 import { configureSshAfterEnroll } from './ssh/enroll-ssh.js';
@@ -30,6 +31,7 @@ export const ENROLL_TIMEOUT_MS = 30_000;
 const FLAGS = {
   claim: { type: 'string' },
   api: { type: 'string' },
+  pin: { type: 'string' },
   'wg-private-key-file': { type: 'string' },
   'ssh-host-key-file': { type: 'string' },
   'wg-config-out': { type: 'string' },
@@ -44,6 +46,9 @@ export async function enrollCommand(argv: readonly string[], ctx: CliContext): P
   if (!claim.success) throw new UsageError(`enroll: --claim: ${claim.error.issues[0]?.message ?? 'invalid claim code'}`);
   const api = HttpUrlSchema.safeParse(flags.requireString('api'));
   if (!api.success) throw new UsageError('enroll: --api must be the http(s) URL of the API, e.g. https://ops.example.com/api/v1');
+  const pin = flags.string('pin');
+  if (pin !== undefined && !KEY_PIN.test(pin)) throw new UsageError('enroll: --pin must be sha256// and a base64 SHA-256 (44 characters)');
+  if (pin !== undefined && !api.data.startsWith('https://')) throw new UsageError('enroll: --pin needs an https:// --api');
   const keyFile = flags.requireString('wg-private-key-file');
   const sshHostKeyFile = flags.string('ssh-host-key-file') ?? DEFAULT_SSH_HOST_KEY_FILE;
   const wgConfigOut = flags.string('wg-config-out') ?? DEFAULT_WG_CONFIG_OUT;
@@ -68,7 +73,7 @@ export async function enrollCommand(argv: readonly string[], ctx: CliContext): P
   const url = apiEndpoint(api.data, 'enroll');
   let response: ApiResponse;
   try {
-    response = await postJson(url, request, { timeoutMs: ENROLL_TIMEOUT_MS });
+    response = await postJson(url, request, { timeoutMs: ENROLL_TIMEOUT_MS, ...(pin ? { pin } : {}) });
   } catch (err) {
     if (err instanceof ApiUnreachableError) throw new AgentError(ExitCode.API_UNREACHABLE, `the API is unreachable: ${err.message}`);
     throw err;

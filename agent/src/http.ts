@@ -1,5 +1,6 @@
 import { ProblemSchema, type Problem } from '@xspectre/contracts';
 import { httpModule, httpsModule } from './builtins.js';
+import { pinnedHttpsAgent } from './pinned-tls.js';
 import { AGENT_VERSION } from './version.js';
 
 /** The API could not be reached: connection refused, DNS, TLS, timeout, or a gateway error. */
@@ -34,6 +35,8 @@ export interface PostOptions {
   bearer?: string;
   /** Aborts the request early (shutdown). */
   signal?: AbortSignal;
+  /** https only: trust exactly this server key (`sha256//…`, pinned-tls.ts) instead of a CA chain. */
+  pin?: string;
 }
 
 /** As for postJson. */
@@ -68,7 +71,7 @@ async function exchange(method: 'GET' | 'POST', url: string, body: string | unde
 
   let answer: { status: number; text: string };
   try {
-    answer = await request(method, url, headers, body, signal);
+    answer = await request(method, url, headers, body, signal, options.pin);
   } catch (err) {
     throw new ApiUnreachableError(
       url,
@@ -98,14 +101,17 @@ async function request(
   headers: Record<string, string>,
   body: string | undefined,
   signal: AbortSignal,
+  pin: string | undefined,
 ): Promise<{ status: number; text: string }> {
   const target = new URL(url);
   if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`unsupported protocol ${target.protocol}`);
+  if (pin !== undefined && target.protocol !== 'https:') throw new Error('a key pin needs an https:// URL');
   const send = target.protocol === 'https:' ? httpsModule().request : httpModule().request;
+  const agent = pin === undefined ? undefined : pinnedHttpsAgent(pin);
   signal.throwIfAborted();
   return new Promise((resolve, reject) => {
     const allHeaders = body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
-    const req = send(target, { method, headers: allHeaders }, (res) => {
+    const req = send(target, { method, headers: allHeaders, ...(agent ? { agent } : {}) }, (res) => {
       const status = res.statusCode ?? 0;
       if (REDIRECT_STATUSES.has(status) && res.headers.location !== undefined) return fail(new Error('unexpected redirect'));
       const chunks: Buffer[] = [];

@@ -107,6 +107,38 @@ describe('bootstrap.sh: TLS only (--insecure-http, --pin)', () => {
     expect(overHttp.status).toBe(2);
     expect(overHttp.stderr).toContain('--pin needs an https:// --api');
   });
+
+  it("hands the pin to the agent's enrollment too (Node's HTTPS client, not curl)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xs-bootstrap-pin-'));
+    try {
+      const argsFile = join(dir, 'args');
+      // The script's enroll() with the agent replaced by a shell function of the same name
+      // (AGENT_BIN is read-only) that records its arguments.
+      const enrollWith = (flags: string[]) => {
+        const result = spawnSync(
+          'bash',
+          [
+            '--norc',
+            '-c',
+            'source "$1"; shift; export ARGS_OUT="$1"; shift; parse_args "$@"; ' +
+              String.raw`eval "function $AGENT_BIN { printf '%s\n' \"\$@\" > \"\$ARGS_OUT\"; }"; enroll`,
+            '_',
+            script,
+            argsFile,
+            ...flags,
+          ],
+          { encoding: 'utf8', env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        expect(result.status, result.stderr).toBe(0);
+        return readFileSync(argsFile, 'utf8').trim().split('\n');
+      };
+      const pinned = enrollWith(['--claim', 'ABCD', '--api', 'https://ops.example/api/v1', '--pin', PIN]);
+      expect(pinned.slice(pinned.indexOf('--pin'), pinned.indexOf('--pin') + 2)).toEqual(['--pin', PIN]);
+      expect(enrollWith(['--claim', 'ABCD', '--api', 'https://ops.example/api/v1'])).not.toContain('--pin');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('bootstrap.sh: the local policy (--allow-actions, --deny-actions)', () => {
