@@ -296,7 +296,8 @@ describe('CommandLoop', () => {
     executor.release('backup.run');
     await until(() => api.statusOf(backup) === 'succeeded', 'the backup to finish');
     expect(api.reportsOf(backup)).toEqual(['running', 'succeeded']);
-    expect(journal.get(backup)?.reported).toBe(true);
+    // The journal marks the report after the API's answer arrives: wait for it, not for the API alone.
+    await until(() => journal.get(backup)?.reported === true, 'the report to be journaled');
   });
 
   it('a backup beside the queue still waiting at shutdown is left to the next start (no result recorded)', async () => {
