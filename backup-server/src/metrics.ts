@@ -101,7 +101,9 @@ export class BackupMetrics implements FrontRequestObserver {
     const server: Server = createServer((req, res) => {
       const path = (req.url ?? '').split('?')[0];
       if (path !== '/metrics' || req.method !== 'GET') {
-        res.writeHead(path === '/metrics' ? 405 : 404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+        res
+          .writeHead(path === '/metrics' ? 405 : 404, { 'content-type': 'text/plain; charset=utf-8' })
+          .end(path === '/metrics' ? 'only GET and HEAD\n' : 'not found\n');
         return;
       }
       this.registry.metrics().then(

@@ -22,7 +22,9 @@ export async function serveMetrics(registry: Registry, address: ListenAddress, o
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/metrics' || (request.method !== 'GET' && request.method !== 'HEAD')) {
-      response.writeHead(path === '/metrics' ? 405 : 404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      response
+        .writeHead(path === '/metrics' ? 405 : 404, { 'content-type': 'text/plain; charset=utf-8' })
+        .end(path === '/metrics' ? 'only GET and HEAD\n' : 'not found\n');
       return;
     }
     registry.metrics().then(
