@@ -47,6 +47,10 @@ LAB_APT_PACKAGES=(
   age
   sudo
   pgbackrest
+  # infra/helm/check.sh builds its chart renderer offline from these (no helm binary in Debian).
+  golang-go
+  golang-github-masterminds-sprig-dev
+  golang-gopkg-yaml.v3-dev
 )
 
 # Lab packages whose daemons must not start when installed (a test starts its own, on its own
