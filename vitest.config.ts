@@ -17,9 +17,13 @@ const LAB = [
   'backup-server/test/lab-*.spec.ts',
   // The console in a browser against a lab device container (terminal, files, player).
   'console/test/remote-access.spec.ts',
+  // The recovery stick image: built with debootstrap, booted in qemu.
+  'recovery-usb/test/**/*.spec.ts',
 ];
 const ALL_TESTS = ['**/test/**/*.spec.ts'];
 const EXCLUDE = ['**/node_modules/**', '**/dist/**'];
+// One migrated database per run, copied for every API a spec starts (api/test/support/template-database.ts).
+const TEMPLATE_DB = ['api/test/support/template-database.ts'];
 
 export default defineConfig({
   test: {
@@ -34,9 +38,15 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: UNIT, sequence: { groupOrder: 0 } } },
       {
         extends: true,
-        test: { name: 'integration', include: ALL_TESTS, exclude: [...EXCLUDE, ...LAB, ...UNIT], sequence: { groupOrder: 1 } },
+        test: {
+          name: 'integration',
+          include: ALL_TESTS,
+          exclude: [...EXCLUDE, ...LAB, ...UNIT],
+          globalSetup: TEMPLATE_DB,
+          sequence: { groupOrder: 1 },
+        },
       },
-      { extends: true, test: { name: 'lab', include: LAB, sequence: { groupOrder: 2 } } },
+      { extends: true, test: { name: 'lab', include: LAB, globalSetup: TEMPLATE_DB, sequence: { groupOrder: 2 } } },
     ],
   },
 });

@@ -39,7 +39,7 @@ describe('process lifecycle (built entry points)', () => {
 
   beforeAll(async () => {
     for (const file of [MAIN, WORKER]) if (!existsSync(file)) throw new Error(`${file} is missing: run \`npx tsc -b\` first`);
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     await runMigrations(db.url);
   });
 

@@ -32,7 +32,7 @@ describe('worker metrics', () => {
 
   beforeAll(async () => {
     if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing: run \`npx tsc -b\` first`);
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     await runMigrations(db.url);
     const port = await freePort();
     env = testEnv(db.url, { WORKER_METRICS_LISTEN: `127.0.0.1:${port}` });

@@ -35,7 +35,7 @@ describe('maintenance worker', () => {
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     await runMigrations(db.url);
     sql = new pg.Pool({ connectionString: db.url, max: 2 });
     // Dropping the database (WITH FORCE) ends idle clients: expected, never an uncaught exception.

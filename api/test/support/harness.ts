@@ -32,15 +32,29 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
-/** A database of its own: every test file gets a fresh, migrated one. */
-export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+/**
+ * A database of its own: empty, or with `migrated` a copy of the run's migrated template
+ * (support/template-database.ts) when the lane made one; callers still run the migrations, which
+ * then have nothing left to do.
+ */
+export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `xs_test_${randomBytes(6).toString('hex')}`;
+  const template = options.migrated ? process.env.TEST_TEMPLATE_DB : undefined;
   const admin = new pg.Client({ connectionString: adminDbUrl });
   // A connection PostgreSQL ends (57P01) emits 'error': without a listener that would crash the run.
   admin.on('error', () => undefined);
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  try {
+    if (template) {
+      await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+      // A database's own ACL is not copied with its contents; the app role migration granted this.
+      await admin.query(`GRANT CONNECT ON DATABASE ${name} TO ${APP_ROLE}`);
+    } else {
+      await admin.query(`CREATE DATABASE ${name}`);
+    }
+  } finally {
+    await admin.end();
+  }
   const url = new URL(adminDbUrl);
   url.pathname = `/${name}`;
   return {
@@ -113,7 +127,7 @@ export class TestApi {
    * `listen.port` a port picked beforehand (default any free one). baseUrl stays on 127.0.0.1.
    */
   static async start(overrides: Record<string, string> = {}, listen: { host?: string; port?: number } = {}): Promise<TestApi> {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase({ migrated: true });
     await runMigrations(db.url);
     // Migrations ran as the owner; the API connects as the role that owns nothing, as in production.
     const config = loadConfig(testEnv(appRoleUrl(db.url), overrides));
