@@ -4,7 +4,8 @@
 # and packages into a temporary directory, then for the default values and ci-values.yaml runs
 # `render lint` and `render template`.
 #   infra/helm/check.sh [OUT_DIR]
-# OUT_DIR (optional) receives default.yaml, ci.yaml and their JSON forms (default.json, ci.json).
+# OUT_DIR (optional) receives default.yaml, ci.yaml, their JSON forms (default.json, ci.json) and
+# the renderer itself (render), for more runs with other values (infra/helm/test/helm-chart.spec.ts).
 # Exit codes: 0 all passed; 1 a lint or render failed; 2 the renderer could not be built.
 set -euo pipefail
 
@@ -47,4 +48,8 @@ run() {
 
 run default
 run ci -f "$HELM_DIR/ci-values.yaml"
+if [[ -n "$OUT" ]]; then
+  mkdir -p "$OUT"
+  cp "$WORK/render" "$OUT/render"
+fi
 exit "$status"
