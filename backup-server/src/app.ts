@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { BackupTokenKey } from '@xspectre/contracts/backup-token';
 import type { CapacityReportSink } from './capacity-report.js';
 import type { BackupServerConfig } from './config.js';
+import { DiskImageStore } from './disk-images/image-store.js';
 import { createFrontHandler } from './front.js';
 import { errorText, type Logger } from './log.js';
 import { Maintenance } from './maintenance.js';
@@ -20,6 +21,8 @@ export function storageFromConfig(config: BackupServerConfig): StorageDriver {
       snapshotFloorDays: config.BACKUP_SNAPSHOT_FLOOR_DAYS,
       zfsBinary: config.BACKUP_ZFS_BIN,
       zpoolBinary: config.BACKUP_ZPOOL_BIN,
+      imageDataset: config.BACKUP_IMAGE_ZFS_DATASET,
+      imageQuotaBytes: config.BACKUP_IMAGE_DEVICE_QUOTA,
     });
   }
   return new DirectoryStorage(config.BACKUP_STORAGE_DIR!);
@@ -39,6 +42,7 @@ export interface BackupServer {
   readonly port: number;
   readonly storage: StorageDriver;
   readonly maintenance: Maintenance;
+  readonly images: DiskImageStore;
   readonly rclone: { appendOnly: RcloneInstance; full: RcloneInstance };
   /** The metrics listener's port (BACKUP_METRICS_LISTEN; port 0 = any free one), or null without one. */
   readonly metricsPort: number | null;
@@ -65,6 +69,14 @@ export async function startBackupServer(config: BackupServerConfig, deps: Backup
     const full = await startRcloneRestic({ name: 'full', binary: config.BACKUP_RCLONE_BIN, root, appendOnly: false, log: deps.log });
     started.push(full);
 
+    const images = new DiskImageStore({
+      storage,
+      log: deps.log,
+      maxBytes: config.BACKUP_IMAGE_MAX_BYTES,
+      keep: config.BACKUP_IMAGE_KEEP,
+      uploadTtlHours: config.BACKUP_IMAGE_UPLOAD_TTL_HOURS,
+      observer: metrics,
+    });
     const handler = createFrontHandler({
       publicKeys: () => deps.publicKeys,
       storage,
@@ -73,6 +85,7 @@ export async function startBackupServer(config: BackupServerConfig, deps: Backup
       logRequests: config.BACKUP_LOG_REQUESTS,
       now: deps.now,
       metrics,
+      images,
     });
     const httpServer = createServer({ headersTimeout: 30_000, requestTimeout: 0, keepAliveTimeout: 30_000 }, handler);
     server = httpServer;
@@ -91,6 +104,7 @@ export async function startBackupServer(config: BackupServerConfig, deps: Backup
 
     const maintenance = new Maintenance({
       storage,
+      images,
       log: deps.log,
       sink: metrics ? metrics.observing(deps.sink) : deps.sink,
       snapshotIntervalMinutes: config.BACKUP_SNAPSHOT_INTERVAL_MINUTES,
@@ -104,6 +118,7 @@ export async function startBackupServer(config: BackupServerConfig, deps: Backup
       port,
       storage,
       maintenance,
+      images,
       rclone: { appendOnly, full },
       metricsPort: metricsListener?.port ?? null,
       async stop() {

@@ -15,6 +15,8 @@ function fakeStorage(overrides: Partial<StorageDriver> = {}): StorageDriver {
     snapshotRound: async () => ({ created: [], destroyed: [], failed: [] }),
     startScrub: async () => {},
     scrubStatus: async () => ({ state: 'finished', finishedAt: '2026-12-01T02:00:00.000Z', errors: 0 }),
+    imageDirectory: async () => undefined,
+    imageDevices: async () => [],
     ...overrides,
   };
 }

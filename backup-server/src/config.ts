@@ -7,6 +7,18 @@ const path = z
   .min(1)
   .max(4096)
   .refine((v) => !v.includes('\0'), 'must be a path');
+const size = (fallback: string, minBytes: number, example: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const bytes = parseByteSize(v);
+      if (bytes === undefined || bytes < minBytes) {
+        ctx.addIssue({ code: 'custom', message: `must be a size of at least ${minBytes} bytes, e.g. ${example}` });
+        return z.NEVER;
+      }
+      return bytes;
+    });
 const ZFS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9][A-Za-z0-9_.:-]*)+$/;
 
 /** Every setting the backup server reads, parsed once at boot. Nothing else reads process.env. */
@@ -37,6 +49,22 @@ const EnvSchema = z
     BACKUP_SNAPSHOT_FLOOR_DAYS: z.coerce.number().int().min(1).max(3650).default(14).describe('days every hourly ZFS snapshot is kept'),
     BACKUP_SNAPSHOT_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1440).default(60),
     BACKUP_SCRUB_INTERVAL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+    // Full-disk images (issue 16, ./disk-images/).
+    BACKUP_IMAGE_KEEP: z.coerce.number().int().min(1).max(20).default(3).describe('published images kept per device'),
+    BACKUP_IMAGE_MAX_BYTES: size('200G', 1024 * 1024, '200G').describe('largest compressed image accepted'),
+    BACKUP_IMAGE_UPLOAD_TTL_HOURS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(720)
+      .default(48)
+      .describe('an upload untouched this long is deleted (maintenance tick)'),
+    BACKUP_IMAGE_ZFS_DATASET: z
+      .string()
+      .regex(ZFS_NAME, 'must be pool/dataset, e.g. backup-pool/disk-images')
+      .optional()
+      .describe('parent of the per-device image datasets (ZFS store); default <pool>/disk-images'),
+    BACKUP_IMAGE_DEVICE_QUOTA: size('1T', 16 * 1024 * 1024, '1T').describe('ZFS quota of each device image dataset'),
     BACKUP_TOKEN_PUBLIC_KEYS: path.describe("a PEM file or a directory of *.pem: the public halves of the API's backup-token keys"),
     BACKUP_RCLONE_BIN: path.default('rclone'),
     BACKUP_ZFS_BIN: path.default('zfs'),

@@ -1,10 +1,14 @@
 import { request as httpRequest, Agent, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { verifyBackupToken, type BackupTokenKey } from '@xspectre/contracts/backup-token';
+import { BackupTokenOpSchema, DiskImageTokenOpSchema } from '@xspectre/contracts';
 import { decideAccess, type Upstream } from './access-rules.js';
 import { parseBasicAuth } from './basic-auth.js';
+import { isImagePath, parseImageTarget, type ImageTarget } from './disk-images/image-rules.js';
+import { handleImageRequest } from './disk-images/image-routes.js';
+import type { DiskImageStore } from './disk-images/image-store.js';
 import { errorText, type Logger } from './log.js';
 import type { FrontRequestObserver } from './metrics.js';
-import { parseRequestTarget } from './request-target.js';
+import { parseRequestTarget, type RepoTarget } from './request-target.js';
 import type { StorageDriver } from './storage/storage-driver.js';
 
 /**
@@ -27,6 +31,8 @@ export interface FrontOptions {
   now?: () => Date;
   /** Counts each answered request and its bytes (./metrics.ts). */
   metrics?: FrontRequestObserver;
+  /** The full-disk image store behind `/disk-images/<device>/…` (./disk-images/); without it those paths answer 404. */
+  images?: DiskImageStore;
 }
 
 /** Below this much free space (plus the upload's size) a failed write is taken as "full". */
@@ -105,7 +111,9 @@ export function createFrontHandler(options: FrontOptions): (req: IncomingMessage
     res.on('close', () => {
       options.metrics?.answered(typeof entry.op === 'string' ? entry.op : 'none', res.statusCode, bytesIn, bytesOut);
       if (!options.logRequests) return;
-      options.log.log('info', 'request', { ...entry, status: res.statusCode, ms: Date.now() - started, reason });
+      // A connection closed before the answer was sent: the status is only what was set so far.
+      const cut = res.writableFinished ? undefined : true;
+      options.log.log('info', 'request', { ...entry, status: res.statusCode, ms: Date.now() - started, reason, closedEarly: cut });
     });
     const refuse = (status: number, message: string, extra?: Record<string, string>) => {
       reason = message;
@@ -113,9 +121,21 @@ export function createFrontHandler(options: FrontOptions): (req: IncomingMessage
       answer(res, status, message, extra);
     };
 
-    const parsed = parseRequestTarget(req.url);
-    if (!parsed.ok) return refuse(parsed.status, parsed.message);
-    const { target } = parsed;
+    // Two families of paths: restic repositories `/<device>/…` (to rclone) and full-disk
+    // images `/disk-images/<device>/…` (answered here); each opens only with its own token ops.
+    let target: RepoTarget | undefined;
+    let imageTarget: ImageTarget | undefined;
+    if (isImagePath(req.url)) {
+      if (!options.images) return refuse(404, 'disk images are not served here');
+      const parsedImage = parseImageTarget(req.url!);
+      if (!parsedImage.ok) return refuse(parsedImage.status, parsedImage.message);
+      imageTarget = parsedImage.target;
+    } else {
+      const parsed = parseRequestTarget(req.url);
+      if (!parsed.ok) return refuse(parsed.status, parsed.message);
+      target = parsed.target;
+    }
+    const device = target?.device ?? imageTarget!.device;
 
     const auth = parseBasicAuth(req.headers.authorization);
     const challenge = { 'www-authenticate': 'Basic realm="xspectre-backup", charset="UTF-8"' };
@@ -126,9 +146,28 @@ export function createFrontHandler(options: FrontOptions): (req: IncomingMessage
     entry.device = claims.sub;
     entry.op = claims.op;
     entry.jti = claims.jti;
-    if (auth.user !== claims.sub || target.device !== claims.sub) return refuse(403, 'backup token is for another device');
+    if (auth.user !== claims.sub || device !== claims.sub) return refuse(403, 'backup token is for another device');
 
-    const decision = decideAccess(claims.op, method, target);
+    const imageOp = DiskImageTokenOpSchema.safeParse(claims.op);
+    if (imageTarget) {
+      if (!imageOp.success) return refuse(403, `a restic ${claims.op} token does not open disk images`);
+      void handleImageRequest({
+        req,
+        res,
+        op: imageOp.data,
+        target: imageTarget,
+        store: options.images!,
+        log: options.log,
+        refuse,
+        note: (text) => (reason = text),
+        countIn: (n) => (bytesIn += n),
+        countOut: (n) => (bytesOut += n),
+      });
+      return;
+    }
+    const resticOp = BackupTokenOpSchema.safeParse(claims.op);
+    if (!resticOp.success) return refuse(403, `a disk-image token (${claims.op}) does not open restic repositories`);
+    const decision = decideAccess(resticOp.data, method, target!);
     if (!decision.allowed) return refuse(decision.status, decision.message);
     const upstream = options.upstreams[decision.upstream];
 

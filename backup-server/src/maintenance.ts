@@ -1,10 +1,13 @@
 import { collectCapacityReport, type CapacityReportSink } from './capacity-report.js';
 import { errorText, type Logger } from './log.js';
+import type { DiskImageStore } from './disk-images/image-store.js';
 import type { StorageDriver } from './storage/storage-driver.js';
 import { isScrubDue } from './storage/zpool-status.js';
 
 export interface MaintenanceOptions {
   storage: StorageDriver;
+  /** Stale disk-image uploads expire each tick (BACKUP_IMAGE_UPLOAD_TTL_HOURS). */
+  images?: DiskImageStore;
   log: Logger;
   sink: CapacityReportSink;
   snapshotIntervalMinutes: number;
@@ -15,7 +18,7 @@ export interface MaintenanceOptions {
 /**
  * The hourly tick: a snapshot round (new snapshot per device, expired ones destroyed), a
  * scrub when the last one ended `scrubIntervalDays` ago (state read back from `zpool status`,
- * so a restart neither skips nor repeats one), and a capacity report. One tick at a time.
+ * so a restart neither skips nor repeats one), expiry of stale disk-image uploads, and a capacity report. One tick at a time.
  */
 export class Maintenance {
   private timer: NodeJS.Timeout | undefined;
@@ -66,6 +69,11 @@ export class Maintenance {
       }
     } catch (err) {
       log.log('error', 'scrub failed to start', { error: errorText(err) });
+    }
+    try {
+      await this.options.images?.expireStale(now);
+    } catch (err) {
+      log.log('error', 'disk-image upload expiry failed', { error: errorText(err) });
     }
     try {
       const report = await collectCapacityReport(storage, now);

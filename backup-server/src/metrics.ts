@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BackupCapacityReport } from '@xspectre/contracts';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CapacityReportSink } from './capacity-report.js';
+import type { DiskImageObserver, DiskImageOutcome } from './disk-images/image-store.js';
 
 /** What the front tells about each answered request (./front.ts). */
 export interface FrontRequestObserver {
@@ -11,18 +12,21 @@ export interface FrontRequestObserver {
 }
 
 /** Status codes kept as label values: the ones the front and rclone answer; anything else is its class. */
-const KNOWN_STATUS = new Set([200, 201, 204, 206, 304, 400, 401, 403, 404, 405, 409, 411, 413, 416, 500, 502, 503, 507]);
+const KNOWN_STATUS = new Set([200, 201, 204, 206, 304, 400, 401, 403, 404, 405, 409, 411, 413, 415, 416, 422, 500, 502, 503, 507]);
 
 /**
  * The backup server's Prometheus metrics on BACKUP_METRICS_LISTEN: requests by token operation
  * and status, bytes in and out, and the pool's figures from the last capacity report (sent
  * with each maintenance tick: at start, then every BACKUP_SNAPSHOT_INTERVAL_MINUTES).
  */
-export class BackupMetrics implements FrontRequestObserver {
+export class BackupMetrics implements FrontRequestObserver, DiskImageObserver {
   readonly registry = new Registry();
   private readonly requests: Counter<'op' | 'status'>;
   private readonly bytesIn: Counter<'op'>;
   private readonly bytesOut: Counter<'op'>;
+  private readonly imageBytesIn: Counter;
+  private readonly imageUploads: Counter<'outcome'>;
+  private readonly imageSizes: Histogram;
   private report: BackupCapacityReport | null = null;
 
   constructor() {
@@ -44,6 +48,23 @@ export class BackupMetrics implements FrontRequestObserver {
       name: 'xspectre_backup_sent_bytes_total',
       help: 'Response body bytes passed from storage to devices (restores, index reads), by operation',
       labelNames: ['op'],
+      registers,
+    });
+    this.imageBytesIn = new Counter({
+      name: 'xspectre_backup_image_received_bytes_total',
+      help: 'Full-disk image bytes written to uploads (PATCH bodies)',
+      registers,
+    });
+    this.imageUploads = new Counter({
+      name: 'xspectre_backup_image_uploads_total',
+      help: 'Full-disk image upload events by outcome: created, resumed, completed, or why one was refused or removed',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.imageSizes = new Histogram({
+      name: 'xspectre_backup_image_published_bytes',
+      help: 'Compressed size of each published full-disk image',
+      buckets: [2 ** 30, 4 * 2 ** 30, 16 * 2 ** 30, 64 * 2 ** 30, 256 * 2 ** 30, 1024 * 2 ** 30],
       registers,
     });
     const current = () => this.report;
@@ -84,6 +105,18 @@ export class BackupMetrics implements FrontRequestObserver {
     this.requests.inc({ op, status: KNOWN_STATUS.has(status) ? String(status) : `${Math.trunc(status / 100)}xx` });
     if (bytesIn > 0) this.bytesIn.inc({ op }, bytesIn);
     if (bytesOut > 0) this.bytesOut.inc({ op }, bytesOut);
+  }
+
+  received(bytes: number): void {
+    this.imageBytesIn.inc(bytes);
+  }
+
+  outcome(outcome: DiskImageOutcome): void {
+    this.imageUploads.inc({ outcome });
+  }
+
+  published(compressedBytes: number): void {
+    this.imageSizes.observe(compressedBytes);
   }
 
   /** A sink that remembers each report for the gauges, then hands it on. */

@@ -56,6 +56,26 @@ export class DirectoryStorage implements StorageDriver {
 
   async startScrub(): Promise<void> {}
 
+  /** `<root>/disk-images/<device>`: beside the repositories; the front never hands this path to rclone. */
+  async imageDirectory(deviceId: string, create: boolean): Promise<string | undefined> {
+    const dir = join(this.root, 'disk-images', deviceId);
+    if (create) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      return dir;
+    }
+    try {
+      return (await lstat(dir)).isDirectory() ? dir : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async imageDevices(): Promise<Array<{ deviceId: string; dir: string }>> {
+    const root = join(this.root, 'disk-images');
+    const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory() && DEVICE_ID.test(e.name)).map((e) => ({ deviceId: e.name, dir: join(root, e.name) }));
+  }
+
   async scrubStatus(): Promise<null> {
     return null;
   }

@@ -48,4 +48,11 @@ export interface StorageDriver {
   startScrub(): Promise<void>;
   /** The pool's last or running scrub; null where there is nothing to scrub. */
   scrubStatus(): Promise<BackupScrubResult | null>;
+  /**
+   * The directory holding the device's full-disk images (`…/disk-images/<device>`; a dataset
+   * with its own quota on ZFS), created when `create`; undefined when missing and not created.
+   */
+  imageDirectory(deviceId: string, create: boolean): Promise<string | undefined>;
+  /** Every device that has an image directory, for the expiry of stale uploads. */
+  imageDevices(): Promise<Array<{ deviceId: string; dir: string }>>;
 }

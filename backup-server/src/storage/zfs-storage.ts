@@ -15,6 +15,10 @@ export interface ZfsStorageOptions {
   zpoolBinary?: string;
   /** Per command; default 60 s. */
   commandTimeoutMs?: number;
+  /** The parent of the per-device image datasets; default `<pool>/disk-images`. */
+  imageDataset?: string;
+  /** Quota of each device's image dataset, bytes; default deviceQuotaBytes. */
+  imageQuotaBytes?: number;
 }
 
 /**
@@ -125,6 +129,46 @@ export class ZfsStorage implements StorageDriver {
       }
     }
     return round;
+  }
+
+  private get imageDataset(): string {
+    return this.options.imageDataset ?? `${this.poolName}/disk-images`;
+  }
+
+  /** `<pool>/disk-images/<device>`, a dataset with its own quota (not snapshotted: images are immutable files). */
+  async imageDirectory(deviceId: string, create: boolean): Promise<string | undefined> {
+    const dataset = `${this.imageDataset}/${deviceId}`;
+    if (create) {
+      const quota = this.options.imageQuotaBytes ?? this.options.deviceQuotaBytes;
+      await this.run('zfs', ['create', '-p', '-o', `quota=${quota}`, dataset]);
+    }
+    let out: string;
+    try {
+      out = await this.run('zfs', ['get', '-H', '-o', 'value', 'mountpoint,mounted', dataset]);
+    } catch (err) {
+      if (/does not exist/.test(String(err))) return undefined;
+      throw err;
+    }
+    const [mountpoint, mounted] = out.trim().split('\n');
+    if (!mountpoint?.startsWith('/') || mounted !== 'yes') throw new Error(`${dataset} is not mounted`);
+    return mountpoint;
+  }
+
+  async imageDevices(): Promise<Array<{ deviceId: string; dir: string }>> {
+    let out: string;
+    try {
+      out = await this.run('zfs', ['list', '-H', '-r', '-d', '1', '-t', 'filesystem', '-o', 'name,mountpoint,mounted', this.imageDataset]);
+    } catch (err) {
+      if (/does not exist/.test(String(err))) return [];
+      throw err;
+    }
+    const devices: Array<{ deviceId: string; dir: string }> = [];
+    for (const line of out.split('\n')) {
+      const [name, mountpoint, mounted] = line.split('\t');
+      const deviceId = name ? deviceOfDataset(this.imageDataset, name) : undefined;
+      if (deviceId && mountpoint?.startsWith('/') && mounted === 'yes') devices.push({ deviceId, dir: mountpoint });
+    }
+    return devices;
   }
 
   async startScrub(): Promise<void> {
