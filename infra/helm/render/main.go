@@ -260,7 +260,13 @@ func render(dir string, values map[string]interface{}, chart chartMeta, o option
 	}
 	sort.Strings(files)
 
-	root := template.New("gotpl").Option("missingkey=zero")
+	// lint is strict as `helm lint --strict`: a value the templates name but values.yaml lacks is
+	// an error (a typo would otherwise render as nothing).
+	missing := "missingkey=zero"
+	if o.mode == "lint" {
+		missing = "missingkey=error"
+	}
+	root := template.New("gotpl").Option(missing)
 	funcs := sprig.TxtFuncMap()
 	// Helm's own additions to sprig (pkg/engine/funcs.go), the ones this chart needs.
 	funcs["toYaml"] = toYAML
@@ -465,8 +471,12 @@ func main() {
 		return
 	}
 	if o.json {
-		b, _ := json.MarshalIndent(objects, "", "  ")
-		os.Stdout.Write(append(b, '\n'))
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(objects); err != nil {
+			fail([]string{err.Error()})
+		}
 		return
 	}
 	for _, d := range docs {

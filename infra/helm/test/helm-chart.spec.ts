@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -237,6 +237,21 @@ describe.each(['default', 'ci'] as const)('the chart rendered with the %s values
     expect(env.map((e) => e.name).filter((n: string) => !known.has(n))).toEqual([]);
     const config = loadBackupServerConfig(Object.fromEntries(env.map((e) => [e.name, String(e.value)])));
     expect(config.BACKUP_LISTEN_HOST).toBe('10.10.0.1');
+  });
+});
+
+describe('render lint', () => {
+  it('fails a template that names a value values.yaml lacks (a typo), as helm lint --strict', async () => {
+    const copy = join(out, 'typo', 'xspectre');
+    await cp(CHART, copy, { recursive: true });
+    const file = join(copy, 'templates/api-deployment.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('.Values.api.replicas }}', '.Values.api.replica }}'));
+    const lint = await execa(render, ['lint', copy], { reject: false });
+    expect(lint.exitCode).toBe(1);
+    expect(lint.stderr).toContain('<.Values.api.replica>: map has no entry for key "replica"');
+    const clean = await execa(render, ['lint', CHART], { reject: false });
+    expect(clean.exitCode, clean.stderr).toBe(0);
+    expect(clean.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
   });
 });
 
