@@ -242,7 +242,8 @@ type renderedDoc struct {
 
 // render executes every template the way helm's engine does: all files under templates/ are
 // parsed into one template set (so `include` sees the partials), files whose name starts with
-// "_" only define partials, NOTES.txt is skipped, output in sorted order by path.
+// "_" only define partials, NOTES.txt is skipped (lint renders it to check it), output in sorted
+// order by path.
 func render(dir string, values map[string]interface{}, chart chartMeta, o options) ([]renderedDoc, error) {
 	tdir := filepath.Join(dir, "templates")
 	var files []string
@@ -343,7 +344,7 @@ func render(dir string, values map[string]interface{}, chart chartMeta, o option
 	for _, f := range files {
 		rel, _ := filepath.Rel(dir, f)
 		base := filepath.Base(f)
-		if strings.HasPrefix(base, "_") || base == "NOTES.txt" {
+		if strings.HasPrefix(base, "_") || (base == "NOTES.txt" && o.mode != "lint") {
 			continue
 		}
 		name := filepath.ToSlash(filepath.Join(chartName, rel))
@@ -351,6 +352,10 @@ func render(dir string, values map[string]interface{}, chart chartMeta, o option
 		var buf bytes.Buffer
 		if err := root.ExecuteTemplate(&buf, name, top); err != nil {
 			return nil, err
+		}
+		// lint renders NOTES.txt too (helm prints it after an install), but it is no manifest.
+		if base == "NOTES.txt" {
+			continue
 		}
 		// text/template prints a missing value as "<no value>"; helm removes it.
 		text := strings.ReplaceAll(buf.String(), "<no value>", "")
