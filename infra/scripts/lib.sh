@@ -47,6 +47,17 @@ LAB_APT_PACKAGES=(
   age
   sudo
   pgbackrest
+  docker-compose
+  # recovery-usb/build.sh and its qemu boot test (recovery-usb/README.md).
+  grub-pc-bin
+  grub-efi-amd64-bin
+  mtools
+  dosfstools
+  gdisk
+  cpio
+  zstd
+  qemu-system-x86
+  ovmf
   # infra/helm/check.sh builds its chart renderer offline from these (no helm binary in Debian).
   golang-go
   golang-github-masterminds-sprig-dev
