@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DiskImageList, DiskImageMetadata } from '@xspectre/contracts';
+import type { AnyBackupTokenOp, DiskImageList, DiskImageMetadata } from '@xspectre/contracts';
 import { DiskImageStore } from '../src/disk-images/image-store.js';
 import { DirectoryStorage } from '../src/storage/directory-storage.js';
 import { captureLog, newDevice, tokenAuthority } from './restic-harness.js';
@@ -25,9 +25,9 @@ let stdout = '';
 let port: number;
 let metricsPort: number;
 
-type Op = 'append' | 'read' | 'prune' | 'image-append' | 'image-read';
+type Op = AnyBackupTokenOp;
 function token(device: string, op: Op, options?: { iat?: number; lifetime?: number }): string {
-  const t = authority.issue(device, op as never, options);
+  const t = authority.issue(device, op, options);
   issued.push(t);
   return t;
 }

@@ -4,7 +4,7 @@ import { createHash, generateKeyPairSync, randomBytes, randomUUID } from 'node:c
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
-import type { BackupTokenOp } from '@xspectre/contracts';
+import type { AnyBackupTokenOp } from '@xspectre/contracts';
 import { backupTokenKeyId, signBackupToken, type BackupTokenKey } from '@xspectre/contracts/backup-token';
 import type { LogFields, Logger, LogLevel } from '../src/log.js';
 
@@ -14,7 +14,7 @@ export function tokenAuthority() {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const kid = backupTokenKeyId(publicKey);
   const publicKeys: BackupTokenKey[] = [{ keyId: kid, publicKey }];
-  const issue = (device: string, op: BackupTokenOp, options: { iat?: number; lifetime?: number } = {}) => {
+  const issue = (device: string, op: AnyBackupTokenOp, options: { iat?: number; lifetime?: number } = {}) => {
     const iat = options.iat ?? Math.floor(Date.now() / 1000);
     return signBackupToken(privateKey, kid, {
       iss: 'xspectre-api',

@@ -7,6 +7,8 @@ import { DiskImageStore, ImageError } from './image-store.js';
 
 /** JSON bodies (create, complete with the metadata) are small; anything larger is refused. */
 export const MAX_JSON_BODY_BYTES = 256 * 1024;
+/** After a refusal mid-body, at most this much of the rest is read away to deliver the answer. */
+export const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
 /** A PATCH whose body stalls this long is cut; what arrived stays and the device resumes. */
 export const DEFAULT_BODY_IDLE_MS = 120_000;
 
@@ -140,7 +142,23 @@ async function patch(ctx: ImageRequestContext, device: string, uploadId: string)
   // A stalled body would hold the upload's lock: cut it, what arrived stays.
   const idle = ctx.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS;
   req.setTimeout(idle, () => req.destroy(new Error(`no body bytes for ${idle} ms`)));
-  const result = await ctx.store.append(device, uploadId, offset, contentLength, counted(req, ctx.countIn));
+  const body = counted(req, ctx.countIn);
+  let result: Awaited<ReturnType<DiskImageStore['append']>>;
+  try {
+    result = await ctx.store.append(device, uploadId, offset, contentLength, body);
+  } catch (err) {
+    // Refused mid-body (limit, full disk): read the rest away so the device gets the answer,
+    // unless that is more than DRAIN_LIMIT_BYTES; then the connection is cut.
+    let drained = 0;
+    for await (const chunk of body) {
+      drained += chunk.length;
+      if (drained > DRAIN_LIMIT_BYTES) {
+        req.destroy();
+        break;
+      }
+    }
+    throw err;
+  }
   if (result.interrupted !== undefined) {
     ctx.note(`body ended early at offset ${result.offset}: ${result.interrupted}`);
     // Its own line: the request line may already be written when the socket closed.

@@ -1,6 +1,7 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import {
   DISK_IMAGE_NAME,
@@ -68,8 +69,9 @@ interface UploadRecord {
 
 const UPLOADS = '.uploads';
 const isFull = (err: unknown): boolean => {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
+  const { code, errno } = (err ?? {}) as NodeJS.ErrnoException;
+  // libuv has no name for EDQUOT: it arrives as "Unknown system error -122" with only the errno.
+  return code === 'ENOSPC' || code === 'EDQUOT' || errno === -osConstants.errno.EDQUOT || errno === -osConstants.errno.ENOSPC;
 };
 const FULL_MESSAGE = "insufficient storage: this device's image quota or the backup pool is full";
 const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
@@ -80,6 +82,13 @@ async function fsyncPath(path: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/** A failed write to the upload file (as opposed to a body that stopped arriving). */
+class WriteFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super(errorText(cause));
   }
 }
 
@@ -291,13 +300,19 @@ export class DiskImageStore {
         const running = await this.hashOf(fh, uploadId, stored);
         let written = stored;
         let failure: unknown;
+        // Read by hand, not with for-await: leaving that loop on a refusal would destroy the
+        // request, and the device would see a reset instead of the 413/507 (the route drains).
+        const chunks = body[Symbol.asyncIterator]();
         try {
-          for await (const chunk of body) {
+          for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+            const chunk = next.value;
             if (written + chunk.length > this.options.maxBytes) {
               this.options.observer?.outcome('too_large');
               throw new ImageError(413, `the image would exceed the limit of ${this.options.maxBytes} bytes`);
             }
-            await writeAll(fh, chunk, written);
+            await writeAll(fh, chunk, written).catch((err: unknown) => {
+              throw new WriteFailure(err);
+            });
             running.hash.update(chunk);
             written += chunk.length;
             running.bytes = written;
@@ -310,9 +325,13 @@ export class DiskImageStore {
         if ((await fh.stat()).size !== written) await fh.truncate(written);
         await fh.sync();
         if (failure instanceof ImageError) throw new ImageError(failure.status, failure.message, { 'upload-offset': String(written) });
-        if (isFull(failure)) {
-          this.options.observer?.outcome('insufficient_storage');
-          throw new ImageError(507, FULL_MESSAGE, { 'upload-offset': String(written) });
+        if (failure instanceof WriteFailure) {
+          if (isFull(failure.cause)) {
+            this.options.observer?.outcome('insufficient_storage');
+            throw new ImageError(507, FULL_MESSAGE, { 'upload-offset': String(written) });
+          }
+          this.options.log.log('error', 'disk-image write failed', { device, uploadId, error: errorText(failure.cause) });
+          throw new ImageError(500, 'writing the image failed', { 'upload-offset': String(written) });
         }
         if (failure !== undefined) return { offset: written, interrupted: errorText(failure) };
         return { offset: written };

@@ -43,6 +43,18 @@ describe('backup tokens', () => {
     expect(verifyBackupToken(token, keys, at(T0 + 1))).toEqual({ ok: true, claims: claims({ op: 'read', nbf: T0 }) });
   });
 
+  it('carries the disk-image operations, and no other new one', () => {
+    for (const op of ['image-append', 'image-read'] as const) {
+      const verdict = verifyBackupToken(signBackupToken(privateKey, kid, claims({ op })), keys, at(T0 + 1));
+      expect(verdict).toEqual({ ok: true, claims: claims({ op }) });
+    }
+    expect(() => signBackupToken(privateKey, kid, claims({ op: 'image-delete' as never }))).toThrow();
+    expect(verifyBackupToken(handMade(HEADER, claims({ op: 'image-delete' as never })), keys, at(T0 + 1))).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
+  });
+
   it('refuses to sign what could never verify or breaks the contract', () => {
     expect(() => signBackupToken(privateKey, '0000000000000000', claims())).toThrow(/signed with key/);
     expect(() => signBackupToken(privateKey, kid, claims({ exp: T0 + 901 }))).toThrow(/at most 900 s/);
