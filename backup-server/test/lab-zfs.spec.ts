@@ -2,7 +2,7 @@
 // zfs-fuse daemon of this run's own in a private mount namespace (zfs-namespace.ts), stopped
 // afterwards with the namespace. Needs root, zfs-fuse, rclone, restic and util-linux's
 // unshare/nsenter; without them every test here FAILS.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,7 @@ import {
 } from './restic-harness.js';
 
 const QUOTA = 24 * 1024 * 1024;
+const IMAGE_QUOTA = 16 * 1024 * 1024;
 const pool = `xsbk${randomBytes(3).toString('hex')}`;
 const dataset = `${pool}/file-backups`;
 const authority = tokenAuthority();
@@ -93,7 +94,23 @@ beforeAll(async () => {
   if (!created.ok) throw new Error(`zpool create: ${created.out}`);
   poolCreated = true;
 
-  storage = new ZfsStorage({ dataset, deviceQuotaBytes: QUOTA, snapshotFloorDays: 14, zfsBinary: ns.bin.zfs, zpoolBinary: ns.bin.zpool });
+  storage = new ZfsStorage({
+    dataset,
+    deviceQuotaBytes: QUOTA,
+    imageQuotaBytes: IMAGE_QUOTA,
+    snapshotFloorDays: 14,
+    zfsBinary: ns.bin.zfs,
+    zpoolBinary: ns.bin.zpool,
+  });
+  // The front writes images itself (not through rclone): it reaches the namespace's mounts
+  // through /proc/<pid>/root, as the test does.
+  const imageDirectory = storage.imageDirectory.bind(storage);
+  const imageDevices = storage.imageDevices.bind(storage);
+  storage.imageDirectory = async (device, create) => {
+    const path = await imageDirectory(device, create);
+    return path && ns.hostPath(path);
+  };
+  storage.imageDevices = async () => (await imageDevices()).map((d) => ({ ...d, dir: ns.hostPath(d.dir) }));
   const config = loadConfig({
     BACKUP_ZFS_DATASET: dataset,
     BACKUP_DEVICE_QUOTA: '24M',
@@ -292,6 +309,80 @@ describe('backup server on ZFS (zfs-fuse)', () => {
     expect(left).toContain(`${dataset}/${device}@manual-keep`);
     expect(left).not.toContain(mine);
     expect(left.split('\n').filter((n) => n.includes('@xs-hourly-'))).toHaveLength(1);
+  }, 120_000);
+
+  it('gives each device an image dataset with its quota; a full image quota answers 507 and the upload resumes after it is raised', async () => {
+    const device = newDevice();
+    const imageName = '2026-12-05T030000Z';
+    const body = randomBytes(3 * 1024 * 1024);
+    const sha = createHash('sha256').update(body).digest('hex');
+    const basic = (op: 'image-append' | 'image-read') =>
+      `Basic ${Buffer.from(`${device}:${authority.issue(device, op)}`).toString('base64')}`;
+    const append = basic('image-append');
+    const base = `http://127.0.0.1:${port}/disk-images/${device}`;
+    const created = await fetch(`${base}/uploads`, {
+      method: 'POST',
+      headers: { authorization: append, 'content-type': 'application/json' },
+      body: JSON.stringify({ imageName }),
+    });
+    expect(created.status).toBe(201);
+    const { uploadId } = (await created.json()) as { uploadId: string };
+    const imageDataset = `${pool}/disk-images/${device}`;
+    expect((await zfsOk(['get', '-Hp', '-o', 'value', 'quota', imageDataset])).trim()).toBe(String(IMAGE_QUOTA));
+    const mountpoint = (await zfsOk(['get', '-H', '-o', 'value', 'mountpoint', imageDataset])).trim();
+    expect(mountpoint).toBe(join(dir, 'mnt', 'disk-images', device));
+
+    const patch = (offset: number, chunk: Buffer) =>
+      fetch(`${base}/uploads/${uploadId}`, {
+        method: 'PATCH',
+        headers: { authorization: append, 'content-type': 'application/octet-stream', 'upload-offset': String(offset) },
+        body: chunk,
+      });
+    expect((await patch(0, body.subarray(0, 1024 * 1024))).status).toBe(204);
+
+    // Fill the quota to exactly what is used (a snapshot commits the transaction group first):
+    // every further write fails whole with EDQUOT (zfs-fuse dies on a write that only partly fits).
+    await zfsOk(['snapshot', `${imageDataset}@lab-txg-sync`]);
+    const used = (await zfsOk(['get', '-Hp', '-o', 'value', 'used', imageDataset])).trim();
+    await zfsOk(['set', `quota=${used}`, imageDataset]);
+    const full = await patch(1024 * 1024, body.subarray(1024 * 1024));
+    expect(full.status).toBe(507);
+    expect(await full.text()).toMatch(/insufficient storage/);
+    const kept = Number(full.headers.get('upload-offset'));
+    expect(kept).toBeGreaterThanOrEqual(1024 * 1024);
+    const head = await fetch(`${base}/uploads/${uploadId}`, { method: 'HEAD', headers: { authorization: append } });
+    expect(Number(head.headers.get('upload-offset'))).toBe(kept);
+    expect(ns.daemonPid()).toBeDefined();
+
+    // Room again: resume from the kept offset and publish.
+    await zfsOk(['destroy', `${imageDataset}@lab-txg-sync`]);
+    await zfsOk(['set', `quota=${IMAGE_QUOTA}`, imageDataset]);
+    expect((await patch(kept, body.subarray(kept))).status).toBe(204);
+    const metadata = {
+      deviceId: device,
+      imageName,
+      disks: [{ name: 'sda', model: 'lab', sizeBytes: 8 * 1024 * 1024, partitionTable: { type: 'none', partitions: [] }, sha256Raw: sha }],
+      sha256Compressed: sha,
+      compressedBytes: body.length,
+      rawBytes: 8 * 1024 * 1024,
+      startedAt: '2026-12-05T03:00:00Z',
+      finishedAt: '2026-12-05T03:01:00Z',
+      durationSeconds: 60,
+      tools: { zstd: 'v1.5.4', agent: 'lab' },
+    };
+    const done = await fetch(`${base}/uploads/${uploadId}/complete`, {
+      method: 'POST',
+      headers: { authorization: append, 'content-type': 'application/json' },
+      body: JSON.stringify({ sha256Compressed: sha, compressedBytes: body.length, metadata }),
+    });
+    expect(done.status, await done.clone().text()).toBe(201);
+    expect((await readdir(ns.hostPath(mountpoint))).sort()).toEqual(['.uploads', `${imageName}.img.zst`, `${imageName}.metadata.json`]);
+    const download = await fetch(`${base}/${imageName}.img.zst`, { headers: { authorization: basic('image-read') } });
+    expect(
+      createHash('sha256')
+        .update(Buffer.from(await download.arrayBuffer()))
+        .digest('hex'),
+    ).toBe(sha);
   }, 120_000);
 
   it('scrubs the pool when due and reports capacity, quotas and the scrub result', async () => {
