@@ -278,6 +278,7 @@ describe('disk images (built server, directory store)', () => {
     const concurrent = await patch(device, uploadId, sent, Buffer.alloc(10), a);
     expect(concurrent.status).toBe(409);
     expect(concurrent.text).toMatch(/another PATCH/);
+    expect((await complete(device, uploadId, image, a)).status).toBe(409);
     cut.destroy();
     await cutDone;
     // The server notes the cut once it has synced what arrived.

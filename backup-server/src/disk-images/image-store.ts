@@ -286,10 +286,13 @@ export class DiskImageStore {
   ): Promise<{ offset: number; interrupted?: string }> {
     const dir = await this.existingDir(device);
     await this.upload(dir, uploadId);
-    if (this.busy.has(uploadId)) throw new ImageError(409, 'another PATCH of this upload is running');
+    if (this.busy.has(uploadId)) throw new ImageError(409, 'another PATCH or the completion of this upload is running');
     this.busy.add(uploadId);
     try {
-      const fh = await open(this.partPath(dir, uploadId), 'r+');
+      // Gone when a completion published it meanwhile.
+      const fh = await open(this.partPath(dir, uploadId), 'r+').catch((err: unknown) => {
+        throw isMissing(err) ? new ImageError(404, 'no such upload (completed, discarded or expired)') : err;
+      });
       try {
         const stored = (await fh.stat()).size;
         const check = checkAppend(stored, offset, contentLength, this.options.maxBytes);
@@ -352,65 +355,71 @@ export class DiskImageStore {
       const dir = await this.existingDir(device);
       const record = await this.upload(dir, uploadId);
       if (this.busy.has(uploadId)) throw new ImageError(409, 'a PATCH of this upload is still running');
-      const part = this.partPath(dir, uploadId);
-      const fh = await open(part, 'r');
-      let sha256: string;
-      let bytes: number;
+      // Busy while verifying and publishing: a PATCH now would write into the published file.
+      this.busy.add(uploadId);
       try {
-        bytes = (await fh.stat()).size;
-        sha256 = (await this.hashOf(fh, uploadId, bytes)).hash.copy().digest('hex');
-      } finally {
-        await fh.close();
-      }
-      const check = checkCompletion({ bytes, sha256 }, { bytes: body.compressedBytes, sha256: body.sha256Compressed });
-      if (!check.ok) {
-        this.options.observer?.outcome(check.reason);
-        if (!check.keep) await this.discard(dir, uploadId);
-        this.options.log.log('warn', 'disk-image upload refused', { device, uploadId, reason: check.reason, kept: check.keep });
-        throw new ImageError(422, check.message, { 'upload-offset': String(check.keep ? bytes : 0) });
-      }
-      const metadata: DiskImageMetadata = body.metadata;
-      if (metadata.deviceId !== device || metadata.imageName !== record.imageName) {
-        // The bytes are right; the device may complete again with correct metadata.
-        this.options.observer?.outcome('bad_metadata');
-        throw new ImageError(422, `metadata must name this device and the upload's image (${record.imageName})`);
-      }
-      const image = join(dir, `${record.imageName}.img.zst`);
-      const metaTmp = join(dir, UPLOADS, `${uploadId}.metadata.tmp`);
-      try {
-        await writeFile(metaTmp, `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o600, flush: true });
-        await rename(part, image);
+        const part = this.partPath(dir, uploadId);
+        const fh = await open(part, 'r');
+        let sha256: string;
+        let bytes: number;
         try {
-          await rename(metaTmp, join(dir, `${record.imageName}.metadata.json`));
-          await fsyncPath(dir);
+          bytes = (await fh.stat()).size;
+          sha256 = (await this.hashOf(fh, uploadId, bytes)).hash.copy().digest('hex');
+        } finally {
+          await fh.close();
+        }
+        const check = checkCompletion({ bytes, sha256 }, { bytes: body.compressedBytes, sha256: body.sha256Compressed });
+        if (!check.ok) {
+          this.options.observer?.outcome(check.reason);
+          if (!check.keep) await this.discard(dir, uploadId);
+          this.options.log.log('warn', 'disk-image upload refused', { device, uploadId, reason: check.reason, kept: check.keep });
+          throw new ImageError(422, check.message, { 'upload-offset': String(check.keep ? bytes : 0) });
+        }
+        const metadata: DiskImageMetadata = body.metadata;
+        if (metadata.deviceId !== device || metadata.imageName !== record.imageName) {
+          // The bytes are right; the device may complete again with correct metadata.
+          this.options.observer?.outcome('bad_metadata');
+          throw new ImageError(422, `metadata must name this device and the upload's image (${record.imageName})`);
+        }
+        const image = join(dir, `${record.imageName}.img.zst`);
+        const metaTmp = join(dir, UPLOADS, `${uploadId}.metadata.tmp`);
+        try {
+          await writeFile(metaTmp, `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o600, flush: true });
+          await rename(part, image);
+          try {
+            await rename(metaTmp, join(dir, `${record.imageName}.metadata.json`));
+            await fsyncPath(dir);
+          } catch (err) {
+            // Not published: the bytes go back to the upload, which can be completed again.
+            await rename(image, part).catch(() => undefined);
+            throw err;
+          }
         } catch (err) {
-          // Not published: the bytes go back to the upload, which can be completed again.
-          await rename(image, part).catch(() => undefined);
+          await rm(metaTmp, { force: true });
+          if (isFull(err)) {
+            this.options.observer?.outcome('insufficient_storage');
+            throw new ImageError(507, FULL_MESSAGE);
+          }
           throw err;
         }
-      } catch (err) {
-        await rm(metaTmp, { force: true });
-        if (isFull(err)) {
-          this.options.observer?.outcome('insufficient_storage');
-          throw new ImageError(507, FULL_MESSAGE);
-        }
-        throw err;
-      }
-      await rm(join(dir, UPLOADS, `${uploadId}.json`), { force: true });
-      this.hashes.delete(uploadId);
-      this.options.observer?.outcome('completed');
-      this.options.observer?.published(bytes);
-      this.options.log.log('info', 'disk image published', { device, imageName: record.imageName, bytes });
+        await rm(join(dir, UPLOADS, `${uploadId}.json`), { force: true });
+        this.hashes.delete(uploadId);
+        this.options.observer?.outcome('completed');
+        this.options.observer?.published(bytes);
+        this.options.log.log('info', 'disk image published', { device, imageName: record.imageName, bytes });
 
-      const deleted = imagesToDelete(await this.published(dir), this.options.keep, record.imageName);
-      for (const name of deleted) {
-        // Metadata first: from then on the image is not listed, whatever happens to the rest.
-        await rm(join(dir, `${name}.metadata.json`), { force: true });
-        await rm(join(dir, `${name}.img.zst`), { force: true });
+        const deleted = imagesToDelete(await this.published(dir), this.options.keep, record.imageName);
+        for (const name of deleted) {
+          // Metadata first: from then on the image is not listed, whatever happens to the rest.
+          await rm(join(dir, `${name}.metadata.json`), { force: true });
+          await rm(join(dir, `${name}.img.zst`), { force: true });
+        }
+        if (deleted.length)
+          this.options.log.log('info', 'disk images pruned', { device, deleted: deleted.join(','), keep: this.options.keep });
+        return { imageName: record.imageName, deleted };
+      } finally {
+        this.busy.delete(uploadId);
       }
-      if (deleted.length)
-        this.options.log.log('info', 'disk images pruned', { device, deleted: deleted.join(','), keep: this.options.keep });
-      return { imageName: record.imageName, deleted };
     });
   }
 
