@@ -35,4 +35,4 @@ SQL
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
   echo "xspectre-postgres: cluster created with database $XSPECTRE_DB_NAME"
 fi
-exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/var/run/postgresql "$@"
+exec postgres -D "$PGDATA" -c listen_addresses='*' -c jit=off -c unix_socket_directories=/var/run/postgresql "$@"
