@@ -15,7 +15,12 @@ export interface LiveConnectOptions {
   path?: string;
   /** false: never answer protocol pings (a dead peer). */
   autoPong?: boolean;
+  /** TLS and source address for a `wss://` base URL (a proxy with a private CA). */
+  tls?: Pick<ClientOptions, 'ca' | 'localAddress'> & { servername?: string };
 }
+
+/** What a live connection needs of an API: where it listens (a TestApi, a proxy, a spawned instance). */
+export type LiveTarget = Pick<TestApi, 'baseUrl'>;
 
 /**
  * A real `ws` client on an API's live endpoint. Every server message is checked against the
@@ -36,16 +41,16 @@ export class LiveClient {
     void this.closed.then(() => this.wake());
   }
 
-  static url(api: TestApi, path = '/api/v1/live'): string {
+  static url(api: LiveTarget, path = '/api/v1/live'): string {
     return `${api.baseUrl.replace(/^http/, 'ws')}${path}`;
   }
 
   /** Opens a connection and waits for `hello`, or resolves with the HTTP refusal. */
-  static async open(api: TestApi, options: LiveConnectOptions = {}): Promise<LiveClient | LiveRefusal> {
+  static async open(api: LiveTarget, options: LiveConnectOptions = {}): Promise<LiveClient | LiveRefusal> {
     const headers: Record<string, string> = {};
     if (options.cookie) headers.cookie = `xs_access=${options.cookie}`;
     if (options.bearer) headers.authorization = `Bearer ${options.bearer}`;
-    const clientOptions: ClientOptions = { headers, autoPong: options.autoPong ?? true };
+    const clientOptions: ClientOptions = { ...options.tls, headers, autoPong: options.autoPong ?? true };
     if (options.origin) clientOptions.origin = options.origin;
     const socket = new WebSocket(LiveClient.url(api, options.path), clientOptions);
     return new Promise((resolve, reject) => {
@@ -69,7 +74,7 @@ export class LiveClient {
   }
 
   /** Like `open`, but a refusal fails the test. */
-  static async connect(api: TestApi, options: LiveConnectOptions = {}): Promise<LiveClient> {
+  static async connect(api: LiveTarget, options: LiveConnectOptions = {}): Promise<LiveClient> {
     const result = await LiveClient.open(api, options);
     if (!(result instanceof LiveClient)) throw new Error(`live connection refused: ${result.status} ${JSON.stringify(result.body)}`);
     return result;

@@ -7,7 +7,8 @@ export interface ProxyConfig {
   http: 'redirect' | 'refuse';
   bind: string[];
   allowList: string[];
-  upstreams: { api: string; console: string };
+  /** One API instance, or several balanced round robin. */
+  upstreams: { api: string | string[]; console: string };
 }
 export const PUBLIC_ROUTES: readonly { method: string; path: string }[];
 export function parseProxyConfig(input: unknown): ProxyConfig;

@@ -72,7 +72,17 @@ export const ProxyConfigSchema = z
     bind: z.array(z.string().refine((v) => isIP(v) !== 0, 'must be an IP address')).default([]),
     /** Who may reach the console and the rest of the API (the seed: "restricted to internal IPs"). */
     allowList: z.array(Cidr).min(1, 'list at least one network that may reach the console'),
-    upstreams: z.object({ api: Upstream, console: Upstream }),
+    /** `api` may list several instances of one installation: Caddy balances them (round robin, health checks). */
+    upstreams: z.object({
+      api: z.union([
+        Upstream,
+        z
+          .array(Upstream)
+          .min(1, 'list at least one API instance')
+          .refine((list) => new Set(list).size === list.length, 'lists an API instance twice'),
+      ]),
+      console: Upstream,
+    }),
   })
   .strict()
   .refine((c) => c.tls.mode !== 'acme' || isIP(c.hostname) === 0, {
@@ -105,8 +115,24 @@ export function renderCaddyfile(config) {
   const c = parseProxyConfig(config);
   const lines = [];
   const out = (line = '') => lines.push(line);
-  const upstreamApi = c.upstreams.api;
+  const apis = [c.upstreams.api].flat();
   const upstreamConsole = c.upstreams.console;
+  // One API: a plain reverse_proxy. Several: round robin; a refused connection (an instance
+  // down) is retried on another within lb_try_duration, a failed instance is skipped for
+  // fail_duration, and the readiness probe (PostgreSQL and Redis) takes it out until it answers.
+  const apiProxy = (matcher) => {
+    if (apis.length === 1) return [`\t\treverse_proxy ${matcher}${apis[0]}`];
+    return [
+      `\t\treverse_proxy ${matcher}${apis.join(' ')} {`,
+      '\t\t\tlb_policy round_robin',
+      '\t\t\tlb_try_duration 5s',
+      '\t\t\tfail_duration 10s',
+      '\t\t\thealth_uri /api/v1/health/ready',
+      '\t\t\thealth_interval 5s',
+      '\t\t\thealth_timeout 5s',
+      '\t\t}',
+    ];
+  };
 
   out('# Rendered by infra/proxy/render.mjs: edit the JSON settings and render again, not this file.');
   out('{');
@@ -162,11 +188,11 @@ export function renderCaddyfile(config) {
   out('\t}');
   out();
   out('\troute {');
-  out(`\t\treverse_proxy @enroll ${upstreamApi}`);
-  out(`\t\treverse_proxy @agentDownloads ${upstreamApi}`);
+  for (const line of apiProxy('@enroll ')) out(line);
+  for (const line of apiProxy('@agentDownloads ')) out(line);
   out('\t\theader @outsider Content-Type application/problem+json');
   out(`\t\trespond @outsider \`${FORBIDDEN_BODY}\` 403`);
-  out(`\t\treverse_proxy @api ${upstreamApi}`);
+  for (const line of apiProxy('@api ')) out(line);
   out(`\t\treverse_proxy ${upstreamConsole}`);
   out('\t}');
   out('}');

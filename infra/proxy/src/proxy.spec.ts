@@ -73,6 +73,27 @@ describe('renderCaddyfile', () => {
     }
   });
 
+  it('balances several API instances round robin with health checks; one stays a plain reverse_proxy', () => {
+    const text = renderCaddyfile({ ...base, upstreams: { api: ['127.0.0.1:3000', '10.0.0.5:3000'], console: '127.0.0.1:3001' } });
+    for (const matcher of ['@enroll', '@agentDownloads', '@api'])
+      expect(text).toContain(`\t\treverse_proxy ${matcher} 127.0.0.1:3000 10.0.0.5:3000 {\n\t\t\tlb_policy round_robin\n`);
+    expect(text).toContain('\t\t\thealth_uri /api/v1/health/ready\n');
+    expect(text).toContain('\t\t\tlb_try_duration 5s\n');
+    expect(renderCaddyfile({ ...base, upstreams: { api: ['127.0.0.1:3000'], console: '127.0.0.1:3001' } })).toBe(renderCaddyfile(base));
+    const dir = mkdtempSync(join(tmpdir(), 'xs-proxy-render-'));
+    try {
+      writeFileSync(join(dir, 'Caddyfile'), text);
+      const adapted = spawnSync('caddy', ['adapt', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+      });
+      expect(adapted.status, adapted.stderr).toBe(0);
+      expect(adapted.stdout).toContain('"selection_policy":{"policy":"round_robin"}');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses bad settings with every problem listed', () => {
     const bad = [
       [{ ...base, allowList: [] }, 'allowList: list at least one network'],
@@ -80,6 +101,9 @@ describe('renderCaddyfile', () => {
       [{ ...base, allowList: ['any'] }, 'allowList.0'],
       [{ ...base, upstreams: { api: '8.8.8.8:3000', console: '127.0.0.1:3001' } }, 'upstreams.api: must be host:port on loopback'],
       [{ ...base, upstreams: { api: '127.0.0.1', console: 'example.com:80' } }, 'upstreams.console'],
+      [{ ...base, upstreams: { api: ['127.0.0.1:3000', '8.8.8.8:3000'], console: '127.0.0.1:3001' } }, 'upstreams.api'],
+      [{ ...base, upstreams: { api: ['127.0.0.1:3000', '127.0.0.1:3000'], console: '127.0.0.1:3001' } }, 'lists an API instance twice'],
+      [{ ...base, upstreams: { api: [], console: '127.0.0.1:3001' } }, 'upstreams.api'],
       [{ ...base, hostname: 'ops example.com' }, 'hostname: must be a DNS name'],
       [{ ...base, hostname: '203.0.113.10' }, 'hostname: ACME needs a public DNS name'],
       [{ ...base, tls: { mode: 'private-ca', certFile: 'server.crt', keyFile: '/x/"k' } }, 'tls.certFile: must be an absolute path'],
