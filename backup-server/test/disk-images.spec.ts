@@ -369,6 +369,40 @@ describe('disk images (built server, directory store)', () => {
     const tooBig = await patch(device, uploadId, 1000, Buffer.alloc(MAX_BYTES), a);
     expect(tooBig.status).toBe(413);
     expect(Number((await call('HEAD', `${base(device)}/uploads/${uploadId}`, { auth: a })).headers['upload-offset'])).toBe(1000);
+    // Without Content-Length (chunked) the limit stops the body mid-way: what fitted stays, and
+    // the device still gets the 413 with the offset.
+    const chunked = await new Promise<Answer>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'PATCH',
+          path: `${base(device)}/uploads/${uploadId}`,
+          headers: {
+            authorization: `Basic ${Buffer.from(`${a.user}:${a.token}`).toString('base64')}`,
+            'content-type': 'application/octet-stream',
+            'upload-offset': '1000',
+            'transfer-encoding': 'chunked',
+          },
+        },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(parts).toString('utf8');
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts), text, json: () => JSON.parse(text) });
+          });
+        },
+      );
+      req.on('error', reject);
+      for (let i = 0; i < 9; i++) req.write(Buffer.alloc(1024 * 1024, i));
+      req.end();
+    });
+    expect(chunked.status).toBe(413);
+    const keptAfterLimit = Number(chunked.headers['upload-offset']);
+    expect(keptAfterLimit).toBeGreaterThan(1000);
+    expect(keptAfterLimit).toBeLessThanOrEqual(MAX_BYTES);
+    expect(Number((await call('HEAD', `${base(device)}/uploads/${uploadId}`, { auth: a })).headers['upload-offset'])).toBe(keptAfterLimit);
     const badBody = await call('POST', `${base(device)}/uploads`, { auth: a, json: { imageName: 'yesterday' } });
     expect(badBody.status).toBe(400);
     expect(badBody.text).toMatch(/imageName/);

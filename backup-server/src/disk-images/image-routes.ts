@@ -142,13 +142,16 @@ async function patch(ctx: ImageRequestContext, device: string, uploadId: string)
   // A stalled body would hold the upload's lock: cut it, what arrived stays.
   const idle = ctx.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS;
   req.setTimeout(idle, () => req.destroy(new Error(`no body bytes for ${idle} ms`)));
-  const body = counted(req, ctx.countIn);
+  const reading = { started: false };
+  const body = counted(req, ctx.countIn, reading);
   let result: Awaited<ReturnType<DiskImageStore['append']>>;
   try {
     result = await ctx.store.append(device, uploadId, offset, contentLength, body);
   } catch (err) {
-    // Refused mid-body (limit, full disk): read the rest away so the device gets the answer,
-    // unless that is more than DRAIN_LIMIT_BYTES; then the connection is cut.
+    // Refused before the body was touched: the front's answer lets node discard it. Refused
+    // mid-body (limit, full disk): the body has a reader now, so read the rest away here for
+    // the device to get the answer, unless that is more than DRAIN_LIMIT_BYTES (then cut).
+    if (!reading.started) throw err;
     let drained = 0;
     for await (const chunk of body) {
       drained += chunk.length;
@@ -175,7 +178,12 @@ async function patch(ctx: ImageRequestContext, device: string, uploadId: string)
 }
 
 /** The body as the store reads it, counted for the request metrics (a 'data' listener would fight the iterator). */
-async function* counted(source: AsyncIterable<Buffer>, count: (bytes: number) => void): AsyncGenerator<Buffer> {
+async function* counted(
+  source: AsyncIterable<Buffer>,
+  count: (bytes: number) => void,
+  reading: { started: boolean },
+): AsyncGenerator<Buffer> {
+  reading.started = true;
   for await (const chunk of source) {
     count(chunk.length);
     yield chunk;
