@@ -20,3 +20,4 @@ export type { RunResult, RunOptions } from './exec.js';
 export { LabApi, type LabApiOptions } from './lab-api.js';
 export { AdminClient } from './api-process.js';
 export { mapLimit } from './map-limit.js';
+export { DeployHost, DEPLOY_HOST_IMAGE, DEPLOY_HOST_PACKAGES, ensureDeployHostImage } from './deploy-host.js';
