@@ -551,7 +551,10 @@ cmd_status() {
   prev="$(basename "$(readlink "$PREFIX/previous" 2>/dev/null || true)")"
   echo "current:  ${cur:-none}"
   echo "previous: ${prev:-none}"
-  if [[ -n "$cur" ]]; then cat "$PREFIX/current/RELEASE.json"; fi
+  if [[ -n "$cur" ]]; then
+    cat "$PREFIX/current/RELEASE.json"
+    echo
+  fi
   for s in $(active_services) "wg-quick@$HUB_IF" caddy postgresql redis-server; do
     printf '%-28s %s\n' "$s" "$(systemctl is-active "$s.service" 2>/dev/null || true)"
   done
