@@ -130,7 +130,7 @@ has_kernel_wireguard() {
 }
 
 ensure_packages() {
-  local wanted=(postgresql redis-server wireguard-tools caddy curl openssl iproute2 ca-certificates) missing=() pkg
+  local wanted=(postgresql redis-server wireguard-tools caddy curl openssl iproute2 ca-certificates "$@") missing=() pkg
   has_kernel_wireguard || wanted+=(wireguard-go)
   for pkg in "${wanted[@]}"; do
     if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]]; then
@@ -462,7 +462,12 @@ cmd_install() {
     log "no --allow given: the console and the full API answer only from this host (loopback)"
   fi
 
-  ensure_packages
+  if [[ "$with_backup" -eq 1 ]]; then
+    # The backup server serves restic repositories through rclone (backup-server/README.md).
+    ensure_packages rclone
+  else
+    ensure_packages
+  fi
   ensure_user
   local rel
   rel="$(stage_release)"
