@@ -1,10 +1,10 @@
 // The recovery stick image, built for real and booted for real: recovery-usb/build.sh twice (the
 // rootfs comes from its cache under /var/cache/xspectre-recovery after the first run; a cold cache
 // runs debootstrap against Debian's mirror), the two images must be byte-identical, then qemu (TCG,
-// no KVM) boots the image once with SeaBIOS and once with OVMF, with a 64 MiB target disk and
-// user-mode networking (its DHCP server answers; restrict=on keeps the guest off every other
-// network). Needs root, debootstrap, grub-pc-bin, grub-efi-amd64-bin, mtools, dosfstools, gdisk,
-// cpio, zstd, qemu-system-x86 and ovmf (infra/scripts/lib.sh LAB_APT_PACKAGES).
+// no KVM) boots the image as a USB stick once with SeaBIOS and once with OVMF, with a 64 MiB
+// target disk and user-mode networking (its DHCP server answers; restrict=on keeps the guest off
+// every other network). Needs root, debootstrap, grub-pc-bin, grub-efi-amd64-bin, mtools,
+// dosfstools, gdisk, cpio, zstd, qemu-system-x86 and ovmf (infra/scripts/lib.sh LAB_APT_PACKAGES).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -66,11 +66,14 @@ async function boot(firmware: 'bios' | 'uefi', image: string, target: string): P
     '-monitor',
     'none',
     '-no-reboot',
-    // The stick: snapshot=on, so the boot never writes to the built image.
+    // The stick as what it is, a USB mass-storage device on an xHCI controller (both firmwares
+    // boot from it); snapshot=on, so the boot never writes to the built image.
+    '-device',
+    'qemu-xhci,id=xhci',
     '-drive',
     `file=${image},format=raw,if=none,id=stick,snapshot=on`,
     '-device',
-    'virtio-blk-pci,drive=stick,bootindex=0',
+    'usb-storage,bus=xhci.0,drive=stick,removable=on,bootindex=0',
     // The disk a recovery would image: q35's AHCI controller, like a server's SATA disk.
     '-drive',
     `file=${target},format=raw,if=none,id=target`,
@@ -126,15 +129,17 @@ async function boot(firmware: 'bios' | 'uefi', image: string, target: string): P
 function expectRecoveryBoot(b: Boot, firmware: 'bios' | 'uefi') {
   const text = b.steps.join('\n');
   // The target disk, with its exact size, is a target; the stick is recognised as itself.
-  expect(text).toMatch(new RegExp(`^step=hardware disk=sd[a-z] size=${TARGET_BYTES} model="QEMU HARDDISK".* role=target$`, 'm'));
-  expect(text).toMatch(/^step=hardware disk=vd[a-z] size=\d+ .*role=recovery-stick$/m);
+  expect(text).toMatch(
+    new RegExp(`^step=hardware disk=sd[a-z] size=${TARGET_BYTES} model="QEMU HARDDISK" .*removable=0 .*role=target$`, 'm'),
+  );
+  expect(text).toMatch(/^step=hardware disk=sd[a-z] size=\d+ .*removable=1 .*role=recovery-stick$/m);
   expect(text).toMatch(/^step=hardware nic=\S+ mac=52:54:00:\S+ driver=e1000$/m);
   expect(text).toMatch(new RegExp(`^step=hardware ok disks=2 nics=1 .*firmware=${firmware} `, 'm'));
   // qemu's user-mode network hands out 10.0.2.15; with restrict=on its DHCP answer carries no
   // router and no DNS server (the guest is meant to reach nothing), so the gateway is "none".
   expect(text).toMatch(/^step=network ok iface=eth0 addr=10\.0\.2\.15\/24 gw=none dns=none$/m);
   expect(text).toMatch(/^step=network done up=1 down=0 /m);
-  expect(text).toMatch(/^step=config ok device=\/dev\/vd[a-z]4 stick=vd[a-z] keys=PROFILE$/m);
+  expect(text).toMatch(/^step=config ok device=\/dev\/sd[a-z]4 stick=sd[a-z] keys=PROFILE$/m);
   expect(text).toMatch(/^step=agent absent path=\/usr\/local\/bin\/xspectre-recovery$/m);
   expect(b.steps.at(-1)).toMatch(/^ready uptime=\d+\.\d+$/);
 }
