@@ -46,7 +46,11 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
-      { extends: true, test: { name: 'lab', include: LAB, globalSetup: TEMPLATE_DB, sequence: { groupOrder: 2 } } },
+      {
+        extends: true,
+        // The release tree's directory for lab-deploy and lab-compose (api/test/support/release-root.ts).
+        test: { name: 'lab', include: LAB, globalSetup: [...TEMPLATE_DB, 'api/test/support/release-root.ts'], sequence: { groupOrder: 2 } },
+      },
     ],
   },
 });

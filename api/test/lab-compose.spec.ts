@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab, type LightDevice } from '@xspectre/lab';
 import { COMPOSE_DOCKER_HOST, DOCKER_CLI, startComposeEngine, type ComposeEngine } from './support/compose-engine.js';
+import { sharedReleaseTree } from './support/release-tree.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const COMPOSE_FILE = join(REPO, 'infra/compose/compose.yaml');
@@ -75,17 +76,7 @@ describe('the Compose deployment behind its TLS proxy', () => {
     dir = await mkdtemp(join(tmpdir(), 'xs-compose-'));
 
     // The release tree and the images (the engine's data root keeps them: later runs reuse layers).
-    let release = process.env.XSPECTRE_RELEASE_DIR;
-    if (!release) {
-      release = join(dir, 'release');
-      log('building the release tree (infra/release/build.sh --no-build)');
-      const built = await execa('bash', [join(REPO, 'infra/release/build.sh'), '--out', release, '--no-build'], {
-        reject: false,
-        all: true,
-        timeout: 15 * 60_000,
-      });
-      expect(built.exitCode, built.all?.slice(-3000)).toBe(0);
-    }
+    const release = await sharedReleaseTree(log);
     engine = await startComposeEngine();
     log(`engine ${engine.pid === null ? 'already running' : `started (pid ${engine.pid})`}; building images`);
     const images = await execa(

@@ -1,30 +1,23 @@
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { execa } from 'execa';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeployHost, startLab, type Lab } from '@xspectre/lab';
 import { enrollBody } from './support/fleet.js';
+import { sharedReleaseTree } from './support/release-tree.js';
 
 /**
  * The deploy command (infra/deploy/deploy.sh) on a fresh Debian bookworm host: a lab container
  * with systemd as PID 1 and the packages deploy.sh needs baked in (infra/lab/src/deploy-host.ts).
- * One release tree is built from the repository's build (infra/release/build.sh --no-build),
+ * The lab run's release tree (support/release-tree.ts: infra/release/build.sh --no-build) is
  * copied in, and a second one made from it with another version string. install (private CA),
  * then upgrade and rollback, each checked through Caddy over HTTPS with the pinned key; bad
  * arguments first, which must change nothing. The deploy command's output goes to the log.
  */
-const REPO = resolve(import.meta.dirname, '../..');
 const HOST_NAME = 'deploy-host';
 const UNITS = ['xspectre-api', 'xspectre-api-agents', 'xspectre-worker', 'xspectre-console', 'caddy', 'wg-quick@xs-hub0'];
 const SERVICE_UNITS = ['xspectre-api', 'xspectre-api-agents', 'xspectre-worker', 'xspectre-console'];
 const DEPLOY = '/root/release-1/infra/deploy/deploy.sh';
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 describe('deploy.sh on a fresh Debian host (systemd units, private CA, upgrade, rollback)', () => {
   let lab: Lab | undefined;
@@ -89,23 +82,11 @@ describe('deploy.sh on a fresh Debian host (systemd units, private CA, upgrade, 
   };
 
   beforeAll(async () => {
-    // The repository's own build first (the lab lane runs after `npm run build`); the console's
-    // next build and the agent's executable only when missing.
-    if (!(await exists(join(REPO, 'console/.next/BUILD_ID')))) {
-      await execa('npm', ['run', 'build', '-w', 'console'], { cwd: REPO, stdio: 'inherit' });
-    }
-    if (!(await exists(join(REPO, 'agent/dist/sea/xspectre-agent.build.json')))) {
-      await execa('npm', ['run', 'build:sea', '-w', 'agent'], { cwd: REPO, stdio: 'inherit' });
-    }
     work = await mkdtemp(join(tmpdir(), 'xs-deploy-'));
-    const built = await execa(join(REPO, 'infra/release/build.sh'), ['--no-build', '--out', join(work, 'release-1')], {
-      cwd: REPO,
-      all: true,
-    });
-    log(built.all.split('\n').slice(-2).join('\n'));
+    const release = await sharedReleaseTree(log);
     lab = await startLab({ log });
     host = await DeployHost.start(lab.id, log);
-    await host.copyIn(join(work, 'release-1'), '/root/release-1');
+    await host.copyIn(release, '/root/release-1');
     // The second release: the same tree under another version string.
     await sh(
       'cp -a /root/release-1 /root/release-2 && /root/release-2/runtime/bin/node -e \'const f="/root/release-2/RELEASE.json"; const fs=require("fs"); const r=JSON.parse(fs.readFileSync(f)); r.version += "-next"; fs.writeFileSync(f, JSON.stringify(r))\'',
