@@ -6,7 +6,11 @@ import { defineConfig } from 'vitest/config';
  * `npm run test:unit|test:integration|test:lab`.
  * - unit: specs next to the code (`src/`, and api's lint rules in `api/lint/`): no PostgreSQL, Redis, root or network.
  * - lab: the fleet lab and real devices (root: WireGuard namespaces, wireguard-go, Docker).
+ * - build: specs that rewrite shared build output (agent/dist/sea) that integration specs read:
+ *   alone, before them.
  * - integration: every other spec under `test/`: PostgreSQL, Redis, built processes, a browser.
+ *   Two files at a time: each has its own database, Redis prefix, ports and namespaces, and most
+ *   of a file's time is spent waiting on processes it started.
  */
 const UNIT = ['**/src/**/*.spec.ts', 'api/lint/*.spec.ts'];
 const LAB = [
@@ -20,6 +24,7 @@ const LAB = [
   // The recovery stick image: built with debootstrap, booted in qemu.
   'recovery-usb/test/**/*.spec.ts',
 ];
+const BUILD = ['agent/test/sea.spec.ts'];
 const ALL_TESTS = ['**/test/**/*.spec.ts'];
 const EXCLUDE = ['**/node_modules/**', '**/dist/**'];
 // One migrated database per run, copied for every API a spec starts (api/test/support/template-database.ts).
@@ -31,25 +36,28 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // 2 cores shared with PostgreSQL: one test file at a time.
+    // 2 cores shared with PostgreSQL: one test file at a time, unless a lane says otherwise.
     fileParallelism: false,
     projects: [
       // groupOrder: one lane after the other, never two at once.
       { extends: true, test: { name: 'unit', include: UNIT, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'build', include: BUILD, sequence: { groupOrder: 1 } } },
       {
         extends: true,
         test: {
           name: 'integration',
           include: ALL_TESTS,
-          exclude: [...EXCLUDE, ...LAB, ...UNIT],
+          exclude: [...EXCLUDE, ...LAB, ...UNIT, ...BUILD],
           globalSetup: TEMPLATE_DB,
-          sequence: { groupOrder: 1 },
+          fileParallelism: true,
+          maxWorkers: 2,
+          sequence: { groupOrder: 2 },
         },
       },
       {
         extends: true,
         // The release tree's directory for lab-deploy and lab-compose (api/test/support/release-root.ts).
-        test: { name: 'lab', include: LAB, globalSetup: [...TEMPLATE_DB, 'api/test/support/release-root.ts'], sequence: { groupOrder: 2 } },
+        test: { name: 'lab', include: LAB, globalSetup: [...TEMPLATE_DB, 'api/test/support/release-root.ts'], sequence: { groupOrder: 3 } },
       },
     ],
   },

@@ -21,8 +21,27 @@ export function databaseUrl(name: string, adminUrl = DB_ADMIN_URL): string {
   return url.toString();
 }
 
+/**
+ * In a test run, the run's migrated template database (api/test/support/template-database.ts)
+ * when it lives in the same cluster: copying it is seconds faster than migrating an empty one.
+ */
+function testTemplateFor(adminUrl: string): string | undefined {
+  const template = process.env.TEST_TEMPLATE_DB;
+  if (!template || !/^xs_template_[0-9a-f]{12}$/.test(template)) return undefined;
+  const testAdminUrl = process.env.TEST_DB_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  return new URL(adminUrl).host === new URL(testAdminUrl).host ? template : undefined;
+}
+
 export async function createDatabase(name: string, adminUrl = DB_ADMIN_URL): Promise<void> {
-  await must('psql', [adminUrl, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE "${checkDatabaseName(name)}"`]);
+  const database = checkDatabaseName(name);
+  const template = testTemplateFor(adminUrl);
+  if (!template) {
+    await must('psql', [adminUrl, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE "${database}"`]);
+    return;
+  }
+  // A database's own ACL is not copied with its contents: the app role's CONNECT is granted again.
+  await must('psql', [adminUrl, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE "${database}" TEMPLATE "${template}"`]);
+  await must('psql', [adminUrl, '-v', 'ON_ERROR_STOP=1', '-qc', `GRANT CONNECT ON DATABASE "${database}" TO xspectre_api`]);
 }
 
 export async function dropDatabase(name: string, adminUrl = DB_ADMIN_URL): Promise<void> {
