@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { BackupRunResultSchema, type BackupRunParams, type BackupRestoreParams } from '@xspectre/contracts';
 import { backupTokenKeyId, signBackupToken } from '@xspectre/contracts/backup-token';
 import type { BackupServer } from '@xspectre/backup-server/app';
@@ -289,7 +289,14 @@ describe('backup actions (real restic, backup server and age)', () => {
     // A device of its own, so that the damage below touches no other test's repository.
     const other = api.addDevice();
     const otherActions = actionsFor(other.id, other.credential, join(dir, 'other-state'));
-    const data = join(dir, 'other-data');
+    // restic stores every parent directory's metadata in the snapshot. Under /tmp, whose mtime
+    // moves whenever another process makes a temp file, the second backup then wrote a new tree
+    // pack that the damage below had not touched, and the check's random 10 % sometimes read
+    // only that one (a flake). /var/tmp holds nothing else of ours: the parents stay unchanged,
+    // so the second backup adds no pack and every pack the check can read is damaged.
+    const stable = await mkdtemp(join('/var/tmp', 'xs-backup-check-'));
+    onTestFinished(() => rm(stable, { recursive: true, force: true }));
+    const data = join(stable, 'data');
     await mkdir(data, { recursive: true });
     await writeFile(join(data, 'big.bin'), randomBytes(512 * 1024));
     await writeFile(join(data, 'small.conf'), 'x=1\n');
@@ -318,6 +325,7 @@ describe('backup actions (real restic, backup server and age)', () => {
 
     const result = await backUp(true);
     expect(result?.reason).toBeUndefined();
+    expect(result?.stdout).toMatch(/0 new, 0 changed, 2 unmodified files, 0 bytes added/);
     expect(result?.status).toBe('succeeded');
     const line = BackupRunResultSchema.parse(JSON.parse(result!.stdout!.trimEnd().split('\n').at(-1)!));
     expect(line.check).toEqual({ ok: false, subset: '10%', error: 'Fatal: repository contains errors' });
