@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http, { createServer, type Server } from 'node:http';
@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePrivateCa } from '../../infra/proxy/src/private-ca.mjs';
 import { TestApi } from './support/harness.js';
+import { startTestCaddy, type TestCaddy } from './support/test-caddy.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const RENDER = join(REPO, 'infra/proxy/render.mjs');
 const BOOTSTRAP = join(REPO, 'agent/bootstrap.sh');
 /** Two loopback sources: the operator network (allow-listed) and anyone else on the Internet. */
 const OPERATOR = '127.0.0.2';
@@ -59,8 +59,7 @@ describe('the public surface behind the TLS proxy', () => {
   let dir: string;
   let api: TestApi;
   let consoleStandIn: Server;
-  let caddy: ChildProcess | undefined;
-  let caddyLog = '';
+  let caddy: TestCaddy | undefined;
   let httpsPort: number;
   let httpPort: number;
   let ca: Buffer;
@@ -154,38 +153,11 @@ describe('the public surface behind the TLS proxy', () => {
         console: `127.0.0.1:${(consoleStandIn.address() as AddressInfo).port}`,
       },
     };
-    await writeFile(join(dir, 'proxy.json'), JSON.stringify(settings));
-    const rendered = spawnSync(process.execPath, [RENDER, '--config', join(dir, 'proxy.json'), '--out', join(dir, 'Caddyfile')], {
-      encoding: 'utf8',
-    });
-    expect(rendered.stderr).toBe('');
-    expect(rendered.status).toBe(0);
-
-    // Its own HOME and XDG dirs: nothing of the machine's caddy service is read or written.
-    caddy = spawn('caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
-      env: { PATH: process.env.PATH, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    caddy.stdout?.on('data', (c: Buffer) => (caddyLog += c.toString()));
-    caddy.stderr?.on('data', (c: Buffer) => (caddyLog += c.toString()));
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await handshake('TLSv1.3');
-        break;
-      } catch (error) {
-        if (attempt >= 100 || caddy.exitCode !== null)
-          throw new Error(`caddy did not come up: ${String(error)}\n${caddyLog}`, { cause: error });
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    caddy = await startTestCaddy(dir, settings, () => handshake('TLSv1.3'));
   });
 
   afterAll(async () => {
-    if (caddy && caddy.exitCode === null) {
-      const exited = new Promise((done) => caddy!.once('exit', done));
-      caddy.kill('SIGTERM');
-      await exited;
-    }
+    await caddy?.stop();
     await new Promise<void>((done) => (consoleStandIn ? consoleStandIn.close(() => done()) : done()));
     await api?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });

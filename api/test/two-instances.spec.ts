@@ -1,27 +1,24 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveDeviceEventItem } from '@xspectre/contracts';
 import { generatePrivateCa } from '../../infra/proxy/src/private-ca.mjs';
 import { runMigrations } from '../src/db/migrate.js';
 import { MAIN, freePort, startBuilt, waitForProcess, type BuiltProcess } from './support/built-process.js';
+import { startTestCaddy, type TestCaddy } from './support/test-caddy.js';
 import { enrollBody, hubPeers, startLabHub, testHeartbeat, type LabHub } from './support/fleet.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, TEST_PASSWORD, appRoleUrl, createTestDatabase, testEnv, uniqueEmail } from './support/harness.js';
 import { compareSequences } from './support/heartbeat-ledger.js';
 import { LiveClient } from './support/live-client.js';
 import { sampleValue, scrape } from './support/metrics-text.js';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const RENDER = join(REPO, 'infra/proxy/render.mjs');
 /** The operators' network (allow-listed at the proxy) and anyone else. */
 const OPERATOR = '127.0.0.2';
 const OUTSIDER = '127.0.0.1';
@@ -53,8 +50,7 @@ describe('two API instances behind the proxy', () => {
   let a: Instance;
   let b: Instance;
   let consoleStandIn: Server;
-  let caddy: ChildProcess | undefined;
-  let caddyLog = '';
+  let caddy: TestCaddy | undefined;
   let httpsPort: number;
   let ca: Buffer;
   let admin: string;
@@ -214,28 +210,7 @@ describe('two API instances behind the proxy', () => {
         console: `127.0.0.1:${(consoleStandIn.address() as AddressInfo).port}`,
       },
     };
-    await writeFile(join(dir, 'proxy.json'), JSON.stringify(settings));
-    const rendered = spawnSync(process.execPath, [RENDER, '--config', join(dir, 'proxy.json'), '--out', join(dir, 'Caddyfile')], {
-      encoding: 'utf8',
-    });
-    expect(rendered.stderr).toBe('');
-    expect(rendered.status).toBe(0);
-    caddy = spawn('caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
-      env: { PATH: process.env.PATH, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    caddy.stdout?.on('data', (c: Buffer) => (caddyLog += c.toString()));
-    caddy.stderr?.on('data', (c: Buffer) => (caddyLog += c.toString()));
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await handshake();
-        break;
-      } catch (error) {
-        if (attempt >= 100 || caddy.exitCode !== null)
-          throw new Error(`caddy did not come up: ${String(error)}\n${caddyLog}`, { cause: error });
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    caddy = await startTestCaddy(dir, settings, handshake);
 
     const login = await viaProxy('POST', 'auth/login', { body: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
     expect(login.status).toBe(200);
@@ -248,11 +223,7 @@ describe('two API instances behind the proxy', () => {
 
   afterAll(async () => {
     for (const client of live) client.socket.terminate();
-    if (caddy && caddy.exitCode === null) {
-      const exited = new Promise((done) => caddy!.once('exit', done));
-      caddy.kill('SIGTERM');
-      await exited;
-    }
+    await caddy?.stop();
     await new Promise<void>((done) => (consoleStandIn ? consoleStandIn.close(() => done()) : done()));
     for (const instance of [b, a]) {
       if (!instance || instance.proc.child.exitCode !== null || instance.proc.child.signalCode !== null) continue;
