@@ -12,6 +12,14 @@ import {
   ScannerReportSummaryParamsSchema,
   ScannerRestartParamsSchema,
 } from './scanner-actions.js';
+import {
+  RecoveryBootParamsSchema,
+  RecoveryFsckParamsSchema,
+  RecoveryImageParamsSchema,
+  RecoveryRebootParamsSchema,
+  RecoveryRestoreParamsSchema,
+  RecoverySmartParamsSchema,
+} from './recovery.js';
 
 /**
  * Remote actions: what an operator may ask a device to do. Each action's parameters are a
@@ -63,6 +71,15 @@ export const COMMAND_ACTION_PARAMS = {
   'scanner.provision-monitor': ScannerProvisionMonitorParamsSchema,
   // Queued only by the API for a holder of scanner_results.view with step-up.
   'scanner.report-summary': ScannerReportSummaryParamsSchema,
+  // The normal agent arms a one-time boot to the recovery stick and reboots (recovery.ts).
+  'reboot-to-recovery': RecoveryBootParamsSchema,
+  // Only the recovery agent on the stick receives these (RECOVERY_COMMAND_PREFIX, recovery.ts);
+  // image and restore are queued by the API from its own routes (API_ONLY_COMMAND_ACTIONS).
+  'recovery.image': RecoveryImageParamsSchema,
+  'recovery.restore': RecoveryRestoreParamsSchema,
+  'recovery.smart': RecoverySmartParamsSchema,
+  'recovery.fsck': RecoveryFsckParamsSchema,
+  'recovery.reboot': RecoveryRebootParamsSchema,
 } as const;
 
 export type CommandAction = keyof typeof COMMAND_ACTION_PARAMS;
@@ -81,12 +98,27 @@ export const CRITICAL_COMMAND_ACTIONS: readonly CommandAction[] = [
   'backup.restore',
   // Creates a gvmd account on the device (Super Admin).
   'scanner.provision-monitor',
+  // Reboots; a restore overwrites whole disks; a repair writes a file system.
+  'reboot-to-recovery',
+  'recovery.restore',
+  'recovery.fsck',
+  'recovery.reboot',
 ];
 export const isCriticalCommandAction = (action: CommandAction): boolean => CRITICAL_COMMAND_ACTIONS.includes(action);
 
 /** Actions only the API queues (a key announcement); CommandRequestSchema and the bulk schema refuse them. */
-export const API_ONLY_COMMAND_ACTIONS: readonly CommandAction[] = ['keys.pin', 'backup.run', 'backup.restore', 'scanner.report-summary'];
-export type OperatorCommandAction = Exclude<CommandAction, 'keys.pin' | 'backup.run' | 'backup.restore' | 'scanner.report-summary'>;
+export const API_ONLY_COMMAND_ACTIONS: readonly CommandAction[] = [
+  'keys.pin',
+  'backup.run',
+  'backup.restore',
+  'scanner.report-summary',
+  'recovery.image',
+  'recovery.restore',
+];
+export type OperatorCommandAction = Exclude<
+  CommandAction,
+  'keys.pin' | 'backup.run' | 'backup.restore' | 'scanner.report-summary' | 'recovery.image' | 'recovery.restore'
+>;
 export const OPERATOR_COMMAND_ACTIONS = COMMAND_ACTIONS.filter((a) => !API_ONLY_COMMAND_ACTIONS.includes(a)) as OperatorCommandAction[];
 
 /**

@@ -30,3 +30,4 @@ export * from './scanners.js';
 export * from './scanner-actions.js';
 export * from './sso.js';
 export * from './remote-access.js';
+export * from './recovery.js';
