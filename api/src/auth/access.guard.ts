@@ -1,4 +1,4 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { roleHasPermission } from '@xspectre/contracts';
@@ -13,6 +13,7 @@ import {
   type RouteAccess,
 } from '../common/http/route-access.decorators.js';
 import { DEVICE_REQUEST_AUTHENTICATOR, type DeviceRequestAuthenticator } from './device-request-authenticator.js';
+import { RECOVERY_REQUEST_AUTHENTICATOR, type RecoveryRequestAuthenticator } from './recovery-request-authenticator.js';
 import { SessionsService } from './sessions.service.js';
 import { ServiceCredentialsService } from './service-credentials.service.js';
 import { StepUp } from './step-up.js';
@@ -31,6 +32,8 @@ export class AccessGuard implements CanActivate {
     @Inject(DEVICE_REQUEST_AUTHENTICATOR) private readonly deviceAuth: DeviceRequestAuthenticator,
     private readonly stepUp: StepUp,
     private readonly services: ServiceCredentialsService,
+    // Optional so an application without the recovery feature (some test modules) still starts: its recovery routes refuse.
+    @Optional() @Inject(RECOVERY_REQUEST_AUTHENTICATOR) private readonly recoveryAuth?: RecoveryRequestAuthenticator,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -47,6 +50,14 @@ export class AccessGuard implements CanActivate {
       if (ctx) ctx.dbLane = 'devices';
       const device = await this.deviceAuth.authenticate(request);
       if (ctx) ctx.device = device;
+      return true;
+    }
+    if (access.kind === 'recovery') {
+      // A recovery stick is an agent of its device: its requests use the devices' pool too.
+      if (ctx) ctx.dbLane = 'devices';
+      if (!this.recoveryAuth) throw new AppError('RECOVERY_AUTH_INVALID');
+      const recovery = await this.recoveryAuth.authenticate(request);
+      if (ctx) ctx.recovery = recovery;
       return true;
     }
     if (access.kind === 'service') {

@@ -30,6 +30,12 @@ export interface AuthenticatedDevice {
   overlayAddress: string;
 }
 
+/** A recovery agent's request: the recovery medium (stick) and the device it is bound to (set by the access guard). */
+export interface AuthenticatedRecovery {
+  mediumId: string;
+  deviceId: string;
+}
+
 /** A service request's credential, as the access guard found it. */
 export interface AuthenticatedService {
   credentialId: string;
@@ -45,6 +51,8 @@ export interface RequestContext {
   auditedRoute?: { action: string; resourceType: string; notAudited?: string };
   /** The device of an agent request (set by the access guard). */
   device?: AuthenticatedDevice;
+  /** The recovery medium of a recovery agent's request (set by the access guard). */
+  recovery?: AuthenticatedRecovery;
   /** The service of a service request (set by the access guard). */
   service?: AuthenticatedService;
   manager?: EntityManager;

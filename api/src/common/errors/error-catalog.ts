@@ -110,6 +110,18 @@ export const ERROR_CATALOG = {
   BACKUP_SOURCE_INVALID: { status: 422, title: "This device's backups cannot be restored onto that device" },
   BACKUP_TRANSFER_KEY_MISSING: { status: 409, title: 'The device has reported no transfer key to receive a password' },
   COMMAND_TRANSITION_INVALID: { status: 409, title: 'The command cannot move to this status' },
+  // recovery media and the recovery agent (issue 16)
+  RECOVERY_AUTH_REQUIRED: { status: 401, title: 'A recovery credential is required' },
+  RECOVERY_AUTH_INVALID: { status: 401, title: 'The recovery credential is not valid or the medium was revoked' },
+  RECOVERY_MEDIUM_NOT_FOUND: { status: 404, title: 'No such recovery medium for this device' },
+  RECOVERY_IMAGE_GONE: { status: 410, title: 'The personalised image is no longer downloadable: create a new recovery medium' },
+  RECOVERY_IMAGE_NOT_BUILT: {
+    status: 503,
+    title: 'No generic recovery image on this server: build it with recovery-usb/build.sh and set API_RECOVERY_IMAGE',
+  },
+  RECOVERY_IMAGE_INVALID: { status: 503, title: 'The generic recovery image has no valid XS-RECOVERY-CFG partition' },
+  RECOVERY_NOT_REGISTERED: { status: 409, title: 'The recovery stick has not registered for this boot' },
+  RECOVERY_COMMAND_NOT_RUNNING: { status: 409, title: 'This command of the device is not running' },
   // managed settings: credential rotation, command-key rotation
   DEVICE_CREDENTIAL_REFUSED: { status: 409, title: 'This credential cannot become the device credential: make another' },
   KEY_ANNOUNCEMENT_PENDING: { status: 409, title: 'A command-signing key is announced already: rotate again once it signs' },

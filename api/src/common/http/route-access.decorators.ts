@@ -9,6 +9,8 @@ export type RouteAccess =
   | { kind: 'permission'; permission: Permission }
   /** An enrolled device, by its credential, from its own overlay address. */
   | { kind: 'device' }
+  /** A recovery stick (issue 16), by its recovery credential (`xsr1.…`): never a device's own credential. */
+  | { kind: 'recovery' }
   /** One of the product's own services (contracts/src/service-credentials.ts), by its service credential. */
   | { kind: 'service'; service: ServiceKind };
 
@@ -59,6 +61,19 @@ export const DeviceAuthenticated = () =>
     SetMetadata(ROUTE_ACCESS, { kind: 'device' } satisfies RouteAccess),
     ApiBearerAuth(),
     ApiResponse({ status: 401, description: 'missing or invalid device credential' }),
+  );
+
+/**
+ * Recovery agent routes (`agent/recovery/*`): a recovery medium's credential (Bearer `xsr1.…`), never a
+ * device credential or an operator session. The guard puts `{ mediumId, deviceId }` into
+ * `requestContext.get()?.recovery`.
+ */
+export const RecoveryAuthenticated = () =>
+  applyDecorators(
+    SetMetadata(ROUTE_ACCESS, { kind: 'recovery' } satisfies RouteAccess),
+    ApiExtension('x-recovery', true),
+    ApiBearerAuth(),
+    ApiResponse({ status: 401, description: 'missing or invalid recovery credential' }),
   );
 
 /** Service routes: a service credential of that kind (Bearer), never an operator session or a device. */
