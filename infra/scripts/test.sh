@@ -59,6 +59,63 @@ step() {
   fi
 }
 
+# steps_concurrently MODE NAME -- CMD... \; NAME -- CMD... : runs the commands at once, each in
+# the background with its output in a file; waits for all, then prints each output and records
+# each like `step` does (a failure is recorded under its own name; MODE as for `step`).
+steps_concurrently() {
+  local mode="$1"
+  shift
+  local dir
+  dir="$(mktemp -d -t xspectre-steps.XXXXXX)"
+  local names=() pids=() n=0 start=$SECONDS
+  while [[ $# -gt 0 ]]; do
+    local name="$1" cmd=()
+    shift 2 # NAME --
+    while [[ $# -gt 0 && "$1" != ";" ]]; do
+      cmd+=("$1")
+      shift
+    done
+    [[ $# -gt 0 ]] && shift # ;
+    names+=("$name")
+    printf '\n==> %s (started)\n' "$name"
+    (
+      set +e
+      local t0=$SECONDS
+      (
+        set -e
+        "${cmd[@]}"
+      ) >"$dir/$n.out" 2>&1
+      echo "$? $((SECONDS - t0))" >"$dir/$n.rc"
+    ) &
+    pids+=("$!")
+    n=$((n + 1))
+  done
+  local i rc took fatal_rc=0
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || true
+  done
+  for i in "${!names[@]}"; do
+    read -r rc took <"$dir/$i.rc" || { rc=1 took=$((SECONDS - start)); }
+    printf '\n==> %s\n' "${names[$i]}"
+    cat "$dir/$i.out"
+    if [[ "$rc" -eq 0 ]]; then
+      printf '==> %s: ok (%ss)\n' "${names[$i]}" "$took"
+      SUMMARY+=("$(printf '%-28s %5ss  ok' "${names[$i]}" "$took")")
+    else
+      printf '==> %s: FAILED with exit code %s (%ss)\n' "${names[$i]}" "$rc" "$took" >&2
+      SUMMARY+=("$(printf '%-28s %5ss  FAILED (exit %s)' "${names[$i]}" "$took" "$rc")")
+      FAILED+=("${names[$i]}")
+      fatal_rc="$rc"
+    fi
+  done
+  rm -rf "$dir"
+  SUMMARY+=("$(printf '%-28s %5ss  (wall time of the %s above)' "  at once" "$((SECONDS - start))" "${#names[@]}")")
+  if [[ "$mode" == "fatal" && "$fatal_rc" -ne 0 ]]; then
+    print_summary
+    exit "$fatal_rc"
+  fi
+}
+
 step fatal "apt packages" ensure_apt_packages "${PRODUCT_APT_PACKAGES[@]}" "${LAB_APT_PACKAGES[@]}"
 step fatal "apt packages (no services)" ensure_apt_packages_no_start "${LAB_APT_PACKAGES_NO_START[@]}"
 step fatal "postgresql" ensure_postgres
@@ -67,9 +124,12 @@ step fatal "npm install" npm install --no-audit --no-fund
 step fatal "npm run build" npm run build
 # The console's end-to-end tests serve its production build (next build also typechecks it).
 step fatal "console build" npm run build -w console
-step continue "npm run lint" npm run lint
-step continue "npm run format:check" npm run format:check
-step continue "npm run typecheck" npm run typecheck
+# Three independent checks that read the tree and write nothing into it: at once (2 cores; each is
+# mostly single-threaded), each one's output printed whole after all have finished.
+steps_concurrently continue \
+  "npm run lint" -- npm run lint \; \
+  "npm run format:check" -- npm run format:check \; \
+  "npm run typecheck" -- npm run typecheck
 VITEST_REPORT="$(mktemp -t xspectre-vitest.XXXXXX.json)"
 step continue "vitest" npx vitest run --reporter=default --reporter=json --outputFile.json="$VITEST_REPORT" "$@"
 
