@@ -4,6 +4,7 @@ import { AgentError, errorMessage, ExitCode, printable, UsageError } from './err
 import { runCommand } from './run.js';
 import { configureSshCommand } from './ssh/configure-ssh.js';
 import { statusCommand } from './status.js';
+import { recoveryBootCommand } from './commands/recovery-boot.js';
 import { AGENT_BUILD_ID, AGENT_VERSION } from './version.js';
 
 export const USAGE = `xspectre-agent ${AGENT_VERSION}: the xSPECTRE device agent
@@ -28,6 +29,9 @@ Usage:
   xspectre-agent status [--wait-for-ack SECONDS] [--max-age SECONDS] [--config FILE] [--state-dir DIR]
       Prints the enrollment and the last acknowledged heartbeat. --wait-for-ack waits for a
       new acknowledgement (exit 1 on timeout); --max-age exits 1 unless the last one is recent.
+  xspectre-agent recovery-boot
+      As root: arms a one-time boot to the recovery stick in this device (efibootmgr --bootnext,
+      or a GRUB entry and grub-reboot) and reboots. The reboot-to-recovery command runs it.
   xspectre-agent --version | build-id | help
 
 Files: --config (env XSPECTRE_CONFIG, default /etc/xspectre/agent.conf),
@@ -54,6 +58,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
         return await statusCommand(rest, ctx);
       case 'configure-ssh':
         return await configureSshCommand(rest, ctx);
+      case 'recovery-boot':
+        return await recoveryBootCommand(rest, ctx);
       case 'version':
       case '--version':
       case '-V':

@@ -276,6 +276,63 @@ describe('CommandExecutor: reboot', () => {
   });
 });
 
+describe('CommandExecutor: reboot-to-recovery', () => {
+  const self = ['/usr/local/bin/xspectre-agent'];
+  const withSelf = () =>
+    new CommandExecutor(host, { outputDir: join(dir, 'output'), dockerSocket: '/run/docker.sock', pollMs: 1000, self });
+
+  it('is unsupported without the agent to run, without systemd or without a boot id', async () => {
+    expect(await executor.unsupported('reboot-to-recovery')).toBe('the recovery boot is not set up in this agent');
+    executor = withSelf();
+    expect(await executor.unsupported('reboot-to-recovery')).toBeNull();
+    host.bootMarker = () => Promise.reject(new Error('no /proc'));
+    expect(await executor.unsupported('reboot-to-recovery')).toBe('cannot read the boot id');
+    host.systemdRunning = () => Promise.resolve(false);
+    expect(await executor.unsupported('reboot-to-recovery')).toBe('systemd is not running (PID 1 is not systemd)');
+  });
+
+  it('runs `xspectre-agent recovery-boot` in a transient unit, then waits for the reboot like reboot', async () => {
+    executor = withSelf();
+    const e = entry('reboot-to-recovery');
+    expect(e.unit).toBe(`xspectre-cmd-${e.commandId}.service`);
+    const shutdown = new AbortController();
+    onSleep = () => shutdown.abort();
+    expect(await executor.run(e, shutdown.signal)).toBeUndefined();
+    expect(systemd.starts[0]!.slice(-3)).toEqual(['--', '/usr/local/bin/xspectre-agent', 'recovery-boot']);
+  });
+
+  it('a failed arm (no stick) is failed with the reason recovery-boot printed, and no wait for a reboot', async () => {
+    executor = withSelf();
+    systemd.behaviour = 'fail';
+    systemd.output = {
+      stdout: '',
+      stderr: 'no recovery stick found: no disk has a partition named XS-RECOVERY and one named EFI (disks: sda)\n',
+    };
+    expect(await executor.run(entry('reboot-to-recovery'), never)).toMatchObject({
+      status: 'failed',
+      exitCode: 5,
+      reason: 'no recovery stick found: no disk has a partition named XS-RECOVERY and one named EFI (disks: sda)',
+    });
+    expect(clock).toBe(T0);
+  });
+
+  it('after the boot: succeeded with what was armed (kept in the output file) and the boot markers', async () => {
+    executor = withSelf();
+    const e = entry('reboot-to-recovery');
+    systemd.output = { stdout: 'one-time boot: BootNext=0004\n', stderr: '' };
+    const shutdown = new AbortController();
+    onSleep = () => shutdown.abort();
+    await executor.run(e, shutdown.signal);
+    marker = 'boot-b:100';
+    expect(await executor.resume(e, never)).toEqual({
+      status: 'succeeded',
+      exitCode: 0,
+      stdout: `one-time boot: BootNext=0004\nthe device restarted\nboot marker before: ${e.bootMarker}\nboot marker now: boot-b:100\n`,
+      stdoutTruncated: false,
+    });
+  });
+});
+
 describe('CommandExecutor: other actions', () => {
   it('container actions are Engine API calls; a failure to reach it fails the command', async () => {
     expect(await executor.run(entry('container.restart', { container: 'web' }), never)).toMatchObject({ status: 'succeeded' });

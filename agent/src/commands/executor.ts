@@ -13,6 +13,7 @@ import { runProcess } from './run-process.js';
 import { prepareScript, removeScript, SCRIPT_RUN, scriptWaitMs, type ScriptHost } from './script-run.js';
 import { BACKUP_ACTIONS, type BackupActions } from '../backups/backup-action.js';
 import { SCANNER_ACTIONS, type ScannerActions } from './scanner-actions.js';
+import { REBOOT_TO_RECOVERY } from './recovery-boot.js';
 import { AGENT_UPDATE, prepareUpdate, removeUpdateFiles, updateResult, updateUnsupported, type UpdateOptions } from './agent-update.js';
 import {
   cleanupArgs,
@@ -75,7 +76,15 @@ export interface ExecutorOptions {
   backups?: Pick<BackupActions, 'unsupported' | 'run' | 'resume'>;
   /** scanner.*: Greenbone through Docker, gvmd's command line and GMP (scanner-actions.ts). Without it, they are unsupported. */
   scanner?: Pick<ScannerActions, 'unsupported' | 'run' | 'resume'>;
+  /**
+   * reboot-to-recovery: the argv that runs this agent's executable (`[execPath]`, or node and its
+   * script); the transient unit runs it with `recovery-boot` (recovery-boot.ts). Without it, unsupported.
+   */
+  self?: readonly string[];
 }
+
+/** Actions that end in a reboot: reported after the boot, when the boot marker has changed. */
+const REBOOTS: ReadonlySet<string> = new Set(['reboot', REBOOT_TO_RECOVERY]);
 
 const SYSTEMD_RUN_TIMEOUT_MS = 60_000;
 const SYSTEMCTL_TIMEOUT_MS = 30_000;
@@ -110,7 +119,8 @@ export class CommandExecutor {
       return this.options.scanner ? this.options.scanner.unsupported(action) : 'scanner actions are not set up in this agent';
     if (UNIT_ACTIONS.has(action)) {
       if (!(await this.host.systemdRunning())) return 'systemd is not running (PID 1 is not systemd)';
-      if (action === 'reboot' && !(await this.host.bootMarker().then(Boolean, () => false))) return 'cannot read the boot id';
+      if (REBOOTS.has(action) && !(await this.host.bootMarker().then(Boolean, () => false))) return 'cannot read the boot id';
+      if (action === REBOOT_TO_RECOVERY && !this.options.self?.length) return 'the recovery boot is not set up in this agent';
       if (action === SCRIPT_RUN && !this.options.scripts) return 'script runs are not set up in this agent';
       if (action === AGENT_UPDATE)
         return this.options.update ? updateUnsupported(this.options.update) : 'agent updates are not set up in this agent';
@@ -161,7 +171,11 @@ export class CommandExecutor {
           : undefined;
     if (script?.kind === 'aborted') return undefined;
     if (script?.kind === 'done') return script.result;
-    const command = script ? script.command : unitCommand(entry.action, entry.params);
+    const command = script
+      ? script.command
+      : entry.action === REBOOT_TO_RECOVERY && this.options.self?.length
+        ? [...this.options.self, 'recovery-boot']
+        : unitCommand(entry.action, entry.params);
     if (!command || !entry.unit) return { status: 'failed', reason: `no executor for the action ${entry.action}` };
 
     await ensureDirectory(this.options.outputDir);
@@ -200,15 +214,17 @@ export class CommandExecutor {
     if (BACKUP_ACTIONS.has(entry.action) && this.options.backups)
       return this.options.backups.resume(entry, await this.host.systemdRunning());
     if (SCANNER_ACTIONS.has(entry.action) && this.options.scanner) return this.options.scanner.resume(entry, signal);
-    if (entry.action === 'reboot' && entry.bootMarker !== '') {
+    if (REBOOTS.has(entry.action) && entry.bootMarker !== '') {
       const now = await this.bootMarker();
       // The boot marker is what the operator sees of the new boot (boot id and PID 1's start, boot-marker.ts).
-      if (now !== '' && now !== entry.bootMarker)
-        return {
-          status: 'succeeded',
-          exitCode: 0,
-          stdout: `the device restarted\nboot marker before: ${entry.bootMarker}\nboot marker now: ${now}\n`,
-        };
+      if (now !== '' && now !== entry.bootMarker) {
+        const restarted = `the device restarted\nboot marker before: ${entry.bootMarker}\nboot marker now: ${now}\n`;
+        if (entry.action === 'reboot') return { status: 'succeeded', exitCode: 0, stdout: restarted };
+        // What was armed (stick, entry, path) is in the unit's output file, kept on disk across the boot.
+        const armed = await this.withOutput(entry, { status: 'succeeded', exitCode: 0 });
+        const stdout = boundBytes(Buffer.from(`${armed.stdout ?? ''}${restarted}`, 'utf8'));
+        return { status: 'succeeded', exitCode: 0, stdout: stdout.text, stdoutTruncated: stdout.truncated };
+      }
     }
     if (!entry.unit) {
       return {
@@ -252,7 +268,12 @@ export class CommandExecutor {
     // Whichever build runs after the restart reports the swap script's outcome (agent-update.ts).
     const result =
       entry.action === AGENT_UPDATE && this.options.update ? await updateResult(entry, output, this.options.update.dir) : output;
-    if (entry.action !== 'reboot' || result.status !== 'succeeded') return result;
+    if (entry.action === REBOOT_TO_RECOVERY && result.status === 'failed' && result.stderr?.trim()) {
+      // recovery-boot prints why it did not arm (no stick, no boot loader) as its last stderr line.
+      const why = result.stderr.trim().split('\n').pop()!;
+      return { ...result, reason: why.slice(0, 500) };
+    }
+    if (!REBOOTS.has(entry.action) || result.status !== 'succeeded') return result;
     // `systemctl reboot` only queued the reboot: the result is reported after the boot.
     const left = Date.parse(entry.startedAt) + this.rebootWaitMs - this.host.now().getTime();
     if (left > 0) await this.host.sleep(left, signal);

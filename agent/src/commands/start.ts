@@ -71,6 +71,11 @@ export async function openCommandLoop(setup: CommandLoopSetup): Promise<CommandL
       dockerSocket: setup.dockerSocket,
       scripts: { host: hostScriptHost(setup.config, abortableSleep), dir: join(dir, 'scripts') },
       update: { host: hostUpdateHost(setup.config, AGENT_BUILD_ID, abortableSleep), dir: join(dir, UPDATE_DIR) },
+      // reboot-to-recovery runs this same agent as `recovery-boot` (the executable, or node and its script).
+      self:
+        AGENT_BUILD_ID !== null || !process.argv[1]
+          ? [process.execPath]
+          : [process.execPath, ...process.execArgv, resolve(process.argv[1])],
       ...(setup.managed
         ? { managed: new ManagedActions({ settings: setup.managed, api: httpCredentialApi(setup.config), log, sleep: abortableSleep }) }
         : {}),

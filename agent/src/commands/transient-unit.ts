@@ -31,6 +31,8 @@ export const UNIT_ACTIONS: ReadonlySet<string> = new Set([
   'script.run',
   // The swap, restart and watch of an agent update (agent-update.ts).
   'agent.update',
+  // `xspectre-agent recovery-boot`: arms the one-time boot to the stick, then reboots (recovery-boot.ts).
+  'reboot-to-recovery',
 ]);
 
 /** The command the transient unit runs for an action, or null when the action needs no unit. */
