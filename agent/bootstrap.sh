@@ -52,7 +52,7 @@ readonly WG_DROPIN_DIR=/etc/systemd/system/wg-quick@wg0.service.d
 readonly POLICY_FILE=/etc/xspectre/policy.json
 # The agent's actions (COMMAND_ACTIONS in contracts/src/commands.ts; agent/test/bootstrap.spec.ts
 # keeps the two equal). Other well-formed names are accepted with a warning: actions to come.
-readonly KNOWN_ACTIONS="reboot service.restart service.start service.stop container.restart container.start container.stop diagnostics.collect script.run settings.apply credential.rotate keys.pin agent.update backup.run backup.restore scanner.refresh scanner.restart scanner.feed-update scanner.provision-monitor scanner.report-summary"
+readonly KNOWN_ACTIONS="reboot service.restart service.start service.stop container.restart container.start container.stop diagnostics.collect script.run settings.apply credential.rotate keys.pin agent.update backup.run backup.restore scanner.refresh scanner.restart scanner.feed-update scanner.provision-monitor scanner.report-summary reboot-to-recovery recovery.image recovery.restore recovery.smart recovery.fsck recovery.reboot"
 readonly RECENT_ACK_SECONDS=300
 readonly TUNNEL_WAIT_SECONDS=30
 readonly ACK_WAIT_SECONDS=90
