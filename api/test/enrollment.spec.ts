@@ -356,6 +356,27 @@ describe('enrollment', () => {
 });
 
 describe('enrollment limits and failures', () => {
+  it('with no instance driving a hub, enrollment answers HUB_NOT_CONFIGURED and changes nothing', async () => {
+    const api = await TestApi.start({});
+    try {
+      const admin = await api.adminToken();
+      const org = await api.request('POST', 'organizations', { token: admin, body: { name: 'No Hub Co', kind: 'customer' } });
+      const site = await api.request('POST', 'sites', { token: admin, body: { organizationId: org.body.id, name: 'S', timeZone: 'UTC' } });
+      const created = await api.request('POST', 'devices', {
+        token: admin,
+        body: { name: 'nohub', organizationId: org.body.id, siteId: site.body.id, type: 'server' },
+      });
+      const enroll = await api.request('POST', 'enroll', { body: enrollBody(created.body.claimCode.code) });
+      expect([enroll.status, enroll.body.code]).toEqual([503, 'HUB_NOT_CONFIGURED']);
+      expect(enroll.body.detail).toMatch(/no API instance drives the WireGuard hub/);
+      const { rows } = await api.sql.query('SELECT used_at FROM claim_codes WHERE device_id = $1', [created.body.device.id]);
+      expect(rows[0].used_at).toBeNull();
+      expect((await api.request('GET', `devices/${created.body.device.id}`, { token: admin })).body.status).toBe('pending');
+    } finally {
+      await api.stop();
+    }
+  });
+
   it('a pool runs out (quarantine included), a failing hub changes nothing, and enrollment is rate-limited', async () => {
     const hub = await startLabHub();
     const api = await TestApi.start({

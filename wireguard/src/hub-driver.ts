@@ -3,6 +3,7 @@ import { parseWgDump, type HubInterfaceStatus } from './dump.js';
 import { checkInterfaceName, checkNetnsName } from './names.js';
 import { planPeerChanges, validateHubPeers, type HubPeer, type PeerChangePlan } from './plan.js';
 import { runIn, type CommandTarget } from './wg-command.js';
+import { isWireGuardKey } from './keys.js';
 
 /** What apply() changed, and the desired peers the interface did not take (e.g. its own public key). */
 export interface AppliedPeerChanges extends PeerChangePlan {
@@ -12,6 +13,8 @@ export interface AppliedPeerChanges extends PeerChangePlan {
 export interface HubDriver {
   apply(desired: HubPeer[]): Promise<AppliedPeerChanges>;
   status(): Promise<HubInterfaceStatus>;
+  /** The interface's own public key: one short `wg` run whatever the peer count (a liveness probe). */
+  publicKey(): Promise<string>;
 }
 
 export interface WgCliHubDriverOptions {
@@ -66,6 +69,13 @@ export class WgCliHubDriver implements HubDriver {
 
   status(): Promise<HubInterfaceStatus> {
     return this.serialized(() => this.readStatus());
+  }
+
+  /** Not queued behind apply(): reading the key while peers are set is safe and answers at once. */
+  async publicKey(): Promise<string> {
+    const key = (await this.wg(['show', this.interfaceName, 'public-key'])).trim();
+    if (!isWireGuardKey(key)) throw new Error(`wg show ${this.interfaceName} public-key: not a key`);
+    return key;
   }
 
   private async readStatus(): Promise<HubInterfaceStatus> {

@@ -232,10 +232,7 @@ export class DevicesService {
     await this.overlay.release(id);
     await this.claimCodes.revokeOpenForDevice(id);
     // Inside the transaction: if the hub cannot drop the peer, nothing changes and the operator sees why.
-    if (device.status === 'active') {
-      await this.hub.sync();
-      requestContext.afterCommit(() => this.hub.sync());
-    }
+    if (device.status === 'active') await this.hub.applyWithinTransaction();
     requestContext.annotate({ details: { previousStatus: device.status, overlayAddress: device.overlayAddress } });
     await this.deviceEvents.record(
       {

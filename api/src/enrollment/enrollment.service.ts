@@ -34,9 +34,15 @@ export class EnrollmentService {
   /**
    * Redeems a claim code. The device row is locked first, then the code row (the order revoke,
    * retire and new codes use too, so they never deadlock with an enrollment); of many concurrent
-   * requests with one code exactly one gets past the "unused" check. Everything, hub peer
-   * included, happens in one transaction, so a failure leaves the code usable and nothing
-   * half-enrolled.
+   * requests with one code exactly one gets past the "unused" check. The database's part happens
+   * in one transaction, so a failure leaves the code usable and nothing half-enrolled.
+   *
+   * The hub follows the committed state: it is probed before the transaction (down → refused,
+   * nothing changed), and the new peer is applied once the transaction has committed, before the
+   * answer leaves (any instance: the one that drives the hub applies it, hub-requests.ts). No `wg`
+   * run happens while the transaction holds the overlay allocation's locks, so a burst of
+   * enrollments does not queue behind the hub. Should the hub fail between the probe and the
+   * apply, the device is enrolled and the periodic reconcile adds its peer.
    */
   async enroll(request: EnrollRequest, sourceIp: string | null): Promise<EnrollResponse> {
     await this.rateLimiter.consume(
@@ -46,20 +52,21 @@ export class EnrollmentService {
       600,
       'too many enrollment attempts from this address: wait ten minutes',
     );
-    if (!this.hub.isConfigured) throw new AppError('HUB_NOT_CONFIGURED');
+    const hubPublicKey = await this.hub.probe();
 
     // The hub silently ignores a peer with its own key: the device could never connect.
-    if (request.wgPublicKey === (await this.hub.publicKey())) throw new AppError('ENROLL_KEY_IS_HUB');
+    if (request.wgPublicKey === hubPublicKey) throw new AppError('ENROLL_KEY_IS_HUB');
 
     // Read before the transaction: file reads need not hold the device row's lock.
     const commandSigningKeys = await this.keys.validPublicKeys('command-signing');
-    return this.db.transaction(() => this.enrollLocked(request, sourceIp, commandSigningKeys));
+    return this.db.transaction(() => this.enrollLocked(request, sourceIp, commandSigningKeys, hubPublicKey));
   }
 
   private async enrollLocked(
     request: EnrollRequest,
     sourceIp: string | null,
     commandSigningKeys: EnrollResponse['commandSigningKeys'],
+    hubPublicKey: string,
   ): Promise<EnrollResponse> {
     // Unknown, used, revoked and expired codes: devices.service.ts (unknown ones all get one answer).
     const { device, claimCodeId } = await this.devices.lockClaimForEnrollment(request.claimCode);
@@ -87,8 +94,7 @@ export class EnrollmentService {
       installationSalt: request.installationSalt,
       enrolledAt,
     });
-    await this.hub.sync();
-    requestContext.afterCommit(() => this.hub.sync());
+    requestContext.afterCommit(() => this.hub.applyCommitted());
     // A re-enrolled device's previous credential: every instance forgets what it cached.
     requestContext.afterCommit(() => this.accessChanges.announce({ kind: 'device', id: device.id }));
     requestContext.annotate({ details: { hostname: request.hostname, overlayAddress: address, agentVersion: request.agentVersion } });
@@ -117,7 +123,7 @@ export class EnrollmentService {
       tunnel: {
         address,
         prefixLength: overlay.prefixLength,
-        hubPublicKey: await this.hub.publicKey(),
+        hubPublicKey,
         hubEndpoint: this.config.API_WG_ENDPOINT,
         hubAddress: overlay.hubAddress,
         // The hub only: customer LANs are never routed through the overlay.

@@ -3,8 +3,14 @@ import { isSmallOrderWireGuardKey } from '@xspectre/contracts';
 import { WgCliHubDriver, isWireGuardKey, type HubDriver } from '@xspectre/wireguard';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
+import { requestContext } from '../common/context/request-context.js';
 import { TunnelPeersRepository, type TunnelStats } from './tunnel-peers.repository.js';
 import { LivePublisher } from '../live/live-publisher.js';
+import { HubPeerSources } from './hub-peer-sources.js';
+import { HubRequests, type HubReply, type HubRequestKind } from './hub-requests.js';
+
+/** How long a request waits for the hub-driving instance (another process) to probe or apply. */
+const REMOTE_HUB_TIMEOUT_MS = 10_000;
 
 /** An active device the hub cannot have as a peer; it stays cut off until re-enrolled with a new key. */
 export interface RefusedPeer {
@@ -36,19 +42,55 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
   private refused = new Map<string, RefusedPeer>();
   /** The hub's peers as last read by `wg show` (metrics read it; no `wg` run per scrape). */
   private lastTunnel: TunnelSnapshot | null = null;
+  /** A sync queued but not started yet: later callers share it (it reads the peers when it starts). */
+  private pendingSync: Promise<void> | null = null;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly peers: TunnelPeersRepository,
     private readonly live: LivePublisher,
+    private readonly requests: HubRequests,
+    private readonly peerSources: HubPeerSources,
   ) {
     this.driver = config.API_WG_INTERFACE
       ? new WgCliHubDriver({ interfaceName: config.API_WG_INTERFACE, ...(config.API_WG_NETNS ? { netns: config.API_WG_NETNS } : {}) })
       : null;
   }
 
+  /** This instance drives the hub interface itself (API_WG_INTERFACE). Others ask it (hub-requests.ts). */
   get isConfigured(): boolean {
     return this.driver !== null;
+  }
+
+  /**
+   * Checks that the hub is up now and returns its public key: one short `wg` run here, or a
+   * question to the instance that drives it. HUB_NOT_CONFIGURED when none does, HUB_UNAVAILABLE
+   * when it does not answer. Enrollment asks before its transaction, so a hub that is down
+   * refuses the enrollment with nothing changed.
+   */
+  async probe(): Promise<string> {
+    if (!this.driver) {
+      const reply = await this.requests.ask('probe', REMOTE_HUB_TIMEOUT_MS);
+      if (!reply.publicKey) throw new AppError('HUB_UNAVAILABLE', 'the instance that drives the WireGuard hub sent no key');
+      return reply.publicKey;
+    }
+    try {
+      this.cachedPublicKey = await this.driver.publicKey();
+    } catch (error) {
+      this.logger.error({ msg: 'hub probe failed', err: (error as Error).message });
+      throw new AppError('HUB_UNAVAILABLE', 'the WireGuard hub could not be read');
+    }
+    return this.cachedPublicKey;
+  }
+
+  /**
+   * Applies the committed peer set, here or on the instance that drives the hub: called after a
+   * commit (never while a transaction holds locks, so a burst of enrollments does not queue
+   * behind `wg` runs). Throws when the hub could not be updated; the periodic reconcile repairs.
+   */
+  async applyCommitted(): Promise<void> {
+    if (this.driver) return this.syncCommitted();
+    await this.requests.ask('sync', REMOTE_HUB_TIMEOUT_MS);
   }
 
   async publicKey(): Promise<string> {
@@ -64,6 +106,18 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
     return this.cachedPublicKey;
   }
 
+  /**
+   * For a change that takes a peer away (revoke, retire), inside the caller's transaction. With
+   * the hub on this instance the peer set as the transaction sees it is applied at once, so a hub
+   * that cannot drop the peer fails the change; on another instance's hub it is probed (down →
+   * the change fails) and asked to apply. Either way the committed state is applied after commit.
+   */
+  async applyWithinTransaction(): Promise<void> {
+    if (this.driver) await this.sync();
+    else await this.probe();
+    requestContext.afterCommit(() => this.applyCommitted());
+  }
+
   /** Active devices the hub cannot take as peers (found by the last sync); enrollment refuses such keys today. */
   get refusedPeers(): RefusedPeer[] {
     return [...this.refused.values()];
@@ -73,12 +127,39 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
    * Applies the desired peer set as the current transaction sees it; throws HUB_UNAVAILABLE when wg fails.
    * Peers the hub can never take are left out and reported (refusedPeers), not retried silently.
    */
-  async sync(): Promise<void> {
+  sync(): Promise<void> {
+    return this.syncNow();
+  }
+
+  /**
+   * sync() outside any transaction, shared by every caller that arrives before it starts reading
+   * the peers (what a burst of enrollments asks for once each has committed).
+   */
+  private syncCommitted(): Promise<void> {
+    if (this.pendingSync) return this.pendingSync;
+    const run = requestContext.run({ requestId: 'hub-sync', sourceIp: null, audit: {} }, () =>
+      this.syncNow(() => {
+        if (this.pendingSync === run) this.pendingSync = null;
+      }),
+    );
+    this.pendingSync = run;
+    void run
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.pendingSync === run) this.pendingSync = null;
+      });
+    return run;
+  }
+
+  private async syncNow(onStart?: () => void): Promise<void> {
     const driver = this.requireDriver();
     const hubKey = await this.publicKey();
     await this.serialized(async () => {
+      // From here on this run reads the peers: a caller arriving now needs a run of its own.
+      onStart?.();
       // Read inside the queue, so the newest caller's view is the one applied last.
-      const peers = await this.peers.activeTunnelPeers();
+      // The devices, then the peers other features own (hub-peer-sources.ts: recovery sticks).
+      const peers = [...(await this.peers.activeTunnelPeers()), ...(await this.peerSources.peers())];
       const refused: RefusedPeer[] = [];
       const usable = peers.filter((p) => {
         const reason = !isWireGuardKey(p.publicKey)
@@ -154,9 +235,17 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.driver) {
-      this.logger.warn('API_WG_INTERFACE is not set: this instance drives no WireGuard hub, enrollment answers HUB_NOT_CONFIGURED');
+      this.logger.warn(
+        'API_WG_INTERFACE is not set: this instance drives no WireGuard hub; enrollment and revocation ask the instance that does (Redis)',
+      );
       return;
     }
+    const driver = this.driver;
+    this.requests.serve(async (kind: HubRequestKind): Promise<HubReply> => {
+      if (kind === 'probe') return { ok: true, publicKey: await driver.publicKey() };
+      await this.syncCommitted();
+      return { ok: true };
+    });
     await this.reconcile();
     this.timer = setInterval(() => void this.reconcile(), this.config.API_WG_RECONCILE_SECONDS * 1000);
     this.timer.unref();
