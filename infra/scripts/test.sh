@@ -59,9 +59,9 @@ step() {
   fi
 }
 
-# steps_concurrently MODE NAME -- CMD... \; NAME -- CMD... : runs the commands at once, each in
-# the background with its output in a file; waits for all, then prints each output and records
-# each like `step` does (a failure is recorded under its own name; MODE as for `step`).
+# steps_concurrently MODE NAME -- CMD... \; NAME -- CMD... : runs the commands at once; the first
+# one's output goes straight to the terminal, each other's into a file printed whole once all
+# have finished; each is recorded like `step` does (a failure under its own name; MODE as for `step`).
 steps_concurrently() {
   local mode="$1"
   shift
@@ -78,13 +78,15 @@ steps_concurrently() {
     [[ $# -gt 0 ]] && shift # ;
     names+=("$name")
     printf '\n==> %s (started)\n' "$name"
+    local out="$dir/$n.out"
+    [[ "$n" -eq 0 ]] && out=/dev/stdout
     (
       set +e
       local t0=$SECONDS
       (
         set -e
         "${cmd[@]}"
-      ) >"$dir/$n.out" 2>&1
+      ) >"$out" 2>&1
       echo "$? $((SECONDS - t0))" >"$dir/$n.rc"
     ) &
     pids+=("$!")
@@ -96,8 +98,10 @@ steps_concurrently() {
   done
   for i in "${!names[@]}"; do
     read -r rc took <"$dir/$i.rc" || { rc=1 took=$((SECONDS - start)); }
-    printf '\n==> %s\n' "${names[$i]}"
-    cat "$dir/$i.out"
+    if [[ "$i" -gt 0 ]]; then
+      printf '\n==> %s\n' "${names[$i]}"
+      cat "$dir/$i.out"
+    fi
     if [[ "$rc" -eq 0 ]]; then
       printf '==> %s: ok (%ss)\n' "${names[$i]}" "$took"
       SUMMARY+=("$(printf '%-28s %5ss  ok' "${names[$i]}" "$took")")
@@ -130,17 +134,41 @@ steps_concurrently continue \
   "npm run lint" -- npm run lint \; \
   "npm run format:check" -- npm run format:check \; \
   "npm run typecheck" -- npm run typecheck
-VITEST_REPORT="$(mktemp -t xspectre-vitest.XXXXXX.json)"
-step continue "vitest" npx vitest run --reporter=default --reporter=json --outputFile.json="$VITEST_REPORT" "$@"
+REPORTS="$(mktemp -d -t xspectre-vitest.XXXXXX)"
+vitest_run() {
+  local report="$1"
+  shift
+  npx vitest run --reporter=default --reporter=json --outputFile.json="$REPORTS/$report.json" "$@"
+}
+if [[ $# -gt 0 ]]; then
+  step continue "vitest" vitest_run all "$@"
+else
+  # The lanes in vitest.config.ts: unit, build and integration one after the other, then the lab
+  # lane and, in a second vitest process at the same time, the lab-side lane (specs that take no
+  # lab lock and mostly wait). The lab lane's output streams; lab-side's is printed when both end.
+  step continue "vitest: unit, build, integration" vitest_run first --project unit --project build --project integration
+  steps_concurrently continue \
+    "vitest: lab" -- vitest_run lab --project lab \; \
+    "vitest: lab-side" -- vitest_run lab-side --project lab-side
+fi
 
 print_summary
-# One plain closing line with the counts, whatever the runner printed above.
+# One plain closing line with the counts (over every vitest run above), whatever the runner printed.
 # shellcheck disable=SC2016 # the JS template literal is meant for node, not bash
 node -e '
-  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + (r.numTodoTests ?? 0)} skipped`);
-' "$VITEST_REPORT" 2>/dev/null || echo "tests: no report (vitest did not finish)"
-rm -f "$VITEST_REPORT"
+  const fs = require("fs");
+  const files = fs.readdirSync(process.argv[1]).filter((f) => f.endsWith(".json"));
+  if (files.length === 0) throw new Error("no report");
+  const n = { passed: 0, failed: 0, skipped: 0 };
+  for (const f of files) {
+    const r = JSON.parse(fs.readFileSync(`${process.argv[1]}/${f}`, "utf8"));
+    n.passed += r.numPassedTests;
+    n.failed += r.numFailedTests;
+    n.skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+  }
+  console.log(`tests: ${n.passed} passed, ${n.failed} failed, ${n.skipped} skipped${files.length < 3 && process.argv[2] === "lanes" ? " (a vitest run left no report)" : ""}`);
+' "$REPORTS" "$([[ $# -gt 0 ]] && echo one || echo lanes)" 2>/dev/null || echo "tests: no report (vitest did not finish)"
+rm -rf "$REPORTS"
 if [[ ${#FAILED[@]} -gt 0 ]]; then
   printf '==> FAILED: %s\n' "$(IFS=','; echo "${FAILED[*]}")" >&2
   exit 1
