@@ -76,7 +76,7 @@ export function CommandActions({
           key: c.action,
           label: c.label,
           group: c.group,
-          danger: c.action === 'reboot' || c.action.endsWith('.stop'),
+          danger: c.action === 'reboot' || c.action === 'reboot-to-recovery' || c.action.endsWith('.stop'),
           disabled: blocker !== null,
           onSelect: () => setChoice(c),
         }))}
@@ -299,7 +299,11 @@ function CommandDialog({
               </Button>
               <Button
                 type="submit"
-                variant={choice.action === 'reboot' || choice.action.endsWith('.stop') ? 'danger' : 'primary'}
+                variant={
+                  choice.action === 'reboot' || choice.action === 'reboot-to-recovery' || choice.action.endsWith('.stop')
+                    ? 'danger'
+                    : 'primary'
+                }
                 disabled={busy}
               >
                 {busy ? 'Queuing…' : `${choice.verb}${bulk ? ` on ${targets.length} devices` : ''}`}

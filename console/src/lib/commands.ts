@@ -43,6 +43,14 @@ export const ACTION_CHOICES: readonly ActionChoice[] = [
   { action: 'diagnostics.collect', label: 'Collect diagnostics', verb: 'Collect diagnostics', param: 'none', group: 'Device' },
   { action: 'script.run', label: 'Run script…', verb: 'Run the script', param: 'script', group: 'Device' },
   { action: 'reboot', label: 'Reboot…', verb: 'Reboot', param: 'none', group: 'Device' },
+  // A one-time boot to the recovery stick in the device (agent/src/commands/recovery-boot.ts); the main disk stays the default.
+  {
+    action: 'reboot-to-recovery',
+    label: 'Reboot to recovery stick…',
+    verb: 'Reboot into the recovery stick',
+    param: 'none',
+    group: 'Device',
+  },
   // settings.apply needs a form of its own (interval, watch list): not in the menu yet. keys.pin is the API's alone.
   {
     action: 'credential.rotate',
