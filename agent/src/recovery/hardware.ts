@@ -83,7 +83,7 @@ export async function readNics(roots: HardwareRoots): Promise<RecoveryHardware['
     }
     const mac = (await readText(join(dir, 'address')))?.trim().toLowerCase() ?? '';
     if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac)) continue;
-    let driver: string | null = null;
+    let driver: string | null;
     try {
       driver = deviceText(basename(await readlink(join(dir, 'device', 'driver'))), 64);
     } catch {
@@ -108,7 +108,7 @@ export function parseMeminfo(text: string): number {
 }
 
 export async function readHardware(roots: HardwareRoots = SYSTEM_ROOTS, stick: string | null = null): Promise<RecoveryHardware> {
-  let firmware: 'uefi' | 'bios' = 'bios';
+  let firmware: 'uefi' | 'bios';
   try {
     await access(join(roots.sys, 'firmware', 'efi'));
     firmware = 'uefi';
