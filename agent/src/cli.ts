@@ -1,6 +1,7 @@
 import type { CliContext } from './cli-context.js';
 import { enrollCommand } from './enroll.js';
 import { AgentError, errorMessage, ExitCode, printable, UsageError } from './errors.js';
+import { recoveryCommand, RECOVERY_USAGE } from './recovery/recovery-command.js';
 import { runCommand } from './run.js';
 import { configureSshCommand } from './ssh/configure-ssh.js';
 import { statusCommand } from './status.js';
@@ -32,7 +33,7 @@ Usage:
   xspectre-agent recovery-boot
       As root: arms a one-time boot to the recovery stick in this device (efibootmgr --bootnext,
       or a GRUB entry and grub-reboot) and reboots. The reboot-to-recovery command runs it.
-  xspectre-agent --version | build-id | help
+${RECOVERY_USAGE}  xspectre-agent --version | build-id | help
 
 Files: --config (env XSPECTRE_CONFIG, default /etc/xspectre/agent.conf),
        --state-dir (env XSPECTRE_STATE_DIR, default /var/lib/xspectre).
@@ -58,6 +59,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
         return await statusCommand(rest, ctx);
       case 'configure-ssh':
         return await configureSshCommand(rest, ctx);
+      case 'recovery':
+        return await recoveryCommand(rest, ctx);
       case 'recovery-boot':
         return await recoveryBootCommand(rest, ctx);
       case 'version':
