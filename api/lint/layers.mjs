@@ -50,6 +50,9 @@ export const LAYERS = {
   // Scanner operations: scanners' GMP reports (ingest hands it the committed heartbeats); the
   // alert engine (10) judges the scanner checks from them.
   scanners: 9,
+  // Recovery media and the recovery stick as an agent (hub peers, devices, commands' recovery audience);
+  // ingest (11) tells it when a device's own agent is back.
+  recovery: 10,
   // File backups: policies, runs and repository tokens (devices, organizations, keys; commands next).
   backups: 10,
   // Scanner actions through the command queue: report summaries, feed update schedules' runs (scanners, commands).

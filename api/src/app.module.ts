@@ -8,6 +8,9 @@ import { AuthModule } from './auth/auth.module.js';
 import { AccessGuard } from './auth/access.guard.js';
 import { DEVICE_REQUEST_AUTHENTICATOR } from './auth/device-request-authenticator.js';
 import { DeviceAuthenticator } from './ingest/device-authenticator.js';
+import { RECOVERY_REQUEST_AUTHENTICATOR } from './auth/recovery-request-authenticator.js';
+import { RecoveryAuthenticator } from './recovery/recovery-authenticator.js';
+import { RecoveryModule } from './recovery/recovery.module.js';
 import { ENTITIES } from './entities.js';
 import { UsersModule } from './users/users.module.js';
 import { SsoModule } from './sso/sso.module.js';
@@ -58,6 +61,7 @@ export class AppModule {
         AlertDeliveryModule,
         AlertsModule,
         BackupsModule,
+        RecoveryModule,
         ScannersModule,
         ScannerOpsModule,
         RemoteAccessModule,
@@ -69,6 +73,8 @@ export class AppModule {
       providers: [
         // The guard's check of agent requests, declared by auth and implemented by ingest.
         { provide: DEVICE_REQUEST_AUTHENTICATOR, useExisting: DeviceAuthenticator },
+        // The guard's check of recovery sticks' requests, declared by auth and implemented by recovery.
+        { provide: RECOVERY_REQUEST_AUTHENTICATOR, useExisting: RecoveryAuthenticator },
         { provide: APP_GUARD, useClass: AccessGuard },
         // Order matters: the unit of work wraps the response check, so a bad response rolls back.
         { provide: APP_INTERCEPTOR, useClass: UnitOfWorkInterceptor },

@@ -38,6 +38,7 @@ import { IdentityProviderEntity } from './sso/identity-provider.entity.js';
 import { ScannerSnapshotEntity } from './scanners/scanner-snapshot.entity.js';
 import { ScannerFeedRunEntity, ScannerFeedScheduleEntity } from './scanners/feed-schedule.entity.js';
 import { RemoteSessionEntity } from './remote-access/remote-session.entity.js';
+import { RecoveryMediumEntity } from './recovery/recovery-medium.entity.js';
 import {
   ScannerDockerSampleEntity,
   ScannerFeedVersionEntity,
@@ -96,4 +97,5 @@ export const ENTITIES = [
   IdentityProviderEntity,
   UserIdentityEntity,
   RemoteSessionEntity,
+  RecoveryMediumEntity,
 ];

@@ -54,6 +54,10 @@ export const DEVICE_EVENT_TYPES = [
   // terminal and file sessions are refused until a Super Admin accepts it (critical alert).
   'ssh.host_key_changed',
   'ssh.host_key_accepted',
+  // The recovery stick registered (RECOVERY MODE: api/src/recovery), and recovery mode ended (the
+  // normal agent was heard again, or the stick was revoked).
+  'device.recovery-mode',
+  'device.recovery-mode-ended',
 ] as const;
 export const DeviceEventTypeSchema = z.enum(DEVICE_EVENT_TYPES);
 export type DeviceEventType = z.infer<typeof DeviceEventTypeSchema>;

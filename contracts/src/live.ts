@@ -3,6 +3,7 @@ import { IsoDateTimeSchema } from './common.js';
 import { CommandSchema } from './commands.js';
 import { AlertSchema } from './alerts.js';
 import { BackupProgressSchema } from './backups.js';
+import { RecoveryProgressSchema } from './recovery.js';
 import { DeviceHeadlineMetricsSchema, DeviceStatusSchema, type DeviceHeadlineMetrics } from './devices.js';
 
 /**
@@ -71,6 +72,8 @@ export const LIVE_DEVICE_EVENT_TYPES = [
   'backup.check_succeeded',
   'backup.quota_high',
   'backup.quota_ok',
+  'device.recovery-mode',
+  'device.recovery-mode-ended',
 ] as const;
 
 export const LiveEventSeveritySchema = z.enum(['info', 'warning', 'critical']);
@@ -148,6 +151,19 @@ export const LiveBackupProgressSchema = z
     at: IsoDateTimeSchema,
   })
   .strict();
+/**
+ * A recovery command's progress (full-disk image, restore) as the recovery stick posted it (at
+ * most once a second per stick): like backup progress, only to connections following the device.
+ */
+export const LiveRecoveryProgressSchema = z
+  .object({
+    type: z.literal('recovery.progress'),
+    deviceId: z.uuid(),
+    mediumId: z.uuid(),
+    progress: RecoveryProgressSchema,
+    at: IsoDateTimeSchema,
+  })
+  .strict();
 /** Codes: MALFORMED_JSON, VALIDATION_FAILED, LIVE_MESSAGE_UNSUPPORTED. The connection stays open. */
 export const LiveErrorSchema = z.object({ type: z.literal('error'), code: z.string(), message: z.string() }).strict();
 
@@ -161,6 +177,7 @@ export const LiveServerMessageSchema = z.discriminatedUnion('type', [
   LiveCommandChangedSchema,
   LiveAlertChangedSchema,
   LiveBackupProgressSchema,
+  LiveRecoveryProgressSchema,
   LiveErrorSchema,
 ]);
 export type LiveServerMessage = z.infer<typeof LiveServerMessageSchema>;

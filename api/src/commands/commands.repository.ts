@@ -30,6 +30,22 @@ export type CommandProgress = Partial<
 /** Statuses in which a command still waits for its device. */
 const OPEN = `('queued', 'delivered')`;
 
+/**
+ * Who fetches a command: the device's own agent, or its recovery stick (`recovery.*` actions,
+ * contracts/src/recovery.ts). Neither poll ever hands out the other's commands.
+ */
+export type CommandAudience = 'agent' | 'recovery';
+
+/** SQL condition on the action column (a constant: no input reaches it). */
+function audienceFilter(audience: CommandAudience, column = 'c.action'): string {
+  return audience === 'recovery' ? `${column} LIKE 'recovery.%'` : `${column} NOT LIKE 'recovery.%'`;
+}
+
+/** Whether an action is for this audience (the same rule as audienceFilter). */
+export function isForAudience(action: string, audience: CommandAudience): boolean {
+  return action.startsWith('recovery.') === (audience === 'recovery');
+}
+
 @Injectable()
 export class CommandsRepository {
   constructor(private readonly db: Database) {}
@@ -94,14 +110,17 @@ export class CommandsRepository {
    * handed out again (its answer may have been lost); the agent recognises it by its id.
    * `newlyDelivered` are the ids that were `queued` until this statement (their status changed).
    */
-  async deliver(deviceId: string): Promise<{ commands: CommandEntity[]; newlyDelivered: Set<string> }> {
+  async deliver(
+    deviceId: string,
+    audience: CommandAudience = 'agent',
+  ): Promise<{ commands: CommandEntity[]; newlyDelivered: Set<string> }> {
     // The CTE reads each row's status before the update (RETURNING sees only the new one); its
     // row locks make a concurrent report wait, and a row it changed meanwhile is re-checked.
     const [rows]: [Array<{ id: string; previous: string }>, number] = await this.db.manager().query(
       `WITH due AS (
          SELECT c.id, c.status FROM commands c JOIN devices d ON d.id = c.device_id
           WHERE c.device_id = $1 AND d.status = 'active' AND d.quarantined_at IS NULL
-            AND c.status IN ${OPEN} AND c.expires_at > now()
+            AND c.status IN ${OPEN} AND c.expires_at > now() AND ${audienceFilter(audience)}
           FOR UPDATE OF c)
        UPDATE commands c SET status = 'delivered', delivered_at = COALESCE(c.delivered_at, now())
          FROM due WHERE c.id = due.id
@@ -128,7 +147,7 @@ export class CommandsRepository {
   async countOpen(deviceIds: string[]): Promise<Map<string, number>> {
     const rows = await this.db.rows<{ id: string; n: number }>(
       `SELECT device_id::text AS id, COUNT(*)::int AS n FROM commands
-        WHERE device_id = ANY($1::uuid[]) AND status IN ${OPEN} AND expires_at > now()
+        WHERE device_id = ANY($1::uuid[]) AND status IN ${OPEN} AND expires_at > now() AND ${audienceFilter('agent', 'action')}
         GROUP BY device_id`,
       [deviceIds],
     );

@@ -32,7 +32,13 @@ import { CommandHooks } from './command-hooks.js';
 import { signedCommandRow } from './signed-row.js';
 import { redactFor } from './result-bearing.js';
 import { toCommandDto, toLiveCommand, toSignedCommand } from './commands.mapper.js';
-import { CommandsRepository, type CommandFilter, type CommandProgress } from './commands.repository.js';
+import {
+  CommandsRepository,
+  isForAudience,
+  type CommandAudience,
+  type CommandFilter,
+  type CommandProgress,
+} from './commands.repository.js';
 
 export type CommandRoute = 'normal' | 'critical';
 
@@ -241,17 +247,24 @@ export class CommandsService {
    * for a wake-up. The waiter is registered before the first read, so a command queued between
    * the read and the wait still wakes it.
    */
-  async poll(device: AuthenticatedDevice, waitSeconds: number, signal?: AbortSignal): Promise<SignedCommand[]> {
-    // While a command key is announced, a device that missed its pin gets one now (key-announcements.service.ts).
-    await this.announcements.beforePoll(device.id);
-    // Features that queue due work at the poll (backups: command-hooks.ts).
-    await this.hooks.beforePoll(device.id);
+  async poll(
+    device: AuthenticatedDevice,
+    waitSeconds: number,
+    signal?: AbortSignal,
+    audience: CommandAudience = 'agent',
+  ): Promise<SignedCommand[]> {
+    if (audience === 'agent') {
+      // While a command key is announced, a device that missed its pin gets one now (key-announcements.service.ts).
+      await this.announcements.beforePoll(device.id);
+      // Features that queue due work at the poll (backups: command-hooks.ts).
+      await this.hooks.beforePoll(device.id);
+    }
     const waiter = this.wakeups.waiter(device.id, waitSeconds * 1000, signal);
     try {
-      let delivery = await this.commands.deliver(device.id);
+      let delivery = await this.commands.deliver(device.id, audience);
       if (delivery.commands.length === 0 && waitSeconds > 0 && !signal?.aborted) {
         await waiter.wait;
-        if (!signal?.aborted) delivery = await this.commands.deliver(device.id);
+        if (!signal?.aborted) delivery = await this.commands.deliver(device.id, audience);
       }
       // The delivery statement has committed (a GET runs outside any transaction).
       for (const command of delivery.commands) if (delivery.newlyDelivered.has(command.id)) void this.announce(command);
@@ -316,6 +329,19 @@ export class CommandsService {
     return this.builds.fileFor(String(command.params.sha256));
   }
 
+  /** A command of this device for this audience that is running now, or null (recovery progress reports: api/src/recovery). */
+  async findRunning(deviceId: string, id: string, audience: CommandAudience): Promise<Command | null> {
+    const command = await this.commands.findById(id);
+    if (!command || command.deviceId !== deviceId || !isForAudience(command.action, audience) || command.status !== 'running') return null;
+    return toCommandDto(command);
+  }
+
+  /** Whether this device has a command with this id for this audience (in any status). */
+  async existsFor(deviceId: string, id: string, audience: CommandAudience): Promise<boolean> {
+    const command = await this.commands.findById(id);
+    return !!command && command.deviceId === deviceId && isForAudience(command.action, audience);
+  }
+
   /**
    * What the heartbeat ack tells the agent: commands wait, even if its long poll is broken
    * (a hint: open-command-hints.ts says when it is remembered).
@@ -325,14 +351,21 @@ export class CommandsService {
   }
 
   /** Applies the agent's report on one of its own commands; audited with the device as the actor. */
-  async report(device: AuthenticatedDevice, id: string, report: CommandStatusReport): Promise<Command> {
+  async report(
+    device: AuthenticatedDevice,
+    id: string,
+    report: CommandStatusReport,
+    audience: CommandAudience = 'agent',
+  ): Promise<Command> {
     requestContext.annotate({
       resourceId: id,
-      subjectEmail: `device:${device.id}`,
+      subjectEmail: audience === 'recovery' ? `recovery:${device.id}` : `device:${device.id}`,
       details: { status: report.status, reason: report.reason },
     });
     const command = await this.commands.findForDeviceLocked(id, device.id);
-    if (!command) throw new AppError('COMMAND_NOT_FOUND', `device ${device.id} has no command ${id}`);
+    // The agent reports only its own commands, the recovery stick only `recovery.*` ones (commands.repository.ts).
+    if (!command || !isForAudience(command.action, audience))
+      throw new AppError('COMMAND_NOT_FOUND', `device ${device.id} has no command ${id}`);
     const decision = decideCommandTransition(command.status, report.status);
     if (decision === 'refuse')
       throw new AppError('COMMAND_TRANSITION_INVALID', `command ${id} is ${command.status}; it cannot become ${report.status}`);

@@ -182,6 +182,30 @@ const EnvSchema = z
       .default('http://10.10.0.1:8420')
       .describe("the backup server's restic front as devices reach it over the overlay (backup-server/)"),
     API_BACKUP_TOKEN_SECONDS: z.coerce.number().int().min(60).max(900).default(600).describe('lifetime of a repository token'),
+    // Recovery media (api/src/recovery): the generic stick image built by recovery-usb/build.sh, personalised per stick.
+    API_RECOVERY_IMAGE: z
+      .string()
+      .min(1)
+      .refine((v) => !v.includes('\0'), 'must be a file path')
+      .optional()
+      .describe(
+        'the generic recovery stick image (recovery-usb/build.sh --out DIR writes DIR/xspectre-recovery.img); unset = creating recovery media answers RECOVERY_IMAGE_NOT_BUILT',
+      ),
+    API_RECOVERY_MEDIA_DIR: z
+      .string()
+      .min(1)
+      .refine((v) => !v.includes('\0'), 'must be a directory path')
+      .default('var/recovery-media')
+      .describe(
+        'private directory (0700, files 0600) of the personalised stick images while they can be downloaded: they hold the stick secrets',
+      ),
+    API_RECOVERY_DOWNLOAD_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(24 * 3600)
+      .default(3600)
+      .describe('how long a personalised recovery image can be downloaded after it was created; then it is deleted'),
     API_AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
     API_SCANNER_RESTART_GRACE_SECONDS: z.coerce
       .number()

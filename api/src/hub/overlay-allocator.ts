@@ -49,4 +49,9 @@ export class OverlayAllocator {
   release(deviceId: string): Promise<number> {
     return this.leases.releaseForDevice(deviceId);
   }
+
+  /** Releases one address of the device (a revoked recovery stick's) into quarantine; the device's other leases stay. */
+  releaseAddress(deviceId: string, address: string): Promise<number> {
+    return this.leases.releaseAddress(deviceId, address);
+  }
 }

@@ -30,6 +30,14 @@ export class OverlayLeasesRepository {
       .insert({ ...values, allocatedAt: new Date(), releasedAt: null });
   }
 
+  async releaseAddress(deviceId: string, address: string): Promise<number> {
+    const result = await this.db
+      .manager()
+      .getRepository(OverlayLeaseEntity)
+      .update({ deviceId, address, releasedAt: IsNull() }, { releasedAt: new Date() });
+    return result.affected ?? 0;
+  }
+
   async releaseForDevice(deviceId: string): Promise<number> {
     const result = await this.db
       .manager()

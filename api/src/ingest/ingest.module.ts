@@ -7,6 +7,7 @@ import { InventoryModule } from '../inventory/inventory.module.js';
 import { TelemetryStoreModule } from '../telemetry/telemetry-store.module.js';
 import { ScannersStoreModule } from '../scanners/scanners-store.module.js';
 import { SshModule } from '../ssh/ssh.module.js';
+import { RecoveryModule } from '../recovery/recovery.module.js';
 import { AgentDownloadsController } from './agent-downloads.controller.js';
 import { AgentController } from './agent.controller.js';
 import { AgentSshSetupController } from './agent-ssh-setup.controller.js';
@@ -36,6 +37,7 @@ import { HeartbeatsService } from './heartbeats.service.js';
     AlertsStoreModule,
     ScannersStoreModule,
     SshModule,
+    RecoveryModule,
   ],
   controllers: [AgentController, AgentDownloadsController, AgentSshSetupController],
   providers: [

@@ -6,6 +6,7 @@ import {
   LiveDeviceEventMessageSchema,
   LiveDeviceEventsMessageSchema,
   LiveDevicesChangedSchema,
+  LiveRecoveryProgressSchema,
   type LiveServerMessage,
 } from '@xspectre/contracts';
 import type { AppConfig } from '../config/config.js';
@@ -29,6 +30,7 @@ export const LiveEnvelopeSchema = z
       LiveCommandChangedSchema,
       LiveAlertChangedSchema,
       LiveBackupProgressSchema,
+      LiveRecoveryProgressSchema,
     ]),
   })
   .strict();
@@ -54,6 +56,7 @@ export function messageFor(envelope: LiveEnvelope, subscriptions: ReadonlySet<st
   }
   if (message.type === 'command.changed') return subscriptions.has(message.command.deviceId) ? message : null;
   if (message.type === 'backup.progress') return subscriptions.has(message.deviceId) ? message : null;
+  if (message.type === 'recovery.progress') return subscriptions.has(message.deviceId) ? message : null;
   if (message.type === 'alert.changed') return message.alert.deviceId && subscriptions.has(message.alert.deviceId) ? message : null;
   if (subscriptions.size === 0) return null;
   const devices = message.devices.filter((patch) => subscriptions.has(patch.id));

@@ -8,6 +8,7 @@ import {
   type LiveCommand,
   type Alert,
   type BackupProgress,
+  type RecoveryProgress,
 } from '@xspectre/contracts';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { requestContext } from '../common/context/request-context.js';
@@ -21,7 +22,8 @@ type PublishKind =
   | 'device.events'
   | 'command.changed'
   | 'alert.changed'
-  | 'backup.progress';
+  | 'backup.progress'
+  | 'recovery.progress';
 
 /**
  * Tells every API instance's live connections what changed, through Redis pub/sub. Best-effort:
@@ -96,6 +98,14 @@ export class LivePublisher {
     await this.publish('backup.progress', {
       scope: 'telemetry',
       message: { type: 'backup.progress', deviceId, runId, progress, at: at.toISOString() },
+    });
+  }
+
+  /** A recovery command's progress (api/src/recovery): telemetry scope, like backup progress. */
+  async recoveryProgress(deviceId: string, mediumId: string, progress: RecoveryProgress, at: Date): Promise<void> {
+    await this.publish('recovery.progress', {
+      scope: 'telemetry',
+      message: { type: 'recovery.progress', deviceId, mediumId, progress, at: at.toISOString() },
     });
   }
 

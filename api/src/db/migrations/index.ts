@@ -23,6 +23,7 @@ import { ScannerAlerts1795630000000 } from './1795630000000-ScannerAlerts.js';
 import { ScannerOps1795640000000 } from './1795640000000-ScannerOps.js';
 import { SingleSignOn1795650000000 } from './1795650000000-SingleSignOn.js';
 import { RemoteAccess1795660000000 } from './1795660000000-RemoteAccess.js';
+import { RecoveryMedia1795700000000 } from './1795700000000-RecoveryMedia.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -51,4 +52,5 @@ export const MIGRATIONS = [
   ScannerOps1795640000000,
   SingleSignOn1795650000000,
   RemoteAccess1795660000000,
+  RecoveryMedia1795700000000,
 ];
