@@ -25,6 +25,8 @@ PRODUCT_APT_PACKAGES=(
   wireguard-go
   iproute2
   rclone
+  # The API personalises recovery stick images (mcopy into the CONFIG partition: api/src/recovery).
+  mtools
 )
 
 # Debian packages the test lab needs on top (`npm test`): userspace WireGuard (no kernel
