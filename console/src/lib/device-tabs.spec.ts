@@ -10,6 +10,7 @@ describe('device tabs', () => {
       `/devices/${id}/commands`,
       `/devices/${id}/alerts`,
       `/devices/${id}/backups`,
+      `/devices/${id}/recovery`,
       `/devices/${id}/terminal`,
       `/devices/${id}/files`,
       `/devices/${id}/scanner`,
@@ -22,11 +23,20 @@ describe('device tabs', () => {
       'Commands',
       'Alerts',
       'Backups',
+      'Recovery',
       'Terminal',
       'Files',
       'Scanner',
     ]);
-    expect(deviceTabsFor('server').map((t) => t.label)).toEqual(['Overview', 'Commands', 'Alerts', 'Backups', 'Terminal', 'Files']);
+    expect(deviceTabsFor('server').map((t) => t.label)).toEqual([
+      'Overview',
+      'Commands',
+      'Alerts',
+      'Backups',
+      'Recovery',
+      'Terminal',
+      'Files',
+    ]);
     // A server's path to the scanner tab shows its overview.
     expect(activeDeviceTab(`/devices/${id}/scanner`, id, deviceTabsFor('server')).label).toBe('Overview');
   });

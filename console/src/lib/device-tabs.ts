@@ -18,6 +18,7 @@ export const DEVICE_TABS: readonly DeviceTab[] = [
   { segment: 'commands', label: 'Commands' },
   { segment: 'alerts', label: 'Alerts' },
   { segment: 'backups', label: 'Backups' },
+  { segment: 'recovery', label: 'Recovery' },
   { segment: 'terminal', label: 'Terminal' },
   { segment: 'files', label: 'Files' },
   { segment: 'scanner', label: 'Scanner', deviceTypes: ['scanner'] },

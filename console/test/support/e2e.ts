@@ -109,6 +109,8 @@ export interface E2eOptions {
   consoleUrl?: boolean;
   /** Where `shot` writes (default the git-ignored artifacts directory). */
   shotsDir?: string;
+  /** More API settings, read when the file starts (a beforeAll registered earlier may fill it: recovery.spec.ts). */
+  apiEnv?: Record<string, string>;
 }
 
 /**
@@ -151,6 +153,7 @@ export class ConsoleE2e {
       API_CONSOLE_ORIGINS: `http://127.0.0.1:${this.port}`,
       ...(this.options.consoleUrl ? { API_CONSOLE_URL: `http://127.0.0.1:${this.port}` } : {}),
       API_STEP_UP_TTL_SECONDS: String(STEP_UP_SECONDS),
+      ...this.options.apiEnv,
     });
     const asRoot = process.getuid?.() === 0;
     const admin = async () => {

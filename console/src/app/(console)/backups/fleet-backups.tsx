@@ -13,6 +13,7 @@ import { useSession } from '../../../lib/session';
 import { useResource } from '../../../lib/use-api';
 import { useUrlState } from '../../../lib/use-url-state';
 import { CapacityPanel } from './capacity-panel';
+import { DiskImageFleetCard } from './disk-image-fleet-card';
 import styles from './fleet-backups.module.css';
 import { RecoveryKeyPanel } from './recovery-key-panel';
 
@@ -100,7 +101,7 @@ export function FleetBackups() {
     <>
       <PageHeader
         title="Backups"
-        subtitle="File backups of every device, the backup servers' capacity, and what was last verified restorable."
+        subtitle="File backups and full-disk images of every device, the backup servers' capacity, and what was last verified restorable."
       />
       <div className={styles.layout}>
         <CapacityPanel />
@@ -156,6 +157,7 @@ export function FleetBackups() {
             </>
           )}
         </Card>
+        <DiskImageFleetCard />
       </div>
     </>
   );

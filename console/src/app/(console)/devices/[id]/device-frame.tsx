@@ -30,6 +30,7 @@ import { useResource, type Resource } from '../../../../lib/use-api';
 import { useLive, useLiveSubscription } from '../../../../lib/use-live';
 import styles from '../../../../components/tabs.module.css';
 import { useTelemetry } from './device-sections';
+import { RecoveryModeBanner, useRecoveryMedia, type RecoveryMediaState } from './recovery/recovery-mode';
 
 /** What every tab of the device page reads from the frame: the device, kept live, and what hangs on it. */
 export interface DeviceFrameValue {
@@ -42,6 +43,8 @@ export interface DeviceFrameValue {
   bumpVersion: () => void;
   /** The newest live heartbeat's metrics. */
   live: { at: string; metrics: DeviceLiveMetrics } | null;
+  /** The device's recovery media, kept live: RECOVERY MODE and the stick's progress (recovery/recovery-mode.tsx). */
+  recovery: RecoveryMediaState;
 }
 
 const DeviceFrameContext = createContext<DeviceFrameValue | null>(null);
@@ -92,6 +95,7 @@ export function DeviceFrame({ children }: { children: ReactNode }) {
   const critical = useCritical();
   const [accepting, setAccepting] = useState(false);
   const [reason, setReason] = useState('');
+  const recovery = useRecoveryMedia(id, version);
 
   useLiveSubscription([id]);
   useLive(
@@ -178,6 +182,7 @@ export function DeviceFrame({ children }: { children: ReactNode }) {
     version,
     bumpVersion: () => setVersion((v) => v + 1),
     live,
+    recovery,
   };
 
   return (
@@ -191,6 +196,11 @@ export function DeviceFrame({ children }: { children: ReactNode }) {
             {d.quarantine && (
               <Badge tone="warn" title={d.quarantine.reason}>
                 quarantined since {dateTime(d.quarantine.since)}
+              </Badge>
+            )}
+            {recovery.mode?.recoveryMode && (
+              <Badge tone="warn" title={`the recovery stick registered ${dateTime(recovery.mode.recoveryMode.registeredAt)}`}>
+                <span data-testid="recovery-mode-badge">RECOVERY MODE</span>
               </Badge>
             )}
           </span>
@@ -242,6 +252,7 @@ export function DeviceFrame({ children }: { children: ReactNode }) {
           }
         />
       )}
+      <RecoveryModeBanner deviceId={id} state={recovery} />
       {can('devices.view') && <SshHostKeyBanner deviceId={id} deviceName={d.name} version={version} />}
       <nav className={styles.tabs} aria-label="Device sections" data-testid="device-tabs">
         {tabs.map((t) => (
