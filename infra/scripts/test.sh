@@ -78,16 +78,24 @@ steps_concurrently() {
     [[ $# -gt 0 ]] && shift # ;
     names+=("$name")
     printf '\n==> %s (started)\n' "$name"
-    local out="$dir/$n.out"
-    [[ "$n" -eq 0 ]] && out=/dev/stdout
     (
       set +e
-      local t0=$SECONDS
-      (
-        set -e
-        "${cmd[@]}"
-      ) >"$out" 2>&1
-      echo "$? $((SECONDS - t0))" >"$dir/$n.rc"
+      local t0=$SECONDS rc
+      # The first keeps the script's own stdout and stderr (reopening /dev/stdout would truncate a log file).
+      if [[ "$n" -eq 0 ]]; then
+        (
+          set -e
+          "${cmd[@]}"
+        )
+        rc=$?
+      else
+        (
+          set -e
+          "${cmd[@]}"
+        ) >"$dir/$n.out" 2>&1
+        rc=$?
+      fi
+      echo "$rc $((SECONDS - t0))" >"$dir/$n.rc"
     ) &
     pids+=("$!")
     n=$((n + 1))
