@@ -203,7 +203,7 @@ describe('console: recovery media, RECOVERY MODE and full-disk images', () => {
     expect(await progress.getByTestId('recovery-mode-progress-phase').innerText()).toBe('uploading the image');
     expect(await progress.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('75');
     mkdirSync(SHOTS, { recursive: true });
-    await page.evaluate(() => globalThis.scrollTo(0, 0));
+    await page.evaluate(() => (globalThis as unknown as { scrollTo: (x: number, y: number) => void }).scrollTo(0, 0));
     await sleep(600); // the bar's width transition
     await page.screenshot({ path: `${SHOTS}/device-recovery-mode.png`, fullPage: true });
 
@@ -296,7 +296,7 @@ describe('console: recovery media, RECOVERY MODE and full-disk images', () => {
     expect(await progress.innerText()).toMatch(/Restoring[\s\S]*writing the disk[\s\S]*3\.0 GiB of 8\.0 GiB/);
     expect(await page.getByTestId('disk-image-job-state').innerText()).toBe('restoring the disks');
     expect(await page.getByTestId('recovery-mode-progress-percent').innerText()).toBe('37 %');
-    await page.evaluate(() => globalThis.scrollTo(0, 0)); // the dialog left the page scrolled: a full-page shot from the top
+    await page.evaluate(() => (globalThis as unknown as { scrollTo: (x: number, y: number) => void }).scrollTo(0, 0)); // the dialog left the page scrolled: a full-page shot from the top
     await sleep(600);
     await page.screenshot({ path: `${SHOTS}/restore-in-progress.png`, fullPage: true });
   });
@@ -337,5 +337,32 @@ describe('console: recovery media, RECOVERY MODE and full-disk images', () => {
     expect(await page.getByTestId('recovery-media-history').locator('tbody tr').count()).toBe(1);
     // The revoked stick's credential is dead.
     expect((await stick.request('GET', 'commands?waitSeconds=0')).status).toBe(401);
+  });
+  it('takes an image of a device not in RECOVERY MODE: it is told to reboot into its stick, and its failure is shown on the tab', async () => {
+    const { page } = e;
+    const other = await e.enrollDevice('acme-rec-02');
+    await page.goto(`${e.web.url}/devices/${other.id}/recovery`);
+    await eventually(() => page.getByText('No full-disk image yet.').isVisible()).toBe(true);
+    expect(await page.getByTestId('recovery-mode-banner').count()).toBe(0);
+    await page.getByRole('button', { name: 'Take full image now…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Take a full image of acme-rec-02?' });
+    expect(await dialog.innerText()).toContain('The device reboots into its recovery stick');
+    await dialog.getByRole('button', { name: 'Take full image' }).click();
+    await confirmStepUpIfAsked(e, page);
+    await eventually(() => page.getByTestId('disk-image-job-state').innerText()).toBe('rebooting into the recovery stick');
+    expect(await page.getByTestId('disk-image-job').innerText()).toContain('Waiting for the recovery stick');
+    expect(await page.getByRole('button', { name: 'Take full image now…' }).isDisabled()).toBe(true);
+
+    // The agent gets reboot-to-recovery and cannot: the job's end (a device event, or the open job read again) reaches the tab.
+    const polled = await e.api.request('GET', 'agent/commands?waitSeconds=0', { token: other.credential });
+    const command = (polled.body.commands as Array<Record<string, any>>).find((c) => c.action === 'reboot-to-recovery');
+    expect(command, polled.text).toBeDefined();
+    const report = (body: unknown) =>
+      e.api.request('POST', `agent/commands/${command!.commandId}/status`, { token: other.credential, body });
+    expect((await report({ status: 'running' })).status).toBe(200);
+    expect((await report({ status: 'failed', exitCode: 1, stderr: `no recovery stick found ${XSS}\n` })).status).toBe(200);
+    await eventually(() => page.getByTestId('disk-image-job-state').innerText()).toBe('failed');
+    expect(await page.getByTestId('disk-image-job-error').innerText()).toContain(`no recovery stick found ${XSS}`);
+    expect(await page.getByRole('button', { name: 'Take full image now…' }).isDisabled()).toBe(false);
   });
 });
