@@ -30,6 +30,8 @@ function expectedCode(route: DiscoveredRoute, caller: Caller, steppedUp: boolean
   if (access.kind === 'device') return caller === 'anonymous' ? 'DEVICE_AUTH_REQUIRED' : 'DEVICE_AUTH_INVALID';
   // Service routes take a service credential of their kind only: neither a session nor a device credential.
   if (access.kind === 'service') return caller === 'anonymous' ? 'SERVICE_AUTH_REQUIRED' : 'SERVICE_AUTH_INVALID';
+  // Recovery routes take a recovery stick's credential only: neither a session nor a device credential.
+  if (access.kind === 'recovery') return caller === 'anonymous' ? 'RECOVERY_AUTH_REQUIRED' : 'RECOVERY_AUTH_INVALID';
   if (caller === 'anonymous') return 'AUTH_REQUIRED';
   if (access.kind === 'permission' && !roleHasPermission(caller, access.permission)) return 'AUTH_FORBIDDEN';
   if (route.critical && !steppedUp) return 'AUTH_STEP_UP_REQUIRED';
@@ -77,7 +79,7 @@ describe('RBAC', () => {
         .filter((r) => r.audited?.notAudited)
         .map((r) => `${r.method} ${r.path}`)
         .sort(),
-    ).toEqual(['POST agent/backup-progress', 'POST agent/heartbeats', 'POST auth/sso/saml/:id/acs']);
+    ).toEqual(['POST agent/backup-progress', 'POST agent/heartbeats', 'POST agent/recovery/progress', 'POST auth/sso/saml/:id/acs']);
   });
 
   it('pins the permissions of the routes that matter most', () => {
@@ -164,17 +166,20 @@ describe('RBAC', () => {
         .map((r) => `${r.method} ${r.path}`)
         .sort(),
     ).toEqual([
+      'DELETE devices/:id/recovery-media/:mediumId',
       'DELETE identity-providers/:id',
       'DELETE organizations/:id',
       'DELETE scripts/:id',
       'DELETE service-credentials/:id',
       'DELETE users/:id/identities/:identityId',
       'GET devices/:id/backup-escrow',
+      'GET devices/:id/recovery-media/:mediumId/image',
       'PATCH identity-providers/:id',
       'POST critical-commands/bulk',
       'POST devices/:id/backup-restores',
       'POST devices/:id/critical-commands',
       'POST devices/:id/fingerprint/accept',
+      'POST devices/:id/recovery-media',
       'POST devices/:id/scanner/report-summaries',
       'POST devices/:id/ssh-host-key/accept',
       'POST identity-providers',
@@ -214,6 +219,22 @@ describe('RBAC', () => {
     expect(permissionOf('GET', 'devices/:id/backup-transfer-key')).toBe('backups.restore');
     expect(permissionOf('POST', 'agent/backup-transfer-key')).toBe('device');
     expect(auditedAs('PUT', 'backups/recovery-key')).toBe('backup.recovery_key_set');
+    // Recovery media (issue 16): viewing is devices.view; creating, downloading the image (it holds the stick's secrets) and revoking are critical.
+    expect(permissionOf('GET', 'devices/:id/recovery-media')).toBe('devices.view');
+    expect(permissionOf('POST', 'devices/:id/recovery-media')).toBe('devices.critical_actions');
+    expect(permissionOf('GET', 'devices/:id/recovery-media/:mediumId/image')).toBe('devices.critical_actions');
+    expect(permissionOf('DELETE', 'devices/:id/recovery-media/:mediumId')).toBe('devices.critical_actions');
+    expect(auditedAs('POST', 'devices/:id/recovery-media')).toBe('recovery_medium.create');
+    expect(auditedAs('DELETE', 'devices/:id/recovery-media/:mediumId')).toBe('recovery_medium.revoke');
+    // The recovery stick's own routes: its credential only.
+    for (const [method, path] of [
+      ['POST', 'agent/recovery/register'],
+      ['GET', 'agent/recovery/commands'],
+      ['POST', 'agent/recovery/commands/:id/status'],
+      ['POST', 'agent/recovery/progress'],
+    ] as const)
+      expect(permissionOf(method, path), `${method} ${path}`).toBe('recovery');
+    expect(auditedAs('POST', 'agent/recovery/register')).toBe('recovery.register');
     expect(permissionOf('POST', 'service-credentials')).toBe('settings.manage');
     expect(permissionOf('GET', 'devices/:id/inventory')).toBe('devices.view');
     // Single sign-on: identity providers decide who gets which role (Super Admin only); linking an identity is users.manage.
