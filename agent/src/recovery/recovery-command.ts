@@ -54,7 +54,11 @@ export function parseRecoveryArgs(args: readonly string[], env: NodeJS.ProcessEn
 
 export async function recoveryCommand(args: readonly string[], ctx: CliContext): Promise<number> {
   const options = parseRecoveryArgs(args, ctx.env);
-  const say = consoleLine({ stdout: ctx.stdout, console: existsSync('/dev/console') ? '/dev/console' : null });
+  // The console only on the stick (its /init sets XS_RECOVERY_CONFIG), never a workstation's.
+  const say = consoleLine({
+    stdout: ctx.stdout,
+    console: ctx.env.XS_RECOVERY_CONFIG && existsSync('/dev/console') ? '/dev/console' : null,
+  });
   const shutdown = ctx.shutdownSignal();
   say('start', { version: AGENT_VERSION, pid: process.pid });
 
