@@ -58,6 +58,9 @@ export const LAYERS = {
   // Scanner actions through the command queue: report summaries, feed update schedules' runs (scanners, commands).
   'scanner-ops': 10,
   ingest: 11,
+  // Full-disk images: the catalog, image tokens (backups' token service) and the take / restore
+  // jobs through the recovery stick (recovery, commands, devices).
+  'disk-images': 11,
   health: 12,
   'request-pipeline': 12,
   // Prometheus metrics (API and worker): reads ingest, devices, hub and live through their services.

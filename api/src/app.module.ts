@@ -24,6 +24,7 @@ import { RemoteAccessModule } from './remote-access/remote-access.module.js';
 import { CommandsModule } from './commands/commands.module.js';
 import { AlertsModule } from './alerts/alerts.module.js';
 import { BackupsModule } from './backups/backups.module.js';
+import { DiskImagesModule } from './disk-images/disk-images.module.js';
 import { ScannersModule } from './scanners/scanners.module.js';
 import { ScannerOpsModule } from './scanner-ops/scanner-ops.module.js';
 import { AlertDeliveryModule } from './alert-delivery/alert-delivery.module.js';
@@ -65,6 +66,7 @@ export class AppModule {
         ScannersModule,
         ScannerOpsModule,
         RemoteAccessModule,
+        DiskImagesModule,
         IngestModule,
         HealthModule,
         LiveEndpointModule,

@@ -38,6 +38,8 @@ import { IdentityProviderEntity } from './sso/identity-provider.entity.js';
 import { ScannerSnapshotEntity } from './scanners/scanner-snapshot.entity.js';
 import { ScannerFeedRunEntity, ScannerFeedScheduleEntity } from './scanners/feed-schedule.entity.js';
 import { RemoteSessionEntity } from './remote-access/remote-session.entity.js';
+import { DiskImageEntity } from './disk-images/disk-image.entity.js';
+import { DiskImageJobEntity } from './disk-images/disk-image-job.entity.js';
 import { RecoveryMediumEntity } from './recovery/recovery-medium.entity.js';
 import {
   ScannerDockerSampleEntity,
@@ -97,5 +99,7 @@ export const ENTITIES = [
   IdentityProviderEntity,
   UserIdentityEntity,
   RemoteSessionEntity,
+  DiskImageEntity,
+  DiskImageJobEntity,
   RecoveryMediumEntity,
 ];

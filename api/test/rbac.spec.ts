@@ -178,6 +178,8 @@ describe('RBAC', () => {
       'POST critical-commands/bulk',
       'POST devices/:id/backup-restores',
       'POST devices/:id/critical-commands',
+      'POST devices/:id/disk-images',
+      'POST devices/:id/disk-images/:imageName/restore',
       'POST devices/:id/fingerprint/accept',
       'POST devices/:id/recovery-media',
       'POST devices/:id/scanner/report-summaries',
@@ -219,6 +221,17 @@ describe('RBAC', () => {
     expect(permissionOf('GET', 'devices/:id/backup-transfer-key')).toBe('backups.restore');
     expect(permissionOf('POST', 'agent/backup-transfer-key')).toBe('device');
     expect(auditedAs('PUT', 'backups/recovery-key')).toBe('backup.recovery_key_set');
+    // Full-disk images: viewing is backups.view; taking (it reboots the device) and restoring are critical actions.
+    expect(permissionOf('GET', 'disk-images')).toBe('backups.view');
+    expect(permissionOf('GET', 'devices/:id/disk-images')).toBe('backups.view');
+    expect(permissionOf('POST', 'devices/:id/disk-images')).toBe('devices.critical_actions');
+    expect(permissionOf('POST', 'devices/:id/disk-images/:imageName/restore')).toBe('devices.critical_actions');
+    expect(auditedAs('POST', 'devices/:id/disk-images')).toBe('disk_image.take');
+    expect(auditedAs('POST', 'devices/:id/disk-images/:imageName/restore')).toBe('disk_image.restore');
+    expect(permissionOf('POST', 'agent/recovery/image-tokens')).toBe('recovery');
+    expect(permissionOf('POST', 'agent/recovery/images')).toBe('recovery');
+    expect(auditedAs('POST', 'agent/recovery/image-tokens')).toBe('disk_image.token_issue');
+    expect(auditedAs('POST', 'agent/recovery/images')).toBe('disk_image.report');
     // Recovery media (issue 16): viewing is devices.view; creating, downloading the image (it holds the stick's secrets) and revoking are critical.
     expect(permissionOf('GET', 'devices/:id/recovery-media')).toBe('devices.view');
     expect(permissionOf('POST', 'devices/:id/recovery-media')).toBe('devices.critical_actions');

@@ -31,3 +31,4 @@ export * from './scanner-actions.js';
 export * from './sso.js';
 export * from './remote-access.js';
 export * from './recovery.js';
+export * from './disk-images.js';

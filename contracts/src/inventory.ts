@@ -54,6 +54,9 @@ export const DEVICE_EVENT_TYPES = [
   // terminal and file sessions are refused until a Super Admin accepts it (critical alert).
   'ssh.host_key_changed',
   'ssh.host_key_accepted',
+  // A full-disk image job (api/src/disk-images) ended: a failure alerts, the next success resolves it.
+  'disk_image.failed',
+  'disk_image.succeeded',
   // The recovery stick registered (RECOVERY MODE: api/src/recovery), and recovery mode ended (the
   // normal agent was heard again, or the stick was revoked).
   'device.recovery-mode',

@@ -72,6 +72,8 @@ export const LIVE_DEVICE_EVENT_TYPES = [
   'backup.check_succeeded',
   'backup.quota_high',
   'backup.quota_ok',
+  'disk_image.failed',
+  'disk_image.succeeded',
   'device.recovery-mode',
   'device.recovery-mode-ended',
 ] as const;

@@ -24,9 +24,7 @@ const DeviceText = (max: number) =>
 /** A kernel block device name (`sda`, `nvme0n1`, `vda`). */
 export const DiskNameSchema = z.string().regex(/^[a-z][a-z0-9]{0,31}$/, 'must be a kernel disk name such as sda or nvme0n1');
 /** A partition's kernel name (`sda1`, `nvme0n1p2`). */
-export const PartitionNameSchema = z
-  .string()
-  .regex(/^[a-z][a-z0-9]{0,31}$/, 'must be a kernel partition name such as sda1 or nvme0n1p2');
+export const PartitionNameSchema = z.string().regex(/^[a-z][a-z0-9]{0,31}$/, 'must be a kernel partition name such as sda1 or nvme0n1p2');
 
 // ---------------------------------------------------------------------------------------------
 // The recovery credential: `Authorization: Bearer xsr1.<mediumId>.<secret>` on `agent/recovery/*`.
@@ -55,9 +53,17 @@ export const RecoveryConfSchema = z
     XS_WG_ADDRESS: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/32$/, 'must be an IPv4 address with /32'),
     XS_WG_HUB_PUBLIC_KEY: WireGuardKeySchema,
     /** host:port of the hub's public endpoint. */
-    XS_WG_HUB_ENDPOINT: z.string().min(3).max(260).regex(/^[^\s]+:\d{1,5}$/, 'must be host:port'),
+    XS_WG_HUB_ENDPOINT: z
+      .string()
+      .min(3)
+      .max(260)
+      .regex(/^[^\s]+:\d{1,5}$/, 'must be host:port'),
     /** Comma-separated CIDRs routed into the tunnel (the overlay). */
-    XS_WG_ALLOWED_IPS: z.string().min(9).max(400).regex(/^[0-9./,]+$/, 'must be comma-separated CIDRs'),
+    XS_WG_ALLOWED_IPS: z
+      .string()
+      .min(9)
+      .max(400)
+      .regex(/^[0-9./,]+$/, 'must be comma-separated CIDRs'),
     /**
      * The command-signing public keys the stick trusts, comma-separated `keyId:base64(SPKI DER)`
      * (the same keys an agent pins at enrollment).
@@ -218,8 +224,11 @@ export const RecoveryImageReportSchema = z
   .object({
     commandId: z.uuid(),
     metadata: DiskImageMetadataSchema,
+    /** Images the backup server pruned by retention when it accepted this one (its complete answer's `pruned`). */
+    pruned: z.array(DiskImageNameSchema).max(100).optional(),
   })
   .strict();
+export type RecoveryImageReport = z.infer<typeof RecoveryImageReportSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Recovery commands (signed like every command; only the recovery agent receives them).

@@ -6,7 +6,9 @@ import {
   type AgentBackupTokenRequest,
   type AgentBackupTokenResponse,
   type BackupRunKind,
+  type AnyBackupTokenOp,
   type BackupTokenOp,
+  type DiskImageTokenOp,
 } from '@xspectre/contracts';
 import { signBackupToken } from '@xspectre/contracts/backup-token';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
@@ -79,12 +81,29 @@ export class BackupTokensService {
     };
   }
 
+  /**
+   * A token for the device's own full-disk images (`/disk-images/<deviceId>/…` on the backup
+   * server), signed with the same `backup-tokens` key. The caller (api/src/disk-images) has
+   * checked that a recovery command of this device needs the operation; the issuance is noted on
+   * the request's audit row (the token's id, never the token).
+   */
+  async issueDiskImageToken(
+    deviceId: string,
+    op: DiskImageTokenOp,
+    now = new Date(),
+  ): Promise<{ token: string; expiresAt: string; imagesUrl: string }> {
+    const issued = await this.sign(deviceId, op, now);
+    requestContext.annotate({ resourceId: deviceId, details: { op, tokenId: issued.jti, expiresAt: issued.expiresAt } });
+    const base = this.config.API_BACKUP_SERVER_URL.replace(/\/+$/, '');
+    return { token: issued.token, expiresAt: issued.expiresAt, imagesUrl: `${base}/disk-images/${deviceId}/` };
+  }
+
   /** The public keys the backup server verifies with (current and retiring). */
   publicKeys(): Promise<PublicKeyInfo[]> {
     return this.keys.validPublicKeys('backup-tokens');
   }
 
-  private async sign(deviceId: string, op: BackupTokenOp, now: Date): Promise<{ token: string; jti: string; expiresAt: string }> {
+  private async sign(deviceId: string, op: AnyBackupTokenOp, now: Date): Promise<{ token: string; jti: string; expiresAt: string }> {
     const key = await this.keys.currentSigningKey('backup-tokens');
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + this.config.API_BACKUP_TOKEN_SECONDS;

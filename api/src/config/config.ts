@@ -182,6 +182,15 @@ const EnvSchema = z
       .default('http://10.10.0.1:8420')
       .describe("the backup server's restic front as devices reach it over the overlay (backup-server/)"),
     API_BACKUP_TOKEN_SECONDS: z.coerce.number().int().min(60).max(900).default(600).describe('lifetime of a repository token'),
+    API_DISK_IMAGE_RECOVERY_WAIT_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(24 * 3600)
+      .default(1800)
+      .describe(
+        'how long a full-disk image or restore job waits for the recovery stick to register (or the normal agent to return) before it fails',
+      ),
     // Recovery media (api/src/recovery): the generic stick image built by recovery-usb/build.sh, personalised per stick.
     API_RECOVERY_IMAGE: z
       .string()

@@ -30,6 +30,8 @@ export const MaintenanceJob = {
   PurgeReportSummaries: 'maintenance.purge-report-summaries',
   /** Daily: recording files of terminal sessions opened more than API_TERMINAL_RECORDING_RETENTION_DAYS ago (rows and hashes stay). */
   PruneTerminalRecordings: 'maintenance.prune-terminal-recordings',
+  /** Every minute: full-disk image jobs whose wait for the recovery stick or the agent is over fail (api/src/disk-images). */
+  SweepDiskImageJobs: 'maintenance.sweep-disk-image-jobs',
 } as const;
 export type MaintenanceJobName = (typeof MaintenanceJob)[keyof typeof MaintenanceJob];
 
@@ -50,6 +52,7 @@ export interface MaintenancePayloads {
   [MaintenanceJob.ScheduleFeedUpdates]: Record<string, never>;
   [MaintenanceJob.PurgeReportSummaries]: Record<string, never>;
   [MaintenanceJob.PruneTerminalRecordings]: Record<string, never>;
+  [MaintenanceJob.SweepDiskImageJobs]: Record<string, never>;
 }
 
 /** What each job returns (stored by BullMQ as the job's return value). */
@@ -77,6 +80,8 @@ export interface MaintenanceResults {
   [MaintenanceJob.PurgeReportSummaries]: { purged: string[] };
   /** The sessions whose recording file was removed. */
   [MaintenanceJob.PruneTerminalRecordings]: { pruned: string[] };
+  /** The jobs that failed in this run. */
+  [MaintenanceJob.SweepDiskImageJobs]: { failed: string[] };
 }
 
 export type MaintenancePayload = MaintenancePayloads[MaintenanceJobName];

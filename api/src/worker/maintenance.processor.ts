@@ -14,6 +14,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { SessionsService } from '../auth/sessions.service.js';
 import { LivePublisher } from '../live/live-publisher.js';
 import { TerminalRecordings } from '../remote-access/terminal/terminal-recordings.js';
+import { DiskImageSweepService } from '../disk-images/disk-image-sweep.service.js';
 import { MaintenanceJob, type MaintenanceResult, type MaintenanceResults } from './maintenance.jobs.js';
 
 /** Each run re-aggregates what arrived in the last ten minutes (runs are every minute: overlap is harmless). */
@@ -44,6 +45,7 @@ export class MaintenanceProcessor {
     private readonly feedSchedule: FeedScheduleJob,
     private readonly live: LivePublisher,
     private readonly recordings: TerminalRecordings,
+    private readonly diskImageSweep: DiskImageSweepService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -79,6 +81,8 @@ export class MaintenanceProcessor {
         return this.purgeReportSummaries();
       case MaintenanceJob.PruneTerminalRecordings:
         return this.pruneTerminalRecordings();
+      case MaintenanceJob.SweepDiskImageJobs:
+        return this.diskImageSweep.sweep().then((failed) => ({ failed }));
       default:
         // Unrecoverable: retrying cannot teach this worker a job it does not know.
         throw new UnrecoverableError(`unknown maintenance job "${job.name}" (known: ${Object.values(MaintenanceJob).join(', ')})`);

@@ -82,6 +82,12 @@ export class MaintenanceWorker {
         { name: MaintenanceJob.PurgeReportSummaries, data: {} },
       );
       await queue.upsertJobScheduler(MaintenanceJob.DetectOffline, { every: 30_000 }, { name: MaintenanceJob.DetectOffline, data: {} });
+      // Disk-image jobs waiting on a stick that never registered (API_DISK_IMAGE_RECOVERY_WAIT_SECONDS): a minute late at most.
+      await queue.upsertJobScheduler(
+        MaintenanceJob.SweepDiskImageJobs,
+        { every: 60_000 },
+        { name: MaintenanceJob.SweepDiskImageJobs, data: {} },
+      );
       // Hourly is cheap (a no-op most runs) and survives a worker that was down at midnight.
       await queue.upsertJobScheduler(
         MaintenanceJob.MetricPartitions,

@@ -16,6 +16,7 @@ import { AlertsStoreModule } from '../alerts/alerts-store.module.js';
 import { BackupsStoreModule } from '../backups/backups-store.module.js';
 import { ScannerOpsStoreModule } from '../scanners/scanner-ops-store.module.js';
 import { RemoteAccessStoreModule } from '../remote-access/remote-access-store.module.js';
+import { DiskImagesStoreModule } from '../disk-images/disk-images-store.module.js';
 
 /**
  * The worker process's modules: no HTTP, and deliberately not AuthModule/UsersModule, whose
@@ -41,6 +42,7 @@ export class WorkerModule {
         BackupsStoreModule,
         ScannerOpsStoreModule,
         RemoteAccessStoreModule,
+        DiskImagesStoreModule,
       ],
       providers: [MaintenanceProcessor],
       exports: [MaintenanceProcessor],

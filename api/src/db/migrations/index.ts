@@ -23,6 +23,7 @@ import { ScannerAlerts1795630000000 } from './1795630000000-ScannerAlerts.js';
 import { ScannerOps1795640000000 } from './1795640000000-ScannerOps.js';
 import { SingleSignOn1795650000000 } from './1795650000000-SingleSignOn.js';
 import { RemoteAccess1795660000000 } from './1795660000000-RemoteAccess.js';
+import { DiskImages1795690000000 } from './1795690000000-DiskImages.js';
 import { RecoveryMedia1795700000000 } from './1795700000000-RecoveryMedia.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
@@ -52,5 +53,6 @@ export const MIGRATIONS = [
   ScannerOps1795640000000,
   SingleSignOn1795650000000,
   RemoteAccess1795660000000,
+  DiskImages1795690000000,
   RecoveryMedia1795700000000,
 ];
