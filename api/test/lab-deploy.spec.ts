@@ -15,11 +15,11 @@ import { sharedReleaseTree } from './support/release-tree.js';
  * arguments first, which must change nothing. The deploy command's output goes to the log.
  */
 const HOST_NAME = 'deploy-host';
-const UNITS = ['xspectre-api', 'xspectre-api-agents', 'xspectre-worker', 'xspectre-console', 'caddy', 'wg-quick@xs-hub0'];
-const SERVICE_UNITS = ['xspectre-api', 'xspectre-api-agents', 'xspectre-worker', 'xspectre-console'];
+const SERVICE_UNITS = ['xspectre-api', 'xspectre-api-agents', 'xspectre-worker', 'xspectre-console', 'xspectre-backup'];
+const UNITS = [...SERVICE_UNITS, 'caddy', 'wg-quick@xs-hub0'];
 const DEPLOY = '/root/release-1/infra/deploy/deploy.sh';
 
-describe('deploy.sh on a fresh Debian host (systemd units, private CA, upgrade, rollback)', () => {
+describe('deploy.sh on a fresh Debian host (systemd units with the backup server, private CA, upgrade, rollback)', () => {
   let lab: Lab | undefined;
   let host: DeployHost | undefined;
   let work: string;
@@ -138,6 +138,7 @@ describe('deploy.sh on a fresh Debian host (systemd units, private CA, upgrade, 
         HOST_NAME,
         '--allow',
         '127.0.0.0/8',
+        '--with-backup-server',
       ]);
       expect(result.exitCode).toBe(0);
       expect(result.stdout).not.toContain(await envValue('API_BOOTSTRAP_ADMIN_PASSWORD'));
@@ -170,6 +171,33 @@ describe('deploy.sh on a fresh Debian host (systemd units, private CA, upgrade, 
       // The operators' instance on loopback, the devices' instance on the hub's overlay address, nothing on a wildcard.
       expect(local.filter((a) => a.endsWith(':3000')).sort()).toEqual(['10.10.0.1:3000', '127.0.0.1:3000']);
       expect(local.filter((a) => a.endsWith(':3001'))).toEqual(['127.0.0.1:3001']);
+      // The backup server on the hub's overlay address only; it wants a repository token.
+      expect(local.filter((a) => a.endsWith(':8420'))).toEqual(['10.10.0.1:8420']);
+      const anonymous = await h().exec([
+        'curl',
+        '-sS',
+        '--max-time',
+        '10',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        'http://10.10.0.1:8420/00000000-0000-4000-8000-000000000001/config',
+      ]);
+      expect(anonymous.stdout.trim()).toBe('401');
+      // restic, which the API hands to devices without one.
+      const restic = await h().exec([
+        'curl',
+        '-sS',
+        '--max-time',
+        '10',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        'http://10.10.0.1:3000/api/v1/agent/download/restic',
+      ]);
+      expect(restic.stdout.trim()).toBe('200');
 
       // The operators' API over HTTPS with the pinned key.
       const token = await login();

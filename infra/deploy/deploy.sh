@@ -130,7 +130,8 @@ has_kernel_wireguard() {
 }
 
 ensure_packages() {
-  local wanted=(postgresql redis-server wireguard-tools caddy curl openssl iproute2 ca-certificates "$@") missing=() pkg
+  # restic: the API serves /usr/bin/restic (API_RESTIC_BINARY) to devices whose distribution has none.
+  local wanted=(postgresql redis-server wireguard-tools caddy curl openssl iproute2 ca-certificates restic "$@") missing=() pkg
   has_kernel_wireguard || wanted+=(wireguard-go)
   for pkg in "${wanted[@]}"; do
     if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]]; then

@@ -33,6 +33,9 @@ export const DEPLOY_HOST_PACKAGES = [
   'ca-certificates',
   'openssl',
   'procps',
+  // deploy.sh installs restic always (the API serves it to devices) and rclone with --with-backup-server.
+  'restic',
+  'rclone',
 ];
 const SUITE = 'bookworm';
 const MIRROR = 'http://deb.debian.org/debian';
