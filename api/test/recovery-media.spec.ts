@@ -200,7 +200,7 @@ describe('recovery media', () => {
       const token = admin;
       const device = await enrollDeviceAt(api, admin, where, 'rec-noimage');
       const r = await other.request('POST', `devices/${device.id}/recovery-media`, { token, body: {} });
-      expect(r.status).toBe(503);
+      expect(r.status).toBe(409);
       expect(r.body.code).toBe('RECOVERY_IMAGE_NOT_BUILT');
       expect(r.body.detail).toContain('recovery-usb/build.sh');
     } finally {

@@ -123,7 +123,7 @@ export const ERROR_CATALOG = {
   RECOVERY_MEDIUM_NOT_FOUND: { status: 404, title: 'No such recovery medium for this device' },
   RECOVERY_IMAGE_GONE: { status: 410, title: 'The personalised image is no longer downloadable: create a new recovery medium' },
   RECOVERY_IMAGE_NOT_BUILT: {
-    status: 503,
+    status: 409,
     title: 'No generic recovery image on this server: build it with recovery-usb/build.sh and set API_RECOVERY_IMAGE',
   },
   RECOVERY_IMAGE_INVALID: { status: 503, title: 'The generic recovery image has no valid XS-RECOVERY-CFG partition' },
