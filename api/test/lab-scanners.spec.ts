@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type ContainerDevice, type GreenboneInstall, type Lab } from '@xspectre/lab';
+import { startLab, type ContainerDevice, type GreenboneInstall, type GreenboneService, type Lab } from '@xspectre/lab';
 import { FINAL_COMMAND_STATUSES, type Alert, type Command, type Heartbeat } from '@xspectre/contracts';
 import { AlertEvaluator } from '../src/alerts/alert-evaluator.js';
 import { HeartbeatsService } from '../src/ingest/heartbeats.service.js';
@@ -74,10 +74,13 @@ function feedVersionHoursAgo(hours: number): string {
  * process with the real clock) and the real Docker engine; suppression holds; nothing of the
  * scanned hosts, ports or NVTs leaves the device. The scanner checks hold for a while after the
  * install's containers start (API_SCANNER_RESTART_GRACE_SECONDS, 10 minutes by default; GRACE_SECONDS
- * here), so this file waits that out once.
+ * here), so this file waits that out once; the OOM case, whose check no restart holds, runs within it.
  */
 /** The restart grace this API runs with: long enough for the setup before the grace test, short enough not to idle. */
 const GRACE_SECONDS = 90;
+/** The core services each check under test depends on (api/src/scanners/scanner-checks.ts: GVMD, SCANNING; no openvasd here). */
+const GVMD_SERVICES = ['gvmd', 'pg-gvm'] as const;
+const SCANNING_SERVICES = ['gvmd', 'pg-gvm', 'ospd-openvas', 'redis-server'] as const;
 
 describe('fleet lab: scanner operations', () => {
   let lab: Lab;
@@ -208,11 +211,16 @@ describe('fleet lab: scanner operations', () => {
     return alert;
   }
 
-  /** Scanner checks hold for the grace period after the install's containers started (a fresh install is no alarm). */
-  async function afterInstallGrace(): Promise<void> {
-    const wait = installedAt + GRACE_SECONDS * 1000 + 5_000 - Date.now();
+  /**
+   * Scanner checks hold for the grace period after a core container they depend on started
+   * (api/src/scanners/scanner-checks.ts, DEPENDS_ON): after the install, and after a restart (the
+   * OOM kill's). Waits until the latest start of `services`, as Docker reports it, is that long ago.
+   */
+  async function afterGrace(services: readonly GreenboneService[]): Promise<void> {
+    const starts = await Promise.all(services.map(async (s) => Date.parse((await install.state(s)).startedAt)));
+    const wait = Math.max(installedAt, ...starts) + GRACE_SECONDS * 1000 + 5_000 - Date.now();
     if (wait > 0) {
-      console.log(`lab: waiting ${(wait / 1000).toFixed(0)} s for the restart grace after the install's containers started`);
+      console.log(`lab: waiting ${(wait / 1000).toFixed(0)} s for the restart grace after ${services.join(', ')} started`);
       await sleep(wait);
     }
   }
@@ -346,9 +354,57 @@ describe('fleet lab: scanner operations', () => {
   );
 
   it(
+    'an OOM-killed redis-server raises one alert (a device override of 1 minute) and clears',
+    async () => {
+      // Default: OOM-killed within the last 60 minutes. Here 1 minute, so that it clears in the test.
+      // This check holds for no restart (DEPENDS_ON: none), so it runs inside the install's grace,
+      // while the other checks hold; those that depend on redis-server wait for its restart's grace
+      // (the feed checks, which do not, come first).
+      const r = await request('POST', 'alert-rules', {
+        key: 'scanner-core-container-oom',
+        name: 'OOM within a minute (lab device)',
+        kind: 'scanner',
+        params: { check: 'core_container_oom', threshold: 1 },
+        severity: 'warning',
+        scope: { kind: 'device', id: deviceId },
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      await loadRuleChecks();
+      const since = new Date(Date.now() - 1000);
+      const after = await install.oomKillRedisOnce();
+      const events = await install.events('redis-server', since);
+      console.log(`lab: redis-server after the kill: ${JSON.stringify(after)}; Docker's events: ${JSON.stringify(events)}`);
+      // The kernel killed it at its cgroup's limit (SIGKILL, 137) and Docker's restart policy started it again.
+      expect(events.some((e) => e.action === 'die' && e.exitCode === '137')).toBe(true);
+      expect(after).toMatchObject({ running: true, restartCount: 1 });
+      // Docker saw it as an OOM kill: that is all the agent learns of it. (Not so on cgroup v1 when a device's
+      // systemd created hierarchies the host has not mounted: infra/lab/src/cgroups.ts mounts them.)
+      expect(
+        events.map((e) => e.action),
+        'the engine reported no `oom` event',
+      ).toContain('oom');
+      await scenario(
+        'redis-server OOM-killed',
+        'core_container_oom',
+        async () => {
+          const s = await refreshUntil('the OOM kill', (x) =>
+            x.stats.coreContainers?.some((c: any) => c.service === 'redis-server' && c.lastOomKillAt !== null),
+          );
+          const redis = s.stats.coreContainers.find((c: any) => c.service === 'redis-server');
+          expect(redis).toMatchObject({ state: 'running', restartCount: 1 });
+        },
+        // The kill ages past the 1-minute threshold; nothing else changes.
+        () => sleep(30_000),
+        since.getTime(),
+      );
+    },
+    6 * 60_000,
+  );
+
+  it(
     'a stale NVT feed raises one alert and clears when the feed is current',
     async () => {
-      await afterInstallGrace();
+      await afterGrace(GVMD_SERVICES);
       const nvt = standin.fixture.feeds.find((f) => f.type === 'NVT')!;
       const current = nvt.version;
       await scenario(
@@ -368,71 +424,9 @@ describe('fleet lab: scanner operations', () => {
   );
 
   it(
-    'the scanner down raises one alert and clears when it answers again',
-    async () => {
-      await afterInstallGrace();
-      await scenario(
-        'scanner down',
-        'scanner_down',
-        async () => {
-          standin.faults.scannerDown = true;
-          await refreshUntil('the scanner unreachable', (x) => scannerDownIn(x.stats));
-        },
-        async () => {
-          standin.faults.scannerDown = false;
-          await refreshUntil('the scanner reachable', (x) => !scannerDownIn(x.stats));
-        },
-      );
-    },
-    6 * 60_000,
-  );
-
-  it(
-    'a task stuck Requested raises one alert (a site override of 1 minute) and clears when it runs',
-    async () => {
-      await afterInstallGrace();
-      for (const [key, severity] of [
-        ['scanner-task-requested-warning', 'warning'],
-        ['scanner-task-requested-critical', 'critical'],
-      ] as const) {
-        const r = await request('POST', 'alert-rules', {
-          key,
-          name: `${key} (lab site)`,
-          kind: 'scanner',
-          params: { check: 'task_requested', threshold: severity === 'warning' ? 1 : 1000 },
-          severity,
-          scope: { kind: 'site', id: siteId },
-        });
-        expect(r.status, JSON.stringify(r.body)).toBe(201);
-      }
-      await loadRuleChecks();
-      const task = standin.fixture.tasks.find((t) => t.status === 'New')!;
-      await scenario(
-        `task '${task.name}' Requested`,
-        'task_requested',
-        async () => {
-          task.status = 'Requested';
-          await refreshUntil('the task Requested', (x) => x.stats.tasks.some((t: any) => t.id === task.id && t.status === 'Requested'));
-          // The engine counts from the first report that showed it Requested; a later report keeps that time.
-          await sleep(35_000);
-          await refreshUntil('the task still Requested', (x) =>
-            x.stats.tasks.some((t: any) => t.id === task.id && t.status === 'Requested'),
-          );
-        },
-        async () => {
-          task.status = 'Queued';
-          await refreshUntil('the task Queued', (x) => x.stats.tasks.some((t: any) => t.id === task.id && t.status === 'Queued'));
-        },
-      );
-      task.status = 'New';
-    },
-    6 * 60_000,
-  );
-
-  it(
     'suppression: an offline device raises no scanner alert; GMP unreachable hides the feed alert',
     async () => {
-      await afterInstallGrace();
+      await afterGrace(GVMD_SERVICES);
       const nvt = standin.fixture.feeds.find((f) => f.type === 'NVT')!;
       const current = nvt.version;
       const since = Date.now();
@@ -479,46 +473,63 @@ describe('fleet lab: scanner operations', () => {
   );
 
   it(
-    'an OOM-killed redis-server raises one alert (a device override of 1 minute) and clears',
+    'the scanner down raises one alert and clears when it answers again',
     async () => {
-      // Default: OOM-killed within the last 60 minutes. Here 1 minute, so that it clears in the test.
-      const r = await request('POST', 'alert-rules', {
-        key: 'scanner-core-container-oom',
-        name: 'OOM within a minute (lab device)',
-        kind: 'scanner',
-        params: { check: 'core_container_oom', threshold: 1 },
-        severity: 'warning',
-        scope: { kind: 'device', id: deviceId },
-      });
-      expect(r.status, JSON.stringify(r.body)).toBe(201);
-      await loadRuleChecks();
-      const since = new Date(Date.now() - 1000);
-      const after = await install.oomKillRedisOnce();
-      const events = await install.events('redis-server', since);
-      console.log(`lab: redis-server after the kill: ${JSON.stringify(after)}; Docker's events: ${JSON.stringify(events)}`);
-      // The kernel killed it at its cgroup's limit (SIGKILL, 137) and Docker's restart policy started it again.
-      expect(events.some((e) => e.action === 'die' && e.exitCode === '137')).toBe(true);
-      expect(after).toMatchObject({ running: true, restartCount: 1 });
-      // Docker saw it as an OOM kill: that is all the agent learns of it. (Not so on cgroup v1 when a device's
-      // systemd created hierarchies the host has not mounted: infra/lab/src/cgroups.ts mounts them.)
-      expect(
-        events.map((e) => e.action),
-        'the engine reported no `oom` event',
-      ).toContain('oom');
+      await afterGrace(SCANNING_SERVICES);
       await scenario(
-        'redis-server OOM-killed',
-        'core_container_oom',
+        'scanner down',
+        'scanner_down',
         async () => {
-          const s = await refreshUntil('the OOM kill', (x) =>
-            x.stats.coreContainers?.some((c: any) => c.service === 'redis-server' && c.lastOomKillAt !== null),
-          );
-          const redis = s.stats.coreContainers.find((c: any) => c.service === 'redis-server');
-          expect(redis).toMatchObject({ state: 'running', restartCount: 1 });
+          standin.faults.scannerDown = true;
+          await refreshUntil('the scanner unreachable', (x) => scannerDownIn(x.stats));
         },
-        // The kill ages past the 1-minute threshold; nothing else changes.
-        () => sleep(30_000),
-        since.getTime(),
+        async () => {
+          standin.faults.scannerDown = false;
+          await refreshUntil('the scanner reachable', (x) => !scannerDownIn(x.stats));
+        },
       );
+    },
+    6 * 60_000,
+  );
+
+  it(
+    'a task stuck Requested raises one alert (a site override of 1 minute) and clears when it runs',
+    async () => {
+      await afterGrace(SCANNING_SERVICES);
+      for (const [key, severity] of [
+        ['scanner-task-requested-warning', 'warning'],
+        ['scanner-task-requested-critical', 'critical'],
+      ] as const) {
+        const r = await request('POST', 'alert-rules', {
+          key,
+          name: `${key} (lab site)`,
+          kind: 'scanner',
+          params: { check: 'task_requested', threshold: severity === 'warning' ? 1 : 1000 },
+          severity,
+          scope: { kind: 'site', id: siteId },
+        });
+        expect(r.status, JSON.stringify(r.body)).toBe(201);
+      }
+      await loadRuleChecks();
+      const task = standin.fixture.tasks.find((t) => t.status === 'New')!;
+      await scenario(
+        `task '${task.name}' Requested`,
+        'task_requested',
+        async () => {
+          task.status = 'Requested';
+          await refreshUntil('the task Requested', (x) => x.stats.tasks.some((t: any) => t.id === task.id && t.status === 'Requested'));
+          // The engine counts from the first report that showed it Requested; a later report keeps that time.
+          await sleep(35_000);
+          await refreshUntil('the task still Requested', (x) =>
+            x.stats.tasks.some((t: any) => t.id === task.id && t.status === 'Requested'),
+          );
+        },
+        async () => {
+          task.status = 'Queued';
+          await refreshUntil('the task Queued', (x) => x.stats.tasks.some((t: any) => t.id === task.id && t.status === 'Queued'));
+        },
+      );
+      task.status = 'New';
     },
     6 * 60_000,
   );
