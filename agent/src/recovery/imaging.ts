@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { DiskImageUploadStateSchema, type DiskImageMetadata, type DiskImageTokenOp } from '@xspectre/contracts';
 import { readPartitionTable, zstdVersion } from './disk-info.js';
@@ -6,6 +5,7 @@ import { answerReason, backoffMs, exchange, ImageNetworkError, sleep, type Image
 import { ProgressMeter, type ProgressSample } from './progress.js';
 import { streamHash, type StreamHash } from './stream-hash.js';
 import { ChunkBuilder, resumeStep } from './upload-plan.js';
+import { spawnZstd } from './zstd-process.js';
 
 /**
  * Full-disk imaging (issue 16): each chosen disk is read sequentially in large blocks (SHA-256
@@ -120,22 +120,8 @@ export async function takeImage(o: ImagingOptions): Promise<ImagingResult> {
   const serverStart = created.offset;
 
   // 2. zstd, fed by the reader, drained by the uploader.
-  const zstd = spawn(o.zstd ?? 'zstd', ['-T0', `-${o.compressionLevel}`, '-q', '-c', '-'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    ...(o.signal ? { signal: o.signal } : {}),
-  });
-  let zstdStderr = '';
-  zstd.stderr.on('data', (c: Buffer) => {
-    if (zstdStderr.length < 4000) zstdStderr += c.toString('utf8');
-  });
-  const zstdExit = new Promise<{ code: number | null; error?: string }>((resolve) => {
-    let error: string | undefined;
-    zstd.on('error', (e: NodeJS.ErrnoException) => {
-      error = e.code === 'ENOENT' ? 'zstd is not installed' : e.message;
-    });
-    zstd.on('close', (code) => resolve({ code, ...(error ? { error } : {}) }));
-  });
-  zstd.stdin.on('error', () => undefined); // EPIPE when zstd died: reported through its exit.
+  const compressor = spawnZstd(o.zstd ?? 'zstd', ['-T0', `-${o.compressionLevel}`, '-q', '-c', '-'], o.signal);
+  const zstd = compressor.child;
 
   const meter = o.onProgress ? new ProgressMeter(o.onProgress, () => now().getTime()) : undefined;
   let rawDone = 0;
@@ -291,9 +277,9 @@ export async function takeImage(o: ImagingOptions): Promise<ImagingResult> {
     throw err instanceof ImagingError ? err : new ImagingError(`uploading: ${(err as Error).message}`);
   }
   await reader;
-  const exit = await zstdExit;
+  const exit = await compressor.exit;
   if (exit.error || exit.code !== 0)
-    throw new ImagingError(`zstd failed: ${exit.error ?? `exit ${exit.code}`} ${zstdStderr.trim().slice(0, 300)}`.trim());
+    throw new ImagingError(`zstd failed: ${exit.error ?? `exit ${exit.code}`} ${compressor.stderr().trim().slice(0, 300)}`.trim());
   if (serverStart > compressedBytes)
     throw new ImagingError(`the server's upload holds ${serverStart} bytes, more than this image's ${compressedBytes}`);
 

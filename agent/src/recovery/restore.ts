@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { open, writeFile, type FileHandle } from 'node:fs/promises';
 import { answerReason, backoffMs, exchange, ImageNetworkError, sendRequest, sleep, type ImageAuth } from './image-http.js';
 import type { ImageTokenSource } from './imaging.js';
 import { ProgressMeter, type ProgressSample } from './progress.js';
+import { spawnZstd } from './zstd-process.js';
 
 /**
  * Bare-metal restore (issue 16): downloads `<imageName>.img.zst` with an `image-read` token
@@ -122,19 +122,8 @@ export async function restoreImage(o: RestoreOptions): Promise<RestoreResult> {
     throw new RestoreError('image-etag', false, `the server's file is ${etag}, the command says sha256-${o.sha256Compressed}`);
 
   // zstd -d, its output split over the targets.
-  const zstd = spawn(o.zstd ?? 'zstd', ['-d', '-q', '-c', '-'], { stdio: ['pipe', 'pipe', 'pipe'], ...signalOpt });
-  let zstdStderr = '';
-  zstd.stderr.on('data', (c: Buffer) => {
-    if (zstdStderr.length < 4000) zstdStderr += c.toString('utf8');
-  });
-  const zstdExit = new Promise<{ code: number | null; error?: string }>((resolve) => {
-    let error: string | undefined;
-    zstd.on('error', (e: NodeJS.ErrnoException) => {
-      error = e.code === 'ENOENT' ? 'zstd is not installed' : e.message;
-    });
-    zstd.on('close', (code) => resolve({ code, ...(error ? { error } : {}) }));
-  });
-  zstd.stdin.on('error', () => undefined);
+  const decompressor = spawnZstd(o.zstd ?? 'zstd', ['-d', '-q', '-c', '-'], o.signal);
+  const zstd = decompressor.child;
 
   let written = false;
   const rawHashes: string[] = [];
@@ -264,7 +253,7 @@ export async function restoreImage(o: RestoreOptions): Promise<RestoreResult> {
     throw new RestoreError('decompress', written, `writing the targets: ${(err as Error).message}`);
   }
 
-  const exit = await zstdExit;
+  const exit = await decompressor.exit;
   const writeFailure = await writer.then(
     () => undefined,
     (err: unknown) => err,
@@ -277,7 +266,7 @@ export async function restoreImage(o: RestoreOptions): Promise<RestoreResult> {
     throw new RestoreError(
       'decompress',
       written,
-      `zstd -d failed: ${exit.error ?? `exit ${exit.code}`} ${zstdStderr.trim().slice(0, 300)}`.trim(),
+      `zstd -d failed: ${exit.error ?? `exit ${exit.code}`} ${decompressor.stderr().trim().slice(0, 300)}`.trim(),
     );
   if (writeFailure instanceof RestoreError) throw writeFailure;
   if (writeFailure) throw new RestoreError('decompress', written, `writing the targets: ${(writeFailure as Error).message}`);

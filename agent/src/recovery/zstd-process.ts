@@ -1,0 +1,27 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+
+/** A `zstd` child (argument array, no shell) with its exit and the first 4000 characters of its stderr. */
+export interface ZstdProcess {
+  child: ChildProcessWithoutNullStreams;
+  exit: Promise<{ code: number | null; error?: string }>;
+  /** What zstd printed on stderr (bounded), for the failure message. */
+  stderr(): string;
+}
+
+export function spawnZstd(binary: string, args: string[], signal?: AbortSignal): ZstdProcess {
+  const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => {
+    if (stderr.length < 4000) stderr += c.toString('utf8');
+  });
+  const exit = new Promise<{ code: number | null; error?: string }>((resolve) => {
+    let error: string | undefined;
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      error = e.code === 'ENOENT' ? 'zstd is not installed' : e.message;
+    });
+    child.on('close', (code) => resolve({ code, ...(error ? { error } : {}) }));
+  });
+  // EPIPE when zstd died: reported through its exit.
+  child.stdin.on('error', () => undefined);
+  return { child, exit, stderr: () => stderr };
+}
