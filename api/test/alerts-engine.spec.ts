@@ -11,6 +11,7 @@ import { writeServedBuild } from './support/agent-builds.js';
 import { createOrganizationSite, enrollDeviceAt, startApiWithLabHub, testHeartbeat, type LabHub } from './support/fleet.js';
 import type { TestApi } from './support/harness.js';
 import { runMaintenanceJob } from './support/worker-job.js';
+import { evaluateThroughEvents } from './support/alert-outbox.js';
 
 /**
  * The alert engine through its real parts: heartbeats over the agent route, the per-heartbeat
@@ -263,7 +264,7 @@ describe('alert engine', () => {
       `INSERT INTO device_events (device_id, type, severity, at, details) VALUES ($1, 'fingerprint.changed', 'critical', now(), '{}')`,
       [d.id],
     );
-    await evaluate();
+    await evaluateThroughEvents(api);
     const open = await unresolved(d.id);
     expect(open.map((a) => [a.rule_key, a.severity])).toEqual(
       expect.arrayContaining([
@@ -277,7 +278,7 @@ describe('alert engine', () => {
       `INSERT INTO device_events (device_id, type, severity, at, details) VALUES ($1, 'fingerprint.accepted', 'info', now(), '{}')`,
       [d.id],
     );
-    await evaluate();
+    await evaluateThroughEvents(api);
     expect((await alertsOf(d.id)).find((a) => a.rule_key === 'fingerprint-changed')).toMatchObject({
       state: 'resolved',
       resolution: 'auto',
@@ -309,7 +310,7 @@ describe('alert engine', () => {
     } finally {
       await held.end();
     }
-    await evaluate();
+    await evaluateThroughEvents(api);
     expect((await unresolved(early.id)).map((a) => a.rule_key)).toContain('hardware-changed');
     expect((await unresolved(late.id)).map((a) => a.rule_key)).toContain('hardware-changed');
   });

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InventoryReport } from '@xspectre/contracts';
-import { AlertEvaluator } from '../src/alerts/alert-evaluator.js';
 import { SshHostKeysService } from '../src/inventory/ssh-host-keys.service.js';
 import { sshKeyFingerprint } from '../src/ssh/ssh-certificate-authority.js';
 import { enrollBody, startApiWithLabHub, testHeartbeat, type LabHub } from './support/fleet.js';
 import type { TestApi } from './support/harness.js';
 import { stepUp } from './support/step-up.js';
+import { evaluateThroughEvents } from './support/alert-outbox.js';
 
 const MAC = '52:54:00:aa:bb:02';
 const newKey = (comment = 'root@lab') => `ssh-ed25519 ${randomBytes(32).toString('base64')} ${comment}`;
@@ -71,7 +71,7 @@ describe('SSH host keys', () => {
   const events = async (id: string, type: string) =>
     (await api.request('GET', `devices/${id}/events?type=${type}`, { token: admin })).body.items as Array<Record<string, any>>;
   const alert = async (id: string) => {
-    await api.app.get(AlertEvaluator).run(new Date());
+    await evaluateThroughEvents(api);
     const { rows } = await api.sql.query(
       `SELECT state, severity, title, resolution FROM alerts WHERE device_id = $1 AND rule_key = 'ssh-host-key-changed'`,
       [id],
