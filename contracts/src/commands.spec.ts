@@ -24,7 +24,7 @@ describe('command requests', () => {
       expect(CommandRequestSchema.safeParse({ action: 'container.stop', params: { container } }).success, container).toBe(false);
   });
 
-  it('marks reboot, script runs, credential rotation, key pins, agent updates, restores and monitor provisioning critical, the unit and container actions normal', () => {
+  it('marks reboot, script runs, credential rotation, key pins, agent updates, restores, monitor provisioning and the recovery reboots, restore and repair critical, the unit and container actions normal', () => {
     expect(COMMAND_ACTIONS.filter(isCriticalCommandAction)).toEqual([
       'reboot',
       'script.run',
@@ -33,13 +33,19 @@ describe('command requests', () => {
       'agent.update',
       'backup.restore',
       'scanner.provision-monitor',
+      'reboot-to-recovery',
+      'recovery.restore',
+      'recovery.fsck',
+      'recovery.reboot',
     ]);
     expect(isCriticalCommandAction('backup.run')).toBe(false);
     expect(isCriticalCommandAction('scanner.restart')).toBe(false);
+    expect(isCriticalCommandAction('recovery.smart')).toBe(false);
+    expect(isCriticalCommandAction('recovery.image')).toBe(false);
   });
 
-  it('never takes backup runs, restores or report summaries from the command routes (their own routes queue them)', () => {
-    for (const action of ['backup.run', 'backup.restore', 'scanner.report-summary'] as const) {
+  it('never takes backup runs, restores, report summaries or full-disk images and restores from the command routes (their own routes queue them)', () => {
+    for (const action of ['backup.run', 'backup.restore', 'scanner.report-summary', 'recovery.image', 'recovery.restore'] as const) {
       expect(OPERATOR_COMMAND_ACTIONS).not.toContain(action);
       expect(CommandRequestSchema.safeParse({ action, params: {} }).success).toBe(false);
     }
