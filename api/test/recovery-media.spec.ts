@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { RecoveryConfSchema } from '@xspectre/contracts';
 import { publicKeyFromPrivate } from '@xspectre/wireguard';
-import { TestApi } from './support/harness.js';
+import { ADMIN_EMAIL, TestApi } from './support/harness.js';
 import { stepUp } from './support/step-up.js';
 import { createOrganizationSite, enrollDeviceAt, hubPeers, startApiWithLabHub, testHeartbeat, type LabHub } from './support/fleet.js';
 import { FIXTURE_CONFIG_OFFSET, buildRecoveryImageFixture } from './support/recovery-image.js';
@@ -382,6 +382,25 @@ describe('recovery media', () => {
       const foreign = await api.request('DELETE', `devices/${otherDevice.id}/recovery-media/${first.id}`, { token: admin });
       expect(foreign.status).toBe(404);
       expect(foreign.body.code).toBe('RECOVERY_MEDIUM_NOT_FOUND');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('revoking the device revokes its stick in the same step: medium revoked, peer gone, credential dead, image deleted', async () => {
+    const device = await enrollDeviceAt(api, admin, where, 'rec-device-revoked');
+    const medium = (await createMedium(device.id)).medium;
+    const dir = await mkdtemp(join(tmpdir(), 'xs-recovery-dl-'));
+    try {
+      const credential = (await confOf((await download(device.id, medium.id, dir)).path)).XS_CREDENTIAL!;
+      expect((await api.request('GET', 'agent/recovery/commands?waitSeconds=0', { token: credential })).status).toBe(200);
+      expect((await api.request('POST', `devices/${device.id}/revoke`, { token: admin })).status).toBe(201);
+      const listed = await api.request('GET', `devices/${device.id}/recovery-media`, { token: admin });
+      expect(listed.body.media).toEqual([expect.objectContaining({ id: medium.id, state: 'revoked', downloadable: false })]);
+      expect(listed.body.media[0].revokedBy).toBe(ADMIN_EMAIL);
+      expect(await hubPeers(hub)).not.toContainEqual(expect.objectContaining({ publicKey: medium.wgPublicKey }));
+      expect((await api.request('GET', 'agent/recovery/commands?waitSeconds=0', { token: credential })).status).toBe(401);
+      expect(await readdir(mediaDir)).not.toContain(`${medium.id}.img`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

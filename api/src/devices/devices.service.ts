@@ -57,8 +57,15 @@ export type EnrolledDeviceValues = Pick<
   | 'enrolledAt'
 >;
 
+/**
+ * Told inside the transaction that ends a device's service (revoke, retire), after the device row:
+ * a feature holding something of the device (its recovery stick) ends it in the same transaction.
+ */
+export type EndOfServiceListener = (actor: Actor, deviceId: string, status: 'revoked' | 'retired') => Promise<void>;
+
 @Injectable()
 export class DevicesService {
+  private readonly endOfServiceListeners: EndOfServiceListener[] = [];
   private readonly claimKey: Buffer;
   /** The current key, then API_SECRET_KEY_PREVIOUS's during a rotation: codes issued before it still enroll. */
   private readonly claimLookupKeys: Buffer[];
@@ -220,6 +227,11 @@ export class DevicesService {
    * Cuts a device off at once: hub peer removed, credential void, address quarantined, open
    * codes revoked. `retired` is the same for a decommissioned device.
    */
+  /** Features above devices register here in their module's construction (recovery media). */
+  onEndOfService(listener: EndOfServiceListener): void {
+    this.endOfServiceListeners.push(listener);
+  }
+
   // Device row first, then its codes and lease: the lock order of enrollment (enrollment.service.ts).
   async endService(actor: Actor, id: string, status: 'revoked' | 'retired') {
     const device = await this.devices.findById(id, { lock: true });
@@ -231,6 +243,7 @@ export class DevicesService {
     this.fleetChanged();
     await this.overlay.release(id);
     await this.claimCodes.revokeOpenForDevice(id);
+    for (const listener of this.endOfServiceListeners) await listener(actor, id, status);
     // Inside the transaction: if the hub cannot drop the peer, nothing changes and the operator sees why.
     if (device.status === 'active') await this.hub.applyWithinTransaction();
     requestContext.annotate({ details: { previousStatus: device.status, overlayAddress: device.overlayAddress } });

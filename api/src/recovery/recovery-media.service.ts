@@ -66,6 +66,11 @@ export class RecoveryMediaService implements OnApplicationBootstrap, OnApplicati
   ) {
     // Active media are hub peers (AllowedIPs their /32), never devices.
     peerSources.register(() => this.media.activePeers());
+    // A revoked or retired device's stick is revoked with it (same transaction, device row locked first).
+    devices.onEndOfService(async (actor, deviceId, status) => {
+      const active = await this.media.lockActiveForDevice(deviceId);
+      if (active) await this.revokeLocked(actor, active, `the device was ${status}`);
+    });
   }
 
   private get mediaDir(): string {
