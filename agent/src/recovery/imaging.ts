@@ -146,7 +146,9 @@ export async function takeImage(o: ImagingOptions): Promise<ImagingResult> {
             position += bytesRead;
             rawDone += bytesRead;
             meter?.update('uploading', rawDone, rawTotal);
-            const toZstd = zstd.stdin.write(data) ? undefined : drained(zstd.stdin);
+            const toZstd = zstd.stdin.write(data)
+              ? undefined
+              : compressor.inputDrained(() => new ImagingError('zstd closed its input early'));
             await Promise.all([hash.update(data), toZstd]);
           }
         } finally {
@@ -349,24 +351,6 @@ export async function takeImage(o: ImagingOptions): Promise<ImagingResult> {
 }
 
 class Retry extends Error {}
-
-function drained(stream: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if ((stream as NodeJS.WritableStream & { destroyed?: boolean }).destroyed)
-      return reject(new ImagingError('zstd closed its input early'));
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', closed);
-      resolve();
-    };
-    const closed = () => {
-      stream.off('drain', done);
-      reject(new ImagingError('zstd closed its input early'));
-    };
-    stream.once('drain', done);
-    stream.once('close', closed);
-  });
-}
 
 function safeJson(text: string): unknown {
   try {

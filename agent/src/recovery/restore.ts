@@ -235,7 +235,7 @@ export async function restoreImage(o: RestoreOptions): Promise<RestoreResult> {
           received += chunk.length;
           meter?.update('downloading', received, o.compressedBytes);
           if (writerError) break;
-          if (!zstd.stdin.write(chunk)) await drained(zstd.stdin);
+          if (!zstd.stdin.write(chunk)) await decompressor.inputDrained(() => new Error('zstd closed its input early'));
         }
         if (writerError) throw writerError;
         if (received < o.compressedBytes) lastReason = `the answer ended at byte ${received}`;
@@ -321,20 +321,4 @@ async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise
     if (bytesWritten === 0) throw new Error('the disk accepted no more bytes');
     done += bytesWritten;
   }
-}
-
-function drained(stream: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if ((stream as NodeJS.WritableStream & { destroyed?: boolean }).destroyed) return reject(new Error('zstd closed its input early'));
-    const done = () => {
-      stream.off('close', closed);
-      resolve();
-    };
-    const closed = () => {
-      stream.off('drain', done);
-      reject(new Error('zstd closed its input early'));
-    };
-    stream.once('drain', done);
-    stream.once('close', closed);
-  });
 }

@@ -6,6 +6,8 @@ export interface ZstdProcess {
   exit: Promise<{ code: number | null; error?: string }>;
   /** What zstd printed on stderr (bounded), for the failure message. */
   stderr(): string;
+  /** After a write answered false: resolves at 'drain', rejects with `closedEarly()` if zstd's input closes first. */
+  inputDrained(closedEarly: () => Error): Promise<void>;
 }
 
 export function spawnZstd(binary: string, args: string[], signal?: AbortSignal): ZstdProcess {
@@ -23,5 +25,20 @@ export function spawnZstd(binary: string, args: string[], signal?: AbortSignal):
   });
   // EPIPE when zstd died: reported through its exit.
   child.stdin.on('error', () => undefined);
-  return { child, exit, stderr: () => stderr };
+  const inputDrained = (closedEarly: () => Error) =>
+    new Promise<void>((resolve, reject) => {
+      const stdin = child.stdin;
+      if (stdin.destroyed) return reject(closedEarly());
+      const done = () => {
+        stdin.off('close', closed);
+        resolve();
+      };
+      const closed = () => {
+        stdin.off('drain', done);
+        reject(closedEarly());
+      };
+      stdin.once('drain', done);
+      stdin.once('close', closed);
+    });
+  return { child, exit, stderr: () => stderr, inputDrained };
 }
