@@ -17,11 +17,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const KEY = /^[A-Za-z0-9+/]{43}=$/;
 
 /** `<id> <kind>` on the requests channel; `<id> ok [key]` or `<id> fail` on the replies channel. */
-function parseRequest(text: string): { id: string; kind: HubRequestKind } | null {
+export function parseRequest(text: string): { id: string; kind: HubRequestKind } | null {
   const [id, kind] = text.split(' ');
   return id && UUID.test(id) && (kind === 'probe' || kind === 'sync') ? { id, kind } : null;
 }
-function parseReply(text: string): ({ id: string } & HubReply) | null {
+export function parseReply(text: string): ({ id: string } & HubReply) | null {
   const [id, status, key] = text.split(' ');
   if (!id || !UUID.test(id) || (status !== 'ok' && status !== 'fail')) return null;
   return { id, ok: status === 'ok', ...(key && KEY.test(key) ? { publicKey: key } : {}) };
