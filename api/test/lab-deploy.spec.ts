@@ -64,6 +64,9 @@ describe('deploy.sh on a fresh Debian host (systemd units with the backup server
     }
     return { status, body };
   };
+  /** The HTTP status of a plain GET from inside the host (the overlay listeners Caddy does not front). */
+  const httpStatus = async (url: string) =>
+    (await h().exec(['curl', '-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}', url])).stdout.trim();
   const login = async () => {
     const r = await https('POST', 'auth/login', {
       body: { email: await envValue('API_BOOTSTRAP_ADMIN_EMAIL'), password: await envValue('API_BOOTSTRAP_ADMIN_PASSWORD') },
@@ -173,31 +176,11 @@ describe('deploy.sh on a fresh Debian host (systemd units with the backup server
       expect(local.filter((a) => a.endsWith(':3001'))).toEqual(['127.0.0.1:3001']);
       // The backup server on the hub's overlay address only; it wants a repository token.
       expect(local.filter((a) => a.endsWith(':8420'))).toEqual(['10.10.0.1:8420']);
-      const anonymous = await h().exec([
-        'curl',
-        '-sS',
-        '--max-time',
-        '10',
-        '-o',
-        '/dev/null',
-        '-w',
-        '%{http_code}',
-        'http://10.10.0.1:8420/00000000-0000-4000-8000-000000000001/config',
-      ]);
-      expect(anonymous.stdout.trim()).toBe('401');
+      const anonymous = await httpStatus('http://10.10.0.1:8420/00000000-0000-4000-8000-000000000001/config');
+      expect(anonymous).toBe('401');
       // restic, which the API hands to devices without one.
-      const restic = await h().exec([
-        'curl',
-        '-sS',
-        '--max-time',
-        '10',
-        '-o',
-        '/dev/null',
-        '-w',
-        '%{http_code}',
-        'http://10.10.0.1:3000/api/v1/agent/download/restic',
-      ]);
-      expect(restic.stdout.trim()).toBe('200');
+      const restic = await httpStatus('http://10.10.0.1:3000/api/v1/agent/download/restic');
+      expect(restic).toBe('200');
 
       // The operators' API over HTTPS with the pinned key.
       const token = await login();
