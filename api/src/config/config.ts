@@ -176,6 +176,13 @@ const EnvSchema = z
       .describe('where devices reach the hub on the underlay'),
     API_WG_PERSISTENT_KEEPALIVE_SECONDS: z.coerce.number().int().min(1).max(600).default(25),
     API_WG_RECONCILE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    API_HUB_REQUEST_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .max(120_000)
+      .default(10_000)
+      .describe('how long an instance that drives no hub waits for the one that does (probe, apply) before HUB_UNAVAILABLE'),
     API_AGENT_API_URL: z.url().default('http://10.10.0.1:3000/api/v1').describe('the API as devices reach it over the overlay'),
     API_BACKUP_SERVER_URL: z
       .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })

@@ -9,9 +9,6 @@ import { LivePublisher } from '../live/live-publisher.js';
 import { HubPeerSources } from './hub-peer-sources.js';
 import { HubRequests, type HubReply, type HubRequestKind } from './hub-requests.js';
 
-/** How long a request waits for the hub-driving instance (another process) to probe or apply. */
-const REMOTE_HUB_TIMEOUT_MS = 10_000;
-
 /** An active device the hub cannot have as a peer; it stays cut off until re-enrolled with a new key. */
 export interface RefusedPeer {
   deviceId: string;
@@ -70,7 +67,7 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
    */
   async probe(): Promise<string> {
     if (!this.driver) {
-      const reply = await this.requests.ask('probe', REMOTE_HUB_TIMEOUT_MS);
+      const reply = await this.requests.ask('probe', this.config.API_HUB_REQUEST_TIMEOUT_MS);
       if (!reply.publicKey) throw new AppError('HUB_UNAVAILABLE', 'the instance that drives the WireGuard hub sent no key');
       return reply.publicKey;
     }
@@ -90,7 +87,7 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
    */
   async applyCommitted(): Promise<void> {
     if (this.driver) return this.syncCommitted();
-    await this.requests.ask('sync', REMOTE_HUB_TIMEOUT_MS);
+    await this.requests.ask('sync', this.config.API_HUB_REQUEST_TIMEOUT_MS);
   }
 
   async publicKey(): Promise<string> {
