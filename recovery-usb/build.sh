@@ -2,7 +2,12 @@
 # Builds the xSPECTRE recovery stick image: a raw GPT disk (BIOS + UEFI boot) whose system is a
 # Debian bookworm root filesystem booted as an initramfs (the whole root lives in RAM).
 #
-#   recovery-usb/build.sh --out DIR [--cache DIR]
+#   recovery-usb/build.sh --out DIR [--cache DIR] [--agent PATH]
+#
+# --agent PATH: the agent's single executable (npm run build:sea -w agent writes
+# agent/dist/sea/xspectre-agent) goes in as /usr/local/bin/xspectre-agent, with
+# /usr/local/bin/xspectre-recovery (files/xspectre-recovery) for /init to start. Its bytes are an
+# input of the recipe. Without it the image has no agent (/init says step=agent absent).
 #
 # Writes DIR/xspectre-recovery.img, DIR/manifest.json and DIR/SHA256SUMS. Needs root (debootstrap
 # and chroot) but no loop devices or mounts: file systems are made with mkfs.fat -C + mtools and
@@ -20,15 +25,18 @@ export SOURCE_DATE_EPOCH TZ=UTC LC_ALL=C
 
 OUT=""
 CACHE="/var/cache/xspectre-recovery"
+AGENT=""
+USAGE="usage: $0 --out DIR [--cache DIR] [--agent PATH]"
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) OUT="$2"; shift 2 ;;
     --cache) CACHE="$2"; shift 2 ;;
-    -h | --help) echo "usage: $0 --out DIR [--cache DIR]"; exit 0 ;;
-    *) echo "unknown argument: $1 (usage: $0 --out DIR [--cache DIR])" >&2; exit 2 ;;
+    --agent) AGENT="$2"; shift 2 ;;
+    -h | --help) echo "$USAGE"; exit 0 ;;
+    *) echo "unknown argument: $1 ($USAGE)" >&2; exit 2 ;;
   esac
 done
-[ -n "$OUT" ] || { echo "usage: $0 --out DIR [--cache DIR]" >&2; exit 2; }
+[ -n "$OUT" ] || { echo "$USAGE" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "build.sh needs root (debootstrap, chroot)" >&2; exit 1; }
 for tool in debootstrap sgdisk mkfs.fat mcopy grub-mkimage cpio zstd dpkg-query; do
   command -v "$tool" >/dev/null || { echo "missing host tool: $tool (infra/scripts/lib.sh lab_apt_packages installs it)" >&2; exit 1; }
@@ -38,11 +46,28 @@ done
 START=$(date +%s)
 log() { printf '==> [%4ss] %s\n' "$(($(date +%s) - START))" "$*"; }
 
+# The agent (optional): its SHA-256 is part of the recipe; version and build id as it reports them
+# (run with an empty environment, as build-sea.mjs checks it).
+AGENT_SHA256=none
+AGENT_VERSION=""
+AGENT_BUILD_ID=""
+AGENT_BYTES=0
+if [ -n "$AGENT" ]; then
+  { [ -f "$AGENT" ] && [ -x "$AGENT" ]; } || { echo "--agent $AGENT is not an executable file" >&2; exit 2; }
+  AGENT="$(cd "$(dirname "$AGENT")" && pwd)/$(basename "$AGENT")"
+  AGENT_SHA256=$(sha256sum "$AGENT" | cut -c1-64)
+  AGENT_BYTES=$(stat -c %s "$AGENT")
+  AGENT_VERSION=$(env -i "$AGENT" --version) || { echo "--agent $AGENT: --version failed" >&2; exit 1; }
+  AGENT_BUILD_ID=$(env -i "$AGENT" build-id) || { echo "--agent $AGENT: build-id failed" >&2; exit 1; }
+  [[ "$AGENT_VERSION" =~ ^[0-9A-Za-z.+-]{1,64}$ ]] || { echo "--agent $AGENT reports an odd version" >&2; exit 1; }
+  [[ "$AGENT_BUILD_ID" =~ ^[0-9a-f]{64}$ ]] || { echo "--agent $AGENT reports an odd build id" >&2; exit 1; }
+fi
+
 mapfile -t PACKAGES < <(grep -v -e '^#' -e '^[[:space:]]*$' "$HERE/packages.txt" | LC_ALL=C sort -u)
 ROOTFS_KEY=$(printf '%s\n' "$SUITE" "$MIRROR" "$ROOTFS_RECIPE_VERSION" "${PACKAGES[@]}" | sha256sum | cut -c1-16)
 # The recipe: everything in the repository that decides the image's bytes.
 RECIPE_HASH=$(
-  cd "$HERE" && { printf '%s\n' "$SUITE" "$MIRROR" "$SOURCE_DATE_EPOCH"; cat build.sh packages.txt; find files -type f | LC_ALL=C sort | xargs cat; } | sha256sum | cut -c1-64
+  cd "$HERE" && { printf '%s\n' "$SUITE" "$MIRROR" "$SOURCE_DATE_EPOCH"; cat build.sh packages.txt; find files -type f | LC_ALL=C sort | xargs cat; echo "agent=$AGENT_SHA256"; } | sha256sum | cut -c1-64
 )
 # Stable identifiers derived from the recipe hash (GPT GUIDs, FAT serials): same recipe, same bytes.
 derive() { printf '%s/%s' "$RECIPE_HASH" "$1" | sha256sum | cut -c1-32; }
@@ -87,6 +112,12 @@ cp "$ROOT/boot/vmlinuz-$KVER" "$WORK/vmlinuz"
 
 install -m 0755 "$HERE/files/init" "$ROOT/init"
 install -D -m 0755 "$HERE/files/udhcpc.script" "$ROOT/usr/lib/xspectre-recovery/udhcpc.script"
+if [ -n "$AGENT" ]; then
+  # /init starts /usr/local/bin/xspectre-recovery: a two-line wrapper exec-ing `xspectre-agent recovery run`.
+  install -D -m 0755 "$AGENT" "$ROOT/usr/local/bin/xspectre-agent"
+  install -D -m 0755 "$HERE/files/xspectre-recovery" "$ROOT/usr/local/bin/xspectre-recovery"
+  log "agent $AGENT_VERSION build ${AGENT_BUILD_ID:0:16} sha256 ${AGENT_SHA256:0:16} ($((AGENT_BYTES / 1048576)) MiB)"
+fi
 echo xspectre-recovery >"$ROOT/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\txspectre-recovery\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$ROOT/etc/hosts"
 
@@ -121,6 +152,9 @@ rm -rf "${ROOT:?}"/boot/* "${ROOT:?}"/usr/share/doc/* "${ROOT:?}"/usr/share/man/
   "${ROOT:?}"/var/cache/ldconfig/aux-cache "${ROOT:?}"/var/lib/dpkg/*-old "${ROOT:?}"/var/log/* \
   "${ROOT:?}"/etc/machine-id "${ROOT:?}"/var/lib/dbus/machine-id "${ROOT:?}"/etc/ssh/ssh_host_* \
   "${ROOT:?}"/vmlinuz* "${ROOT:?}"/initrd.img* "${ROOT:?}"/tmp/* "${ROOT:?}"/root/.bash_history
+# openssh-server's postinst generated host keys: none may be left (each stick's sshd makes its own).
+LEFT_KEYS=$(find "$ROOT" -xdev -name 'ssh_host_*key*' | head -5)
+[ -z "$LEFT_KEYS" ] || { echo "SSH host keys left in the root: $LEFT_KEYS" >&2; exit 1; }
 # Password ages count days since the epoch: pin them to the recipe date, not the build day.
 sed -i -E "s/^([^:]*:[^:]*:)[0-9]+:/\1$((SOURCE_DATE_EPOCH / 86400)):/" "$ROOT/etc/shadow"
 
@@ -134,6 +168,12 @@ write_manifest() { # $1 = image size in bytes, or "" inside the system (its own 
     printf '{\n  "name": "xspectre-recovery",\n  "suite": "%s",\n  "mirror": "%s",\n' "$SUITE" "$MIRROR"
     printf '  "recipeHash": "%s",\n  "rootfsKey": "%s",\n  "sourceDateEpoch": %s,\n' "$RECIPE_HASH" "$ROOTFS_KEY" "$SOURCE_DATE_EPOCH"
     printf '  "kernel": "%s",\n' "$KVER"
+    if [ -n "$AGENT" ]; then
+      printf '  "agent": {"version": "%s", "buildId": "%s", "sha256": "%s", "sizeBytes": %s},\n' \
+        "$AGENT_VERSION" "$AGENT_BUILD_ID" "$AGENT_SHA256" "$AGENT_BYTES"
+    else
+      printf '  "agent": null,\n'
+    fi
     [ -n "$1" ] && printf '  "imageSizeBytes": %s,\n' "$1"
     printf '  "packages": '
     packages_json

@@ -20,4 +20,5 @@ export type { RunResult, RunOptions } from './exec.js';
 export { LabApi, type LabApiOptions } from './lab-api.js';
 export { AdminClient } from './api-process.js';
 export { mapLimit } from './map-limit.js';
+export { AGENT_MAIN, AGENT_NODE_FLAGS, AGENT_SEA, ensureAgentExecutable } from './agent-build.js';
 export { DeployHost, DEPLOY_HOST_IMAGE, DEPLOY_HOST_PACKAGES, ensureDeployHostImage } from './deploy-host.js';
