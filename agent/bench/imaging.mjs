@@ -1,6 +1,6 @@
 // Imaging throughput of the recovery agent (issue 16, goal ≥ 0.85×): a disk file with realistic
 // content (per MiB: free space, text, incompressible data) imaged by the agent's own pipeline
-// (dist/recovery/imaging.js: 4 MiB reads, SHA-256 in sha256sum children → `zstd -T0 -3` → 8 MiB chunks PATCHed with
+// (dist/recovery/imaging.js: 4 MiB reads, SHA-256 in worker threads → `zstd -T0 -3` → 8 MiB chunks PATCHed with
 // the disk-image protocol) to the real backup server on loopback, compared in the same process
 // run with its three possible bottlenecks, each measured alone on the same data:
 //   raw read    — the file read sequentially in 4 MiB blocks (no hashing),
@@ -13,7 +13,9 @@
 //
 //   npx tsc -b && node agent/bench/imaging.mjs            (1 GiB)
 //   node agent/bench/imaging.mjs --size 4G               (the issue's figure)
-import { spawn } from 'node:child_process';
+//   options: --shared (device and server on every CPU; default: split, see SPLIT below),
+//            --hashing worker|sha256sum|inline (where the pipeline's SHA-256s run), --chunk 8M
+import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { openSync, closeSync } from 'node:fs';
 import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
@@ -38,6 +40,19 @@ const SIZE = parseSize(sizeArg > 0 ? process.argv[sizeArg + 1] : '1G');
 const LEVEL = 3;
 const chunkArg = process.argv.indexOf('--chunk');
 const CHUNK = chunkArg > 0 ? parseSize(process.argv[chunkArg + 1]) : undefined;
+const hashingArg = process.argv.indexOf('--hashing');
+/** worker (the agent's default), sha256sum or inline: where the pipeline's SHA-256s run (src/recovery/stream-hash.ts). */
+const HASHING = hashingArg > 0 ? process.argv[hashingArg + 1] : 'worker';
+if (!['worker', 'sha256sum', 'inline'].includes(HASHING)) throw new Error(`--hashing ${HASHING}: worker, sha256sum or inline`);
+// The backup server runs on another host in production. With --split (the default on 2+ CPUs) the
+// last CPU is the server's and the others the device's (this process, its threads and the zstd
+// children inherit the affinity), for the baselines and the pipeline alike; --shared runs both on
+// every CPU, where the pipeline's agent side and the server compete for the same cores.
+const CPU_COUNT = cpus().length;
+const SPLIT = !process.argv.includes('--shared') && CPU_COUNT >= 2;
+const DEVICE_CPUS = SPLIT ? `0-${CPU_COUNT - 2}` : `0-${CPU_COUNT - 1}`;
+const SERVER_CPUS = SPLIT ? String(CPU_COUNT - 1) : DEVICE_CPUS;
+if (SPLIT) execFileSync('taskset', ['-a', '-p', '-c', DEVICE_CPUS, String(process.pid)], { stdio: 'ignore' });
 
 async function makeDisk(path, size) {
   const fh = await open(path, 'w');
@@ -99,7 +114,7 @@ const kid = backupTokenKeyId(publicKey);
 const keyFile = join(dir, 'token-key.pem');
 await writeFile(keyFile, publicKey.export({ format: 'pem', type: 'spki' }));
 const serverMain = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'backup-server', 'dist', 'main.js');
-const child = spawn(process.execPath, [serverMain], {
+const child = spawn('taskset', ['-c', SERVER_CPUS, process.execPath, serverMain], {
   env: {
     PATH: process.env.PATH,
     HOME: dir,
@@ -145,7 +160,9 @@ const tokens = (deviceId) => async (op) => {
 
 try {
   const disk = join(dir, 'disk.raw');
-  console.log(`imaging bench: ${SIZE / MiB} MiB disk, zstd -T0 -${LEVEL}, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(2)}`);
+  console.log(
+    `imaging bench: ${SIZE / MiB} MiB disk, zstd -T0 -${LEVEL}, ${CPU_COUNT} CPUs (device ${DEVICE_CPUS}, backup server ${SERVER_CPUS}${SPLIT ? '' : ', shared'}), load ${loadavg()[0].toFixed(2)}`,
+  );
   await makeDisk(disk, SIZE);
 
   const readRate = await rawRead(disk);
@@ -193,6 +210,7 @@ try {
     compressionLevel: LEVEL,
     tokens: tokens(imageDevice),
     agentVersion: 'bench',
+    hashing: HASHING,
     ...(CHUNK ? { uploadChunkBytes: CHUNK } : {}),
   });
   const imagingSeconds = (performance.now() - t0) / 1000;
@@ -207,7 +225,7 @@ try {
   console.log(`zstd -T0 -${LEVEL} alone:   ${fmt(zstdRate)} of raw data (${zstdSeconds.toFixed(2)} s)`);
   console.log(`upload alone:       ${fmt(uploadRate)} compressed = ${fmt(uploadRawRate)} of raw data`);
   console.log(
-    `imaging (pipeline): ${fmt(imagingRate)} of raw data (${imagingSeconds.toFixed(2)} s, SHA-256 raw + compressed, complete incl.)`,
+    `imaging (pipeline): ${fmt(imagingRate)} of raw data (${imagingSeconds.toFixed(2)} s, SHA-256 raw + compressed in ${HASHING}, complete incl.)`,
   );
   console.log(`ratio: ${(imagingRate / bound).toFixed(3)} of min = ${which} (goal ≥ 0.85)`);
 } finally {

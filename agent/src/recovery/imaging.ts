@@ -3,7 +3,7 @@ import { DiskImageUploadStateSchema, type DiskImageMetadata, type DiskImageToken
 import { readPartitionTable, zstdVersion } from './disk-info.js';
 import { answerReason, backoffMs, exchange, ImageNetworkError, sleep, type ImageAuth } from './image-http.js';
 import { ProgressMeter, type ProgressSample } from './progress.js';
-import { streamHash, type StreamHash } from './stream-hash.js';
+import { streamHash, type HashMode, type StreamHash } from './stream-hash.js';
 import { ChunkBuilder, resumeStep } from './upload-plan.js';
 import { spawnZstd } from './zstd-process.js';
 
@@ -52,8 +52,8 @@ export interface ImagingOptions {
   maxRetries?: number;
   retryBaseMs?: number;
   requestTimeoutMs?: number;
-  /** `sha256sum` (default): hashing in a child on another core; null: in this thread. */
-  hashProgram?: string | null;
+  /** Where SHA-256 runs (stream-hash.ts): a worker thread by default. */
+  hashing?: HashMode;
   /** A token this close to expiry is replaced before the next request. */
   tokenRefreshMarginMs?: number;
   now?: () => Date;
@@ -132,7 +132,7 @@ export async function takeImage(o: ImagingOptions): Promise<ImagingResult> {
   const reader = (async () => {
     try {
       for (const disk of o.disks) {
-        hash = await streamHash(o.hashProgram === undefined ? 'sha256sum' : o.hashProgram);
+        hash = await streamHash(o.hashing);
         const fh = await open(disk.path, 'r');
         try {
           let position = 0;
@@ -169,7 +169,7 @@ export async function takeImage(o: ImagingOptions): Promise<ImagingResult> {
     readerError = err;
   });
 
-  const compressedHash: StreamHash = await streamHash(o.hashProgram === undefined ? 'sha256sum' : o.hashProgram);
+  const compressedHash: StreamHash = await streamHash(o.hashing);
   let compressedBytes = 0;
   const builder = new ChunkBuilder(o.uploadChunkBytes ?? DEFAULT_UPLOAD_CHUNK);
   let acknowledged = 0;
