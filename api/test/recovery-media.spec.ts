@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -203,6 +203,12 @@ describe('recovery media', () => {
       expect(r.status).toBe(409);
       expect(r.body.code).toBe('RECOVERY_IMAGE_NOT_BUILT');
       expect(r.body.detail).toContain('recovery-usb/build.sh');
+      const media = await api.sql.query('SELECT count(*)::int AS n FROM recovery_media WHERE device_id = $1', [device.id]);
+      expect(media.rows[0].n).toBe(0);
+      const leases = await api.sql.query(`SELECT count(*)::int AS n FROM overlay_leases WHERE device_id = $1 AND pool = 'recovery'`, [
+        device.id,
+      ]);
+      expect(leases.rows[0].n).toBe(0);
     } finally {
       await other.stop();
     }
@@ -403,6 +409,60 @@ describe('recovery media', () => {
       expect(await readdir(mediaDir)).not.toContain(`${medium.id}.img`);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+  it('two concurrent creates for one device: exactly one active medium, its image the only file, its address the only reservation', async () => {
+    const device = await enrollDeviceAt(api, admin, where, 'rec-concurrent');
+    const [a, b] = await Promise.all([createMedium(device.id), createMedium(device.id)]);
+    const listed = (await api.request('GET', `devices/${device.id}/recovery-media`, { token: admin })).body.media as Array<
+      Record<string, any>
+    >;
+    expect(listed.map((m) => m.state).sort()).toEqual(['active', 'revoked']);
+    const active = listed.find((m) => m.state === 'active')!;
+    const revoked = listed.find((m) => m.state === 'revoked')!;
+    expect([a.medium.id, b.medium.id].sort()).toEqual([active.id, revoked.id].sort());
+    const files = await readdir(mediaDir);
+    expect(files).toContain(`${active.id}.img`);
+    expect(files).not.toContain(`${revoked.id}.img`);
+    expect(files.filter((f) => f.endsWith('.part'))).toEqual([]);
+    const { rows: live } = await api.sql.query(
+      `SELECT address FROM overlay_leases WHERE device_id = $1 AND pool = 'recovery' AND released_at IS NULL`,
+      [device.id],
+    );
+    expect(live.map((r) => r.address)).toEqual([active.overlayAddress]);
+    const peers = await hubPeers(hub);
+    expect(peers).toContainEqual({ publicKey: active.wgPublicKey, allowedIps: `${active.overlayAddress}/32` });
+    expect(peers).not.toContainEqual(expect.objectContaining({ publicKey: revoked.wgPublicKey }));
+    expect(await api.auditRows(`action = 'recovery_medium.create' AND result = 'success' AND resource_id = $1`, [device.id])).toHaveLength(
+      2,
+    );
+  });
+
+  it('a personalisation that fails (a generic image without the CONFIG partition) leaves nothing: no medium, no reservation, no peer, no file', async () => {
+    const broken = join(fixture.dir, 'broken.img');
+    await writeFile(broken, Buffer.alloc(1024 * 1024));
+    const otherDir = join(fixture.dir, 'broken-media');
+    const other = await TestApi.startSibling(api, { API_RECOVERY_IMAGE: broken, API_RECOVERY_MEDIA_DIR: otherDir });
+    try {
+      const device = await enrollDeviceAt(api, admin, where, 'rec-broken');
+      const peersBefore = await hubPeers(hub);
+      const r = await other.request('POST', `devices/${device.id}/recovery-media`, { token: admin, body: {} });
+      expect([r.status, r.body.code]).toEqual([503, 'RECOVERY_IMAGE_INVALID']);
+      expect(r.headers.get('content-type')).toContain('application/problem+json');
+      const media = await api.sql.query('SELECT count(*)::int AS n FROM recovery_media WHERE device_id = $1', [device.id]);
+      expect(media.rows[0].n).toBe(0);
+      const leases = await api.sql.query(`SELECT count(*)::int AS n FROM overlay_leases WHERE device_id = $1 AND pool = 'recovery'`, [
+        device.id,
+      ]);
+      expect(leases.rows[0].n).toBe(0);
+      // No peer was added (a lagging sync of an earlier case may still remove one).
+      for (const peer of await hubPeers(hub)) expect(peersBefore).toContainEqual(peer);
+      expect(await readdir(otherDir)).toEqual([]);
+      // The refusal is audited although the route has no request transaction.
+      const failures = await api.auditRows(`action = 'recovery_medium.create' AND result = 'failure' AND resource_id = $1`, [device.id]);
+      expect(failures).toHaveLength(1);
+    } finally {
+      await other.stop();
     }
   });
 });

@@ -25,7 +25,10 @@ export class OverlayAllocator {
     this.overlay = overlayConfigFrom(config);
   }
 
-  /** Must run inside the enrollment transaction. */
+  /**
+   * Must run inside a transaction (enrollment's; or one of its own, as a reservation that a
+   * later transaction claims: recovery-media.service.ts).
+   */
   async allocate(pool: PoolName, deviceId: string): Promise<string> {
     await this.leases.lockAllocation();
     const since = new Date(Date.now() - this.config.API_OVERLAY_QUARANTINE_SECONDS * 1000);
@@ -44,6 +47,19 @@ export class OverlayAllocator {
     }
     await this.leases.insert({ address, deviceId, pool });
     return address;
+  }
+
+  /** Whether the device still holds this address (a reservation not released or dropped meanwhile). */
+  holds(deviceId: string, address: string): Promise<boolean> {
+    return this.leases.isLive(deviceId, address);
+  }
+
+  /**
+   * Drops a reservation that never became a peer (its create failed): deleted, not quarantined,
+   * since no packet and no config of a peer ever carried it outside the failed create's temp file.
+   */
+  unreserve(deviceId: string, address: string): Promise<number> {
+    return this.leases.deleteLive(deviceId, address);
   }
 
   release(deviceId: string): Promise<number> {

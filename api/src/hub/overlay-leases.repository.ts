@@ -38,6 +38,19 @@ export class OverlayLeasesRepository {
     return result.affected ?? 0;
   }
 
+  /** Deletes the device's live lease of this address (a reservation never handed to a peer); returns how many. */
+  async deleteLive(deviceId: string, address: string): Promise<number> {
+    const result = await this.db.manager().getRepository(OverlayLeaseEntity).delete({ deviceId, address, releasedAt: IsNull() });
+    return result.affected ?? 0;
+  }
+
+  async isLive(deviceId: string, address: string): Promise<boolean> {
+    return this.db
+      .manager()
+      .getRepository(OverlayLeaseEntity)
+      .exists({ where: { deviceId, address, releasedAt: IsNull() } });
+  }
+
   async releaseForDevice(deviceId: string): Promise<number> {
     const result = await this.db
       .manager()

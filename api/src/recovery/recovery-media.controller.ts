@@ -12,7 +12,7 @@ import {
 } from '@xspectre/contracts';
 import { CurrentActor } from '../common/context/current-actor.decorator.js';
 import type { Actor } from '../common/context/request-context.js';
-import { Audited, Critical, RequirePermission } from '../common/http/route-access.decorators.js';
+import { Audited, Critical, OwnTransaction, RequirePermission } from '../common/http/route-access.decorators.js';
 import { ZodBody, ZodParams, ZodResponse } from '../common/validation/zod-decorators.js';
 import { ApiSummary } from '../openapi/api-summary.decorator.js';
 import { RecoveryMediaService } from './recovery-media.service.js';
@@ -50,6 +50,9 @@ export class RecoveryMediaController {
   @RequirePermission('devices.critical_actions')
   @Critical()
   @Audited('recovery_medium.create', 'device')
+  @OwnTransaction(
+    'the personalised image is written outside any transaction; RecoveryMediaService.create commits the medium and its audit row in one short one',
+  )
   @ZodResponse(201, RecoveryMediumCreatedSchema)
   create(@ZodParams(IdParamSchema) params: Id, @ZodBody(RecoveryMediumCreateSchema) _body: unknown, @CurrentActor() actor: Actor) {
     return this.media.create(actor, params.id);

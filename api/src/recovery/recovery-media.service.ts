@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, readdir, rm, stat } from 'node:fs/promises';
+import { access, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { generateKeyPair } from '@xspectre/wireguard';
 import type { RecoveryConf, RecoveryMedium } from '@xspectre/contracts';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
@@ -26,6 +27,9 @@ import { personaliseImage, RecoveryImageError } from './recovery-image.js';
 /** How often the API looks for personalised images past their download window. */
 const SWEEP_INTERVAL_MS = 60_000;
 const IMAGE_FILE = /^([0-9a-f-]{36})\.img$/;
+const STAGING_FILE = /^\.[0-9a-f-]{36}\.img\.part$/;
+/** A create's staging file or address reservation older than this belongs to a process that died. */
+const STALE_CREATE_MS = 3600_000;
 
 /** A personalised image ready to stream. */
 export interface RecoveryImageDownload {
@@ -81,6 +85,11 @@ export class RecoveryMediaService implements OnApplicationBootstrap, OnApplicati
     return join(this.mediaDir, `${mediumId}.img`);
   }
 
+  /** Where create() writes the image before its transaction (a name no download or sweep of images matches). */
+  private stagingPath(mediumId: string): string {
+    return join(this.mediaDir, `.${mediumId}.img.part`);
+  }
+
   async list(deviceId: string): Promise<{ media: RecoveryMedium[] }> {
     await this.devices.requireDevice(deviceId);
     const now = new Date();
@@ -89,25 +98,39 @@ export class RecoveryMediaService implements OnApplicationBootstrap, OnApplicati
 
   /**
    * Issues a new stick identity and its personalised image; an active medium of the device is
-   * revoked in the same transaction (at most one per device).
+   * revoked (at most one per device). The slow part, copying and hashing the ~166 MiB image,
+   * holds no lock and no transaction:
+   *
+   * 1. checks (generic image, hub, device) and the stick's key pair and credential, in memory;
+   * 2. a recovery-pool address reserved in a short transaction of its own (a live lease under the
+   *    device: allocation is serialized by OverlayAllocator, so no other create or enrollment gets
+   *    it), because recovery.conf must carry it;
+   * 3. the personalised image written to `.<id>.img.part` in the media directory and hashed;
+   * 4. one short transaction: the device row locked and checked again, the previous medium
+   *    revoked, the reservation claimed, the medium and its audit row inserted, the file renamed
+   *    to `<id>.img` as the last step before the commit; then the hub applies the peer set.
+   *
+   * Any failure removes both files and drops the reservation: no row, no peer, no file. A process
+   * that dies between 2 and 4 leaves a reservation and a `.part` file, which sweep() removes after
+   * an hour. Two concurrent creates for one device both get here; the second to lock the device
+   * revokes the first's medium (its image is deleted after the commit), so one stays active.
    */
   async create(actor: Actor, deviceId: string): Promise<{ medium: RecoveryMedium; flashingSteps: string[] }> {
     const genericImage = await this.genericImage();
-    // Read before the transaction: the key store's files, and the hub (down: nothing changes), as enrollment does.
+    // Read before any transaction: the key store's files, and the hub (down: nothing changes), as enrollment does.
     const hubPublicKey = await this.hub.probe();
     const commandKeys = await this.keys.validPublicKeys('command-signing');
-    const created = await this.db.transaction(async () => {
-      const device = await this.devices.requireDevice(deviceId, { lock: true });
-      this.devices.assertMayChange(actor, device.organizationKind);
-      if (device.status !== 'active')
-        throw new AppError('DEVICE_NOT_ACTIVE', `device ${device.name} is ${device.status}: only an enrolled device gets a recovery stick`);
-      const previous = await this.media.lockActiveForDevice(deviceId);
-      if (previous) await this.revokeLocked(actor, previous, 'replaced by a new recovery medium');
+    // Checked here to fail before reserving anything, and again under the device's lock.
+    this.assertMayCreate(actor, await this.devices.requireDevice(deviceId));
 
-      const id = randomUUID();
-      const address = await this.overlay.allocate('recovery', deviceId);
-      const keyPair = generateKeyPair();
-      const credential = `xsr1.${id}.${randomToken(32)}`;
+    const id = randomUUID();
+    const keyPair = generateKeyPair();
+    const credential = `xsr1.${id}.${randomToken(32)}`;
+    const address = await this.db.detached(() => this.overlay.allocate('recovery', deviceId));
+    const staging = this.stagingPath(id);
+    const target = this.imagePath(id);
+    try {
+      const device = await this.devices.requireDevice(deviceId);
       const overlay = this.overlay.overlay;
       const conf: RecoveryConf = {
         XS_RECOVERY_CONF_VERSION: '1',
@@ -124,18 +147,24 @@ export class RecoveryMediaService implements OnApplicationBootstrap, OnApplicati
         XS_COMMAND_KEYS: commandKeys.map((k) => `${k.keyId}:${pemBody(k.publicKeyPem)}`).join(','),
         ...(/^[^\p{Cc}]{1,200}$/u.test(device.name) ? { XS_DEVICE_NAME: device.name } : {}),
       };
-      const now = new Date();
       let image: { sha256: string; sizeBytes: number };
       try {
-        image = await personaliseImage({ genericImage, target: this.imagePath(id), workDir: this.mediaDir, conf });
+        image = await personaliseImage({ genericImage, target: staging, workDir: this.mediaDir, conf });
       } catch (error) {
         if (error instanceof RecoveryImageError) throw new AppError('RECOVERY_IMAGE_INVALID', error.message);
         throw error;
       }
-      // A failed insert must not leave the secrets on disk (a later rollback: sweep() removes the file).
-      const cleanup = () => rm(this.imagePath(id), { force: true });
-      await this.media
-        .insert({
+
+      const created = await this.committed(async (manager) => {
+        const locked = await this.devices.requireDevice(deviceId, { lock: true });
+        this.assertMayCreate(actor, locked);
+        const previous = await this.media.lockActiveForDevice(deviceId);
+        if (previous) await this.revokeLocked(actor, previous, 'replaced by a new recovery medium');
+        if (!(await this.overlay.holds(deviceId, address))) {
+          throw new Error(`the reserved recovery address ${address} of device ${deviceId} was released meanwhile`);
+        }
+        const now = new Date();
+        await this.media.insert({
           id,
           deviceId,
           wgPublicKey: keyPair.publicKey,
@@ -146,28 +175,75 @@ export class RecoveryMediaService implements OnApplicationBootstrap, OnApplicati
           downloadExpiresAt: new Date(now.getTime() + this.config.API_RECOVERY_DOWNLOAD_SECONDS * 1000),
           createdBy: actor.email,
           createdAt: now,
-        })
-        .catch(async (error: unknown) => {
-          await cleanup();
-          throw error;
         });
-      requestContext.annotate({
-        resourceId: deviceId,
-        details: {
-          mediumId: id,
-          overlayAddress: address,
-          wgPublicKey: keyPair.publicKey,
-          imageSha256: image.sha256,
-          replaced: previous?.id ?? null,
-        },
+        await rename(staging, target);
+        // Young for sweep() (a file without its row is spared for a minute) while this commits.
+        await utimes(target, now, now);
+        // The route has no request transaction (@OwnTransaction): the audit row commits with the medium.
+        await this.audit.append(manager, {
+          action: 'recovery_medium.create',
+          resourceType: 'device',
+          resourceId: deviceId,
+          result: 'success',
+          details: {
+            method: 'POST',
+            route: 'devices/:id/recovery-media',
+            params: { id: deviceId },
+            mediumId: id,
+            overlayAddress: address,
+            wgPublicKey: keyPair.publicKey,
+            imageSha256: image.sha256,
+            replaced: previous?.id ?? null,
+          },
+        });
+        return { device: locked };
       });
-      return { id, device };
-    });
-    // The new peer (and a replaced one's removal), here or on the instance that drives the hub.
-    requestContext.afterCommit(() => this.hub.applyCommitted());
-    const medium = await this.media.findById(created.id);
-    const dto = toRecoveryMediumDto(medium!);
-    return { medium: dto, flashingSteps: flashingSteps(created.device.name, dto) };
+      // The new peer (and a replaced one's removal), here or on the instance that drives the hub.
+      await this.hub.applyCommitted().catch((error: unknown) => {
+        // Committed: the periodic reconcile adds the peer (API_WG_RECONCILE_SECONDS).
+        this.logger.warn({ msg: 'hub not updated after a recovery medium was created', deviceId, err: (error as Error).message });
+      });
+      const dto = toRecoveryMediumDto((await this.media.findById(id))!);
+      return { medium: dto, flashingSteps: flashingSteps(created.device.name, dto) };
+    } catch (error) {
+      await rm(staging, { force: true });
+      if (!(await this.media.findById(id))) {
+        await rm(target, { force: true });
+        await this.db
+          .detached(() => this.overlay.unreserve(deviceId, address))
+          .catch((e: unknown) => {
+            this.logger.warn({ msg: 'recovery address reservation not dropped (the sweep drops it)', deviceId, err: (e as Error).message });
+          });
+      }
+      throw error;
+    }
+  }
+
+  private assertMayCreate(actor: Actor, device: Awaited<ReturnType<DevicesService['requireDevice']>>): void {
+    this.devices.assertMayChange(actor, device.organizationKind);
+    if (device.status !== 'active')
+      throw new AppError('DEVICE_NOT_ACTIVE', `device ${device.name} is ${device.status}: only an enrolled device gets a recovery stick`);
+  }
+
+  /**
+   * A transaction of its own whose after-commit steps (a replaced medium's image deleted, the
+   * access change announced) run before this returns, as the request unit of work would run them.
+   */
+  private async committed<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const ctx = requestContext.get();
+    const steps: Array<() => Promise<void>> = [];
+    const outer = ctx?.afterCommit;
+    if (ctx) ctx.afterCommit = steps;
+    let result: T;
+    try {
+      result = await this.db.detached(fn);
+    } finally {
+      if (ctx) ctx.afterCommit = outer;
+    }
+    for (const step of steps) {
+      await step().catch((error: unknown) => this.logger.error({ msg: 'after-commit step failed', err: (error as Error).message }));
+    }
+    return result;
   }
 
   /** The personalised image while it is downloadable; RECOVERY_IMAGE_GONE after its window or a revoke. Audited either way. */
@@ -285,6 +361,15 @@ export class RecoveryMediaService implements OnApplicationBootstrap, OnApplicati
       }
       const names = await readdir(this.mediaDir).catch(() => [] as string[]);
       for (const name of names) {
+        // A create's staging file outlives it only when its process died (create() removes it otherwise).
+        if (STAGING_FILE.test(name)) {
+          const info = await stat(join(this.mediaDir, name)).catch(() => null);
+          if (info && now.getTime() - info.mtimeMs > STALE_CREATE_MS) {
+            await rm(join(this.mediaDir, name), { force: true });
+            removed++;
+          }
+          continue;
+        }
         const match = IMAGE_FILE.exec(name);
         if (!match) continue;
         const medium = await this.media.findById(match[1]!);
@@ -296,6 +381,17 @@ export class RecoveryMediaService implements OnApplicationBootstrap, OnApplicati
           removed++;
         }
       }
+      // Recovery addresses reserved by a create whose process died before its transaction (create()
+      // drops them otherwise): never a peer, so deleted rather than quarantined.
+      const dropped = await this.db.changedRows<{ address: string }>(
+        `DELETE FROM overlay_leases l
+          WHERE l.pool = 'recovery' AND l.released_at IS NULL AND l.allocated_at < $1
+            AND NOT EXISTS (SELECT 1 FROM recovery_media m WHERE m.device_id = l.device_id AND m.overlay_address = l.address AND m.state = 'active')
+          RETURNING l.address`,
+        [new Date(now.getTime() - STALE_CREATE_MS)],
+      );
+      if (dropped.length > 0)
+        this.logger.warn({ msg: 'dropped recovery address reservations of creates that never finished', count: dropped.length });
     } catch (error) {
       this.logger.warn({ msg: 'recovery image sweep failed', err: (error as Error).message });
     }
