@@ -26,7 +26,7 @@
 # replace the whole file; without them an existing file is left as it is, and without a file
 # every action is accepted except those that need an explicit allow (agent/README.md).
 #
-# Installs WireGuard tools and sudo when missing (apt or dnf), downloads and verifies the agent,
+# Installs WireGuard tools, sudo and smartmontools when missing (apt or dnf), downloads and verifies the agent,
 # installs restic (the distribution's, else the API's, checksum-verified),
 # generates the WireGuard key pair (the private key never leaves this machine), enrolls (which
 # also configures sshd for terminal sessions: account xspectre-ops with passwordless sudo,
@@ -311,6 +311,16 @@ ensure_sudo() {
   pkg_install sudo || warn "could not install sudo with $PKG: terminal and file sessions stay off until it is installed (then run bootstrap.sh --configure-ssh)"
 }
 
+# smartmontools: the agent reads the disks' SMART health every 10 minutes (smartctl). Not fatal:
+# without it the agent reports disk health as unavailable with the reason.
+ensure_smartmontools() {
+  command -v smartctl >/dev/null && return 0
+  if pkg_available smartmontools && pkg_install smartmontools; then
+    return 0
+  fi
+  warn "could not install smartmontools with $PKG: disk health (SMART) stays unavailable until it is installed"
+}
+
 ensure_wireguard() {
   if ! command -v wg >/dev/null || ! command -v wg-quick >/dev/null; then
     pkg_install wireguard-tools || die "$EXIT_WG_INSTALL" "could not install wireguard-tools with $PKG"
@@ -564,6 +574,7 @@ main() {
     ensure_wireguard
     ensure_restic
     ensure_sudo
+    ensure_smartmontools
     [[ -f "$UNIT_FILE" ]] || write_units
     start_services start
     if ! "$AGENT_BIN" status --max-age "$RECENT_ACK_SECONDS" >/dev/null 2>&1; then
@@ -585,6 +596,7 @@ main() {
   download_agent
   ensure_restic
   ensure_sudo
+  ensure_smartmontools
   ensure_keys
   enroll
   write_units

@@ -8,6 +8,7 @@ import { loadAgentConfig, resolvePaths, type AgentConfig } from './config.js';
 import { errorMessage, ExitCode } from './errors.js';
 import { DEFAULT_DOCKER_SOCKET, DockerCollector } from './collectors/docker.js';
 import { InventoryTracker } from './collectors/inventory.js';
+import { SmartCollector } from './collectors/smart.js';
 import { defaultWatchUnits, ServicesCollector } from './collectors/services.js';
 import { SystemCollector } from './collectors/system.js';
 import { telemetrySource, type TelemetrySource } from './collectors/telemetry.js';
@@ -104,6 +105,7 @@ async function runLocked(
         services: liveServices(config, log),
         docker: new DockerCollector(dockerSocket),
         inventory: new InventoryTracker(paths.stateDir),
+        smart: new SmartCollector(log),
         ...(scanner ? { scanner } : {}),
       },
       log,

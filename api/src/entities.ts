@@ -13,6 +13,7 @@ import { OverlayLeaseEntity } from './hub/overlay-lease.entity.js';
 import { DeviceTelemetryEntity } from './telemetry/device-telemetry.entity.js';
 import { ConnectivityEventEntity } from './telemetry/connectivity-event.entity.js';
 import { InventoryVersionEntity } from './inventory/inventory-version.entity.js';
+import { DiskHealthEntity } from './inventory/disk-health.entity.js';
 import { DeviceEventEntity } from './device-events/device-event.entity.js';
 import { CommandEntity } from './commands/command.entity.js';
 import { ScriptEntity } from './scripts/script.entity.js';
@@ -68,6 +69,7 @@ export const ENTITIES = [
   DeviceTelemetryEntity,
   ConnectivityEventEntity,
   InventoryVersionEntity,
+  DiskHealthEntity,
   DeviceEventEntity,
   CommandEntity,
   ScriptEntity,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DiskHealthReportSchema } from './disk-health.js';
 import { ClaimCodeTextSchema, DeviceModulesSchema, DeviceTypeSchema } from './devices.js';
 import { CommandKeyIdSchema } from './command-envelope.js';
 import {
@@ -173,6 +174,8 @@ export const HeartbeatSchema = z
     journalGap: JournalGapSchema.optional(),
     /** Scanners only: what gvmd says over GMP (scanner-stats.ts), when it changed and at least every 10 minutes. */
     scannerStats: ScannerStatsSchema.optional(),
+    /** SMART health of the disks (agent/src/collectors/smart.ts), after each reading (every 10 minutes). */
+    diskHealth: DiskHealthReportSchema.optional(),
   })
   .strict();
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;

@@ -6,6 +6,7 @@ export * from './users.js';
 export * from './audit.js';
 export * from './health.js';
 export * from './devices.js';
+export * from './disk-health.js';
 export * from './agent.js';
 export * from './telemetry.js';
 export * from './inventory.js';

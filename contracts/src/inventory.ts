@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PageQuerySchema, pageOf } from './common.js';
 import { InventoryReportSchema } from './agent.js';
+import { DeviceDiskHealthSchema } from './disk-health.js';
 
 /** One difference between two inventory versions, e.g. `disks[sda].serial`: "S1" → "S2". */
 export const HardwareChangeSchema = z.object({
@@ -26,6 +27,7 @@ export const DeviceInventorySchema = z.object({
   deviceId: z.uuid(),
   current: InventoryVersionSchema.extend({ inventory: InventoryReportSchema }).nullable(),
   history: pageOf(InventoryVersionSchema).describe('newest first'),
+  diskHealth: DeviceDiskHealthSchema.nullable().describe('the latest SMART reading of the disks (null: none reported)'),
 });
 export type DeviceInventory = z.infer<typeof DeviceInventorySchema>;
 export const InventoryHistoryQuerySchema = PageQuerySchema.strict();
@@ -61,6 +63,10 @@ export const DEVICE_EVENT_TYPES = [
   // normal agent was heard again, or the stick was revoked).
   'device.recovery-mode',
   'device.recovery-mode-ended',
+  // A disk turned failing by SMART (contracts/src/disk-health.ts smartFailure; once per episode), and
+  // no disk is failing any more (resolves it).
+  'disk.smart_failed',
+  'disk.smart_ok',
 ] as const;
 export const DeviceEventTypeSchema = z.enum(DEVICE_EVENT_TYPES);
 export type DeviceEventType = z.infer<typeof DeviceEventTypeSchema>;

@@ -76,6 +76,8 @@ export const LIVE_DEVICE_EVENT_TYPES = [
   'disk_image.succeeded',
   'device.recovery-mode',
   'device.recovery-mode-ended',
+  'disk.smart_failed',
+  'disk.smart_ok',
 ] as const;
 
 export const LiveEventSeveritySchema = z.enum(['info', 'warning', 'critical']);

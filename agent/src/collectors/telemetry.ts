@@ -1,8 +1,9 @@
-import type { DockerReport, InventoryReport, ScannerStats, ServiceState, SystemMetrics } from '@xspectre/contracts';
+import type { DiskHealthReport, DockerReport, InventoryReport, ScannerStats, ServiceState, SystemMetrics } from '@xspectre/contracts';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DueScannerStats } from '../scanner/integrator.js';
 import type { DueInventory } from './inventory.js';
+import type { DueDiskHealth } from './smart.js';
 
 /** What a heartbeat carries besides its header. */
 export interface Telemetry {
@@ -11,6 +12,7 @@ export interface Telemetry {
   docker?: DockerReport;
   inventory?: InventoryReport;
   scannerStats?: ScannerStats;
+  diskHealth?: DiskHealthReport;
 }
 
 export interface CollectedTelemetry {
@@ -30,6 +32,8 @@ export interface Collectors {
   inventory?: { due(): Promise<DueInventory | null>; acknowledged(hash: string): Promise<void> };
   /** Scanners: the Greenbone report (scanner/integrator.ts), due when changed or 10 minutes old. */
   scanner?: { due(): DueScannerStats | null; acknowledged(key: string): void };
+  /** SMART disk health (smart.ts), read in the background every 10 minutes; each reading sent until acknowledged. */
+  smart?: { due(): DueDiskHealth | null; acknowledged(key: number): void };
 }
 
 /** No collector may hold the heartbeat back longer than this. */
@@ -57,15 +61,16 @@ export function telemetrySource(collectors: Collectors, log: Logger, timeoutMs =
       clearTimeout(timer);
     }
   };
-  const { metrics, services, docker, inventory, scanner } = collectors;
+  const { metrics, services, docker, inventory, scanner, smart } = collectors;
   return {
     async collect() {
-      const [m, s, d, inv, sc] = await Promise.all([
+      const [m, s, d, inv, sc, sm] = await Promise.all([
         guarded('metrics', metrics && (() => metrics.collect())),
         guarded('services', services && (() => services.collect())),
         guarded('docker', docker && (() => docker.collect())),
         guarded('inventory', inventory && (() => inventory.due())),
         guarded('scanner', scanner && (async () => scanner.due())),
+        guarded('smart', smart && (async () => smart.due())),
       ]);
       const telemetry: Telemetry = {
         ...(m !== undefined ? { metrics: m } : {}),
@@ -73,12 +78,14 @@ export function telemetrySource(collectors: Collectors, log: Logger, timeoutMs =
         ...(d !== undefined ? { docker: d } : {}),
         ...(inv ? { inventory: inv.inventory } : {}),
         ...(sc ? { scannerStats: sc.scannerStats } : {}),
+        ...(sm ? { diskHealth: sm.diskHealth } : {}),
       };
       return {
         telemetry,
         acknowledged: async () => {
           // the report stays due until a heartbeat carrying it is acknowledged
           if (sc && scanner) scanner.acknowledged(sc.key);
+          if (sm && smart) smart.acknowledged(sm.key);
           if (inv && inventory) await inventory.acknowledged(inv.hash);
         },
       };

@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { Database } from '../db/database.js';
 import { DeviceEventsService, type RecordedDeviceEvent } from '../device-events/device-events.service.js';
 import { InventoryService } from '../inventory/inventory.service.js';
+import { DiskHealthService, type ReportedDiskHealth } from '../inventory/disk-health.service.js';
 import { offlineAfterMs } from '../devices/connectivity.js';
 import { TelemetryMaintenanceService } from '../telemetry/telemetry-maintenance.service.js';
 import { HeartbeatBatchRepository, type BatchWriteResult } from './heartbeat-batch.repository.js';
@@ -46,6 +47,7 @@ export class HeartbeatStore {
     private readonly heartbeatStorage: HeartbeatStorageService,
     private readonly inventory: InventoryService,
     private readonly events: DeviceEventsService,
+    private readonly diskHealth: DiskHealthService,
   ) {}
 
   /** Drops what this instance remembers of the devices' documents: the next write sends them in full. */
@@ -75,9 +77,9 @@ export class HeartbeatStore {
       this.knownHeartbeatDays.add(receivedDay);
     }
 
-    // The common batch is one statement (atomic by itself); inventory reports and journal gaps
-    // add statements, so such a batch runs in a transaction.
-    const needsTransaction = submissions.some((s) => s.heartbeats.some((h) => h.inventory || h.journalGap));
+    // The common batch is one statement (atomic by itself); inventory reports, disk health and
+    // journal gaps add statements, so such a batch runs in a transaction.
+    const needsTransaction = submissions.some((s) => s.heartbeats.some((h) => h.inventory || h.journalGap || h.diskHealth));
     const write = () => this.writeRows(submissions, rows, receivedAt);
     const { stored, written } = await (needsTransaction ? this.db.detached(write) : write());
     // Committed: the documents sent in full are now the stored ones, with their heartbeat's sequence.
@@ -97,12 +99,14 @@ export class HeartbeatStore {
     const written = await this.batches.write(rows, receivedAt, offlineAfterMs(this.config.API_AGENT_HEARTBEAT_SECONDS));
     const newest = new Map<string, Heartbeat>();
     const inventories = [];
+    const diskHealth: ReportedDiskHealth[] = [];
     const events: RecordedDeviceEvent[] = [];
     for (const { deviceId, heartbeats } of submissions) {
       for (const h of heartbeats) {
         if (!written.inserted.has(`${deviceId}:${h.sequence}`)) continue;
         if ((newest.get(deviceId)?.sequence ?? -1) < h.sequence) newest.set(deviceId, h);
         if (h.inventory) inventories.push({ deviceId, sequence: h.sequence, reportedAt: receivedAt, report: h.inventory });
+        if (h.diskHealth) diskHealth.push({ deviceId, sequence: h.sequence, reportedAt: receivedAt, report: h.diskHealth });
         if (h.journalGap) {
           events.push(
             await this.events.append({
@@ -117,6 +121,7 @@ export class HeartbeatStore {
       }
     }
     if (inventories.length > 0) events.push(...(await this.inventory.record(inventories)));
+    if (diskHealth.length > 0) events.push(...(await this.diskHealth.record(diskHealth)));
 
     const outcomes = outcomesOf(submissions, written.inserted, written.lastSequences).map((outcome, i) =>
       written.lastSequences.has(submissions[i]!.deviceId) ? outcome : null,

@@ -7,6 +7,7 @@ import { DeviceEventsService, type RecordedDeviceEvent } from '../device-events/
 import type { InventoryVersionEntity } from './inventory-version.entity.js';
 import { InventoryRepository } from './inventory.repository.js';
 import { SshHostKeysService } from './ssh-host-keys.service.js';
+import { DiskHealthService } from './disk-health.service.js';
 import { diffInventory, fingerprintOf, inventoryHash, isHardwareChange, reproducesFingerprint } from './inventory-diff.js';
 
 export interface ReportedInventory {
@@ -23,6 +24,7 @@ export class InventoryService {
     private readonly devices: DevicesService,
     private readonly events: DeviceEventsService,
     private readonly hostKeys: SshHostKeysService,
+    private readonly diskHealth: DiskHealthService,
   ) {}
 
   /**
@@ -93,9 +95,10 @@ export class InventoryService {
 
   async get(deviceId: string, page: { limit: number; offset: number }): Promise<DeviceInventory> {
     await this.devices.requireDevice(deviceId);
-    const [latest, history] = await Promise.all([
+    const [latest, history, diskHealth] = await Promise.all([
       this.inventory.latest(deviceId),
       this.inventory.history(deviceId, page.limit, page.offset),
+      this.diskHealth.get(deviceId),
     ]);
     // A report stored under an older, looser contract must not fail the page: shown as absent.
     const shown = latest && InventoryReportSchema.safeParse(latest.inventory).success ? latest : null;
@@ -103,6 +106,7 @@ export class InventoryService {
       deviceId,
       current: shown ? { ...toVersionDto(shown), inventory: shown.inventory } : null,
       history: { items: history.items.map(toVersionDto), total: history.total, ...page },
+      diskHealth,
     };
   }
 

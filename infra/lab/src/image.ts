@@ -36,6 +36,8 @@ export const DEVICE_PACKAGES = [
   'restic',
   // Terminal and file sessions: the agent gives xspectre-ops passwordless sudo (SFTP runs as root through it).
   'sudo',
+  // Disk health: the agent reads SMART with smartctl (bootstrap.sh installs it on real devices).
+  'smartmontools',
 ];
 const SUITE = 'bookworm';
 const MIRROR = 'http://deb.debian.org/debian';

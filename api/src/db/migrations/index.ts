@@ -25,6 +25,7 @@ import { SingleSignOn1795650000000 } from './1795650000000-SingleSignOn.js';
 import { RemoteAccess1795660000000 } from './1795660000000-RemoteAccess.js';
 import { DiskImages1795690000000 } from './1795690000000-DiskImages.js';
 import { RecoveryMedia1795700000000 } from './1795700000000-RecoveryMedia.js';
+import { DiskHealth1795730000000 } from './1795730000000-DiskHealth.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -55,4 +56,5 @@ export const MIGRATIONS = [
   RemoteAccess1795660000000,
   DiskImages1795690000000,
   RecoveryMedia1795700000000,
+  DiskHealth1795730000000,
 ];
