@@ -45,8 +45,6 @@ export const LAYERS = {
   // The alert engine: reads telemetry, devices and their events; ingest hands it heartbeats.
   alerts: 10,
   enrollment: 10,
-  // Terminal and file sessions over SSH (devices, inventory's host keys, live's upgrade router, ssh's CA).
-  'remote-access': 10,
   // Scanner operations: scanners' GMP reports (ingest hands it the committed heartbeats); the
   // alert engine (10) judges the scanner checks from them.
   scanners: 9,
@@ -58,6 +56,9 @@ export const LAYERS = {
   // Scanner actions through the command queue: report summaries, feed update schedules' runs (scanners, commands).
   'scanner-ops': 10,
   ingest: 11,
+  // Terminal and file sessions over SSH (devices, inventory's host keys, live's upgrade router, ssh's
+  // CA; recovery's RECOVERY MODE for recovery shells).
+  'remote-access': 11,
   // Full-disk images: the catalog, image tokens (backups' token service) and the take / restore
   // jobs through the recovery stick (recovery, commands, devices).
   'disk-images': 11,

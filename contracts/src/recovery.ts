@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { IsoDateTimeSchema } from './common.js';
 import { DiskImageMetadataSchema, DiskImageNameSchema, DiskImageTokenOpSchema } from './backup-server.js';
 import { WireGuardKeySchema } from './agent.js';
+import { RecoverySshSetupSchema, SshEd25519PublicKeySchema } from './remote-access.js';
 
 /**
  * Recovery media and the recovery agent (issue 16). A recovery stick is bound to one device but
@@ -161,6 +162,8 @@ export const RecoveryMediumSchema = z.object({
       bootId: z.uuid(),
       hardware: RecoveryHardwareSchema,
       progress: RecoveryProgressSchema.nullable(),
+      /** SHA256:… of the host key the stick's sshd registered for this boot; null: no recovery shell on this stick. */
+      shellHostKeyFingerprint: z.string().nullable().optional(),
     })
     .nullable(),
 });
@@ -188,6 +191,13 @@ export const RecoveryRegisterSchema = z
     recipeHash: Sha256Hex.nullable(),
     kernel: DeviceText(128).nullable(),
     hardware: RecoveryHardwareSchema,
+    /**
+     * The public host key of the sshd this boot started for recovery shells (generated in RAM at
+     * boot). The API pins it for this boot: the registration is authenticated by the recovery
+     * credential over the tunnel, so there is no trust on first use. Absent or null: no shell on
+     * this stick (no sshd in its image).
+     */
+    sshHostKey: SshEd25519PublicKeySchema.nullable().optional(),
   })
   .strict();
 export type RecoveryRegister = z.infer<typeof RecoveryRegisterSchema>;
@@ -199,6 +209,8 @@ export const RecoveryRegisterResponseSchema = z
     serverTime: IsoDateTimeSchema,
     /** Where disk images live (the backup server's base URL as the stick reaches it). */
     backupUrl: z.string().nullable(),
+    /** Only when the request carried `sshHostKey`: what the stick's sshd trusts for recovery shells. */
+    ssh: RecoverySshSetupSchema.optional(),
   })
   .strict();
 export type RecoveryRegisterResponse = z.infer<typeof RecoveryRegisterResponseSchema>;

@@ -32,6 +32,28 @@ export function sshPrincipalOf(deviceId: string): string {
   return `xspectre-device-${deviceId}`;
 }
 
+/** The account a recovery shell logs in as: the recovery system runs everything as root (recovery-usb/README.md). */
+export const RECOVERY_SSH_ACCOUNT = 'root';
+
+/**
+ * The principal of a recovery stick: its medium id. A device's own principal never opens its stick's
+ * shell (and the reverse): a certificate for a recovery session is issued for this principal only.
+ */
+export function recoveryPrincipalOf(mediumId: string): string {
+  return `xspectre-recovery-${mediumId}`;
+}
+
+/** What a booted recovery stick's sshd needs to trust recovery shells (the recovery register answer's `ssh`). */
+export const RecoverySshSetupSchema = z.object({
+  userCaPublicKey: SshEd25519PublicKeySchema.describe('the API user CA (TrustedUserCAKeys)'),
+  principal: z
+    .string()
+    .regex(/^xspectre-recovery-[0-9a-f-]{36}$/)
+    .describe('the only principal the stick accepts (AuthorizedPrincipalsFile): xspectre-recovery-<medium id>'),
+  account: z.literal(RECOVERY_SSH_ACCOUNT),
+});
+export type RecoverySshSetup = z.infer<typeof RecoverySshSetupSchema>;
+
 /** Critical: trust the host key the device reports now (like accepting new hardware). */
 export const AcceptSshHostKeySchema = z
   .object({
@@ -83,8 +105,19 @@ export const TERMINAL_MAX_ROWS = 500;
 const Cols = z.number().int().min(TERMINAL_MIN_COLS).max(TERMINAL_MAX_COLS);
 const Rows = z.number().int().min(TERMINAL_MIN_ROWS).max(TERMINAL_MAX_ROWS);
 
+/**
+ * Where a terminal goes: `device` = the device's own system (xspectre-ops, the host key pinned at
+ * enrollment); `recovery` = the recovery stick the device booted (RECOVERY MODE), as root, with
+ * the host key the stick registered for this boot: Super Admin only.
+ */
+export const TERMINAL_TARGETS = ['device', 'recovery'] as const;
+export const TerminalTargetSchema = z.enum(TERMINAL_TARGETS);
+export type TerminalTarget = z.infer<typeof TerminalTargetSchema>;
+
 /** `POST devices/:id/terminal-sessions`: a one-time ticket for the terminal WebSocket. */
-export const CreateTerminalSessionSchema = z.object({ cols: Cols.default(80), rows: Rows.default(24) }).strict();
+export const CreateTerminalSessionSchema = z
+  .object({ cols: Cols.default(80), rows: Rows.default(24), target: TerminalTargetSchema.default('device') })
+  .strict();
 export type CreateTerminalSession = z.infer<typeof CreateTerminalSessionSchema>;
 
 /** The WebSocket path; the ticket rides as `?ticket=` (single use, short-lived, bound to the session that asked). */
@@ -122,6 +155,8 @@ export const TerminalServerMessageSchema = z.discriminatedUnion('type', [
     sessionId: z.uuid(),
     deviceId: z.uuid(),
     deviceName: z.string(),
+    /** Absent from servers before recovery shells: `device`. */
+    target: TerminalTargetSchema.optional(),
     hostKeyFingerprint: z.string(),
     idleTimeoutSeconds: z.number().int(),
     maxDurationSeconds: z.number().int(),

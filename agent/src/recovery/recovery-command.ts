@@ -14,6 +14,8 @@ import { consoleLine } from './console-line.js';
 import { readHardware, SYSTEM_ROOTS } from './hardware.js';
 import { httpRecoveryApi } from './recovery-api.js';
 import { RecoveryLoop } from './recovery-loop.js';
+import { checkRecoverySshSetup } from './ssh-config.js';
+import { RecoveryShell } from './ssh-server.js';
 import { tunnelUp } from './tunnel.js';
 
 export const RECOVERY_USAGE = `  xspectre-agent recovery run [--config FILE] [--stick NAME] [--run-dir DIR] [--no-tunnel]
@@ -104,6 +106,10 @@ export async function recoveryCommand(args: readonly string[], ctx: CliContext):
       return typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash) ? hash : null;
     })
     .catch(() => null);
+  // The recovery shell: a host key for this boot before registering (the API pins what we send).
+  const shell = new RecoveryShell({ runDir: options.runDir, say });
+  const prepared = await shell.prepareHostKey().catch((err: unknown) => ({ hostKey: null, reason: errorMessage(err) }));
+  if (prepared.hostKey === null) say('shell unavailable', { reason: prepared.reason });
   const api = httpRecoveryApi(conf.XS_API_URL, conf.XS_CREDENTIAL);
   const deviceId = conf.XS_DEVICE_ID;
   const loop = new RecoveryLoop({
@@ -115,6 +121,7 @@ export async function recoveryCommand(args: readonly string[], ctx: CliContext):
     agentVersion: AGENT_VERSION,
     recipeHash,
     kernel: release(),
+    sshHostKey: prepared.hostKey,
     say,
     shutdown,
     runAction: (action, params, commandId, hooks) =>
@@ -141,7 +148,20 @@ export async function recoveryCommand(args: readonly string[], ctx: CliContext):
         signal: shutdown,
       }),
   });
-  await loop.run();
+  const registered = await loop.register();
+  if (registered && prepared.hostKey !== null) {
+    try {
+      if (!registered.ssh) throw new Error('the API sent no ssh setup (an API without recovery shells)');
+      await shell.start(checkRecoverySshSetup(registered.ssh, conf.XS_MEDIUM_ID), conf.XS_WG_ADDRESS);
+    } catch (err) {
+      say('shell unavailable', { reason: errorMessage(err) });
+    }
+  }
+  try {
+    await loop.run();
+  } finally {
+    await shell.stop();
+  }
   say('stop');
   return ExitCode.OK;
 }

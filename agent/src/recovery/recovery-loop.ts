@@ -31,6 +31,8 @@ export interface RecoveryLoopDeps {
   agentVersion: string;
   recipeHash: string | null;
   kernel?: string | null;
+  /** This boot's sshd host key for the recovery shell (ssh-server.ts); null or absent: no shell. */
+  sshHostKey?: string | null;
   runAction: (action: string, params: unknown, commandId: string, hooks: ActionHooks) => Promise<ActionOutcome>;
   say: (event: string, fields?: Record<string, Field>) => void;
   shutdown: AbortSignal;
@@ -86,6 +88,7 @@ export class RecoveryLoop {
             recipeHash: this.deps.recipeHash,
             kernel: (this.deps.kernel ?? release()).slice(0, 128) || null,
             hardware: this.deps.hardware,
+            ...(this.deps.sshHostKey ? { sshHostKey: this.deps.sshHostKey } : {}),
           },
           this.deps.shutdown,
         );

@@ -17,7 +17,15 @@ export type NewRecoveryMedium = Pick<
   | 'createdAt'
 >;
 
-const RECOVERY_MODE_CLEARED = { registeredAt: null, bootId: null, hardware: null, agentInfo: null, progress: null, progressAt: null };
+const RECOVERY_MODE_CLEARED = {
+  registeredAt: null,
+  bootId: null,
+  hardware: null,
+  agentInfo: null,
+  sshHostKey: null,
+  progress: null,
+  progressAt: null,
+};
 
 /** The recovery_media table. */
 @Injectable()
@@ -103,7 +111,13 @@ export class RecoveryMediaRepository {
 
   async setRegistered(
     id: string,
-    values: { bootId: string; at: Date; hardware: RecoveryHardware; agentInfo: NonNullable<RecoveryMediumEntity['agentInfo']> },
+    values: {
+      bootId: string;
+      at: Date;
+      hardware: RecoveryHardware;
+      agentInfo: NonNullable<RecoveryMediumEntity['agentInfo']>;
+      sshHostKey: string | null;
+    },
   ): Promise<void> {
     await this.repo().update(
       { id, state: 'active' },
@@ -112,6 +126,7 @@ export class RecoveryMediaRepository {
         bootId: values.bootId,
         hardware: values.hardware,
         agentInfo: values.agentInfo,
+        sshHostKey: values.sshHostKey,
         progress: null,
         progressAt: null,
       },
@@ -129,7 +144,7 @@ export class RecoveryMediaRepository {
   async clearRecoveryMode(deviceIds: string[], heardAt: Date): Promise<Array<{ id: string; deviceId: string; bootId: string }>> {
     if (deviceIds.length === 0) return [];
     const rows = await this.db.changedRows<{ id: string; device_id: string; boot_id: string }>(
-      `UPDATE recovery_media m SET registered_at = NULL, boot_id = NULL, hardware = NULL, agent_info = NULL, progress = NULL, progress_at = NULL
+      `UPDATE recovery_media m SET registered_at = NULL, boot_id = NULL, hardware = NULL, agent_info = NULL, ssh_host_key = NULL, progress = NULL, progress_at = NULL
          FROM recovery_media before
         WHERE m.id = before.id AND m.device_id = ANY($1::uuid[]) AND m.registered_at IS NOT NULL AND m.registered_at < $2
         RETURNING m.id, m.device_id, before.boot_id`,

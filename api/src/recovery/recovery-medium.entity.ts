@@ -76,6 +76,10 @@ export class RecoveryMediumEntity {
   @Column({ name: 'agent_info', type: 'jsonb', nullable: true })
   agentInfo!: { agentVersion: string; recipeHash: string | null; kernel: string | null } | null;
 
+  /** The host key of the sshd this boot started (`ssh-ed25519 …`): pinned for recovery shells of this boot only. */
+  @Column({ name: 'ssh_host_key', type: 'text', nullable: true })
+  sshHostKey!: string | null;
+
   @Column({ type: 'jsonb', nullable: true })
   progress!: RecoveryProgress | null;
 

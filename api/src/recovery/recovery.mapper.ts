@@ -1,4 +1,5 @@
 import type { RecoveryMedium } from '@xspectre/contracts';
+import { sshKeyFingerprint } from '../ssh/ssh-certificate-authority.js';
 import type { RecoveryMediumEntity } from './recovery-medium.entity.js';
 
 export function toRecoveryMediumDto(m: RecoveryMediumEntity, now = new Date()): RecoveryMedium {
@@ -20,7 +21,13 @@ export function toRecoveryMediumDto(m: RecoveryMediumEntity, now = new Date()): 
     lastSeenAt: m.lastSeenAt?.toISOString() ?? null,
     recoveryMode:
       m.registeredAt && m.bootId && m.hardware
-        ? { registeredAt: m.registeredAt.toISOString(), bootId: m.bootId, hardware: m.hardware, progress: m.progress }
+        ? {
+            registeredAt: m.registeredAt.toISOString(),
+            bootId: m.bootId,
+            hardware: m.hardware,
+            progress: m.progress,
+            shellHostKeyFingerprint: m.sshHostKey ? sshKeyFingerprint(m.sshHostKey) : null,
+          }
         : null,
   };
 }

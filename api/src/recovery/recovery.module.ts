@@ -4,6 +4,7 @@ import { DeviceEventsModule } from '../device-events/device-events.module.js';
 import { DevicesModule } from '../devices/devices.module.js';
 import { HubModule } from '../hub/hub.module.js';
 import { KeysModule } from '../keys/keys.module.js';
+import { SshModule } from '../ssh/ssh.module.js';
 import { AgentRecoveryController } from './agent-recovery.controller.js';
 import { RecoveryAuthenticator } from './recovery-authenticator.js';
 import { RecoveryMediaController } from './recovery-media.controller.js';
@@ -17,7 +18,7 @@ import { RecoveryService } from './recovery.service.js';
  * `@RecoveryAuthenticated()` routes (bound in app.module.ts).
  */
 @Module({
-  imports: [DevicesModule, HubModule, DeviceEventsModule, KeysModule, CommandsModule],
+  imports: [DevicesModule, HubModule, DeviceEventsModule, KeysModule, CommandsModule, SshModule],
   controllers: [RecoveryMediaController, AgentRecoveryController],
   providers: [RecoveryMediaRepository, RecoveryMediaService, RecoveryService, RecoveryAuthenticator],
   exports: [RecoveryService, RecoveryAuthenticator],

@@ -7,6 +7,8 @@ import { Database } from '../db/database.js';
 import { LivePublisher } from '../live/live-publisher.js';
 import { DeviceEventsService, type RecordedDeviceEvent } from '../device-events/device-events.service.js';
 import { CommandsService } from '../commands/commands.service.js';
+import { AccessChanges } from '../redis/access-changes.js';
+import { SshCertificateAuthority, sshKeyFingerprint } from '../ssh/ssh-certificate-authority.js';
 import { RecoveryMediaRepository } from './recovery-media.repository.js';
 
 /** A device in RECOVERY MODE: its registered stick, as `currentMode` tells other features. */
@@ -17,6 +19,10 @@ export interface RecoveryMode {
   registeredAt: Date;
   hardware: RecoveryHardware;
   agentVersion: string | null;
+  /** The stick's overlay address (recovery pool, without prefix). */
+  overlayAddress: string;
+  /** The host key of the sshd this boot runs (pinned for recovery shells); null: no shell on this stick. */
+  sshHostKey: string | null;
   /** The latest progress the stick posted for a running recovery command, or null. */
   progress: RecoveryProgress | null;
   progressAt: Date | null;
@@ -46,6 +52,8 @@ export class RecoveryService {
     private readonly commands: CommandsService,
     private readonly live: LivePublisher,
     private readonly db: Database,
+    private readonly ca: SshCertificateAuthority,
+    private readonly accessChanges: AccessChanges,
   ) {}
 
   /** `listener` runs after each new registration (not a repeated one of the same boot). */
@@ -64,12 +72,19 @@ export class RecoveryService {
       registeredAt: m.registeredAt,
       hardware: m.hardware,
       agentVersion: m.agentInfo?.agentVersion ?? null,
+      overlayAddress: m.overlayAddress.replace(/\/\d+$/, ''),
+      sshHostKey: m.sshHostKey,
       progress: m.progress,
       progressAt: m.progressAt,
     };
   }
 
-  /** `POST agent/recovery/register`: idempotent for the same boot id. */
+  /**
+   * `POST agent/recovery/register`: idempotent for the same boot id. A new boot's `sshHostKey` is
+   * pinned for that boot (the request is authenticated by the stick's credential over its tunnel);
+   * a repeated registration of the same boot keeps what the first one pinned. When the stick sent a
+   * host key, the answer carries what its sshd must trust (`ssh`: the user CA, the stick's principal).
+   */
   async register(who: AuthenticatedRecovery, body: RecoveryRegister): Promise<RecoveryRegisterResponse> {
     const medium = await this.media.lockForDevice(who.mediumId, who.deviceId);
     if (!medium || medium.state !== 'active') throw new AppError('RECOVERY_AUTH_INVALID');
@@ -77,7 +92,13 @@ export class RecoveryService {
     requestContext.annotate({
       resourceId: who.deviceId,
       subjectEmail: `recovery:${who.mediumId}`,
-      details: { mediumId: who.mediumId, bootId: body.bootId, agentVersion: body.agentVersion, disks: body.hardware.disks.length },
+      details: {
+        mediumId: who.mediumId,
+        bootId: body.bootId,
+        agentVersion: body.agentVersion,
+        disks: body.hardware.disks.length,
+        shell: body.sshHostKey ? sshKeyFingerprint(body.sshHostKey) : 'unavailable',
+      },
     });
     const repeated = medium.registeredAt !== null && medium.bootId === body.bootId;
     if (!repeated) {
@@ -86,6 +107,7 @@ export class RecoveryService {
         at: now,
         hardware: body.hardware,
         agentInfo: { agentVersion: body.agentVersion, recipeHash: body.recipeHash, kernel: body.kernel },
+        sshHostKey: body.sshHostKey ? hostKeyOnly(body.sshHostKey) : null,
       });
       await this.events.record({
         deviceId: who.deviceId,
@@ -107,16 +129,21 @@ export class RecoveryService {
         registeredAt: now,
         hardware: body.hardware,
         agentVersion: body.agentVersion,
+        overlayAddress: medium.overlayAddress.replace(/\/\d+$/, ''),
+        sshHostKey: body.sshHostKey ? hostKeyOnly(body.sshHostKey) : null,
         progress: null,
         progressAt: null,
       };
       requestContext.afterCommit(() => this.notifyRegistered(mode));
+      // A recovery shell of an earlier boot of this stick is gone with that boot (OpenRemoteSessions re-checks it).
+      requestContext.afterCommit(() => this.accessChanges.announce({ kind: 'device', id: who.deviceId }).catch(() => undefined));
     }
     return {
       deviceId: who.deviceId,
       mediumId: medium.id,
       serverTime: now.toISOString(),
       backupUrl: this.config.API_BACKUP_SERVER_URL,
+      ...(body.sshHostKey ? { ssh: await this.ca.recoverySetupFor(medium.id) } : {}),
     };
   }
 
@@ -168,6 +195,9 @@ export class RecoveryService {
         return appended;
       });
       if (recorded.length > 0) await this.events.announceCommitted(recorded);
+      // Recovery shells of these devices end now (OpenRemoteSessions re-checks them on this message).
+      for (const deviceId of new Set(recorded.map((e) => e.deviceId)))
+        await this.accessChanges.announce({ kind: 'device', id: deviceId }).catch(() => undefined);
     } catch (error) {
       this.logger.warn({ msg: 'ending recovery mode failed', err: (error as Error).message });
     }
@@ -182,4 +212,9 @@ export class RecoveryService {
       }
     }
   }
+}
+
+/** `ssh-ed25519 AAAA…` without the comment the stick may have put after it. */
+function hostKeyOnly(line: string): string {
+  return line.trim().split(/\s+/).slice(0, 2).join(' ');
 }

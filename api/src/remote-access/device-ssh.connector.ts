@@ -42,6 +42,8 @@ function hostKeyAlgorithms(pinnedType: string): string[] {
  * only source a device routes back to and the one the session certificate allows), logging in as
  * xspectre-ops with a fresh certificate, and requiring the host key pinned at enrollment. A
  * different host key refuses the connection and is recorded as pending (`ssh.host_key_changed`).
+ * A recovery target (`target.recovery`) is the booted stick: its address, root with a certificate
+ * for the stick's principal, the host key it registered for this boot; a different key refuses.
  */
 @Injectable()
 export class DeviceSshConnector {
@@ -54,7 +56,12 @@ export class DeviceSshConnector {
   ) {}
 
   async connect(target: RemoteTarget, operator: RemoteOperator, sessionId: string): Promise<DeviceSshConnection> {
-    const credentials = await this.ca.issue({ deviceId: target.id, sessionId, operatorEmail: operator.email });
+    const credentials = await this.ca.issue({
+      deviceId: target.id,
+      sessionId,
+      operatorEmail: operator.email,
+      ...(target.recovery ? { recoveryMediumId: target.recovery.mediumId } : {}),
+    });
     const pinnedBlob = Buffer.from(target.sshHostKey.trim().split(/\s+/)[1] ?? '', 'base64');
     const pinnedType = keyType(pinnedBlob);
     const socket = await this.openSocket(target.overlayAddress);
@@ -64,7 +71,15 @@ export class DeviceSshConnector {
     const ready = new Promise<void>((resolve, reject) => {
       const fail = (error: Error & { level?: string }) => {
         socket.destroy();
-        if (hostKeyRefused) return reject(new AppError('SSH_HOST_KEY_MISMATCH'));
+        if (hostKeyRefused)
+          return reject(
+            target.recovery
+              ? new AppError(
+                  'SSH_HOST_KEY_MISMATCH',
+                  'the recovery stick presented a host key other than the one it registered for this boot',
+                )
+              : new AppError('SSH_HOST_KEY_MISMATCH'),
+          );
         if (error.level === 'client-authentication')
           return reject(new AppError('DEVICE_SSH_REFUSED', `the device refused the session certificate (${error.message})`));
         reject(new AppError('DEVICE_SSH_UNREACHABLE', `SSH to ${target.overlayAddress} failed: ${error.message}`));
@@ -86,7 +101,14 @@ export class DeviceSshConnector {
         if (presented.equals(pinnedBlob)) return verify(true);
         hostKeyRefused = true;
         const line = `${keyType(presented)} ${presented.toString('base64')}`;
-        this.logger.warn({ msg: 'SSH host key mismatch: connection refused', deviceId: target.id, presented: sshKeyFingerprint(line) });
+        this.logger.warn({
+          msg: 'SSH host key mismatch: connection refused',
+          deviceId: target.id,
+          ...(target.recovery ? { recoveryMediumId: target.recovery.mediumId, bootId: target.recovery.bootId } : {}),
+          presented: sshKeyFingerprint(line),
+        });
+        // A stick's key lives for one boot and is pinned from its registration: nothing to keep as the device's pending key.
+        if (target.recovery) return verify(false);
         this.hostKeys.observe(target.id, line, 'connection').then(
           () => verify(false),
           (error: unknown) => {

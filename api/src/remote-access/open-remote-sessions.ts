@@ -15,6 +15,8 @@ export interface LiveRemoteSession {
   kind: RemoteSessionKind;
   deviceId: string;
   operator: RemoteOperator;
+  /** A recovery shell: re-checked as one (Super Admin, RECOVERY MODE) and only for the boot it opened in. */
+  recovery?: { mediumId: string; bootId: string };
   /** Ends the session (idempotent): closes the SSH connection and tells the browser why. */
   close(reason: RemoteSessionEndReason, message: string): void;
 }
@@ -22,7 +24,7 @@ export interface LiveRemoteSession {
 /**
  * The remote sessions this instance holds, and the rule that ends them the moment access goes: on
  * every AccessChanges message (logout, user disabled or role changed, device quarantined, revoked
- * or retired, a new host key; from any instance) the affected sessions are checked again against
+ * or retired, a new host key, recovery mode ended or a new boot of the stick; from any instance) the affected sessions are checked again against
  * the database, and closed with `access_revoked` when the operator or the device no longer passes
  * what opening them required.
  */
@@ -100,7 +102,18 @@ export class OpenRemoteSessions implements OnModuleInit, OnApplicationBootstrap,
           REMOTE_ACCESS_PERMISSION,
         );
         if ('refusal' in current) refusal = current.refusal;
-        else await this.policy.authorize({ ...session.operator, role: current.principal.role }, session.deviceId);
+        else {
+          const target = await this.policy.authorize(
+            { ...session.operator, role: current.principal.role },
+            session.deviceId,
+            session.recovery ? 'recovery' : 'device',
+          );
+          if (
+            session.recovery &&
+            (target.recovery?.mediumId !== session.recovery.mediumId || target.recovery.bootId !== session.recovery.bootId)
+          )
+            refusal = new AppError('DEVICE_NOT_IN_RECOVERY_MODE', 'the recovery stick this shell ran on has left that boot');
+        }
       } catch (error) {
         if (!(error instanceof AppError)) {
           this.logger.warn({

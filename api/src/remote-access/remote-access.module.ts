@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { DevicesModule } from '../devices/devices.module.js';
 import { InventoryModule } from '../inventory/inventory.module.js';
 import { LiveEndpointModule } from '../live/live-endpoint.module.js';
+import { RecoveryModule } from '../recovery/recovery.module.js';
 import { SshModule } from '../ssh/ssh.module.js';
 import { DeviceSshConnector } from './device-ssh.connector.js';
 import { RemoteFilesController } from './files/remote-files.controller.js';
@@ -22,7 +23,7 @@ import { TerminalTickets } from './terminal/terminal-tickets.js';
  * the recordings come from RemoteAccessStoreModule, which the worker imports too.
  */
 @Module({
-  imports: [DevicesModule, InventoryModule, LiveEndpointModule, SshModule, RemoteAccessStoreModule],
+  imports: [DevicesModule, InventoryModule, LiveEndpointModule, SshModule, RemoteAccessStoreModule, RecoveryModule],
   controllers: [TerminalController, RemoteSessionsController, RemoteFilesController],
   providers: [
     DeviceSshConnector,

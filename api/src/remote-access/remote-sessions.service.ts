@@ -18,6 +18,8 @@ export interface OpenedSession {
   certificateKeyId: string;
   recordingFile: string | null;
   inputRecorded: boolean;
+  /** A recovery shell: the stick and the boot it ran in (in both audit rows). */
+  recovery?: { mediumId: string; bootId: string };
 }
 
 /**
@@ -67,13 +69,20 @@ export class RemoteSessionsService {
       result: 'success',
       userId: session.operator.userId,
       userEmail: session.operator.email,
-      details: { sessionId: session.id, kind: session.kind, certificateKeyId: session.certificateKeyId, instance: INSTANCE_ID },
+      details: {
+        sessionId: session.id,
+        kind: session.kind,
+        certificateKeyId: session.certificateKeyId,
+        instance: INSTANCE_ID,
+        target: session.recovery ? 'recovery' : 'device',
+        ...(session.recovery ? { mediumId: session.recovery.mediumId, bootId: session.recovery.bootId } : {}),
+      },
     });
   }
 
   /** Ends a session once (later calls do nothing); the recording's hash goes into the closing audit row. */
   async end(
-    session: Pick<OpenedSession, 'id' | 'kind' | 'device' | 'operator'>,
+    session: Pick<OpenedSession, 'id' | 'kind' | 'device' | 'operator' | 'recovery'>,
     reason: RemoteSessionEndReason,
     recording: { bytes: number; sha256: string } | null = null,
     at = new Date(),
@@ -96,6 +105,7 @@ export class RemoteSessionsService {
         sessionId: session.id,
         kind: session.kind,
         reason,
+        ...(session.recovery ? { target: 'recovery', mediumId: session.recovery.mediumId, bootId: session.recovery.bootId } : {}),
         ...(recording ? { recordingBytes: recording.bytes, recordingSha256: recording.sha256 } : {}),
       },
     });

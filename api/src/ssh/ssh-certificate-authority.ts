@@ -1,7 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ParsedKey } from 'ssh2';
-import { SSH_ACCOUNT, sshPrincipalOf, type DeviceSshSetup } from '@xspectre/contracts';
+import {
+  RECOVERY_SSH_ACCOUNT,
+  SSH_ACCOUNT,
+  recoveryPrincipalOf,
+  sshPrincipalOf,
+  type DeviceSshSetup,
+  type RecoverySshSetup,
+} from '@xspectre/contracts';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { KeyStore } from '../keys/key-store.js';
 import { generateSessionKey } from './certificate-login.js';
@@ -49,24 +56,52 @@ export class SshCertificateAuthority {
     };
   }
 
-  /** A key pair and certificate for one session on one device, valid from a minute ago (clock skew) for API_SSH_CERT_VALIDITY_SECONDS. */
-  async issue(request: { deviceId: string; sessionId: string; operatorEmail: string; now?: Date }): Promise<SessionCredentials> {
+  /** What a booted recovery stick's sshd needs (the recovery register answer's `ssh`): root, the stick's own principal. */
+  async recoverySetupFor(mediumId: string): Promise<RecoverySshSetup> {
+    const ca = await this.keys.currentSigningKey('ssh-user-ca');
+    return {
+      userCaPublicKey: opensshPublicKey(ca.privateKey, 'xspectre-user-ca'),
+      principal: recoveryPrincipalOf(mediumId),
+      account: RECOVERY_SSH_ACCOUNT,
+    };
+  }
+
+  /**
+   * A key pair and certificate for one session on one device, valid from a minute ago (clock skew)
+   * for API_SSH_CERT_VALIDITY_SECONDS. With `recoveryMediumId`: for that recovery stick's shell
+   * (root, principal `xspectre-recovery-<medium id>`, key id `xspectre recovery session …`), never
+   * valid on the device's own system.
+   */
+  async issue(request: {
+    deviceId: string;
+    sessionId: string;
+    operatorEmail: string;
+    recoveryMediumId?: string;
+    now?: Date;
+  }): Promise<SessionCredentials> {
     const ca = await this.keys.currentSigningKey('ssh-user-ca');
     const now = request.now ?? new Date();
     const session = generateSessionKey();
-    const keyId = `xspectre session ${request.sessionId} by ${keyIdPart(request.operatorEmail)}`;
+    const recovery = request.recoveryMediumId !== undefined;
+    const keyId = `xspectre ${recovery ? 'recovery session' : 'session'} ${request.sessionId} by ${keyIdPart(request.operatorEmail)}`;
     const validBefore = new Date(now.getTime() + this.config.API_SSH_CERT_VALIDITY_SECONDS * 1000);
     const { blob } = issueUserCertificate({
       publicKey: session.publicKey,
       caKey: ca.privateKey,
       keyId,
-      principals: [sshPrincipalOf(request.deviceId)],
+      principals: [recovery ? recoveryPrincipalOf(request.recoveryMediumId!) : sshPrincipalOf(request.deviceId)],
       validAfter: new Date(now.getTime() - 60_000),
       validBefore,
       sourceAddress: `${this.sourceAddress}/32`,
       serial: BigInt(`0x${randomBytes(8).toString('hex')}`),
     });
-    return { username: SSH_ACCOUNT, privateKey: session.privateKey, certificate: blob, keyId, validBefore };
+    return {
+      username: recovery ? RECOVERY_SSH_ACCOUNT : SSH_ACCOUNT,
+      privateKey: session.privateKey,
+      certificate: blob,
+      keyId,
+      validBefore,
+    };
   }
 }
 

@@ -179,6 +179,8 @@ export const ERROR_CATALOG = {
     status: 502,
     title: 'The device refused the session certificate (is SSH configured? run bootstrap.sh --configure-ssh)',
   },
+  DEVICE_NOT_IN_RECOVERY_MODE: { status: 409, title: 'The device is not in RECOVERY MODE: a recovery shell needs its booted stick' },
+  RECOVERY_SHELL_UNAVAILABLE: { status: 409, title: 'The recovery stick offers no shell in this boot (no OpenSSH server in its image)' },
   TERMINAL_TICKET_INVALID: { status: 401, title: 'The terminal ticket is unknown, used, expired or belongs to another session' },
   TERMINAL_LIMIT_REACHED: { status: 429, title: 'Too many open terminals: close one first' },
   REMOTE_SESSION_NOT_FOUND: { status: 404, title: 'No such remote session' },

@@ -25,7 +25,9 @@ import { SingleSignOn1795650000000 } from './1795650000000-SingleSignOn.js';
 import { RemoteAccess1795660000000 } from './1795660000000-RemoteAccess.js';
 import { DiskImages1795690000000 } from './1795690000000-DiskImages.js';
 import { RecoveryMedia1795700000000 } from './1795700000000-RecoveryMedia.js';
+import { RecoveryShell1795716000000 } from './1795716000000-RecoveryShell.js';
 import { DiskHealth1795730000000 } from './1795730000000-DiskHealth.js';
+import { DiskImageSchedule1795740000000 } from './1795740000000-DiskImageSchedule.js';
 
 /** Every migration, in order. Explicit imports keep the ESM build free of globbing. */
 export const MIGRATIONS = [
@@ -56,5 +58,7 @@ export const MIGRATIONS = [
   RemoteAccess1795660000000,
   DiskImages1795690000000,
   RecoveryMedia1795700000000,
+  RecoveryShell1795716000000,
   DiskHealth1795730000000,
+  DiskImageSchedule1795740000000,
 ];

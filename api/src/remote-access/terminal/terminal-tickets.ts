@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { TERMINAL_WS_PATH } from '@xspectre/contracts';
+import { TERMINAL_WS_PATH, TerminalTargetSchema, type TerminalTarget } from '@xspectre/contracts';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { AppError } from '../../common/errors/app-error.js';
 import { requestContext } from '../../common/context/request-context.js';
@@ -19,6 +19,8 @@ const TicketGrantSchema = z.object({
   authSessionId: z.uuid(),
   cols: z.number().int(),
   rows: z.number().int(),
+  /** Tickets issued before recovery shells carry none: the device. */
+  target: TerminalTargetSchema.default('device'),
 });
 export type TicketGrant = z.infer<typeof TicketGrantSchema>;
 
@@ -47,9 +49,10 @@ export class TerminalTickets {
   async openTerminal(
     operator: RemoteOperator,
     deviceId: string,
-    size: { cols: number; rows: number },
+    size: { cols: number; rows: number; target?: TerminalTarget },
   ): Promise<{ sessionId: string; ticket: string; expiresAt: string; websocketPath: string }> {
-    await this.policy.authorize(operator, deviceId);
+    const target = size.target ?? 'device';
+    const where = await this.policy.authorize(operator, deviceId, target);
     const limit = this.config.API_TERMINAL_MAX_PER_USER;
     if (this.open.countForUser(operator.userId, 'terminal') >= limit)
       throw new AppError('TERMINAL_LIMIT_REACHED', `at most ${limit} open terminals per operator: close one first`);
@@ -61,12 +64,21 @@ export class TerminalTickets {
       authSessionId: operator.authSessionId,
       cols: size.cols,
       rows: size.rows,
+      target,
     });
-    requestContext.annotate({ details: { sessionId, cols: size.cols, rows: size.rows } });
+    requestContext.annotate({
+      details: {
+        sessionId,
+        cols: size.cols,
+        rows: size.rows,
+        target,
+        ...(where.recovery ? { mediumId: where.recovery.mediumId, bootId: where.recovery.bootId } : {}),
+      },
+    });
     return { sessionId, ticket, expiresAt: expiresAt.toISOString(), websocketPath: TERMINAL_WS_PATH };
   }
 
-  async issue(grant: TicketGrant): Promise<{ ticket: string; expiresAt: Date }> {
+  async issue(grant: z.input<typeof TicketGrantSchema>): Promise<{ ticket: string; expiresAt: Date }> {
     const ticket = randomBytes(TICKET_BYTES).toString('base64url');
     const seconds = this.config.API_TERMINAL_TICKET_SECONDS;
     await this.orUnavailable(() => this.redis.set(this.keyOf(ticket), JSON.stringify(grant), 'EX', seconds));

@@ -17,18 +17,23 @@ export class TerminalController {
   constructor(private readonly tickets: TerminalTickets) {}
 
   @Post(':id/terminal-sessions')
-  @ApiSummary('Open a terminal on a device: a one-time ticket for the terminal WebSocket', {
-    errors: [
-      'DEVICE_NOT_FOUND',
-      'AUTH_INTERNAL_READ_ONLY',
-      'DEVICE_NOT_ACTIVE',
-      'DEVICE_QUARANTINED',
-      'DEVICE_NO_SSH_HOST_KEY',
-      'SSH_HOST_KEY_MISMATCH',
-      'TERMINAL_LIMIT_REACHED',
-      'REMOTE_ACCESS_UNAVAILABLE',
-    ],
-  })
+  @ApiSummary(
+    'Open a terminal on a device (or, target recovery, on its booted recovery stick: Super Admin): a one-time ticket for the terminal WebSocket',
+    {
+      errors: [
+        'DEVICE_NOT_FOUND',
+        'AUTH_INTERNAL_READ_ONLY',
+        'DEVICE_NOT_ACTIVE',
+        'DEVICE_QUARANTINED',
+        'DEVICE_NO_SSH_HOST_KEY',
+        'SSH_HOST_KEY_MISMATCH',
+        'DEVICE_NOT_IN_RECOVERY_MODE',
+        'RECOVERY_SHELL_UNAVAILABLE',
+        'TERMINAL_LIMIT_REACHED',
+        'REMOTE_ACCESS_UNAVAILABLE',
+      ],
+    },
+  )
   @RequirePermission('devices.manage')
   @Audited('terminal.ticket', 'device')
   @ZodResponse(201, TerminalTicketSchema)

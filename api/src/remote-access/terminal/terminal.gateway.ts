@@ -87,7 +87,7 @@ export class TerminalGateway implements OnModuleInit, OnApplicationBootstrap, Be
     if (grant.userId !== principal.userId || grant.authSessionId !== principal.sessionId)
       throw new AppError('TERMINAL_TICKET_INVALID', 'the ticket was issued to another login session');
     const operator = remoteOperatorOf(principal);
-    const target = await this.policy.authorize(operator, grant.deviceId);
+    const target = await this.policy.authorize(operator, grant.deviceId, grant.target);
     if (this.open.countForUser(operator.userId, 'terminal') >= this.config.API_TERMINAL_MAX_PER_USER)
       throw new AppError('TERMINAL_LIMIT_REACHED', `at most ${this.config.API_TERMINAL_MAX_PER_USER} open terminals per operator`);
     if (socket.destroyed || !this.wss) return;
@@ -116,6 +116,7 @@ export class TerminalGateway implements OnModuleInit, OnApplicationBootstrap, Be
         certificateKeyId: connection.certificateKeyId,
         recordingFile: this.recordings.fileNameOf(grant.sessionId),
         inputRecorded: this.recordings.recordsInput,
+        ...(target.recovery ? { recovery: target.recovery } : {}),
       };
       const startedAt = new Date();
       recording = await this.recordings.create(
@@ -124,7 +125,7 @@ export class TerminalGateway implements OnModuleInit, OnApplicationBootstrap, Be
           width: grant.cols,
           height: grant.rows,
           timestamp: Math.floor(startedAt.getTime() / 1000),
-          title: `${target.name} — ${operator.email}`,
+          title: `${target.recovery ? `${target.name} (recovery stick)` : target.name} — ${operator.email}`,
         },
         (error) => {
           recordingFailure = error;
@@ -169,6 +170,7 @@ export class TerminalGateway implements OnModuleInit, OnApplicationBootstrap, Be
         kind: 'terminal',
         deviceId: target.id,
         operator,
+        ...(target.recovery ? { recovery: target.recovery } : {}),
         close: (reason: RemoteSessionEndReason, message: string) => void live.end(reason, message),
       });
       this.opening.delete(ws);
@@ -177,13 +179,21 @@ export class TerminalGateway implements OnModuleInit, OnApplicationBootstrap, Be
         sessionId: grant.sessionId,
         deviceId: target.id,
         deviceName: target.name,
+        target: target.recovery ? 'recovery' : 'device',
         hostKeyFingerprint: connection.hostKeyFingerprint,
         idleTimeoutSeconds: this.config.API_TERMINAL_IDLE_TIMEOUT_SECONDS,
         maxDurationSeconds: this.config.API_TERMINAL_MAX_DURATION_SECONDS,
         recordingInput: this.recordings.recordsInput,
       };
       live.start(ready);
-      this.logger.log({ msg: 'terminal opened', sessionId: grant.sessionId, deviceId: target.id, userId: operator.userId });
+      this.logger.log({
+        msg: 'terminal opened',
+        sessionId: grant.sessionId,
+        deviceId: target.id,
+        userId: operator.userId,
+        target: grant.target,
+        ...(target.recovery ? { recoveryMediumId: target.recovery.mediumId, bootId: target.recovery.bootId } : {}),
+      });
       if (browserGone) void live.end('closed', 'the browser closed the terminal');
       if (recordingFailure) void live.end('error', 'the session recording failed');
     } catch (error) {
