@@ -10,6 +10,7 @@ import {
   TerminalTicketSchema,
   type TerminalClientMessage,
   type TerminalServerMessage,
+  type TerminalTarget,
 } from '@xspectre/contracts';
 import type { FitAddon } from '@xterm/addon-fit';
 import type { Terminal } from '@xterm/xterm';
@@ -49,7 +50,18 @@ function closeText(code: number, reason: string): { title: string; message: stri
  * carrying bytes both ways (binary frames) and control messages (JSON text frames). Output is
  * acknowledged after xterm rendered it, so the API pauses the device when the browser lags.
  */
-export function TerminalSession({ deviceId, deviceName, visible = true }: { deviceId: string; deviceName: string; visible?: boolean }) {
+export function TerminalSession({
+  deviceId,
+  deviceName,
+  visible = true,
+  target = 'device',
+}: {
+  deviceId: string;
+  deviceName: string;
+  visible?: boolean;
+  /** `recovery`: a root shell on the device's booted recovery stick (Super Admin). */
+  target?: TerminalTarget;
+}) {
   const host = useRef<HTMLDivElement>(null);
   const term = useRef<Terminal | null>(null);
   const fit = useRef<FitAddon | null>(null);
@@ -164,7 +176,7 @@ export function TerminalSession({ deviceId, deviceName, visible = true }: { devi
       try {
         const ticket = await api(`devices/${deviceId}/terminal-sessions`, {
           method: 'POST',
-          body: { cols: clamp(t.cols, 2, TERMINAL_MAX_COLS), rows: clamp(t.rows, 1, TERMINAL_MAX_ROWS) },
+          body: { cols: clamp(t.cols, 2, TERMINAL_MAX_COLS), rows: clamp(t.rows, 1, TERMINAL_MAX_ROWS), target },
           schema: TerminalTicketSchema,
         });
         if (closed) return;
@@ -216,7 +228,7 @@ export function TerminalSession({ deviceId, deviceName, visible = true }: { devi
       resizeSub.dispose();
       ws?.close(1000, 'closed by the operator');
     };
-  }, [deviceId, attempt, loaded]);
+  }, [deviceId, attempt, loaded, target]);
 
   const reconnect = useCallback(() => {
     term.current?.reset();
@@ -229,8 +241,17 @@ export function TerminalSession({ deviceId, deviceName, visible = true }: { devi
         {state.kind === 'connecting' && <span>Connecting to {deviceName}…</span>}
         {state.kind === 'connected' && (
           <span>
-            <span className={styles.ok}>●</span> Connected to <strong>{state.ready.deviceName}</strong> as xspectre-ops · host key{' '}
-            <code title="the pinned SSH host key of the device">{state.ready.hostKeyFingerprint}</code>
+            <span className={styles.ok}>●</span> Connected to <strong>{state.ready.deviceName}</strong>
+            {state.ready.target === 'recovery' ? ' (recovery stick) as root' : ' as xspectre-ops'} · host key{' '}
+            <code
+              title={
+                state.ready.target === 'recovery'
+                  ? 'the host key the stick registered for this boot'
+                  : 'the pinned SSH host key of the device'
+              }
+            >
+              {state.ready.hostKeyFingerprint}
+            </code>
             {state.ready.recordingInput ? ' · recorded (output and input)' : ' · recorded (output)'}
           </span>
         )}

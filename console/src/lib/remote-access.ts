@@ -22,6 +22,23 @@ export function remoteAccessRefusal(
   return null;
 }
 
+/** Why the operator may not open a recovery shell (root on the device's booted recovery stick), or null when they may. */
+export function recoveryShellRefusal(
+  role: Role,
+  device: { status: string; quarantine: unknown },
+  recoveryMode: { shellHostKeyFingerprint?: string | null } | null,
+  loaded: boolean,
+): string | null {
+  if (role !== 'super_admin') return 'A recovery shell is a root shell on the recovery system: only Super Admins open it.';
+  if (device.quarantine) return 'The device is quarantined: a Super Admin accepts the new hardware first.';
+  if (device.status !== 'active') return `The device is ${device.status}: a recovery shell needs an active device.`;
+  if (!loaded) return 'Loading the recovery stick…';
+  if (!recoveryMode) return 'The device is not in RECOVERY MODE: boot it from its recovery stick first (Recovery tab).';
+  if (!recoveryMode.shellHostKeyFingerprint)
+    return 'The recovery stick registered no shell in this boot (its image has no OpenSSH server): rebuild and reflash it.';
+  return null;
+}
+
 /** `rwxr-xr-x` of permission bits (setuid, setgid and sticky shown as ls does). */
 export function modeString(mode: number, type: RemoteFileEntry['type'] = 'file'): string {
   const kind = type === 'directory' ? 'd' : type === 'symlink' ? 'l' : type === 'other' ? '?' : '-';

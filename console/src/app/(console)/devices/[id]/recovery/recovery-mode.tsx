@@ -6,6 +6,7 @@ import { useEffect, useState } from 'react';
 import { TimeAgo } from '../../../../../components/device-badges';
 import { UsageBar } from '../../../../../components/usage-bar';
 import { uiStyles } from '../../../../../components/ui';
+import { useSession } from '../../../../../lib/session';
 import { api } from '../../../../../lib/api-client';
 import { bytes, dateTime } from '../../../../../lib/format';
 import { bounded, progressKind, recoveryModeOf, recoveryProgressView } from '../../../../../lib/recovery';
@@ -93,7 +94,10 @@ export function RecoveryProgressBar({ progress, testId = 'recovery-progress' }: 
 /** The RECOVERY MODE banner every tab of the device shows while its stick runs. */
 export function RecoveryModeBanner({ deviceId, state }: { deviceId: string; state: RecoveryMediaState }) {
   const { mode, progress } = state;
+  const { me } = useSession();
   if (!mode?.recoveryMode) return null;
+  // A root shell on the stick (through the terminal path, target recovery): Super Admins, when the stick's sshd registered.
+  const shell = me.role === 'super_admin' && mode.recoveryMode.shellHostKeyFingerprint;
   const hw = mode.recoveryMode.hardware;
   return (
     <div className={styles.banner} role="status" data-testid="recovery-mode-banner">
@@ -104,6 +108,16 @@ export function RecoveryModeBanner({ deviceId, state }: { deviceId: string; stat
           ); the device&apos;s own agent is not running.
         </span>
         <Link href={`/devices/${deviceId}/recovery`}>Recovery tab →</Link>
+        {shell && (
+          <Link
+            href={`/devices/${deviceId}/terminal?target=recovery`}
+            className={`${uiStyles.button} ${uiStyles.small}`}
+            data-testid="recovery-shell"
+            title={`root on the recovery stick; its host key for this boot ${mode.recoveryMode.shellHostKeyFingerprint}`}
+          >
+            Recovery shell
+          </Link>
+        )}
       </div>
       <div className={styles.bannerFacts}>
         <span data-testid="recovery-firmware">

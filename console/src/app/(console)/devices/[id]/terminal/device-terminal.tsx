@@ -1,22 +1,32 @@
 'use client';
 
 import Link from 'next/link';
+import { useSearchParams } from 'next/navigation';
 import { useState } from 'react';
 import { TerminalSession } from '../../../../../components/terminal-session';
 import { Button, ProblemView } from '../../../../../components/ui';
-import { remoteAccessRefusal } from '../../../../../lib/remote-access';
+import { recoveryShellRefusal, remoteAccessRefusal } from '../../../../../lib/remote-access';
 import { useSession } from '../../../../../lib/session';
 import { useDeviceFrame } from '../device-frame';
 import styles from './device-terminal.module.css';
 
-/** The terminal tab: one or more shells on the device (each its own ticket and WebSocket), switched by tabs. */
+/**
+ * The terminal tab: one or more shells on the device (each its own ticket and WebSocket), switched
+ * by tabs. `?target=recovery` (the RECOVERY MODE banner's "Recovery shell"): root shells on the
+ * device's booted recovery stick instead, for Super Admins.
+ */
 export function DeviceTerminal() {
-  const { device, org } = useDeviceFrame();
+  const { device, org, recovery } = useDeviceFrame();
   const { me, can } = useSession();
+  const target = useSearchParams().get('target') === 'recovery' ? 'recovery' : 'device';
   const [terminals, setTerminals] = useState<number[]>([1]);
   const [active, setActive] = useState(1);
   const [next, setNext] = useState(2);
-  const refusal = remoteAccessRefusal(me.role, can('devices.manage'), org?.kind, device);
+  const refusal =
+    target === 'recovery'
+      ? recoveryShellRefusal(me.role, device, recovery.mode?.recoveryMode ?? null, recovery.media.data !== undefined)
+      : remoteAccessRefusal(me.role, can('devices.manage'), org?.kind, device);
+  const label = target === 'recovery' ? 'Recovery shell' : 'Terminal';
 
   const recordings = can('audit.view') ? (
     <Link href={`/sessions?deviceId=${device.id}`} data-testid="device-recordings">
@@ -28,7 +38,13 @@ export function DeviceTerminal() {
     return (
       <div style={{ marginTop: 12 }}>
         <ProblemView
-          problem={{ type: 'about:blank', title: 'No terminal', status: 0, detail: refusal, code: 'REMOTE_ACCESS_UNAVAILABLE' }}
+          problem={{
+            type: 'about:blank',
+            title: target === 'recovery' ? 'No recovery shell' : 'No terminal',
+            status: 0,
+            detail: refusal,
+            code: 'REMOTE_ACCESS_UNAVAILABLE',
+          }}
           action={recordings}
         />
       </div>
@@ -48,14 +64,14 @@ export function DeviceTerminal() {
 
   return (
     <>
-      <div className={styles.bar} role="tablist" aria-label="Terminals">
+      <div className={styles.bar} role="tablist" aria-label="Terminals" data-target={target}>
         {terminals.map((n) => (
           <span key={n} className={styles.pick} role="tab" aria-selected={n === active} onClick={() => setActive(n)}>
-            Terminal {n}
+            {label} {n}
             <button
               type="button"
               className={styles.close}
-              aria-label={`Close terminal ${n}`}
+              aria-label={`Close ${label.toLowerCase()} ${n}`}
               onClick={(e) => (e.stopPropagation(), close(n))}
             >
               ×
@@ -63,16 +79,20 @@ export function DeviceTerminal() {
           </span>
         ))}
         <Button size="small" onClick={open}>
-          + New terminal
+          + New {label.toLowerCase()}
         </Button>
         <span className={styles.spacer} />
         {recordings}
       </div>
       <div className={styles.area}>
         {terminals.map((n) => (
-          <TerminalSession key={n} deviceId={device.id} deviceName={device.name} visible={n === active} />
+          <TerminalSession key={`${target}-${n}`} deviceId={device.id} deviceName={device.name} visible={n === active} target={target} />
         ))}
-        {terminals.length === 0 && <p>No terminal open. “New terminal” opens one.</p>}
+        {terminals.length === 0 && (
+          <p>
+            No {label.toLowerCase()} open. “New {label.toLowerCase()}” opens one.
+          </p>
+        )}
       </div>
     </>
   );
