@@ -60,9 +60,10 @@ describe('API metrics', () => {
       expect(sampleValue(s, 'xspectre_heartbeat_commit_duration_seconds_count')).toBe(4);
       expect(sampleValue(s, 'xspectre_live_connections')).toBe(1);
       // The enrolled device is the hub's one peer; it never shook hands (no agent behind it).
-      expect(sampleValue(s, 'xspectre_hub_peers')).toBe(1);
-      expect(sampleValue(s, 'xspectre_hub_peers_by_handshake_age', { age: 'never' })).toBe(1);
-      expect(sampleValue(s, 'xspectre_hub_peers_by_handshake_age', { age: 'lt_3m' })).toBe(0);
+      expect(sampleValue(s, 'xspectre_hub_peers', { kind: 'device' })).toBe(1);
+      expect(sampleValue(s, 'xspectre_hub_peers', { kind: 'recovery' })).toBe(0);
+      expect(sampleValue(s, 'xspectre_hub_peers_by_handshake_age', { kind: 'device', age: 'never' })).toBe(1);
+      expect(sampleValue(s, 'xspectre_hub_peers_by_handshake_age', { kind: 'device', age: 'lt_3m' })).toBe(0);
       expect(sampleValue(s, 'xspectre_devices', { connectivity: 'online' })).toBe(1);
       expect(sampleValue(s, 'xspectre_devices', { connectivity: 'offline' })).toBe(0);
       expect(sampleValue(s, 'xspectre_devices', { connectivity: 'never_seen' })).toBe(0);

@@ -6,21 +6,26 @@ import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
 import { TunnelPeersRepository, type TunnelStats } from './tunnel-peers.repository.js';
 import { LivePublisher } from '../live/live-publisher.js';
-import { HubPeerSources } from './hub-peer-sources.js';
+import { HubPeerSources, type HubPeerKind } from './hub-peer-sources.js';
 import { HubRequests, type HubReply, type HubRequestKind } from './hub-requests.js';
 
-/** An active device the hub cannot have as a peer; it stays cut off until re-enrolled with a new key. */
+/** A desired peer the hub cannot have (a device's, or a recovery stick's); it stays cut off until re-issued with a new key. */
 export interface RefusedPeer {
   deviceId: string;
+  kind: HubPeerKind;
   publicKey: string;
   address: string;
-  reason: 'invalid key' | 'small-order key' | "the hub's own key" | 'not kept by the hub';
+  reason: 'invalid key' | 'small-order key' | "the hub's own key" | 'not kept by the hub' | 'key claimed by two peers';
 }
 
-/** The hub's peers at the last `wg show`: each one's latest handshake (null = never). */
+/**
+ * The hub's peers at the last `wg show`: each one's kind as the last applied peer set knew it
+ * (`unknown`: a peer the hub holds that no device or feature claims, e.g. before the first sync)
+ * and its latest handshake (null = never).
+ */
 export interface TunnelSnapshot {
   readAt: Date;
-  handshakes: Array<Date | null>;
+  peers: Array<{ kind: HubPeerKind | 'unknown'; latestHandshakeAt: Date | null }>;
 }
 
 /**
@@ -35,10 +40,12 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
   /** Serializes `wg` runs from concurrent requests and the periodic reconcile. */
   private queue: Promise<unknown> = Promise.resolve();
   private cachedPublicKey: string | undefined;
-  /** By public key: each is logged once, when first refused. */
+  /** By kind, device and public key: each is logged once, when first refused. */
   private refused = new Map<string, RefusedPeer>();
   /** The hub's peers as last read by `wg show` (metrics read it; no `wg` run per scrape). */
   private lastTunnel: TunnelSnapshot | null = null;
+  /** Kind of each peer of the last applied set, by public key: `wg show` has only keys. */
+  private peerKinds = new Map<string, HubPeerKind>();
   /** A sync queued but not started yet: later callers share it (it reads the peers when it starts). */
   private pendingSync: Promise<void> | null = null;
 
@@ -156,7 +163,14 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
       onStart?.();
       // Read inside the queue, so the newest caller's view is the one applied last.
       // The devices, then the peers other features own (hub-peer-sources.ts: recovery sticks).
-      const peers = [...(await this.peers.activeTunnelPeers()), ...(await this.peerSources.peers())];
+      const peers = [
+        ...(await this.peers.activeTunnelPeers()).map((p) => ({ ...p, kind: 'device' as const })),
+        ...(await this.peerSources.peers()),
+      ];
+      // A key two peers claim (a device enrolled with a stick's public key, say) is nobody's: one
+      // peer per key on the hub, and its handshakes could not be told apart.
+      const claims = new Map<string, number>();
+      for (const p of peers) claims.set(p.publicKey, (claims.get(p.publicKey) ?? 0) + 1);
       const refused: RefusedPeer[] = [];
       const usable = peers.filter((p) => {
         const reason = !isWireGuardKey(p.publicKey)
@@ -165,7 +179,9 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
             ? 'small-order key'
             : p.publicKey === hubKey
               ? "the hub's own key"
-              : null;
+              : claims.get(p.publicKey)! > 1
+                ? 'key claimed by two peers'
+                : null;
         if (reason) refused.push({ ...p, reason });
         return reason === null;
       });
@@ -173,6 +189,7 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
         const plan = await driver.apply(usable.map((p) => ({ publicKey: p.publicKey, allowedIps: [`${p.address}/32`] })));
         const notKept = new Set(plan.refused.map((r) => r.publicKey));
         for (const p of usable) if (notKept.has(p.publicKey)) refused.push({ ...p, reason: 'not kept by the hub' });
+        this.peerKinds = new Map(usable.map((p) => [p.publicKey, p.kind]));
         const changed = plan.add.length + plan.remove.length + plan.update.length - notKept.size;
         if (changed > 0) {
           this.logger.log({ msg: 'hub peers updated', added: plan.add.length, removed: plan.remove.length, updated: plan.update.length });
@@ -186,12 +203,16 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   private noteRefused(refused: RefusedPeer[]): void {
-    const next = new Map(refused.map((r) => [r.publicKey, r]));
+    const next = new Map(refused.map((r) => [`${r.kind} ${r.deviceId} ${r.publicKey}`, r]));
     for (const [key, peer] of next) {
-      if (this.refused.get(key)?.deviceId === peer.deviceId) continue;
+      if (this.refused.has(key)) continue;
       this.logger.warn({
-        msg: 'the hub refuses a desired peer: the device cannot connect until it is re-enrolled with a new key pair',
+        msg:
+          peer.kind === 'device'
+            ? 'the hub refuses a desired peer: the device cannot connect until it is re-enrolled with a new key pair'
+            : `the hub refuses a desired ${peer.kind} peer: it cannot connect until it is issued again with a new key pair`,
         deviceId: peer.deviceId,
+        kind: peer.kind,
         publicKey: peer.publicKey,
         reason: peer.reason,
       });
@@ -204,13 +225,25 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
     return this.lastTunnel;
   }
 
-  /** Reads `wg show` and stores each device's latest handshake and rx/tx. */
+  /**
+   * Reads `wg show` and stores each device's latest handshake and rx/tx. A peer of another kind
+   * (a recovery stick: its own key, never the device's) is counted under its kind and never
+   * copied onto a device row.
+   */
   async refreshTunnelStats(): Promise<void> {
     const driver = this.requireDriver();
     const status = await this.serialized(() => driver.status());
-    this.lastTunnel = { readAt: new Date(), handshakes: status.peers.map((p) => p.latestHandshakeAt) };
+    const kindOf = (key: string) => this.peerKinds.get(key) ?? 'unknown';
+    this.lastTunnel = {
+      readAt: new Date(),
+      peers: status.peers.map((p) => ({ kind: kindOf(p.publicKey), latestHandshakeAt: p.latestHandshakeAt })),
+    };
+    const devicePeers = status.peers.filter((p) => {
+      const kind = kindOf(p.publicKey);
+      return kind === 'device' || kind === 'unknown';
+    });
     await this.recordTunnelStats(
-      status.peers.map((p) => ({
+      devicePeers.map((p) => ({
         publicKey: p.publicKey,
         lastHandshakeAt: p.latestHandshakeAt,
         rxBytes: p.rxBytes,

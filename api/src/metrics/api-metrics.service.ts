@@ -120,39 +120,49 @@ export class ApiMetricsService implements HeartbeatCommitObserver, OnModuleInit,
 
   private hubGauges(registers: Registry[]): void {
     const hub = this.hub;
+    // Every kind is always exported (0 when none), so a panel or an alert sees a kind appear.
+    const kinds = ['device', 'recovery', 'unknown'] as const;
     new Gauge({
       name: 'xspectre_hub_peers',
-      help: "Peers on the hub's WireGuard interface at its last read (API_WG_RECONCILE_SECONDS)",
-      registers,
-      collect() {
-        const snapshot = hub.tunnelSnapshot;
-        if (snapshot) this.set(snapshot.handshakes.length);
-      },
-    });
-    new Gauge({
-      name: 'xspectre_hub_peers_by_handshake_age',
-      help: 'Hub peers by the age of their latest handshake (never = no handshake yet)',
-      labelNames: ['age'],
+      help: "Peers on the hub's WireGuard interface at its last read (API_WG_RECONCILE_SECONDS), by kind: device, recovery (a recovery stick), unknown",
+      labelNames: ['kind'],
       registers,
       collect() {
         const snapshot = hub.tunnelSnapshot;
         if (!snapshot) return;
-        const counts = new Map<string, number>([...HANDSHAKE_AGE_CLASSES.map(([label]) => [label, 0] as [string, number]), ['never', 0]]);
-        for (const at of snapshot.handshakes) {
-          const label =
+        for (const kind of kinds) this.set({ kind }, snapshot.peers.filter((p) => p.kind === kind).length);
+      },
+    });
+    new Gauge({
+      name: 'xspectre_hub_peers_by_handshake_age',
+      help: 'Hub peers by kind and the age of their latest handshake (never = no handshake yet)',
+      labelNames: ['age', 'kind'],
+      registers,
+      collect() {
+        const snapshot = hub.tunnelSnapshot;
+        if (!snapshot) return;
+        const labels = [...HANDSHAKE_AGE_CLASSES.map(([label]) => label), 'never'];
+        const counts = new Map<string, number>(kinds.flatMap((kind) => labels.map((age) => [`${kind} ${age}`, 0] as [string, number])));
+        for (const { kind, latestHandshakeAt: at } of snapshot.peers) {
+          const age =
             at === null ? 'never' : HANDSHAKE_AGE_CLASSES.find(([, upTo]) => (snapshot.readAt.getTime() - at.getTime()) / 1000 < upTo)![0];
-          counts.set(label, counts.get(label)! + 1);
+          counts.set(`${kind} ${age}`, counts.get(`${kind} ${age}`)! + 1);
         }
-        for (const [age, count] of counts) this.set({ age }, count);
+        for (const [key, count] of counts) {
+          const [kind, age] = key.split(' ') as [string, string];
+          this.set({ age, kind }, count);
+        }
       },
     });
     new Gauge({
       name: 'xspectre_hub_oldest_handshake_age_seconds',
-      help: 'Age of the oldest latest-handshake among hub peers that ever shook hands, at the last read',
+      help: "Age of the oldest latest-handshake among the devices' hub peers that ever shook hands, at the last read (recovery sticks, idle while their device runs, are left out)",
       registers,
       collect() {
         const snapshot = hub.tunnelSnapshot;
-        const times = snapshot?.handshakes.filter((at): at is Date => at !== null).map((at) => at.getTime()) ?? [];
+        const times =
+          snapshot?.peers.filter((p) => p.kind === 'device' && p.latestHandshakeAt !== null).map((p) => p.latestHandshakeAt!.getTime()) ??
+          [];
         if (snapshot && times.length > 0) this.set((snapshot.readAt.getTime() - Math.min(...times)) / 1000);
       },
     });

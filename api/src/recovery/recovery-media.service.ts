@@ -69,7 +69,7 @@ export class RecoveryMediaService implements OnApplicationBootstrap, OnApplicati
     peerSources: HubPeerSources,
   ) {
     // Active media are hub peers (AllowedIPs their /32), never devices.
-    peerSources.register(() => this.media.activePeers());
+    peerSources.register('recovery', () => this.media.activePeers());
     // A revoked or retired device's stick is revoked with it (same transaction, device row locked first).
     devices.onEndOfService(async (actor, deviceId, status) => {
       const active = await this.media.lockActiveForDevice(deviceId);
