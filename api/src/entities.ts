@@ -41,6 +41,8 @@ import { ScannerFeedRunEntity, ScannerFeedScheduleEntity } from './scanners/feed
 import { RemoteSessionEntity } from './remote-access/remote-session.entity.js';
 import { DiskImageEntity } from './disk-images/disk-image.entity.js';
 import { DiskImageJobEntity } from './disk-images/disk-image-job.entity.js';
+import { DiskImageSlotEntity } from './disk-images/disk-image-slot.entity.js';
+import { DiskImageDeviceStateEntity } from './disk-images/disk-image-device-state.entity.js';
 import { RecoveryMediumEntity } from './recovery/recovery-medium.entity.js';
 import {
   ScannerDockerSampleEntity,
@@ -103,5 +105,7 @@ export const ENTITIES = [
   RemoteSessionEntity,
   DiskImageEntity,
   DiskImageJobEntity,
+  DiskImageSlotEntity,
+  DiskImageDeviceStateEntity,
   RecoveryMediumEntity,
 ];

@@ -90,11 +90,11 @@ describe('alert engine', () => {
     if (buildDir) await rm(buildDir, { recursive: true, force: true });
   });
 
-  it('ships the default rules, fifty-five of them (twenty-six scanner rules), enabled where they make sense', async () => {
+  it('ships the default rules, fifty-six of them (twenty-six scanner rules), enabled where they make sense', async () => {
     const r = await api.request('GET', 'alert-rules', { token: admin });
     expect(r.status).toBe(200);
     const keys = r.body.items.map((x: { key: string }) => x.key);
-    expect(keys).toHaveLength(55);
+    expect(keys).toHaveLength(56);
     expect(keys).toEqual(
       expect.arrayContaining([
         'cpu-high',
@@ -109,6 +109,7 @@ describe('alert engine', () => {
         'backup-scrub-errors',
         'ssh-host-key-changed',
         'disk-image-failed',
+        'disk-image-overdue',
         'disk-smart-failed',
       ]),
     );

@@ -276,7 +276,7 @@ describe('disk images: catalog, take and restore jobs', () => {
     const failed = (await images(device.id)).job!;
     expect(failed).toMatchObject({ state: 'failed', error: 'the recovery stick did not register within 30 minutes' });
     expect(await eventsOf(device.id, 'disk_image.failed')).toEqual([
-      { jobId: started.body.id, kind: 'image', imageName: started.body.imageName, error: failed.error },
+      { jobId: started.body.id, kind: 'image', imageName: started.body.imageName, trigger: 'operator', error: failed.error },
     ]);
     // A new job may start now.
     expect((await take(device.id)).status).toBe(201);
@@ -473,7 +473,9 @@ describe('disk images: catalog, take and restore jobs', () => {
     await poll(device);
     const done = await images(device.id);
     expect(done.job).toMatchObject({ state: 'succeeded', error: null, finishedAt: expect.any(String) });
-    expect(await eventsOf(device.id, 'disk_image.succeeded')).toEqual([{ jobId: started.body.id, kind: 'image', imageName }]);
+    expect(await eventsOf(device.id, 'disk_image.succeeded')).toEqual([
+      { jobId: started.body.id, kind: 'image', imageName, trigger: 'operator' },
+    ]);
     const reportAudit = await api.auditRows(`action = 'disk_image.report' AND resource_id = $1 AND result = 'success'`, [device.id]);
     expect(reportAudit[0].details).toMatchObject({ imageName, sha256Compressed: metadata.sha256Compressed });
 

@@ -34,6 +34,10 @@ export type DiskImageTokenOp = z.infer<typeof DiskImageTokenOpSchema>;
 export const AnyBackupTokenOpSchema = z.enum([...BackupTokenOpSchema.options, ...DiskImageTokenOpSchema.options]);
 export type AnyBackupTokenOp = z.infer<typeof AnyBackupTokenOpSchema>;
 
+/** Bounds of the images-to-keep an image-append token may carry (the policy's own range is narrower: backups.ts). */
+export const DISK_IMAGE_KEEP_MIN = 1;
+export const DISK_IMAGE_KEEP_MAX = 20;
+
 /** JWT NumericDate: whole seconds since the epoch, within a sane range. */
 const NumericDate = z.number().int().min(1_500_000_000).max(10_000_000_000);
 
@@ -53,10 +57,19 @@ export const BackupTokenClaimsSchema = z
     exp: NumericDate,
     /** Token id, for the backup server's request log and the API's audit record. */
     jti: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, '8–64 characters of A–Z, a–z, 0–9, "_" or "-"'),
+    /**
+     * `image-append` only: the device's policy of full-disk images to keep; the backup server
+     * prunes older published images after this upload's publish (absent: its BACKUP_IMAGE_KEEP).
+     */
+    keepImages: z.number().int().min(DISK_IMAGE_KEEP_MIN).max(DISK_IMAGE_KEEP_MAX).optional(),
   })
   .strict()
   .refine((c) => c.exp > c.iat, { message: 'exp must be after iat', path: ['exp'] })
-  .refine((c) => c.nbf === undefined || c.nbf < c.exp, { message: 'nbf must be before exp', path: ['nbf'] });
+  .refine((c) => c.nbf === undefined || c.nbf < c.exp, { message: 'nbf must be before exp', path: ['nbf'] })
+  .refine((c) => c.keepImages === undefined || c.op === 'image-append', {
+    message: 'keepImages is for image-append tokens',
+    path: ['keepImages'],
+  });
 export type BackupTokenClaims = z.infer<typeof BackupTokenClaimsSchema>;
 
 const Bytes = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

@@ -9,12 +9,19 @@ import { UNSTORABLE_TEXT_MESSAGE, isStorableText } from './storable-text.js';
  * repository tokens an agent asks for while a run is under way.
  */
 
-/** OFF: nothing; FILE: nightly restic; FULL / HYBRID: disk images (not built yet, refused). */
+/**
+ * OFF: nothing; FILE: nightly restic; FULL: a weekly full-disk image through the recovery stick
+ * (no restic); HYBRID: both (FILE nightly + FULL weekly).
+ */
 export const BACKUP_MODES = ['OFF', 'FILE', 'FULL', 'HYBRID'] as const;
 export const BackupModeSchema = z.enum(BACKUP_MODES);
 export type BackupMode = z.infer<typeof BackupModeSchema>;
 /** The modes a policy can be set to today. */
-export const AVAILABLE_BACKUP_MODES: readonly BackupMode[] = ['OFF', 'FILE'];
+export const AVAILABLE_BACKUP_MODES: readonly BackupMode[] = BACKUP_MODES;
+/** Modes with the nightly restic run. */
+export const FILE_BACKUP_MODES: readonly BackupMode[] = ['FILE', 'HYBRID'];
+/** Modes with the weekly full-disk image. */
+export const IMAGE_BACKUP_MODES: readonly BackupMode[] = ['FULL', 'HYBRID'];
 
 /** What FILE backs up by default: configuration, application data and Docker volumes; Greenbone's data on scanners. */
 export const DEFAULT_BACKUP_PATHS: Record<DeviceType, readonly string[]> = {
@@ -27,6 +34,16 @@ export const DEFAULT_BACKUP_EXCLUDES: readonly string[] = ['/home/*/.cache', '*.
 export const BACKUP_DEFAULT_LOCAL_TIME = '02:00';
 export const BACKUP_DEFAULT_KEEP_DAILY = 7;
 export const BACKUP_DEFAULT_KEEP_WEEKLY = 4;
+/** The weekly full-disk image (FULL, HYBRID): Sunday 03:00 in the site's time zone unless the policy says otherwise. */
+export const IMAGE_WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
+export const ImageWeekdaySchema = z.enum(IMAGE_WEEKDAYS);
+export type ImageWeekday = z.infer<typeof ImageWeekdaySchema>;
+export const BACKUP_DEFAULT_IMAGE_WEEKDAY: ImageWeekday = 'sunday';
+export const BACKUP_DEFAULT_IMAGE_LOCAL_TIME = '03:00';
+/** Full-disk images kept per device (the backup server prunes older ones after each publish). */
+export const BACKUP_KEEP_IMAGES_MIN = 2;
+export const BACKUP_KEEP_IMAGES_MAX = 4;
+export const BACKUP_DEFAULT_KEEP_IMAGES = 3;
 
 const textOk = (s: string) => isStorableText(s) && !/\p{Cc}/u.test(s);
 
@@ -66,6 +83,15 @@ export const BackupPolicyUpdateSchema = z
     localTime: LocalTimeSchema.optional().describe("when the nightly backup starts, in the site's time zone"),
     keepDaily: z.number().int().min(1).max(365).optional(),
     keepWeekly: z.number().int().min(0).max(104).optional(),
+    imageWeekday: ImageWeekdaySchema.optional().describe("FULL/HYBRID: the day of the weekly full-disk image, in the site's time zone"),
+    imageLocalTime: LocalTimeSchema.optional().describe("FULL/HYBRID: when the weekly full-disk image starts, in the site's time zone"),
+    keepImages: z
+      .number()
+      .int('must be a whole number')
+      .min(BACKUP_KEEP_IMAGES_MIN, `must be ${BACKUP_KEEP_IMAGES_MIN}–${BACKUP_KEEP_IMAGES_MAX} (full-disk images kept)`)
+      .max(BACKUP_KEEP_IMAGES_MAX, `must be ${BACKUP_KEEP_IMAGES_MIN}–${BACKUP_KEEP_IMAGES_MAX} (full-disk images kept)`)
+      .optional()
+      .describe('FULL/HYBRID: full-disk images kept; older ones are pruned by the backup server'),
   })
   .strict();
 export type BackupPolicyUpdate = z.infer<typeof BackupPolicyUpdateSchema>;
@@ -80,8 +106,13 @@ export const BackupPolicySchema = z.object({
   keepWeekly: z.number().int(),
   /** The site's IANA time zone the schedule is read in. */
   timeZone: z.string(),
-  /** When the next nightly run is due (null while OFF). */
+  /** When the next nightly run is due (null unless FILE or HYBRID). */
   nextRunAt: z.string().nullable(),
+  imageWeekday: ImageWeekdaySchema,
+  imageLocalTime: z.string(),
+  keepImages: z.number().int(),
+  /** When the next weekly full-disk image is due (null unless FULL or HYBRID). */
+  nextImageAt: z.string().nullable(),
   /** false: the defaults of the device's type, never edited. */
   customized: z.boolean(),
   updatedAt: z.string().nullable(),
@@ -348,7 +379,7 @@ export const BackupRestoreParamsSchema = z
   .strict();
 export type BackupRestoreParams = z.infer<typeof BackupRestoreParamsSchema>;
 
-/** A backup is overdue when a FILE device has had no successful one for this long. */
+/** A backup is overdue when a FILE (or HYBRID) device has had no successful one for this long. */
 export const BACKUP_OVERDUE_HOURS = 26;
 
 /** GET backups: the fleet's devices that back up, with their last run and last success. */

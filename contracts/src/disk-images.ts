@@ -25,6 +25,13 @@ export const DiskImageJobStateSchema = z.enum([
 export type DiskImageJobState = z.infer<typeof DiskImageJobStateSchema>;
 export const DISK_IMAGE_JOB_OPEN_STATES = ['requested', 'booting-recovery', 'imaging', 'restoring', 'rebooting'] as const;
 
+/** Who started a job: an operator ("Take full image now", "Restore image…") or the weekly schedule (FULL, HYBRID). */
+export const DiskImageJobTriggerSchema = z.enum(['operator', 'schedule']);
+export type DiskImageJobTrigger = z.infer<typeof DiskImageJobTriggerSchema>;
+
+/** A FULL or HYBRID device without a succeeded image for this long gets `disk_image.overdue` (once per episode). */
+export const DISK_IMAGE_OVERDUE_DAYS = 8;
+
 /** zstd level of an image taken from the console (recovery.ts: keeps up with a gigabit link on a few cores). */
 export const DISK_IMAGE_COMPRESSION_LEVEL = 3;
 
@@ -51,6 +58,7 @@ export const DiskImageJobSchema = z.object({
   params: z.record(z.string(), z.unknown()),
   error: z.string().nullable(),
   requestedBy: z.string(),
+  trigger: DiskImageJobTriggerSchema,
   createdAt: IsoDateTimeSchema,
   updatedAt: IsoDateTimeSchema,
   finishedAt: IsoDateTimeSchema.nullable(),
@@ -118,6 +126,10 @@ export const DiskImageFleetRowSchema = z.object({
     .object({ id: z.uuid(), kind: DiskImageJobKindSchema, state: DiskImageJobStateSchema, createdAt: IsoDateTimeSchema })
     .nullable(),
   lastJobFailed: z.boolean(),
+  /** FULL/HYBRID: when the next weekly image is due (null: no weekly image, or the site's zone is unknown). */
+  nextImageAt: IsoDateTimeSchema.nullable(),
+  /** FULL/HYBRID without a succeeded image for DISK_IMAGE_OVERDUE_DAYS. */
+  overdue: z.boolean(),
 });
 export type DiskImageFleetRow = z.infer<typeof DiskImageFleetRowSchema>;
 export const DiskImageFleetPageSchema = pageOf(DiskImageFleetRowSchema);

@@ -59,6 +59,9 @@ export const DEVICE_EVENT_TYPES = [
   // A full-disk image job (api/src/disk-images) ended: a failure alerts, the next success resolves it.
   'disk_image.failed',
   'disk_image.succeeded',
+  // A FULL or HYBRID device has no succeeded image for DISK_IMAGE_OVERDUE_DAYS (the worker's job,
+  // once per episode); disk_image.succeeded resolves it.
+  'disk_image.overdue',
   // The recovery stick registered (RECOVERY MODE: api/src/recovery), and recovery mode ended (the
   // normal agent was heard again, or the stick was revoked).
   'device.recovery-mode',

@@ -74,6 +74,7 @@ export const LIVE_DEVICE_EVENT_TYPES = [
   'backup.quota_ok',
   'disk_image.failed',
   'disk_image.succeeded',
+  'disk_image.overdue',
   'device.recovery-mode',
   'device.recovery-mode-ended',
   'disk.smart_failed',

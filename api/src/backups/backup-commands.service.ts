@@ -142,7 +142,7 @@ export class BackupCommandsService implements OnModuleInit, CommandPollHook, Com
    */
   private async paramsFor(deviceId: string, runId: string, now: Date): Promise<BackupRunParams | null> {
     const device = await this.devices.findDevice(deviceId);
-    if (!device || device.modules.backups !== 'file') return null;
+    if (!device || (device.modules.backups !== 'file' && device.modules.backups !== 'hybrid')) return null;
     const policy = await this.policies.find(deviceId);
     const verifiedAt = await this.catalog.lastVerifiedAt(deviceId);
     return {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../db/database.js';
 import { BackupDeviceStateEntity } from './backup-device-state.entity.js';
+import { FILE_MODULES_SQL } from './image-slot-sql.js';
 
 export interface QuotaChange {
   deviceId: string;
@@ -55,7 +56,7 @@ export class BackupDeviceStatesRepository {
   }
 
   /**
-   * Opens an overdue episode for every active FILE device without a successful backup since
+   * Opens an overdue episode for every active FILE or HYBRID device without a successful backup since
    * `before` (a device that never succeeded counts from its first run, or when its policy was set,
    * or its enrollment, whichever is known first) and none open: returns those devices, each once.
    * Episodes of devices that stopped backing up are closed without an event.
@@ -64,7 +65,7 @@ export class BackupDeviceStatesRepository {
     await this.db.manager().query(
       `UPDATE backup_device_states s SET overdue_since = NULL
         WHERE s.overdue_since IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = s.device_id AND d.status = 'active' AND d.modules ->> 'backups' = 'file')`,
+          AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = s.device_id AND d.status = 'active' AND d.modules ->> 'backups' IN ${FILE_MODULES_SQL})`,
     );
     const rows: Array<{ device_id: string; last_success_at: Date | null }> = await this.db.manager().query(
       `WITH candidates AS (
@@ -75,7 +76,7 @@ export class BackupDeviceStatesRepository {
            LEFT JOIN LATERAL (SELECT min(r.created_at) AS at FROM backup_runs r WHERE r.device_id = d.id AND r.kind = 'backup') fr ON true
            LEFT JOIN backup_policies p ON p.device_id = d.id
            LEFT JOIN backup_device_states s ON s.device_id = d.id
-          WHERE d.status = 'active' AND d.modules ->> 'backups' = 'file' AND s.overdue_since IS NULL
+          WHERE d.status = 'active' AND d.modules ->> 'backups' IN ${FILE_MODULES_SQL} AND s.overdue_since IS NULL
             AND COALESCE(ls.at, LEAST(fr.at, p.updated_at), d.enrolled_at, d.created_at) < $1)
        INSERT INTO backup_device_states AS t (device_id, overdue_since)
        SELECT device_id, $2 FROM candidates

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Database } from '../db/database.js';
 import { BackupEscrowEntity, BackupRecoveryKeyEntity } from './backup-escrow.entity.js';
 import { BackupTransferKeyEntity } from './backup-transfer-key.entity.js';
+import { FILE_MODULES_SQL } from './image-slot-sql.js';
 
 /** The recovery key, the devices' escrowed passwords and their transfer keys (backup-escrow.service.ts). */
 @Injectable()
@@ -48,14 +49,14 @@ export class BackupEscrowRepository {
     return rows.length === 1;
   }
 
-  /** Active devices that back up (FILE), with an escrow to `recipient` and without. */
+  /** Active devices that back up files (FILE, HYBRID), with an escrow to `recipient` and without. */
   async escrowCoverage(recipient: string): Promise<{ escrowed: number; pending: number }> {
     const rows: Array<{ escrowed: string; pending: string }> = await this.db.manager().query(
       `SELECT count(*) FILTER (WHERE e.recipient = $1) AS escrowed,
               count(*) FILTER (WHERE e.recipient IS DISTINCT FROM $1) AS pending
          FROM devices d
          LEFT JOIN backup_escrows e ON e.device_id = d.id
-        WHERE d.status = 'active' AND d.modules ->> 'backups' = 'file'`,
+        WHERE d.status = 'active' AND d.modules ->> 'backups' IN ${FILE_MODULES_SQL}`,
       [recipient],
     );
     return { escrowed: Number(rows[0]?.escrowed ?? 0), pending: Number(rows[0]?.pending ?? 0) };

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../db/database.js';
+import { FILE_MODULES_SQL } from './image-slot-sql.js';
 
 export interface BackupFleetRecord {
   device_id: string;
@@ -28,7 +29,8 @@ export class BackupFleetRepository {
     if (filter.kind === 'failing') where.push(`lr.status = 'failed'`);
     // $1 is always the overdue bound (typed here, so a statement that does not filter by it still knows its type).
     where.push(`$1::timestamptz IS NOT NULL`);
-    if (filter.kind === 'overdue') where.push(`d.modules ->> 'backups' = 'file' AND (ls.finished_at IS NULL OR ls.finished_at < $1)`);
+    if (filter.kind === 'overdue')
+      where.push(`d.modules ->> 'backups' IN ${FILE_MODULES_SQL} AND (ls.finished_at IS NULL OR ls.finished_at < $1)`);
     const from = `FROM devices d
       LEFT JOIN LATERAL (SELECT r.status, r.error, COALESCE(r.finished_at, r.created_at) AS at FROM backup_runs r
                           WHERE r.device_id = d.id AND r.kind = 'backup' ORDER BY r.created_at DESC LIMIT 1) lr ON true

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { BackupProgress } from '@xspectre/contracts';
 import { Database } from '../db/database.js';
 import { BackupRunEntity } from './backup-run.entity.js';
+import { FILE_MODULES_SQL, imageSlotsSql } from './image-slot-sql.js';
 
 export interface ScheduledRun {
   id: string;
@@ -23,7 +24,7 @@ export class BackupRunsRepository {
   }
 
   /**
-   * Creates the nightly run of every active FILE device whose device-local slot time has come
+   * Creates the nightly run of every active FILE or HYBRID device whose device-local slot time has come
    * within the last `catchUpSeconds`, once per (device, local date): ON CONFLICT on
    * uq_backup_runs_slot makes every further call, on any instance, a no-op for that slot. The
    * local time is read in the site's zone by PostgreSQL: on the night clocks go forward a slot in
@@ -42,7 +43,7 @@ export class BackupRunsRepository {
               SELECT v.day AS slot_date,
                      ((v.day + COALESCE(p.local_time, $3)::time) AT TIME ZONE z.time_zone) AS due_at
                 FROM ${SLOT_DAYS} AS v(day)) s
-        WHERE d.status = 'active' AND d.modules ->> 'backups' = 'file'
+        WHERE d.status = 'active' AND d.modules ->> 'backups' IN ${FILE_MODULES_SQL}
           AND s.due_at <= $1 AND s.due_at > $1::timestamptz - make_interval(secs => $2)
        ON CONFLICT ON CONSTRAINT uq_backup_runs_slot DO NOTHING
        RETURNING id, device_id, to_char(slot_date, 'YYYY-MM-DD') AS slot_date, due_at`,
@@ -62,6 +63,18 @@ export class BackupRunsRepository {
                                            (($1::timestamptz AT TIME ZONE z.time_zone)::date + 2)) AS v(d)) t
         WHERE due > $1`,
       [now, localTime, timeZone],
+    );
+    return rows[0]?.due_at ? new Date(rows[0].due_at) : null;
+  }
+
+  /** The first weekly full-disk image slot after `now` (image-slot-sql.ts; null: the zone is unknown to PostgreSQL). */
+  async nextImageAt(weekday: number, localTime: string, timeZone: string, now: Date): Promise<Date | null> {
+    const rows: Array<{ due_at: Date | null }> = await this.db.manager().query(
+      `SELECT min(s.due_at) AS due_at
+         FROM (SELECT name AS time_zone FROM pg_timezone_names WHERE name = $4) z
+        CROSS JOIN LATERAL ${imageSlotsSql('$1', 'z.time_zone', '$2', '$3', [0, 1, 2])} s
+        WHERE s.due_at > $1`,
+      [now, weekday, localTime, timeZone],
     );
     return rows[0]?.due_at ? new Date(rows[0].due_at) : null;
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  BACKUP_DEFAULT_KEEP_IMAGES,
   BACKUP_TOKEN_AUDIENCE,
   BACKUP_TOKEN_ISSUER,
   type AgentBackupTokenRequest,
@@ -15,6 +16,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { AppError } from '../common/errors/app-error.js';
 import { requestContext } from '../common/context/request-context.js';
 import { KeyStore, type PublicKeyInfo } from '../keys/key-store.js';
+import { BackupPoliciesRepository } from './backup-policies.repository.js';
 import { BackupRunsRepository } from './backup-runs.repository.js';
 import { repositoryUrl } from './repository-url.js';
 
@@ -37,6 +39,7 @@ export class BackupTokensService {
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'API_BACKUP_SERVER_URL' | 'API_BACKUP_TOKEN_SECONDS'>,
     private readonly keys: KeyStore,
     private readonly runs: BackupRunsRepository,
+    private readonly policies: BackupPoliciesRepository,
   ) {}
 
   /**
@@ -85,15 +88,21 @@ export class BackupTokensService {
    * A token for the device's own full-disk images (`/disk-images/<deviceId>/…` on the backup
    * server), signed with the same `backup-tokens` key. The caller (api/src/disk-images) has
    * checked that a recovery command of this device needs the operation; the issuance is noted on
-   * the request's audit row (the token's id, never the token).
+   * the request's audit row (the token's id, never the token). An `image-append` token carries
+   * the device's policy of images to keep (BackupPolicy.keepImages): the backup server prunes
+   * older ones after this upload's publish.
    */
   async issueDiskImageToken(
     deviceId: string,
     op: DiskImageTokenOp,
     now = new Date(),
   ): Promise<{ token: string; expiresAt: string; imagesUrl: string }> {
-    const issued = await this.sign(deviceId, op, now);
-    requestContext.annotate({ resourceId: deviceId, details: { op, tokenId: issued.jti, expiresAt: issued.expiresAt } });
+    const keepImages = op === 'image-append' ? ((await this.policies.find(deviceId))?.keepImages ?? BACKUP_DEFAULT_KEEP_IMAGES) : undefined;
+    const issued = await this.sign(deviceId, op, now, keepImages);
+    requestContext.annotate({
+      resourceId: deviceId,
+      details: { op, tokenId: issued.jti, expiresAt: issued.expiresAt, ...(keepImages === undefined ? {} : { keepImages }) },
+    });
     const base = this.config.API_BACKUP_SERVER_URL.replace(/\/+$/, '');
     return { token: issued.token, expiresAt: issued.expiresAt, imagesUrl: `${base}/disk-images/${deviceId}/` };
   }
@@ -103,7 +112,12 @@ export class BackupTokensService {
     return this.keys.validPublicKeys('backup-tokens');
   }
 
-  private async sign(deviceId: string, op: AnyBackupTokenOp, now: Date): Promise<{ token: string; jti: string; expiresAt: string }> {
+  private async sign(
+    deviceId: string,
+    op: AnyBackupTokenOp,
+    now: Date,
+    keepImages?: number,
+  ): Promise<{ token: string; jti: string; expiresAt: string }> {
     const key = await this.keys.currentSigningKey('backup-tokens');
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + this.config.API_BACKUP_TOKEN_SECONDS;
@@ -116,6 +130,7 @@ export class BackupTokensService {
       iat,
       exp,
       jti,
+      ...(keepImages === undefined ? {} : { keepImages }),
     });
     return { token, jti, expiresAt: new Date(exp * 1000).toISOString() };
   }

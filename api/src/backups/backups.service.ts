@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import {
   AVAILABLE_BACKUP_MODES,
+  BACKUP_DEFAULT_IMAGE_LOCAL_TIME,
+  BACKUP_DEFAULT_IMAGE_WEEKDAY,
   BACKUP_DEFAULT_KEEP_DAILY,
+  BACKUP_DEFAULT_KEEP_IMAGES,
+  FILE_BACKUP_MODES,
+  IMAGE_BACKUP_MODES,
+  IMAGE_WEEKDAYS,
   BACKUP_DEFAULT_KEEP_WEEKLY,
   BACKUP_DEFAULT_LOCAL_TIME,
   DEFAULT_BACKUP_EXCLUDES,
@@ -65,7 +71,7 @@ export class BackupsService {
       lastRunError: r.last_run_error,
       lastSuccessAt: r.last_success_at ? new Date(r.last_success_at).toISOString() : null,
       lastSnapshotId: r.last_snapshot_id,
-      overdue: r.mode === 'file' && (!r.last_success_at || new Date(r.last_success_at) < overdueBefore),
+      overdue: (r.mode === 'file' || r.mode === 'hybrid') && (!r.last_success_at || new Date(r.last_success_at) < overdueBefore),
       usedBytes: r.used_bytes === null ? null : Number(r.used_bytes),
       quotaBytes: r.quota_bytes === null ? null : Number(r.quota_bytes),
       lastVerifiedAt: r.last_verified_at ? new Date(r.last_verified_at).toISOString() : null,
@@ -77,7 +83,9 @@ export class BackupsService {
   /** A backup now, outside the schedule: carried to the device at its next poll (woken at once). */
   async backupNow(actor: Actor, deviceId: string): Promise<BackupRun> {
     const device = await this.commandableDevice(actor, deviceId);
-    if (device.modules.backups !== 'file') throw new AppError('BACKUP_NOT_ENABLED', `set the policy of ${device.name} to FILE first`);
+    if (device.modules.backups !== 'file' && device.modules.backups !== 'hybrid') {
+      throw new AppError('BACKUP_NOT_ENABLED', `set the policy of ${device.name} to FILE or HYBRID first`);
+    }
     return this.startManual(actor, device, 'backup', null);
   }
 
@@ -121,13 +129,14 @@ export class BackupsService {
   }
 
   /**
-   * Replaces the policy. FULL and HYBRID need disk imaging, which is not built: refused rather
-   * than stored as a promise nobody keeps. The device row is locked, so two operators' changes
-   * apply one after the other.
+   * Replaces the policy. FULL and HYBRID take a weekly full-disk image through the recovery stick
+   * (api/src/disk-images/disk-image-schedule.service.ts; a device without an active stick gets a
+   * failed slot and an alert each week, not a refusal here: the stick may be flashed later). The
+   * device row is locked, so two operators' changes apply one after the other.
    */
   async update(actor: Actor, deviceId: string, body: BackupPolicyUpdate): Promise<BackupPolicy> {
     if (!AVAILABLE_BACKUP_MODES.includes(body.mode)) {
-      throw new AppError('BACKUP_MODE_UNAVAILABLE', `${body.mode} needs disk imaging, which is not available yet; use OFF or FILE`);
+      throw new AppError('BACKUP_MODE_UNAVAILABLE', `${body.mode} is not available; use ${AVAILABLE_BACKUP_MODES.join(', ')}`);
     }
     const device = await this.devices.requireDevice(deviceId, { lock: true });
     this.devices.assertMayChange(actor, device.organizationKind);
@@ -140,6 +149,9 @@ export class BackupsService {
       localTime: body.localTime ?? BACKUP_DEFAULT_LOCAL_TIME,
       keepDaily: body.keepDaily ?? BACKUP_DEFAULT_KEEP_DAILY,
       keepWeekly: body.keepWeekly ?? BACKUP_DEFAULT_KEEP_WEEKLY,
+      imageWeekday: IMAGE_WEEKDAYS.indexOf(body.imageWeekday ?? BACKUP_DEFAULT_IMAGE_WEEKDAY),
+      imageLocalTime: body.imageLocalTime ?? BACKUP_DEFAULT_IMAGE_LOCAL_TIME,
+      keepImages: body.keepImages ?? BACKUP_DEFAULT_KEEP_IMAGES,
       updatedBy: actor.email,
       updatedAt: new Date(),
     };
@@ -159,7 +171,13 @@ export class BackupsService {
     const site = await this.organizations.getSite(device.siteId);
     const mode = MODE_OF_MODULE[module];
     const localTime = row?.localTime ?? BACKUP_DEFAULT_LOCAL_TIME;
-    const next = mode === 'FILE' ? await this.runs.nextDueAt(localTime, site.timeZone, new Date()) : null;
+    const imageWeekday = row ? (IMAGE_WEEKDAYS[row.imageWeekday] ?? BACKUP_DEFAULT_IMAGE_WEEKDAY) : BACKUP_DEFAULT_IMAGE_WEEKDAY;
+    const imageLocalTime = row?.imageLocalTime ?? BACKUP_DEFAULT_IMAGE_LOCAL_TIME;
+    const now = new Date();
+    const next = FILE_BACKUP_MODES.includes(mode) ? await this.runs.nextDueAt(localTime, site.timeZone, now) : null;
+    const nextImage = IMAGE_BACKUP_MODES.includes(mode)
+      ? await this.runs.nextImageAt(IMAGE_WEEKDAYS.indexOf(imageWeekday), imageLocalTime, site.timeZone, now)
+      : null;
     return {
       deviceId: device.id,
       mode,
@@ -170,6 +188,10 @@ export class BackupsService {
       keepWeekly: row?.keepWeekly ?? BACKUP_DEFAULT_KEEP_WEEKLY,
       timeZone: site.timeZone,
       nextRunAt: next?.toISOString() ?? null,
+      imageWeekday,
+      imageLocalTime,
+      keepImages: row?.keepImages ?? BACKUP_DEFAULT_KEEP_IMAGES,
+      nextImageAt: nextImage?.toISOString() ?? null,
       customized: row !== null,
       updatedAt: row?.updatedAt.toISOString() ?? null,
       updatedBy: row?.updatedBy ?? null,
@@ -186,6 +208,9 @@ function auditable(policy: BackupPolicy) {
     localTime: policy.localTime,
     keepDaily: policy.keepDaily,
     keepWeekly: policy.keepWeekly,
+    imageWeekday: policy.imageWeekday,
+    imageLocalTime: policy.imageLocalTime,
+    keepImages: policy.keepImages,
     timeZone: policy.timeZone,
   };
 }

@@ -1,5 +1,5 @@
 import { Check, Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
-import type { DiskImageJobKind, DiskImageJobState } from '@xspectre/contracts';
+import type { DiskImageJobKind, DiskImageJobState, DiskImageJobTrigger } from '@xspectre/contracts';
 
 /**
  * A "take full image" or "restore image" job of a device and the commands it queued
@@ -14,6 +14,7 @@ import type { DiskImageJobKind, DiskImageJobState } from '@xspectre/contracts';
   `"state" IN ('requested', 'booting-recovery', 'imaging', 'restoring', 'rebooting', 'succeeded', 'failed')`,
 )
 @Check('chk_disk_image_jobs_error', `length("error") <= 1000`)
+@Check('chk_disk_image_jobs_trigger', `"trigger" IN ('operator', 'schedule')`)
 export class DiskImageJobEntity {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'pk_disk_image_jobs' })
   id!: string;
@@ -40,6 +41,10 @@ export class DiskImageJobEntity {
 
   @Column({ name: 'requested_by', type: 'text' })
   requestedBy!: string;
+
+  /** operator: asked for on the console; schedule: the weekly image of a FULL or HYBRID device (disk-image-schedule.service.ts). */
+  @Column({ type: 'text', default: 'operator' })
+  trigger!: DiskImageJobTrigger;
 
   /** The normal agent's `reboot-to-recovery` (null: the device was in recovery mode already). */
   @Column({ name: 'reboot_command_id', type: 'uuid', nullable: true })

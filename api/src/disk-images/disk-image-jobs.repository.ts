@@ -19,7 +19,7 @@ export class DiskImageJobsRepository {
 
   /** The new job; DISK_IMAGE_JOB_IN_PROGRESS when the device has an open one (uq_disk_image_jobs_open). */
   async create(
-    values: Pick<DiskImageJobEntity, 'deviceId' | 'kind' | 'state' | 'imageName' | 'params' | 'requestedBy'>,
+    values: Pick<DiskImageJobEntity, 'deviceId' | 'kind' | 'state' | 'imageName' | 'params' | 'requestedBy' | 'trigger'>,
     now: Date,
   ): Promise<DiskImageJobEntity> {
     const row = this.jobs().create({

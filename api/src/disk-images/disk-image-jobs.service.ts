@@ -75,6 +75,7 @@ export class DiskImageJobsService implements OnModuleInit, CommandPollHook, Comm
         imageName: imageNameAt(now),
         params: { disks: request.disks ?? [] },
         requestedBy: actor.email,
+        trigger: 'operator',
       },
       now,
     );
@@ -109,6 +110,7 @@ export class DiskImageJobsService implements OnModuleInit, CommandPollHook, Comm
         imageName,
         params: request.targets ? { targets: request.targets } : {},
         requestedBy: actor.email,
+        trigger: 'operator',
       },
       now,
     );
@@ -131,7 +133,10 @@ export class DiskImageJobsService implements OnModuleInit, CommandPollHook, Comm
     });
   }
 
-  /** The normal agent polls: a job returning to the main disk is done; a stale wait ends. */
+  /**
+   * The normal agent polls: a job returning to the main disk is done; a scheduled job (the weekly
+   * image, disk-image-schedule.service.ts) starts as "Take full image now" would; a stale wait ends.
+   */
   async beforePoll(deviceId: string): Promise<void> {
     // Most polls find no job: only then a transaction (the lock keeps a report from moving it meanwhile).
     if (!(await this.jobs.openFor(deviceId))) return;
@@ -140,7 +145,9 @@ export class DiskImageJobsService implements OnModuleInit, CommandPollHook, Comm
       if (!job) return;
       const now = new Date();
       if (job.state === 'rebooting') await this.sweeper.succeed(job, now);
-      else await this.sweeper.sweepOne(job, now);
+      else if (job.state === 'requested' && job.trigger === 'schedule' && !job.rebootCommandId && !job.recoveryCommandId) {
+        await this.startScheduled(job, now);
+      } else await this.sweeper.sweepOne(job, now);
     });
   }
 
@@ -199,6 +206,28 @@ export class DiskImageJobsService implements OnModuleInit, CommandPollHook, Comm
       return;
     }
     const command = await this.commands.queueApiAction(actor, job.deviceId, 'reboot-to-recovery', {});
+    await this.jobs.update(job.id, { state: 'booting-recovery', rebootCommandId: command.id, waitingSince: now }, now);
+  }
+
+  /**
+   * The first command of a scheduled job, signed for the schedule: the stick's `recovery.image`
+   * when it is registered now, else the normal agent's `reboot-to-recovery`.
+   */
+  private async startScheduled(job: DiskImageJobEntity, now: Date): Promise<void> {
+    const mode = await this.recovery.currentMode(job.deviceId);
+    if (mode) {
+      await this.queueRecoveryCommand(null, job, mode.hardware, now);
+      return;
+    }
+    const command = await this.commands.queueSystemCommand(
+      job.deviceId,
+      { action: 'reboot-to-recovery', params: {}, by: job.requestedBy, reason: `disk-image job ${job.id}: the weekly full-disk image` },
+      async () => undefined,
+    );
+    if (!command) {
+      await this.sweeper.fail(job, `the device cannot take commands now (not active or quarantined)`, now);
+      return;
+    }
     await this.jobs.update(job.id, { state: 'booting-recovery', rebootCommandId: command.id, waitingSince: now }, now);
   }
 

@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { DeviceEventsService } from '../device-events/device-events.service.js';
 import type { DiskImageJobEntity } from './disk-image-job.entity.js';
 import { DiskImageJobsRepository } from './disk-image-jobs.repository.js';
+import { DiskImageScheduleRepository } from './disk-image-schedule.repository.js';
 
 const ERROR_MAX = 1000;
 const UNFETCHED = new Set(['failed', 'rejected', 'expired', 'interrupted']);
@@ -19,6 +20,7 @@ export class DiskImageSweepService {
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'API_DISK_IMAGE_RECOVERY_WAIT_SECONDS'>,
     private readonly jobs: DiskImageJobsRepository,
     private readonly deviceEvents: DeviceEventsService,
+    private readonly schedule: DiskImageScheduleRepository,
   ) {}
 
   /** Every open job whose wait is over, or whose command the device never took; the ids of those that failed. */
@@ -33,6 +35,14 @@ export class DiskImageSweepService {
   async sweepOne(job: DiskImageJobEntity, now: Date): Promise<boolean> {
     const over = now.getTime() - job.waitingSince.getTime() >= this.config.API_DISK_IMAGE_RECOVERY_WAIT_SECONDS * 1000;
     const minutes = Math.round(this.config.API_DISK_IMAGE_RECOVERY_WAIT_SECONDS / 60);
+    if (job.state === 'requested' && job.trigger === 'schedule' && !job.rebootCommandId && !job.recoveryCommandId) {
+      // The weekly image starts at the device's next poll (disk-image-jobs.service.ts): none came.
+      if (over) {
+        await this.fail(job, `the device's agent did not poll within ${minutes} minutes of the weekly image slot`, now);
+        return true;
+      }
+      return false;
+    }
     if (job.state === 'requested' || job.state === 'booting-recovery') {
       // A restore keeps waiting: a dead device reaches the stick by boot order.
       if (job.kind === 'image' && job.rebootCommandId) {
@@ -65,6 +75,8 @@ export class DiskImageSweepService {
 
   async succeed(job: DiskImageJobEntity, now: Date): Promise<void> {
     await this.jobs.update(job.id, { state: 'succeeded', finishedAt: now, waitingSince: now }, now);
+    // An image ends the device's overdue episode (disk-image-overdue.service.ts); the event below resolves its alert.
+    if (job.kind === 'image') await this.schedule.endOverdue(job.deviceId);
     await this.ended(job, null, now);
   }
 
@@ -75,7 +87,7 @@ export class DiskImageSweepService {
   }
 
   private async ended(job: DiskImageJobEntity, error: string | null, at: Date): Promise<void> {
-    const details = { jobId: job.id, kind: job.kind, imageName: job.imageName };
+    const details = { jobId: job.id, kind: job.kind, imageName: job.imageName, trigger: job.trigger };
     await this.deviceEvents.record(
       error
         ? { deviceId: job.deviceId, type: 'disk_image.failed', severity: 'warning', at, details: { ...details, error } }

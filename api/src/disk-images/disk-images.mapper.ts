@@ -26,6 +26,7 @@ export function toDiskImageJobDto(row: DiskImageJobEntity, progress: RecoveryPro
     params: row.params,
     error: row.error,
     requestedBy: row.requestedBy,
+    trigger: row.trigger,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     finishedAt: row.finishedAt?.toISOString() ?? null,
@@ -59,5 +60,7 @@ export function toFleetRowDto(r: DiskImageFleetRecord, now: Date): DiskImageFlee
           }
         : null,
     lastJobFailed: r.last_job_state === 'failed',
+    nextImageAt: r.next_image_at ? new Date(r.next_image_at).toISOString() : null,
+    overdue: r.overdue,
   };
 }

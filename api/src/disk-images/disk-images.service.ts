@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import {
+  BACKUP_DEFAULT_IMAGE_LOCAL_TIME,
+  BACKUP_DEFAULT_IMAGE_WEEKDAY,
   DiskImageNameSchema,
+  IMAGE_WEEKDAYS,
   type Command,
   type DeviceDiskImages,
   type DiskImageFleetQuery,
@@ -121,8 +124,11 @@ export class DiskImagesService {
   }
 
   async fleet(query: DiskImageFleetQuery) {
-    const { rows, total } = await this.images.fleetPage(query);
     const now = new Date();
+    const { rows, total } = await this.images.fleetPage(query, now, {
+      weekday: IMAGE_WEEKDAYS.indexOf(BACKUP_DEFAULT_IMAGE_WEEKDAY),
+      localTime: BACKUP_DEFAULT_IMAGE_LOCAL_TIME,
+    });
     return { items: rows.map((r) => toFleetRowDto(r, now)), total, limit: query.limit, offset: query.offset };
   }
 

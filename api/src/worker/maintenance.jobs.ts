@@ -32,6 +32,10 @@ export const MaintenanceJob = {
   PruneTerminalRecordings: 'maintenance.prune-terminal-recordings',
   /** Every minute: full-disk image jobs whose wait for the recovery stick or the agent is over fail (api/src/disk-images). */
   SweepDiskImageJobs: 'maintenance.sweep-disk-image-jobs',
+  /** Every minute: a disk-image job for each FULL/HYBRID device whose weekly slot (site time, Sunday 03:00 by default) has come. */
+  ScheduleDiskImages: 'maintenance.schedule-disk-images',
+  /** Every 10 minutes: a disk_image.overdue event for each FULL/HYBRID device that newly has no image in DISK_IMAGE_OVERDUE_DAYS. */
+  DetectOverdueDiskImages: 'maintenance.detect-overdue-disk-images',
 } as const;
 export type MaintenanceJobName = (typeof MaintenanceJob)[keyof typeof MaintenanceJob];
 
@@ -53,6 +57,8 @@ export interface MaintenancePayloads {
   [MaintenanceJob.PurgeReportSummaries]: Record<string, never>;
   [MaintenanceJob.PruneTerminalRecordings]: Record<string, never>;
   [MaintenanceJob.SweepDiskImageJobs]: Record<string, never>;
+  [MaintenanceJob.ScheduleDiskImages]: Record<string, never>;
+  [MaintenanceJob.DetectOverdueDiskImages]: Record<string, never>;
 }
 
 /** What each job returns (stored by BullMQ as the job's return value). */
@@ -82,6 +88,12 @@ export interface MaintenanceResults {
   [MaintenanceJob.PruneTerminalRecordings]: { pruned: string[] };
   /** The jobs that failed in this run. */
   [MaintenanceJob.SweepDiskImageJobs]: { failed: string[] };
+  /** The slots taken in this run: queued (a job), skipped (a job was open) or failed (no recovery medium). */
+  [MaintenanceJob.ScheduleDiskImages]: {
+    slots: Array<{ deviceId: string; slotDate: string; outcome: string; jobId: string | null }>;
+  };
+  /** The devices whose overdue episode began in this run (each gets one disk_image.overdue). */
+  [MaintenanceJob.DetectOverdueDiskImages]: { overdue: string[] };
 }
 
 export type MaintenancePayload = MaintenancePayloads[MaintenanceJobName];

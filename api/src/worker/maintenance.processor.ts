@@ -15,6 +15,8 @@ import { SessionsService } from '../auth/sessions.service.js';
 import { LivePublisher } from '../live/live-publisher.js';
 import { TerminalRecordings } from '../remote-access/terminal/terminal-recordings.js';
 import { DiskImageSweepService } from '../disk-images/disk-image-sweep.service.js';
+import { DiskImageScheduleService } from '../disk-images/disk-image-schedule.service.js';
+import { DiskImageOverdueService } from '../disk-images/disk-image-overdue.service.js';
 import { MaintenanceJob, type MaintenanceResult, type MaintenanceResults } from './maintenance.jobs.js';
 
 /** Each run re-aggregates what arrived in the last ten minutes (runs are every minute: overlap is harmless). */
@@ -46,6 +48,8 @@ export class MaintenanceProcessor {
     private readonly live: LivePublisher,
     private readonly recordings: TerminalRecordings,
     private readonly diskImageSweep: DiskImageSweepService,
+    private readonly diskImageSchedule: DiskImageScheduleService,
+    private readonly diskImageOverdue: DiskImageOverdueService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -83,6 +87,12 @@ export class MaintenanceProcessor {
         return this.pruneTerminalRecordings();
       case MaintenanceJob.SweepDiskImageJobs:
         return this.diskImageSweep.sweep().then((failed) => ({ failed }));
+      case MaintenanceJob.ScheduleDiskImages:
+        return this.diskImageSchedule.scheduleDue().then((slots) => ({
+          slots: slots.map((s) => ({ deviceId: s.deviceId, slotDate: s.slotDate, outcome: s.outcome, jobId: s.jobId })),
+        }));
+      case MaintenanceJob.DetectOverdueDiskImages:
+        return this.diskImageOverdue.detect().then((overdue) => ({ overdue }));
       default:
         // Unrecoverable: retrying cannot teach this worker a job it does not know.
         throw new UnrecoverableError(`unknown maintenance job "${job.name}" (known: ${Object.values(MaintenanceJob).join(', ')})`);

@@ -88,6 +88,18 @@ export class MaintenanceWorker {
         { every: 60_000 },
         { name: MaintenanceJob.SweepDiskImageJobs, data: {} },
       );
+      // Weekly full-disk images: a slot row per device and local date (pk_disk_image_slots), so every minute is safe.
+      await queue.upsertJobScheduler(
+        MaintenanceJob.ScheduleDiskImages,
+        { every: 60_000 },
+        { name: MaintenanceJob.ScheduleDiskImages, data: {} },
+      );
+      // Overdue images (8 days without one): one event per episode however often it runs.
+      await queue.upsertJobScheduler(
+        MaintenanceJob.DetectOverdueDiskImages,
+        { every: 600_000 },
+        { name: MaintenanceJob.DetectOverdueDiskImages, data: {} },
+      );
       // Hourly is cheap (a no-op most runs) and survives a worker that was down at midnight.
       await queue.upsertJobScheduler(
         MaintenanceJob.MetricPartitions,
