@@ -155,6 +155,7 @@ export function createFrontHandler(options: FrontOptions): (req: IncomingMessage
         req,
         res,
         op: imageOp.data,
+        ...(claims.keepImages === undefined ? {} : { keepImages: claims.keepImages }),
         target: imageTarget,
         store: options.images!,
         log: options.log,

@@ -26,7 +26,7 @@ let port: number;
 let metricsPort: number;
 
 type Op = AnyBackupTokenOp;
-function token(device: string, op: Op, options?: { iat?: number; lifetime?: number }): string {
+function token(device: string, op: Op, options?: { iat?: number; lifetime?: number; keepImages?: number }): string {
   const t = authority.issue(device, op, options);
   issued.push(t);
   return t;
@@ -150,9 +150,10 @@ function complete(
 }
 
 /** Create, upload in chunks of `chunk` bytes, complete: the whole happy path. */
-async function uploadWhole(device: string, imageName: string, chunk = 512 * 1024) {
+async function uploadWhole(device: string, imageName: string, chunk = 512 * 1024, keepImages?: number) {
   const image = await makeImage(device, imageName);
-  const a = auth(device, 'image-append');
+  const a =
+    keepImages === undefined ? auth(device, 'image-append') : { user: device, token: token(device, 'image-append', { keepImages }) };
   const created = await createUpload(device, imageName, a);
   expect(created.status, created.text).toBe(201);
   const { uploadId } = created.json();
@@ -421,6 +422,37 @@ describe('disk images (built server, directory store)', () => {
     );
     // A published image is never overwritten.
     expect((await createUpload(device, names[2]!)).status).toBe(409);
+  });
+
+  it("keeps the device's policy number from the image-append token instead of BACKUP_IMAGE_KEEP, bounded 1–20", async () => {
+    const device = newDevice();
+    const names = ['2026-10-04T030000Z', '2026-10-11T030000Z', '2026-10-18T030000Z', '2026-10-25T030000Z', '2026-11-01T030000Z'];
+    // keepImages 3 (the policy's default): the fourth publish prunes only the first.
+    for (const name of names.slice(0, 3)) expect((await uploadWhole(device, name, 1024 * 1024, 3)).done.pruned).toEqual([]);
+    expect((await uploadWhole(device, names[3]!, 1024 * 1024, 3)).done.pruned).toEqual([names[0]]);
+    const listed = async () =>
+      ((await call('GET', `${base(device)}/`, { auth: auth(device, 'image-read') })).json() as DiskImageList).images.map(
+        (i) => i.imageName,
+      );
+    expect(await listed()).toEqual([names[3], names[2], names[1]]);
+    // A token without the claim keeps the server's BACKUP_IMAGE_KEEP (2).
+    expect((await uploadWhole(device, names[4]!, 1024 * 1024)).done.pruned).toEqual([names[1], names[2]]);
+    expect(await listed()).toEqual([names[4], names[3]]);
+    // Out of bounds, or on a token that is not image-append: the token itself is refused.
+    const iat = Math.floor(Date.now() / 1000);
+    const claims = { iss: 'xspectre-api', aud: 'xspectre-backup', sub: device, iat, exp: iat + 600, jti: 'forged-keep-0001' };
+    for (const bad of [
+      { ...claims, op: 'image-append', keepImages: 0 },
+      { ...claims, op: 'image-append', keepImages: 21 },
+      { ...claims, op: 'image-append', keepImages: 2.5 },
+      { ...claims, op: 'image-read', keepImages: 3 },
+    ]) {
+      const forged = authority.issueRaw(bad);
+      issued.push(forged);
+      const res = await createUpload(device, '2026-11-08T030000Z', { user: device, token: forged });
+      expect(res.status, JSON.stringify(bad)).toBe(401);
+    }
+    expect(await listed()).toEqual([names[4], names[3]]);
   });
 
   it('checks tokens: device, operation class, expiry; restic and image tokens never cross', async () => {

@@ -1,6 +1,6 @@
 // Shared by the front and ZFS specs: a key pair the "API" signs with, tokens, a restic runner
 // that speaks to the front as a device would, and a file tree to back up.
-import { createHash, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
@@ -14,7 +14,7 @@ export function tokenAuthority() {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const kid = backupTokenKeyId(publicKey);
   const publicKeys: BackupTokenKey[] = [{ keyId: kid, publicKey }];
-  const issue = (device: string, op: AnyBackupTokenOp, options: { iat?: number; lifetime?: number } = {}) => {
+  const issue = (device: string, op: AnyBackupTokenOp, options: { iat?: number; lifetime?: number; keepImages?: number } = {}) => {
     const iat = options.iat ?? Math.floor(Date.now() / 1000);
     return signBackupToken(privateKey, kid, {
       iss: 'xspectre-api',
@@ -24,9 +24,15 @@ export function tokenAuthority() {
       iat,
       exp: iat + (options.lifetime ?? 600),
       jti: randomBytes(9).toString('base64url'),
+      ...(options.keepImages === undefined ? {} : { keepImages: options.keepImages }),
     });
   };
-  return { publicKeys, issue };
+  /** Signs any payload with the authority's key, past the claims schema (what a forged or future token would carry). */
+  const issueRaw = (payload: Record<string, unknown>) => {
+    const input = `${Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: 'JWT', kid })).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+    return `${input}.${sign(null, Buffer.from(input, 'ascii'), privateKey).toString('base64url')}`;
+  };
+  return { publicKeys, issue, issueRaw };
 }
 
 export const newDevice = (): string => randomUUID();

@@ -16,6 +16,8 @@ export interface ImageRequestContext {
   req: IncomingMessage;
   res: ServerResponse;
   op: DiskImageTokenOp;
+  /** The images to keep the API put in the image-append token (1–20, checked with the token); absent: BACKUP_IMAGE_KEEP. */
+  keepImages?: number;
   target: ImageTarget;
   store: DiskImageStore;
   log: Logger;
@@ -99,7 +101,7 @@ export async function handleImageRequest(ctx: ImageRequestContext): Promise<void
       case 'complete': {
         const body = DiskImageUploadCompleteSchema.safeParse(await readJson(req));
         if (!body.success) throw invalid(body.error);
-        const done = await store.complete(target.device, target.uploadId, body.data);
+        const done = await store.complete(target.device, target.uploadId, body.data, ctx.keepImages);
         ctx.note(`published ${done.imageName}${done.deleted.length ? `; pruned ${done.deleted.join(',')}` : ''}`);
         return json(res, 201, {
           imageName: done.imageName,

@@ -4,6 +4,8 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, ty
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import {
+  DISK_IMAGE_KEEP_MAX,
+  DISK_IMAGE_KEEP_MIN,
   DISK_IMAGE_NAME,
   DiskImageMetadataSchema,
   type DiskImageList,
@@ -53,7 +55,7 @@ export interface DiskImageStoreOptions {
   log: Logger;
   /** Largest compressed image accepted (BACKUP_IMAGE_MAX_BYTES). */
   maxBytes: number;
-  /** Images kept per device after a publish (BACKUP_IMAGE_KEEP). */
+  /** Images kept per device after a publish (BACKUP_IMAGE_KEEP), unless the upload's token names its own number. */
   keep: number;
   /** An upload untouched this long is deleted by expireStale (BACKUP_IMAGE_UPLOAD_TTL_HOURS). */
   uploadTtlHours: number;
@@ -348,9 +350,19 @@ export class DiskImageStore {
 
   /**
    * `POST uploads/<id>/complete`: checks length and SHA-256, then publishes the image and its
-   * metadata (temp file, fsync, rename; metadata last) and applies retention.
+   * metadata (temp file, fsync, rename; metadata last) and applies retention: the newest `keep`
+   * images stay (the device's policy from the token, bounded 1–20; else BACKUP_IMAGE_KEEP).
    */
-  complete(device: string, uploadId: string, body: DiskImageUploadComplete): Promise<{ imageName: string; deleted: string[] }> {
+  complete(
+    device: string,
+    uploadId: string,
+    body: DiskImageUploadComplete,
+    keepImages?: number,
+  ): Promise<{ imageName: string; deleted: string[] }> {
+    const keep =
+      keepImages !== undefined && Number.isInteger(keepImages) && keepImages >= DISK_IMAGE_KEEP_MIN && keepImages <= DISK_IMAGE_KEEP_MAX
+        ? keepImages
+        : this.options.keep;
     return this.serial(device, async () => {
       const dir = await this.existingDir(device);
       const record = await this.upload(dir, uploadId);
@@ -408,14 +420,13 @@ export class DiskImageStore {
         this.options.observer?.published(bytes);
         this.options.log.log('info', 'disk image published', { device, imageName: record.imageName, bytes });
 
-        const deleted = imagesToDelete(await this.published(dir), this.options.keep, record.imageName);
+        const deleted = imagesToDelete(await this.published(dir), keep, record.imageName);
         for (const name of deleted) {
           // Metadata first: from then on the image is not listed, whatever happens to the rest.
           await rm(join(dir, `${name}.metadata.json`), { force: true });
           await rm(join(dir, `${name}.img.zst`), { force: true });
         }
-        if (deleted.length)
-          this.options.log.log('info', 'disk images pruned', { device, deleted: deleted.join(','), keep: this.options.keep });
+        if (deleted.length) this.options.log.log('info', 'disk images pruned', { device, deleted: deleted.join(','), keep });
         return { imageName: record.imageName, deleted };
       } finally {
         this.busy.delete(uploadId);
