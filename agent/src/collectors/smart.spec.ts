@@ -3,6 +3,7 @@ import { DiskHealthReportSchema, MAX_SMART_DISKS, smartFailure, type DiskHealthR
 import type { ProcessResult } from '../commands/run-process.js';
 import type { Logger } from '../log.js';
 import { parseSmartDisk, parseSmartScan } from './smart-parsers.js';
+import { smartSummary } from '../recovery/actions.js';
 import { readDiskHealth, SmartCollector, type SmartRunner } from './smart.js';
 
 // Shaped like smartmontools 7.3's `smartctl -j -H -A -i` (trimmed to what matters plus some noise).
@@ -327,5 +328,19 @@ describe('SmartCollector', () => {
     collector.due();
     await collector.settled();
     expect(warnings).toHaveLength(2);
+  });
+});
+
+describe("the recovery stick's recovery.smart summary", () => {
+  it('judges a disk like the periodic reading: a PASSED disk losing sectors is flagged failing', () => {
+    expect(smartSummary('sda', JSON.stringify(ATA), 0)).toEqual({
+      line: 'sda: PASSED model="Samsung SSD 860 EVO 500GB" temperature=31C power_on_hours=18234',
+      failing: false,
+    });
+    expect(smartSummary('sdb', JSON.stringify({ ...FAILING_ATA, smart_status: { passed: true } }), 0)).toEqual({
+      line: 'sdb: PASSED model="WDC WD20EFRX-68EUZN0" temperature=31C power_on_hours=18234 failing="2065 reallocated and pending sectors (above 100)"',
+      failing: true,
+    });
+    expect(smartSummary('nvme0n1', JSON.stringify(NVME), 0).failing).toBe(false);
   });
 });

@@ -4,10 +4,12 @@ import {
   RecoveryFsckParamsSchema,
   RecoveryImageParamsSchema,
   RecoveryRestoreParamsSchema,
+  smartFailure,
   type DiskImageMetadata,
   type RecoveryHardware,
 } from '@xspectre/contracts';
 import { boundBytes, boundUtf8 } from '../commands/output.js';
+import { parseSmartDisk } from '../collectors/smart-parsers.js';
 import { errorMessage } from '../errors.js';
 import { takeImage, type ImageTokenSource, type ImagingDisk } from './imaging.js';
 import type { ProgressSample } from './progress.js';
@@ -169,26 +171,24 @@ async function restoreAction(
   }
 }
 
-/** One line per disk from `smartctl -j -a` JSON (smartctl's exit code is a bit mask: bit 3 = failing). */
+/**
+ * One line per disk from `smartctl -j -a` JSON, read by the same parser and judged by the same
+ * rule as the agent's periodic SMART reading (collectors/smart-parsers.ts, contracts smartFailure).
+ */
 export function smartSummary(disk: string, json: string, exitCode: number | null): { line: string; failing: boolean } {
-  let data: Record<string, unknown> = {};
-  try {
-    data = JSON.parse(json) as Record<string, unknown>;
-  } catch {
-    return { line: `${disk}: smartctl gave no readable answer (exit ${exitCode})`, failing: false };
-  }
-  const get = (path: string[]): unknown =>
-    path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), data);
-  const passed = get(['smart_status', 'passed']);
-  const failing = passed === false || (exitCode !== null && (exitCode & 8) !== 0);
+  const d = parseSmartDisk(disk, json, exitCode);
+  const failure = smartFailure(d);
+  if (d.error !== null && d.protocol === 'unknown' && d.model === null)
+    return { line: `${disk}: ${d.error}`, failing: d.health === 'failed' };
   const parts = [
-    `${disk}: ${passed === true ? 'PASSED' : passed === false ? 'FAILED' : 'no SMART status'}`,
-    typeof get(['model_name']) === 'string' ? `model="${String(get(['model_name'])).slice(0, 80)}"` : '',
-    typeof get(['temperature', 'current']) === 'number' ? `temperature=${String(get(['temperature', 'current']))}C` : '',
-    typeof get(['power_on_time', 'hours']) === 'number' ? `power_on_hours=${String(get(['power_on_time', 'hours']))}` : '',
+    `${disk}: ${d.health === 'passed' ? 'PASSED' : d.health === 'failed' ? 'FAILED' : 'no SMART status'}`,
+    d.model !== null ? `model="${d.model.slice(0, 80)}"` : '',
+    d.temperatureC !== null ? `temperature=${d.temperatureC}C` : '',
+    d.powerOnHours !== null ? `power_on_hours=${d.powerOnHours}` : '',
+    failure !== null && d.health !== 'failed' ? `failing="${failure}"` : '',
     exitCode !== null && exitCode !== 0 ? `smartctl_exit=${exitCode}` : '',
   ];
-  return { line: parts.filter(Boolean).join(' '), failing };
+  return { line: parts.filter(Boolean).join(' '), failing: failure !== null };
 }
 
 async function smartAction(ctx: ActionContext): Promise<ActionOutcome> {

@@ -11,6 +11,7 @@ import {
 } from '@xspectre/contracts';
 import Link from 'next/link';
 import { TimeAgo } from '../../../../components/device-badges';
+import { DiskHealthTable } from '../../../../components/disk-health-table';
 import { Badge, Card, Empty, KeyValues, Loading, ProblemView, ShowMore, uiStyles, type Tone } from '../../../../components/ui';
 import { api } from '../../../../lib/api-client';
 import { bytes, dateTime, percent } from '../../../../lib/format';
@@ -260,6 +261,7 @@ export function InventoryCard({ deviceId, version }: { deviceId: string; version
                 ['Version', `#${cur.version}, reported ${dateTime(cur.reportedAt)}`],
               ]}
             />
+            <DiskHealthTable health={inv.diskHealth} />
             <div>
               <h3 style={{ marginBottom: 6 }}>Hardware change history</h3>
               {inv.history.items.length === 0 ? (
