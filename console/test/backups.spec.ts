@@ -37,13 +37,13 @@ describe('console: backups', () => {
     expect(await page.getByTestId('backup-policy-defaults').innerText()).toBe('defaults of the device type');
     expect(await policy.innerText()).toContain('02:00 (Europe/Berlin)');
     expect(await page.getByRole('button', { name: 'Back up now' }).isDisabled()).toBe(true);
-    expect(await page.getByTestId('backup-now-blocker').innerText()).toContain('set the mode to FILE first');
+    expect(await page.getByTestId('backup-now-blocker').innerText()).toContain('set the mode to FILE or HYBRID first');
     await page.getByText('No backup runs for this device yet.').waitFor();
 
     await page.getByRole('button', { name: 'Edit policy' }).click();
     const form = page.getByTestId('backup-policy-form');
-    expect(await form.locator('option[value="FULL"]').isDisabled()).toBe(true);
-    expect(await form.locator('option[value="HYBRID"]').innerText()).toContain('needs disk imaging (not available yet)');
+    expect(await form.locator('option[value="FULL"]').isDisabled()).toBe(false);
+    expect(await form.locator('option[value="HYBRID"]').innerText()).toContain('files nightly + full-disk image weekly');
     await form.getByLabel('Mode').selectOption('FILE');
     const typed = '/etc\nsrv/data\n/opt/app';
     await form.getByLabel('Paths').fill(typed);
@@ -153,6 +153,29 @@ describe('console: backups', () => {
     await eventually(() => statusOf(page, restore!.id)).toBe('scheduled');
     expect(await page.locator(`tr[data-run-id="${restore!.id}"]`).innerText()).toContain('/srv/restore');
     expect(await dialog.isVisible()).toBe(false);
+  });
+
+  it('sets HYBRID with the weekly image and images to keep; a keep outside 2–4 is refused with the form kept', async () => {
+    const { page } = e;
+    const device = await e.enrollDevice('acme-bak-hybrid');
+    await page.goto(`${e.web.url}/devices/${device.id}/backups`);
+    await page.getByRole('button', { name: 'Edit policy' }).click();
+    const form = page.getByTestId('backup-policy-form');
+    await form.getByLabel('Mode').selectOption('HYBRID');
+    await form.getByLabel('Full-disk image on').selectOption('saturday');
+    await form.getByLabel('Full-disk image time').fill('04:15');
+    await form.getByLabel('Keep images').fill('5');
+    await form.getByRole('button', { name: 'Save policy' }).click();
+    await eventually(() => form.getByTestId('problem').innerText()).toContain('keepImages');
+    expect(await form.getByLabel('Keep images').inputValue()).toBe('5');
+    await form.getByLabel('Keep images').fill('4');
+    await form.getByRole('button', { name: 'Save policy' }).click();
+    await eventually(() => page.getByTestId('backup-mode').innerText()).toBe('HYBRID');
+    expect(await page.getByTestId('backup-image-schedule').innerText()).toBe('weekly, Saturday 04:15 (Europe/Berlin); keep 4');
+    await page.getByTestId('backup-next-image').waitFor();
+    const stored = await e.api.request('GET', `devices/${device.id}/backup-policy`, { token: e.admin });
+    expect(stored.body).toMatchObject({ mode: 'HYBRID', imageWeekday: 'saturday', imageLocalTime: '04:15', keepImages: 4 });
+    await e.shot('62-backup-policy-hybrid');
   });
 
   it('shows a Read-Only operator the policy and runs, and no buttons', async () => {

@@ -11,6 +11,8 @@ import {
   policyUpdateOf,
   runOriginText,
   runStatusTone,
+  siteTimeText,
+  weeklySlotText,
 } from './backups';
 
 const granted =
@@ -28,6 +30,10 @@ const policy: BackupPolicy = {
   keepWeekly: 4,
   timeZone: 'Europe/Berlin',
   nextRunAt: null,
+  imageWeekday: 'sunday',
+  imageLocalTime: '03:00',
+  keepImages: 3,
+  nextImageAt: null,
   customized: false,
   updatedAt: null,
   updatedBy: null,
@@ -44,7 +50,17 @@ describe('backups', () => {
 
   it('turns a policy into the form and the form back into the PUT body', () => {
     const form = policyFormOf(policy);
-    expect(form).toEqual({ mode: 'OFF', paths: '/etc\n/srv', excludes: '*.tmp', localTime: '02:00', keepDaily: '7', keepWeekly: '4' });
+    expect(form).toEqual({
+      mode: 'OFF',
+      paths: '/etc\n/srv',
+      excludes: '*.tmp',
+      localTime: '02:00',
+      keepDaily: '7',
+      keepWeekly: '4',
+      imageWeekday: 'sunday',
+      imageLocalTime: '03:00',
+      keepImages: '3',
+    });
     expect(policyUpdateOf({ ...form, mode: 'FILE', paths: '/etc\n\n /opt/app ', localTime: ' 03:30 ', keepWeekly: ' 0 ' })).toEqual({
       mode: 'FILE',
       paths: ['/etc', '/opt/app'],
@@ -52,6 +68,9 @@ describe('backups', () => {
       localTime: '03:30',
       keepDaily: 7,
       keepWeekly: 0,
+      imageWeekday: 'sunday',
+      imageLocalTime: '03:00',
+      keepImages: 3,
     });
     // Counts that are not whole numbers go as null, for the API to refuse at their field; nothing is guessed.
     const odd = policyUpdateOf({ ...form, keepDaily: '7.5', keepWeekly: 'four' });
@@ -62,14 +81,31 @@ describe('backups', () => {
     expect(policyUpdateOf({ ...form, excludes: '' }).excludes).toEqual([]);
   });
 
-  it('offers OFF and FILE, and Back up now only for FILE', () => {
-    expect(isModeAvailable('OFF')).toBe(true);
-    expect(isModeAvailable('FILE')).toBe(true);
-    expect(isModeAvailable('FULL')).toBe(false);
-    expect(isModeAvailable('HYBRID')).toBe(false);
+  it('offers every mode, and Back up now only where files are backed up (FILE, HYBRID)', () => {
+    for (const mode of ['OFF', 'FILE', 'FULL', 'HYBRID'] as const) expect(isModeAvailable(mode)).toBe(true);
     expect(backupNowBlocker(undefined)).toMatch(/loading/);
-    expect(backupNowBlocker({ mode: 'OFF' })).toBe('File backups are OFF for this device: set the mode to FILE first.');
+    expect(backupNowBlocker({ mode: 'OFF' })).toBe('File backups are OFF for this device: set the mode to FILE or HYBRID first.');
+    expect(backupNowBlocker({ mode: 'FULL' })).toBe('File backups are FULL for this device: set the mode to FILE or HYBRID first.');
     expect(backupNowBlocker({ mode: 'FILE' })).toBeNull();
+    expect(backupNowBlocker({ mode: 'HYBRID' })).toBeNull();
+  });
+
+  it('sends the weekly image and images to keep as typed (a non-number as null, for the API to name)', () => {
+    const form = policyFormOf(policy);
+    expect(
+      policyUpdateOf({ ...form, mode: 'HYBRID', imageWeekday: 'saturday', imageLocalTime: ' 04:15 ', keepImages: ' 4 ' }),
+    ).toMatchObject({
+      mode: 'HYBRID',
+      imageWeekday: 'saturday',
+      imageLocalTime: '04:15',
+      keepImages: 4,
+    });
+    expect(policyUpdateOf({ ...form, keepImages: 'three' }).keepImages).toBeNull();
+    expect(weeklySlotText('sunday', '03:00')).toBe('Sunday 03:00');
+    // 2026-12-06T02:00Z is Sunday 03:00 in Berlin (CET).
+    const berlin = siteTimeText('2026-12-06T02:00:00.000Z', 'Europe/Berlin');
+    for (const part of ['Sun', '6 Dec 2026', '03:00']) expect(berlin).toContain(part);
+    expect(siteTimeText('2026-12-06T02:00:00.000Z', 'Not/AZone')).toBe('2026-12-06T02:00:00.000Z');
   });
 
   it('checks the permission and, for internal infrastructure, the role', () => {

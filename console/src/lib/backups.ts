@@ -1,10 +1,13 @@
 import {
   AVAILABLE_BACKUP_MODES,
+  FILE_BACKUP_MODES,
+  IMAGE_BACKUP_MODES,
   canMutateResource,
   type BackupMode,
   type BackupPolicy,
   type BackupPolicyUpdate,
   type BackupRun,
+  type ImageWeekday,
   type OrganizationKind,
   type Permission,
   type Role,
@@ -33,6 +36,10 @@ export interface PolicyForm {
   localTime: string;
   keepDaily: string;
   keepWeekly: string;
+  /** FULL/HYBRID: the weekly full-disk image. */
+  imageWeekday: ImageWeekday;
+  imageLocalTime: string;
+  keepImages: string;
 }
 
 export function policyFormOf(policy: BackupPolicy): PolicyForm {
@@ -43,6 +50,9 @@ export function policyFormOf(policy: BackupPolicy): PolicyForm {
     localTime: policy.localTime,
     keepDaily: String(policy.keepDaily),
     keepWeekly: String(policy.keepWeekly),
+    imageWeekday: policy.imageWeekday,
+    imageLocalTime: policy.imageLocalTime,
+    keepImages: String(policy.keepImages),
   };
 }
 
@@ -53,14 +63,16 @@ function countOf(text: string): number {
 }
 
 /** PUT devices/:id/backup-policy's body; a count that is not a whole number goes as null, which the API refuses at its field. */
-export type PolicyUpdateBody = Omit<BackupPolicyUpdate, 'keepDaily' | 'keepWeekly'> & {
+export type PolicyUpdateBody = Omit<BackupPolicyUpdate, 'keepDaily' | 'keepWeekly' | 'keepImages'> & {
   keepDaily: number | null;
   keepWeekly: number | null;
+  keepImages: number | null;
 };
 
 export function policyUpdateOf(form: PolicyForm): PolicyUpdateBody {
   const keepDaily = countOf(form.keepDaily);
   const keepWeekly = countOf(form.keepWeekly);
+  const keepImages = countOf(form.keepImages);
   return {
     mode: form.mode,
     paths: linesOf(form.paths),
@@ -68,10 +80,40 @@ export function policyUpdateOf(form: PolicyForm): PolicyUpdateBody {
     localTime: form.localTime.trim(),
     keepDaily: Number.isNaN(keepDaily) ? null : keepDaily,
     keepWeekly: Number.isNaN(keepWeekly) ? null : keepWeekly,
+    imageWeekday: form.imageWeekday,
+    imageLocalTime: form.imageLocalTime.trim(),
+    keepImages: Number.isNaN(keepImages) ? null : keepImages,
   };
 }
 
-/** Whether a mode can be chosen today (FULL and HYBRID need disk imaging). */
+/** Whether the mode backs files up nightly (FILE, HYBRID) / takes the weekly full-disk image (FULL, HYBRID). */
+export const backsUpFiles = (mode: BackupMode): boolean => FILE_BACKUP_MODES.includes(mode);
+export const takesImages = (mode: BackupMode): boolean => IMAGE_BACKUP_MODES.includes(mode);
+
+/** "Sunday 03:00" for the weekly image. */
+export function weeklySlotText(weekday: ImageWeekday, localTime: string): string {
+  return `${weekday.charAt(0).toUpperCase()}${weekday.slice(1)} ${localTime}`;
+}
+
+/** A time as the site's clock shows it (e.g. "Sun, 6 Dec 2026, 03:00"), for schedules read in the site's zone. */
+export function siteTimeText(iso: string, timeZone: string): string {
+  try {
+    return new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      weekday: 'short',
+      day: 'numeric',
+      month: 'short',
+      year: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    }).format(new Date(iso));
+  } catch {
+    return iso;
+  }
+}
+
+/** Whether a mode can be chosen (all four since FULL and HYBRID have the weekly image). */
 export function isModeAvailable(mode: BackupMode): boolean {
   return AVAILABLE_BACKUP_MODES.includes(mode);
 }
@@ -89,7 +131,7 @@ export function mayUseBackups(
 /** Why "Back up now" cannot be used (the API would answer 409 BACKUP_NOT_ENABLED), or null. */
 export function backupNowBlocker(policy: Pick<BackupPolicy, 'mode'> | undefined): string | null {
   if (!policy) return 'The policy is still loading.';
-  if (policy.mode !== 'FILE') return `File backups are ${policy.mode} for this device: set the mode to FILE first.`;
+  if (!backsUpFiles(policy.mode)) return `File backups are ${policy.mode} for this device: set the mode to FILE or HYBRID first.`;
   return null;
 }
 

@@ -37,6 +37,21 @@ function Row({ row }: { row: DiskImageFleetRow }) {
         {row.lastImageCompressedBytes !== null ? `${bytes(row.lastImageCompressedBytes)} of ${bytes(row.lastImageRawBytes)}` : '—'}
       </td>
       <td>{row.images}</td>
+      <td className={styles.nowrap} data-testid="images-fleet-next">
+        {row.nextImageAt ? (
+          <span title={dateTime(row.nextImageAt)}>
+            <TimeAgo iso={row.nextImageAt} />
+          </span>
+        ) : (
+          <span className={uiStyles.faint}>no weekly image</span>
+        )}
+        {row.overdue ? (
+          <>
+            {' '}
+            <Badge tone="warn">overdue</Badge>
+          </>
+        ) : null}
+      </td>
       <td>
         <span className={styles.badges} data-testid="images-fleet-job">
           {row.openJob ? (
@@ -83,6 +98,7 @@ export function DiskImageFleetCard() {
                 <th>Age</th>
                 <th>Compressed of raw</th>
                 <th>Images</th>
+                <th>Next weekly image</th>
                 <th>Job</th>
               </tr>
             </thead>

@@ -1,11 +1,11 @@
 'use client';
 
-import { BACKUP_MODES, BackupPolicySchema, type BackupPolicy } from '@xspectre/contracts';
+import { BACKUP_MODES, BackupPolicySchema, IMAGE_WEEKDAYS, type BackupPolicy } from '@xspectre/contracts';
 import { useState, type FormEvent } from 'react';
 import { TimeAgo } from '../../../../../components/device-badges';
 import { Badge, Button, Card, Field, KeyValues, Loading, ProblemView, uiStyles } from '../../../../../components/ui';
 import { api } from '../../../../../lib/api-client';
-import { isModeAvailable, policyFormOf, policyUpdateOf, type PolicyForm } from '../../../../../lib/backups';
+import { isModeAvailable, policyFormOf, policyUpdateOf, takesImages, weeklySlotText, type PolicyForm } from '../../../../../lib/backups';
 import { dateTime } from '../../../../../lib/format';
 import type { Resource } from '../../../../../lib/use-api';
 import styles from './device-backups.module.css';
@@ -23,7 +23,7 @@ function Lines({ items, empty }: { items: readonly string[]; empty: string }) {
   );
 }
 
-/** The device's file-backup policy; operators with backups.trigger edit it in place. */
+/** The device's backup policy (files nightly, the weekly full-disk image); operators with backups.trigger edit it in place. */
 export function BackupPolicyCard({ deviceId, policy, canEdit }: { deviceId: string; policy: Resource<BackupPolicy>; canEdit: boolean }) {
   const [form, setForm] = useState<PolicyForm | null>(null);
   const p = policy.data;
@@ -82,6 +82,30 @@ export function BackupPolicyCard({ deviceId, policy, canEdit }: { deviceId: stri
                 ),
               ],
               [
+                'Full-disk image',
+                takesImages(p.mode) ? (
+                  <span key="i" data-testid="backup-image-schedule">
+                    weekly, {weeklySlotText(p.imageWeekday, p.imageLocalTime)} ({p.timeZone}); keep {p.keepImages}
+                  </span>
+                ) : (
+                  <span key="i" className={uiStyles.faint}>
+                    none while {p.mode} (FULL or HYBRID take one weekly)
+                  </span>
+                ),
+              ],
+              [
+                'Next image',
+                p.nextImageAt ? (
+                  <span key="ni" title={dateTime(p.nextImageAt)} data-testid="backup-next-image">
+                    <TimeAgo iso={p.nextImageAt} />
+                  </span>
+                ) : (
+                  <span key="ni" className={uiStyles.faint}>
+                    none while {p.mode}
+                  </span>
+                ),
+              ],
+              [
                 'Set by',
                 p.customized ? (
                   `${p.updatedBy ?? '—'} at ${dateTime(p.updatedAt)}`
@@ -98,6 +122,13 @@ export function BackupPolicyCard({ deviceId, policy, canEdit }: { deviceId: stri
     </Card>
   );
 }
+
+const MODE_LABELS: Record<PolicyForm['mode'], string> = {
+  OFF: 'OFF: no backups',
+  FILE: 'FILE: files nightly (restic)',
+  FULL: 'FULL: full-disk image weekly',
+  HYBRID: 'HYBRID: files nightly + full-disk image weekly',
+};
 
 /** The form keeps what was typed: a refusal shows the API's detail beside it and changes nothing here. */
 function PolicyEditor({
@@ -136,7 +167,7 @@ function PolicyEditor({
         <select value={form.mode} onChange={(e) => set({ mode: e.target.value as PolicyForm['mode'] })}>
           {BACKUP_MODES.map((mode) => (
             <option key={mode} value={mode} disabled={!isModeAvailable(mode)}>
-              {isModeAvailable(mode) ? mode : `${mode}: needs disk imaging (not available yet)`}
+              {MODE_LABELS[mode]}
             </option>
           ))}
         </select>
@@ -158,6 +189,37 @@ function PolicyEditor({
           <input inputMode="numeric" value={form.keepWeekly} onChange={(e) => set({ keepWeekly: e.target.value })} maxLength={4} />
         </Field>
       </div>
+      {takesImages(form.mode) ? (
+        <div className={styles.row}>
+          <Field label="Full-disk image on" hint="Weekly, through the recovery stick (the device reboots into it for the image).">
+            <select value={form.imageWeekday} onChange={(e) => set({ imageWeekday: e.target.value as PolicyForm['imageWeekday'] })}>
+              {IMAGE_WEEKDAYS.map((day) => (
+                <option key={day} value={day}>
+                  {weeklySlotText(day, '').trim()}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label={`At (${timeZone})`}>
+            <input
+              value={form.imageLocalTime}
+              onChange={(e) => set({ imageLocalTime: e.target.value })}
+              placeholder="HH:MM"
+              maxLength={5}
+              aria-label="Full-disk image time"
+            />
+          </Field>
+          <Field label="Keep images" hint="2–4; the backup server prunes older ones.">
+            <input
+              inputMode="numeric"
+              value={form.keepImages}
+              onChange={(e) => set({ keepImages: e.target.value })}
+              maxLength={2}
+              aria-label="Keep images"
+            />
+          </Field>
+        </div>
+      ) : null}
       {error ? <ProblemView error={error} /> : null}
       <div className={styles.actions}>
         <Button type="submit" variant="primary" disabled={busy}>

@@ -1,6 +1,7 @@
 'use client';
 
 import {
+  BackupPolicySchema,
   DeviceDiskImagesSchema,
   DiskImageJobSchema,
   type DeviceDiskImages,
@@ -38,6 +39,7 @@ import {
   type DiskMapping,
 } from '../../../../../lib/recovery';
 import { durationText } from '../../../../../lib/backups-progress';
+import { siteTimeText, takesImages, weeklySlotText } from '../../../../../lib/backups';
 import { useResource } from '../../../../../lib/use-api';
 import styles from './device-recovery.module.css';
 import { RecoveryProgressBar, type RecoveryMediaState } from './recovery-mode';
@@ -63,7 +65,16 @@ function JobView({ job, state }: { job: DiskImageJob; state: RecoveryMediaState 
               <code>{job.imageName}</code>
             </span>,
           ],
-          ['Requested', `${dateTime(job.createdAt)} by ${job.requestedBy}`],
+          [
+            'Requested',
+            job.trigger === 'schedule' ? (
+              <span key="r" data-testid="disk-image-job-trigger">
+                {dateTime(job.createdAt)} by the weekly schedule
+              </span>
+            ) : (
+              `${dateTime(job.createdAt)} by ${job.requestedBy}`
+            ),
+          ],
           [open ? 'Updated' : 'Finished', <TimeAgo key="u" iso={job.finishedAt ?? job.updatedAt} />],
         ]}
       />
@@ -106,6 +117,10 @@ export function DiskImagesCard({
   const images = useResource(`disk-images:${deviceId}:${version}`, (signal) =>
     api(`devices/${deviceId}/disk-images`, { schema: DeviceDiskImagesSchema, signal }),
   );
+  const policy = useResource(`backup-policy:${deviceId}:${version}`, (signal) =>
+    api(`devices/${deviceId}/backup-policy`, { schema: BackupPolicySchema, signal }),
+  );
+  const p = policy.data;
   const [taking, setTaking] = useState(false);
   const [restoring, setRestoring] = useState<DiskImage | null>(null);
   const open = isOpenJob(images.data?.job);
@@ -150,6 +165,21 @@ export function DiskImagesCard({
         )
       ) : (
         <div className={styles.layout}>
+          {p && (
+            <p className={uiStyles.muted} data-testid="disk-image-schedule">
+              {takesImages(p.mode) ? (
+                <>
+                  Weekly image ({p.mode}): {weeklySlotText(p.imageWeekday, p.imageLocalTime)} {p.timeZone}, keep {p.keepImages}. Next:{' '}
+                  <span data-testid="disk-image-next">
+                    {p.nextImageAt ? siteTimeText(p.nextImageAt, p.timeZone) : 'unknown (site time zone)'}
+                  </span>
+                  {data.job ? ` · last job ${jobStateText(data.job.state)}` : ''}
+                </>
+              ) : (
+                <>No weekly image: the backup policy is {p.mode} (FULL or HYBRID take one weekly).</>
+              )}
+            </p>
+          )}
           {data.job && <JobView job={data.job} state={state} />}
           {data.images.length === 0 ? (
             <Empty>No full-disk image yet.</Empty>
