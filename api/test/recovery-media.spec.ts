@@ -110,6 +110,11 @@ describe('recovery media', () => {
     expect(medium.overlayAddress).toMatch(/^10\.10\.0\.(2[0-4]\d)$/);
     expect(flashingSteps.join('\n')).toContain(medium.imageSha256);
     expect(flashingSteps.join('\n')).toMatch(/dd if=.* of=\/dev\/sdX/);
+    // The medium view carries the same steps while the image is downloadable (SHA-256 and the window's end in them).
+    expect(medium.flashingSteps).toEqual(flashingSteps);
+    const viewed = (await api.request('GET', `devices/${device.id}/recovery-media`, { token: readOnly })).body.media[0];
+    expect(viewed.flashingSteps).toEqual(flashingSteps);
+    expect(viewed.flashingSteps.join('\n')).toContain(medium.downloadExpiresAt);
     expect(await hubPeers(hub)).toContainEqual({ publicKey: medium.wgPublicKey, allowedIps: `${medium.overlayAddress}/32` });
 
     const dir = await mkdtemp(join(tmpdir(), 'xs-recovery-dl-'));
@@ -188,7 +193,7 @@ describe('recovery media', () => {
       expect(late.json.code).toBe('RECOVERY_IMAGE_GONE');
       expect(await readdir(mediaDir)).toEqual([]);
       const listed = await api.request('GET', `devices/${device.id}/recovery-media`, { token: readOnly });
-      expect(listed.body.media[0]).toMatchObject({ id: medium.id, downloadable: false, downloadExpiresAt: null });
+      expect(listed.body.media[0]).toMatchObject({ id: medium.id, downloadable: false, downloadExpiresAt: null, flashingSteps: null });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -102,6 +102,11 @@ describe('console: recovery media, RECOVERY MODE and full-disk images', () => {
     expect(steps).toMatch(/sudo dd if=xspectre-recovery-[0-9a-f]{8}\.img of=\/dev\/sdX/);
     expect(steps).toContain('balenaEtcher');
     expect(await page.getByTestId('recovery-medium').innerText()).toContain(medium.overlayAddress);
+    // The steps come with the medium (GET recovery-media), not only in the create answer: still there after a reload.
+    await page.reload();
+    await eventually(() => page.getByTestId('recovery-flashing-steps').innerText()).toContain(medium.imageSha256);
+    expect(await page.getByTestId('recovery-flashing-steps').innerText()).toContain(medium.downloadExpiresAt);
+    expect(await page.getByTestId('recovery-flashing-steps').innerText()).toContain("Put the stick into acme-rec-01's internal USB port");
 
     // The download: checked in the browser against the SHA-256 shown, saved under the API's name.
     const downloading = page.waitForEvent('download');

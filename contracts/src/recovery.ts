@@ -149,6 +149,8 @@ export const RecoveryMediumSchema = z.object({
   /** Until when the personalised image can be downloaded (it holds secrets; deleted after). */
   downloadExpiresAt: IsoDateTimeSchema.nullable(),
   downloadable: z.boolean(),
+  /** How to check and flash the image (SHA-256, expiry, dd / Etcher), while it is downloadable; null after. */
+  flashingSteps: z.array(z.string()).max(20).nullable(),
   createdAt: IsoDateTimeSchema,
   createdBy: z.string(),
   revokedAt: IsoDateTimeSchema.nullable(),

@@ -91,9 +91,9 @@ export class RecoveryMediaService implements OnApplicationBootstrap, OnApplicati
   }
 
   async list(deviceId: string): Promise<{ media: RecoveryMedium[] }> {
-    await this.devices.requireDevice(deviceId);
+    const device = await this.devices.requireDevice(deviceId);
     const now = new Date();
-    return { media: (await this.media.listForDevice(deviceId)).map((m) => toRecoveryMediumDto(m, now)) };
+    return { media: (await this.media.listForDevice(deviceId)).map((m) => toRecoveryMediumDto(m, device.name, now)) };
   }
 
   /**
@@ -203,8 +203,8 @@ export class RecoveryMediaService implements OnApplicationBootstrap, OnApplicati
         // Committed: the periodic reconcile adds the peer (API_WG_RECONCILE_SECONDS).
         this.logger.warn({ msg: 'hub not updated after a recovery medium was created', deviceId, err: (error as Error).message });
       });
-      const dto = toRecoveryMediumDto((await this.media.findById(id))!);
-      return { medium: dto, flashingSteps: flashingSteps(created.device.name, dto) };
+      const dto = toRecoveryMediumDto((await this.media.findById(id))!, created.device.name);
+      return { medium: dto, flashingSteps: dto.flashingSteps ?? [] };
     } catch (error) {
       await rm(staging, { force: true });
       if (!(await this.media.findById(id))) {
@@ -287,7 +287,7 @@ export class RecoveryMediaService implements OnApplicationBootstrap, OnApplicati
 
   /** Revokes: state revoked, hub peer removed after commit, credential dead on every instance, image deleted. */
   async revoke(actor: Actor, deviceId: string, mediumId: string): Promise<RecoveryMedium> {
-    const medium = await this.db.transaction(async () => {
+    const { medium, device } = await this.db.transaction(async () => {
       const device = await this.devices.requireDevice(deviceId, { lock: true });
       this.devices.assertMayChange(actor, device.organizationKind);
       const found = await this.media.lockForDevice(mediumId, deviceId);
@@ -298,9 +298,9 @@ export class RecoveryMediaService implements OnApplicationBootstrap, OnApplicati
         // Like a device's revoke: a hub that cannot drop the peer fails the revoke; applied again after commit.
         await this.hub.applyWithinTransaction();
       }
-      return found;
+      return { medium: found, device };
     });
-    return toRecoveryMediumDto((await this.media.findById(medium.id))!);
+    return toRecoveryMediumDto((await this.media.findById(medium.id))!, device.name);
   }
 
   /** In the caller's transaction, the medium row locked. */
@@ -406,17 +406,4 @@ export class RecoveryMediaService implements OnApplicationBootstrap, OnApplicati
   onApplicationShutdown(): void {
     clearInterval(this.timer);
   }
-}
-
-export function flashingSteps(deviceName: string, medium: RecoveryMedium): string[] {
-  const file = `xspectre-recovery-${medium.id.slice(0, 8)}.img`;
-  return [
-    `Download the image (${medium.imageSizeBytes} bytes) before ${medium.downloadExpiresAt ?? 'its window ends'}; after that it is deleted and a new medium must be created.`,
-    `Check it: \`sha256sum ${file}\` (Linux), \`shasum -a 256 ${file}\` (macOS) or \`Get-FileHash ${file}\` (Windows) must print ${medium.imageSha256}.`,
-    'Find the USB stick (Linux: `lsblk`; macOS: `diskutil list`, then `diskutil unmountDisk /dev/diskN`). Everything on it is overwritten.',
-    `Write it with dd: \`sudo dd if=${file} of=/dev/sdX bs=4M conv=fsync status=progress\` (macOS: of=/dev/rdiskN bs=4m), then \`sync\`.`,
-    'Or with balenaEtcher (Windows, macOS, Linux): "Flash from file", choose the image, choose the stick, "Flash!"; Etcher verifies the written stick.',
-    `Put the stick into ${deviceName}'s internal USB port and leave it there: it works only for this device.`,
-    'Delete the downloaded image after flashing: it holds the stick’s credential and WireGuard key. Lost the stick? Revoke this medium.',
-  ];
 }

@@ -84,7 +84,6 @@ export function RecoveryMediaCard({
   const [dialog, setDialog] = useState<Dialog>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [steps, setSteps] = useState<{ mediumId: string; steps: string[] } | null>(null);
   const [download, setDownload] = useState<{ mediumId: string; state: 'busy' | 'verified' | 'saved' | 'mismatch'; sha?: string } | null>(
     null,
   );
@@ -98,7 +97,6 @@ export function RecoveryMediaCard({
       const created = await critical(() =>
         api(`devices/${deviceId}/recovery-media`, { method: 'POST', body: {}, schema: RecoveryMediumCreatedSchema }),
       );
-      setSteps({ mediumId: created.medium.id, steps: created.flashingSteps });
       media.mutate((m) => ({ media: [created.medium, ...(m?.media ?? []).filter((x) => x.id !== created.medium.id)] }));
       setDialog(null);
       onChanged();
@@ -147,7 +145,6 @@ export function RecoveryMediaCard({
     return <Card title="Recovery media">{media.error ? <ProblemView error={media.error} onRetry={media.reload} /> : <Loading />}</Card>;
   }
   const { active, revoked } = splitMedia(media.data.media);
-  const shownSteps = active && steps?.mediumId === active.id ? steps.steps : null;
   return (
     <Card
       title="Recovery media"
@@ -229,24 +226,12 @@ export function RecoveryMediaCard({
           {active.downloadable && (
             <div>
               <strong>Flashing the stick</strong>
-              {shownSteps ? (
-                <ol className={styles.steps} data-testid="recovery-flashing-steps">
-                  {shownSteps.map((s, i) => (
-                    <li key={i}>{s}</li>
-                  ))}
-                </ol>
-              ) : (
-                <ol className={styles.steps} data-testid="recovery-flashing-steps">
-                  <li>
-                    Check the file: <code>sha256sum {imageFileName(active)}</code> must print the SHA-256 above.
-                  </li>
-                  <li>
-                    Write it with <code>sudo dd if={imageFileName(active)} of=/dev/sdX bs=4M conv=fsync status=progress</code> (the whole
-                    stick, not a partition) or with balenaEtcher (&quot;Flash from file&quot;).
-                  </li>
-                  <li>Put the stick into {deviceName}&apos;s internal USB port and leave it there; delete the downloaded file.</li>
-                </ol>
-              )}
+              {/* The API's steps (GET recovery-media) name the file, its SHA-256 and the window's end. */}
+              <ol className={styles.steps} data-testid="recovery-flashing-steps">
+                {(active.flashingSteps ?? []).map((s, i) => (
+                  <li key={i}>{s}</li>
+                ))}
+              </ol>
               <CopyRow text={active.imageSha256} label="Image SHA-256" />
             </div>
           )}
