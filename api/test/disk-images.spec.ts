@@ -299,6 +299,47 @@ describe('disk images: catalog, take and restore jobs', () => {
     expect(row).toMatchObject({ openJob: null, lastJobFailed: true });
   });
 
+  it('take with chosen disks: in recovery mode judged against the stick’s disks now (400 naming the disk, never the stick); otherwise when the stick registers', async () => {
+    const device = await enrollDeviceAt(api, admin, where, 'img-disks');
+    const stick = await stickFor(device.id);
+    const hardware = hardwareWith([
+      { name: 'sda', sizeBytes: 64 * 1024 ** 2 },
+      { name: 'nvme0n1', sizeBytes: 128 * 1024 ** 2 },
+      { name: 'sdb', sizeBytes: 16 * 1024 ** 2, role: 'recovery-stick' },
+    ]);
+    expect((await stick.register(hardware)).status).toBe(200);
+    for (const [disks, message] of [
+      [['sdz'], /the machine has no disk sdz \(its target disks: sda, nvme0n1\)/],
+      [['sda', 'sdb'], /disk sdb is the recovery stick: it is never imaged/],
+      [['sda', 'sda'], /disk sda is listed twice/],
+    ] as Array<[string[], RegExp]>) {
+      const refused = await take(device.id, { disks });
+      expect([refused.status, refused.body.code], refused.text).toEqual([400, 'DISK_IMAGE_DISK_INVALID']);
+      expect(refused.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      expect(refused.body.detail).toMatch(message);
+    }
+    expect((await api.sql.query(`SELECT 1 FROM disk_image_jobs WHERE device_id = $1`, [device.id])).rows).toEqual([]);
+    const started = await take(device.id, { disks: ['nvme0n1'] });
+    expect(started.status, started.text).toBe(201);
+    expect(started.body).toMatchObject({ state: 'imaging', params: { disks: ['nvme0n1'] } });
+    const [command] = (await stick.poll()).filter((c) => c.action === 'recovery.image');
+    expect(command!.params).toMatchObject({ disks: ['nvme0n1'] });
+    await stick.report(command!.commandId, { status: 'running' });
+    await stick.report(command!.commandId, { status: 'failed', exitCode: 1, stderr: 'stopped by the test\n' });
+    expect((await images(device.id)).job).toMatchObject({ state: 'failed' });
+
+    // Not in recovery mode: accepted now, judged when the stick registers (the job fails naming the disk, the stick goes back).
+    const other = await enrollDeviceAt(api, admin, where, 'img-disks-later');
+    const otherStick = await stickFor(other.id);
+    const waiting = await take(other.id, { disks: ['sdz'] });
+    expect(waiting.status, waiting.text).toBe(201);
+    expect(waiting.body.state).toBe('booting-recovery');
+    expect((await otherStick.register(hardware)).status).toBe(200);
+    await expect.poll(async () => (await images(other.id)).job?.state, { timeout: 10_000 }).toBe('failed');
+    expect((await images(other.id)).job!.error).toMatch(/the machine has no disk sdz/);
+    expect((await otherStick.poll()).map((c) => c.action)).toEqual(['recovery.reboot']);
+  });
+
   it("restore: the typed confirmation must be the device's name exactly; the image must be in the catalog", async () => {
     const device = await enrollDeviceAt(api, admin, where, 'img-restore');
     const name = '2026-12-01T030000Z';

@@ -21,7 +21,7 @@ import { DiskImagesRepository } from './disk-images.repository.js';
 import { DiskImageSweepService } from './disk-image-sweep.service.js';
 import { toDiskImageJobDto } from './disk-images.mapper.js';
 import { RecoveryPort } from './recovery-port.js';
-import { RestoreTargetError, imageNameAt, planRestoreTargets } from './restore-targets.js';
+import { ImageDiskError, RestoreTargetError, checkImageDisks, imageNameAt, planRestoreTargets } from './restore-targets.js';
 
 const ENDED = new Set<Command['status']>(['failed', 'rejected', 'expired', 'interrupted']);
 
@@ -61,11 +61,24 @@ export class DiskImageJobsService implements OnModuleInit, CommandPollHook, Comm
     this.recovery.onRegistered((deviceId, hardware) => this.registered(deviceId, hardware));
   }
 
-  /** "Take full image now": every target disk the stick reports, or the ones asked for. */
+  /**
+   * "Take full image now": every target disk the stick reports, or the ones asked for. In
+   * recovery mode those are judged against the stick's disks now (400 naming the disk);
+   * otherwise when the stick registers (the job fails, naming it).
+   */
   async take(actor: Actor, deviceId: string, request: DiskImageTakeRequest): Promise<DiskImageJob> {
     const device = await this.devices.requireDevice(deviceId, { lock: true });
     this.devices.assertMayChange(actor, device.organizationKind);
     await this.refuseOpen(deviceId);
+    const mode = await this.recovery.currentMode(deviceId);
+    if (mode && request.disks) {
+      try {
+        checkImageDisks(mode.hardware, request.disks);
+      } catch (error) {
+        if (!(error instanceof ImageDiskError)) throw error;
+        throw new AppError('DISK_IMAGE_DISK_INVALID', error.message, { errors: [{ path: 'disks', message: error.message }] });
+      }
+    }
     const now = new Date();
     const job = await this.jobs.create(
       {
@@ -238,6 +251,15 @@ export class DiskImageJobsService implements OnModuleInit, CommandPollHook, Comm
     if (job.kind === 'image') {
       action = 'recovery.image';
       const disks = (job.params as { disks?: string[] }).disks ?? [];
+      try {
+        checkImageDisks(hardware, disks);
+      } catch (error) {
+        if (!(error instanceof ImageDiskError)) throw error;
+        await this.sweeper.fail(job, error.message, now);
+        // The stick runs: back to the main disk, untouched.
+        await this.queueReturn(job, now);
+        return;
+      }
       params = { imageName: job.imageName, disks, compressionLevel: DISK_IMAGE_COMPRESSION_LEVEL };
     } else {
       action = 'recovery.restore';

@@ -53,7 +53,7 @@ export class DiskImagesController {
   /** Reboots the device into its recovery stick (unless it is in recovery mode), images its disks, reboots back. */
   @Post('devices/:id/disk-images')
   @ApiSummary('Take a full-disk image now', {
-    errors: ['DEVICE_NOT_FOUND', 'DEVICE_NOT_ACTIVE', 'DEVICE_QUARANTINED', 'DISK_IMAGE_JOB_IN_PROGRESS'],
+    errors: ['DEVICE_NOT_FOUND', 'DEVICE_NOT_ACTIVE', 'DEVICE_QUARANTINED', 'DISK_IMAGE_JOB_IN_PROGRESS', 'DISK_IMAGE_DISK_INVALID'],
   })
   @RequirePermission('devices.critical_actions')
   @Critical()

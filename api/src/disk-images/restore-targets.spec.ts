@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DiskImageNameSchema, type RecoveryDisk } from '@xspectre/contracts';
-import { imageNameAt, planRestoreTargets } from './restore-targets.js';
+import { ImageDiskError, checkImageDisks, imageNameAt, planRestoreTargets } from './restore-targets.js';
 
 const sha = (c: string) => c.repeat(64);
 const image = {
@@ -54,5 +54,20 @@ describe('imageNameAt', () => {
     const name = imageNameAt(new Date('2026-12-05T07:04:09.123Z'));
     expect(name).toBe('2026-12-05T070409Z');
     expect(DiskImageNameSchema.safeParse(name).success).toBe(true);
+  });
+});
+
+describe('checkImageDisks', () => {
+  const hardware = { disks: [disk('sda', 1000), disk('nvme0n1', 4000), disk('sdc', 64, 'recovery-stick')] };
+  it('accepts target disks the stick reported, in any order, and an empty list (every target disk)', () => {
+    expect(() => checkImageDisks(hardware, ['nvme0n1', 'sda'])).not.toThrow();
+    expect(() => checkImageDisks(hardware, [])).not.toThrow();
+  });
+  it('refuses an unknown disk, the stick and a disk listed twice, naming the disk', () => {
+    expect(() => checkImageDisks(hardware, ['sdz'])).toThrow(
+      new ImageDiskError('the machine has no disk sdz (its target disks: sda, nvme0n1)'),
+    );
+    expect(() => checkImageDisks(hardware, ['sda', 'sdc'])).toThrow(/disk sdc is the recovery stick/);
+    expect(() => checkImageDisks(hardware, ['sda', 'sda'])).toThrow(/disk sda is listed twice/);
   });
 });

@@ -41,6 +41,25 @@ export function planRestoreTargets(
   });
 }
 
+/** Why the disks asked for an image cannot be imaged: the message names the disk (DISK_IMAGE_DISK_INVALID). */
+export class ImageDiskError extends Error {}
+
+/**
+ * The disks "Take full image now" asked for, judged against the disks the stick reported: each
+ * one a target disk it reported (never the stick itself), each once. Empty: every target disk.
+ */
+export function checkImageDisks(hardware: Pick<RecoveryHardware, 'disks'>, asked: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const name of asked) {
+    const disk = hardware.disks.find((d) => d.name === name);
+    const targets = hardware.disks.filter((d) => d.role === 'target').map((d) => d.name);
+    if (!disk) throw new ImageDiskError(`the machine has no disk ${name} (its target disks: ${targets.join(', ') || 'none'})`);
+    if (disk.role === 'recovery-stick') throw new ImageDiskError(`disk ${name} is the recovery stick: it is never imaged`);
+    if (seen.has(name)) throw new ImageDiskError(`disk ${name} is listed twice`);
+    seen.add(name);
+  }
+}
+
 /** The image's name for a job started at `at`: its start time in UTC, `YYYY-MM-DDTHHMMSSZ` (DiskImageNameSchema). */
 export function imageNameAt(at: Date): string {
   return at

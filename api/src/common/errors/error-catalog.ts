@@ -115,6 +115,7 @@ export const ERROR_CATALOG = {
   DISK_IMAGE_REPORT_INVALID: { status: 422, title: 'The reported image does not belong to this command or device' },
   DISK_IMAGE_CONFIRMATION_MISMATCH: { status: 400, title: "The typed confirmation does not match the device's name" },
   DISK_IMAGE_TARGET_INVALID: { status: 409, title: 'The image cannot be written onto that disk' },
+  DISK_IMAGE_DISK_INVALID: { status: 400, title: 'Only target disks the recovery stick reported can be imaged (never the stick)' },
   BACKUP_TRANSFER_KEY_MISSING: { status: 409, title: 'The device has reported no transfer key to receive a password' },
   COMMAND_TRANSITION_INVALID: { status: 409, title: 'The command cannot move to this status' },
   // recovery media and the recovery agent (issue 16)
