@@ -10,6 +10,7 @@ import {
   parseAsciicast,
   parseMode,
   parseResize,
+  recoveryShellRefusal,
   remoteAccessRefusal,
 } from './remote-access';
 
@@ -49,6 +50,18 @@ describe('remote access helpers', () => {
     expect(remoteAccessRefusal('soc_operator', true, 'customer', active)).toBeNull();
     expect(remoteAccessRefusal('soc_operator', true, 'customer', { status: 'active', quarantine: { reason: 'x' } })).toMatch(/quarantined/);
     expect(remoteAccessRefusal('soc_operator', true, 'customer', { status: 'revoked', quarantine: null })).toMatch(/revoked/);
+  });
+
+  it('recovery shells: Super Admins only, in RECOVERY MODE, when the stick registered a shell', () => {
+    const active = { status: 'active', quarantine: null };
+    const shell = { shellHostKeyFingerprint: 'SHA256:abc' };
+    expect(recoveryShellRefusal('super_admin', active, shell, true)).toBeNull();
+    expect(recoveryShellRefusal('soc_operator', active, shell, true)).toMatch(/only Super Admins/);
+    expect(recoveryShellRefusal('read_only', active, shell, true)).toMatch(/only Super Admins/);
+    expect(recoveryShellRefusal('super_admin', active, null, false)).toMatch(/Loading/);
+    expect(recoveryShellRefusal('super_admin', active, null, true)).toMatch(/not in RECOVERY MODE/);
+    expect(recoveryShellRefusal('super_admin', active, { shellHostKeyFingerprint: null }, true)).toMatch(/no shell/);
+    expect(recoveryShellRefusal('super_admin', { status: 'active', quarantine: { reason: 'x' } }, shell, true)).toMatch(/quarantined/);
   });
 
   it('parse asciicast v2: output and resizes in order, input and broken lines skipped', () => {
