@@ -145,6 +145,15 @@ describe('console: recovery media, RECOVERY MODE and full-disk images', () => {
             role: 'target',
           },
           {
+            name: 'sdc',
+            sizeBytes: 4 * GiB,
+            model: 'Data disk',
+            serial: null,
+            removable: false,
+            rotational: true,
+            role: 'target',
+          },
+          {
             name: 'sdb',
             sizeBytes: 16 * GiB,
             model: 'SanDisk Cruzer',
@@ -180,9 +189,28 @@ describe('console: recovery media, RECOVERY MODE and full-disk images', () => {
   it('takes a full image from the console and follows its progress live', async () => {
     const { page } = e;
     await page.goto(`${e.web.url}/devices/${device.id}/recovery`);
+    const sent = posts(page, '/disk-images');
     await page.getByRole('button', { name: 'Take full image now…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Take a full image of acme-rec-01?' });
-    expect(await dialog.innerText()).toContain('The device is in RECOVERY MODE: the stick images sda now.');
+    expect(await dialog.innerText()).toContain('The device is in RECOVERY MODE: the stick images the disks ticked below now');
+    // The disk picker: the target disks, all ticked; the stick shown but never choosable.
+    const picker = dialog.getByTestId('take-disk-picker');
+    const sda = picker.getByRole('checkbox', { name: /^sda \(8\.0 GiB/ });
+    const sdc = picker.getByRole('checkbox', { name: /^sdc \(4\.0 GiB, Data disk\)/ });
+    const stickBox = picker.getByRole('checkbox', { name: 'sdb: the recovery stick (never imaged)' });
+    expect([await sda.isChecked(), await sdc.isChecked(), await stickBox.isChecked(), await stickBox.isDisabled()]).toEqual([
+      true,
+      true,
+      false,
+      true,
+    ]);
+    // None ticked: refused before anything is sent; then sda only.
+    await sda.uncheck();
+    await sdc.uncheck();
+    await dialog.getByRole('button', { name: 'Take full image' }).click();
+    await eventually(() => dialog.getByTestId('take-disk-error').innerText()).toBe('choose at least one disk to image');
+    expect(sent).toEqual([]);
+    await sda.check();
     await dialog.getByRole('button', { name: 'Take full image' }).click();
     await confirmStepUpIfAsked(e, page);
     await eventually(async () => (await jobOf())?.state).toBe('imaging');
@@ -190,7 +218,8 @@ describe('console: recovery media, RECOVERY MODE and full-disk images', () => {
     await eventually(() => page.getByTestId('disk-image-job-state').innerText()).toBe('imaging the disks');
 
     const command = await stick.command('recovery.image');
-    expect(command.params).toMatchObject({ imageName, disks: [], compressionLevel: 3 });
+    expect(JSON.parse(sent.at(-1)!)).toEqual({ disks: ['sda'] });
+    expect(command.params).toMatchObject({ imageName, disks: ['sda'], compressionLevel: 3 });
     await stick.status(command.commandId, { status: 'running' });
     await stick.progress(command.commandId, 'reading', 2 * GiB, 8 * GiB, 75);
     const progress = page.getByTestId('recovery-mode-progress');
@@ -352,6 +381,8 @@ describe('console: recovery media, RECOVERY MODE and full-disk images', () => {
     await page.getByRole('button', { name: 'Take full image now…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Take a full image of acme-rec-02?' });
     expect(await dialog.innerText()).toContain('The device reboots into its recovery stick');
+    expect(await dialog.getByTestId('take-all-disks-note').innerText()).toContain('Every disk is imaged');
+    expect(await dialog.getByTestId('take-disk-picker').count()).toBe(0);
     await dialog.getByRole('button', { name: 'Take full image' }).click();
     await confirmStepUpIfAsked(e, page);
     await eventually(() => page.getByTestId('disk-image-job-state').innerText()).toBe('rebooting into the recovery stick');

@@ -1,7 +1,7 @@
 import type { DiskImage, RecoveryHardware } from '@xspectre/contracts';
 import { describe, expect, it } from 'vitest';
 import { bytes } from './format';
-import { bounded, defaultMapping, progressKind, recoveryProgressView, restoreRequestOf, shortSha } from './recovery';
+import { bounded, defaultMapping, progressKind, recoveryProgressView, restoreRequestOf, shortSha, takeRequestOf } from './recovery';
 
 const GiB = 1024 ** 3;
 const hardware: RecoveryHardware = {
@@ -79,5 +79,18 @@ describe('recovery view', () => {
     expect(restoreRequestOf('acme-1', 'acme-1', image, hardware, { sda: '' })).toMatchObject({ ok: false, errors: { targets: /choose/ } });
     // No hardware reported: the API maps by name.
     expect(restoreRequestOf('acme-1', 'acme-1', image, null, {})).toEqual({ ok: true, body: { confirmDeviceName: 'acme-1' } });
+  });
+});
+
+describe('takeRequestOf', () => {
+  it('sends every target disk as the default, the ticked ones in the machine’s order, never the stick', () => {
+    expect(takeRequestOf(hardware, new Set(['sda', 'sdb']))).toEqual({ ok: true, body: {} });
+    expect(takeRequestOf(hardware, new Set(['sdb']))).toEqual({ ok: true, body: { disks: ['sdb'] } });
+    expect(takeRequestOf(hardware, new Set(['sdb', 'sdc', 'sda']))).toEqual({ ok: true, body: {} });
+    expect(takeRequestOf(hardware, new Set(['sdc']))).toEqual({ ok: false, error: 'choose at least one disk to image' });
+    expect(takeRequestOf(hardware, new Set())).toEqual({ ok: false, error: 'choose at least one disk to image' });
+  });
+  it('without the stick’s hardware (not in RECOVERY MODE) every disk is imaged', () => {
+    expect(takeRequestOf(null, new Set(['sda']))).toEqual({ ok: true, body: {} });
   });
 });

@@ -156,6 +156,22 @@ export function restoreRequestOf(
   return { ok: true, body: { confirmDeviceName: typed, ...(pairs ? { targets: pairs } : {}) } };
 }
 
+/**
+ * The "Take full image now" body: in RECOVERY MODE the operator ticks target disks (never the
+ * stick); all of them ticked is the default (every target disk, `{}`), none is refused here.
+ * Without hardware (not in recovery mode) every disk is imaged.
+ */
+export function takeRequestOf(
+  hardware: RecoveryHardware | null | undefined,
+  chosen: ReadonlySet<string>,
+): { ok: true; body: { disks?: string[] } } | { ok: false; error: string } {
+  const targets = targetDisks(hardware);
+  if (targets.length === 0) return { ok: true, body: {} };
+  const disks = targets.filter((d) => chosen.has(d.name)).map((d) => d.name);
+  if (disks.length === 0) return { ok: false, error: 'choose at least one disk to image' };
+  return { ok: true, body: disks.length === targets.length ? {} : { disks } };
+}
+
 /** The file name the API gives the personalised image (api/src/recovery/recovery-media.service.ts). */
 export function imageFileName(medium: Pick<RecoveryMedium, 'id'>): string {
   return `xspectre-recovery-${medium.id.slice(0, 8)}.img`;

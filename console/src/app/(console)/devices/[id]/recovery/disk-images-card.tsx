@@ -35,6 +35,7 @@ import {
   jobTone,
   restoreRequestOf,
   shortSha,
+  takeRequestOf,
   targetDisks,
   type DiskMapping,
 } from '../../../../../lib/recovery';
@@ -271,18 +272,36 @@ function TakeDialog({
   const critical = useCritical();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const targets = targetDisks(hardware);
+  const [chosen, setChosen] = useState<ReadonlySet<string>>(() => new Set(targets.map((d) => d.name)));
+  const [pickError, setPickError] = useState<string | null>(null);
   async function take() {
+    const checked = takeRequestOf(hardware, chosen);
+    if (!checked.ok) {
+      setPickError(checked.error);
+      return;
+    }
+    setPickError(null);
     setBusy(true);
     setError(null);
     try {
-      onStarted(await critical(() => api(`devices/${deviceId}/disk-images`, { method: 'POST', body: {}, schema: DiskImageJobSchema })));
+      onStarted(
+        await critical(() => api(`devices/${deviceId}/disk-images`, { method: 'POST', body: checked.body, schema: DiskImageJobSchema })),
+      );
     } catch (e) {
       setError(e);
     } finally {
       setBusy(false);
     }
   }
-  const targets = targetDisks(hardware);
+  function toggle(name: string, on: boolean) {
+    setChosen((previous) => {
+      const next = new Set(previous);
+      if (on) next.add(name);
+      else next.delete(name);
+      return next;
+    });
+  }
   return (
     <ConfirmDialog
       open
@@ -293,14 +312,41 @@ function TakeDialog({
       onConfirm={() => void take()}
     >
       {hardware ? (
-        <p>
-          The device is in RECOVERY MODE: the stick images {targets.length > 0 ? targets.map((d) => d.name).join(', ') : 'its disks'} now.
-        </p>
+        <>
+          <p>The device is in RECOVERY MODE: the stick images the disks ticked below now, then reboots back to the main disk.</p>
+          <fieldset data-testid="take-disk-picker">
+            <legend>Disks to image</legend>
+            {hardware.disks.map((d) =>
+              d.role === 'target' ? (
+                <label key={d.name} style={{ display: 'block' }}>
+                  <input type="checkbox" checked={chosen.has(d.name)} onChange={(e) => toggle(d.name, e.target.checked)} /> {d.name} (
+                  {bytes(d.sizeBytes)}
+                  {d.model ? `, ${bounded(d.model, 60)}` : ''})
+                </label>
+              ) : (
+                <label key={d.name} style={{ display: 'block' }} className={uiStyles.muted}>
+                  <input type="checkbox" checked={false} disabled /> {d.name}: the recovery stick (never imaged)
+                </label>
+              ),
+            )}
+          </fieldset>
+          {pickError ? (
+            <p className={styles.error} data-testid="take-disk-error">
+              {pickError}
+            </p>
+          ) : null}
+        </>
       ) : (
-        <p>
-          <strong>The device reboots</strong> into its recovery stick (once: a failed boot falls back to the main disk), reads every disk
-          block by block, compresses and uploads the image to the backup server, then reboots back. Its services are down meanwhile.
-        </p>
+        <>
+          <p>
+            <strong>The device reboots</strong> into its recovery stick (once: a failed boot falls back to the main disk), reads every disk
+            block by block, compresses and uploads the image to the backup server, then reboots back. Its services are down meanwhile.
+          </p>
+          <p className={uiStyles.muted} data-testid="take-all-disks-note">
+            Every disk is imaged (the stick itself never is). Choosing disks needs the device in RECOVERY MODE: its disks are known once the
+            stick has registered.
+          </p>
+        </>
       )}
       <p className={uiStyles.muted}>A critical action: you confirm it with a fresh authenticator code.</p>
       {error ? <ProblemView error={error} /> : null}
