@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRecoveryConf } from '../../api/src/recovery/recovery-image.js';
+import { DiskImageScheduleService } from '../../api/src/disk-images/disk-image-schedule.service.js';
 import { buildRecoveryImageFixture } from '../../api/test/support/recovery-image.js';
 import { TEST_PASSWORD } from '../../api/test/support/harness.js';
 import { confirmStepUpIfAsked, stepUpAdmin } from './support/backup-runs.js';
@@ -400,5 +401,26 @@ describe('console: recovery media, RECOVERY MODE and full-disk images', () => {
     await eventually(() => page.getByTestId('disk-image-job-state').innerText()).toBe('failed');
     expect(await page.getByTestId('disk-image-job-error').innerText()).toContain(`no recovery stick found ${XSS}`);
     expect(await page.getByRole('button', { name: 'Take full image now…' }).isDisabled()).toBe(false);
+  });
+
+  it("shows a FULL device's weekly schedule and a scheduled image that could not start as the schedule's, with its reason", async () => {
+    const { page } = e;
+    const device = await e.enrollDevice('acme-rec-weekly');
+    const set = await e.api.request('PUT', `devices/${device.id}/backup-policy`, { token: e.admin, body: { mode: 'FULL' } });
+    expect(set.status, set.text).toBe(200);
+    await page.goto(`${e.web.url}/devices/${device.id}/recovery`);
+    const schedule = page.getByTestId('disk-image-schedule');
+    await eventually(() => schedule.innerText()).toContain(`Weekly image (FULL): Sunday 03:00 ${set.body.timeZone}, keep 3.`);
+    expect(await page.getByTestId('disk-image-next').innerText()).toContain('03:00');
+    // The slot comes (the worker's scheduler, at the policy's next image time): no recovery stick, so it fails with the reason.
+    const slots = await e.api.app
+      .get(DiskImageScheduleService, { strict: false })
+      .scheduleDue(new Date(Date.parse(set.body.nextImageAt) + 30_000));
+    expect(slots.filter((x) => x.deviceId === device.id)).toEqual([expect.objectContaining({ outcome: 'failed' })]);
+    await page.reload();
+    await eventually(() => page.getByTestId('disk-image-job-state').innerText()).toBe('failed');
+    expect(await page.getByTestId('disk-image-job-trigger').innerText()).toContain('by the weekly schedule');
+    expect(await page.getByTestId('disk-image-job-error').innerText()).toContain('no active recovery medium');
+    await e.shot('66-disk-image-weekly-failed');
   });
 });
