@@ -45,7 +45,11 @@ describe('recovery shell on a booted recovery stick', () => {
     return r.body.media as Array<Record<string, any>>;
   };
   /** The recovery agent's output (the lab keeps it in the device's directory). */
-  const agentLog = () => (stick ? readFile(join(stick.configDir, 'recovery.log'), 'utf8').catch(() => '') : Promise.resolve(''));
+  const agentLog = async () => {
+    if (!stick) return '';
+    const read = (name: string) => readFile(join(stick.configDir, name), 'utf8').catch(() => '');
+    return `${await read('recovery.log')}${await read('recovery-2.log')}`;
+  };
   /** Waits until `check` answers (polling the API or the stick's files); the failure says what the agent printed. */
   const until = async <T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> => {
     const deadline = Date.now() + timeoutMs;
@@ -66,6 +70,13 @@ describe('recovery shell on a booted recovery stick', () => {
     if (!(client instanceof TerminalClient)) throw new Error(`recovery terminal refused: ${client.status} ${JSON.stringify(client.body)}`);
     return { client, ticket };
   };
+  let agentPid: number;
+  const startAgent = (logName: string) =>
+    stick.startProcess(
+      process.execPath,
+      [...AGENT_NODE_FLAGS, AGENT_MAIN, 'recovery', 'run', '--config', join(work, 'recovery.conf'), '--run-dir', runDir],
+      logName,
+    );
   const sshdPid = async () => Number.parseInt((await readFile(join(runDir, 'ssh', 'sshd.pid'), 'utf8').catch(() => '')).trim(), 10);
 
   beforeAll(async () => {
@@ -109,11 +120,7 @@ describe('recovery shell on a booted recovery stick', () => {
     await writeFile(join(work, 'recovery.conf'), `${conf}\n`, { mode: 0o600 });
 
     stick = await lab.addLightDevice();
-    await stick.startProcess(
-      process.execPath,
-      [...AGENT_NODE_FLAGS, AGENT_MAIN, 'recovery', 'run', '--config', join(work, 'recovery.conf'), '--run-dir', runDir],
-      'recovery.log',
-    );
+    agentPid = await startAgent('recovery.log');
     const registered = await until('RECOVERY MODE with a shell', async () => {
       const mode = (await mediaOf(device.id)).find((m) => m.id === medium.id)?.recoveryMode;
       return mode?.shellHostKeyFingerprint ? mode : null;
@@ -276,4 +283,32 @@ describe('recovery shell on a booted recovery stick', () => {
     expect(r.status).toBe(409);
     expect(r.body.code).toBe('DEVICE_NOT_IN_RECOVERY_MODE');
   });
+
+  it('the agent killed and started again (a new boot): its leftover sshd stopped, a new host key registered and pinned', async () => {
+    const leftover = await sshdPid();
+    process.kill(agentPid, 'SIGKILL');
+    await until('the agent gone', async () => (await readFile(`/proc/${agentPid}/cmdline`, 'utf8').catch(() => '')) === '', 30_000);
+    expect(await readFile(`/proc/${leftover}/cmdline`, 'utf8')).toContain('sshd_config');
+    const log = () => readFile(join(stick.configDir, 'recovery-2.log'), 'utf8').catch(() => '');
+    agentPid = await startAgent('recovery-2.log');
+    const mode = await until('RECOVERY MODE of the new boot', async () => {
+      const m = (await mediaOf(device.id)).find((x) => x.id === medium.id)?.recoveryMode;
+      return m?.shellHostKeyFingerprint && m.shellHostKeyFingerprint !== sshKeyFingerprint(hostKey) ? m : null;
+    });
+    await until('the new sshd', async () => (await log()).includes('step=agent shell ok') && (await sshdPid()) !== leftover);
+    expect(await log()).toContain(`shell leftover stopped pid=${leftover}`);
+    expect(await readFile(`/proc/${leftover}/cmdline`, 'utf8').catch(() => '')).toBe('');
+    const newKey = (await readFile(join(runDir, 'ssh', 'ssh_host_ed25519_key.pub'), 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
+    expect(mode.shellHostKeyFingerprint).toBe(sshKeyFingerprint(newKey));
+    const { client } = await until('a recovery shell of the new boot', async () => {
+      const opened = await openRecoveryTerminal();
+      const ready = await opened.client.next('ready', 30_000).catch(() => null);
+      return ready ? opened : null;
+    });
+    expect(client.messages.find((m) => m.type === 'ready')).toMatchObject({ hostKeyFingerprint: sshKeyFingerprint(newKey) });
+    client.type('echo "who=$(id -un)"\r');
+    await client.waitForOutput(/who=root/);
+    client.type('exit\r');
+    expect(await client.next('ended', 30_000)).toMatchObject({ reason: 'closed' });
+  }, 300_000);
 });

@@ -92,6 +92,7 @@ export class RecoveryShell {
     await mkdir('/run/sshd', { recursive: true, mode: 0o755 }).catch(() => undefined);
     const check = await this.run(this.sshd, ['-t', '-f', this.paths.config]);
     if (failed(check)) throw new Error(`sshd refused the configuration: ${why(check)}`);
+    await this.stopLeftover();
     this.supervisor = this.supervise();
   }
 
@@ -133,6 +134,25 @@ export class RecoveryShell {
         resolve(signal ? `sshd ended by ${signal}` : `sshd exited with ${code}`);
       });
     });
+  }
+
+  /**
+   * An sshd an earlier run of the agent left (killed without its shutdown) holds the address: it
+   * goes if its pid file names a process started with this very config file (never another sshd).
+   */
+  private async stopLeftover(): Promise<void> {
+    const pid = Number.parseInt((await readFile(this.paths.pidFile, 'utf8').catch(() => '')).trim(), 10);
+    if (!Number.isInteger(pid) || pid <= 1) return;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    // sshd's listener rewrites its title ("sshd: /usr/sbin/sshd -D -e -f <config> [listener] …"): NULs or spaces.
+    if (!cmdline.split(/[\0 ]/).includes(this.paths.config)) return;
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    this.options.say('shell leftover stopped', { pid });
+    for (let i = 0; i < 50 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) !== ''; i++) await delay(100);
   }
 
   /** Stops sshd (TERM, then KILL after 5 s) and the supervisor; the run directory goes with the boot. */
