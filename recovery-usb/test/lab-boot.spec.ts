@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecoveryConfSchema } from '@xspectre/contracts';
 import { commandKeyId } from '@xspectre/contracts/command-signature';
 import { AGENT_SEA, ensureAgentExecutable } from '@xspectre/lab';
 
@@ -67,7 +68,7 @@ async function boot(firmware: 'bios' | 'uefi', image: string, target: string, un
     '-machine',
     'q35',
     '-m',
-    '1024',
+    '1536',
     '-smp',
     '2',
     '-display',
@@ -123,8 +124,12 @@ async function boot(firmware: 'bios' | 'uefi', image: string, target: string, un
           lines.push(line);
           if (/XSPECTRE-RECOVERY ready\b/.test(line)) readyAt = Date.now();
           if (readyAt && until.test(line)) resolve();
+          else if (/XSPECTRE-RECOVERY step=agent (config fail|stop)/.test(line))
+            reject(new Error(`the agent stopped before ${until}:\n${lines.slice(-60).join('\n')}`));
         }
       });
+      const timer = setTimeout(() => reject(new Error(`no ${until} within 8 min:\n${lines.slice(-60).join('\n')}`)), 8 * 60_000);
+      void qemu.finally(() => clearTimeout(timer));
       void qemu.then((r) => reject(new Error(`qemu exited (${r.exitCode}) before ${until}:\n${stderr}\n${lines.slice(-60).join('\n')}`)));
     });
   } finally {
@@ -174,7 +179,7 @@ const conf = (() => {
     `XS_DEVICE_ID=${deviceId}`,
     `XS_MEDIUM_ID=${mediumId}`,
     'XS_API_URL=http://10.10.0.1:3000/api/v1',
-    `XS_CREDENTIAL=xsr1.${randomBytes(24).toString('base64url')}`,
+    `XS_CREDENTIAL=xsr1.${mediumId}.${randomBytes(32).toString('base64url')}`,
     `XS_WG_PRIVATE_KEY=${privateKey}`,
     'XS_WG_ADDRESS=10.10.0.240/32',
     `XS_WG_HUB_PUBLIC_KEY=${randomBytes(32).toString('base64')}`,
@@ -183,6 +188,15 @@ const conf = (() => {
     `XS_COMMAND_KEYS=${commandKeyId(publicKey)}:${spki.toString('base64')}`,
     '',
   ].join('\n');
+  // What the agent checks first (agent/src/recovery/conf.ts): a wrong test conf fails here, not in a 10-minute boot.
+  RecoveryConfSchema.parse(
+    Object.fromEntries(
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    ),
+  );
   return { deviceId, mediumId, privateKey, text };
 })();
 
