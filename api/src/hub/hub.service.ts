@@ -40,6 +40,7 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
   /** Serializes `wg` runs from concurrent requests and the periodic reconcile. */
   private queue: Promise<unknown> = Promise.resolve();
   private cachedPublicKey: string | undefined;
+  private probing: Promise<string> | null = null;
   /** By kind, device and public key: each is logged once, when first refused. */
   private refused = new Map<string, RefusedPeer>();
   /** The hub's peers as last read by `wg show` (metrics read it; no `wg` run per scrape). */
@@ -73,6 +74,15 @@ export class HubService implements OnApplicationBootstrap, OnApplicationShutdown
    * refuses the enrollment with nothing changed.
    */
   async probe(): Promise<string> {
+    // Probes asked while one runs share it: a burst of enrollments runs one `wg` (or one Redis
+    // question), not one each; a probe that started a moment ago answers "up now" as well.
+    this.probing ??= this.probeOnce().finally(() => {
+      this.probing = null;
+    });
+    return this.probing;
+  }
+
+  private async probeOnce(): Promise<string> {
     if (!this.driver) {
       const reply = await this.requests.ask('probe', this.config.API_HUB_REQUEST_TIMEOUT_MS);
       if (!reply.publicKey) throw new AppError('HUB_UNAVAILABLE', 'the instance that drives the WireGuard hub sent no key');
