@@ -9,7 +9,7 @@ import type { DeviceEvent, DeviceEventType, EventSeverity } from '@xspectre/cont
 @Entity({ name: 'device_events' })
 @Check(
   'chk_device_events_type',
-  `"type" IN ('fingerprint.changed', 'fingerprint.accepted', 'hardware.changed', 'journal.gap', 'device.enrolled', 'device.revoked', 'device.retired', 'backup.failed', 'backup.succeeded', 'backup.overdue', 'backup.check_failed', 'backup.check_succeeded', 'backup.quota_high', 'backup.quota_ok', 'ssh.host_key_changed', 'ssh.host_key_accepted', 'disk_image.failed', 'disk_image.succeeded', 'device.recovery-mode', 'device.recovery-mode-ended', 'disk.smart_failed', 'disk.smart_ok')`,
+  `"type" IN ('fingerprint.changed', 'fingerprint.accepted', 'hardware.changed', 'journal.gap', 'device.enrolled', 'device.revoked', 'device.retired', 'backup.failed', 'backup.succeeded', 'backup.overdue', 'backup.check_failed', 'backup.check_succeeded', 'backup.quota_high', 'backup.quota_ok', 'ssh.host_key_changed', 'ssh.host_key_accepted', 'disk_image.failed', 'disk_image.succeeded', 'disk_image.overdue', 'device.recovery-mode', 'device.recovery-mode-ended', 'disk.smart_failed', 'disk.smart_ok')`,
 )
 @Check('chk_device_events_severity', `"severity" IN ('info', 'warning', 'critical')`)
 @Index('ix_device_events_device_at', ['deviceId', 'at'])
