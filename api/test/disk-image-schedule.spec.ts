@@ -470,6 +470,23 @@ describe('disk images: weekly schedule, retention, overdue', () => {
     expect((await jobsOf(device.id)).map((j) => j.trigger)).toEqual(['operator']);
   });
 
+  it("a slot that comes while the device is already in RECOVERY MODE starts at the stick's next poll (no normal agent polls then)", async () => {
+    const device = await enrollDeviceAt(api, admin, where, 'sched-in-recovery');
+    const stick = await stickFor(device.id);
+    expect((await putPolicy(device.id, { mode: 'FULL' })).status).toBe(200);
+    expect((await stick.register()).status).toBe(200);
+    expect(await stick.poll()).toEqual([]);
+    const [slot] = mine(await schedule(new Date('2027-01-10T03:00:30Z')), device.id);
+    expect(slot).toMatchObject({ outcome: 'queued', jobId: expect.any(String) });
+    const [command] = await stick.poll();
+    expect(command).toMatchObject({ action: 'recovery.image' });
+    expect((await images(device.id)).job).toMatchObject({ id: slot!.jobId, state: 'imaging', trigger: 'schedule' });
+    // Polled again: the job has its command; nothing is queued twice.
+    expect((await stick.poll()).map((c) => c.commandId)).toEqual([command!.commandId]);
+    await stick.report(command!.commandId, { status: 'failed', exitCode: 1, reason: 'test: stop here' });
+    expect((await images(device.id)).job).toMatchObject({ id: slot!.jobId, state: 'failed' });
+  });
+
   it("a scheduled image runs as 'Take full image now' does, and the policy's keepImages travels in the token to the backup server's prune; the catalog marks what it pruned", async () => {
     backupServer ??= await startLabBackupServer({ host: '127.0.0.1', port: backupPort, keyStoreDir: api.config.API_KEY_STORE_DIR });
     const device = await enrollDeviceAt(api, admin, where, 'sched-e2e');

@@ -20,18 +20,24 @@ export interface CommandReportListener {
 export class CommandHooks {
   private readonly logger = new Logger(CommandHooks.name);
   private readonly pollHooks: CommandPollHook[] = [];
+  private readonly recoveryPollHooks: CommandPollHook[] = [];
   private readonly reportListeners: CommandReportListener[] = [];
 
   onPoll(hook: CommandPollHook): void {
     this.pollHooks.push(hook);
   }
 
+  /** Asked before a recovery stick's poll (audience `recovery`) is answered. */
+  onRecoveryPoll(hook: CommandPollHook): void {
+    this.recoveryPollHooks.push(hook);
+  }
+
   onReport(listener: CommandReportListener): void {
     this.reportListeners.push(listener);
   }
 
-  async beforePoll(deviceId: string): Promise<void> {
-    for (const hook of this.pollHooks) {
+  async beforePoll(deviceId: string, audience: 'agent' | 'recovery' = 'agent'): Promise<void> {
+    for (const hook of audience === 'agent' ? this.pollHooks : this.recoveryPollHooks) {
       try {
         await hook.beforePoll(deviceId);
       } catch (error) {

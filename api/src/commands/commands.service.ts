@@ -258,7 +258,7 @@ export class CommandsService {
       await this.announcements.beforePoll(device.id);
       // Features that queue due work at the poll (backups: command-hooks.ts).
       await this.hooks.beforePoll(device.id);
-    }
+    } else await this.hooks.beforePoll(device.id, 'recovery');
     const waiter = this.wakeups.waiter(device.id, waitSeconds * 1000, signal);
     try {
       let delivery = await this.commands.deliver(device.id, audience);

@@ -57,6 +57,7 @@ export class DiskImageJobsService implements OnModuleInit, CommandPollHook, Comm
 
   onModuleInit(): void {
     this.hooks.onPoll(this);
+    this.hooks.onRecoveryPoll({ beforePoll: (deviceId) => this.beforeStickPoll(deviceId) });
     this.hooks.onReport(this);
     this.recovery.onRegistered((deviceId, hardware) => this.registered(deviceId, hardware));
   }
@@ -161,6 +162,22 @@ export class DiskImageJobsService implements OnModuleInit, CommandPollHook, Comm
       else if (job.state === 'requested' && job.trigger === 'schedule' && !job.rebootCommandId && !job.recoveryCommandId) {
         await this.startScheduled(job, now);
       } else await this.sweeper.sweepOne(job, now);
+    });
+  }
+
+  /**
+   * The stick polls: a scheduled job whose slot came while the device was already in RECOVERY
+   * MODE (no normal agent will poll to start it) gets its recovery command now.
+   */
+  async beforeStickPoll(deviceId: string): Promise<void> {
+    const waiting = (job: DiskImageJobEntity | null): job is DiskImageJobEntity =>
+      !!job && job.state === 'requested' && job.trigger === 'schedule' && !job.rebootCommandId && !job.recoveryCommandId;
+    if (!waiting(await this.jobs.openFor(deviceId))) return;
+    await this.db.transaction(async () => {
+      const job = await this.jobs.openFor(deviceId, { lock: true });
+      if (!waiting(job)) return;
+      const mode = await this.recovery.currentMode(deviceId);
+      if (mode) await this.queueRecoveryCommand(null, job, mode.hardware, new Date());
     });
   }
 
