@@ -27,7 +27,7 @@ export interface ScheduledImageSlot extends DueImageSlot {
  * the site's zone unless the policy says otherwise) one disk-image job per device and slot,
  * through the same path as "Take full image now": the job is created `requested` with trigger
  * `schedule`, and at the device's next poll the API queues reboot-to-recovery (or, in recovery
- * mode, the stick's registration queues recovery.image): disk-image-jobs.service.ts.
+ * mode, the stick's registration or next poll queues recovery.image): disk-image-jobs.service.ts.
  *
  * Each slot is a row keyed by (device, local date) taken in the same transaction as its outcome,
  * so however many workers run, a slot happens once: queued (a job), skipped (the device had a job
