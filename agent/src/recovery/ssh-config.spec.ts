@@ -62,14 +62,7 @@ describe('recovery sshd config', () => {
   });
 
   it('refuses paths that would not be one sshd_config token (hostile run directory)', () => {
-    for (const runDir of [
-      'relative/run',
-      '/run/with space',
-      '/run/x\nPermitRootLogin yes',
-      '/run/"q"',
-      '/run/#c',
-      '/run/t\tab',
-    ])
+    for (const runDir of ['relative/run', '/run/with space', '/run/x\nPermitRootLogin yes', '/run/"q"', '/run/#c', '/run/t\tab'])
       expect(() => renderRecoverySshdConfig('10.10.0.240/32', recoverySshPaths(runDir)), runDir).toThrow(RecoverySshConfigError);
   });
 
