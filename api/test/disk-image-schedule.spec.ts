@@ -1,9 +1,7 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyCommand } from '@xspectre/contracts/command-signature';
 import { DiskImageOverdueService } from '../src/disk-images/disk-image-overdue.service.js';
@@ -13,7 +11,9 @@ import type { TestApi } from './support/harness.js';
 import { evaluateThroughEvents } from './support/alert-outbox.js';
 import { runMaintenanceJob } from './support/worker-job.js';
 import { stepUp } from './support/step-up.js';
-import { FIXTURE_CONFIG_OFFSET, buildRecoveryImageFixture } from './support/recovery-image.js';
+import { buildRecoveryImageFixture } from './support/recovery-image.js';
+import { createStick, imageRequest as imageRequestTo, type TestStick as Stick } from './support/recovery-stick.js';
+import { freePort } from './support/built-process.js';
 import { startLabBackupServer, type LabBackupServer } from './support/lab-backup-server.js';
 import { NestFactory } from '@nestjs/core';
 import { createLogger, NestPinoLogger } from '../src/common/logging/logger.js';
@@ -30,14 +30,6 @@ import {
 } from './support/fleet.js';
 
 const MiB = 1024 ** 2;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * FULL and HYBRID backups (issue 16 item 7) through the real routes, the worker's jobs and the
@@ -99,68 +91,7 @@ describe('disk images: weekly schedule, retention, overdue', () => {
     return { organizationId: where.organizationId, siteId: created.body.id as string };
   };
 
-  /** A recovery medium for the device (the real route) and its credential, read back from the personalised image. */
-  const stickFor = async (deviceId: string) => {
-    const created = await api.request('POST', `devices/${deviceId}/recovery-media`, { token: admin, body: {} });
-    expect(created.status, created.text).toBe(201);
-    const dir = await mkdtemp(join(tmpdir(), 'xs-image-schedule-dl-'));
-    try {
-      const response = await fetch(`${api.baseUrl}/api/v1/devices/${deviceId}/recovery-media/${created.body.medium.id}/image`, {
-        headers: { authorization: `Bearer ${admin}` },
-      });
-      expect(response.status).toBe(200);
-      const path = join(dir, 'stick.img');
-      await writeFile(path, Buffer.from(await response.arrayBuffer()));
-      const { stdout } = await execa('mtype', ['-i', `${path}@@${FIXTURE_CONFIG_OFFSET}`, '::recovery.conf'], {
-        env: { MTOOLS_SKIP_CHECK: '1' },
-      });
-      const credential = /^XS_CREDENTIAL=(.+)$/m.exec(stdout)![1]!;
-      const call = (method: string, path: string, body?: unknown) => api.request(method, path, { token: credential, body });
-      return {
-        call,
-        register: () =>
-          call('POST', 'agent/recovery/register', {
-            bootId: randomUUID(),
-            agentVersion: '0.1.0',
-            recipeHash: null,
-            kernel: '6.1.0',
-            hardware: {
-              firmware: 'uefi',
-              cpuModel: 'QEMU Virtual CPU',
-              cpus: 2,
-              memoryBytes: 1024 ** 3,
-              disks: [
-                {
-                  name: 'sda',
-                  sizeBytes: 64 * MiB,
-                  model: 'QEMU HARDDISK',
-                  serial: null,
-                  removable: false,
-                  rotational: true,
-                  role: 'target',
-                },
-                {
-                  name: 'sdb',
-                  sizeBytes: 170 * MiB,
-                  model: 'STICK',
-                  serial: null,
-                  removable: true,
-                  rotational: false,
-                  role: 'recovery-stick',
-                },
-              ],
-              nics: [{ name: 'eth0', mac: '52:54:00:12:34:56', driver: 'e1000' }],
-            },
-          }),
-        poll: async () => (await call('GET', 'agent/recovery/commands?waitSeconds=0')).body.commands as Array<Record<string, any>>,
-        report: (commandId: string, body: unknown) => call('POST', `agent/recovery/commands/${commandId}/status`, body),
-        token: (commandId: string, op: string) => call('POST', 'agent/recovery/image-tokens', { commandId, op }),
-      };
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  };
-  type Stick = Awaited<ReturnType<typeof stickFor>>;
+  const stickFor = (deviceId: string) => createStick(api, admin, deviceId);
   const heartbeats = new Map<string, number>();
 
   /** The scheduler in a worker context of its own (its own pools), as a second worker process would run it. */
@@ -178,27 +109,8 @@ describe('disk images: weekly schedule, retention, overdue', () => {
     }
   };
 
-  const imageRequest = (
-    deviceId: string,
-    token: string,
-    method: string,
-    path: string,
-    body?: Buffer | unknown,
-    headers: Record<string, string> = {},
-  ) =>
-    fetch(`${backupServer!.url}/disk-images/${deviceId}/${path}`, {
-      method,
-      headers: {
-        authorization: `Basic ${Buffer.from(`${deviceId}:${token}`).toString('base64')}`,
-        ...(body === undefined
-          ? {}
-          : Buffer.isBuffer(body)
-            ? { 'content-type': 'application/octet-stream' }
-            : { 'content-type': 'application/json' }),
-        ...headers,
-      },
-      body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body),
-    });
+  const imageRequest = (deviceId: string, token: string, method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+    imageRequestTo(backupServer!.url, deviceId, token, method, path, body, headers);
 
   /**
    * Carries a scheduled job to its end the way the device and the stick do: the agent's poll gets

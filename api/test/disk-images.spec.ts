@@ -1,29 +1,21 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyCommand } from '@xspectre/contracts/command-signature';
 import { MaintenanceJob } from '../src/worker/maintenance.jobs.js';
 import type { TestApi } from './support/harness.js';
 import { runMaintenanceJob } from './support/worker-job.js';
 import { stepUp } from './support/step-up.js';
-import { FIXTURE_CONFIG_OFFSET, buildRecoveryImageFixture } from './support/recovery-image.js';
+import { buildRecoveryImageFixture } from './support/recovery-image.js';
+import { createStick, imageRequest as imageRequestTo, stickHardware } from './support/recovery-stick.js';
+import { freePort } from './support/built-process.js';
 import { startLabBackupServer, type LabBackupServer } from './support/lab-backup-server.js';
 import { createOrganizationSite, enrollDeviceAt, startApiWithLabHub, type EnrolledDevice, type LabHub } from './support/fleet.js';
 
 const sha = (c: string) => c.repeat(64);
 const MiB = 1024 ** 2;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** An image's metadata.json as the stick writes it (contracts/src/backup-server.ts DiskImageMetadataSchema). */
 function metadataOf(deviceId: string, imageName: string, disks: Array<{ name: string; sizeBytes: number }>) {
@@ -89,80 +81,10 @@ describe('disk images: catalog, take and restore jobs', () => {
     );
   };
 
-  /** A recovery medium for the device (H1's route) and its credential, read back from the personalised image's recovery.conf. */
-  const stickFor = async (deviceId: string) => {
-    const created = await api.request('POST', `devices/${deviceId}/recovery-media`, { token: admin, body: {} });
-    expect(created.status, created.text).toBe(201);
-    const dir = await mkdtemp(join(tmpdir(), 'xs-disk-images-dl-'));
-    try {
-      const response = await fetch(`${api.baseUrl}/api/v1/devices/${deviceId}/recovery-media/${created.body.medium.id}/image`, {
-        headers: { authorization: `Bearer ${admin}` },
-      });
-      expect(response.status).toBe(200);
-      const path = join(dir, 'stick.img');
-      await writeFile(path, Buffer.from(await response.arrayBuffer()));
-      const { stdout } = await execa('mtype', ['-i', `${path}@@${FIXTURE_CONFIG_OFFSET}`, '::recovery.conf'], {
-        env: { MTOOLS_SKIP_CHECK: '1' },
-      });
-      const credential = /^XS_CREDENTIAL=(.+)$/m.exec(stdout)![1]!;
-      const call = (method: string, path: string, body?: unknown) => api.request(method, path, { token: credential, body });
-      return {
-        credential,
-        call,
-        register: (hardware: unknown) =>
-          call('POST', 'agent/recovery/register', {
-            bootId: randomUUID(),
-            agentVersion: '0.1.0',
-            recipeHash: null,
-            kernel: '6.1.0',
-            hardware,
-          }),
-        poll: async () => (await call('GET', 'agent/recovery/commands?waitSeconds=0')).body.commands as Array<Record<string, any>>,
-        report: (commandId: string, body: unknown) => call('POST', `agent/recovery/commands/${commandId}/status`, body),
-        token: (commandId: string, op: string) => call('POST', 'agent/recovery/image-tokens', { commandId, op }),
-      };
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  };
-  const hardwareWith = (disks: Array<{ name: string; sizeBytes: number; role?: 'target' | 'recovery-stick' }>) => ({
-    firmware: 'uefi',
-    cpuModel: 'QEMU Virtual CPU',
-    cpus: 2,
-    memoryBytes: 1024 ** 3,
-    disks: disks.map((d) => ({
-      name: d.name,
-      sizeBytes: d.sizeBytes,
-      model: 'QEMU HARDDISK',
-      serial: null,
-      removable: d.role === 'recovery-stick',
-      rotational: true,
-      role: d.role ?? 'target',
-    })),
-    nics: [{ name: 'eth0', mac: '52:54:00:12:34:56', driver: 'e1000' }],
-  });
-  /** The backup server's image routes with a token (basic auth: the device id and the token). */
-  const imageRequest = (
-    deviceId: string,
-    token: string,
-    method: string,
-    path: string,
-    body?: Buffer | unknown,
-    headers: Record<string, string> = {},
-  ) =>
-    fetch(`${backupServer.url}/disk-images/${deviceId}/${path}`, {
-      method,
-      headers: {
-        authorization: `Basic ${Buffer.from(`${deviceId}:${token}`).toString('base64')}`,
-        ...(body === undefined
-          ? {}
-          : Buffer.isBuffer(body)
-            ? { 'content-type': 'application/octet-stream' }
-            : { 'content-type': 'application/json' }),
-        ...headers,
-      },
-      body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body),
-    });
+  const stickFor = (deviceId: string) => createStick(api, admin, deviceId);
+  const hardwareWith = stickHardware;
+  const imageRequest = (deviceId: string, token: string, method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+    imageRequestTo(backupServer.url, deviceId, token, method, path, body, headers);
 
   beforeAll(async () => {
     fixture = await buildRecoveryImageFixture();
