@@ -1,24 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { addDeviceEventTypes, removeDeviceEventTypes } from './device-event-types.js';
 
 const NEW_EVENTS = ['disk.smart_failed', 'disk.smart_ok'];
-
-/**
- * The event types the device_events check allows now, read from the constraint itself: other
- * migrations of the same release add types too, and this one must keep theirs whichever runs first.
- */
-async function eventTypes(queryRunner: QueryRunner): Promise<string[]> {
-  const rows: Array<{ def: string }> = await queryRunner.query(
-    `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'chk_device_events_type' AND conrelid = 'device_events'::regclass`,
-  );
-  return [...(rows[0]?.def ?? '').matchAll(/'([^']+)'::text/g)].map((m) => m[1]!);
-}
-
-async function setEventTypes(queryRunner: QueryRunner, types: string[]): Promise<void> {
-  await queryRunner.query(`ALTER TABLE "device_events" DROP CONSTRAINT "chk_device_events_type"`);
-  await queryRunner.query(
-    `ALTER TABLE "device_events" ADD CONSTRAINT "chk_device_events_type" CHECK ("type" IN (${types.map((t) => `'${t}'`).join(', ')}))`,
-  );
-}
 
 /**
  * SMART disk health (api/src/inventory/disk-health.service.ts, issue 16 item 7): the latest
@@ -35,8 +18,7 @@ export class DiskHealth1795730000000 implements MigrationInterface {
     await queryRunner.query(
       `ALTER TABLE "device_disk_health" ADD CONSTRAINT "fk_device_disk_health_device" FOREIGN KEY ("device_id") REFERENCES "devices"("id") ON DELETE CASCADE ON UPDATE NO ACTION`,
     );
-    const types = await eventTypes(queryRunner);
-    await setEventTypes(queryRunner, [...types, ...NEW_EVENTS.filter((t) => !types.includes(t))]);
+    await addDeviceEventTypes(queryRunner, NEW_EVENTS);
     await queryRunner.query(
       `INSERT INTO "alert_rules" ("id", "key", "name", "kind", "params", "severity", "enabled", "scope_kind", "scope_ref", "built_in", "created_at", "updated_at") VALUES
         ('5d0c6a2e-8f41-5b7a-a3c9-7e1f4b2d9c30', 'disk-smart-failed', 'Disk failing (SMART)', 'event', '{"eventType":"disk.smart_failed","resolvedBy":"disk.smart_ok"}', 'critical', true, 'global', '', true, now(), now())`,
@@ -46,10 +28,7 @@ export class DiskHealth1795730000000 implements MigrationInterface {
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DELETE FROM "alert_rules" WHERE "key" = 'disk-smart-failed'`);
     await queryRunner.query(`DELETE FROM "device_events" WHERE "type" IN (${NEW_EVENTS.map((t) => `'${t}'`).join(', ')})`);
-    await setEventTypes(
-      queryRunner,
-      (await eventTypes(queryRunner)).filter((t) => !NEW_EVENTS.includes(t)),
-    );
+    await removeDeviceEventTypes(queryRunner, NEW_EVENTS);
     await queryRunner.query(`ALTER TABLE "device_disk_health" DROP CONSTRAINT "fk_device_disk_health_device"`);
     await queryRunner.query(`DROP TABLE "device_disk_health"`);
   }

@@ -1,24 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { addDeviceEventTypes, removeDeviceEventTypes } from './device-event-types.js';
 
 const NEW_EVENT = 'disk_image.overdue';
-
-/**
- * The event types the device_events check allows now, read from the constraint itself: other
- * migrations of the same release add types too, and this one must keep theirs whichever runs first.
- */
-async function eventTypes(queryRunner: QueryRunner): Promise<string[]> {
-  const rows: Array<{ def: string }> = await queryRunner.query(
-    `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'chk_device_events_type' AND conrelid = 'device_events'::regclass`,
-  );
-  return [...(rows[0]?.def ?? '').matchAll(/'([^']+)'::text/g)].map((m) => m[1]!);
-}
-
-async function setEventTypes(queryRunner: QueryRunner, types: string[]): Promise<void> {
-  await queryRunner.query(`ALTER TABLE "device_events" DROP CONSTRAINT "chk_device_events_type"`);
-  await queryRunner.query(
-    `ALTER TABLE "device_events" ADD CONSTRAINT "chk_device_events_type" CHECK ("type" IN (${types.map((t) => `'${t}'`).join(', ')}))`,
-  );
-}
 
 /**
  * FULL and HYBRID backups (issue 16 item 7): the policy's weekly image day and time and the
@@ -54,8 +37,7 @@ export class DiskImageSchedule1795740000000 implements MigrationInterface {
     await queryRunner.query(
       `ALTER TABLE "disk_image_device_states" ADD CONSTRAINT "fk_disk_image_device_states_device" FOREIGN KEY ("device_id") REFERENCES "devices"("id") ON DELETE CASCADE ON UPDATE NO ACTION`,
     );
-    const types = await eventTypes(queryRunner);
-    if (!types.includes(NEW_EVENT)) await setEventTypes(queryRunner, [...types, NEW_EVENT]);
+    await addDeviceEventTypes(queryRunner, [NEW_EVENT]);
     await queryRunner.query(
       `INSERT INTO "alert_rules" ("id", "key", "name", "kind", "params", "severity", "enabled", "scope_kind", "scope_ref", "built_in", "created_at", "updated_at") VALUES
         ('5d0c6a3e-8f21-5b47-a3c9-7e4b1f2d9a08', 'disk-image-overdue', 'Full-disk image overdue', 'event', '{"eventType":"disk_image.overdue","resolvedBy":"disk_image.succeeded"}', 'warning', true, 'global', '', true, now(), now())`,
@@ -65,10 +47,7 @@ export class DiskImageSchedule1795740000000 implements MigrationInterface {
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DELETE FROM "alert_rules" WHERE "key" = 'disk-image-overdue'`);
     await queryRunner.query(`DELETE FROM "device_events" WHERE "type" = '${NEW_EVENT}'`);
-    await setEventTypes(
-      queryRunner,
-      (await eventTypes(queryRunner)).filter((t) => t !== NEW_EVENT),
-    );
+    await removeDeviceEventTypes(queryRunner, [NEW_EVENT]);
     await queryRunner.query(`ALTER TABLE "disk_image_device_states" DROP CONSTRAINT "fk_disk_image_device_states_device"`);
     await queryRunner.query(`ALTER TABLE "disk_image_slots" DROP CONSTRAINT "fk_disk_image_slots_device"`);
     await queryRunner.query(`ALTER TABLE "disk_image_jobs" DROP CONSTRAINT "chk_disk_image_jobs_trigger"`);
