@@ -5,7 +5,8 @@
 // stick with a 64 MiB target disk (GPT + ext4 with known files and random data) and a NIC on a tap
 // in the lab's underlay bridge, where busybox udhcpd (on the bridge, in the root namespace where
 // the hub is) hands out an underlay address. The stick registers in RECOVERY MODE over its tunnel;
-// "Take full image now" images the disk to the backup server; the disk is wiped; the stick boots
+// a Super Admin opens the recovery shell (the stick's own sshd, host key pinned for the boot) and
+// runs commands as root on it; "Take full image now" images the disk to the backup server; the disk is wiped; the stick boots
 // again and "Restore image…" writes it back: the disk's SHA-256 equals the one before the first boot.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -18,11 +19,14 @@ import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_MAIN, AGENT_NODE_FLAGS, AGENT_SEA, ensureAgentExecutable, startLab, type Lab, type LightDevice } from '@xspectre/lab';
+import type { TerminalTicket } from '@xspectre/contracts';
 import { readRecoveryConf } from '../src/recovery/recovery-image.js';
+import { sshKeyFingerprint } from '../src/ssh/ssh-certificate-authority.js';
 import { TestApi } from './support/harness.js';
 import { stepUp } from './support/step-up.js';
 import { freePort } from './support/built-process.js';
 import { startLabBackupServer, type LabBackupServer } from './support/lab-backup-server.js';
+import { TerminalClient } from './support/terminal-client.js';
 
 const BUILD = fileURLToPath(new URL('../../recovery-usb/build.sh', import.meta.url));
 const MiB = 1024 * 1024;
@@ -289,7 +293,8 @@ describe('fleet lab: the recovery stick booted in qemu images and restores a dis
     originalSha = await sha256File(target);
     console.log(`recovery e2e: target disk ${TARGET_BYTES} bytes, sha256 ${originalSha}`);
 
-    lab = await startLab({ log: (line) => console.log(`lab: ${line}`) });
+    // One lab per machine: another spec's (or CI's) lab may hold it for a while.
+    lab = await startLab({ waitForOtherLabMs: 30 * 60_000, log: (line) => console.log(`lab: ${line}`) });
     const backupPort = await freePort();
     const mediaDir = join(dir, 'media');
     await mkdir(mediaDir, { mode: 0o700 });
@@ -302,6 +307,9 @@ describe('fleet lab: the recovery stick booted in qemu images and restores a dis
         API_ACCESS_TOKEN_TTL_SECONDS: '3600',
         API_RECOVERY_IMAGE: genericImage,
         API_RECOVERY_MEDIA_DIR: mediaDir,
+        API_TERMINAL_RECORDINGS_DIR: join(dir, 'recordings'),
+        // sshd under TCG: a login (fork, re-exec, key exchange) takes seconds, not milliseconds.
+        API_SSH_CONNECT_TIMEOUT_MS: '60000',
       },
       { host: '0.0.0.0', port: lab.apiPort },
     );
@@ -412,6 +420,71 @@ describe('fleet lab: the recovery stick booted in qemu images and restores a dis
       );
     },
     BOOT_MS + 120_000,
+  );
+
+  it(
+    "a Super Admin opens the recovery shell on the booted stick: root, the stick's manifest, closed cleanly and audited with the boot",
+    async () => {
+      // The agent starts sshd after registering: its console line says whether this image has a shell.
+      const shell = await firstVm.line(/XSPECTRE-RECOVERY step=agent shell (ok|unavailable)/, 120_000);
+      expect(shell.line, firstVm.tail()).toMatch(/step=agent shell ok /);
+      const m = (await medium())!;
+      const mode = m.recoveryMode as { bootId: string; shellHostKeyFingerprint?: string | null };
+      expect(mode.bootId).toBe(firstBoot);
+      const { rows } = await api!.sql.query('SELECT ssh_host_key FROM recovery_media WHERE id = $1', [m.id]);
+      const hostKey = rows[0].ssh_host_key as string;
+      expect(hostKey).toMatch(/^ssh-ed25519 /);
+      expect(mode.shellHostKeyFingerprint).toBe(sshKeyFingerprint(hostKey));
+
+      const t0 = Date.now();
+      const r = await api!.request('POST', `devices/${deviceId}/terminal-sessions`, {
+        token: await critical(),
+        body: { target: 'recovery', cols: 120, rows: 30 },
+      });
+      expect(r.status, r.text).toBe(201);
+      const ticket = r.body as TerminalTicket;
+      const client = await TerminalClient.open(api!, ticket.ticket, { bearer: admin });
+      if (!(client instanceof TerminalClient))
+        throw new Error(`recovery terminal refused: ${client.status} ${JSON.stringify(client.body)}`);
+      const ready = await client.next('ready', 120_000).catch((error: Error) => {
+        throw new Error(`${error.message}\nstick console:\n${firstVm.tail()}`);
+      });
+      expect(ready).toMatchObject({ deviceId, target: 'recovery', hostKeyFingerprint: sshKeyFingerprint(hostKey) });
+      const readyIn = secondsSince(t0);
+      // Markers the typed (echoed) command line itself cannot match: computed by the stick's shell.
+      const t1 = Date.now();
+      client.type(
+        'echo "who=$(id -un)"; head -c 200 /etc/xspectre-recovery/manifest.json; echo; ' +
+          'ip -brief address show dev xs-recovery; echo "XS-SHELL-OK-$((40 + 2))"\r',
+      );
+      await client.waitForOutput(/XS-SHELL-OK-42/, 60_000);
+      const ranIn = secondsSince(t1);
+      const output = client.text();
+      expect(output).toMatch(/who=root/);
+      expect(output).toContain('"name": "xspectre-recovery"');
+      expect(output).toContain('"suite": "bookworm"');
+      expect(output).toMatch(new RegExp(`xs-recovery\\s+\\S+\\s+${String(m.overlayAddress).replace(/\./g, '\\.')}/32`));
+      client.type('exit\r');
+      expect(await client.next('ended', 60_000)).toMatchObject({ reason: 'closed', exitCode: 0 });
+
+      // Audited with the medium and this boot; the recording sealed; the stick's sshd logged the certificate's key id.
+      const closing = await until(
+        'the closing audit row',
+        async () => (await api!.auditRows(`action = 'remote_session.end' AND details->>'sessionId' = $1`, [ticket.sessionId]))[0],
+        (row) => row !== undefined,
+        30_000,
+      );
+      expect(closing.details).toMatchObject({ reason: 'closed', target: 'recovery', mediumId: m.id, bootId: firstBoot });
+      expect(closing.details.recordingSha256).toMatch(/^[0-9a-f]{64}$/);
+      const [started] = await api!.auditRows(`action = 'remote_session.start' AND details->>'sessionId' = $1`, [ticket.sessionId]);
+      expect(started.details).toMatchObject({ target: 'recovery', mediumId: m.id, bootId: firstBoot });
+      await firstVm.line(new RegExp(`step=agent sshd .*xspectre recovery session ${ticket.sessionId}`), 30_000);
+      console.log(
+        `recovery e2e: recovery shell on boot 1: ticket to ready ${readyIn} s, command to marker ${ranIn} s; ` +
+          `host key ${sshKeyFingerprint(hostKey)}; ${shell.line.trim()} at ${shell.seconds.toFixed(1)} s`,
+      );
+    },
+    5 * 60_000,
   );
 
   it(
