@@ -428,6 +428,11 @@ describe('fleet lab: the recovery stick booted in qemu images and restores a dis
       // The agent starts sshd after registering: its console line says whether this image has a shell.
       const shell = await firstVm.line(/XSPECTRE-RECOVERY step=agent shell (ok|unavailable)/, 120_000);
       expect(shell.line, firstVm.tail()).toMatch(/step=agent shell ok /);
+      // `shell ok` is sshd spawned; under TCG it listens seconds later (its own line, through the agent).
+      const listening = await firstVm.line(
+        /XSPECTRE-RECOVERY step=agent sshd line="Server listening on 10\.10\.0\.\d+ port 22\."/,
+        120_000,
+      );
       const m = (await medium())!;
       const mode = m.recoveryMode as { bootId: string; shellHostKeyFingerprint?: string | null };
       expect(mode.bootId).toBe(firstBoot);
@@ -481,7 +486,7 @@ describe('fleet lab: the recovery stick booted in qemu images and restores a dis
       await firstVm.line(new RegExp(`step=agent sshd .*xspectre recovery session ${ticket.sessionId}`), 30_000);
       console.log(
         `recovery e2e: recovery shell on boot 1: ticket to ready ${readyIn} s, command to marker ${ranIn} s; ` +
-          `host key ${sshKeyFingerprint(hostKey)}; ${shell.line.trim()} at ${shell.seconds.toFixed(1)} s`,
+          `host key ${sshKeyFingerprint(hostKey)}; shell ok at ${shell.seconds.toFixed(1)} s, sshd listening at ${listening.seconds.toFixed(1)} s after qemu start`,
       );
     },
     5 * 60_000,
