@@ -17,7 +17,9 @@ import { PrivatePostgres } from './support/private-postgres.js';
  * the password) while the API's port answers liveness 200 and readiness 503, then start normally
  * once the cluster is up and migrated.
  */
-describe('boot while PostgreSQL is away', () => {
+// Each case starts the built API and worker and migrates a fresh database: about 45–60 s when the
+// machine runs other lanes beside this one (infra/scripts/test.sh), over the default 60 s.
+describe('boot while PostgreSQL is away', { timeout: 180_000 }, () => {
   const PASSWORD = 'never-logged-pw-7f3a';
   let cluster: PrivatePostgres;
   const spawned: BuiltProcess[] = [];
