@@ -29,9 +29,9 @@ const LAB = [
  * The lab-side lane: root specs that take no lab lock and share nothing with the fleet lab (no
  * hub, no lab dockerd, names and ports of their own) and spend most of their time waiting
  * (measured alone: lab-zfs 171 s wall / 43 s CPU, lab-platform-restore 146 s / 30 s, hub-driver
- * 14 s / 6 s). `npm test` (infra/scripts/test.sh) runs the lab, integration and lab-side lanes in
- * three vitest processes at the same time (this one a file at a time); in one process
- * (`npx vitest run`) the lanes run one after the other.
+ * 14 s / 6 s). `npm test` (infra/scripts/test.sh) runs this lane in a second vitest process at the
+ * same time as the lab lane, one file at a time; in one process (`npx vitest run`) it runs after
+ * the lab lane.
  * - lab-zfs: zfs-fuse in a private mount namespace (backup-server/test/zfs-namespace.ts).
  * - lab-platform-restore: a private PostgreSQL cluster and pgBackRest repository in a temporary directory.
  * - hub-driver: wireguard-go in network namespaces of its own (random suffixes).

@@ -151,17 +151,12 @@ vitest_run() {
 if [[ $# -gt 0 ]]; then
   step continue "vitest" vitest_run all "$@"
 else
-  # The lanes in vitest.config.ts: unit and build one after the other (build rewrites agent/dist/sea,
-  # which integration specs read), then three vitest processes at once: the lab lane (serial, the
-  # machine-wide lab lock; mostly waiting on containers, tunnels and timers), the integration lane
-  # (two files at a time; it names nothing the lab's sweeper removes: xsl-* only) and the lab-side
-  # lane (specs that take no lab lock and mostly wait). Run one after the other they took 21 + 36
-  # minutes, the lab lane's CPU mostly idle. The lab lane's output streams; the others' are
-  # printed when all three end.
-  step continue "vitest: unit, build" vitest_run first --project unit --project build
+  # The lanes in vitest.config.ts: unit, build and integration one after the other, then the lab
+  # lane and, in a second vitest process at the same time, the lab-side lane (specs that take no
+  # lab lock and mostly wait). The lab lane's output streams; lab-side's is printed when both end.
+  step continue "vitest: unit, build, integration" vitest_run first --project unit --project build --project integration
   steps_concurrently continue \
     "vitest: lab" -- vitest_run lab --project lab \; \
-    "vitest: integration" -- vitest_run integration --project integration \; \
     "vitest: lab-side" -- vitest_run lab-side --project lab-side
 fi
 
@@ -179,7 +174,7 @@ node -e '
     n.failed += r.numFailedTests;
     n.skipped += r.numPendingTests + (r.numTodoTests ?? 0);
   }
-  console.log(`tests: ${n.passed} passed, ${n.failed} failed, ${n.skipped} skipped${files.length < 4 && process.argv[2] === "lanes" ? " (a vitest run left no report)" : ""}`);
+  console.log(`tests: ${n.passed} passed, ${n.failed} failed, ${n.skipped} skipped${files.length < 3 && process.argv[2] === "lanes" ? " (a vitest run left no report)" : ""}`);
 ' "$REPORTS" "$([[ $# -gt 0 ]] && echo one || echo lanes)" 2>/dev/null || echo "tests: no report (vitest did not finish)"
 rm -rf "$REPORTS"
 if [[ ${#FAILED[@]} -gt 0 ]]; then
