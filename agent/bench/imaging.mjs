@@ -17,13 +17,14 @@
 //            --hashing worker|sha256sum|inline (where the pipeline's SHA-256s run), --chunk 8M
 import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, readFileSync } from 'node:fs';
 import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { backupTokenKeyId, signBackupToken } from '@xspectre/contracts/backup-token';
+import { startTunnelPair, tunnelUnavailable } from './tunnel-pair.mjs';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'recovery');
 const { takeImage } = await import(pathToFileURL(join(dist, 'imaging.js')).href);
@@ -40,6 +41,14 @@ const SIZE = parseSize(sizeArg > 0 ? process.argv[sizeArg + 1] : '1G');
 const LEVEL = 3;
 const chunkArg = process.argv.indexOf('--chunk');
 const CHUNK = chunkArg > 0 ? parseSize(process.argv[chunkArg + 1]) : undefined;
+const roundsArg = process.argv.indexOf('--rounds');
+const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 3;
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 20) throw new Error('--rounds: 1 to 20');
+const LOOPBACK = process.argv.includes('--loopback');
+if (!LOOPBACK) {
+  const why = tunnelUnavailable();
+  if (why) throw new Error(`the tunnel cannot be built here: ${why}; run with --loopback for the upload over loopback only`);
+}
 const hashingArg = process.argv.indexOf('--hashing');
 /** worker (the agent's default), sha256sum or inline: where the pipeline's SHA-256s run (src/recovery/stream-hash.ts). */
 const HASHING = hashingArg > 0 ? process.argv[hashingArg + 1] : 'worker';
@@ -104,6 +113,34 @@ function zstdTo(path, outPath) {
   });
 }
 
+// Each measurement starts with no dirty pages: gigabytes the bench just wrote (the disk file, the
+// compressed copy, the baseline's upload) would otherwise be flushed during the next measurement
+// and throttle the backup server's writes (balance_dirty_pages), for the baseline and the
+// pipeline unequally.
+const settle = () => execFileSync('sync', [], { stdio: 'ignore' });
+
+/** CPU seconds (user + system, all threads) the backup server process has used so far. */
+const serverCpu = () => {
+  const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
+/** Busy and total jiffies of the device's CPUs (/proc/stat), to say whether the pipeline waited or computed. */
+const deviceCpuTicks = () => {
+  const wanted = new Set(SPLIT ? Array.from({ length: CPU_COUNT - 1 }, (_, i) => `cpu${i}`) : ['cpu']);
+  let busy = 0;
+  let total = 0;
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const [name, ...values] = line.split(/\s+/);
+    if (!wanted.has(name)) continue;
+    const n = values.filter(Boolean).map(Number);
+    const all = n.slice(0, 8).reduce((a, b) => a + b, 0);
+    busy += all - n[3] - n[4]; // minus idle and iowait
+    total += all;
+  }
+  return { busy, total };
+};
+
 const fmt = (bps) => `${(bps / MiB).toFixed(1)} MiB/s`;
 
 const dir = await mkdtemp(join(tmpdir(), 'xs-bench-imaging-'));
@@ -114,12 +151,21 @@ const kid = backupTokenKeyId(publicKey);
 const keyFile = join(dir, 'token-key.pem');
 await writeFile(keyFile, publicKey.export({ format: 'pem', type: 'spki' }));
 const serverMain = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'backup-server', 'dist', 'main.js');
-const child = spawn('taskset', ['-c', SERVER_CPUS, process.execPath, serverMain], {
+// Through a real WireGuard tunnel (./tunnel-pair.mjs) unless --loopback: the server then runs in
+// the tunnel's other namespace and listens on its overlay address.
+const tunnel = LOOPBACK ? undefined : await startTunnelPair({ deviceCpus: DEVICE_CPUS, serverCpus: SERVER_CPUS });
+const cleanUpOnSignal = () => void tunnel?.stop().finally(() => process.exit(130));
+process.once('SIGINT', cleanUpOnSignal);
+process.once('SIGTERM', cleanUpOnSignal);
+const serverHost = tunnel ? tunnel.serverAddress : '127.0.0.1';
+const serverCommand = ['taskset', '-c', SERVER_CPUS, process.execPath, serverMain];
+const child = spawn(tunnel ? 'ip' : serverCommand[0], tunnel ? ['netns', 'exec', tunnel.netns, ...serverCommand] : serverCommand.slice(1), {
   env: {
     PATH: process.env.PATH,
     HOME: dir,
     BACKUP_STORAGE_DIR: join(dir, 'store'),
     BACKUP_TOKEN_PUBLIC_KEYS: keyFile,
+    BACKUP_LISTEN_HOST: serverHost,
     BACKUP_LISTEN_PORT: '0',
   },
   stdio: ['ignore', 'pipe', 'inherit'],
@@ -155,80 +201,120 @@ const tokens = (deviceId) => async (op) => {
     exp: iat + 900,
     jti: randomBytes(9).toString('base64url'),
   });
-  return { token, expiresAt: new Date((iat + 900) * 1000), imagesUrl: `http://127.0.0.1:${server.port}/disk-images/${deviceId}/` };
+  return { token, expiresAt: new Date((iat + 900) * 1000), imagesUrl: `http://${serverHost}:${server.port}/disk-images/${deviceId}/` };
 };
 
 try {
   const disk = join(dir, 'disk.raw');
   console.log(
-    `imaging bench: ${SIZE / MiB} MiB disk, zstd -T0 -${LEVEL}, ${CPU_COUNT} CPUs (device ${DEVICE_CPUS}, backup server ${SERVER_CPUS}${SPLIT ? '' : ', shared'}), load ${loadavg()[0].toFixed(2)}`,
+    `imaging bench: ${SIZE / MiB} MiB disk, zstd -T0 -${LEVEL}, ${CPU_COUNT} CPUs (device ${DEVICE_CPUS}, backup server ${SERVER_CPUS}${SPLIT ? '' : ', shared'}), ${tunnel ? `WireGuard tunnel (wireguard-go) to ${serverHost}` : 'loopback'}, load ${loadavg()[0].toFixed(2)}`,
   );
   await makeDisk(disk, SIZE);
+  settle();
 
-  const readRate = await rawRead(disk);
   const compressed = join(dir, 'disk.img.zst');
   await zstdTo(disk, '/dev/null'); // warm-up (binary, page cache)
-  const zstdSeconds = await zstdTo(disk, '/dev/null');
-  const zstdRate = SIZE / zstdSeconds;
   await zstdTo(disk, compressed);
   const compressedBytes = (await stat(compressed)).size;
+  settle();
   const ratio = SIZE / compressedBytes;
 
-  // Upload alone: the compressed file PATCHed in 32 MiB chunks (read ahead of time per chunk, as the pipeline buffers one).
-  const uploadDevice = randomUUID();
-  const t = await tokens(uploadDevice)('image-append');
-  const auth = { deviceId: uploadDevice, token: t.token };
-  const created = await exchange('POST', `${t.imagesUrl}uploads`, auth, { json: { imageName: '2026-12-05T010000Z' }, timeoutMs: 60_000 });
-  const { uploadId } = JSON.parse(created.text);
-  const fh = await open(compressed, 'r');
-  let offset = 0;
-  let uploadSeconds = 0;
-  for (;;) {
-    const chunk = Buffer.allocUnsafe(32 * MiB);
-    const { bytesRead } = await fh.read(chunk, 0, chunk.length, offset);
-    if (bytesRead === 0) break;
-    const t0 = performance.now();
-    const answer = await exchange('PATCH', `${t.imagesUrl}uploads/${uploadId}`, auth, {
-      headers: { 'content-type': 'application/octet-stream', 'upload-offset': String(offset) },
-      body: chunk.subarray(0, bytesRead),
-      timeoutMs: 120_000,
+  // Upload alone: the compressed file PATCHed in 32 MiB chunks (each read before its PATCH starts, as the pipeline buffers one).
+  const chunk = Buffer.allocUnsafe(32 * MiB); // reused, as the pipeline reuses its chunks
+  async function uploadAlone(round) {
+    const uploadDevice = randomUUID();
+    const t = await tokens(uploadDevice)('image-append');
+    const auth = { deviceId: uploadDevice, token: t.token };
+    const created = await exchange('POST', `${t.imagesUrl}uploads`, auth, {
+      json: { imageName: `2026-12-05T01000${round}Z` },
+      timeoutMs: 60_000,
     });
-    uploadSeconds += (performance.now() - t0) / 1000;
-    if (answer.status !== 204) throw new Error(`upload baseline: HTTP ${answer.status}`);
-    offset += bytesRead;
+    const { uploadId } = JSON.parse(created.text);
+    const fh = await open(compressed, 'r');
+    const cpu0 = serverCpu();
+    let offset = 0;
+    let seconds = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, offset);
+      if (bytesRead === 0) break;
+      const t0 = performance.now();
+      const answer = await exchange('PATCH', `${t.imagesUrl}uploads/${uploadId}`, auth, {
+        headers: { 'content-type': 'application/octet-stream', 'upload-offset': String(offset) },
+        body: chunk.subarray(0, bytesRead),
+        timeoutMs: 120_000,
+      });
+      seconds += (performance.now() - t0) / 1000;
+      if (answer.status !== 204) throw new Error(`upload baseline: HTTP ${answer.status}`);
+      offset += bytesRead;
+    }
+    await fh.close();
+    return { rawRate: (compressedBytes / seconds) * ratio, rate: compressedBytes / seconds, serverCpu: serverCpu() - cpu0 };
   }
-  await fh.close();
-  const uploadRate = compressedBytes / uploadSeconds;
-  const uploadRawRate = uploadRate * ratio;
 
-  const imageDevice = randomUUID();
-  const t0 = performance.now();
-  const result = await takeImage({
-    deviceId: imageDevice,
-    imageName: '2026-12-05T030000Z',
-    disks: [{ name: 'vda', path: disk, sizeBytes: SIZE, model: 'bench', serial: null }],
-    compressionLevel: LEVEL,
-    tokens: tokens(imageDevice),
-    agentVersion: 'bench',
-    hashing: HASHING,
-    ...(CHUNK ? { uploadChunkBytes: CHUNK } : {}),
-  });
-  const imagingSeconds = (performance.now() - t0) / 1000;
-  const imagingRate = SIZE / imagingSeconds;
+  async function imageOnce(round) {
+    const imageDevice = randomUUID();
+    const cpu0 = serverCpu();
+    const ticks0 = deviceCpuTicks();
+    const t0 = performance.now();
+    const result = await takeImage({
+      deviceId: imageDevice,
+      imageName: `2026-12-05T03000${round}Z`,
+      disks: [{ name: 'vda', path: disk, sizeBytes: SIZE, model: 'bench', serial: null }],
+      compressionLevel: LEVEL,
+      tokens: tokens(imageDevice),
+      agentVersion: 'bench',
+      hashing: HASHING,
+      ...(CHUNK ? { uploadChunkBytes: CHUNK } : {}),
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const ticks1 = deviceCpuTicks();
+    return {
+      rate: SIZE / seconds,
+      seconds,
+      compressedBytes: result.metadata.compressedBytes,
+      serverCpu: serverCpu() - cpu0,
+      deviceBusy: (ticks1.busy - ticks0.busy) / Math.max(1, ticks1.total - ticks0.total),
+    };
+  }
+
+  // Rounds of all four, interleaved, so a noisy moment on a shared machine falls on one round's
+  // figures, not on one side of the ratio; the ratio is of the medians.
+  const rounds = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const read = await rawRead(disk);
+    const zstd = SIZE / (await zstdTo(disk, '/dev/null'));
+    settle();
+    const upload = await uploadAlone(round);
+    settle();
+    const imaging = await imageOnce(round);
+    settle();
+    rounds.push({ read, zstd, upload, imaging });
+    const bound = Math.min(read, zstd, upload.rawRate);
+    console.log(
+      `round ${round + 1}: raw read ${fmt(read)}, zstd alone ${fmt(zstd)}, upload alone ${fmt(upload.rawRate)} (server CPU ${upload.serverCpu.toFixed(1)} s), imaging ${fmt(imaging.rate)} (device CPU ${(imaging.deviceBusy * 100).toFixed(0)} % busy, server CPU ${imaging.serverCpu.toFixed(1)} s): ${(imaging.rate / bound).toFixed(3)}`,
+    );
+  }
+  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const readRate = median(rounds.map((r) => r.read));
+  const zstdRate = median(rounds.map((r) => r.zstd));
+  const uploadRawRate = median(rounds.map((r) => r.upload.rawRate));
+  const uploadRate = median(rounds.map((r) => r.upload.rate));
+  const imagingRate = median(rounds.map((r) => r.imaging.rate));
+  const imageBytes = rounds[0].imaging.compressedBytes;
   const bound = Math.min(readRate, zstdRate, uploadRawRate);
   const which = bound === readRate ? 'raw read' : bound === zstdRate ? 'zstd alone' : 'upload';
 
+  console.log(`medians of ${ROUNDS} rounds:`);
   console.log(
-    `compressed:         ${(compressedBytes / MiB).toFixed(1)} MiB (${ratio.toFixed(2)}:1); image ${result.metadata.compressedBytes === compressedBytes ? 'same size as zstd alone' : `${result.metadata.compressedBytes} bytes`}`,
+    `compressed:         ${(compressedBytes / MiB).toFixed(1)} MiB (${ratio.toFixed(2)}:1); the pipeline's image ${(imageBytes / MiB).toFixed(1)} MiB`,
   );
   console.log(`raw read:           ${fmt(readRate)}`);
-  console.log(`zstd -T0 -${LEVEL} alone:   ${fmt(zstdRate)} of raw data (${zstdSeconds.toFixed(2)} s)`);
+  console.log(`zstd -T0 -${LEVEL} alone:   ${fmt(zstdRate)} of raw data`);
   console.log(`upload alone:       ${fmt(uploadRate)} compressed = ${fmt(uploadRawRate)} of raw data`);
-  console.log(
-    `imaging (pipeline): ${fmt(imagingRate)} of raw data (${imagingSeconds.toFixed(2)} s, SHA-256 raw + compressed in ${HASHING}, complete incl.)`,
-  );
+  console.log(`imaging (pipeline): ${fmt(imagingRate)} of raw data (SHA-256 raw + compressed in ${HASHING}, complete incl.)`);
   console.log(`ratio: ${(imagingRate / bound).toFixed(3)} of min = ${which} (goal ≥ 0.85)`);
 } finally {
   await server.stop();
+  await tunnel?.stop();
   await rm(dir, { recursive: true, force: true });
 }

@@ -2,7 +2,7 @@
 // REAL backup server (in-process, plain directory store), tokens signed as the API signs them,
 // a realistic "disk" file, and a TCP proxy between pipeline and server to cut and corrupt.
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,15 @@ import { makeDisk, sha256File, startProxy, type TestProxy } from './recovery-sup
 
 const MiB = 1024 * 1024;
 const DISK_SIZE = 96 * MiB;
+
+async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
+  for (let i = 0; i < 1500; i++) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
 
 describe('recovery imaging against the backup server', () => {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -116,6 +125,79 @@ describe('recovery imaging against the backup server', () => {
     expect(new Set(issued)).toContain('image-append');
     image = { deviceId, imageName: name, sha256Compressed: m.sha256Compressed, compressedBytes: m.compressedBytes };
   });
+
+  it('reused read blocks and chunks give the right raw and compressed SHA-256 in every hashing mode', async () => {
+    // Small blocks and chunks: each of the reader's blocks and the uploader's chunk buffers is
+    // refilled hundreds of times while zstd, the hash and the upload may still hold the last fill.
+    for (const hashing of ['worker', 'sha256sum', 'inline'] as const) {
+      const deviceId = randomUUID();
+      const result = await takeImage({
+        deviceId,
+        imageName: imageName(),
+        disks: [disk()],
+        compressionLevel: 3,
+        tokens: tokensFor(deviceId, direct),
+        agentVersion: '0.1.0-test',
+        hashing,
+        readBlockBytes: 64 * 1024 + 17,
+        uploadChunkBytes: 256 * 1024 + 3,
+      });
+      const m = result.metadata;
+      expect(m.disks[0]?.sha256Raw, hashing).toBe(diskSha);
+      const stored = join(dir, 'store', 'disk-images', deviceId, `${m.imageName}.img.zst`);
+      expect(await sha256File(stored), hashing).toBe(m.sha256Compressed);
+      expect((await stat(stored)).size, hashing).toBe(m.compressedBytes);
+    }
+  }, 120_000);
+
+  it('starts over when the server comes back from a crash without bytes it had acknowledged, and sends only what it lacks', async () => {
+    // Its own server and store: the crash is a stop (in-memory state gone) plus a part file cut
+    // back below what the device had been told was stored (page cache lost before an fsync).
+    const crashDir = await mkdtemp(join(dir, 'crash-'));
+    const logged: string[] = [];
+    let current = await startTestBackupServer(crashDir, { keyId: kid, publicKey }, (_level, message) => logged.push(message));
+    const crashProxy = await startProxy(() => current.port);
+    try {
+      const deviceId = randomUUID();
+      crashProxy.cutUpAndBlockAfter(8 * MiB + 12345);
+      const imaging = takeImage({
+        deviceId,
+        imageName: imageName(),
+        disks: [disk()],
+        compressionLevel: 3,
+        tokens: tokensFor(deviceId, () => crashProxy.port),
+        agentVersion: '0.1.0-test',
+        uploadChunkBytes: 2 * MiB,
+        retryBaseMs: 50,
+        maxRetries: 12,
+      });
+      // The cut PATCH has ended on the server (its tail truncated and synced) before the crash.
+      await until('the cut PATCH to end on the server', () => (logged.includes('disk-image upload interrupted') ? true : undefined));
+      await current.stop();
+      const uploads = join(crashDir, 'store', 'disk-images', deviceId, '.uploads');
+      const part = (await readdir(uploads)).find((f) => f.endsWith('.part'));
+      expect(part).toBeDefined();
+      expect((await stat(join(uploads, part as string))).size).toBeGreaterThan(6 * MiB); // three 2 MiB chunks acknowledged at least
+      await truncate(join(uploads, part as string), MiB + 7);
+      current = await startTestBackupServer(crashDir, { keyId: kid, publicKey });
+      const sentBefore = crashProxy.upBytes;
+      crashProxy.setBlocked(false);
+
+      const result = await imaging;
+      expect(result.restarts).toBe(1);
+      const m = result.metadata;
+      expect(m.disks[0]?.sha256Raw).toBe(diskSha);
+      const stored = join(crashDir, 'store', 'disk-images', deviceId, `${m.imageName}.img.zst`);
+      expect(await sha256File(stored)).toBe(m.sha256Compressed);
+      // Started again from the server's 1 MiB + 7, not from 0 and not from where it had been.
+      const sentAfter = crashProxy.upBytes - sentBefore;
+      expect(sentAfter).toBeGreaterThan(m.compressedBytes - MiB - 7);
+      expect(sentAfter).toBeLessThan(m.compressedBytes - MiB + 256 * 1024); // plus headers and the retried HEADs
+    } finally {
+      await crashProxy.close();
+      await current.stop();
+    }
+  }, 120_000);
 
   it('resumes an upload a previous run left open (same image name): only the rest is sent', async () => {
     const deviceId = randomUUID();

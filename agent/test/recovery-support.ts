@@ -52,12 +52,17 @@ export interface TestProxy {
   cutDownAfter(afterBytes: number): void;
   /** Flips the last byte of the first client→server segment of ≥ 64 KiB (body bytes, never headers) past `afterBytes`. */
   flipUpAfter(afterBytes: number): void;
+  /** While on, new connections are closed at once and reach no server (a server that is down). */
+  setBlocked(on: boolean): void;
+  /** Cuts like cutUpAfter, then blocks until setBlocked(false). */
+  cutUpAndBlockAfter(afterBytes: number): void;
   readonly cuts: number;
   readonly flips: number;
   close(): Promise<void>;
 }
 
-export async function startProxy(targetPort: number): Promise<TestProxy> {
+/** `target`: the server's port, or a function asked at each connection (a server started again elsewhere). */
+export async function startProxy(target: number | (() => number)): Promise<TestProxy> {
   const sockets = new Set<Socket>();
   let up = 0;
   let down = 0;
@@ -66,12 +71,17 @@ export async function startProxy(targetPort: number): Promise<TestProxy> {
   let flipUp: number | undefined;
   let cuts = 0;
   let flips = 0;
+  let blocked = false;
+  let blockAtCut = false;
   const cutAll = () => {
     cuts++;
+    if (blockAtCut) blocked = true;
+    blockAtCut = false;
     for (const s of sockets) s.destroy();
   };
   const server: Server = createServer((client) => {
-    const upstream = connect(targetPort, '127.0.0.1');
+    if (blocked) return void client.destroy();
+    const upstream = connect(typeof target === 'number' ? target : target(), '127.0.0.1');
     sockets.add(client);
     sockets.add(upstream);
     const drop = () => {
@@ -123,6 +133,13 @@ export async function startProxy(targetPort: number): Promise<TestProxy> {
     },
     cutUpAfter: (n) => {
       cutUp = up + n;
+    },
+    cutUpAndBlockAfter: (n) => {
+      cutUp = up + n;
+      blockAtCut = true;
+    },
+    setBlocked: (on) => {
+      blocked = on;
     },
     cutDownAfter: (n) => {
       cutDown = down + n;

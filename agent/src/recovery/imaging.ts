@@ -3,7 +3,7 @@ import { DiskImageUploadStateSchema, type DiskImageMetadata, type DiskImageToken
 import { readPartitionTable, zstdVersion } from './disk-info.js';
 import { answerReason, backoffMs, exchange, ImageNetworkError, sleep, type ImageAuth } from './image-http.js';
 import { ProgressMeter, type ProgressSample } from './progress.js';
-import { streamHash, type HashMode, type StreamHash } from './stream-hash.js';
+import { sharedBuffer, streamHash, type HashMode, type StreamHash } from './stream-hash.js';
 import { ChunkBuilder, resumeStep } from './upload-plan.js';
 import { spawnZstd } from './zstd-process.js';
 
@@ -11,9 +11,9 @@ import { spawnZstd } from './zstd-process.js';
  * Full-disk imaging (issue 16): each chosen disk is read sequentially in large blocks (SHA-256
  * of the raw bytes per disk), fed to one `zstd -T0 -<level> -c` child, and its output is cut into
  * chunks that are PATCHed to the backup server (backup-server/README.md, "Full-disk images").
- * Backpressure end to end: the reader waits for zstd's stdin to drain, zstd's stdout is read
- * only when the previous chunk is uploaded, so memory stays at one read block, zstd's window and
- * two chunks. A chunk stays in memory until a PATCH carrying its end succeeds; after a cut
+ * Backpressure end to end: the reader reuses a read block only after zstd's input took it,
+ * zstd's stdout is read only when the previous chunk is uploaded, so memory stays at READ_SLOTS
+ * read blocks, zstd's window and three chunks, all reused. A chunk stays in memory until a PATCH carrying its end succeeds; after a cut
  * connection or a 409 the server's offset (HEAD) says what to resend.
  */
 
@@ -63,6 +63,8 @@ export interface ImagingResult {
   metadata: DiskImageMetadata;
   /** Resends after failures (for the report). */
   retries: number;
+  /** Times the image started over because the server had lost acknowledged bytes. */
+  restarts: number;
 }
 
 /** The image failed; `message` says which step and why (never a token). */
@@ -74,10 +76,36 @@ export class ImagingError extends Error {
 }
 
 export const DEFAULT_READ_BLOCK = 4 * 1024 * 1024;
+/** Read blocks in use at once (being read, written to zstd, hashed). */
+const READ_SLOTS = 4;
 /** Measured with agent/bench/imaging.mjs: 8 MiB kept the upload busier than 32 MiB (less waiting for the first and last chunk). */
 export const DEFAULT_UPLOAD_CHUNK = 8 * 1024 * 1024;
 
+/** The server lost bytes it had acknowledged (backup-server/README.md, "Resume"): the image starts again from its offset. */
+export class AcknowledgedBytesLost extends ImagingError {}
+
+/** Times an image starts over after the server lost acknowledged bytes, before it fails. */
+const MAX_RESTARTS = 2;
+
+/**
+ * Takes the image; when the backup server comes back from a crash with less than it had
+ * acknowledged, starts over under the same image name: the disks are read again and only the
+ * bytes past the server's offset are sent (same input, same zstd: same bytes; complete checks).
+ */
 export async function takeImage(o: ImagingOptions): Promise<ImagingResult> {
+  let retries = 0;
+  for (let restarts = 0; ; restarts++) {
+    try {
+      const result = await takeImageOnce(o);
+      return { ...result, retries: retries + result.retries, restarts };
+    } catch (err) {
+      if (!(err instanceof AcknowledgedBytesLost) || restarts >= MAX_RESTARTS || o.signal?.aborted) throw err;
+      retries++;
+    }
+  }
+}
+
+async function takeImageOnce(o: ImagingOptions): Promise<Omit<ImagingResult, 'restarts'>> {
   const now = o.now ?? (() => new Date());
   const startedAt = now();
   const rawTotal = o.disks.reduce((sum, d) => sum + d.sizeBytes, 0);
@@ -128,9 +156,18 @@ export async function takeImage(o: ImagingOptions): Promise<ImagingResult> {
   const rawHashes: string[] = [];
   const readBlock = o.readBlockBytes ?? DEFAULT_READ_BLOCK;
 
+  // Read blocks are reused (stream-hash.ts, sharedBuffer): a block is read again once zstd has
+  // taken it and the hash has covered it; READ_SLOTS of them keep reading, compressing and
+  // hashing overlapped.
+  const shared = (o.hashing ?? 'worker') === 'worker';
+  const slots = Array.from({ length: READ_SLOTS }, () => ({
+    buffer: shared ? sharedBuffer(readBlock) : Buffer.allocUnsafe(readBlock),
+    busy: Promise.resolve() as Promise<unknown>,
+  }));
   let hash: StreamHash | undefined;
   const reader = (async () => {
     try {
+      let next = 0;
       for (const disk of o.disks) {
         hash = await streamHash(o.hashing);
         const fh = await open(disk.path, 'r');
@@ -138,22 +175,23 @@ export async function takeImage(o: ImagingOptions): Promise<ImagingResult> {
           let position = 0;
           while (position < disk.sizeBytes) {
             o.signal?.throwIfAborted();
+            const slot = slots[next++ % slots.length] as (typeof slots)[number];
+            await slot.busy;
             const want = Math.min(readBlock, disk.sizeBytes - position);
-            const buffer = Buffer.allocUnsafe(want);
-            const { bytesRead } = await fh.read(buffer, 0, want, position);
+            const { bytesRead } = await fh.read(slot.buffer, 0, want, position);
             if (bytesRead === 0) throw new ImagingError(`reading ${disk.name}: ended at ${position} of ${disk.sizeBytes} bytes`);
-            const data = buffer.subarray(0, bytesRead);
+            const data = slot.buffer.subarray(0, bytesRead);
             position += bytesRead;
             rawDone += bytesRead;
             meter?.update('uploading', rawDone, rawTotal);
-            const toZstd = zstd.stdin.write(data)
-              ? undefined
-              : compressor.inputDrained(() => new ImagingError('zstd closed its input early'));
-            await Promise.all([hash.update(data), toZstd]);
+            const busy = Promise.all([compressor.write(data, () => new ImagingError('zstd closed its input early')), hash.update(data)]);
+            busy.catch(() => undefined); // awaited when the slot comes round again or below
+            slot.busy = busy;
           }
         } finally {
           await fh.close();
         }
+        await Promise.all(slots.map((slot) => slot.busy));
         rawHashes.push(await hash.digest());
         hash = undefined;
       }
@@ -171,7 +209,7 @@ export async function takeImage(o: ImagingOptions): Promise<ImagingResult> {
 
   const compressedHash: StreamHash = await streamHash(o.hashing);
   let compressedBytes = 0;
-  const builder = new ChunkBuilder(o.uploadChunkBytes ?? DEFAULT_UPLOAD_CHUNK);
+  const builder = new ChunkBuilder(o.uploadChunkBytes ?? DEFAULT_UPLOAD_CHUNK, shared ? sharedBuffer : undefined);
   let acknowledged = 0;
 
   const sendChunk = async (chunk: Buffer, start: number) => {
@@ -210,6 +248,7 @@ export async function takeImage(o: ImagingOptions): Promise<ImagingResult> {
           }
           const next = resumeStep(start, chunk.length, Number(head.headers['upload-offset']));
           if (next.kind === 'done') return;
+          if (next.kind === 'behind') throw new AcknowledgedBytesLost(next.reason);
           if (next.kind === 'lost') throw new ImagingError(next.reason);
           offset = next.offset;
           body = chunk.subarray(next.skip);
@@ -245,23 +284,24 @@ export async function takeImage(o: ImagingOptions): Promise<ImagingResult> {
     }
   };
 
-  // One chunk in flight while the next one fills: compression and upload overlap, and memory
-  // stays at two chunks (the next full chunk waits for the one in flight).
+  // One chunk in flight (sent, and hashed meanwhile) while the next one fills: compression and
+  // upload overlap, and memory stays at three chunks (the next full chunk waits for the one in
+  // flight; its buffer is then recycled).
   let inflight: Promise<void> | undefined;
   let queued = 0;
   const enqueue = async (chunk: Buffer) => {
     if (inflight) await inflight;
     const start = queued;
     queued += chunk.length;
-    const sending = sendChunk(chunk, start).then(() => {
+    const sending = Promise.all([sendChunk(chunk, start), compressedHash.update(chunk)]).then(() => {
       acknowledged = start + chunk.length;
+      builder.recycle(chunk);
     });
     sending.catch(() => undefined); // awaited by the next enqueue or at the end
     inflight = sending;
   };
   try {
     for await (const data of zstd.stdout as AsyncIterable<Buffer>) {
-      await compressedHash.update(data);
       compressedBytes += data.length;
       for (const chunk of builder.push(data)) await enqueue(chunk);
     }

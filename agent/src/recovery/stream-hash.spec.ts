@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { streamHash } from './stream-hash.js';
+import { sharedBuffer, streamHash } from './stream-hash.js';
 
 describe('streamHash', () => {
   // More than the worker's queue (16 MiB) so update() has to wait for it at least once.
@@ -26,6 +26,28 @@ describe('streamHash', () => {
       .update(Buffer.alloc(1 << 20, 2))
       .digest('hex');
     expect(await hash.digest()).toBe(want);
+  });
+
+  it('hashes a shared buffer in place: update() resolves once it is hashed, in every mode, so the caller may refill it', async () => {
+    const want = createHash('sha256');
+    for (let i = 0; i < 40; i++) want.update(Buffer.alloc(1 << 18, i));
+    const expectedShared = want.digest('hex');
+    for (const mode of ['worker', 'sha256sum', 'inline'] as const) {
+      const hash = await streamHash(mode);
+      const buffer = sharedBuffer(1 << 18);
+      for (let i = 0; i < 40; i++) {
+        buffer.fill(i);
+        await hash.update(buffer);
+      }
+      expect(await hash.digest(), mode).toBe(expectedShared);
+    }
+  });
+
+  it('a worker that stops fails the updates it still holds', async () => {
+    const hash = await streamHash('worker');
+    const pending = hash.update(sharedBuffer(64 << 20));
+    hash.abort();
+    await expect(pending).rejects.toThrow(/hashing failed/);
   });
 
   it('a worker stopped by abort() refuses further updates', async () => {

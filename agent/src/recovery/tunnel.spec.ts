@@ -70,7 +70,7 @@ describe('tunnelUp', () => {
   it('falls back to wireguard-go without the kernel module, and reuses an existing interface', async () => {
     const missing = recorder({ 'ip link show': fail('no device'), 'ip link add': fail('Error: Unknown device type.') });
     expect(await tunnelUp(conf, { runDir: dir, run: missing.run })).toBe('wireguard-go');
-    expect(missing.calls[2]).toEqual(['wireguard-go', 'xs-recovery']);
+    expect(missing.calls[2]).toEqual(['nice', '-n', '-10', 'wireguard-go', 'xs-recovery']);
     const again = recorder();
     expect(await tunnelUp(conf, { runDir: dir, run: again.run })).toBe('existing');
     expect(again.calls.map((c) => c.slice(0, 3).join(' '))).not.toContain('ip link add');
@@ -80,7 +80,7 @@ describe('tunnelUp', () => {
     const broken = recorder({
       'ip link show': fail('no'),
       'ip link add': fail('Unknown device type'),
-      'wireguard-go xs-recovery': fail('no tun'),
+      'nice -n -10': fail('no tun'),
     });
     await expect(tunnelUp(conf, { runDir: dir, run: broken.run })).rejects.toThrow(
       /cannot create xs-recovery: kernel \(Unknown device type\), wireguard-go \(no tun\)/,

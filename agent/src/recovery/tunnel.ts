@@ -12,6 +12,8 @@ import { runProcess, type ProcessResult } from '../commands/run-process.js';
  */
 export const TUNNEL_INTERFACE = 'xs-recovery';
 export const KEEPALIVE_SECONDS = 25;
+/** Niceness of a userspace tunnel (agent/bench/imaging.mjs measures the imaging pipeline beside it). */
+export const WIREGUARD_GO_NICE = -10;
 
 export type Runner = (file: string, args: readonly string[]) => Promise<ProcessResult>;
 export const defaultRunner: Runner = (file, args) => runProcess(file, args, { timeoutMs: 30_000, maxBytes: 16 * 1024 });
@@ -66,8 +68,10 @@ export async function tunnelUp(
     const kernel = await run('ip', ['link', 'add', 'dev', TUNNEL_INTERFACE, 'type', 'wireguard']);
     if (!failed(kernel)) how = 'kernel';
     else {
-      // No wireguard module in this kernel: the userspace implementation (it daemonises).
-      const userspace = await run('wireguard-go', [TUNNEL_INTERFACE]);
+      // No wireguard module in this kernel: the userspace implementation (it daemonises), at
+      // the precedence the module's kernel workers have over user processes: imaging's zstd
+      // and hashing must not starve the tunnel that carries the image and the commands.
+      const userspace = await run('nice', ['-n', String(WIREGUARD_GO_NICE), 'wireguard-go', TUNNEL_INTERFACE]);
       if (failed(userspace))
         throw new TunnelError(`cannot create ${TUNNEL_INTERFACE}: kernel (${why(kernel)}), wireguard-go (${why(userspace)})`);
       how = 'wireguard-go';

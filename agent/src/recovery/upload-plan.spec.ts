@@ -9,7 +9,7 @@ describe('resumeStep', () => {
   });
 
   it('refuses offsets that cannot be: acknowledged bytes lost, more than sent, not a number', () => {
-    expect(resumeStep(100, 50, 99)).toMatchObject({ kind: 'lost', reason: expect.stringContaining('acknowledged bytes were lost') });
+    expect(resumeStep(100, 50, 99)).toMatchObject({ kind: 'behind', reason: expect.stringContaining('acknowledged bytes were lost') });
     expect(resumeStep(100, 50, 151)).toMatchObject({ kind: 'lost', reason: expect.stringContaining('more than the 150 sent') });
     expect(resumeStep(100, 50, Number.NaN)).toMatchObject({ kind: 'lost' });
     expect(resumeStep(100, 50, -1)).toMatchObject({ kind: 'lost' });
@@ -26,10 +26,22 @@ describe('ChunkBuilder', () => {
     expect(builder.rest().length).toBe(0);
   });
 
-  it('hands out a fresh buffer per chunk (one in flight is never overwritten)', () => {
-    const builder = new ChunkBuilder(2);
+  it('never refills a chunk before it is recycled, and refills recycled buffers instead of allocating', () => {
+    let allocated = 0;
+    const builder = new ChunkBuilder(2, (n) => {
+      allocated++;
+      return Buffer.alloc(n);
+    });
     const [first] = builder.push(Buffer.from('ab'));
-    builder.push(Buffer.from('cd'));
-    expect(first?.toString()).toBe('ab');
+    const [second] = builder.push(Buffer.from('cd'));
+    expect([first?.toString(), second?.toString()]).toEqual(['ab', 'cd']);
+    expect(allocated).toBe(3); // 'ab', 'cd' and the one filling now
+    builder.recycle(first as Buffer);
+    builder.recycle(first as Buffer); // twice is once
+    expect(builder.push(Buffer.from('efg')).map(String)).toEqual(['ef']);
+    expect(second?.toString()).toBe('cd');
+    expect(allocated).toBe(3); // 'g' went into the recycled buffer of 'ab'
+    expect(first?.subarray(0, 1).toString()).toBe('g');
+    expect(builder.rest().toString()).toBe('g');
   });
 });

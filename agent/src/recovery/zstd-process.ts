@@ -6,6 +6,8 @@ export interface ZstdProcess {
   exit: Promise<{ code: number | null; error?: string }>;
   /** What zstd printed on stderr (bounded), for the failure message. */
   stderr(): string;
+  /** Writes `data` to zstd's input; resolves once the pipe has taken it (then `data` may change), rejects with `closedEarly()` if zstd's input closes first. */
+  write(data: Buffer, closedEarly: () => Error): Promise<void>;
   /** After a write answered false: resolves at 'drain', rejects with `closedEarly()` if zstd's input closes first. */
   inputDrained(closedEarly: () => Error): Promise<void>;
 }
@@ -25,6 +27,11 @@ export function spawnZstd(binary: string, args: string[], signal?: AbortSignal):
   });
   // EPIPE when zstd died: reported through its exit.
   child.stdin.on('error', () => undefined);
+  const write = (data: Buffer, closedEarly: () => Error) =>
+    new Promise<void>((resolve, reject) => {
+      if (child.stdin.destroyed) return reject(closedEarly());
+      child.stdin.write(data, (err) => (err ? reject(closedEarly()) : resolve()));
+    });
   const inputDrained = (closedEarly: () => Error) =>
     new Promise<void>((resolve, reject) => {
       const stdin = child.stdin;
@@ -40,5 +47,5 @@ export function spawnZstd(binary: string, args: string[], signal?: AbortSignal):
       stdin.once('drain', done);
       stdin.once('close', closed);
     });
-  return { child, exit, stderr: () => stderr, inputDrained };
+  return { child, exit, stderr: () => stderr, write, inputDrained };
 }

@@ -70,6 +70,8 @@ interface UploadRecord {
 }
 
 const UPLOADS = '.uploads';
+/** An upload's part file is fsync'd at least once per this many appended bytes (and at every cut, refusal and completion). */
+export const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 const isFull = (err: unknown): boolean => {
   const { code, errno } = (err ?? {}) as NodeJS.ErrnoException;
   // libuv has no name for EDQUOT: it arrives as "Unknown system error -122" with only the errno.
@@ -116,6 +118,8 @@ async function writeAll(fh: FileHandle, chunk: Buffer, position: number): Promis
 export class DiskImageStore {
   private readonly busy = new Set<string>();
   private readonly hashes = new Map<string, { hash: Hash; bytes: number }>();
+  /** Bytes appended to an upload since its part file was last fsync'd. */
+  private readonly unsynced = new Map<string, number>();
   private readonly deviceLocks = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: DiskImageStoreOptions) {}
@@ -200,6 +204,7 @@ export class DiskImageStore {
 
   private async discard(dir: string, uploadId: string): Promise<void> {
     this.hashes.delete(uploadId);
+    this.unsynced.delete(uploadId);
     await rm(join(dir, UPLOADS, `${uploadId}.json`), { force: true });
     await rm(this.partPath(dir, uploadId), { force: true });
     await rm(join(dir, UPLOADS, `${uploadId}.metadata.tmp`), { force: true });
@@ -278,6 +283,7 @@ export class DiskImageStore {
    * end. Chunks are written as they arrive (the next one is read only after the write: the
    * socket's flow control is the backpressure). When the body stops early (a cut connection, a
    * limit, a full disk) what was written stays, fsync'd, and the hash covers exactly it.
+   * A PATCH that ends normally is fsync'd once SYNC_EVERY_BYTES have gathered.
    */
   async append(
     device: string,
@@ -328,7 +334,15 @@ export class DiskImageStore {
         }
         // A failed write may have left part of a chunk the hash does not cover.
         if ((await fh.stat()).size !== written) await fh.truncate(written);
-        await fh.sync();
+        // fsync per SYNC_EVERY_BYTES, not per PATCH: the device waits for each PATCH's answer,
+        // and a sync per 8 MiB chunk cost about a quarter of the upload rate (measured with
+        // agent/bench/imaging.mjs). A crash can lose an acknowledged tail shorter than that;
+        // the device then finds the offset behind what it sent and the next run resumes there.
+        const unsynced = (this.unsynced.get(uploadId) ?? 0) + (written - stored);
+        if (failure !== undefined || unsynced >= SYNC_EVERY_BYTES) {
+          await fh.sync();
+          this.unsynced.delete(uploadId);
+        } else this.unsynced.set(uploadId, unsynced);
         if (failure instanceof ImageError) throw new ImageError(failure.status, failure.message, { 'upload-offset': String(written) });
         if (failure instanceof WriteFailure) {
           if (isFull(failure.cause)) {
@@ -377,6 +391,8 @@ export class DiskImageStore {
         try {
           bytes = (await fh.stat()).size;
           sha256 = (await this.hashOf(fh, uploadId, bytes)).hash.copy().digest('hex');
+          await fh.sync(); // the last PATCHes' bytes, before the rename publishes them
+          this.unsynced.delete(uploadId);
         } finally {
           await fh.close();
         }
