@@ -9,7 +9,7 @@ import { HubService } from '../src/hub/hub.service.js';
 import { ApiMetricsService } from '../src/metrics/api-metrics.service.js';
 import { readRecoveryConf } from '../src/recovery/recovery-image.js';
 import { stepUp } from './support/step-up.js';
-import { createOrganizationSite, enrollDeviceAt, hubPeers, startApiWithLabHub, type LabHub } from './support/fleet.js';
+import { createOrganizationSite, enrollBody, enrollDeviceAt, hubPeers, startApiWithLabHub, type LabHub } from './support/fleet.js';
 import type { TestApi } from './support/harness.js';
 import { sampleValue, scrape } from './support/metrics-text.js';
 import { buildRecoveryImageFixture } from './support/recovery-image.js';
@@ -128,13 +128,32 @@ describe('hub: recovery peers are not devices', () => {
     expect(sampleValue(s, 'xspectre_hub_oldest_handshake_age_seconds')).toBe(0);
   });
 
+  it('enrolling a device with a stick’s public key is refused (409 ENROLL_KEY_IN_USE); nothing is stored and the code stays usable', async () => {
+    const owner = await enrollDeviceAt(api, admin, where, 'hub-rec-key-owner');
+    const created = await api.request('POST', `devices/${owner.id}/recovery-media`, { token: admin, body: {} });
+    expect(created.status, created.text).toBe(201);
+    const stickKey = created.body.medium.wgPublicKey as string;
+    const device = await api.request('POST', 'devices', { token: admin, body: { name: 'hub-rec-key-thief', ...where, type: 'server' } });
+    expect(device.status, device.text).toBe(201);
+    const code = device.body.claimCode.code as string;
+    const refused = await api.request('POST', 'enroll', { body: enrollBody(code, { wgPublicKey: stickKey }) });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.code).toBe('ENROLL_KEY_IN_USE');
+    const row = await api.sql.query('SELECT status, wg_public_key FROM devices WHERE id = $1', [device.body.device.id]);
+    expect(row.rows[0]).toMatchObject({ status: 'pending', wg_public_key: null });
+    expect((await hubPeers(hub)).map((p) => p.publicKey)).toContain(stickKey);
+    // The same code with the device's own key still enrolls.
+    const enrolled = await api.request('POST', 'enroll', { body: enrollBody(code) });
+    expect(enrolled.status, enrolled.text).toBe(201);
+  });
+
   it('a device enrolled with a stick’s public key: neither is a peer (reported), the rest of the hub keeps working', async () => {
     const owner = await enrollDeviceAt(api, admin, where, 'hub-rec-owner');
     const created = await api.request('POST', `devices/${owner.id}/recovery-media`, { token: admin, body: {} });
     expect(created.status, created.text).toBe(201);
     const stickKey = created.body.medium.wgPublicKey as string;
-    // A device holding the stick's public key (enrollment refuses only the devices' own keys and the
-    // hub's; planted directly, as wireguard-keys.spec does for keys from before a check existed).
+    // A device holding the stick's public key (enrollment refuses that now, test above; planted
+    // directly, as wireguard-keys.spec does for keys from before a check existed).
     const copycat = await enrollDeviceAt(api, admin, where, 'hub-rec-copycat');
     await api.sql.query('UPDATE devices SET wg_public_key = $2 WHERE id = $1', [copycat.id, stickKey]);
     const service = api.app.get(HubService);

@@ -9,6 +9,7 @@ import { RateLimiter } from '../redis/rate-limiter.js';
 import { AccessChanges } from '../redis/access-changes.js';
 import { DevicesService } from '../devices/devices.service.js';
 import { modulesOf } from '../devices/device-modules.js';
+import { HubPeerSources } from '../hub/hub-peer-sources.js';
 import { HubService } from '../hub/hub.service.js';
 import { OverlayAllocator } from '../hub/overlay-allocator.js';
 import { DeviceEventsService } from '../device-events/device-events.service.js';
@@ -25,6 +26,7 @@ export class EnrollmentService {
     private readonly devices: DevicesService,
     private readonly overlay: OverlayAllocator,
     private readonly hub: HubService,
+    private readonly hubPeers: HubPeerSources,
     private readonly events: DeviceEventsService,
     private readonly keys: KeyStore,
     private readonly sshCa: SshCertificateAuthority,
@@ -71,6 +73,8 @@ export class EnrollmentService {
     // Unknown, used, revoked and expired codes: devices.service.ts (unknown ones all get one answer).
     const { device, claimCodeId } = await this.devices.lockClaimForEnrollment(request.claimCode);
     if (await this.devices.isWgKeyInUse(request.wgPublicKey)) throw new AppError('ENROLL_KEY_IN_USE');
+    // A recovery stick's key too (hub-peer-sources.ts): the hub would refuse both peers.
+    if ((await this.hubPeers.kindHolding(request.wgPublicKey)) !== undefined) throw new AppError('ENROLL_KEY_IN_USE');
 
     const address = await this.overlay.allocate(device.organizationKind === 'internal' ? 'internal' : 'customer', device.id);
     const credential = `dc_${randomToken(32)}`;

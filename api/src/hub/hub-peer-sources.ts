@@ -22,6 +22,12 @@ export class HubPeerSources {
     this.sources.push({ kind, source });
   }
 
+  /** The kind of the registered peer holding this public key, if any (enrollment refuses such a key for a device). */
+  async kindHolding(publicKey: string): Promise<Exclude<HubPeerKind, 'device'> | undefined> {
+    for (const { kind, source } of this.sources) if ((await source()).some((p) => p.publicKey === publicKey)) return kind;
+    return undefined;
+  }
+
   async peers(): Promise<Array<TunnelPeer & { kind: HubPeerKind }>> {
     const all: Array<TunnelPeer & { kind: HubPeerKind }> = [];
     for (const { kind, source } of this.sources) all.push(...(await source()).map((p) => ({ ...p, kind })));
