@@ -69,14 +69,6 @@ export class DiskImageScheduleRepository {
     return rows[0] ?? null;
   }
 
-  /** Whether the device has an active recovery medium (api/src/recovery keeps at most one per device). */
-  async hasActiveMedium(deviceId: string): Promise<boolean> {
-    const rows: unknown[] = await this.db
-      .manager()
-      .query(`SELECT 1 FROM recovery_media WHERE device_id = $1 AND state = 'active' LIMIT 1`, [deviceId]);
-    return rows.length > 0;
-  }
-
   /**
    * Opens an overdue episode for every active FULL or HYBRID device without a succeeded image job
    * since `before` (one that never succeeded counts from its first image job, or when its policy

@@ -4,6 +4,7 @@ import { Database } from '../db/database.js';
 import type { DiskImageSlotOutcome } from './disk-image-slot.entity.js';
 import { DiskImageJobsRepository } from './disk-image-jobs.repository.js';
 import { DiskImageScheduleRepository, type DueImageSlot } from './disk-image-schedule.repository.js';
+import { RecoveryMediaQueries } from '../recovery/recovery-media-queries.js';
 import { DiskImageSweepService } from './disk-image-sweep.service.js';
 import { imageNameAt } from './restore-targets.js';
 
@@ -43,6 +44,7 @@ export class DiskImageScheduleService {
     private readonly slots: DiskImageScheduleRepository,
     private readonly jobs: DiskImageJobsRepository,
     private readonly sweeper: DiskImageSweepService,
+    private readonly media: RecoveryMediaQueries,
   ) {}
 
   async scheduleDue(now = new Date()): Promise<ScheduledImageSlot[]> {
@@ -91,7 +93,7 @@ export class DiskImageScheduleService {
       },
       now,
     );
-    if (!(await this.slots.hasActiveMedium(slot.deviceId))) {
+    if (!(await this.media.hasActiveMedium(slot.deviceId))) {
       const reason = 'no active recovery medium: create one on the Recovery tab and flash it into the device';
       await this.sweeper.fail(job, `weekly image of ${slot.slotDate} not taken: ${reason}`, now);
       return settle('failed', job.id, reason);

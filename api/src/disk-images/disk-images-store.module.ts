@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DeviceEventsModule } from '../device-events/device-events.module.js';
+import { RecoveryStoreModule } from '../recovery/recovery-store.module.js';
 import { DiskImageJobsRepository } from './disk-image-jobs.repository.js';
 import { DiskImageOverdueService } from './disk-image-overdue.service.js';
 import { DiskImageScheduleRepository } from './disk-image-schedule.repository.js';
@@ -13,7 +14,7 @@ import { DiskImagesRepository } from './disk-images.repository.js';
  * (api/lint/layers.mjs).
  */
 @Module({
-  imports: [DeviceEventsModule],
+  imports: [DeviceEventsModule, RecoveryStoreModule],
   providers: [
     DiskImagesRepository,
     DiskImageJobsRepository,

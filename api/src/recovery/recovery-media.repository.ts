@@ -167,6 +167,10 @@ export class RecoveryMediaRepository {
   }
 
   /** The device's medium in recovery mode, if any (at most one: only an active medium registers). */
+  hasActiveForDevice(deviceId: string): Promise<boolean> {
+    return this.repo().exists({ where: { deviceId, state: 'active' } });
+  }
+
   findRegisteredForDevice(deviceId: string): Promise<RecoveryMediumEntity | null> {
     return this.repo()
       .createQueryBuilder('m')

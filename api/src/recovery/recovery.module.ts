@@ -8,9 +8,9 @@ import { SshModule } from '../ssh/ssh.module.js';
 import { AgentRecoveryController } from './agent-recovery.controller.js';
 import { RecoveryAuthenticator } from './recovery-authenticator.js';
 import { RecoveryMediaController } from './recovery-media.controller.js';
-import { RecoveryMediaRepository } from './recovery-media.repository.js';
 import { RecoveryMediaService } from './recovery-media.service.js';
 import { RecoveryService } from './recovery.service.js';
+import { RecoveryStoreModule } from './recovery-store.module.js';
 
 /**
  * Recovery media and the recovery stick as an agent (issue 16). Exports RecoveryService (recovery
@@ -18,9 +18,9 @@ import { RecoveryService } from './recovery.service.js';
  * `@RecoveryAuthenticated()` routes (bound in app.module.ts).
  */
 @Module({
-  imports: [DevicesModule, HubModule, DeviceEventsModule, KeysModule, CommandsModule, SshModule],
+  imports: [DevicesModule, HubModule, DeviceEventsModule, KeysModule, CommandsModule, SshModule, RecoveryStoreModule],
   controllers: [RecoveryMediaController, AgentRecoveryController],
-  providers: [RecoveryMediaRepository, RecoveryMediaService, RecoveryService, RecoveryAuthenticator],
+  providers: [RecoveryMediaService, RecoveryService, RecoveryAuthenticator],
   exports: [RecoveryService, RecoveryAuthenticator],
 })
 export class RecoveryModule {}
