@@ -13,21 +13,18 @@ import { WIREGUARD_GO_NICE } from '../dist/recovery/tunnel.js';
 
 const run = (file, args) => execFileSync(file, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 }).toString();
 
-const cpuCount = (cpus) =>
-  cpus.split(',').reduce((n, part) => {
-    const [from, to] = part.split('-').map(Number);
-    return n + (to === undefined ? 1 : to - from + 1);
-  }, 0);
-
-/** The hex CPU mask of a taskset-style list ("0-2,5"). */
-const cpuMask = (cpus) => {
-  let mask = 0n;
-  for (const part of cpus.split(',')) {
+/** The CPUs of a taskset-style list ("0-2,5" → [0, 1, 2, 5]). */
+const cpuList = (cpus) =>
+  cpus.split(',').flatMap((part) => {
     const [from, to = from] = part.split('-').map(Number);
-    for (let cpu = from; cpu <= to; cpu++) mask |= 1n << BigInt(cpu);
-  }
-  return mask.toString(16);
-};
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  });
+
+/** The hex CPU mask of a taskset-style list. */
+const cpuMask = (cpus) =>
+  cpuList(cpus)
+    .reduce((mask, cpu) => mask | (1n << BigInt(cpu)), 0n)
+    .toString(16);
 
 function steerReceive(netns, device, cpus) {
   const file = `/sys/class/net/${device}/queues/rx-0/rps_cpus`;
@@ -45,9 +42,13 @@ function steerReceive(netns, device, cpus) {
  */
 function pinnedWireGuardGo(dir, side, cpus) {
   const path = join(dir, `wireguard-go-${side}`);
-  writeFileSync(path, `#!/bin/sh\nGOMAXPROCS=${cpuCount(cpus)} exec nice -n ${WIREGUARD_GO_NICE} taskset -c ${cpus} wireguard-go "$@"\n`, {
-    mode: 0o700,
-  });
+  writeFileSync(
+    path,
+    `#!/bin/sh\nGOMAXPROCS=${cpuList(cpus).length} exec nice -n ${WIREGUARD_GO_NICE} taskset -c ${cpus} wireguard-go "$@"\n`,
+    {
+      mode: 0o700,
+    },
+  );
   return path;
 }
 

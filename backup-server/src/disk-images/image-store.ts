@@ -71,7 +71,7 @@ interface UploadRecord {
 
 const UPLOADS = '.uploads';
 /** An upload's part file is fsync'd at least once per this many appended bytes (and at every cut, refusal and completion). */
-export const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
+const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 const isFull = (err: unknown): boolean => {
   const { code, errno } = (err ?? {}) as NodeJS.ErrnoException;
   // libuv has no name for EDQUOT: it arrives as "Unknown system error -122" with only the errno.
@@ -337,7 +337,8 @@ export class DiskImageStore {
         // fsync per SYNC_EVERY_BYTES, not per PATCH: the device waits for each PATCH's answer,
         // and a sync per 8 MiB chunk cost about a quarter of the upload rate (measured with
         // agent/bench/imaging.mjs). A crash can lose an acknowledged tail shorter than that;
-        // the device then finds the offset behind what it sent and the next run resumes there.
+        // the device then finds the offset behind what it sent and starts its image over from
+        // there (agent/src/recovery/imaging.ts, AcknowledgedBytesLost).
         const unsynced = (this.unsynced.get(uploadId) ?? 0) + (written - stored);
         if (failure !== undefined || unsynced >= SYNC_EVERY_BYTES) {
           await fh.sync();
