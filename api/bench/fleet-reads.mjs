@@ -7,7 +7,10 @@
 // the issue's table: p95 and req/s of each read with 1 or 8 concurrent operators (their own
 // process, fleet-readers.mjs), the same reads while 333 heartbeats/s arrive (load-generator.mjs,
 // another process), the heartbeats' p95/p99 alone and while operators read, and GET audit/verify
-// with how much it slows a concurrent reader. Beside each HTTP figure: the same request's own
+// with how much it slows a concurrent reader. Under heartbeats, the HTTP reads and their SQL
+// replays get a heartbeat run each, so the row "while operators read" carries no bench-only load.
+// As root the processes get the deployment's CPU priorities (cpu-priorities.mjs; BENCH_PRIORITIES=none
+// runs without). Beside each HTTP figure: the same request's own
 // SQL, captured from the API's pg clients while it served one request and replayed here with pg
 // at the same concurrency, and the ratio HTTP/SQL (the Nest and HTTP overhead). Each row is
 // marked ok/over against the issue's target.
@@ -27,6 +30,7 @@ import readline from 'node:readline';
 import pg from 'pg';
 import { pino } from 'pino';
 import { seedFleet, ORGANIZATIONS, SITES } from './fleet-seed.mjs';
+import { AGENTS_NICE, OPERATORS_NICE, niceProcess, prioritiesWanted } from './cpu-priorities.mjs';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
 const METRIC_DEVICES = 200;
@@ -37,6 +41,8 @@ const SQL_SECONDS = Number(process.env.BENCH_SQL_SECONDS ?? 2);
 const READERS = 8;
 /** Agents reach an API instance of their own (a second process), as a deployment that isolates ingestion runs them. */
 const AGENT_INSTANCE = process.env.BENCH_AGENT_INSTANCE !== '0';
+/** The deployment's CPU priorities (cpu-priorities.mjs), when root and BENCH_PRIORITIES is not none. */
+const PRIORITIES = prioritiesWanted();
 const HEARTBEATS_PER_SECOND = 333; // 10,000 devices at a 30 s interval
 const TARGET_MS = 100;
 const HEARTBEAT_P99_TARGET_MS = 50;
@@ -195,12 +201,17 @@ async function replay(statements, concurrency, seconds = SQL_SECONDS, count = In
   return { count: latencies.length, p50: percentile(latencies, 50), p95: percentile(latencies, 95) };
 }
 
-/** Runs load-generator.mjs (its own process) at `rate` heartbeats/s for `seconds`; the devices' sequences advance. */
-async function heartbeats(devices, seconds, rate) {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./load-generator.mjs', import.meta.url))], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  child.stdin.end(JSON.stringify({ baseUrl: agentBaseUrl ?? baseUrl, devices, seconds, rate, concurrency: 32, raw: false }));
+/**
+ * Runs load-generator.mjs (its own process) at `rate` heartbeats/s for `seconds`; the devices'
+ * sequences advance. Latencies count from `warmupSeconds` on (the new process's connections open
+ * before that).
+ */
+async function heartbeats(devices, seconds, rate, warmupSeconds = 0) {
+  // The devices' side runs at the default priority: from this process's operators' level, nice -n -3 brings it back to 0.
+  const generator = [process.execPath, fileURLToPath(new URL('./load-generator.mjs', import.meta.url))];
+  const [command, ...args] = PRIORITIES ? ['nice', '-n', String(-OPERATORS_NICE), ...generator] : generator;
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin.end(JSON.stringify({ baseUrl: agentBaseUrl ?? baseUrl, devices, seconds, rate, concurrency: 32, raw: false, warmupSeconds }));
   let stdout = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
   const [code] = await once(child, 'close');
@@ -286,12 +297,22 @@ try {
   });
   token = (await login.json()).accessToken;
   if (login.status !== 200 || !token) throw new Error(`login failed: ${login.status}`);
+  if (PRIORITIES) {
+    // The operators' instance (this process) and, started after it, the operators' own clients at
+    // its level; the agents' instance above the default.
+    if (agentApi) niceProcess(agentApi.pid, AGENTS_NICE);
+    niceProcess(process.pid, OPERATORS_NICE);
+    console.log(
+      `  CPU priorities as deployed (cpu-priorities.mjs): operators' instance and its readers at nice ${OPERATORS_NICE}, ` +
+        `agents' instance at ${AGENTS_NICE}, PostgreSQL and the devices' load at 0`,
+    );
+  } else console.log('  CPU priorities: none applied (not root, or BENCH_PRIORITIES=none): every process at the same nice level');
   readers = startReaders();
 
   // Every device reports once (a 30 s interval's worth at 333/s): what the heartbeat path keeps
   // per device is then written by the build under test itself. It doubles as the warm-up.
   const checkIn = await heartbeats(devices, Math.ceil(DEVICES / HEARTBEATS_PER_SECOND), HEARTBEATS_PER_SECOND);
-  const alone = await heartbeats(devices, 8, HEARTBEATS_PER_SECOND);
+  const alone = await heartbeats(devices, 9, HEARTBEATS_PER_SECOND, 1);
 
   const sorts = [
     ['default (by name)', 'devices?limit=50'],
@@ -361,21 +382,27 @@ try {
     );
   } else note('keyset: this build takes no `cursor` on GET audit (offset only)');
 
-  // While heartbeats arrive: the load runs through every HTTP read and SQL replay below.
+  // While heartbeats arrive. Two load runs: the first carries only the operators' HTTP reads (its
+  // heartbeat latencies are the row "while operators read"); the second only the same reads' SQL
+  // replays, which this bench runs for the HTTP/SQL ratio and which are no operator's load (8
+  // concurrent summary computations, say, where the API shares one), so they are kept out of it.
   rows.push(`the same reads while ${HEARTBEATS_PER_SECOND} heartbeats/s arrive, ${READERS} readers:`);
   const underLoad = [...sorts, ['summary', 'devices/summary']];
-  const loadSeconds = underLoad.length * (PHASE + SQL_SECONDS) + 2;
-  const loadRun = heartbeats(devices, loadSeconds, HEARTBEATS_PER_SECOND);
+  const duringHttp = [];
+  // Each run starts a second before its reads and counts from there: its heartbeats are the ones sent while they run.
+  const httpRun = heartbeats(devices, 1 + underLoad.length * PHASE, HEARTBEATS_PER_SECOND, 1);
   await new Promise((r) => setTimeout(r, 1000));
-  for (const [name, path] of underLoad) {
-    await measure(
-      `${path.startsWith('devices/summary') ? 'GET devices/summary' : `GET devices ${name}`} + heartbeats`,
-      path,
-      READERS,
-      await sqlOf(path),
-    );
-  }
-  const during = await loadRun;
+  for (const [, path] of underLoad) duringHttp.push(await read(path, READERS));
+  const during = await httpRun;
+  const replayRun = heartbeats(devices, 1 + underLoad.length * SQL_SECONDS, HEARTBEATS_PER_SECOND, 1);
+  await new Promise((r) => setTimeout(r, 1000));
+  const duringSql = [];
+  for (const [, path] of underLoad) duringSql.push(await replay(await sqlOf(path), READERS));
+  const duringReplay = await replayRun;
+  underLoad.forEach(([name, path], i) =>
+    row(`${path.startsWith('devices/summary') ? 'GET devices/summary' : `GET devices ${name}`} + heartbeats`, duringHttp[i], duringSql[i]),
+  );
+  note("HTTP and SQL under separate heartbeat runs of the same rate (the SQL replays are the bench's own, not operators')");
 
   rows.push('heartbeats (POST agent/heartbeats) at 333/s, from their own process:');
   const hb = (label, r) => {
@@ -388,6 +415,7 @@ try {
   hb('check-in (every device once; warm-up)', checkIn);
   hb('alone', alone);
   hb(`while ${READERS} operators read (the run above)`, during);
+  hb(`while the bench replays their SQL, ${READERS} at once`, duringReplay);
 
   rows.push('GET audit/verify:');
   // A build that verifies in the worker (AuditService.verifyChain) answers GET audit/verify with the

@@ -1,6 +1,8 @@
 // The ingestion benchmark's load generator, run as its own process so its CPU is not the API's
-// event loop. Reads {baseUrl, devices, seconds, rate, concurrency, raw} as JSON on stdin, prints
-// one JSON line of results (with every latency when `raw`, so runs can be merged). A device's
+// event loop. Reads {baseUrl, devices, seconds, rate, concurrency, raw, warmupSeconds} as JSON on
+// stdin, prints one JSON line of results (with every latency when `raw`, so runs can be merged).
+// Requests sent in the first `warmupSeconds` (default 0) are sent but not counted: a new process
+// opens its connections and warms up there. A device's
 // place in `devices` is its fixture index (heartbeat-fixture.mjs: what it breaches). Loopback only.
 //
 // It shares the machine's cores with the API and PostgreSQL, so it is kept cheap: bodies are
@@ -13,7 +15,7 @@ import { heartbeatBodyWriter } from './heartbeat-fixture.mjs';
 
 let input = '';
 for await (const chunk of process.stdin) input += chunk;
-const { baseUrl, devices, seconds, rate, concurrency, raw } = JSON.parse(input);
+const { baseUrl, devices, seconds, rate, concurrency, raw, warmupSeconds = 0 } = JSON.parse(input);
 const url = new URL('/api/v1/agent/heartbeats', baseUrl);
 if (url.hostname !== '127.0.0.1') throw new Error('the load generator only targets 127.0.0.1');
 const port = Number(url.port);
@@ -83,6 +85,7 @@ const statuses = {};
 let next = 0;
 const started = performance.now();
 const deadline = started + seconds * 1000;
+const counted = started + warmupSeconds * 1000;
 async function worker() {
   const connection = new Connection();
   while (performance.now() < deadline) {
@@ -98,13 +101,14 @@ async function worker() {
     const body = render(device.id, device.sequence, new Date().toISOString(), index);
     const t0 = performance.now();
     const status = await connection.post(device, body);
+    if (t0 < counted) continue;
     latencies.push(performance.now() - t0);
     statuses[status] = (statuses[status] ?? 0) + 1;
   }
   connection.close();
 }
 await Promise.all(Array.from({ length: concurrency }, worker));
-const elapsed = (performance.now() - started) / 1000;
+const elapsed = (performance.now() - started) / 1000 - warmupSeconds;
 latencies.sort((a, b) => a - b);
 const pct = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] : NaN);
 process.stdout.write(
