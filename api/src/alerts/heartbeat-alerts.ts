@@ -109,15 +109,15 @@ export class HeartbeatAlerts {
       const device = this.known.get(deviceId);
       if (!device) continue; // not active any more
       const rules = book.effectiveFor(device.scope).filter(isHeartbeatRule);
-      const readings = readConditions(rules, h, device.restarts, now);
-      // Most devices breach nothing: then only a breach can change anything, and no key is built
-      // for the other ~90 readings (building and hashing them was the engine's largest cost in the
-      // ingest benchmark's profile, api/bench/ingest.mjs).
+      // Most devices breach nothing: then only a breach can change anything, and neither the other
+      // ~90 readings nor their keys are built (building and hashing them was the engine's largest
+      // cost in the ingest benchmark's profile, api/bench/ingest.mjs; readConditions says what
+      // they cost the garbage collector).
       const wasBreaching = device.breaching.size > 0;
+      const readings = readConditions(rules, h, device.restarts, now, !wasBreaching);
       // The breaching keys this heartbeat mentions.
       const seen = new Set<string>();
       for (const r of readings) {
-        if (!wasBreaching && r.state !== 'breach') continue;
         const key = keyOf(r.ruleId, r.subject);
         const breaching = device.breaching.has(key);
         if (breaching) seen.add(key);

@@ -7,8 +7,11 @@ export interface ConditionReading {
   subject: string;
   /** 'hold': between the clear level and the threshold: stays as it was. */
   state: 'breach' | 'clear' | 'hold';
-  details: Record<string, unknown>;
+  /** What a new condition stores; only a breach starts one, so other readings share NO_DETAILS. */
+  details: Readonly<Record<string, unknown>>;
 }
+
+const NO_DETAILS: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /** Remembered restart counts per container, for "restarting repeatedly" (per device, per instance). */
 export type RestartHistory = Map<string, Array<{ at: number; count: number }>>;
@@ -63,8 +66,20 @@ export function clearLevel(params: { threshold: number; clearBelow?: number }): 
  * What one heartbeat (the device's newest state) says about each heartbeat-judged rule. A subject
  * the heartbeat does not mention (a mount gone, a unit no longer reported) reads as clear, but only
  * when the heartbeat carries that part of the telemetry at all.
+ *
+ * `breachesOnly`: only breaching readings are built. For a device that breaches nothing only a
+ * breach can change anything, and the ~90 clear readings of a typical heartbeat would be garbage
+ * that V8 ends up allocating straight into its old generation (their allocation sites survive
+ * while a backlog is judged), where only full collections free them: at 333 heartbeats/s that
+ * was most of what the agents' instance promoted (api/README.md, "Fleet reads benchmark").
  */
-export function readConditions(rules: EngineRule[], h: Heartbeat, history: RestartHistory, now: number): ConditionReading[] {
+export function readConditions(
+  rules: EngineRule[],
+  h: Heartbeat,
+  history: RestartHistory,
+  now: number,
+  breachesOnly = false,
+): ConditionReading[] {
   const out: ConditionReading[] = [];
   for (const rule of rules) {
     if (rule.kind === 'metric') {
@@ -72,7 +87,9 @@ export function readConditions(rules: EngineRule[], h: Heartbeat, history: Resta
       const clear = clearLevel(params);
       for (const { subject, value } of metricValues(params, h)) {
         const state = value >= params.threshold ? 'breach' : value < clear ? 'clear' : 'hold';
-        out.push({ ruleId: rule.id, subject, state, details: { metric: params.metric, value: round(value), threshold: params.threshold } });
+        if (breachesOnly && state !== 'breach') continue;
+        const details = state === 'breach' ? { metric: params.metric, value: round(value), threshold: params.threshold } : NO_DETAILS;
+        out.push({ ruleId: rule.id, subject, state, details });
       }
       if (!h.metrics && !PER_MOUNT_METRICS.includes(params.metric)) continue;
     } else if (rule.kind === 'unit') {
@@ -83,11 +100,12 @@ export function readConditions(rules: EngineRule[], h: Heartbeat, history: Resta
         const breach = params.condition === 'failed' ? s.activeState === 'failed' : s.watched && s.activeState !== 'active';
         // A unit that is not watched and not failed is only reported because it failed before: clear.
         if (params.condition === 'not_active' && !s.watched) continue;
+        if (breachesOnly && !breach) continue;
         out.push({
           ruleId: rule.id,
           subject: s.unit,
           state: breach ? 'breach' : 'clear',
-          details: { unit: s.unit, activeState: s.activeState, subState: s.subState },
+          details: breach ? { unit: s.unit, activeState: s.activeState, subState: s.subState } : NO_DETAILS,
         });
       }
     } else if (rule.kind === 'container') {
@@ -96,16 +114,21 @@ export function readConditions(rules: EngineRule[], h: Heartbeat, history: Resta
       for (const c of h.docker.containers) {
         if (!matchesFilter(params.containers, c.name)) continue;
         let breach: boolean;
-        const details: Record<string, unknown> = { container: c.name, image: c.image, state: c.state, health: c.health };
+        let grew: number | undefined;
         if (params.condition === 'not_running') breach = c.state !== 'running';
         else if (params.condition === 'unhealthy') breach = c.health === 'unhealthy';
         else {
-          const grew = restartsWithin(history, c.name, c.restartCount, now, params.windowSeconds * 1000);
+          // Recorded whatever is built: the restart history is kept from every heartbeat.
+          grew = restartsWithin(history, c.name, c.restartCount, now, params.windowSeconds * 1000);
           breach = c.state === 'restarting' || grew >= params.restarts;
-          details.restartsInWindow = grew;
-          details.restartCount = c.restartCount;
         }
-        out.push({ ruleId: rule.id, subject: c.name, state: breach ? 'breach' : 'clear', details });
+        if (!breach) {
+          if (!breachesOnly) out.push({ ruleId: rule.id, subject: c.name, state: 'clear', details: NO_DETAILS });
+          continue;
+        }
+        const details: Record<string, unknown> = { container: c.name, image: c.image, state: c.state, health: c.health };
+        if (grew !== undefined) Object.assign(details, { restartsInWindow: grew, restartCount: c.restartCount });
+        out.push({ ruleId: rule.id, subject: c.name, state: 'breach', details });
       }
     }
   }
@@ -114,14 +137,20 @@ export function readConditions(rules: EngineRule[], h: Heartbeat, history: Resta
 
 /** Records this reading of a container's restart count and returns how much it grew within the window. */
 function restartsWithin(history: RestartHistory, name: string, count: number, now: number, windowMs: number): number {
-  const points = (history.get(name) ?? []).filter((p) => p.at >= now - windowMs && p.count <= count);
+  // Kept in place (no new array or point per heartbeat): a device's history lives from one of its
+  // heartbeats to the next, long enough for every copy to reach the old generation as garbage.
+  let points = history.get(name);
+  if (!points) history.set(name, (points = []));
+  let kept = 0;
+  for (const p of points) if (p.at >= now - windowMs && p.count <= count) points[kept++] = p;
+  points.length = kept;
   // A run of equal counts keeps its first and its last reading only: the oldest reading within
   // the window then has the count it would have with every reading kept, and a steady container
   // costs two points instead of one per heartbeat (filtering up to 64 of them per container and
   // heartbeat was the engine's largest cost in the ingest benchmark's profile, api/bench/ingest.mjs).
   const n = points.length;
-  if (n >= 2 && points[n - 1]!.count === count && points[n - 2]!.count === count) points[n - 1] = { at: now, count };
+  if (n >= 2 && points[n - 1]!.count === count && points[n - 2]!.count === count) points[n - 1]!.at = now;
   else points.push({ at: now, count });
-  history.set(name, points.length > 64 ? points.slice(-64) : points);
+  if (points.length > 64) points.splice(0, points.length - 64);
   return count - points[0]!.count;
 }
