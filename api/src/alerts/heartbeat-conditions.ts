@@ -68,10 +68,10 @@ export function clearLevel(params: { threshold: number; clearBelow?: number }): 
  * when the heartbeat carries that part of the telemetry at all.
  *
  * `breachesOnly`: only breaching readings are built. For a device that breaches nothing only a
- * breach can change anything, and the ~90 clear readings of a typical heartbeat would be garbage
- * that V8 ends up allocating straight into its old generation (their allocation sites survive
- * while a backlog is judged), where only full collections free them: at 333 heartbeats/s that
- * was most of what the agents' instance promoted (api/README.md, "Fleet reads benchmark").
+ * breach can change anything, and the ~90 clear readings of a typical heartbeat were most of the
+ * garbage a heap sample found still held in the agents' instance seconds after it was made, so
+ * in the old generation, where only full collections free it (api/README.md, "Fleet reads
+ * benchmark"); V8 pretenuring these allocation sites after a backlog is the likely cause.
  */
 export function readConditions(
   rules: EngineRule[],
