@@ -9,9 +9,8 @@
 // another process), the heartbeats' p95/p99 alone and while operators read, and GET audit/verify
 // with how much it slows a concurrent reader. Under heartbeats, the HTTP reads and their SQL
 // replays get a heartbeat run each, so the row "while operators read" carries no bench-only load.
-// As root the processes get the deployment's CPU priorities (cpu-priorities.mjs; BENCH_PRIORITIES=none
-// runs without). Beside each HTTP figure: the same request's own
-// SQL, captured from the API's pg clients while it served one request and replayed here with pg
+// As root the processes get the deployment's CPU priorities (cpu-priorities.mjs;
+// BENCH_PRIORITIES=none runs without). Beside each HTTP figure: the same request's own SQL, captured from the API's pg clients while it served one request and replayed here with pg
 // at the same concurrency, and the ratio HTTP/SQL (the Nest and HTTP overhead). Each row is
 // marked ok/over against the issue's target.
 //
@@ -201,6 +200,17 @@ async function replay(statements, concurrency, seconds = SQL_SECONDS, count = In
   return { count: latencies.length, p50: percentile(latencies, 50), p95: percentile(latencies, 95) };
 }
 
+/** Seconds a heartbeat run starts before what it measures, and leaves uncounted: a new generator opens its connections then. */
+const LEAD_SECONDS = 1;
+
+/** Runs `work` while heartbeats arrive at 333/s; returns its result and the heartbeats sent while it ran. */
+async function underHeartbeats(devices, seconds, work) {
+  const run = heartbeats(devices, LEAD_SECONDS + seconds, HEARTBEATS_PER_SECOND, LEAD_SECONDS);
+  await new Promise((r) => setTimeout(r, LEAD_SECONDS * 1000));
+  const result = await work();
+  return { result, heartbeats: await run };
+}
+
 /**
  * Runs load-generator.mjs (its own process) at `rate` heartbeats/s for `seconds`; the devices'
  * sequences advance. Latencies count from `warmupSeconds` on (the new process's connections open
@@ -312,7 +322,7 @@ try {
   // Every device reports once (a 30 s interval's worth at 333/s): what the heartbeat path keeps
   // per device is then written by the build under test itself. It doubles as the warm-up.
   const checkIn = await heartbeats(devices, Math.ceil(DEVICES / HEARTBEATS_PER_SECOND), HEARTBEATS_PER_SECOND);
-  const alone = await heartbeats(devices, 9, HEARTBEATS_PER_SECOND, 1);
+  const alone = await heartbeats(devices, LEAD_SECONDS + 8, HEARTBEATS_PER_SECOND, LEAD_SECONDS);
 
   const sorts = [
     ['default (by name)', 'devices?limit=50'],
@@ -388,17 +398,17 @@ try {
   // concurrent summary computations, say, where the API shares one), so they are kept out of it.
   rows.push(`the same reads while ${HEARTBEATS_PER_SECOND} heartbeats/s arrive, ${READERS} readers:`);
   const underLoad = [...sorts, ['summary', 'devices/summary']];
-  const duringHttp = [];
-  // Each run starts a second before its reads and counts from there: its heartbeats are the ones sent while they run.
-  const httpRun = heartbeats(devices, 1 + underLoad.length * PHASE, HEARTBEATS_PER_SECOND, 1);
-  await new Promise((r) => setTimeout(r, 1000));
-  for (const [, path] of underLoad) duringHttp.push(await read(path, READERS));
-  const during = await httpRun;
-  const replayRun = heartbeats(devices, 1 + underLoad.length * SQL_SECONDS, HEARTBEATS_PER_SECOND, 1);
-  await new Promise((r) => setTimeout(r, 1000));
-  const duringSql = [];
-  for (const [, path] of underLoad) duringSql.push(await replay(await sqlOf(path), READERS));
-  const duringReplay = await replayRun;
+  const collect = async (each) => {
+    const results = [];
+    for (const [, path] of underLoad) results.push(await each(path));
+    return results;
+  };
+  const { result: duringHttp, heartbeats: during } = await underHeartbeats(devices, underLoad.length * PHASE, () =>
+    collect((path) => read(path, READERS)),
+  );
+  const { result: duringSql, heartbeats: duringReplay } = await underHeartbeats(devices, underLoad.length * SQL_SECONDS, () =>
+    collect(async (path) => replay(await sqlOf(path), READERS)),
+  );
   underLoad.forEach(([name, path], i) =>
     row(`${path.startsWith('devices/summary') ? 'GET devices/summary' : `GET devices ${name}`} + heartbeats`, duringHttp[i], duringSql[i]),
   );

@@ -122,13 +122,14 @@ export function readConditions(
           grew = restartsWithin(history, c.name, c.restartCount, now, params.windowSeconds * 1000);
           breach = c.state === 'restarting' || grew >= params.restarts;
         }
-        if (!breach) {
-          if (!breachesOnly) out.push({ ruleId: rule.id, subject: c.name, state: 'clear', details: NO_DETAILS });
-          continue;
-        }
-        const details: Record<string, unknown> = { container: c.name, image: c.image, state: c.state, health: c.health };
-        if (grew !== undefined) Object.assign(details, { restartsInWindow: grew, restartCount: c.restartCount });
-        out.push({ ruleId: rule.id, subject: c.name, state: 'breach', details });
+        if (breachesOnly && !breach) continue;
+        const restarts = grew === undefined ? {} : { restartsInWindow: grew, restartCount: c.restartCount };
+        out.push({
+          ruleId: rule.id,
+          subject: c.name,
+          state: breach ? 'breach' : 'clear',
+          details: breach ? { container: c.name, image: c.image, state: c.state, health: c.health, ...restarts } : NO_DETAILS,
+        });
       }
     }
   }
